@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int sbox_fail(struct sbox_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (errnum != 0 && (size_t)n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s",
+			 strerror(errnum));
+	err->errnum = errnum;
+	return -1;
+}
+
+void sbox_err_prefix(struct sbox_err *err, const char *fmt, ...)
+{
+	char prefix[SBOX_ERR_MSG_MAX];
+	char old[SBOX_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	/* Truncation is fine: the start of a message says the most. */
+	int n = snprintf(err->msg, sizeof(err->msg), "%s", prefix);
+	if (n >= 0 && (size_t)n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old);
+}
+
+void sbox_err_clear(struct sbox_err *err)
+{
+	if (!err)
+		return;
+	err->errnum = 0;
+	err->msg[0] = '\0';
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Small shared helpers: cleanup attributes (as crun and systemd use them) so
+ * that every early return releases what it holds, and allocation wrappers. */
+#ifndef SBOX_COMMON_UTIL_H
+#define SBOX_COMMON_UTIL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(sbox_freep)
+#define _cleanup_close_ _cleanup_(sbox_closep)
+#define SBOX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void sbox_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void sbox_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+	*fd = -1;
+}
+
+/* Hand ownership out of a cleanup variable. */
+#define sbox_steal_fd(fd) ({ int _t = (fd); (fd) = -1; _t; })
+#define sbox_steal_ptr(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+
+#endif

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+#include "launcher/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "policy/directives.h"
+#include "policy/parse.h"
+#include "policy/values.h"
+
+enum {
+	OPT_SET = 0x1000,
+	OPT_CHECK,
+	OPT_PASS_FD,
+	OPT_HELP_POLICY,
+	OPT_VERSION,
+	OPT_DIRECTIVE = 0x2000,   /* + index in sbox_directives */
+};
+
+static const struct option launcher_options[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "pass-fd", required_argument, NULL, OPT_PASS_FD },
+	{ "help", no_argument, NULL, 'h' },
+	{ "help-policy", no_argument, NULL, OPT_HELP_POLICY },
+	{ "version", no_argument, NULL, OPT_VERSION },
+};
+
+static struct option *build_options(char *shortopts, size_t len)
+{
+	size_t n = SBOX_ARRAY_SIZE(launcher_options) + sbox_n_directives + 1;
+	struct option *o = calloc(n, sizeof(*o));
+	size_t k = 0, s = 0;
+
+	if (!o)
+		return NULL;
+	/* '+': stop at the first non-option, the worker's command. */
+	s += (size_t)snprintf(shortopts + s, len - s, "+p:h");
+	for (size_t i = 0; i < SBOX_ARRAY_SIZE(launcher_options); i++)
+		o[k++] = launcher_options[i];
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+
+		if (!d->flag)
+			continue;
+		o[k].name = d->flag;
+		o[k].has_arg = d->metavar ? required_argument : no_argument;
+		o[k].val = OPT_DIRECTIVE + (int)i;
+		k++;
+		if (d->short_flag && s + 3 < len)
+			s += (size_t)snprintf(shortopts + s, len - s, "%c%s", d->short_flag,
+					      d->metavar ? ":" : "");
+	}
+	return o;
+}
+
+static const struct sbox_directive *directive_of_short(int c)
+{
+	for (size_t i = 0; i < sbox_n_directives; i++)
+		if (sbox_directives[i].short_flag == c)
+			return &sbox_directives[i];
+	return NULL;
+}
+
+/* A flag is one value: quote it so that list directives, which split their
+ * value into words, take "--env 'A=x y'" as one assignment. */
+static int apply_flag(struct sbox_policy *p, const struct sbox_directive *d, const char *arg,
+		      struct sbox_err *err)
+{
+	char quoted[8192];
+	const char *v = d->metavar ? arg : d->flag_value;
+
+	if (d->flags & SBOX_DIR_LIST)
+		v = sbox_quote_word(v, quoted, sizeof(quoted));
+	if (d->set(p, v, err) < 0) {
+		sbox_err_prefix(err, "--%s %s", d->flag, arg ? arg : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_set(struct sbox_policy *p, const char *arg, struct sbox_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	char name[128];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name))
+		return sbox_fail(err, 0, "--set %s: expected NAME=VALUE", arg);
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	if (sbox_policy_set(p, name, eq + 1, err) < 0) {
+		sbox_err_prefix(err, "--set");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_pass_fd(struct sbox_cli *cli, const char *arg, struct sbox_err *err)
+{
+	uint64_t fd;
+
+	if (sbox_parse_uint(arg, 3, 65535, &fd) < 0)
+		return sbox_fail(err, 0, "--pass-fd %s: expected an fd number of 3 or more", arg);
+	if (fcntl((int)fd, F_GETFD) < 0)
+		return sbox_fail(err, errno, "--pass-fd %s", arg);
+	if (cli->n_pass_fds >= SBOX_MAX_PASS_FDS)
+		return sbox_fail(err, 0, "--pass-fd %s: at most %d fds", arg, SBOX_MAX_PASS_FDS);
+	cli->pass_fds[cli->n_pass_fds++] = (int)fd;
+	return 0;
+}
+
+int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_policy *p,
+		   struct sbox_err *err)
+{
+	char shortopts[64];
+	_cleanup_free_ struct option *opts = build_options(shortopts, sizeof(shortopts));
+	int c;
+
+	if (!opts)
+		return sbox_fail(err, ENOMEM, "building the option table");
+	opterr = 0;
+
+	/* Pass 1: policy files only, in the order given. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == 'p' && sbox_policy_load_file(p, optarg, err) < 0)
+			return -1;
+	}
+
+	/* Pass 2: everything else, in order, on top of the files. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		const struct sbox_directive *d = NULL;
+		int r = 0;
+
+		switch (c) {
+		case 'p':
+			break;
+		case 'h':
+			cli->help = true;
+			break;
+		case OPT_HELP_POLICY:
+			cli->help_policy = true;
+			break;
+		case OPT_VERSION:
+			cli->version = true;
+			break;
+		case OPT_CHECK:
+			cli->check = true;
+			break;
+		case OPT_SET:
+			r = apply_set(p, optarg, err);
+			break;
+		case OPT_PASS_FD:
+			r = parse_pass_fd(cli, optarg, err);
+			break;
+		case '?':
+			if (optopt)
+				return sbox_fail(err, 0, "unknown option '-%c' (see --help)", optopt);
+			return sbox_fail(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
+		case ':':
+			return sbox_fail(err, 0, "option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (c >= OPT_DIRECTIVE && c < OPT_DIRECTIVE + (int)sbox_n_directives)
+				d = &sbox_directives[c - OPT_DIRECTIVE];
+			else
+				d = directive_of_short(c);
+			if (!d)
+				return sbox_fail(err, 0, "unhandled option %d", c);
+			r = apply_flag(p, d, optarg, err);
+			break;
+		}
+		if (r < 0)
+			return -1;
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	cli->command = optind < argc ? &argv[optind] : NULL;
+	return 0;
+}
+
+void sbox_cli_usage(FILE *out)
+{
+	fputs("Usage: sboxrun [OPTION]... [--] COMMAND [ARG]...\n"
+	      "Run COMMAND in a sandbox: its own pid, mount, ipc, uts, network and cgroup\n"
+	      "namespaces, a read-only view of the host's root, a private /dev and /tmp,\n"
+	      "and a clean process state.\n"
+	      "\n"
+	      "Launcher options:\n"
+	      "  -p, --policy FILE      read a policy file (repeatable; later files win)\n"
+	      "      --set NAME=VALUE   set any policy directive (after the files)\n"
+	      "      --check            validate and print the effective policy; run nothing\n"
+	      "      --pass-fd N        keep fd N open in the worker (repeatable)\n"
+	      "      --help-policy      list every policy directive\n"
+	      "  -h, --help             show this help\n"
+	      "      --version          show the version\n"
+	      "\n"
+	      "Policy flags (each sets the directive in brackets):\n", out);
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+		char lhs[64];
+
+		if (!d->flag)
+			continue;
+		if (d->short_flag)
+			snprintf(lhs, sizeof(lhs), "-%c, --%s%s%s", d->short_flag, d->flag,
+				 d->metavar ? " " : "", d->metavar ? d->metavar : "");
+		else
+			snprintf(lhs, sizeof(lhs), "    --%s%s%s", d->flag, d->metavar ? " " : "",
+				 d->metavar ? d->metavar : "");
+		fprintf(out, "  %-26s %s [%s=]\n", lhs, d->summary, d->name);
+	}
+	fputs("\n"
+	      "Exit status: the worker's; 128+N when it died of signal N; 125 when sbox\n"
+	      "failed; 126 when COMMAND can't be executed; 127 when it isn't found.\n"
+	      "See sboxrun(1) and docs/policy.md.\n", out);
+}
+
+void sbox_cli_list_directives(FILE *out)
+{
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+
+		if (!d->print)
+			continue;
+		fprintf(out, "%-22s %s%s%s\n", d->name, d->summary, d->flag ? "; flag --" : "",
+			d->flag ? d->flag : "");
+	}
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* sboxrun's command line: launcher options plus one flag per directive
+ * (generated from the directive table), turned into a struct sbox_policy. */
+#ifndef SBOX_LAUNCHER_CLI_H
+#define SBOX_LAUNCHER_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+
+#define SBOX_MAX_PASS_FDS 64
+
+struct sbox_cli {
+	bool check;               /* --check: print the policy, run nothing */
+	bool help;
+	bool help_policy;
+	bool version;
+	int pass_fds[SBOX_MAX_PASS_FDS];
+	size_t n_pass_fds;
+	char **command;           /* argv of the worker, NULL-terminated */
+};
+
+/* Parse argv: policy files (-p, in order) first, then every flag and
+ * --set in command-line order, so flags override files.  Returns 0, or -1
+ * with err set (exit status 125). */
+int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_policy *p,
+		   struct sbox_err *err);
+
+void sbox_cli_usage(FILE *out);
+void sbox_cli_list_directives(FILE *out);
+
+#endif

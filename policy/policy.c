@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/values.h"
+
+void sbox_policy_init(struct sbox_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->private_users = -1;
+	p->umask = 0022;          /* systemd's default UMask= */
+	p->new_session = true;    /* a worker can't reach the caller's tty */
+}
+
+static void mount_free(struct sbox_mount *m)
+{
+	free(m->src);
+	free(m->dst);
+	free(m->options);
+}
+
+void sbox_policy_free(struct sbox_policy *p)
+{
+	free(p->hostname);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		mount_free(&p->mounts[i]);
+	free(p->mounts);
+	sbox_strv_clear(&p->env);
+	sbox_strv_clear(&p->pass_env);
+	free(p->workdir);
+	sbox_policy_init(p);
+}
+
+int sbox_strv_push(struct sbox_strv *s, const char *value)
+{
+	char **v = realloc(s->v, (s->n + 2) * sizeof(*v));
+	char *copy;
+
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	s->v[s->n++] = copy;
+	s->v[s->n] = NULL;
+	return 0;
+}
+
+void sbox_strv_clear(struct sbox_strv *s)
+{
+	sbox_strv_free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static bool path_is_normal_absolute(const char *path)
+{
+	/* Mount targets are resolved inside the new root; ".." could still
+	 * climb within it but makes policies hard to audit, so refuse it. */
+	if (path[0] != '/')
+		return false;
+	for (const char *c = path; *c; c++)
+		if (c[0] == '/' && c[1] == '.' && c[2] == '.' &&
+		    (c[3] == '/' || c[3] == '\0'))
+			return false;
+	return true;
+}
+
+int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
+{
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const struct sbox_mount *m = &p->mounts[i];
+
+		if (!path_is_normal_absolute(m->dst))
+			return sbox_fail(err, 0, "mount destination '%s' must be an absolute path without '..'",
+					 m->dst);
+		if (strcmp(m->dst, "/") == 0)
+			return sbox_fail(err, 0, "mount destination '/' is not allowed: the root is the host's, read-only");
+		if (m->src && m->src[0] != '/')
+			return sbox_fail(err, 0, "bind source '%s' must be an absolute path", m->src);
+	}
+	if (p->workdir && p->workdir[0] != '/')
+		return sbox_fail(err, 0, "WorkingDirectory=%s must be an absolute path", p->workdir);
+	return 0;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/devfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sandbox/fsutil.h"
+
+const char *const sbox_devfs_base_nodes[] = {
+	"null", "zero", "full", "random", "urandom", "tty", NULL,
+};
+
+static const struct {
+	const char *name;
+	const char *target;
+} dev_links[] = {
+	{ "fd", "/proc/self/fd" },
+	{ "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" },
+	{ "stderr", "/proc/self/fd/2" },
+	{ "ptmx", "pts/ptmx" },
+};
+
+/* Bind the host's node /dev/NAME onto an empty file of the same name.  A
+ * bind (not mknod) works in a user namespace too, and the device cgroup
+ * still decides what may be opened. */
+static int bind_node(int dev_fd, const char *name, struct sbox_err *err)
+{
+	char host[256];
+	_cleanup_close_ int target = -1;
+	int fd;
+
+	snprintf(host, sizeof(host), "/dev/%s", name);
+	fd = openat(dev_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0)
+		return sbox_fail(err, errno, "creating /dev/%s in the sandbox", name);
+	close(fd);
+	target = openat(dev_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (target < 0)
+		return sbox_fail(err, errno, "opening /dev/%s in the sandbox", name);
+	if (sbox_mount_at_fd(host, target, NULL, MS_BIND, NULL) < 0)
+		return sbox_fail(err, errno, "binding %s into the sandbox", host);
+	/* The bind keeps "dev" (it is a device node) but gets nosuid, noexec. */
+	close(target);
+	target = openat(dev_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (target < 0 || sbox_mount_setattr_fd(target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
+		return sbox_fail(err, errno, "hardening the bind of %s", host);
+	return 0;
+}
+
+static int mount_sub(int dev_fd, const char *dir, const char *fstype, unsigned long flags,
+		     const char *data, struct sbox_err *err)
+{
+	_cleanup_close_ int target = -1;
+
+	if (mkdirat(dev_fd, dir, 0755) < 0)
+		return sbox_fail(err, errno, "creating /dev/%s", dir);
+	target = openat(dev_fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (target < 0)
+		return sbox_fail(err, errno, "opening /dev/%s", dir);
+	if (sbox_mount_at_fd(fstype, target, fstype, flags, data) < 0)
+		return sbox_fail(err, errno, "mounting %s on /dev/%s (%s)", fstype, dir, data);
+	return 0;
+}
+
+int sbox_devfs_build(int root_fd, const struct sbox_policy *p, struct sbox_err *err)
+{
+	_cleanup_close_ int target = -1;
+	_cleanup_close_ int dev_fd = -1;
+	_cleanup_close_ int top = -1;
+
+	(void)p;
+	target = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);
+	if (target < 0)
+		return sbox_fail(err, errno, "opening /dev of the new root");
+	if (sbox_mount_tmpfs(target, MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256",
+			     err, "/dev") < 0)
+		return -1;
+	dev_fd = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);
+	if (dev_fd < 0)
+		return sbox_fail(err, errno, "opening the new /dev");
+	/* O_PATH fds can't create entries: reopen the directory. */
+	top = dev_fd;
+	dev_fd = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dev_fd < 0)
+		return sbox_fail(err, errno, "opening the new /dev");
+
+	for (size_t i = 0; sbox_devfs_base_nodes[i]; i++)
+		if (bind_node(dev_fd, sbox_devfs_base_nodes[i], err) < 0)
+			return -1;
+	/* A private devpts instance: the worker's ptys are its own and it
+	 * can't reach the host's terminals through /dev/pts. */
+	if (mount_sub(dev_fd, "pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		      "newinstance,ptmxmode=0666,mode=0620", err) < 0)
+		return -1;
+	if (mount_sub(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
+		return -1;
+	for (size_t i = 0; i < SBOX_ARRAY_SIZE(dev_links); i++)
+		if (symlinkat(dev_links[i].target, dev_fd, dev_links[i].name) < 0)
+			return sbox_fail(err, errno, "creating /dev/%s", dev_links[i].name);
+
+	/* Nothing may be added to /dev from inside. */
+	if (sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
+		return sbox_fail(err, errno, "making /dev read-only");
+	return 0;
+}

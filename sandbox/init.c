@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/init.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sync.h"
+
+const int sbox_forwarded_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, 0,
+};
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+int sbox_init_prepare_signals(void)
+{
+	struct sigaction sa = { .sa_handler = noop_handler };
+	sigset_t set;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (int i = 0; sbox_forwarded_signals[i]; i++) {
+		sigaddset(&set, sbox_forwarded_signals[i]);
+		if (sigaction(sbox_forwarded_signals[i], &sa, NULL) < 0)
+			return -1;
+	}
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Reap every child that has ended; 1 when the worker was among them. */
+static int reap(pid_t worker, int *status)
+{
+	int found = 0, st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == worker) {
+			*status = st;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = sync_fd, .events = POLLIN },
+	};
+	int status = 0;
+
+	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					continue;
+				kill(worker, (int)si.ssi_signo);
+			}
+			if (reap(worker, &status))
+				goto worker_done;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			struct sbox_sync_msg m;
+			int r = sbox_sync_recv(sync_fd, &m);
+
+			if (r <= 0) {
+				/* The parent is gone: nobody will collect the
+				 * result, so end the sandbox now. */
+				kill(worker, SIGKILL);
+				_exit(125);
+			}
+			if (m.type == SBOX_SYNC_SIGNAL && m.value > 0 && m.value < NSIG)
+				kill(worker, m.value);
+		}
+	}
+	kill(worker, SIGKILL);
+	_exit(125);
+
+worker_done:
+	sbox_sync_send(sync_fd, SBOX_SYNC_EXITED, 0, status, NULL);
+	_exit(0);
+}

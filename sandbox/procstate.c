@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/procstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "policy/setters.h"
+#include "policy/values.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *caller_getenv(char *const *env, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, len) == 0 && env[i][len] == '=')
+			return env[i] + len + 1;
+	return NULL;
+}
+
+static int env_put(struct sbox_strv *env, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	_cleanup_free_ char *a = malloc(len);
+
+	if (!a)
+		return -ENOMEM;
+	snprintf(a, len, "%s=%s", name, value);
+	return sbox_env_set(env, a);
+}
+
+char **sbox_env_build(const struct sbox_policy *p, const struct sbox_launch *l,
+		      uid_t worker_uid, struct sbox_err *err)
+{
+	struct sbox_strv env = { 0 };
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	const char *home = "/", *user = NULL, *term;
+	char uidbuf[32];
+	int r = 0;
+
+	/* getpwuid_r reads the host's passwd in the parent, before clone:
+	 * the worker never depends on NSS inside the sandbox. */
+	if (getpwuid_r(worker_uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		home = res->pw_dir;
+		user = res->pw_name;
+	} else {
+		snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)worker_uid);
+		user = uidbuf;
+	}
+	r |= env_put(&env, "PATH", DEFAULT_PATH);
+	r |= env_put(&env, "HOME", home);
+	r |= env_put(&env, "USER", user);
+	r |= env_put(&env, "LOGNAME", user);
+	term = caller_getenv(l->caller_env, "TERM");
+	if (term)
+		r |= env_put(&env, "TERM", term);
+	for (size_t i = 0; i < p->pass_env.n; i++) {
+		const char *v = caller_getenv(l->caller_env, p->pass_env.v[i]);
+
+		if (v)
+			r |= env_put(&env, p->pass_env.v[i], v);
+	}
+	for (size_t i = 0; i < p->env.n; i++)
+		r |= sbox_env_set(&env, p->env.v[i]);
+	if (r != 0) {
+		sbox_strv_clear(&env);
+		sbox_fail(err, ENOMEM, "building the worker's environment");
+		return NULL;
+	}
+	if (!env.v)
+		env.v = calloc(1, sizeof(char *));
+	return env.v;
+}
+
+int sbox_signals_reset(struct sbox_err *err)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	/* Ignored signals survive execve(); a launcher started under nohup
+	 * or by a shell with traps must not hand that on. */
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* glibc reserves 32 and 33 and refuses them: EINVAL. */
+		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+			return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
+	}
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return sbox_fail(err, errno, "clearing the signal mask");
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int close_from_to(unsigned int lo, unsigned int hi)
+{
+	if (lo > hi)
+		return 0;
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	/* Kernels before 5.9: close one by one up to the fd limit. */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (unsigned long fd = lo; fd <= hi && (long)fd < (max > 0 ? max : 65536); fd++)
+		close((int)fd);
+	return 0;
+}
+
+int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err)
+{
+	int high[3];
+	int keep_list[66];
+	size_t n = 0;
+
+	/* Move the stdio sources out of the way first, so that e.g. stdio
+	 * {1, 0, 2} can't clobber a source before it is used. */
+	for (int i = 0; i < 3; i++) {
+		int src = l->stdio[i];
+
+		if (src < 0) {
+			src = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (src < 0)
+				return sbox_fail(err, errno, "opening /dev/null for fd %d", i);
+		}
+		high[i] = fcntl(src, F_DUPFD_CLOEXEC, 100);
+		if (high[i] < 0)
+			return sbox_fail(err, errno, "duplicating the worker's fd %d (from %d)", i, src);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(high[i], i) < 0)   /* dup2 clears FD_CLOEXEC */
+			return sbox_fail(err, errno, "installing the worker's fd %d", i);
+
+	if (l->n_pass_fds > 64)
+		return sbox_fail(err, E2BIG, "passing %zu fds (at most 64)", l->n_pass_fds);
+	for (size_t i = 0; i < l->n_pass_fds; i++) {
+		if (l->pass_fds[i] < 3)
+			continue;
+		if (fcntl(l->pass_fds[i], F_SETFD, 0) < 0)
+			return sbox_fail(err, errno, "passing fd %d", l->pass_fds[i]);
+		keep_list[n++] = l->pass_fds[i];
+	}
+	if (keep >= 3)
+		keep_list[n++] = keep;
+	qsort(keep_list, n, sizeof(int), cmp_int);
+
+	/* Close everything else: the launcher's files, sockets and
+	 * directories must not reach the worker, CLOEXEC or not. */
+	unsigned int from = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (close_from_to(from, (unsigned int)keep_list[i] - 1) < 0)
+			return sbox_fail(err, errno, "closing inherited fds");
+		from = (unsigned int)keep_list[i] + 1;
+	}
+	if (close_from_to(from, ~0U) < 0)
+		return sbox_fail(err, errno, "closing inherited fds");
+	return 0;
+}
+
+static int try_candidate(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) == 0 ? 0 : errno;
+}
+
+int sbox_find_executable(const char *argv0, char *const *envp, char *out, size_t len)
+{
+	const char *path = caller_getenv(envp, "PATH");
+	int best = ENOENT;
+
+	if (argv0[0] == '\0')
+		return ENOENT;
+	if (strchr(argv0, '/')) {
+		if (snprintf(out, len, "%s", argv0) >= (int)len)
+			return ENAMETOOLONG;
+		return try_candidate(out);
+	}
+	if (!path)
+		path = DEFAULT_PATH;
+	while (*path) {
+		size_t dlen = strcspn(path, ":");
+		int r;
+
+		if (snprintf(out, len, "%.*s%s%s", (int)dlen, dlen ? path : ".",
+			     "/", argv0) >= (int)len)
+			return ENAMETOOLONG;
+		r = try_candidate(out);
+		if (r == 0)
+			return 0;
+		/* execvp's rule: a candidate that exists but can't be run
+		 * is remembered, and reported if nothing better turns up. */
+		if (r != ENOENT && r != ENOTDIR)
+			best = r;
+		path += dlen;
+		if (*path == ':')
+			path++;
+	}
+	return best;
+}

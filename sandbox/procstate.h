@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The clean process state a worker starts with: environment, fds, signal
+ * state, session, umask, working directory, and the executable lookup. */
+#ifndef SBOX_SANDBOX_PROCSTATE_H
+#define SBOX_SANDBOX_PROCSTATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "sandbox/sandbox.h"
+
+/* The worker's environment, built in the parent before clone: the documented
+ * minimal set (PATH, HOME, USER, LOGNAME, TERM when the caller has one),
+ * then PassEnvironment= names the caller has, then Environment=.
+ * Returns a NULL-terminated vector to free with sbox_strv_free(). */
+char **sbox_env_build(const struct sbox_policy *p, const struct sbox_launch *l,
+		      uid_t worker_uid, struct sbox_err *err);
+
+/* Default dispositions for every signal and an empty mask. */
+int sbox_signals_reset(struct sbox_err *err);
+
+/* Make l->stdio the fds 0-2, keep l->pass_fds and `keep` (an internal fd that
+ * is CLOEXEC), close everything else. */
+int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err);
+
+/* Find argv0 in PATH from envp as execvp would.  0 and *out filled, or a
+ * positive errno (ENOENT: not found; EACCES: found, not executable). */
+int sbox_find_executable(const char *argv0, char *const *envp, char *out, size_t len);
+
+#endif

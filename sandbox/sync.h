@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The parent <-> sandbox channel: a SOCK_SEQPACKET socketpair, one message a
+ * packet.  Sync points, named the same on both sides (see docs/design.md):
+ *   S1 parent -> child  SYNC_GO          parent-side set-up is done
+ *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
+ *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)
+ *   S3 child  -> parent SYNC_STARTED     execve succeeded
+ *   S4 child  -> parent SYNC_EXITED      the worker's wait status
+ *   any parent -> child SYNC_SIGNAL      forward a signal to the worker
+ */
+#ifndef SBOX_SANDBOX_SYNC_H
+#define SBOX_SANDBOX_SYNC_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+enum sbox_sync_type {
+	SBOX_SYNC_GO = 1,
+	SBOX_SYNC_SETUP_ERROR,
+	SBOX_SYNC_EXEC_FAILED,
+	SBOX_SYNC_STARTED,
+	SBOX_SYNC_EXITED,
+	SBOX_SYNC_SIGNAL,
+};
+
+struct sbox_sync_msg {
+	uint32_t type;
+	int32_t errnum;
+	int32_t value;              /* wait status, pid or signal number */
+	char text[SBOX_ERR_MSG_MAX];
+};
+
+int sbox_sync_send(int fd, uint32_t type, int errnum, int value, const char *text);
+/* 1: message; 0: peer closed; -1: errno set. */
+int sbox_sync_recv(int fd, struct sbox_sync_msg *m);
+
+#endif
