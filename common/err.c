@@ -36,10 +36,18 @@ void sbox_err_prefix(struct sbox_err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	/* Truncation is fine: the start of a message says the most. */
-	int n = snprintf(err->msg, sizeof(err->msg), "%s", prefix);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old);
+	/* Truncation is fine: the start of a message says the most.  Built
+	 * piecewise so the compiler can see no unbounded %s. */
+	size_t n = strnlen(prefix, sizeof(err->msg) - 1);
+	memcpy(err->msg, prefix, n);
+	if (n + 2 < sizeof(err->msg)) {
+		err->msg[n++] = ':';
+		err->msg[n++] = ' ';
+		size_t m = strnlen(old, sizeof(err->msg) - 1 - n);
+		memcpy(err->msg + n, old, m);
+		n += m;
+	}
+	err->msg[n] = '\0';
 }
 
 void sbox_err_clear(struct sbox_err *err)

@@ -38,11 +38,11 @@ int sbox_set_bool(bool *field, const char *value, struct sbox_err *err)
 	return 0;
 }
 
+/* Scalars are stored and printed verbatim (as systemd reads them); only
+ * list directives are split into words and so need quoting. */
 void sbox_print_string(FILE *out, const char *name, const char *value)
 {
-	char buf[4096];
-
-	fprintf(out, "%s=%s\n", name, value ? sbox_quote_word(value, buf, sizeof(buf)) : "");
+	fprintf(out, "%s=%s\n", name, value ? value : "");
 }
 
 /* Split a list value; "" is reported as n == 0 so the caller resets. */
@@ -443,6 +443,10 @@ const struct sbox_directive sbox_directives[] = {
 	{ "NewSession", "tty", 't', NULL, "no",
 	  "keep the caller's terminal for an interactive worker (NewSession=no)", NULL,
 	  0, set_new_session, NULL },
+	/* -- resources (cgroups): rows from policy/dir_resources.h -- */
+	/* -- devices and GPUs: rows from policy/dir_devices.h -- */
+	/* -- security: rows from policy/dir_security.h -- */
+	/* -- network: rows from policy/dir_network.h -- */
 };
 
 const size_t sbox_n_directives = SBOX_ARRAY_SIZE(sbox_directives);
