@@ -32,7 +32,8 @@ LDFLAGS ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 
-B = build/$(VARIANT)
+# B can be overridden so that parallel builds don't share objects.
+B ?= build/$(VARIANT)
 
 CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
@@ -43,6 +44,7 @@ INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BIN = $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 INTEG_LIB = $(B)/tests/integration/harness.o
 
+.SECONDARY:
 .PHONY: all release asan tests test test-unit test-integration valgrind install \
 	uninstall clean deps bench demo
 all: $(B)/sboxrun $(B)/sbox-probe

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,19 +85,28 @@ char **sbox_env_build(const struct sbox_policy *p, const struct sbox_launch *l,
 	return env.v;
 }
 
+/* The kernel's struct sigaction (not glibc's): with SIG_DFL no restorer is
+ * needed, and the raw call reaches the signals glibc keeps for itself. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 int sbox_signals_reset(struct sbox_err *err)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
+	struct kernel_sigaction dfl = { .handler = SIG_DFL };
 	sigset_t none;
 
 	/* Ignored signals survive execve(); a launcher started under nohup
-	 * or by a shell with traps must not hand that on. */
-	sigemptyset(&sa.sa_mask);
+	 * or by a shell with traps must not hand that on.  glibc's
+	 * sigaction() refuses 32 and 33 (its own), yet they can arrive
+	 * ignored from whoever started us, so use the system call. */
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* glibc reserves 32 and 33 and refuses them: EINVAL. */
-		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+		if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) < 0)
 			return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
 	}
 	sigemptyset(&none);
