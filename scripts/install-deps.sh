@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages sbox's build, tests and benchmarks need, when
+# they are missing.  Run as root on Debian 12 or later.
+set -eu
+build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
+       libinih-dev libbpf-dev"
+test="libcmocka-dev valgrind util-linux iproute2 procps"
+extra="${SBOX_EXTRA_PACKAGES:-}"
+want="$build $test $extra"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing:$missing — run as root (sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The base sandbox, checked from inside with the probe: namespaces, the
+ * filesystem view, the clean process state and the exit-code contract.
+ * Runs as root and as an unprivileged user (user namespace).
+ */
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *report(struct run_result *r, const char *const *extra)
+{
+	const char *args[64];
+	size_t n = 0;
+
+	for (; extra && extra[n]; n++)
+		args[n] = extra[n];
+	args[n++] = probe_path();
+	args[n++] = "report";
+	args[n] = NULL;
+	run_sboxv(r, NULL, args);
+	return r->out;
+}
+
+static void assert_kv(const struct run_result *r, const char *key, const char *want)
+{
+	char *v = kv_get(r->out, key);
+
+	if (!v || strcmp(v, want) != 0) {
+		dump_result(r);
+		fprintf(stderr, "%s: got '%s', want '%s'\n", key, v ? v : "(missing)", want);
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_pid_namespace(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	report(&r, NULL);
+	assert_exit(&r, 0);
+	/* pid 1 is sbox's init; the worker is its only child. */
+	assert_kv(&r, "pid", "2");
+	assert_kv(&r, "ppid", "1");
+	assert_kv(&r, "procs", "1 2");
+	run_result_free(&r);
+}
+
+static void test_namespaces_differ_from_host(void **state)
+{
+	static const char *const ns[] = { "mnt", "pid", "net", "ipc", "uts", "cgroup" };
+	struct run_result r;
+
+	(void)state;
+	report(&r, NULL);
+	assert_exit(&r, 0);
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char path[64], key[32], host[64] = "";
+		char *inside;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+		n = readlink(path, host, sizeof(host) - 1);
+		assert_true(n > 0);
+		snprintf(key, sizeof(key), "ns.%s", ns[i]);
+		inside = kv_get(r.out, key);
+		assert_non_null(inside);
+		if (strcmp(inside, host) == 0)
+			fail_msg("%s namespace is the host's (%s)", ns[i], host);
+		free(inside);
+	}
+	run_result_free(&r);
+}
+
+static void test_filesystem_view(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	report(&r, NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "root_writable", "0");
+	assert_kv(&r, "root_write_errno", "EROFS");
+	assert_kv(&r, "tmp_writable", "1");
+	/* Exactly the minimal /dev, nothing of the host's. */
+	assert_kv(&r, "dev", "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero");
+	assert_non_null(strstr(r.out, "\nmount=/proc proc "));
+	assert_non_null(strstr(r.out, "\nmount=/dev tmpfs ro,nosuid,noexec"));
+	assert_non_null(strstr(r.out, "\nmount=/dev/pts devpts "));
+	assert_non_null(strstr(r.out, "\nmount=/dev/shm tmpfs rw,nosuid,nodev"));
+	assert_non_null(strstr(r.out, "\nmount=/tmp tmpfs rw,nosuid,nodev"));
+	assert_non_null(strstr(r.out, "\nmount=/ "));
+	run_result_free(&r);
+}
+
+static void test_tmp_is_private(void **state)
+{
+	struct run_result r;
+	char marker[] = "/tmp/sbox-host-marker.XXXXXX";
+	int fd = mkstemp(marker);
+	char line[128];
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	run_sbox(&r, NULL, probe_path(), "stat", marker, NULL);
+	snprintf(line, sizeof(line), "stat=ENOENT");
+	assert_exit(&r, 0);
+	assert_line(&r, line);
+	run_result_free(&r);
+	unlink(marker);
+}
+
+static void test_binds_and_tmpfs(void **state)
+{
+	char *dir = make_tempdir();
+	char rw[512], ro[512], spec_rw[1100], spec_ro[1100], file[600];
+	struct run_result r;
+
+	(void)state;
+	snprintf(rw, sizeof(rw), "%s/rw", dir);
+	snprintf(ro, sizeof(ro), "%s/ro", dir);
+	assert_int_equal(mkdir(rw, 0777), 0);
+	assert_int_equal(mkdir(ro, 0777), 0);
+	assert_int_equal(chmod(rw, 0777), 0);
+	snprintf(file, sizeof(file), "%s/data", ro);
+	write_text(file, "x");
+	snprintf(spec_rw, sizeof(spec_rw), "%s:/tmp/out", rw);
+	snprintf(spec_ro, sizeof(spec_ro), "%s:/tmp/in", ro);
+
+	/* Written through the read-write bind: visible on the host. */
+	run_sbox(&r, NULL, "--bind", spec_rw, "--ro-bind", spec_ro, "--tmpfs", "/tmp/scratch",
+		 probe_path(), "write", "/tmp/out/result", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "write=ok");
+	run_result_free(&r);
+	snprintf(file, sizeof(file), "%s/result", rw);
+	assert_int_equal(access(file, F_OK), 0);
+
+	run_sbox(&r, NULL, "--ro-bind", spec_ro, probe_path(), "write", "/tmp/in/data", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "write=EROFS");
+	run_result_free(&r);
+
+	run_sbox(&r, NULL, "--tmpfs", "/tmp/scratch", probe_path(), "write", "/tmp/scratch/f", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "write=ok");
+	run_result_free(&r);
+
+	/* InaccessiblePaths= hides what is there. */
+	run_sbox(&r, NULL, "--ro-bind", spec_ro, "--set", "InaccessiblePaths=/tmp/in/data",
+		 probe_path(), "open", "/tmp/in/data", "r", NULL);
+	assert_exit(&r, 0);
+	if (running_as_root())
+		assert_line(&r, "open=ok");     /* root keeps CAP_DAC_OVERRIDE until the security layer drops it */
+	else
+		assert_line(&r, "open=EACCES");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_hostname(void **state)
+{
+	struct run_result r;
+	const char *const custom[] = { "--hostname", "worker-7", NULL };
+
+	(void)state;
+	report(&r, NULL);
+	assert_kv(&r, "hostname", "sbox");
+	run_result_free(&r);
+	report(&r, custom);
+	assert_kv(&r, "hostname", "worker-7");
+	run_result_free(&r);
+}
+
+/* ---- clean process state: the launcher starts with odd state on purpose ---- */
+
+static void odd_state(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	/* Extra fds without CLOEXEC, at low and high numbers. */
+	int a = open("/etc/hostname", O_RDONLY);
+	int b = open("/", O_RDONLY | O_DIRECTORY);
+	if (a >= 0)
+		dup2(a, 7);
+	if (b >= 0)
+		dup2(b, 200);
+	umask(0);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	/* glibc's own real-time signals can't be set through sigaction();
+	 * the kernel takes them, and execve() keeps them ignored. */
+	struct { void (*h)(int); unsigned long f; void (*r)(void); uint64_t m; } ign = { SIG_IGN, 0, NULL, 0 };
+	syscall(SYS_rt_sigaction, 32, &ign, NULL, 8);
+	syscall(SYS_rt_sigaction, 33, &ign, NULL, 8);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void test_clean_state(void **state)
+{
+	char *const env[] = { "PATH=/usr/bin:/bin", "SECRET_TOKEN=hunter2", "AWS_SECRET_ACCESS_KEY=x",
+			      "LD_PRELOAD=/nonexistent.so", "TERM=xterm-test", "LANG=C.UTF-8", NULL };
+	struct run_opts o = { .env = env, .pre_exec = odd_state };
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, &o, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	/* Only 0-2 are open. */
+	assert_kv(&r, "fd", "3");
+	assert_null(kv_get(r.out, "fd.7"));
+	assert_null(kv_get(r.out, "fd.200"));
+	/* Default dispositions and an empty mask. */
+	assert_kv(&r, "sig_blocked", "0000000000000000");
+	assert_kv(&r, "sig_ignored", "0000000000000000");
+	assert_kv(&r, "umask", "0022");
+	assert_kv(&r, "session_leader", "1");
+	/* The minimal environment and nothing else. */
+	assert_null(kv_get(r.out, "env.SECRET_TOKEN"));
+	assert_null(kv_get(r.out, "env.AWS_SECRET_ACCESS_KEY"));
+	assert_null(kv_get(r.out, "env.LD_PRELOAD"));
+	assert_null(kv_get(r.out, "env.LANG"));
+	assert_kv(&r, "env.TERM", "xterm-test");
+	assert_kv(&r, "env.PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	assert_kv(&r, "env_count", "5");   /* PATH HOME USER LOGNAME TERM */
+	run_result_free(&r);
+}
+
+static void test_environment_directives(void **state)
+{
+	char *const env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "SECRET=s", NULL };
+	struct run_opts o = { .env = env };
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, &o, "--env", "GREETING=hello world", "--pass-env", "LANG", "--pass-env",
+		 "NOT_SET_ANYWHERE", "--env", "PATH=/bin", probe_path(), "report", NULL);
+	/* PATH=/bin still finds the probe: its path is absolute. */
+	assert_exit(&r, 0);
+	assert_kv(&r, "env.GREETING", "hello world");
+	assert_kv(&r, "env.LANG", "C.UTF-8");
+	assert_kv(&r, "env.PATH", "/bin");
+	assert_null(kv_get(r.out, "env.NOT_SET_ANYWHERE"));
+	assert_null(kv_get(r.out, "env.SECRET"));
+	run_result_free(&r);
+}
+
+static void test_umask_cwd_tty(void **state)
+{
+	struct run_result r;
+	const char *const a[] = { "--umask", "0077", "--chdir", "/usr/share", "--tty", NULL };
+
+	(void)state;
+	report(&r, a);
+	assert_exit(&r, 0);
+	assert_kv(&r, "umask", "0077");
+	assert_kv(&r, "cwd", "/usr/share");
+	/* --tty keeps the caller's session for an interactive worker. */
+	assert_kv(&r, "session_leader", "0");
+	run_result_free(&r);
+
+	/* Default: the caller's cwd (the harness runs in the source tree,
+	 * which the read-only root shows). */
+	char here[4096];
+	assert_non_null(getcwd(here, sizeof(here)));
+	report(&r, NULL);
+	assert_kv(&r, "cwd", here);
+	run_result_free(&r);
+}
+
+static void test_pass_fd(void **state)
+{
+	struct run_result r;
+	struct run_opts o = { .pre_exec = odd_state };
+
+	(void)state;
+	run_sbox(&r, &o, "--pass-fd", "7", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "fd", "4");
+	assert_kv(&r, "fd.7", "/etc/hostname");
+	assert_null(kv_get(r.out, "fd.200"));
+	run_result_free(&r);
+}
+
+/* ---- the exit-code contract ---- */
+
+static void test_exit_codes(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, NULL, probe_path(), "exit", "42", NULL);
+	assert_exit(&r, 42);
+	run_result_free(&r);
+	run_sbox(&r, NULL, probe_path(), "kill", "TERM", NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	run_sbox(&r, NULL, probe_path(), "kill", "SEGV", NULL);
+	assert_exit(&r, 128 + SIGSEGV);
+	run_result_free(&r);
+	run_sbox(&r, NULL, "/nonexistent/command", NULL);
+	assert_exit(&r, 127);
+	assert_err_contains(&r, "/nonexistent/command: command not found");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "no-such-command-anywhere", NULL);
+	assert_exit(&r, 127);
+	run_result_free(&r);
+	run_sbox(&r, NULL, "/etc/passwd", NULL);
+	assert_exit(&r, 126);
+	assert_err_contains(&r, "/etc/passwd: cannot execute: Permission denied");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--chdir", "/no/such/dir", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "WorkingDirectory=/no/such/dir: No such file or directory");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--set", "Hostnam=x", "true", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "did you mean 'Hostname'?");
+	run_result_free(&r);
+	run_sbox(&r, NULL, NULL);
+	assert_exit(&r, 125);
+	run_result_free(&r);
+}
+
+static void test_policy_file_errors_and_check(void **state)
+{
+	char *dir = make_tempdir();
+	char path[600], line[700];
+	struct run_result r;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/job.policy", dir);
+	write_text(path, "[Sandbox]\nHostname=ok\n\nMemroyMaxx=1G\n");
+	run_sbox(&r, NULL, "-p", path, "true", NULL);
+	assert_exit(&r, 125);
+	snprintf(line, sizeof(line), "%s:4: unknown directive 'MemroyMaxx'", path);
+	assert_err_contains(&r, line);
+	run_result_free(&r);
+
+	write_text(path, "[Sandbox]\nHostname=from-file\nUMask=0027\n");
+	run_sbox(&r, NULL, "-p", path, "--set", "Environment=A=1", "--check", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "[Sandbox]");
+	assert_line(&r, "Hostname=from-file");
+	assert_line(&r, "UMask=0027");
+	assert_line(&r, "Environment=A=1");
+	/* --check runs nothing, and its output is itself a valid policy. */
+	write_text(path, r.out);
+	run_result_free(&r);
+	run_sbox(&r, NULL, "-p", path, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "hostname", "from-file");
+	assert_kv(&r, "umask", "0027");
+	assert_kv(&r, "env.A", "1");
+	run_result_free(&r);
+
+	run_sbox(&r, NULL, "-p", "/nonexistent.policy", "true", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "/nonexistent.policy: cannot open policy file: No such file or directory");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A failed step aborts before the worker runs. */
+static void test_no_half_built_sandbox(void **state)
+{
+	char *dir = make_tempdir();
+	char spec[600], marker[600];
+	struct run_result r;
+
+	(void)state;
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(spec, sizeof(spec), "%s:/tmp/out", dir);
+	run_sbox(&r, NULL, "--bind", spec, "--bind", "/no/such/source:/tmp/x", probe_path(),
+		 "write", "/tmp/out/ran", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "/no/such/source");
+	run_result_free(&r);
+	snprintf(marker, sizeof(marker), "%s/ran", dir);
+	assert_int_equal(access(marker, F_OK), -1);
+
+	/* A destination that can't exist on the read-only root. */
+	run_sbox(&r, NULL, "--bind", spec, "--ro-bind", "/etc:/nonexistent-dir/etc", probe_path(),
+		 "write", "/tmp/out/ran", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "/nonexistent-dir");
+	run_result_free(&r);
+	assert_int_equal(access(marker, F_OK), -1);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* ---- signals and the launcher's death ---- */
+
+static void send_term(int pid, void *arg)
+{
+	(void)arg;
+	kill(pid, SIGTERM);
+}
+
+static void send_signal(int pid, void *arg)
+{
+	kill(pid, (int)(long)arg);
+}
+
+static void test_signal_forwarding(void **state)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "SIGTERM", SIGTERM }, { "SIGINT", SIGINT }, { "SIGHUP", SIGHUP }, { "SIGQUIT", SIGQUIT },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct run_result r;
+		struct run_opts o2 = { .when_output = "ready", .while_running = send_signal,
+				       .arg = (void *)(long)sigs[i].sig };
+		char want[32];
+
+		run_sbox(&r, &o2, probe_path(), "wait-signal", NULL);
+		assert_exit(&r, 0);
+		snprintf(want, sizeof(want), "got=%s", sigs[i].name);
+		assert_line(&r, want);
+		run_result_free(&r);
+	}
+}
+
+static void test_worker_dies_of_forwarded_signal(void **state)
+{
+	struct run_result r;
+	struct run_opts o = { .when_output = "ready", .while_running = send_term };
+
+	(void)state;
+	/* sleep-print installs no handler: SIGTERM must still kill it, which
+	 * it would not if the worker were the namespace's pid 1. */
+	run_sbox(&r, &o, probe_path(), "sleep-print", "60", NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+}
+
+static bool token_alive(const char *token)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	assert_non_null(d);
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[8192];
+		int fd;
+		ssize_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+			buf[n] = '\0';
+			if (strcmp(buf + i, token) == 0)
+				found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static void kill_launcher(int pid, void *arg)
+{
+	(void)arg;
+	kill(pid, SIGKILL);
+}
+
+static void test_launcher_death_kills_sandbox(void **state)
+{
+	struct run_result r;
+	struct run_opts o = { .when_output = "ready", .while_running = kill_launcher };
+	char token[64], env[80];
+
+	(void)state;
+	snprintf(token, sizeof(token), "SBOX_TEST_TOKEN=%d-%ld", getpid(), (long)time(NULL));
+	snprintf(env, sizeof(env), "%s", token);
+	run_sbox(&r, &o, "--env", env, probe_path(), "sleep-print", "300", NULL);
+	assert_exit(&r, 128 + SIGKILL);
+	run_result_free(&r);
+	/* The worker must be gone (allow the kernel a moment to tear down). */
+	for (int i = 0; i < 50 && token_alive(token); i++)
+		usleep(100 * 1000);
+	assert_false(token_alive(token));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pid_namespace),
+		cmocka_unit_test(test_namespaces_differ_from_host),
+		cmocka_unit_test(test_filesystem_view),
+		cmocka_unit_test(test_tmp_is_private),
+		cmocka_unit_test(test_binds_and_tmpfs),
+		cmocka_unit_test(test_hostname),
+		cmocka_unit_test(test_clean_state),
+		cmocka_unit_test(test_environment_directives),
+		cmocka_unit_test(test_umask_cwd_tty),
+		cmocka_unit_test(test_pass_fd),
+		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_policy_file_errors_and_check),
+		cmocka_unit_test(test_no_half_built_sandbox),
+		cmocka_unit_test(test_signal_forwarding),
+		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
+		cmocka_unit_test(test_launcher_death_kills_sandbox),
+	};
+
+	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",
+					   tests, NULL, NULL);
+}

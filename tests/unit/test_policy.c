@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy parser, the directive table and sboxrun's flag layer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher/cli.h"
+#include "policy/directives.h"
+#include "policy/parse.h"
+#include "policy/policy.h"
+
+static char *print_policy(const struct sbox_policy *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	sbox_policy_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/sbox-unit-policy.XXXXXX");
+	int fd = mkstemp(path);
+	FILE *f;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void test_parse_all_base_directives(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	const char *text =
+		"# a job policy\n"
+		"[Sandbox]\n"
+		"Hostname=worker-1\n"
+		"BindPaths=/srv/data:/data -/maybe\n"
+		"BindReadOnlyPaths=/opt/models:/models\n"
+		"TemporaryFileSystem=/scratch:size=1G\n"
+		"InaccessiblePaths=/home\n"
+		"Environment=\"GREETING=hello world\" OMP_NUM_THREADS=4\n"
+		"PassEnvironment=LANG\n"
+		"WorkingDirectory=/srv/job\n"
+		"UMask=0077\n"
+		"NewSession=no\n";
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_string(&p, text, "job.policy", &err), 0);
+	assert_string_equal(p.hostname, "worker-1");
+	assert_int_equal(p.n_mounts, 5);
+	assert_int_equal(p.mounts[0].kind, SBOX_MOUNT_BIND);
+	assert_string_equal(p.mounts[0].src, "/srv/data");
+	assert_string_equal(p.mounts[0].dst, "/data");
+	assert_false(p.mounts[0].optional);
+	assert_true(p.mounts[1].optional);
+	assert_string_equal(p.mounts[1].src, "/maybe");
+	assert_string_equal(p.mounts[1].dst, "/maybe");
+	assert_int_equal(p.mounts[2].kind, SBOX_MOUNT_BIND_RO);
+	assert_int_equal(p.mounts[3].kind, SBOX_MOUNT_TMPFS);
+	assert_string_equal(p.mounts[3].options, "size=1G");
+	assert_int_equal(p.mounts[4].kind, SBOX_MOUNT_INACCESSIBLE);
+	assert_int_equal(p.env.n, 2);
+	assert_string_equal(p.env.v[0], "GREETING=hello world");
+	assert_string_equal(p.env.v[1], "OMP_NUM_THREADS=4");
+	assert_string_equal(p.pass_env.v[0], "LANG");
+	assert_string_equal(p.workdir, "/srv/job");
+	assert_int_equal(p.umask, 0077);
+	assert_false(p.new_session);
+	sbox_policy_free(&p);
+}
+
+static void expect_error(const char *text, const char *message)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_string(&p, text, "job.policy", &err), -1);
+	if (!strstr(err.msg, message))
+		fprintf(stderr, "got: %s\nwanted: %s\n", err.msg, message);
+	assert_non_null(strstr(err.msg, message));
+	sbox_policy_free(&p);
+}
+
+static void test_errors_name_file_line_directive(void **state)
+{
+	(void)state;
+	expect_error("[Sandbox]\n\nHostnme=x\n",
+		     "job.policy:3: unknown directive 'Hostnme'; did you mean 'Hostname'?");
+	expect_error("[Sandbox]\nUMask=0999\n", "job.policy:2: UMask=0999: '0999' is not an octal mask");
+	expect_error("[Sandbox]\nUmask=077\n", "did you mean 'UMask'?");
+	expect_error("[Sandbox]\nNewSession=maybe\n", "job.policy:2: NewSession=maybe:");
+	expect_error("Hostname=x\n", "job.policy:1: 'Hostname=' is outside a section");
+	expect_error("[Service]\nHostname=x\n", "job.policy:2: unknown section [Service]");
+	expect_error("[Sandbox]\nHostname=x\nthis is not a directive\n", "job.policy:3: syntax error");
+	expect_error("[Sandbox]\nEnvironment=\"A=unterminated\n", "job.policy:2: Environment=");
+	expect_error("[Sandbox]\nEnvironment=1A=x\n", "is not a valid variable name");
+	expect_error("[Sandbox]\nPassEnvironment=A=x\n", "is not a variable name");
+	expect_error("[Sandbox]\nWorkingDirectory=relative\n", "is not an absolute path");
+	expect_error("[Sandbox]\nTotallyUnrelatedThing=1\n",
+		     "unknown directive 'TotallyUnrelatedThing' (sboxrun --help-policy");
+}
+
+static void test_overlong_line_is_an_error(void **state)
+{
+	char text[1024];
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char *path;
+
+	(void)state;
+	snprintf(text, sizeof(text), "[Sandbox]\nHostname=a\nEnvironment=A=%0300d\nHostname=b\n", 0);
+	expect_error(text, "job.policy:3: line longer than 199 characters");
+	/* The same through a real file and the stream reader. */
+	path = write_temp(text);
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_file(&p, path, &err), -1);
+	assert_non_null(strstr(err.msg, ":3: line longer than 199 characters"));
+	sbox_policy_free(&p);
+	unlink(path);
+	free(path);
+}
+
+static void test_missing_file(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_file(&p, "/nonexistent/job.policy", &err), -1);
+	assert_string_equal(err.msg, "/nonexistent/job.policy: cannot open policy file: No such file or directory");
+	sbox_policy_free(&p);
+}
+
+static void test_lists_accumulate_and_reset(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_string(&p,
+		"[Sandbox]\nEnvironment=A=1\nEnvironment=B=2\nEnvironment=A=3\n"
+		"BindPaths=/a\nTemporaryFileSystem=/t\nBindPaths=\nBindPaths=/b\n", "x", &err), 0);
+	/* A later assignment of a name replaces the earlier one (systemd). */
+	assert_int_equal(p.env.n, 2);
+	assert_string_equal(p.env.v[0], "A=3");
+	assert_string_equal(p.env.v[1], "B=2");
+	/* An empty assignment resets only that directive's entries. */
+	assert_int_equal(p.n_mounts, 2);
+	assert_int_equal(p.mounts[0].kind, SBOX_MOUNT_TMPFS);
+	assert_string_equal(p.mounts[1].src, "/b");
+	assert_int_equal(sbox_policy_load_string(&p, "[Sandbox]\nEnvironment=\n", "y", &err), 0);
+	assert_int_equal(p.env.n, 0);
+	sbox_policy_free(&p);
+}
+
+/* --check output must be a policy that parses back to itself. */
+static void test_print_round_trips(void **state)
+{
+	struct sbox_policy a, b;
+	struct sbox_err err = { 0 };
+	char *first, *second;
+
+	(void)state;
+	sbox_policy_init(&a);
+	sbox_policy_init(&b);
+	assert_int_equal(sbox_policy_load_string(&a,
+		"[Sandbox]\nHostname=h\nEnvironment=\"X=a b\" 'Y=\"q\"' Z=back\\\\slash\n"
+		"BindPaths=/src:/dst\nBindReadOnlyPaths=\"/with space:/ws\"\n"
+		"TemporaryFileSystem=/scratch:mode=0700\nInaccessiblePaths=-/opt\nUMask=027\n",
+		"x", &err), 0);
+	first = print_policy(&a);
+	assert_int_equal(sbox_policy_load_string(&b, first, "printed", &err), 0);
+	second = print_policy(&b);
+	assert_string_equal(first, second);
+	assert_string_equal(b.env.v[1], "Y=\"q\"");
+	assert_string_equal(b.env.v[2], "Z=back\\slash");
+	assert_string_equal(b.mounts[1].src, "/with space");
+	assert_non_null(strstr(first, "UMask=0027\n"));
+	free(first);
+	free(second);
+	sbox_policy_free(&a);
+	sbox_policy_free(&b);
+}
+
+/* Every row of the table: its example is valid, and printing a policy that
+ * holds it parses back to the same text. */
+static void test_every_directive_example(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+		struct sbox_policy p, q;
+		struct sbox_err err = { 0 };
+		char *text, *again;
+
+		if (!d->print)
+			continue;
+		assert_non_null(d->summary);
+		assert_non_null(d->example);
+		sbox_policy_init(&p);
+		sbox_policy_init(&q);
+		if (sbox_policy_set(&p, d->name, d->example, &err) != 0)
+			fail_msg("%s=%s: %s", d->name, d->example, err.msg);
+		text = print_policy(&p);
+		if (sbox_policy_load_string(&q, text, "printed", &err) != 0)
+			fail_msg("reparsing after %s: %s", d->name, err.msg);
+		again = print_policy(&q);
+		assert_string_equal(text, again);
+		free(text);
+		free(again);
+		sbox_policy_free(&p);
+		sbox_policy_free(&q);
+	}
+}
+
+static void test_table_names_unique_and_found(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+
+		if (d->print)
+			assert_ptr_equal(sbox_directive_find(d->name), d);
+		for (size_t j = i + 1; j < sbox_n_directives; j++) {
+			if (d->flag && sbox_directives[j].flag)
+				assert_string_not_equal(d->flag, sbox_directives[j].flag);
+			if (d->print && sbox_directives[j].print)
+				assert_string_not_equal(d->name, sbox_directives[j].name);
+		}
+	}
+}
+
+static int cli(struct sbox_cli *c, struct sbox_policy *p, struct sbox_err *err, ...)
+{
+	char *argv[64] = { "sboxrun" };
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	memset(c, 0, sizeof(*c));
+	sbox_policy_init(p);
+	return sbox_cli_parse(argc, argv, c, p, err);
+}
+
+static void test_flags_override_files_in_any_order(void **state)
+{
+	struct sbox_cli c;
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char *f1 = write_temp("[Sandbox]\nHostname=one\nUMask=0077\nEnvironment=A=file\n");
+	char *f2 = write_temp("[Sandbox]\nHostname=two\n");
+
+	(void)state;
+	/* The flag comes first on the line, the files after: flags still win,
+	 * and the second file overrides the first. */
+	assert_int_equal(cli(&c, &p, &err, "--hostname", "flag", "-p", f1, "--policy", f2,
+			     "--env", "B=with space", "--set", "UMask=0007", "--", "cmd", "-x", NULL), 0);
+	assert_string_equal(p.hostname, "flag");
+	assert_int_equal(p.umask, 0007);
+	assert_int_equal(p.env.n, 2);
+	assert_string_equal(p.env.v[1], "B=with space");
+	assert_non_null(c.command);
+	assert_string_equal(c.command[0], "cmd");
+	assert_string_equal(c.command[1], "-x");
+	sbox_policy_free(&p);
+
+	assert_int_equal(cli(&c, &p, &err, "-p", f1, "-p", f2, "--check", NULL), 0);
+	assert_string_equal(p.hostname, "two");
+	assert_true(c.check);
+	assert_null(c.command);
+	sbox_policy_free(&p);
+	unlink(f1);
+	unlink(f2);
+	free(f1);
+	free(f2);
+}
+
+static void test_flag_errors(void **state)
+{
+	struct sbox_cli c;
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(cli(&c, &p, &err, "--set", "Hostnam=x", "true", NULL), -1);
+	assert_non_null(strstr(err.msg, "did you mean 'Hostname'?"));
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "--umask", "banana", "true", NULL), -1);
+	assert_non_null(strstr(err.msg, "--umask banana"));
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "--no-such-flag", "true", NULL), -1);
+	assert_non_null(strstr(err.msg, "unknown option '--no-such-flag'"));
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "--set", "novalue", "true", NULL), -1);
+	assert_non_null(strstr(err.msg, "expected NAME=VALUE"));
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "--tty", "-C", "/srv", "true", NULL), 0);
+	assert_false(p.new_session);
+	assert_string_equal(p.workdir, "/srv");
+	sbox_policy_free(&p);
+}
+
+static void test_validate(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_set(&p, "BindPaths", "/a:relative", &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), -1);
+	assert_non_null(strstr(err.msg, "must be an absolute path"));
+	sbox_policy_free(&p);
+	assert_int_equal(sbox_policy_set(&p, "BindPaths", "/a:/x/../../etc", &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), -1);
+	sbox_policy_free(&p);
+	assert_int_equal(sbox_policy_set(&p, "TemporaryFileSystem", "/", &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), -1);
+	sbox_policy_free(&p);
+	assert_int_equal(sbox_policy_set(&p, "BindPaths", "/a:/b:norbind", &err), -1);
+	assert_non_null(strstr(err.msg, "only rbind"));
+	sbox_policy_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_all_base_directives),
+		cmocka_unit_test(test_errors_name_file_line_directive),
+		cmocka_unit_test(test_overlong_line_is_an_error),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_lists_accumulate_and_reset),
+		cmocka_unit_test(test_print_round_trips),
+		cmocka_unit_test(test_every_directive_example),
+		cmocka_unit_test(test_table_names_unique_and_found),
+		cmocka_unit_test(test_flags_override_files_in_any_order),
+		cmocka_unit_test(test_flag_errors),
+		cmocka_unit_test(test_validate),
+	};
+
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
