@@ -12,5 +12,5 @@ echo "== /dev:        $(ls /dev | tr "\n" " ")"
 echo "== environment:"; env | sort | sed "s/^/     /"
 if touch /sbox-demo 2>/dev/null; then echo "== / is WRITABLE"; else echo "== / is read-only: $(touch /sbox-demo 2>&1)"; fi
 touch /tmp/scratch && echo "== /tmp is a private, writable tmpfs"
-echo "== network:     $(ls /sys/class/net 2>/dev/null | tr "\n" " ")"
+echo "== network:     $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " ")"
 '

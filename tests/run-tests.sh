@@ -7,7 +7,7 @@
 # Unit and integration tests run against the ASan/UBSan build; the probe (a
 # static binary) comes from the release build.  In CI (CI=true) a skipped test
 # in the root run is a failure: CI must prove everything it can.
-set -u
+set -u -o pipefail
 unit_only=0 valgrind=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -54,6 +54,13 @@ for t in "$asan"/tests/test_*; do
 	[ -x "$t" ] && is_unit "$t" || continue
 	run_one "unit $(basename "$t")" 1 "$t"
 done
+
+echo "== docs match the directive table"
+if [ -x "$release/sboxrun" ] && ./tests/check-docs.sh "$release/sboxrun" | sed 's/^/  [docs] /'; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1)); failures+=("docs")
+fi
 
 if [ "$unit_only" = 0 ]; then
 	export SBOXRUN="$top/$asan/sboxrun" SBOX_PROBE="$top/$release/sbox-probe"
