@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox's own cgroup (docs/cgroups.md): one per sandbox, made in the
+ * parent before clone, with the policy's limits written before any of the
+ * sandbox's processes exists; the figures of its life read at the end; and
+ * a clean end that kills every process in it and removes it.
+ *
+ * One interface, two backends chosen at run time from what the host mounts:
+ *   cgroup v2 (sandbox/cgroup_v2.c): /sys/fs/cgroup is a cgroup2 mount.  The
+ *     child is cloned straight into the cgroup (clone3 CLONE_INTO_CGROUP with
+ *     sbox_cgroup_clone_fd()); the end is cgroup.kill.
+ *   cgroup v1 (sandbox/cgroup_v1.c): the hybrid and legacy layouts.  One
+ *     directory per mounted controller (memory, pids, cpu, cpuacct, cpuset,
+ *     blkio, freezer, devices); the child joins by pid before it is let go
+ *     (sbox_cgroup_attach() at P4); the end is freeze, kill, thaw.
+ *
+ * Names: "sbox-<launcher pid>-<counter>" under a parent cgroup
+ * (CgroupParent=, or the defaults of sbox_cgroup_default_parent()).
+ * Nothing here blocks except the final clean-up (sbox_cgroup_destroy()),
+ * which waits, bounded, for the killed processes to leave the cgroup.
+ */
+#ifndef SBOX_SANDBOX_CGROUP_H
+#define SBOX_SANDBOX_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "sandbox/sandbox.h"
+
+#define SBOX_CG_PATH_MAX 1024
+#define SBOX_CG_MOUNTS_MAX 8
+
+/* v1 controllers sbox uses, as bits of a mount's mask. */
+enum {
+	SBOX_CG_MEMORY = 1 << 0,
+	SBOX_CG_PIDS = 1 << 1,
+	SBOX_CG_CPU = 1 << 2,
+	SBOX_CG_CPUACCT = 1 << 3,
+	SBOX_CG_CPUSET = 1 << 4,
+	SBOX_CG_BLKIO = 1 << 5,
+	SBOX_CG_FREEZER = 1 << 6,
+	SBOX_CG_DEVICES = 1 << 7,
+};
+
+/* The host's cgroup filesystems, as sbox_cgroup_host_detect() finds them.
+ * Tests build one by hand over a fake tree. */
+struct sbox_cgroup_host {
+	int version;                        /* 2, 1, or 0: none mounted */
+	char v2_mount[SBOX_CG_PATH_MAX];    /* v2: the cgroup2 mount point */
+	struct {
+		unsigned mask;              /* SBOX_CG_* it holds (co-mounts: several) */
+		char path[SBOX_CG_PATH_MAX];
+	} v1[SBOX_CG_MOUNTS_MAX];           /* v1: one per hierarchy sbox uses */
+	size_t n_v1;
+	char self[SBOX_CG_PATH_MAX];        /* the caller's own cgroup ("0::" line) */
+	uint64_t mem_total;                 /* bytes of RAM: MemoryMax=50% */
+	uint64_t tasks_total;               /* the system's task limit: TasksMax=10% */
+};
+
+struct sbox_cgroup;
+
+/* statfs(/sys/fs/cgroup), /proc/self/mountinfo, /proc/self/cgroup. */
+int sbox_cgroup_host_detect(struct sbox_cgroup_host *h, struct sbox_err *err);
+
+/* The parent used when CgroupParent= is empty (docs/cgroups.md):
+ *   root:            "/sbox" (in every v1 hierarchy, or under the v2 root);
+ *   not root, v2:    the caller's own cgroup's parent when the caller owns
+ *                    it (a delegated subtree whose processes sit in a leaf,
+ *                    systemd's DelegateSubgroup= layout), else the caller's
+ *                    own cgroup;
+ *   not root, v1:    "/sbox" too (it only works where an admin delegated it).
+ * Writes into buf; a path in the hierarchy, not on the filesystem. */
+void sbox_cgroup_default_parent(const struct sbox_cgroup_host *h, uid_t euid, char *buf,
+				size_t len);
+
+/* Make the cgroup "name" under parent (created as needed) on host h and
+ * write the limits of res.  A limit the host can't enforce (its controller
+ * is missing or not delegated) is an error naming the directive.  On error
+ * nothing is left behind. */
+int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, const char *name,
+		       const struct sbox_resources *res, struct sbox_cgroup **out,
+		       struct sbox_err *err);
+
+/* What sbox_spawn() calls at P1: detect, choose the parent and a unique
+ * name, create.  *out is NULL (and 0 returned) in the one case a sandbox
+ * runs without a cgroup: an unprivileged caller, no CgroupParent=, no limit
+ * asked for, and the default parent not writable (cgroup v1 can't be
+ * delegated to a user namespace).  Any requested limit then fails, 125. */
+int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **out,
+			    struct sbox_err *err);
+
+/* v2: the directory fd for clone3(CLONE_INTO_CGROUP); v1: -1. */
+int sbox_cgroup_clone_fd(const struct sbox_cgroup *cg);
+/* Put pid (and its threads) into the cgroup: every v1 hierarchy, or the v2
+ * cgroup when clone3 could not place it (the clone() fallback). */
+int sbox_cgroup_attach(struct sbox_cgroup *cg, pid_t pid, struct sbox_err *err);
+
+bool sbox_cgroup_is_v2(const struct sbox_cgroup *cg);
+/* For the device rules (sandbox/devices.c): v1, the sandbox's directory in
+ * the devices hierarchy (-1 when that controller is not mounted); v2, the
+ * sandbox's cgroup directory (a BPF_CGROUP_DEVICE program attaches there). */
+int sbox_cgroup_devices_fd(const struct sbox_cgroup *cg);
+/* "/sys/fs/cgroup/sbox/sbox-123-1" (v2) or the memory hierarchy's dir (v1),
+ * for messages. */
+const char *sbox_cgroup_path(const struct sbox_cgroup *cg);
+const char *sbox_cgroup_name(const struct sbox_cgroup *cg);
+
+/* Kill every process in the cgroup now: v2 cgroup.kill (freeze and kill on
+ * kernels before 5.14); v1 freeze, SIGKILL each process, thaw, so that no
+ * fork slips between reading the list and killing it.  Doesn't wait for the
+ * processes to go. */
+int sbox_cgroup_kill(struct sbox_cgroup *cg, struct sbox_err *err);
+
+/* CPU (user, system), peak memory and OOM kills so far (st->have says
+ * which); wall time is the caller's.  Still readable once the cgroup is
+ * empty, until sbox_cgroup_destroy(). */
+int sbox_cgroup_stats(const struct sbox_cgroup *cg, struct sbox_stats *st, struct sbox_err *err);
+
+/* The end: kill, wait (bounded, about 5 s) for the cgroup to empty,
+ * remove it (rmdir with retries: a dying task can hold it busy a moment),
+ * free.  NULL is fine.  Fails when the cgroup could not be removed; it is
+ * freed anyway, and sbox_cgroup_sweep() takes it later. */
+int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err);
+
+/* Let go of the cgroup without touching it (a sandbox that lives on under
+ * another owner, sbox_child_release()): closes the fds, frees.  NULL is
+ * fine. */
+void sbox_cgroup_release(struct sbox_cgroup *cg);
+
+/* For a launcher that can be SIGKILLed (sboxrun): fork a small detached
+ * guard ("sbox-cg-guard") that waits until the launcher and the sandbox's
+ * init are gone, then kills what is left and removes the cgroup.  After a
+ * normal end it finds the cgroup removed and exits.  The caller keeps the
+ * returned end of the guard's pipe in the cgroup (closed by destroy). */
+int sbox_cgroup_guard(struct sbox_cgroup *cg, struct sbox_err *err);
+
+/* Remove stale sandbox cgroups under the parent: "sbox-<pid>-<n>" whose
+ * launcher pid is gone, with no process left, older than a few seconds
+ * (the guard's fallback; sbox_cgroup_for_sandbox() runs it before every
+ * launch).  Returns the number removed. */
+int sbox_cgroup_sweep(const struct sbox_cgroup_host *h, const char *parent);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside sandbox/cgroup*.c: the backend interface that cgroup_v1.c and
+ * cgroup_v2.c implement, the sandbox cgroup's state, and the cgroupfs file
+ * helpers they share (sandbox/cgroup.c).  Not for use outside these files.
+ */
+#ifndef SBOX_SANDBOX_CGROUP_BACKEND_H
+#define SBOX_SANDBOX_CGROUP_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox/cgroup.h"
+
+/* One directory of the sandbox's cgroup: v2 has one, v1 one per hierarchy. */
+struct sbox_cg_dir {
+	unsigned mask;              /* v1: SBOX_CG_* of its hierarchy; v2: 0 */
+	char *path;                 /* absolute, on the cgroup filesystem */
+	int fd;                     /* O_DIRECTORY, or -1 */
+};
+
+/* The limits of a policy with percentages made absolute for this host. */
+struct sbox_cg_limits {
+	const struct sbox_resources *res;
+	uint64_t memory_max;        /* each valid when res->X.set */
+	uint64_t memory_high;
+	uint64_t memory_swap_max;
+	uint64_t tasks_max;
+};
+
+struct sbox_cgroup_ops;
+
+struct sbox_cgroup {
+	const struct sbox_cgroup_ops *ops;
+	char name[64];
+	struct sbox_cg_dir dirs[SBOX_CG_MOUNTS_MAX];
+	size_t n_dirs;
+	int guard_fd;               /* our end of the guard's pipe, or -1 */
+};
+
+struct sbox_cgroup_ops {
+	int version;
+	/* Make cg's directories under parent and write the limits.  On error
+	 * whatever it made is still in cg->dirs for the caller to remove. */
+	int (*create)(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
+		      const char *parent, const struct sbox_cg_limits *l, struct sbox_err *err);
+	int (*attach)(struct sbox_cgroup *cg, pid_t pid, struct sbox_err *err);
+	int (*kill)(struct sbox_cgroup *cg, struct sbox_err *err);
+	int (*stats)(const struct sbox_cgroup *cg, struct sbox_stats *st, struct sbox_err *err);
+	int (*devices_fd)(const struct sbox_cgroup *cg);
+};
+
+extern const struct sbox_cgroup_ops sbox_cgroup_v1_ops;
+extern const struct sbox_cgroup_ops sbox_cgroup_v2_ops;
+
+/* ---- cgroupfs files (sandbox/cgroup_fs.c) ---- */
+
+/* Write value to dir/file (no O_CREAT, no O_TRUNC: cgroupfs files take one
+ * value per write).  Errors say which file of which cgroup. */
+int sbox_cg_write(const struct sbox_cg_dir *d, const char *file, const char *value,
+		  struct sbox_err *err);
+/* The same, for a directory given by path (a parent level). */
+int sbox_cg_write_path(const char *dir, const char *file, const char *value,
+		       struct sbox_err *err);
+/* Read dir/file into buf (NUL-terminated, trailing newline kept); the
+ * number of bytes, or -errno. */
+ssize_t sbox_cg_read(int dirfd, const char *file, char *buf, size_t len);
+ssize_t sbox_cg_read_path(const char *dir, const char *file, char *buf, size_t len);
+/* A file holding one number ("max" and "-1" read as UINT64_MAX). */
+int sbox_cg_read_u64(int dirfd, const char *file, uint64_t *out);
+/* The value of "key N" in a flat keyed file (cpu.stat, memory.events). */
+int sbox_cg_read_key(int dirfd, const char *file, const char *key, uint64_t *out);
+bool sbox_cg_has_file(int dirfd, const char *file);
+/* mkdir -p of rel below root, calling made() for each level it creates
+ * (v1 cpuset levels need their cpus and mems copied from above). */
+int sbox_cg_mkdir_parents(const char *root, const char *rel,
+			  int (*made)(const char *path, void *arg), void *arg,
+			  struct sbox_err *err);
+/* mkdir path and open it into d. */
+int sbox_cg_make_dir(struct sbox_cg_dir *d, const char *path, struct sbox_err *err);
+/* SIGKILL every pid listed in d/cgroup.procs; how many were listed, or -errno. */
+int sbox_cg_kill_listed(const struct sbox_cg_dir *d);
+/* Is d/cgroup.procs empty?  (A missing directory counts as empty.) */
+bool sbox_cg_is_empty(const struct sbox_cg_dir *d);
+/* A limit's text for messages: "MemoryMax=64M", "TasksMax=10%". */
+const char *sbox_cg_limit_text(const char *name, const struct sbox_limit *l, bool bytes,
+			       char *buf, size_t len);
+
+#endif

@@ -1,0 +1,1009 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cgroups, proven from inside real sandboxes (docs/cgroups.md): MemoryMax=
+ * ends an allocation past it with an OOM kill reported as such (137),
+ * TasksMax= stops a fork bomb with EAGAIN, CPUQuota= throttles, AllowedCPUs=
+ * shows in sched_getaffinity, RuntimeMaxSec= kills the sandbox (124), the
+ * figures of --stats and --json-status are plausible, and nothing is left
+ * behind: no cgroup, process, mount or namespace, after orphans, killed
+ * launchers and a long mixed run (SBOX_LEAK_LAUNCHES, default 200).
+ *
+ * Most tests need root (cgroups of their own); the unprivileged behaviour
+ * is tested as root too, by dropping to nobody before sboxrun runs.  On the
+ * v2 VM (docs/testing-v2.md) the same tests read the v2 files.
+ */
+#include "tests/integration/harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CG "/sys/fs/cgroup"
+
+static bool host_v2(void)
+{
+	struct statfs sf;
+
+	return statfs(CG, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static char *read_text(const char *path)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';   /* the first line */
+	return strdup(buf);
+}
+
+/* Can this caller's sandboxes have cgroups: root, or a user in the v2
+ * VM's delegated subtree (docs/testing-v2.md)? */
+static bool can_cgroup(void)
+{
+	return running_as_root() || (host_v2() && getenv("SBOX_V2_DELEGATED"));
+}
+
+/* The default parent's directory on the v2 tree. */
+static const char *v2_parent(void)
+{
+	static char buf[512];
+	const char *d = getenv("SBOX_V2_DELEGATED");
+
+	if (running_as_root() || !d)
+		return CG "/sbox";
+	if (strncmp(d, CG "/", strlen(CG "/")) == 0)
+		snprintf(buf, sizeof(buf), "%s", d);
+	else
+		snprintf(buf, sizeof(buf), CG "%s", d);
+	return buf;
+}
+
+/* The sandbox cgroup directories of launcher pid in the hierarchy of ctrl
+ * (v1) or in the v2 tree, under the default parent. */
+static size_t sandbox_dirs(const char *ctrl, int pid, glob_t *g)
+{
+	char pat[768];
+
+	if (host_v2())
+		snprintf(pat, sizeof(pat), "%s/sbox-%d-*", v2_parent(), pid);
+	else
+		snprintf(pat, sizeof(pat), CG "/%s/sbox/sbox-%d-*", ctrl, pid);
+	memset(g, 0, sizeof(*g));
+	if (glob(pat, GLOB_ONLYDIR, NULL, g) != 0)
+		return 0;
+	return g->gl_pathc;
+}
+
+static const char *const v1_ctrls[] = { "memory", "pids", "cpu", "cpuacct", "cpuset", "blkio",
+					"freezer", "devices" };
+
+/* Does any cgroup of launcher pid remain, in any hierarchy? */
+static bool any_cgroup_of(int pid, bool print)
+{
+	size_t n = host_v2() ? 1 : sizeof(v1_ctrls) / sizeof(v1_ctrls[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		glob_t g;
+
+		if (sandbox_dirs(v1_ctrls[i], pid, &g) > 0) {
+			if (print)
+				fprintf(stderr, "left behind: %s\n", g.gl_pathv[0]);
+			globfree(&g);
+			return true;
+		}
+		globfree(&g);
+	}
+	return false;
+}
+
+static size_t count_procs(const char *dir)
+{
+	char path[512];
+	size_t n = 0;
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "r");
+
+	while (f && fscanf(f, "%d", &pid) == 1)
+		n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Wait (up to 10 s) until launcher pid's sandbox runs at least want
+ * processes in its memory (v1) or only (v2) cgroup; its directory. */
+static char *wait_running(int pid, size_t want)
+{
+	long long deadline = now_ms() + 10000;
+
+	while (now_ms() < deadline) {
+		glob_t g;
+
+		if (sandbox_dirs("memory", pid, &g) > 0 && count_procs(g.gl_pathv[0]) >= want) {
+			char *d = strdup(g.gl_pathv[0]);
+
+			globfree(&g);
+			return d;
+		}
+		globfree(&g);
+		sleep_ms(10);
+	}
+	return NULL;
+}
+
+/* The same directory in another v1 hierarchy. */
+static char *sibling(const char *memory_dir, const char *ctrl)
+{
+	char out[512];
+
+	if (host_v2())
+		return strdup(memory_dir);
+	snprintf(out, sizeof(out), CG "/%s%s", ctrl, memory_dir + strlen(CG "/memory"));
+	return strdup(out);
+}
+
+static char *file_of(const char *memory_dir, const char *ctrl, const char *file)
+{
+	char *d = sibling(memory_dir, ctrl), path[768], *t;
+
+	snprintf(path, sizeof(path), "%s/%s", d, file);
+	free(d);
+	t = read_text(path);
+	return t ? t : strdup("(missing)");
+}
+
+static char *tempfile(const char *name)
+{
+	char *dir = make_tempdir(), *p = malloc(strlen(dir) + strlen(name) + 2);
+
+	sprintf(p, "%s/%s", dir, name);
+	free(dir);
+	return p;
+}
+
+static void rm_file_and_dir(char *path)
+{
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	free(path);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 4096);
+
+	assert_non_null(f);
+	assert_true(fread(buf, 1, 4095, f) > 0);
+	fclose(f);
+	return buf;
+}
+
+/* The number after "key": in a flat JSON object; -1 for null. */
+static long long json_num(const char *json, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(json, k);
+	assert_non_null(p);
+	p += strlen(k);
+	if (strncmp(p, "null", 4) == 0)
+		return -1;
+	return strtoll(p, NULL, 10);
+}
+
+static long long kv_num(const struct run_result *r, const char *key)
+{
+	char *v = kv_get(r->out, key);
+	long long n;
+
+	if (!v) {
+		dump_result(r);
+		fail_msg("no %s= in the probe's output", key);
+	}
+	n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+#define NEED_ROOT()                                                           \
+	do {                                                                  \
+		if (!running_as_root()) {                                    \
+			skip_because("needs root: cgroups of its own"); \
+			return;                                               \
+		}                                                             \
+	} while (0)
+
+/* Root, or a delegated v2 subtree. */
+#define NEED_CGROUP()                                                         \
+	do {                                                                  \
+		if (!can_cgroup()) {                                         \
+			skip_because("needs root or a delegated cgroup v2 subtree"); \
+			return;                                               \
+		}                                                             \
+	} while (0)
+
+/* ------------------------------------------------------------ memory */
+
+static void test_memory_max_oom_reported(void **state)
+{
+	struct run_result r;
+	char *js, *json;
+
+	(void)state;
+	NEED_CGROUP();
+	js = tempfile("status.json");
+	/* Within the limit: the limit is not "kill everything". */
+	run_sbox(&r, NULL, "--memory", "64M", probe_path(), "alloc", "16", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "alloc=ok");
+	run_result_free(&r);
+
+	run_sbox(&r, NULL, "--memory", "64M", "--json-status", js, probe_path(), "alloc", "256", NULL);
+	assert_exit(&r, 137);
+	assert_no_line(&r, "alloc=ok");
+	assert_err_contains(&r, "sboxrun: worker killed: out of memory (MemoryMax=64M)\n");
+	json = slurp(js);
+	assert_non_null(strstr(json, "\"oom_killed\":true"));
+	assert_non_null(strstr(json, "\"timed_out\":false"));
+	assert_int_equal(json_num(json, "exit_code"), 137);
+	assert_int_equal(json_num(json, "signal"), 9);
+	assert_true(json_num(json, "oom_kills") >= 1);
+	/* The peak is the limit's, not the 256 MB asked for. */
+	assert_true(json_num(json, "memory_peak_bytes") <= 64LL << 20);
+	assert_true(json_num(json, "memory_peak_bytes") >= 32LL << 20);
+	free(json);
+	run_result_free(&r);
+	rm_file_and_dir(js);
+}
+
+/* ------------------------------------------- the cgroup, seen from both sides */
+
+struct seen {
+	char *dir;
+	char *memory, *pids, *quota, *period, *cpus, *mems, *shares, *io, *procs_n;
+};
+
+static void look(int pid, void *arg)
+{
+	struct seen *s = arg;
+
+	s->dir = wait_running(pid, 2);
+	if (!s->dir)
+		return;
+	if (host_v2()) {
+		s->memory = file_of(s->dir, "", "memory.max");
+		s->pids = file_of(s->dir, "", "pids.max");
+		s->quota = file_of(s->dir, "", "cpu.max");
+		s->cpus = file_of(s->dir, "", "cpuset.cpus");
+		s->shares = file_of(s->dir, "", "cpu.weight");
+	} else {
+		s->memory = file_of(s->dir, "memory", "memory.limit_in_bytes");
+		s->pids = file_of(s->dir, "pids", "pids.max");
+		s->quota = file_of(s->dir, "cpu", "cpu.cfs_quota_us");
+		s->period = file_of(s->dir, "cpu", "cpu.cfs_period_us");
+		s->cpus = file_of(s->dir, "cpuset", "cpuset.cpus");
+		s->mems = file_of(s->dir, "cpuset", "cpuset.mems");
+		s->shares = file_of(s->dir, "cpu", "cpu.shares");
+		s->io = file_of(s->dir, "blkio", "blkio.bfq.weight");
+	}
+}
+
+static void test_limits_in_the_sandbox_cgroup(void **state)
+{
+	struct seen s = { 0 };
+	struct run_opts o = { .while_running = look, .arg = &s };
+	struct run_result r;
+	bool bfq = access(CG "/blkio/blkio.bfq.io_service_bytes", F_OK) == 0;
+
+	(void)state;
+	NEED_CGROUP();
+	if (host_v2() || !bfq)
+		run_sbox(&r, &o, "--memory", "96M", "--pids", "40", "--cpu-quota", "50%", "--cpus", "0",
+			 "--set", "CPUWeight=200", "--", "/bin/sh", "-c",
+			 "cat /proc/self/cgroup; exec sleep 2", NULL);
+	else
+		run_sbox(&r, &o, "--memory", "96M", "--pids", "40", "--cpu-quota", "50%", "--cpus", "0",
+			 "--set", "CPUWeight=200", "--set", "IOWeight=40", "--", "/bin/sh", "-c",
+			 "cat /proc/self/cgroup; exec sleep 2", NULL);
+	assert_exit(&r, 0);
+	assert_non_null(s.dir);
+	assert_string_equal(s.memory, "100663296");
+	assert_string_equal(s.pids, "40");
+	assert_string_equal(s.cpus, "0");
+	if (host_v2()) {
+		assert_string_equal(s.quota, "50000 100000");
+		assert_string_equal(s.shares, "200");
+		assert_line(&r, "0::/");
+	} else {
+		assert_string_equal(s.quota, "50000");
+		assert_string_equal(s.period, "100000");
+		assert_string_equal(s.shares, "2048");
+		if (bfq)
+			assert_string_equal(s.io, "200");
+		/* The cgroup namespace's root is the sandbox's own cgroup. */
+		assert_non_null(strstr(r.out, ":memory:/\n"));
+		assert_non_null(strstr(r.out, ":pids:/\n"));
+	}
+	run_result_free(&r);
+	/* Gone with the sandbox. */
+	assert_int_equal(access(s.dir, F_OK), -1);
+	free(s.dir);
+	free(s.memory);
+	free(s.pids);
+	free(s.quota);
+	free(s.period);
+	free(s.cpus);
+	free(s.mems);
+	free(s.shares);
+	free(s.io);
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static void test_tasks_max_stops_a_fork_bomb(void **state)
+{
+	struct run_result r;
+	long long t0;
+
+	(void)state;
+	NEED_CGROUP();
+	/* Init and the probe are 2 of the 16 tasks. */
+	run_sbox(&r, NULL, "--pids", "16", probe_path(), "forkbomb", "100", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "forked=14");
+	assert_line(&r, "fork_errno=EAGAIN");
+	run_result_free(&r);
+
+	/* A real bomb: stopped at the limit, quickly, the machine fine. */
+	t0 = now_ms();
+	run_sbox(&r, NULL, "--pids", "64", probe_path(), "forkbomb", "1000000", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "forked=62");
+	assert_line(&r, "fork_errno=EAGAIN");
+	assert_true(now_ms() - t0 < 15000);
+	run_result_free(&r);
+	/* The host still forks. */
+	run_sbox(&r, NULL, probe_path(), "forkbomb", "5", NULL);
+	assert_line(&r, "forked=5");
+	run_result_free(&r);
+}
+
+/* ------------------------------------------------------------ CPU */
+
+struct throttled {
+	long long nr_throttled;
+};
+
+static void watch_throttle(int pid, void *arg)
+{
+	struct throttled *t = arg;
+	char *dir = wait_running(pid, 2);
+
+	t->nr_throttled = -1;
+	if (!dir)
+		return;
+	sleep_ms(1000);
+	{
+		char *d = sibling(dir, "cpu"), path[600];
+		FILE *f;
+		char line[128];
+
+		snprintf(path, sizeof(path), "%s/cpu.stat", d);
+		free(d);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "nr_throttled %lld", &t->nr_throttled) == 1)
+				break;
+		if (f)
+			fclose(f);
+	}
+	free(dir);
+}
+
+static void test_cpu_quota_throttles(void **state)
+{
+	struct throttled t = { 0 };
+	struct run_opts o = { .while_running = watch_throttle, .arg = &t };
+	struct run_result r;
+	long long cpu, wall;
+
+	(void)state;
+	NEED_CGROUP();
+	run_sbox(&r, &o, "--cpu-quota", "10%", probe_path(), "spin", "1.5", NULL);
+	assert_exit(&r, 0);
+	cpu = kv_num(&r, "cpu_usec");
+	wall = kv_num(&r, "wall_usec");
+	/* 10 ms a 100 ms period; the kernel enforces it at its tick, so allow
+	 * half as much again and a little (an emulated VM's ticks are late):
+	 * unthrottled, a spinning probe gets several times that, even on a
+	 * busy machine. */
+	if (cpu > wall * 15 / 100 + 50000) {
+		dump_result(&r);
+		fail_msg("CPUQuota=10%%: %lld us of CPU in %lld us", cpu, wall);
+	}
+	assert_true(cpu > 0);
+	/* The kernel's own count of throttled periods. */
+	assert_true(t.nr_throttled > 0);
+	run_result_free(&r);
+}
+
+static void test_allowed_cpus_affinity(void **state)
+{
+	struct run_result r;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	NEED_CGROUP();
+	run_sbox(&r, NULL, "--cpus", "0", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "cpus_allowed=0");
+	assert_line(&r, "nproc_allowed=1");
+	run_result_free(&r);
+	if (ncpu < 2)
+		return;
+	run_sbox(&r, NULL, "--set", "AllowedCPUs=1", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "cpus_allowed=1");
+	assert_line(&r, "nproc_allowed=1");
+	run_result_free(&r);
+	/* A CPU the host lacks is an error, not a silent no-op. */
+	run_sbox(&r, NULL, "--cpus", "1000", probe_path(), "report", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "AllowedCPUs=1000");
+	run_result_free(&r);
+}
+
+/* ------------------------------------------------------------ figures */
+
+static void test_stats_plausible(void **state)
+{
+	struct run_result r;
+	char *js, *json;
+	long long cpu, wall;
+
+	(void)state;
+	NEED_CGROUP();
+	js = tempfile("status.json");
+	run_sbox(&r, NULL, "--stats", "--json-status", js, "--memory", "512M", probe_path(),
+		 "alloc", "100", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "alloc=ok");
+	assert_err_contains(&r, "sboxrun: stats: wall ");
+	assert_err_contains(&r, ", oom kills 0\n");
+	json = slurp(js);
+	assert_int_equal(json_num(json, "exit_code"), 0);
+	assert_int_equal(json_num(json, "signal"), -1);
+	assert_non_null(strstr(json, "\"oom_killed\":false"));
+	assert_true(json_num(json, "memory_peak_bytes") >= 100LL << 20);
+	assert_true(json_num(json, "memory_peak_bytes") < 512LL << 20);
+	assert_int_equal(json_num(json, "oom_kills"), 0);
+	assert_non_null(strstr(json, host_v2() ? "\"cgroup\":\"v2\"" : "\"cgroup\":\"v1\""));
+	free(json);
+	run_result_free(&r);
+
+	run_sbox(&r, NULL, "--json-status", js, probe_path(), "spin", "0.5", NULL);
+	assert_exit(&r, 0);
+	cpu = kv_num(&r, "cpu_usec");
+	wall = kv_num(&r, "wall_usec");
+	json = slurp(js);
+	/* The cgroup counts the probe's CPU (and a little of init's); the
+	 * wall time spans the probe's. */
+	assert_true(json_num(json, "cpu_user_usec") + json_num(json, "cpu_system_usec") >=
+		    cpu * 9 / 10);
+	assert_true(json_num(json, "cpu_user_usec") + json_num(json, "cpu_system_usec") <=
+		    json_num(json, "wall_usec") * sysconf(_SC_NPROCESSORS_ONLN));
+	assert_true(json_num(json, "wall_usec") >= wall);
+	assert_true(json_num(json, "wall_usec") < wall + 10000000);
+	free(json);
+	run_result_free(&r);
+	rm_file_and_dir(js);
+}
+
+/* ------------------------------------------------------------ timeout */
+
+static void test_runtime_max_kills_the_sandbox(void **state)
+{
+	struct run_result r;
+	char *js = tempfile("status.json"), *json;
+	long long t0 = now_ms();
+
+	(void)state;
+	run_sbox(&r, NULL, "--timeout", "500ms", "--json-status", js, "--", "/bin/sh", "-c",
+		 "echo started; sleep 60 & sleep 60; echo not-killed", NULL);
+	assert_exit(&r, 124);
+	assert_line(&r, "started");
+	assert_no_line(&r, "not-killed");
+	assert_err_contains(&r, "sboxrun: worker killed: timeout (RuntimeMaxSec=500ms)\n");
+	assert_true(now_ms() - t0 < 10000);
+	json = slurp(js);
+	assert_non_null(strstr(json, "\"timed_out\":true"));
+	assert_int_equal(json_num(json, "exit_code"), 124);
+	free(json);
+	run_result_free(&r);
+
+	/* Ended before the limit: the worker's own status. */
+	run_sbox(&r, NULL, "--timeout", "30s", probe_path(), "exit", "3", NULL);
+	assert_exit(&r, 3);
+	run_result_free(&r);
+	rm_file_and_dir(js);
+}
+
+/* ------------------------------------------------------------ clean end */
+
+static char tag_env[64];
+
+static char *const *tagged_env(void)
+{
+	static char *env[3];
+
+	env[0] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	env[1] = tag_env;
+	env[2] = NULL;
+	return env;
+}
+
+static void new_tag(void)
+{
+	snprintf(tag_env, sizeof(tag_env), "SBOX_CG_TEST=%d-%lld", (int)getpid(), now_ms());
+}
+
+/* Processes whose environment holds the tag: launchers, inits, guards,
+ * workers (which get it with --env). */
+static int tagged_processes(bool print)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char path[64], buf[65536];
+		ssize_t len;
+		int fd, pid = atoi(e->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		for (ssize_t i = 0; i < len; i += (ssize_t)strlen(buf + i) + 1) {
+			buf[len] = '\0';
+			if (strcmp(buf + i, tag_env) == 0) {
+				char comm[64] = "", cpath[64];
+				FILE *f;
+
+				snprintf(cpath, sizeof(cpath), "/proc/%d/comm", pid);
+				f = fopen(cpath, "r");
+				if (f && fgets(comm, sizeof(comm), f))
+					comm[strcspn(comm, "\n")] = '\0';
+				if (f)
+					fclose(f);
+				/* A zombie's environ reads empty: it is not "left". */
+				if (print)
+					fprintf(stderr, "left behind: pid %d (%s)\n", pid, comm);
+				n++;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Wait up to 5 s for the launches in pids to leave nothing behind. */
+static bool settled(const int *pids, size_t n)
+{
+	long long deadline = now_ms() + 5000;
+
+	for (;;) {
+		bool clean = tagged_processes(false) == 0;
+
+		for (size_t i = 0; i < n && clean; i++)
+			clean = !any_cgroup_of(pids[i], false);
+		if (clean)
+			return true;
+		if (now_ms() > deadline) {
+			tagged_processes(true);
+			for (size_t i = 0; i < n; i++)
+				any_cgroup_of(pids[i], true);
+			return false;
+		}
+		sleep_ms(20);
+	}
+}
+
+static int last_pid;
+
+static void note_pid(int pid, void *arg)
+{
+	(void)arg;
+	last_pid = pid;
+}
+
+static void kill_when_running(int pid, void *arg)
+{
+	char *dir;
+
+	(void)arg;
+	last_pid = pid;
+	dir = can_cgroup() ? wait_running(pid, 2) : NULL;
+	if (!dir)
+		sleep_ms(300);
+	free(dir);
+	kill(pid, SIGKILL);
+}
+
+static void test_orphans_and_killed_launcher_leave_nothing(void **state)
+{
+	struct run_opts o = { .while_running = note_pid };
+	struct run_result r;
+	char cmd[512];
+	int pids[2];
+
+	(void)state;
+	NEED_CGROUP();
+	new_tag();
+	o.env = tagged_env();
+	/* The worker exits leaving a child behind: it dies with the sandbox. */
+	snprintf(cmd, sizeof(cmd), "%s sleep 60 & echo bg=$!", probe_path());
+	run_sbox(&r, &o, "--env", tag_env, "--", "/bin/sh", "-c", cmd, NULL);
+	assert_exit(&r, 0);
+	pids[0] = last_pid;
+	assert_true(count_prefix(r.out, "bg=") == 1);
+	run_result_free(&r);
+	assert_true(settled(pids, 1));
+
+	/* The launcher is SIGKILLed with its sandbox running: the sandbox
+	 * dies (parent-death signal) and the guard removes the cgroup. */
+	o.while_running = kill_when_running;
+	run_sbox(&r, &o, "--env", tag_env, probe_path(), "sleep", "60", NULL);
+	assert_int_equal(r.code, 128 + SIGKILL);
+	pids[1] = last_pid;
+	run_result_free(&r);
+	assert_true(settled(pids, 2));
+}
+
+/* ------------------------------------------------------------ unprivileged */
+
+static void drop_to_nobody(void *arg)
+{
+	(void)arg;
+	if (geteuid() != 0)
+		return;
+	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0)
+		_exit(98);
+}
+
+static void test_unprivileged(void **state)
+{
+	struct run_opts o = { .pre_exec = drop_to_nobody };
+	struct run_result r;
+
+	(void)state;
+	/* No limit asked: it runs, with or without a cgroup of its own. */
+	run_sbox(&r, &o, "--stats", probe_path(), "spin", "0.2", NULL);
+	assert_exit(&r, 0);
+	assert_err_contains(&r, "sboxrun: stats: wall ");
+	if (!host_v2())
+		assert_err_contains(&r, "(no cgroup: from rusage, peak of the largest process)");
+	run_result_free(&r);
+
+	run_sbox(&r, &o, "--memory", "64M", probe_path(), "alloc", "256", NULL);
+	if (host_v2() && getenv("SBOX_V2_DELEGATED") && !running_as_root()) {
+		/* In a delegated v2 subtree the limit holds for users too. */
+		assert_exit(&r, 137);
+		assert_err_contains(&r, "out of memory (MemoryMax=64M)");
+	} else if (!host_v2()) {
+		/* v1 can't be delegated to a user namespace: a clear error. */
+		assert_exit(&r, 125);
+		assert_err_contains(&r, "MemoryMax=64M needs the sandbox's own cgroup, which uid 65534 may not make");
+		assert_no_line(&r, "alloc=ok");
+	}
+	run_result_free(&r);
+
+	/* The timeout is the launcher's: it holds without a cgroup. */
+	run_sbox(&r, &o, "--timeout", "300ms", probe_path(), "sleep", "30", NULL);
+	assert_exit(&r, 124);
+	assert_err_contains(&r, "worker killed: timeout (RuntimeMaxSec=300ms)");
+	run_result_free(&r);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void test_limits_the_host_cannot_enforce(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	NEED_ROOT();
+	run_sbox(&r, NULL, "--set", "MemoryHigh=1G", probe_path(), "exit", "0", NULL);
+	if (host_v2()) {
+		assert_exit(&r, 0);
+	} else {
+		assert_exit(&r, 125);
+		assert_err_contains(&r, "MemoryHigh=1G: cgroup v1 has no memory throttling limit");
+	}
+	run_result_free(&r);
+	/* Bad values never reach the kernel. */
+	run_sbox(&r, NULL, "--memory", "64MB", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "--memory 64MB: '64MB' is not a size");
+	run_result_free(&r);
+}
+
+static void test_cgroup_parent(void **state)
+{
+	struct run_opts o = { .while_running = note_pid };
+	struct run_result r;
+	char parent[64], pat[256];
+	glob_t g;
+
+	(void)state;
+	NEED_ROOT();
+	snprintf(parent, sizeof(parent), "/sbox-test-%d/jobs", (int)getpid());
+	run_sbox(&r, &o, "--cgroup-parent", parent, "--memory", "80M", "--", "/bin/sh", "-c",
+		 "cat /proc/self/cgroup", NULL);
+	assert_exit(&r, 0);
+	/* Made where asked: the namespace's root is the sandbox's cgroup. */
+	assert_non_null(strstr(r.out, host_v2() ? "0::/\n" : ":memory:/\n"));
+	run_result_free(&r);
+	/* Removed, under the parent it was made in; the parent stays. */
+	snprintf(pat, sizeof(pat), host_v2() ? CG "%s/sbox-*" : CG "/memory%s/sbox-*", parent);
+	assert_int_not_equal(glob(pat, GLOB_ONLYDIR, NULL, &g), 0);
+	snprintf(pat, sizeof(pat), host_v2() ? CG "%s" : CG "/memory%s", parent);
+	assert_int_equal(access(pat, F_OK), 0);
+	for (size_t i = 0; i < (host_v2() ? 1 : sizeof(v1_ctrls) / sizeof(v1_ctrls[0])); i++) {
+		char d[256];
+
+		if (host_v2())
+			snprintf(d, sizeof(d), CG "%s", parent);
+		else
+			snprintf(d, sizeof(d), CG "/%s%s", v1_ctrls[i], parent);
+		rmdir(d);
+		*strrchr(d, '/') = '\0';
+		rmdir(d);
+	}
+}
+
+/* ------------------------------------------------------------ leak check */
+
+static char *mountinfo_set(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	size_t cap = 1 << 20, len = 0;
+	char *all = calloc(1, cap);
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		/* Mount id and parent id change nothing of what is mounted. */
+		const char *p = strchr(strchr(line, ' ') + 1, ' ') + 1;
+		size_t n = strlen(p);
+
+		if (len + n + 1 < cap) {
+			memcpy(all + len, p, n);
+			len += n;
+		}
+	}
+	fclose(f);
+	return all;
+}
+
+/* Is pid one of ours: tagged, or in a cgroup of one of our launches?  (A
+ * namespace number is reused once freed: someone else's new sandbox may
+ * hold it by now.) */
+static bool ours(const char *pid, const int *pids, size_t n)
+{
+	char path[320], buf[65536];
+	int fd;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(buf + i) + 1) {
+		buf[len] = '\0';
+		if (strcmp(buf + i, tag_env) == 0)
+			return true;
+	}
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "/sbox-%d-", pids[i]);
+		if (strstr(buf, name))
+			return true;
+	}
+	return false;
+}
+
+static bool ns_alive(const char *target, const int *pids, size_t npids)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	static const char *const kinds[] = { "mnt", "pid", "net", "ipc", "uts", "cgroup" };
+	bool found = false;
+
+	while (d && !found && (e = readdir(d)) != NULL) {
+		if (atoi(e->d_name) <= 0)
+			continue;
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !found; i++) {
+			char path[320], t[128];
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%s/ns/%s", e->d_name, kinds[i]);
+			n = readlink(path, t, sizeof(t) - 1);
+			if (n > 0) {
+				t[n] = '\0';
+				found = strcmp(t, target) == 0 && ours(e->d_name, pids, npids);
+				if (found)
+					fprintf(stderr, "namespace %s still held by pid %s\n", target, e->d_name);
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_leak_check_mixed_launches(void **state)
+{
+	const char *env = getenv("SBOX_LEAK_LAUNCHES");
+	int n = env ? atoi(env) : 200, counts[5] = { 0 };
+	int *pids;
+	char **nss;
+	size_t n_ns = 0;
+	char *before, *after;
+	long long t0 = now_ms();
+
+	(void)state;
+	NEED_CGROUP();
+	assert_true(n > 0);
+	pids = calloc((size_t)n + 1, sizeof(int));
+	nss = calloc((size_t)n * 6 + 1, sizeof(char *));
+	new_tag();
+	before = mountinfo_set();
+	for (int i = 0; i < n; i++) {
+		struct run_opts o = { .while_running = note_pid, .env = tagged_env() };
+		struct run_result r;
+		int kind = i % 5, want;
+
+		switch (kind) {
+		case 0:   /* success */
+			run_sbox(&r, &o, "--env", tag_env, "--memory", "256M", probe_path(), "report", NULL);
+			want = 0;
+			if (i % 25 == 0) {
+				static const char *const keys[] = { "ns.mnt", "ns.pid", "ns.net", "ns.ipc",
+								    "ns.uts", "ns.cgroup" };
+
+				for (size_t k = 0; k < 6; k++) {
+					char *v = kv_get(r.out, keys[k]);
+
+					if (v)
+						nss[n_ns++] = v;
+				}
+			}
+			break;
+		case 1:   /* exec failure */
+			run_sbox(&r, &o, "--env", tag_env, "/nonexistent/sbox-no-such-command", NULL);
+			want = 127;
+			break;
+		case 2:   /* OOM kill */
+			run_sbox(&r, &o, "--env", tag_env, "--memory", "32M", probe_path(), "alloc", "128",
+				 NULL);
+			want = 137;
+			break;
+		case 3:   /* timeout */
+			run_sbox(&r, &o, "--env", tag_env, "--timeout", "150ms", probe_path(), "sleep", "30",
+				 NULL);
+			want = 124;
+			break;
+		default:  /* killed launcher */
+			o.while_running = kill_when_running;
+			run_sbox(&r, &o, "--env", tag_env, probe_path(), "sleep", "30", NULL);
+			want = 128 + SIGKILL;
+			break;
+		}
+		if (r.code != want) {
+			dump_result(&r);
+			fail_msg("launch %d (kind %d): exit %d, expected %d", i, kind, r.code, want);
+		}
+		pids[i] = last_pid;
+		counts[kind]++;
+		run_result_free(&r);
+	}
+	assert_true(settled(pids, (size_t)n));
+	after = mountinfo_set();
+	if (strcmp(before, after) != 0) {
+		fprintf(stderr, "mounts before:\n%s\nmounts after:\n%s\n", before, after);
+		fail_msg("the host's mount table changed");
+	}
+	for (size_t i = 0; i < n_ns; i++)
+		assert_false(ns_alive(nss[i], pids, (size_t)n));
+	fprintf(stderr, "leak check: %d launches in %.1fs (%d ok, %d exec failures, %d OOM kills, %d timeouts, %d killed launchers): no cgroup, process, mount or namespace left (%zu namespaces checked)\n",
+		n, (double)(now_ms() - t0) / 1000, counts[0], counts[1], counts[2], counts[3], counts[4],
+		n_ns);
+	for (size_t i = 0; i < n_ns; i++)
+		free(nss[i]);
+	free(nss);
+	free(pids);
+	free(before);
+	free(after);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory_max_oom_reported),
+		cmocka_unit_test(test_limits_in_the_sandbox_cgroup),
+		cmocka_unit_test(test_tasks_max_stops_a_fork_bomb),
+		cmocka_unit_test(test_cpu_quota_throttles),
+		cmocka_unit_test(test_allowed_cpus_affinity),
+		cmocka_unit_test(test_stats_plausible),
+		cmocka_unit_test(test_runtime_max_kills_the_sandbox),
+		cmocka_unit_test(test_orphans_and_killed_launcher_leave_nothing),
+		cmocka_unit_test(test_unprivileged),
+		cmocka_unit_test(test_limits_the_host_cannot_enforce),
+		cmocka_unit_test(test_cgroup_parent),
+		cmocka_unit_test(test_leak_check_mixed_launches),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
