@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/caps.h"
+
+#include <errno.h>
+#include <linux/securebits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#include "policy/dir_security.h"
+
+/*
+ * NOROOT: uid 0 gets no capabilities from execve (only the ambient set
+ * carries any), so User=root is root by uid only.  NO_SETUID_FIXUP stays
+ * off and KEEP_CAPS off, both locked: a later uid change still drops
+ * capabilities, and nothing can keep them.  NO_CAP_AMBIENT_RAISE: the
+ * ambient set can only shrink.
+ */
+#define WORKER_SECBITS                                                                   \
+	(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |          \
+	 SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |                         \
+	 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
+
+unsigned sbox_caps_worker_secbits(void)
+{
+	return WORKER_SECBITS;
+}
+
+static const char *cap_label(int c, char *buf, size_t len)
+{
+	char *name = cap_to_name((cap_value_t)c);
+
+	snprintf(buf, len, "%s", name ? name : "?");
+	cap_free(name);
+	return buf;
+}
+
+/* Set flag for every capability in mask below max. */
+static int set_mask(cap_t caps, cap_flag_t flag, uint64_t mask, int max)
+{
+	for (int c = 0; c < max && c < 64; c++) {
+		cap_value_t v = c;
+
+		if ((mask & (UINT64_C(1) << c)) && cap_set_flag(caps, flag, 1, &v, CAP_SET) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int drop_bounding(uint64_t keep, int max, struct sbox_err *err)
+{
+	char name[64];
+
+	for (int c = 0; c < max; c++) {
+		if (c < 64 && (keep & (UINT64_C(1) << c)))
+			continue;
+		if (cap_get_bound((cap_value_t)c) <= 0)
+			continue;
+		if (cap_drop_bound((cap_value_t)c) < 0)
+			return sbox_fail(err, errno, "dropping %s from the bounding set",
+					 cap_label(c, name, sizeof(name)));
+	}
+	return 0;
+}
+
+static int raise_ambient(uint64_t ambient, int max, struct sbox_err *err)
+{
+	char name[64];
+
+	/* EINVAL: a kernel without ambient capabilities (before 4.3);
+	 * then there is nothing to clear, and nothing may be asked for. */
+	if (cap_reset_ambient() < 0 && (errno != EINVAL || ambient))
+		return sbox_fail(err, errno, "clearing the ambient capability set");
+	for (int c = 0; c < max && c < 64; c++)
+		if ((ambient & (UINT64_C(1) << c)) && cap_set_ambient((cap_value_t)c, CAP_SET) < 0)
+			return sbox_fail(err, errno, "AmbientCapabilities=%s: raising it",
+					 cap_label(c, name, sizeof(name)));
+	return 0;
+}
+
+/* A half-dropped set must never run: read everything back. */
+static int verify(const struct sbox_security *s, cap_t want, int max, struct sbox_err *err)
+{
+	cap_t now = cap_get_proc();
+	int same;
+	char name[64];
+
+	if (!now)
+		return sbox_fail(err, errno, "reading the worker's capabilities back");
+	same = cap_compare(now, want) == 0;
+	cap_free(now);
+	if (!same)
+		return sbox_fail(err, EPERM, "the worker's capability sets are not what was set");
+	for (int c = 0; c < max; c++) {
+		int in = c < 64 && (s->cap_bounding & (UINT64_C(1) << c));
+		int amb = c < 64 && (s->cap_ambient & (UINT64_C(1) << c));
+
+		if (cap_get_bound((cap_value_t)c) != in)
+			return sbox_fail(err, EPERM, "%s is %s the bounding set after the drop",
+					 cap_label(c, name, sizeof(name)), in ? "not in" : "still in");
+		if (cap_get_ambient((cap_value_t)c) > 0 && !amb)
+			return sbox_fail(err, EPERM, "%s is still in the ambient set",
+					 cap_label(c, name, sizeof(name)));
+	}
+	if (cap_get_secbits() != WORKER_SECBITS)
+		return sbox_fail(err, EPERM, "the securebits are %#x, not %#x", cap_get_secbits(),
+				 WORKER_SECBITS);
+	return 0;
+}
+
+int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
+{
+	int max = cap_max_bits();
+	cap_t caps = cap_get_proc();
+	int r = -1;
+
+	if (!caps)
+		return sbox_fail(err, errno, "reading the worker's capabilities");
+	/* A bounding set naming capabilities newer than the kernel is fine
+	 * ("~CAP_SYS_ADMIN" names them all); granting one is not. */
+	if (max < 64 && (s->cap_ambient >> max) != 0) {
+		sbox_fail(err, EINVAL, "AmbientCapabilities= names a capability this kernel lacks (it has %d)",
+			  max);
+		goto out;
+	}
+	/* 1. Effective = permitted: after the uid change (KEEPCAPS) the
+	 *    effective set is empty, and the next steps need CAP_SETPCAP. */
+	if (cap_fill(caps, CAP_EFFECTIVE, CAP_PERMITTED) < 0 || cap_set_proc(caps) < 0) {
+		sbox_fail(err, errno, "raising the effective capability set to drop it");
+		goto out;
+	}
+	/* 2. The bounding set: nothing outside it can ever come back,
+	 *    whatever a file's capabilities say. */
+	if (drop_bounding(s->cap_bounding, max, err) < 0)
+		goto out;
+	/* 3. Inheritable, then ambient (a cap must be permitted and
+	 *    inheritable to be raised into the ambient set). */
+	if (cap_clear_flag(caps, CAP_INHERITABLE) < 0 ||
+	    set_mask(caps, CAP_INHERITABLE, s->cap_ambient, max) < 0 || cap_set_proc(caps) < 0) {
+		sbox_fail(err, errno, "setting the inheritable capability set");
+		goto out;
+	}
+	if (raise_ambient(s->cap_ambient, max, err) < 0)
+		goto out;
+	/* 4. Securebits, while CAP_SETPCAP is still effective; this also
+	 *    turns PR_SET_KEEPCAPS off again, for good. */
+	if (cap_set_secbits(WORKER_SECBITS) < 0) {
+		sbox_fail(err, errno, "locking the securebits (%#x)", WORKER_SECBITS);
+		goto out;
+	}
+	/* 5. Permitted = effective = inheritable = the ambient set. */
+	if (cap_clear(caps) < 0 || set_mask(caps, CAP_PERMITTED, s->cap_ambient, max) < 0 ||
+	    set_mask(caps, CAP_EFFECTIVE, s->cap_ambient, max) < 0 ||
+	    set_mask(caps, CAP_INHERITABLE, s->cap_ambient, max) < 0 || cap_set_proc(caps) < 0) {
+		sbox_fail(err, errno, "dropping the worker's capabilities");
+		goto out;
+	}
+	r = verify(s, caps, max, err);
+out:
+	cap_free(caps);
+	return r;
+}
+
+int sbox_caps_no_new_privs(struct sbox_err *err)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return sbox_fail(err, errno, "setting no_new_privs");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return sbox_fail(err, EPERM, "no_new_privs is not set after setting it");
+	return 0;
+}
+
+int sbox_caps_harden_init(struct sbox_err *err)
+{
+	cap_value_t kill_cap = CAP_KILL;
+	cap_t caps = cap_init();
+	int r = 0;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return sbox_fail(err, errno, "making the sandbox's init non-dumpable");
+	if (!caps)
+		return sbox_fail(err, errno, "dropping the capabilities of the sandbox's init");
+	if (cap_set_flag(caps, CAP_PERMITTED, 1, &kill_cap, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, &kill_cap, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+		r = sbox_fail(err, errno, "dropping the capabilities of the sandbox's init");
+	cap_free(caps);
+	return r;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Capabilities (libcap), securebits and no_new_privs: the worker's last
+ * privilege steps, after its ids are set (sandbox/identity.c) and before its
+ * system call filter.  What stays: exactly AmbientCapabilities= (none by
+ * default) in the permitted, effective, inheritable and ambient sets, and
+ * CapabilityBoundingSet= (none by default) as the bounding set; securebits
+ * locked so that uid 0 gains nothing on execve (SECBIT_NOROOT) and nothing
+ * can be raised into the ambient set again.
+ */
+#ifndef SBOX_SANDBOX_CAPS_H
+#define SBOX_SANDBOX_CAPS_H
+
+#include "common/err.h"
+#include "policy/policy.h"
+
+/* The securebits every worker gets, all locked. */
+unsigned sbox_caps_worker_secbits(void);
+
+/* In the worker, after sbox_identity_apply() (which left PR_SET_KEEPCAPS
+ * on): drop every capability the policy does not grant, lock the
+ * securebits, and check the result. */
+int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err);
+
+/* PR_SET_NO_NEW_PRIVS, checked. */
+int sbox_caps_no_new_privs(struct sbox_err *err);
+
+/* In the sandbox's init, once the worker is forked: init only forwards
+ * signals and reaps, so it keeps CAP_KILL (to signal a worker of another
+ * uid) and nothing else, and turns non-dumpable, so that a worker of the
+ * same uid can neither ptrace it nor open its /proc/1/exe, mem or fds. */
+int sbox_caps_harden_init(struct sbox_err *err);
+
+#endif

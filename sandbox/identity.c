@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/identity.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "policy/values.h"
+
+#define NOBODY_ID 65534
+
+/* A passwd or group entry with its own buffer. */
+struct pw_entry {
+	struct passwd pw;
+	char *buf;
+	bool found;
+};
+
+static bool parse_id(const char *s, uint32_t *out)
+{
+	uint64_t n;
+
+	if (sbox_parse_uint(s, 0, UINT32_MAX - 1, &n) < 0)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+/* getpwnam_r/getpwuid_r with a buffer that grows on ERANGE.  0 and
+ * e->found set (false: no such entry), or -1 with errno. */
+static int pw_lookup(struct pw_entry *e, const char *name, uid_t uid)
+{
+	size_t len = 4096;
+	struct passwd *res = NULL;
+	int r;
+
+	e->found = false;
+	for (;;) {
+		char *b = realloc(e->buf, len);
+
+		if (!b)
+			return -1;
+		e->buf = b;
+		r = name ? getpwnam_r(name, &e->pw, e->buf, len, &res) :
+			   getpwuid_r(uid, &e->pw, e->buf, len, &res);
+		if (r != ERANGE || len > (1 << 20))
+			break;
+		len *= 2;
+	}
+	/* "Not found" may come back as 0 with no result, or as ENOENT,
+	 * ESRCH, EBADF or EPERM, depending on the NSS module. */
+	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) {
+		e->found = res != NULL;
+		return 0;
+	}
+	errno = r;
+	return -1;
+}
+
+static int gr_lookup(const char *name, gid_t *gid, bool *found)
+{
+	size_t len = 4096;
+	struct group gr, *res = NULL;
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	for (;;) {
+		char *b = realloc(buf, len);
+
+		if (!b)
+			return -1;
+		buf = b;
+		r = getgrnam_r(name, &gr, buf, len, &res);
+		if (r != ERANGE || len > (1 << 20))
+			break;
+		len *= 2;
+	}
+	if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM) {
+		errno = r;
+		return -1;
+	}
+	*found = res != NULL;
+	if (res)
+		*gid = res->gr_gid;
+	return 0;
+}
+
+/* User=: a name from the host's passwd, or a number (which need not have
+ * an entry).  *pw is filled when there is an entry. */
+static int resolve_user(const char *s, struct pw_entry *pw, uid_t *uid, struct sbox_err *err)
+{
+	uint32_t n;
+
+	if (parse_id(s, &n)) {
+		*uid = n;
+		if (pw_lookup(pw, NULL, n) < 0)
+			return sbox_fail(err, errno, "User=%s: reading the host's passwd", s);
+		return 0;
+	}
+	if (pw_lookup(pw, s, 0) < 0)
+		return sbox_fail(err, errno, "User=%s: reading the host's passwd", s);
+	if (!pw->found)
+		return sbox_fail(err, 0, "User=%s: no such user in the host's passwd", s);
+	*uid = pw->pw.pw_uid;
+	return 0;
+}
+
+static int resolve_group(const char *what, const char *s, gid_t *gid, struct sbox_err *err)
+{
+	uint32_t n;
+	bool found;
+
+	if (parse_id(s, &n)) {
+		*gid = n;
+		return 0;
+	}
+	if (gr_lookup(s, gid, &found) < 0)
+		return sbox_fail(err, errno, "%s=%s: reading the host's group database", what, s);
+	if (!found)
+		return sbox_fail(err, 0, "%s=%s: no such group in the host's group database", what, s);
+	return 0;
+}
+
+static int add_group(struct sbox_identity *id, gid_t g)
+{
+	gid_t *v;
+
+	for (size_t i = 0; i < id->n_groups; i++)
+		if (id->groups[i] == g)
+			return 0;
+	v = realloc(id->groups, (id->n_groups + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	id->groups = v;
+	id->groups[id->n_groups++] = g;
+	return 0;
+}
+
+/* The groups a login of the user would have (initgroups), as systemd's
+ * User= gives them. */
+static int add_user_groups(struct sbox_identity *id, const char *user, struct sbox_err *err)
+{
+	int n = 64;
+
+	for (int tries = 0; tries < 8; tries++) {
+		_cleanup_free_ gid_t *v = calloc((size_t)n, sizeof(gid_t));
+		int got = n;
+
+		if (!v)
+			return sbox_fail(err, ENOMEM, "listing the groups of %s", user);
+		if (getgrouplist(user, id->gid, v, &got) >= 0) {
+			for (int i = 0; i < got; i++)
+				if (add_group(id, v[i]) < 0)
+					return sbox_fail(err, ENOMEM, "listing the groups of %s", user);
+			return 0;
+		}
+		n = got > n ? got : n * 2;
+	}
+	return sbox_fail(err, E2BIG, "listing the groups of %s", user);
+}
+
+static int resolve_in_userns(struct sbox_identity *id, const struct sbox_security *s,
+			     uid_t mapped_uid, gid_t mapped_gid, struct sbox_err *err)
+{
+	struct pw_entry pw = { 0 };
+	int r = 0;
+
+	/* An unprivileged process can map only its own ids: the worker is
+	 * the caller, and User=/Group= may only say so. */
+	id->uid = mapped_uid;
+	id->gid = mapped_gid;
+	id->set_groups = false;
+	if (s->user) {
+		uid_t u;
+
+		r = resolve_user(s->user, &pw, &u, err);
+		if (r == 0 && u != mapped_uid)
+			r = sbox_fail(err, 0, "User=%s: in a user namespace only the caller's uid %u is mapped (run sboxrun as root to start workers as another user)",
+				      s->user, (unsigned)mapped_uid);
+	}
+	free(pw.buf);
+	if (r < 0)
+		return -1;
+	if (s->group) {
+		gid_t g;
+
+		if (resolve_group("Group", s->group, &g, err) < 0)
+			return -1;
+		if (g != mapped_gid)
+			return sbox_fail(err, 0, "Group=%s: in a user namespace only the caller's gid %u is mapped",
+					 s->group, (unsigned)mapped_gid);
+	}
+	if (s->supp_groups.n > 0)
+		return sbox_fail(err, 0, "SupplementaryGroups=%s: a user namespace made by an unprivileged caller denies setgroups(2); the worker keeps the caller's groups",
+				 s->supp_groups.v[0]);
+	/* Mapped 1:1, uid 0 inside is the host's root (a root caller with
+	 * PrivateUsers=yes): only when the policy says so. */
+	if (mapped_uid == 0 && !s->user)
+		return sbox_fail(err, 0, "PrivateUsers=yes as root maps uid 0 to the host's root, and the worker would run as it: set User=root to mean that, or leave PrivateUsers= at auto");
+	return 0;
+}
+
+static int resolve_host(struct sbox_identity *id, const struct sbox_security *s,
+			const struct sbox_launch *l, struct sbox_err *err)
+{
+	struct pw_entry pw = { 0 };
+	const char *user_name = NULL;
+	int r = -1;
+
+	id->set_groups = true;
+	if (s->user) {
+		if (resolve_user(s->user, &pw, &id->uid, err) < 0)
+			goto out;
+		/* A number without an entry gets the group of the same number. */
+		id->gid = pw.found ? pw.pw.pw_gid : id->uid;
+	} else if (l->caller_uid != 0) {
+		/* A privileged launcher starting a sandbox for someone. */
+		id->uid = l->caller_uid;
+		id->gid = l->caller_gid;
+		if (pw_lookup(&pw, NULL, id->uid) < 0) {
+			sbox_fail(err, errno, "reading the host's passwd for uid %u", (unsigned)id->uid);
+			goto out;
+		}
+	} else {
+		/* Root asked, and named no user: not root. */
+		if (pw_lookup(&pw, "nobody", 0) < 0) {
+			sbox_fail(err, errno, "reading the host's passwd for nobody");
+			goto out;
+		}
+		id->uid = pw.found ? pw.pw.pw_uid : NOBODY_ID;
+		id->gid = pw.found ? pw.pw.pw_gid : NOBODY_ID;
+	}
+	if (pw.found)
+		user_name = pw.pw.pw_name;
+	if (s->group && resolve_group("Group", s->group, &id->gid, err) < 0)
+		goto out;
+	if (add_group(id, id->gid) < 0) {
+		sbox_fail(err, ENOMEM, "listing the worker's groups");
+		goto out;
+	}
+	if (user_name && add_user_groups(id, user_name, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s->supp_groups.n; i++) {
+		gid_t g;
+
+		if (resolve_group("SupplementaryGroups", s->supp_groups.v[i], &g, err) < 0)
+			goto out;
+		if (add_group(id, g) < 0) {
+			sbox_fail(err, ENOMEM, "listing the worker's groups");
+			goto out;
+		}
+	}
+	if ((long)id->n_groups > sysconf(_SC_NGROUPS_MAX)) {
+		sbox_fail(err, E2BIG, "the worker would have %zu groups", id->n_groups);
+		goto out;
+	}
+	r = 0;
+out:
+	free(pw.buf);
+	return r;
+}
+
+int sbox_identity_resolve(struct sbox_identity *id, const struct sbox_policy *p,
+			  const struct sbox_launch *l, bool userns, uid_t mapped_uid,
+			  gid_t mapped_gid, struct sbox_err *err)
+{
+	int r;
+
+	memset(id, 0, sizeof(*id));
+	r = userns ? resolve_in_userns(id, &p->sec, mapped_uid, mapped_gid, err) :
+		     resolve_host(id, &p->sec, l, err);
+	if (r < 0)
+		sbox_identity_free(id);
+	return r;
+}
+
+int sbox_identity_apply(const struct sbox_identity *id, struct sbox_err *err)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (id->set_groups && setgroups(id->n_groups, id->groups) < 0)
+		return sbox_fail(err, errno, "setting the worker's %zu supplementary groups", id->n_groups);
+	if (setresgid(id->gid, id->gid, id->gid) < 0)
+		return sbox_fail(err, errno, "setting the worker's gid to %u", (unsigned)id->gid);
+	/* Keep the permitted set across the change away from uid 0: the
+	 * capability step needs CAP_SETPCAP, and drops everything itself. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return sbox_fail(err, errno, "keeping capabilities across the uid change");
+	if (setresuid(id->uid, id->uid, id->uid) < 0)
+		return sbox_fail(err, errno, "setting the worker's uid to %u", (unsigned)id->uid);
+	/* Trust, but verify: a half-applied identity must never run. */
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != id->uid || eu != id->uid || su != id->uid ||
+	    rg != id->gid || eg != id->gid || sg != id->gid)
+		return sbox_fail(err, EPERM, "the worker's ids are not %u:%u after setting them",
+				 (unsigned)id->uid, (unsigned)id->gid);
+	return 0;
+}
+
+void sbox_identity_free(struct sbox_identity *id)
+{
+	free(id->groups);
+	id->groups = NULL;
+	id->n_groups = 0;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/masks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "policy/policy.h"
+#include "sandbox/fsutil.h"
+#include "sandbox/kapi.h"
+#include "sandbox/mounts.h"
+
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#endif
+
+#define MASK_FILE SBOX_STAGING_DIR "/masked-file"
+#define MASK_TMPFS_OPTS "mode=0000,size=4k,nr_inodes=1"
+#define SAFE_RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+/* Docker's and runc's masked paths, and more of the same kind: kernel
+ * memory and addresses, keys, timing and scheduling details of the whole
+ * host, firmware tables, energy counters (PLATYPUS, CVE-2020-8694), the
+ * kernel's debug, trace and security file systems, pinned BPF objects.
+ * Most are root-only by mode, which User=root would pass without any
+ * capability; masked, nobody reads them. */
+const char *const sbox_masked_paths[] = {
+	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/key-users",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi", "/proc/sysrq-trigger", "/proc/kmsg", "/proc/kpagecount",
+	"/proc/kpageflags", "/proc/kpagecgroup", "/proc/vmallocinfo", "/proc/pagetypeinfo",
+	"/proc/slabinfo",
+	"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug",
+	"/sys/kernel/tracing", "/sys/kernel/security", "/sys/fs/bpf",
+	NULL,
+};
+
+/* Read-only in the fresh /proc (the rest of /proc is per pid namespace):
+ * sysctls, bus and irq settings of the whole host.  /sys is already
+ * read-only, as part of the host's root. */
+const char *const sbox_readonly_paths[] = {
+	"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq",
+	NULL,
+};
+
+/* Bind src_path (a file, or a directory of the new root through its fd's
+ * /proc/self/fd link) read-only, nosuid, nodev, noexec onto target, with
+ * the new mount API or mount(2), whichever this kernel has. */
+static int attach_ro_bind(const char *src_path, int target, bool recursive, struct sbox_err *err)
+{
+	_cleanup_close_ int src = sbox_bind_source(src_path, SAFE_RO_ATTRS, recursive, err);
+
+	if (src < 0)
+		return -1;
+	return sbox_bind_attach(src, target, SAFE_RO_ATTRS, recursive, err);
+}
+
+static int hide_dir(int root_fd, const char *path, const char *opts, unsigned long flags,
+		    struct sbox_err *err)
+{
+	_cleanup_close_ int target = sbox_open_in_root(root_fd, path, O_DIRECTORY | O_NOFOLLOW);
+
+	if (target < 0) {
+		/* Missing, or a symlink (Debian's /var/run -> /run: the
+		 * link leads to a tmpfs already). */
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return 0;
+		return sbox_fail(err, errno, "opening %s in the new root", path);
+	}
+	return sbox_mount_tmpfs(target, flags, opts, err, path);
+}
+
+int sbox_masks_hide_run(int root_fd, struct sbox_err *err)
+{
+	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	if (hide_dir(root_fd, "/run", "mode=0755,size=64k", flags, err) < 0)
+		return -1;
+	return hide_dir(root_fd, "/var/run", "mode=0755,size=64k", flags, err);
+}
+
+static int make_mask_file(struct sbox_err *err)
+{
+	int fd = open(MASK_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+
+	if (fd < 0 && errno != EEXIST)
+		return sbox_fail(err, errno, "creating %s", MASK_FILE);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int mask_one(int root_fd, const char *path, struct sbox_err *err)
+{
+	_cleanup_close_ int target = sbox_open_in_root(root_fd, path, O_NOFOLLOW);
+	struct stat st;
+
+	if (target < 0) {
+		if (errno == ENOENT)
+			return 0;   /* not on this kernel: nothing to mask */
+		return sbox_fail(err, errno, "masking %s: opening it", path);
+	}
+	if (fstat(target, &st) < 0)
+		return sbox_fail(err, errno, "masking %s", path);
+	if (S_ISDIR(st.st_mode))
+		return sbox_mount_tmpfs(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+					MASK_TMPFS_OPTS, err, path);
+	if (attach_ro_bind(MASK_FILE, target, false, err) < 0) {
+		sbox_err_prefix(err, "masking %s with an empty file", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int make_readonly(int root_fd, const char *path, struct sbox_err *err)
+{
+	_cleanup_close_ int target = sbox_open_in_root(root_fd, path, O_DIRECTORY | O_NOFOLLOW);
+	char self[64];
+
+	if (target < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return sbox_fail(err, errno, "making %s read-only: opening it", path);
+	}
+	/* A read-only bind of the directory, on top of itself. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", target);
+	if (attach_ro_bind(self, target, true, err) < 0) {
+		sbox_err_prefix(err, "making %s read-only", path);
+		return -1;
+	}
+	return 0;
+}
+
+int sbox_masks_apply(int root_fd, struct sbox_err *err)
+{
+	if (make_mask_file(err) < 0)
+		return -1;
+	for (size_t i = 0; sbox_readonly_paths[i]; i++)
+		if (make_readonly(root_fd, sbox_readonly_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; sbox_masked_paths[i]; i++)
+		if (mask_one(root_fd, sbox_masked_paths[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static int open_no_symlinks_walk(const char *path)
+{
+	_cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *p = path;
+
+	if (dir < 0)
+		return -1;
+	for (;;) {
+		char name[256];
+		size_t len;
+		struct stat st;
+		int fd;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return sbox_steal_fd(dir);
+		len = strcspn(p, "/");
+		if (len >= sizeof(name)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		/* O_PATH | O_NOFOLLOW opens a link itself: refuse it. */
+		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) < 0) {
+			sbox_closep(&fd);
+			return -1;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			close(fd);
+			errno = ELOOP;
+			return -1;
+		}
+		close(dir);
+		dir = fd;
+	}
+}
+
+int sbox_open_no_symlinks(const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+
+	if (path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!sbox_have_openat2())
+		return open_no_symlinks_walk(path);
+	do
+		fd = sbox_sys_openat2(AT_FDCWD, path, &how);
+	while (fd < 0 && errno == EAGAIN && ++tries < 16);
+	return fd;
+}
+
+int sbox_open_bind_source(const struct sbox_mount *m, bool *missing, struct sbox_err *err)
+{
+	const char *what = m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
+	int fd = sbox_open_no_symlinks(m->src);
+	char *real;
+
+	*missing = false;
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT && m->optional) {
+		*missing = true;
+		return -1;
+	}
+	if (errno != ELOOP)
+		return sbox_fail(err, errno, "%s=%s: bind source %s", what, m->src, m->src);
+	/* realpath() only to help: the bind itself never follows a link. */
+	real = realpath(m->src, NULL);
+	sbox_fail(err, 0, "%s=%s: the bind source's path holds a symbolic link, which sbox does not follow (a link swapped in could redirect the bind); name the real path%s%s",
+		  what, m->src, real ? ", " : "", real ? real : "");
+	free(real);
+	return -1;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Filesystem hardening on top of the sandbox's root (called from
+ * sbox_fs_build(), before the pivot): what a worker could use against the
+ * host through /proc, /sys and /run, although the root is read-only.
+ */
+#ifndef SBOX_SANDBOX_MASKS_H
+#define SBOX_SANDBOX_MASKS_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+
+/* Paths masked (files: an empty mode-0 file; directories: an empty,
+ * read-only, mode-0 tmpfs) and paths re-bound read-only, NULL-terminated,
+ * for docs and tests. */
+extern const char *const sbox_masked_paths[];
+extern const char *const sbox_readonly_paths[];
+
+/* Before the policy's mounts: an empty tmpfs on /run (and on /var/run when
+ * it is a directory of its own), so that the host's sockets there (docker,
+ * dbus, systemd, sboxd) can't be reached: a read-only mount does not stop
+ * connect(2).  Binds the policy asks for under /run land on top of it. */
+int sbox_masks_hide_run(int root_fd, struct sbox_err *err);
+
+/* After every other mount: mask the paths of sbox_masked_paths and make
+ * sbox_readonly_paths (/proc/sys ...) read-only in the fresh /proc. */
+int sbox_masks_apply(int root_fd, struct sbox_err *err);
+
+/* Open path (absolute) with O_PATH | O_CLOEXEC without following a
+ * symbolic link in any component: openat2(RESOLVE_NO_SYMLINKS), or one
+ * component at a time with O_NOFOLLOW where there is no openat2.  For bind
+ * sources: a link swapped into a path after the policy named it can't
+ * redirect the bind.  -1 with errno (ELOOP: a component is a link). */
+int sbox_open_no_symlinks(const char *path);
+
+/* A policy's bind source, opened with sbox_open_no_symlinks(): the fd, or
+ * -1 with err filled (a link in the path names the real path to use), or
+ * -1 with *missing set when it does not exist and the bind is optional. */
+struct sbox_mount;
+int sbox_open_bind_source(const struct sbox_mount *m, bool *missing, struct sbox_err *err);
+
+#endif
