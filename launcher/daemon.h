@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd's insides, shared by its files (docs/protocol.md says what it does
+ * on the wire; docs/man/sboxd.8 how to run it):
+ *
+ *   sboxd.c            main: options, site configuration, socket, start/stop
+ *   daemon_loop.c      the event loop: epoll, signals, deadlines, netns pool
+ *   daemon_conn.c      clients: accept, SO_PEERCRED, receive with fds, replies
+ *   daemon_jobs.c      launch, wait, signal, list, stats; children's events
+ *   daemon_leases.c    the GPU inventory and exclusive leases
+ *   daemon_recovery.c  the keeper that outlives sboxd, and re-adoption
+ *
+ * One thread.  Nothing here blocks on a client or a child: sockets are
+ * non-blocking, sbox_spawn() returns right after clone, and a child's
+ * set-up reports arrive as events.  Objects that the loop may still hold
+ * a pointer to in the current batch of events are freed at its end
+ * (daemon_reap_dead).
+ */
+#ifndef SBOX_LAUNCHER_DAEMON_H
+#define SBOX_LAUNCHER_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "launcher/protocol.h"
+#include "policy/bounds.h"
+#include "policy/site.h"
+#include "sandbox/gpu.h"
+#include "sandbox/sandbox.h"
+
+#define SBOXD_MAX_GROUPS 256
+#define SBOXD_OUTQ_MAX (1024 * 1024)       /* unread replies before a client is dropped */
+#define SBOXD_STOP_GRACE_USEC (5ULL * 1000000)
+#define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection */
+
+enum watch_kind {
+	W_LISTEN = 1,
+	W_SIGNAL,
+	W_CONN,
+	W_JOB_EVENT,
+	W_JOB_PIDFD,
+	W_KEEPER,
+};
+
+struct watch {
+	enum watch_kind kind;
+	void *obj;
+};
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct conn {
+	struct watch w;
+	int fd;
+	bool dead;
+	struct sbox_requester who;          /* SO_PEERCRED, SO_PEERGROUPS */
+	pid_t pid;                          /* the connecting process (SO_PEERCRED) */
+	gid_t groups[SBOXD_MAX_GROUPS];
+	char user_name[64];
+	uint64_t last_active;               /* monotonic usec */
+	struct outmsg *outq, *outq_tail;
+	size_t outq_bytes;
+	bool want_out;
+	unsigned n_jobs;                    /* live, non-detached jobs it owns */
+	unsigned n_waits;                   /* WAITs it has pending */
+	struct conn *prev, *next;
+};
+
+struct waiter {
+	struct waiter *next;
+	struct conn *conn;
+	uint32_t seq;
+};
+
+/* A launch waiting for a GPU (--wait-gpu): what is needed to retry it. */
+struct queued_launch {
+	struct sbox_msg msg;                /* the decoded request */
+	int *fds;                           /* the fds it carried */
+	size_t nfds;
+	uint32_t seq;
+	bool tried;                         /* in the current retry round */
+	struct sbox_requester who;          /* as it was at the request */
+	gid_t groups[SBOXD_MAX_GROUPS];
+	char user_name[64];
+};
+
+struct job {
+	uint64_t id;
+	uid_t uid;
+	gid_t gid;
+	char name[SBOX_PROTO_NAME_MAX + 1];
+	struct conn *owner;                 /* NULL: detached, or lost its client */
+	bool detached;
+	bool dead;
+	enum sbox_job_state state;
+	struct sbox_child *child;
+	struct watch w_event, w_pidfd;
+	bool event_open;                    /* event fd still in epoll */
+	pid_t pid;                          /* init, on the host */
+	uint64_t start_real;                /* CLOCK_REALTIME usec */
+	uint64_t start_mono;
+	uint64_t reattach_deadline;         /* monotonic usec; 0: none */
+	uint64_t runtime_deadline;          /* RuntimeMaxSec=: monotonic usec; 0: none */
+	unsigned gpus[SBOX_PROTO_MAX_GPUS];
+	size_t n_gpus;
+	/* How it ended, once it has. */
+	bool setup_failed, exec_failed, exited;
+	uint32_t outcome;
+	int32_t status;
+	uint32_t errnum;
+	char msg[SBOX_ERR_MSG_MAX];
+	bool oom, timeout;
+	struct sbox_msg_stats stats;
+	struct waiter *waiters;
+	struct queued_launch *queued;       /* state QUEUED */
+	struct job *prev, *next;
+};
+
+struct leases {
+	bool loaded;
+	struct sbox_gpu_inventory inv;
+	uint64_t *holder;                   /* job id per inventory GPU; 0: free */
+	uid_t *holder_uid;
+};
+
+struct sboxd {
+	struct sbox_site site;
+	const char *config_path;
+	const char *socket_path;
+	bool foreground;
+	int epfd, listen_fd, signal_fd, lock_fd;
+	struct watch w_listen, w_signal, w_keeper;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct conn *conns;
+	unsigned n_conns;
+	struct job *jobs;
+	unsigned n_jobs;                    /* records, any state */
+	uint64_t next_job_id;
+	struct leases leases;
+	struct sbox_netns_pool *netns_pool;
+	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
+	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
+	bool have_dead;                     /* a conn or job awaits freeing */
+};
+
+/* ---- daemon_loop.c ---- */
+uint64_t sboxd_now(void);                    /* monotonic usec */
+uint64_t sboxd_now_real(void);
+int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
+void sboxd_unwatch(struct sboxd *d, int fd);
+int sboxd_run(struct sboxd *d);
+void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- daemon_conn.c ---- */
+void conn_accept(struct sboxd *d);
+void conn_on_event(struct sboxd *d, struct conn *c, uint32_t events);
+void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b);
+void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t code, int errnum,
+		     const char *msg);
+void conn_close(struct sboxd *d, struct conn *c);
+void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next);
+void close_fds(int *fds, size_t n);
+/* Is the process that connected fd in our pid namespace? */
+bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
+
+/* ---- daemon_jobs.c ---- */
+void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
+void job_on_event(struct sboxd *d, struct job *j);
+void job_on_exit(struct sboxd *d, struct job *j);
+void jobs_conn_gone(struct sboxd *d, struct conn *c);
+void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
+void jobs_retry_queued(struct sboxd *d);
+struct job *job_new(struct sboxd *d, uint64_t id);
+void job_unlink(struct sboxd *d, struct job *j);
+int job_track(struct sboxd *d, struct job *j, struct sbox_err *err);
+void jobs_stop(struct sboxd *d);
+/* The fds sboxd holds but job `except`'s, for sbox_launch.close_fds. */
+int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n);
+/* End a job that never started (queued, then cancelled or refused). */
+void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status);
+
+/* ---- daemon_leases.c ---- */
+int leases_init(struct sboxd *d, struct sbox_err *err);
+void leases_free(struct sboxd *d);
+/* Choose GPUs for a policy and a count: indexes into *idx.  Returns 0,
+ * -1 with err, or 1 when a GPU it needs is leased (err says by whom). */
+int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox_policy *p,
+		  unsigned count, unsigned *idx, size_t *n, struct sbox_err *err);
+/* Rewrite the policy's GPUs= to exactly the chosen GPUs. */
+int leases_apply(struct sboxd *d, struct sbox_policy *p, const unsigned *idx, size_t n,
+		 struct sbox_err *err);
+void leases_take(struct sboxd *d, const struct job *j);
+void leases_release(struct sboxd *d, const struct job *j);
+void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq);
+
+/* ---- daemon_recovery.c ---- */
+int keeper_start(struct sboxd *d, struct sbox_err *err);
+void keeper_put(struct sboxd *d, struct job *j);
+void keeper_del(struct sboxd *d, uint64_t id);
+void keeper_on_event(struct sboxd *d, uint32_t events);
+int keeper_recover(struct sboxd *d, struct sbox_err *err);
+void job_record(struct sbox_mb *b, const struct job *j);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd's clients.  Who a client is comes from the kernel (SO_PEERCRED and
+ * SO_PEERGROUPS at accept), never from a message.  Each packet is received
+ * whole with its fds (MSG_CMSG_CLOEXEC); a packet over the size cap
+ * (MSG_TRUNC) or with control data cut short (MSG_CTRUNC: more fds than we
+ * take) is refused, and every fd that did arrive is closed on any error.
+ * Replies are sent without blocking; a client that doesn't read them is
+ * dropped once SBOXD_OUTQ_MAX bytes wait for it, so that no client can make
+ * sboxd hold memory or stall.
+ */
+#include "launcher/daemon.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* Room for the kernel's SCM_MAX_FD, so that we receive (and can close)
+ * every fd a client sends rather than have the rest dropped unseen. */
+#define CMSG_FDS_MAX 253
+
+void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+#ifndef PIDFD_GET_PID_NAMESPACE
+#define PIDFD_GET_PID_NAMESPACE _IO(0xFF, 5)
+#endif
+
+/* A sandbox's worker sees the host's /run (read-only, but a socket can be
+ * connected to on a read-only mount): it must not ask sboxd for a sandbox
+ * that its own policy would not give it (a GPU, a network, a view of paths
+ * it hides).  Workers run in a pid namespace of their own; so do
+ * containers, which AllowNestedClients=yes lets in.  The connecting
+ * process's own pidfd (SO_PEERPIDFD) says it without a pid-reuse race;
+ * /proc/PID is the fallback on kernels without it.  Fails closed. */
+bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
+{
+	struct stat mine, theirs;
+	socklen_t len = sizeof(int);
+	int pidfd = -1, ns = -1;
+	bool same;
+
+	if (stat("/proc/self/ns/pid", &mine) < 0)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+		ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
+		close(pidfd);
+	}
+	if (ns >= 0) {
+		same = fstat(ns, &theirs) == 0;
+		close(ns);
+	} else {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+		same = pid > 0 && stat(path, &theirs) == 0;
+	}
+	return same && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+static void fill_identity(struct conn *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		/* Unknown: treat as nobody in particular (uid -1 matches no
+		 * AllowUsers= and is not root). */
+		cred.uid = (uid_t)-1;
+		cred.gid = (gid_t)-1;
+	}
+	c->who.uid = cred.uid;
+	c->who.gid = cred.gid;
+	c->pid = cred.pid;
+	len = sizeof(c->groups);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->who.n_groups = len / sizeof(gid_t);
+	c->who.groups = c->groups;
+	/* Names only serve User= comparisons and messages; a uid without a
+	 * passwd entry just has none. */
+	if (getpwuid_r(c->who.uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		snprintf(c->user_name, sizeof(c->user_name), "%s", res->pw_name);
+		c->who.user_name = c->user_name;
+	}
+}
+
+/* Send an error to a socket we are about to close, without a conn. */
+static void refuse(int fd, uint32_t code, const char *msg)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_error(&b, 0, code, 0, msg);
+	if (sbox_mb_finish(&b, NULL) == 0)
+		(void)send(fd, b.buf, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	sbox_mb_free(&b);
+}
+
+void conn_accept(struct sboxd *d)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+		char msg[256];
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				sboxd_log("accept: %s", strerror(errno));
+			return;
+		}
+		if (d->stopping) {
+			refuse(fd, SBOX_E_BUSY, "sboxd is stopping");
+			close(fd);
+			continue;
+		}
+		if (d->n_conns >= d->site.daemon.max_connections) {
+			snprintf(msg, sizeof(msg), "too many connections (MaxConnections=%u)",
+				 d->site.daemon.max_connections);
+			refuse(fd, SBOX_E_BUSY, msg);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			refuse(fd, SBOX_E_INTERNAL, "out of memory");
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->w.kind = W_CONN;
+		c->w.obj = c;
+		c->last_active = sboxd_now();
+		fill_identity(c);
+		if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(fd, c->pid)) {
+			refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
+			close(fd);
+			free(c);
+			continue;
+		}
+		if (!sbox_site_daemon_allows(&d->site.daemon, &c->who)) {
+			snprintf(msg, sizeof(msg), "uid %u%s%s%s may not use sboxd (AllowUsers=, AllowGroups= in %s)",
+				 (unsigned)c->who.uid, c->who.user_name ? " (" : "",
+				 c->who.user_name ? c->who.user_name : "", c->who.user_name ? ")" : "",
+				 d->config_path);
+			refuse(fd, SBOX_E_DENIED, msg);
+			close(fd);
+			free(c);
+			continue;
+		}
+		if (sboxd_watch(d, fd, &c->w, EPOLLIN) < 0) {
+			sboxd_log("epoll_ctl: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = d->conns;
+		if (d->conns)
+			d->conns->prev = c;
+		d->conns = c;
+		d->n_conns++;
+	}
+}
+
+void conn_close(struct sboxd *d, struct conn *c)
+{
+	struct outmsg *o, *on;
+
+	if (c->dead)
+		return;
+	jobs_conn_gone(d, c);
+	sboxd_unwatch(d, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	for (o = c->outq; o; o = on) {
+		on = o->next;
+		free(o);
+	}
+	c->outq = c->outq_tail = NULL;
+	c->dead = true;
+	d->have_dead = true;
+	d->n_conns--;
+}
+
+static void update_out(struct sboxd *d, struct conn *c)
+{
+	bool want = c->outq != NULL;
+
+	if (want == c->want_out)
+		return;
+	c->want_out = want;
+	sboxd_watch(d, c->fd, &c->w, EPOLLIN | (want ? EPOLLOUT : 0));
+}
+
+static void flush(struct sboxd *d, struct conn *c)
+{
+	while (c->outq) {
+		struct outmsg *o = c->outq;
+		ssize_t n = send(c->fd, o->data, o->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			conn_close(d, c);
+			return;
+		}
+		c->outq = o->next;
+		if (!c->outq)
+			c->outq_tail = NULL;
+		c->outq_bytes -= o->len;
+		free(o);
+	}
+	update_out(d, c);
+}
+
+void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b)
+{
+	struct sbox_err err = { 0 };
+	struct outmsg *o;
+
+	if (c->dead)
+		return;
+	if (sbox_mb_finish(b, &err) < 0) {
+		/* Our own reply didn't fit: say so rather than nothing. */
+		uint32_t seq = b->len >= 12 ? b->buf[8] | b->buf[9] << 8 | b->buf[10] << 16 |
+						(uint32_t)b->buf[11] << 24 : 0;
+
+		sbox_mb_error(b, seq, SBOX_E_INTERNAL, err.errnum, err.msg);
+		if (sbox_mb_finish(b, NULL) < 0)
+			return;
+	}
+	if (!c->outq) {
+		ssize_t n = send(c->fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n >= 0)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			conn_close(d, c);
+			return;
+		}
+	}
+	if (c->outq_bytes + b->len > SBOXD_OUTQ_MAX) {
+		sboxd_log("uid %u: client does not read its replies; dropped", (unsigned)c->who.uid);
+		conn_close(d, c);
+		return;
+	}
+	o = malloc(sizeof(*o) + b->len);
+	if (!o) {
+		conn_close(d, c);
+		return;
+	}
+	o->next = NULL;
+	o->len = b->len;
+	memcpy(o->data, b->buf, b->len);
+	if (c->outq_tail)
+		c->outq_tail->next = o;
+	else
+		c->outq = o;
+	c->outq_tail = o;
+	c->outq_bytes += b->len;
+	update_out(d, c);
+}
+
+void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t code, int errnum,
+		     const char *msg)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_error(&b, seq, code, errnum, msg);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+/* Receive one packet and its fds.  Returns its length, 0 at EOF, -1 when
+ * there is nothing (EAGAIN), -2 when the packet is refused (reply sent,
+ * fds closed, connection to be closed). */
+static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CMSG_FDS_MAX)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { d->rxbuf, SBOX_PROTO_MAX_MSG + 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n;
+	const char *why = NULL;
+
+	*nfds = 0;
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? -1 : 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*nfds < CMSG_FDS_MAX)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		why = "too many fds in one message (control data truncated)";
+	else if (*nfds > SBOX_PROTO_MAX_FDS)
+		why = "too many fds in one message";
+	else if (mh.msg_flags & MSG_TRUNC)
+		why = "message over the size limit";
+	if (why) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "%s (at most %d bytes and %d fds)", why, SBOX_PROTO_MAX_MSG,
+			 SBOX_PROTO_MAX_FDS);
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		conn_send_error(d, c, 0, SBOX_E_PROTO, EMSGSIZE, msg);
+		return -2;
+	}
+	if (n == 0 && *nfds == 0)
+		return 0;          /* EOF (seqpacket has no empty messages of ours) */
+	return n;
+}
+
+/* One packet: decode, answer the broken ones, hand the rest to the jobs. */
+static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds, size_t nfds)
+{
+	struct sbox_err err = { 0 };
+	struct sbox_msg_hdr h;
+	struct sbox_msg m;
+
+	if (sbox_msg_peek(d->rxbuf, len, &h, &err) < 0) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, err.msg);
+		return false;
+	}
+	if (h.version != SBOX_PROTO_VERSION) {
+		char msg[128];
+
+		/* Answered in our version's header: the error layout is the
+		 * one thing every version keeps (docs/protocol.md). */
+		close_fds(fds, nfds);
+		snprintf(msg, sizeof(msg), "protocol version %u is not supported (sboxd speaks %d)",
+			 h.version, SBOX_PROTO_VERSION);
+		conn_send_error(d, c, h.seq, SBOX_E_VERSION, EPROTONOSUPPORT, msg);
+		return false;
+	}
+	if (sbox_msg_decode(d->rxbuf, len, nfds, &m, &err) < 0) {
+		/* A well-formed request of a type we don't know may be a newer
+		 * client probing: answer and keep the connection. */
+		bool keep = h.type < 0x200 && !sbox_msg_type_name(h.type);
+
+		close_fds(fds, nfds);
+		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, err.msg);
+		return keep;
+	}
+	if (m.hdr.type >= 0x80) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, "not a request");
+		sbox_msg_free(&m);
+		return false;
+	}
+	jobs_handle(d, c, &m, fds, nfds);
+	sbox_msg_free(&m);
+	return true;
+}
+
+void conn_on_event(struct sboxd *d, struct conn *c, uint32_t events)
+{
+	int fds[CMSG_FDS_MAX];
+
+	if (events & EPOLLOUT)
+		flush(d, c);
+	if (c->dead)
+		return;
+	/* A few packets per wake-up, so that one busy client can't starve
+	 * the others; level-triggered epoll brings us back for the rest. */
+	for (int i = 0; i < 8 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
+		size_t nfds = 0;
+		ssize_t n = receive(d, c, fds, &nfds);
+
+		if (n == -1)
+			return;
+		if (n == 0 || n == -2) {
+			conn_close(d, c);
+			return;
+		}
+		c->last_active = sboxd_now();
+		if (!handle_packet(d, c, (size_t)n, fds, nfds)) {
+			conn_close(d, c);
+			return;
+		}
+		if (c->dead)
+			return;
+	}
+}
+
+/* Connections that hold nothing (no job, no wait) and said nothing for
+ * IdleTimeoutSec are closed: a client that connects and never sends a
+ * request can't hold a slot for ever.  (A packet arrives whole or not at
+ * all, so there is no half-sent message to time out on.) */
+void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next)
+{
+	uint64_t idle = d->site.daemon.idle_timeout_usec;
+
+	for (struct conn *c = d->conns; c; c = c->next) {
+		uint64_t due;
+
+		if (c->dead || c->n_jobs > 0 || c->n_waits > 0)
+			continue;
+		due = c->last_active + idle;
+		if (due <= now) {
+			conn_send_error(d, c, 0, SBOX_E_PROTO, ETIMEDOUT,
+					"idle for too long (IdleTimeoutSec=): closing");
+			conn_close(d, c);
+			continue;
+		}
+		if (due < *next)
+			*next = due;
+	}
+}

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Jobs: a sandbox sboxd started (or re-adopted, or queued for a GPU), from
+ * its launch to the moment its end has been told.  A job's end is learnt
+ * from its pidfd (init is gone) after the events on its channel (started,
+ * set-up failed, exec failed, exited) have been read.  The end is sent to
+ * every WAIT on it; the record is then dropped, or kept until someone
+ * waits: a detached job's (also across a restart, through the keeper), or
+ * one whose client may still come back (ReattachTimeoutSec=).
+ *
+ * Who may touch a job: its user, and root.  Another user's job is "no such
+ * job", so that ids leak nothing.
+ */
+#include "launcher/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
+void queued_free(struct queued_launch *q);
+
+struct job *job_new(struct sboxd *d, uint64_t id)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->id = id;
+	j->w_event.kind = W_JOB_EVENT;
+	j->w_event.obj = j;
+	j->w_pidfd.kind = W_JOB_PIDFD;
+	j->w_pidfd.obj = j;
+	j->next = d->jobs;
+	if (d->jobs)
+		d->jobs->prev = j;
+	d->jobs = j;
+	d->n_jobs++;
+	if (id >= d->next_job_id)
+		d->next_job_id = id + 1;
+	return j;
+}
+
+void job_unlink(struct sboxd *d, struct job *j)
+{
+	struct waiter *w, *wn;
+
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		d->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	for (w = j->waiters; w; w = wn) {
+		wn = w->next;
+		free(w);
+	}
+	queued_free(j->queued);
+	d->n_jobs--;
+	free(j);
+}
+
+static void job_forget(struct sboxd *d, struct job *j)
+{
+	if (j->dead)
+		return;
+	if (j->owner) {
+		j->owner->n_jobs--;
+		j->owner = NULL;
+	}
+	keeper_del(d, j->id);
+	j->dead = true;
+	d->have_dead = true;
+}
+
+int job_track(struct sboxd *d, struct job *j, struct sbox_err *err)
+{
+	int efd = sbox_child_event_fd(j->child), pfd = sbox_child_pidfd(j->child);
+
+	if (pfd < 0)
+		return sbox_fail(err, ENOSYS, "job %llu: no pidfd (Linux 5.3 or later is needed)",
+				 (unsigned long long)j->id);
+	if (sboxd_watch(d, efd, &j->w_event, EPOLLIN) < 0 ||
+	    sboxd_watch(d, pfd, &j->w_pidfd, EPOLLIN) < 0)
+		return sbox_fail(err, errno, "job %llu: watching its sandbox", (unsigned long long)j->id);
+	j->event_open = true;
+	return 0;
+}
+
+static bool may_see(const struct conn *c, const struct job *j)
+{
+	return c->who.uid == 0 || c->who.uid == j->uid;
+}
+
+static struct job *find_job(struct sboxd *d, const struct conn *c, uint64_t id)
+{
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (j->id == id && !j->dead && may_see(c, j))
+			return j;
+	return NULL;
+}
+
+static void no_job(struct sboxd *d, struct conn *c, uint32_t seq, uint64_t id)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "no job %llu (of uid %u)", (unsigned long long)id,
+		 (unsigned)c->who.uid);
+	conn_send_error(d, c, seq, SBOX_E_NOJOB, ESRCH, msg);
+}
+
+void job_record(struct sbox_mb *b, const struct job *j)
+{
+	sbox_mb_nest_begin(b, SBOX_ATTR_JOB);
+	sbox_mb_u64(b, SBOX_ATTR_JOB_ID, j->id);
+	sbox_mb_u32(b, SBOX_ATTR_UID, (uint32_t)j->uid);
+	sbox_mb_u32(b, SBOX_ATTR_GID, (uint32_t)j->gid);
+	sbox_mb_u32(b, SBOX_ATTR_PID, (uint32_t)j->pid);
+	sbox_mb_u32(b, SBOX_ATTR_STATE, j->state);
+	sbox_mb_u32(b, SBOX_ATTR_FLAGS, j->detached ? SBOX_LAUNCH_DETACH : 0);
+	sbox_mb_u64(b, SBOX_ATTR_START_USEC, j->start_real);
+	sbox_mb_str(b, SBOX_ATTR_NAME, j->name);
+	for (size_t i = 0; i < j->n_gpus; i++)
+		sbox_mb_u32(b, SBOX_ATTR_GPU, j->gpus[i]);
+	sbox_mb_nest_end(b);
+}
+
+static void send_exit(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_EXIT, seq);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
+	sbox_mb_u32(&b, SBOX_ATTR_OUTCOME, j->outcome);
+	sbox_mb_i32(&b, SBOX_ATTR_STATUS, j->status);
+	sbox_mb_u32(&b, SBOX_ATTR_ERRNUM, j->errnum);
+	sbox_mb_str(&b, SBOX_ATTR_MESSAGE, j->msg);
+	sbox_mb_u32(&b, SBOX_ATTR_OOM, j->oom);
+	sbox_mb_u32(&b, SBOX_ATTR_TIMEOUT, j->timeout);
+	sbox_mb_stats(&b, &j->stats);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+/* ------------------------------------------------------------ the end */
+
+static void close_event(struct sboxd *d, struct job *j)
+{
+	if (!j->event_open)
+		return;
+	sboxd_unwatch(d, sbox_child_event_fd(j->child));
+	j->event_open = false;
+}
+
+static void read_events(struct sboxd *d, struct job *j)
+{
+	struct sbox_event ev;
+	struct sbox_err err = { 0 };
+
+	while (j->event_open) {
+		int r = sbox_child_read_event(j->child, &ev, &err);
+
+		if (r < 0 && err.errnum == EAGAIN)
+			return;
+		if (r <= 0) {
+			if (r < 0)
+				sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+			close_event(d, j);
+			return;
+		}
+		switch (ev.kind) {
+		case SBOX_EV_STARTED:
+			j->state = SBOX_JOB_RUNNING;
+			keeper_put(d, j);     /* a successor lists it as running */
+			break;
+		case SBOX_EV_SETUP_FAILED:
+			j->setup_failed = true;
+			j->errnum = (uint32_t)ev.errnum;
+			snprintf(j->msg, sizeof(j->msg), "%s", ev.msg);
+			break;
+		case SBOX_EV_EXEC_FAILED:
+			j->exec_failed = true;
+			j->errnum = (uint32_t)ev.errnum;
+			snprintf(j->msg, sizeof(j->msg), "%s", ev.msg);
+			break;
+		case SBOX_EV_EXITED:
+			j->exited = true;
+			j->status = ev.status;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void job_on_event(struct sboxd *d, struct job *j)
+{
+	read_events(d, j);
+}
+
+_Static_assert((int)SBOX_STATS_CPU == (int)SBOX_STAT_CPU &&
+	       (int)SBOX_STATS_MEMORY_PEAK == (int)SBOX_STAT_MEMORY_PEAK &&
+	       (int)SBOX_STATS_OOM == (int)SBOX_STAT_OOM, "stats bits");
+
+/* The sandbox's figures so far (final once init is reaped). */
+static void read_stats(struct job *j, struct sbox_msg_stats *out)
+{
+	struct sbox_err err = { 0 };
+	struct sbox_stats st;
+
+	memset(out, 0, sizeof(*out));
+	if (!j->child || sbox_child_stats(j->child, &st, &err) < 0) {
+		out->wall_usec = j->start_mono ? sboxd_now() - j->start_mono : 0;
+		return;
+	}
+	out->valid = true;
+	out->have = st.have;
+	out->cgroup_version = (uint32_t)st.cgroup_version;
+	out->wall_usec = st.wall_usec;
+	out->cpu_user_usec = st.cpu_user_usec;
+	out->cpu_sys_usec = st.cpu_system_usec;
+	out->mem_peak = st.memory_peak;
+	out->oom_kills = st.oom_kills;
+}
+
+static void decide_outcome(struct job *j, int init_status)
+{
+	if (j->exec_failed) {
+		j->outcome = SBOX_OUTCOME_EXEC_FAILED;
+	} else if (j->setup_failed) {
+		j->outcome = SBOX_OUTCOME_SETUP_FAILED;
+	} else if (j->exited) {
+		j->outcome = SBOX_OUTCOME_EXITED;
+	} else if (init_status != -1) {
+		/* init died without a report: killed from outside, or by
+		 * the OOM killer. */
+		j->outcome = SBOX_OUTCOME_KILLED;
+		j->status = init_status;
+	} else {
+		j->outcome = SBOX_OUTCOME_LOST;
+		snprintf(j->msg, sizeof(j->msg), "job %llu ended while sboxd was away, without a report",
+			 (unsigned long long)j->id);
+	}
+	/* The OOM killer's signal is SIGKILL: a worker (or init) that died
+	 * of it while the cgroup counted a kill was its victim (as
+	 * launcher/status.c judges it for sboxrun). */
+	if ((j->stats.have & SBOX_STATS_OOM) && j->stats.oom_kills > 0 && !j->timeout) {
+		int st = j->outcome == SBOX_OUTCOME_EXITED || j->outcome == SBOX_OUTCOME_KILLED ?
+			 j->status : 0;
+
+		j->oom = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+	}
+}
+
+/* The job is over: tell whoever waits, give its GPUs back. */
+static void finalize(struct sboxd *d, struct job *j)
+{
+	bool told = false;
+	struct waiter *w, *wn;
+
+	j->state = SBOX_JOB_ENDED;
+	if (!j->stats.valid && !j->stats.wall_usec)
+		j->stats.wall_usec = j->start_mono ? sboxd_now() - j->start_mono : 0;
+	if (j->child) {
+		close_event(d, j);
+		sboxd_unwatch(d, sbox_child_pidfd(j->child));
+		sbox_child_free(j->child);
+		j->child = NULL;
+	}
+	for (w = j->waiters; w; w = wn) {
+		wn = w->next;
+		if (!w->conn->dead) {
+			send_exit(d, w->conn, w->seq, j);
+			w->conn->n_waits--;
+			told = true;
+		}
+		free(w);
+	}
+	j->waiters = NULL;
+	/* Told, or nobody left to tell: gone.  Otherwise the end is kept
+	 * (also by the keeper, so that it survives a restart) for the WAIT
+	 * of its owner, of whoever detached it, or of a client coming back. */
+	if (told || (!j->detached && !j->owner && !j->reattach_deadline))
+		job_forget(d, j);
+	else
+		keeper_put(d, j);
+	leases_release(d, j);
+}
+
+void job_on_exit(struct sboxd *d, struct job *j)
+{
+	struct sbox_err err = { 0 };
+	int st = -1;
+
+	/* Everything init said before it went is queued on the channel. */
+	read_events(d, j);
+	if (sbox_child_reap(j->child, &st, &err) < 0) {
+		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+		st = -1;
+	}
+	read_stats(j, &j->stats);
+	decide_outcome(j, st);
+	finalize(d, j);
+}
+
+void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status)
+{
+	queued_free(j->queued);
+	j->queued = NULL;
+	j->outcome = outcome;
+	j->status = status;
+	finalize(d, j);
+}
+
+/* A queued job that will never start: tell as if it had been killed. */
+static void cancel_queued(struct sboxd *d, struct job *j, int sig)
+{
+	job_end_unstarted(d, j, SBOX_OUTCOME_KILLED, sig);
+}
+
+/* --------------------------------------------------------- the requests */
+
+static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j = find_job(d, c, m->job_id);
+	struct waiter *w;
+
+	if (!j) {
+		no_job(d, c, m->hdr.seq, m->job_id);
+		return;
+	}
+	if (j->state == SBOX_JOB_ENDED) {
+		send_exit(d, c, m->hdr.seq, j);
+		job_forget(d, j);
+		return;
+	}
+	/* Each WAIT costs memory until the job ends: bounded per client. */
+	if (c->n_waits >= SBOXD_MAX_WAITS) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN,
+				"too many WAITs pending on one connection");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
+		return;
+	}
+	w->conn = c;
+	w->seq = m->hdr.seq;
+	w->next = j->waiters;
+	j->waiters = w;
+	c->n_waits++;
+	/* A job that lost its client (sboxd restarted) is the new
+	 * connection's now: it dies with it, as it would have. */
+	if (!j->detached && !j->owner && j->uid == c->who.uid) {
+		j->owner = c;
+		c->n_jobs++;
+		if (j->reattach_deadline) {
+			j->reattach_deadline = 0;
+			keeper_put(d, j);
+		}
+	}
+}
+
+static void handle_signal(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j = find_job(d, c, m->job_id);
+	struct sbox_err err = { 0 };
+	struct sbox_mb b = { 0 };
+	int sig = (int)m->signal;
+
+	if (!j) {
+		no_job(d, c, m->hdr.seq, m->job_id);
+		return;
+	}
+	if (j->state == SBOX_JOB_ENDED) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_NOJOB, ESRCH, "the job has ended");
+		return;
+	}
+	if (j->state == SBOX_JOB_QUEUED) {
+		if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			sbox_mb_begin(&b, SBOX_MSG_OK, m->hdr.seq);
+			sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
+			conn_send(d, c, &b);
+			sbox_mb_free(&b);
+			cancel_queued(d, j, sig);
+			return;
+		}
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN,
+				"the job is waiting for a GPU: only a terminating signal cancels it");
+		return;
+	}
+	if (sbox_child_signal(j->child, sig, &err) < 0) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, err.errnum, err.msg);
+		return;
+	}
+	sbox_mb_begin(&b, SBOX_MSG_OK, m->hdr.seq);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+static void handle_list(struct sboxd *d, struct conn *c, uint32_t seq)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_JOBS, seq);
+	for (struct job *j = d->jobs; j; j = j->next) {
+		size_t mark = sbox_mb_mark(&b);
+
+		if (j->dead || !may_see(c, j))
+			continue;
+		job_record(&b, j);
+		if (b.overflow) {
+			sbox_mb_rewind(&b, mark);
+			sbox_mb_u32(&b, SBOX_ATTR_TRUNCATED, 1);
+			break;
+		}
+	}
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+static void handle_stats(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j = find_job(d, c, m->job_id);
+	struct sbox_msg_stats st;
+	struct sbox_mb b = { 0 };
+
+	if (!j) {
+		no_job(d, c, m->hdr.seq, m->job_id);
+		return;
+	}
+	st = j->stats;
+	if (j->state != SBOX_JOB_ENDED)
+		read_stats(j, &st);
+	sbox_mb_begin(&b, SBOX_MSG_STATS_REPLY, m->hdr.seq);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
+	sbox_mb_u32(&b, SBOX_ATTR_STATE, j->state);
+	sbox_mb_stats(&b, &st);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+static void handle_ping(struct sboxd *d, struct conn *c, uint32_t seq)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_PONG, seq);
+	sbox_mb_u32(&b, SBOX_ATTR_PROTO_VERSION, SBOX_PROTO_VERSION);
+	sbox_mb_str(&b, SBOX_ATTR_SERVER_VERSION, "sboxd " SBOX_VERSION);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+{
+	switch (m->hdr.type) {
+	case SBOX_MSG_PING:
+		handle_ping(d, c, m->hdr.seq);
+		break;
+	case SBOX_MSG_LAUNCH:
+		jobs_launch(d, c, m, fds, nfds);   /* owns the fds from here */
+		return;
+	case SBOX_MSG_WAIT:
+		handle_wait(d, c, m);
+		break;
+	case SBOX_MSG_SIGNAL:
+		handle_signal(d, c, m);
+		break;
+	case SBOX_MSG_LIST:
+		handle_list(d, c, m->hdr.seq);
+		break;
+	case SBOX_MSG_STATS:
+		handle_stats(d, c, m);
+		break;
+	case SBOX_MSG_GPUS:
+		leases_reply(d, c, m->hdr.seq);
+		break;
+	default:
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");
+		break;
+	}
+	close_fds(fds, nfds);
+}
+
+/* -------------------------------------------------- clients and time */
+
+void jobs_conn_gone(struct sboxd *d, struct conn *c)
+{
+	struct sbox_err err = { 0 };
+
+	for (struct job *j = d->jobs; j; j = j->next) {
+		struct waiter **pw = &j->waiters;
+
+		while (*pw) {
+			if ((*pw)->conn == c) {
+				struct waiter *w = *pw;
+
+				*pw = w->next;
+				free(w);
+				c->n_waits--;
+			} else {
+				pw = &(*pw)->next;
+			}
+		}
+		if (j->owner != c || j->dead)
+			continue;
+		/* Its client is gone: a job that was not detached goes too. */
+		c->n_jobs--;
+		j->owner = NULL;
+		if (j->state == SBOX_JOB_QUEUED)
+			cancel_queued(d, j, SIGKILL);
+		else if (j->state == SBOX_JOB_ENDED)
+			job_forget(d, j);
+		else if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
+			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	}
+}
+
+/* RuntimeMaxSec=: sboxd enforces it as sboxrun does in direct mode. */
+static void check_runtime(struct job *j, uint64_t now, uint64_t *next)
+{
+	struct sbox_err err = { 0 };
+
+	if (j->dead || !j->runtime_deadline || !j->child || j->state == SBOX_JOB_ENDED)
+		return;
+	if (j->runtime_deadline > now) {
+		if (j->runtime_deadline < *next)
+			*next = j->runtime_deadline;
+		return;
+	}
+	j->runtime_deadline = 0;
+	j->timeout = true;
+	if (sbox_child_signal(j->child, SIGKILL, &err) < 0)
+		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+}
+
+void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next)
+{
+	struct sbox_err err = { 0 };
+
+	for (struct job *j = d->jobs; j; j = j->next) {
+		check_runtime(j, now, next);
+		if (j->dead || !j->reattach_deadline)
+			continue;
+		if (j->reattach_deadline > now) {
+			if (j->reattach_deadline < *next)
+				*next = j->reattach_deadline;
+			continue;
+		}
+		j->reattach_deadline = 0;
+		if (j->state == SBOX_JOB_ENDED) {
+			job_forget(d, j);
+			continue;
+		}
+		sboxd_log("job %llu: its client did not come back within ReattachTimeoutSec=: killed",
+			  (unsigned long long)j->id);
+		if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
+			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	}
+}
+
+void jobs_stop(struct sboxd *d)
+{
+	struct sbox_err err = { 0 };
+
+	for (struct job *j = d->jobs; j; j = j->next) {
+		if (j->dead || j->detached)
+			continue;
+		if (j->state == SBOX_JOB_QUEUED)
+			cancel_queued(d, j, SIGTERM);
+		else if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
+			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	}
+}
+
+int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
+{
+	size_t cap = 8 + d->n_conns + 2 * (size_t)d->n_jobs, k = 0;
+	int *v;
+
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (j->queued)
+			cap += j->queued->nfds;
+	v = calloc(cap, sizeof(int));
+	if (!v)
+		return NULL;
+	v[k++] = d->epfd;
+	v[k++] = d->listen_fd;
+	v[k++] = d->signal_fd;
+	if (d->lock_fd >= 0)
+		v[k++] = d->lock_fd;
+	if (d->keeper_fd >= 0)
+		v[k++] = d->keeper_fd;
+	for (struct conn *c = d->conns; c && k < cap; c = c->next)
+		if (c->fd >= 0)
+			v[k++] = c->fd;
+	for (struct job *j = d->jobs; j; j = j->next) {
+		if (j->child && k + 2 <= cap) {
+			v[k++] = sbox_child_event_fd(j->child);
+			v[k++] = sbox_child_pidfd(j->child);
+		}
+		for (size_t i = 0; j->queued && j != except && i < j->queued->nfds && k < cap; i++)
+			if (j->queued->fds[i] >= 0)
+				v[k++] = j->queued->fds[i];
+	}
+	*n = k;
+	return v;
+}

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LAUNCH: from a client's request to a running sandbox.
+ *
+ *   1. limits: jobs in all and per user
+ *   2. the fds: stdio must be files one can read or write (not O_PATH, not
+ *      directories); every fd is the client's own, passed with SCM_RIGHTS,
+ *      so it can only hand in what it could open itself
+ *   3. the policy: the site's [Defaults], then the request's text, parsed
+ *      here with the directive table and validated
+ *   4. binds: the k-th bind of the policy is the fd BIND_FD k names; its
+ *      real path (not the text of the policy) is held against
+ *      AllowBindPaths=; the sandbox binds exactly that fd
+ *   5. bounds ([Bounds]) and GPU leases (AllowGPUs=, free or --wait-gpu)
+ *   6. sbox_spawn() as the client's uid and gid (SO_PEERCRED): returns
+ *      after clone; the set-up's outcome arrives as events
+ *
+ * Every refusal is an ERROR naming what was refused and why; nothing of a
+ * refused request is left behind.
+ */
+#include "launcher/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "policy/parse.h"
+
+void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
+void queued_free(struct queued_launch *q);
+
+struct refusal {
+	uint32_t code;
+	struct sbox_err err;
+};
+
+static int refuse(struct refusal *r, uint32_t code)
+{
+	r->code = code;
+	return -1;
+}
+
+void queued_free(struct queued_launch *q)
+{
+	if (!q)
+		return;
+	close_fds(q->fds, q->nfds);
+	free(q->fds);
+	sbox_msg_free(&q->msg);
+	free(q);
+}
+
+static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
+{
+	unsigned all = 0, mine = 0;
+	unsigned per_user = d->site.daemon.max_jobs_per_user;
+
+	for (struct job *j = d->jobs; j; j = j->next) {
+		if (j->dead || j->state == SBOX_JOB_ENDED)
+			continue;
+		all++;
+		mine += j->uid == uid;
+	}
+	if (all >= d->site.daemon.max_jobs) {
+		sbox_fail(&r->err, EAGAIN, "too many jobs (MaxJobs=%u in %s)", d->site.daemon.max_jobs,
+			  d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	if (uid != 0 && per_user && mine >= per_user) {
+		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s)",
+			  (unsigned)uid, mine, per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	return 0;
+}
+
+/* stdio must be something the worker can read or write. */
+static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal *r)
+{
+	static const char *const names[] = { "STDIN", "STDOUT", "STDERR" };
+
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		int fd, fl;
+
+		if (m->stdio[i] < 0)
+			continue;
+		fd = fds[m->stdio[i]];
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fstat(fd, &st) < 0) {
+			sbox_fail(&r->err, errno, "%s: the fd passed for it", names[i]);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (fl & O_PATH) {
+			sbox_fail(&r->err, EBADF, "%s: an O_PATH fd can be neither read nor written", names[i]);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (S_ISDIR(st.st_mode)) {
+			sbox_fail(&r->err, EISDIR, "%s: the fd passed for it is a directory", names[i]);
+			return refuse(r, SBOX_E_PROTO);
+		}
+	}
+	return 0;
+}
+
+static int build_policy(struct sboxd *d, const struct sbox_msg *m, struct sbox_policy *p,
+			struct refusal *r)
+{
+	char name[PATH_MAX + 16];
+
+	sbox_policy_init(p);
+	snprintf(name, sizeof(name), "%s [Defaults]", d->config_path);
+	if (d->site.daemon.defaults &&
+	    sbox_policy_load_string(p, d->site.daemon.defaults, name, &r->err) < 0)
+		return refuse(r, SBOX_E_INTERNAL);
+	if (m->policy && sbox_policy_load_string(p, m->policy, "request policy", &r->err) < 0)
+		return refuse(r, SBOX_E_POLICY);
+	if (sbox_policy_validate(p, &r->err) < 0)
+		return refuse(r, SBOX_E_POLICY);
+	return 0;
+}
+
+static const char *bind_name(const struct sbox_mount *mt)
+{
+	return mt->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
+}
+
+/* Where a bind fd really points: the kernel's name for it, not the
+ * client's. */
+static int fd_path(int fd, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int map_binds(struct sboxd *d, const struct sbox_requester *who, const struct sbox_msg *m,
+		     const int *fds, const struct sbox_policy *p, int *src, struct refusal *r)
+{
+	bool used[SBOX_PROTO_MAX_BINDS] = { false };
+	uint32_t k = 0;
+
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const struct sbox_mount *mt = &p->mounts[i];
+		char real[PATH_MAX];
+		size_t b;
+
+		src[i] = -1;
+		if (mt->kind != SBOX_MOUNT_BIND && mt->kind != SBOX_MOUNT_BIND_RO)
+			continue;
+		for (b = 0; b < m->n_binds && m->binds[b].key != k; b++)
+			;
+		k++;
+		if (b == m->n_binds) {
+			if (mt->optional)
+				continue;
+			sbox_fail(&r->err, EBADF, "%s=%s: the request carries no fd for this bind source",
+				  bind_name(mt), mt->src);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		used[b] = true;
+		src[i] = fds[m->binds[b].index];
+		if (!sbox_bounds_apply_to(who))
+			continue;
+		if (fd_path(src[i], real, sizeof(real)) < 0) {
+			sbox_fail(&r->err, errno, "%s=%s: the client's fd", bind_name(mt), mt->src);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (sbox_bounds_check_bind(&d->site.daemon.bounds, bind_name(mt), real, &r->err) < 0)
+			return refuse(r, SBOX_E_BOUND);
+	}
+	for (size_t b = 0; b < m->n_binds; b++)
+		if (!used[b]) {
+			sbox_fail(&r->err, EINVAL, "BIND_FD %u names no bind of the policy (it has %u)",
+				  m->binds[b].key, k);
+			return refuse(r, SBOX_E_PROTO);
+		}
+	return 0;
+}
+
+static uint64_t proc_u64(const char *path)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
+{
+	uint64_t pid_max = proc_u64("/proc/sys/kernel/pid_max");
+	uint64_t threads_max = proc_u64("/proc/sys/kernel/threads-max");
+
+	for (int i = 0; i < SBOX_RLIMIT_COUNT; i++) {
+		struct rlimit rl;
+
+		ctx->hard[i] = UINT64_MAX;
+		if (getrlimit(i, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+			ctx->hard[i] = rl.rlim_max;
+	}
+	ctx->n_gpus = n_gpus;
+	ctx->mem_total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	/* As sandbox/cgroup.c resolves TasksMax=N%: the smaller kernel limit. */
+	ctx->tasks_total = pid_max && threads_max ? (pid_max < threads_max ? pid_max : threads_max)
+						  : (pid_max ? pid_max : threads_max);
+}
+
+static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCHED, seq);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
+	sbox_mb_u32(&b, SBOX_ATTR_PID, (uint32_t)j->pid);
+	sbox_mb_u32(&b, SBOX_ATTR_STATE, j->state);
+	for (size_t i = 0; i < j->n_gpus; i++)
+		sbox_mb_u32(&b, SBOX_ATTR_GPU, j->gpus[i]);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
+static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const int *fds,
+		 const struct sbox_policy *p, const int *src, struct refusal *r)
+{
+	static char *const no_env[] = { NULL };
+	int pass_src[SBOX_PROTO_MAX_PASS], pass_tgt[SBOX_PROTO_MAX_PASS];
+	size_t n_own = 0;
+	_cleanup_free_ int *own = daemon_own_fds(d, j, &n_own);
+	struct sbox_launch l = {
+		.argv = m->argv,
+		.stdio = { -1, -1, -1 },
+		.pass_fds = pass_src,
+		.n_pass_fds = m->n_pass,
+		.pass_fd_targets = pass_tgt,
+		.caller_cwd = m->cwd,
+		.caller_env = m->env ? m->env : no_env,
+		.caller_uid = j->uid,
+		.caller_gid = j->gid,
+		.netns_pool = d->netns_pool,
+		.site = &d->site,
+		.bind_src_fds = src,
+		.n_bind_src_fds = p->n_mounts,
+		.close_fds = own,
+		.n_close_fds = n_own,
+		/* With a keeper holding the channel, a sandbox outlives a
+		 * crash of sboxd; without one, it dies with sboxd. */
+		.survive_launcher = d->keeper_fd >= 0,
+	};
+	struct sbox_child *child;
+
+	if (!own)
+		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
+	for (int i = 0; i < 3; i++)
+		if (m->stdio[i] >= 0)
+			l.stdio[i] = fds[m->stdio[i]];
+	for (size_t i = 0; i < m->n_pass; i++) {
+		pass_src[i] = fds[m->pass[i].index];
+		pass_tgt[i] = (int)m->pass[i].key;
+	}
+	if (sbox_spawn(p, &l, &child, &r->err) < 0)
+		return refuse(r, SBOX_E_LAUNCH);
+	j->child = child;
+	if (job_track(d, j, &r->err) < 0) {
+		sbox_child_free(child);
+		j->child = NULL;
+		return refuse(r, SBOX_E_INTERNAL);
+	}
+	j->pid = sbox_child_pid(child);
+	j->state = SBOX_JOB_STARTING;
+	j->start_real = sboxd_now_real();
+	j->start_mono = sboxd_now();
+	if (p->res.runtime_max_usec != UINT64_MAX)
+		j->runtime_deadline = j->start_mono + p->res.runtime_max_usec;
+	/* Our end only reads what init sends and forwards signals: never
+	 * wait on it (init may be busy or stopped). */
+	fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Steps 2-6 for a job record (new or queued).  1: still waiting for a
+ * GPU; 0: launched; -1: refused (r says why). */
+static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requester *who,
+		      const struct sbox_msg *m, const int *fds, struct refusal *r)
+{
+	struct sbox_policy p;
+	struct sbox_bounds_ctx ctx;
+	_cleanup_free_ int *src = NULL;
+	unsigned idx[SBOX_PROTO_MAX_GPUS];
+	size_t n = 0;
+	int rc = -1, busy;
+
+	if (check_stdio(m, fds, r) < 0)
+		return -1;
+	if (build_policy(d, m, &p, r) < 0)
+		goto out;
+	src = calloc(p.n_mounts ? p.n_mounts : 1, sizeof(int));
+	if (!src) {
+		sbox_fail(&r->err, ENOMEM, "allocating the bind table");
+		refuse(r, SBOX_E_INTERNAL);
+		goto out;
+	}
+	if (map_binds(d, who, m, fds, &p, src, r) < 0)
+		goto out;
+	busy = leases_choose(d, who, &p, m->gpu_count, idx, &n, &r->err);
+	if (busy < 0) {
+		refuse(r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
+		goto out;
+	}
+	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p.devices.gpus.n);
+	if (sbox_bounds_check_policy(&d->site.daemon.bounds, &p, who, &ctx, &r->err) < 0) {
+		refuse(r, SBOX_E_BOUND);
+		goto out;
+	}
+	if (busy == 1) {
+		rc = (m->flags & SBOX_LAUNCH_WAIT_GPU) ? 1 : refuse(r, SBOX_E_BUSY);
+		goto out;
+	}
+	if (leases_apply(d, &p, idx, n, &r->err) < 0) {
+		refuse(r, SBOX_E_INTERNAL);
+		goto out;
+	}
+	if (spawn(d, j, m, fds, &p, src, r) < 0)
+		goto out;
+	memcpy(j->gpus, idx, n * sizeof(unsigned));
+	j->n_gpus = n;
+	leases_take(d, j);
+	keeper_put(d, j);
+	rc = 0;
+out:
+	sbox_policy_free(&p);
+	return rc;
+}
+
+static void set_name(struct job *j, const struct sbox_msg *m)
+{
+	const char *n = m->name ? m->name : m->argv[0];
+	const char *slash = m->name ? NULL : strrchr(n, '/');
+
+	snprintf(j->name, sizeof(j->name), "%s", slash ? slash + 1 : n);
+}
+
+/* Keep what a retry needs: the request, its fds, who asked. */
+static int enqueue(struct job *j, const struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+{
+	struct queued_launch *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -1;
+	q->fds = calloc(nfds ? nfds : 1, sizeof(int));
+	if (!q->fds) {
+		free(q);
+		return -1;
+	}
+	memcpy(q->fds, fds, nfds * sizeof(int));
+	q->nfds = nfds;
+	q->msg = *m;                   /* the request's memory is the queue's now */
+	memset(m, 0, sizeof(*m));
+	q->seq = q->msg.hdr.seq;
+	q->who = c->who;
+	memcpy(q->groups, c->groups, sizeof(q->groups));
+	q->who.groups = q->groups;
+	snprintf(q->user_name, sizeof(q->user_name), "%s", c->user_name);
+	q->who.user_name = c->who.user_name ? q->user_name : NULL;
+	j->queued = q;
+	j->state = SBOX_JOB_QUEUED;
+	return 0;
+}
+
+void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+{
+	struct refusal r = { 0 };
+	struct job *j;
+	int rc;
+
+	if (d->stopping) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
+		return;
+	}
+	if (check_limits(d, c->who.uid, &r) < 0) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
+		return;
+	}
+	j = job_new(d, d->next_job_id);
+	if (!j) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
+		return;
+	}
+	j->uid = c->who.uid;
+	j->gid = c->who.gid;
+	j->detached = m->flags & SBOX_LAUNCH_DETACH;
+	set_name(j, m);
+	rc = try_launch(d, j, &c->who, m, fds, &r);
+	if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
+		sbox_fail(&r.err, ENOMEM, "queueing the launch");
+		rc = refuse(&r, SBOX_E_INTERNAL);
+	}
+	if (rc < 0) {
+		close_fds(fds, nfds);
+		j->dead = true;
+		d->have_dead = true;
+		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
+		return;
+	}
+	if (rc == 0)
+		close_fds(fds, nfds);  /* the sandbox has its own copies */
+	if (!j->detached) {
+		j->owner = c;
+		c->n_jobs++;
+	}
+	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j);
+}
+
+/* A GPU came free: try the queued launches, oldest first. */
+void jobs_retry_queued(struct sboxd *d)
+{
+	static bool busy;
+
+	if (busy)
+		return;
+	busy = true;
+	for (;;) {
+		struct job *oldest = NULL;
+		struct refusal r = { 0 };
+		struct queued_launch *q;
+		int rc;
+
+		for (struct job *j = d->jobs; j; j = j->next)
+			if (!j->dead && j->state == SBOX_JOB_QUEUED && !j->queued->tried &&
+			    (!oldest || j->id < oldest->id))
+				oldest = j;
+		if (!oldest)
+			break;
+		q = oldest->queued;
+		q->tried = true;
+		rc = try_launch(d, oldest, &q->who, &q->msg, q->fds, &r);
+		if (rc == 1)
+			continue;
+		if (rc == 0) {
+			oldest->queued = NULL;
+			queued_free(q);        /* closes our copies of its fds */
+			continue;
+		}
+		/* Refused now (the sandbox could not be started): end the
+		 * job with the reason, as a set-up failure. */
+		oldest->errnum = (uint32_t)r.err.errnum;
+		snprintf(oldest->msg, sizeof(oldest->msg), "%s", r.err.msg);
+		job_end_unstarted(d, oldest, SBOX_OUTCOME_SETUP_FAILED, 0);
+	}
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (j->queued)
+			j->queued->tried = false;
+	busy = false;
+}

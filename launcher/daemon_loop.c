@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd's event loop: one epoll set holding the listening socket, a
+ * signalfd, every client, every sandbox's event channel and pidfd, and the
+ * keeper.  Deadlines (idle clients, jobs waiting for their client to come
+ * back, the stop grace) set the epoll timeout.  While nothing happens, the
+ * netns pool is refilled one namespace at a time, so that a request never
+ * waits behind more than one.
+ */
+#include "launcher/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/netns_pool.h"
+
+#define MAX_EVENTS 256
+
+uint64_t sboxd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t sboxd_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void sboxd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* stderr: the journal under systemd, the terminal in --foreground. */
+	fputs("sboxd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev);
+	return -1;
+}
+
+void sboxd_unwatch(struct sboxd *d, int fd)
+{
+	if (fd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void on_signal(struct sboxd *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!d->stopping) {
+				sboxd_log("signal %u: stopping (detached jobs stay with the keeper)",
+					  si.ssi_signo);
+				d->stopping = true;
+				d->stop_deadline = sboxd_now() + SBOXD_STOP_GRACE_USEC;
+				jobs_stop(d);
+			}
+			break;
+		case SIGHUP:
+			sboxd_log("SIGHUP: the site configuration is read at start only; restart sboxd to reload it");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Free what was marked dead during the last batch of events: until the
+ * batch is done, a later event of the same batch may still point at it. */
+static void reap_dead(struct sboxd *d)
+{
+	struct conn *c, *cn;
+	struct job *j, *jn;
+
+	if (!d->have_dead)
+		return;
+	d->have_dead = false;
+	for (c = d->conns; c; c = cn) {
+		cn = c->next;
+		if (!c->dead)
+			continue;
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			d->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		free(c);
+	}
+	for (j = d->jobs; j; j = jn) {
+		jn = j->next;
+		if (j->dead)
+			job_unlink(d, j);
+	}
+}
+
+static int timeout_ms(uint64_t now, uint64_t next)
+{
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	return (int)((next - now + 999) / 1000);
+}
+
+static bool stop_done(struct sboxd *d)
+{
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && !j->detached && j->child)
+			return false;
+	return true;
+}
+
+/* One namespace per idle moment; a pool that can't be filled is given up
+ * (launches then make their netns in the clone, as sboxrun does). */
+static void refill_pool(struct sboxd *d)
+{
+	struct sbox_err err = { 0 };
+
+	if (!d->netns_pool || d->stopping ||
+	    sbox_netns_pool_count(d->netns_pool) >= d->site.daemon.netns_pool)
+		return;
+	if (sbox_netns_pool_fill(d->netns_pool, 1, &err) < 0) {
+		sboxd_log("netns pool disabled: %s", err.msg);
+		sbox_netns_pool_free(d->netns_pool);
+		d->netns_pool = NULL;
+	}
+}
+
+static bool pool_wants(const struct sboxd *d)
+{
+	return d->netns_pool && !d->stopping &&
+	       sbox_netns_pool_count(d->netns_pool) < d->site.daemon.netns_pool;
+}
+
+static void dispatch(struct sboxd *d, const struct epoll_event *ev)
+{
+	struct watch *w = ev->data.ptr;
+
+	switch (w->kind) {
+	case W_LISTEN:
+		conn_accept(d);
+		break;
+	case W_SIGNAL:
+		on_signal(d);
+		break;
+	case W_CONN:
+		if (!((struct conn *)w->obj)->dead)
+			conn_on_event(d, w->obj, ev->events);
+		break;
+	case W_JOB_EVENT:
+		if (!((struct job *)w->obj)->dead)
+			job_on_event(d, w->obj);
+		break;
+	case W_JOB_PIDFD:
+		if (!((struct job *)w->obj)->dead)
+			job_on_exit(d, w->obj);
+		break;
+	case W_KEEPER:
+		keeper_on_event(d, ev->events);
+		break;
+	default:
+		break;
+	}
+}
+
+int sboxd_run(struct sboxd *d)
+{
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		uint64_t now = sboxd_now(), next = UINT64_MAX;
+		int n, t;
+
+		conn_check_idle(d, now, &next);
+		jobs_check_deadlines(d, now, &next);
+		reap_dead(d);
+		if (d->stopping) {
+			if (stop_done(d))
+				return 0;
+			if (d->stop_deadline < next)
+				next = d->stop_deadline;
+			if (now >= d->stop_deadline) {
+				sboxd_log("stopping: jobs still running after the grace period");
+				return 0;
+			}
+		}
+		t = timeout_ms(now, next);
+		if (pool_wants(d))
+			t = 0;
+		n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sboxd_log("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			refill_pool(d);
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(d, &evs[i]);
+		reap_dead(d);
+	}
+}

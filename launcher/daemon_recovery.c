@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recovery: sboxd may die (SIGKILL, a crash, an upgrade) with jobs running,
+ * and its successor must find them all, with their GPU leases, and lose
+ * none (docs/protocol.md, "Recovery").
+ *
+ * A sandbox's init reports to its launcher over a socketpair and dies when
+ * that channel closes.  So the channel must outlive sboxd: sboxd hands each
+ * job's record, its event channel and its pidfd to a keeper, a tiny process
+ * it forks once (double fork: the keeper is nobody's child to reap, and
+ * survives sboxd) that only holds them.  Sandboxes are launched without a
+ * parent-death signal (sbox_launch.survive_launcher); while sboxd is away,
+ * what init says (started, exited with status S) waits in the channel.  A
+ * new sboxd connects to the keeper's socket in its state directory, takes
+ * every record back, re-adopts each sandbox by its pidfd and channel
+ * (sbox_child_adopt), and holds their GPUs again.  A job whose client was
+ * connected (not --detach) waits ReattachTimeoutSec= for that client to
+ * come back (sboxrun reconnects and waits again), and is killed if it
+ * doesn't, as it would have been when the client went.
+ *
+ * The keeper trusts only root (SO_PEERCRED) on a socket in a 0700 root
+ * directory.  It exits once no sboxd is connected and it holds nothing.
+ */
+#include "launcher/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define KEEPER_SOCK "keeper.sock"
+#define KEEPER_MAX_RECORDS 65536
+
+/* ------------------------------------------------------------ messages */
+
+static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* Blocking receive of one packet and up to 2 fds: length, 0 at EOF, -1. */
+static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*nfds < 2)
+				fds[(*nfds)++] = f;
+			else
+				close(f);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+/* -------------------------------------------------------------- keeper */
+
+struct record {
+	uint64_t id;
+	uint8_t *buf;
+	size_t len;
+	int fds[2];
+	size_t nfds;
+};
+
+struct keeper {
+	struct record *recs;
+	size_t n;
+};
+
+static void rec_drop(struct keeper *k, size_t i)
+{
+	close_fds(k->recs[i].fds, k->recs[i].nfds);
+	free(k->recs[i].buf);
+	k->recs[i] = k->recs[--k->n];
+}
+
+static ssize_t rec_find(const struct keeper *k, uint64_t id)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (k->recs[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, size_t len,
+			   int *fds, size_t nfds)
+{
+	ssize_t at = rec_find(k, id);
+	struct record r = { .id = id, .len = len, .nfds = nfds };
+
+	r.buf = malloc(len);
+	if (!r.buf || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
+		free(r.buf);
+		close_fds(fds, nfds);
+		return;
+	}
+	memcpy(r.buf, buf, len);
+	memcpy(r.fds, fds, nfds * sizeof(int));
+	if (at >= 0) {
+		close_fds(k->recs[at].fds, k->recs[at].nfds);
+		free(k->recs[at].buf);
+		k->recs[at] = r;
+		return;
+	}
+	if (k->n % 64 == 0) {
+		struct record *nr = realloc(k->recs, (k->n + 64) * sizeof(*nr));
+
+		if (!nr) {
+			free(r.buf);
+			close_fds(fds, nfds);
+			return;
+		}
+		k->recs = nr;
+	}
+	k->recs[k->n++] = r;
+}
+
+/* One request of the connected sboxd.  false: the connection is bad. */
+static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_t len, int *fds,
+			   size_t nfds)
+{
+	struct sbox_msg m;
+	struct sbox_mb b = { 0 };
+	bool ok = true;
+
+	if (sbox_msg_decode(buf, len, nfds, &m, NULL) < 0) {
+		close_fds(fds, nfds);
+		return false;
+	}
+	switch (m.hdr.type) {
+	case SBOX_MSG_KEEP_PUT:
+		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds);
+		break;
+	case SBOX_MSG_KEEP_DEL: {
+		ssize_t at = rec_find(k, m.job_id);
+
+		if (at >= 0)
+			rec_drop(k, (size_t)at);
+		break;
+	}
+	case SBOX_MSG_KEEP_GET:
+		for (size_t i = 0; i < k->n && ok; i++)
+			ok = send_fds(conn, k->recs[i].buf, k->recs[i].len, k->recs[i].fds,
+				      k->recs[i].nfds) == 0;
+		sbox_mb_begin(&b, SBOX_MSG_KEEP_END, m.hdr.seq);
+		ok = ok && sbox_mb_finish(&b, NULL) == 0 && send_fds(conn, b.buf, b.len, NULL, 0) == 0;
+		sbox_mb_free(&b);
+		break;
+	default:
+		close_fds(fds, nfds);
+		ok = false;
+		break;
+	}
+	sbox_msg_free(&m);
+	return ok;
+}
+
+/* Root, and (for the keeper, which holds every job's channel) not a
+ * sandbox's root.  sboxd's side checks the uid only: a connected socket's
+ * peer credentials are those of whoever called listen(), which for a
+ * keeper's socket is the sboxd that made it, likely dead by now. */
+static bool peer_is_root(int fd, bool same_pidns)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0 &&
+	       (!same_pidns || sboxd_peer_in_our_pidns(fd, cred.pid));
+}
+
+static __attribute__((noreturn)) void keeper_main(int lfd)
+{
+	struct keeper k = { 0 };
+	uint8_t *buf = malloc(SBOX_PROTO_MAX_MSG);
+	int conn = -1;
+	sigset_t none;
+
+	/* Nothing of sboxd's but the listening socket; its own session, so
+	 * that a signal to sboxd's process group spares it; default signal
+	 * state (sboxd blocks SIGTERM for its signalfd). */
+	if (lfd != 3 && (dup2(lfd, 3) < 0 || close(lfd) < 0))
+		_exit(1);
+	lfd = 3;
+	if (syscall(SYS_close_range, 4U, ~0U, 0) < 0)
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_NAME, "sboxd-keeper", 0, 0, 0);
+	if (!buf)
+		_exit(1);
+	for (;;) {
+		struct pollfd p = { .fd = conn >= 0 ? conn : lfd, .events = POLLIN };
+		int fds[2];
+		size_t nfds;
+		ssize_t n;
+
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		if (conn < 0) {
+			conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (conn >= 0 && !peer_is_root(conn, true)) {
+				close(conn);
+				conn = -1;
+			}
+			continue;
+		}
+		n = recv_fds(conn, buf, SBOX_PROTO_MAX_MSG, fds, &nfds);
+		if (n > 0 && keeper_request(&k, conn, buf, (size_t)n, fds, nfds))
+			continue;
+		close(conn);
+		conn = -1;
+		if (k.n == 0)
+			_exit(0);      /* no sboxd, nothing held: nothing to keep */
+	}
+}
+
+/* ---------------------------------------------------------- sboxd side */
+
+static int keeper_path(const struct sboxd *d, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", sbox_site_state_dir(&d->site.daemon), KEEPER_SOCK);
+
+	return n > 0 && (size_t)n < sizeof(((struct sockaddr_un *)0)->sun_path) ? 0 : -1;
+}
+
+static int connect_keeper(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memcpy(sa.sun_path, path, strnlen(path, sizeof(sa.sun_path) - 1));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || !peer_is_root(fd, false)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* The keeper answers at once; a wedged one must not stall sboxd. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int fork_keeper(const char *path, struct sbox_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	pid_t pid;
+	int st;
+
+	if (lfd < 0)
+		return sbox_fail(err, errno, "creating the keeper's socket");
+	memcpy(sa.sun_path, path, strnlen(path, sizeof(sa.sun_path) - 1));
+	unlink(path);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(lfd, 4) < 0) {
+		int e = errno;
+
+		close(lfd);
+		return sbox_fail(err, e, "binding the keeper's socket %s", path);
+	}
+	pid = fork();
+	if (pid == 0) {
+		char pidfile[PATH_MAX];
+		pid_t k = fork();
+		FILE *f;
+
+		if (k == 0)
+			keeper_main(lfd);
+		/* For the administrator (and the tests): who holds the jobs. */
+		snprintf(pidfile, sizeof(pidfile), "%.*s.pid", (int)(strlen(path) - 5), path);
+		f = k > 0 ? fopen(pidfile, "we") : NULL;
+		if (f) {
+			fprintf(f, "%d\n", (int)k);
+			fclose(f);
+		}
+		_exit(k > 0 ? 0 : 1);
+	}
+	close(lfd);
+	if (pid < 0)
+		return sbox_fail(err, errno, "forking the keeper");
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+int keeper_start(struct sboxd *d, struct sbox_err *err)
+{
+	char path[PATH_MAX];
+
+	d->keeper_fd = -1;
+	if (keeper_path(d, path, sizeof(path)) < 0)
+		return sbox_fail(err, ENAMETOOLONG, "StateDirectory=%s is too long for a socket path",
+				 sbox_site_state_dir(&d->site.daemon));
+	d->keeper_fd = connect_keeper(path);
+	if (d->keeper_fd >= 0)
+		return 0;     /* a keeper from an earlier sboxd: it has our jobs */
+	if (errno != ENOENT && errno != ECONNREFUSED)
+		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
+	if (fork_keeper(path, err) < 0)
+		return -1;
+	d->keeper_fd = connect_keeper(path);
+	if (d->keeper_fd < 0)
+		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
+	return 0;
+}
+
+static void keeper_lost(struct sboxd *d, const char *why);
+
+static void keeper_send(struct sboxd *d, struct sbox_mb *b, const int *fds, size_t nfds)
+{
+	if (d->keeper_fd < 0 || sbox_mb_finish(b, NULL) < 0)
+		return;
+	if (send_fds(d->keeper_fd, b->buf, b->len, fds, nfds) < 0)
+		keeper_lost(d, strerror(errno));
+}
+
+static void put_record(struct sboxd *d, struct job *j)
+{
+	struct sbox_mb b = { 0 };
+	int fds[2];
+	size_t nfds = 0;
+
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
+	job_record(&b, j);
+	if (j->state == SBOX_JOB_ENDED) {
+		sbox_mb_u32(&b, SBOX_ATTR_OUTCOME, j->outcome);
+		sbox_mb_i32(&b, SBOX_ATTR_STATUS, j->status);
+		sbox_mb_u32(&b, SBOX_ATTR_ERRNUM, j->errnum);
+		sbox_mb_str(&b, SBOX_ATTR_MESSAGE, j->msg);
+		sbox_mb_u32(&b, SBOX_ATTR_OOM, j->oom);
+		sbox_mb_u32(&b, SBOX_ATTR_TIMEOUT, j->timeout);
+		sbox_mb_stats(&b, &j->stats);
+	} else if (j->child) {
+		fds[nfds++] = sbox_child_pidfd(j->child);
+		fds[nfds++] = sbox_child_event_fd(j->child);
+	}
+	/* RuntimeMaxSec=, as a wall-clock time: monotonic clocks are the
+	 * same across processes, but say so less plainly in a record. */
+	if (j->runtime_deadline)
+		sbox_mb_u64(&b, SBOX_ATTR_DEADLINE_USEC,
+			    sboxd_now_real() + (j->runtime_deadline > sboxd_now() ?
+						j->runtime_deadline - sboxd_now() : 0));
+	keeper_send(d, &b, fds, nfds);
+	sbox_mb_free(&b);
+}
+
+void keeper_put(struct sboxd *d, struct job *j)
+{
+	/* Queued jobs hold no sandbox: they are not worth keeping. */
+	if (j->state != SBOX_JOB_QUEUED)
+		put_record(d, j);
+}
+
+void keeper_del(struct sboxd *d, uint64_t id)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_DEL, 0);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+	keeper_send(d, &b, NULL, 0);
+	sbox_mb_free(&b);
+}
+
+/* The keeper went away while we live: start another and give it all. */
+static void keeper_lost(struct sboxd *d, const char *why)
+{
+	static bool again;
+	struct sbox_err err = { 0 };
+
+	if (d->keeper_fd < 0 || again)
+		return;
+	sboxd_log("keeper lost (%s): starting another", why);
+	sboxd_unwatch(d, d->keeper_fd);
+	close(d->keeper_fd);
+	d->keeper_fd = -1;
+	again = true;
+	if (keeper_start(d, &err) < 0) {
+		sboxd_log("%s; jobs will not survive a restart of sboxd", err.msg);
+	} else {
+		sboxd_watch(d, d->keeper_fd, &d->w_keeper, EPOLLIN);
+		for (struct job *j = d->jobs; j && d->keeper_fd >= 0; j = j->next)
+			if (!j->dead)
+				keeper_put(d, j);
+	}
+	again = false;
+}
+
+void keeper_on_event(struct sboxd *d, uint32_t events)
+{
+	/* The keeper never speaks first: anything here is its end. */
+	(void)events;
+	keeper_lost(d, "its socket closed");
+}
+
+/* ------------------------------------------------------------ recovery */
+
+static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
+{
+	const struct sbox_msg_job *r = &m->jobs[0];
+	struct sbox_err err = { 0 };
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		if (j->id == r->id) {
+			close_fds(fds, nfds);
+			return;
+		}
+	j = job_new(d, r->id);
+	if (!j) {
+		close_fds(fds, nfds);
+		return;
+	}
+	j->uid = r->uid;
+	j->gid = r->gid;
+	j->pid = (pid_t)r->pid;
+	j->detached = r->flags & SBOX_LAUNCH_DETACH;
+	j->start_real = r->start_usec;
+	j->start_mono = now - (sboxd_now_real() - r->start_usec);
+	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
+	j->n_gpus = r->n_gpus;
+	memcpy(j->gpus, r->gpus, r->n_gpus * sizeof(unsigned));
+	if (!j->detached)
+		j->reattach_deadline = now + d->site.daemon.reattach_timeout_usec;
+	if (m->deadline_usec) {
+		uint64_t real = sboxd_now_real();
+
+		j->runtime_deadline = now + (m->deadline_usec > real ? m->deadline_usec - real : 1);
+	}
+	if (nfds == 0) {
+		/* It ended before; its end waits to be collected. */
+		j->state = SBOX_JOB_ENDED;
+		j->outcome = m->outcome ? m->outcome : SBOX_OUTCOME_LOST;
+		j->status = m->status;
+		j->errnum = m->errnum;
+		snprintf(j->msg, sizeof(j->msg), "%s", m->message ? m->message : "");
+		j->oom = m->oom;
+		j->timeout = m->timeout;
+		j->stats = m->stats;
+		sboxd_log("recovered job %llu (ended; uid %u)", (unsigned long long)j->id,
+			  (unsigned)j->uid);
+		return;
+	}
+	j->state = r->state == SBOX_JOB_RUNNING ? SBOX_JOB_RUNNING : SBOX_JOB_STARTING;
+	if (sbox_child_adopt(j->pid, fds[0], fds[1], &j->child, &err) < 0) {
+		close_fds(fds, nfds);
+		j->state = SBOX_JOB_ENDED;
+		j->outcome = SBOX_OUTCOME_LOST;
+		snprintf(j->msg, sizeof(j->msg), "%s", err.msg);
+		return;
+	}
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	if (job_track(d, j, &err) < 0)
+		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	leases_take(d, j);
+	sboxd_log("recovered job %llu (pid %d, uid %u, %zu GPU%s%s)", (unsigned long long)j->id,
+		  (int)j->pid, (unsigned)j->uid, j->n_gpus, j->n_gpus == 1 ? "" : "s",
+		  j->detached ? ", detached" : "");
+}
+
+int keeper_recover(struct sboxd *d, struct sbox_err *err)
+{
+	struct sbox_mb b = { 0 };
+	uint64_t now = sboxd_now();
+	unsigned n = 0;
+
+	if (d->keeper_fd < 0)
+		return 0;
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_GET, 1);
+	if (sbox_mb_finish(&b, err) < 0 || send_fds(d->keeper_fd, b.buf, b.len, NULL, 0) < 0) {
+		sbox_mb_free(&b);
+		return sbox_fail(err, errno, "asking the keeper for its records");
+	}
+	sbox_mb_free(&b);
+	for (;;) {
+		struct sbox_msg m;
+		int fds[2];
+		size_t nfds;
+		ssize_t len = recv_fds(d->keeper_fd, d->rxbuf, SBOX_PROTO_MAX_MSG, fds, &nfds);
+
+		if (len <= 0)
+			return sbox_fail(err, len < 0 ? errno : EPIPE, "reading the keeper's records");
+		if (sbox_msg_decode(d->rxbuf, (size_t)len, nfds, &m, err) < 0) {
+			close_fds(fds, nfds);
+			sbox_err_prefix(err, "a record of the keeper");
+			return -1;
+		}
+		if (m.hdr.type == SBOX_MSG_KEEP_END) {
+			sbox_msg_free(&m);
+			break;
+		}
+		if (m.hdr.type == SBOX_MSG_KEEP_PUT) {
+			adopt(d, &m, fds, nfds, now);
+			n++;
+		} else {
+			close_fds(fds, nfds);
+		}
+		sbox_msg_free(&m);
+	}
+	if (n)
+		sboxd_log("%u job%s recovered from the keeper", n, n == 1 ? "" : "s");
+	return 0;
+}

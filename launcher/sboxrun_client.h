@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* sboxrun as a client of sboxd: the same flags, output and exit codes as a
+ * direct launch (launcher/sboxrun.c), through libsbox. */
+#ifndef SBOX_LAUNCHER_SBOXRUN_CLIENT_H
+#define SBOX_LAUNCHER_SBOXRUN_CLIENT_H
+
+#include <stdbool.h>
+
+#include "launcher/cli.h"
+#include "launcher/status.h"
+#include "policy/policy.h"
+
+#define SBOXRUN_NO_DAEMON (-1)
+
+/* Run what the command line asks through sboxd.  Returns sboxrun's exit
+ * code, or SBOXRUN_NO_DAEMON when no sboxd answers at the default socket
+ * and none was named (--socket, $SBOX_SOCKET): launch directly then. */
+int sboxrun_via_daemon(const struct sbox_cli *cli, const struct sbox_policy *p, char **envp,
+		       struct sbox_end *end, bool *ran);
+/* end: filled for --stats and --json-status when *ran (a job was asked
+ * for and its end, or its failure to start, is known). */
+
+/* Flags that only sboxd can serve (--detach, --attach, --jobs, ...): the
+ * first one given, or NULL. */
+const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli);
+
+/* --gpus N without sboxd: no leases to take, so GPUs= becomes the first N
+ * GPUs of the inventory (of the site configuration that sboxrun reads in
+ * direct mode).  Nothing when cli->gpus is 0. */
+int sboxrun_direct_gpus(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_err *err);
+
+/* The policy as text, less what equals the built-in defaults: what sboxd
+ * receives, so that the site's [Defaults] apply to what the user left
+ * alone (malloc'd; NULL on ENOMEM). */
+char *sboxrun_policy_text(const struct sbox_policy *p);
+
+#endif

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Site bounds (policy/bounds.h): pure checks of a parsed job policy against
+ * the [Bounds] of the site configuration.  Every refusal names the bound and
+ * the file it comes from, so that a user knows whom to ask.
+ */
+#include "policy/bounds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/dir_network.h"
+#include "policy/dir_security.h"
+#include "policy/values.h"
+
+void sbox_bounds_init(struct sbox_bounds *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->memory_max = SBOX_INFINITY;
+	b->tasks_max = SBOX_INFINITY;
+	b->runtime_max_usec = SBOX_INFINITY;
+}
+
+void sbox_bounds_free(struct sbox_bounds *b)
+{
+	sbox_strv_free(b->bind_paths);
+	free(b->gpu_rules);
+	sbox_bounds_init(b);
+}
+
+bool sbox_bounds_apply_to(const struct sbox_requester *who)
+{
+	return who->uid != 0;
+}
+
+static const char *file_of(const struct sbox_bounds *b)
+{
+	return b->file ? b->file : "the site configuration";
+}
+
+bool sbox_requester_in(const struct sbox_requester *who, const uid_t *uids, size_t n_uids,
+		       const gid_t *gids, size_t n_gids)
+{
+	for (size_t i = 0; i < n_uids; i++)
+		if (uids[i] == who->uid)
+			return true;
+	for (size_t i = 0; i < n_gids; i++) {
+		if (gids[i] == who->gid)
+			return true;
+		for (size_t k = 0; k < who->n_groups; k++)
+			if (who->groups[k] == gids[i])
+				return true;
+	}
+	return false;
+}
+
+bool sbox_path_below(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (n == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* User= names the caller himself: by uid or by name. */
+static bool is_caller(const char *user, const struct sbox_requester *who)
+{
+	uint64_t v;
+
+	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0)
+		return v == who->uid;
+	return who->user_name && strcmp(user, who->user_name) == 0;
+}
+
+static int check_identity(const struct sbox_bounds *b, const struct sbox_policy *p,
+			  const struct sbox_requester *who, struct sbox_err *err)
+{
+	if (b->allow_user_switch)
+		return 0;
+	if (p->sec.user && !is_caller(p->sec.user, who))
+		return sbox_fail(err, 0, "User=%s is not the caller (uid %u): the site bound AllowUserSwitch=no forbids it (%s)",
+				 p->sec.user, (unsigned)who->uid, file_of(b));
+	if (p->sec.group)
+		return sbox_fail(err, 0, "Group=%s: the site bound AllowUserSwitch=no forbids choosing the group (%s)",
+				 p->sec.group, file_of(b));
+	if (p->sec.supp_groups.n > 0)
+		return sbox_fail(err, 0, "SupplementaryGroups=%s: the site bound AllowUserSwitch=no forbids it (%s)",
+				 p->sec.supp_groups.v[0], file_of(b));
+	return 0;
+}
+
+/* Capabilities and limits: what sboxd (root) hands a worker is real, so
+ * a client may ask only what the site allows. */
+static int check_privileges(const struct sbox_bounds *b, const struct sbox_policy *p,
+			    const struct sbox_bounds_ctx *ctx, struct sbox_err *err)
+{
+	uint64_t extra = p->sec.cap_ambient & ~b->allow_caps;
+
+	if (extra) {
+		char names[512];
+
+		sbox_format_cap_list(extra, names, sizeof(names));
+		return sbox_fail(err, 0, "AmbientCapabilities=%s is past the site bound AllowCapabilities= (%s)",
+				 names, file_of(b));
+	}
+	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++) {
+		const struct sbox_rlimit *l = &p->sec.rlimits[r];
+		const char *name = sbox_rlimit_directive(r);
+
+		if (!l->set || l->hard <= ctx->hard[r])
+			continue;
+		return sbox_fail(err, 0, "%s: a hard limit above sboxd's own (%llu) is past the site bounds; a job may only lower it",
+				 name ? name : "Limit", (unsigned long long)ctx->hard[r]);
+	}
+	return 0;
+}
+
+/* A limit as a number (percentages resolved against total); UINT64_MAX:
+ * unset or infinity. */
+static uint64_t limit_value(const struct sbox_limit *l, uint64_t total)
+{
+	if (!l->set || l->value == UINT64_MAX)
+		return UINT64_MAX;
+	if (l->percent)
+		return total / 10000 * l->value + total % 10000 * l->value / 10000;
+	return l->value;
+}
+
+static int past(struct sbox_err *err, const struct sbox_bounds *b, const char *name,
+		const char *job, const char *bound)
+{
+	return sbox_fail(err, 0, "%s=%s is past the site bound %s=%s (%s)%s", name, job, name, bound,
+			 file_of(b), strcmp(job, "infinity") == 0 ?
+			 ": set a limit (the site's [Defaults] may give one)" : "");
+}
+
+static int check_size_bound(const struct sbox_bounds *b, const char *name,
+			    const struct sbox_limit *l, uint64_t total, uint64_t bound, bool bytes,
+			    struct sbox_err *err)
+{
+	uint64_t v = limit_value(l, total);
+	char jv[64], bv[64];
+
+	if (bound == SBOX_INFINITY || v <= bound)
+		return 0;
+	if (bytes) {
+		sbox_format_size(v, jv, sizeof(jv));
+		sbox_format_size(bound, bv, sizeof(bv));
+	} else {
+		snprintf(jv, sizeof(jv), "%llu", (unsigned long long)v);
+		snprintf(bv, sizeof(bv), "%llu", (unsigned long long)bound);
+	}
+	if (v == UINT64_MAX)
+		snprintf(jv, sizeof(jv), "infinity");
+	return past(err, b, name, jv, bv);
+}
+
+static int check_resources(const struct sbox_bounds *b, const struct sbox_policy *p,
+			   const struct sbox_bounds_ctx *ctx, struct sbox_err *err)
+{
+	const struct sbox_resources *r = &p->res;
+	char jv[64], bv[64];
+
+	if (check_size_bound(b, "MemoryMax", &r->memory_max, ctx->mem_total, b->memory_max, true,
+			     err) < 0 ||
+	    check_size_bound(b, "TasksMax", &r->tasks_max, ctx->tasks_total, b->tasks_max, false,
+			     err) < 0)
+		return -1;
+	if (b->cpu_quota && (r->cpu_quota == 0 || r->cpu_quota > b->cpu_quota)) {
+		sbox_format_cpu_quota(b->cpu_quota, bv, sizeof(bv));
+		if (r->cpu_quota)
+			sbox_format_cpu_quota(r->cpu_quota, jv, sizeof(jv));
+		return past(err, b, "CPUQuota", r->cpu_quota ? jv : "infinity", bv);
+	}
+	if (b->runtime_max_usec != SBOX_INFINITY && r->runtime_max_usec > b->runtime_max_usec) {
+		sbox_format_timespan(b->runtime_max_usec, bv, sizeof(bv));
+		if (r->runtime_max_usec != UINT64_MAX)
+			sbox_format_timespan(r->runtime_max_usec, jv, sizeof(jv));
+		return past(err, b, "RuntimeMaxSec", r->runtime_max_usec == UINT64_MAX ? "infinity" : jv,
+			    bv);
+	}
+	if (b->cpus_set) {
+		uint8_t mine[SBOX_BOUNDS_MAX_CPUS / 8] = { 0 };
+		char list[256];
+
+		sbox_format_id_list(b->cpus, SBOX_BOUNDS_MAX_CPUS, list, sizeof(list));
+		if (!r->allowed_cpus)
+			return past(err, b, "AllowedCPUs", "(all)", list);
+		if (sbox_parse_id_list(r->allowed_cpus, mine, SBOX_BOUNDS_MAX_CPUS) < 0)
+			return past(err, b, "AllowedCPUs", r->allowed_cpus, list);
+		for (size_t i = 0; i < sizeof(mine); i++)
+			if (mine[i] & ~b->cpus[i])
+				return past(err, b, "AllowedCPUs", r->allowed_cpus, list);
+	}
+	/* The cgroup a sandbox goes into is the site's to choose: a client
+	 * could otherwise leave its own limits, or join another's. */
+	if (r->cgroup_parent)
+		return sbox_fail(err, 0, "CgroupParent=%s: only root may choose the cgroup through sboxd (%s)",
+				 r->cgroup_parent, file_of(b));
+	return 0;
+}
+
+int sbox_bounds_check_policy(const struct sbox_bounds *b, const struct sbox_policy *p,
+			     const struct sbox_requester *who, const struct sbox_bounds_ctx *ctx,
+			     struct sbox_err *err)
+{
+	if (!sbox_bounds_apply_to(who))
+		return 0;
+	if (p->net.mode == SBOX_NET_HOST && !b->allow_host_network)
+		return sbox_fail(err, 0, "PrivateNetwork=host is past the site bound AllowHostNetwork=no (%s)",
+				 file_of(b));
+	if (b->max_gpus && ctx->n_gpus > b->max_gpus)
+		return sbox_fail(err, 0, "%zu GPUs is past the site bound MaxGPUs=%u (%s)", ctx->n_gpus,
+				 b->max_gpus, file_of(b));
+	if (check_identity(b, p, who, err) < 0 || check_privileges(b, p, ctx, err) < 0 ||
+	    check_resources(b, p, ctx, err) < 0)
+		return -1;
+	return 0;
+}
+
+int sbox_bounds_check_bind(const struct sbox_bounds *b, const char *directive,
+			   const char *real_path, struct sbox_err *err)
+{
+	if (!b->bind_paths_set)
+		return 0;
+	for (size_t i = 0; i < b->n_bind_paths; i++)
+		if (sbox_path_below(real_path, b->bind_paths[i]))
+			return 0;
+	return sbox_fail(err, 0, "%s: %s is outside the site bound AllowBindPaths=%s%s (%s)", directive,
+			 real_path, b->n_bind_paths ? b->bind_paths[0] : "",
+			 b->n_bind_paths > 1 ? " ..." : "", file_of(b));
+}
+
+static bool bit(const uint8_t *set, unsigned i)
+{
+	return set[i / 8] & (1u << (i % 8));
+}
+
+bool sbox_bounds_gpu_allowed(const struct sbox_bounds *b, const struct sbox_requester *who,
+			     unsigned index)
+{
+	if (!sbox_bounds_apply_to(who) || b->n_gpu_rules == 0)
+		return true;
+	if (index >= SBOX_BOUNDS_MAX_GPU)
+		return false;
+	for (size_t i = 0; i < b->n_gpu_rules; i++) {
+		const struct sbox_gpu_rule *r = &b->gpu_rules[i];
+		bool match;
+
+		switch (r->who) {
+		case SBOX_WHO_ANY:
+			match = true;
+			break;
+		case SBOX_WHO_USER:
+			match = r->id == who->uid;
+			break;
+		case SBOX_WHO_GROUP:
+			match = sbox_requester_in(who, NULL, 0, &r->id, 1);
+			break;
+		default:
+			match = false;
+			break;
+		}
+		if (match && bit(r->gpus, index))
+			return true;
+	}
+	return false;
+}

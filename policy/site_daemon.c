@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The [Daemon], [Bounds] and [Defaults] keys of the site configuration
+ * (policy/site_daemon.h).  Names of users and groups are resolved when the
+ * file is read, by the privileged side that reads it: sboxd then compares
+ * numbers only, and a name that doesn't exist is an error at start, not a
+ * silent "nobody matches" later.
+ */
+#include "policy/site_daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "policy/directives.h"
+#include "policy/dir_security.h"
+#include "policy/policy.h"
+#include "policy/site.h"
+#include "policy/values.h"
+
+void sbox_site_daemon_init(struct sbox_site_daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->max_connections = 1024;
+	d->max_jobs = 1024;
+	d->idle_timeout_usec = 60ULL * 1000000;
+	d->reattach_timeout_usec = 30ULL * 1000000;
+	d->netns_pool = 4;
+	sbox_bounds_init(&d->bounds);
+}
+
+void sbox_site_daemon_free(struct sbox_site_daemon *d)
+{
+	free(d->socket);
+	free(d->state_dir);
+	free(d->allow_users);
+	free(d->allow_groups);
+	free(d->defaults);
+	sbox_bounds_free(&d->bounds);
+	sbox_site_daemon_init(d);
+}
+
+const char *sbox_site_state_dir(const struct sbox_site_daemon *d)
+{
+	return d->state_dir ? d->state_dir : SBOX_STATE_DIR_DEFAULT;
+}
+
+bool sbox_site_daemon_allows(const struct sbox_site_daemon *d, const struct sbox_requester *who)
+{
+	if (who->uid == 0)
+		return true;
+	return sbox_requester_in(who, d->allow_users, d->n_allow_users, d->allow_groups,
+				 d->n_allow_groups);
+}
+
+/* ---- helpers ---- */
+
+static bool abs_normal(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p; *c; c++)
+		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0'))
+			return false;
+	return true;
+}
+
+static int set_path(char **field, const char *key, const char *v, struct sbox_err *err)
+{
+	char *copy;
+
+	if (!abs_normal(v))
+		return sbox_fail(err, 0, "%s=%s: expected an absolute path without '..'", key, v);
+	copy = strdup(v);
+	if (!copy)
+		return sbox_fail(err, ENOMEM, "%s=%s", key, v);
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int set_uint(unsigned *field, const char *key, const char *v, uint64_t min, uint64_t max,
+		    struct sbox_err *err)
+{
+	uint64_t n;
+
+	if (sbox_parse_uint(v, min, max, &n) < 0)
+		return sbox_fail(err, 0, "%s=%s: expected a number from %llu to %llu", key, v,
+				 (unsigned long long)min, (unsigned long long)max);
+	*field = (unsigned)n;
+	return 0;
+}
+
+static int set_span(uint64_t *field, const char *key, const char *v, struct sbox_err *err)
+{
+	uint64_t usec;
+
+	if (sbox_parse_timespan(v, &usec) < 0 || usec == 0)
+		return sbox_fail(err, 0, "%s=%s: expected a time span above 0 (e.g. 30s, 2min)", key, v);
+	*field = usec;
+	return 0;
+}
+
+static int set_flag(bool *field, const char *key, const char *v, struct sbox_err *err)
+{
+	if (sbox_parse_bool(v, field) < 0)
+		return sbox_fail(err, 0, "%s=%s: expected yes or no", key, v);
+	return 0;
+}
+
+static int resolve_user(const char *w, uid_t *out, struct sbox_err *err)
+{
+	uint64_t n;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (sbox_parse_uint(w, 0, UINT32_MAX - 1, &n) == 0) {
+		*out = (uid_t)n;
+		return 0;
+	}
+	if (getpwnam_r(w, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return sbox_fail(err, 0, "no such user '%s'", w);
+	*out = res->pw_uid;
+	return 0;
+}
+
+static int resolve_group(const char *w, gid_t *out, struct sbox_err *err)
+{
+	uint64_t n;
+	struct group gr, *res = NULL;
+	char buf[16384];
+
+	if (sbox_parse_uint(w, 0, UINT32_MAX - 1, &n) == 0) {
+		*out = (gid_t)n;
+		return 0;
+	}
+	if (getgrnam_r(w, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return sbox_fail(err, 0, "no such group '%s'", w);
+	*out = res->gr_gid;
+	return 0;
+}
+
+/* A list key: words accumulate over lines, "" empties the list. */
+static int id_list(const char *key, const char *v, uint32_t **arr, size_t *n, bool group,
+		   struct sbox_err *err)
+{
+	char **w;
+	size_t nw;
+	int r = 0;
+
+	if (sbox_split_words(v, &w, &nw) < 0)
+		return sbox_fail(err, 0, "%s=%s: unbalanced quote", key, v);
+	if (nw == 0) {
+		free(*arr);
+		*arr = NULL;
+		*n = 0;
+	}
+	for (size_t i = 0; i < nw && r == 0; i++) {
+		uint32_t *na = realloc(*arr, (*n + 1) * sizeof(uint32_t));
+		uint32_t id;
+
+		if (!na) {
+			r = sbox_fail(err, ENOMEM, "%s=%s", key, v);
+			break;
+		}
+		*arr = na;
+		r = group ? resolve_group(w[i], &id, err) : resolve_user(w[i], &id, err);
+		if (r == 0)
+			na[(*n)++] = id;
+		else
+			sbox_err_prefix(err, "%s=%s", key, v);
+	}
+	sbox_strv_free(w);
+	return r;
+}
+
+/* ---- [Daemon] ---- */
+
+int sbox_site_set_socket(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_path(&s->daemon.socket, "Socket", v, err);
+}
+
+int sbox_site_set_state_dir(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_path(&s->daemon.state_dir, "StateDirectory", v, err);
+}
+
+int sbox_site_set_allow_users(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return id_list("AllowUsers", v, &s->daemon.allow_users, &s->daemon.n_allow_users, false, err);
+}
+
+int sbox_site_set_allow_groups(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return id_list("AllowGroups", v, &s->daemon.allow_groups, &s->daemon.n_allow_groups, true,
+		       err);
+}
+
+int sbox_site_set_max_connections(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_connections, "MaxConnections", v, 1, 1000000, err);
+}
+
+int sbox_site_set_max_jobs(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_jobs, "MaxJobs", v, 1, 1000000, err);
+}
+
+int sbox_site_set_max_jobs_per_user(struct sbox_site *s, const char *v, unsigned line,
+				    struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_jobs_per_user, "MaxJobsPerUser", v, 0, 1000000, err);
+}
+
+int sbox_site_set_idle_timeout(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_span(&s->daemon.idle_timeout_usec, "IdleTimeoutSec", v, err);
+}
+
+int sbox_site_set_reattach_timeout(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	(void)line;
+	return set_span(&s->daemon.reattach_timeout_usec, "ReattachTimeoutSec", v, err);
+}
+
+int sbox_site_set_netns_pool(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.netns_pool, "NetnsPool", v, 0, 4096, err);
+}
+
+int sbox_site_set_allow_nested(struct sbox_site *s, const char *v, unsigned line,
+				struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.allow_nested, "AllowNestedClients", v, err);
+}
+
+/* ---- [Bounds] ---- */
+
+int sbox_site_set_allow_bind_paths(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	struct sbox_bounds *b = &s->daemon.bounds;
+	char **w;
+	size_t nw;
+
+	(void)line;
+	if (sbox_split_words(v, &w, &nw) < 0)
+		return sbox_fail(err, 0, "AllowBindPaths=%s: unbalanced quote", v);
+	b->bind_paths_set = true;
+	if (nw == 0) {
+		sbox_strv_free(b->bind_paths);
+		b->bind_paths = NULL;
+		b->n_bind_paths = 0;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		char **na;
+
+		if (!abs_normal(w[i])) {
+			sbox_fail(err, 0, "AllowBindPaths=%s: '%s' is not an absolute path without '..'", v,
+				  w[i]);
+			sbox_strv_free(w);
+			return -1;
+		}
+		na = realloc(b->bind_paths, (b->n_bind_paths + 2) * sizeof(char *));
+		if (!na) {
+			sbox_strv_free(w);
+			return sbox_fail(err, ENOMEM, "AllowBindPaths=%s", v);
+		}
+		b->bind_paths = na;
+		na[b->n_bind_paths++] = sbox_steal_ptr(w[i]);
+		na[b->n_bind_paths] = NULL;
+	}
+	sbox_strv_free(w);
+	return 0;
+}
+
+/* AllowGPUs=WHO LIST: WHO is a user, @group or *; LIST is "0-3,5" or all. */
+int sbox_site_set_allow_gpus(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	struct sbox_bounds *b = &s->daemon.bounds;
+	struct sbox_gpu_rule rule = { 0 };
+	struct sbox_gpu_rule *na;
+	char **w;
+	size_t nw;
+	int r = -1;
+
+	(void)line;
+	if (sbox_split_words(v, &w, &nw) < 0 || nw != 2) {
+		if (nw != 2)
+			sbox_strv_free(w);
+		return sbox_fail(err, 0, "AllowGPUs=%s: expected USER|@GROUP|* and a GPU list (e.g. 0-3 or all)", v);
+	}
+	if (strcmp(w[0], "*") == 0) {
+		rule.who = SBOX_WHO_ANY;
+	} else if (w[0][0] == '@') {
+		rule.who = SBOX_WHO_GROUP;
+		if (resolve_group(w[0] + 1, &rule.id, err) < 0)
+			goto prefix;
+	} else {
+		rule.who = SBOX_WHO_USER;
+		if (resolve_user(w[0], &rule.id, err) < 0)
+			goto prefix;
+	}
+	if (strcmp(w[1], "all") == 0)
+		memset(rule.gpus, 0xff, sizeof(rule.gpus));
+	else if (sbox_parse_id_list(w[1], rule.gpus, SBOX_BOUNDS_MAX_GPU) < 0) {
+		sbox_fail(err, 0, "'%s' is not a GPU index list (e.g. 0-3,6 or all)", w[1]);
+		goto prefix;
+	}
+	na = realloc(b->gpu_rules, (b->n_gpu_rules + 1) * sizeof(*na));
+	if (!na) {
+		sbox_fail(err, ENOMEM, "AllowGPUs=%s", v);
+		goto out;
+	}
+	b->gpu_rules = na;
+	na[b->n_gpu_rules++] = rule;
+	r = 0;
+	goto out;
+prefix:
+	sbox_err_prefix(err, "AllowGPUs=%s", v);
+out:
+	sbox_strv_free(w);
+	return r;
+}
+
+int sbox_site_set_max_gpus(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.bounds.max_gpus, "MaxGPUs", v, 0, 1024, err);
+}
+
+int sbox_site_set_allow_host_network(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_host_network, "AllowHostNetwork", v, err);
+}
+
+int sbox_site_set_allow_user_switch(struct sbox_site *s, const char *v, unsigned line,
+				    struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_user_switch, "AllowUserSwitch", v, err);
+}
+
+int sbox_site_set_allow_caps(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	char bad[64];
+
+	(void)line;
+	if (sbox_parse_cap_list(v, &s->daemon.bounds.allow_caps, bad, sizeof(bad)) < 0)
+		return sbox_fail(err, 0, "AllowCapabilities=%s: '%s' is not a capability", v, bad);
+	return 0;
+}
+
+int sbox_site_set_bound_memory_max(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	(void)line;
+	s->daemon.resource_bounds_set = true;
+	if (sbox_parse_size(v, 0, &s->daemon.bounds.memory_max) < 0)
+		return sbox_fail(err, 0, "MemoryMax=%s: expected a size (e.g. 16G)", v);
+	return 0;
+}
+
+int sbox_site_set_bound_tasks_max(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	uint64_t n;
+
+	(void)line;
+	s->daemon.resource_bounds_set = true;
+	if (sbox_parse_uint(v, 1, UINT32_MAX, &n) < 0)
+		return sbox_fail(err, 0, "TasksMax=%s: expected a number of tasks", v);
+	s->daemon.bounds.tasks_max = n;
+	return 0;
+}
+
+int sbox_site_set_bound_cpu_quota(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	(void)line;
+	s->daemon.resource_bounds_set = true;
+	if (sbox_parse_cpu_quota(v, &s->daemon.bounds.cpu_quota) < 0)
+		return sbox_fail(err, 0, "CPUQuota=%s: expected a percentage (e.g. 400%%)", v);
+	return 0;
+}
+
+int sbox_site_set_bound_cpus(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	s->daemon.resource_bounds_set = true;
+	s->daemon.bounds.cpus_set = true;
+	memset(s->daemon.bounds.cpus, 0, sizeof(s->daemon.bounds.cpus));
+	if (sbox_parse_id_list(v, s->daemon.bounds.cpus, SBOX_BOUNDS_MAX_CPUS) < 0)
+		return sbox_fail(err, 0, "AllowedCPUs=%s: expected a CPU list (e.g. 0-15)", v);
+	return 0;
+}
+
+int sbox_site_set_bound_runtime_max(struct sbox_site *s, const char *v, unsigned line,
+				    struct sbox_err *err)
+{
+	(void)line;
+	s->daemon.resource_bounds_set = true;
+	return set_span(&s->daemon.bounds.runtime_max_usec, "RuntimeMaxSec", v, err);
+}
+
+/* ---- [Defaults] ---- */
+
+int sbox_site_defaults_add(struct sbox_site *s, const char *key, const char *value,
+			   struct sbox_err *err)
+{
+	struct sbox_site_daemon *d = &s->daemon;
+	struct sbox_policy scratch;
+	size_t add;
+	char *nd;
+	int r;
+
+	/* A bind made for every job would be opened by path, as root, on
+	 * behalf of users who could not open it themselves: binds come only
+	 * from the client's fds (docs/protocol.md). */
+	if (strcmp(key, "BindPaths") == 0 || strcmp(key, "BindReadOnlyPaths") == 0)
+		return sbox_fail(err, 0, "[Defaults] can't hold %s=: binds come only from the client's own fds",
+				 key);
+	/* Checked now, with the same setter a job's line goes through. */
+	sbox_policy_init(&scratch);
+	r = sbox_policy_set(&scratch, key, value, err);
+	sbox_policy_free(&scratch);
+	if (r < 0)
+		return -1;
+	if (!d->defaults) {
+		d->defaults = strdup("[" SBOX_POLICY_SECTION "]\n");
+		if (!d->defaults)
+			return sbox_fail(err, ENOMEM, "[Defaults]");
+		d->defaults_len = strlen(d->defaults);
+	}
+	add = strlen(key) + strlen(value) + 2;
+	nd = realloc(d->defaults, d->defaults_len + add + 1);
+	if (!nd)
+		return sbox_fail(err, ENOMEM, "[Defaults]");
+	snprintf(nd + d->defaults_len, add + 1, "%s=%s\n", key, value);
+	d->defaults = nd;
+	d->defaults_len += add;
+	return 0;
+}
+
+int sbox_site_daemon_check(const struct sbox_site *s, const char *name, struct sbox_err *err)
+{
+	(void)s;
+	(void)name;
+	(void)err;
+	return 0;
+}

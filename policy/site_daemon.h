@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd's sections of the site configuration (policy/site.c reads the file;
+ * these are its [Daemon], [Bounds] and [Defaults] keys).  One file holds
+ * the machine's facts ([GPUs]) and the daemon's rules, so that the GPU
+ * inventory sboxd leases from is the one sboxrun --direct would use.
+ *
+ *   [Daemon]    Socket=, StateDirectory=, AllowUsers=, AllowGroups=,
+ *               MaxConnections=, MaxJobs=, MaxJobsPerUser=, IdleTimeoutSec=,
+ *               ReattachTimeoutSec=, NetnsPool=, AllowNestedClients=
+ *   [Bounds]    AllowBindPaths=, AllowGPUs=, MaxGPUs=, AllowHostNetwork=,
+ *               AllowUserSwitch=, AllowCapabilities=, MemoryMax=, TasksMax=,
+ *               CPUQuota=, AllowedCPUs=, RuntimeMaxSec=
+ *   [Defaults]  any job policy directive but BindPaths=/BindReadOnlyPaths=:
+ *               applied to every job before the job's own policy
+ */
+#ifndef SBOX_POLICY_SITE_DAEMON_H
+#define SBOX_POLICY_SITE_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/bounds.h"
+
+#define SBOX_STATE_DIR_DEFAULT "/run/sbox/sboxd"
+
+struct sbox_site;
+
+struct sbox_site_daemon {
+	/* [Daemon] */
+	char *socket;                   /* Socket= (sboxd --socket wins) */
+	char *state_dir;                /* StateDirectory= */
+	uid_t *allow_users;             /* AllowUsers= (root always may) */
+	size_t n_allow_users;
+	gid_t *allow_groups;            /* AllowGroups= */
+	size_t n_allow_groups;
+	unsigned max_connections;       /* MaxConnections= */
+	unsigned max_jobs;              /* MaxJobs= */
+	unsigned max_jobs_per_user;     /* MaxJobsPerUser=; 0: MaxJobs */
+	uint64_t idle_timeout_usec;     /* IdleTimeoutSec= */
+	uint64_t reattach_timeout_usec; /* ReattachTimeoutSec= */
+	unsigned netns_pool;            /* NetnsPool=: prepared netns kept */
+	bool allow_nested;              /* AllowNestedClients=: peers in other pid ns */
+	/* [Bounds] */
+	struct sbox_bounds bounds;
+	bool resource_bounds_set;       /* a resources bound was given */
+	/* [Defaults]: "[Sandbox]\nName=value\n..." */
+	char *defaults;
+	size_t defaults_len;
+};
+
+void sbox_site_daemon_init(struct sbox_site_daemon *d);
+void sbox_site_daemon_free(struct sbox_site_daemon *d);
+
+/* A key of [Defaults] (any policy directive). */
+int sbox_site_defaults_add(struct sbox_site *s, const char *key, const char *value,
+			   struct sbox_err *err);
+/* Checks across keys, once the file is read. */
+int sbox_site_daemon_check(const struct sbox_site *s, const char *name, struct sbox_err *err);
+
+/* May this requester connect at all? */
+bool sbox_site_daemon_allows(const struct sbox_site_daemon *d, const struct sbox_requester *who);
+
+const char *sbox_site_state_dir(const struct sbox_site_daemon *d);
+
+#define SBOX_SITE_DAEMON_SETTER(fn)                                                      \
+	int sbox_site_set_##fn(struct sbox_site *s, const char *v, unsigned line,        \
+			       struct sbox_err *err);
+SBOX_SITE_DAEMON_SETTER(socket)
+SBOX_SITE_DAEMON_SETTER(state_dir)
+SBOX_SITE_DAEMON_SETTER(allow_users)
+SBOX_SITE_DAEMON_SETTER(allow_groups)
+SBOX_SITE_DAEMON_SETTER(max_connections)
+SBOX_SITE_DAEMON_SETTER(max_jobs)
+SBOX_SITE_DAEMON_SETTER(max_jobs_per_user)
+SBOX_SITE_DAEMON_SETTER(idle_timeout)
+SBOX_SITE_DAEMON_SETTER(reattach_timeout)
+SBOX_SITE_DAEMON_SETTER(netns_pool)
+SBOX_SITE_DAEMON_SETTER(allow_nested)
+SBOX_SITE_DAEMON_SETTER(allow_bind_paths)
+SBOX_SITE_DAEMON_SETTER(allow_gpus)
+SBOX_SITE_DAEMON_SETTER(max_gpus)
+SBOX_SITE_DAEMON_SETTER(allow_host_network)
+SBOX_SITE_DAEMON_SETTER(allow_user_switch)
+SBOX_SITE_DAEMON_SETTER(allow_caps)
+SBOX_SITE_DAEMON_SETTER(bound_memory_max)
+SBOX_SITE_DAEMON_SETTER(bound_tasks_max)
+SBOX_SITE_DAEMON_SETTER(bound_cpu_quota)
+SBOX_SITE_DAEMON_SETTER(bound_cpus)
+SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
+
+/* Rows for the key table in policy/site.c. */
+#define SBOX_SITE_DAEMON_KEYS                                                            \
+	{ "Daemon", "Socket", sbox_site_set_socket },                                    \
+	{ "Daemon", "StateDirectory", sbox_site_set_state_dir },                         \
+	{ "Daemon", "AllowUsers", sbox_site_set_allow_users },                           \
+	{ "Daemon", "AllowGroups", sbox_site_set_allow_groups },                         \
+	{ "Daemon", "MaxConnections", sbox_site_set_max_connections },                   \
+	{ "Daemon", "MaxJobs", sbox_site_set_max_jobs },                                 \
+	{ "Daemon", "MaxJobsPerUser", sbox_site_set_max_jobs_per_user },                 \
+	{ "Daemon", "IdleTimeoutSec", sbox_site_set_idle_timeout },                      \
+	{ "Daemon", "ReattachTimeoutSec", sbox_site_set_reattach_timeout },              \
+	{ "Daemon", "NetnsPool", sbox_site_set_netns_pool },                             \
+	{ "Daemon", "AllowNestedClients", sbox_site_set_allow_nested },                  \
+	{ "Bounds", "AllowBindPaths", sbox_site_set_allow_bind_paths },                  \
+	{ "Bounds", "AllowGPUs", sbox_site_set_allow_gpus },                             \
+	{ "Bounds", "MaxGPUs", sbox_site_set_max_gpus },                                 \
+	{ "Bounds", "AllowHostNetwork", sbox_site_set_allow_host_network },              \
+	{ "Bounds", "AllowUserSwitch", sbox_site_set_allow_user_switch },                \
+	{ "Bounds", "AllowCapabilities", sbox_site_set_allow_caps },                     \
+	{ "Bounds", "MemoryMax", sbox_site_set_bound_memory_max },                       \
+	{ "Bounds", "TasksMax", sbox_site_set_bound_tasks_max },                         \
+	{ "Bounds", "CPUQuota", sbox_site_set_bound_cpu_quota },                         \
+	{ "Bounds", "AllowedCPUs", sbox_site_set_bound_cpus },                           \
+	{ "Bounds", "RuntimeMaxSec", sbox_site_set_bound_runtime_max },
+
+#endif

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd against clients that misbehave: malformed, truncated, oversized and
+ * unknown messages, a wrong protocol version, a client that connects and
+ * says nothing, one that never reads its replies, 1000 connections at once,
+ * fd-passing abuse (too many fds, a directory or an O_PATH fd for stdout,
+ * fds nobody names), and clients killed at every step of a launch.  After
+ * each: sboxd still answers, holds no more fds than before, and keeps no
+ * job of a client that is gone.
+ */
+#include "tests/integration/daemon_harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sboxd D;
+
+static int teardown(void **state)
+{
+	(void)state;
+	sboxd_cleanup(&D);
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sboxd's fd count once it stops moving (the readiness PING's connection
+ * is closed on sboxd's side when it gets there).  No netns pool in these
+ * tests: its fds would come and go with launches. */
+static int settled_fds(void)
+{
+	int last = -1, same = 0;
+
+	while (same < 5) {
+		int n = sboxd_fd_count(&D);
+
+		same = n == last ? same + 1 : 0;
+		last = n;
+		usleep(50 * 1000);
+	}
+	return last;
+}
+
+/* sboxd's fds come back to base (closing is asynchronous to us). */
+static void assert_fds_back(int base)
+{
+	long long deadline = now_ms() + 5000;
+	int n;
+
+	while ((n = sboxd_fd_count(&D)) != base && now_ms() < deadline)
+		usleep(20 * 1000);
+	if (n != base)
+		fprintf(stderr, "sboxd holds %d fds, %d before\n", n, base);
+	assert_int_equal(n, base);
+	assert_true(raw_ping(D.sock));
+}
+
+/* Send raw bytes; expect an ERROR whose message holds `why`, then (when
+ * closes) the end of the connection. */
+static void expect_error(int fd, uint32_t code, const char *why, bool closes)
+{
+	struct sbox_msg m;
+
+	assert_int_equal(raw_recv(fd, &m, 5000), 1);
+	assert_int_equal(m.hdr.type, SBOX_MSG_ERROR);
+	if (!strstr(m.message, why))
+		fprintf(stderr, "expected '%s' in: %s\n", why, m.message);
+	assert_non_null(strstr(m.message, why));
+	assert_int_equal(m.errcode, code);
+	sbox_msg_free(&m);
+	if (closes)
+		assert_int_equal(raw_recv(fd, &m, 5000), 0);
+}
+
+static void send_bytes_expect(const void *buf, size_t len, uint32_t code, const char *why,
+			      bool closes)
+{
+	int fd = raw_connect(D.sock);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send(fd, buf, len, NULL, 0), 0);
+	expect_error(fd, code, why, closes);
+	close(fd);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_broken_messages(void **state)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	uint8_t buf[64];
+	int base, fd;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	base = settled_fds();
+	/* Malformed. */
+	send_bytes_expect("hello, sboxd!!!!!", 17, SBOX_E_PROTO, "not an sbox message", true);
+	send_bytes_expect("SBOX", 4, SBOX_E_PROTO, "shorter than its 16-byte header", true);
+	/* Truncated: the header says more than arrived. */
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	memcpy(buf, b.buf, b.len);
+	put32(buf + 12, 200);
+	send_bytes_expect(buf, b.len, SBOX_E_PROTO, "message says 200 bytes but 16 arrived", true);
+	/* A wrong version: refused in our version's words. */
+	memcpy(buf, b.buf, b.len);
+	buf[4] = 2;
+	send_bytes_expect(buf, b.len, SBOX_E_VERSION,
+			  "protocol version 2 is not supported (sboxd speaks 1)", true);
+	/* An unknown type: answered, and the connection stays. */
+	memcpy(buf, b.buf, b.len);
+	buf[6] = 0x42;
+	fd = raw_connect(D.sock);
+	assert_int_equal(raw_send(fd, buf, b.len, NULL, 0), 0);
+	expect_error(fd, SBOX_E_PROTO, "unknown message type 66", false);
+	assert_int_equal(raw_send(fd, b.buf, b.len, NULL, 0), 0);
+	assert_int_equal(raw_recv(fd, &m, 5000), 1);
+	assert_int_equal(m.hdr.type, SBOX_MSG_PONG);
+	sbox_msg_free(&m);
+	close(fd);
+	/* A reply sent as a request; a keeper message on the public socket. */
+	sbox_mb_begin(&b, SBOX_MSG_OK, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	send_bytes_expect(b.buf, b.len, SBOX_E_PROTO, "not a request", true);
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_GET, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	send_bytes_expect(b.buf, b.len, SBOX_E_PROTO, "not a request", true);
+	/* A bad attribute. */
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "/bin/true");
+	sbox_mb_u32(&b, SBOX_ATTR_SIGNAL, 9);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	send_bytes_expect(b.buf, b.len, SBOX_E_PROTO, "attribute SIGNAL is not allowed here", true);
+	/* Oversized: over the 128 KiB cap (root may raise its send buffer). */
+	{
+		size_t len = 150000;
+		uint8_t *big = calloc(1, len);
+		int sz = 1 << 20;
+
+		memcpy(big, b.buf, SBOX_PROTO_HDR_LEN);
+		put32(big + 12, (uint32_t)len);
+		fd = raw_connect(D.sock);
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)), 0);
+		assert_int_equal(raw_send(fd, big, len, NULL, 0), 0);
+		expect_error(fd, SBOX_E_PROTO, "message over the size limit (at most 131072 bytes", true);
+		close(fd);
+		free(big);
+	}
+	/* An empty packet is the end of the conversation. */
+	fd = raw_connect(D.sock);
+	assert_int_equal(send(fd, "", 0, 0), 0);
+	assert_int_equal(raw_recv(fd, &m, 5000), 0);
+	close(fd);
+	sbox_mb_free(&b);
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static void test_silent_and_deaf_clients(void **state)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	long long t0;
+	int silent, deaf, base, sent = 0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nIdleTimeoutSec=1s\n");
+	base = settled_fds();
+	/* A client that connects and never finishes (never sends) its
+	 * message holds no one up, and is let go after IdleTimeoutSec=. */
+	silent = raw_connect(D.sock);
+	assert_true(silent >= 0);
+	t0 = now_ms();
+	assert_true(raw_ping(D.sock));
+	assert_true(now_ms() - t0 < 500);
+	expect_error(silent, SBOX_E_PROTO, "idle for too long (IdleTimeoutSec=): closing", true);
+	assert_true(now_ms() - t0 >= 900);
+	assert_true(now_ms() - t0 < 4000);
+	close(silent);
+	/* A client that asks and never reads: dropped once a megabyte of
+	 * replies waits for it, without stalling anyone. */
+	deaf = raw_connect(D.sock);
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	fcntl(deaf, F_SETFL, O_NONBLOCK);
+	t0 = now_ms();
+	while (now_ms() - t0 < 20000) {
+		if (send(deaf, b.buf, b.len, MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN) {
+				usleep(1000);
+				continue;
+			}
+			break;           /* EPIPE/ECONNRESET: sboxd dropped us */
+		}
+		sent++;
+	}
+	assert_true(sent > 1000);
+	assert_true(now_ms() - t0 < 20000);
+	assert_true(raw_ping(D.sock));
+	close(deaf);
+	{
+		char *log = sboxd_log(&D);
+
+		assert_non_null(strstr(log, "client does not read its replies; dropped"));
+		free(log);
+	}
+	(void)m;
+	sbox_mb_free(&b);
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static void test_thousand_connections(void **state)
+{
+	enum { N = 1000 };
+	static int fds[N];
+	struct rlimit rl = { 4096, 4096 };
+	struct sbox_mb b = { 0 };
+	long long t0;
+	int base, answered = 0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnections=1100\n");
+	base = settled_fds();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	t0 = now_ms();
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(D.sock);
+		assert_true(fds[i] >= 0);
+	}
+	for (int i = 0; i < N; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_PING, (uint32_t)i);
+		assert_int_equal(raw_send_mb(fds[i], &b), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		struct sbox_msg m;
+
+		if (raw_recv(fds[i], &m, 10000) == 1 && m.hdr.type == SBOX_MSG_PONG &&
+		    m.hdr.seq == (uint32_t)i)
+			answered++;
+		sbox_msg_free(&m);
+	}
+	fprintf(stderr, "1000 connections: %d answered in %lld ms\n", answered, now_ms() - t0);
+	assert_int_equal(answered, N);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	sbox_mb_free(&b);
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static void test_connection_cap(void **state)
+{
+	int fds[10], extra;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "MaxConnections=10\n");
+	for (int i = 0; i < 10; i++)
+		assert_true((fds[i] = raw_connect(D.sock)) >= 0);
+	/* Let sboxd take them all before the one too many. */
+	usleep(200 * 1000);
+	extra = raw_connect(D.sock);
+	assert_true(extra >= 0);
+	expect_error(extra, SBOX_E_BUSY, "too many connections (MaxConnections=10)", true);
+	close(extra);
+	close(fds[0]);
+	usleep(200 * 1000);
+	assert_true(raw_ping(D.sock));
+	for (int i = 1; i < 10; i++)
+		close(fds[i]);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A LAUNCH of argv with stdout and the given extra fds (all named). */
+static void launch_with(struct sbox_mb *b, int out_fd, const char *policy)
+{
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 5);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "exit");
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "0");
+	if (policy)
+		sbox_mb_str(b, SBOX_ATTR_POLICY, policy);
+	if (out_fd >= 0)
+		sbox_mb_u32(b, SBOX_ATTR_STDOUT, (uint32_t)sbox_mb_fd(b, out_fd));
+}
+
+static void launch_expect(struct sbox_mb *b, uint32_t code, const char *why, bool closes)
+{
+	int fd = raw_connect(D.sock);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_mb(fd, b), 0);
+	expect_error(fd, code, why, closes);
+	close(fd);
+}
+
+static void test_fd_abuse(void **state)
+{
+	struct sbox_mb b = { 0 };
+	int base, fds[250], dir, opath, fd;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	base = settled_fds();
+	for (int i = 0; i < 250; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Too many fds: past sboxd's cap, and close to the kernel's. */
+	for (size_t n = SBOX_PROTO_MAX_FDS + 1; n <= 250; n += 249 - SBOX_PROTO_MAX_FDS) {
+		sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+		assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+		fd = raw_connect(D.sock);
+		assert_int_equal(raw_send(fd, b.buf, b.len, fds, n), 0);
+		expect_error(fd, SBOX_E_PROTO, "too many fds in one message", true);
+		close(fd);
+	}
+	/* fds on a message that takes none; an fd nobody names. */
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	fd = raw_connect(D.sock);
+	assert_int_equal(raw_send(fd, b.buf, b.len, fds, 3), 0);
+	expect_error(fd, SBOX_E_PROTO, "PING: carries 3 fds but takes none", true);
+	close(fd);
+	launch_with(&b, -1, NULL);
+	sbox_mb_fd(&b, fds[0]);
+	launch_expect(&b, SBOX_E_PROTO, "fd #0 arrived but no attribute uses it", true);
+	/* A directory, or an O_PATH fd, where a file is expected. */
+	dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	opath = open("/etc/hostname", O_PATH | O_CLOEXEC);
+	launch_with(&b, dir, NULL);
+	launch_expect(&b, SBOX_E_PROTO, "STDOUT: the fd passed for it is a directory", false);
+	launch_with(&b, opath, NULL);
+	launch_expect(&b, SBOX_E_PROTO, "STDOUT: an O_PATH fd can be neither read nor written", false);
+	/* Bind fds that don't match the policy's binds. */
+	launch_with(&b, -1, "[Sandbox]\nBindPaths=/etc:/tmp/etc\n");
+	launch_expect(&b, SBOX_E_PROTO, "BindPaths=/etc: the request carries no fd for this bind source",
+		      false);
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_BIND_FD, 3, (uint32_t)sbox_mb_fd(&b, opath));
+	launch_expect(&b, SBOX_E_PROTO, "BIND_FD 3 names no bind of the policy (it has 0)", false);
+	/* A policy that doesn't parse. */
+	launch_with(&b, -1, "[Sandbox]\nMemoryMx=1G\n");
+	launch_expect(&b, SBOX_E_POLICY, "request policy:2: unknown directive 'MemoryMx'; did you mean 'MemoryMax'?",
+		      false);
+	close(dir);
+	close(opath);
+	for (int i = 0; i < 250; i++)
+		close(fds[i]);
+	sbox_mb_free(&b);
+	/* Every fd that arrived was closed again. */
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A client (nobody) that launches `probe sleep 30` and stops at `step`:
+ * 0 connected, 1 LAUNCH sent, 2 LAUNCHED read, 3 WAIT sent.  It says
+ * "ready" on the pipe, then waits to be killed. */
+static pid_t client_until(int step, bool detach, int ready)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sbox_mb b = { 0 };
+		struct sbox_msg m;
+		int fd, null = open("/dev/null", O_RDWR);
+
+		become(NOBODY);
+		fd = raw_connect(D.sock);
+		if (fd < 0)
+			_exit(1);
+		if (step >= 1) {
+			sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "sleep");
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "30");
+			sbox_mb_u32(&b, SBOX_ATTR_STDOUT, (uint32_t)sbox_mb_fd(&b, null));
+			if (detach)
+				sbox_mb_u32(&b, SBOX_ATTR_FLAGS, SBOX_LAUNCH_DETACH);
+			if (raw_send_mb(fd, &b) < 0)
+				_exit(1);
+		}
+		if (step >= 2 && (raw_recv(fd, &m, 10000) != 1 || m.hdr.type != SBOX_MSG_LAUNCHED))
+			_exit(1);
+		if (step >= 3) {
+			sbox_mb_begin(&b, SBOX_MSG_WAIT, 2);
+			sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, m.job_id);
+			if (raw_send_mb(fd, &b) < 0)
+				_exit(1);
+		}
+		if (write(ready, "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static void test_clients_killed_at_every_step(void **state)
+{
+	unsigned long long id = 0;
+	int base;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	base = settled_fds();
+	for (int step = 0; step <= 3; step++) {
+		int p[2], st;
+		char c;
+		pid_t pid;
+
+		assert_int_equal(pipe(p), 0);
+		pid = client_until(step, false, p[1]);
+		close(p[1]);
+		assert_int_equal(read(p[0], &c, 1), 1);
+		close(p[0]);
+		/* Step 1: the LAUNCH may still be on its way; let it land. */
+		usleep(step == 1 ? 300 * 1000 : 0);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		/* Its job (if it got one) went with it; sboxd is unharmed. */
+		if (!sboxd_no_jobs(&D, 5000))
+			fprintf(stderr, "step %d: a job outlived its client\n", step);
+		assert_true(sboxd_no_jobs(&D, 1));
+		assert_fds_back(base);
+	}
+	/* A detached job survives its client's death. */
+	{
+		struct cmd r;
+		int p[2], st;
+		char c;
+		pid_t pid;
+
+		assert_int_equal(pipe(p), 0);
+		pid = client_until(2, true, p[1]);
+		close(p[1]);
+		assert_int_equal(read(p[0], &c, 1), 1);
+		close(p[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		usleep(300 * 1000);
+		assert_false(sboxd_no_jobs(&D, 1));
+		cmd_runl(&r, NOBODY, 10, D.sboxrun, "--socket", D.sock, "--jobs", NULL);
+		assert_non_null(strstr(r.out, "yes"));
+		assert_int_equal(sscanf(strchr(r.out, '\n') + 1, "%llu", &id), 1);
+		cmd_free(&r);
+	}
+	/* Root may end it (a user only their own). */
+	{
+		struct sbox_mb b = { 0 };
+		struct sbox_msg m;
+		int fd = raw_connect(D.sock);
+
+		sbox_mb_begin(&b, SBOX_MSG_SIGNAL, 3);
+		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+		sbox_mb_u32(&b, SBOX_ATTR_SIGNAL, SIGKILL);
+		assert_int_equal(raw_send_mb(fd, &b), 0);
+		assert_int_equal(raw_recv(fd, &m, 5000), 1);
+		assert_int_equal(m.hdr.type, SBOX_MSG_OK);
+		sbox_msg_free(&m);
+		sbox_mb_begin(&b, SBOX_MSG_WAIT, 4);
+		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+		assert_int_equal(raw_send_mb(fd, &b), 0);
+		assert_int_equal(raw_recv(fd, &m, 5000), 1);
+		assert_int_equal(m.hdr.type, SBOX_MSG_EXIT);
+		assert_int_equal(m.outcome, SBOX_OUTCOME_KILLED);
+		assert_int_equal(m.status, SIGKILL);
+		sbox_msg_free(&m);
+		sbox_mb_free(&b);
+		close(fd);
+	}
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_broken_messages, teardown),
+		cmocka_unit_test_teardown(test_silent_and_deaf_clients, teardown),
+		cmocka_unit_test_teardown(test_thousand_connections, teardown),
+		cmocka_unit_test_teardown(test_connection_cap, teardown),
+		cmocka_unit_test_teardown(test_fd_abuse, teardown),
+		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
