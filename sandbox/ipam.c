@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/ipam.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "sandbox/network.h"
+
+void sbox_ipam_lease_init(struct sbox_ipam_lease *l)
+{
+	l->fd = -1;
+	l->block = 0;
+}
+
+static void format_addr(uint32_t a, char *buf, size_t len)
+{
+	struct in_addr in = { .s_addr = htonl(a) };
+
+	if (!inet_ntop(AF_INET, &in, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+void sbox_ipam_path(uint32_t block, char *buf, size_t len)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	format_addr(block, addr, sizeof(addr));
+	snprintf(buf, len, "%s/ipam/%s", SBOX_NET_RUNDIR, addr);
+}
+
+static uint32_t random_start(uint32_t n)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)getpid();
+	return r % n;
+}
+
+int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefix,
+		      struct sbox_err *err)
+{
+	uint32_t n = sbox_ipam_nblocks(prefix), start;
+	char path[128], addr[INET_ADDRSTRLEN];
+
+	sbox_ipam_lease_init(l);
+	if (n == 0)
+		return sbox_fail(err, EINVAL, "VethSubnet= /%u holds no /30 block", prefix);
+	if (sbox_net_rundir("ipam", err) < 0)
+		return -1;
+	start = random_start(n);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t block = sbox_ipam_block(subnet, (start + k) % n);
+		int fd;
+
+		sbox_ipam_path(block, path, sizeof(path));
+		fd = sbox_net_lock_file(path, LOCK_EX | LOCK_NB, err);
+		if (fd == -2)
+			continue;        /* a live sandbox holds it */
+		if (fd < 0)
+			return -1;
+		l->fd = fd;
+		l->block = block;
+		return 0;
+	}
+	format_addr(subnet, addr, sizeof(addr));
+	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are held by live sandboxes",
+			 n, addr, prefix);
+}
+
+void sbox_ipam_release(struct sbox_ipam_lease *l)
+{
+	char path[128];
+
+	if (l->fd < 0)
+		return;
+	/* Unlink while still holding the lock: whoever opened the file
+	 * before sees, once it gets the lock, that the path now names
+	 * another file (or none) and tries again (sbox_net_lock_file). */
+	sbox_ipam_path(l->block, path, sizeof(path));
+	unlink(path);
+	flock(l->fd, LOCK_UN);
+	close(l->fd);
+	sbox_ipam_lease_init(l);
+}

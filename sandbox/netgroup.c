@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/netgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "sandbox/network.h"
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+void sbox_netgroup_init(struct sbox_netgroup *g)
+{
+	g->lock_fd = -1;
+	g->member_fd = -1;
+	g->ns_fd = -1;
+	g->creator = false;
+	g->name[0] = '\0';
+}
+
+void sbox_netgroup_path(const char *name, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/group/%s.%s", SBOX_NET_RUNDIR, name, what);
+}
+
+/* Explicit LOCK_UN: the sandbox's init holds a copy of the fd from clone
+ * until its network step, and a copy keeps an flock alive. */
+static void unlock_close(int *fd)
+{
+	if (*fd < 0)
+		return;
+	flock(*fd, LOCK_UN);
+	close(*fd);
+	*fd = -1;
+}
+
+static void remove_netns_file(const char *name)
+{
+	char path[256];
+
+	sbox_netgroup_path(name, "netns", path, sizeof(path));
+	/* Not mounted (EINVAL) or absent (ENOENT) are fine: a creator that
+	 * failed before publishing leaves at most the empty file. */
+	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	unlink(path);
+}
+
+static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
+{
+	char path[256];
+	struct statfs sf;
+	int fd;
+
+	sbox_netgroup_path(g->name, "netns", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sbox_fail(err, errno, "PrivateNetwork=group:%s has live members but its network namespace %s",
+				 g->name, path);
+	/* Only an nsfs file of a network namespace may be joined: anything
+	 * else there (a file left unmounted) would make setns() fail later
+	 * with a worse message. */
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC ||
+	    ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		close(fd);
+		return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s: %s is not a network namespace",
+				 g->name, path);
+	}
+	g->ns_fd = fd;
+	return 0;
+}
+
+/* The group's owner, written by its creator into NAME.members: a daemon
+ * launches for many users, and one user's sandbox must not join another
+ * user's group by guessing its name. */
+static int write_owner(int fd, uid_t owner)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%u\n", (unsigned)owner);
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n)
+		return -1;
+	return 0;
+}
+
+static int check_owner(struct sbox_netgroup *g, int fd, uid_t owner, struct sbox_err *err)
+{
+	char text[32] = "";
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	unsigned long uid;
+	char *end;
+
+	if (n <= 0)
+		return sbox_fail(err, n < 0 ? errno : EINVAL, "PrivateNetwork=group:%s: reading its owner",
+				 g->name);
+	text[n] = '\0';
+	uid = strtoul(text, &end, 10);
+	if (end == text || *end != '\n')
+		return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s: its owner record is damaged", g->name);
+	if ((uid_t)uid != owner)
+		return sbox_fail(err, EACCES, "PrivateNetwork=group:%s belongs to another user (uid %lu)",
+				 g->name, uid);
+	return 0;
+}
+
+int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
+		       struct sbox_err *err)
+{
+	char path[256];
+
+	sbox_netgroup_init(g);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	if (sbox_net_rundir("group", err) < 0)
+		return -1;
+	sbox_netgroup_path(name, "lock", path, sizeof(path));
+	g->lock_fd = sbox_net_lock_file(path, LOCK_EX, err);
+	if (g->lock_fd < 0) {
+		g->lock_fd = -1;
+		return -1;
+	}
+	sbox_netgroup_path(name, "members", path, sizeof(path));
+	g->member_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (g->member_fd < 0) {
+		sbox_fail(err, errno, "opening %s", path);
+		goto fail;
+	}
+	/* Under the registry lock nobody else can take or test the members
+	 * lock, so this test and the conversion to LOCK_SH below are one
+	 * step for everybody else. */
+	if (flock(g->member_fd, LOCK_EX | LOCK_NB) == 0) {
+		/* No live member: whatever is published is a leftover of a
+		 * group whose last launcher was killed.  A new group starts
+		 * from a fresh netns. */
+		remove_netns_file(name);
+		g->creator = true;
+		if (flock(g->member_fd, LOCK_SH) < 0) {
+			sbox_fail(err, errno, "locking %s", path);
+			goto fail;
+		}
+		if (write_owner(g->member_fd, owner) < 0) {
+			sbox_fail(err, errno, "writing the owner of PrivateNetwork=group:%s to %s", name, path);
+			goto fail;
+		}
+		return 0;   /* the registry stays locked until publish */
+	}
+	if (errno != EWOULDBLOCK) {
+		sbox_fail(err, errno, "locking %s", path);
+		goto fail;
+	}
+	if (flock(g->member_fd, LOCK_SH) < 0) {
+		sbox_fail(err, errno, "locking %s", path);
+		goto fail;
+	}
+	if (check_owner(g, g->member_fd, owner, err) < 0 || open_group_netns(g, err) < 0)
+		goto fail;
+	unlock_close(&g->lock_fd);
+	return 0;
+fail:
+	sbox_netgroup_leave(g);
+	return -1;
+}
+
+int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *err)
+{
+	char path[256], src[64];
+	int fd;
+
+	if (!g->creator)
+		return 0;
+	sbox_netgroup_path(g->name, "netns", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return sbox_fail(err, errno, "creating %s", path);
+	close(fd);
+	/* The child is ours and not reaped, so its pid names it. */
+	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);
+	if (mount(src, path, "none", MS_BIND, NULL) < 0)
+		return sbox_fail(err, errno, "publishing the network namespace of PrivateNetwork=group:%s on %s",
+				 g->name, path);
+	unlock_close(&g->lock_fd);
+	return 0;
+}
+
+void sbox_netgroup_leave(struct sbox_netgroup *g)
+{
+	char path[256];
+	int fd;
+
+	if (g->ns_fd >= 0)
+		close(g->ns_fd);
+	g->ns_fd = -1;
+	if (g->member_fd < 0) {
+		unlock_close(&g->lock_fd);
+		return;
+	}
+	if (g->lock_fd < 0) {
+		sbox_netgroup_path(g->name, "lock", path, sizeof(path));
+		g->lock_fd = sbox_net_lock_file(path, LOCK_EX, NULL);
+		if (g->lock_fd < 0) {
+			/* Can't tidy up: drop the membership; the next
+			 * member to join removes what is left. */
+			g->lock_fd = -1;
+			unlock_close(&g->member_fd);
+			return;
+		}
+	}
+	unlock_close(&g->member_fd);
+	sbox_netgroup_path(g->name, "members", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		/* The last member: the group ends.  Unlinking the lock file
+		 * while holding it is safe, see sbox_net_lock_file(). */
+		remove_netns_file(g->name);
+		unlink(path);
+		sbox_netgroup_path(g->name, "lock", path, sizeof(path));
+		unlink(path);
+	}
+	if (fd >= 0)
+		unlock_close(&fd);
+	unlock_close(&g->lock_fd);
+	g->creator = false;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network groups (PrivateNetwork=group:NAME): sandboxes started by separate
+ * launchers share one network namespace, as the containers of a Kubernetes
+ * pod do; it lives while any member lives.  The registry is three files in
+ * /run/sbox/net/group/ (a tmpfs that sandboxes can't see, sandbox/network.c):
+ *
+ *   NAME.lock     flock(LOCK_EX) while a launcher changes the group
+ *   NAME.members  flock(LOCK_SH) held by each member's launcher for the
+ *                 member's life: membership is holding it; it holds the
+ *                 uid the group belongs to (a daemon serves many users)
+ *   NAME.netns    the group's netns, an nsfs file bind-mounted there
+ *
+ * The first member creates the netns in its clone and publishes it at P4;
+ * later members open NAME.netns and their child joins it with setns().  The
+ * member that leaves last (the one that gets LOCK_EX on NAME.members) unmounts
+ * and removes everything.  Locks die with their holder, so a launcher killed
+ * by SIGKILL leaves at worst a published netns with no members: the next
+ * launcher to join NAME sees that (LOCK_EX on NAME.members succeeds), removes
+ * it and starts a fresh one, so nothing of a finished job reaches the next.
+ */
+#ifndef SBOX_SANDBOX_NETGROUP_H
+#define SBOX_SANDBOX_NETGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/dir_network.h"
+
+struct sbox_netgroup {
+	int lock_fd;        /* NAME.lock, held from join to publish (creator) */
+	int member_fd;      /* NAME.members, LOCK_SH while a member */
+	int ns_fd;          /* the group's netns (joiners), -1 for the creator */
+	bool creator;       /* this member's clone makes the netns */
+	char name[SBOX_NET_GROUP_MAX + 1];
+};
+
+void sbox_netgroup_init(struct sbox_netgroup *g);
+/* Become a member.  Afterwards either g->creator (the registry stays locked
+ * until sbox_netgroup_publish) or g->ns_fd is the group's netns.  owner: the
+ * uid the launch is for; a group is joined only by its creator's uid. */
+int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
+		       struct sbox_err *err);
+/* Creator, at P4: publish the netns of pid (our unreaped child) as the
+ * group's, and unlock the registry. */
+int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *err);
+/* Stop being a member; the last one removes the group (idempotent). */
+void sbox_netgroup_leave(struct sbox_netgroup *g);
+/* Path of a group's file ("lock", "members", "netns"). */
+void sbox_netgroup_path(const char *name, const char *what, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A pool of fresh, never-used network namespaces with lo up, prepared ahead
+ * so that creating one is off a launch's latency path (docs/network.md has
+ * the figures).  It only pays in a long-running launcher — sboxd keeps one
+ * and refills it when idle; sboxrun's direct mode creates the netns in its
+ * clone instead.  Each namespace is handed out once and its fd closed by
+ * the launch, so it dies with its sandbox: no state of one job reaches the
+ * next.
+ *
+ * Namespaces are made by unshare(CLONE_NEWNET) in the calling thread, which
+ * then returns to its own with setns(): root only (CAP_SYS_ADMIN), and a
+ * sandbox with a user namespace of its own can't join them (the launch
+ * then falls back to CLONE_NEWNET).  Not thread-safe: one owner.
+ */
+#ifndef SBOX_SANDBOX_NETNS_POOL_H
+#define SBOX_SANDBOX_NETNS_POOL_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+struct sbox_netns_pool;
+
+/* A pool that holds up to capacity namespaces; empty at first. */
+int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sbox_err *err);
+/* Prepare up to max_new namespaces (not beyond capacity): the number
+ * made, or -1.  If the thread could not return to its own netns the pool
+ * is unusable and the error says so: the caller must stop (a daemon whose
+ * thread sits in the wrong netns is a bug waiting to happen). */
+int sbox_netns_pool_fill(struct sbox_netns_pool *pool, size_t max_new, struct sbox_err *err);
+/* A prepared netns fd, now the caller's (O_CLOEXEC), or -1 if empty. */
+int sbox_netns_pool_take(struct sbox_netns_pool *pool);
+size_t sbox_netns_pool_count(const struct sbox_netns_pool *pool);
+void sbox_netns_pool_free(struct sbox_netns_pool *pool);
+
+#endif

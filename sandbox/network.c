@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/network.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "sandbox/netns_pool.h"
+
+/* ------------------------------------------------------------ libnl */
+
+/* libnl reports its own error codes; say them as errno where one fits so
+ * that messages read like every other sbox error. */
+static int errno_of_nl(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case NLE_PERM:
+		return EPERM;
+	case NLE_NOACCESS:
+		return EACCES;
+	case NLE_EXIST:
+		return EEXIST;
+	case NLE_NOMEM:
+		return ENOMEM;
+	case NLE_INVAL:
+		return EINVAL;
+	case NLE_RANGE:
+		return ERANGE;
+	case NLE_OPNOTSUPP:
+		return EOPNOTSUPP;
+	case NLE_OBJ_NOTFOUND:
+		return ENOENT;
+	case NLE_NODEV:
+		return ENODEV;
+	case NLE_BUSY:
+		return EBUSY;
+	case NLE_AGAIN:
+		return EAGAIN;
+	case NLE_NOADDR:
+		return EADDRNOTAVAIL;
+	case NLE_AF_NOSUPPORT:
+		return EAFNOSUPPORT;
+	default:
+		return 0;
+	}
+}
+
+static int nl_fail(struct sbox_err *err, int nlerr, const char *what)
+{
+	int e = errno_of_nl(nlerr);
+
+	if (e)
+		return sbox_fail(err, e, "%s", what);
+	return sbox_fail(err, 0, "%s: %s", what, nl_geterror(nlerr));
+}
+
+static struct nl_sock *nl_open(struct sbox_err *err)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int r;
+
+	if (!sk) {
+		sbox_fail(err, ENOMEM, "allocating a netlink socket");
+		return NULL;
+	}
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_fail(err, r, "connecting a route netlink socket");
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static void nl_closep(struct nl_sock **sk)
+{
+	if (*sk)
+		nl_socket_free(*sk);
+}
+
+static void link_putp(struct rtnl_link **l)
+{
+	if (*l)
+		rtnl_link_put(*l);
+}
+
+static void addr_putp(struct nl_addr **a)
+{
+	if (*a)
+		nl_addr_put(*a);
+}
+
+static void format_addr(uint32_t a, char *buf, size_t len)
+{
+	struct in_addr in = { .s_addr = htonl(a) };
+
+	if (!inet_ntop(AF_INET, &in, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static struct nl_addr *ipv4_addr(uint32_t a, unsigned prefix)
+{
+	uint32_t be = htonl(a);
+	struct nl_addr *addr = nl_addr_build(AF_INET, &be, sizeof(be));
+
+	if (addr)
+		nl_addr_set_prefixlen(addr, (int)prefix);
+	return addr;
+}
+
+static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, struct sbox_err *err)
+{
+	struct rtnl_link *change __attribute__((cleanup(link_putp))) = rtnl_link_alloc();
+	char what[96];
+	int r;
+
+	if (!change)
+		return sbox_fail(err, ENOMEM, "allocating a link");
+	rtnl_link_set_flags(change, IFF_UP);
+	r = rtnl_link_change(sk, link, change, 0);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "bringing up %s", rtnl_link_get_name(link));
+		return nl_fail(err, r, what);
+	}
+	return 0;
+}
+
+static int get_link(struct nl_sock *sk, const char *name, struct rtnl_link **link,
+		    struct sbox_err *err)
+{
+	char what[96];
+	int r = rtnl_link_get_kernel(sk, 0, name, link);
+
+	if (r < 0) {
+		snprintf(what, sizeof(what), "looking up network interface %s", name);
+		return nl_fail(err, r, what);
+	}
+	return 0;
+}
+
+static int link_add_addr(struct nl_sock *sk, struct rtnl_link *link, uint32_t a, unsigned prefix,
+			 struct sbox_err *err)
+{
+	struct nl_addr *local __attribute__((cleanup(addr_putp))) = ipv4_addr(a, prefix);
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	char what[128], text[INET_ADDRSTRLEN];
+	int r;
+
+	if (!local || !addr) {
+		if (addr)
+			rtnl_addr_put(addr);
+		return sbox_fail(err, ENOMEM, "allocating an address");
+	}
+	rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
+	rtnl_addr_set_family(addr, AF_INET);
+	r = rtnl_addr_set_local(addr, local);
+	if (r >= 0)
+		r = rtnl_addr_add(sk, addr, 0);
+	rtnl_addr_put(addr);
+	if (r < 0) {
+		format_addr(a, text, sizeof(text));
+		snprintf(what, sizeof(what), "adding address %s/%u to %s", text, prefix,
+			 rtnl_link_get_name(link));
+		return nl_fail(err, r, what);
+	}
+	return 0;
+}
+
+static int add_default_route(struct nl_sock *sk, struct rtnl_link *link, uint32_t gateway,
+			     struct sbox_err *err)
+{
+	struct nl_addr *dst __attribute__((cleanup(addr_putp))) = ipv4_addr(0, 0);
+	struct nl_addr *gw __attribute__((cleanup(addr_putp))) = ipv4_addr(gateway, 32);
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	char what[128], text[INET_ADDRSTRLEN];
+	int r;
+
+	if (!dst || !gw || !route || !nh) {
+		if (route)
+			rtnl_route_put(route);
+		if (nh)
+			rtnl_route_nh_free(nh);
+		return sbox_fail(err, ENOMEM, "allocating a route");
+	}
+	rtnl_route_set_family(route, AF_INET);
+	rtnl_route_set_scope(route, RT_SCOPE_UNIVERSE);
+	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	rtnl_route_set_table(route, RT_TABLE_MAIN);
+	rtnl_route_set_type(route, RTN_UNICAST);
+	r = rtnl_route_set_dst(route, dst);
+	rtnl_route_nh_set_gateway(nh, gw);
+	rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+	rtnl_route_add_nexthop(route, nh);       /* the route owns nh now */
+	if (r >= 0)
+		r = rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_route_put(route);
+	if (r < 0) {
+		format_addr(gateway, text, sizeof(text));
+		snprintf(what, sizeof(what), "adding the default route via %s on %s", text,
+			 rtnl_link_get_name(link));
+		return nl_fail(err, r, what);
+	}
+	return 0;
+}
+
+int sbox_net_loopback_up(struct sbox_err *err)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(err);
+	struct rtnl_link *lo __attribute__((cleanup(link_putp))) = NULL;
+
+	if (!sk)
+		return -1;
+	if (get_link(sk, "lo", &lo, err) < 0)
+		return -1;
+	return link_set_up(sk, lo, err);
+}
+
+static int delete_link(struct nl_sock *sk, const char *name)
+{
+	struct rtnl_link *link __attribute__((cleanup(link_putp))) = rtnl_link_alloc();
+
+	if (!link)
+		return -NLE_NOMEM;
+	rtnl_link_set_name(link, name);
+	return rtnl_link_delete(sk, link);
+}
+
+static int veth_add(struct nl_sock *sk, const char *host_if, pid_t pid)
+{
+	struct rtnl_link *link __attribute__((cleanup(link_putp))) = rtnl_link_veth_alloc();
+	struct rtnl_link *peer __attribute__((cleanup(link_putp))) = NULL;
+
+	if (!link)
+		return -NLE_NOMEM;
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(link, host_if);
+	rtnl_link_set_name(peer, SBOX_VETH_INNER_NAME);
+	/* The peer is born in the sandbox's netns: its name never
+	 * exists in the host's, so every sandbox's end can be eth0. */
+	rtnl_link_set_ns_pid(peer, pid);
+	return rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+/* P4: the pair, the host end addressed and up. */
+static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(err);
+	struct rtnl_link *host __attribute__((cleanup(link_putp))) = NULL;
+	char what[160];
+	int r;
+
+	if (!sk)
+		return -1;
+	r = veth_add(sk, n->host_if, pid);
+	if (r == -NLE_EXIST) {
+		/* We hold the address lease, so whoever made this interface
+		 * is gone (a launcher killed before it could delete it, its
+		 * netns still being torn down): it is stale. */
+		delete_link(sk, n->host_if);
+		r = veth_add(sk, n->host_if, pid);
+	}
+	if (r < 0) {
+		snprintf(what, sizeof(what), "creating the veth pair %s <-> %s of the sandbox (pid %d)",
+			 n->host_if, SBOX_VETH_INNER_NAME, (int)pid);
+		return nl_fail(err, r, what);
+	}
+	n->veth_made = true;
+	if (get_link(sk, n->host_if, &host, err) < 0 ||
+	    link_add_addr(sk, host, sbox_ipam_host_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
+	    link_set_up(sk, host, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* In the child: the sandbox's end, then the way out through the host's. */
+static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(err);
+	struct rtnl_link *eth __attribute__((cleanup(link_putp))) = NULL;
+
+	if (!sk)
+		return -1;
+	/* Address, up, then the route: the kernel refuses a gateway on a
+	 * link that is down. */
+	if (get_link(sk, SBOX_VETH_INNER_NAME, &eth, err) < 0 ||
+	    link_add_addr(sk, eth, sbox_ipam_sandbox_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
+	    link_set_up(sk, eth, err) < 0 ||
+	    add_default_route(sk, eth, sbox_ipam_host_addr(n->lease.block), err) < 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------- /run/sbox/net */
+
+static int ensure_dir(const char *path, mode_t mode, struct sbox_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return sbox_fail(err, errno, "creating %s", path);
+	if (lstat(path, &st) < 0)
+		return sbox_fail(err, errno, "%s", path);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
+		return sbox_fail(err, ENOTDIR, "%s is not a directory owned by root", path);
+	return 0;
+}
+
+static bool is_our_tmpfs(const char *path)
+{
+	struct statx stx;
+	struct statfs sf;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0 ||
+	    !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return false;
+	return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+static int mount_rundir(struct sbox_err *err)
+{
+	int lock;
+
+	/* First use on this boot: serialize the mount so that two
+	 * launchers don't stack two tmpfs. */
+	lock = sbox_net_lock_file("/run/sbox/.net-mount.lock", LOCK_EX, err);
+	if (lock < 0)
+		return -1;
+	if (!is_our_tmpfs(SBOX_NET_RUNDIR)) {
+		if (mount("sbox-net", SBOX_NET_RUNDIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0700,size=1m") < 0) {
+			sbox_fail(err, errno, "mounting a tmpfs on %s", SBOX_NET_RUNDIR);
+			goto out;
+		}
+		/* Unbindable: the sandboxes' root view (a recursive clone
+		 * of /) leaves it out. */
+		if (mount(NULL, SBOX_NET_RUNDIR, NULL, MS_UNBINDABLE, NULL) < 0) {
+			sbox_fail(err, errno, "making %s unbindable", SBOX_NET_RUNDIR);
+			umount2(SBOX_NET_RUNDIR, MNT_DETACH);
+			goto out;
+		}
+	}
+	flock(lock, LOCK_UN);
+	close(lock);
+	return 0;
+out:
+	flock(lock, LOCK_UN);
+	close(lock);
+	return -1;
+}
+
+int sbox_net_rundir(const char *sub, struct sbox_err *err)
+{
+	char path[128];
+
+	if (ensure_dir("/run/sbox", 0755, err) < 0 || ensure_dir(SBOX_NET_RUNDIR, 0700, err) < 0)
+		return -1;
+	if (!is_our_tmpfs(SBOX_NET_RUNDIR) && mount_rundir(err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", SBOX_NET_RUNDIR, sub);
+	return ensure_dir(path, 0700, err);
+}
+
+int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0)
+			return sbox_fail(err, errno, "opening lock file %s", path);
+		while (flock(fd, how) < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return -2;
+			return sbox_fail(err, e, "locking %s", path);
+		}
+		/* Its last holder may have unlinked it while we waited: then
+		 * the lock we hold guards nothing. */
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+	return sbox_fail(err, EAGAIN, "locking %s: it keeps being replaced", path);
+}
+
+/* ---------------------------------------------------------- launch */
+
+int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
+		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err)
+{
+	memset(n, 0, sizeof(*n));
+	n->mode = p->net.mode;
+	n->userns = userns;
+	n->join_fd = -1;
+	sbox_ipam_lease_init(&n->lease);
+	sbox_netgroup_init(&n->group);
+
+	switch (n->mode) {
+	case SBOX_NET_HOST:
+		/* No netns: the site allows this, or the caller is on the
+		 * host already (sboxrun direct mode). */
+		return 0;
+	case SBOX_NET_NONE:
+		/* A pooled netns is owned by the host's user namespace: a
+		 * sandbox with a user namespace of its own may not join it. */
+		if (pool && !userns) {
+			n->join_fd = sbox_netns_pool_take(pool);
+			if (n->join_fd >= 0)
+				return 0;      /* lo is up already */
+		}
+		n->new_netns = true;
+		n->lo_up = true;
+		return 0;
+	case SBOX_NET_VETH:
+		if (geteuid() != 0)
+			return sbox_fail(err, EPERM, "PrivateNetwork=veth needs root: the host's end of a veth pair needs CAP_NET_ADMIN in the host's network namespace (PrivateNetwork=none works unprivileged)");
+		n->new_netns = true;
+		n->lo_up = true;
+		if (sbox_ipam_acquire(&n->lease, p->net.veth_subnet, p->net.veth_prefix, err) < 0)
+			return -1;
+		snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+		return 0;
+	case SBOX_NET_GROUP:
+		if (geteuid() != 0)
+			return sbox_fail(err, EPERM, "PrivateNetwork=group:%s needs root: a group's network namespace is published under %s (PrivateNetwork=none works unprivileged)",
+					 p->net.group, SBOX_NET_RUNDIR);
+		if (userns)
+			return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s cannot be combined with a user namespace (PrivateUsers=yes)",
+					 p->net.group);
+		if (sbox_netgroup_join(&n->group, p->net.group, owner, err) < 0)
+			return -1;
+		/* lo up by every member: idempotent, and a member may start
+		 * before the first one got to it. */
+		n->lo_up = true;
+		if (n->group.creator) {
+			n->new_netns = true;
+		} else {
+			n->join_fd = n->group.ns_fd;
+			n->group.ns_fd = -1;
+		}
+		return 0;
+	default:
+		return sbox_fail(err, EINVAL, "unknown network mode %d", (int)n->mode);
+	}
+}
+
+uint64_t sbox_net_clone_flags(const struct sbox_net *n)
+{
+	return n->new_netns ? CLONE_NEWNET : 0;
+}
+
+int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err)
+{
+	/* The child got its copy at clone; ours would only keep the netns
+	 * alive after the sandbox. */
+	if (n->join_fd >= 0)
+		close(n->join_fd);
+	n->join_fd = -1;
+	switch (n->mode) {
+	case SBOX_NET_VETH:
+		return veth_create(n, pid, err);
+	case SBOX_NET_GROUP:
+		return sbox_netgroup_publish(&n->group, pid, err);
+	case SBOX_NET_NONE:
+	case SBOX_NET_HOST:
+	default:
+		return 0;
+	}
+}
+
+/* The launchers' registry must not be in the sandbox's view: a worker
+ * that could open a lease or a group's lock file could flock() it and hold
+ * an address or a group hostage, and a group's nsfs file would keep that
+ * netns alive.  The recursive clone of / (C6) would copy it: detach it
+ * from this child's copy of the mount table first.  Made private before,
+ * so that the unmount never propagates back to the host.  In a user
+ * namespace the mount is locked (EINVAL) and needs no hiding: /run/sbox/net
+ * is 0700 root, which the unprivileged caller can't enter. */
+static int hide_rundir(bool userns, struct sbox_err *err)
+{
+	/* Type "none", not NULL: ignored here, but valgrind reads it. */
+	if (mount("none", SBOX_NET_RUNDIR, "none", MS_PRIVATE | MS_REC, NULL) < 0) {
+		if (errno == ENOENT || errno == EINVAL || userns)
+			return 0;      /* no registry on this machine yet */
+		return sbox_fail(err, errno, "making %s private in the sandbox", SBOX_NET_RUNDIR);
+	}
+	if (umount2(SBOX_NET_RUNDIR, MNT_DETACH) < 0 && errno != EINVAL && !userns)
+		return sbox_fail(err, errno, "hiding %s from the sandbox", SBOX_NET_RUNDIR);
+	return 0;
+}
+
+int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err)
+{
+	/* The host side's locks are the launcher's to hold; our copies from
+	 * clone go (the locks live on in the launcher's fds). */
+	if (n->lease.fd >= 0)
+		close(n->lease.fd);
+	if (n->group.lock_fd >= 0)
+		close(n->group.lock_fd);
+	if (n->group.member_fd >= 0)
+		close(n->group.member_fd);
+	n->lease.fd = n->group.lock_fd = n->group.member_fd = -1;
+	if (hide_rundir(n->userns, err) < 0)
+		return -1;
+
+	if (n->join_fd >= 0) {
+		if (setns(n->join_fd, CLONE_NEWNET) < 0) {
+			if (n->mode == SBOX_NET_GROUP)
+				return sbox_fail(err, errno, "joining the network namespace of PrivateNetwork=group:%s",
+						 n->group.name);
+			return sbox_fail(err, errno, "joining a prepared network namespace");
+		}
+		close(n->join_fd);
+		n->join_fd = -1;
+	}
+	if (n->lo_up && sbox_net_loopback_up(err) < 0) {
+		sbox_err_prefix(err, "PrivateNetwork=%s", sbox_net_mode_name(n->mode));
+		return -1;
+	}
+	if (n->mode == SBOX_NET_VETH && veth_inside(n, err) < 0) {
+		sbox_err_prefix(err, "PrivateNetwork=veth, inside the sandbox");
+		return -1;
+	}
+	return 0;
+}
+
+void sbox_net_release(struct sbox_net *n)
+{
+	if (n->join_fd >= 0)
+		close(n->join_fd);
+	n->join_fd = -1;
+	if (n->veth_made) {
+		struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
+
+		/* Deleting one end deletes both.  Done before the address
+		 * goes back, so the next holder never meets this pair; the
+		 * kernel may have beaten us to it (the netns died). */
+		if (sk)
+			delete_link(sk, n->host_if);
+		n->veth_made = false;
+	}
+	sbox_ipam_release(&n->lease);
+	sbox_netgroup_leave(&n->group);
+}

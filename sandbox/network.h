@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox's network (PrivateNetwork=, docs/network.md), set up through
+ * libnl (no `ip` subprocesses).  A launch calls, in the recipe's order:
+ *
+ *   P1 sbox_net_prepare()       decide the clone flags; take what can be
+ *                               taken ahead: a veth address lease, the
+ *                               group membership, a pooled netns
+ *   P3 clone(... | sbox_net_clone_flags())
+ *   P4 sbox_net_parent_setup()  host side: the veth pair, publishing a
+ *                               group's new netns
+ *   C  sbox_net_child_setup()   inside: join (setns) a group's or a pooled
+ *                               netns, lo up, the sandbox end of the veth
+ *   end sbox_net_release()      after init is reaped: delete the host end,
+ *                               give the address back, leave the group
+ */
+#ifndef SBOX_SANDBOX_NETWORK_H
+#define SBOX_SANDBOX_NETWORK_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "sandbox/ipam.h"
+#include "sandbox/netgroup.h"
+
+/* Host-side state: a tmpfs of its own, mounted MS_UNBINDABLE so that the
+ * sandboxes' recursive clone of the host's root skips it: no sandbox can
+ * hold (flock) a lease or a group's lock, or see a group's netns file. */
+#define SBOX_NET_RUNDIR "/run/sbox/net"
+/* The sandbox's end of a veth pair. */
+#define SBOX_VETH_INNER_NAME "eth0"
+
+struct sbox_netns_pool;
+
+struct sbox_net {
+	enum sbox_net_mode mode;
+	bool userns;                /* the sandbox has a user namespace */
+	bool new_netns;             /* CLONE_NEWNET at P3 */
+	bool lo_up;                 /* the child brings lo up */
+	int join_fd;                /* netns the child joins (group, pool), -1 */
+	struct sbox_ipam_lease lease;   /* veth */
+	char host_if[IF_NAMESIZE];  /* veth: the host's end, "sbox-0ae70004" */
+	bool veth_made;
+	struct sbox_netgroup group;
+};
+
+/* P1.  userns: the sandbox gets a user namespace of its own; pool: a
+ * pool of prepared netns (sboxd), or NULL to create one in the clone;
+ * owner: the uid the launch is for (a group is its creator's uid's). */
+int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
+		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err);
+uint64_t sbox_net_clone_flags(const struct sbox_net *n);
+/* P4, pid = the unreaped child. */
+int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
+/* In the child, before the filesystem is built. */
+int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
+/* Idempotent; call once the sandbox's init is reaped (or never ran). */
+void sbox_net_release(struct sbox_net *n);
+
+/* Bring lo up in the calling thread's netns. */
+int sbox_net_loopback_up(struct sbox_err *err);
+
+/* Make SBOX_NET_RUNDIR (mounting its tmpfs if needed) and its
+ * subdirectory sub. */
+int sbox_net_rundir(const char *sub, struct sbox_err *err);
+/* Open (creating, 0600) and flock(how) a lock file that its holders may
+ * unlink: retries when the path came to name another file meanwhile.
+ * Returns the fd, -2 when LOCK_NB found it held, -1 with err. */
+int sbox_net_lock_file(const char *path, int how, struct sbox_err *err);
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* PrivateNetwork= and VethSubnet= syntax, and the veth address arithmetic. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/dir_network.h"
+#include "policy/directives.h"
+#include "policy/policy.h"
+#include "sandbox/ipam.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_modes_good(void **state)
+{
+	static const struct {
+		const char *s;
+		enum sbox_net_mode mode;
+		const char *group;
+	} cases[] = {
+		{ "none", SBOX_NET_NONE, NULL }, { "host", SBOX_NET_HOST, NULL },
+		{ "veth", SBOX_NET_VETH, NULL }, { "yes", SBOX_NET_NONE, NULL },
+		{ "true", SBOX_NET_NONE, NULL }, { "no", SBOX_NET_HOST, NULL },
+		{ "0", SBOX_NET_HOST, NULL }, { "group:job-42", SBOX_NET_GROUP, "job-42" },
+		{ "group:a.b_c", SBOX_NET_GROUP, "a.b_c" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum sbox_net_mode m = 99;
+		char *g = (char *)1;
+
+		assert_int_equal(sbox_parse_net_mode(cases[i].s, &m, &g), 0);
+		assert_int_equal(m, cases[i].mode);
+		if (cases[i].group)
+			assert_string_equal(g, cases[i].group);
+		else
+			assert_null(g);
+		free(g);
+	}
+}
+
+static void test_modes_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "None", "bridge", "group:", "group:../x", "group:a/b", "group:.hidden",
+		"group:-x", "group:a b", "veth ",
+		"group:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		enum sbox_net_mode m = SBOX_NET_VETH;
+		char *g = NULL;
+
+		assert_int_equal(sbox_parse_net_mode(bad[i], &m, &g), -EINVAL);
+		assert_int_equal(m, SBOX_NET_VETH);   /* untouched */
+		assert_null(g);
+	}
+}
+
+static void test_subnets(void **state)
+{
+	uint32_t net = 7;
+	unsigned prefix = 7;
+
+	(void)state;
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0/16", &net, &prefix), 0);
+	assert_int_equal(net, 0x0ae70000);
+	assert_int_equal(prefix, 16);
+	assert_int_equal(sbox_parse_ipv4_subnet("192.168.7.8/30", &net, &prefix), 0);
+	assert_int_equal(net, 0xc0a80708);
+	assert_int_equal(prefix, 30);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.0.0.0/8", &net, &prefix), 0);
+	/* host bits, syntax, range */
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.1/16", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0/16", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0/x", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0/", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0/33", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("::1/64", &net, &prefix), -EINVAL);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.231.0.0/31", &net, &prefix), -ERANGE);
+	assert_int_equal(sbox_parse_ipv4_subnet("10.0.0.0/7", &net, &prefix), -ERANGE);
+	assert_int_equal(net, 0x0a000000);       /* untouched by the failures */
+	assert_int_equal(prefix, 8);
+}
+
+static char *print_policy(const struct sbox_policy *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	sbox_policy_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *l = text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, line, n) == 0 && (l[n] == '\n' || l[n] == '\0'))
+			return true;
+	return false;
+}
+
+static void test_directives_round_trip(void **state)
+{
+	static const char *const modes[] = { "none", "host", "veth", "group:ranks-7" };
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char *text;
+
+	(void)state;
+	sbox_policy_init(&p);
+	text = print_policy(&p);
+	assert_true(has_line(text, "PrivateNetwork=none"));
+	assert_true(has_line(text, "VethSubnet=" SBOX_VETH_SUBNET_DEFAULT));
+	free(text);
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		char line[64];
+
+		assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", modes[i], &err), 0);
+		snprintf(line, sizeof(line), "PrivateNetwork=%s", modes[i]);
+		text = print_policy(&p);
+		assert_true(has_line(text, line));
+		free(text);
+	}
+	assert_int_equal(sbox_policy_set(&p, "VethSubnet", "172.30.4.0/22", &err), 0);
+	text = print_policy(&p);
+	assert_true(has_line(text, "VethSubnet=172.30.4.0/22"));
+	free(text);
+	/* "" resets to the defaults, as systemd's empty assignment does. */
+	assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", "", &err), 0);
+	assert_int_equal(sbox_policy_set(&p, "VethSubnet", "", &err), 0);
+	assert_int_equal(p.net.mode, SBOX_NET_NONE);
+	assert_null(p.net.group);
+	assert_int_equal(p.net.veth_subnet, 0x0ae70000);
+	assert_int_equal(p.net.veth_prefix, 16);
+	sbox_policy_free(&p);
+}
+
+static void test_directive_errors(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", "bridge", &err), -1);
+	assert_non_null(strstr(err.msg, "PrivateNetwork=bridge"));
+	assert_non_null(strstr(err.msg, "none, host, veth, group:NAME"));
+	assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", "group:../etc", &err), -1);
+	assert_non_null(strstr(err.msg, "not a valid group name"));
+	assert_int_equal(sbox_policy_set(&p, "VethSubnet", "10.231.0.1/16", &err), -1);
+	assert_non_null(strstr(err.msg, "host bits zero"));
+	assert_int_equal(sbox_policy_set(&p, "VethSubnet", "10.231.0.0/31", &err), -1);
+	assert_non_null(strstr(err.msg, "8 to 30"));
+	assert_int_equal(p.net.mode, SBOX_NET_NONE);
+	sbox_policy_free(&p);
+}
+
+static void test_validate_group_userns(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", "group:g1", &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), 0);
+	assert_int_equal(sbox_policy_set(&p, "PrivateUsers", "yes", &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), -1);
+	assert_non_null(strstr(err.msg, "PrivateNetwork=group:g1 cannot be combined with PrivateUsers=yes"));
+	sbox_policy_free(&p);
+}
+
+static void test_ipam_blocks(void **state)
+{
+	(void)state;
+	assert_int_equal(sbox_ipam_nblocks(16), 16384);
+	assert_int_equal(sbox_ipam_nblocks(29), 2);
+	assert_int_equal(sbox_ipam_nblocks(30), 1);
+	assert_int_equal(sbox_ipam_nblocks(31), 0);
+	assert_int_equal(sbox_ipam_block(0x0ae70000, 0), 0x0ae70000);
+	assert_int_equal(sbox_ipam_block(0x0ae70000, 1), 0x0ae70004);
+	assert_int_equal(sbox_ipam_block(0x0ae70000, 16383), 0x0ae7fffc);
+	assert_int_equal(sbox_ipam_host_addr(0x0ae70004), 0x0ae70005);
+	assert_int_equal(sbox_ipam_sandbox_addr(0x0ae70004), 0x0ae70006);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_modes_good),
+		cmocka_unit_test(test_modes_bad),
+		cmocka_unit_test(test_subnets),
+		cmocka_unit_test(test_directives_round_trip),
+		cmocka_unit_test(test_directive_errors),
+		cmocka_unit_test(test_validate_group_userns),
+		cmocka_unit_test(test_ipam_blocks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
