@@ -1,0 +1,450 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034  # top, B, RES ... come from bench/run.sh
+# bench/run.sh's helpers: peers, rows, measurement, throughput, scaling,
+# memory.  Sourced with B, RES, ROUNDS, RUNS, WARMUP ... set (bench/run.sh).
+
+PEERS="bubblewrap crun runc hyperfine gnuplot-nox"
+SBOXD_PID=
+SBOXD_SOCK="$RES/sboxd.sock"
+PROBE="$top/$B/sbox-probe"
+
+# Debian's packages for the peers, through the project's installer.
+install_peers() {
+	local missing="" p
+	for p in $PEERS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "${BENCH_NO_INSTALL:-0}" = 1 ]; then
+		log "missing:$missing (BENCH_NO_INSTALL=1: their rows will say so)"
+		return 0
+	fi
+	log "installing$missing"
+	SBOX_EXTRA_PACKAGES="$missing" "$top/scripts/install-deps.sh" >&2 ||
+		log "installing$missing failed: their rows will say so"
+}
+
+hybrid_cgroups() {
+	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] &&
+		[ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]
+}
+
+version_of() { # tool: its first version line, or "not installed"
+	command -v "$1" >/dev/null 2>&1 || { echo "not installed"; return; }
+	case $1 in
+	bwrap | crun | runc | hyperfine | firejail) "$1" --version 2>&1 | head -1 ;;
+	gnuplot) gnuplot --version ;;
+	unshare) unshare --version | head -1 ;;
+	*) echo "?" ;;
+	esac
+}
+
+machine_info() {
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "host=$(uname -n)"
+	echo "kernel=$(uname -r)"
+	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	echo "cpus=$(nproc)"
+	echo "mem_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+	echo "virt=$(systemd-detect-virt 2>/dev/null || echo unknown)"
+	if hybrid_cgroups; then
+		echo "cgroups=hybrid (v1 controllers, empty cgroup2 at /sys/fs/cgroup/unified)"
+	elif [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo "cgroups=unified (cgroup v2)"
+	else
+		echo "cgroups=v1"
+	fi
+	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "quick=$QUICK"
+	echo "rounds=$ROUNDS"
+	echo "runs=$RUNS"
+	echo "warmup=$WARMUP"
+	echo "git=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	for t in unshare bwrap crun runc firejail hyperfine gnuplot; do
+		echo "version.$t=$(version_of $t)"
+	done
+	echo "version.sboxrun=$("$B/sboxrun" --version 2>&1 | head -1)"
+}
+
+# ------------------------------------------------------- sbox's policies
+# "Full isolation" as the issue defines it: all namespaces including the
+# network, a cgroup with memory and pids limits, the device filter,
+# seccomp, no capabilities.  Each directive is used when this sboxrun
+# knows it (sboxrun --check); the ones it doesn't are listed in the report.
+FULL_DIRECTIVES=(
+	"PrivateNetwork=none|network namespace with lo only"
+	"MemoryMax=256M|cgroup memory limit"
+	"TasksMax=64|cgroup pids limit"
+	"SeccompProfile=default|seccomp deny list"
+	"CapabilityBoundingSet=|no capabilities"
+	"NoNewPrivileges=yes|no_new_privs"
+)
+FULL_FLAGS=()
+FULL_SETS=()
+FULL_WHAT=()
+SBOX_DIRECT_ARGS=""
+: >"$RES/full-missing.txt"
+
+detect_sbox() {
+	local d nv what
+	for d in "${FULL_DIRECTIVES[@]}"; do
+		nv=${d%%|*} what=${d#*|}
+		if "$B/sboxrun" --set "$nv" --check >/dev/null 2>&1; then
+			FULL_FLAGS+=(--set "$nv")
+			FULL_SETS+=("$nv")
+			FULL_WHAT+=("$what")
+		else
+			printf '%s\t%s\n' "$nv" "$what" >>"$RES/full-missing.txt"
+		fi
+	done
+	printf '%s\n' "${FULL_SETS[@]}" >"$RES/full-sets.txt"
+	# sboxrun goes through sboxd when its socket answers: the direct rows
+	# must not, whatever runs on this machine.
+	if "$B/sboxrun" --help 2>&1 | grep -q -- '--direct'; then
+		SBOX_DIRECT_ARGS=--direct
+	elif "$B/sboxrun" --help 2>&1 | grep -q -- '--no-daemon'; then
+		SBOX_DIRECT_ARGS=--no-daemon
+	fi
+}
+
+sbox_isolation() { # default|full
+	local s="ns: pid mnt uts ipc net cgroup; ro host root, private /dev /tmp /proc" w
+	if [ "$1" = full ]; then
+		for w in "${FULL_WHAT[@]}"; do
+			s="$s; $w"
+		done
+		[ -s "$RES/full-missing.txt" ] &&
+			s="$s; not yet in sboxrun: $(cut -f2 "$RES/full-missing.txt" | paste -sd, - | sed 's/,/, /g')"
+	else
+		s="$s; sboxrun's defaults"
+	fi
+	echo "$s"
+}
+
+# --------------------------------------------------------------- sboxd
+start_sboxd() { # the reason it can't go to $RES/na-sboxd
+	[ -x "$B/sboxd" ] || { unavailable sboxd "sboxd not built yet ($B/sboxd missing)"; return 1; }
+	# Its own socket, state directory and limits, so that it neither meets
+	# a system sboxd nor refuses the scaling run's 1000 live sandboxes.
+	cat >"$RES/sboxd.conf" <<-EOF
+		[Daemon]
+		StateDirectory=$RES/sboxd-state
+		MaxJobs=4096
+		MaxJobsPerUser=4096
+		MaxConnections=256
+		NetnsPool=${BENCH_NETNS_POOL:-16}
+	EOF
+	chmod 644 "$RES/sboxd.conf"
+	# shellcheck disable=SC2086
+	"$B/sboxd" --foreground --config "$RES/sboxd.conf" --socket "$SBOXD_SOCK" \
+		${BENCH_SBOXD_ARGS:-} >"$RES/sboxd.log" 2>&1 &
+	SBOXD_PID=$!
+	for _ in $(seq 50); do
+		if [ -S "$SBOXD_SOCK" ]; then
+			awk '/VmRSS/ { print "sboxd_rss_kb_idle=" $2 }' \
+				"/proc/$SBOXD_PID/status" >"$RES/memory.txt"
+			return 0
+		fi
+		kill -0 "$SBOXD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	unavailable sboxd "sboxd did not start: $(tail -c 300 "$RES/sboxd.log" | tr '\n' ' ')"
+	stop_sboxd
+	return 1
+}
+
+stop_sboxd() {
+	[ -n "$SBOXD_PID" ] || return 0
+	kill "$SBOXD_PID" 2>/dev/null
+	wait "$SBOXD_PID" 2>/dev/null
+	SBOXD_PID=
+}
+
+# -------------------------------------------------------- row commands
+cmd_of() { # id -> CMD array
+	eval "CMD=($(cat "$RES/cmd-$1"))"
+}
+
+# How a row runs here.  crun refuses the hybrid layout ("cgroups in hybrid
+# mode not supported, drop all controllers from cgroupv2"): it runs in a
+# private mount namespace where the empty cgroup2 at /sys/fs/cgroup/unified
+# is unmounted, so it sees plain cgroup v1; the wrapper is set up once per
+# batch, outside the timed commands.
+wrap_of() { # id -> WRAP array (a prefix)
+	WRAP=()
+	if [ "$1" = crun ] && hybrid_cgroups; then
+		WRAP=(unshare -m --propagation private sh -c
+			'umount /sys/fs/cgroup/unified && exec "$@"' sh)
+	fi
+}
+
+# The row's command with sbox-probe in place of /bin/true.
+probe_cmd_of() { # id -> CMD array
+	local i
+	case $1 in
+	crun) CMD=(crun run --bundle "$RES/bundle-probe" bench-crun-probe) ;;
+	runc) CMD=(runc run --bundle "$RES/bundle-probe" bench-runc-probe) ;;
+	*)
+		cmd_of "$1"
+		i=$((${#CMD[@]} - 1))
+		CMD[i]=$PROBE
+		CMD+=(report)
+		;;
+	esac
+}
+
+tool_of() {
+	case $1 in
+	exec) echo true ;;
+	sboxrun | sboxrun-full | sboxd) echo "$B/sboxrun" ;;
+	*) cmd_of "$1"; echo "${CMD[0]}" ;;
+	esac
+}
+
+# Smoke-test each row once, and record what it isolates as seen from
+# inside (iso-ID.txt: sbox-probe's report).
+check_rows() {
+	local id err tool
+	# crun spec writes the bundles' config.json (bench/mkbundle.sh).
+	if command -v crun >/dev/null; then
+		if ! { "$top/bench/mkbundle.sh" "$RES/bundle" "$TRUE" &&
+			"$top/bench/mkbundle.sh" "$RES/bundle-probe" "$PROBE" report &&
+			"$top/bench/mkbundle.sh" "$RES/bundle-sleep" /bin/sleep 3.25; } \
+			>/dev/null 2>"$RES/bundle.err"; then
+			log "building the OCI bundle failed: $(cat "$RES/bundle.err")"
+		fi
+	fi
+	start_sboxd
+	for id in "${ROWS[@]}"; do
+		[ -e "$RES/na-$id" ] && continue
+		tool=$(tool_of "$id")
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			case $id in
+			firejail) unavailable "$id" "not installed; optional: apt-get install firejail" ;;
+			*) unavailable "$id" "$tool not installed" ;;
+			esac
+			continue
+		fi
+		if [ "$id" = sboxrun-full ] && [ ${#FULL_SETS[@]} -eq 0 ]; then
+			unavailable "$id" "sboxrun knows none of the full-isolation directives yet"
+			continue
+		fi
+		cmd_of "$id"
+		wrap_of "$id"
+		if ! err=$(timeout 30 "${WRAP[@]}" "${CMD[@]}" 2>&1 </dev/null); then
+			unavailable "$id" "failed: $(printf '%s' "$err" | tail -c 300 | tr '\n' ' ')"
+			continue
+		fi
+		probe_cmd_of "$id"
+		timeout 30 "${WRAP[@]}" "${CMD[@]}" >"$RES/iso-$id.txt" 2>&1 </dev/null ||
+			log "$id: the probe run failed (isolation table incomplete)"
+		host_view "$id"
+	done
+}
+
+# What the host sees of a row's sandbox while it runs: its cgroup and the
+# limits there (hostview-ID.txt).  The row runs `sleep 3.25` instead of
+# /bin/true; the sleeper is found by that argument.
+host_view() { # id
+	local id=$1 pid="" i path ctl f bg
+	case $id in
+	crun | runc) CMD=("$id" run --bundle "$RES/bundle-sleep" "bench-$id-sleep") ;;
+	*)
+		cmd_of "$id"
+		i=$((${#CMD[@]} - 1))
+		CMD[i]=/bin/sleep
+		CMD+=(3.25)
+		;;
+	esac
+	wrap_of "$id"
+	"${WRAP[@]}" "${CMD[@]}" >/dev/null 2>&1 </dev/null &
+	bg=$!
+	for _ in $(seq 40); do
+		pid=$(find_sleeper)
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	{
+		[ -n "$pid" ] || { echo "error=the sleeper was not found"; wait "$bg" 2>/dev/null; return; }
+		while IFS=: read -r _ ctl path; do
+			case $ctl in
+			memory) f=/sys/fs/cgroup/memory$path/memory.limit_in_bytes ;;
+			pids) f=/sys/fs/cgroup/pids$path/pids.max ;;
+			devices) f=/sys/fs/cgroup/devices$path/devices.list ;;
+			"") f=/sys/fs/cgroup/unified$path/memory.max
+			    [ -d /sys/fs/cgroup/unified ] || f=/sys/fs/cgroup$path/memory.max ;;
+			*) continue ;;
+			esac
+			echo "cgroup.${ctl:-v2}=$path"
+			[ -r "$f" ] && echo "limit.${ctl:-v2}=$(head -3 "$f" | paste -sd, -)"
+		done <"/proc/$pid/cgroup"
+		if [ -r "/sys/fs/cgroup/unified$(sed -n 's/^0:://p' "/proc/$pid/cgroup")/pids.max" ]; then
+			echo "limit.v2pids=$(cat "/sys/fs/cgroup/unified$(sed -n 's/^0:://p' "/proc/$pid/cgroup")/pids.max")"
+		fi
+		kill -KILL "$pid" 2>/dev/null
+	} >"$RES/hostview-$id.txt"
+	wait "$bg" 2>/dev/null
+}
+
+# The process whose whole command line is "/bin/sleep 3.25" (a wrapper's
+# also holds the words, in a longer line).
+find_sleeper() {
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		[ "$c" = "/bin/sleep 3.25 " ] && { echo "${p#/proc/}"; return; }
+	done
+}
+
+# One round of one row: hyperfine, without a shell, JSON out.
+measure_row() { # id round
+	local id=$1 r=$2 cmdline
+	cmd_of "$id"
+	wrap_of "$id"
+	cmdline=$(printf '%q ' "${CMD[@]}")
+	if ! "${WRAP[@]}" hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" \
+		--export-json "$RES/lat-$id-r$r.json" -- "$cmdline" \
+		>/dev/null 2>>"$RES/lat-$id.err" </dev/null; then
+		log "$id: round $r failed (see $RES/lat-$id.err)"
+		rm -f "$RES/lat-$id-r$r.json"
+	fi
+}
+
+# ----------------------------------------------------------- API path
+api_available() { # fork|direct|libsbox
+	[ -x "$B/apibench" ] || return 1
+	case $1 in
+	fork | direct) return 0 ;;
+	libsbox) [ -n "$SBOXD_PID" ] && "$B/apibench" -n 1 -w 0 -S "$SBOXD_SOCK" libsbox \
+		>/dev/null 2>&1 ;;
+	*) return 1 ;;
+	esac
+}
+
+api_args() { # mode -> API array: apibench's arguments after the counts
+	local s
+	API=()
+	case $1 in
+	fork) API=(fork) ;;
+	direct | libsbox)
+		for s in "${FULL_SETS[@]}"; do
+			API+=(-s "$s")
+		done
+		[ "$1" = libsbox ] && API+=(-S "$SBOXD_SOCK" -P "$SBOXD_PID")
+		API+=("$1")
+		;;
+	*) ;;
+	esac
+}
+
+api_round() { # round
+	local m
+	for m in fork direct libsbox; do
+		api_available "$m" || continue
+		api_args "$m"
+		"$B/apibench" -n $((API_N / ROUNDS)) -w "$WARMUP" -o "$RES/api-$m-r$1.raw" \
+			"${API[@]}" >"$RES/api-$m-r$1.json" 2>>"$RES/api-$m.err" ||
+			log "apibench $m, round $1 failed (see $RES/api-$m.err)"
+	done
+}
+
+# ------------------------------------------------ throughput and leaks
+count_ns() { # type: distinct namespaces of that type over all processes
+	stat -L -c %i /proc/[0-9]*/ns/"$1" 2>/dev/null | sort -u | wc -l
+}
+
+# sbox names a sandbox's cgroup sbox-LAUNCHERPID-N (sandbox/cgroup.c): one
+# whose launcher is gone is left over; sboxd's own should be none when idle.
+sbox_cgroups() { # stale|sboxd|all
+	local d pid n=0
+	while read -r d; do
+		pid=${d##*/sbox-}
+		pid=${pid%%-*}
+		case $1 in
+		stale) [ -d "/proc/$pid" ] || n=$((n + 1)) ;;
+		sboxd) [ "$pid" = "$SBOXD_PID" ] && n=$((n + 1)) ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done < <(find /sys/fs/cgroup -mindepth 2 -type d -name 'sbox-[0-9]*-[0-9]*' 2>/dev/null)
+	echo "$n"
+}
+
+leak_snapshot() {
+	echo "sbox_cgroups_stale=$(sbox_cgroups stale)"
+	echo "sbox_cgroups_all=$(sbox_cgroups all)"
+	[ -n "$SBOXD_PID" ] && echo "sbox_cgroups_sboxd=$(sbox_cgroups sboxd)"
+	echo "all_cgroups=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | wc -l)"
+	echo "host_mounts=$(wc -l </proc/1/mountinfo)"
+	echo "nsfs_mounts=$(grep -c ' - nsfs ' /proc/1/mountinfo)"
+	local t
+	for t in net mnt pid ipc uts cgroup; do
+		echo "ns_$t=$(count_ns $t)"
+	done
+	echo "host_links=$(ip -o link 2>/dev/null | wc -l)"
+	echo "sbox_init_procs=$(grep -lx 'sbox-init' /proc/[0-9]*/comm 2>/dev/null | wc -l)"
+	echo "zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)"
+	if [ -n "$SBOXD_PID" ]; then
+		echo "sboxd_fds=$(find /proc/"$SBOXD_PID"/fd -mindepth 1 2>/dev/null | wc -l)"
+		echo "sboxd_children=$(grep -l "^PPid:.$SBOXD_PID\$" /proc/[0-9]*/status 2>/dev/null | wc -l)"
+		echo "sboxd_rss_kb=$(awk '/VmRSS/ { print $2 }' /proc/"$SBOXD_PID"/status)"
+	fi
+}
+
+throughput() {
+	local c modes=() m
+	leak_snapshot >"$RES/leak-before.txt"
+	# Through sboxd: libsbox in-process clients when built, else sboxrun
+	# client processes; the direct library always, for comparison.
+	if api_available libsbox; then
+		modes+=(libsbox)
+	elif [ -n "$SBOXD_PID" ] && [ ! -e "$RES/na-sboxd" ]; then
+		modes+=(sboxrun-client)
+	fi
+	# The in-process library too, for comparison (only as a stand-in in
+	# a quick run).
+	[ "$QUICK" = 1 ] && [ ${#modes[@]} -gt 0 ] || modes+=(direct)
+	for m in "${modes[@]}"; do
+		for c in $TP_CLIENTS; do
+			log "throughput: $m, $c clients, ${TP_SECONDS}s"
+			case $m in
+			sboxrun-client)
+				"$B/apibench" -t "$TP_SECONDS" -j "$c" fork -- "$top/$B/sboxrun" \
+					--socket "$SBOXD_SOCK" "${FULL_FLAGS[@]}" -- "$TRUE" ;;
+			*)
+				api_args "$m"
+				"$B/apibench" -t "$TP_SECONDS" -j "$c" "${API[@]}" ;;
+			esac >"$RES/tp-$m-$c.json" 2>>"$RES/tp.err" ||
+				log "throughput $m/$c had failures (see $RES/tp.err)"
+		done
+	done
+	# Let the kernel finish tearing namespaces down before the count.
+	sleep 2
+	leak_snapshot >"$RES/leak-after.txt"
+}
+
+# ------------------------------------------------------------ scaling
+# Through sboxd when it runs, the in-process library otherwise; both in a
+# full run.
+scaling() {
+	local k m modes=(direct)
+	api_available libsbox && modes=(libsbox)
+	[ "$QUICK" = 1 ] || modes=(direct "${modes[@]}")
+	[ "${modes[*]}" = "direct direct" ] && modes=(direct)
+	for m in "${modes[@]}"; do
+		api_available "$m" || continue
+		for k in $SCALES; do
+			log "scaling: $m with $k live sandboxes"
+			api_args "$m"
+			"$B/apibench" -n "$SCALE_N" -w 5 -L "$k" "${API[@]}" \
+				>"$RES/scale-$m-$k.json" 2>>"$RES/scale.err" ||
+				log "scaling $m/$k failed (see $RES/scale.err)"
+		done
+	done
+}
+
+# ------------------------------------------------------------- memory
+memory() {
+	[ -n "$SBOXD_PID" ] || return 0
+	awk '/VmRSS/ { print "sboxd_rss_kb_end=" $2 }' /proc/"$SBOXD_PID"/status >>"$RES/memory.txt"
+}
