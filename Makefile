@@ -37,7 +37,11 @@ B ?= build/$(VARIANT)
 
 CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
-CLI_OBJ = $(B)/launcher/cli.o
+# -- cgroups: launcher/status.c, how a sandbox ended (--stats, --json-status) --
+CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o
+# -- daemon: sboxrun's client mode, libsbox and the wire protocol --
+CLIENT_OBJ = $(B)/launcher/client.o $(B)/launcher/protocol.o $(B)/launcher/protocol_build.o
+CLI_OBJ += $(B)/launcher/sboxrun_client.o $(CLIENT_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
@@ -45,9 +49,11 @@ INTEG_BIN = $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 INTEG_LIB = $(B)/tests/integration/harness.o
 
 .SECONDARY:
-.PHONY: all release asan tests test test-unit test-integration valgrind install \
+.PHONY: all release asan tests test test-unit test-v2 test-integration valgrind install \
 	uninstall clean deps bench demo
 all: $(B)/sboxrun $(B)/sbox-probe
+# -- daemon --
+all: $(B)/sboxd $(B)/libsbox.a $(B)/libsbox.so $(B)/sbox.pc $(B)/node-agent
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -87,6 +93,22 @@ test-unit:
 	$(MAKE) VARIANT=asan tests
 	./tests/run-tests.sh --unit-only build/asan build/release
 
+# The same suite on a pure cgroup v2 machine: a qemu VM booting Debian's
+# kernel over the host's files (tests/v2/run-vm.sh, docs/testing-v2.md).
+test-v2:
+	$(MAKE) VARIANT=asan tests
+	$(MAKE) VARIANT=release all
+	./tests/v2/run-vm.sh
+
+# The same suite on the classic mount(2) path that kernels before 5.12 take
+# (no open_tree/mount_setattr/openat2): a build that never probes for them
+# (docs/design.md, "Filesystem set-up without the new mount API").
+.PHONY: test-classic
+test-classic:
+	$(MAKE) VARIANT=asan B=build/classic CFLAGS=-DSBOX_FORCE_CLASSIC_FS tests
+	$(MAKE) VARIANT=release all
+	./tests/run-tests.sh --no-valgrind build/classic build/release
+
 valgrind:
 	$(MAKE) VARIANT=release tests
 	./tests/run-valgrind.sh build/release
@@ -97,17 +119,110 @@ deps:
 demo: all
 	./scripts/demo.sh $(B)/sboxrun
 
+# make bench [BENCH_QUICK=1] [BENCH_B=build/x]: docs/benchmarks.md (bench/).
+BENCH_B ?= build/release
 bench:
-	$(MAKE) VARIANT=release all
-	./bench/run.sh build/release
+	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sbox-probe sboxd apibench)
+	./bench/run.sh $(BENCH_B)
+
+# The in-process launch driver of bench/ (the API path, no client process).
+APIBENCH_OBJ = $(B)/bench/apibench.o $(B)/bench/apibench_direct.o $(B)/bench/apibench_libsbox.o
+$(B)/apibench: $(APIBENCH_OBJ) $(B)/libsbox.a $(B)/libsbox-core.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# -- network: what a netns costs a launch (docs/network.md); run as root --
+$(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsbox-core.a $(PKG_LIBS)
+
+# -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
+# pkg-config file), the example node agent, the protocol fuzzer --
+DAEMON_OBJ = $(addprefix $(B)/launcher/, sboxd.o daemon_loop.o daemon_conn.o daemon_jobs.o \
+	daemon_launch.o daemon_leases.o daemon_recovery.o protocol.o protocol_build.o)
+$(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# libsbox parses policy text (to open the bind sources as the caller) with the
+# same directive table: it carries policy/ and common/, hidden by the
+# version script in the shared library.
+LIBSBOX_SRC = launcher/client.c launcher/protocol.c launcher/protocol_build.c $(wildcard common/*.c policy/*.c)
+LIBSBOX_SOVERSION = 0
+# -- security: policy/ checks capability names with libcap, syscall names with libseccomp --
+LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
+$(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(B)/%.o)
+	ar rcs $@ $^
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC [PIC] $@"
+	@$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/libsbox.so: $(LIBSBOX_SRC:%.c=$(B)/pic/%.o) launcher/libsbox.map
+	$(CC) -shared -Wl,-soname,libsbox.so.$(LIBSBOX_SOVERSION) -Wl,--version-script=launcher/libsbox.map \
+		-Wl,-z,relro,-z,now $(SAN_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSBOX_LIBS)
+$(B)/sbox.pc: launcher/sbox.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+$(B)/node-agent: examples/node-agent.c $(B)/libsbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iinclude $(ALL_LDFLAGS) -o $@ $< $(B)/libsbox.a $(LIBSBOX_LIBS)
+
+# The daemon's integration tests start their own sboxd and speak the
+# protocol themselves (tests/integration/daemon_harness.c).
+DAEMON_TEST_LIB = $(INTEG_LIB) $(B)/tests/integration/daemon_harness.o
+$(B)/tests/test_daemon $(B)/tests/test_daemon_abuse: $(B)/tests/test_%: tests/integration/test_%.c \
+		$(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \
+		$(PKG_LIBS) $(CMOCKA_LIBS)
+
+# make fuzz [FUZZ_SECONDS=60]: libFuzzer on the wire decoder (clang), from
+# the seed corpus in tests/fuzz/corpus; CI runs it bounded.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRC = launcher/protocol.c launcher/protocol_build.c policy/values.c common/err.c
+$(B)/fuzz/fuzz_protocol: tests/fuzz/fuzz_protocol.c $(FUZZ_SRC) launcher/protocol.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_protocol.c $(FUZZ_SRC)
+.PHONY: fuzz
+fuzz: $(B)/fuzz/fuzz_protocol
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-print_final_stats=1 $(B)/fuzz/corpus tests/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(B)/sboxrun $(DESTDIR)$(BINDIR)/sboxrun
 	install -m 0644 docs/man/sboxrun.1 $(DESTDIR)$(MANDIR)/man1/sboxrun.1
+	$(MAKE) install-daemon
+
+# -- daemon: sboxd, its man page and systemd units, libsbox (header, static
+# and shared library, pkg-config file) --
+SBINDIR = $(PREFIX)/sbin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+UNITDIR ?= $(LIBDIR)/systemd/system
+.PHONY: install-daemon
+install-daemon:
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/sbox $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(B)/sboxd $(DESTDIR)$(SBINDIR)/sboxd
+	install -m 0644 docs/man/sboxd.8 $(DESTDIR)$(MANDIR)/man8/sboxd.8
+	install -m 0644 include/sbox/libsbox.h $(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h
+	install -m 0644 $(B)/libsbox.a $(DESTDIR)$(LIBDIR)/libsbox.a
+	install -m 0755 $(B)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION)
+	ln -sf libsbox.so.$(LIBSBOX_SOVERSION) $(DESTDIR)$(LIBDIR)/libsbox.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' launcher/sbox.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/sbox.pc
+	sed 's|/usr/local/sbin/sboxd|$(SBINDIR)/sboxd|' systemd/sboxd.service \
+		> $(DESTDIR)$(UNITDIR)/sboxd.service
+	install -m 0644 systemd/sboxd.socket $(DESTDIR)$(UNITDIR)/sboxd.socket
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sboxrun $(DESTDIR)$(MANDIR)/man1/sboxrun.1
+	rm -f $(DESTDIR)$(SBINDIR)/sboxd $(DESTDIR)$(MANDIR)/man8/sboxd.8 \
+		$(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h $(DESTDIR)$(LIBDIR)/libsbox.a \
+		$(DESTDIR)$(LIBDIR)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/sbox.pc $(DESTDIR)$(UNITDIR)/sboxd.service \
+		$(DESTDIR)$(UNITDIR)/sboxd.socket
 
 clean:
 	rm -rf build

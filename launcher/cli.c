@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "policy/directives.h"
 #include "policy/parse.h"
+#include "policy/site.h"
 #include "policy/values.h"
 
 enum {
@@ -18,6 +19,22 @@ enum {
 	OPT_PASS_FD,
 	OPT_HELP_POLICY,
 	OPT_VERSION,
+	/* -- devices and GPUs -- */
+	OPT_SITE_CONFIG,
+	OPT_LIST_GPUS,
+	OPT_JSON,
+	/* -- cgroups -- */
+	OPT_STATS,
+	OPT_JSON_STATUS,
+	/* -- daemon -- */
+	OPT_SOCKET,
+	OPT_DIRECT,
+	OPT_DETACH,
+	OPT_WAIT_GPU,
+	OPT_GPUS,
+	OPT_ATTACH,
+	OPT_JOBS,
+	OPT_LEASES,
 	OPT_DIRECTIVE = 0x2000,   /* + index in sbox_directives */
 };
 
@@ -29,6 +46,20 @@ static const struct option launcher_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "help-policy", no_argument, NULL, OPT_HELP_POLICY },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "site-config", required_argument, NULL, OPT_SITE_CONFIG },
+	{ "list-gpus", no_argument, NULL, OPT_LIST_GPUS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "json-status", required_argument, NULL, OPT_JSON_STATUS },
+	/* -- daemon -- */
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
+	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "wait-gpu", no_argument, NULL, OPT_WAIT_GPU },
+	{ "gpus", required_argument, NULL, OPT_GPUS },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "jobs", no_argument, NULL, OPT_JOBS },
+	{ "leases", no_argument, NULL, OPT_LEASES },
 };
 
 static struct option *build_options(char *shortopts, size_t len)
@@ -153,6 +184,51 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 		case OPT_CHECK:
 			cli->check = true;
 			break;
+		case OPT_SITE_CONFIG:
+			cli->site_config = optarg;
+			break;
+		case OPT_LIST_GPUS:
+			cli->list_gpus = true;
+			break;
+		case OPT_STATS:
+			cli->stats = true;
+			break;
+		case OPT_JSON_STATUS:
+			cli->json_status = optarg;
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		/* -- daemon -- */
+		case OPT_SOCKET:
+			cli->socket = optarg;
+			break;
+		case OPT_DIRECT:
+			cli->direct = true;
+			break;
+		case OPT_DETACH:
+			cli->detach = true;
+			break;
+		case OPT_WAIT_GPU:
+			cli->wait_gpu = true;
+			break;
+		case OPT_GPUS: {
+			uint64_t n;
+
+			if (sbox_parse_uint(optarg, 1, 64, &n) < 0)
+				return sbox_fail(err, 0, "--gpus %s: expected a number of GPUs (1-64)", optarg);
+			cli->gpus = (unsigned)n;
+			break;
+		}
+		case OPT_ATTACH:
+			cli->attach = optarg;
+			break;
+		case OPT_JOBS:
+			cli->jobs = true;
+			break;
+		case OPT_LEASES:
+			cli->leases = true;
+			break;
 		case OPT_SET:
 			r = apply_set(p, optarg, err);
 			break;
@@ -197,8 +273,27 @@ void sbox_cli_usage(FILE *out)
 	      "      --check            validate and print the effective policy; run nothing\n"
 	      "      --pass-fd N        keep fd N open in the worker (repeatable)\n"
 	      "      --help-policy      list every policy directive\n"
+	      "      --list-gpus        print the GPU inventory (with --json: as JSON)\n"
+	      "      --site-config FILE read this site configuration instead of\n"
+	      "                         " SBOX_SITE_DEFAULT_PATH " (root-owned; direct mode only)\n"
 	      "  -h, --help             show this help\n"
 	      "      --version          show the version\n"
+	      "      --stats            at exit, print wall and CPU time, peak memory and OOM\n"
+	      "                         kills of the sandbox on stderr\n"
+	      "      --json-status FILE at exit, write the exit code, signal, OOM and timeout\n"
+	      "                         flags and those figures to FILE as one JSON object\n"
+	      "\n"
+	      "Through sboxd (used when its socket answers; see sboxd(8)):\n"
+	      "      --socket PATH      sboxd's socket (default $SBOX_SOCKET, else\n"
+	      "                         /run/sbox/sboxd.sock); fail if it doesn't answer\n"
+	      "      --direct           never use sboxd: launch the sandbox here\n"
+	      "      --gpus N           lease N free GPUs for the job's life (without sboxd:\n"
+	      "                         the first N of the inventory, no lease)\n"
+	      "      --wait-gpu         wait for leased GPUs to come free instead of failing\n"
+	      "      --detach           print the job id and exit; the job outlives sboxrun\n"
+	      "      --attach JOB       wait for job JOB (forwarding signals) and exit as it does\n"
+	      "      --jobs             list your jobs (root: all jobs)\n"
+	      "      --leases           list the GPUs and the jobs that hold them\n"
 	      "\n"
 	      "Policy flags (each sets the directive in brackets):\n", out);
 	for (size_t i = 0; i < sbox_n_directives; i++) {
@@ -217,7 +312,8 @@ void sbox_cli_usage(FILE *out)
 	}
 	fputs("\n"
 	      "Exit status: the worker's; 128+N when it died of signal N; 125 when sbox\n"
-	      "failed; 126 when COMMAND can't be executed; 127 when it isn't found.\n"
+	      "failed; 126 when COMMAND can't be executed; 127 when it isn't found;\n"
+	      "137 when the OOM killer ended it past MemoryMax=; 124 after RuntimeMaxSec=.\n"
 	      "See sboxrun(1) and docs/policy.md.\n", out);
 }
 

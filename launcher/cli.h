@@ -19,6 +19,22 @@ struct sbox_cli {
 	bool version;
 	int pass_fds[SBOX_MAX_PASS_FDS];
 	size_t n_pass_fds;
+	/* -- devices and GPUs -- */
+	const char *site_config;  /* --site-config FILE (direct mode only) */
+	bool list_gpus;           /* --list-gpus */
+	bool json;                /* --json (with --list-gpus) */
+	/* -- cgroups -- */
+	bool stats;               /* --stats: a summary line at exit */
+	const char *json_status;  /* --json-status FILE */
+	/* -- daemon: sboxd's client (launcher/sboxrun_client.c) -- */
+	const char *socket;       /* --socket PATH */
+	bool direct;              /* --direct: never sboxd */
+	bool detach;              /* --detach: print the job id, don't wait */
+	bool wait_gpu;            /* --wait-gpu */
+	unsigned gpus;            /* --gpus N: lease N free GPUs */
+	const char *attach;       /* --attach JOB: wait for a (detached) job */
+	bool jobs;                /* --jobs: list sboxd's jobs */
+	bool leases;              /* --leases: list the GPUs and their holders */
 	char **command;           /* argv of the worker, NULL-terminated */
 };
 

@@ -11,12 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "launcher/cli.h"
+#include "launcher/sboxrun_client.h"
+#include "launcher/status.h"
 #include "policy/directives.h"
+#include "policy/values.h"
+#include "sandbox/gpu.h"
 #include "sandbox/sandbox.h"
 
 #define EXIT_SBOX_FAILED 125
@@ -56,20 +61,57 @@ static int block_forwarded(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* -- cgroups: RuntimeMaxSec= as a timerfd in the supervise loop; -1 for
+ * none, -2 on error.  From the launch, as systemd counts from the start. -- */
+static int runtime_timer(const struct sbox_policy *p, struct sbox_err *err)
+{
+	struct itimerspec its = { 0 };
+	uint64_t usec = p->res.runtime_max_usec;
+	int fd;
+
+	if (usec == SBOX_INFINITY)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return sbox_fail(err, errno, "RuntimeMaxSec=: creating the timer"), -2;
+	its.it_value.tv_sec = (time_t)(usec / 1000000);
+	its.it_value.tv_nsec = (long)(usec % 1000000) * 1000;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		return sbox_fail(err, errno, "RuntimeMaxSec=: arming the timer"), -2;
+	}
+	return fd;
+}
+
 /* Wait for the sandbox to end, forwarding signals; returns the exit code. */
 static int supervise(struct sbox_child *child, int sigfd, const struct sbox_policy *p,
-		     const char *command)
+		     const char *command, struct sbox_end *end)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = sbox_child_event_fd(child), .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
 	};
 	struct sbox_err err = { 0 };
 	struct sbox_event ev;
-	int code = -1, status;
+	int code = -1, status, worker_status = -1, explained;
 
+	pfd[2].fd = runtime_timer(p, &err);
+	if (pfd[2].fd < -1)
+		return die(&err);
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+			/* RuntimeMaxSec= passed before the worker's end: the
+			 * whole sandbox goes, and the end is reported as such. */
+			close(pfd[2].fd);
+			pfd[2].fd = -1;
+			if (worker_status < 0 && code < 0) {
+				end->timed_out = true;
+				if (sbox_child_signal(child, SIGKILL, &err) < 0)
+					fprintf(stderr, "sboxrun: %s\n", err.msg);
+			}
+		}
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sbox_fail(&err, errno, "waiting for the sandbox");
@@ -114,14 +156,22 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 			break;
 		case SBOX_EV_EXITED:
 			code = exit_code_of(ev.status);
+			worker_status = ev.status;
 			break;
 		default:
 			break;
 		}
 		pfd[1].events = POLLIN;
 	}
+	if (pfd[2].fd >= 0)
+		close(pfd[2].fd);
 	if (sbox_child_reap(child, &status, &err) < 0)
 		return die(&err);
+	/* -- cgroups: an end that sbox's limits caused is said once, with the
+	 * limit (OOM past MemoryMax=: 137; RuntimeMaxSec=: 124). -- */
+	explained = sbox_end_explain(end, child, p, worker_status, status, stderr);
+	if (explained >= 0)
+		return explained;
 	if (code >= 0)
 		return code;
 	/* init ended without a report: it was killed (SIGKILL from outside,
@@ -135,17 +185,56 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 	return EXIT_SBOX_FAILED;
 }
 
+/* -- devices and GPUs: the site configuration.  In direct mode sboxrun is
+ * the privileged side and reads it itself; --site-config may name another
+ * file only here (sboxd reads its own --config and ignores any client's),
+ * and no environment variable can.  It is read when something needs it:
+ * GPUs=, --list-gpus, or --site-config given. -- */
+static int load_site(struct sbox_site *site, const struct sbox_cli *cli, struct sbox_err *err)
+{
+	const char *path = cli->site_config ? cli->site_config : SBOX_SITE_DEFAULT_PATH;
+
+	return sbox_site_load(site, path, cli->site_config != NULL, err);
+}
+
+static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
+{
+	struct sbox_gpu_inventory inv;
+	struct sbox_err err = { 0 };
+
+	if (load_site(site, cli, &err) < 0 || sbox_gpu_inventory_load(&inv, site, &err) < 0)
+		return die(&err);
+	sbox_gpu_inventory_print(&inv, cli->json, stdout);
+	sbox_gpu_inventory_free(&inv);
+	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
+}
+
+/* -- cgroups: --stats and --json-status, once the sandbox is gone. -- */
+static void report_end(const struct sbox_cli *cli, struct sbox_end *end, int code)
+{
+	struct sbox_err err = { 0 };
+
+	end->code = code;
+	if (cli->stats)
+		sbox_end_print_stats(end, stderr);
+	if (cli->json_status && sbox_end_write_json(end, cli->json_status, &err) < 0)
+		fprintf(stderr, "sboxrun: %s\n", err.msg);
+}
+
 int main(int argc, char **argv)
 {
 	struct sbox_policy policy;
+	struct sbox_site site;
 	struct sbox_cli cli = { 0 };
 	struct sbox_err err = { 0 };
 	struct sbox_child *child = NULL;
+	struct sbox_end end = { 0 };   /* -- cgroups -- */
 	char cwd[4096];
 	sigset_t set;
 	int sigfd, code;
 
 	sbox_policy_init(&policy);
+	sbox_site_init(&site);
 	if (sbox_cli_parse(argc, argv, &cli, &policy, &err) < 0) {
 		code = die(&err);
 		goto out;
@@ -160,6 +249,10 @@ int main(int argc, char **argv)
 		code = 0;
 		goto out;
 	}
+	if (cli.list_gpus) {
+		code = list_gpus(&cli, &site);
+		goto out;
+	}
 	if (sbox_policy_validate(&policy, &err) < 0) {
 		code = die(&err);
 		goto out;
@@ -167,6 +260,24 @@ int main(int argc, char **argv)
 	if (cli.check) {
 		sbox_policy_print(&policy, stdout);
 		code = fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
+		goto out;
+	}
+	/* -- daemon: through sboxd when its socket answers (or one is named:
+	 * --socket, $SBOX_SOCKET); --direct and --site-config keep the launch
+	 * here (launcher/sboxrun_client.c).  Same output, same exit codes. -- */
+	if (!cli.direct && !cli.site_config) {
+		bool ran = false;
+
+		code = sboxrun_via_daemon(&cli, &policy, environ, &end, &ran);
+		if (code != SBOXRUN_NO_DAEMON) {
+			if (ran)
+				report_end(&cli, &end, code);
+			goto out;
+		}
+	} else if (sboxrun_daemon_only_flag(&cli)) {
+		fprintf(stderr, "sboxrun: %s needs sboxd (not --direct or --site-config)\n",
+			sboxrun_daemon_only_flag(&cli));
+		code = EXIT_SBOX_FAILED;
 		goto out;
 	}
 	if (!cli.command) {
@@ -190,16 +301,32 @@ int main(int argc, char **argv)
 		.caller_env = environ,
 		.caller_uid = getuid(),
 		.caller_gid = getgid(),
+		.site = &site,
+		.cgroup_guard = true,      /* -- cgroups: sboxrun can be SIGKILLed -- */
 	};
-	if (sbox_spawn(&policy, &launch, &child, &err) < 0) {
+	/* -- daemon: --gpus N without sboxd (no leases: the first N) -- */
+	if (sboxrun_direct_gpus(&cli, &policy, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
 		goto out;
 	}
-	code = supervise(child, sigfd, &policy, cli.command[0]);
+	if ((policy.devices.gpus.n > 0 || cli.site_config) && load_site(&site, &cli, &err) < 0) {
+		code = die(&err);
+		close(sigfd);
+		goto out;
+	}
+	if (sbox_spawn(&policy, &launch, &child, &err) < 0) {
+		code = die(&err);
+		close(sigfd);
+		report_end(&cli, &end, code);
+		goto out;
+	}
+	code = supervise(child, sigfd, &policy, cli.command[0], &end);
 	sbox_child_free(child);
 	close(sigfd);
+	report_end(&cli, &end, code);
 out:
+	sbox_site_free(&site);
 	sbox_policy_free(&policy);
 	return code;
 }

@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "policy/dir_devices.h"
+#include "policy/dir_network.h"
+#include "policy/dir_resources.h"
+#include "policy/dir_security.h"
 #include "policy/setters.h"
 #include "policy/values.h"
 
@@ -444,9 +448,13 @@ const struct sbox_directive sbox_directives[] = {
 	  "keep the caller's terminal for an interactive worker (NewSession=no)", NULL,
 	  0, set_new_session, NULL },
 	/* -- resources (cgroups): rows from policy/dir_resources.h -- */
+	SBOX_RESOURCES_DIRECTIVES
 	/* -- devices and GPUs: rows from policy/dir_devices.h -- */
+	SBOX_DEVICES_DIRECTIVES
 	/* -- security: rows from policy/dir_security.h -- */
+	SBOX_SECURITY_DIRECTIVES
 	/* -- network: rows from policy/dir_network.h -- */
+	SBOX_NETWORK_DIRECTIVES
 };
 
 const size_t sbox_n_directives = SBOX_ARRAY_SIZE(sbox_directives);
@@ -497,7 +505,12 @@ int sbox_policy_set(struct sbox_policy *p, const char *name, const char *value,
 		return sbox_fail(err, 0, "unknown directive '%s' (sboxrun --help-policy lists them)", name);
 	}
 	if (d->set(p, value, err) < 0) {
-		sbox_err_prefix(err, "%s=%s", d->name, value);
+		/* Quote at most 80 characters of the value: a long one would push
+		 * the reason out of the message. */
+		size_t len = strlen(value);
+
+		sbox_err_prefix(err, "%s=%.*s%s", d->name, (int)(len > 80 ? 80 : len), value,
+				len > 80 ? "..." : "");
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/dir_devices.h"
+#include "policy/dir_network.h"
+#include "policy/dir_resources.h"
+#include "policy/dir_security.h"
 #include "policy/values.h"
 
 void sbox_policy_init(struct sbox_policy *p)
@@ -13,6 +17,11 @@ void sbox_policy_init(struct sbox_policy *p)
 	p->private_users = -1;
 	p->umask = 0022;          /* systemd's default UMask= */
 	p->new_session = true;    /* a worker can't reach the caller's tty */
+	/* -- per-area defaults: call each area's init here -- */
+	sbox_resources_init(&p->res);
+	sbox_devices_policy_init(&p->devices);
+	sbox_net_policy_init(&p->net);
+	sbox_security_policy_init(&p->sec);
 }
 
 static void mount_free(struct sbox_mount *m)
@@ -31,6 +40,11 @@ void sbox_policy_free(struct sbox_policy *p)
 	sbox_strv_clear(&p->env);
 	sbox_strv_clear(&p->pass_env);
 	free(p->workdir);
+	/* -- per-area frees: call each area's free here -- */
+	sbox_resources_free(&p->res);
+	sbox_devices_policy_free(&p->devices);
+	sbox_net_policy_free(&p->net);
+	sbox_security_policy_free(&p->sec);
 	sbox_policy_init(p);
 }
 
@@ -85,5 +99,12 @@ int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 	}
 	if (p->workdir && p->workdir[0] != '/')
 		return sbox_fail(err, 0, "WorkingDirectory=%s must be an absolute path", p->workdir);
+	/* -- per-area validation: call each area's check here -- */
+	if (sbox_resources_validate(p, err) < 0)
+		return -1;
+	if (sbox_security_policy_validate(p, err) < 0)
+		return -1;
+	if (sbox_net_policy_validate(p, err) < 0)
+		return -1;
 	return 0;
 }

@@ -37,6 +37,95 @@ struct sbox_strv {
 	size_t n;
 };
 
+/* Resources (policy/dir_resources.c, sandbox/cgroup*.c, docs/cgroups.md).
+ * A size or count limit as systemd writes it: unset (the parent cgroup's
+ * limit applies), a value, "infinity", or a percentage that is resolved
+ * against the host when the sandbox is built (MemoryMax=50% of physical
+ * memory): policy/ never touches the kernel. */
+struct sbox_limit {
+	bool set;
+	bool percent;              /* value is in 1/10000 (permyriad) */
+	uint64_t value;            /* bytes or tasks; UINT64_MAX: infinity */
+};
+
+struct sbox_resources {
+	struct sbox_limit memory_max;      /* MemoryMax= */
+	struct sbox_limit memory_high;     /* MemoryHigh= */
+	struct sbox_limit memory_swap_max; /* MemorySwapMax= */
+	struct sbox_limit tasks_max;       /* TasksMax= */
+	uint32_t cpu_quota;        /* CPUQuota= in 1/10000 of one CPU; 0: unset */
+	uint64_t cpu_weight;       /* CPUWeight= 1..10000; 0: unset */
+	uint64_t io_weight;        /* IOWeight= 1..10000; 0: unset */
+	char *allowed_cpus;        /* AllowedCPUs= canonical list; NULL: unset */
+	char *allowed_mems;        /* AllowedMemoryNodes= */
+	char *cgroup_parent;       /* CgroupParent=: a cgroup path; NULL: default */
+	uint64_t runtime_max_usec; /* RuntimeMaxSec=; UINT64_MAX: no limit */
+};
+
+/* Devices and GPUs (policy/dir_devices.c).  DeviceAllow= entries are kept as
+ * written and resolved to device numbers when a sandbox is built: policy/
+ * never touches the kernel. */
+enum {
+	SBOX_DEV_ACC_READ = 1 << 0,
+	SBOX_DEV_ACC_WRITE = 1 << 1,
+	SBOX_DEV_ACC_MKNOD = 1 << 2,
+};
+
+struct sbox_device_allow {
+	char *spec;        /* "/dev/fuse", "char-pts", "block-loop", "/dev/char/10:229" */
+	unsigned access;   /* SBOX_DEV_ACC_* */
+};
+
+struct sbox_devices_policy {
+	struct sbox_strv gpus;              /* GPUs=: index, UUID (prefix) or PCI bus id */
+	struct sbox_device_allow *allow;    /* DeviceAllow= */
+	size_t n_allow;
+	int gpu_locality;                   /* GPULocality=: -1 site default, 0 no, 1 yes */
+};
+
+/* Network (policy/dir_network.c, sandbox/network.c).  PrivateNetwork=
+ * extends systemd's boolean with the modes of docs/network.md. */
+enum sbox_net_mode {
+	SBOX_NET_NONE = 0,   /* new netns, only lo (up): the default */
+	SBOX_NET_HOST,       /* the host's network: no netns of its own */
+	SBOX_NET_VETH,       /* new netns + a veth pair to the host */
+	SBOX_NET_GROUP,      /* join (or create) the named group's netns */
+};
+
+struct sbox_net_policy {
+	enum sbox_net_mode mode;  /* PrivateNetwork= */
+	char *group;              /* PrivateNetwork=group:NAME */
+	uint32_t veth_subnet;     /* VethSubnet=: network address, host order */
+	unsigned veth_prefix;     /* VethSubnet=: prefix length, 8..30 */
+};
+
+/* Security (policy/dir_security.c, docs/security.md): least privilege. */
+enum sbox_seccomp_profile {
+	SBOX_SECCOMP_DEFAULT = 0, /* a deny list, Docker's default in spirit */
+	SBOX_SECCOMP_STRICT,      /* an allow list: @system-service less the deny list */
+	SBOX_SECCOMP_NONE,        /* no filter at all */
+};
+
+#define SBOX_RLIMIT_COUNT 16      /* RLIMIT_CPU .. RLIMIT_RTTIME */
+
+struct sbox_rlimit {
+	bool set;                 /* false: inherited from the launcher */
+	uint64_t soft, hard;      /* UINT64_MAX: infinity */
+};
+
+struct sbox_security {
+	uint64_t cap_bounding;            /* CapabilityBoundingSet=: bit N = capability N */
+	uint64_t cap_ambient;             /* AmbientCapabilities= */
+	bool no_new_privs;                /* NoNewPrivileges= (default yes) */
+	char *user;                       /* User=: name or uid; NULL: the default */
+	char *group;                      /* Group=: name or gid; NULL: the user's */
+	struct sbox_strv supp_groups;     /* SupplementaryGroups= */
+	enum sbox_seccomp_profile seccomp;/* SeccompProfile= */
+	struct sbox_strv syscall_filter;  /* SystemCallFilter=: "name", "~name[:ERRNO]" */
+	int syscall_errno;                /* SystemCallErrorNumber=; 0: kill the process */
+	struct sbox_rlimit rlimits[SBOX_RLIMIT_COUNT];  /* Limit*=, by RLIMIT_ number */
+};
+
 struct sbox_policy {
 	/* Namespaces and identity of the sandbox. */
 	char *hostname;            /* Hostname= */
@@ -52,6 +141,15 @@ struct sbox_policy {
 	char *workdir;             /* WorkingDirectory=; NULL = caller's cwd */
 	mode_t umask;              /* UMask= */
 	bool new_session;          /* NewSession= */
+
+	/* -- resources (cgroups): fields here -- */
+	struct sbox_resources res;
+	/* -- devices and GPUs: fields here -- */
+	struct sbox_devices_policy devices;
+	/* -- security: fields here -- */
+	struct sbox_security sec;
+	/* -- network: fields here -- */
+	struct sbox_net_policy net;
 };
 
 void sbox_policy_init(struct sbox_policy *p);

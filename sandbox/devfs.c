@@ -12,6 +12,8 @@
 
 #include "common/util.h"
 #include "sandbox/fsutil.h"
+#include "sandbox/devices.h"
+#include "sandbox/gpu.h"
 
 const char *const sbox_devfs_base_nodes[] = {
 	"null", "zero", "full", "random", "urandom", "tty", NULL,
@@ -28,30 +30,78 @@ static const struct {
 	{ "ptmx", "pts/ptmx" },
 };
 
-/* Bind the host's node /dev/NAME onto an empty file of the same name.  A
- * bind (not mknod) works in a user namespace too, and the device cgroup
- * still decides what may be opened. */
-static int bind_node(int dev_fd, const char *name, struct sbox_err *err)
+/* Bind the host's node SRC_ROOT/NAME onto an empty file of the same name
+ * (NAME may hold a directory: "dri/renderD128").  A bind (not mknod) works
+ * in a user namespace too, and the device cgroup still decides what may be
+ * opened. */
+static int bind_node_from(int dev_fd, const char *src_root, const char *name,
+			  struct sbox_err *err)
 {
-	char host[256];
+	char host[4096];
 	_cleanup_close_ int target = -1;
+	_cleanup_close_ int parent = -1;
+	const char *slash = strrchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
 	int fd;
 
-	snprintf(host, sizeof(host), "/dev/%s", name);
-	fd = openat(dev_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
+	snprintf(host, sizeof(host), "%s/%s", strcmp(src_root, "/") ? src_root : "", name);
+	if (slash) {
+		char dir[256];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - name), name);
+		if (mkdirat(dev_fd, dir, 0755) < 0 && errno != EEXIST)
+			return sbox_fail(err, errno, "creating /dev/%s in the sandbox", dir);
+		parent = openat(dev_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (parent < 0)
+			return sbox_fail(err, errno, "opening /dev/%s in the sandbox", dir);
+	}
+	fd = openat(parent >= 0 ? parent : dev_fd, base,
+		    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)
 		return sbox_fail(err, errno, "creating /dev/%s in the sandbox", name);
 	close(fd);
-	target = openat(dev_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	target = openat(parent >= 0 ? parent : dev_fd, base, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /dev/%s in the sandbox", name);
 	if (sbox_mount_at_fd(host, target, NULL, MS_BIND, NULL) < 0)
 		return sbox_fail(err, errno, "binding %s into the sandbox", host);
-	/* The bind keeps "dev" (it is a device node) but gets nosuid, noexec. */
+	/* The bind keeps "dev" (it is a device node) but gets nosuid, noexec,
+	 * and read-only: a read-only mount still lets a device node be
+	 * opened for writing (only regular files need a writable mount), but
+	 * the host's inode can't be chmod'ed or chown'ed through it. */
 	close(target);
-	target = openat(dev_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (target < 0 || sbox_mount_setattr_fd(target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
+	target = openat(parent >= 0 ? parent : dev_fd, base, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (target < 0 || sbox_mount_setattr_fd(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						 MOUNT_ATTR_NOEXEC, false) < 0)
 		return sbox_fail(err, errno, "hardening the bind of %s", host);
+	return 0;
+}
+
+static int bind_node(int dev_fd, const char *name, struct sbox_err *err)
+{
+	return bind_node_from(dev_fd, "/dev", name, err);
+}
+
+/* -- devices and GPUs: the granted nodes -- */
+
+/* The granted GPUs' nodes and their driver's shared nodes, under their host
+ * names, from the inventory's dev root; then the DeviceAllow= nodes, from
+ * the host's /dev.  Nothing of another GPU: it is not in the grant. */
+static int bind_granted(int dev_fd, const struct sbox_gpu_grant *g,
+			const struct sbox_device_set *set, struct sbox_err *err)
+{
+	struct stat st;
+
+	for (size_t i = 0; g && i < g->n_nodes; i++)
+		if (bind_node_from(dev_fd, g->dev_root, g->nodes[i].name, err) < 0)
+			return -1;
+	for (size_t i = 0; set && i < set->n_binds; i++) {
+		/* Already there (a GPU's node the policy names too). */
+		if (fstatat(dev_fd, set->binds[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (bind_node_from(dev_fd, "/dev", set->binds[i], err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -70,7 +120,8 @@ static int mount_sub(int dev_fd, const char *dir, const char *fstype, unsigned l
 	return 0;
 }
 
-int sbox_devfs_build(int root_fd, const struct sbox_policy *p, struct sbox_err *err)
+int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox_gpu_grant *g,
+		     const struct sbox_device_set *set, struct sbox_err *err)
 {
 	_cleanup_close_ int target = -1;
 	_cleanup_close_ int dev_fd = -1;
@@ -95,6 +146,8 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, struct sbox_err *
 	for (size_t i = 0; sbox_devfs_base_nodes[i]; i++)
 		if (bind_node(dev_fd, sbox_devfs_base_nodes[i], err) < 0)
 			return -1;
+	if (bind_granted(dev_fd, g, set, err) < 0)
+		return -1;
 	/* A private devpts instance: the worker's ptys are its own and it
 	 * can't reach the host's terminals through /dev/pts. */
 	if (mount_sub(dev_fd, "pts", "devpts", MS_NOSUID | MS_NOEXEC,
@@ -109,5 +162,7 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, struct sbox_err *
 	/* Nothing may be added to /dev from inside. */
 	if (sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
 		return sbox_fail(err, errno, "making /dev read-only");
-	return 0;
+	/* The driver's view in the sandbox's fresh /proc (mounted before
+	 * /dev): only the granted GPUs' entries. */
+	return sbox_gpu_mask_proc(root_fd, g, err);
 }

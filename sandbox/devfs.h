@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The sandbox's private /dev: a read-only tmpfs holding only the nodes the
- * sandbox was granted, bound from the host's /dev by name. */
+ * sandbox was granted, bound from the host's /dev by name (a GPU's from the
+ * inventory's dev root). */
 #ifndef SBOX_SANDBOX_DEVFS_H
 #define SBOX_SANDBOX_DEVFS_H
 
@@ -10,6 +11,13 @@
 /* The base nodes every sandbox gets. */
 extern const char *const sbox_devfs_base_nodes[];
 
-int sbox_devfs_build(int root_fd, const struct sbox_policy *p, struct sbox_err *err);
+struct sbox_gpu_grant;
+struct sbox_device_set;
+
+/* Build /dev in the new root: the base nodes, the grant's nodes (g may be
+ * NULL), the DeviceAllow= nodes of set (may be NULL); then mask the
+ * sandbox's /proc/driver/nvidia to the grant (sandbox/gpu_grant.c). */
+int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox_gpu_grant *g,
+		     const struct sbox_device_set *set, struct sbox_err *err);
 
 #endif

@@ -4,17 +4,81 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/kapi.h"
+#include "sandbox/mounts_classic.h"
+#include "sandbox/resolve.h"
+
+/*
+ * Which interfaces this process has, probed once (the sandbox's child is a
+ * fresh process per launch, so it probes again: a few syscalls).  A probe is
+ * a harmless call that can only fail when the syscall is missing: ENOSYS on
+ * an old kernel or under valgrind, EPERM under a seccomp profile that hides
+ * it.  A build with SBOX_FORCE_CLASSIC_FS never uses them, so that the
+ * classic path can be tested on a new kernel; it is a build of its own,
+ * never a setting anyone can change at run time (docs/design.md).
+ */
+enum { PROBE_UNKNOWN, PROBE_YES, PROBE_NO };
+
+static bool probe_missing(int r)
+{
+	return r < 0 && (errno == ENOSYS || errno == EPERM);
+}
+
+bool sbox_have_mount_api(void)
+{
+	static int have = PROBE_UNKNOWN;
+
+#ifdef SBOX_FORCE_CLASSIC_FS
+	return false;
+#endif
+	if (have == PROBE_UNKNOWN) {
+		struct mount_attr attr = { 0 };
+		int saved = errno;
+		/* Without OPEN_TREE_CLONE, open_tree() is an O_PATH open:
+		 * nothing is cloned and no privilege is needed. */
+		int fd = sbox_sys_open_tree(AT_FDCWD, "/", OPEN_TREE_CLOEXEC);
+
+		have = PROBE_NO;
+		if (fd >= 0) {
+			close(fd);
+			/* mount_setattr (5.12) came after open_tree (5.2):
+			 * EBADF here means it exists. */
+			if (!probe_missing(sbox_sys_mount_setattr(-1, "", AT_EMPTY_PATH, &attr)))
+				have = PROBE_YES;
+		}
+		errno = saved;
+	}
+	return have == PROBE_YES;
+}
+
+bool sbox_have_openat2(void)
+{
+	static int have = PROBE_UNKNOWN;
+
+#ifdef SBOX_FORCE_CLASSIC_FS
+	return false;
+#endif
+	if (have == PROBE_UNKNOWN) {
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+		int saved = errno;
+		int fd = sbox_sys_openat2(AT_FDCWD, "/", &how);
+
+		have = fd >= 0 ? PROBE_YES : PROBE_NO;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+	}
+	return have == PROBE_YES;
+}
 
 int sbox_open_in_root(int root_fd, const char *path, int flags)
 {
@@ -22,12 +86,20 @@ int sbox_open_in_root(int root_fd, const char *path, int flags)
 		.flags = (uint64_t)(flags | O_PATH | O_CLOEXEC),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
+	int fd, tries = 0;
 
 	while (*path == '/')
 		path++;
 	if (*path == '\0')
 		path = ".";
-	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	if (!sbox_have_openat2())
+		return sbox_resolve_in_root(root_fd, path, flags);
+	/* EAGAIN: a rename raced with the resolution; the kernel asks
+	 * for a retry rather than risk a walk out of the root. */
+	do
+		fd = sbox_sys_openat2(root_fd, path, &how);
+	while (fd < 0 && errno == EAGAIN && ++tries < 16);
+	return fd;
 }
 
 static int create_below(int root_fd, const char *path, bool dir, int depth, struct sbox_err *err)
@@ -100,7 +172,16 @@ int sbox_mount_at_fd(const char *source, int target_fd, const char *fstype,
 	char target[64];
 
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", target_fd);
+	if (!fstype)
+		return sbox_mount_change(source, target, flags);
 	return mount(source, target, fstype, flags, data);
+}
+
+int sbox_mount_change(const char *source, const char *target, unsigned long flags)
+{
+	/* The kernel ignores the type (and, but for a bind, the source) of
+	 * these; valgrind 3.19 reads the type string anyway. */
+	return mount(source ? source : "none", target, "none", flags, NULL);
 }
 
 int sbox_mount_tmpfs(int target_fd, unsigned long flags, const char *options,
@@ -112,10 +193,73 @@ int sbox_mount_tmpfs(int target_fd, unsigned long flags, const char *options,
 	return 0;
 }
 
+int sbox_bind_source(const char *path, unsigned long long attrs, bool recursive,
+		     struct sbox_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
+
+	if (!sbox_have_mount_api()) {
+		/* Classic: a handle on the path now, bound at attach time
+		 * through /proc/self/fd (sbox_bind_attach). */
+		fd = open(path, O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			return sbox_fail(err, errno, "opening %s", path);
+		return sbox_steal_fd(fd);
+	}
+	fd = sbox_sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				(recursive ? AT_RECURSIVE : 0));
+	if (fd < 0)
+		return sbox_fail(err, errno, "cloning the mount tree of %s", path);
+	/* Private: nothing mounted later on the host shows up inside (it
+	 * would not have the attributes), and nothing goes back.  Set on the
+	 * detached clone, so it is never visible without them. */
+	if (sbox_sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+		return sbox_fail(err, errno, "setting attributes on the clone of %s", path);
+	return sbox_steal_fd(fd);
+}
+
+int sbox_bind_attach(int src, int target_fd, unsigned long long attrs, bool recursive,
+		     struct sbox_err *err)
+{
+	char path[64];
+	unsigned long ms;
+
+	if (sbox_have_mount_api()) {
+		if (sbox_sys_move_mount(src, "", target_fd, "",
+					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return sbox_fail(err, errno, "attaching the clone");
+		return 0;
+	}
+	if (sbox_attrs_to_ms(attrs, &ms) < 0)
+		return sbox_fail(err, errno, "mount attributes 0x%llx", attrs);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", src);
+	return sbox_classic_bind(path, target_fd, ms, recursive, err);
+}
+
+int sbox_remount_flags(int fd, unsigned long long attrs, bool recursive, struct sbox_err *err)
+{
+	struct mount_attr attr = { .attr_set = attrs };
+	unsigned long ms;
+
+	if (sbox_have_mount_api()) {
+		if (sbox_sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+					   &attr) < 0)
+			return sbox_fail(err, errno, "setting mount attributes");
+		return 0;
+	}
+	if (sbox_attrs_to_ms(attrs, &ms) < 0)
+		return sbox_fail(err, errno, "mount attributes 0x%llx", attrs);
+	return sbox_classic_remount(fd, ms, recursive, err);
+}
+
 int sbox_mount_setattr_fd(int fd, unsigned long long set, bool recursive)
 {
-	struct mount_attr attr = { .attr_set = set };
+	struct sbox_err err = { 0 };
 
-	return mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-			     &attr, sizeof(attr));
+	if (sbox_remount_flags(fd, set, recursive, &err) < 0) {
+		errno = err.errnum ? err.errnum : EINVAL;
+		return -1;
+	}
+	return 0;
 }

@@ -5,7 +5,8 @@
  *
  * Parent                                 Child (pid 1 of the new pid ns)
  *  P1 everything that can fail ahead:
- *     ids, environment, namespace flags
+ *     ids, environment, namespace flags,
+ *     the seccomp filter compiled
  *  P2 socketpair (the sync channel)
  *  P3 clone3 into new namespaces ---->   C1 die with the parent (PDEATHSIG)
  *  P4 parent-side set-up, then S1 GO -->  C2 wait for GO (S1)
@@ -15,9 +16,13 @@
  *                                        C6 filesystem: sources, root, pivot
  *                                        C7 init's signals; fork the worker
  *                                           W1 signals, session
+ *                                           W1b rlimits, ids, capabilities,
+ *                                               no_new_privs
  *                                           W2 umask, working directory
  *                                           W3 stdio and fds
+ *                                           W3b seccomp filter installed
  *                                           W4 exec (S3 on failure)
+ *                                        C7b init: CAP_KILL only, non-dumpable
  *                                        C8 S3 STARTED / EXEC_FAILED
  *                                        C9 init loop; S4 EXITED
  * Any child step that fails sends S2 SETUP_ERROR and exits: the worker never
@@ -33,17 +38,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "policy/values.h"
+#include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/devices.h"
+#include "sandbox/gpu.h"
+#include "sandbox/identity.h"
 #include "sandbox/init.h"
 #include "sandbox/mounts.h"
+#include "sandbox/network.h"
 #include "sandbox/procstate.h"
+#include "sandbox/rlimits.h"
+#include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 
@@ -52,6 +67,13 @@ struct sbox_child {
 	int pidfd;
 	int sync_fd;
 	bool reaped;
+	bool adopted;              /* -- daemon: rebuilt by a successor; not ours to reap -- */
+	struct sbox_net net;       /* network: host-side state until init is reaped */
+	/* -- cgroups: the sandbox's own cgroup (NULL: runs without one, see
+	 * sbox_cgroup_for_sandbox()), and the figures of its life. -- */
+	struct sbox_cgroup *cgroup;
+	struct timespec started, ended;
+	struct rusage ru;          /* init's, once reaped: its waited-for children's too */
 };
 
 /* What the child needs, all computed before clone (P1). */
@@ -63,6 +85,15 @@ struct recipe {
 	gid_t gid;
 	char **envp;
 	int sync_fd;
+	struct sbox_net *net;      /* the child's copy of the launch's network state */
+	/* -- devices and GPUs -- */
+	const struct sbox_gpu_grant *grant;    /* GPUs= resolved and checked */
+	const struct sbox_device_set *devices; /* every device the sandbox may open */
+	const int *src_trees;      /* -- daemon: bind sources cloned from the client's fds -- */
+	struct sbox_cgroup *cgroup; /* -- cgroups: the sandbox's, for parent-side steps (P1, P4) -- */
+	/* -- security: resolved and compiled in P1 -- */
+	const struct sbox_identity *ident;   /* who the worker runs as */
+	const struct sbox_seccomp *seccomp;  /* the system call filter, as BPF */
 };
 
 /* ---------------------------------------------------------------- child */
@@ -132,6 +163,20 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 		sbox_fail(&err, errno, "starting a new session");
 		goto fail;
 	}
+	/* -- security: rlimits, identity, capabilities, no_new_privs here -- */
+	/* W1b, least privilege, in this order: rlimits, while
+	 * CAP_SYS_RESOURCE may still raise a hard limit; a filter that can't
+	 * rely on no_new_privs, while CAP_SYS_ADMIN is still effective; the
+	 * ids, with the capabilities kept across the change; the capability
+	 * sets, bounding set and locked securebits, which need CAP_SETPCAP
+	 * and so come after the ids; no_new_privs.  Before W2, so that the
+	 * working directory is entered as the worker's user. */
+	if (sbox_rlimits_apply(&r->policy->sec, &err) < 0 ||
+	    (!r->policy->sec.no_new_privs && sbox_seccomp_load(r->seccomp, &err) < 0) ||
+	    sbox_identity_apply(r->ident, &err) < 0 ||
+	    sbox_caps_drop(&r->policy->sec, &err) < 0 ||
+	    (r->policy->sec.no_new_privs && sbox_caps_no_new_privs(&err) < 0))
+		goto fail;
 	/* W2 */
 	umask(r->policy->umask);
 	if (chdir(wd) < 0) {
@@ -143,8 +188,25 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 			goto fail;
 		}
 	}
+	/* -- daemon: a passed fd may be given report_fd's number (W3 moves
+	 * pass_fds onto pass_fd_targets): move it above every target. -- */
+	if (r->launch->pass_fd_targets) {
+		int hi = fcntl(report_fd, F_DUPFD_CLOEXEC, SBOX_FD_TARGET_MAX + 1);
+
+		if (hi < 0) {
+			sbox_fail(&err, errno, "moving the worker's report channel");
+			goto fail;
+		}
+		close(report_fd);
+		report_fd = hi;
+	}
 	/* W3: last before exec, so that no step above can leave a stray fd. */
 	if (sbox_fds_sanitize(r->launch, report_fd, &err) < 0)
+		goto fail;
+	/* -- security: seccomp here, last before exec -- */
+	/* W3b: the filter last, so no set-up step is limited by it; after
+	 * it only the executable lookup and execve run. */
+	if (r->policy->sec.no_new_privs && sbox_seccomp_load(r->seccomp, &err) < 0)
 		goto fail;
 	/* W4 */
 	e = sbox_find_executable(r->launch->argv[0], r->envp, exe, sizeof(exe));
@@ -163,13 +225,25 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 {
 	struct sbox_err err = { 0 };
 	struct sbox_sync_msg m;
-	struct sbox_fs fs = { .root_fd = -1 };
+	struct sbox_fs fs = { .root_fd = -1, .grant = r->grant, .devices = r->devices,
+			      .src_trees = r->src_trees,
+			      /* -- security -- */
+			      .worker_owned = true, .worker_uid = r->ident->uid,
+			      .worker_gid = r->ident->gid };
 	int report[2], sigfd;
 	pid_t worker;
 
+	/* -- daemon: C0, the launcher's own fds (its listening socket, other
+	 * clients' connections, other sandboxes' channels) must not live on
+	 * in this sandbox's init: a client would never see its connection
+	 * close.  The worker closes everything at W3 anyway. -- */
+	for (size_t i = 0; i < r->launch->n_close_fds; i++)
+		close(r->launch->close_fds[i]);
 	/* C1: when the launcher dies, the sandbox dies with it: init is pid 1,
-	 * and its death kills every process of the pid namespace. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+	 * and its death kills every process of the pid namespace.  A daemon
+	 * that keeps its jobs' channels in a keeper asks otherwise
+	 * (survive_launcher): init then ends when the channel does (C9). */
+	if (!r->launch->survive_launcher && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
 		sbox_fail(&err, errno, "setting the parent-death signal");
 		child_fail(r->sync_fd, &err);
 	}
@@ -194,6 +268,15 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 			goto fail;
 		}
 	}
+	/* -- network: loopback / veth inside the namespace here -- */
+	/* C5b: join the group's or a pooled netns, lo up, the sandbox's end
+	 * of a veth.  After GO, so the veth peer exists; before the
+	 * filesystem, so that anything mounted later (a sysfs, /proc/net)
+	 * sees the final netns; done here rather than from the parent,
+	 * because the child has CAP_NET_ADMIN over its netns without the
+	 * parent having to enter it (setns would move the launcher). */
+	if (sbox_net_child_setup(r->net, &err) < 0)
+		goto fail;
 	/* C6: sources are cloned while the host's paths are still in view;
 	 * the pivot comes after every mount, and before anything the worker
 	 * controls runs. */
@@ -202,6 +285,12 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 		goto fail;
 	sbox_fs_release(&fs);
 
+	/* C6b, devices and GPUs: the granted GPUs' local CPUs and memory
+	 * node (GPULocality=).  In init, because a memory policy can only be
+	 * set by a task on itself; before the worker is forked, which
+	 * inherits both. */
+	if (sbox_gpu_apply_locality(r->grant, &err) < 0)
+		goto fail;
 	/* C7 */
 	sigfd = sbox_init_prepare_signals();
 	if (sigfd < 0) {
@@ -226,6 +315,14 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 		worker_main(r, report[1]);
 	}
 	close(report[1]);
+	/* C7b, security: from here init only forwards signals and reaps, so
+	 * it keeps CAP_KILL alone and turns non-dumpable: the worker can't
+	 * ptrace it or open its /proc/1/exe (the launcher's binary). */
+	if (sbox_caps_harden_init(&err) < 0) {
+		kill(worker, SIGKILL);
+		waitpid(worker, NULL, 0);
+		goto fail;
+	}
 
 	/* C8: EOF means execve succeeded (CLOEXEC closed the channel). */
 	{
@@ -248,6 +345,17 @@ fail:
 
 /* --------------------------------------------------------------- parent */
 
+/* -- daemon: bind sources cloned from a client's fds, needed until clone -- */
+struct src_trees {
+	int *fds;
+	size_t n;
+};
+
+static void src_trees_free(struct src_trees *t)
+{
+	sbox_fs_trees_free(t->fds, t->n);
+}
+
 static bool use_userns(const struct sbox_policy *p)
 {
 	if (p->private_users >= 0)
@@ -259,10 +367,17 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	       struct sbox_child **out, struct sbox_err *err)
 {
 	struct recipe r = { .policy = policy, .launch = launch };
+	/* Needed until clone only: the child has its copy. */
+	_cleanup_(sbox_gpu_grant_free) struct sbox_gpu_grant grant = { 0 };
+	_cleanup_(sbox_device_set_free) struct sbox_device_set devices = { 0 };
 	_cleanup_free_ struct sbox_child *c = NULL;
+	_cleanup_(src_trees_free) struct src_trees trees = { 0 };   /* -- daemon -- */
+	_cleanup_(sbox_identity_free) struct sbox_identity ident = { 0 };   /* -- security -- */
+	_cleanup_(sbox_seccomp_free) struct sbox_seccomp seccomp = { 0 };  /* -- security -- */
 	_cleanup_close_ int parent_end = -1;
 	int sv[2], pidfd = -1, into_cgroup;
-	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+	/* CLONE_NEWNET is the network mode's to decide (P1). */
+	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 	pid_t pid;
 
 	*out = NULL;
@@ -274,23 +389,100 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 		flags |= CLONE_NEWUSER;
 	r.uid = geteuid();
 	r.gid = getegid();
-	r.envp = sbox_env_build(policy, launch, r.uid, err);
+	/* P1, security: the worker's ids from the host's databases, here
+	 * and never by NSS inside the sandbox; the system call filter
+	 * compiled to BPF once, here, so the worker only installs it. */
+	if (sbox_identity_resolve(&ident, policy, launch, r.userns, r.uid, r.gid, err) < 0 ||
+	    sbox_seccomp_compile(&seccomp, &policy->sec, err) < 0)
+		return -1;
+	r.ident = &ident;
+	r.seccomp = &seccomp;
+	r.envp = sbox_env_build(policy, launch, ident.uid, err);
 	if (!r.envp)
 		return -1;
+	/* P1, devices and GPUs: GPUs= is resolved against the inventory here,
+	 * in the privileged parent and never inside the sandbox, and every
+	 * node is checked; the device set (base + grant + DeviceAllow=) is
+	 * built from the result.  A GPU that can't be had fails the launch
+	 * before anything exists. */
+	if (sbox_devices_check_privilege(policy, geteuid(), err) < 0 ||
+	    sbox_gpu_grant_prepare(&grant, policy, launch->site, err) < 0 ||
+	    sbox_gpu_grant_env(&grant, &r.envp, err) < 0 ||
+	    sbox_device_set_build(&devices, policy, &grant, err) < 0) {
+		sbox_strv_free(r.envp);
+		return -1;
+	}
+	r.grant = &grant;
+	r.devices = &devices;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		sbox_strv_free(r.envp);
 		return sbox_fail(err, ENOMEM, "allocating the sandbox");
 	}
+	/* P1, network: the veth address lease and the group membership are
+	 * taken before clone, so that a launch that can't have them fails
+	 * before anything exists; the mode decides CLONE_NEWNET. */
+	if (sbox_net_prepare(&c->net, policy, r.userns, launch->netns_pool, launch->caller_uid,
+			     err) < 0) {
+		sbox_net_release(&c->net);
+		sbox_strv_free(r.envp);
+		return -1;
+	}
+	flags |= sbox_net_clone_flags(&c->net);
+	r.net = &c->net;
+	/* -- daemon: P1, bind sources from the client's fds, cloned here in
+	 * the launcher's mount namespace, where those fds' mounts live. -- */
+	if (launch->bind_src_fds) {
+		if (sbox_fs_clone_fd_sources(policy, launch->bind_src_fds, launch->n_bind_src_fds,
+					     &trees.fds, err) < 0) {
+			sbox_net_release(&c->net);
+			sbox_strv_free(r.envp);
+			return -1;
+		}
+		trees.n = policy->n_mounts;
+		r.src_trees = trees.fds;
+	}
+	/* P1, cgroups: the sandbox's own cgroup, its limits written, exists
+	 * before any of its processes does: the child is cloned into it (v2)
+	 * or joins it before GO (v1, P4), so no instruction of the sandbox
+	 * runs unlimited.  Last in P1: everything above can fail without a
+	 * cgroup to take back.  The guard (sboxrun) removes it should the
+	 * launcher be SIGKILLed. */
+	if (sbox_cgroup_for_sandbox(policy, &c->cgroup, err) < 0 ||
+	    (c->cgroup && launch->cgroup_guard && sbox_cgroup_guard(c->cgroup, err) < 0)) {
+		sbox_cgroup_destroy(c->cgroup, NULL);
+		sbox_net_release(&c->net);
+		sbox_strv_free(r.envp);
+		return -1;
+	}
+	r.cgroup = c->cgroup;
+	/* -- devices and GPUs: the device set is enforced on r.cgroup here
+	 * (sbox_cgroup_is_v2(), sbox_cgroup_devices_fd()), before clone -- */
+	/* P1, devices: the device set in force on the sandbox's cgroup before
+	 * any of its processes exists (v2: the BPF program built from it and
+	 * attached; v1: devices.deny and devices.allow written), so nothing
+	 * of the sandbox ever runs without it.  Right after the cgroup is
+	 * made, because it needs it; before clone, so that a failure leaves
+	 * no process behind. */
+	if (sbox_devices_enforce_cgroup(&devices, policy, c->cgroup, geteuid(), err) < 0) {
+		sbox_cgroup_destroy(c->cgroup, NULL);
+		sbox_net_release(&c->net);
+		sbox_strv_free(r.envp);
+		return -1;
+	}
 	/* P2 */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		sbox_cgroup_destroy(c->cgroup, NULL);
+		sbox_net_release(&c->net);
 		sbox_strv_free(r.envp);
 		return sbox_fail(err, errno, "creating the sync socketpair");
 	}
 	parent_end = sv[0];
 	r.sync_fd = sv[1];
-	/* P3 */
-	pid = sbox_clone(flags, -1, &pidfd, &into_cgroup);
+	/* P3: on cgroup v2 straight into the sandbox's cgroup. */
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	pid = sbox_clone(flags, c->cgroup ? sbox_cgroup_clone_fd(c->cgroup) : -1, &pidfd,
+			 &into_cgroup);
 	if (pid == 0) {
 		close(parent_end);
 		child_main(&r);
@@ -300,6 +492,8 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	if (pid < 0) {
 		int e = errno;
 
+		sbox_net_release(&c->net);
+		sbox_cgroup_destroy(c->cgroup, NULL);
 		if (e == EPERM || e == ENOSPC || e == EUSERS)
 			return sbox_fail(err, e, "creating the sandbox's namespaces (are user namespaces disabled? see sysctl user.max_user_namespaces and kernel.unprivileged_userns_clone)");
 		return sbox_fail(err, e, "creating the sandbox's namespaces");
@@ -307,7 +501,23 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	c->pid = pid;
 	c->pidfd = pidfd;
 	c->sync_fd = sbox_steal_fd(parent_end);
-	/* P4: parent-side steps (cgroup placement, network) go here. S1. */
+	/* P4: parent-side steps, then S1.
+	 * -- cgroups: v1 placement by pid here (v2 uses CLONE_INTO_CGROUP at P3) --
+	 * -- network: host side of veth here -- */
+	/* P4, cgroups: v1 (or v2 after the clone() fallback) places the child
+	 * by pid while it waits for GO, before it has run a step of its own;
+	 * C4 then makes this cgroup the root of its cgroup namespace. */
+	if (c->cgroup && !into_cgroup && sbox_cgroup_attach(c->cgroup, pid, err) < 0) {
+		sbox_child_free(sbox_steal_ptr(c));
+		return -1;
+	}
+	/* The veth pair is made once the child's netns exists and before
+	 * GO, so the child finds its end; a group's new netns is published
+	 * here for the members that follow. */
+	if (sbox_net_parent_setup(&c->net, pid, err) < 0) {
+		sbox_child_free(sbox_steal_ptr(c));
+		return -1;
+	}
 	if (sbox_sync_send(c->sync_fd, SBOX_SYNC_GO, 0, 0, NULL) < 0) {
 		sbox_fail(err, errno, "starting the sandbox (sync S1)");
 		sbox_child_free(sbox_steal_ptr(c));
@@ -370,9 +580,15 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err)
 	/* SIGKILL ends the sandbox at once (init's death ends the pid ns);
 	 * anything else goes to the worker through init. */
 	if (sig == SIGKILL) {
+		/* -- cgroups: every process of the cgroup too, at once (v2
+		 * cgroup.kill, v1 freeze + kill), rather than one by one as the
+		 * pid namespace goes down. -- */
+		if (c->cgroup)
+			sbox_cgroup_kill(c->cgroup, NULL);
 		if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0) == 0)
 			return 0;
-		if (!c->reaped && kill(c->pid, SIGKILL) == 0)
+		/* -- daemon: an adopted init's pid may be another's by now -- */
+		if (!c->reaped && !c->adopted && kill(c->pid, SIGKILL) == 0)
 			return 0;
 		return sbox_fail(err, errno, "killing the sandbox (pid %d)", (int)c->pid);
 	}
@@ -385,12 +601,25 @@ int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
 {
 	pid_t r;
 
+	/* -- daemon: an adopted init was reparented; whoever reaps it is not
+	 * us.  Its pidfd said it ended; the events say how. -- */
+	if (c->adopted) {
+		*status = -1;
+		c->reaped = true;
+		return 0;
+	}
+	/* wait4: init's rusage holds the worker's (init waited for it), the
+	 * figures of a sandbox without a cgroup. */
 	do
-		r = waitpid(c->pid, status, 0);
+		r = wait4(c->pid, status, 0, &c->ru);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return sbox_fail(err, errno, "waiting for the sandbox's init (pid %d)", (int)c->pid);
 	c->reaped = true;
+	clock_gettime(CLOCK_MONOTONIC, &c->ended);
+	/* Init's end is the sandbox's (the pid ns dies with it): its veth
+	 * address and group membership go back at once. */
+	sbox_net_release(&c->net);
 	return 0;
 }
 
@@ -403,14 +632,98 @@ void sbox_child_free(struct sbox_child *c)
 
 		if (c->pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-		else
+		else if (!c->adopted)
 			kill(c->pid, SIGKILL);
-		while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+		while (!c->adopted && waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 			;
 	}
+	/* -- cgroups: init's end took the pid namespace down; whatever is
+	 * left in the cgroup is killed, waited for (bounded) and the cgroup
+	 * removed.  A failure leaves it to the guard or the sweep. -- */
+	sbox_cgroup_destroy(c->cgroup, NULL);
+	sbox_net_release(&c->net);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	if (c->sync_fd >= 0)
 		close(c->sync_fd);
 	free(c);
 }
+
+/* -- cgroups (sandbox.h) -- */
+static uint64_t usec_between(const struct timespec *a, const struct timespec *b)
+{
+	int64_t d = (int64_t)(b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000;
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
+static uint64_t tv_usec(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000 + (uint64_t)tv->tv_usec;
+}
+
+int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct sbox_err *err)
+{
+	struct timespec now;
+
+	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->started.tv_sec || c->started.tv_nsec)
+		st->wall_usec = usec_between(&c->started, c->reaped ? &c->ended : &now);
+	if (c->cgroup)
+		return sbox_cgroup_stats(c->cgroup, st, err);
+	if (c->reaped && !c->adopted) {
+		st->cpu_user_usec = tv_usec(&c->ru.ru_utime);
+		st->cpu_system_usec = tv_usec(&c->ru.ru_stime);
+		st->memory_peak = (uint64_t)c->ru.ru_maxrss * 1024;
+		st->have = SBOX_STAT_CPU | SBOX_STAT_MEMORY_PEAK;
+	}
+	return 0;
+}
+
+struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c)
+{
+	return c->cgroup;
+}
+
+/* -- daemon: recovery (sandbox.h) -- */
+int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out,
+		     struct sbox_err *err)
+{
+	struct sbox_child *c;
+
+	*out = NULL;
+	if (pidfd < 0 || event_fd < 0)
+		return sbox_fail(err, EBADF, "adopting sandbox %d: no pidfd or event channel", (int)pid);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return sbox_fail(err, ENOMEM, "adopting sandbox %d", (int)pid);
+	c->pid = pid;
+	c->pidfd = pidfd;
+	c->sync_fd = event_fd;
+	c->adopted = true;
+	/* Nothing of the network to give back: the host side went with the
+	 * launcher that made it (or with the sandbox's netns). */
+	c->net.join_fd = -1;
+	sbox_ipam_lease_init(&c->net.lease);
+	sbox_netgroup_init(&c->net.group);
+	*out = c;
+	return 0;
+}
+
+void sbox_child_release(struct sbox_child *c)
+{
+	if (!c)
+		return;
+	/* Not sbox_net_release(): the veth and the address are the running
+	 * sandbox's; only our handle on a joined netns goes. */
+	sbox_cgroup_release(c->cgroup);   /* -- cgroups: the same for its cgroup -- */
+	if (c->net.join_fd >= 0)
+		close(c->net.join_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->sync_fd >= 0)
+		close(c->sync_fd);
+	free(c);
+}
+

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,9 @@
 #include "common/util.h"
 #include "sandbox/devfs.h"
 #include "sandbox/fsutil.h"
+#include "sandbox/kapi.h"
+#include "sandbox/masks.h"
+#include "sandbox/mounts_classic.h"
 
 #define STAGING_ROOT SBOX_STAGING_DIR "/root"
 #define STAGING_HIDDEN_DIR SBOX_STAGING_DIR "/inaccessible-dir"
@@ -24,22 +26,7 @@
  * writable place must not become a way to plant a setuid binary or a
  * device node. */
 #define SAFE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
-
-static int clone_tree(const char *path, unsigned long long attrs, struct sbox_err *err,
-		      const char *what)
-{
-	_cleanup_close_ int tree = -1;
-	struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
-
-	tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (tree < 0)
-		return sbox_fail(err, errno, "%s: cloning the mount tree of %s", what, path);
-	/* Private: nothing mounted later on the host shows up inside
-	 * (it would not be read-only), and nothing goes back. */
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return sbox_fail(err, errno, "%s: setting attributes on the clone of %s", what, path);
-	return sbox_steal_fd(tree);
-}
+#define HIDDEN_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC | SAFE_ATTRS)
 
 int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
@@ -52,29 +39,50 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 		fs->trees[i] = -1;
 
 	/* Our mounts must never propagate back into the host's namespace. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+	if (sbox_mount_change(NULL, "/", MS_REC | MS_SLAVE) < 0)
 		return sbox_fail(err, errno, "making / a slave mount");
 
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
 		unsigned long long attrs = SAFE_ATTRS;
-		struct stat st;
+		char self[64];
+		bool missing;
+		int src;
 
 		if (m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO)
 			continue;
-		if (stat(m->src, &st) < 0) {
-			if (errno == ENOENT && m->optional)
-				continue;
-			return sbox_fail(err, errno, "%s=%s: bind source %s",
-					 m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths",
-					 m->src, m->src);
+		/* -- daemon: the client's own fd, cloned by the parent; the
+		 * path string is never resolved here, as root -- */
+		if (fs->src_trees) {
+			fs->trees[i] = fs->src_trees[i];
+			if (fs->trees[i] < 0 && !m->optional)
+				return sbox_fail(err, EBADF, "%s=%s: the client passed no fd for this source",
+						 m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths",
+						 m->src);
+			continue;
 		}
+		/* -- security: the source is opened without following any
+		 * symlink, then cloned through its fd, so that a link swapped
+		 * into the path can't redirect the bind (sandbox/masks.c) -- */
+		src = sbox_open_bind_source(m, &missing, err);
+		if (src < 0) {
+			if (missing)
+				continue;
+			return -1;
+		}
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", src);
 		if (m->kind == SBOX_MOUNT_BIND_RO)
 			attrs |= MOUNT_ATTR_RDONLY;
-		fs->trees[i] = clone_tree(m->src, attrs, err, m->kind == SBOX_MOUNT_BIND ?
-					  "BindPaths" : "BindReadOnlyPaths");
-		if (fs->trees[i] < 0)
+		/* New API: a detached clone with its attributes; classic: an
+		 * O_PATH fd, bound at sbox_fs_build() through /proc/self/fd
+		 * (a source under /tmp stays reachable either way). */
+		fs->trees[i] = sbox_bind_source(self, attrs, true, err);
+		close(src);
+		if (fs->trees[i] < 0) {
+			sbox_err_prefix(err, "%s", m->kind == SBOX_MOUNT_BIND ? "BindPaths" :
+					"BindReadOnlyPaths");
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -101,18 +109,41 @@ static int make_staging(struct sbox_err *err)
 	return 0;
 }
 
+/* Without the new mount API: the staging tmpfs first (the bind's target
+ * lies in it), then "/" bound there and remounted mount by mount
+ * (sandbox/mounts_classic.c, which says what that copy holds). */
+static int attach_root_classic(struct sbox_fs *fs, struct sbox_err *err)
+{
+	unsigned long ms;
+
+	if (make_staging(err) < 0)
+		return -1;
+	if (sbox_attrs_to_ms(MOUNT_ATTR_RDONLY | SAFE_ATTRS, &ms) < 0)
+		return sbox_fail(err, errno, "root view");
+	fs->root_fd = sbox_classic_root(STAGING_ROOT, ms, err);
+	if (fs->root_fd < 0) {
+		sbox_err_prefix(err, "root view");
+		return -1;
+	}
+	return 0;
+}
+
 static int attach_root(struct sbox_fs *fs, struct sbox_err *err)
 {
 	_cleanup_close_ int tree = -1;
 
+	if (!sbox_have_mount_api())
+		return attach_root_classic(fs, err);
 	/* The host's root, recursively: read-only, nosuid, nodev.  Cloned
 	 * before the staging tmpfs exists, so it is not inside the clone. */
-	tree = clone_tree("/", MOUNT_ATTR_RDONLY | SAFE_ATTRS, err, "root view");
-	if (tree < 0)
+	tree = sbox_bind_source("/", MOUNT_ATTR_RDONLY | SAFE_ATTRS, true, err);
+	if (tree < 0) {
+		sbox_err_prefix(err, "root view");
 		return -1;
+	}
 	if (make_staging(err) < 0)
 		return -1;
-	if (move_mount(tree, "", AT_FDCWD, STAGING_ROOT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (sbox_sys_move_mount(tree, "", AT_FDCWD, STAGING_ROOT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return sbox_fail(err, errno, "attaching the root view at %s", STAGING_ROOT);
 	fs->root_fd = open(STAGING_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->root_fd < 0)
@@ -155,9 +186,11 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 	target = sbox_open_or_create_in_root(fs->root_fd, m->dst, S_ISDIR(st.st_mode), err);
 	if (target < 0)
 		return -1;
-	if (move_mount(fs->trees[i], "", target, "",
-		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return sbox_fail(err, errno, "binding %s onto %s", m->src, m->dst);
+	if (sbox_bind_attach(fs->trees[i], target, SAFE_ATTRS |
+			     (m->kind == SBOX_MOUNT_BIND_RO ? MOUNT_ATTR_RDONLY : 0), true, err) < 0) {
+		sbox_err_prefix(err, "binding %s onto %s", m->src, m->dst);
+		return -1;
+	}
 	return 0;
 }
 
@@ -174,32 +207,42 @@ static int mount_hidden(struct sbox_fs *fs, const struct sbox_mount *m, struct s
 	}
 	if (fstat(target, &st) < 0)
 		return sbox_fail(err, errno, "InaccessiblePaths=%s", m->dst);
-	tree = clone_tree(S_ISDIR(st.st_mode) ? STAGING_HIDDEN_DIR : STAGING_HIDDEN_FILE,
-			  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC | SAFE_ATTRS, err,
-			  "InaccessiblePaths");
-	if (tree < 0)
+	tree = sbox_bind_source(S_ISDIR(st.st_mode) ? STAGING_HIDDEN_DIR : STAGING_HIDDEN_FILE,
+				HIDDEN_ATTRS, false, err);
+	if (tree < 0 || sbox_bind_attach(tree, target, HIDDEN_ATTRS, false, err) < 0) {
+		sbox_err_prefix(err, "InaccessiblePaths=%s: mounting over it", m->dst);
 		return -1;
-	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return sbox_fail(err, errno, "InaccessiblePaths=%s: mounting over it", m->dst);
+	}
 	return 0;
 }
 
 static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)
 {
-	char what[4200];
+	char what[4200], opts[4200];
+	const char *o = m->options ? m->options : "mode=0755";
 	_cleanup_close_ int target = sbox_open_or_create_in_root(fs->root_fd, m->dst, true, err);
 
 	if (target < 0)
 		return -1;
 	snprintf(what, sizeof(what), "TemporaryFileSystem=%s", m->dst);
-	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, m->options ? m->options : "mode=0755",
-				err, what);
+	/* -- security: the worker's scratch space, though it runs as
+	 * another user than the one mounting it (sandbox/identity.c) -- */
+	if (fs->worker_owned && !strstr(o, "uid=") && !strstr(o, "gid=")) {
+		snprintf(opts, sizeof(opts), "%s,uid=%u,gid=%u", o, (unsigned)fs->worker_uid,
+			 (unsigned)fs->worker_gid);
+		o = opts;
+	}
+	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, o, err, what);
 }
 
 int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
 	if (attach_root(fs, err) < 0 || mount_proc(fs, err) < 0 ||
-	    sbox_devfs_build(fs->root_fd, p, err) < 0 || mount_tmp(fs, err) < 0)
+	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, err) < 0 || mount_tmp(fs, err) < 0)
+		return -1;
+	/* -- security: /run hidden before the policy's mounts, so that binds
+	 * under /run land on top of the empty tmpfs (sandbox/masks.c) -- */
+	if (sbox_masks_hide_run(fs->root_fd, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
@@ -223,7 +266,9 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 		if (r < 0)
 			return -1;
 	}
-	return 0;
+	/* -- security: /proc and /sys masks last, so no mount above can
+	 * uncover them; before the pivot, while the staging tmpfs exists -- */
+	return sbox_masks_apply(fs->root_fd, err);
 }
 
 int sbox_fs_pivot(struct sbox_fs *fs, struct sbox_err *err)
@@ -252,4 +297,56 @@ void sbox_fs_release(struct sbox_fs *fs)
 	if (fs->root_fd >= 0)
 		close(fs->root_fd);
 	fs->root_fd = -1;
+}
+
+/* -- daemon (see mounts.h) -- */
+int sbox_fs_clone_fd_sources(const struct sbox_policy *p, const int *src_fds, size_t n,
+			     int **trees, struct sbox_err *err)
+{
+	int *t;
+
+	*trees = NULL;
+	if (n != p->n_mounts)
+		return sbox_fail(err, EINVAL, "%zu bind source fds for %zu mounts", n, p->n_mounts);
+	if (!sbox_have_mount_api())
+		return sbox_fail(err, ENOSYS, "binding a client's fds needs the new mount API (open_tree, mount_setattr: Linux 5.12)");
+	t = calloc(n ? n : 1, sizeof(int));
+	if (!t)
+		return sbox_fail(err, ENOMEM, "allocating the bind sources");
+	for (size_t i = 0; i < n; i++)
+		t[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct sbox_mount *m = &p->mounts[i];
+		const char *what = m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
+		struct mount_attr attr = { .attr_set = SAFE_ATTRS, .propagation = MS_PRIVATE };
+
+		if ((m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO) || src_fds[i] < 0)
+			continue;
+		if (m->kind == SBOX_MOUNT_BIND_RO)
+			attr.attr_set |= MOUNT_ATTR_RDONLY;
+		t[i] = sbox_sys_open_tree(src_fds[i], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					  AT_EMPTY_PATH | AT_RECURSIVE);
+		if (t[i] < 0) {
+			sbox_fail(err, errno, "%s=%s: cloning the mount tree of the client's fd", what, m->src);
+			sbox_fs_trees_free(t, n);
+			return -1;
+		}
+		/* Attributes on the detached clone, as sbox_bind_source does:
+		 * it is never visible without them. */
+		if (sbox_sys_mount_setattr(t[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+			sbox_fail(err, errno, "%s=%s: setting attributes on the clone", what, m->src);
+			sbox_fs_trees_free(t, n);
+			return -1;
+		}
+	}
+	*trees = t;
+	return 0;
+}
+
+void sbox_fs_trees_free(int *trees, size_t n)
+{
+	for (size_t i = 0; trees && i < n; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	free(trees);
 }

@@ -514,15 +514,16 @@ static int hide_rundir(bool userns, struct sbox_err *err)
 
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err)
 {
-	/* The host side's locks are the launcher's to hold; our copies from
-	 * clone go (the locks live on in the launcher's fds). */
-	if (n->lease.fd >= 0)
-		close(n->lease.fd);
+	/* Our copies of the address lease and the group membership stay
+	 * open in init (never in the worker: they are O_CLOEXEC, and W3
+	 * closes every fd): an flock lives while any copy does, so the lease
+	 * and the membership last exactly as long as the sandbox, even if
+	 * the launcher goes first without killing it (a daemon re-executing
+	 * itself and adopting its sandboxes).  The registry lock is only the
+	 * launcher's, for the moment it changes the group. */
 	if (n->group.lock_fd >= 0)
 		close(n->group.lock_fd);
-	if (n->group.member_fd >= 0)
-		close(n->group.member_fd);
-	n->lease.fd = n->group.lock_fd = n->group.member_fd = -1;
+	n->group.lock_fd = -1;
 	if (hide_rundir(n->userns, err) < 0)
 		return -1;
 

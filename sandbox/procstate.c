@@ -135,6 +135,32 @@ static int close_from_to(unsigned int lo, unsigned int hi)
 	return 0;
 }
 
+/* -- daemon: pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives
+ * a client's fds under numbers of its own).  Every source goes up high
+ * first, so that no target clobbers a source not moved yet. -- */
+static int remap_pass_fds(const struct sbox_launch *l, struct sbox_err *err)
+{
+	int high[64];
+
+	for (size_t i = 0; i < l->n_pass_fds; i++) {
+		int t = l->pass_fd_targets[i];
+
+		if (t < 3 || t > SBOX_FD_TARGET_MAX)
+			return sbox_fail(err, EBADF, "passing fd %d as %d: the target must be 3..%d",
+					 l->pass_fds[i], t, SBOX_FD_TARGET_MAX);
+		high[i] = fcntl(l->pass_fds[i], F_DUPFD_CLOEXEC, SBOX_FD_TARGET_MAX + 1);
+		if (high[i] < 0)
+			return sbox_fail(err, errno, "passing fd %d", l->pass_fds[i]);
+	}
+	for (size_t i = 0; i < l->n_pass_fds; i++) {
+		if (dup2(high[i], l->pass_fd_targets[i]) < 0)   /* clears FD_CLOEXEC */
+			return sbox_fail(err, errno, "passing fd %d as %d", l->pass_fds[i],
+					 l->pass_fd_targets[i]);
+		close(high[i]);
+	}
+	return 0;
+}
+
 int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err)
 {
 	int high[3];
@@ -161,12 +187,16 @@ int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *er
 
 	if (l->n_pass_fds > 64)
 		return sbox_fail(err, E2BIG, "passing %zu fds (at most 64)", l->n_pass_fds);
+	if (l->pass_fd_targets && remap_pass_fds(l, err) < 0)
+		return -1;
 	for (size_t i = 0; i < l->n_pass_fds; i++) {
-		if (l->pass_fds[i] < 3)
+		int fd = l->pass_fd_targets ? l->pass_fd_targets[i] : l->pass_fds[i];
+
+		if (fd < 3)
 			continue;
-		if (fcntl(l->pass_fds[i], F_SETFD, 0) < 0)
-			return sbox_fail(err, errno, "passing fd %d", l->pass_fds[i]);
-		keep_list[n++] = l->pass_fds[i];
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			return sbox_fail(err, errno, "passing fd %d", fd);
+		keep_list[n++] = fd;
 	}
 	if (keep >= 3)
 		keep_list[n++] = keep;

@@ -5,6 +5,8 @@ set -eu
 build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
        libinih-dev libbpf-dev"
 test="libcmocka-dev valgrind util-linux iproute2 procps"
+# -- daemon: make fuzz (libFuzzer comes with clang's runtime libraries) --
+test="$test clang libclang-rt-dev"
 extra="${SBOX_EXTRA_PACKAGES:-}"
 want="$build $test $extra"
 
