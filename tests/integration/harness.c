@@ -192,6 +192,19 @@ char *kv_get(const char *out, const char *key)
 	return NULL;
 }
 
+void assert_kv(const struct run_result *r, const char *key, const char *want)
+{
+	char *v = kv_get(r->out, key);
+
+	if (!v || strcmp(v, want) != 0) {
+		dump_result(r);
+		fprintf(stderr, "%s: got '%s', want '%s'\n", key, v ? v : "(missing)", want);
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
 bool has_line(const char *out, const char *line)
 {
 	size_t len = strlen(line);

@@ -48,6 +48,9 @@ void run_result_free(struct run_result *r);
 char *kv_get(const char *out, const char *key);
 /* Is this exact line present? */
 bool has_line(const char *out, const char *line);
+/* Assert that the report's key has exactly this value (prints the run when
+ * it doesn't). */
+void assert_kv(const struct run_result *r, const char *key, const char *want);
 /* Count lines starting with prefix. */
 size_t count_prefix(const char *out, const char *prefix);
 

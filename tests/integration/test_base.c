@@ -31,19 +31,6 @@ static char *report(struct run_result *r, const char *const *extra)
 	return r->out;
 }
 
-static void assert_kv(const struct run_result *r, const char *key, const char *want)
-{
-	char *v = kv_get(r->out, key);
-
-	if (!v || strcmp(v, want) != 0) {
-		dump_result(r);
-		fprintf(stderr, "%s: got '%s', want '%s'\n", key, v ? v : "(missing)", want);
-	}
-	assert_non_null(v);
-	assert_string_equal(v, want);
-	free(v);
-}
-
 static void test_pid_namespace(void **state)
 {
 	struct run_result r;

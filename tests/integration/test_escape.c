@@ -43,19 +43,6 @@ static void report_with(struct run_result *r, const char *const *extra, const ch
 	run_sboxv(r, NULL, args);
 }
 
-static void assert_kv(const struct run_result *r, const char *key, const char *want)
-{
-	char *v = kv_get(r->out, key);
-
-	if (!v || strcmp(v, want) != 0) {
-		dump_result(r);
-		fprintf(stderr, "%s: got '%s', want '%s'\n", key, v ? v : "(missing)", want);
-	}
-	assert_non_null(v);
-	assert_string_equal(v, want);
-	free(v);
-}
-
 /* The uid a default worker gets: nobody's for a root caller, the caller's
  * own in a user namespace. */
 static unsigned default_worker_uid(void)

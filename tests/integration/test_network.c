@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,19 +45,6 @@
 static char self_exe[PATH_MAX];
 
 /* ------------------------------------------------------------ helpers */
-
-static void assert_kv(const struct run_result *r, const char *key, const char *want)
-{
-	char *v = kv_get(r->out, key);
-
-	if (!v || strcmp(v, want) != 0) {
-		dump_result(r);
-		fprintf(stderr, "%s: got '%s', want '%s'\n", key, v ? v : "(missing)", want);
-	}
-	assert_non_null(v);
-	assert_string_equal(v, want);
-	free(v);
-}
 
 static void host_netns(char *buf, size_t len)
 {
@@ -196,6 +184,42 @@ static bool netns_released(const char *ns)
 		usleep(20000);
 	}
 	return false;
+}
+
+/* A lock held by a killed launcher's sandbox (its init keeps a copy) goes
+ * when that sandbox has died of PR_SET_PDEATHSIG, a moment after the
+ * launcher: wait for it, as the next launch of a real job would not need
+ * to (it would just get another address, or join the dying group). */
+static bool wait_unlocked(const char *path)
+{
+	for (int i = 0; i < 200; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return errno == ENOENT;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			flock(fd, LOCK_UN);
+			close(fd);
+			return true;
+		}
+		close(fd);
+		usleep(10000);
+	}
+	return false;
+}
+
+static bool is_locked(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	if (!locked)
+		flock(fd, LOCK_UN);
+	close(fd);
+	return locked;
 }
 
 static void require_root(void)
@@ -542,13 +566,73 @@ static void test_veth_launcher_sigkill_leaks_nothing(void **state)
 	run_sbox(&r, &o, "--net", "veth", "--set", b.set30, probe_path(), "sleep-print", "20", NULL);
 	assert_exit(&r, 128 + SIGKILL);
 	run_result_free(&r);
-	/* The lease died with the launcher; the same block is free at once
-	 * even if the kernel is still tearing the old pair down. */
+	assert_true(wait_unlocked(b.lease));
+	/* The lease died with the launcher and its sandbox; the same block
+	 * is free even if the kernel is still tearing the old pair down. */
 	run_sbox(&r, NULL, "--net", "veth", "--set", b.set30, probe_path(), "report", NULL);
 	assert_exit(&r, 0);
 	assert_kv(&r, "netifs", "eth0 lo");
 	run_result_free(&r);
 	veth_cleanup_asserts(&b, NULL);
+}
+
+/* A daemon that re-executes itself keeps its sandboxes (exec is not
+ * death: no PR_SET_PDEATHSIG) but closes its O_CLOEXEC lock fds: the lease
+ * must live on in the sandbox's init, for as long as the sandbox. */
+static void test_veth_lease_lives_with_the_sandbox(void **state)
+{
+	struct block b;
+	struct run_result r;
+	char exe[64], target[64] = "";
+	pid_t launcher;
+	int st;
+
+	(void)state;
+	require_root();
+	block_at(&b, 192);
+	launcher = fork();
+	assert_true(launcher >= 0);
+	if (launcher == 0) {
+		char *argv[] = { "/bin/sleep", "30", NULL };
+		struct sbox_launch launch = {
+			.argv = argv, .stdio = { -1, -1, 2 }, .caller_cwd = "/",
+		};
+		struct sbox_policy policy;
+		struct sbox_err err = { 0 };
+		struct sbox_child *child;
+		struct sbox_event ev;
+
+		sbox_policy_init(&policy);
+		if (sbox_policy_set(&policy, "PrivateNetwork", "veth", &err) < 0 ||
+		    sbox_policy_set(&policy, "VethSubnet", b.set30 + strlen("VethSubnet="), &err) < 0 ||
+		    sbox_spawn(&policy, &launch, &child, &err) < 0 ||
+		    sbox_child_read_event(child, &ev, &err) <= 0 || ev.kind != SBOX_EV_STARTED)
+			_exit(3);
+		execv("/bin/sleep", argv);   /* the "re-exec": child not freed */
+		_exit(4);
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)launcher);
+	for (int i = 0; i < 500 && !strstr(target, "sleep"); i++) {
+		ssize_t n = readlink(exe, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+		usleep(10000);
+	}
+	assert_non_null(strstr(target, "sleep"));
+	/* The launcher's fds are gone; the block is still the sandbox's. */
+	assert_true(is_locked(b.lease));
+	run_sbox(&r, NULL, "--net", "veth", "--set", b.set30, probe_path(), "report", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "no free address");
+	run_result_free(&r);
+	assert_true(if_nametoindex(b.ifname) != 0);
+	/* The launcher dies, the sandbox with it, and so does the lease. */
+	kill(launcher, SIGKILL);
+	assert_int_equal(waitpid(launcher, &st, 0), launcher);
+	assert_true(wait_unlocked(b.lease));
+	for (int i = 0; i < 200 && if_nametoindex(b.ifname) != 0; i++)
+		usleep(10000);
+	assert_int_equal(if_nametoindex(b.ifname), 0);
 }
 
 /* -------------------------------------------------------------- groups */
@@ -677,6 +761,8 @@ static void test_group_stale_after_sigkill_is_replaced(void **state)
 	run_result_free(&r);
 	assert_non_null(old);
 	/* Its last member's launcher died: the published netns is stale. */
+	snprintf(path, sizeof(path), GROUP_DIR "/%s.members", name);
+	assert_true(wait_unlocked(path));
 	snprintf(path, sizeof(path), GROUP_DIR "/%s.netns", name);
 	assert_true(path_exists(path));
 	/* The next job of that name gets a fresh one, and tidies up. */
@@ -858,6 +944,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_veth_reaches_host_and_cleans_up),
 		cmocka_unit_test(test_veth_addresses_unique_per_live_sandbox),
 		cmocka_unit_test(test_veth_launcher_sigkill_leaks_nothing),
+		cmocka_unit_test(test_veth_lease_lives_with_the_sandbox),
 		cmocka_unit_test(test_group_members_share_loopback),
 		cmocka_unit_test(test_group_stale_after_sigkill_is_replaced),
 		cmocka_unit_test(test_group_other_user_refused),
