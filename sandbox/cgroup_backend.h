@@ -60,6 +60,13 @@ extern const struct sbox_cgroup_ops sbox_cgroup_v2_ops;
  * value per write).  Errors say which file of which cgroup. */
 int sbox_cg_write(const struct sbox_cg_dir *d, const char *file, const char *value,
 		  struct sbox_err *err);
+/* Write a limit for a directive; a missing file means the host can't
+ * enforce it, and the message says so. */
+int sbox_cg_write_limit(const struct sbox_cg_dir *d, const char *file, const char *value,
+			const char *directive, struct sbox_err *err);
+/* AllowedMemoryNodes= and AllowedCPUs= (the same files on v1 and v2). */
+int sbox_cg_write_cpuset(const struct sbox_cg_dir *d, const struct sbox_resources *r,
+			 struct sbox_err *err);
 /* The same, for a directory given by path (a parent level). */
 int sbox_cg_write_path(const char *dir, const char *file, const char *value,
 		       struct sbox_err *err);

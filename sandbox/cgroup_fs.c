@@ -233,3 +233,35 @@ const char *sbox_cg_limit_text(const char *name, const struct sbox_limit *l, boo
 	snprintf(buf, len, "%s=%s", name, v);
 	return buf;
 }
+
+int sbox_cg_write_limit(const struct sbox_cg_dir *d, const char *file, const char *value,
+			const char *directive, struct sbox_err *err)
+{
+	if (sbox_cg_write(d, file, value, err) == 0)
+		return 0;
+	if (err->errnum == ENOENT)
+		sbox_err_prefix(err, "%s: this host can't enforce it (no %s in the sandbox's cgroup)",
+				directive, file);
+	else
+		sbox_err_prefix(err, "%s", directive);
+	return -1;
+}
+
+/* The same file names on v1 and v2. */
+int sbox_cg_write_cpuset(const struct sbox_cg_dir *d, const struct sbox_resources *r,
+			 struct sbox_err *err)
+{
+	char text[128];
+
+	if (r->allowed_mems) {
+		snprintf(text, sizeof(text), "AllowedMemoryNodes=%.100s", r->allowed_mems);
+		if (sbox_cg_write_limit(d, "cpuset.mems", r->allowed_mems, text, err) < 0)
+			return -1;
+	}
+	if (r->allowed_cpus) {
+		snprintf(text, sizeof(text), "AllowedCPUs=%.100s", r->allowed_cpus);
+		if (sbox_cg_write_limit(d, "cpuset.cpus", r->allowed_cpus, text, err) < 0)
+			return -1;
+	}
+	return 0;
+}

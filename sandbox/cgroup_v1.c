@@ -115,19 +115,6 @@ static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox
 	return 0;
 }
 
-static int put(const struct sbox_cg_dir *d, const char *file, const char *value,
-	       const char *directive, struct sbox_err *err)
-{
-	if (sbox_cg_write(d, file, value, err) == 0)
-		return 0;
-	if (err->errnum == ENOENT)
-		sbox_err_prefix(err, "%s: this host can't enforce it (no %s in the sandbox's cgroup)",
-				directive, file);
-	else
-		sbox_err_prefix(err, "%s", directive);
-	return -1;
-}
-
 static void u64_or_unlimited(uint64_t v, char *buf, size_t len)
 {
 	if (v == SBOX_INFINITY)
@@ -144,7 +131,7 @@ static int write_memory(const struct sbox_cg_dir *d, const struct sbox_cg_limits
 
 	if (r->memory_max.set) {
 		u64_or_unlimited(l->memory_max, value, sizeof(value));
-		if (put(d, "memory.limit_in_bytes", value,
+		if (sbox_cg_write_limit(d, "memory.limit_in_bytes", value,
 			sbox_cg_limit_text("MemoryMax", &r->memory_max, true, text, sizeof(text)), err) < 0)
 			return -1;
 	}
@@ -162,7 +149,7 @@ static int write_memory(const struct sbox_cg_dir *d, const struct sbox_cg_limits
 		u64_or_unlimited(SBOX_INFINITY, value, sizeof(value));
 	else
 		u64_or_unlimited(l->memory_max + l->memory_swap_max, value, sizeof(value));
-	return put(d, "memory.memsw.limit_in_bytes", value, text, err);
+	return sbox_cg_write_limit(d, "memory.memsw.limit_in_bytes", value, text, err);
 }
 
 static int write_pids(const struct sbox_cg_dir *d, const struct sbox_cg_limits *l,
@@ -176,7 +163,7 @@ static int write_pids(const struct sbox_cg_dir *d, const struct sbox_cg_limits *
 		snprintf(value, sizeof(value), "max");
 	else
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)l->tasks_max);
-	return put(d, "pids.max", value,
+	return sbox_cg_write_limit(d, "pids.max", value,
 		   sbox_cg_limit_text("TasksMax", &l->res->tasks_max, false, text, sizeof(text)), err);
 }
 
@@ -193,10 +180,10 @@ static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r
 		sbox_format_cpu_quota(r->cpu_quota, q, sizeof(q));
 		snprintf(text, sizeof(text), "CPUQuota=%s", q);
 		snprintf(value, sizeof(value), "%llu", CPU_PERIOD_USEC);
-		if (put(d, "cpu.cfs_period_us", value, text, err) < 0)
+		if (sbox_cg_write_limit(d, "cpu.cfs_period_us", value, text, err) < 0)
 			return -1;
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)us);
-		if (put(d, "cpu.cfs_quota_us", value, text, err) < 0)
+		if (sbox_cg_write_limit(d, "cpu.cfs_quota_us", value, text, err) < 0)
 			return -1;
 	}
 	if (r->cpu_weight) {
@@ -206,25 +193,7 @@ static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r
 		shares = shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
 		snprintf(text, sizeof(text), "CPUWeight=%llu", (unsigned long long)r->cpu_weight);
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)shares);
-		if (put(d, "cpu.shares", value, text, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int write_cpuset(const struct sbox_cg_dir *d, const struct sbox_resources *r,
-			struct sbox_err *err)
-{
-	char text[128];
-
-	if (r->allowed_mems) {
-		snprintf(text, sizeof(text), "AllowedMemoryNodes=%.100s", r->allowed_mems);
-		if (put(d, "cpuset.mems", r->allowed_mems, text, err) < 0)
-			return -1;
-	}
-	if (r->allowed_cpus) {
-		snprintf(text, sizeof(text), "AllowedCPUs=%.100s", r->allowed_cpus);
-		if (put(d, "cpuset.cpus", r->allowed_cpus, text, err) < 0)
+		if (sbox_cg_write_limit(d, "cpu.shares", value, text, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -250,7 +219,7 @@ static int write_blkio(const struct sbox_cg_dir *d, const struct sbox_resources 
 	w = r->io_weight * 5;
 	w = w < 10 ? 10 : w > 1000 ? 1000 : w;
 	snprintf(value, sizeof(value), "%llu", (unsigned long long)w);
-	return put(d, file, value, text, err);
+	return sbox_cg_write_limit(d, file, value, text, err);
 }
 
 static int write_limits(const struct sbox_cg_dir *d, const struct sbox_cg_limits *l,
@@ -264,7 +233,7 @@ static int write_limits(const struct sbox_cg_dir *d, const struct sbox_cg_limits
 		return -1;
 	if ((d->mask & SBOX_CG_CPU) && write_cpu(d, r, err) < 0)
 		return -1;
-	if ((d->mask & SBOX_CG_CPUSET) && write_cpuset(d, r, err) < 0)
+	if ((d->mask & SBOX_CG_CPUSET) && sbox_cg_write_cpuset(d, r, err) < 0)
 		return -1;
 	if ((d->mask & SBOX_CG_BLKIO) && write_blkio(d, r, err) < 0)
 		return -1;

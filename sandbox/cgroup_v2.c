@@ -142,20 +142,6 @@ static void u64_or_max(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
-/* Write one limit; a missing file means the controller is missing. */
-static int put(const struct sbox_cg_dir *d, const char *file, const char *value,
-	       const char *directive, struct sbox_err *err)
-{
-	if (sbox_cg_write(d, file, value, err) == 0)
-		return 0;
-	if (err->errnum == ENOENT)
-		sbox_err_prefix(err, "%s: this host can't enforce it (no %s in the sandbox's cgroup)",
-				directive, file);
-	else
-		sbox_err_prefix(err, "%s", directive);
-	return -1;
-}
-
 static int put_limit(const struct sbox_cg_dir *d, const char *file, const char *name,
 		     const struct sbox_limit *l, uint64_t v, bool bytes, struct sbox_err *err)
 {
@@ -164,7 +150,7 @@ static int put_limit(const struct sbox_cg_dir *d, const char *file, const char *
 	if (!l->set)
 		return 0;
 	u64_or_max(v, value, sizeof(value));
-	return put(d, file, value, sbox_cg_limit_text(name, l, bytes, text, sizeof(text)), err);
+	return sbox_cg_write_limit(d, file, value, sbox_cg_limit_text(name, l, bytes, text, sizeof(text)), err);
 }
 
 static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r,
@@ -183,31 +169,13 @@ static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r
 		snprintf(value, sizeof(value), "%llu %llu", (unsigned long long)q, CPU_PERIOD_USEC);
 		sbox_format_cpu_quota(r->cpu_quota, pct, sizeof(pct));
 		snprintf(text, sizeof(text), "CPUQuota=%s", pct);
-		if (put(d, "cpu.max", value, text, err) < 0)
+		if (sbox_cg_write_limit(d, "cpu.max", value, text, err) < 0)
 			return -1;
 	}
 	if (r->cpu_weight) {
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)r->cpu_weight);
 		snprintf(text, sizeof(text), "CPUWeight=%llu", (unsigned long long)r->cpu_weight);
-		if (put(d, "cpu.weight", value, text, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int write_cpuset(const struct sbox_cg_dir *d, const struct sbox_resources *r,
-			struct sbox_err *err)
-{
-	char text[128];
-
-	if (r->allowed_mems) {
-		snprintf(text, sizeof(text), "AllowedMemoryNodes=%.100s", r->allowed_mems);
-		if (put(d, "cpuset.mems", r->allowed_mems, text, err) < 0)
-			return -1;
-	}
-	if (r->allowed_cpus) {
-		snprintf(text, sizeof(text), "AllowedCPUs=%.100s", r->allowed_cpus);
-		if (put(d, "cpuset.cpus", r->allowed_cpus, text, err) < 0)
+		if (sbox_cg_write_limit(d, "cpu.weight", value, text, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -226,11 +194,11 @@ static int write_io(const struct sbox_cg_dir *d, const struct sbox_resources *r,
 	snprintf(text, sizeof(text), "IOWeight=%llu", (unsigned long long)w);
 	if (sbox_cg_has_file(d->fd, "io.weight") || !sbox_cg_has_file(d->fd, "io.bfq.weight")) {
 		snprintf(value, sizeof(value), "default %llu", (unsigned long long)w);
-		return put(d, "io.weight", value, text, err);
+		return sbox_cg_write_limit(d, "io.weight", value, text, err);
 	}
 	w = w <= 100 ? 1 + (w - 1) * 99 / 99 : 100 + (w - 100) * 900 / 9900;
 	snprintf(value, sizeof(value), "%llu", (unsigned long long)w);
-	return put(d, "io.bfq.weight", value, text, err);
+	return sbox_cg_write_limit(d, "io.bfq.weight", value, text, err);
 }
 
 static int v2_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
@@ -253,7 +221,7 @@ static int v2_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 	    put_limit(d, "memory.swap.max", "MemorySwapMax", &r->memory_swap_max,
 		      l->memory_swap_max, true, err) < 0 ||
 	    put_limit(d, "pids.max", "TasksMax", &r->tasks_max, l->tasks_max, false, err) < 0 ||
-	    write_cpu(d, r, err) < 0 || write_cpuset(d, r, err) < 0 || write_io(d, r, err) < 0)
+	    write_cpu(d, r, err) < 0 || sbox_cg_write_cpuset(d, r, err) < 0 || write_io(d, r, err) < 0)
 		return -1;
 	return 0;
 }

@@ -35,7 +35,7 @@ run_one() { # label, forbid_skips, command...
 	local label=$1 forbid=$2; shift 2
 	local out rc p f s
 	out=$("$@" 2>&1); rc=$?
-	printf '%s\n' "$out" | grep -vE '^\[ (RUN|     OK) ' | sed "s|^|  [$label] |"
+	printf '%s\n' "$out" | grep -vE '^\[ +(RUN|OK) +\]' | sed "s|^|  [$label] |"
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	s=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | tail -1)
