@@ -71,25 +71,12 @@ void sbox_strv_clear(struct sbox_strv *s)
 	s->n = 0;
 }
 
-static bool path_is_normal_absolute(const char *path)
-{
-	/* Mount targets are resolved inside the new root; ".." could still
-	 * climb within it but makes policies hard to audit, so refuse it. */
-	if (path[0] != '/')
-		return false;
-	for (const char *c = path; *c; c++)
-		if (c[0] == '/' && c[1] == '.' && c[2] == '.' &&
-		    (c[3] == '/' || c[3] == '\0'))
-			return false;
-	return true;
-}
-
 int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 {
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
 
-		if (!path_is_normal_absolute(m->dst))
+		if (!sbox_path_is_normal_absolute(m->dst))
 			return sbox_fail(err, 0, "mount destination '%s' must be an absolute path without '..'",
 					 m->dst);
 		if (strcmp(m->dst, "/") == 0)

@@ -88,21 +88,11 @@ static int set_inventory(struct sbox_site *s, const char *v, unsigned line, stru
 	return 0;
 }
 
-static bool path_ok(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (const char *c = p; *c; c++)
-		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0'))
-			return false;
-	return true;
-}
-
 static int set_root(char **field, const char *name, const char *v, struct sbox_err *err)
 {
 	char *copy;
 
-	if (!path_ok(v))
+	if (!sbox_path_is_normal_absolute(v))
 		return sbox_fail(err, 0, "%s=%s: expected an absolute path without '..'", name, v);
 	copy = strdup(v);
 	if (!copy)

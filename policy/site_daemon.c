@@ -59,21 +59,11 @@ bool sbox_site_daemon_allows(const struct sbox_site_daemon *d, const struct sbox
 
 /* ---- helpers ---- */
 
-static bool abs_normal(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (const char *c = p; *c; c++)
-		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0'))
-			return false;
-	return true;
-}
-
 static int set_path(char **field, const char *key, const char *v, struct sbox_err *err)
 {
 	char *copy;
 
-	if (!abs_normal(v))
+	if (!sbox_path_is_normal_absolute(v))
 		return sbox_fail(err, 0, "%s=%s: expected an absolute path without '..'", key, v);
 	copy = strdup(v);
 	if (!copy)
@@ -272,7 +262,7 @@ int sbox_site_set_allow_bind_paths(struct sbox_site *s, const char *v, unsigned 
 	for (size_t i = 0; i < nw; i++) {
 		char **na;
 
-		if (!abs_normal(w[i])) {
+		if (!sbox_path_is_normal_absolute(w[i])) {
 			sbox_fail(err, 0, "AllowBindPaths=%s: '%s' is not an absolute path without '..'", v,
 				  w[i]);
 			sbox_strv_free(w);

@@ -894,3 +894,13 @@ size_t sbox_edit_distance(const char *a, const char *b)
 		free(row);
 	return r;
 }
+
+bool sbox_path_is_normal_absolute(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *c = path; *c; c++)
+		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0'))
+			return false;
+	return true;
+}

@@ -67,6 +67,11 @@ void sbox_strv_free(char **v);
  * Writes into buf (truncates safely); returns buf. */
 char *sbox_quote_word(const char *w, char *buf, size_t len);
 
+/* An absolute path with no ".." component: what mount destinations and
+ * site paths must be (".." could still climb within a root, but makes a
+ * policy hard to audit). */
+bool sbox_path_is_normal_absolute(const char *path);
+
 /* Case-insensitive edit distance (insert, delete, substitute = 1), for
  * "did you mean" suggestions. */
 size_t sbox_edit_distance(const char *a, const char *b);

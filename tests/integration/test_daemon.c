@@ -58,7 +58,7 @@ static char *kv(const struct cmd *r, const char *key)
 	return v;
 }
 
-static void assert_kv(const struct cmd *r, const char *key, const char *want)
+static void assert_cmd_kv(const struct cmd *r, const char *key, const char *want)
 {
 	char *v = kv(r, key);
 
@@ -135,16 +135,16 @@ static void test_launch_as_root_and_nobody(void **state)
 		     *k; k += strlen(k) + 1) {
 			char *want = kv(&d, k);
 
-			assert_kv(&r, k, want);
+			assert_cmd_kv(&r, k, want);
 			free(want);
 		}
 		cmd_free(&r);
 		cmd_free(&d);
 	}
 	RUN(&r, NOBODY, D.probe, "report");
-	assert_kv(&r, "uid", "65534");
-	assert_kv(&r, "gid", "65534");
-	assert_kv(&r, "cap_eff", "0000000000000000");
+	assert_cmd_kv(&r, "uid", "65534");
+	assert_cmd_kv(&r, "gid", "65534");
+	assert_cmd_kv(&r, "cap_eff", "0000000000000000");
 	cmd_free(&r);
 	/* Nothing is left once they ended. */
 	assert_true(sboxd_no_jobs(&D, 3000));
