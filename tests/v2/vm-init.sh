@@ -50,7 +50,27 @@ fail() {
 
 . "$OUT/config" || fail "cannot read $OUT/config"
 
+# The checkout (and the unpacked kernel's modules inside it) may live under
+# /tmp or /var/tmp — a CI clone can be anywhere — and the fresh tmpfs mounts
+# below would hide it.  Bind those paths aside first and back afterwards.
+keep_paths() {
+	for p in "$SBOX_V2_REPO" "$SBOX_V2_MODDIR"; do
+		mkdir -p "/mnt/sbox-keep$p" && mount --rbind "$p" "/mnt/sbox-keep$p" ||
+			fail "cannot keep $p across the tmpfs mounts"
+	done
+}
+
+restore_paths() {
+	for p in "$SBOX_V2_REPO" "$SBOX_V2_MODDIR"; do
+		[ -e "$p/." ] && [ "$(stat -c %i "$p/.")" = "$(stat -c %i "/mnt/sbox-keep$p/.")" ] &&
+			continue
+		mkdir -p "$p" && mount --rbind "/mnt/sbox-keep$p" "$p" ||
+			fail "cannot put $p back after the tmpfs mounts"
+	done
+}
+
 setup_mounts() {
+	keep_paths
 	# /tmp and /dev/shm as a systemd system mounts them; /var/tmp usually
 	# lives on the root file system, where device nodes work (tests make
 	# their nodes there).
@@ -60,6 +80,7 @@ setup_mounts() {
 	done
 	mkdir -p /var/tmp && mount -t tmpfs -o mode=1777 tmpfs /var/tmp ||
 		fail "cannot mount a tmpfs on /var/tmp"
+	restore_paths
 	mkdir -p /dev/pts
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts ||
 		fail "cannot mount devpts"
