@@ -28,6 +28,18 @@
 #define SAFE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define HIDDEN_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC | SAFE_ATTRS)
 
+/* A writable bind is nosuid and nodev: nothing planted there can become a
+ * setuid binary or a device.  A read-only bind is nosuid but keeps its device
+ * nodes: nothing can be planted in it, and whether a node on it opens is the
+ * device cgroup's to decide — so a node bound in by a policy is refused by
+ * the kernel (EPERM) unless the sandbox was granted that device. */
+static unsigned long long bind_attrs(const struct sbox_mount *m)
+{
+	if (m->kind == SBOX_MOUNT_BIND_RO)
+		return MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+	return SAFE_ATTRS;
+}
+
 int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
 	fs->root_fd = -1;
@@ -44,7 +56,7 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
-		unsigned long long attrs = SAFE_ATTRS;
+		unsigned long long attrs = bind_attrs(m);
 		char self[64];
 		bool missing;
 		int src;
@@ -71,8 +83,6 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 			return -1;
 		}
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", src);
-		if (m->kind == SBOX_MOUNT_BIND_RO)
-			attrs |= MOUNT_ATTR_RDONLY;
 		/* New API: a detached clone with its attributes; classic: an
 		 * O_PATH fd, bound at sbox_fs_build() through /proc/self/fd
 		 * (a source under /tmp stays reachable either way). */
@@ -186,8 +196,7 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 	target = sbox_open_or_create_in_root(fs->root_fd, m->dst, S_ISDIR(st.st_mode), err);
 	if (target < 0)
 		return -1;
-	if (sbox_bind_attach(fs->trees[i], target, SAFE_ATTRS |
-			     (m->kind == SBOX_MOUNT_BIND_RO ? MOUNT_ATTR_RDONLY : 0), true, err) < 0) {
+	if (sbox_bind_attach(fs->trees[i], target, bind_attrs(m), true, err) < 0) {
 		sbox_err_prefix(err, "binding %s onto %s", m->src, m->dst);
 		return -1;
 	}
@@ -318,12 +327,10 @@ int sbox_fs_clone_fd_sources(const struct sbox_policy *p, const int *src_fds, si
 	for (size_t i = 0; i < n; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
 		const char *what = m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
-		struct mount_attr attr = { .attr_set = SAFE_ATTRS, .propagation = MS_PRIVATE };
+		struct mount_attr attr = { .attr_set = bind_attrs(m), .propagation = MS_PRIVATE };
 
 		if ((m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO) || src_fds[i] < 0)
 			continue;
-		if (m->kind == SBOX_MOUNT_BIND_RO)
-			attr.attr_set |= MOUNT_ATTR_RDONLY;
 		t[i] = sbox_sys_open_tree(src_fds[i], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					  AT_EMPTY_PATH | AT_RECURSIVE);
 		if (t[i] < 0) {

@@ -315,6 +315,36 @@ static void test_other_gpu_refused_by_kernel(void **state)
 	run_result_free(&r);
 }
 
+/* A node a policy binds in is refused by the kernel too: read-only binds keep
+ * device nodes, so the device cgroup decides (EPERM for GPU 0's node, ENXIO
+ * for the granted GPU 2's); a writable bind is nodev (EACCES). */
+static void test_bound_in_node_refused(void **state)
+{
+	char other[600], mine[600], rw[600];
+	struct run_result r;
+
+	(void)state;
+	need_root();
+	snprintf(other, sizeof(other), "%s/nvidia0:/tmp/gpu0", fake.dev);
+	snprintf(mine, sizeof(mine), "%s/nvidia3:/tmp/gpu2", fake.dev);
+	snprintf(rw, sizeof(rw), "%s/nvidia0:/tmp/gpu0rw", fake.dev);
+	run_sbox(&r, NULL, "--site-config", fake.conf, "--gpu", "2", "--ro-bind", other,
+		 probe_path(), "open", "/tmp/gpu0", "rw", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "open=EPERM");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--site-config", fake.conf, "--gpu", "2", "--ro-bind", mine,
+		 probe_path(), "open", "/tmp/gpu2", "rw", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "open=ENXIO");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--site-config", fake.conf, "--gpu", "2", "--bind", rw,
+		 probe_path(), "open", "/tmp/gpu0rw", "rw", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "open=EACCES");
+	run_result_free(&r);
+}
+
 static void test_no_gpu_refuses_all(void **state)
 {
 	static const char *const flags[] = { "--pass-fd", "3", "--pass-fd", "4", "--pass-fd", "5", NULL };
@@ -630,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_gpu2_view),
 		cmocka_unit_test(test_proc_driver_nvidia_masked),
 		cmocka_unit_test(test_other_gpu_refused_by_kernel),
+		cmocka_unit_test(test_bound_in_node_refused),
 		cmocka_unit_test(test_no_gpu_refuses_all),
 		cmocka_unit_test(test_select_by_uuid_and_bus),
 		cmocka_unit_test(test_two_gpus),
