@@ -4,10 +4,11 @@
  * blocks, one per live sandbox: .0 network, .1 the host end, .2 the
  * sandbox end, .3 broadcast.  A block is held by an flock()ed file
  * /run/sbox/net/ipam/A.B.C.D (the block's network address) for the
- * sandbox's life.  The lock is the truth, not the file: it dies with the
- * process that holds it, so a launcher killed by SIGKILL leaks nothing,
- * and concurrent sboxrun processes (no daemon to ask) never hand out the
- * same block.  Blocks are named by address, not by index in a subnet, so
+ * sandbox's life: the launcher's fd and the sandbox init's copy of it from
+ * clone, for an flock lives while any copy does.  The lock is the truth,
+ * not the file: it dies with its holders, so a launcher killed by SIGKILL
+ * (its sandbox dies with it) leaks nothing, and concurrent sboxrun
+ * processes (no daemon to ask) never hand out the same block.  Blocks are named by address, not by index in a subnet, so
  * two policies with overlapping VethSubnet= still never share one.
  */
 #ifndef SBOX_SANDBOX_IPAM_H

@@ -35,8 +35,9 @@ void sbox_netgroup_path(const char *name, const char *what, char *buf, size_t le
 	snprintf(buf, len, "%s/group/%s.%s", SBOX_NET_RUNDIR, name, what);
 }
 
-/* Explicit LOCK_UN: the sandbox's init holds a copy of the fd from clone
- * until its network step, and a copy keeps an flock alive. */
+/* Explicit LOCK_UN: an flock lives while any copy of its fd does (the
+ * sandbox's init has copies from clone), and leaving must not wait for
+ * them. */
 static void unlock_close(int *fd)
 {
 	if (*fd < 0)

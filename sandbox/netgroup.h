@@ -6,9 +6,10 @@
  * /run/sbox/net/group/ (a tmpfs that sandboxes can't see, sandbox/network.c):
  *
  *   NAME.lock     flock(LOCK_EX) while a launcher changes the group
- *   NAME.members  flock(LOCK_SH) held by each member's launcher for the
- *                 member's life: membership is holding it; it holds the
- *                 uid the group belongs to (a daemon serves many users)
+ *   NAME.members  flock(LOCK_SH) held for each member's life (by its
+ *                 launcher and its init's copy of the fd): membership is
+ *                 holding it; it holds the uid the group belongs to (a
+ *                 daemon serves many users)
  *   NAME.netns    the group's netns, an nsfs file bind-mounted there
  *
  * The first member creates the netns in its clone and publishes it at P4;

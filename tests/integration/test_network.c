@@ -1,24 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Networking, checked from inside with the probe: PrivateNetwork=none (the
- * default: only lo, up), host, veth and group:NAME, what is left behind
- * after exit (no veth, address, lease, registry file or namespace), a
- * launcher killed by SIGKILL, and the netns pool through the library.
- * none/host run as root and unprivileged; veth, groups and the pool need
- * root and say so as unprivileged callers.
- *
- * The binary doubles as a helper run inside sandboxes:
- *   test_network --serve-tcp PORT   listen on 127.0.0.1:PORT, print
- *                                   "listening", accept one connection.
+ * default: only lo, up), host and veth; what is left behind after exit (no
+ * veth, address, lease or namespace), also when the launcher was killed by
+ * SIGKILL.  none/host run as root and unprivileged; veth needs root and
+ * says so to unprivileged callers.  Groups and the netns pool:
+ * test_netgroup.c.
  */
 #include "tests/integration/harness.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
-#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,43 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "policy/directives.h"
 #include "policy/policy.h"
-#include "sandbox/netns_pool.h"
 #include "sandbox/sandbox.h"
-
-#define GROUP_DIR "/run/sbox/net/group"
-#define IPAM_DIR "/run/sbox/net/ipam"
-
-static char self_exe[PATH_MAX];
+#include "tests/integration/nettest.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static void host_netns(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/ns/net", buf, len - 1);
-
-	assert_true(n > 0);
-	buf[n] = '\0';
-}
-
-static char *sandbox_netns(const struct run_result *r)
-{
-	char *v = kv_get(r->out, "ns.net");
-
-	if (!v)
-		dump_result(r);
-	assert_non_null(v);
-	return v;
-}
 
 static int tcp_listen(uint32_t addr, int *port)
 {
@@ -112,13 +80,6 @@ static int abstract_listen(const char *name)
 	return fd;
 }
 
-static bool path_exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 static bool host_has_address(const char *addr)
 {
 	struct ifaddrs *ifa, *i;
@@ -136,96 +97,6 @@ static bool host_has_address(const char *addr)
 	}
 	freeifaddrs(ifa);
 	return found;
-}
-
-/* Is a netns ("net:[123]") still held by a process or a mount of ours? */
-static bool netns_held(const char *ns)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool held = false;
-	FILE *f;
-	char line[4096];
-	unsigned long ino = strtoul(ns + 5, NULL, 10);
-
-	assert_non_null(d);
-	while (!held && (e = readdir(d))) {
-		char path[300], target[64];
-		ssize_t n;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			held = strcmp(target, ns) == 0;
-		}
-	}
-	closedir(d);
-	f = fopen("/proc/self/mountinfo", "r");
-	assert_non_null(f);
-	while (!held && fgets(line, sizeof(line), f)) {
-		char needle[64];
-
-		snprintf(needle, sizeof(needle), "net:[%lu]", ino);
-		held = strstr(line, needle) != NULL;
-	}
-	fclose(f);
-	return held;
-}
-
-/* The sandbox's init dies asynchronously after its launcher is killed. */
-static bool netns_released(const char *ns)
-{
-	for (int i = 0; i < 100; i++) {
-		if (!netns_held(ns))
-			return true;
-		usleep(20000);
-	}
-	return false;
-}
-
-/* A lock held by a killed launcher's sandbox (its init keeps a copy) goes
- * when that sandbox has died of PR_SET_PDEATHSIG, a moment after the
- * launcher: wait for it, as the next launch of a real job would not need
- * to (it would just get another address, or join the dying group). */
-static bool wait_unlocked(const char *path)
-{
-	for (int i = 0; i < 200; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return errno == ENOENT;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			flock(fd, LOCK_UN);
-			close(fd);
-			return true;
-		}
-		close(fd);
-		usleep(10000);
-	}
-	return false;
-}
-
-static bool is_locked(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool locked;
-
-	if (fd < 0)
-		return false;
-	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	if (!locked)
-		flock(fd, LOCK_UN);
-	close(fd);
-	return locked;
-}
-
-static void require_root(void)
-{
-	if (!running_as_root())
-		skip_because("needs root (CAP_NET_ADMIN in the host's network namespace)");
 }
 
 /* ------------------------------------------------- none (the default) */
@@ -608,7 +479,11 @@ static void test_veth_lease_lives_with_the_sandbox(void **state)
 		    sbox_spawn(&policy, &launch, &child, &err) < 0 ||
 		    sbox_child_read_event(child, &ev, &err) <= 0 || ev.kind != SBOX_EV_STARTED)
 			_exit(3);
-		execv("/bin/sleep", argv);   /* the "re-exec": child not freed */
+		/* What a re-executing daemon does: keep the sandbox's event
+		 * channel (init ends the sandbox when it closes), let every
+		 * other fd go, its lock fds among them. */
+		fcntl(sbox_child_event_fd(child), F_SETFD, 0);
+		execv("/bin/sleep", argv);
 		_exit(4);
 	}
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)launcher);
@@ -633,305 +508,16 @@ static void test_veth_lease_lives_with_the_sandbox(void **state)
 	for (int i = 0; i < 200 && if_nametoindex(b.ifname) != 0; i++)
 		usleep(10000);
 	assert_int_equal(if_nametoindex(b.ifname), 0);
-}
-
-/* -------------------------------------------------------------- groups */
-
-struct group_ctx {
-	char net[64];                /* --net group:NAME */
-	char name[48];
-	char *ns_a;                  /* the first member's netns */
-	bool registry_matches;
-	bool hidden_inside;
-	char *ns_b;
-	bool b_connected;
-	bool other_refused;
-};
-
-static void group_members(int pid, void *arg)
-{
-	struct group_ctx *c = arg;
-	struct run_result r;
-	char path[128], want[64];
-	struct stat st;
-
-	(void)pid;
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.netns", c->name);
-	if (stat(path, &st) == 0) {
-		snprintf(want, sizeof(want), "net:[%lu]", (unsigned long)st.st_ino);
-		c->registry_matches = true;
-		c->ns_a = strdup(want);
-	}
-	/* Another sandbox (none) can't reach the group's listener. */
-	run_sbox(&r, NULL, probe_path(), "connect-tcp", "127.0.0.1", "40123", NULL);
-	c->other_refused = has_line(r.out, "connect=ECONNREFUSED");
-	run_result_free(&r);
-	/* A second member sees the same netns, not the registry. */
-	run_sbox(&r, NULL, "--net", c->net, probe_path(), "report", NULL);
-	c->ns_b = kv_get(r.out, "ns.net");
-	run_result_free(&r);
-	run_sbox(&r, NULL, "--net", c->net, probe_path(), "stat", GROUP_DIR, NULL);
-	c->hidden_inside = has_line(r.out, "stat=ENOENT");
-	run_result_free(&r);
-	/* ... and reaches the first member over loopback. */
-	run_sbox(&r, NULL, "--net", c->net, probe_path(), "connect-tcp", "127.0.0.1", "40123", NULL);
-	c->b_connected = has_line(r.out, "connect=ok");
-	if (!c->b_connected)
-		dump_result(&r);
-	run_result_free(&r);
-}
-
-static void assert_group_gone(const char *name)
-{
-	static const char *const what[] = { "netns", "members", "lock" };
-
-	for (size_t i = 0; i < 3; i++) {
-		char path[128];
-
-		snprintf(path, sizeof(path), GROUP_DIR "/%s.%s", name, what[i]);
-		if (path_exists(path))
-			fprintf(stderr, "left behind: %s\n", path);
-		assert_false(path_exists(path));
-	}
-}
-
-static void test_group_members_share_loopback(void **state)
-{
-	struct group_ctx c = { 0 };
-	struct run_opts o = { .while_running = group_members, .when_output = "listening",
-			      .arg = &c };
-	struct run_result r;
-	char *ns_a_inside;
-
-	(void)state;
-	require_root();
-	snprintf(c.name, sizeof(c.name), "test-%d", (int)getpid());
-	snprintf(c.net, sizeof(c.net), "group:%s", c.name);
-	/* LeakSanitizer's exit-time scan needs ptrace, which the sandbox's
-	 * filter refuses: the helper (this binary) runs without it. */
-	run_sbox(&r, &o, "--net", c.net, "--env", "ASAN_OPTIONS=detect_leaks=0", self_exe,
-		 "--serve-tcp", "40123", NULL);
+	/* The block is free again (a killed launcher leaves its unlocked
+	 * lease file; the next holder takes it over and removes it). */
+	run_sbox(&r, NULL, "--net", "veth", "--set", b.set30, probe_path(), "report", NULL);
 	assert_exit(&r, 0);
-	assert_line(&r, "accepted=127.0.0.1");
-	ns_a_inside = kv_get(r.out, "ns");
-	assert_non_null(ns_a_inside);
-	assert_true(c.registry_matches);
-	assert_string_equal(c.ns_a, ns_a_inside);
-	assert_non_null(c.ns_b);
-	assert_string_equal(c.ns_b, ns_a_inside);
-	assert_true(c.other_refused);
-	assert_true(c.hidden_inside);
-	assert_true(c.b_connected);
+	assert_kv(&r, "netifs", "eth0 lo");
 	run_result_free(&r);
-	/* The last member gone, so is the group. */
-	assert_group_gone(c.name);
-	assert_true(netns_released(ns_a_inside));
-	free(ns_a_inside);
-	free(c.ns_a);
-	free(c.ns_b);
+	veth_cleanup_asserts(&b, NULL);
 }
 
-static void record_and_kill(int pid, void *arg)
-{
-	char **ns = arg;
-	char path[128], buf[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), GROUP_DIR "/stale-%d.netns", (int)getpid());
-	if (stat(path, &st) == 0) {
-		snprintf(buf, sizeof(buf), "net:[%lu]", (unsigned long)st.st_ino);
-		*ns = strdup(buf);
-	}
-	kill(pid, SIGKILL);
-}
-
-static void test_group_stale_after_sigkill_is_replaced(void **state)
-{
-	struct run_result r;
-	char net[64], name[48], path[128];
-	char *old = NULL, *fresh;
-	struct run_opts o = { .while_running = record_and_kill, .when_output = "ready", .arg = &old };
-
-	(void)state;
-	require_root();
-	snprintf(name, sizeof(name), "stale-%d", (int)getpid());
-	snprintf(net, sizeof(net), "group:%s", name);
-	run_sbox(&r, &o, "--net", net, probe_path(), "sleep-print", "20", NULL);
-	assert_exit(&r, 128 + SIGKILL);
-	run_result_free(&r);
-	assert_non_null(old);
-	/* Its last member's launcher died: the published netns is stale. */
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.members", name);
-	assert_true(wait_unlocked(path));
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.netns", name);
-	assert_true(path_exists(path));
-	/* The next job of that name gets a fresh one, and tidies up. */
-	run_sbox(&r, NULL, "--net", net, probe_path(), "report", NULL);
-	assert_exit(&r, 0);
-	assert_kv(&r, "netifs", "lo");
-	fresh = sandbox_netns(&r);
-	assert_string_not_equal(fresh, old);
-	run_result_free(&r);
-	assert_group_gone(name);
-	assert_true(netns_released(old));
-	assert_true(netns_released(fresh));
-	free(old);
-	free(fresh);
-}
-
-/* A group is its creator's uid's: a daemon launching for another user
- * must not be able to join it by name (through the library: sboxrun's
- * caller is always itself). */
-static void test_group_other_user_refused(void **state)
-{
-	char *argv[] = { "/bin/sleep", "30", NULL };
-	char net[64], name[48];
-	struct sbox_policy policy;
-	struct sbox_err err = { 0 };
-	struct sbox_child *anchor, *other = NULL;
-	struct sbox_event ev;
-	struct sbox_launch launch = {
-		.argv = argv, .stdio = { -1, -1, 2 }, .caller_cwd = "/",
-		.caller_uid = 0, .caller_gid = 0,
-	};
-
-	(void)state;
-	require_root();
-	snprintf(name, sizeof(name), "owner-%d", (int)getpid());
-	snprintf(net, sizeof(net), "group:%s", name);
-	sbox_policy_init(&policy);
-	assert_int_equal(sbox_policy_set(&policy, "PrivateNetwork", net, &err), 0);
-	if (sbox_spawn(&policy, &launch, &anchor, &err) < 0)
-		fail_msg("sbox_spawn: %s", err.msg);
-	assert_int_equal(sbox_child_read_event(anchor, &ev, &err), 1);
-	assert_int_equal(ev.kind, SBOX_EV_STARTED);
-	launch.caller_uid = 65534;
-	launch.caller_gid = 65534;
-	assert_int_equal(sbox_spawn(&policy, &launch, &other, &err), -1);
-	assert_null(other);
-	if (!strstr(err.msg, "belongs to another user (uid 0)"))
-		fprintf(stderr, "got: %s\n", err.msg);
-	assert_non_null(strstr(err.msg, "belongs to another user (uid 0)"));
-	sbox_child_free(anchor);
-	sbox_policy_free(&policy);
-	assert_group_gone(name);
-}
-
-/* ---------------------------------------------------------------- pool */
-
-/* sbox_spawn through the library, output collected from a pipe. */
-static int spawn_collect(struct sbox_netns_pool *pool, const char *cmd, char *out, size_t len)
-{
-	char *argv[] = { (char *)probe_path(), (char *)cmd, NULL };
-	struct sbox_policy policy;
-	struct sbox_err err = { 0 };
-	struct sbox_child *child;
-	struct sbox_event ev;
-	int pipefd[2], status = -1, st, devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	size_t n = 0;
-	ssize_t k;
-
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	sbox_policy_init(&policy);
-	struct sbox_launch launch = {
-		.argv = argv, .stdio = { devnull, pipefd[1], 2 }, .caller_cwd = "/",
-		.caller_uid = getuid(), .caller_gid = getgid(), .netns_pool = pool,
-	};
-	if (sbox_spawn(&policy, &launch, &child, &err) < 0)
-		fail_msg("sbox_spawn: %s", err.msg);
-	close(pipefd[1]);
-	while (sbox_child_read_event(child, &ev, &err) > 0)
-		if (ev.kind == SBOX_EV_EXITED)
-			status = ev.status;
-		else if (ev.kind != SBOX_EV_STARTED)
-			fail_msg("sandbox: %s", ev.msg);
-	while (n + 1 < len && (k = read(pipefd[0], out + n, len - 1 - n)) > 0)
-		n += (size_t)k;
-	out[n] = '\0';
-	assert_int_equal(sbox_child_reap(child, &st, &err), 0);
-	sbox_child_free(child);
-	close(pipefd[0]);
-	close(devnull);
-	sbox_policy_free(&policy);
-	return status;
-}
-
-static void test_netns_pool(void **state)
-{
-	struct sbox_netns_pool *pool;
-	struct sbox_err err = { 0 };
-	char out[65536], host[64];
-	struct stat a, b, h;
-	int fa, fb;
-
-	(void)state;
-	require_root();
-	host_netns(host, sizeof(host));
-	assert_int_equal(stat("/proc/self/ns/net", &h), 0);
-	assert_int_equal(sbox_netns_pool_new(&pool, 2, &err), 0);
-	assert_int_equal(sbox_netns_pool_fill(pool, 5, &err), 2);
-	assert_int_equal(sbox_netns_pool_count(pool), 2);
-	/* Two distinct fresh namespaces, and the caller is back home. */
-	fa = sbox_netns_pool_take(pool);
-	fb = sbox_netns_pool_take(pool);
-	assert_true(fa >= 0 && fb >= 0);
-	assert_int_equal(sbox_netns_pool_take(pool), -1);
-	assert_int_equal(fstat(fa, &a), 0);
-	assert_int_equal(fstat(fb, &b), 0);
-	assert_true(a.st_ino != b.st_ino && a.st_ino != h.st_ino && b.st_ino != h.st_ino);
-	char now[64];
-	host_netns(now, sizeof(now));
-	assert_string_equal(now, host);
-	close(fa);
-	close(fb);
-
-	/* A launch takes one (count 1 -> 0), and lo is up in it. */
-	assert_int_equal(sbox_netns_pool_fill(pool, 1, &err), 1);
-	assert_int_equal(spawn_collect(pool, "echo-tcp-loopback", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "echo=ok\n"));
-	assert_int_equal(sbox_netns_pool_count(pool), 0);
-	/* Empty: the launch creates its netns in the clone instead. */
-	assert_int_equal(spawn_collect(pool, "report", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "\nnetifs=lo\n"));
-	assert_null(strstr(out, host));
-	sbox_netns_pool_free(pool);
-}
-
-/* ------------------------------------------------------- helper mode */
-
-static int serve_tcp(const char *port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct pollfd p;
-	char ns[64] = "", peer[INET_ADDRSTRLEN] = "";
-	ssize_t n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (n > 0)
-		ns[n] = '\0';
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-		printf("listen=%s\n", strerror(errno));
-		return 1;
-	}
-	printf("ns=%s\nlistening\n", ns);
-	fflush(stdout);
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, 20000) == 1) {
-		struct sockaddr_in from;
-		socklen_t len = sizeof(from);
-		int c = accept(fd, (struct sockaddr *)&from, &len);
-
-		if (c >= 0) {
-			inet_ntop(AF_INET, &from.sin_addr, peer, sizeof(peer));
-			close(c);
-		}
-	}
-	printf("accepted=%s\n", peer[0] ? peer : "none");
-	return peer[0] ? 0 : 1;
-}
-
-int main(int argc, char **argv)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_only_lo_private_netns),
@@ -945,18 +531,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_veth_addresses_unique_per_live_sandbox),
 		cmocka_unit_test(test_veth_launcher_sigkill_leaks_nothing),
 		cmocka_unit_test(test_veth_lease_lives_with_the_sandbox),
-		cmocka_unit_test(test_group_members_share_loopback),
-		cmocka_unit_test(test_group_stale_after_sigkill_is_replaced),
-		cmocka_unit_test(test_group_other_user_refused),
-		cmocka_unit_test(test_netns_pool),
 	};
-	ssize_t n;
 
-	if (argc == 3 && strcmp(argv[1], "--serve-tcp") == 0)
-		return serve_tcp(argv[2]);
-	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
-	if (n < 0)
-		return 99;
-	self_exe[n] = '\0';
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
