@@ -208,5 +208,8 @@ void keeper_del(struct sboxd *d, uint64_t id);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
 void job_record(struct sbox_mb *b, const struct job *j);
+/* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
+ * same attributes in an EXIT reply and in the keeper's record. */
+void job_put_end(struct sbox_mb *b, const struct job *j);
 
 #endif

@@ -132,19 +132,24 @@ void job_record(struct sbox_mb *b, const struct job *j)
 	sbox_mb_nest_end(b);
 }
 
+void job_put_end(struct sbox_mb *b, const struct job *j)
+{
+	sbox_mb_u32(b, SBOX_ATTR_OUTCOME, j->outcome);
+	sbox_mb_i32(b, SBOX_ATTR_STATUS, j->status);
+	sbox_mb_u32(b, SBOX_ATTR_ERRNUM, j->errnum);
+	sbox_mb_str(b, SBOX_ATTR_MESSAGE, j->msg);
+	sbox_mb_u32(b, SBOX_ATTR_OOM, j->oom);
+	sbox_mb_u32(b, SBOX_ATTR_TIMEOUT, j->timeout);
+	sbox_mb_stats(b, &j->stats);
+}
+
 static void send_exit(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
 {
 	struct sbox_mb b = { 0 };
 
 	sbox_mb_begin(&b, SBOX_MSG_EXIT, seq);
 	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, j->id);
-	sbox_mb_u32(&b, SBOX_ATTR_OUTCOME, j->outcome);
-	sbox_mb_i32(&b, SBOX_ATTR_STATUS, j->status);
-	sbox_mb_u32(&b, SBOX_ATTR_ERRNUM, j->errnum);
-	sbox_mb_str(&b, SBOX_ATTR_MESSAGE, j->msg);
-	sbox_mb_u32(&b, SBOX_ATTR_OOM, j->oom);
-	sbox_mb_u32(&b, SBOX_ATTR_TIMEOUT, j->timeout);
-	sbox_mb_stats(&b, &j->stats);
+	job_put_end(&b, j);
 	conn_send(d, c, &b);
 	sbox_mb_free(&b);
 }

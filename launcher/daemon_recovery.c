@@ -391,13 +391,7 @@ static void put_record(struct sboxd *d, struct job *j)
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
 	job_record(&b, j);
 	if (j->state == SBOX_JOB_ENDED) {
-		sbox_mb_u32(&b, SBOX_ATTR_OUTCOME, j->outcome);
-		sbox_mb_i32(&b, SBOX_ATTR_STATUS, j->status);
-		sbox_mb_u32(&b, SBOX_ATTR_ERRNUM, j->errnum);
-		sbox_mb_str(&b, SBOX_ATTR_MESSAGE, j->msg);
-		sbox_mb_u32(&b, SBOX_ATTR_OOM, j->oom);
-		sbox_mb_u32(&b, SBOX_ATTR_TIMEOUT, j->timeout);
-		sbox_mb_stats(&b, &j->stats);
+		job_put_end(&b, j);
 	} else if (j->child) {
 		fds[nfds++] = sbox_child_pidfd(j->child);
 		fds[nfds++] = sbox_child_event_fd(j->child);
