@@ -180,6 +180,42 @@ void conn_accept(struct sboxd *d)
 	}
 }
 
+/* Read and drop what the client sent that we won't handle (closing every fd
+ * it carried): closing an AF_UNIX socket with unread data makes the peer's
+ * next recv fail with ECONNRESET before it reads our last answer — the
+ * client of a refused connection then saw "connection lost" instead of the
+ * refusal's message.  Bounded: a client can't keep us here. */
+static void drain(int fd)
+{
+	for (int i = 0; i < 64; i++) {
+		char buf[512];
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int) * 253)];
+		} ctl;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+				     .msg_controllen = sizeof(ctl) };
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		bool had_fds = false;
+
+		if (n < 0)
+			return;
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int *fds = (int *)(void *)CMSG_DATA(h);
+
+			for (size_t j = 0; j < k; j++)
+				close(fds[j]);
+			had_fds = true;
+		}
+		if (n == 0 && !had_fds)
+			return;    /* the peer's end */
+	}
+}
+
 void conn_close(struct sboxd *d, struct conn *c)
 {
 	struct outmsg *o, *on;
@@ -188,6 +224,7 @@ void conn_close(struct sboxd *d, struct conn *c)
 		return;
 	jobs_conn_gone(d, c);
 	sboxd_unwatch(d, c->fd);
+	drain(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	for (o = c->outq; o; o = on) {
@@ -342,6 +379,16 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 	}
 	if (n == 0 && *nfds == 0)
 		return 0;          /* EOF (seqpacket has no empty messages of ours) */
+	if (n == 0) {
+		/* An empty packet carrying fds: none of ours, and the caller
+		 * would take n == 0 for EOF and close the connection without
+		 * closing them — a client could leak fds into sboxd until it
+		 * can't accept or launch anything.  Close them and refuse. */
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, "empty message with fds");
+		return -2;
+	}
 	return n;
 }
 

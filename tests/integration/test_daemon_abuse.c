@@ -339,6 +339,14 @@ static void test_fd_abuse(void **state)
 		expect_error(fd, SBOX_E_PROTO, "too many fds in one message", true);
 		close(fd);
 	}
+	/* An empty packet carrying fds: taken for EOF, it used to close the
+	 * connection without closing the fds (a leak a client could repeat). */
+	for (int i = 0; i < 20; i++) {
+		fd = raw_connect(D.sock);
+		assert_int_equal(raw_send(fd, "", 0, fds, 100), 0);
+		expect_error(fd, SBOX_E_PROTO, "empty message with fds", true);
+		close(fd);
+	}
 	/* fds on a message that takes none; an fd nobody names. */
 	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
 	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
