@@ -273,6 +273,18 @@ static int recv_msg(struct sbox_client *c, struct sbox_msg *m)
 	do
 		n = recv(c->fd, c->buf, SBOX_PROTO_MAX_MSG + 1, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET) {
+		/* sboxd closed with something of ours unread: the kernel reports
+		 * the reset first (and clears it), but sboxd's last answer — a
+		 * refusal saying why — may still be queued behind it. */
+		do
+			n = recv(c->fd, c->buf, SBOX_PROTO_MAX_MSG + 1, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			n = -1;
+			errno = ECONNRESET;
+		}
+	}
 	if (n <= 0) {
 		int e = n < 0 ? errno : EPIPE;
 
