@@ -210,6 +210,13 @@ int sbox_bounds_check_policy(const struct sbox_bounds *b, const struct sbox_poli
 {
 	if (!sbox_bounds_apply_to(who))
 		return 0;
+	/* sboxd binds DeviceAllow= nodes as root and lets them through the
+	 * device cgroup: a client could name a GPU's node and use a GPU that
+	 * is leased to someone else.  Devices come through GPUs= leases; any
+	 * other device needs a site bound, which does not exist yet. */
+	if (p->devices.n_allow > 0)
+		return sbox_fail(err, 0, "DeviceAllow=%s: devices other than leased GPUs are refused through sboxd for users other than root (%s)",
+				 p->devices.allow[0].spec ? p->devices.allow[0].spec : "...", file_of(b));
 	if (p->net.mode == SBOX_NET_HOST && !b->allow_host_network)
 		return sbox_fail(err, 0, "PrivateNetwork=host is past the site bound AllowHostNetwork=no (%s)",
 				 file_of(b));

@@ -174,6 +174,9 @@ static void test_network_identity_privileges(void **state)
 	check(&s, "[Sandbox]\nGroup=staff\n", "Group=staff: the site bound AllowUserSwitch=no");
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW\n",
 	      "AmbientCapabilities=CAP_NET_RAW is past the site bound AllowCapabilities=");
+	/* A GPU's node named directly would bypass the lease. */
+	check(&s, "[Sandbox]\nDeviceAllow=/dev/nvidia3 rw\n",
+	      "DeviceAllow=/dev/nvidia3: devices other than leased GPUs are refused through sboxd");
 	sbox_site_free(&s);
 
 	load_site(&s, "[Bounds]\nAllowHostNetwork=yes\nAllowUserSwitch=yes\n"
