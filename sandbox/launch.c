@@ -81,6 +81,7 @@ struct recipe {
 	const struct sbox_policy *policy;
 	const struct sbox_launch *launch;
 	bool userns;
+	bool devices_enforced;     /* a device cgroup is in force (P1c/P1e) */
 	uid_t uid;                 /* the caller's, mapped 1:1 in a user ns */
 	gid_t gid;
 	char **envp;
@@ -226,6 +227,7 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	struct sbox_err err = { 0 };
 	struct sbox_sync_msg m;
 	struct sbox_fs fs = { .root_fd = -1, .grant = r->grant, .devices = r->devices,
+			      .devices_enforced = r->devices_enforced,
 			      .src_trees = r->src_trees,
 			      /* -- security -- */
 			      .worker_owned = true, .worker_uid = r->ident->uid,
@@ -470,6 +472,7 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 		sbox_strv_free(r.envp);
 		return -1;
 	}
+	r.devices_enforced = geteuid() == 0 && c->cgroup && sbox_cgroup_devices_fd(c->cgroup) >= 0;
 	/* P2 */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		sbox_cgroup_destroy(c->cgroup, NULL);

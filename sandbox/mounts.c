@@ -32,7 +32,8 @@
  * setuid binary or a device.  A read-only bind is nosuid but keeps its device
  * nodes: nothing can be planted in it, and whether a node on it opens is the
  * device cgroup's to decide — so a node bound in by a policy is refused by
- * the kernel (EPERM) unless the sandbox was granted that device. */
+ * the kernel (EPERM) unless the sandbox was granted that device.  Where no
+ * device cgroup is in force, mount_bind() adds nodev back. */
 static unsigned long long bind_attrs(const struct sbox_mount *m)
 {
 	if (m->kind == SBOX_MOUNT_BIND_RO)
@@ -196,7 +197,11 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 	target = sbox_open_or_create_in_root(fs->root_fd, m->dst, S_ISDIR(st.st_mode), err);
 	if (target < 0)
 		return -1;
-	if (sbox_bind_attach(fs->trees[i], target, bind_attrs(m), true, err) < 0) {
+	unsigned long long attrs = bind_attrs(m);
+
+	if (!fs->devices_enforced)
+		attrs |= MOUNT_ATTR_NODEV;
+	if (sbox_bind_attach(fs->trees[i], target, attrs, true, err) < 0) {
 		sbox_err_prefix(err, "binding %s onto %s", m->src, m->dst);
 		return -1;
 	}

@@ -20,6 +20,10 @@ struct sbox_fs {
 	/* -- devices and GPUs: what /dev and /proc/driver/nvidia show -- */
 	const struct sbox_gpu_grant *grant;    /* may be NULL */
 	const struct sbox_device_set *devices; /* may be NULL */
+	/* A device cgroup is in force on the sandbox: only then may a
+	 * read-only bind keep its device nodes (the cgroup decides); without
+	 * one every bind is nodev. */
+	bool devices_enforced;
 	/* -- daemon: bind sources already cloned by the parent from the
 	 * client's fds (sbox_fs_clone_fd_sources), one per policy mount; the
 	 * paths are then never looked up.  NULL: by path, here. -- */
