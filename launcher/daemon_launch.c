@@ -278,6 +278,14 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	}
 	if (sbox_spawn(p, &l, &child, &r->err) < 0)
 		return refuse(r, SBOX_E_LAUNCH);
+	/* Our end only reads what init sends and forwards signals: never
+	 * wait on it (init may be busy or stopped) — a blocking read here
+	 * would stall every client. */
+	if (fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK) < 0) {
+		sbox_fail(&r->err, errno, "making the job's event channel non-blocking");
+		sbox_child_free(child);
+		return refuse(r, SBOX_E_INTERNAL);
+	}
 	j->child = child;
 	if (job_track(d, j, &r->err) < 0) {
 		sbox_child_free(child);
@@ -290,9 +298,6 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	j->start_mono = sboxd_now();
 	if (p->res.runtime_max_usec != UINT64_MAX)
 		j->runtime_deadline = j->start_mono + p->res.runtime_max_usec;
-	/* Our end only reads what init sends and forwards signals: never
-	 * wait on it (init may be busy or stopped). */
-	fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK);
 	return 0;
 }
 

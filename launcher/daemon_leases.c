@@ -178,8 +178,13 @@ void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq)
 		sbox_mb_u32(&b, SBOX_ATTR_GPU, (uint32_t)i);
 		sbox_mb_str(&b, SBOX_ATTR_UUID, g->uuid);
 		sbox_mb_str(&b, SBOX_ATTR_BUS, g->bus);
-		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, d->leases.holder[i]);
-		if (d->leases.holder[i])
+		/* Busy GPUs are shown to all; whose job holds one only to its
+		 * owner and root, as the job list does (may_see). */
+		uint64_t holder = d->leases.holder[i];
+		bool visible = holder && (c->who.uid == 0 || d->leases.holder_uid[i] == c->who.uid);
+
+		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, holder && !visible ? UINT64_MAX : holder);
+		if (visible)
 			sbox_mb_u32(&b, SBOX_ATTR_UID, (uint32_t)d->leases.holder_uid[i]);
 		sbox_mb_nest_end(&b);
 		if (b.overflow) {

@@ -313,7 +313,10 @@ static int list_leases(struct sbox_client *c)
 		return fail(c);
 	printf("%-5s %-40s %-14s %s\n", "GPU", "UUID", "BUS", "LEASE");
 	for (size_t i = 0; i < n; i++) {
-		if (g[i].job)
+		if (g[i].job == SBOX_LEASE_OTHER)
+			printf("%-5u %-40s %-14s leased (another user's job)\n", g[i].index, g[i].uuid,
+			       g[i].bus);
+		else if (g[i].job)
 			printf("%-5u %-40s %-14s job %" PRIu64 " (uid %u)\n", g[i].index, g[i].uuid,
 			       g[i].bus, g[i].job, (unsigned)g[i].uid);
 		else

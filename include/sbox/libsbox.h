@@ -118,9 +118,13 @@ struct sbox_gpu_lease {
 	unsigned index;
 	char uuid[96];
 	char bus[32];
-	uint64_t job;                /* 0: free */
-	uid_t uid;                   /* the holder's */
+	uint64_t job;                /* 0: free; SBOX_LEASE_OTHER: another user's job */
+	uid_t uid;                   /* the holder's (only for your own jobs, or root) */
 };
+
+/* The job id of a GPU leased by another user's job: which GPUs are busy is
+ * shown to everyone, whose jobs hold them only to their owner and root. */
+#define SBOX_LEASE_OTHER UINT64_MAX
 
 /* sbox_client_errcode() */
 #define SBOX_ERR_PROTO 1           /* a malformed message */
