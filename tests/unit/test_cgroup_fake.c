@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/print_helpers.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -265,20 +267,6 @@ static void all_limits(struct sbox_policy *p)
 }
 
 /* ---------------------------------------------------------- directives */
-
-static char *print_directive(const struct sbox_policy *p, const char *name)
-{
-	const struct sbox_directive *d = sbox_directive_find(name);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(d);
-	assert_non_null(f);
-	d->print(p, d, f);
-	assert_int_equal(fclose(f), 0);
-	return buf;
-}
 
 static void check_print(const char *name, const char *value, const char *printed)
 {

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/print_helpers.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,20 +40,6 @@ static void write_text(const char *path, const char *text)
 	assert_non_null(f);
 	assert_true(fputs(text, f) >= 0);
 	assert_int_equal(fclose(f), 0);
-}
-
-static char *print_directive(const struct sbox_policy *p, const char *name)
-{
-	const struct sbox_directive *d = sbox_directive_find(name);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(d);
-	assert_non_null(f);
-	d->print(p, d, f);
-	assert_int_equal(fclose(f), 0);
-	return buf;
 }
 
 static void set_ok(struct sbox_policy *p, const char *name, const char *value)

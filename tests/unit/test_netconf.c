@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/print_helpers.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,18 +93,6 @@ static void test_subnets(void **state)
 	assert_int_equal(sbox_parse_ipv4_subnet("10.0.0.0/7", &net, &prefix), -ERANGE);
 	assert_int_equal(net, 0x0a000000);       /* untouched by the failures */
 	assert_int_equal(prefix, 8);
-}
-
-static char *print_policy(const struct sbox_policy *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	sbox_policy_print(p, f);
-	assert_int_equal(fclose(f), 0);
-	return buf;
 }
 
 static bool has_line(const char *text, const char *line)

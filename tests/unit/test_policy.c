@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/print_helpers.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +17,6 @@
 #include "policy/directives.h"
 #include "policy/parse.h"
 #include "policy/policy.h"
-
-static char *print_policy(const struct sbox_policy *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	sbox_policy_print(p, f);
-	assert_int_equal(fclose(f), 0);
-	return buf;
-}
 
 static char *write_temp(const char *text)
 {
