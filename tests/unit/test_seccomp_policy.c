@@ -413,6 +413,10 @@ static char *run_filtered(const char *const *settings, probe_fn fn)
 		long r;
 		int e;
 
+		/* A crash is the child's own death, not cmocka's longjmp back
+		 * into the test runner under this filter. */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGSYS, SIG_DFL);
 		close(pfd[0]);
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sbox_seccomp_load(&f, &err) < 0)
 			_exit(99);
@@ -483,6 +487,23 @@ static long p_int80(void)
 }
 #endif
 
+#if defined(__x86_64__)
+static bool int80_unfiltered_faults(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		p_int80();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+#endif
+
 static void test_filter_default(void **state)
 {
 	(void)state;
@@ -514,7 +535,9 @@ static void test_filter_default(void **state)
 #if defined(__x86_64__)
 	/* Other architectures: killed (SIGSYS). */
 	assert_outcome(NULL, p_x32, "killed:31");
-	assert_outcome(NULL, p_int80, "killed:31");
+	/* A kernel without IA32 emulation (or with it disabled at boot)
+	 * faults on int 0x80 before any filter sees it: the call never runs. */
+	assert_outcome(NULL, p_int80, int80_unfiltered_faults() ? "killed:11" : "killed:31");
 #endif
 	/* none: nothing is filtered. */
 	{
