@@ -438,6 +438,34 @@ static void test_client_killed_kills_its_job(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* J=$(sboxrun --detach ...) returns at once: the job must not hold the
+ * pipe the id is printed on (it did: the shell waited for the job's end). */
+static void test_detach_in_command_substitution(void **state)
+{
+	char script[2048], *id;
+	struct cmd r;
+	long long t0, took;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	snprintf(script, sizeof(script), "J=$('%s' --socket '%s' --detach -- '%s' sleep 5) && echo \"$J\"",
+		 D.sboxrun, D.sock, D.probe);
+	t0 = now_ms();
+	cmd_runl(&r, 0, 30, "/bin/sh", "-c", script, NULL);
+	took = now_ms() - t0;
+	assert_cmd(&r, 0);
+	id = job_id(&r);
+	fprintf(stderr, "detach: J=$(sboxrun --detach -- sleep 5) took %lld ms\n", took);
+	assert_true(took < 3000);
+	cmd_free(&r);
+	RUN(&r, 0, "--attach", id);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	free(id);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_detach_attach_list(void **state)
 {
 	struct cmd r;
@@ -740,6 +768,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_signals_and_limits_either_way, teardown),
 		cmocka_unit_test_teardown(test_client_killed_kills_its_job, teardown),
 		cmocka_unit_test_teardown(test_detach_attach_list, teardown),
+		cmocka_unit_test_teardown(test_detach_in_command_substitution, teardown),
 		cmocka_unit_test_teardown(test_binds_are_the_clients_fds, teardown),
 		cmocka_unit_test_teardown(test_pass_fd_and_stdin, teardown),
 		cmocka_unit_test_teardown(test_node_agent, teardown),
