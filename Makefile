@@ -38,7 +38,7 @@ B ?= build/$(VARIANT)
 CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
 # -- cgroups: launcher/status.c, how a sandbox ended (--stats, --json-status) --
-CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o
+CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o $(B)/launcher/check_host.o
 # -- daemon: sboxrun's client mode, libsbox and the wire protocol --
 CLIENT_OBJ = $(B)/launcher/client.o $(B)/launcher/protocol.o $(B)/launcher/protocol_build.o
 CLI_OBJ += $(B)/launcher/sboxrun_client.o $(CLIENT_OBJ)
