@@ -276,8 +276,10 @@ static void test_gpu_leases(void **state)
 	assert_cmd(&r, 0);
 	assert_true(has_line(r.out, "gpu=" UUID1));
 	cmd_free(&r);
-	/* Two held by a detached job for 2 seconds. */
-	RUN(&r, NOBODY, "--detach", "--gpus", "2", "--", D.probe, "sleep", "2");
+	/* Two held by a detached job for 6 seconds: long enough that the four
+	 * commands below leave --wait-gpu a second to wait, even on a loaded
+	 * machine or under TCG (the v2 VM), where each takes about a second. */
+	RUN(&r, NOBODY, "--detach", "--gpus", "2", "--", D.probe, "sleep", "6");
 	assert_cmd(&r, 0);
 	j1 = job_id(&r);
 	cmd_free(&r);
