@@ -38,7 +38,7 @@ B ?= build/$(VARIANT)
 CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
 # -- cgroups: launcher/status.c, how a sandbox ended (--stats, --json-status) --
-CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o
+CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o $(B)/launcher/check_host.o
 # -- daemon: sboxrun's client mode, libsbox and the wire protocol --
 CLIENT_OBJ = $(B)/launcher/client.o $(B)/launcher/protocol.o $(B)/launcher/protocol_build.o
 CLI_OBJ += $(B)/launcher/sboxrun_client.o $(CLIENT_OBJ)
@@ -49,8 +49,7 @@ INTEG_BIN = $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 INTEG_LIB = $(B)/tests/integration/harness.o
 
 .SECONDARY:
-.PHONY: all release asan tests test test-unit test-v2 test-integration valgrind install \
-	uninstall clean deps bench demo
+.PHONY: all tests test test-unit test-v2 valgrind install uninstall clean deps bench demo
 all: $(B)/sboxrun $(B)/sbox-probe
 # -- daemon --
 all: $(B)/sboxd $(B)/libsbox.a $(B)/libsbox.so $(B)/sbox.pc $(B)/node-agent
@@ -83,11 +82,14 @@ tests: all $(UNIT_BIN) $(INTEG_BIN)
 
 # The test command of README.md and .ci/run.  Unit and integration tests run
 # against the ASan/UBSan build; integration tests run as root and again as an
-# unprivileged user (user namespaces); valgrind checks the release build.
+# unprivileged user (user namespaces); valgrind checks the release build
+# (its unit tests too, so release builds them).  The build runs as the
+# caller; the suite runs as root (scripts/as-root: directly when root, else
+# through sudo), as README.md's command promises.
 test:
 	$(MAKE) VARIANT=asan tests
-	$(MAKE) VARIANT=release all
-	./tests/run-tests.sh build/asan build/release
+	$(MAKE) VARIANT=release tests
+	./scripts/as-root ./tests/run-tests.sh build/asan build/release
 
 test-unit:
 	$(MAKE) VARIANT=asan tests
@@ -113,7 +115,7 @@ test-classic:
 
 valgrind:
 	$(MAKE) VARIANT=release tests
-	./tests/run-valgrind.sh build/release
+	./tests/run-tests.sh --valgrind-only build/asan build/release
 
 deps:
 	./scripts/install-deps.sh
@@ -175,20 +177,22 @@ $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse: $(B)/tests/test_%: tests/in
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
 
-# make fuzz [FUZZ_SECONDS=60]: libFuzzer on the wire decoder (clang), from
-# the seed corpus in tests/fuzz/corpus; CI runs it bounded.
+# make fuzz [FUZZ_SECONDS=60]: every libFuzzer target tests/fuzz/fuzz_*.c
+# (clang), each for FUZZ_SECONDS from its seeds (tests/fuzz/run.sh), then
+# their figures; CI runs it bounded.  Each links the parsers (wire protocol,
+# policy/, common/); one that needs more names it in FUZZ_SRC_fuzz_NAME.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_SRC = launcher/protocol.c launcher/protocol_build.c policy/values.c common/err.c
-$(B)/fuzz/fuzz_protocol: tests/fuzz/fuzz_protocol.c $(FUZZ_SRC) launcher/protocol.h
+FUZZERS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC = launcher/protocol.c launcher/protocol_build.c $(wildcard common/*.c policy/*.c)
+FUZZ_HDR = $(wildcard common/*.h policy/*.h launcher/*.h)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_protocol.c $(FUZZ_SRC)
+		-fno-sanitize-recover=all -o $@ $< $(FUZZ_SRC) $(FUZZ_SRC_fuzz_$*) $(LIBSBOX_LIBS)
 .PHONY: fuzz
-fuzz: $(B)/fuzz/fuzz_protocol
-	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
-		-print_final_stats=1 $(B)/fuzz/corpus tests/fuzz/corpus
+fuzz: $(FUZZERS:%=$(B)/fuzz/%)
+	./tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -41,7 +41,7 @@ enum {
 static const struct option launcher_options[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "set", required_argument, NULL, OPT_SET },
-	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "check", optional_argument, NULL, OPT_CHECK },
 	{ "pass-fd", required_argument, NULL, OPT_PASS_FD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "help-policy", no_argument, NULL, OPT_HELP_POLICY },
@@ -183,6 +183,10 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 			break;
 		case OPT_CHECK:
 			cli->check = true;
+			if (optarg && strcmp(optarg, "host") == 0)
+				cli->check_host = true;
+			else if (optarg)
+				return sbox_fail(err, 0, "--check=%s: expected --check or --check=host", optarg);
 			break;
 		case OPT_SITE_CONFIG:
 			cli->site_config = optarg;
@@ -270,7 +274,10 @@ void sbox_cli_usage(FILE *out)
 	      "Launcher options:\n"
 	      "  -p, --policy FILE      read a policy file (repeatable; later files win)\n"
 	      "      --set NAME=VALUE   set any policy directive (after the files)\n"
-	      "      --check            validate and print the effective policy; run nothing\n"
+	      "      --check            check the policy's syntax and values, print the\n"
+	      "                         effective policy; run nothing\n"
+	      "      --check=host       and resolve it against this host as a launch here\n"
+	      "                         would: bind sources, users, GPUs, devices, cgroup\n"
 	      "      --pass-fd N        keep fd N open in the worker (repeatable)\n"
 	      "      --help-policy      list every policy directive\n"
 	      "      --list-gpus        print the GPU inventory (with --json: as JSON)\n"

@@ -14,6 +14,7 @@
 
 struct sbox_cli {
 	bool check;               /* --check: print the policy, run nothing */
+	bool check_host;          /* --check=host: and resolve it against this host */
 	bool help;
 	bool help_policy;
 	bool version;

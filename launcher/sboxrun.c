@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "launcher/check_host.h"
 #include "launcher/cli.h"
 #include "launcher/sboxrun_client.h"
 #include "launcher/status.h"
@@ -209,6 +210,18 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
 
+/* --check=host: what a direct launch here would resolve, without running
+ * anything.  The site configuration is read as the launch reads it. */
+static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_site *site,
+		      struct sbox_err *err)
+{
+	if (sboxrun_direct_gpus(cli, p, err) < 0)
+		return -1;
+	if ((p->devices.gpus.n > 0 || cli->site_config) && load_site(site, cli, err) < 0)
+		return -1;
+	return sboxrun_check_host(p, site, err);
+}
+
 /* -- cgroups: --stats and --json-status, once the sandbox is gone. -- */
 static void report_end(const struct sbox_cli *cli, struct sbox_end *end, int code)
 {
@@ -254,6 +267,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (sbox_policy_validate(&policy, &err) < 0) {
+		code = die(&err);
+		goto out;
+	}
+	if (cli.check_host && check_host(&cli, &policy, &site, &err) < 0) {
 		code = die(&err);
 		goto out;
 	}

@@ -17,8 +17,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,6 +328,24 @@ static int list_leases(struct sbox_client *c)
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
 
+/* A detached job outlives sboxrun, and a pipe's reader waits for every
+ * writer: a job holding the pipe the id is printed on made J=$(sboxrun
+ * --detach ...) wait for the job's end.  So a detached job gets /dev/null
+ * for stdin and in place of a pipe or socket; a file or a tty it keeps. */
+static int detached_stdio(int stdio[3], int devnull)
+{
+	struct stat st;
+
+	stdio[0] = devnull;
+	for (int i = 1; i < 3; i++) {
+		if (fstat(i, &st) < 0)
+			return -1;
+		if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+			stdio[i] = devnull;
+	}
+	return 0;
+}
+
 static int launch(const struct run *run, const struct sbox_cli *cli, char **envp)
 {
 	struct sbox_client *c = run->c;
@@ -333,6 +353,7 @@ static int launch(const struct run *run, const struct sbox_cli *cli, char **envp
 	struct sbox_job_info info;
 	char cwd[4096];
 	_cleanup_free_ char *text = sboxrun_policy_text(run->p);
+	_cleanup_close_ int devnull = -1;
 
 	if (!text) {
 		fprintf(stderr, "sboxrun: printing the policy: %s\n", strerror(ENOMEM));
@@ -349,6 +370,13 @@ static int launch(const struct run *run, const struct sbox_cli *cli, char **envp
 	s.n_pass = cli->n_pass_fds;
 	s.gpus = cli->gpus;
 	s.flags = (cli->detach ? SBOX_JOB_DETACH : 0) | (cli->wait_gpu ? SBOX_JOB_WAIT_GPU : 0);
+	if (cli->detach) {
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (devnull < 0 || detached_stdio(s.stdio, devnull) < 0) {
+			fprintf(stderr, "sboxrun: --detach: the job's stdio: %s\n", strerror(errno));
+			return EXIT_SBOX_FAILED;
+		}
+	}
 	if (sbox_client_launch(c, &s, &info) < 0) {
 		*run->ran = !cli->detach;    /* as a direct launch that failed */
 		return fail(c);

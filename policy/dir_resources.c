@@ -113,7 +113,26 @@ static void print_limit(FILE *out, const char *name, const struct sbox_limit *l,
 		print_limit(out, d->name, &p->res.field, bytes);                          \
 	}
 
-LIMIT_DIRECTIVE(memory_max, memory_max, true)
+/* MemoryMax=0 (or 0%) leaves no memory at all: the worker would be
+ * OOM-killed at its first page.  Refused, as TasksMax=0 is. */
+int sbox_dir_set_memory_max(struct sbox_policy *p, const char *v, struct sbox_err *err)
+{
+	struct sbox_limit l = p->res.memory_max;
+
+	if (set_limit(&l, v, true, err) < 0)
+		return -1;
+	if (l.set && l.value == 0)
+		return sbox_fail(err, 0, "'%s' leaves the sandbox no memory: MemoryMax= must be more than 0", v);
+	p->res.memory_max = l;
+	return 0;
+}
+
+void sbox_dir_print_memory_max(const struct sbox_policy *p, const struct sbox_directive *d,
+			       FILE *out)
+{
+	print_limit(out, d->name, &p->res.memory_max, true);
+}
+
 LIMIT_DIRECTIVE(memory_high, memory_high, true)
 LIMIT_DIRECTIVE(memory_swap_max, memory_swap_max, true)
 LIMIT_DIRECTIVE(tasks_max, tasks_max, false)

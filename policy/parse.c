@@ -2,7 +2,9 @@
 #include "policy/parse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/directives.h"
 #include "policy/ini.h"
@@ -29,11 +31,23 @@ int sbox_policy_load_stream(struct sbox_policy *p, FILE *f, const char *name,
 
 int sbox_policy_load_file(struct sbox_policy *p, const char *path, struct sbox_err *err)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	FILE *f;
 	int r;
 
-	if (!f)
+	if (fd < 0)
 		return sbox_fail(err, errno, "%s: cannot open policy file", path);
+	/* A file, or a pipe the caller named (-p /dev/stdin, -p <(...)):
+	 * never a directory (read as an empty policy) or a device. */
+	if (sbox_ini_check_fd(fd, path, "policy file", true, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return sbox_fail(err, errno, "%s: cannot read policy file", path);
+	}
 	r = sbox_policy_load_stream(p, f, path, err);
 	fclose(f);
 	return r;

@@ -449,7 +449,8 @@ int sbox_site_load(struct sbox_site *s, const char *path, bool must_exist,
 			return 0;
 		return sbox_fail(err, errno, "%s: cannot open the site configuration", path);
 	}
-	if (check_owner(fd, path, err) < 0)
+	if (check_owner(fd, path, err) < 0 ||
+	    sbox_ini_check_fd(fd, path, "site configuration", false, err) < 0)
 		return -1;
 	FILE *f = fdopen(fd, "r");
 	if (!f)

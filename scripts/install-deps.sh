@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages sbox's build, tests and benchmarks need, when
-# they are missing.  Run as root on Debian 12 or later.
+# they are missing.  On Debian 12 or later, as root or as a user with sudo
+# (it asks for root only when something is missing).
 set -eu
 build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
        libinih-dev libbpf-dev"
@@ -19,8 +20,8 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: missing:$missing — run as root (sudo $0)" >&2
-	exit 1
+	echo "install-deps: missing:$missing — installing as root"
+	exec "$(dirname "$0")/as-root" "$0"
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive

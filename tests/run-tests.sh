@@ -2,7 +2,13 @@
 # Run sbox's tests: unit tests, then integration tests as root and again as an
 # unprivileged user (user namespaces), then a valgrind pass.
 #
-#   tests/run-tests.sh [--unit-only] [--no-valgrind] [--only REGEX] ASAN_BUILD RELEASE_BUILD
+#   tests/run-tests.sh [--unit-only] [--no-valgrind] [--valgrind-only] [--only REGEX] \
+#       ASAN_BUILD RELEASE_BUILD
+#
+# The valgrind pass runs the release build's unit tests (`make VARIANT=release
+# tests` builds them) and sboxrun itself; it fails when it ran no test at all,
+# so a missing build can't pass as a clean run.  --valgrind-only runs just
+# that pass (`make valgrind`).
 #
 # --only REGEX runs just the test binaries whose name matches (no docs check,
 # no valgrind): the v2 VM uses it to run the cgroup and device
@@ -13,11 +19,12 @@
 # static binary) comes from the release build.  In CI (CI=true) a skipped test
 # in the root run is a failure: CI must prove everything it can.
 set -u -o pipefail
-unit_only=0 valgrind=1 only=
+unit_only=0 valgrind=1 valgrind_only=0 only=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--unit-only) unit_only=1; shift ;;
 	--no-valgrind) valgrind=0; shift ;;
+	--valgrind-only) valgrind_only=1; shift ;;
 	--only) only=$2; valgrind=0; shift 2 ;;
 	*) break ;;
 	esac
@@ -64,6 +71,7 @@ if [ -n "${SBOX_V2_DELEGATED_LEAF:-}" ]; then
 	as_nobody=("$top/tests/v2/delegated.sh")
 fi
 
+if [ "$valgrind_only" = 0 ]; then
 echo "== unit tests ($asan)"
 for t in "$asan"/tests/test_*; do
 	[ -x "$t" ] && is_unit "$t" && matches "$t" || continue
@@ -75,6 +83,12 @@ if [ -z "$only" ]; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1)); failures+=("docs")
+	fi
+	echo "== a newcomer's walk: README's commands, scripts/as-root, pkg-config --static"
+	if ./tests/check-walk.sh "$release" | sed 's/^/  [walk] /'; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("walk")
 	fi
 fi
 
@@ -104,14 +118,20 @@ if [ "$unit_only" = 0 ]; then
 		rm -rf "$copy"
 	fi
 fi
+fi
 
-if [ "$valgrind" = 1 ] && command -v valgrind >/dev/null && [ -x "$release/sboxrun" ]; then
+if [ "$valgrind" = 1 ]; then
 	echo "== valgrind (release build)"
+	vg_before=$((passed + failed + skipped))
+fi
+if [ "$valgrind" = 1 ] && command -v valgrind >/dev/null && [ -x "$release/sboxrun" ]; then
 	vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 	    --suppressions="$top/tests/valgrind.supp")
 	for t in "$release"/tests/test_*; do
 		[ -x "$t" ] && is_unit "$t" || continue
-		run_one "valgrind $(basename "$t")" 1 "${vg[@]}" "$t"
+		# Skips allowed: valgrind has no seccomp filters, and the tests
+		# that need them skip themselves under it (and only there).
+		run_one "valgrind $(basename "$t")" 0 "${vg[@]}" "$t"
 	done
 	# The launcher itself: parse-and-print, and a real launch (valgrind has no
 	# clone3, open_tree, move_mount, mount_setattr or openat2, so this also
@@ -141,6 +161,14 @@ if [ "$valgrind" = 1 ] && command -v valgrind >/dev/null && [ -x "$release/sboxr
 			sed 's/^/  [valgrind nobody] /' "$copy/err"
 		fi
 		rm -rf "$copy"
+	fi
+fi
+if [ "$valgrind" = 1 ]; then
+	vg_count=$((passed + failed + skipped - vg_before))
+	echo "  [valgrind] $vg_count test(s) counted under valgrind"
+	if [ "$vg_count" -eq 0 ]; then
+		echo "  [valgrind] no test ran under valgrind (is valgrind installed, is $release/tests built?)"
+		failed=$((failed + 1)); failures+=("valgrind: nothing ran")
 	fi
 fi
 

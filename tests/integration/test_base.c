@@ -478,6 +478,78 @@ static void kill_launcher(int pid, void *arg)
 	kill(pid, SIGKILL);
 }
 
+/* --check reads syntax and values only: a policy naming a GPU this
+ * machine lacks and bind sources that don't exist passes it.  --check=host
+ * resolves the policy here, and says "no" exactly when the launch would
+ * fail, naming what fails. */
+static void check_host_agrees(const char *const *args, const char *why)
+{
+	const char *argv[32];
+	struct run_result c, l;
+	size_t n = 0;
+
+	for (; args[n]; n++)
+		argv[n] = args[n];
+	argv[n] = "--check=host";
+	argv[n + 1] = NULL;
+	run_sboxv(&c, NULL, argv);
+	argv[n] = probe_path();
+	argv[n + 1] = "exit";
+	argv[n + 2] = "0";
+	argv[n + 3] = NULL;
+	run_sboxv(&l, NULL, argv);
+	if ((c.code == 0) != (l.code == 0) || (why && !strstr(c.err, why))) {
+		fprintf(stderr, "%s: --check=host exited %d, the launch %d\n", args[0], c.code, l.code);
+		dump_result(&c);
+		dump_result(&l);
+	}
+	assert_int_equal(c.code == 0, l.code == 0);
+	if (c.code != 0)
+		assert_int_equal(c.code, 125);
+	if (why)
+		assert_non_null(strstr(c.err, why));
+	run_result_free(&c);
+	run_result_free(&l);
+}
+
+static void test_check_and_check_host(void **state)
+{
+	char *dir = make_tempdir();
+	char path[600], text[2048], ro[700], rw[700];
+	struct run_result r;
+
+	(void)state;
+	/* README.md's example policy, on a machine without its GPU and paths. */
+	snprintf(path, sizeof(path), "%s/job.policy", dir);
+	write_text(path, "[Sandbox]\nHostname=trainer\nGPUs=0\nMemoryMax=16G\nTasksMax=512\n"
+		   "BindReadOnlyPaths=/nonexistent/datasets:/data\n"
+		   "BindPaths=/nonexistent/runs/42:/out\nWorkingDirectory=/out\n");
+	run_sbox(&r, NULL, "-p", path, "--check", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	check_host_agrees((const char *const[]){ "-p", path, NULL },
+			  "--check=host: BindReadOnlyPaths=: bind source '/nonexistent/datasets': No such file or directory");
+	/* The same with sources that exist. */
+	snprintf(ro, sizeof(ro), "%s:/data", dir);
+	snprintf(rw, sizeof(rw), "%s:/out", dir);
+	check_host_agrees((const char *const[]){ "--ro-bind", ro, "--bind", rw, "--chdir", "/out", NULL },
+			  NULL);
+	check_host_agrees((const char *const[]){ "--set", "BindReadOnlyPaths=-/nonexistent:/x", NULL },
+			  NULL);
+	check_host_agrees((const char *const[]){ "--set", "User=sbox-no-such-user", NULL }, "User=");
+	/* A GPU, and cgroup limits: whatever this host (and this caller) can
+	 * do, --check=host says the same as the launch. */
+	check_host_agrees((const char *const[]){ "--set", "GPUs=63", NULL }, "GPUs=63");
+	check_host_agrees((const char *const[]){ "--memory", "64M", "--pids", "64", NULL }, NULL);
+	snprintf(text, sizeof(text), "%s", "--check=bogus");
+	run_sbox(&r, NULL, text, NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "--check=bogus: expected --check or --check=host");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_launcher_death_kills_sandbox(void **state)
 {
 	struct run_result r;
@@ -515,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_signal_forwarding),
 		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
+		cmocka_unit_test(test_check_and_check_host),
 	};
 
 	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",

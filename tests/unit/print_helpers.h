@@ -9,7 +9,11 @@
 
 #include "policy/directives.h"
 
-static inline char *print_policy(const struct sbox_policy *p)
+/* Not inlined: inlined at -O2, gcc loses track of open_memstream() writing
+ * buf through the stream and calls its later use -Wdangling-pointer. */
+#define PRINT_HELPER static __attribute__((noinline, unused))
+
+PRINT_HELPER char *print_policy(const struct sbox_policy *p)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -21,7 +25,7 @@ static inline char *print_policy(const struct sbox_policy *p)
 	return buf;
 }
 
-static inline char *print_directive(const struct sbox_policy *p, const char *name)
+PRINT_HELPER char *print_directive(const struct sbox_policy *p, const char *name)
 {
 	const struct sbox_directive *d = sbox_directive_find(name);
 	char *buf = NULL;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher/cli.h"
@@ -147,6 +149,124 @@ static void test_long_lines(void **state)
 	free(path);
 	snprintf(text, sizeof(text), "[Sandbox]\n%s\nHostname=x\n", value);
 	expect_error(text, "job.policy:2: syntax error");
+}
+
+/* A writer that never stops: `yes`, a 200 MB line, endless comments. */
+static pid_t endless_writer(const char *head, const char *unit, int *read_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		if (write(fds[1], head, strlen(head)) < 0)
+			_exit(0);
+		while (write(fds[1], unit, strlen(unit)) > 0)
+			;
+		_exit(0);
+	}
+	close(fds[1]);
+	*read_fd = fds[0];
+	return pid;
+}
+
+/* Read from an endless pipe: the reader must give up on its own, with the
+ * first error, long before the writer's end (which never comes). */
+static void expect_pipe_error(const char *head, const char *unit, const char *message)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	int fd;
+	pid_t pid = endless_writer(head, unit, &fd);
+	FILE *f = fdopen(fd, "r");
+
+	assert_non_null(f);
+	sbox_policy_init(&p);
+	alarm(20);    /* a reader that reads to the end never returns: fail, don't hang */
+	assert_int_equal(sbox_policy_load_stream(&p, f, "/dev/stdin", &err), -1);
+	alarm(0);
+	if (!strstr(err.msg, message))
+		fprintf(stderr, "got: %s\nwanted: %s\n", err.msg, message);
+	assert_non_null(strstr(err.msg, message));
+	fclose(f);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	sbox_policy_free(&p);
+}
+
+static void expect_file_error(const char *path, const char *message)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	sbox_policy_init(&p);
+	alarm(20);
+	assert_int_equal(sbox_policy_load_file(&p, path, &err), -1);
+	alarm(0);
+	if (!strstr(err.msg, message))
+		fprintf(stderr, "got: %s\nwanted: %s\n", err.msg, message);
+	assert_non_null(strstr(err.msg, message));
+	sbox_policy_free(&p);
+}
+
+/* Bad input gets a clear error, fast, in bounded memory. */
+static void test_bad_input_bounded(void **state)
+{
+	static const char nul[] = "[Sandbox]\nHostname=ok\0evil\n";
+	char *path;
+	FILE *f;
+
+	(void)state;
+	expect_pipe_error("", "y\n", "/dev/stdin:1: syntax error");
+	expect_pipe_error("[Sandbox]\nHostname=", "aaaaaaaaaaaaaaaa",
+			  "/dev/stdin:2: line longer than 65536 characters");
+	expect_pipe_error("[Sandbox]\n", "# a comment\n", "input larger than 1048576 bytes");
+	expect_pipe_error("[Sandbox]\nHostname=x\nnope\n", "Hostname=y\n", "/dev/stdin:3: syntax error");
+	expect_file_error("/dev/zero", "/dev/zero: the policy file is not a regular file or a pipe");
+	expect_file_error("/etc", "/etc: cannot read the policy file: Is a directory");
+
+	path = write_temp("");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+	assert_int_equal(fclose(f), 0);
+	expect_file_error(path, ":2: NUL byte in the line");
+	unlink(path);
+	free(path);
+}
+
+/* Comments, sections and continuations past libinih's 200 bytes read as
+ * short ones do; messages show the input's control bytes escaped. */
+static void test_long_comments_and_escapes(void **state)
+{
+	static char pad[400], text[1600];
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	memset(pad, 'c', sizeof(pad) - 1);
+	snprintf(text, sizeof(text), "[Sandbox] ; %s\n# %s\n; %s\nHostname=h\n", pad, pad, pad);
+	sbox_policy_init(&p);
+	if (sbox_policy_load_string(&p, text, "job.policy", &err) < 0)
+		fprintf(stderr, "got: %s\n", err.msg);
+	assert_string_equal(p.hostname, "h");
+	sbox_policy_free(&p);
+	snprintf(text, sizeof(text), "[%s]\nHostname=h\n", pad);
+	expect_error(text, "job.policy:1: syntax error: section name too long");
+	expect_error("[Sandbox]\nHost\x1b[2Jname=x\n", "unknown directive 'Host\\x1b[2Jname'");
+	expect_error("[Sandbox\nHostname=x\n", "job.policy:1: syntax error: expected ']'");
+}
+
+/* MemoryMax=0 leaves nothing to run in: refused like TasksMax=0. */
+static void test_zero_limits_refused(void **state)
+{
+	(void)state;
+	expect_error("[Sandbox]\nMemoryMax=0\n", "job.policy:2: MemoryMax=0: '0' leaves the sandbox no memory");
+	expect_error("[Sandbox]\nMemoryMax=0%\n", "MemoryMax= must be more than 0");
+	expect_error("[Sandbox]\nTasksMax=0\n", "job.policy:2: TasksMax=0:");
 }
 
 static void test_missing_file(void **state)
@@ -364,6 +484,9 @@ int main(void)
 		cmocka_unit_test(test_parse_all_base_directives),
 		cmocka_unit_test(test_errors_name_file_line_directive),
 		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_bad_input_bounded),
+		cmocka_unit_test(test_long_comments_and_escapes),
+		cmocka_unit_test(test_zero_limits_refused),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_lists_accumulate_and_reset),
 		cmocka_unit_test(test_print_round_trips),

@@ -54,12 +54,15 @@ done
 # valgrind is left to the host's `make test`: it checks memory, not cgroups,
 # and under TCG emulation it would take most of the run's time.
 # By default the suites whose code paths differ on a pure v2 machine: cgroup
-# limits, stats and cleanup, the device cgroup (BPF program), GPUs, and the
-# base sandbox (CLONE_INTO_CGROUP) — as root, and as nobody from a delegated
-# non-root cgroup.  Under TCG every launch costs ~40x the host's, so the whole
-# suite (`-- tests/run-tests.sh --no-valgrind build/asan build/release`) takes
-# 8 minutes or more; this subset is what the VM is for.
-[ $# -gt 0 ] || set -- tests/run-tests.sh --only '^test_(cgroups|cgroup_fake|devices|gpus|base)$' \
+# limits, stats and cleanup, the device cgroup (BPF program), GPUs, the base
+# sandbox (CLONE_INTO_CGROUP), and sboxd (its jobs' v2 cgroups, stats, kill
+# and recovery, and its abuse suite) — as root, and as nobody from a
+# delegated non-root cgroup (the daemon suites need root and skip there).
+# Under TCG every launch costs ~40x the host's, so the whole suite
+# (`-- tests/run-tests.sh --no-valgrind build/asan build/release`) takes
+# longer still; this subset is what the VM is for.
+[ $# -gt 0 ] || set -- tests/run-tests.sh \
+	--only '^test_(cgroups|cgroup_fake|devices|gpus|base|daemon|daemon_abuse)$' \
 	build/asan build/release
 case $1 in
 */*) [ -x "$1" ] || die "$1 does not exist or is not executable (in $REPO)" ;;

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* sboxrun --check=host: what --check can't know from the text alone,
+ * resolved against this host as a direct launch here would resolve it. */
+#ifndef SBOX_LAUNCHER_CHECK_HOST_H
+#define SBOX_LAUNCHER_CHECK_HOST_H
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "policy/site.h"
+
+/* Bind sources (exist, reachable by the caller), mount points (exist
+ * on the host's root, or lie in a tmpfs of the sandbox), User=/Group= (in the
+ * host's databases, or mapped in a user namespace), GPUs= (in the
+ * inventory of site, every node checked), DeviceAllow= (allowed to this
+ * launcher) and the cgroup limits (a cgroup with them is made and removed
+ * again).  0, or -1 with err saying what would fail the launch. */
+int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site,
+		       struct sbox_err *err);
+
+#endif
