@@ -144,6 +144,7 @@ struct sboxd {
 	struct job *jobs;
 	unsigned n_jobs;                    /* records, any state */
 	uint64_t next_job_id;
+	uint64_t job_id_limit;              /* ids below it are reserved on disk */
 	struct leases leases;
 	struct sbox_netns_pool *netns_pool;
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
@@ -207,6 +208,11 @@ void keeper_put(struct sboxd *d, struct job *j);
 void keeper_del(struct sboxd *d, uint64_t id);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
+/* Job ids are never handed out twice, also across restarts: ids_load()
+ * reads the bound the last sboxd reserved, ids_take() hands out the next
+ * id once the bound above it is on disk. */
+int ids_load(struct sboxd *d, struct sbox_err *err);
+int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err);
 void job_record(struct sbox_mb *b, const struct job *j);
 /* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
  * same attributes in an EXIT reply and in the keeper's record. */

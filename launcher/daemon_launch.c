@@ -394,6 +394,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 {
 	struct refusal r = { 0 };
 	struct job *j;
+	uint64_t id;
 	int rc;
 
 	if (d->stopping) {
@@ -406,7 +407,12 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
-	j = job_new(d, d->next_job_id);
+	if (ids_take(d, &id, &r.err) < 0) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, r.err.errnum, r.err.msg);
+		return;
+	}
+	j = job_new(d, id);
 	if (!j) {
 		close_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");

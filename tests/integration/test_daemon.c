@@ -702,6 +702,89 @@ static void test_restart_recovery(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+static unsigned long long num(const char *id)
+{
+	return strtoull(id, NULL, 10);
+}
+
+/* A --detach as uid; its job id. */
+static char *detach(uid_t uid, const char *const *args)
+{
+	const char *argv[16] = { D.sboxrun, "--socket", D.sock, "--detach" };
+	struct cmd r;
+	char *id;
+	size_t n = 4;
+
+	for (; *args && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cmd_run(&r, uid, 30, argv);
+	assert_cmd(&r, 0);
+	id = job_id(&r);
+	cmd_free(&r);
+	return id;
+}
+
+/*
+ * Issue 12, break 9: job ids are never handed out twice, also across a
+ * SIGKILL and restart of sboxd.  Before, the successor numbered from the
+ * highest recovered id + 1: ids of jobs that had ended (and were
+ * collected) or were queued came back, and root coming back for its
+ * queued job got nobody's new one (its exit code, its signals).
+ */
+static void test_restart_never_reuses_ids(void **state)
+{
+	char conf[2048], extra[4096], *prev[2], *hold, *queued, *fresh;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), "%s[Bounds]\nAllowGPUs=nobody 0-3\n", conf);
+	sboxd_start(&D, extra);
+	/* Jobs that ended and were collected: sboxd forgets them. */
+	for (int i = 0; i < 2; i++) {
+		prev[i] = detach(0, (const char *[]){ "--", D.probe, "exit", "0", NULL });
+		RUN(&r, 0, "--attach", prev[i]);
+		assert_cmd(&r, 0);
+		cmd_free(&r);
+	}
+	/* nobody holds GPU 0; root's launch queues behind it. */
+	hold = detach(NOBODY, (const char *[]){ "--gpu", "0", "--", D.probe, "sleep", "3", NULL });
+	queued = detach(0, (const char *[]){ "--wait-gpu", "--gpu", "0", "--", D.probe, "exit", "0",
+					     NULL });
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	fresh = detach(NOBODY, (const char *[]){ "--", D.probe, "exit", "7", NULL });
+	fprintf(stderr, "ids: collected %s %s, holding %s, queued %s; after the restart: %s\n",
+		prev[0], prev[1], hold, queued, fresh);
+	assert_true(num(fresh) > num(prev[0]) && num(fresh) > num(prev[1]));
+	assert_true(num(fresh) > num(hold) && num(fresh) > num(queued));
+	/* Root coming back for its queued job never gets nobody's. */
+	RUN(&r, 0, "--attach", queued);
+	fprintf(stderr, "root: sboxrun --attach %s exited %d: %s", queued, r.code, r.err);
+	assert_int_not_equal(r.code, 7);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", fresh);
+	assert_cmd(&r, 7);
+	cmd_free(&r);
+	/* And again: the counter outlives more than one restart. */
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	free(prev[0]);
+	prev[0] = detach(NOBODY, (const char *[]){ "--", D.probe, "exit", "0", NULL });
+	assert_true(num(prev[0]) > num(fresh));
+	RUN(&r, NOBODY, "--attach", prev[0]);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	free(prev[0]);
+	free(prev[1]);
+	free(hold);
+	free(queued);
+	free(fresh);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_sigterm_stops_cleanly(void **state)
 {
 	const char *argv[] = { NULL, "--socket", NULL, "--", NULL, "sleep", "60", NULL };
@@ -744,8 +827,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_pass_fd_and_stdin, teardown),
 		cmocka_unit_test_teardown(test_node_agent, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
+		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
 
+	/* SBOX_TEST_FILTER=test_restart* runs only the matching tests. */
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
