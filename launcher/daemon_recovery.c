@@ -43,6 +43,7 @@
 #include "common/util.h"
 
 #define KEEPER_SOCK "keeper.sock"
+#define KEEPER_PID "keeper.pid"
 #define KEEPER_MAX_RECORDS 65536
 #define IDS_FILE "job-ids"
 #define IDS_BLOCK 4096          /* ids reserved per write of IDS_FILE */
@@ -281,6 +282,9 @@ static __attribute__((noreturn)) void keeper_main(int lfd)
 
 /* ---------------------------------------------------------- sboxd side */
 
+static int write_state_file(const char *dir, const char *name, const char *text,
+			    struct sbox_err *err);
+
 static int keeper_path(const struct sboxd *d, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/%s", sbox_site_state_dir(&d->site.daemon), KEEPER_SOCK);
@@ -310,12 +314,14 @@ static int connect_keeper(const char *path)
 	return fd;
 }
 
-static int fork_keeper(const char *path, struct sbox_err *err)
+static int fork_keeper(const struct sboxd *d, const char *path, struct sbox_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	pid_t pid;
-	int st;
+	int st, pfd[2];
+	pid_t pid, k = 0;
+	char text[32];
+	ssize_t n;
 
 	if (lfd < 0)
 		return sbox_fail(err, errno, "creating the keeper's socket");
@@ -328,28 +334,41 @@ static int fork_keeper(const char *path, struct sbox_err *err)
 		close(lfd);
 		return sbox_fail(err, e, "binding the keeper's socket %s", path);
 	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(lfd);
+		return sbox_fail(err, e, "creating a pipe for the keeper's pid");
+	}
 	pid = fork();
 	if (pid == 0) {
-		char pidfile[PATH_MAX];
-		pid_t k = fork();
-		FILE *f;
+		pid_t kp = fork();
 
-		if (k == 0)
+		if (kp == 0)
 			keeper_main(lfd);
-		/* For the administrator (and the tests): who holds the jobs. */
-		snprintf(pidfile, sizeof(pidfile), "%.*s.pid", (int)(strlen(path) - 5), path);
-		f = k > 0 ? fopen(pidfile, "we") : NULL;
-		if (f) {
-			fprintf(f, "%d\n", (int)k);
-			fclose(f);
-		}
-		_exit(k > 0 ? 0 : 1);
+		_exit(kp > 0 && write(pfd[1], &kp, sizeof(kp)) == (ssize_t)sizeof(kp) ? 0 : 1);
 	}
 	close(lfd);
-	if (pid < 0)
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
 		return sbox_fail(err, errno, "forking the keeper");
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	n = read(pfd[0], &k, sizeof(k));
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(k) || k <= 0)
+		return sbox_fail(err, ECHILD, "forking the keeper");
+	/* For the administrator (and the tests): who holds the jobs.  A
+	 * keeper nobody can name is not started: stop it (it holds nothing
+	 * yet) rather than leave a process behind an empty pid file. */
+	snprintf(text, sizeof(text), "%d\n", (int)k);
+	if (write_state_file(sbox_site_state_dir(&d->site.daemon), KEEPER_PID, text, err) < 0) {
+		kill(k, SIGKILL);
+		unlink(path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -366,7 +385,7 @@ int keeper_start(struct sboxd *d, struct sbox_err *err)
 		return 0;     /* a keeper from an earlier sboxd: it has our jobs */
 	if (errno != ENOENT && errno != ECONNREFUSED)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
-	if (fork_keeper(path, err) < 0)
+	if (fork_keeper(d, path, err) < 0)
 		return -1;
 	d->keeper_fd = connect_keeper(path);
 	if (d->keeper_fd < 0)
@@ -511,6 +530,22 @@ static int write_state_file(const char *dir, const char *name, const char *text,
  * id says too little.  IDS_FILE holds a bound above every id handed out;
  * it is raised by IDS_BLOCK, on disk, before the first id under the new
  * bound is used, so a launch costs a write only once per block. */
+static int ids_reserve(struct sboxd *d, struct sbox_err *err)
+{
+	uint64_t limit = d->next_job_id + IDS_BLOCK;
+	char text[32];
+
+	if (d->next_job_id < d->job_id_limit)
+		return 0;
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)limit);
+	if (write_state_file(sbox_site_state_dir(&d->site.daemon), IDS_FILE, text, err) < 0) {
+		sbox_err_prefix(err, "reserving job ids");
+		return -1;
+	}
+	d->job_id_limit = limit;
+	return 0;
+}
+
 int ids_load(struct sboxd *d, struct sbox_err *err)
 {
 	const char *dir = sbox_site_state_dir(&d->site.daemon);
@@ -541,25 +576,16 @@ int ids_load(struct sboxd *d, struct sbox_err *err)
 	/* Reserve at once: a state directory sboxd can't write is said at
 	 * start, not at the first launch. */
 	d->job_id_limit = 0;
-	return ids_take(d, NULL, err);
+	return ids_reserve(d, err);
 }
 
 int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err)
 {
-	if (d->next_job_id >= d->job_id_limit) {
-		uint64_t limit = d->next_job_id + IDS_BLOCK;
-		char text[32];
-
-		snprintf(text, sizeof(text), "%llu\n", (unsigned long long)limit);
-		if (write_state_file(sbox_site_state_dir(&d->site.daemon), IDS_FILE, text, err) < 0) {
-			sbox_err_prefix(err, "reserving job ids");
-			sboxd_log("%s", err->msg);
-			return -1;
-		}
-		d->job_id_limit = limit;
+	if (ids_reserve(d, err) < 0) {
+		sboxd_log("%s", err->msg);      /* the client hears it too */
+		return -1;
 	}
-	if (id)
-		*id = d->next_job_id;
+	*id = d->next_job_id;
 	return 0;
 }
 

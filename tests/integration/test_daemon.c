@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -785,6 +786,56 @@ static void test_restart_never_reuses_ids(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/*
+ * Issue 13: a full state directory.  Before, keeper.pid was written empty
+ * on ENOSPC without a word (and the harness, and an administrator, lost the
+ * keeper's pid).  Now every write is checked: sboxd says which file and
+ * why, starts no keeper it can't name, and does not start at all without
+ * a place to reserve job ids.
+ */
+static void test_full_state_directory(void **state)
+{
+	char sboxd[512], text[1024], fill[600], keeper[600];
+	const char *env = getenv("SBOXD");
+	struct cmd r;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	sboxd_prepare(&D);
+	if (env)
+		snprintf(sboxd, sizeof(sboxd), "%s", env);
+	else
+		snprintf(sboxd, sizeof(sboxd), "%.*s/sboxd", (int)(strrchr(sboxrun_path(), '/') - sboxrun_path()),
+			 sboxrun_path());
+	assert_int_equal(mkdir(D.state, 0700), 0);
+	if (mount("tmpfs", D.state, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=0700") < 0)
+		skip_because("can't mount a tmpfs for the state directory");
+	snprintf(fill, sizeof(fill), "%s/fill", D.state);
+	fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	while (write(fd, text, sizeof(text)) > 0)
+		;
+	close(fd);
+	snprintf(text, sizeof(text), "[Daemon]\nStateDirectory=%s\nAllowUsers=nobody\n", D.state);
+	f = fopen(D.conf, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	cmd_runl(&r, 0, 20, sboxd, "--foreground", "--config", D.conf, "--socket", D.sock, NULL);
+	fprintf(stderr, "full state directory: sboxd exited %d:\n%s", r.code, r.err);
+	snprintf(keeper, sizeof(keeper), "%s/keeper.pid", D.state);
+	/* No empty pid file, no keeper left holding nothing. */
+	assert_int_equal(access(keeper, F_OK), -1);
+	snprintf(keeper, sizeof(keeper), "%s/keeper.sock", D.state);
+	assert_false(raw_ping(keeper));
+	assert_true(r.code != 0 && r.code != -1);
+	assert_cmd_err(&r, "keeper.pid: No space left on device");
+	assert_cmd_err(&r, "job-ids: No space left on device");
+	cmd_free(&r);
+	umount2(D.state, MNT_DETACH);
+}
+
 static void test_sigterm_stops_cleanly(void **state)
 {
 	const char *argv[] = { NULL, "--socket", NULL, "--", NULL, "sleep", "60", NULL };
@@ -828,6 +879,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_node_agent, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
+		cmocka_unit_test_teardown(test_full_state_directory, teardown),
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
 
