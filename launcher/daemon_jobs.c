@@ -566,6 +566,12 @@ void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next)
 			job_forget(d, j);
 			continue;
 		}
+		if (j->state == SBOX_JOB_QUEUED) {
+			sboxd_log("queued job %llu: its client did not come back within ReattachTimeoutSec=: dropped",
+				  (unsigned long long)j->id);
+			cancel_queued(d, j, SIGKILL);
+			continue;
+		}
 		sboxd_log("job %llu: its client did not come back within ReattachTimeoutSec=: killed",
 			  (unsigned long long)j->id);
 		if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)

@@ -436,6 +436,8 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	}
 	if (rc == 0)
 		close_fds(fds, nfds);  /* the sandbox has its own copies */
+	else
+		keeper_put(d, j);      /* queued: a successor queues it again */
 	if (!j->detached) {
 		j->owner = c;
 		c->n_jobs++;

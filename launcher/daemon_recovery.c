@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,15 +51,23 @@
 
 /* ------------------------------------------------------------ messages */
 
+/* A record carries a running job's pidfd and channel, or a queued
+ * launch's fds (up to a message's worth). */
+#define KEEPER_MAX_FDS SBOX_PROTO_MAX_FDS
+
 static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 2)];
+		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	if (nfds > KEEPER_MAX_FDS) {
+		errno = EMSGSIZE;
+		return -1;
+	}
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
@@ -73,11 +82,12 @@ static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t 
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-/* Blocking receive of one packet and up to 2 fds: length, 0 at EOF, -1. */
+/* Blocking receive of one packet and up to KEEPER_MAX_FDS fds (fds has
+ * room for that many): length, 0 at EOF, -1. */
 static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 4)];
+		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { buf, len };
@@ -100,7 +110,7 @@ static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 			int f;
 
 			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*nfds < 2)
+			if (*nfds < KEEPER_MAX_FDS)
 				fds[(*nfds)++] = f;
 			else
 				close(f);
@@ -121,7 +131,7 @@ struct record {
 	uint64_t id;
 	uint8_t *buf;
 	size_t len;
-	int fds[2];
+	int *fds;
 	size_t nfds;
 };
 
@@ -130,10 +140,16 @@ struct keeper {
 	size_t n;
 };
 
+static void rec_free(struct record *r)
+{
+	close_fds(r->fds, r->nfds);
+	free(r->fds);
+	free(r->buf);
+}
+
 static void rec_drop(struct keeper *k, size_t i)
 {
-	close_fds(k->recs[i].fds, k->recs[i].nfds);
-	free(k->recs[i].buf);
+	rec_free(&k->recs[i]);
 	k->recs[i] = k->recs[--k->n];
 }
 
@@ -152,16 +168,17 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 	struct record r = { .id = id, .len = len, .nfds = nfds };
 
 	r.buf = malloc(len);
-	if (!r.buf || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
+	r.fds = malloc(nfds ? nfds * sizeof(int) : 1);
+	if (!r.buf || !r.fds || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
 		free(r.buf);
+		free(r.fds);
 		close_fds(fds, nfds);
 		return;
 	}
 	memcpy(r.buf, buf, len);
 	memcpy(r.fds, fds, nfds * sizeof(int));
 	if (at >= 0) {
-		close_fds(k->recs[at].fds, k->recs[at].nfds);
-		free(k->recs[at].buf);
+		rec_free(&k->recs[at]);
 		k->recs[at] = r;
 		return;
 	}
@@ -169,7 +186,8 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 		struct record *nr = realloc(k->recs, (k->n + 64) * sizeof(*nr));
 
 		if (!nr) {
-			free(r.buf);
+			r.nfds = 0;
+			rec_free(&r);
 			close_fds(fds, nfds);
 			return;
 		}
@@ -192,6 +210,7 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 	}
 	switch (m.hdr.type) {
 	case SBOX_MSG_KEEP_PUT:
+	case SBOX_MSG_KEEP_QUEUE:
 		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds);
 		break;
 	case SBOX_MSG_KEEP_DEL: {
@@ -256,7 +275,7 @@ static __attribute__((noreturn)) void keeper_main(int lfd)
 		_exit(1);
 	for (;;) {
 		struct pollfd p = { .fd = conn >= 0 ? conn : lfd, .events = POLLIN };
-		int fds[2];
+		int fds[KEEPER_MAX_FDS];
 		size_t nfds;
 		ssize_t n;
 
@@ -427,10 +446,59 @@ static void put_record(struct sboxd *d, struct job *j)
 	sbox_mb_free(&b);
 }
 
+/* The request a queued launch will be retried with, as it came: the
+ * attributes of its LAUNCH (fd indexes into the same fds). */
+static void put_launch(struct sbox_mb *b, const struct sbox_msg *m)
+{
+	static const uint16_t stdio_tags[] = { SBOX_ATTR_STDIN, SBOX_ATTR_STDOUT, SBOX_ATTR_STDERR };
+
+	for (size_t i = 0; i < m->argc; i++)
+		sbox_mb_str(b, SBOX_ATTR_ARGV, m->argv[i]);
+	for (size_t i = 0; i < m->n_env; i++)
+		sbox_mb_str(b, SBOX_ATTR_ENV, m->env[i]);
+	if (m->cwd)
+		sbox_mb_str(b, SBOX_ATTR_CWD, m->cwd);
+	if (m->policy)
+		sbox_mb_str(b, SBOX_ATTR_POLICY, m->policy);
+	if (m->name)
+		sbox_mb_str(b, SBOX_ATTR_NAME, m->name);
+	for (int i = 0; i < 3; i++)
+		if (m->stdio[i] >= 0)
+			sbox_mb_u32(b, stdio_tags[i], (uint32_t)m->stdio[i]);
+	for (size_t i = 0; i < m->n_pass; i++)
+		sbox_mb_pair(b, SBOX_ATTR_PASS_FD, m->pass[i].key, m->pass[i].index);
+	for (size_t i = 0; i < m->n_binds; i++)
+		sbox_mb_pair(b, SBOX_ATTR_BIND_FD, m->binds[i].key, m->binds[i].index);
+	sbox_mb_u32(b, SBOX_ATTR_FLAGS, m->flags);
+	sbox_mb_u32(b, SBOX_ATTR_GPU_COUNT, m->gpu_count);
+}
+
+/* A queued launch (--wait-gpu) holds no sandbox yet, but it is a job its
+ * client was promised: keep its request, its fds and who asked, so that
+ * a successor queues it again (docs/protocol.md, "Recovery"). */
+static void put_queued(struct sboxd *d, struct job *j)
+{
+	const struct queued_launch *q = j->queued;
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_QUEUE, 0);
+	job_record(&b, j);
+	for (size_t i = 0; i < q->who.n_groups && i < SBOX_PROTO_MAX_GROUPS; i++)
+		sbox_mb_u32(&b, SBOX_ATTR_GROUP, (uint32_t)q->who.groups[i]);
+	put_launch(&b, &q->msg);
+	if (b.overflow || q->nfds > KEEPER_MAX_FDS)
+		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
+			  (unsigned long long)j->id);
+	else
+		keeper_send(d, &b, q->fds, q->nfds);
+	sbox_mb_free(&b);
+}
+
 void keeper_put(struct sboxd *d, struct job *j)
 {
-	/* Queued jobs hold no sandbox: they are not worth keeping. */
-	if (j->state != SBOX_JOB_QUEUED)
+	if (j->state == SBOX_JOB_QUEUED && j->queued)
+		put_queued(d, j);
+	else if (j->state != SBOX_JOB_QUEUED)
 		put_record(d, j);
 }
 
@@ -654,6 +722,60 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 		  j->detached ? ", detached" : "");
 }
 
+void queued_free(struct queued_launch *q);
+
+/* A launch that was queued for a GPU: queued again, as it was (its id
+ * keeps its place in the queue: oldest first). */
+static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
+{
+	const struct sbox_msg_job *r = &m->jobs[0];
+	struct queued_launch *q;
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		if (j->id == r->id) {
+			close_fds(fds, nfds);
+			return;
+		}
+	q = calloc(1, sizeof(*q));
+	if (q)
+		q->fds = malloc(nfds ? nfds * sizeof(int) : 1);
+	j = q && q->fds ? job_new(d, r->id) : NULL;
+	if (!j) {
+		if (q)
+			free(q->fds);
+		free(q);
+		close_fds(fds, nfds);
+		sboxd_log("queued job %llu: out of memory: dropped", (unsigned long long)r->id);
+		return;
+	}
+	j->uid = r->uid;
+	j->gid = r->gid;
+	j->detached = r->flags & SBOX_LAUNCH_DETACH;
+	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
+	if (!j->detached)
+		j->reattach_deadline = now + d->site.daemon.reattach_timeout_usec;
+	memcpy(q->fds, fds, nfds * sizeof(int));
+	q->nfds = nfds;
+	q->who.uid = r->uid;
+	q->who.gid = r->gid;
+	for (size_t i = 0; i < m->n_groups && i < SBOXD_MAX_GROUPS; i++)
+		q->groups[q->who.n_groups++] = (gid_t)m->groups[i];
+	q->who.groups = q->groups;
+	if (getpwuid_r(r->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res) {
+		snprintf(q->user_name, sizeof(q->user_name), "%s", res->pw_name);
+		q->who.user_name = q->user_name;
+	}
+	q->msg = *m;                   /* the record's memory is the queue's now */
+	memset(m, 0, sizeof(*m));
+	j->queued = q;
+	j->state = SBOX_JOB_QUEUED;
+	sboxd_log("recovered job %llu (queued for a GPU, uid %u%s)", (unsigned long long)j->id,
+		  (unsigned)j->uid, j->detached ? ", detached" : "");
+}
+
 int keeper_recover(struct sboxd *d, struct sbox_err *err)
 {
 	struct sbox_mb b = { 0 };
@@ -670,7 +792,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 	sbox_mb_free(&b);
 	for (;;) {
 		struct sbox_msg m;
-		int fds[2];
+		int fds[KEEPER_MAX_FDS];
 		size_t nfds;
 		ssize_t len = recv_fds(d->keeper_fd, d->rxbuf, SBOX_PROTO_MAX_MSG, fds, &nfds);
 
@@ -687,6 +809,9 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 		}
 		if (m.hdr.type == SBOX_MSG_KEEP_PUT) {
 			adopt(d, &m, fds, nfds, now);
+			n++;
+		} else if (m.hdr.type == SBOX_MSG_KEEP_QUEUE) {
+			requeue(d, &m, fds, nfds, now);
 			n++;
 		} else {
 			close_fds(fds, nfds);

@@ -35,6 +35,7 @@
 #define SBOX_PROTO_MAX_PASS 64
 #define SBOX_PROTO_MAX_BINDS 64
 #define SBOX_PROTO_MAX_GPUS 64           /* per job */
+#define SBOX_PROTO_MAX_GROUPS 256        /* keeper records: a requester's groups */
 #define SBOX_PROTO_MAX_FD_TARGET 1023
 #define SBOX_PROTO_MAX_RECORDS 4096      /* jobs or GPUs in one reply */
 #define SBOX_PROTO_NAME_MAX 64
@@ -65,6 +66,7 @@ enum sbox_msg_type {
 	SBOX_MSG_KEEP_DEL = 0x202,
 	SBOX_MSG_KEEP_GET = 0x203,
 	SBOX_MSG_KEEP_END = 0x204,
+	SBOX_MSG_KEEP_QUEUE = 0x205,    /* a queued launch: its request, fds and who */
 };
 
 enum sbox_attr_tag {
@@ -111,7 +113,8 @@ enum sbox_attr_tag {
 	SBOX_ATTR_DEADLINE_USEC = 42,/* u64 (keeper records) */
 	SBOX_ATTR_STATS_HAVE = 43,   /* u32 SBOX_STATS_* */
 	SBOX_ATTR_CGROUP_VERSION = 44,/* u32: 2, 1, 0 (none: rusage) */
-	SBOX_ATTR_MAX_ = 45,
+	SBOX_ATTR_GROUP = 45,        /* u32, repeated (keeper records) */
+	SBOX_ATTR_MAX_ = 46,
 };
 
 /* LAUNCH flags. */
@@ -239,6 +242,8 @@ struct sbox_msg {
 	/* keeper records: the owner and the re-attach deadline */
 	uint32_t uid, gid;
 	uint64_t deadline_usec, start_usec;
+	uint32_t groups[SBOX_PROTO_MAX_GROUPS];
+	size_t n_groups;
 };
 
 /* ---- decoding ---- */

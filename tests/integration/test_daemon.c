@@ -765,6 +765,7 @@ static void test_restart_never_reuses_ids(void **state)
 	RUN(&r, 0, "--attach", queued);
 	fprintf(stderr, "root: sboxrun --attach %s exited %d: %s", queued, r.code, r.err);
 	assert_int_not_equal(r.code, 7);
+	assert_cmd(&r, 0);              /* its own job, queued again and run */
 	cmd_free(&r);
 	RUN(&r, NOBODY, "--attach", fresh);
 	assert_cmd(&r, 7);
@@ -783,6 +784,81 @@ static void test_restart_never_reuses_ids(void **state)
 	free(hold);
 	free(queued);
 	free(fresh);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/*
+ * Issue 13: queued --wait-gpu launches survive a restart.  Before, an
+ * attached queued client exited 125 "no job N" and a detached queued job
+ * was gone from --jobs and never ran.  Now the keeper keeps the queue
+ * (request, fds, who) and the successor queues it again, in order.
+ */
+static void test_restart_keeps_the_queue(void **state)
+{
+	const char *argv[16];
+	char conf[2048], extra[4096], out[512], *hold, *queued, *list, *got;
+	struct cmd r;
+	pid_t client;
+	int st;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), "%s[Bounds]\nAllowGPUs=nobody 0-3\n[Daemon]\nReattachTimeoutSec=20s\n",
+		 conf);
+	sboxd_start(&D, extra);
+	hold = detach(NOBODY, (const char *[]){ "--gpu", "0", "--", D.probe, "sleep", "3", NULL });
+	/* Queued behind it: an attached client, then a detached job. */
+	argv[0] = D.sboxrun;
+	argv[1] = "--socket";
+	argv[2] = D.sock;
+	argv[3] = "--wait-gpu";
+	argv[4] = "--gpu";
+	argv[5] = "0";
+	argv[6] = "--";
+	argv[7] = "/bin/sh";
+	argv[8] = "-c";
+	argv[9] = "echo queued-ran; exit 6";
+	argv[10] = NULL;
+	snprintf(out, sizeof(out), "%s/queued.out", D.dir);
+	client = cmd_start(NOBODY, argv, out);
+	free(wait_jobs(2, 10000));
+	queued = detach(NOBODY, (const char *[]){ "--wait-gpu", "--gpu", "0", "--", D.probe, "exit", "4",
+						  NULL });
+	free(wait_jobs(3, 5000));
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	list = wait_jobs(3, 5000);
+	fprintf(stderr, "queue: after the restart, sboxrun --jobs:\n%s", list);
+	assert_non_null(strstr(list, "queued"));
+	free(list);
+	/* The attached client kept waiting and got its job, which ran. */
+	assert_int_equal(waitpid(client, &st, 0), client);
+	got = calloc(1, 4096);
+	f = fopen(out, "r");
+	n = f ? fread(got, 1, 4095, f) : 0;
+	if (f)
+		fclose(f);
+	got[n] = '\0';
+	fprintf(stderr, "queue: the attached client said:\n%sand exited %d\n", got,
+		WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 6);
+	assert_non_null(strstr(got, "queued-ran"));
+	free(got);
+	/* The detached one ran after it (GPU 0, in order). */
+	RUN(&r, NOBODY, "--attach", queued);
+	fprintf(stderr, "queue: sboxrun --attach %s exited %d\n", queued, r.code);
+	assert_cmd(&r, 4);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", hold);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(hold);
+	free(queued);
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
@@ -879,6 +955,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_node_agent, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
+		cmocka_unit_test_teardown(test_restart_keeps_the_queue, teardown),
 		cmocka_unit_test_teardown(test_full_state_directory, teardown),
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
