@@ -93,6 +93,7 @@ struct queued_launch {
 
 struct job {
 	uint64_t id;
+	uint64_t token;                     /* the client's LAUNCH_TOKEN; 0: none */
 	uid_t uid;
 	gid_t gid;
 	char name[SBOX_PROTO_NAME_MAX + 1];

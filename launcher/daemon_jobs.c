@@ -460,6 +460,7 @@ static void handle_ping(struct sboxd *d, struct conn *c, uint32_t seq)
 
 	sbox_mb_begin(&b, SBOX_MSG_PONG, seq);
 	sbox_mb_u32(&b, SBOX_ATTR_PROTO_VERSION, SBOX_PROTO_VERSION);
+	sbox_mb_u32(&b, SBOX_ATTR_FEATURES, SBOX_FEATURE_LAUNCH_TOKEN);
 	sbox_mb_str(&b, SBOX_ATTR_SERVER_VERSION, "sboxd " SBOX_VERSION);
 	conn_send(d, c, &b);
 	sbox_mb_free(&b);

@@ -390,6 +390,33 @@ static int enqueue(struct job *j, const struct conn *c, struct sbox_msg *m, int 
 	return 0;
 }
 
+/* A LAUNCH this user already made, retried by a client that lost its
+ * connection before the answer (a restart of sboxd): answer with the job
+ * it started, never start it twice.  The job is the new connection's, as
+ * it would be on a WAIT after a restart. */
+static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j;
+
+	if (!m->launch_token)
+		return false;
+	for (j = d->jobs; j; j = j->next)
+		if (!j->dead && j->token == m->launch_token && j->uid == c->who.uid)
+			break;
+	if (!j)
+		return false;
+	if (!j->detached && !j->owner) {
+		j->owner = c;
+		c->n_jobs++;
+		if (j->reattach_deadline) {
+			j->reattach_deadline = 0;
+			keeper_put(d, j);
+		}
+	}
+	reply_launched(d, c, m->hdr.seq, j);
+	return true;
+}
+
 void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
 	struct refusal r = { 0 };
@@ -400,6 +427,10 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	if (d->stopping) {
 		close_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
+		return;
+	}
+	if (relaunch(d, c, m)) {
+		close_fds(fds, nfds);
 		return;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
@@ -420,6 +451,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	}
 	j->uid = c->who.uid;
 	j->gid = c->who.gid;
+	j->token = m->launch_token;
 	j->detached = m->flags & SBOX_LAUNCH_DETACH;
 	set_name(j, m);
 	rc = try_launch(d, j, &c->who, m, fds, &r);

@@ -430,6 +430,8 @@ static void put_record(struct sboxd *d, struct job *j)
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
 	job_record(&b, j);
+	if (j->token)
+		sbox_mb_u64(&b, SBOX_ATTR_LAUNCH_TOKEN, j->token);
 	if (j->state == SBOX_JOB_ENDED) {
 		job_put_end(&b, j);
 	} else if (j->child) {
@@ -471,6 +473,8 @@ static void put_launch(struct sbox_mb *b, const struct sbox_msg *m)
 		sbox_mb_pair(b, SBOX_ATTR_BIND_FD, m->binds[i].key, m->binds[i].index);
 	sbox_mb_u32(b, SBOX_ATTR_FLAGS, m->flags);
 	sbox_mb_u32(b, SBOX_ATTR_GPU_COUNT, m->gpu_count);
+	if (m->launch_token)
+		sbox_mb_u64(b, SBOX_ATTR_LAUNCH_TOKEN, m->launch_token);
 }
 
 /* A queued launch (--wait-gpu) holds no sandbox yet, but it is a job its
@@ -677,6 +681,7 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 	}
 	j->uid = r->uid;
 	j->gid = r->gid;
+	j->token = m->launch_token;
 	j->pid = (pid_t)r->pid;
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
 	j->start_real = r->start_usec;
@@ -753,6 +758,7 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	}
 	j->uid = r->uid;
 	j->gid = r->gid;
+	j->token = m->launch_token;
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
 	if (!j->detached)

@@ -117,6 +117,8 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_STATS_HAVE] = { "STATS_HAVE", K_U32 },
 	[SBOX_ATTR_CGROUP_VERSION] = { "CGROUP_VERSION", K_U32 },
 	[SBOX_ATTR_GROUP] = { "GROUP", K_U32 },
+	[SBOX_ATTR_LAUNCH_TOKEN] = { "LAUNCH_TOKEN", K_U64 },
+	[SBOX_ATTR_FEATURES] = { "FEATURES", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
@@ -145,7 +147,8 @@ struct type_def {
 #define LAUNCH_ATTRS (BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_ENV) | BIT(SBOX_ATTR_CWD) |          \
 		      BIT(SBOX_ATTR_POLICY) | BIT(SBOX_ATTR_NAME) | BIT(SBOX_ATTR_STDIN) |     \
 		      BIT(SBOX_ATTR_STDOUT) | BIT(SBOX_ATTR_STDERR) | BIT(SBOX_ATTR_PASS_FD) | \
-		      BIT(SBOX_ATTR_BIND_FD) | BIT(SBOX_ATTR_FLAGS) | BIT(SBOX_ATTR_GPU_COUNT))
+		      BIT(SBOX_ATTR_BIND_FD) | BIT(SBOX_ATTR_FLAGS) | BIT(SBOX_ATTR_GPU_COUNT) | \
+		      BIT(SBOX_ATTR_LAUNCH_TOKEN))
 
 static const struct type_def type_defs[] = {
 	{ SBOX_MSG_PING, 0, 0, false },
@@ -156,7 +159,8 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_LIST, 0, 0, false },
 	{ SBOX_MSG_STATS, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_GPUS, 0, 0, false },
-	{ SBOX_MSG_PONG, BIT(SBOX_ATTR_PROTO_VERSION) | BIT(SBOX_ATTR_SERVER_VERSION),
+	{ SBOX_MSG_PONG, BIT(SBOX_ATTR_PROTO_VERSION) | BIT(SBOX_ATTR_SERVER_VERSION) |
+	  BIT(SBOX_ATTR_FEATURES),
 	  BIT(SBOX_ATTR_PROTO_VERSION), false },
 	{ SBOX_MSG_LAUNCHED, BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_PID) | BIT(SBOX_ATTR_GPU) |
 	  BIT(SBOX_ATTR_STATE),
@@ -170,7 +174,8 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_GPU_LIST, BIT(SBOX_ATTR_GPU_INFO) | BIT(SBOX_ATTR_TRUNCATED), 0, false },
 	{ SBOX_MSG_ERROR, BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_ERRNUM) | BIT(SBOX_ATTR_MESSAGE),
 	  BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_MESSAGE), false },
-	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS,
+	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS |
+	  BIT(SBOX_ATTR_LAUNCH_TOKEN),
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
@@ -507,6 +512,8 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_GID: m->gid = v32; break;
 	case SBOX_ATTR_DEADLINE_USEC: m->deadline_usec = v64; break;
 	case SBOX_ATTR_START_USEC: m->start_usec = v64; break;
+	case SBOX_ATTR_LAUNCH_TOKEN: m->launch_token = v64; break;
+	case SBOX_ATTR_FEATURES: m->features = v32; break;
 	case SBOX_ATTR_GROUP:
 		if (m->n_groups >= SBOX_PROTO_MAX_GROUPS)
 			return sbox_fail(d->err, 0, "%s: more than %d GROUP attributes", d->what,

@@ -114,7 +114,17 @@ enum sbox_attr_tag {
 	SBOX_ATTR_STATS_HAVE = 43,   /* u32 SBOX_STATS_* */
 	SBOX_ATTR_CGROUP_VERSION = 44,/* u32: 2, 1, 0 (none: rusage) */
 	SBOX_ATTR_GROUP = 45,        /* u32, repeated (keeper records) */
-	SBOX_ATTR_MAX_ = 46,
+	SBOX_ATTR_LAUNCH_TOKEN = 46, /* u64: the client's name for a LAUNCH, to retry it */
+	SBOX_ATTR_FEATURES = 47,     /* u32 SBOX_FEATURE_* (PONG) */
+	SBOX_ATTR_MAX_ = 48,
+};
+
+/* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
+enum {
+	/* A LAUNCH carrying a LAUNCH_TOKEN the same user's job already has
+	 * is answered with that job (LAUNCHED), not started again: a client
+	 * may retry a launch it got no answer to. */
+	SBOX_FEATURE_LAUNCH_TOKEN = 1 << 0,
 };
 
 /* LAUNCH flags. */
@@ -232,6 +242,8 @@ struct sbox_msg {
 	char *message;
 	/* PONG */
 	uint32_t proto_version;
+	uint32_t features;
+	uint64_t launch_token;
 	char *server_version;
 	/* JOBS, GPU_LIST */
 	struct sbox_msg_job *jobs;
