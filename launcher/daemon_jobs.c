@@ -228,7 +228,8 @@ static void read_stats(struct job *j, struct sbox_msg_stats *out)
 	out->valid = true;
 	out->have = st.have;
 	out->cgroup_version = (uint32_t)st.cgroup_version;
-	out->wall_usec = st.wall_usec;
+	/* An adopted sandbox's start is ours to know (the keeper's record). */
+	out->wall_usec = st.wall_usec ? st.wall_usec : (j->start_mono ? sboxd_now() - j->start_mono : 0);
 	out->cpu_user_usec = st.cpu_user_usec;
 	out->cpu_sys_usec = st.cpu_system_usec;
 	out->mem_peak = st.memory_peak;

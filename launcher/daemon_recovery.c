@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/cgroup.h"
 
 #define KEEPER_SOCK "keeper.sock"
 #define KEEPER_PID "keeper.pid"
@@ -425,7 +426,8 @@ static void keeper_send(struct sboxd *d, struct sbox_mb *b, const int *fds, size
 static void put_record(struct sboxd *d, struct job *j)
 {
 	struct sbox_mb b = { 0 };
-	int fds[2];
+	int fds[3], lease;
+	uint32_t block;
 	size_t nfds = 0;
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
@@ -437,6 +439,18 @@ static void put_record(struct sboxd *d, struct job *j)
 	} else if (j->child) {
 		fds[nfds++] = sbox_child_pidfd(j->child);
 		fds[nfds++] = sbox_child_event_fd(j->child);
+		/* Its cgroup: a successor reads its figures and removes it. */
+		if (sbox_child_cgroup(j->child))
+			sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH,
+				    sbox_cgroup_path(sbox_child_cgroup(j->child)));
+		/* Its veth's address: the keeper's copy of the lease's fd
+		 * holds the lock while no sboxd does, so that no sandbox is
+		 * given the address of one still running. */
+		lease = sbox_child_lease(j->child, &block);
+		if (lease >= 0) {
+			fds[nfds++] = lease;
+			sbox_mb_u32(&b, SBOX_ATTR_VETH_BLOCK, block);
+		}
 	}
 	/* RuntimeMaxSec=, as a wall-clock time: monotonic clocks are the
 	 * same across processes, but say so less plainly in a record. */
@@ -719,6 +733,13 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 		return;
 	}
 	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	if (nfds > 2)
+		sbox_child_adopt_lease(j->child, fds[2], m->veth_block);
+	if (m->cgroup_path && sbox_child_adopt_cgroup(j->child, m->cgroup_path, &err) < 0) {
+		sboxd_log("job %llu: %s: its end will carry the wall time only", (unsigned long long)j->id,
+			  err.msg);
+		sbox_err_clear(&err);
+	}
 	if (job_track(d, j, &err) < 0)
 		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 	leases_take(d, j);

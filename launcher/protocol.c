@@ -119,6 +119,8 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_GROUP] = { "GROUP", K_U32 },
 	[SBOX_ATTR_LAUNCH_TOKEN] = { "LAUNCH_TOKEN", K_U64 },
 	[SBOX_ATTR_FEATURES] = { "FEATURES", K_U32 },
+	[SBOX_ATTR_CGROUP_PATH] = { "CGROUP_PATH", K_STR },
+	[SBOX_ATTR_VETH_BLOCK] = { "VETH_BLOCK", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
@@ -175,7 +177,7 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_ERROR, BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_ERRNUM) | BIT(SBOX_ATTR_MESSAGE),
 	  BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_MESSAGE), false },
 	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS |
-	  BIT(SBOX_ATTR_LAUNCH_TOKEN),
+	  BIT(SBOX_ATTR_LAUNCH_TOKEN) | BIT(SBOX_ATTR_CGROUP_PATH) | BIT(SBOX_ATTR_VETH_BLOCK),
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
@@ -514,6 +516,7 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_START_USEC: m->start_usec = v64; break;
 	case SBOX_ATTR_LAUNCH_TOKEN: m->launch_token = v64; break;
 	case SBOX_ATTR_FEATURES: m->features = v32; break;
+	case SBOX_ATTR_VETH_BLOCK: m->veth_block = v32; break;
 	case SBOX_ATTR_GROUP:
 		if (m->n_groups >= SBOX_PROTO_MAX_GROUPS)
 			return sbox_fail(d->err, 0, "%s: more than %d GROUP attributes", d->what,
@@ -548,6 +551,7 @@ static int decode_attr(struct dctx *d, const struct attr *a)
 		return set_str(&m->name, a, d);
 	case SBOX_ATTR_MESSAGE: return set_str(&m->message, a, d);
 	case SBOX_ATTR_SERVER_VERSION: return set_str(&m->server_version, a, d);
+	case SBOX_ATTR_CGROUP_PATH: return set_str(&m->cgroup_path, a, d);
 	case SBOX_ATTR_PASS_FD:
 		return add_fdmap(m->pass, &m->n_pass, SBOX_PROTO_MAX_PASS, a,
 				 SBOX_PROTO_MAX_FD_TARGET, d);
@@ -648,10 +652,11 @@ int sbox_msg_decode(const void *buf, size_t len, size_t nfds, struct sbox_msg *m
 			}
 		goto fail;
 	}
-	/* Keeper records carry the job's pidfd and sync socket, or nothing. */
+	/* Keeper records carry the job's pidfd and sync socket (and its veth
+	 * address lease), or nothing. */
 	if (m->hdr.type == SBOX_MSG_KEEP_PUT) {
-		if (nfds != 0 && nfds != 2) {
-			sbox_fail(err, 0, "%s: carries %zu fds, expected 0 or 2", what, nfds);
+		if (nfds != 0 && nfds != 2 && nfds != 3) {
+			sbox_fail(err, 0, "%s: carries %zu fds, expected 0, 2 or 3", what, nfds);
 			goto fail;
 		}
 		return 0;
@@ -681,6 +686,7 @@ void sbox_msg_free(struct sbox_msg *m)
 	free(m->name);
 	free(m->message);
 	free(m->server_version);
+	free(m->cgroup_path);
 	for (size_t i = 0; i < m->n_jobs; i++)
 		free(m->jobs[i].name);
 	free(m->jobs);

@@ -116,7 +116,9 @@ enum sbox_attr_tag {
 	SBOX_ATTR_GROUP = 45,        /* u32, repeated (keeper records) */
 	SBOX_ATTR_LAUNCH_TOKEN = 46, /* u64: the client's name for a LAUNCH, to retry it */
 	SBOX_ATTR_FEATURES = 47,     /* u32 SBOX_FEATURE_* (PONG) */
-	SBOX_ATTR_MAX_ = 48,
+	SBOX_ATTR_CGROUP_PATH = 48,  /* string: a sandbox's cgroup (keeper records) */
+	SBOX_ATTR_VETH_BLOCK = 49,   /* u32: its veth's address block (keeper records) */
+	SBOX_ATTR_MAX_ = 50,
 };
 
 /* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
@@ -244,6 +246,8 @@ struct sbox_msg {
 	uint32_t proto_version;
 	uint32_t features;
 	uint64_t launch_token;
+	char *cgroup_path;
+	uint32_t veth_block;
 	char *server_version;
 	/* JOBS, GPU_LIST */
 	struct sbox_msg_job *jobs;
