@@ -43,6 +43,7 @@ _Static_assert(SBOX_STATS_HAVE_OOM == SBOX_STATS_OOM, "stats");
  * sboxd takes well under a second), and how often. */
 #define LAUNCH_RETRY_MS 30000
 #define LAUNCH_RETRY_STEP_MS 50
+#define LAUNCHED_MAX 1024       /* jobs whose tokens a client remembers */
 
 struct exit_node {
 	struct exit_node *next;
@@ -58,6 +59,10 @@ struct sbox_client {
 	char error[SBOX_ERR_MSG_MAX];
 	struct exit_node *exits, *exits_tail;
 	uint8_t *buf;
+	/* The jobs this client launched, with their tokens: a WAIT or SIGNAL
+	 * on one of them names the job itself, not only its number. */
+	struct launched { uint64_t id, token; } launched[LAUNCHED_MAX];
+	size_t n_launched, next_launched;
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -474,6 +479,27 @@ static void to_info(const struct sbox_msg_job *r, struct sbox_job_info *info)
 	memcpy(info->gpus, r->gpus, r->n_gpus * sizeof(unsigned));
 }
 
+static void remember_launch(struct sbox_client *c, uint64_t id, uint64_t token)
+{
+	if (!token)
+		return;
+	c->launched[c->next_launched] = (struct launched){ id, token };
+	c->next_launched = (c->next_launched + 1) % LAUNCHED_MAX;
+	if (c->n_launched < LAUNCHED_MAX)
+		c->n_launched++;
+}
+
+/* A job's token, when this client launched it: sboxd then answers for
+ * that job or "no job N", never for another with the same number. */
+static void put_token(const struct sbox_client *c, struct sbox_mb *b, uint64_t id)
+{
+	for (size_t i = 0; i < c->n_launched; i++)
+		if (c->launched[i].id == id) {
+			sbox_mb_u64(b, SBOX_ATTR_LAUNCH_TOKEN, c->launched[i].token);
+			return;
+		}
+}
+
 /* A name for one launch, so that it can be sent again without being
  * started twice (docs/protocol.md, "Recovery"). */
 static uint64_t launch_token(void)
@@ -558,6 +584,7 @@ int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *s,
 	sbox_mb_free(&b);
 	if (r < 0)
 		return -1;
+	remember_launch(c, m.job_id, token);
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->id = m.job_id;
@@ -580,6 +607,8 @@ static int job_request(struct sbox_client *c, uint16_t type, uint64_t job, int s
 	sbox_mb_begin(&b, type, 0);
 	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
 	if (type == SBOX_MSG_SIGNAL)
+		put_token(c, &b, job);
+	if (type == SBOX_MSG_SIGNAL)
 		sbox_mb_u32(&b, SBOX_ATTR_SIGNAL, (uint32_t)sig);
 	r = request(c, &b, m);
 	sbox_mb_free(&b);
@@ -594,6 +623,7 @@ int sbox_client_watch(struct sbox_client *c, uint64_t job)
 	/* No reply but the EXIT itself (or an ERROR, which next_exit sees). */
 	sbox_mb_begin(&b, SBOX_MSG_WAIT, ++c->seq);
 	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
+	put_token(c, &b, job);
 	r = send_msg(c, &b);
 	sbox_mb_free(&b);
 	return r;

@@ -107,6 +107,16 @@ static struct job *find_job(struct sboxd *d, const struct conn *c, uint64_t id)
 	return NULL;
 }
 
+/* A WAIT or SIGNAL that names the job by its LAUNCH_TOKEN too gets that
+ * job or none: a number alone could be another's, had an id ever come
+ * back (docs/protocol.md, "Lifetimes"). */
+static struct job *find_job_of(struct sboxd *d, const struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j = find_job(d, c, m->job_id);
+
+	return j && (!m->launch_token || j->token == m->launch_token) ? j : NULL;
+}
+
 static void no_job(struct sboxd *d, struct conn *c, uint32_t seq, uint64_t id)
 {
 	char msg[96];
@@ -335,7 +345,7 @@ static void cancel_queued(struct sboxd *d, struct job *j, int sig)
 
 static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
-	struct job *j = find_job(d, c, m->job_id);
+	struct job *j = find_job_of(d, c, m);
 	struct waiter *w;
 
 	if (!j) {
@@ -377,7 +387,7 @@ static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *
 
 static void handle_signal(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
-	struct job *j = find_job(d, c, m->job_id);
+	struct job *j = find_job_of(d, c, m);
 	struct sbox_err err = { 0 };
 	struct sbox_mb b = { 0 };
 	int sig = (int)m->signal;

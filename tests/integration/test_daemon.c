@@ -793,6 +793,57 @@ static void test_restart_never_reuses_ids(void **state)
 }
 
 /*
+ * Issue 12, break 9, made a class: a client that launched a job names it
+ * by its LAUNCH_TOKEN too when it waits on it or signals it, so that it
+ * gets that job or "no job N" even if a number ever came back (here: the
+ * job-ids file is lost with sboxd).  Before, root's SIGTERM for its own
+ * old job number killed nobody's new job, and its WAIT got that job's end.
+ */
+static void test_wait_and_signal_name_the_job(void **state)
+{
+	const char *argv[] = { NULL, "exit", "0", NULL };
+	struct sbox_job_spec s = SBOX_JOB_SPEC_INIT;
+	struct sbox_job_info info;
+	struct sbox_job_exit ex;
+	struct sbox_client *c;
+	char ids[600], idtext[32], *other;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	argv[0] = D.probe;
+	s.argv = argv;
+	c = sbox_client_new();
+	assert_non_null(c);
+	assert_int_equal(sbox_client_connect(c, D.sock), 0);
+	assert_int_equal(sbox_client_launch(c, &s, &info), 0);
+	assert_int_equal(sbox_client_wait(c, info.id, &ex), 0);
+	/* sboxd dies and its state directory's id bound is lost. */
+	sboxd_kill9(&D);
+	snprintf(ids, sizeof(ids), "%s/job-ids", D.state);
+	unlink(ids);
+	sboxd_restart(&D);
+	other = detach(NOBODY, (const char *[]){ "--", D.probe, "sleep", "2", NULL });
+	snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)info.id);
+	fprintf(stderr, "identity: root's old job %s, nobody's new job %s\n", idtext, other);
+	assert_int_equal(sbox_client_connect(c, D.sock), 0);
+	if (sbox_client_signal(c, info.id, SIGTERM) == 0)
+		fprintf(stderr, "identity: root's SIGTERM for job %s was delivered\n", idtext);
+	else
+		fprintf(stderr, "identity: root's SIGTERM: %s\n", sbox_client_error(c));
+	assert_int_equal(sbox_client_wait(c, info.id, &ex) < 0 ? sbox_client_errcode(c) : -1,
+			 SBOX_ERR_NOJOB);
+	RUN(&r, NOBODY, "--attach", other);
+	fprintf(stderr, "identity: nobody's job %s exited %d\n", other, r.code);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	free(other);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/*
  * Issue 13: queued --wait-gpu launches survive a restart.  Before, an
  * attached queued client exited 125 "no job N" and a detached queued job
  * was gone from --jobs and never ran.  Now the keeper keeps the queue
@@ -1246,6 +1297,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_node_agent, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
+		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
 		cmocka_unit_test_teardown(test_restart_keeps_the_queue, teardown),
 		cmocka_unit_test_teardown(test_launches_survive_a_restart, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
