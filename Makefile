@@ -142,7 +142,8 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
 # pkg-config file), the example node agent, the protocol fuzzer --
 DAEMON_OBJ = $(addprefix $(B)/launcher/, sboxd.o daemon_loop.o daemon_conn.o daemon_jobs.o \
-	daemon_launch.o daemon_leases.o daemon_recovery.o protocol.o protocol_build.o)
+	daemon_launch.o daemon_leases.o daemon_recovery.o daemon_state.o protocol.o \
+	protocol_build.o)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +39,12 @@ _Static_assert(SBOX_JOB_WAIT_GPU == SBOX_LAUNCH_WAIT_GPU, "flags");
 _Static_assert(SBOX_ERR_INTERNAL == SBOX_E_INTERNAL, "error codes");
 _Static_assert(SBOX_STATS_HAVE_OOM == SBOX_STATS_OOM, "stats");
 
+/* How long a launch whose connection was lost is retried (a restart of
+ * sboxd takes well under a second), and how often. */
+#define LAUNCH_RETRY_MS 30000
+#define LAUNCH_RETRY_STEP_MS 50
+#define LAUNCHED_MAX 1024       /* jobs whose tokens a client remembers */
+
 struct exit_node {
 	struct exit_node *next;
 	struct sbox_job_exit ex;
@@ -44,12 +52,17 @@ struct exit_node {
 
 struct sbox_client {
 	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* for a launch's retry */
 	uint32_t seq;
 	int errcode;
 	int errnum;
 	char error[SBOX_ERR_MSG_MAX];
 	struct exit_node *exits, *exits_tail;
 	uint8_t *buf;
+	/* The jobs this client launched, with their tokens: a WAIT or SIGNAL
+	 * on one of them names the job itself, not only its number. */
+	struct launched { uint64_t id, token; } launched[LAUNCHED_MAX];
+	size_t n_launched, next_launched;
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -137,15 +150,13 @@ int sbox_client_errno(const struct sbox_client *c)
 	return c->errnum;
 }
 
-int sbox_client_connect(struct sbox_client *c, const char *path)
+static int open_socket(struct sbox_client *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (!path)
-		path = sbox_client_default_socket();
 	if (c->fd >= 0)
 		close(c->fd);
-	drop_exits(c);
+	c->fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return fail(c, SBOX_ERR_LOCAL, ENAMETOOLONG, "sboxd socket %s", path);
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -159,6 +170,17 @@ int sbox_client_connect(struct sbox_client *c, const char *path)
 		c->fd = -1;
 		return fail(c, SBOX_ERR_GONE, e, "connecting to sboxd at %s", path);
 	}
+	return 0;
+}
+
+int sbox_client_connect(struct sbox_client *c, const char *path)
+{
+	if (!path)
+		path = sbox_client_default_socket();
+	drop_exits(c);
+	if (open_socket(c, path) < 0)
+		return -1;
+	snprintf(c->path, sizeof(c->path), "%s", path);
 	return 0;
 }
 
@@ -457,6 +479,89 @@ static void to_info(const struct sbox_msg_job *r, struct sbox_job_info *info)
 	memcpy(info->gpus, r->gpus, r->n_gpus * sizeof(unsigned));
 }
 
+static void remember_launch(struct sbox_client *c, uint64_t id, uint64_t token)
+{
+	if (!token)
+		return;
+	c->launched[c->next_launched] = (struct launched){ id, token };
+	c->next_launched = (c->next_launched + 1) % LAUNCHED_MAX;
+	if (c->n_launched < LAUNCHED_MAX)
+		c->n_launched++;
+}
+
+/* A job's token, when this client launched it: sboxd then answers for
+ * that job or "no job N", never for another with the same number. */
+static void put_token(const struct sbox_client *c, struct sbox_mb *b, uint64_t id)
+{
+	for (size_t i = 0; i < c->n_launched; i++)
+		if (c->launched[i].id == id) {
+			sbox_mb_u64(b, SBOX_ATTR_LAUNCH_TOKEN, c->launched[i].token);
+			return;
+		}
+}
+
+/* A name for one launch, so that it can be sent again without being
+ * started twice (docs/protocol.md, "Recovery"). */
+static uint64_t launch_token(void)
+{
+	uint64_t t = 0;
+
+	while (t == 0)
+		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t))
+			return 0;     /* no token: the launch is not retried */
+	return t;
+}
+
+/* Back on the socket we had, to an sboxd that honours LAUNCH_TOKEN. */
+static bool reconnect_for_retry(struct sbox_client *c)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	bool ok;
+
+	if (!c->path[0] || open_socket(c, c->path) < 0)
+		return false;
+	sbox_mb_begin(&b, SBOX_MSG_PING, 0);
+	ok = request(c, &b, &m) == 0;
+	sbox_mb_free(&b);
+	if (!ok)
+		return false;
+	ok = m.features & SBOX_FEATURE_LAUNCH_TOKEN;
+	sbox_msg_free(&m);
+	return ok;
+}
+
+/* sboxd went away before it answered (it was restarted): send the same
+ * LAUNCH, same token, to its successor, which answers with the job if
+ * it had been started and starts it otherwise.  Only after a lost
+ * connection, never after an answer, and only to an sboxd that says it
+ * honours the token (an older one would start the job again). */
+static int launch_retry(struct sbox_client *c, struct sbox_mb *b, uint64_t token,
+			struct sbox_msg *m)
+{
+	struct timespec pause = { 0, LAUNCH_RETRY_STEP_MS * 1000000L };
+	char first[sizeof(c->error)];
+	int first_code = c->errcode, first_errno = c->errnum;
+
+	snprintf(first, sizeof(first), "%s", c->error);
+	for (int waited = 0; token && waited < LAUNCH_RETRY_MS; waited += LAUNCH_RETRY_STEP_MS) {
+		nanosleep(&pause, NULL);
+		if (!reconnect_for_retry(c)) {
+			if (c->errcode != SBOX_ERR_GONE)
+				break;      /* an sboxd that answers but can't take it */
+			continue;
+		}
+		if (request(c, b, m) == 0)
+			return 0;
+		if (c->errcode != SBOX_ERR_GONE)
+			return -1;          /* its answer: a refusal */
+	}
+	c->errcode = first_code;
+	c->errnum = first_errno;
+	snprintf(c->error, sizeof(c->error), "%s", first);
+	return -1;
+}
+
 int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *s,
 		       struct sbox_job_info *info)
 {
@@ -464,16 +569,22 @@ int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *s,
 	struct sbox_msg m;
 	int opened[SBOX_PROTO_MAX_BINDS + 1];
 	size_t n_opened = 0;
+	uint64_t token = launch_token();
 	int r;
 
 	r = build_launch(c, &b, s, opened, &n_opened);
+	if (r == 0 && token)
+		sbox_mb_u64(&b, SBOX_ATTR_LAUNCH_TOKEN, token);
 	if (r == 0)
 		r = request(c, &b, &m);
+	if (r < 0 && c->errcode == SBOX_ERR_GONE)
+		r = launch_retry(c, &b, token, &m);
 	for (size_t i = 0; i < n_opened; i++)
 		close(opened[i]);
 	sbox_mb_free(&b);
 	if (r < 0)
 		return -1;
+	remember_launch(c, m.job_id, token);
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->id = m.job_id;
@@ -496,6 +607,8 @@ static int job_request(struct sbox_client *c, uint16_t type, uint64_t job, int s
 	sbox_mb_begin(&b, type, 0);
 	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
 	if (type == SBOX_MSG_SIGNAL)
+		put_token(c, &b, job);
+	if (type == SBOX_MSG_SIGNAL)
 		sbox_mb_u32(&b, SBOX_ATTR_SIGNAL, (uint32_t)sig);
 	r = request(c, &b, m);
 	sbox_mb_free(&b);
@@ -510,6 +623,7 @@ int sbox_client_watch(struct sbox_client *c, uint64_t job)
 	/* No reply but the EXIT itself (or an ERROR, which next_exit sees). */
 	sbox_mb_begin(&b, SBOX_MSG_WAIT, ++c->seq);
 	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
+	put_token(c, &b, job);
 	r = send_msg(c, &b);
 	sbox_mb_free(&b);
 	return r;

@@ -9,6 +9,7 @@
  *   daemon_jobs.c      launch, wait, signal, list, stats; children's events
  *   daemon_leases.c    the GPU inventory and exclusive leases
  *   daemon_recovery.c  the keeper that outlives sboxd, and re-adoption
+ *   daemon_state.c     files in the state directory: job ids, keeper.pid
  *
  * One thread.  Nothing here blocks on a client or a child: sockets are
  * non-blocking, sbox_spawn() returns right after clone, and a child's
@@ -93,6 +94,7 @@ struct queued_launch {
 
 struct job {
 	uint64_t id;
+	uint64_t token;                     /* the client's LAUNCH_TOKEN; 0: none */
 	uid_t uid;
 	gid_t gid;
 	char name[SBOX_PROTO_NAME_MAX + 1];
@@ -144,6 +146,7 @@ struct sboxd {
 	struct job *jobs;
 	unsigned n_jobs;                    /* records, any state */
 	uint64_t next_job_id;
+	uint64_t job_id_limit;              /* ids below it are reserved on disk */
 	struct leases leases;
 	struct sbox_netns_pool *netns_pool;
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
@@ -207,6 +210,16 @@ void keeper_put(struct sboxd *d, struct job *j);
 void keeper_del(struct sboxd *d, uint64_t id);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
+
+/* ---- daemon_state.c ---- */
+/* Job ids are never handed out twice, also across restarts: ids_load()
+ * reads the bound the last sboxd reserved, ids_take() hands out the next
+ * id once the bound above it is on disk. */
+int ids_load(struct sboxd *d, struct sbox_err *err);
+int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err);
+/* dir/name := text, whole or not at all (temporary file, fsync, rename). */
+int write_state_file(const char *dir, const char *name, const char *text,
+		     struct sbox_err *err);
 void job_record(struct sbox_mb *b, const struct job *j);
 /* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
  * same attributes in an EXIT reply and in the keeper's record. */

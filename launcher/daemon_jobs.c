@@ -107,6 +107,16 @@ static struct job *find_job(struct sboxd *d, const struct conn *c, uint64_t id)
 	return NULL;
 }
 
+/* A WAIT or SIGNAL that names the job by its LAUNCH_TOKEN too gets that
+ * job or none: a number alone could be another's, had an id ever come
+ * back (docs/protocol.md, "Lifetimes"). */
+static struct job *find_job_of(struct sboxd *d, const struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j = find_job(d, c, m->job_id);
+
+	return j && (!m->launch_token || j->token == m->launch_token) ? j : NULL;
+}
+
 static void no_job(struct sboxd *d, struct conn *c, uint32_t seq, uint64_t id)
 {
 	char msg[96];
@@ -228,7 +238,8 @@ static void read_stats(struct job *j, struct sbox_msg_stats *out)
 	out->valid = true;
 	out->have = st.have;
 	out->cgroup_version = (uint32_t)st.cgroup_version;
-	out->wall_usec = st.wall_usec;
+	/* An adopted sandbox's start is ours to know (the keeper's record). */
+	out->wall_usec = st.wall_usec ? st.wall_usec : (j->start_mono ? sboxd_now() - j->start_mono : 0);
 	out->cpu_user_usec = st.cpu_user_usec;
 	out->cpu_sys_usec = st.cpu_system_usec;
 	out->mem_peak = st.memory_peak;
@@ -334,7 +345,7 @@ static void cancel_queued(struct sboxd *d, struct job *j, int sig)
 
 static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
-	struct job *j = find_job(d, c, m->job_id);
+	struct job *j = find_job_of(d, c, m);
 	struct waiter *w;
 
 	if (!j) {
@@ -376,7 +387,7 @@ static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *
 
 static void handle_signal(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
-	struct job *j = find_job(d, c, m->job_id);
+	struct job *j = find_job_of(d, c, m);
 	struct sbox_err err = { 0 };
 	struct sbox_mb b = { 0 };
 	int sig = (int)m->signal;
@@ -460,6 +471,7 @@ static void handle_ping(struct sboxd *d, struct conn *c, uint32_t seq)
 
 	sbox_mb_begin(&b, SBOX_MSG_PONG, seq);
 	sbox_mb_u32(&b, SBOX_ATTR_PROTO_VERSION, SBOX_PROTO_VERSION);
+	sbox_mb_u32(&b, SBOX_ATTR_FEATURES, SBOX_FEATURE_LAUNCH_TOKEN);
 	sbox_mb_str(&b, SBOX_ATTR_SERVER_VERSION, "sboxd " SBOX_VERSION);
 	conn_send(d, c, &b);
 	sbox_mb_free(&b);
@@ -564,6 +576,12 @@ void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next)
 		j->reattach_deadline = 0;
 		if (j->state == SBOX_JOB_ENDED) {
 			job_forget(d, j);
+			continue;
+		}
+		if (j->state == SBOX_JOB_QUEUED) {
+			sboxd_log("queued job %llu: its client did not come back within ReattachTimeoutSec=: dropped",
+				  (unsigned long long)j->id);
+			cancel_queued(d, j, SIGKILL);
 			continue;
 		}
 		sboxd_log("job %llu: its client did not come back within ReattachTimeoutSec=: killed",

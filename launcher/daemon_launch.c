@@ -390,10 +390,38 @@ static int enqueue(struct job *j, const struct conn *c, struct sbox_msg *m, int 
 	return 0;
 }
 
+/* A LAUNCH this user already made, retried by a client that lost its
+ * connection before the answer (a restart of sboxd): answer with the job
+ * it started, never start it twice.  The job is the new connection's, as
+ * it would be on a WAIT after a restart. */
+static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	struct job *j;
+
+	if (!m->launch_token)
+		return false;
+	for (j = d->jobs; j; j = j->next)
+		if (!j->dead && j->token == m->launch_token && j->uid == c->who.uid)
+			break;
+	if (!j)
+		return false;
+	if (!j->detached && !j->owner) {
+		j->owner = c;
+		c->n_jobs++;
+		if (j->reattach_deadline) {
+			j->reattach_deadline = 0;
+			keeper_put(d, j);
+		}
+	}
+	reply_launched(d, c, m->hdr.seq, j);
+	return true;
+}
+
 void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
 	struct refusal r = { 0 };
 	struct job *j;
+	uint64_t id;
 	int rc;
 
 	if (d->stopping) {
@@ -401,12 +429,21 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
 		return;
 	}
+	if (relaunch(d, c, m)) {
+		close_fds(fds, nfds);
+		return;
+	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
 		close_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
-	j = job_new(d, d->next_job_id);
+	if (ids_take(d, &id, &r.err) < 0) {
+		close_fds(fds, nfds);
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, r.err.errnum, r.err.msg);
+		return;
+	}
+	j = job_new(d, id);
 	if (!j) {
 		close_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
@@ -414,6 +451,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	}
 	j->uid = c->who.uid;
 	j->gid = c->who.gid;
+	j->token = m->launch_token;
 	j->detached = m->flags & SBOX_LAUNCH_DETACH;
 	set_name(j, m);
 	rc = try_launch(d, j, &c->who, m, fds, &r);
@@ -430,6 +468,8 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	}
 	if (rc == 0)
 		close_fds(fds, nfds);  /* the sandbox has its own copies */
+	else
+		keeper_put(d, j);      /* queued: a successor queues it again */
 	if (!j->detached) {
 		j->owner = c;
 		c->n_jobs++;

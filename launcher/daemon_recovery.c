@@ -13,7 +13,9 @@
  * what init says (started, exited with status S) waits in the channel.  A
  * new sboxd connects to the keeper's socket in its state directory, takes
  * every record back, re-adopts each sandbox by its pidfd and channel
- * (sbox_child_adopt), and holds their GPUs again.  A job whose client was
+ * (sbox_child_adopt), with its cgroup and its veth's address lease, and
+ * holds their GPUs again; launches queued for a GPU are kept as their
+ * request and fds, and queued again in order.  A job whose client was
  * connected (not --detach) waits ReattachTimeoutSec= for that client to
  * come back (sboxrun reconnects and waits again), and is killed if it
  * doesn't, as it would have been when the client went.
@@ -27,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,21 +44,31 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/cgroup.h"
 
 #define KEEPER_SOCK "keeper.sock"
+#define KEEPER_PID "keeper.pid"
 #define KEEPER_MAX_RECORDS 65536
 
 /* ------------------------------------------------------------ messages */
 
+/* A record carries a running job's pidfd and channel, or a queued
+ * launch's fds (up to a message's worth). */
+#define KEEPER_MAX_FDS SBOX_PROTO_MAX_FDS
+
 static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 2)];
+		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	if (nfds > KEEPER_MAX_FDS) {
+		errno = EMSGSIZE;
+		return -1;
+	}
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
@@ -70,11 +83,12 @@ static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t 
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-/* Blocking receive of one packet and up to 2 fds: length, 0 at EOF, -1. */
+/* Blocking receive of one packet and up to KEEPER_MAX_FDS fds (fds has
+ * room for that many): length, 0 at EOF, -1. */
 static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 4)];
+		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { buf, len };
@@ -97,7 +111,7 @@ static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 			int f;
 
 			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*nfds < 2)
+			if (*nfds < KEEPER_MAX_FDS)
 				fds[(*nfds)++] = f;
 			else
 				close(f);
@@ -118,7 +132,7 @@ struct record {
 	uint64_t id;
 	uint8_t *buf;
 	size_t len;
-	int fds[2];
+	int *fds;
 	size_t nfds;
 };
 
@@ -127,10 +141,16 @@ struct keeper {
 	size_t n;
 };
 
+static void rec_free(struct record *r)
+{
+	close_fds(r->fds, r->nfds);
+	free(r->fds);
+	free(r->buf);
+}
+
 static void rec_drop(struct keeper *k, size_t i)
 {
-	close_fds(k->recs[i].fds, k->recs[i].nfds);
-	free(k->recs[i].buf);
+	rec_free(&k->recs[i]);
 	k->recs[i] = k->recs[--k->n];
 }
 
@@ -149,16 +169,17 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 	struct record r = { .id = id, .len = len, .nfds = nfds };
 
 	r.buf = malloc(len);
-	if (!r.buf || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
+	r.fds = malloc(nfds ? nfds * sizeof(int) : 1);
+	if (!r.buf || !r.fds || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
 		free(r.buf);
+		free(r.fds);
 		close_fds(fds, nfds);
 		return;
 	}
 	memcpy(r.buf, buf, len);
 	memcpy(r.fds, fds, nfds * sizeof(int));
 	if (at >= 0) {
-		close_fds(k->recs[at].fds, k->recs[at].nfds);
-		free(k->recs[at].buf);
+		rec_free(&k->recs[at]);
 		k->recs[at] = r;
 		return;
 	}
@@ -166,7 +187,8 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 		struct record *nr = realloc(k->recs, (k->n + 64) * sizeof(*nr));
 
 		if (!nr) {
-			free(r.buf);
+			r.nfds = 0;
+			rec_free(&r);
 			close_fds(fds, nfds);
 			return;
 		}
@@ -189,6 +211,7 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 	}
 	switch (m.hdr.type) {
 	case SBOX_MSG_KEEP_PUT:
+	case SBOX_MSG_KEEP_QUEUE:
 		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds);
 		break;
 	case SBOX_MSG_KEEP_DEL: {
@@ -253,7 +276,7 @@ static __attribute__((noreturn)) void keeper_main(int lfd)
 		_exit(1);
 	for (;;) {
 		struct pollfd p = { .fd = conn >= 0 ? conn : lfd, .events = POLLIN };
-		int fds[2];
+		int fds[KEEPER_MAX_FDS];
 		size_t nfds;
 		ssize_t n;
 
@@ -308,12 +331,14 @@ static int connect_keeper(const char *path)
 	return fd;
 }
 
-static int fork_keeper(const char *path, struct sbox_err *err)
+static int fork_keeper(const struct sboxd *d, const char *path, struct sbox_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	pid_t pid;
-	int st;
+	int st, pfd[2];
+	pid_t pid, k = 0;
+	char text[32];
+	ssize_t n;
 
 	if (lfd < 0)
 		return sbox_fail(err, errno, "creating the keeper's socket");
@@ -326,28 +351,41 @@ static int fork_keeper(const char *path, struct sbox_err *err)
 		close(lfd);
 		return sbox_fail(err, e, "binding the keeper's socket %s", path);
 	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(lfd);
+		return sbox_fail(err, e, "creating a pipe for the keeper's pid");
+	}
 	pid = fork();
 	if (pid == 0) {
-		char pidfile[PATH_MAX];
-		pid_t k = fork();
-		FILE *f;
+		pid_t kp = fork();
 
-		if (k == 0)
+		if (kp == 0)
 			keeper_main(lfd);
-		/* For the administrator (and the tests): who holds the jobs. */
-		snprintf(pidfile, sizeof(pidfile), "%.*s.pid", (int)(strlen(path) - 5), path);
-		f = k > 0 ? fopen(pidfile, "we") : NULL;
-		if (f) {
-			fprintf(f, "%d\n", (int)k);
-			fclose(f);
-		}
-		_exit(k > 0 ? 0 : 1);
+		_exit(kp > 0 && write(pfd[1], &kp, sizeof(kp)) == (ssize_t)sizeof(kp) ? 0 : 1);
 	}
 	close(lfd);
-	if (pid < 0)
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
 		return sbox_fail(err, errno, "forking the keeper");
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	n = read(pfd[0], &k, sizeof(k));
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(k) || k <= 0)
+		return sbox_fail(err, ECHILD, "forking the keeper");
+	/* For the administrator (and the tests): who holds the jobs.  A
+	 * keeper nobody can name is not started: stop it (it holds nothing
+	 * yet) rather than leave a process behind an empty pid file. */
+	snprintf(text, sizeof(text), "%d\n", (int)k);
+	if (write_state_file(sbox_site_state_dir(&d->site.daemon), KEEPER_PID, text, err) < 0) {
+		kill(k, SIGKILL);
+		unlink(path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -364,7 +402,7 @@ int keeper_start(struct sboxd *d, struct sbox_err *err)
 		return 0;     /* a keeper from an earlier sboxd: it has our jobs */
 	if (errno != ENOENT && errno != ECONNREFUSED)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
-	if (fork_keeper(path, err) < 0)
+	if (fork_keeper(d, path, err) < 0)
 		return -1;
 	d->keeper_fd = connect_keeper(path);
 	if (d->keeper_fd < 0)
@@ -385,16 +423,31 @@ static void keeper_send(struct sboxd *d, struct sbox_mb *b, const int *fds, size
 static void put_record(struct sboxd *d, struct job *j)
 {
 	struct sbox_mb b = { 0 };
-	int fds[2];
+	int fds[3], lease;
+	uint32_t block;
 	size_t nfds = 0;
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
 	job_record(&b, j);
+	if (j->token)
+		sbox_mb_u64(&b, SBOX_ATTR_LAUNCH_TOKEN, j->token);
 	if (j->state == SBOX_JOB_ENDED) {
 		job_put_end(&b, j);
 	} else if (j->child) {
 		fds[nfds++] = sbox_child_pidfd(j->child);
 		fds[nfds++] = sbox_child_event_fd(j->child);
+		/* Its cgroup: a successor reads its figures and removes it. */
+		if (sbox_child_cgroup(j->child))
+			sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH,
+				    sbox_cgroup_path(sbox_child_cgroup(j->child)));
+		/* Its veth's address: the keeper's copy of the lease's fd
+		 * holds the lock while no sboxd does, so that no sandbox is
+		 * given the address of one still running. */
+		lease = sbox_child_lease(j->child, &block);
+		if (lease >= 0) {
+			fds[nfds++] = lease;
+			sbox_mb_u32(&b, SBOX_ATTR_VETH_BLOCK, block);
+		}
 	}
 	/* RuntimeMaxSec=, as a wall-clock time: monotonic clocks are the
 	 * same across processes, but say so less plainly in a record. */
@@ -406,10 +459,61 @@ static void put_record(struct sboxd *d, struct job *j)
 	sbox_mb_free(&b);
 }
 
+/* The request a queued launch will be retried with, as it came: the
+ * attributes of its LAUNCH (fd indexes into the same fds). */
+static void put_launch(struct sbox_mb *b, const struct sbox_msg *m)
+{
+	static const uint16_t stdio_tags[] = { SBOX_ATTR_STDIN, SBOX_ATTR_STDOUT, SBOX_ATTR_STDERR };
+
+	for (size_t i = 0; i < m->argc; i++)
+		sbox_mb_str(b, SBOX_ATTR_ARGV, m->argv[i]);
+	for (size_t i = 0; i < m->n_env; i++)
+		sbox_mb_str(b, SBOX_ATTR_ENV, m->env[i]);
+	if (m->cwd)
+		sbox_mb_str(b, SBOX_ATTR_CWD, m->cwd);
+	if (m->policy)
+		sbox_mb_str(b, SBOX_ATTR_POLICY, m->policy);
+	if (m->name)
+		sbox_mb_str(b, SBOX_ATTR_NAME, m->name);
+	for (int i = 0; i < 3; i++)
+		if (m->stdio[i] >= 0)
+			sbox_mb_u32(b, stdio_tags[i], (uint32_t)m->stdio[i]);
+	for (size_t i = 0; i < m->n_pass; i++)
+		sbox_mb_pair(b, SBOX_ATTR_PASS_FD, m->pass[i].key, m->pass[i].index);
+	for (size_t i = 0; i < m->n_binds; i++)
+		sbox_mb_pair(b, SBOX_ATTR_BIND_FD, m->binds[i].key, m->binds[i].index);
+	sbox_mb_u32(b, SBOX_ATTR_FLAGS, m->flags);
+	sbox_mb_u32(b, SBOX_ATTR_GPU_COUNT, m->gpu_count);
+	if (m->launch_token)
+		sbox_mb_u64(b, SBOX_ATTR_LAUNCH_TOKEN, m->launch_token);
+}
+
+/* A queued launch (--wait-gpu) holds no sandbox yet, but it is a job its
+ * client was promised: keep its request, its fds and who asked, so that
+ * a successor queues it again (docs/protocol.md, "Recovery"). */
+static void put_queued(struct sboxd *d, struct job *j)
+{
+	const struct queued_launch *q = j->queued;
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_QUEUE, 0);
+	job_record(&b, j);
+	for (size_t i = 0; i < q->who.n_groups && i < SBOX_PROTO_MAX_GROUPS; i++)
+		sbox_mb_u32(&b, SBOX_ATTR_GROUP, (uint32_t)q->who.groups[i]);
+	put_launch(&b, &q->msg);
+	if (b.overflow || q->nfds > KEEPER_MAX_FDS)
+		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
+			  (unsigned long long)j->id);
+	else
+		keeper_send(d, &b, q->fds, q->nfds);
+	sbox_mb_free(&b);
+}
+
 void keeper_put(struct sboxd *d, struct job *j)
 {
-	/* Queued jobs hold no sandbox: they are not worth keeping. */
-	if (j->state != SBOX_JOB_QUEUED)
+	if (j->state == SBOX_JOB_QUEUED && j->queued)
+		put_queued(d, j);
+	else if (j->state != SBOX_JOB_QUEUED)
 		put_record(d, j);
 }
 
@@ -474,6 +578,7 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 	}
 	j->uid = r->uid;
 	j->gid = r->gid;
+	j->token = m->launch_token;
 	j->pid = (pid_t)r->pid;
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
 	j->start_real = r->start_usec;
@@ -511,12 +616,74 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 		return;
 	}
 	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	if (nfds > 2)
+		sbox_child_adopt_lease(j->child, fds[2], m->veth_block);
+	if (m->cgroup_path && sbox_child_adopt_cgroup(j->child, m->cgroup_path, &err) < 0) {
+		sboxd_log("job %llu: %s: its end will carry the wall time only", (unsigned long long)j->id,
+			  err.msg);
+		sbox_err_clear(&err);
+	}
 	if (job_track(d, j, &err) < 0)
 		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 	leases_take(d, j);
 	sboxd_log("recovered job %llu (pid %d, uid %u, %zu GPU%s%s)", (unsigned long long)j->id,
 		  (int)j->pid, (unsigned)j->uid, j->n_gpus, j->n_gpus == 1 ? "" : "s",
 		  j->detached ? ", detached" : "");
+}
+
+void queued_free(struct queued_launch *q);
+
+/* A launch that was queued for a GPU: queued again, as it was (its id
+ * keeps its place in the queue: oldest first). */
+static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
+{
+	const struct sbox_msg_job *r = &m->jobs[0];
+	struct queued_launch *q;
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		if (j->id == r->id) {
+			close_fds(fds, nfds);
+			return;
+		}
+	q = calloc(1, sizeof(*q));
+	if (q)
+		q->fds = malloc(nfds ? nfds * sizeof(int) : 1);
+	j = q && q->fds ? job_new(d, r->id) : NULL;
+	if (!j) {
+		if (q)
+			free(q->fds);
+		free(q);
+		close_fds(fds, nfds);
+		sboxd_log("queued job %llu: out of memory: dropped", (unsigned long long)r->id);
+		return;
+	}
+	j->uid = r->uid;
+	j->gid = r->gid;
+	j->token = m->launch_token;
+	j->detached = r->flags & SBOX_LAUNCH_DETACH;
+	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
+	if (!j->detached)
+		j->reattach_deadline = now + d->site.daemon.reattach_timeout_usec;
+	memcpy(q->fds, fds, nfds * sizeof(int));
+	q->nfds = nfds;
+	q->who.uid = r->uid;
+	q->who.gid = r->gid;
+	for (size_t i = 0; i < m->n_groups && i < SBOXD_MAX_GROUPS; i++)
+		q->groups[q->who.n_groups++] = (gid_t)m->groups[i];
+	q->who.groups = q->groups;
+	if (getpwuid_r(r->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res) {
+		snprintf(q->user_name, sizeof(q->user_name), "%s", res->pw_name);
+		q->who.user_name = q->user_name;
+	}
+	q->msg = *m;                   /* the record's memory is the queue's now */
+	memset(m, 0, sizeof(*m));
+	j->queued = q;
+	j->state = SBOX_JOB_QUEUED;
+	sboxd_log("recovered job %llu (queued for a GPU, uid %u%s)", (unsigned long long)j->id,
+		  (unsigned)j->uid, j->detached ? ", detached" : "");
 }
 
 int keeper_recover(struct sboxd *d, struct sbox_err *err)
@@ -535,7 +702,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 	sbox_mb_free(&b);
 	for (;;) {
 		struct sbox_msg m;
-		int fds[2];
+		int fds[KEEPER_MAX_FDS];
 		size_t nfds;
 		ssize_t len = recv_fds(d->keeper_fd, d->rxbuf, SBOX_PROTO_MAX_MSG, fds, &nfds);
 
@@ -552,6 +719,9 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 		}
 		if (m.hdr.type == SBOX_MSG_KEEP_PUT) {
 			adopt(d, &m, fds, nfds, now);
+			n++;
+		} else if (m.hdr.type == SBOX_MSG_KEEP_QUEUE) {
+			requeue(d, &m, fds, nfds, now);
 			n++;
 		} else {
 			close_fds(fds, nfds);

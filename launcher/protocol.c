@@ -58,6 +58,7 @@ const char *sbox_msg_type_name(unsigned type)
 	case SBOX_MSG_KEEP_DEL: return "KEEP_DEL";
 	case SBOX_MSG_KEEP_GET: return "KEEP_GET";
 	case SBOX_MSG_KEEP_END: return "KEEP_END";
+	case SBOX_MSG_KEEP_QUEUE: return "KEEP_QUEUE";
 	default: return NULL;
 	}
 }
@@ -115,12 +116,17 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_DEADLINE_USEC] = { "DEADLINE_USEC", K_U64 },
 	[SBOX_ATTR_STATS_HAVE] = { "STATS_HAVE", K_U32 },
 	[SBOX_ATTR_CGROUP_VERSION] = { "CGROUP_VERSION", K_U32 },
+	[SBOX_ATTR_GROUP] = { "GROUP", K_U32 },
+	[SBOX_ATTR_LAUNCH_TOKEN] = { "LAUNCH_TOKEN", K_U64 },
+	[SBOX_ATTR_FEATURES] = { "FEATURES", K_U32 },
+	[SBOX_ATTR_CGROUP_PATH] = { "CGROUP_PATH", K_STR },
+	[SBOX_ATTR_VETH_BLOCK] = { "VETH_BLOCK", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
 #define REPEATABLE (BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_ENV) | BIT(SBOX_ATTR_PASS_FD) | \
 		    BIT(SBOX_ATTR_BIND_FD) | BIT(SBOX_ATTR_GPU) | BIT(SBOX_ATTR_JOB) |   \
-		    BIT(SBOX_ATTR_GPU_INFO))
+		    BIT(SBOX_ATTR_GPU_INFO) | BIT(SBOX_ATTR_GROUP))
 #define STATS_ATTRS (BIT(SBOX_ATTR_STATS_VALID) | BIT(SBOX_ATTR_MEM_PEAK) |            \
 		     BIT(SBOX_ATTR_CPU_USER_USEC) | BIT(SBOX_ATTR_CPU_SYS_USEC) |          \
 		     BIT(SBOX_ATTR_OOM_KILLS) | BIT(SBOX_ATTR_WALL_USEC) |                 \
@@ -140,21 +146,24 @@ struct type_def {
 	bool fds;                   /* may carry descriptors */
 };
 
+#define LAUNCH_ATTRS (BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_ENV) | BIT(SBOX_ATTR_CWD) |          \
+		      BIT(SBOX_ATTR_POLICY) | BIT(SBOX_ATTR_NAME) | BIT(SBOX_ATTR_STDIN) |     \
+		      BIT(SBOX_ATTR_STDOUT) | BIT(SBOX_ATTR_STDERR) | BIT(SBOX_ATTR_PASS_FD) | \
+		      BIT(SBOX_ATTR_BIND_FD) | BIT(SBOX_ATTR_FLAGS) | BIT(SBOX_ATTR_GPU_COUNT) | \
+		      BIT(SBOX_ATTR_LAUNCH_TOKEN))
+
 static const struct type_def type_defs[] = {
 	{ SBOX_MSG_PING, 0, 0, false },
-	{ SBOX_MSG_LAUNCH,
-	  BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_ENV) | BIT(SBOX_ATTR_CWD) | BIT(SBOX_ATTR_POLICY) |
-	  BIT(SBOX_ATTR_NAME) | BIT(SBOX_ATTR_STDIN) | BIT(SBOX_ATTR_STDOUT) |
-	  BIT(SBOX_ATTR_STDERR) | BIT(SBOX_ATTR_PASS_FD) | BIT(SBOX_ATTR_BIND_FD) |
-	  BIT(SBOX_ATTR_FLAGS) | BIT(SBOX_ATTR_GPU_COUNT),
-	  BIT(SBOX_ATTR_ARGV), true },
-	{ SBOX_MSG_WAIT, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
-	{ SBOX_MSG_SIGNAL, BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_SIGNAL),
+	{ SBOX_MSG_LAUNCH, LAUNCH_ATTRS, BIT(SBOX_ATTR_ARGV), true },
+	{ SBOX_MSG_WAIT, BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_LAUNCH_TOKEN), BIT(SBOX_ATTR_JOB_ID),
+	  false },
+	{ SBOX_MSG_SIGNAL, BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_SIGNAL) | BIT(SBOX_ATTR_LAUNCH_TOKEN),
 	  BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_SIGNAL), false },
 	{ SBOX_MSG_LIST, 0, 0, false },
 	{ SBOX_MSG_STATS, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_GPUS, 0, 0, false },
-	{ SBOX_MSG_PONG, BIT(SBOX_ATTR_PROTO_VERSION) | BIT(SBOX_ATTR_SERVER_VERSION),
+	{ SBOX_MSG_PONG, BIT(SBOX_ATTR_PROTO_VERSION) | BIT(SBOX_ATTR_SERVER_VERSION) |
+	  BIT(SBOX_ATTR_FEATURES),
 	  BIT(SBOX_ATTR_PROTO_VERSION), false },
 	{ SBOX_MSG_LAUNCHED, BIT(SBOX_ATTR_JOB_ID) | BIT(SBOX_ATTR_PID) | BIT(SBOX_ATTR_GPU) |
 	  BIT(SBOX_ATTR_STATE),
@@ -168,11 +177,14 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_GPU_LIST, BIT(SBOX_ATTR_GPU_INFO) | BIT(SBOX_ATTR_TRUNCATED), 0, false },
 	{ SBOX_MSG_ERROR, BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_ERRNUM) | BIT(SBOX_ATTR_MESSAGE),
 	  BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_MESSAGE), false },
-	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS,
+	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS |
+	  BIT(SBOX_ATTR_LAUNCH_TOKEN) | BIT(SBOX_ATTR_CGROUP_PATH) | BIT(SBOX_ATTR_VETH_BLOCK),
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
 	{ SBOX_MSG_KEEP_END, 0, 0, false },
+	{ SBOX_MSG_KEEP_QUEUE, LAUNCH_ATTRS | BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_GROUP),
+	  BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_JOB), true },
 };
 
 static const struct type_def *type_def_of(uint16_t type)
@@ -503,6 +515,15 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_GID: m->gid = v32; break;
 	case SBOX_ATTR_DEADLINE_USEC: m->deadline_usec = v64; break;
 	case SBOX_ATTR_START_USEC: m->start_usec = v64; break;
+	case SBOX_ATTR_LAUNCH_TOKEN: m->launch_token = v64; break;
+	case SBOX_ATTR_FEATURES: m->features = v32; break;
+	case SBOX_ATTR_VETH_BLOCK: m->veth_block = v32; break;
+	case SBOX_ATTR_GROUP:
+		if (m->n_groups >= SBOX_PROTO_MAX_GROUPS)
+			return sbox_fail(d->err, 0, "%s: more than %d GROUP attributes", d->what,
+					 SBOX_PROTO_MAX_GROUPS);
+		m->groups[m->n_groups++] = v32;
+		break;
 	default: break;
 	}
 	return 0;
@@ -531,6 +552,7 @@ static int decode_attr(struct dctx *d, const struct attr *a)
 		return set_str(&m->name, a, d);
 	case SBOX_ATTR_MESSAGE: return set_str(&m->message, a, d);
 	case SBOX_ATTR_SERVER_VERSION: return set_str(&m->server_version, a, d);
+	case SBOX_ATTR_CGROUP_PATH: return set_str(&m->cgroup_path, a, d);
 	case SBOX_ATTR_PASS_FD:
 		return add_fdmap(m->pass, &m->n_pass, SBOX_PROTO_MAX_PASS, a,
 				 SBOX_PROTO_MAX_FD_TARGET, d);
@@ -631,10 +653,11 @@ int sbox_msg_decode(const void *buf, size_t len, size_t nfds, struct sbox_msg *m
 			}
 		goto fail;
 	}
-	/* Keeper records carry the job's pidfd and sync socket, or nothing. */
+	/* Keeper records carry the job's pidfd and sync socket (and its veth
+	 * address lease), or nothing. */
 	if (m->hdr.type == SBOX_MSG_KEEP_PUT) {
-		if (nfds != 0 && nfds != 2) {
-			sbox_fail(err, 0, "%s: carries %zu fds, expected 0 or 2", what, nfds);
+		if (nfds != 0 && nfds != 2 && nfds != 3) {
+			sbox_fail(err, 0, "%s: carries %zu fds, expected 0, 2 or 3", what, nfds);
 			goto fail;
 		}
 		return 0;
@@ -644,7 +667,8 @@ int sbox_msg_decode(const void *buf, size_t len, size_t nfds, struct sbox_msg *m
 			sbox_fail(err, 0, "%s: fd #%zu arrived but no attribute uses it", what, i);
 			goto fail;
 		}
-	if (m->hdr.type == SBOX_MSG_LAUNCH && m->argv[0][0] == '\0') {
+	if ((m->hdr.type == SBOX_MSG_LAUNCH || m->hdr.type == SBOX_MSG_KEEP_QUEUE) &&
+	    m->argv[0][0] == '\0') {
 		sbox_fail(err, 0, "%s: ARGV[0] is empty", what);
 		goto fail;
 	}
@@ -663,6 +687,7 @@ void sbox_msg_free(struct sbox_msg *m)
 	free(m->name);
 	free(m->message);
 	free(m->server_version);
+	free(m->cgroup_path);
 	for (size_t i = 0; i < m->n_jobs; i++)
 		free(m->jobs[i].name);
 	free(m->jobs);

@@ -35,6 +35,7 @@
 #define SBOX_PROTO_MAX_PASS 64
 #define SBOX_PROTO_MAX_BINDS 64
 #define SBOX_PROTO_MAX_GPUS 64           /* per job */
+#define SBOX_PROTO_MAX_GROUPS 256        /* keeper records: a requester's groups */
 #define SBOX_PROTO_MAX_FD_TARGET 1023
 #define SBOX_PROTO_MAX_RECORDS 4096      /* jobs or GPUs in one reply */
 #define SBOX_PROTO_NAME_MAX 64
@@ -65,6 +66,7 @@ enum sbox_msg_type {
 	SBOX_MSG_KEEP_DEL = 0x202,
 	SBOX_MSG_KEEP_GET = 0x203,
 	SBOX_MSG_KEEP_END = 0x204,
+	SBOX_MSG_KEEP_QUEUE = 0x205,    /* a queued launch: its request, fds and who */
 };
 
 enum sbox_attr_tag {
@@ -111,7 +113,20 @@ enum sbox_attr_tag {
 	SBOX_ATTR_DEADLINE_USEC = 42,/* u64 (keeper records) */
 	SBOX_ATTR_STATS_HAVE = 43,   /* u32 SBOX_STATS_* */
 	SBOX_ATTR_CGROUP_VERSION = 44,/* u32: 2, 1, 0 (none: rusage) */
-	SBOX_ATTR_MAX_ = 45,
+	SBOX_ATTR_GROUP = 45,        /* u32, repeated (keeper records) */
+	SBOX_ATTR_LAUNCH_TOKEN = 46, /* u64: the client's name for a LAUNCH, to retry it */
+	SBOX_ATTR_FEATURES = 47,     /* u32 SBOX_FEATURE_* (PONG) */
+	SBOX_ATTR_CGROUP_PATH = 48,  /* string: a sandbox's cgroup (keeper records) */
+	SBOX_ATTR_VETH_BLOCK = 49,   /* u32: its veth's address block (keeper records) */
+	SBOX_ATTR_MAX_ = 50,
+};
+
+/* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
+enum {
+	/* A LAUNCH carrying a LAUNCH_TOKEN the same user's job already has
+	 * is answered with that job (LAUNCHED), not started again: a client
+	 * may retry a launch it got no answer to. */
+	SBOX_FEATURE_LAUNCH_TOKEN = 1 << 0,
 };
 
 /* LAUNCH flags. */
@@ -229,6 +244,10 @@ struct sbox_msg {
 	char *message;
 	/* PONG */
 	uint32_t proto_version;
+	uint32_t features;
+	uint64_t launch_token;
+	char *cgroup_path;
+	uint32_t veth_block;
 	char *server_version;
 	/* JOBS, GPU_LIST */
 	struct sbox_msg_job *jobs;
@@ -239,6 +258,8 @@ struct sbox_msg {
 	/* keeper records: the owner and the re-attach deadline */
 	uint32_t uid, gid;
 	uint64_t deadline_usec, start_usec;
+	uint32_t groups[SBOX_PROTO_MAX_GROUPS];
+	size_t n_groups;
 };
 
 /* ---- decoding ---- */

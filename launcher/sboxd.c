@@ -264,7 +264,7 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 		sboxd_log("%s; jobs will not survive a restart of sboxd", err->msg);
 		sbox_err_clear(err);
 	}
-	if (keeper_recover(d, err) < 0)
+	if (keeper_recover(d, err) < 0 || ids_load(d, err) < 0)
 		return -1;
 	if (d->site.daemon.netns_pool > 0 &&
 	    sbox_netns_pool_new(&d->netns_pool, d->site.daemon.netns_pool, err) < 0) {
@@ -281,6 +281,8 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	    sboxd_watch(d, d->signal_fd, &d->w_signal, EPOLLIN) < 0 ||
 	    (d->keeper_fd >= 0 && sboxd_watch(d, d->keeper_fd, &d->w_keeper, EPOLLIN) < 0))
 		return sbox_fail(err, errno, "watching the sockets");
+	/* Launches queued before a restart whose GPUs came free meanwhile. */
+	jobs_retry_queued(d);
 	return 0;
 }
 

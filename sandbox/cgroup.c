@@ -492,6 +492,74 @@ void sbox_cgroup_release(struct sbox_cgroup *cg)
 		cgroup_free(cg);
 }
 
+/* path relative to mount ("/sbox/sbox-1-2"), when it lies below it. */
+static const char *below_mount(const char *path, const char *mount)
+{
+	size_t n = strlen(mount);
+
+	while (n > 1 && mount[n - 1] == '/')
+		n--;
+	return n && strncmp(path, mount, n) == 0 && path[n] == '/' ? path + n : NULL;
+}
+
+static bool sandbox_rel_ok(const char *rel, const char **base)
+{
+	*base = strrchr(rel, '/');
+	return *base && !strstr(rel, "/../") && !strstr(rel, "/./") && !strstr(rel, "//") &&
+	       strncmp(*base + 1, "sbox-", 5) == 0 && strlen(*base + 1) < sizeof(((struct sbox_cgroup *)0)->name);
+}
+
+int sbox_cgroup_reopen(const char *path, struct sbox_cgroup **out, struct sbox_err *err)
+{
+	struct sbox_cgroup_host h;
+	struct sbox_cgroup *cg;
+	const char *rel = NULL, *base = NULL;
+	size_t n_mounts;
+
+	*out = NULL;
+	if (sbox_cgroup_host_detect(&h, err) < 0)
+		return -1;
+	n_mounts = h.version == 2 ? 1 : h.n_v1;
+	for (size_t i = 0; i < n_mounts && !rel; i++)
+		rel = below_mount(path, h.version == 2 ? h.v2_mount : h.v1[i].path);
+	if (!rel || !sandbox_rel_ok(rel, &base))
+		return sbox_fail(err, EINVAL, "%s is not a sandbox's cgroup on this host", path);
+	cg = calloc(1, sizeof(*cg));
+	if (!cg)
+		return sbox_fail(err, ENOMEM, "reopening the cgroup %s", path);
+	cg->ops = h.version == 2 ? &sbox_cgroup_v2_ops : &sbox_cgroup_v1_ops;
+	cg->guard_fd = -1;
+	for (size_t i = 0; i < SBOX_CG_MOUNTS_MAX; i++)
+		cg->dirs[i].fd = -1;
+	snprintf(cg->name, sizeof(cg->name), "%s", base + 1);
+	for (size_t i = 0; i < n_mounts; i++) {
+		struct sbox_cg_dir *d = &cg->dirs[cg->n_dirs];
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s%s", h.version == 2 ? h.v2_mount : h.v1[i].path, rel);
+		d->fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (d->fd < 0 && errno == ENOENT)
+			continue;       /* made in fewer hierarchies (or gone) */
+		d->path = d->fd >= 0 ? strdup(full) : NULL;
+		if (!d->path) {
+			int e = d->fd >= 0 ? ENOMEM : errno;
+
+			if (d->fd >= 0)
+				close(d->fd);
+			cgroup_free(cg);
+			return sbox_fail(err, e, "reopening the cgroup %s", full);
+		}
+		d->mask = h.version == 2 ? 0 : h.v1[i].mask;
+		cg->n_dirs++;
+	}
+	if (cg->n_dirs == 0) {
+		cgroup_free(cg);
+		return sbox_fail(err, ENOENT, "reopening the cgroup %s", path);
+	}
+	*out = cg;
+	return 0;
+}
+
 /* --------------------------------------------------------------- guard */
 
 static __attribute__((noreturn)) void guard_main(struct sbox_cgroup *cg, int rfd)

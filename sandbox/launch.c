@@ -714,6 +714,27 @@ int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out
 	return 0;
 }
 
+int sbox_child_adopt_cgroup(struct sbox_child *c, const char *cgroup_path, struct sbox_err *err)
+{
+	if (!c->adopted || c->cgroup)
+		return sbox_fail(err, EINVAL, "sandbox %d: not an adopted sandbox without a cgroup",
+				 (int)c->pid);
+	return sbox_cgroup_reopen(cgroup_path, &c->cgroup, err);
+}
+
+int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
+{
+	*block = c->net.lease.block;
+	return c->net.lease.fd;
+}
+
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
+{
+	sbox_ipam_release(&c->net.lease);
+	c->net.lease.fd = fd;
+	c->net.lease.block = block;
+}
+
 void sbox_child_release(struct sbox_child *c)
 {
 	if (!c)

@@ -138,6 +138,15 @@ void sbox_child_free(struct sbox_child *c);
  * (a veth's address lease) is not carried over. -- */
 int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out,
 		     struct sbox_err *err);
+/* ... and its cgroup (the sbox_cgroup_path() of the predecessor's child):
+ * its figures are then the cgroup's, and sbox_child_free() removes it. */
+int sbox_child_adopt_cgroup(struct sbox_child *c, const char *cgroup_path, struct sbox_err *err);
+/* The flock()ed fd of a veth's address lease (-1: none) and its block, for
+ * the keeper to hold while no launcher does; the successor gives it back
+ * to the adopted child (which then owns fd and releases the lease when the
+ * sandbox is gone). */
+int sbox_child_lease(const struct sbox_child *c, uint32_t *block);
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block);
 /* Let go of a sandbox that lives on (its channels are held by a keeper):
  * close our fds and free, without killing it. */
 void sbox_child_release(struct sbox_child *c);

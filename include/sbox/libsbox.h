@@ -153,6 +153,10 @@ int sbox_client_errcode(const struct sbox_client *c);
 int sbox_client_errno(const struct sbox_client *c);
 
 int sbox_client_ping(struct sbox_client *c, unsigned *protocol, char *server, size_t len);
+/* When the connection is lost before sboxd answers (a restart), the same
+ * launch is sent again to the successor for up to 30 s, under a token that
+ * keeps it from being started twice (docs/protocol.md, "Retrying a
+ * launch"); c is then connected to the successor. */
 int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *spec,
 		       struct sbox_job_info *info);
 /* Ask for a job's end without waiting; sbox_client_next_exit() gets it. */
