@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sandbox/netns_pool.h"
+#include "sandbox/netrange.h"
 
 /* ------------------------------------------------------------ libnl */
 
@@ -408,8 +409,24 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 
 /* ---------------------------------------------------------- launch */
 
+/* veth: a /30 of the site's range, checked against the host's addresses
+ * and routes at each lease (they change: a new interface, a VPN). */
+static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct sbox_err *err)
+{
+	uint32_t subnet;
+	unsigned prefix;
+
+	sbox_site_veth_subnet(site, &subnet, &prefix);
+	if (sbox_net_check_site_range(site, err) < 0 ||
+	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0)
+		return -1;
+	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+	return 0;
+}
+
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err)
+		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
+		     struct sbox_err *err)
 {
 	memset(n, 0, sizeof(*n));
 	n->mode = p->net.mode;
@@ -439,10 +456,7 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 			return sbox_fail(err, EPERM, "PrivateNetwork=veth needs root: the host's end of a veth pair needs CAP_NET_ADMIN in the host's network namespace (PrivateNetwork=none works unprivileged)");
 		n->new_netns = true;
 		n->lo_up = true;
-		if (sbox_ipam_acquire(&n->lease, p->net.veth_subnet, p->net.veth_prefix, err) < 0)
-			return -1;
-		snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
-		return 0;
+		return veth_lease(n, site, err);
 	case SBOX_NET_GROUP:
 		if (geteuid() != 0)
 			return sbox_fail(err, EPERM, "PrivateNetwork=group:%s needs root: a group's network namespace is published under %s (PrivateNetwork=none works unprivileged)",

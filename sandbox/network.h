@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "policy/site.h"
 #include "sandbox/ipam.h"
 #include "sandbox/netgroup.h"
 
@@ -50,9 +51,12 @@ struct sbox_net {
 
 /* P1.  userns: the sandbox gets a user namespace of its own; pool: a
  * pool of prepared netns (sboxd), or NULL to create one in the clone;
- * owner: the uid the launch is for (a group is its creator's uid's). */
+ * site: the site configuration the privileged side read (veth's address
+ * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
+ * the launch is for (a group is its creator's uid's). */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err);
+		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
+		     struct sbox_err *err);
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
