@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/ipam.h"
 #include "sandbox/netns_pool.h"
 #include "sandbox/netrange.h"
 
@@ -260,6 +261,9 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 		sboxd_log("%s; PrivateNetwork=veth will be refused", err->msg);
 		sbox_err_clear(err);
 	}
+	/* A killed predecessor's sandboxes died with it (or live on and hold
+	 * their leases): the lease files of the dead ones go now. */
+	sbox_ipam_sweep();
 	if (!d->socket_path)
 		d->socket_path = d->site.daemon.socket ? d->site.daemon.socket : SBOX_DEFAULT_SOCKET;
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)

@@ -541,6 +541,38 @@ static void test_veth_lease_lives_with_the_sandbox(void **state)
 	veth_cleanup_asserts(&b, NULL);
 }
 
+/* Issue 13: a SIGKILLed launcher's lease file stayed in /run/sbox/net/ipam
+ * for good (45 files after one test) when its block was never leased
+ * again.  A lease file whose lock is free is stale: the next lease, of any
+ * block, removes it; the killed sandbox's pair goes with its netns. */
+static void test_veth_stale_lease_reclaimed(void **state)
+{
+	struct run_opts o = { .while_running = kill_launcher, .when_output = "ready" };
+	struct run_result r;
+	struct block killed, next;
+
+	(void)state;
+	require_root();
+	block_at(&killed, 160);
+	block_at(&next, 164);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", killed.site30, probe_path(), "sleep-print",
+		 "20", NULL);
+	assert_exit(&r, 128 + SIGKILL);
+	run_result_free(&r);
+	assert_true(wait_unlocked(killed.lease));
+	/* Another block: nothing takes the killed one's over. */
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", next.site30, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	if (path_exists(killed.lease))
+		fprintf(stderr, "stale lease %s is still there\n", killed.lease);
+	assert_false(path_exists(killed.lease));
+	for (int i = 0; i < 200 && if_nametoindex(killed.ifname) != 0; i++)
+		usleep(10000);
+	veth_cleanup_asserts(&killed, NULL);
+	veth_cleanup_asserts(&next, NULL);
+}
+
 /* ------------------------------------- veth ranges: the site's, checked */
 
 /* The host's first IPv4 network other than loopback ("192.0.2.0", 24), as
@@ -706,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_veth_addresses_unique_per_live_sandbox),
 		cmocka_unit_test(test_veth_launcher_sigkill_leaks_nothing),
 		cmocka_unit_test(test_veth_lease_lives_with_the_sandbox),
+		cmocka_unit_test(test_veth_stale_lease_reclaimed),
 		cmocka_unit_test(test_veth_job_range_refused),
 		cmocka_unit_test(test_veth_site_range_checked),
 	};
