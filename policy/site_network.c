@@ -7,6 +7,7 @@
 
 #include "policy/dir_network.h"
 #include "policy/site.h"
+#include "policy/values.h"
 
 void sbox_site_network_init(struct sbox_site_network *n)
 {
@@ -88,4 +89,25 @@ int sbox_site_set_veth_subnet(struct sbox_site *s, const char *v, unsigned line,
 	s->network.veth_prefix = prefix;
 	s->network.veth_subnet_set = true;
 	return 0;
+}
+
+static int set_bound_flag(bool *field, const char *key, const char *v, struct sbox_err *err)
+{
+	if (sbox_parse_bool(v, field) < 0)
+		return sbox_fail(err, 0, "%s=%s: expected yes or no", key, v);
+	return 0;
+}
+
+int sbox_site_set_allow_veth_network(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_bound_flag(&s->daemon.bounds.allow_veth_network, "AllowVethNetwork", v, err);
+}
+
+int sbox_site_set_allow_group_network(struct sbox_site *s, const char *v, unsigned line,
+				      struct sbox_err *err)
+{
+	(void)line;
+	return set_bound_flag(&s->daemon.bounds.allow_group_network, "AllowGroupNetwork", v, err);
 }

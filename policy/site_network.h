@@ -8,6 +8,9 @@
  *
  *   [Network]  VethSubnet=   where PrivateNetwork=veth addresses come from
  *                            (default 10.231.0.0/16), a /30 per sandbox
+ *   [Bounds]   AllowVethNetwork= (default no), AllowGroupNetwork= (default
+ *              yes): may sboxd's clients other than root ask for veth, for
+ *              groups (policy/bounds.c checks)
  *
  * The ranges no host may give away (loopback, link-local, multicast, ...)
  * are refused here, when the file is read; a range overlapping what this
@@ -50,8 +53,15 @@ int sbox_net_range_check_reserved(uint32_t net, unsigned prefix, const char *wha
 int sbox_site_set_veth_subnet(struct sbox_site *s, const char *v, unsigned line,
 			      struct sbox_err *err);
 
+int sbox_site_set_allow_veth_network(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err);
+int sbox_site_set_allow_group_network(struct sbox_site *s, const char *v, unsigned line,
+				      struct sbox_err *err);
+
 /* Rows for the key table in policy/site.c. */
 #define SBOX_SITE_NETWORK_KEYS                                                           \
-	{ "Network", "VethSubnet", sbox_site_set_veth_subnet },
+	{ "Network", "VethSubnet", sbox_site_set_veth_subnet },                          \
+	{ "Bounds", "AllowVethNetwork", sbox_site_set_allow_veth_network },              \
+	{ "Bounds", "AllowGroupNetwork", sbox_site_set_allow_group_network },
 
 #endif

@@ -259,6 +259,54 @@ static void test_refused_user_and_bounds(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* -- network: veth and groups through sboxd are the site's to allow.
+ * Before, any client sboxd let in could ask for a veth pair (a route on
+ * the host, the host's listeners reachable from the sandbox) and for
+ * groups.  [Bounds] AllowVethNetwork= (default no) and AllowGroupNetwork=
+ * (default yes: groups are per user and hold only lo).  Root is not
+ * bounded.  Also: sboxd's start removes the lease files of killed
+ * launchers (a lease nobody holds). -- */
+static void test_network_bounds(void **state)
+{
+	struct cmd r;
+	char stale[96], extra[256];
+	unsigned p = (unsigned)getpid() % 250;
+	int fd;
+
+	(void)state;
+	sboxd_prepare(&D);
+	/* A lease file left by a killed launcher: nobody holds its lock. */
+	snprintf(stale, sizeof(stale), "/run/sbox/net/ipam/10.234.%u.0", p);
+	fd = open(stale, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	sboxd_start(&D, "");
+	if (fd >= 0)
+		assert_false(access(stale, F_OK) == 0);
+	RUN(&r, NOBODY, "--net", "veth", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "PrivateNetwork=veth is past the site bound AllowVethNetwork=no");
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+	snprintf(extra, sizeof(extra),
+		 "[Bounds]\nAllowVethNetwork=yes\nAllowGroupNetwork=no\n[Network]\nVethSubnet=10.234.%u.4/30\n", p);
+	sboxd_start(&D, extra);
+	RUN(&r, NOBODY, "--net", "veth", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "PrivateNetwork=group:nb is past the site bound AllowGroupNetwork=no");
+	cmd_free(&r);
+	RUN(&r, 0, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_gpu_leases(void **state)
 {
 	char conf[2048], extra[4096];
@@ -736,6 +784,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_launch_as_root_and_nobody, teardown),
 		cmocka_unit_test_teardown(test_exit_codes_same_either_way, teardown),
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
+		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
 		cmocka_unit_test_teardown(test_signals_and_limits_either_way, teardown),
 		cmocka_unit_test_teardown(test_client_killed_kills_its_job, teardown),

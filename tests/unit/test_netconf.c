@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "policy/dir_network.h"
+#include "policy/bounds.h"
 #include "policy/directives.h"
 #include "policy/parse.h"
 #include "policy/policy.h"
@@ -258,6 +259,46 @@ static void test_ipv4_overlap(void **state)
 	assert_true(sbox_ipv4_overlap(0x0ae70000, 16, 0, 0));              /* a default route */
 }
 
+/* [Bounds] for sboxd's clients: veth only where the site allows it
+ * (default no), groups unless it forbids them (default yes); root is not
+ * bounded. */
+static int net_bound(const char *site_text, const char *mode, uid_t uid, struct sbox_err *err)
+{
+	struct sbox_requester who = { .uid = uid, .gid = uid };
+	struct sbox_bounds_ctx ctx = { .mem_total = 8ULL << 30, .tasks_total = 32768 };
+	struct sbox_site s;
+	struct sbox_policy p;
+	int r;
+
+	for (size_t i = 0; i < SBOX_RLIMIT_COUNT; i++)
+		ctx.hard[i] = UINT64_MAX;
+	sbox_site_init(&s);
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_site_load_string(&s, site_text, "site", err), 0);
+	s.daemon.bounds.file = "site";
+	assert_int_equal(sbox_policy_set(&p, "PrivateNetwork", mode, err), 0);
+	r = sbox_bounds_check_policy(&s.daemon.bounds, &p, &who, &ctx, err);
+	sbox_policy_free(&p);
+	sbox_site_free(&s);
+	return r;
+}
+
+static void test_network_bounds(void **state)
+{
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(net_bound("", "veth", 1000, &err), -1);
+	assert_non_null(strstr(err.msg, "PrivateNetwork=veth is past the site bound AllowVethNetwork=no (site)"));
+	assert_int_equal(net_bound("", "veth", 0, &err), 0);
+	assert_int_equal(net_bound("", "group:g", 1000, &err), 0);
+	assert_int_equal(net_bound("[Bounds]\nAllowVethNetwork=yes\n", "veth", 1000, &err), 0);
+	assert_int_equal(net_bound("[Bounds]\nAllowGroupNetwork=no\n", "group:g", 1000, &err), -1);
+	assert_non_null(strstr(err.msg, "PrivateNetwork=group:g is past the site bound AllowGroupNetwork=no"));
+	assert_int_equal(net_bound("[Bounds]\nAllowGroupNetwork=no\n", "group:g", 0, &err), 0);
+	assert_int_equal(net_bound("", "none", 1000, &err), 0);
+}
+
 static void test_validate_group_userns(void **state)
 {
 	struct sbox_policy p;
@@ -299,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_site_veth_subnet),
 		cmocka_unit_test(test_site_veth_subnet_reserved),
 		cmocka_unit_test(test_ipv4_overlap),
+		cmocka_unit_test(test_network_bounds),
 		cmocka_unit_test(test_validate_group_userns),
 		cmocka_unit_test(test_ipam_blocks),
 	};
