@@ -30,6 +30,7 @@
 #include "common/util.h"
 #include "sandbox/ipam.h"
 #include "sandbox/netns_pool.h"
+#include "sandbox/network.h"
 #include "sandbox/netrange.h"
 
 static void usage(FILE *out)
@@ -281,6 +282,8 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	}
 	if (keeper_recover(d, err) < 0)
 		return -1;
+	if (sbox_net_reaper_new(&d->net_reaper, err) < 0)
+		return -1;
 	if (d->site.daemon.netns_pool > 0 &&
 	    sbox_netns_pool_new(&d->netns_pool, d->site.daemon.netns_pool, err) < 0) {
 		sboxd_log("%s: no netns pool", err->msg);
@@ -370,6 +373,7 @@ out:
 		unlink(d.socket_path);
 	if (d.netns_pool)
 		sbox_netns_pool_free(d.netns_pool);
+	sbox_net_reaper_free(d.net_reaper);
 	leases_free(&d);
 	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, -2 };
 	     *fd != -2; fd++)

@@ -430,6 +430,7 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 		sbox_strv_free(r.envp);
 		return -1;
 	}
+	c->net.reaper = launch->net_reaper;
 	flags |= sbox_net_clone_flags(&c->net);
 	r.net = &c->net;
 	/* -- daemon: P1, bind sources from the client's fds, cloned here in
