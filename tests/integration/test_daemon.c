@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,51 @@ static void test_refused_user_and_bounds(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The default gateway's /30 ("192.0.2.0/30"), from /proc/net/route. */
+static bool host_gateway_30(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[256], ifname[32];
+	unsigned dst, gw, flags;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %x %x %x", ifname, &dst, &gw, &flags) == 4 && dst == 0 && gw) {
+			unsigned a = __builtin_bswap32(gw) & ~3u;
+
+			snprintf(buf, len, "%u.%u.%u.%u/30", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+				 a & 255);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* sboxd with [Network] VethSubnet=range exits 1 at start, saying why. */
+static void refused_range(const char *range, const char *why)
+{
+	char text[512], bin[PATH_MAX];
+	const char *env = getenv("SBOXD");
+	struct cmd r;
+
+	snprintf(text, sizeof(text), "[Daemon]\nStateDirectory=%s\n[Network]\nVethSubnet=%s\n",
+		 D.state, range);
+	write_text(D.conf, text);
+	if (!env) {
+		snprintf(bin, sizeof(bin), "%s", sboxrun_path());
+		snprintf(strrchr(bin, '/') + 1, sizeof(bin) - (size_t)(strrchr(bin, '/') + 1 - bin),
+			 "sboxd");
+	}
+	cmd_runl(&r, 0, 10, env ? env : bin, "--foreground", "--config", D.conf, "--socket", D.sock,
+		 NULL);
+	assert_cmd(&r, 1);
+	assert_cmd_err(&r, why);
+	assert_cmd_err(&r, range);
+	cmd_free(&r);
+}
+
 /* -- network: veth and groups through sboxd are the site's to allow.
  * Before, any client sboxd let in could ask for a veth pair (a route on
  * the host, the host's listeners reachable from the sandbox) and for
@@ -305,6 +351,10 @@ static void test_network_bounds(void **state)
 	assert_cmd(&r, 0);
 	cmd_free(&r);
 	assert_int_equal(sboxd_stop(&D), 0);
+	/* A site range that overlaps the host's networks: sboxd won't start. */
+	refused_range("127.0.0.0/30", "overlaps loopback 127.0.0.0/8");
+	if (host_gateway_30(extra, sizeof(extra)))
+		refused_range(extra, "the host's");
 }
 
 static void test_gpu_leases(void **state)
