@@ -149,6 +149,7 @@ struct sboxd {
 	uint64_t job_id_limit;              /* ids below it are reserved on disk */
 	struct leases leases;
 	struct sbox_netns_pool *netns_pool;
+	struct sbox_net_reaper *net_reaper; /* veth teardown off the loop */
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */

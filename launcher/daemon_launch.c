@@ -256,6 +256,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		.caller_uid = j->uid,
 		.caller_gid = j->gid,
 		.netns_pool = d->netns_pool,
+		.net_reaper = d->net_reaper,
 		.site = &d->site,
 		.bind_src_fds = src,
 		.n_bind_src_fds = p->n_mounts,

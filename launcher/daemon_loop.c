@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sandbox/netns_pool.h"
+#include "sandbox/network.h"
 
 #define MAX_EVENTS 256
 
@@ -215,6 +216,10 @@ int sboxd_run(struct sboxd *d)
 			}
 		}
 		t = timeout_ms(now, next);
+		/* -- network: ended veth pairs, checked off the launch path -- */
+		n = sbox_net_reaper_run(d->net_reaper);
+		if (n >= 0 && (t < 0 || n < t))
+			t = n;
 		if (pool_wants(d))
 			t = 0;
 		n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);

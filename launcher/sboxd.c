@@ -28,7 +28,10 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/ipam.h"
 #include "sandbox/netns_pool.h"
+#include "sandbox/network.h"
+#include "sandbox/netrange.h"
 
 static void usage(FILE *out)
 {
@@ -249,6 +252,19 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	if (sbox_site_load(&d->site, d->config_path, config_given, err) < 0)
 		return -1;
 	d->site.daemon.bounds.file = d->config_path;
+	/* -- network: a veth range that overlaps the host's networks would
+	 * route them into sandboxes.  A range the site named is its error;
+	 * the built-in default only leaves veth refused (checked again at
+	 * each lease). -- */
+	if (sbox_net_check_site_range(&d->site, err) < 0) {
+		if (d->site.network.veth_subnet_set)
+			return -1;
+		sboxd_log("%s; PrivateNetwork=veth will be refused", err->msg);
+		sbox_err_clear(err);
+	}
+	/* A killed predecessor's sandboxes died with it (or live on and hold
+	 * their leases): the lease files of the dead ones go now. */
+	sbox_ipam_sweep();
 	if (!d->socket_path)
 		d->socket_path = d->site.daemon.socket ? d->site.daemon.socket : SBOX_DEFAULT_SOCKET;
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)
@@ -265,6 +281,8 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 		sbox_err_clear(err);
 	}
 	if (keeper_recover(d, err) < 0 || ids_load(d, err) < 0)
+		return -1;
+	if (sbox_net_reaper_new(&d->net_reaper, err) < 0)
 		return -1;
 	if (d->site.daemon.netns_pool > 0 &&
 	    sbox_netns_pool_new(&d->netns_pool, d->site.daemon.netns_pool, err) < 0) {
@@ -357,6 +375,7 @@ out:
 		unlink(d.socket_path);
 	if (d.netns_pool)
 		sbox_netns_pool_free(d.netns_pool);
+	sbox_net_reaper_free(d.net_reaper);
 	leases_free(&d);
 	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, -2 };
 	     *fd != -2; fd++)

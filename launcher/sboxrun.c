@@ -327,7 +327,9 @@ int main(int argc, char **argv)
 		close(sigfd);
 		goto out;
 	}
-	if ((policy.devices.gpus.n > 0 || cli.site_config) && load_site(&site, &cli, &err) < 0) {
+	/* -- network: veth's address range is the site's ([Network]). -- */
+	if ((policy.devices.gpus.n > 0 || cli.site_config || policy.net.mode == SBOX_NET_VETH) &&
+	    load_site(&site, &cli, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
 		goto out;

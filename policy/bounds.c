@@ -20,6 +20,9 @@ void sbox_bounds_init(struct sbox_bounds *b)
 	b->memory_max = SBOX_INFINITY;
 	b->tasks_max = SBOX_INFINITY;
 	b->runtime_max_usec = SBOX_INFINITY;
+	/* A group is per user and holds only lo: harmless.  veth is not
+	 * (a route on the host; the host's listeners reachable). */
+	b->allow_group_network = true;
 }
 
 void sbox_bounds_free(struct sbox_bounds *b)
@@ -220,6 +223,12 @@ int sbox_bounds_check_policy(const struct sbox_bounds *b, const struct sbox_poli
 	if (p->net.mode == SBOX_NET_HOST && !b->allow_host_network)
 		return sbox_fail(err, 0, "PrivateNetwork=host is past the site bound AllowHostNetwork=no (%s)",
 				 file_of(b));
+	if (p->net.mode == SBOX_NET_VETH && !b->allow_veth_network)
+		return sbox_fail(err, 0, "PrivateNetwork=veth is past the site bound AllowVethNetwork=no (%s)",
+				 file_of(b));
+	if (p->net.mode == SBOX_NET_GROUP && !b->allow_group_network)
+		return sbox_fail(err, 0, "PrivateNetwork=group:%s is past the site bound AllowGroupNetwork=no (%s)",
+				 p->net.group, file_of(b));
 	if (b->max_gpus && ctx->n_gpus > b->max_gpus)
 		return sbox_fail(err, 0, "%zu GPUs is past the site bound MaxGPUs=%u (%s)", ctx->n_gpus,
 				 b->max_gpus, file_of(b));

@@ -42,6 +42,8 @@ struct sbox_bounds {
 	size_t n_gpu_rules;
 	unsigned max_gpus;              /* MaxGPUs= per job; 0: no bound */
 	bool allow_host_network;        /* AllowHostNetwork= (default no) */
+	bool allow_veth_network;        /* AllowVethNetwork= (default no) */
+	bool allow_group_network;       /* AllowGroupNetwork= (default yes) */
 	bool allow_user_switch;         /* AllowUserSwitch= (default no) */
 	uint64_t allow_caps;            /* AllowCapabilities=: ambient caps a job may ask */
 	/* Resources: a bound set means the job must set a limit at or

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PrivateNetwork= and VethSubnet=: syntax and cross-directive checks.  What
+ * PrivateNetwork=: syntax and cross-directive checks.  What
  * the caller may use (veth and groups need root, host needs the site's
  * consent under sboxd) is decided where the sandbox is built, not here: a
  * policy is text, and the same policy is checked on any machine.
@@ -14,14 +14,13 @@
 #include <string.h>
 
 #include "policy/setters.h"
+#include "policy/site.h"
 #include "policy/values.h"
 
 void sbox_net_policy_init(struct sbox_net_policy *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->mode = SBOX_NET_NONE;
-	/* A constant that parses (tests/unit/test_netconf.c checks it). */
-	(void)sbox_parse_ipv4_subnet(SBOX_VETH_SUBNET_DEFAULT, &n->veth_subnet, &n->veth_prefix);
 }
 
 void sbox_net_policy_free(struct sbox_net_policy *n)
@@ -151,29 +150,16 @@ void sbox_dir_print_private_network(const struct sbox_policy *p, const struct sb
 		fprintf(out, "%s=%s\n", d->name, sbox_net_mode_name(p->net.mode));
 }
 
-int sbox_dir_set_veth_subnet(struct sbox_policy *p, const char *v, struct sbox_err *err)
+int sbox_net_site_only_directive(const char *name, struct sbox_err *err)
 {
-	int r;
-
-	if (v[0] == '\0')
-		v = SBOX_VETH_SUBNET_DEFAULT;
-	r = sbox_parse_ipv4_subnet(v, &p->net.veth_subnet, &p->net.veth_prefix);
-	if (r == -ERANGE)
-		return sbox_fail(err, 0, "'%s': the prefix length must be 8 to 30 (each sandbox takes a /30)", v);
-	if (r < 0)
-		return sbox_fail(err, 0, "'%s' is not an IPv4 subnet ADDRESS/PREFIX with the host bits zero (e.g. %s)",
-				 v, SBOX_VETH_SUBNET_DEFAULT);
+	/* A job that chose its veth range chose what the host routes into
+	 * its sandbox: the LAN, the default gateway's subnet, the cloud's
+	 * metadata address.  Say where the setting went rather than
+	 * "unknown directive". */
+	if (strcmp(name, "VethSubnet") == 0)
+		return sbox_fail(err, 0, "VethSubnet= is a setting of the site, not of a job: the address range of PrivateNetwork=veth is [Network] VethSubnet= in the site configuration (%s)",
+				 SBOX_SITE_DEFAULT_PATH);
 	return 0;
-}
-
-void sbox_dir_print_veth_subnet(const struct sbox_policy *p, const struct sbox_directive *d,
-				FILE *out)
-{
-	struct in_addr in = { .s_addr = htonl(p->net.veth_subnet) };
-	char addr[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &in, addr, sizeof(addr));
-	fprintf(out, "%s=%s/%u\n", d->name, addr, p->net.veth_prefix);
 }
 
 int sbox_net_policy_validate(const struct sbox_policy *p, struct sbox_err *err)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Directives of the network area: PrivateNetwork= (systemd's boolean,
- * extended with modes) and VethSubnet=.  Syntax and cross-directive checks
- * only; sandbox/network.c builds what they ask for (see docs/network.md).
+ * extended with modes).  Syntax and cross-directive checks only;
+ * sandbox/network.c builds what it asks for (see docs/network.md).  The
+ * address range of veth sandboxes is the site's ([Network] VethSubnet=,
+ * policy/site_network.h), never a job's.
  */
 #ifndef SBOX_POLICY_DIR_NETWORK_H
 #define SBOX_POLICY_DIR_NETWORK_H
@@ -13,11 +15,6 @@
 #include "policy/directives.h"
 #include "policy/policy.h"
 
-/* VethSubnet='s default.  It is a fact of the site (which private range
- * is free on this machine's networks), so it moves to the site
- * configuration (policy/site.c) once that exists; until then a job policy
- * may name another. */
-#define SBOX_VETH_SUBNET_DEFAULT "10.231.0.0/16"
 /* A group name is a file name under /run/sbox/net/group/. */
 #define SBOX_NET_GROUP_MAX 64
 
@@ -37,17 +34,14 @@ const char *sbox_net_mode_name(enum sbox_net_mode mode);
 int sbox_dir_set_private_network(struct sbox_policy *p, const char *v, struct sbox_err *err);
 void sbox_dir_print_private_network(const struct sbox_policy *p, const struct sbox_directive *d,
 				    FILE *out);
-int sbox_dir_set_veth_subnet(struct sbox_policy *p, const char *v, struct sbox_err *err);
-void sbox_dir_print_veth_subnet(const struct sbox_policy *p, const struct sbox_directive *d,
-				FILE *out);
+/* A name that was a job directive and is now the site's: -1 with a
+ * message naming the site setting, 0 for any other name. */
+int sbox_net_site_only_directive(const char *name, struct sbox_err *err);
 
 /* Rows for the directive table in policy/directives.c. */
 #define SBOX_NETWORK_DIRECTIVES                                                          \
 	{ "PrivateNetwork", "net", 0, "MODE", NULL,                                      \
 	  "network: none (only lo, the default), host, veth or group:NAME (yes=none, no=host)", \
-	  "veth", 0, sbox_dir_set_private_network, sbox_dir_print_private_network },     \
-	{ "VethSubnet", NULL, 0, NULL, NULL,                                             \
-	  "IPv4 subnet the veth addresses come from, a /30 per sandbox (default " SBOX_VETH_SUBNET_DEFAULT ")", \
-	  "10.231.0.0/16", 0, sbox_dir_set_veth_subnet, sbox_dir_print_veth_subnet },
+	  "veth", 0, sbox_dir_set_private_network, sbox_dir_print_private_network },
 
 #endif

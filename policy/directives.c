@@ -500,6 +500,8 @@ int sbox_policy_set(struct sbox_policy *p, const char *name, const char *value,
 	if (!d) {
 		const struct sbox_directive *s = sbox_directive_suggest(name);
 
+		if (sbox_net_site_only_directive(name, err) < 0)
+			return -1;
 		if (s)
 			return sbox_fail(err, 0, "unknown directive '%s'; did you mean '%s'?", name, s->name);
 		return sbox_fail(err, 0, "unknown directive '%s' (sboxrun --help-policy lists them)", name);

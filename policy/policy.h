@@ -95,8 +95,8 @@ enum sbox_net_mode {
 struct sbox_net_policy {
 	enum sbox_net_mode mode;  /* PrivateNetwork= */
 	char *group;              /* PrivateNetwork=group:NAME */
-	uint32_t veth_subnet;     /* VethSubnet=: network address, host order */
-	unsigned veth_prefix;     /* VethSubnet=: prefix length, 8..30 */
+	/* veth's address range is the site's ([Network] VethSubnet=,
+	 * policy/site_network.h), never a job's. */
 };
 
 /* Security (policy/dir_security.c, docs/security.md): least privilege. */

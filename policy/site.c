@@ -35,6 +35,7 @@ void sbox_site_init(struct sbox_site *s)
 	s->gpus.inventory = SBOX_SITE_INVENTORY_DISCOVER;
 	s->gpus.locality = SBOX_SITE_LOCALITY_AUTO;
 	sbox_site_daemon_init(&s->daemon);   /* -- daemon -- */
+	sbox_site_network_init(&s->network);
 }
 
 static void site_gpu_free(struct sbox_site_gpu *g)
@@ -340,6 +341,7 @@ static const struct site_key site_keys[] = {
 	{ "GPUs", "SharedNodes", set_shared_nodes },
 	/* -- daemon: [Daemon] and bounds keys here -- */
 	SBOX_SITE_DAEMON_KEYS
+	SBOX_SITE_NETWORK_KEYS
 };
 
 static bool section_known(const char *section)

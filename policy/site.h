@@ -20,6 +20,7 @@
 
 #include "common/err.h"
 #include "policy/site_daemon.h"   /* -- daemon: [Daemon], [Bounds], [Defaults] -- */
+#include "policy/site_network.h"  /* -- network: [Network] -- */
 
 #define SBOX_SITE_DEFAULT_PATH "/etc/sbox/sbox.conf"
 /* A node name below DevRoot ("dri/renderD128"); sandbox/gpu.h keeps 64. */
@@ -66,6 +67,7 @@ struct sbox_site {
 	struct sbox_site_gpus gpus;           /* [GPUs] */
 	/* -- daemon: more sections' fields here -- */
 	struct sbox_site_daemon daemon;       /* [Daemon], [Bounds], [Defaults] */
+	struct sbox_site_network network;     /* [Network] */
 };
 
 void sbox_site_init(struct sbox_site *s);

@@ -2,11 +2,13 @@
 #include "sandbox/ipam.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sandbox/network.h"
@@ -42,6 +44,46 @@ static uint32_t random_start(uint32_t n)
 	return r % n;
 }
 
+/* A lease file whose lock nobody holds is a leftover of a launcher that was
+ * killed (its sandbox died with it, and the lock with them both): remove it
+ * under the lock, as a release does, so that a launcher that opened it
+ * meanwhile sees the path changed and tries again (sbox_net_lock_file). */
+static bool reclaim_one(int dir, const char *name)
+{
+	struct stat a, b;
+	bool removed = false;
+	int fd = openat(dir, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (fstatat(dir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			removed = unlinkat(dir, name, 0) == 0;
+		flock(fd, LOCK_UN);
+	}
+	close(fd);
+	return removed;
+}
+
+int sbox_ipam_sweep(void)
+{
+	char path[128];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/ipam", SBOX_NET_RUNDIR);
+	d = opendir(path);
+	if (!d)
+		return 0;       /* no lease was ever taken on this boot */
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && reclaim_one(dirfd(d), e->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
 int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefix,
 		      struct sbox_err *err)
 {
@@ -53,6 +95,8 @@ int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefi
 		return sbox_fail(err, EINVAL, "VethSubnet= /%u holds no /30 block", prefix);
 	if (sbox_net_rundir("ipam", err) < 0)
 		return -1;
+	/* Leases of killed launchers whose block nobody took again. */
+	sbox_ipam_sweep();
 	start = random_start(n);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t block = sbox_ipam_block(subnet, (start + k) % n);

@@ -7,7 +7,8 @@
  * sandbox's life: the launcher's fd and the sandbox init's copy of it from
  * clone, for an flock lives while any copy does.  The lock is the truth,
  * not the file: it dies with its holders, so a launcher killed by SIGKILL
- * (its sandbox dies with it) leaks nothing, and concurrent sboxrun
+ * (its sandbox dies with it) leaks nothing but the file, which the next
+ * acquire of any block removes (sbox_ipam_sweep), and concurrent sboxrun
  * processes (no daemon to ask) never hand out the same block.  Blocks are named by address, not by index in a subnet, so
  * two policies with overlapping VethSubnet= still never share one.
  */
@@ -51,6 +52,9 @@ void sbox_ipam_lease_init(struct sbox_ipam_lease *l);
  * address just given back is not at once handed out again). */
 int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefix,
 		      struct sbox_err *err);
+/* Remove the lease files of killed launchers (their lock is free): at each
+ * acquire, and at a daemon's start.  The number removed. */
+int sbox_ipam_sweep(void);
 /* Give the block back (idempotent). */
 void sbox_ipam_release(struct sbox_ipam_lease *l);
 /* The lock file's path for a block, e.g. "/run/sbox/net/ipam/10.231.0.4". */

@@ -424,12 +424,13 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	/* P1, network: the veth address lease and the group membership are
 	 * taken before clone, so that a launch that can't have them fails
 	 * before anything exists; the mode decides CLONE_NEWNET. */
-	if (sbox_net_prepare(&c->net, policy, r.userns, launch->netns_pool, launch->caller_uid,
-			     err) < 0) {
+	if (sbox_net_prepare(&c->net, policy, r.userns, launch->netns_pool, launch->site,
+			     launch->caller_uid, err) < 0) {
 		sbox_net_release(&c->net);
 		sbox_strv_free(r.envp);
 		return -1;
 	}
+	c->net.reaper = launch->net_reaper;
 	flags |= sbox_net_clone_flags(&c->net);
 	r.net = &c->net;
 	/* -- daemon: P1, bind sources from the client's fds, cloned here in

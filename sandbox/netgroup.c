@@ -27,12 +27,13 @@ void sbox_netgroup_init(struct sbox_netgroup *g)
 	g->member_fd = -1;
 	g->ns_fd = -1;
 	g->creator = false;
+	g->owner = 0;
 	g->name[0] = '\0';
 }
 
-void sbox_netgroup_path(const char *name, const char *what, char *buf, size_t len)
+void sbox_netgroup_path(uid_t owner, const char *name, const char *what, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/group/%s.%s", SBOX_NET_RUNDIR, name, what);
+	snprintf(buf, len, "%s/group/%u/%s.%s", SBOX_NET_RUNDIR, (unsigned)owner, name, what);
 }
 
 /* Explicit LOCK_UN: an flock lives while any copy of its fd does (the
@@ -47,11 +48,11 @@ static void unlock_close(int *fd)
 	*fd = -1;
 }
 
-static void remove_netns_file(const char *name)
+static void remove_netns_file(const struct sbox_netgroup *g)
 {
 	char path[256];
 
-	sbox_netgroup_path(name, "netns", path, sizeof(path));
+	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
 	/* Not mounted (EINVAL) or absent (ENOENT) are fine: a creator that
 	 * failed before publishing leaves at most the empty file. */
 	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -64,7 +65,7 @@ static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
 	struct statfs sf;
 	int fd;
 
-	sbox_netgroup_path(g->name, "netns", path, sizeof(path));
+	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return sbox_fail(err, errno, "PrivateNetwork=group:%s has live members but its network namespace %s",
@@ -84,7 +85,8 @@ static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
 
 /* The group's owner, written by its creator into NAME.members: a daemon
  * launches for many users, and one user's sandbox must not join another
- * user's group by guessing its name. */
+ * user's group by guessing its name.  The registry is per uid already;
+ * this checks it once more, where the membership is taken. */
 static int write_owner(int fd, uid_t owner)
 {
 	char text[32];
@@ -118,19 +120,23 @@ static int check_owner(struct sbox_netgroup *g, int fd, uid_t owner, struct sbox
 int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
 		       struct sbox_err *err)
 {
-	char path[256];
+	char path[256], sub[32];
 
 	sbox_netgroup_init(g);
 	snprintf(g->name, sizeof(g->name), "%s", name);
-	if (sbox_net_rundir("group", err) < 0)
+	g->owner = owner;
+	/* Names are per user: one user's group never blocks (nor is joined
+	 * by) another user's job of the same name. */
+	snprintf(sub, sizeof(sub), "group/%u", (unsigned)owner);
+	if (sbox_net_rundir("group", err) < 0 || sbox_net_rundir(sub, err) < 0)
 		return -1;
-	sbox_netgroup_path(name, "lock", path, sizeof(path));
+	sbox_netgroup_path(owner, name, "lock", path, sizeof(path));
 	g->lock_fd = sbox_net_lock_file(path, LOCK_EX, err);
 	if (g->lock_fd < 0) {
 		g->lock_fd = -1;
 		return -1;
 	}
-	sbox_netgroup_path(name, "members", path, sizeof(path));
+	sbox_netgroup_path(owner, name, "members", path, sizeof(path));
 	g->member_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (g->member_fd < 0) {
 		sbox_fail(err, errno, "opening %s", path);
@@ -143,7 +149,7 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
 		/* No live member: whatever is published is a leftover of a
 		 * group whose last launcher was killed.  A new group starts
 		 * from a fresh netns. */
-		remove_netns_file(name);
+		remove_netns_file(g);
 		g->creator = true;
 		if (flock(g->member_fd, LOCK_SH) < 0) {
 			sbox_fail(err, errno, "locking %s", path);
@@ -179,7 +185,7 @@ int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *e
 
 	if (!g->creator)
 		return 0;
-	sbox_netgroup_path(g->name, "netns", path, sizeof(path));
+	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return sbox_fail(err, errno, "creating %s", path);
@@ -206,7 +212,7 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 		return;
 	}
 	if (g->lock_fd < 0) {
-		sbox_netgroup_path(g->name, "lock", path, sizeof(path));
+		sbox_netgroup_path(g->owner, g->name, "lock", path, sizeof(path));
 		g->lock_fd = sbox_net_lock_file(path, LOCK_EX, NULL);
 		if (g->lock_fd < 0) {
 			/* Can't tidy up: drop the membership; the next
@@ -217,14 +223,14 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 		}
 	}
 	unlock_close(&g->member_fd);
-	sbox_netgroup_path(g->name, "members", path, sizeof(path));
+	sbox_netgroup_path(g->owner, g->name, "members", path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		/* The last member: the group ends.  Unlinking the lock file
 		 * while holding it is safe, see sbox_net_lock_file(). */
-		remove_netns_file(g->name);
+		remove_netns_file(g);
 		unlink(path);
-		sbox_netgroup_path(g->name, "lock", path, sizeof(path));
+		sbox_netgroup_path(g->owner, g->name, "lock", path, sizeof(path));
 		unlink(path);
 	}
 	if (fd >= 0)

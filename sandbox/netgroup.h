@@ -2,8 +2,10 @@
 /*
  * Network groups (PrivateNetwork=group:NAME): sandboxes started by separate
  * launchers share one network namespace, as the containers of a Kubernetes
- * pod do; it lives while any member lives.  The registry is three files in
- * /run/sbox/net/group/ (a tmpfs that sandboxes can't see, sandbox/network.c):
+ * pod do; it lives while any member lives.  Names are per user: the
+ * registry is three files in /run/sbox/net/group/UID/ (a tmpfs that
+ * sandboxes can't see, sandbox/network.c), so that one user's group never
+ * blocks, nor is joined by, another user's job of the same name:
  *
  *   NAME.lock     flock(LOCK_EX) while a launcher changes the group
  *   NAME.members  flock(LOCK_SH) held for each member's life (by its
@@ -34,6 +36,7 @@ struct sbox_netgroup {
 	int member_fd;      /* NAME.members, LOCK_SH while a member */
 	int ns_fd;          /* the group's netns (joiners), -1 for the creator */
 	bool creator;       /* this member's clone makes the netns */
+	uid_t owner;        /* the uid whose group this is */
 	char name[SBOX_NET_GROUP_MAX + 1];
 };
 
@@ -48,7 +51,7 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
 int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *err);
 /* Stop being a member; the last one removes the group (idempotent). */
 void sbox_netgroup_leave(struct sbox_netgroup *g);
-/* Path of a group's file ("lock", "members", "netns"). */
-void sbox_netgroup_path(const char *name, const char *what, char *buf, size_t len);
+/* Path of a group's file ("lock", "members", "netns") of owner's. */
+void sbox_netgroup_path(uid_t owner, const char *name, const char *what, char *buf, size_t len);
 
 #endif

@@ -13,7 +13,9 @@
 #include <netlink/route/route.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "sandbox/netns_pool.h"
+#include "sandbox/netrange.h"
 
 /* ------------------------------------------------------------ libnl */
 
@@ -408,8 +411,24 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 
 /* ---------------------------------------------------------- launch */
 
+/* veth: a /30 of the site's range, checked against the host's addresses
+ * and routes at each lease (they change: a new interface, a VPN). */
+static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct sbox_err *err)
+{
+	uint32_t subnet;
+	unsigned prefix;
+
+	sbox_site_veth_subnet(site, &subnet, &prefix);
+	if (sbox_net_check_site_range(site, err) < 0 ||
+	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0)
+		return -1;
+	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+	return 0;
+}
+
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err)
+		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
+		     struct sbox_err *err)
 {
 	memset(n, 0, sizeof(*n));
 	n->mode = p->net.mode;
@@ -439,10 +458,7 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 			return sbox_fail(err, EPERM, "PrivateNetwork=veth needs root: the host's end of a veth pair needs CAP_NET_ADMIN in the host's network namespace (PrivateNetwork=none works unprivileged)");
 		n->new_netns = true;
 		n->lo_up = true;
-		if (sbox_ipam_acquire(&n->lease, p->net.veth_subnet, p->net.veth_prefix, err) < 0)
-			return -1;
-		snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
-		return 0;
+		return veth_lease(n, site, err);
 	case SBOX_NET_GROUP:
 		if (geteuid() != 0)
 			return sbox_fail(err, EPERM, "PrivateNetwork=group:%s needs root: a group's network namespace is published under %s (PrivateNetwork=none works unprivileged)",
@@ -548,11 +564,142 @@ int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err)
 	return 0;
 }
 
+/* A veth pair whose sandbox has ended, and the lease that keeps its
+ * address from being handed out again until the pair is gone. */
+struct reaper_entry {
+	char host_if[IF_NAMESIZE];
+	struct sbox_ipam_lease lease;
+	uint64_t next_check, deadline;     /* monotonic usec */
+};
+
+struct sbox_net_reaper {
+	struct reaper_entry *v;
+	size_t n, cap;
+};
+
+/* How often a pending pair is looked for, and how long the kernel gets to
+ * delete it with its netns before the reaper deletes it itself. */
+#define REAPER_CHECK_USEC 5000
+#define REAPER_DEADLINE_USEC 2000000
+
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : sbox_fail(err, ENOMEM, "allocating the veth reaper");
+}
+
+/* The synchronous end: delete the pair (both ends go), then the address
+ * goes back.  The kernel may have beaten us to it (the netns died). */
+static void veth_delete_now(const char *host_if, struct sbox_ipam_lease *lease)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
+
+	if (sk)
+		delete_link(sk, host_if);
+	sbox_ipam_release(lease);
+}
+
+static int reaper_take(struct sbox_net_reaper *r, const char *host_if,
+		       struct sbox_ipam_lease *lease)
+{
+	uint64_t now = mono_usec();
+	struct reaper_entry *e;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct reaper_entry *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		r->v = v;
+		r->cap = cap;
+	}
+	e = &r->v[r->n++];
+	snprintf(e->host_if, sizeof(e->host_if), "%s", host_if);
+	e->lease = *lease;
+	e->next_check = now + REAPER_CHECK_USEC;
+	e->deadline = now + REAPER_DEADLINE_USEC;
+	sbox_ipam_lease_init(lease);
+	return 0;
+}
+
+/* Gone for sure: no interface of that name (we hold its lease, so nobody
+ * else made one since). */
+static bool veth_gone(const char *host_if)
+{
+	return if_nametoindex(host_if) == 0 && errno == ENODEV;
+}
+
+int sbox_net_reaper_run(struct sbox_net_reaper *r)
+{
+	uint64_t now, next = UINT64_MAX;
+	size_t i = 0;
+
+	if (!r || r->n == 0)
+		return -1;
+	now = mono_usec();
+	while (i < r->n) {
+		struct reaper_entry *e = &r->v[i];
+
+		if (now >= e->next_check) {
+			if (veth_gone(e->host_if)) {
+				sbox_ipam_release(&e->lease);
+			} else if (now >= e->deadline) {
+				/* Something holds the dead sandbox's netns (a
+				 * socket of it passed out, an open nsfs file):
+				 * the kernel won't delete the pair, we do. */
+				veth_delete_now(e->host_if, &e->lease);
+			} else {
+				e->next_check = now + REAPER_CHECK_USEC;
+			}
+			if (e->lease.fd < 0) {
+				r->v[i] = r->v[--r->n];
+				continue;
+			}
+		}
+		if (e->next_check < next)
+			next = e->next_check;
+		i++;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)((next - now + 999) / 1000);
+}
+
+size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r)
+{
+	return r ? r->n : 0;
+}
+
+void sbox_net_reaper_free(struct sbox_net_reaper *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		veth_delete_now(r->v[i].host_if, &r->v[i].lease);
+	free(r->v);
+	free(r);
+}
+
 void sbox_net_release(struct sbox_net *n)
 {
 	if (n->join_fd >= 0)
 		close(n->join_fd);
 	n->join_fd = -1;
+	/* A long-running launcher's loop must not wait ~30 ms for the
+	 * delete (RTM_DELLINK waits for RCU grace periods): the kernel
+	 * deletes the pair with the sandbox's netns, and the reaper keeps
+	 * the lease until it sees the pair gone (or deletes it itself). */
+	if (n->veth_made && n->reaper && reaper_take(n->reaper, n->host_if, &n->lease) == 0)
+		n->veth_made = false;
 	if (n->veth_made) {
 		struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
 

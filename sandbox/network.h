@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "policy/site.h"
 #include "sandbox/ipam.h"
 #include "sandbox/netgroup.h"
 
@@ -35,6 +36,7 @@
 #define SBOX_VETH_INNER_NAME "eth0"
 
 struct sbox_netns_pool;
+struct sbox_net_reaper;
 
 struct sbox_net {
 	enum sbox_net_mode mode;
@@ -45,14 +47,18 @@ struct sbox_net {
 	struct sbox_ipam_lease lease;   /* veth */
 	char host_if[IF_NAMESIZE];  /* veth: the host's end, "sbox-0ae70004" */
 	bool veth_made;
+	struct sbox_net_reaper *reaper;   /* veth: finish the end there, or NULL */
 	struct sbox_netgroup group;
 };
 
 /* P1.  userns: the sandbox gets a user namespace of its own; pool: a
  * pool of prepared netns (sboxd), or NULL to create one in the clone;
- * owner: the uid the launch is for (a group is its creator's uid's). */
+ * site: the site configuration the privileged side read (veth's address
+ * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
+ * the launch is for (a group is its creator's uid's). */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, uid_t owner, struct sbox_err *err);
+		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
+		     struct sbox_err *err);
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
@@ -60,6 +66,20 @@ int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
 /* Idempotent; call once the sandbox's init is reaped (or never ran). */
 void sbox_net_release(struct sbox_net *n);
+
+/* A long-running launcher's veth teardown, off its event loop: with a
+ * reaper (sbox_launch.net_reaper), a veth sandbox's end gives the pair and
+ * its address lease to the reaper instead of deleting the pair at once
+ * (~30 ms).  The kernel deletes the pair with the sandbox's netns; the
+ * reaper gives the address back once it sees the pair gone, and deletes
+ * the pair itself if it is still there after 2 s (something holds the
+ * netns).  sbox_net_reaper_run(): call from the loop; returns the ms until
+ * it wants to run again, -1 when nothing is pending.  _free() finishes
+ * every pending pair synchronously. */
+int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err);
+int sbox_net_reaper_run(struct sbox_net_reaper *r);
+size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r);
+void sbox_net_reaper_free(struct sbox_net_reaper *r);
 
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);

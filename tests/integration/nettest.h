@@ -19,7 +19,8 @@
 
 #include "tests/integration/harness.h"
 
-#define GROUP_DIR "/run/sbox/net/group"
+/* Root's groups: the registry is per uid (sandbox/netgroup.h). */
+#define GROUP_DIR "/run/sbox/net/group/0"
 #define IPAM_DIR "/run/sbox/net/ipam"
 
 static inline void host_netns(char *buf, size_t len)

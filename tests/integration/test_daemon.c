@@ -265,6 +265,103 @@ static void test_refused_user_and_bounds(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The default gateway's /30 ("192.0.2.0/30"), from /proc/net/route. */
+static bool host_gateway_30(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[256], ifname[32];
+	unsigned dst, gw, flags;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %x %x %x", ifname, &dst, &gw, &flags) == 4 && dst == 0 && gw) {
+			unsigned a = __builtin_bswap32(gw) & ~3u;
+
+			snprintf(buf, len, "%u.%u.%u.%u/30", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+				 a & 255);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* sboxd with [Network] VethSubnet=range exits 1 at start, saying why. */
+static void refused_range(const char *range, const char *why)
+{
+	char text[512], bin[PATH_MAX];
+	const char *env = getenv("SBOXD");
+	struct cmd r;
+
+	snprintf(text, sizeof(text), "[Daemon]\nStateDirectory=%s\n[Network]\nVethSubnet=%s\n",
+		 D.state, range);
+	write_text(D.conf, text);
+	if (!env) {
+		snprintf(bin, sizeof(bin), "%s", sboxrun_path());
+		snprintf(strrchr(bin, '/') + 1, sizeof(bin) - (size_t)(strrchr(bin, '/') + 1 - bin),
+			 "sboxd");
+	}
+	cmd_runl(&r, 0, 10, env ? env : bin, "--foreground", "--config", D.conf, "--socket", D.sock,
+		 NULL);
+	assert_cmd(&r, 1);
+	assert_cmd_err(&r, why);
+	assert_cmd_err(&r, range);
+	cmd_free(&r);
+}
+
+/* -- network: veth and groups through sboxd are the site's to allow.
+ * Before, any client sboxd let in could ask for a veth pair (a route on
+ * the host, the host's listeners reachable from the sandbox) and for
+ * groups.  [Bounds] AllowVethNetwork= (default no) and AllowGroupNetwork=
+ * (default yes: groups are per user and hold only lo).  Root is not
+ * bounded.  Also: sboxd's start removes the lease files of killed
+ * launchers (a lease nobody holds). -- */
+static void test_network_bounds(void **state)
+{
+	struct cmd r;
+	char stale[96], extra[256];
+	unsigned p = (unsigned)getpid() % 250;
+	int fd;
+
+	(void)state;
+	sboxd_prepare(&D);
+	/* A lease file left by a killed launcher: nobody holds its lock. */
+	snprintf(stale, sizeof(stale), "/run/sbox/net/ipam/10.234.%u.0", p);
+	fd = open(stale, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	sboxd_start(&D, "");
+	if (fd >= 0)
+		assert_false(access(stale, F_OK) == 0);
+	RUN(&r, NOBODY, "--net", "veth", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "PrivateNetwork=veth is past the site bound AllowVethNetwork=no");
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+	snprintf(extra, sizeof(extra),
+		 "[Bounds]\nAllowVethNetwork=yes\nAllowGroupNetwork=no\n[Network]\nVethSubnet=10.234.%u.4/30\n", p);
+	sboxd_start(&D, extra);
+	RUN(&r, NOBODY, "--net", "veth", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "PrivateNetwork=group:nb is past the site bound AllowGroupNetwork=no");
+	cmd_free(&r);
+	RUN(&r, 0, "--net", "group:nb", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+	/* A site range that overlaps the host's networks: sboxd won't start. */
+	refused_range("127.0.0.0/30", "overlaps loopback 127.0.0.0/8");
+	if (host_gateway_30(extra, sizeof(extra)))
+		refused_range(extra, "the host's");
+}
+
 static void test_gpu_leases(void **state)
 {
 	char conf[2048], extra[4096];
@@ -1318,6 +1415,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_launch_as_root_and_nobody, teardown),
 		cmocka_unit_test_teardown(test_exit_codes_same_either_way, teardown),
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
+		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
 		cmocka_unit_test_teardown(test_signals_and_limits_either_way, teardown),
 		cmocka_unit_test_teardown(test_client_killed_kills_its_job, teardown),

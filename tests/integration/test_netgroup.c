@@ -3,7 +3,8 @@
  * Network groups (PrivateNetwork=group:NAME) and the netns pool: members
  * started by separate launchers share one netns and reach each other over
  * loopback, nothing of a group outlives its last member (nor a launcher
- * killed by SIGKILL), another uid can't join; a pool hands out fresh
+ * killed by SIGKILL), names are per user (another uid's group of the same
+ * name is another netns); a pool hands out fresh
  * namespaces with lo up.  Root only: unprivileged runs skip, and
  * test_network.c checks the refusal.
  *
@@ -179,42 +180,74 @@ static void test_group_stale_after_sigkill_is_replaced(void **state)
 	free(fresh);
 }
 
-/* A group is its creator's uid's: a daemon launching for another user
- * must not be able to join it by name (through the library: sboxrun's
- * caller is always itself). */
-static void test_group_other_user_refused(void **state)
+/* The netns of a library child's init, "net:[N]". */
+static char *child_netns(struct sbox_child *c)
+{
+	char path[64], buf[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sbox_child_pid(c));
+	n = readlink(path, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Issue 12: group names were squatted across users: a group one user
+ * created blocked every other user's job of that name ("belongs to another
+ * user").  A group is its creator's uid's and its name is looked up per
+ * uid: another user's launch of the same name gets a group (a netns) of
+ * its own, in either order, and never joins the first (through the
+ * library: sboxrun's caller is always itself; sboxd launches for many). */
+static void squat_pair(uid_t first, uid_t second)
 {
 	char *argv[] = { "/bin/sleep", "30", NULL };
 	char net[64], name[48];
+	char *ns_first, *ns_second;
 	struct sbox_policy policy;
 	struct sbox_err err = { 0 };
 	struct sbox_child *anchor, *other = NULL;
 	struct sbox_event ev;
 	struct sbox_launch launch = {
 		.argv = argv, .stdio = { -1, -1, 2 }, .caller_cwd = "/",
-		.caller_uid = 0, .caller_gid = 0,
+		.caller_uid = first, .caller_gid = first,
 	};
 
-	(void)state;
-	require_root();
-	snprintf(name, sizeof(name), "owner-%d", (int)getpid());
+	snprintf(name, sizeof(name), "squat-%d-%u", (int)getpid(), (unsigned)first);
 	snprintf(net, sizeof(net), "group:%s", name);
 	sbox_policy_init(&policy);
 	assert_int_equal(sbox_policy_set(&policy, "PrivateNetwork", net, &err), 0);
 	if (sbox_spawn(&policy, &launch, &anchor, &err) < 0)
-		fail_msg("sbox_spawn: %s", err.msg);
+		fail_msg("sbox_spawn as uid %u: %s", (unsigned)first, err.msg);
 	assert_int_equal(sbox_child_read_event(anchor, &ev, &err), 1);
 	assert_int_equal(ev.kind, SBOX_EV_STARTED);
-	launch.caller_uid = 65534;
-	launch.caller_gid = 65534;
-	assert_int_equal(sbox_spawn(&policy, &launch, &other, &err), -1);
-	assert_null(other);
-	if (!strstr(err.msg, "belongs to another user (uid 0)"))
-		fprintf(stderr, "got: %s\n", err.msg);
-	assert_non_null(strstr(err.msg, "belongs to another user (uid 0)"));
+	launch.caller_uid = second;
+	launch.caller_gid = second;
+	if (sbox_spawn(&policy, &launch, &other, &err) < 0)
+		fail_msg("uid %u's group:%s blocks uid %u: %s", (unsigned)first, name,
+			 (unsigned)second, err.msg);
+	assert_int_equal(sbox_child_read_event(other, &ev, &err), 1);
+	assert_int_equal(ev.kind, SBOX_EV_STARTED);
+	ns_first = child_netns(anchor);
+	ns_second = child_netns(other);
+	assert_string_not_equal(ns_first, ns_second);
+	sbox_child_free(other);
 	sbox_child_free(anchor);
 	sbox_policy_free(&policy);
-	assert_group_gone(name);
+	assert_true(netns_released(ns_first));
+	assert_true(netns_released(ns_second));
+	free(ns_first);
+	free(ns_second);
+	if (first == 0)
+		assert_group_gone(name);
+}
+
+static void test_group_names_are_per_user(void **state)
+{
+	(void)state;
+	require_root();
+	squat_pair(0, 65534);
+	squat_pair(65534, 0);
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -336,7 +369,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_group_members_share_loopback),
 		cmocka_unit_test(test_group_stale_after_sigkill_is_replaced),
-		cmocka_unit_test(test_group_other_user_refused),
+		cmocka_unit_test(test_group_names_are_per_user),
 		cmocka_unit_test(test_netns_pool),
 	};
 	ssize_t n;

@@ -164,7 +164,9 @@ static void test_network_identity_privileges(void **state)
 
 	(void)state;
 	load_site(&s, "[Bounds]\n");
-	check(&s, "[Sandbox]\nPrivateNetwork=veth\n", NULL);
+	/* veth through sboxd is the site's to allow (AllowVethNetwork=). */
+	check(&s, "[Sandbox]\nPrivateNetwork=veth\n",
+	      "PrivateNetwork=veth is past the site bound AllowVethNetwork=no (site.conf)");
 	check(&s, "[Sandbox]\nPrivateNetwork=host\n",
 	      "PrivateNetwork=host is past the site bound AllowHostNetwork=no (site.conf)");
 	check(&s, "[Sandbox]\nUser=alice\n", NULL);
