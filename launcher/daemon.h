@@ -176,6 +176,9 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 void job_on_event(struct sboxd *d, struct job *j);
 void job_on_exit(struct sboxd *d, struct job *j);
 void jobs_conn_gone(struct sboxd *d, struct conn *c);
+/* Free the waiters of connections marked dead (reap_dead, between
+ * batches: no walk over a waiter list is under way then). */
+void jobs_drop_dead_waiters(struct sboxd *d);
 void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
 void jobs_retry_queued(struct sboxd *d);
 struct job *job_new(struct sboxd *d, uint64_t id);

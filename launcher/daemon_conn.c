@@ -222,6 +222,14 @@ void conn_close(struct sboxd *d, struct conn *c)
 
 	if (c->dead)
 		return;
+	/* Dead first: what jobs_conn_gone sets off (a queued job's end told
+	 * to its waiters) must not send to it or close it again.  Nothing is
+	 * freed here: a dispatch further up may be walking this connection
+	 * or a waiter of it (finalize -> send_exit -> conn_send -> here);
+	 * the loop frees it once the batch of events is done (reap_dead). */
+	c->dead = true;
+	d->have_dead = true;
+	d->n_conns--;
 	jobs_conn_gone(d, c);
 	sboxd_unwatch(d, c->fd);
 	drain(c->fd);
@@ -232,9 +240,6 @@ void conn_close(struct sboxd *d, struct conn *c)
 		free(o);
 	}
 	c->outq = c->outq_tail = NULL;
-	c->dead = true;
-	d->have_dead = true;
-	d->n_conns--;
 }
 
 static void update_out(struct sboxd *d, struct conn *c)

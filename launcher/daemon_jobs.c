@@ -279,16 +279,20 @@ static void finalize(struct sboxd *d, struct job *j)
 		sbox_child_free(j->child);
 		j->child = NULL;
 	}
-	for (w = j->waiters; w; w = wn) {
+	/* The list is taken off the job before the walk: a send may close a
+	 * connection (EPIPE), which only marks it dead (conn_close); its
+	 * waiters stay allocated and are skipped here. */
+	w = j->waiters;
+	j->waiters = NULL;
+	for (; w; w = wn) {
 		wn = w->next;
 		if (!w->conn->dead) {
-			send_exit(d, w->conn, w->seq, j);
 			w->conn->n_waits--;
+			send_exit(d, w->conn, w->seq, j);
 			told = true;
 		}
 		free(w);
 	}
-	j->waiters = NULL;
 	/* Told, or nobody left to tell: gone.  Otherwise the end is kept
 	 * (also by the keeper, so that it survives a restart) for the WAIT
 	 * of its owner, of whoever detached it, or of a client coming back. */
@@ -502,20 +506,11 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c)
 {
 	struct sbox_err err = { 0 };
 
+	/* Its waiters are left in place (a walk over a job's waiters may be
+	 * under way further up) and dropped by jobs_drop_dead_waiters once
+	 * the loop's batch is done. */
+	c->n_waits = 0;
 	for (struct job *j = d->jobs; j; j = j->next) {
-		struct waiter **pw = &j->waiters;
-
-		while (*pw) {
-			if ((*pw)->conn == c) {
-				struct waiter *w = *pw;
-
-				*pw = w->next;
-				free(w);
-				c->n_waits--;
-			} else {
-				pw = &(*pw)->next;
-			}
-		}
 		if (j->owner != c || j->dead)
 			continue;
 		/* Its client is gone: a job that was not detached goes too. */
@@ -527,6 +522,24 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c)
 			job_forget(d, j);
 		else if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
 			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	}
+}
+
+void jobs_drop_dead_waiters(struct sboxd *d)
+{
+	for (struct job *j = d->jobs; j; j = j->next) {
+		struct waiter **pw = &j->waiters;
+
+		while (*pw) {
+			struct waiter *w = *pw;
+
+			if (w->conn->dead) {
+				*pw = w->next;
+				free(w);
+			} else {
+				pw = &w->next;
+			}
+		}
 	}
 }
 

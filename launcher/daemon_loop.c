@@ -104,6 +104,7 @@ static void reap_dead(struct sboxd *d)
 	if (!d->have_dead)
 		return;
 	d->have_dead = false;
+	jobs_drop_dead_waiters(d);
 	for (c = d->conns; c; c = cn) {
 		cn = c->next;
 		if (!c->dead)

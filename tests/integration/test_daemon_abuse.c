@@ -508,6 +508,62 @@ static void test_clients_killed_at_every_step(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Break 2 of issue 12: a client that shuts its read side while it waits.
+ * The job's end is sent to it, the send fails (EPIPE), and the connection
+ * is closed from inside the walk over the job's waiters: the waiter being
+ * told was freed under the walk (ASan: heap-use-after-free in finalize;
+ * release builds: "double free or corruption").  Twice on one connection
+ * (two WAITs), and from several clients at once. */
+static void test_half_closed_waiters(void **state)
+{
+	enum { N = 4 };
+	struct sbox_mb b = { 0 };
+	int fds[N], base;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	base = settled_fds();
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			struct sbox_msg m;
+
+			fds[i] = raw_connect(D.sock);
+			assert_true(fds[i] >= 0);
+			sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "/bin/sleep");
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "0.3");
+			assert_int_equal(raw_send_mb(fds[i], &b), 0);
+			assert_int_equal(raw_recv(fds[i], &m, 10000), 1);
+			assert_int_equal(m.hdr.type, SBOX_MSG_LAUNCHED);
+			for (uint32_t w = 0; w < 2; w++) {
+				sbox_mb_begin(&b, SBOX_MSG_WAIT, 2 + w);
+				sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, m.job_id);
+				assert_int_equal(raw_send_mb(fds[i], &b), 0);
+			}
+			sbox_msg_free(&m);
+			/* The WAITs land before the read side goes. */
+			usleep(20 * 1000);
+			assert_int_equal(shutdown(fds[i], round == 1 ? SHUT_RDWR : SHUT_RD), 0);
+		}
+		usleep(800 * 1000);
+		if (!raw_ping(D.sock)) {
+			char *log = sboxd_log(&D);
+
+			fprintf(stderr, "sboxd died:\n%s\n", log);
+			free(log);
+			sbox_mb_free(&b);
+			fail();
+		}
+		for (int i = 0; i < N; i++)
+			close(fds[i]);
+	}
+	sbox_mb_free(&b);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +573,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_connection_cap, teardown),
 		cmocka_unit_test_teardown(test_fd_abuse, teardown),
 		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
+		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
