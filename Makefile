@@ -184,11 +184,25 @@ $(B)/fuzz/fuzz_protocol: tests/fuzz/fuzz_protocol.c $(FUZZ_SRC) launcher/protoco
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_protocol.c $(FUZZ_SRC)
+# The stateful fuzzer of sboxd's event loop: the daemon's sources with the
+# launch layer faked (tests/fuzz/fake_sandbox.c instead of sandbox/).
+FUZZ_DAEMON_SECONDS ?= 45
+FUZZ_DAEMON_SRC = $(addprefix launcher/, daemon_loop.c daemon_conn.c daemon_jobs.c \
+	daemon_launch.c daemon_leases.c daemon_recovery.c protocol.c protocol_build.c) \
+	$(wildcard common/*.c policy/*.c) tests/fuzz/fake_sandbox.c
+$(B)/fuzz/fuzz_daemon: tests/fuzz/fuzz_daemon.c $(FUZZ_DAEMON_SRC) launcher/daemon.h \
+		tests/fuzz/fake_sandbox.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_daemon.c $(FUZZ_DAEMON_SRC) \
+		$(LIBSBOX_LIBS)
 .PHONY: fuzz
-fuzz: $(B)/fuzz/fuzz_protocol
-	@mkdir -p $(B)/fuzz/corpus
+fuzz: $(B)/fuzz/fuzz_protocol $(B)/fuzz/fuzz_daemon
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-daemon
 	$(B)/fuzz/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 		-print_final_stats=1 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(B)/fuzz/fuzz_daemon -max_total_time=$(FUZZ_DAEMON_SECONDS) -max_len=4096 -timeout=10 \
+		-print_final_stats=1 $(B)/fuzz/corpus-daemon tests/fuzz/corpus-daemon
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

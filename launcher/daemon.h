@@ -156,7 +156,14 @@ uint64_t sboxd_now(void);                    /* monotonic usec */
 uint64_t sboxd_now_real(void);
 int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
 void sboxd_unwatch(struct sboxd *d, int fd);
+/* One turn of the loop: deadlines, then one epoll_wait (for at most
+ * max_wait_ms; -1: until the next deadline) and its events.  1: stopped;
+ * 0: go on; -1: failed.  sboxd_run turns it until it stops. */
+int sboxd_turn(struct sboxd *d, int max_wait_ms);
 int sboxd_run(struct sboxd *d);
+/* At the end: close every client, let go of every job (the keeper, if
+ * any, holds the detached ones), free it all. */
+void sboxd_drop_all(struct sboxd *d);
 void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- daemon_conn.c ---- */

@@ -211,35 +211,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static void drop_all(struct sboxd *d)
-{
-	struct conn *c, *cn;
-	struct job *j, *jn;
-
-	for (c = d->conns; c; c = cn) {
-		cn = c->next;
-		if (!c->dead)
-			conn_close(d, c);
-	}
-	for (j = d->jobs; j; j = jn) {
-		jn = j->next;
-		/* Detached jobs live on with the keeper; any other still
-		 * here outlived the grace and is let go the same way. */
-		if (j->child)
-			sbox_child_release(j->child);
-		j->child = NULL;
-	}
-	for (c = d->conns; c; c = cn) {
-		cn = c->next;
-		free(c);
-	}
-	d->conns = NULL;
-	for (j = d->jobs; j; j = jn) {
-		jn = j->next;
-		job_unlink(d, j);
-	}
-}
-
 static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
 {
 	if (geteuid() != 0)
@@ -350,7 +321,7 @@ int main(int argc, char **argv)
 	rc = sboxd_run(&d) < 0 ? 1 : 0;
 	sboxd_log("stopped");
 out:
-	drop_all(&d);
+	sboxd_drop_all(&d);
 	if (made && d.listen_fd >= 0)
 		unlink(d.socket_path);
 	if (d.netns_pool)
