@@ -140,9 +140,9 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
 # pkg-config file), the example node agent, the protocol fuzzer --
 DAEMON_OBJ = $(addprefix $(B)/launcher/, sboxd.o daemon_loop.o daemon_conn.o daemon_jobs.o \
-	daemon_launch.o daemon_leases.o daemon_recovery.o protocol.o protocol_build.o)
+	daemon_launch.o daemon_leases.o daemon_recovery.o daemon_closer.o protocol.o protocol_build.o)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
@@ -188,13 +188,14 @@ $(B)/fuzz/fuzz_protocol: tests/fuzz/fuzz_protocol.c $(FUZZ_SRC) launcher/protoco
 # launch layer faked (tests/fuzz/fake_sandbox.c instead of sandbox/).
 FUZZ_DAEMON_SECONDS ?= 45
 FUZZ_DAEMON_SRC = $(addprefix launcher/, daemon_loop.c daemon_conn.c daemon_jobs.c \
-	daemon_launch.c daemon_leases.c daemon_recovery.c protocol.c protocol_build.c) \
+	daemon_launch.c daemon_leases.c daemon_recovery.c daemon_closer.c protocol.c \
+	protocol_build.c) \
 	$(wildcard common/*.c policy/*.c) tests/fuzz/fake_sandbox.c
 $(B)/fuzz/fuzz_daemon: tests/fuzz/fuzz_daemon.c $(FUZZ_DAEMON_SRC) launcher/daemon.h \
 		tests/fuzz/fake_sandbox.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_daemon.c $(FUZZ_DAEMON_SRC) \
+		-fno-sanitize-recover=all -pthread -o $@ tests/fuzz/fuzz_daemon.c $(FUZZ_DAEMON_SRC) \
 		$(LIBSBOX_LIBS)
 .PHONY: fuzz
 fuzz: $(B)/fuzz/fuzz_protocol $(B)/fuzz/fuzz_daemon

@@ -9,8 +9,9 @@
  *   daemon_jobs.c      launch, wait, signal, list, stats; children's events
  *   daemon_leases.c    the GPU inventory and exclusive leases
  *   daemon_recovery.c  the keeper that outlives sboxd, and re-adoption
+ *   daemon_closer.c    closing clients' fds off the loop (a close may block)
  *
- * One thread.  Nothing here blocks on a client or a child: sockets are
+ * One thread (and the closers, which only close).  Nothing here blocks on a client or a child: sockets are
  * non-blocking, sbox_spawn() returns right after clone, and a child's
  * set-up reports arrive as events.  Objects that the loop may still hold
  * a pointer to in the current batch of events are freed at its end
@@ -175,8 +176,16 @@ void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t cod
 void conn_close(struct sboxd *d, struct conn *c);
 void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next);
 void close_fds(int *fds, size_t n);
+/* The same for fds that came from a client: closed by daemon_closer.c's
+ * threads, never in the loop (a close may wait on a FUSE server). */
+void close_client_fds(int *fds, size_t n);
 /* Is the process that connected fd in our pid namespace? */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
+
+/* ---- daemon_closer.c ---- */
+void sboxd_close_client_fd(int fd);
+/* Wait (up to timeout_ms) until every queued close is done: true if so. */
+bool sboxd_closer_settle(unsigned timeout_ms);
 
 /* ---- daemon_jobs.c ---- */
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);

@@ -37,6 +37,15 @@ void close_fds(int *fds, size_t n)
 		}
 }
 
+void close_client_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			sboxd_close_client_fd(fds[i]);
+			fds[i] = -1;
+		}
+}
+
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
@@ -208,7 +217,7 @@ static void drain(int fd)
 			int *fds = (int *)(void *)CMSG_DATA(h);
 
 			for (size_t j = 0; j < k; j++)
-				close(fds[j]);
+				sboxd_close_client_fd(fds[j]);
 			had_fds = true;
 		}
 		if (n == 0 && !had_fds)
@@ -363,7 +372,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 			if (*nfds < CMSG_FDS_MAX)
 				fds[(*nfds)++] = fd;
 			else
-				close(fd);
+				sboxd_close_client_fd(fd);
 		}
 	}
 	if (mh.msg_flags & MSG_CTRUNC)
@@ -377,7 +386,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 
 		snprintf(msg, sizeof(msg), "%s (at most %d bytes and %d fds)", why, SBOX_PROTO_MAX_MSG,
 			 SBOX_PROTO_MAX_FDS);
-		close_fds(fds, *nfds);
+		close_client_fds(fds, *nfds);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EMSGSIZE, msg);
 		return -2;
@@ -389,7 +398,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 		 * would take n == 0 for EOF and close the connection without
 		 * closing them — a client could leak fds into sboxd until it
 		 * can't accept or launch anything.  Close them and refuse. */
-		close_fds(fds, *nfds);
+		close_client_fds(fds, *nfds);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, "empty message with fds");
 		return -2;
@@ -405,7 +414,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 	struct sbox_msg m;
 
 	if (sbox_msg_peek(d->rxbuf, len, &h, &err) < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, err.msg);
 		return false;
 	}
@@ -414,7 +423,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 
 		/* Answered in our version's header: the error layout is the
 		 * one thing every version keeps (docs/protocol.md). */
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		snprintf(msg, sizeof(msg), "protocol version %u is not supported (sboxd speaks %d)",
 			 h.version, SBOX_PROTO_VERSION);
 		conn_send_error(d, c, h.seq, SBOX_E_VERSION, EPROTONOSUPPORT, msg);
@@ -425,12 +434,12 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 		 * client probing: answer and keep the connection. */
 		bool keep = h.type < 0x200 && !sbox_msg_type_name(h.type);
 
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, err.msg);
 		return keep;
 	}
 	if (m.hdr.type >= 0x80) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, "not a request");
 		sbox_msg_free(&m);
 		return false;

@@ -497,7 +497,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");
 		break;
 	}
-	close_fds(fds, nfds);
+	close_client_fds(fds, nfds);
 }
 
 /* -------------------------------------------------- clients and time */

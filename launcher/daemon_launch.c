@@ -5,7 +5,10 @@
  *   1. limits: jobs in all and per user
  *   2. the fds: stdio must be files one can read or write (not O_PATH, not
  *      directories); every fd is the client's own, passed with SCM_RIGHTS,
- *      so it can only hand in what it could open itself
+ *      so it can only hand in what it could open itself.  Nothing here
+ *      may wait on an fd's file system (a FUSE server that never answers):
+ *      fcntl, statx(AT_STATX_DONT_SYNC), readlink of /proc/self/fd only;
+ *      closes go to daemon_closer.c
  *   3. the policy: the site's [Defaults], then the request's text, parsed
  *      here with the directive table and validated
  *   4. binds: the k-th bind of the policy is the fd BIND_FD k names; its
@@ -52,7 +55,7 @@ void queued_free(struct queued_launch *q)
 {
 	if (!q)
 		return;
-	close_fds(q->fds, q->nfds);
+	close_client_fds(q->fds, q->nfds);
 	free(q->fds);
 	sbox_msg_free(&q->msg);
 	free(q);
@@ -82,20 +85,35 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 	return 0;
 }
 
+/* The type of a client's fd, from what the kernel has in memory.  Never
+ * fstat(): on FUSE (and NFS, CIFS) it may ask the file's server and wait
+ * for an answer that a hostile client's server never gives, with the
+ * whole loop waiting behind it.  AT_STATX_DONT_SYNC takes the cached
+ * attributes (an inode's type never changes). */
+static int fd_type(int fd, mode_t *type)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+		return -1;
+	*type = stx.stx_mode & S_IFMT;
+	return 0;
+}
+
 /* stdio must be something the worker can read or write. */
 static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal *r)
 {
 	static const char *const names[] = { "STDIN", "STDOUT", "STDERR" };
 
 	for (int i = 0; i < 3; i++) {
-		struct stat st;
+		mode_t type;
 		int fd, fl;
 
 		if (m->stdio[i] < 0)
 			continue;
 		fd = fds[m->stdio[i]];
 		fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fstat(fd, &st) < 0) {
+		if (fl < 0 || fd_type(fd, &type) < 0) {
 			sbox_fail(&r->err, errno, "%s: the fd passed for it", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
@@ -103,7 +121,7 @@ static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal 
 			sbox_fail(&r->err, EBADF, "%s: an O_PATH fd can be neither read nor written", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
-		if (S_ISDIR(st.st_mode)) {
+		if (S_ISDIR(type)) {
 			sbox_fail(&r->err, EISDIR, "%s: the fd passed for it is a directory", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
@@ -397,18 +415,18 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	int rc;
 
 	if (d->stopping) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
 		return;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
 	j = job_new(d, d->next_job_id);
 	if (!j) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
 		return;
 	}
@@ -422,14 +440,14 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		rc = refuse(&r, SBOX_E_INTERNAL);
 	}
 	if (rc < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		j->dead = true;
 		d->have_dead = true;
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
 	if (rc == 0)
-		close_fds(fds, nfds);  /* the sandbox has its own copies */
+		close_client_fds(fds, nfds);  /* the sandbox has its own copies */
 	if (!j->detached) {
 		j->owner = c;
 		c->n_jobs++;

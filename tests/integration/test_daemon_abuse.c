@@ -12,12 +12,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -564,6 +570,230 @@ static void test_half_closed_waiters(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A FUSE file system that answers what it takes to open a file (INIT,
+ * LOOKUP, OPEN, GETATTR) and, once told to stop, nothing more: every later
+ * request on it waits for ever — in the kernel, in whoever made it.  No
+ * libfuse: the kernel protocol, the few messages needed. */
+struct stuck_fuse {
+	char mnt[512];
+	int dev;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_bool quit;
+	atomic_int ignored;         /* requests left unanswered */
+};
+
+static void fuse_reply(int dev, uint64_t unique, const void *body, size_t len)
+{
+	struct {
+		struct fuse_out_header h;
+		uint8_t body[256];
+	} out = { .h = { .len = (uint32_t)(sizeof(out.h) + len), .unique = unique } };
+
+	memcpy(out.body, body, len);
+	(void)!write(dev, &out, out.h.len);
+}
+
+static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = ino == 1 ? S_IFDIR | 0755 : S_IFREG | 0666;
+	a->nlink = 1;
+}
+
+static void *fuse_serve(void *arg)
+{
+	struct stuck_fuse *f = arg;
+	static uint8_t buf[1 << 20];
+
+	while (!atomic_load(&f->quit)) {
+		struct pollfd p = { .fd = f->dev, .events = POLLIN };
+		struct fuse_in_header *in = (void *)buf;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(f->dev, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < (ssize_t)sizeof(*in))
+			return NULL;          /* aborted, or unmounted */
+		if (atomic_load(&f->stop) && in->opcode != FUSE_INIT) {
+			atomic_fetch_add(&f->ignored, 1);
+			continue;
+		}
+		switch (in->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = { .major = FUSE_KERNEL_VERSION,
+						   .minor = FUSE_KERNEL_MINOR_VERSION,
+						   .max_write = 4096, .max_readahead = 4096 };
+
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out o = { .nodeid = 2, .generation = 1 };
+
+			fuse_attr_of(&o.attr, 2);
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = { 0 };
+
+			fuse_attr_of(&o.attr, in->nodeid);
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 1 };
+
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		default: {
+			struct fuse_out_header h = { .len = sizeof(h), .error = -ENOSYS,
+						     .unique = in->unique };
+
+			(void)!write(f->dev, &h, sizeof(h));
+			break;
+		}
+		}
+	}
+	return NULL;
+}
+
+/* Mount it under the test's directory and open a file on it. */
+static int stuck_fuse_open(struct stuck_fuse *f)
+{
+	char opts[128], path[600];
+	int fd;
+
+	snprintf(f->mnt, sizeof(f->mnt), "%s/fuse", D.dir);
+	assert_int_equal(mkdir(f->mnt, 0755), 0);
+	f->dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (f->dev < 0)
+		skip();
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		 f->dev);
+	if (mount("sbox-stuck", f->mnt, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "mount fuse: %s\n", strerror(errno));
+		close(f->dev);
+		skip();
+	}
+	assert_int_equal(pthread_create(&f->thread, NULL, fuse_serve, f), 0);
+	snprintf(path, sizeof(path), "%s/f", f->mnt);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	atomic_store(&f->stop, true);
+	return fd;
+}
+
+/* The end: closing the device aborts the connection (every waiting
+ * request fails), then the mount goes. */
+static void stuck_fuse_end(struct stuck_fuse *f)
+{
+	atomic_store(&f->quit, true);
+	pthread_join(f->thread, NULL);
+	close(f->dev);
+	umount2(f->mnt, MNT_DETACH);
+}
+
+/* Break 4 of issue 12: a client passes, as stdout, a file on a FUSE mount
+ * that never answers.  sboxd used to fstat() it in the loop (and close()
+ * it there: FUSE_FLUSH): frozen for everyone.  Now another client's PING
+ * and launch are answered at once. */
+static struct stuck_fuse *fuse_active;
+
+static int teardown_fuse(void **state)
+{
+	if (fuse_active)
+		stuck_fuse_end(fuse_active);
+	fuse_active = NULL;
+	return teardown(state);
+}
+
+/* A raw LAUNCH of `probe exit 3` and its WAIT on a new connection: the
+ * test itself must not fork while it holds the FUSE fd (the child's exec
+ * would close it: a FLUSH that never returns). */
+static int launch_and_wait(void)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd = raw_connect(D.sock), code = -1;
+
+	if (fd < 0)
+		return -1;
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 5);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "exit");
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "3");
+	if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 5000) == 1) {
+		if (m.hdr.type == SBOX_MSG_LAUNCHED) {
+			uint64_t id = m.job_id;
+
+			sbox_msg_free(&m);
+			sbox_mb_begin(&b, SBOX_MSG_WAIT, 6);
+			sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+			if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 10000) == 1 &&
+			    m.hdr.type == SBOX_MSG_EXIT && WIFEXITED(m.status))
+				code = WEXITSTATUS(m.status);
+		}
+		sbox_msg_free(&m);
+	}
+	sbox_mb_free(&b);
+	close(fd);
+	return code;
+}
+
+/* Break 4 of issue 12: a client passes, as stdout, a file on a FUSE mount
+ * that never answers.  sboxd used to fstat() it in the loop (and close()
+ * it there: FUSE_FLUSH): frozen for everyone.  Now another client's PING
+ * and launch are answered at once. */
+static void test_stuck_fuse_fd(void **state)
+{
+	static struct stuck_fuse f;
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd, c, code;
+	long long t0;
+	bool pong;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	memset(&f, 0, sizeof(f));
+	fd = stuck_fuse_open(&f);
+	fuse_active = &f;
+	c = raw_connect(D.sock);
+	launch_with(&b, fd, NULL);
+	assert_int_equal(raw_send_mb(c, &b), 0);
+	sbox_mb_free(&b);
+	usleep(300 * 1000);
+	t0 = now_ms();
+	pong = raw_ping(D.sock);
+	fprintf(stderr, "stuck FUSE fd: PING %s after %lld ms (%d FUSE requests waiting)\n",
+		pong ? "answered" : "NOT answered", now_ms() - t0, atomic_load(&f.ignored));
+	assert_true(pong);
+	assert_true(now_ms() - t0 < 1000);
+	code = launch_and_wait();
+	fprintf(stderr, "stuck FUSE fd: another launch exited %d after %lld ms\n", code,
+		now_ms() - t0);
+	assert_int_equal(code, 3);
+	/* The stuck client's own launch got an answer too (its sandbox may
+	 * be stuck in its set-up: that is the client's affair). */
+	assert_int_equal(raw_recv(c, &m, 5000), 1);
+	sbox_msg_free(&m);
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	close(fd);
+	close(c);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,7 +804,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_fd_abuse, teardown),
 		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
 		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
+		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
 	};
 
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
