@@ -137,6 +137,7 @@ struct sboxd {
 	const char *socket_path;
 	bool foreground;
 	int epfd, listen_fd, signal_fd, lock_fd;
+	int spare_fd;                       /* given up to accept (and refuse) at EMFILE */
 	struct watch w_listen, w_signal, w_keeper;
 	bool stopping;
 	uint64_t stop_deadline;
@@ -151,6 +152,18 @@ struct sboxd {
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
 };
+
+/* What MaxConnections= and MaxJobs= keep for root: users other than root
+ * are refused that much earlier, so that root (an admin, a node agent)
+ * always gets through. */
+static inline unsigned sboxd_root_reserve(unsigned max)
+{
+	unsigned r = max / 16;
+
+	if (r > 32)
+		r = 32;
+	return r == 0 && max > 1 ? 1 : r;
+}
 
 /* ---- daemon_loop.c ---- */
 uint64_t sboxd_now(void);                    /* monotonic usec */
@@ -179,6 +192,10 @@ void close_fds(int *fds, size_t n);
 /* The same for fds that came from a client: closed by daemon_closer.c's
  * threads, never in the loop (a close may wait on a FUSE server). */
 void close_client_fds(int *fds, size_t n);
+/* What a user holds of what all share: live connections; fds (its
+ * connections and its queued launches' fds). */
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Is the process that connected fd in our pid namespace? */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
 

@@ -12,6 +12,7 @@
 #include "launcher/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,13 @@ static void fill_identity(struct conn *c)
 	}
 }
 
-/* Send an error to a socket we are about to close, without a conn. */
+static void drain(int fd);
+
+/* Send an error to a socket we are about to close, without a conn, and
+ * read what the client sent: closing with unread data makes the client's
+ * recv fail with ECONNRESET before it reads the refusal.  SHUT_RD first,
+ * so that nothing more can arrive between the drain and the close (the
+ * client's sends fail with EPIPE from then on; it reads the refusal). */
 static void refuse(int fd, uint32_t code, const char *msg)
 {
 	struct sbox_mb b = { 0 };
@@ -122,6 +129,78 @@ static void refuse(int fd, uint32_t code, const char *msg)
 	if (sbox_mb_finish(&b, NULL) == 0)
 		(void)send(fd, b.buf, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	sbox_mb_free(&b);
+	shutdown(fd, SHUT_RD);
+	drain(fd);
+	close(fd);
+}
+
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		n += !c->dead && c->who.uid == uid;
+	return n;
+}
+
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
+{
+	size_t n = sboxd_user_conns(d, uid);
+
+	for (const struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->queued && j->uid == uid)
+			n += j->queued->nfds;
+	return n;
+}
+
+/* Out of fds: give up the spare to take the connection, refuse it with a
+ * message (rather than leave it in the backlog, or the client with
+ * "connection refused"), and take the spare again. */
+static void accept_at_emfile(struct sboxd *d)
+{
+	int fd;
+
+	sboxd_log("accept: %s: refusing a connection", strerror(errno));
+	if (d->spare_fd < 0)
+		return;
+	close(d->spare_fd);
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* The caps of connections (NULL: within them), with the message. */
+static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, size_t len)
+{
+	const struct sbox_site_daemon *s = &d->site.daemon;
+	unsigned max = s->max_connections, mine;
+	size_t fds;
+
+	if (c->who.uid == 0) {
+		if (d->n_conns < max)
+			return NULL;
+		snprintf(msg, len, "too many connections (MaxConnections=%u)", max);
+		return msg;
+	}
+	if (d->n_conns >= max - sboxd_root_reserve(max)) {
+		snprintf(msg, len, "too many connections (MaxConnections=%u, %u of them kept for root)",
+			 max, sboxd_root_reserve(max));
+		return msg;
+	}
+	mine = sboxd_user_conns(d, c->who.uid);
+	if (s->max_conns_per_user && mine >= s->max_conns_per_user) {
+		snprintf(msg, len, "uid %u has %u connections (MaxConnectionsPerUser=%u in %s)",
+			 (unsigned)c->who.uid, mine, s->max_conns_per_user, d->config_path);
+		return msg;
+	}
+	fds = sboxd_user_fds(d, c->who.uid);
+	if (s->max_fds_per_user && fds + 1 > s->max_fds_per_user) {
+		snprintf(msg, len, "uid %u makes sboxd hold %zu fds (MaxFdsPerUser=%u in %s)",
+			 (unsigned)c->who.uid, fds, s->max_fds_per_user, d->config_path);
+		return msg;
+	}
+	return NULL;
 }
 
 void conn_accept(struct sboxd *d)
@@ -132,26 +211,19 @@ void conn_accept(struct sboxd *d)
 		char msg[256];
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE)
+				accept_at_emfile(d);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				sboxd_log("accept: %s", strerror(errno));
 			return;
 		}
 		if (d->stopping) {
 			refuse(fd, SBOX_E_BUSY, "sboxd is stopping");
-			close(fd);
-			continue;
-		}
-		if (d->n_conns >= d->site.daemon.max_connections) {
-			snprintf(msg, sizeof(msg), "too many connections (MaxConnections=%u)",
-				 d->site.daemon.max_connections);
-			refuse(fd, SBOX_E_BUSY, msg);
-			close(fd);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			refuse(fd, SBOX_E_INTERNAL, "out of memory");
-			close(fd);
 			continue;
 		}
 		c->fd = fd;
@@ -161,7 +233,6 @@ void conn_accept(struct sboxd *d)
 		fill_identity(c);
 		if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(fd, c->pid)) {
 			refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
-			close(fd);
 			free(c);
 			continue;
 		}
@@ -171,7 +242,11 @@ void conn_accept(struct sboxd *d)
 				 c->who.user_name ? c->who.user_name : "", c->who.user_name ? ")" : "",
 				 d->config_path);
 			refuse(fd, SBOX_E_DENIED, msg);
-			close(fd);
+			free(c);
+			continue;
+		}
+		if (conn_cap(d, c, msg, sizeof(msg))) {
+			refuse(fd, SBOX_E_BUSY, msg);
 			free(c);
 			continue;
 		}
@@ -241,6 +316,7 @@ void conn_close(struct sboxd *d, struct conn *c)
 	d->n_conns--;
 	jobs_conn_gone(d, c);
 	sboxd_unwatch(d, c->fd);
+	shutdown(c->fd, SHUT_RD);       /* see refuse() */
 	drain(c->fd);
 	close(c->fd);
 	c->fd = -1;

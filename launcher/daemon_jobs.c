@@ -264,6 +264,29 @@ static void decide_outcome(struct job *j, int init_status)
 	}
 }
 
+/* Ended records kept for a WAIT cost memory here and in the keeper until
+ * someone asks: a user who detaches and never waits would grow them
+ * without bound.  Past MaxEndedJobsPerUser=, the user's oldest go. */
+static void trim_ended(struct sboxd *d, uid_t uid)
+{
+	unsigned cap = d->site.daemon.max_ended_per_user, n = 0;
+	struct job *oldest = NULL;
+
+	if (uid == 0 || cap == 0)
+		return;
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->uid == uid && j->state == SBOX_JOB_ENDED) {
+			n++;
+			if (!oldest || j->id < oldest->id)
+				oldest = j;
+		}
+	if (n <= cap)
+		return;
+	sboxd_log("job %llu of uid %u: its end was never asked for; dropped (MaxEndedJobsPerUser=%u)",
+		  (unsigned long long)oldest->id, (unsigned)uid, cap);
+	job_forget(d, oldest);
+}
+
 /* The job is over: tell whoever waits, give its GPUs back. */
 static void finalize(struct sboxd *d, struct job *j)
 {
@@ -296,10 +319,12 @@ static void finalize(struct sboxd *d, struct job *j)
 	/* Told, or nobody left to tell: gone.  Otherwise the end is kept
 	 * (also by the keeper, so that it survives a restart) for the WAIT
 	 * of its owner, of whoever detached it, or of a client coming back. */
-	if (told || (!j->detached && !j->owner && !j->reattach_deadline))
+	if (told || (!j->detached && !j->owner && !j->reattach_deadline)) {
 		job_forget(d, j);
-	else
+	} else {
 		keeper_put(d, j);
+		trim_ended(d, j->uid);
+	}
 	leases_release(d, j);
 }
 
@@ -618,6 +643,8 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 		v[k++] = d->lock_fd;
 	if (d->keeper_fd >= 0)
 		v[k++] = d->keeper_fd;
+	if (d->spare_fd >= 0)
+		v[k++] = d->spare_fd;
 	for (struct conn *c = d->conns; c && k < cap; c = c->next)
 		if (c->fd >= 0)
 			v[k++] = c->fd;

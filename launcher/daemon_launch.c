@@ -77,6 +77,12 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 			  d->config_path);
 		return refuse(r, SBOX_E_BUSY);
 	}
+	if (uid != 0 && all >= d->site.daemon.max_jobs - sboxd_root_reserve(d->site.daemon.max_jobs)) {
+		sbox_fail(&r->err, EAGAIN, "too many jobs (MaxJobs=%u in %s, %u of them kept for root)",
+			  d->site.daemon.max_jobs, d->config_path,
+			  sboxd_root_reserve(d->site.daemon.max_jobs));
+		return refuse(r, SBOX_E_BUSY);
+	}
 	if (uid != 0 && per_user && mine >= per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s)",
 			  (unsigned)uid, mine, per_user, d->config_path);
@@ -381,6 +387,32 @@ static void set_name(struct job *j, const struct sbox_msg *m)
 	snprintf(j->name, sizeof(j->name), "%s", slash ? slash + 1 : n);
 }
 
+/* A launch about to wait for a GPU holds its fds (up to 160) and a job
+ * slot until then: bounded per user. */
+static int check_queue_caps(struct sboxd *d, uid_t uid, size_t nfds, struct refusal *r)
+{
+	const struct sbox_site_daemon *s = &d->site.daemon;
+	unsigned queued = 0;
+	size_t fds;
+
+	if (uid == 0)
+		return 0;
+	for (struct job *j = d->jobs; j; j = j->next)
+		queued += !j->dead && j->state == SBOX_JOB_QUEUED && j->uid == uid;
+	if (s->max_queued_per_user && queued >= s->max_queued_per_user) {
+		sbox_fail(&r->err, EAGAIN, "uid %u has %u launches waiting for a GPU (MaxQueuedJobsPerUser=%u in %s)",
+			  (unsigned)uid, queued, s->max_queued_per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	fds = sboxd_user_fds(d, uid);
+	if (s->max_fds_per_user && fds + nfds > s->max_fds_per_user) {
+		sbox_fail(&r->err, EAGAIN, "uid %u makes sboxd hold %zu fds, %zu more to wait for a GPU (MaxFdsPerUser=%u in %s)",
+			  (unsigned)uid, fds, nfds, s->max_fds_per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	return 0;
+}
+
 /* Keep what a retry needs: the request, its fds, who asked. */
 static int enqueue(struct job *j, const struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
@@ -435,7 +467,9 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	j->detached = m->flags & SBOX_LAUNCH_DETACH;
 	set_name(j, m);
 	rc = try_launch(d, j, &c->who, m, fds, &r);
-	if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
+	if (rc == 1 && check_queue_caps(d, c->who.uid, nfds, &r) < 0)
+		rc = -1;
+	else if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
 		sbox_fail(&r.err, ENOMEM, "queueing the launch");
 		rc = refuse(&r, SBOX_E_INTERNAL);
 	}

@@ -225,6 +225,9 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)
 		return -1;
 	raise_nofile();
+	/* One fd kept in reserve, so that at EMFILE a client is still told
+	 * why (conn_accept) instead of waiting in the backlog. */
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	d->rxbuf = malloc(SBOX_PROTO_MAX_MSG + 1);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d->rxbuf || d->epfd < 0)
@@ -266,7 +269,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sboxd d = { .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
-			   .keeper_fd = -1, .next_job_id = 1,
+			   .keeper_fd = -1, .spare_fd = -1, .next_job_id = 1,
 			   .config_path = SBOX_SITE_DEFAULT_PATH };
 	struct sbox_err err = { 0 };
 	int c, ready = -1, rc = 1;
@@ -327,7 +330,7 @@ out:
 	if (d.netns_pool)
 		sbox_netns_pool_free(d.netns_pool);
 	leases_free(&d);
-	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, -2 };
+	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, d.spare_fd, -2 };
 	     *fd != -2; fd++)
 		if (*fd >= 0)
 			close(*fd);

@@ -101,7 +101,7 @@ static void sboxd_up(void)
 	struct sbox_err err = { 0 };
 
 	memset(&D, 0, sizeof(D));
-	D.epfd = D.listen_fd = D.signal_fd = D.lock_fd = D.keeper_fd = -1;
+	D.epfd = D.listen_fd = D.signal_fd = D.lock_fd = D.keeper_fd = D.spare_fd = -1;
 	D.next_job_id = 1;
 	D.config_path = "fuzz.conf";
 	sbox_site_init(&D.site);

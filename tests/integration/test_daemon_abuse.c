@@ -794,6 +794,249 @@ static void test_stuck_fuse_fd(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Run fn as nobody in a child: its exit code (0: all held). */
+static int as_nobody(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		become(NOBODY);
+		_exit(fn());
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* One request, one answer; the answer's message must hold `want` (NULL:
+ * the answer must be of type `type`). */
+static int ask(int fd, struct sbox_mb *b, uint16_t type, const char *want, uint64_t *id)
+{
+	struct sbox_msg m;
+	int ok;
+
+	/* The send may fail (EPIPE: refused already); the answer is read
+	 * all the same. */
+	(void)raw_send_mb(fd, b);
+	if (raw_recv(fd, &m, 5000) != 1) {
+		fprintf(stderr, "no answer (want %s)\n", want ? want : "a reply");
+		return 0;
+	}
+	ok = want ? m.hdr.type == SBOX_MSG_ERROR && m.message && strstr(m.message, want)
+		  : m.hdr.type == type;
+	if (!ok)
+		fprintf(stderr, "want %s, got type %u: %s\n", want ? want : "a reply", m.hdr.type,
+			m.message ? m.message : "");
+	if (id)
+		*id = m.job_id;
+	sbox_msg_free(&m);
+	return ok;
+}
+
+/* A connection refused at accept: the refusal arrives, not ECONNRESET,
+ * although the client's first request waits unread. */
+static int refused_with(const char *want)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), ok;
+
+	if (fd < 0)
+		return 0;
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	ok = ask(fd, &b, 0, want, NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok;
+}
+
+static int nobody_conns(void)
+{
+	struct sbox_mb b = { 0 };
+	int fds[5];
+
+	for (int i = 0; i < 5; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+		if ((fds[i] = raw_connect(D.sock)) < 0 || !ask(fds[i], &b, SBOX_MSG_PONG, NULL, NULL))
+			return 1;
+	}
+	sbox_mb_free(&b);
+	usleep(200 * 1000);
+	if (!refused_with("uid 65534 has 5 connections (MaxConnectionsPerUser=5 in "))
+		return 2;
+	return 0;
+}
+
+static int nobody_fills_all(void)
+{
+	int fds[8], n = 0;
+
+	/* MaxConnections=8 keeps 1 for root: nobody gets 7. */
+	for (; n < 7; n++)
+		if ((fds[n] = raw_connect(D.sock)) < 0)
+			return 1;
+	usleep(200 * 1000);
+	if (!refused_with("too many connections (MaxConnections=8, 1 of them kept for root)"))
+		return 2;
+	/* Root still gets in while nobody holds every slot it may. */
+	if (write(3, "r", 1) != 1)
+		return 3;
+	pause();
+	return 0;
+}
+
+/* Break 5 of issue 12 (connections): one user holding many connections
+ * cannot lock out root or another user; each refusal names its cap. */
+static void test_per_user_connections(void **state)
+{
+	int p[2], st;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnections=40\nMaxConnectionsPerUser=5\n");
+	assert_int_equal(as_nobody(nobody_conns), 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+	sboxd_cleanup(&D);
+
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnections=8\nMaxConnectionsPerUser=0\n");
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		become(NOBODY);
+		_exit(nobody_fills_all());
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_true(raw_ping(D.sock));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static void launch_gpu(struct sbox_mb *b, const char *gpu, uint32_t flags, const char *sleep_s)
+{
+	char policy[64];
+
+	snprintf(policy, sizeof(policy), "[Sandbox]\nGPUs=%s\n", gpu);
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 7);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "sleep");
+	sbox_mb_str(b, SBOX_ATTR_ARGV, sleep_s);
+	sbox_mb_str(b, SBOX_ATTR_POLICY, policy);
+	if (flags)
+		sbox_mb_u32(b, SBOX_ATTR_FLAGS, flags);
+}
+
+static int nobody_queues(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || null < 0)
+		return 1;
+	/* GPU 1 is root's: busy, and whose job it is is not said. */
+	launch_gpu(&b, "1", 0, "30");
+	if (!ask(fd, &b, 0, "GPU 1 (", NULL))
+		return 2;
+	launch_gpu(&b, "1", 0, "30");
+	if (!ask(fd, &b, 0, "is leased by another user's job (--wait-gpu waits for it)", NULL))
+		return 3;
+	/* GPU 0: held, then queued for. */
+	launch_gpu(&b, "0", 0, "30");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 4;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 5;
+	/* A queued launch holding 25 fds: over MaxFdsPerUser=20. */
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	for (uint32_t i = 0; i < 25; i++)
+		sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 10 + i, (uint32_t)sbox_mb_fd(&b, null));
+	if (!ask(fd, &b, 0, "(MaxFdsPerUser=20 in ", NULL))
+		return 6;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 7;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, 0, "uid 65534 has 2 launches waiting for a GPU (MaxQueuedJobsPerUser=2 in ", NULL))
+		return 8;
+	sbox_mb_free(&b);
+	close(fd);
+	return 0;
+}
+
+static int nobody_detaches(void)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd = raw_connect(D.sock), n = -1;
+
+	for (int i = 0; i < 4; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 8);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "exit");
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "0");
+		sbox_mb_u32(&b, SBOX_ATTR_FLAGS, SBOX_LAUNCH_DETACH);
+		if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+			return 1;
+	}
+	usleep(2000 * 1000);
+	sbox_mb_begin(&b, SBOX_MSG_LIST, 9);
+	if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 5000) == 1) {
+		n = (int)m.n_jobs;
+		sbox_msg_free(&m);
+	}
+	sbox_mb_free(&b);
+	close(fd);
+	if (n != 2)
+		fprintf(stderr, "%d ended records kept, want 2\n", n);
+	return n == 2 ? 0 : 2;
+}
+
+/* Break 5 of issue 12 (jobs): queued launches, the fds they hold and the
+ * ended records kept are capped per user, and a BUSY reply names no other
+ * user's job. */
+static void test_per_user_jobs(void **state)
+{
+	struct sbox_mb b = { 0 };
+	char conf[1024], extra[2048];
+	int root;
+
+	(void)state;
+	sboxd_prepare(&D);
+	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
+		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
+	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
+	assert_int_equal(system(conf), 0);
+	snprintf(extra, sizeof(extra),
+		 "NetnsPool=0\nMaxQueuedJobsPerUser=2\nMaxFdsPerUser=20\nMaxEndedJobsPerUser=2\n"
+		 "[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
+		 "[Bounds]\nAllowGPUs=nobody 0-3\n", D.dir, D.dir, D.dir);
+	sboxd_start(&D, extra);
+	root = raw_connect(D.sock);
+	launch_gpu(&b, "1", 0, "30");
+	assert_true(ask(root, &b, SBOX_MSG_LAUNCHED, NULL, NULL));
+	assert_int_equal(as_nobody(nobody_queues), 0);
+	close(root);
+	sbox_mb_free(&b);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_int_equal(as_nobody(nobody_detaches), 0);
+	{
+		char *log = sboxd_log(&D);
+
+		assert_non_null(strstr(log, "dropped (MaxEndedJobsPerUser=2)"));
+		free(log);
+	}
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +1048,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
 		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
 		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
+		cmocka_unit_test_teardown(test_per_user_connections, teardown),
+		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
