@@ -216,6 +216,37 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
 	return 0;
 }
 
+/* A directory passed to the worker opens everything below it, as a bind
+ * would: a client other than root may pass only directories it could
+ * have bound (AllowBindPaths=).  (Files are the client's own opens, for
+ * the worker to read or write; they reach no further.) */
+static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
+			   const struct sbox_msg *m, const int *fds, struct refusal *r)
+{
+	if (!sbox_bounds_apply_to(who))
+		return 0;
+	for (size_t i = 0; i < m->n_pass; i++) {
+		int fd = fds[m->pass[i].index];
+		char real[PATH_MAX], what[48];
+		mode_t type;
+
+		snprintf(what, sizeof(what), "PASS_FD %u", m->pass[i].key);
+		if (fd_type(fd, &type) < 0) {
+			sbox_fail(&r->err, errno, "%s: the fd passed for it", what);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (!S_ISDIR(type))
+			continue;
+		if (fd_path(fd, real, sizeof(real)) < 0) {
+			sbox_fail(&r->err, errno, "%s: the client's fd", what);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (sbox_bounds_check_bind(&d->site.daemon.bounds, what, real, &r->err) < 0)
+			return refuse(r, SBOX_E_BOUND);
+	}
+	return 0;
+}
+
 static uint64_t proc_u64(const char *path)
 {
 	unsigned long long v = 0;
@@ -347,7 +378,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		refuse(r, SBOX_E_INTERNAL);
 		goto out;
 	}
-	if (map_binds(d, who, m, fds, &p, src, r) < 0)
+	if (map_binds(d, who, m, fds, &p, src, r) < 0 || check_pass_dirs(d, who, m, fds, r) < 0)
 		goto out;
 	busy = leases_choose(d, who, &p, m->gpu_count, idx, &n, &r->err);
 	if (busy < 0) {

@@ -6,6 +6,8 @@
  */
 #include "policy/bounds.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +78,55 @@ static bool is_caller(const char *user, const struct sbox_requester *who)
 	return who->user_name && strcmp(user, who->user_name) == 0;
 }
 
+/* Does a User=/Group= value name uid/gid 0 (by number or by a name that
+ * resolves to it)? */
+static bool is_root_user(const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uint64_t v;
+
+	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0)
+		return v == 0;
+	return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+}
+
+static bool is_root_group(const char *group)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	uint64_t v;
+
+	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0)
+		return v == 0;
+	return getgrnam_r(group, &gr, buf, sizeof(buf), &res) == 0 && res && res->gr_gid == 0;
+}
+
+/* AllowUserSwitch= lets a client run its worker as another user, never as
+ * root: uid 0 owns the host's files, so a root worker handed a directory
+ * fd of / (or any of root's files) writes /etc/shadow.  Root's group is
+ * refused for the same reason (group-writable root files). */
+static int check_no_root_switch(const struct sbox_policy *p, const struct sbox_bounds *b,
+				struct sbox_err *err)
+{
+	if (p->sec.user && is_root_user(p->sec.user))
+		return sbox_fail(err, 0, "User=%s is root: AllowUserSwitch= never lets a client other than root run a worker as root (%s)",
+				 p->sec.user, file_of(b));
+	if (p->sec.group && is_root_group(p->sec.group))
+		return sbox_fail(err, 0, "Group=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
+				 p->sec.group, file_of(b));
+	for (size_t i = 0; i < p->sec.supp_groups.n; i++)
+		if (is_root_group(p->sec.supp_groups.v[i]))
+			return sbox_fail(err, 0, "SupplementaryGroups=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
+					 p->sec.supp_groups.v[i], file_of(b));
+	return 0;
+}
+
 static int check_identity(const struct sbox_bounds *b, const struct sbox_policy *p,
 			  const struct sbox_requester *who, struct sbox_err *err)
 {
 	if (b->allow_user_switch)
-		return 0;
+		return check_no_root_switch(p, b, err);
 	if (p->sec.user && !is_caller(p->sec.user, who))
 		return sbox_fail(err, 0, "User=%s is not the caller (uid %u): the site bound AllowUserSwitch=no forbids it (%s)",
 				 p->sec.user, (unsigned)who->uid, file_of(b));

@@ -1037,6 +1037,33 @@ static void test_per_user_jobs(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+static int nobody_passes_root(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
+
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, root));
+	ok = ask(fd, &b, 0, "PASS_FD 5: / is outside the site bound AllowBindPaths=/tmp", NULL);
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, tmp));
+	ok = ok && ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+/* Break 8 of issue 12: AllowBindPaths= covers passed directory fds. */
+static void test_passed_dirs_bounded(void **state)
+{
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n[Bounds]\nAllowBindPaths=/tmp\n");
+	assert_int_equal(as_nobody(nobody_passes_root), 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1050,6 +1077,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
+		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))

@@ -182,6 +182,14 @@ static void test_network_identity_privileges(void **state)
 	load_site(&s, "[Bounds]\nAllowHostNetwork=yes\nAllowUserSwitch=yes\n"
 		      "AllowCapabilities=CAP_NET_RAW\n");
 	check(&s, "[Sandbox]\nPrivateNetwork=host\nUser=bob\n", NULL);
+	/* Issue 12 break 8: uid 0 (with a passed fd of /, it writes
+	 * /etc/shadow) is never a switch a client other than root gets. */
+	check(&s, "[Sandbox]\nUser=0\n",
+	      "User=0 is root: AllowUserSwitch= never lets a client other than root run a worker as root");
+	check(&s, "[Sandbox]\nUser=root\n", "User=root is root: AllowUserSwitch= never");
+	check(&s, "[Sandbox]\nUser=bob\nGroup=0\n", "Group=0 is root's group: AllowUserSwitch= never");
+	check(&s, "[Sandbox]\nUser=bob\nSupplementaryGroups=users root\n",
+	      "SupplementaryGroups=root is root's group: AllowUserSwitch= never");
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW\n", NULL);
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW CAP_SYS_ADMIN\n",
 	      "AmbientCapabilities=CAP_SYS_ADMIN is past");
