@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "policy/dir_network.h"
 #include "policy/dir_security.h"
@@ -153,12 +154,26 @@ static int check_privileges(const struct sbox_bounds *b, const struct sbox_polic
 		return sbox_fail(err, 0, "AmbientCapabilities=%s is past the site bound AllowCapabilities= (%s)",
 				 names, file_of(b));
 	}
+	if (p->sec.seccomp == SBOX_SECCOMP_NONE && !b->allow_no_seccomp)
+		return sbox_fail(err, 0, "SeccompProfile=none is past the site bound AllowNoSeccomp=no (%s)",
+				 file_of(b));
+	if (!p->sec.no_new_privs && !b->allow_new_privileges)
+		return sbox_fail(err, 0, "NoNewPrivileges=no is past the site bound AllowNewPrivileges=no (%s)",
+				 file_of(b));
 	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++) {
 		const struct sbox_rlimit *l = &p->sec.rlimits[r];
 		const char *name = sbox_rlimit_directive(r);
+		uint64_t ceiling = ctx->hard[r];
 
-		if (!l->set || l->hard <= ctx->hard[r])
+		/* RLIMIT_NICE only grants: up to 20 is "back to nice 0", what
+		 * any process starts at; sboxd's own (0: it is root and needs
+		 * none) would refuse every LimitNICE=. */
+		if (r == RLIMIT_NICE && ceiling < 20)
+			ceiling = 20;
+		if (!l->set || l->hard <= ceiling)
 			continue;
+		if (r == RLIMIT_NICE)
+			return sbox_fail(err, 0, "LimitNICE: a hard limit above 20 (a nice value below 0) is past the site bounds");
 		return sbox_fail(err, 0, "%s: a hard limit above sboxd's own (%llu) is past the site bounds; a job may only lower it",
 				 name ? name : "Limit", (unsigned long long)ctx->hard[r]);
 	}

@@ -43,6 +43,8 @@ struct sbox_bounds {
 	unsigned max_gpus;              /* MaxGPUs= per job; 0: no bound */
 	bool allow_host_network;        /* AllowHostNetwork= (default no) */
 	bool allow_user_switch;         /* AllowUserSwitch= (default no) */
+	bool allow_no_seccomp;          /* AllowNoSeccomp=: SeccompProfile=none (default no) */
+	bool allow_new_privileges;      /* AllowNewPrivileges=: NoNewPrivileges=no (default no) */
 	uint64_t allow_caps;            /* AllowCapabilities=: ambient caps a job may ask */
 	/* Resources: a bound set means the job must set a limit at or
 	 * below it (a job without one, "infinity", is past it): give a

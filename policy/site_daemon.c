@@ -382,6 +382,20 @@ int sbox_site_set_allow_user_switch(struct sbox_site *s, const char *v, unsigned
 	return set_flag(&s->daemon.bounds.allow_user_switch, "AllowUserSwitch", v, err);
 }
 
+int sbox_site_set_allow_no_seccomp(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_no_seccomp, "AllowNoSeccomp", v, err);
+}
+
+int sbox_site_set_allow_new_privileges(struct sbox_site *s, const char *v, unsigned line,
+				       struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_new_privileges, "AllowNewPrivileges", v, err);
+}
+
 int sbox_site_set_allow_caps(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
 {
 	char bad[64];

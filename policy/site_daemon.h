@@ -11,7 +11,8 @@
  *               MaxConnectionsPerUser=, MaxQueuedJobsPerUser=,
  *               MaxFdsPerUser=, MaxEndedJobsPerUser=
  *   [Bounds]    AllowBindPaths=, AllowGPUs=, MaxGPUs=, AllowHostNetwork=,
- *               AllowUserSwitch=, AllowCapabilities=, MemoryMax=, TasksMax=,
+ *               AllowUserSwitch=, AllowNoSeccomp=, AllowNewPrivileges=,
+ *               AllowCapabilities=, MemoryMax=, TasksMax=,
  *               CPUQuota=, AllowedCPUs=, RuntimeMaxSec=
  *   [Defaults]  any job policy directive but BindPaths=/BindReadOnlyPaths=:
  *               applied to every job before the job's own policy
@@ -97,6 +98,8 @@ SBOX_SITE_DAEMON_SETTER(allow_gpus)
 SBOX_SITE_DAEMON_SETTER(max_gpus)
 SBOX_SITE_DAEMON_SETTER(allow_host_network)
 SBOX_SITE_DAEMON_SETTER(allow_user_switch)
+SBOX_SITE_DAEMON_SETTER(allow_no_seccomp)
+SBOX_SITE_DAEMON_SETTER(allow_new_privileges)
 SBOX_SITE_DAEMON_SETTER(allow_caps)
 SBOX_SITE_DAEMON_SETTER(bound_memory_max)
 SBOX_SITE_DAEMON_SETTER(bound_tasks_max)
@@ -126,6 +129,8 @@ SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
 	{ "Bounds", "MaxGPUs", sbox_site_set_max_gpus },                                 \
 	{ "Bounds", "AllowHostNetwork", sbox_site_set_allow_host_network },              \
 	{ "Bounds", "AllowUserSwitch", sbox_site_set_allow_user_switch },                \
+	{ "Bounds", "AllowNoSeccomp", sbox_site_set_allow_no_seccomp },                  \
+	{ "Bounds", "AllowNewPrivileges", sbox_site_set_allow_new_privileges },          \
 	{ "Bounds", "AllowCapabilities", sbox_site_set_allow_caps },                     \
 	{ "Bounds", "MemoryMax", sbox_site_set_bound_memory_max },                       \
 	{ "Bounds", "TasksMax", sbox_site_set_bound_tasks_max },                         \

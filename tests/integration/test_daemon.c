@@ -747,5 +747,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
 
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "policy/directives.h"
 #include "policy/parse.h"
@@ -209,7 +210,23 @@ static void test_network_identity_privileges(void **state)
 		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), -1);
 		assert_non_null(strstr(err.msg, "LimitNOFILE: a hard limit above sboxd's own (4096)"));
 		sbox_policy_free(&p);
+		/* sboxd's own RLIMIT_NICE is 0: LimitNICE= was always refused.
+		 * Up to nice 0 is no privilege. */
+		c.hard[RLIMIT_NICE] = 0;
+		policy_of(&p, "[Sandbox]\nLimitNICE=+0\n");
+		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), 0);
+		sbox_policy_free(&p);
+		policy_of(&p, "[Sandbox]\nLimitNICE=-5\n");
+		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), -1);
+		assert_non_null(strstr(err.msg, "LimitNICE: a hard limit above 20 (a nice value below 0)"));
+		sbox_policy_free(&p);
 	}
+	/* Turning the filter or no_new_privs off takes the site's word. */
+	check(&s, "[Sandbox]\nSeccompProfile=none\n",
+	      "SeccompProfile=none is past the site bound AllowNoSeccomp=no (site.conf)");
+	check(&s, "[Sandbox]\nNoNewPrivileges=no\n",
+	      "NoNewPrivileges=no is past the site bound AllowNewPrivileges=no (site.conf)");
+	check(&s, "[Sandbox]\nSeccompProfile=strict\n", NULL);
 	sbox_site_free(&s);
 }
 
