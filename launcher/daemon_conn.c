@@ -60,7 +60,9 @@ void close_client_fds(int *fds, size_t n)
  * it hides).  Workers run in a pid namespace of their own; so do
  * containers, which AllowNestedClients=yes lets in.  The connecting
  * process's own pidfd (SO_PEERPIDFD) says it without a pid-reuse race;
- * /proc/PID is the fallback on kernels without it.  Fails closed. */
+ * /proc/PID is the fallback on kernels without it (SO_PEERPIDFD unknown,
+ * or the ioctl unknown), never when the pidfd says the process is gone
+ * (ESRCH): its pid may be another process's by now.  Fails closed. */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 {
 	struct stat mine, theirs;
@@ -72,7 +74,13 @@ bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
 		ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
+		if (ns < 0 && errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP) {
+			close(pidfd);
+			return false;      /* gone (ESRCH), or unknown: refuse */
+		}
 		close(pidfd);
+	} else if (pidfd < 0 && errno == ESRCH) {
+		return false;
 	}
 	if (ns >= 0) {
 		same = fstat(ns, &theirs) == 0;
