@@ -204,6 +204,7 @@ fuzz: $(B)/fuzz/fuzz_protocol $(B)/fuzz/fuzz_daemon
 		-print_final_stats=1 $(B)/fuzz/corpus tests/fuzz/corpus
 	$(B)/fuzz/fuzz_daemon -max_total_time=$(FUZZ_DAEMON_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 $(B)/fuzz/corpus-daemon tests/fuzz/corpus-daemon
+	@echo "fuzz: 0 crashes (a crash stops make with libFuzzer's report and a crash-* file)"
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
