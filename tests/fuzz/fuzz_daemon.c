@@ -107,7 +107,8 @@ static void sboxd_up(void)
 	sbox_site_init(&D.site);
 	snprintf(site, sizeof(site),
 		 "[Daemon]\nAllowUsers=%u 1000 1001\nMaxConnections=10\nMaxJobs=8\n"
-		 "MaxJobsPerUser=4\nNetnsPool=0\n"
+		 "MaxJobsPerUser=4\nNetnsPool=0\nMaxConnectionsPerUser=3\n"
+		 "MaxQueuedJobsPerUser=2\nMaxFdsPerUser=8\nMaxEndedJobsPerUser=2\n"
 		 "[Bounds]\nAllowGPUs=0 1\nAllowBindPaths=/tmp\n",
 		 (unsigned)getuid());
 	if (sbox_site_load_string(&D.site, site, "fuzz.conf", &err) < 0) {
