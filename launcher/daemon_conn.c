@@ -62,7 +62,8 @@ void close_client_fds(int *fds, size_t n)
  * process's own pidfd (SO_PEERPIDFD) says it without a pid-reuse race;
  * /proc/PID is the fallback on kernels without it (SO_PEERPIDFD unknown,
  * or the ioctl unknown), never when the pidfd says the process is gone
- * (ESRCH): its pid may be another process's by now.  Fails closed. */
+ * (ESRCH): its pid may be another process's by now.  Fails closed; errno
+ * then says why when it was an error (EMFILE: sboxd is out of fds). */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 {
 	struct stat mine, theirs;
@@ -75,8 +76,11 @@ bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
 		ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
 		if (ns < 0 && errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP) {
+			int e = errno;
+
 			close(pidfd);
-			return false;      /* gone (ESRCH), or unknown: refuse */
+			errno = e;
+			return false;      /* gone (ESRCH), out of fds, or unknown: refuse */
 		}
 		close(pidfd);
 	} else if (pidfd < 0 && errno == ESRCH) {
@@ -239,8 +243,14 @@ void conn_accept(struct sboxd *d)
 		c->w.obj = c;
 		c->last_active = sboxd_now();
 		fill_identity(c);
+		errno = 0;
 		if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(fd, c->pid)) {
-			refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
+			if (errno == EMFILE || errno == ENFILE)
+				refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
+			else if (errno == ESRCH)
+				refuse(fd, SBOX_E_DENIED, "the connecting process is gone");
+			else
+				refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
 			free(c);
 			continue;
 		}

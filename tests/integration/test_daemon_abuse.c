@@ -1064,6 +1064,53 @@ static void test_passed_dirs_bounded(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Break 5 of issue 12 (sboxd's own fds): at EMFILE a client used to wait
+ * in the backlog (sboxd logged "accept: Too many open files"); now it is
+ * taken with the spare fd and told why. */
+static void test_out_of_fds(void **state)
+{
+	enum { N = 90 };
+	struct rlimit low = { 48, 48 };
+	struct sbox_mb b = { 0 };
+	int fds[N], pong = 0, refused = 0, silent = 0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	assert_int_equal(prlimit(D.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(D.sock);
+		assert_true(fds[i] >= 0);
+		sbox_mb_begin(&b, SBOX_MSG_PING, (uint32_t)i);
+		(void)raw_send_mb(fds[i], &b);
+	}
+	for (int i = 0; i < N; i++) {
+		struct sbox_msg m;
+
+		if (raw_recv(fds[i], &m, 3000) != 1) {
+			silent++;
+			continue;
+		}
+		if (m.hdr.type == SBOX_MSG_PONG)
+			pong++;
+		else if (m.message && strstr(m.message, "sboxd is out of file descriptors"))
+			refused++;
+		else
+			fprintf(stderr, "connection %d: type %u: %s\n", i, m.hdr.type,
+				m.message ? m.message : "");
+		sbox_msg_free(&m);
+	}
+	fprintf(stderr, "out of fds: %d answered, %d refused with the reason, %d silent\n", pong,
+		refused, silent);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	sbox_mb_free(&b);
+	assert_int_equal(silent, 0);
+	assert_true(refused > 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1078,6 +1125,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
+		cmocka_unit_test_teardown(test_out_of_fds, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
