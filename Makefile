@@ -142,10 +142,10 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
 # pkg-config file), the example node agent, the protocol fuzzer --
 DAEMON_OBJ = $(addprefix $(B)/launcher/, sboxd.o daemon_loop.o daemon_conn.o daemon_jobs.o \
-	daemon_launch.o daemon_leases.o daemon_recovery.o daemon_state.o protocol.o \
-	protocol_build.o)
+	daemon_launch.o daemon_leases.o daemon_recovery.o daemon_state.o daemon_closer.o \
+	protocol.o protocol_build.o)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
@@ -190,7 +190,14 @@ FUZZ_HDR = $(wildcard common/*.h policy/*.h launcher/*.h)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(FUZZ_SRC) $(FUZZ_SRC_fuzz_$*) $(LIBSBOX_LIBS)
+		-fno-sanitize-recover=all -pthread -o $@ $< $(FUZZ_SRC) $(FUZZ_SRC_fuzz_$*) \
+		$(LIBSBOX_LIBS)
+# The stateful fuzzer of sboxd's event loop: the daemon's sources with the
+# launch layer faked (tests/fuzz/fake_sandbox.c instead of sandbox/).
+FUZZ_SRC_fuzz_daemon = $(addprefix launcher/, daemon_loop.c daemon_conn.c daemon_jobs.c \
+	daemon_launch.c daemon_leases.c daemon_recovery.c daemon_state.c daemon_closer.c) \
+	tests/fuzz/fake_sandbox.c
+$(B)/fuzz/fuzz_daemon: $(FUZZ_SRC_fuzz_daemon) tests/fuzz/fake_sandbox.h
 .PHONY: fuzz
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
 	./tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZERS)

@@ -10,8 +10,9 @@
  *   daemon_leases.c    the GPU inventory and exclusive leases
  *   daemon_recovery.c  the keeper that outlives sboxd, and re-adoption
  *   daemon_state.c     files in the state directory: job ids, keeper.pid
+ *   daemon_closer.c    closing clients' fds off the loop (a close may block)
  *
- * One thread.  Nothing here blocks on a client or a child: sockets are
+ * One thread (and the closers, which only close).  Nothing here blocks on a client or a child: sockets are
  * non-blocking, sbox_spawn() returns right after clone, and a child's
  * set-up reports arrive as events.  Objects that the loop may still hold
  * a pointer to in the current batch of events are freed at its end
@@ -138,6 +139,7 @@ struct sboxd {
 	const char *socket_path;
 	bool foreground;
 	int epfd, listen_fd, signal_fd, lock_fd;
+	int spare_fd;                       /* given up to accept (and refuse) at EMFILE */
 	struct watch w_listen, w_signal, w_keeper;
 	bool stopping;
 	uint64_t stop_deadline;
@@ -155,12 +157,31 @@ struct sboxd {
 	bool have_dead;                     /* a conn or job awaits freeing */
 };
 
+/* What MaxConnections= and MaxJobs= keep for root: users other than root
+ * are refused that much earlier, so that root (an admin, a node agent)
+ * always gets through. */
+static inline unsigned sboxd_root_reserve(unsigned max)
+{
+	unsigned r = max / 16;
+
+	if (r > 32)
+		r = 32;
+	return r == 0 && max > 1 ? 1 : r;
+}
+
 /* ---- daemon_loop.c ---- */
 uint64_t sboxd_now(void);                    /* monotonic usec */
 uint64_t sboxd_now_real(void);
 int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
 void sboxd_unwatch(struct sboxd *d, int fd);
+/* One turn of the loop: deadlines, then one epoll_wait (for at most
+ * max_wait_ms; -1: until the next deadline) and its events.  1: stopped;
+ * 0: go on; -1: failed.  sboxd_run turns it until it stops. */
+int sboxd_turn(struct sboxd *d, int max_wait_ms);
 int sboxd_run(struct sboxd *d);
+/* At the end: close every client, let go of every job (the keeper, if
+ * any, holds the detached ones), free it all. */
+void sboxd_drop_all(struct sboxd *d);
 void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- daemon_conn.c ---- */
@@ -172,14 +193,29 @@ void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t cod
 void conn_close(struct sboxd *d, struct conn *c);
 void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next);
 void close_fds(int *fds, size_t n);
+/* The same for fds that came from a client: closed by daemon_closer.c's
+ * threads, never in the loop (a close may wait on a FUSE server). */
+void close_client_fds(int *fds, size_t n);
+/* What a user holds of what all share: live connections; fds (its
+ * connections and its queued launches' fds). */
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Is the process that connected fd in our pid namespace? */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
+
+/* ---- daemon_closer.c ---- */
+void sboxd_close_client_fd(int fd);
+/* Wait (up to timeout_ms) until every queued close is done: true if so. */
+bool sboxd_closer_settle(unsigned timeout_ms);
 
 /* ---- daemon_jobs.c ---- */
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
 void job_on_event(struct sboxd *d, struct job *j);
 void job_on_exit(struct sboxd *d, struct job *j);
 void jobs_conn_gone(struct sboxd *d, struct conn *c);
+/* Free the waiters of connections marked dead (reap_dead, between
+ * batches: no walk over a waiter list is under way then). */
+void jobs_drop_dead_waiters(struct sboxd *d);
 void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
 void jobs_retry_queued(struct sboxd *d);
 struct job *job_new(struct sboxd *d, uint64_t id);

@@ -12,6 +12,7 @@
 #include "launcher/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,15 @@ void close_fds(int *fds, size_t n)
 		}
 }
 
+void close_client_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			sboxd_close_client_fd(fds[i]);
+			fds[i] = -1;
+		}
+}
+
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
@@ -50,7 +60,10 @@ void close_fds(int *fds, size_t n)
  * it hides).  Workers run in a pid namespace of their own; so do
  * containers, which AllowNestedClients=yes lets in.  The connecting
  * process's own pidfd (SO_PEERPIDFD) says it without a pid-reuse race;
- * /proc/PID is the fallback on kernels without it.  Fails closed. */
+ * /proc/PID is the fallback on kernels without it (SO_PEERPIDFD unknown,
+ * or the ioctl unknown), never when the pidfd says the process is gone
+ * (ESRCH): its pid may be another process's by now.  Fails closed; errno
+ * then says why when it was an error (EMFILE: sboxd is out of fds). */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 {
 	struct stat mine, theirs;
@@ -62,7 +75,16 @@ bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
 		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
 		ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
+		if (ns < 0 && errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP) {
+			int e = errno;
+
+			close(pidfd);
+			errno = e;
+			return false;      /* gone (ESRCH), out of fds, or unknown: refuse */
+		}
 		close(pidfd);
+	} else if (pidfd < 0 && errno == ESRCH) {
+		return false;
 	}
 	if (ns >= 0) {
 		same = fstat(ns, &theirs) == 0;
@@ -104,7 +126,13 @@ static void fill_identity(struct conn *c)
 	}
 }
 
-/* Send an error to a socket we are about to close, without a conn. */
+static void drain(int fd);
+
+/* Send an error to a socket we are about to close, without a conn, and
+ * read what the client sent: closing with unread data makes the client's
+ * recv fail with ECONNRESET before it reads the refusal.  SHUT_RD first,
+ * so that nothing more can arrive between the drain and the close (the
+ * client's sends fail with EPIPE from then on; it reads the refusal). */
 static void refuse(int fd, uint32_t code, const char *msg)
 {
 	struct sbox_mb b = { 0 };
@@ -113,6 +141,78 @@ static void refuse(int fd, uint32_t code, const char *msg)
 	if (sbox_mb_finish(&b, NULL) == 0)
 		(void)send(fd, b.buf, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	sbox_mb_free(&b);
+	shutdown(fd, SHUT_RD);
+	drain(fd);
+	close(fd);
+}
+
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		n += !c->dead && c->who.uid == uid;
+	return n;
+}
+
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
+{
+	size_t n = sboxd_user_conns(d, uid);
+
+	for (const struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->queued && j->uid == uid)
+			n += j->queued->nfds;
+	return n;
+}
+
+/* Out of fds: give up the spare to take the connection, refuse it with a
+ * message (rather than leave it in the backlog, or the client with
+ * "connection refused"), and take the spare again. */
+static void accept_at_emfile(struct sboxd *d)
+{
+	int fd;
+
+	sboxd_log("accept: %s: refusing a connection", strerror(errno));
+	if (d->spare_fd < 0)
+		return;
+	close(d->spare_fd);
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* The caps of connections (NULL: within them), with the message. */
+static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, size_t len)
+{
+	const struct sbox_site_daemon *s = &d->site.daemon;
+	unsigned max = s->max_connections, mine;
+	size_t fds;
+
+	if (c->who.uid == 0) {
+		if (d->n_conns < max)
+			return NULL;
+		snprintf(msg, len, "too many connections (MaxConnections=%u)", max);
+		return msg;
+	}
+	if (d->n_conns >= max - sboxd_root_reserve(max)) {
+		snprintf(msg, len, "too many connections (MaxConnections=%u, %u of them kept for root)",
+			 max, sboxd_root_reserve(max));
+		return msg;
+	}
+	mine = sboxd_user_conns(d, c->who.uid);
+	if (s->max_conns_per_user && mine >= s->max_conns_per_user) {
+		snprintf(msg, len, "uid %u has %u connections (MaxConnectionsPerUser=%u in %s)",
+			 (unsigned)c->who.uid, mine, s->max_conns_per_user, d->config_path);
+		return msg;
+	}
+	fds = sboxd_user_fds(d, c->who.uid);
+	if (s->max_fds_per_user && fds + 1 > s->max_fds_per_user) {
+		snprintf(msg, len, "uid %u makes sboxd hold %zu fds (MaxFdsPerUser=%u in %s)",
+			 (unsigned)c->who.uid, fds, s->max_fds_per_user, d->config_path);
+		return msg;
+	}
+	return NULL;
 }
 
 void conn_accept(struct sboxd *d)
@@ -123,26 +223,19 @@ void conn_accept(struct sboxd *d)
 		char msg[256];
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE)
+				accept_at_emfile(d);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				sboxd_log("accept: %s", strerror(errno));
 			return;
 		}
 		if (d->stopping) {
 			refuse(fd, SBOX_E_BUSY, "sboxd is stopping");
-			close(fd);
-			continue;
-		}
-		if (d->n_conns >= d->site.daemon.max_connections) {
-			snprintf(msg, sizeof(msg), "too many connections (MaxConnections=%u)",
-				 d->site.daemon.max_connections);
-			refuse(fd, SBOX_E_BUSY, msg);
-			close(fd);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			refuse(fd, SBOX_E_INTERNAL, "out of memory");
-			close(fd);
 			continue;
 		}
 		c->fd = fd;
@@ -150,9 +243,14 @@ void conn_accept(struct sboxd *d)
 		c->w.obj = c;
 		c->last_active = sboxd_now();
 		fill_identity(c);
+		errno = 0;
 		if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(fd, c->pid)) {
-			refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
-			close(fd);
+			if (errno == EMFILE || errno == ENFILE)
+				refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
+			else if (errno == ESRCH)
+				refuse(fd, SBOX_E_DENIED, "the connecting process is gone");
+			else
+				refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
 			free(c);
 			continue;
 		}
@@ -162,7 +260,11 @@ void conn_accept(struct sboxd *d)
 				 c->who.user_name ? c->who.user_name : "", c->who.user_name ? ")" : "",
 				 d->config_path);
 			refuse(fd, SBOX_E_DENIED, msg);
-			close(fd);
+			free(c);
+			continue;
+		}
+		if (conn_cap(d, c, msg, sizeof(msg))) {
+			refuse(fd, SBOX_E_BUSY, msg);
 			free(c);
 			continue;
 		}
@@ -208,7 +310,7 @@ static void drain(int fd)
 			int *fds = (int *)(void *)CMSG_DATA(h);
 
 			for (size_t j = 0; j < k; j++)
-				close(fds[j]);
+				sboxd_close_client_fd(fds[j]);
 			had_fds = true;
 		}
 		if (n == 0 && !had_fds)
@@ -222,8 +324,17 @@ void conn_close(struct sboxd *d, struct conn *c)
 
 	if (c->dead)
 		return;
+	/* Dead first: what jobs_conn_gone sets off (a queued job's end told
+	 * to its waiters) must not send to it or close it again.  Nothing is
+	 * freed here: a dispatch further up may be walking this connection
+	 * or a waiter of it (finalize -> send_exit -> conn_send -> here);
+	 * the loop frees it once the batch of events is done (reap_dead). */
+	c->dead = true;
+	d->have_dead = true;
+	d->n_conns--;
 	jobs_conn_gone(d, c);
 	sboxd_unwatch(d, c->fd);
+	shutdown(c->fd, SHUT_RD);       /* see refuse() */
 	drain(c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -232,9 +343,6 @@ void conn_close(struct sboxd *d, struct conn *c)
 		free(o);
 	}
 	c->outq = c->outq_tail = NULL;
-	c->dead = true;
-	d->have_dead = true;
-	d->n_conns--;
 }
 
 static void update_out(struct sboxd *d, struct conn *c)
@@ -358,7 +466,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 			if (*nfds < CMSG_FDS_MAX)
 				fds[(*nfds)++] = fd;
 			else
-				close(fd);
+				sboxd_close_client_fd(fd);
 		}
 	}
 	if (mh.msg_flags & MSG_CTRUNC)
@@ -372,7 +480,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 
 		snprintf(msg, sizeof(msg), "%s (at most %d bytes and %d fds)", why, SBOX_PROTO_MAX_MSG,
 			 SBOX_PROTO_MAX_FDS);
-		close_fds(fds, *nfds);
+		close_client_fds(fds, *nfds);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EMSGSIZE, msg);
 		return -2;
@@ -384,7 +492,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 		 * would take n == 0 for EOF and close the connection without
 		 * closing them — a client could leak fds into sboxd until it
 		 * can't accept or launch anything.  Close them and refuse. */
-		close_fds(fds, *nfds);
+		close_client_fds(fds, *nfds);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, "empty message with fds");
 		return -2;
@@ -400,7 +508,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 	struct sbox_msg m;
 
 	if (sbox_msg_peek(d->rxbuf, len, &h, &err) < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, err.msg);
 		return false;
 	}
@@ -409,7 +517,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 
 		/* Answered in our version's header: the error layout is the
 		 * one thing every version keeps (docs/protocol.md). */
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		snprintf(msg, sizeof(msg), "protocol version %u is not supported (sboxd speaks %d)",
 			 h.version, SBOX_PROTO_VERSION);
 		conn_send_error(d, c, h.seq, SBOX_E_VERSION, EPROTONOSUPPORT, msg);
@@ -420,12 +528,12 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 		 * client probing: answer and keep the connection. */
 		bool keep = h.type < 0x200 && !sbox_msg_type_name(h.type);
 
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, err.msg);
 		return keep;
 	}
 	if (m.hdr.type >= 0x80) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, "not a request");
 		sbox_msg_free(&m);
 		return false;

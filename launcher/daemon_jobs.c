@@ -275,6 +275,29 @@ static void decide_outcome(struct job *j, int init_status)
 	}
 }
 
+/* Ended records kept for a WAIT cost memory here and in the keeper until
+ * someone asks: a user who detaches and never waits would grow them
+ * without bound.  Past MaxEndedJobsPerUser=, the user's oldest go. */
+static void trim_ended(struct sboxd *d, uid_t uid)
+{
+	unsigned cap = d->site.daemon.max_ended_per_user, n = 0;
+	struct job *oldest = NULL;
+
+	if (uid == 0 || cap == 0)
+		return;
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->uid == uid && j->state == SBOX_JOB_ENDED) {
+			n++;
+			if (!oldest || j->id < oldest->id)
+				oldest = j;
+		}
+	if (n <= cap)
+		return;
+	sboxd_log("job %llu of uid %u: its end was never asked for; dropped (MaxEndedJobsPerUser=%u)",
+		  (unsigned long long)oldest->id, (unsigned)uid, cap);
+	job_forget(d, oldest);
+}
+
 /* The job is over: tell whoever waits, give its GPUs back. */
 static void finalize(struct sboxd *d, struct job *j)
 {
@@ -290,23 +313,29 @@ static void finalize(struct sboxd *d, struct job *j)
 		sbox_child_free(j->child);
 		j->child = NULL;
 	}
-	for (w = j->waiters; w; w = wn) {
+	/* The list is taken off the job before the walk: a send may close a
+	 * connection (EPIPE), which only marks it dead (conn_close); its
+	 * waiters stay allocated and are skipped here. */
+	w = j->waiters;
+	j->waiters = NULL;
+	for (; w; w = wn) {
 		wn = w->next;
 		if (!w->conn->dead) {
-			send_exit(d, w->conn, w->seq, j);
 			w->conn->n_waits--;
+			send_exit(d, w->conn, w->seq, j);
 			told = true;
 		}
 		free(w);
 	}
-	j->waiters = NULL;
 	/* Told, or nobody left to tell: gone.  Otherwise the end is kept
 	 * (also by the keeper, so that it survives a restart) for the WAIT
 	 * of its owner, of whoever detached it, or of a client coming back. */
-	if (told || (!j->detached && !j->owner && !j->reattach_deadline))
+	if (told || (!j->detached && !j->owner && !j->reattach_deadline)) {
 		job_forget(d, j);
-	else
+	} else {
 		keeper_put(d, j);
+		trim_ended(d, j->uid);
+	}
 	leases_release(d, j);
 }
 
@@ -505,7 +534,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");
 		break;
 	}
-	close_fds(fds, nfds);
+	close_client_fds(fds, nfds);
 }
 
 /* -------------------------------------------------- clients and time */
@@ -514,20 +543,11 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c)
 {
 	struct sbox_err err = { 0 };
 
+	/* Its waiters are left in place (a walk over a job's waiters may be
+	 * under way further up) and dropped by jobs_drop_dead_waiters once
+	 * the loop's batch is done. */
+	c->n_waits = 0;
 	for (struct job *j = d->jobs; j; j = j->next) {
-		struct waiter **pw = &j->waiters;
-
-		while (*pw) {
-			if ((*pw)->conn == c) {
-				struct waiter *w = *pw;
-
-				*pw = w->next;
-				free(w);
-				c->n_waits--;
-			} else {
-				pw = &(*pw)->next;
-			}
-		}
 		if (j->owner != c || j->dead)
 			continue;
 		/* Its client is gone: a job that was not detached goes too. */
@@ -539,6 +559,24 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c)
 			job_forget(d, j);
 		else if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
 			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	}
+}
+
+void jobs_drop_dead_waiters(struct sboxd *d)
+{
+	for (struct job *j = d->jobs; j; j = j->next) {
+		struct waiter **pw = &j->waiters;
+
+		while (*pw) {
+			struct waiter *w = *pw;
+
+			if (w->conn->dead) {
+				*pw = w->next;
+				free(w);
+			} else {
+				pw = &w->next;
+			}
+		}
 	}
 }
 
@@ -623,6 +661,8 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 		v[k++] = d->lock_fd;
 	if (d->keeper_fd >= 0)
 		v[k++] = d->keeper_fd;
+	if (d->spare_fd >= 0)
+		v[k++] = d->spare_fd;
 	for (struct conn *c = d->conns; c && k < cap; c = c->next)
 		if (c->fd >= 0)
 			v[k++] = c->fd;

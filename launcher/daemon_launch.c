@@ -5,7 +5,10 @@
  *   1. limits: jobs in all and per user
  *   2. the fds: stdio must be files one can read or write (not O_PATH, not
  *      directories); every fd is the client's own, passed with SCM_RIGHTS,
- *      so it can only hand in what it could open itself
+ *      so it can only hand in what it could open itself.  Nothing here
+ *      may wait on an fd's file system (a FUSE server that never answers):
+ *      fcntl, statx(AT_STATX_DONT_SYNC), readlink of /proc/self/fd only;
+ *      closes go to daemon_closer.c
  *   3. the policy: the site's [Defaults], then the request's text, parsed
  *      here with the directive table and validated
  *   4. binds: the k-th bind of the policy is the fd BIND_FD k names; its
@@ -52,7 +55,7 @@ void queued_free(struct queued_launch *q)
 {
 	if (!q)
 		return;
-	close_fds(q->fds, q->nfds);
+	close_client_fds(q->fds, q->nfds);
 	free(q->fds);
 	sbox_msg_free(&q->msg);
 	free(q);
@@ -74,11 +77,32 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 			  d->config_path);
 		return refuse(r, SBOX_E_BUSY);
 	}
+	if (uid != 0 && all >= d->site.daemon.max_jobs - sboxd_root_reserve(d->site.daemon.max_jobs)) {
+		sbox_fail(&r->err, EAGAIN, "too many jobs (MaxJobs=%u in %s, %u of them kept for root)",
+			  d->site.daemon.max_jobs, d->config_path,
+			  sboxd_root_reserve(d->site.daemon.max_jobs));
+		return refuse(r, SBOX_E_BUSY);
+	}
 	if (uid != 0 && per_user && mine >= per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s)",
 			  (unsigned)uid, mine, per_user, d->config_path);
 		return refuse(r, SBOX_E_BUSY);
 	}
+	return 0;
+}
+
+/* The type of a client's fd, from what the kernel has in memory.  Never
+ * fstat(): on FUSE (and NFS, CIFS) it may ask the file's server and wait
+ * for an answer that a hostile client's server never gives, with the
+ * whole loop waiting behind it.  AT_STATX_DONT_SYNC takes the cached
+ * attributes (an inode's type never changes). */
+static int fd_type(int fd, mode_t *type)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+		return -1;
+	*type = stx.stx_mode & S_IFMT;
 	return 0;
 }
 
@@ -88,14 +112,14 @@ static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal 
 	static const char *const names[] = { "STDIN", "STDOUT", "STDERR" };
 
 	for (int i = 0; i < 3; i++) {
-		struct stat st;
+		mode_t type;
 		int fd, fl;
 
 		if (m->stdio[i] < 0)
 			continue;
 		fd = fds[m->stdio[i]];
 		fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fstat(fd, &st) < 0) {
+		if (fl < 0 || fd_type(fd, &type) < 0) {
 			sbox_fail(&r->err, errno, "%s: the fd passed for it", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
@@ -103,7 +127,7 @@ static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal 
 			sbox_fail(&r->err, EBADF, "%s: an O_PATH fd can be neither read nor written", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
-		if (S_ISDIR(st.st_mode)) {
+		if (S_ISDIR(type)) {
 			sbox_fail(&r->err, EISDIR, "%s: the fd passed for it is a directory", names[i]);
 			return refuse(r, SBOX_E_PROTO);
 		}
@@ -189,6 +213,37 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
 				  m->binds[b].key, k);
 			return refuse(r, SBOX_E_PROTO);
 		}
+	return 0;
+}
+
+/* A directory passed to the worker opens everything below it, as a bind
+ * would: a client other than root may pass only directories it could
+ * have bound (AllowBindPaths=).  (Files are the client's own opens, for
+ * the worker to read or write; they reach no further.) */
+static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
+			   const struct sbox_msg *m, const int *fds, struct refusal *r)
+{
+	if (!sbox_bounds_apply_to(who))
+		return 0;
+	for (size_t i = 0; i < m->n_pass; i++) {
+		int fd = fds[m->pass[i].index];
+		char real[PATH_MAX], what[48];
+		mode_t type;
+
+		snprintf(what, sizeof(what), "PASS_FD %u", m->pass[i].key);
+		if (fd_type(fd, &type) < 0) {
+			sbox_fail(&r->err, errno, "%s: the fd passed for it", what);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (!S_ISDIR(type))
+			continue;
+		if (fd_path(fd, real, sizeof(real)) < 0) {
+			sbox_fail(&r->err, errno, "%s: the client's fd", what);
+			return refuse(r, SBOX_E_PROTO);
+		}
+		if (sbox_bounds_check_bind(&d->site.daemon.bounds, what, real, &r->err) < 0)
+			return refuse(r, SBOX_E_BOUND);
+	}
 	return 0;
 }
 
@@ -324,7 +379,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		refuse(r, SBOX_E_INTERNAL);
 		goto out;
 	}
-	if (map_binds(d, who, m, fds, &p, src, r) < 0)
+	if (map_binds(d, who, m, fds, &p, src, r) < 0 || check_pass_dirs(d, who, m, fds, r) < 0)
 		goto out;
 	busy = leases_choose(d, who, &p, m->gpu_count, idx, &n, &r->err);
 	if (busy < 0) {
@@ -362,6 +417,32 @@ static void set_name(struct job *j, const struct sbox_msg *m)
 	const char *slash = m->name ? NULL : strrchr(n, '/');
 
 	snprintf(j->name, sizeof(j->name), "%s", slash ? slash + 1 : n);
+}
+
+/* A launch about to wait for a GPU holds its fds (up to 160) and a job
+ * slot until then: bounded per user. */
+static int check_queue_caps(struct sboxd *d, uid_t uid, size_t nfds, struct refusal *r)
+{
+	const struct sbox_site_daemon *s = &d->site.daemon;
+	unsigned queued = 0;
+	size_t fds;
+
+	if (uid == 0)
+		return 0;
+	for (struct job *j = d->jobs; j; j = j->next)
+		queued += !j->dead && j->state == SBOX_JOB_QUEUED && j->uid == uid;
+	if (s->max_queued_per_user && queued >= s->max_queued_per_user) {
+		sbox_fail(&r->err, EAGAIN, "uid %u has %u launches waiting for a GPU (MaxQueuedJobsPerUser=%u in %s)",
+			  (unsigned)uid, queued, s->max_queued_per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	fds = sboxd_user_fds(d, uid);
+	if (s->max_fds_per_user && fds + nfds > s->max_fds_per_user) {
+		sbox_fail(&r->err, EAGAIN, "uid %u makes sboxd hold %zu fds, %zu more to wait for a GPU (MaxFdsPerUser=%u in %s)",
+			  (unsigned)uid, fds, nfds, s->max_fds_per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	return 0;
 }
 
 /* Keep what a retry needs: the request, its fds, who asked. */
@@ -426,7 +507,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	int rc;
 
 	if (d->stopping) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
 		return;
 	}
@@ -435,7 +516,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		return;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
@@ -446,7 +527,7 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	}
 	j = job_new(d, id);
 	if (!j) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
 		return;
 	}
@@ -456,21 +537,23 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	j->detached = m->flags & SBOX_LAUNCH_DETACH;
 	set_name(j, m);
 	rc = try_launch(d, j, &c->who, m, fds, &r);
-	if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
+	if (rc == 1 && check_queue_caps(d, c->who.uid, nfds, &r) < 0)
+		rc = -1;
+	else if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
 		sbox_fail(&r.err, ENOMEM, "queueing the launch");
 		rc = refuse(&r, SBOX_E_INTERNAL);
 	}
 	if (rc < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		j->dead = true;
 		d->have_dead = true;
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
 	if (rc == 0)
-		close_fds(fds, nfds);  /* the sandbox has its own copies */
+		close_client_fds(fds, nfds);  /* the sandbox has its own copies */
 	else
-		keeper_put(d, j);      /* queued: a successor queues it again */
+		keeper_put(d, j);             /* queued: a successor queues it again */
 	if (!j->detached) {
 		j->owner = c;
 		c->n_jobs++;

@@ -115,10 +115,18 @@ int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox
 		}
 		if (chosen(idx, *n, (unsigned)pos))
 			return sbox_fail(err, 0, "GPUs=%s names GPU %zu twice", specs->v[s], pos);
-		if (l->holder[pos] != 0) {
+		if (l->holder[pos] != 0 && (who->uid == 0 || l->holder_uid[pos] == who->uid)) {
 			sbox_fail(err, 0, "GPUs=%s: GPU %zu (%s) is leased by job %llu (--wait-gpu waits for it)",
 				  specs->v[s], pos, gpu_label(&l->inv.gpus[pos]),
 				  (unsigned long long)l->holder[pos]);
+			err->errnum = EBUSY;
+			return 1;
+		}
+		if (l->holder[pos] != 0) {
+			/* Another user's job: its id is none of this user's
+			 * business (as in LIST and GPUS). */
+			sbox_fail(err, 0, "GPUs=%s: GPU %zu (%s) is leased by another user's job (--wait-gpu waits for it)",
+				  specs->v[s], pos, gpu_label(&l->inv.gpus[pos]));
 			err->errnum = EBUSY;
 			return 1;
 		}

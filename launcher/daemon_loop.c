@@ -105,6 +105,7 @@ static void reap_dead(struct sboxd *d)
 	if (!d->have_dead)
 		return;
 	d->have_dead = false;
+	jobs_drop_dead_waiters(d);
 	for (c = d->conns; c; c = cn) {
 		cn = c->next;
 		if (!c->dead)
@@ -194,47 +195,86 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 	}
 }
 
-int sboxd_run(struct sboxd *d)
+int sboxd_turn(struct sboxd *d, int max_wait_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
+	uint64_t now = sboxd_now(), next = UINT64_MAX;
+	int n, t;
 
+	conn_check_idle(d, now, &next);
+	jobs_check_deadlines(d, now, &next);
+	reap_dead(d);
+	if (d->stopping) {
+		if (stop_done(d))
+			return 1;
+		if (d->stop_deadline < next)
+			next = d->stop_deadline;
+		if (now >= d->stop_deadline) {
+			sboxd_log("stopping: jobs still running after the grace period");
+			return 1;
+		}
+	}
+	t = timeout_ms(now, next);
+	/* Ended veth pairs are checked off the launch path, at the reaper's pace. */
+	n = sbox_net_reaper_run(d->net_reaper);
+	if (n >= 0 && (t < 0 || n < t))
+		t = n;
+	if (pool_wants(d))
+		t = 0;
+	if (max_wait_ms >= 0 && (t < 0 || t > max_wait_ms))
+		t = max_wait_ms;
+	n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		sboxd_log("epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		refill_pool(d);
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		dispatch(d, &evs[i]);
+	reap_dead(d);
+	return 0;
+}
+
+int sboxd_run(struct sboxd *d)
+{
 	for (;;) {
-		uint64_t now = sboxd_now(), next = UINT64_MAX;
-		int n, t;
+		int r = sboxd_turn(d, -1);
 
-		conn_check_idle(d, now, &next);
-		jobs_check_deadlines(d, now, &next);
-		reap_dead(d);
-		if (d->stopping) {
-			if (stop_done(d))
-				return 0;
-			if (d->stop_deadline < next)
-				next = d->stop_deadline;
-			if (now >= d->stop_deadline) {
-				sboxd_log("stopping: jobs still running after the grace period");
-				return 0;
-			}
-		}
-		t = timeout_ms(now, next);
-		/* -- network: ended veth pairs, checked off the launch path -- */
-		n = sbox_net_reaper_run(d->net_reaper);
-		if (n >= 0 && (t < 0 || n < t))
-			t = n;
-		if (pool_wants(d))
-			t = 0;
-		n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sboxd_log("epoll_wait: %s", strerror(errno));
-			return -1;
-		}
-		if (n == 0) {
-			refill_pool(d);
-			continue;
-		}
-		for (int i = 0; i < n; i++)
-			dispatch(d, &evs[i]);
-		reap_dead(d);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+}
+
+void sboxd_drop_all(struct sboxd *d)
+{
+	struct conn *c, *cn;
+	struct job *j, *jn;
+
+	for (c = d->conns; c; c = cn) {
+		cn = c->next;
+		if (!c->dead)
+			conn_close(d, c);
+	}
+	for (j = d->jobs; j; j = jn) {
+		jn = j->next;
+		/* Detached jobs live on with the keeper; any other still
+		 * here outlived the grace and is let go the same way. */
+		if (j->child)
+			sbox_child_release(j->child);
+		j->child = NULL;
+	}
+	for (c = d->conns; c; c = cn) {
+		cn = c->next;
+		free(c);
+	}
+	d->conns = NULL;
+	for (j = d->jobs; j; j = jn) {
+		jn = j->next;
+		job_unlink(d, j);
 	}
 }

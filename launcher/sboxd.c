@@ -214,35 +214,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static void drop_all(struct sboxd *d)
-{
-	struct conn *c, *cn;
-	struct job *j, *jn;
-
-	for (c = d->conns; c; c = cn) {
-		cn = c->next;
-		if (!c->dead)
-			conn_close(d, c);
-	}
-	for (j = d->jobs; j; j = jn) {
-		jn = j->next;
-		/* Detached jobs live on with the keeper; any other still
-		 * here outlived the grace and is let go the same way. */
-		if (j->child)
-			sbox_child_release(j->child);
-		j->child = NULL;
-	}
-	for (c = d->conns; c; c = cn) {
-		cn = c->next;
-		free(c);
-	}
-	d->conns = NULL;
-	for (j = d->jobs; j; j = jn) {
-		jn = j->next;
-		job_unlink(d, j);
-	}
-}
-
 static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
 {
 	if (geteuid() != 0)
@@ -270,6 +241,9 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)
 		return -1;
 	raise_nofile();
+	/* One fd kept in reserve, so that at EMFILE a client is still told
+	 * why (conn_accept) instead of waiting in the backlog. */
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	d->rxbuf = malloc(SBOX_PROTO_MAX_MSG + 1);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d->rxbuf || d->epfd < 0)
@@ -315,7 +289,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sboxd d = { .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
-			   .keeper_fd = -1, .next_job_id = 1,
+			   .keeper_fd = -1, .spare_fd = -1, .next_job_id = 1,
 			   .config_path = SBOX_SITE_DEFAULT_PATH };
 	struct sbox_err err = { 0 };
 	int c, ready = -1, rc = 1;
@@ -370,14 +344,14 @@ int main(int argc, char **argv)
 	rc = sboxd_run(&d) < 0 ? 1 : 0;
 	sboxd_log("stopped");
 out:
-	drop_all(&d);
+	sboxd_drop_all(&d);
 	if (made && d.listen_fd >= 0)
 		unlink(d.socket_path);
 	if (d.netns_pool)
 		sbox_netns_pool_free(d.netns_pool);
 	sbox_net_reaper_free(d.net_reaper);
 	leases_free(&d);
-	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, -2 };
+	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, d.spare_fd, -2 };
 	     *fd != -2; fd++)
 		if (*fd >= 0)
 			close(*fd);

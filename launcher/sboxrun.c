@@ -262,6 +262,18 @@ int main(int argc, char **argv)
 		code = 0;
 		goto out;
 	}
+	/* -- daemon: with a socket named, the inventory that counts is
+	 * sboxd's (its site configuration, its leases), not this host's
+	 * view from here: the same question as --leases. -- */
+	if (cli.list_gpus && (cli.socket || (getenv("SBOX_SOCKET") && *getenv("SBOX_SOCKET")))) {
+		if (cli.json) {
+			fprintf(stderr, "sboxrun: --list-gpus --json asks sboxd: not supported yet; use --leases\n");
+			code = EXIT_SBOX_FAILED;
+			goto out;
+		}
+		cli.list_gpus = false;
+		cli.leases = true;
+	}
 	if (cli.list_gpus) {
 		code = list_gpus(&cli, &site);
 		goto out;

@@ -6,9 +6,12 @@
  */
 #include "policy/bounds.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "policy/dir_network.h"
 #include "policy/dir_security.h"
@@ -79,11 +82,55 @@ static bool is_caller(const char *user, const struct sbox_requester *who)
 	return who->user_name && strcmp(user, who->user_name) == 0;
 }
 
+/* Does a User=/Group= value name uid/gid 0 (by number or by a name that
+ * resolves to it)? */
+static bool is_root_user(const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uint64_t v;
+
+	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0)
+		return v == 0;
+	return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+}
+
+static bool is_root_group(const char *group)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	uint64_t v;
+
+	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0)
+		return v == 0;
+	return getgrnam_r(group, &gr, buf, sizeof(buf), &res) == 0 && res && res->gr_gid == 0;
+}
+
+/* AllowUserSwitch= lets a client run its worker as another user, never as
+ * root: uid 0 owns the host's files, so a root worker handed a directory
+ * fd of / (or any of root's files) writes /etc/shadow.  Root's group is
+ * refused for the same reason (group-writable root files). */
+static int check_no_root_switch(const struct sbox_policy *p, const struct sbox_bounds *b,
+				struct sbox_err *err)
+{
+	if (p->sec.user && is_root_user(p->sec.user))
+		return sbox_fail(err, 0, "User=%s is root: AllowUserSwitch= never lets a client other than root run a worker as root (%s)",
+				 p->sec.user, file_of(b));
+	if (p->sec.group && is_root_group(p->sec.group))
+		return sbox_fail(err, 0, "Group=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
+				 p->sec.group, file_of(b));
+	for (size_t i = 0; i < p->sec.supp_groups.n; i++)
+		if (is_root_group(p->sec.supp_groups.v[i]))
+			return sbox_fail(err, 0, "SupplementaryGroups=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
+					 p->sec.supp_groups.v[i], file_of(b));
+	return 0;
+}
+
 static int check_identity(const struct sbox_bounds *b, const struct sbox_policy *p,
 			  const struct sbox_requester *who, struct sbox_err *err)
 {
 	if (b->allow_user_switch)
-		return 0;
+		return check_no_root_switch(p, b, err);
 	if (p->sec.user && !is_caller(p->sec.user, who))
 		return sbox_fail(err, 0, "User=%s is not the caller (uid %u): the site bound AllowUserSwitch=no forbids it (%s)",
 				 p->sec.user, (unsigned)who->uid, file_of(b));
@@ -110,12 +157,26 @@ static int check_privileges(const struct sbox_bounds *b, const struct sbox_polic
 		return sbox_fail(err, 0, "AmbientCapabilities=%s is past the site bound AllowCapabilities= (%s)",
 				 names, file_of(b));
 	}
+	if (p->sec.seccomp == SBOX_SECCOMP_NONE && !b->allow_no_seccomp)
+		return sbox_fail(err, 0, "SeccompProfile=none is past the site bound AllowNoSeccomp=no (%s)",
+				 file_of(b));
+	if (!p->sec.no_new_privs && !b->allow_new_privileges)
+		return sbox_fail(err, 0, "NoNewPrivileges=no is past the site bound AllowNewPrivileges=no (%s)",
+				 file_of(b));
 	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++) {
 		const struct sbox_rlimit *l = &p->sec.rlimits[r];
 		const char *name = sbox_rlimit_directive(r);
+		uint64_t ceiling = ctx->hard[r];
 
-		if (!l->set || l->hard <= ctx->hard[r])
+		/* RLIMIT_NICE only grants: up to 20 is "back to nice 0", what
+		 * any process starts at; sboxd's own (0: it is root and needs
+		 * none) would refuse every LimitNICE=. */
+		if (r == RLIMIT_NICE && ceiling < 20)
+			ceiling = 20;
+		if (!l->set || l->hard <= ceiling)
 			continue;
+		if (r == RLIMIT_NICE)
+			return sbox_fail(err, 0, "LimitNICE: a hard limit above 20 (a nice value below 0) is past the site bounds");
 		return sbox_fail(err, 0, "%s: a hard limit above sboxd's own (%llu) is past the site bounds; a job may only lower it",
 				 name ? name : "Limit", (unsigned long long)ctx->hard[r]);
 	}

@@ -45,6 +45,8 @@ struct sbox_bounds {
 	bool allow_veth_network;        /* AllowVethNetwork= (default no) */
 	bool allow_group_network;       /* AllowGroupNetwork= (default yes) */
 	bool allow_user_switch;         /* AllowUserSwitch= (default no) */
+	bool allow_no_seccomp;          /* AllowNoSeccomp=: SeccompProfile=none (default no) */
+	bool allow_new_privileges;      /* AllowNewPrivileges=: NoNewPrivileges=no (default no) */
 	uint64_t allow_caps;            /* AllowCapabilities=: ambient caps a job may ask */
 	/* Resources: a bound set means the job must set a limit at or
 	 * below it (a job without one, "infinity", is past it): give a

@@ -30,6 +30,10 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	d->idle_timeout_usec = 60ULL * 1000000;
 	d->reattach_timeout_usec = 30ULL * 1000000;
 	d->netns_pool = 4;
+	d->max_conns_per_user = 64;
+	d->max_queued_per_user = 16;
+	d->max_fds_per_user = 1024;
+	d->max_ended_per_user = 256;
 	sbox_bounds_init(&d->bounds);
 }
 
@@ -215,6 +219,34 @@ int sbox_site_set_max_jobs_per_user(struct sbox_site *s, const char *v, unsigned
 	return set_uint(&s->daemon.max_jobs_per_user, "MaxJobsPerUser", v, 0, 1000000, err);
 }
 
+int sbox_site_set_max_conns_per_user(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_conns_per_user, "MaxConnectionsPerUser", v, 0, 1000000, err);
+}
+
+int sbox_site_set_max_queued_per_user(struct sbox_site *s, const char *v, unsigned line,
+				      struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_queued_per_user, "MaxQueuedJobsPerUser", v, 0, 1000000, err);
+}
+
+int sbox_site_set_max_fds_per_user(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_fds_per_user, "MaxFdsPerUser", v, 0, 1000000, err);
+}
+
+int sbox_site_set_max_ended_per_user(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.max_ended_per_user, "MaxEndedJobsPerUser", v, 0, 1000000, err);
+}
+
 int sbox_site_set_idle_timeout(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
 {
 	(void)line;
@@ -348,6 +380,20 @@ int sbox_site_set_allow_user_switch(struct sbox_site *s, const char *v, unsigned
 {
 	(void)line;
 	return set_flag(&s->daemon.bounds.allow_user_switch, "AllowUserSwitch", v, err);
+}
+
+int sbox_site_set_allow_no_seccomp(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_no_seccomp, "AllowNoSeccomp", v, err);
+}
+
+int sbox_site_set_allow_new_privileges(struct sbox_site *s, const char *v, unsigned line,
+				       struct sbox_err *err)
+{
+	(void)line;
+	return set_flag(&s->daemon.bounds.allow_new_privileges, "AllowNewPrivileges", v, err);
 }
 
 int sbox_site_set_allow_caps(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)

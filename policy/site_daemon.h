@@ -7,9 +7,12 @@
  *
  *   [Daemon]    Socket=, StateDirectory=, AllowUsers=, AllowGroups=,
  *               MaxConnections=, MaxJobs=, MaxJobsPerUser=, IdleTimeoutSec=,
- *               ReattachTimeoutSec=, NetnsPool=, AllowNestedClients=
+ *               ReattachTimeoutSec=, NetnsPool=, AllowNestedClients=,
+ *               MaxConnectionsPerUser=, MaxQueuedJobsPerUser=,
+ *               MaxFdsPerUser=, MaxEndedJobsPerUser=
  *   [Bounds]    AllowBindPaths=, AllowGPUs=, MaxGPUs=, AllowHostNetwork=,
- *               AllowUserSwitch=, AllowCapabilities=, MemoryMax=, TasksMax=,
+ *               AllowUserSwitch=, AllowNoSeccomp=, AllowNewPrivileges=,
+ *               AllowCapabilities=, MemoryMax=, TasksMax=,
  *               CPUQuota=, AllowedCPUs=, RuntimeMaxSec=
  *   [Defaults]  any job policy directive but BindPaths=/BindReadOnlyPaths=:
  *               applied to every job before the job's own policy
@@ -44,6 +47,12 @@ struct sbox_site_daemon {
 	uint64_t reattach_timeout_usec; /* ReattachTimeoutSec= */
 	unsigned netns_pool;            /* NetnsPool=: prepared netns kept */
 	bool allow_nested;              /* AllowNestedClients=: peers in other pid ns */
+	/* Per user other than root (0: no cap): what one user may take of
+	 * what all share. */
+	unsigned max_conns_per_user;    /* MaxConnectionsPerUser= */
+	unsigned max_queued_per_user;   /* MaxQueuedJobsPerUser=: --wait-gpu launches */
+	unsigned max_fds_per_user;      /* MaxFdsPerUser=: connections + queued launches' fds */
+	unsigned max_ended_per_user;    /* MaxEndedJobsPerUser=: ended records kept */
 	/* [Bounds] */
 	struct sbox_bounds bounds;
 	bool resource_bounds_set;       /* a resources bound was given */
@@ -80,11 +89,17 @@ SBOX_SITE_DAEMON_SETTER(idle_timeout)
 SBOX_SITE_DAEMON_SETTER(reattach_timeout)
 SBOX_SITE_DAEMON_SETTER(netns_pool)
 SBOX_SITE_DAEMON_SETTER(allow_nested)
+SBOX_SITE_DAEMON_SETTER(max_conns_per_user)
+SBOX_SITE_DAEMON_SETTER(max_queued_per_user)
+SBOX_SITE_DAEMON_SETTER(max_fds_per_user)
+SBOX_SITE_DAEMON_SETTER(max_ended_per_user)
 SBOX_SITE_DAEMON_SETTER(allow_bind_paths)
 SBOX_SITE_DAEMON_SETTER(allow_gpus)
 SBOX_SITE_DAEMON_SETTER(max_gpus)
 SBOX_SITE_DAEMON_SETTER(allow_host_network)
 SBOX_SITE_DAEMON_SETTER(allow_user_switch)
+SBOX_SITE_DAEMON_SETTER(allow_no_seccomp)
+SBOX_SITE_DAEMON_SETTER(allow_new_privileges)
 SBOX_SITE_DAEMON_SETTER(allow_caps)
 SBOX_SITE_DAEMON_SETTER(bound_memory_max)
 SBOX_SITE_DAEMON_SETTER(bound_tasks_max)
@@ -105,11 +120,17 @@ SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
 	{ "Daemon", "ReattachTimeoutSec", sbox_site_set_reattach_timeout },              \
 	{ "Daemon", "NetnsPool", sbox_site_set_netns_pool },                             \
 	{ "Daemon", "AllowNestedClients", sbox_site_set_allow_nested },                  \
+	{ "Daemon", "MaxConnectionsPerUser", sbox_site_set_max_conns_per_user },         \
+	{ "Daemon", "MaxQueuedJobsPerUser", sbox_site_set_max_queued_per_user },         \
+	{ "Daemon", "MaxFdsPerUser", sbox_site_set_max_fds_per_user },                   \
+	{ "Daemon", "MaxEndedJobsPerUser", sbox_site_set_max_ended_per_user },           \
 	{ "Bounds", "AllowBindPaths", sbox_site_set_allow_bind_paths },                  \
 	{ "Bounds", "AllowGPUs", sbox_site_set_allow_gpus },                             \
 	{ "Bounds", "MaxGPUs", sbox_site_set_max_gpus },                                 \
 	{ "Bounds", "AllowHostNetwork", sbox_site_set_allow_host_network },              \
 	{ "Bounds", "AllowUserSwitch", sbox_site_set_allow_user_switch },                \
+	{ "Bounds", "AllowNoSeccomp", sbox_site_set_allow_no_seccomp },                  \
+	{ "Bounds", "AllowNewPrivileges", sbox_site_set_allow_new_privileges },          \
 	{ "Bounds", "AllowCapabilities", sbox_site_set_allow_caps },                     \
 	{ "Bounds", "MemoryMax", sbox_site_set_bound_memory_max },                       \
 	{ "Bounds", "TasksMax", sbox_site_set_bound_tasks_max },                         \

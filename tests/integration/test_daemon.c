@@ -1409,6 +1409,25 @@ static void test_sigterm_stops_cleanly(void **state)
 	cmd_free(&r);
 }
 
+/* Issue 12: --list-gpus --socket printed this host's inventory, not
+ * sboxd's: now sboxd's (here a fake machine only sboxd's site config
+ * points at). */
+static void test_list_gpus_asks_sboxd(void **state)
+{
+	char conf[1024];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(conf, sizeof(conf));
+	sboxd_start(&D, conf);
+	RUN(&r, NOBODY, "--list-gpus");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "GPU-c0ffee00-0000-4000-8000-000000000003"));
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1432,6 +1451,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_lease, teardown),
 		cmocka_unit_test_teardown(test_full_state_directory, teardown),
+		cmocka_unit_test_teardown(test_list_gpus_asks_sboxd, teardown),
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
 

@@ -12,12 +12,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -508,6 +514,603 @@ static void test_clients_killed_at_every_step(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Break 2 of issue 12: a client that shuts its read side while it waits.
+ * The job's end is sent to it, the send fails (EPIPE), and the connection
+ * is closed from inside the walk over the job's waiters: the waiter being
+ * told was freed under the walk (ASan: heap-use-after-free in finalize;
+ * release builds: "double free or corruption").  Twice on one connection
+ * (two WAITs), and from several clients at once. */
+static void test_half_closed_waiters(void **state)
+{
+	enum { N = 4 };
+	struct sbox_mb b = { 0 };
+	int fds[N], base;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	base = settled_fds();
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			struct sbox_msg m;
+
+			fds[i] = raw_connect(D.sock);
+			assert_true(fds[i] >= 0);
+			sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "/bin/sleep");
+			sbox_mb_str(&b, SBOX_ATTR_ARGV, "0.3");
+			assert_int_equal(raw_send_mb(fds[i], &b), 0);
+			assert_int_equal(raw_recv(fds[i], &m, 10000), 1);
+			assert_int_equal(m.hdr.type, SBOX_MSG_LAUNCHED);
+			for (uint32_t w = 0; w < 2; w++) {
+				sbox_mb_begin(&b, SBOX_MSG_WAIT, 2 + w);
+				sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, m.job_id);
+				assert_int_equal(raw_send_mb(fds[i], &b), 0);
+			}
+			sbox_msg_free(&m);
+			/* The WAITs land before the read side goes. */
+			usleep(20 * 1000);
+			assert_int_equal(shutdown(fds[i], round == 1 ? SHUT_RDWR : SHUT_RD), 0);
+		}
+		usleep(800 * 1000);
+		if (!raw_ping(D.sock)) {
+			char *log = sboxd_log(&D);
+
+			fprintf(stderr, "sboxd died:\n%s\n", log);
+			free(log);
+			sbox_mb_free(&b);
+			fail();
+		}
+		for (int i = 0; i < N; i++)
+			close(fds[i]);
+	}
+	sbox_mb_free(&b);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_fds_back(base);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A FUSE file system that answers what it takes to open a file (INIT,
+ * LOOKUP, OPEN, GETATTR) and, once told to stop, nothing more: every later
+ * request on it waits for ever — in the kernel, in whoever made it.  No
+ * libfuse: the kernel protocol, the few messages needed. */
+struct stuck_fuse {
+	char mnt[512];
+	int dev;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_bool quit;
+	atomic_int ignored;         /* requests left unanswered */
+};
+
+static void fuse_reply(int dev, uint64_t unique, const void *body, size_t len)
+{
+	struct {
+		struct fuse_out_header h;
+		uint8_t body[256];
+	} out = { .h = { .len = (uint32_t)(sizeof(out.h) + len), .unique = unique } };
+
+	memcpy(out.body, body, len);
+	(void)!write(dev, &out, out.h.len);
+}
+
+static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = ino == 1 ? S_IFDIR | 0755 : S_IFREG | 0666;
+	a->nlink = 1;
+}
+
+static void *fuse_serve(void *arg)
+{
+	struct stuck_fuse *f = arg;
+	static uint8_t buf[1 << 20];
+
+	while (!atomic_load(&f->quit)) {
+		struct pollfd p = { .fd = f->dev, .events = POLLIN };
+		struct fuse_in_header *in = (void *)buf;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(f->dev, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < (ssize_t)sizeof(*in))
+			return NULL;          /* aborted, or unmounted */
+		if (atomic_load(&f->stop) && in->opcode != FUSE_INIT) {
+			atomic_fetch_add(&f->ignored, 1);
+			continue;
+		}
+		switch (in->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = { .major = FUSE_KERNEL_VERSION,
+						   .minor = FUSE_KERNEL_MINOR_VERSION,
+						   .max_write = 4096, .max_readahead = 4096 };
+
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out o = { .nodeid = 2, .generation = 1 };
+
+			fuse_attr_of(&o.attr, 2);
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = { 0 };
+
+			fuse_attr_of(&o.attr, in->nodeid);
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 1 };
+
+			fuse_reply(f->dev, in->unique, &o, sizeof(o));
+			break;
+		}
+		default: {
+			struct fuse_out_header h = { .len = sizeof(h), .error = -ENOSYS,
+						     .unique = in->unique };
+
+			(void)!write(f->dev, &h, sizeof(h));
+			break;
+		}
+		}
+	}
+	return NULL;
+}
+
+/* Mount it under the test's directory and open a file on it. */
+static int stuck_fuse_open(struct stuck_fuse *f)
+{
+	char opts[128], path[600];
+	int fd;
+
+	snprintf(f->mnt, sizeof(f->mnt), "%s/fuse", D.dir);
+	assert_int_equal(mkdir(f->mnt, 0755), 0);
+	f->dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (f->dev < 0)
+		skip();
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		 f->dev);
+	if (mount("sbox-stuck", f->mnt, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "mount fuse: %s\n", strerror(errno));
+		close(f->dev);
+		skip();
+	}
+	assert_int_equal(pthread_create(&f->thread, NULL, fuse_serve, f), 0);
+	snprintf(path, sizeof(path), "%s/f", f->mnt);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	atomic_store(&f->stop, true);
+	return fd;
+}
+
+/* The end: closing the device aborts the connection (every waiting
+ * request fails), then the mount goes. */
+static void stuck_fuse_end(struct stuck_fuse *f)
+{
+	atomic_store(&f->quit, true);
+	pthread_join(f->thread, NULL);
+	close(f->dev);
+	umount2(f->mnt, MNT_DETACH);
+}
+
+/* Break 4 of issue 12: a client passes, as stdout, a file on a FUSE mount
+ * that never answers.  sboxd used to fstat() it in the loop (and close()
+ * it there: FUSE_FLUSH): frozen for everyone.  Now another client's PING
+ * and launch are answered at once. */
+static struct stuck_fuse *fuse_active;
+
+static int teardown_fuse(void **state)
+{
+	if (fuse_active)
+		stuck_fuse_end(fuse_active);
+	fuse_active = NULL;
+	return teardown(state);
+}
+
+/* A raw LAUNCH of `probe exit 3` and its WAIT on a new connection: the
+ * test itself must not fork while it holds the FUSE fd (the child's exec
+ * would close it: a FLUSH that never returns). */
+static int launch_and_wait(void)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd = raw_connect(D.sock), code = -1;
+
+	if (fd < 0)
+		return -1;
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 5);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "exit");
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "3");
+	if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 5000) == 1) {
+		if (m.hdr.type == SBOX_MSG_LAUNCHED) {
+			uint64_t id = m.job_id;
+
+			sbox_msg_free(&m);
+			sbox_mb_begin(&b, SBOX_MSG_WAIT, 6);
+			sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+			if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 10000) == 1 &&
+			    m.hdr.type == SBOX_MSG_EXIT && WIFEXITED(m.status))
+				code = WEXITSTATUS(m.status);
+		}
+		sbox_msg_free(&m);
+	}
+	sbox_mb_free(&b);
+	close(fd);
+	return code;
+}
+
+/* Break 4 of issue 12: a client passes, as stdout, a file on a FUSE mount
+ * that never answers.  sboxd used to fstat() it in the loop (and close()
+ * it there: FUSE_FLUSH): frozen for everyone.  Now another client's PING
+ * and launch are answered at once. */
+static void test_stuck_fuse_fd(void **state)
+{
+	static struct stuck_fuse f;
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd, c, code;
+	long long t0;
+	bool pong;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	memset(&f, 0, sizeof(f));
+	fd = stuck_fuse_open(&f);
+	fuse_active = &f;
+	c = raw_connect(D.sock);
+	launch_with(&b, fd, NULL);
+	assert_int_equal(raw_send_mb(c, &b), 0);
+	sbox_mb_free(&b);
+	usleep(300 * 1000);
+	t0 = now_ms();
+	pong = raw_ping(D.sock);
+	fprintf(stderr, "stuck FUSE fd: PING %s after %lld ms (%d FUSE requests waiting)\n",
+		pong ? "answered" : "NOT answered", now_ms() - t0, atomic_load(&f.ignored));
+	assert_true(pong);
+	assert_true(now_ms() - t0 < 1000);
+	code = launch_and_wait();
+	fprintf(stderr, "stuck FUSE fd: another launch exited %d after %lld ms\n", code,
+		now_ms() - t0);
+	assert_int_equal(code, 3);
+	/* The stuck client's own launch got an answer too (its sandbox may
+	 * be stuck in its set-up: that is the client's affair). */
+	assert_int_equal(raw_recv(c, &m, 5000), 1);
+	sbox_msg_free(&m);
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	close(fd);
+	close(c);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Run fn as nobody in a child: its exit code (0: all held). */
+static int as_nobody(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		become(NOBODY);
+		_exit(fn());
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* One request, one answer; the answer's message must hold `want` (NULL:
+ * the answer must be of type `type`). */
+static int ask(int fd, struct sbox_mb *b, uint16_t type, const char *want, uint64_t *id)
+{
+	struct sbox_msg m;
+	int ok;
+
+	/* The send may fail (EPIPE: refused already); the answer is read
+	 * all the same. */
+	(void)raw_send_mb(fd, b);
+	if (raw_recv(fd, &m, 5000) != 1) {
+		fprintf(stderr, "no answer (want %s)\n", want ? want : "a reply");
+		return 0;
+	}
+	ok = want ? m.hdr.type == SBOX_MSG_ERROR && m.message && strstr(m.message, want)
+		  : m.hdr.type == type;
+	if (!ok)
+		fprintf(stderr, "want %s, got type %u: %s\n", want ? want : "a reply", m.hdr.type,
+			m.message ? m.message : "");
+	if (id)
+		*id = m.job_id;
+	sbox_msg_free(&m);
+	return ok;
+}
+
+/* A connection refused at accept: the refusal arrives, not ECONNRESET,
+ * although the client's first request waits unread. */
+static int refused_with(const char *want)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), ok;
+
+	if (fd < 0)
+		return 0;
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	ok = ask(fd, &b, 0, want, NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok;
+}
+
+static int nobody_conns(void)
+{
+	struct sbox_mb b = { 0 };
+	int fds[5];
+
+	for (int i = 0; i < 5; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+		if ((fds[i] = raw_connect(D.sock)) < 0 || !ask(fds[i], &b, SBOX_MSG_PONG, NULL, NULL))
+			return 1;
+	}
+	sbox_mb_free(&b);
+	usleep(200 * 1000);
+	if (!refused_with("uid 65534 has 5 connections (MaxConnectionsPerUser=5 in "))
+		return 2;
+	return 0;
+}
+
+static int nobody_fills_all(void)
+{
+	int fds[8], n = 0;
+
+	/* MaxConnections=8 keeps 1 for root: nobody gets 7. */
+	for (; n < 7; n++)
+		if ((fds[n] = raw_connect(D.sock)) < 0)
+			return 1;
+	usleep(200 * 1000);
+	if (!refused_with("too many connections (MaxConnections=8, 1 of them kept for root)"))
+		return 2;
+	/* Root still gets in while nobody holds every slot it may. */
+	if (write(3, "r", 1) != 1)
+		return 3;
+	pause();
+	return 0;
+}
+
+/* Break 5 of issue 12 (connections): one user holding many connections
+ * cannot lock out root or another user; each refusal names its cap. */
+static void test_per_user_connections(void **state)
+{
+	int p[2], st;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnections=40\nMaxConnectionsPerUser=5\n");
+	assert_int_equal(as_nobody(nobody_conns), 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+	sboxd_cleanup(&D);
+
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnections=8\nMaxConnectionsPerUser=0\n");
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		become(NOBODY);
+		_exit(nobody_fills_all());
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_true(raw_ping(D.sock));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static void launch_gpu(struct sbox_mb *b, const char *gpu, uint32_t flags, const char *sleep_s)
+{
+	char policy[64];
+
+	snprintf(policy, sizeof(policy), "[Sandbox]\nGPUs=%s\n", gpu);
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 7);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "sleep");
+	sbox_mb_str(b, SBOX_ATTR_ARGV, sleep_s);
+	sbox_mb_str(b, SBOX_ATTR_POLICY, policy);
+	if (flags)
+		sbox_mb_u32(b, SBOX_ATTR_FLAGS, flags);
+}
+
+static int nobody_queues(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || null < 0)
+		return 1;
+	/* GPU 1 is root's: busy, and whose job it is is not said. */
+	launch_gpu(&b, "1", 0, "30");
+	if (!ask(fd, &b, 0, "GPU 1 (", NULL))
+		return 2;
+	launch_gpu(&b, "1", 0, "30");
+	if (!ask(fd, &b, 0, "is leased by another user's job (--wait-gpu waits for it)", NULL))
+		return 3;
+	/* GPU 0: held, then queued for. */
+	launch_gpu(&b, "0", 0, "30");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 4;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 5;
+	/* A queued launch holding 25 fds: over MaxFdsPerUser=20. */
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	for (uint32_t i = 0; i < 25; i++)
+		sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 10 + i, (uint32_t)sbox_mb_fd(&b, null));
+	if (!ask(fd, &b, 0, "(MaxFdsPerUser=20 in ", NULL))
+		return 6;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+		return 7;
+	launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+	if (!ask(fd, &b, 0, "uid 65534 has 2 launches waiting for a GPU (MaxQueuedJobsPerUser=2 in ", NULL))
+		return 8;
+	sbox_mb_free(&b);
+	close(fd);
+	return 0;
+}
+
+static int nobody_detaches(void)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int fd = raw_connect(D.sock), n = -1;
+
+	for (int i = 0; i < 4; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 8);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "exit");
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "0");
+		sbox_mb_u32(&b, SBOX_ATTR_FLAGS, SBOX_LAUNCH_DETACH);
+		if (!ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+			return 1;
+	}
+	usleep(2000 * 1000);
+	sbox_mb_begin(&b, SBOX_MSG_LIST, 9);
+	if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 5000) == 1) {
+		n = (int)m.n_jobs;
+		sbox_msg_free(&m);
+	}
+	sbox_mb_free(&b);
+	close(fd);
+	if (n != 2)
+		fprintf(stderr, "%d ended records kept, want 2\n", n);
+	return n == 2 ? 0 : 2;
+}
+
+/* Break 5 of issue 12 (jobs): queued launches, the fds they hold and the
+ * ended records kept are capped per user, and a BUSY reply names no other
+ * user's job. */
+static void test_per_user_jobs(void **state)
+{
+	struct sbox_mb b = { 0 };
+	char conf[1024], extra[2048];
+	int root;
+
+	(void)state;
+	sboxd_prepare(&D);
+	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
+		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
+	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
+	assert_int_equal(system(conf), 0);
+	snprintf(extra, sizeof(extra),
+		 "NetnsPool=0\nMaxQueuedJobsPerUser=2\nMaxFdsPerUser=20\nMaxEndedJobsPerUser=2\n"
+		 "[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
+		 "[Bounds]\nAllowGPUs=nobody 0-3\n", D.dir, D.dir, D.dir);
+	sboxd_start(&D, extra);
+	root = raw_connect(D.sock);
+	launch_gpu(&b, "1", 0, "30");
+	assert_true(ask(root, &b, SBOX_MSG_LAUNCHED, NULL, NULL));
+	assert_int_equal(as_nobody(nobody_queues), 0);
+	close(root);
+	sbox_mb_free(&b);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_int_equal(as_nobody(nobody_detaches), 0);
+	{
+		char *log = sboxd_log(&D);
+
+		assert_non_null(strstr(log, "dropped (MaxEndedJobsPerUser=2)"));
+		free(log);
+	}
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static int nobody_passes_root(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
+
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, root));
+	ok = ask(fd, &b, 0, "PASS_FD 5: / is outside the site bound AllowBindPaths=/tmp", NULL);
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, tmp));
+	ok = ok && ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+/* Break 8 of issue 12: AllowBindPaths= covers passed directory fds. */
+static void test_passed_dirs_bounded(void **state)
+{
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n[Bounds]\nAllowBindPaths=/tmp\n");
+	assert_int_equal(as_nobody(nobody_passes_root), 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Break 5 of issue 12 (sboxd's own fds): at EMFILE a client used to wait
+ * in the backlog (sboxd logged "accept: Too many open files"); now it is
+ * taken with the spare fd and told why. */
+static void test_out_of_fds(void **state)
+{
+	enum { N = 90 };
+	struct rlimit low = { 48, 48 };
+	struct sbox_mb b = { 0 };
+	int fds[N], pong = 0, refused = 0, silent = 0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	assert_int_equal(prlimit(D.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(D.sock);
+		assert_true(fds[i] >= 0);
+		sbox_mb_begin(&b, SBOX_MSG_PING, (uint32_t)i);
+		(void)raw_send_mb(fds[i], &b);
+	}
+	for (int i = 0; i < N; i++) {
+		struct sbox_msg m;
+
+		if (raw_recv(fds[i], &m, 3000) != 1) {
+			silent++;
+			continue;
+		}
+		if (m.hdr.type == SBOX_MSG_PONG)
+			pong++;
+		else if (m.message && strstr(m.message, "sboxd is out of file descriptors"))
+			refused++;
+		else
+			fprintf(stderr, "connection %d: type %u: %s\n", i, m.hdr.type,
+				m.message ? m.message : "");
+		sbox_msg_free(&m);
+	}
+	fprintf(stderr, "out of fds: %d answered, %d refused with the reason, %d silent\n", pong,
+		refused, silent);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	sbox_mb_free(&b);
+	assert_int_equal(silent, 0);
+	assert_true(refused > 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,7 +1120,15 @@ int main(void)
 		cmocka_unit_test_teardown(test_connection_cap, teardown),
 		cmocka_unit_test_teardown(test_fd_abuse, teardown),
 		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
+		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
+		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
+		cmocka_unit_test_teardown(test_per_user_connections, teardown),
+		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
+		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
+		cmocka_unit_test_teardown(test_out_of_fds, teardown),
 	};
 
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

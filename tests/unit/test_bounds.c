@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "policy/directives.h"
 #include "policy/parse.h"
@@ -184,6 +185,14 @@ static void test_network_identity_privileges(void **state)
 	load_site(&s, "[Bounds]\nAllowHostNetwork=yes\nAllowUserSwitch=yes\n"
 		      "AllowCapabilities=CAP_NET_RAW\n");
 	check(&s, "[Sandbox]\nPrivateNetwork=host\nUser=bob\n", NULL);
+	/* Issue 12 break 8: uid 0 (with a passed fd of /, it writes
+	 * /etc/shadow) is never a switch a client other than root gets. */
+	check(&s, "[Sandbox]\nUser=0\n",
+	      "User=0 is root: AllowUserSwitch= never lets a client other than root run a worker as root");
+	check(&s, "[Sandbox]\nUser=root\n", "User=root is root: AllowUserSwitch= never");
+	check(&s, "[Sandbox]\nUser=bob\nGroup=0\n", "Group=0 is root's group: AllowUserSwitch= never");
+	check(&s, "[Sandbox]\nUser=bob\nSupplementaryGroups=users root\n",
+	      "SupplementaryGroups=root is root's group: AllowUserSwitch= never");
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW\n", NULL);
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW CAP_SYS_ADMIN\n",
 	      "AmbientCapabilities=CAP_SYS_ADMIN is past");
@@ -203,7 +212,23 @@ static void test_network_identity_privileges(void **state)
 		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), -1);
 		assert_non_null(strstr(err.msg, "LimitNOFILE: a hard limit above sboxd's own (4096)"));
 		sbox_policy_free(&p);
+		/* sboxd's own RLIMIT_NICE is 0: LimitNICE= was always refused.
+		 * Up to nice 0 is no privilege. */
+		c.hard[RLIMIT_NICE] = 0;
+		policy_of(&p, "[Sandbox]\nLimitNICE=+0\n");
+		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), 0);
+		sbox_policy_free(&p);
+		policy_of(&p, "[Sandbox]\nLimitNICE=-5\n");
+		assert_int_equal(sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err), -1);
+		assert_non_null(strstr(err.msg, "LimitNICE: a hard limit above 20 (a nice value below 0)"));
+		sbox_policy_free(&p);
 	}
+	/* Turning the filter or no_new_privs off takes the site's word. */
+	check(&s, "[Sandbox]\nSeccompProfile=none\n",
+	      "SeccompProfile=none is past the site bound AllowNoSeccomp=no (site.conf)");
+	check(&s, "[Sandbox]\nNoNewPrivileges=no\n",
+	      "NoNewPrivileges=no is past the site bound AllowNewPrivileges=no (site.conf)");
+	check(&s, "[Sandbox]\nSeccompProfile=strict\n", NULL);
 	sbox_site_free(&s);
 }
 
