@@ -1,0 +1,33 @@
+"""The worker's first code, inside the sandbox (see _popen.py).
+
+Argv after --multiprocessing-fork: sentinel=FD (the pipe whose EOF tells
+the parent the worker has ended; one byte on it says "up"), stderr=FD (the
+parent's stderr, which replaces the start-up capture file on fd 2).  The
+preparation data and the process object come on stdin.
+"""
+
+import os
+import sys
+
+
+def main() -> None:
+    args = dict(a.split("=", 1) for a in sys.argv[2:] if "=" in a)
+    sentinel = int(args["sentinel"])
+    err = int(args["stderr"])
+    os.dup2(err, 2)
+    os.close(err)
+    os.set_inheritable(sentinel, False)
+    os.write(sentinel, b"R")
+
+    # The data pipe moves off fd 0, which gets /dev/null as a spawned
+    # worker's stdin does; a dup of it tells the worker its parent died.
+    data = os.dup(0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    parent_sentinel = os.dup(data)
+
+    import sbox  # noqa: F401  registers the "sbox" start method
+    from multiprocessing import spawn
+
+    sys.exit(spawn._main(data, parent_sentinel))
