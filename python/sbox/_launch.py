@@ -158,10 +158,11 @@ class DaemonJob(Job):
             src, optional = _options.bind_source(bspec)
             try:
                 fd = os.open(src, os.O_PATH | os.O_CLOEXEC)
-            except FileNotFoundError:
-                if optional:
+            except OSError as e:
+                if optional and isinstance(e, FileNotFoundError):
                     continue
-                raise
+                raise _status.SandboxError("%s=%s: bind source %s: %s"
+                                           % (directive, bspec, src, e.strerror)) from e
             opened.append(fd)
             b.pair(_proto.BIND_FD, k, b.fd(fd))
         if opts.get("wait_gpu"):

@@ -33,16 +33,7 @@ MAX_PASS = 64
 FIRST_TARGET = 3
 
 
-class SandboxError(RuntimeError):
-    """A worker's sandbox could not be built or its interpreter not started.
-
-    message is sbox's own (what failed, on which object, why); exit the
-    SandboxExit when the sandbox ended."""
-
-    def __init__(self, message: str, exit: Optional[_status.SandboxExit] = None):
-        super().__init__(message)
-        self.message = message
-        self.exit = exit
+SandboxError = _status.SandboxError
 
 
 class _DupFd:
@@ -149,7 +140,12 @@ class Popen:
             argv = child_command(_launch.PKG_PARENT) + ["sentinel=3", "stderr=4"]
             spec = _launch.Spec(argv=argv, options=opts, stdin=child_r, stderr=err.fileno(),
                                 passed=list(self._passed), name=process_obj.name, program=prog)
-            self._job = _launch.start(spec)
+            try:
+                self._job = _launch.start(spec)
+            except (OSError, ValueError) as e:
+                if isinstance(e, SandboxError):
+                    raise
+                raise SandboxError("sbox: worker %s did not start: %s" % (process_obj.name, e)) from e
             self.pid = self._job.pid
             os.close(child_w)
             os.close(child_r)

@@ -7,6 +7,18 @@ from typing import Any, Dict, Optional
 from . import _proto
 
 
+class SandboxError(RuntimeError):
+    """A worker's sandbox could not be built or its interpreter not started.
+
+    message is sbox's own (what failed, on which object, why); exit is the
+    SandboxExit when the sandbox ran at all."""
+
+    def __init__(self, message: str, exit: "Optional[SandboxExit]" = None):
+        super().__init__(message)
+        self.message = message
+        self.exit = exit
+
+
 @dataclass(frozen=True)
 class SandboxExit:
     """How a worker's sandbox ended.
