@@ -88,6 +88,13 @@ test:
 	$(MAKE) VARIANT=asan tests
 	$(MAKE) VARIANT=release all
 	./tests/run-tests.sh build/asan build/release
+	$(MAKE) test-python
+
+# -- python: the sbox package (python/), pytest with real sandboxes --
+.PHONY: test-python
+test-python:
+	$(MAKE) VARIANT=release all
+	./python/tests/run.sh build/release
 
 test-unit:
 	$(MAKE) VARIANT=asan tests
