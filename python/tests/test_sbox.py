@@ -210,7 +210,7 @@ def test_sandbox_exit_reports_timeout(make_ctx):
     p.join(60)
     ex = p.sandbox_exit
     assert ex.timeout, ex
-    assert p.exitcode is not None and p.exitcode != 0
+    assert p.exitcode == -signal.SIGKILL
     assert ex.cpu_time is None or ex.cpu_time >= 0
 
 
@@ -257,6 +257,44 @@ def test_registered_as_a_start_method():
     ctx = multiprocessing.get_context("sbox")
     assert ctx.get_start_method() == "sbox"
     assert isinstance(ctx, sbox.SboxContext)
+
+
+SET_START_METHOD = textwrap.dedent("""
+    import multiprocessing, sys
+    sys.path[:0] = [%(pkg)r, %(tests)r]
+    import sbox, workers
+    if __name__ == "__main__":
+        multiprocessing.set_start_method("sbox")
+        q = multiprocessing.Queue()
+        p = multiprocessing.Process(target=workers.report, args=(q,))
+        p.start()
+        r = q.get(timeout=60)
+        p.join()
+        print(r["hostname"], r["pid"], r["start_method"], p.exitcode)
+""")
+
+
+def test_set_start_method_sbox(tmp_path):
+    """Module-level multiprocessing calls, as after set_start_method("forkserver")."""
+    script = tmp_path / "main.py"
+    script.write_text(SET_START_METHOD % dict(
+        pkg=os.path.dirname(os.path.dirname(sbox.__file__)),
+        tests=os.path.dirname(workers.__file__)))
+    env = dict(os.environ, SBOX_SOCKET="") if "SBOX_SOCKET" in os.environ else None
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    host, pid, method, code = out.stdout.split()
+    assert (host, method, code) == ("sbox", "sbox", "0") and int(pid) <= 3
+
+
+def test_pool_replaces_workers_from_its_helper_thread(make_ctx):
+    """maxtasksperchild: the Pool's own thread starts the replacements
+    (sboxrun is then started by sbox's long-lived spawner thread)."""
+    ctx = make_ctx()
+    with ctx.Pool(1, maxtasksperchild=1) as pool:
+        pids = [pool.apply(os.getpid) for _ in range(3)]
+    assert pids == [2, 2, 2]
 
 
 def test_options_are_checked():
