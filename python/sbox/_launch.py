@@ -91,6 +91,23 @@ def implicit(spec: Spec) -> Dict[str, Any]:
     return opts
 
 
+_setpriv_path: Optional[str] = None
+_setpriv_known = False
+
+
+def _setpriv() -> Optional[str]:
+    """util-linux's setpriv, which gives sboxrun a parent-death signal."""
+    global _setpriv_path, _setpriv_known
+    if not _setpriv_known:
+        _setpriv_path = shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin:/bin")
+        _setpriv_known = True
+    return _setpriv_path
+
+
+def has_setpriv() -> bool:
+    return _setpriv() is not None
+
+
 def socket_path(opts: Dict[str, Any]) -> Tuple[Optional[str], bool]:
     """(socket, must_answer): a socket named by socket= or $SBOX_SOCKET must
     answer; the default one is used when it does."""
@@ -114,7 +131,11 @@ def start(spec: Spec) -> Job:
                 if must:
                     raise ConnectionError("sbox: sboxd socket %s does not answer: %s" % (path, e)) from e
             else:
-                return DaemonJob(conn, spec)
+                try:
+                    return DaemonJob(conn, spec)
+                except ConnectionError:
+                    # sboxd closed an idle connection just now: once more
+                    return DaemonJob(_proto.connection(path), spec)
     return DirectJob(spec)
 
 
@@ -256,7 +277,7 @@ class DirectJob(Job):
         for i in range(len(spec.passed)):
             argv += ["--pass-fd", str(3 + i)]
         argv += ["--"] + spec.argv
-        setpriv = shutil.which("setpriv")
+        setpriv = _setpriv()
         if setpriv:
             argv = [setpriv, "--pdeathsig", "KILL", "--"] + argv
         self.pid = _in_long_lived_thread(lambda: _spawn(argv, spec))

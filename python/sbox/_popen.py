@@ -138,6 +138,8 @@ class Popen:
             child_r, parent_w = os.pipe()
             err = tempfile.TemporaryFile(dir=prog.state_dir)
             argv = child_command(_launch.PKG_PARENT) + ["sentinel=3", "stderr=4"]
+            if not _launch.has_setpriv():
+                argv.append("watch_parent=1")
             spec = _launch.Spec(argv=argv, options=opts, stdin=child_r, stderr=err.fileno(),
                                 passed=list(self._passed), name=process_obj.name, program=prog)
             try:
