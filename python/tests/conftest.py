@@ -2,8 +2,9 @@
 the session starts as tests/integration/daemon_harness.c does.
 
 Environment: SBOXRUN (the sboxrun binary; default build/release/sboxrun),
-SBOXD (default: next to sboxrun), SBOX_TEST_MODES ("direct,sboxd"; the
-unprivileged pass of `make test` runs "direct").
+SBOXD (default: next to sboxrun), SBOX_TEST_MODES ("direct,sboxd" as root,
+"direct" otherwise), SBOX_TEST_SOCKET (an sboxd to use instead of starting
+one: the unprivileged pass of run.sh, whose sboxd root started).
 """
 
 import os
@@ -37,7 +38,12 @@ def sboxrun_path():
 
 @pytest.fixture(scope="session")
 def sboxd():
-    """A real sboxd on a private socket; yields the socket path."""
+    """A real sboxd on a private socket; yields the socket path.  Given
+    $SBOX_TEST_SOCKET (run.sh's unprivileged pass: root started that sboxd),
+    that one."""
+    if os.environ.get("SBOX_TEST_SOCKET"):
+        yield os.environ["SBOX_TEST_SOCKET"]
+        return
     if not ROOT:
         pytest.skip("sboxd runs as root: its tests start one")
     bin_ = os.environ.get("SBOXD") or os.path.join(os.path.dirname(sboxrun_path()), "sboxd")
