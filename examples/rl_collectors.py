@@ -25,6 +25,18 @@ def has_gpu() -> bool:
         os.path.exists("/dev/kfd")
 
 
+def sbox_daemon() -> bool:
+    """Whether workers go through sboxd (its socket answers)."""
+    path = os.environ.get("SBOX_SOCKET") or "/run/sbox/sboxd.sock"
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 def collector(rank, q, steps):
     """Plays an episode of a toy environment; ships (state, reward) steps."""
     rng = random.Random(rank)
@@ -71,16 +83,16 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=200)
     args = ap.parse_args()
 
-    # Collectors: small, no GPU, no network (the default), 512M each.
-    collectors = sbox.get_context(memory="512M", pids=64, hostname="collector")
+    # Collectors: small, no GPU, no network (the default), 512M each.  The
+    # limits need a cgroup: root, sboxd, or a delegated cgroup v2; an
+    # unprivileged user on a cgroup v1 machine runs them without.
+    limits = dict(memory="512M", pids=64) if os.geteuid() == 0 or sbox_daemon() else {}
+    collectors = sbox.get_context(hostname="collector", **limits)
     # The learner: its own context (another sandbox shape) sharing the Queue.
     learner_opts = dict(hostname="learner")
     if has_gpu():
         learner_opts["gpus"] = 1
     learner_ctx = sbox.get_context(**learner_opts)
-    if os.geteuid() != 0:
-        # MemoryMax= needs a cgroup: root, sboxd, or a delegated cgroup v2
-        collectors = sbox.get_context(pids=64, hostname="collector")
 
     q = collectors.Queue(maxsize=1000)
     results = learner_ctx.SimpleQueue()
@@ -89,8 +101,12 @@ def main() -> int:
     lp.start()
     cps = [collectors.Process(target=collector, args=(i, q, args.steps), name="collector-%d" % i)
            for i in range(args.collectors)]
-    for p in cps:
-        p.start()
+    try:
+        for p in cps:
+            p.start()
+    except sbox.SandboxError:
+        lp.terminate()  # or the learner would wait for collectors forever
+        raise
     out = results.get()
     for p in cps + [lp]:
         p.join()

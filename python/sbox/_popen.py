@@ -16,6 +16,7 @@ stdin).  The differences, and why:
   moves the parent's real stderr (passed as an fd) onto 2.
 """
 
+import dataclasses
 import io
 import os
 import select
@@ -152,7 +153,7 @@ class Popen:
             os.close(child_w)
             os.close(child_r)
             child_w = child_r = None
-            self._await_ready(parent_r, err)
+            self._await_ready(parent_r, err, process_obj.name)
             self.sentinel = parent_r
             try:
                 with open(parent_w, "wb", closefd=False) as f:
@@ -174,7 +175,7 @@ class Popen:
                 err.close()
         self.finalizer = util.Finalize(self, util.close_fds, (parent_r, parent_w))
 
-    def _await_ready(self, parent_r: int, err: Any) -> None:
+    def _await_ready(self, parent_r: int, err: Any, name: str) -> None:
         """Block until the worker's interpreter runs; raise SandboxError with
         sbox's message when the sandbox ended first."""
         while True:
@@ -187,13 +188,16 @@ class Popen:
             return
         assert self._job is not None
         ex = self._job.wait()
+        if ex.outcome == "exited" and ex.exitcode == 125:
+            # sboxrun's own failure, before anything of the worker ran
+            ex = dataclasses.replace(ex, outcome="setup_failed")
         self._set_exit(ex)
         text = os.pread(err.fileno(), 65536, 0).decode("utf-8", "replace").strip()
         msg = ex.message or text or "the sandbox ended before the worker started"
         if text and ex.message and text not in ex.message:
             msg = "%s\n%s" % (ex.message, text)
-        raise SandboxError("sbox: worker %s did not start (%s, exit code %s): %s"
-                           % (self._job.describe(), ex.outcome, ex.exitcode, msg), ex)
+        raise SandboxError("sbox: %s did not start (%s, %s, exit code %s): %s"
+                           % (name, self._job.describe(), ex.outcome, ex.exitcode, msg), ex)
 
     def _set_exit(self, ex: _status.SandboxExit) -> None:
         self.sandbox_exit = ex
