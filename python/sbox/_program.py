@@ -33,11 +33,12 @@ HIDDEN = ("/tmp", "/run", "/dev", "/var/tmp", "/proc")
 class Program:
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.state_dir = tempfile.mkdtemp(prefix="sbox-py-state-")
+        _reap_stale(tempfile.gettempdir(), "sbox-py-state-")
+        self.state_dir = tempfile.mkdtemp(prefix="sbox-py-state-%d-" % self.pid)
         self.mp_tmp = util.get_temp_dir()
         self.shm_dir: Optional[str] = None
         try:
-            _reap_stale()
+            _reap_stale(HOST_SHM, "sbox-py-")
             self.shm_dir = tempfile.mkdtemp(prefix="sbox-py-%d-" % self.pid, dir=HOST_SHM)
         except OSError:
             # no usable host /dev/shm: workers get a private one of their
@@ -78,25 +79,25 @@ class Program:
                 shutil.rmtree(d, ignore_errors=True)
 
 
-def _reap_stale() -> None:
-    """Remove the shm dirs of programs of this user that died by a signal
-    (SIGKILL leaves no chance to clean up)."""
+def _reap_stale(parent: str, prefix: str) -> None:
+    """Remove the dirs (PREFIX-PID-*) of this user's programs that died by a
+    signal: SIGKILL leaves no chance to clean up."""
     uid = os.getuid()
     try:
-        names = os.listdir(HOST_SHM)
+        names = os.listdir(parent)
     except OSError:
         return
     for n in names:
-        if not n.startswith("sbox-py-"):
+        if not n.startswith(prefix):
             continue
         try:
-            pid = int(n.split("-")[2])
-            st = os.lstat(os.path.join(HOST_SHM, n))
+            pid = int(n[len(prefix):].split("-")[0])
+            st = os.lstat(os.path.join(parent, n))
         except (ValueError, IndexError, OSError):
             continue
         if st.st_uid != uid or _alive(pid):
             continue
-        shutil.rmtree(os.path.join(HOST_SHM, n), ignore_errors=True)
+        shutil.rmtree(os.path.join(parent, n), ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
