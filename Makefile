@@ -90,6 +90,14 @@ test:
 	$(MAKE) VARIANT=asan tests
 	$(MAKE) VARIANT=release tests
 	./scripts/as-root ./tests/run-tests.sh build/asan build/release
+	$(MAKE) test-python
+
+# The sbox Python package (python/): pytest with real sandboxes, as root
+# (direct and through sboxd) and as nobody.
+.PHONY: test-python
+test-python:
+	$(MAKE) VARIANT=release all
+	./scripts/as-root ./python/tests/run.sh build/release
 
 test-unit:
 	$(MAKE) VARIANT=asan tests

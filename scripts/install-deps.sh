@@ -8,6 +8,8 @@ build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-ro
 test="libcmocka-dev valgrind util-linux iproute2 procps"
 # -- daemon: make fuzz (libFuzzer comes with clang's runtime libraries) --
 test="$test clang libclang-rt-dev"
+# -- python: the sbox package's tests (make test-python) --
+test="$test python3 python3-pytest python3-numpy"
 extra="${SBOX_EXTRA_PACKAGES:-}"
 want="$build $test $extra"
 

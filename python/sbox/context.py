@@ -1,0 +1,98 @@
+"""The sbox multiprocessing context."""
+
+import multiprocessing
+from multiprocessing import context as _mpctx
+from multiprocessing import process
+from typing import Any, Dict, Mapping, Optional
+
+from . import _options
+
+
+class SboxProcess(process.BaseProcess):
+    """A process whose worker runs in an sbox sandbox.
+
+    sandbox={...} overrides the context's options for this process (keys
+    given replace the context's; None removes one)."""
+
+    _start_method = "sbox"
+    _sbox_context: Optional["SboxContext"] = None
+
+    def __init__(self, group: Any = None, target: Any = None, name: Optional[str] = None,
+                 args: Any = (), kwargs: Any = {}, *, daemon: Optional[bool] = None,
+                 sandbox: Optional[Mapping[str, Any]] = None):
+        super().__init__(group, target, name, args, kwargs, daemon=daemon)
+        self._sbox_overrides = _options.normalize(sandbox or {})
+        # keep None-removals too: merge() pops the keys given
+        if sandbox:
+            self._sbox_overrides.update({k: None for k, v in sandbox.items() if v is None})
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        from ._popen import Popen
+        return Popen(process_obj)
+
+    @property
+    def sandbox_exit(self) -> Any:
+        """How the sandbox ended (a SandboxExit), or None while it runs."""
+        popen = self._popen
+        if popen is None:
+            return None
+        popen.poll()
+        return popen.sandbox_exit
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        # A context's Process class is made per context and can't be found
+        # by name in the worker: it travels as a plain SboxProcess.
+        if type(self).__dict__.get("_sbox_per_context"):
+            return (_rebuild_process, (self.__dict__,))
+        return super().__reduce_ex__(protocol)
+
+
+def _rebuild_process(state: Dict[str, Any]) -> SboxProcess:
+    p = SboxProcess.__new__(SboxProcess)
+    p.__dict__.update(state)
+    return p
+
+
+class SboxContext(_mpctx.BaseContext):
+    """A multiprocessing context whose workers are sbox sandboxes."""
+
+    _name = "sbox"
+
+    def __init__(self, **options: Any):
+        self._options = _options.normalize(options)
+        self.Process = type("Process", (SboxProcess,), {
+            "_sbox_context": self, "_sbox_per_context": True, "__module__": __name__,
+            "__qualname__": "SboxContext.Process",
+        })
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        return dict(self._options)
+
+    def get_context(self, method: Optional[str] = None) -> Any:
+        if method is None:
+            return self
+        return super().get_context(method)
+
+    def _check_available(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "<sbox context %r>" % (self._options,)
+
+
+def get_context(**options: Any) -> SboxContext:
+    """A multiprocessing context whose workers are sbox sandboxes with these
+    options (docs/python.md: memory=, pids=, gpus=, net=, bind= ...)."""
+    return SboxContext(**options)
+
+
+default_context = SboxContext()
+
+
+def register() -> None:
+    """Make multiprocessing.get_context("sbox") and set_start_method("sbox")
+    work.  CPython has no public registry of start methods: this adds to
+    multiprocessing.context._concrete_contexts, the table they read."""
+    _mpctx._concrete_contexts.setdefault("sbox", default_context)

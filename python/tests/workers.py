@@ -1,0 +1,147 @@
+"""Targets the tests run inside sandboxes (importable by the workers: the
+worker re-imports them by name, as spawn does)."""
+
+import os
+import signal
+import socket
+import sys
+import time
+
+GLOBAL = "original"
+
+
+def report(q):
+    """What a worker sees of itself: sent back on q."""
+    st = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            st[k] = v.strip()
+    fds = {}
+    for x in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(x)] = os.readlink("/proc/self/fd/" + x)
+        except OSError:
+            pass
+    q.put({
+        "pid": os.getpid(),
+        "hostname": socket.gethostname(),
+        "uid": os.getuid(),
+        "global": GLOBAL,
+        "env": dict(os.environ),
+        "fds": fds,
+        "cap_eff": st.get("CapEff"),
+        "cap_bnd": st.get("CapBnd"),
+        "seccomp": st.get("Seccomp"),
+        "no_new_privs": st.get("NoNewPrivs"),
+        "modules": sorted(sys.modules),
+        "cwd": os.getcwd(),
+        "main": getattr(sys.modules.get("__main__"), "__name__", None),
+        "shm": sorted(os.listdir("/dev/shm")),
+        "pidns": os.readlink("/proc/self/ns/pid"),
+        "netns": os.readlink("/proc/self/ns/net"),
+        "ifaces": sorted(n for _, n in socket.if_nameindex()),
+        "start_method": __import__("multiprocessing").get_start_method(),
+    })
+
+
+def primitives(i, p):
+    """Each multiprocessing primitive, used from a sandbox."""
+    with p["lock"]:
+        p["value"].value += 1
+    with p["rlock"]:
+        with p["rlock"]:
+            p["array"][i] = i + 10
+    with p["sem"]:
+        pass
+    p["barrier"].wait(timeout=60)
+    p["event"].wait(60)
+    with p["cond"]:
+        p["cond"].wait_for(lambda: p["value"].value >= 2, timeout=60)
+    p["queue"].put(("queue", i))
+    p["simple"].put(("simple", i))
+    p["joinable"].put(("joinable", i))
+    p["pipe"].send(("pipe", i))
+    p["mdict"][i] = os.getpid()
+    p["mlist"].append(i)
+
+
+def consume_joinable(jq, n):
+    for _ in range(n):
+        jq.get()
+        jq.task_done()
+
+
+def collector(i, q, n):
+    for k in range(n):
+        q.put((i, socket.gethostname(), k))
+    q.put((i, None, None))
+
+
+def learner(q, n_collectors, results):
+    seen, done = 0, 0
+    hosts = set()
+    while done < n_collectors:
+        i, host, k = q.get()
+        if host is None:
+            done += 1
+        else:
+            seen += 1
+            hosts.add(host)
+    results.put((seen, sorted(hosts), socket.gethostname()))
+
+
+def fail(x):
+    raise ValueError("bad value %r from a sandbox" % (x,))
+
+
+def square(x):
+    return x * x
+
+
+def exit_with(code):
+    sys.exit(code)
+
+
+def kill_self(sig):
+    os.kill(os.getpid(), sig)
+    time.sleep(10)
+
+
+def sleep(s):
+    time.sleep(s)
+
+
+def eat_memory(mb):
+    blocks = []
+    for _ in range(mb):
+        blocks.append(bytearray(1 << 20))  # touched: calloc'd pages are written below
+        blocks[-1][::4096] = b"x" * len(blocks[-1][::4096])
+    time.sleep(5)
+
+
+def echo_conn(q):
+    """Receives a Connection made after start (through resource_sharer)."""
+    conn = q.get(timeout=60)
+    conn.send(("pong", conn.recv()))
+
+
+def numpy_sum(q, arr):
+    import numpy as np
+    a = np.frombuffer(arr.get_obj(), dtype="d")
+    a *= 2
+    q.put(np.arange(5) * float(a.sum()))
+
+
+def torch_tensor(q):
+    import torch
+    q.put(torch.ones(3).sum().item())
+
+
+def hold(marker_q):
+    marker_q.put(os.getpid())
+    time.sleep(300)
+
+
+def echo_len(q, blob):
+    q.put((len(blob), blob[-100:] * 1000))
