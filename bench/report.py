@@ -562,6 +562,37 @@ if notes:
     w(notes.rstrip())
     w()
 
+PY = {}
+try:
+    PY = json.loads(read(os.path.join(RES, "python_start.json")) or "{}")
+except ValueError:
+    PY = {}
+w("## Python worker start (bench/python_start.py)")
+w()
+if PY:
+    w("`Process.start()` until the target runs, each start method in this run "
+      "(median, min, max of n starts):")
+    w()
+    w("| start method | median | min | max | n | vs spawn |")
+    w("|---|---|---|---|---|---|")
+    spawn = PY.get("spawn", {}).get("median_ms")
+    for name in ("fork", "forkserver", "spawn", "sbox-direct", "sbox-sboxd"):
+        r = PY.get(name)
+        if not r:
+            continue
+        w("| %s | %.1f ms | %.1f | %.1f | %d | %s |" % (
+            name, r["median_ms"], r["min_ms"], r["max_ms"], r["n"],
+            "%.2fx" % (r["median_ms"] / spawn) if spawn else "-"))
+    w()
+    if "sboxd_over_spawn" in PY:
+        x = PY["sboxd_over_spawn"]
+        w("Target (issue 18): sbox via sboxd <= 1.5x spawn's median: %.2fx, **%s**." %
+          (x, "met" if x <= 1.5 else "not met"))
+        w()
+else:
+    w("Not measured in this run (python3 or the sbox package unavailable).")
+    w()
+
 w("## Rerun")
 w()
 w("```sh")

@@ -111,6 +111,11 @@ memory
 # ---------------------------------------------------------- profile
 [ "$PROFILE" = 1 ] && "$top/bench/profile.sh" "$B" "$RES/profile" >&2
 
+# Python worker start (Process.start to target running): sbox direct and via
+# sboxd against multiprocessing's fork, forkserver and spawn, in this run.
+PYTHONPATH="$top/python" SBOXRUN="$B/sboxrun" python3 "$top/bench/python_start.py" \
+	-n "$([ "$QUICK" = 1 ] && echo 15 || echo 50)" --socket "$RES/sboxd.sock" \
+	--json "$RES/python_start.json" >&2 || log "python worker start: not measured"
 stop_sboxd
 echo "elapsed_s=$(($(date +%s) - T0))" >>"$RES/machine.txt"
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
