@@ -724,7 +724,7 @@ static void test_veth_job_range_refused(void **state)
 		struct run_result r;
 		char set[64], net[INET_ADDRSTRLEN];
 
-		snprintf(set, sizeof(set), "VethSubnet=%s", ranges[i]);
+		snprintf(set, sizeof(set), "VethSubnet=%.47s", ranges[i]);
 		run_sbox(&r, NULL, "--net", "veth", "--set", set, probe_path(), "report", NULL);
 		if (r.code != 125)
 			dump_result(&r);
