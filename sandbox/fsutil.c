@@ -99,6 +99,10 @@ int sbox_open_in_root(int root_fd, const char *path, int flags)
 	do
 		fd = sbox_sys_openat2(root_fd, path, &how);
 	while (fd < 0 && errno == EAGAIN && ++tries < 16);
+	/* A worker's filter installed before W2 (NoNewPrivileges=no) may
+	 * hide openat2: the walk gives the same guarantee. */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		return sbox_resolve_in_root(root_fd, path, flags);
 	return fd;
 }
 

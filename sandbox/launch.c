@@ -14,11 +14,14 @@
  *                                        C4 cgroup namespace
  *                                        C5 hostname
  *                                        C6 filesystem: sources, root, pivot
+ *                                        C6c close the launcher's fds
  *                                        C7 init's signals; fork the worker
+ *                                           W0 close all but kept fds
  *                                           W1 signals, session
  *                                           W1b rlimits, ids, capabilities,
  *                                               no_new_privs
  *                                           W2 umask, working directory
+ *                                              (resolved in the root)
  *                                           W3 stdio and fds
  *                                           W3b seccomp filter installed
  *                                           W4 exec (S3 on failure)
@@ -51,6 +54,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/devices.h"
+#include "sandbox/fsutil.h"
 #include "sandbox/gpu.h"
 #include "sandbox/identity.h"
 #include "sandbox/init.h"
@@ -146,6 +150,23 @@ static const char *workdir_of(const struct recipe *r, bool *explicit)
 	return r->launch->caller_cwd ? r->launch->caller_cwd : "/";
 }
 
+/* W2: open path as if "/" were the root (openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS, or sandbox/resolve.c's walk), as the worker's
+ * user, then fchdir: ".." can't climb out of the root and no magic link
+ * reaches a directory outside it. */
+static int enter_workdir(const char *path)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+
+	if (root < 0)
+		return -1;
+	fd = sbox_open_in_root(root, path, O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	return fchdir(fd);
+}
+
 /* The worker's own steps, after fork from init.  Failures go through
  * report_fd (CLOEXEC: it closes by itself when execve succeeds). */
 static __attribute__((noreturn)) void worker_main(const struct recipe *r, int report_fd)
@@ -156,6 +177,14 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 	const char *wd = workdir_of(r, &explicit_wd);
 	int e;
 
+	/* W0, security: every fd but stdio, the passed fds and the report
+	 * channel closed before any other step, above all before W2
+	 * resolves a path the caller chose: a host directory fd left open
+	 * (a cgroup, a netns, in sboxd another sandbox's) would be a way
+	 * out through /proc/self/fd/N (CVE-2024-21626).  Init closed them
+	 * at C6c already; this keeps the worker safe on its own. */
+	if (sbox_fds_close_launcher(r->launch, &report_fd, 1, &err) < 0)
+		goto fail;
 	/* W1: the caller's blocked and ignored signals stay behind; a new
 	 * session keeps the worker away from the caller's terminal (TIOCSTI). */
 	if (sbox_signals_reset(&err) < 0)
@@ -178,14 +207,16 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 	    sbox_caps_drop(&r->policy->sec, &err) < 0 ||
 	    (r->policy->sec.no_new_privs && sbox_caps_no_new_privs(&err) < 0))
 		goto fail;
-	/* W2 */
+	/* W2: the working directory resolved inside the new root, never
+	 * through a magic link (/proc/self/fd/N), and entered by its fd. */
 	umask(r->policy->umask);
-	if (chdir(wd) < 0) {
+	if (enter_workdir(wd) < 0) {
 		/* The caller's cwd may not exist inside (e.g. under the
 		 * private /tmp): fall back to / as bubblewrap does.  A
 		 * WorkingDirectory= the policy names must exist. */
-		if (explicit_wd || chdir("/") < 0) {
-			sbox_fail(&err, errno, "WorkingDirectory=%s", wd);
+		if (explicit_wd || enter_workdir("/") < 0) {
+			sbox_fail(&err, errno, "WorkingDirectory=%s%s", wd,
+				  errno == ELOOP ? " (a magic link such as /proc/self/fd/N is never followed)" : "");
 			goto fail;
 		}
 	}
@@ -292,6 +323,12 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	 * set by a task on itself; before the worker is forked, which
 	 * inherits both. */
 	if (sbox_gpu_apply_locality(r->grant, &err) < 0)
+		goto fail;
+	/* C6c, security: the launcher's fds (cgroup directories, netns
+	 * fds; in sboxd other clients' and sandboxes') go now that the
+	 * filesystem is built and before anything of the worker exists:
+	 * only the sync channel, stdio and the passed fds live on. */
+	if (sbox_fds_close_launcher(r->launch, &r->sync_fd, 1, &err) < 0)
 		goto fail;
 	/* C7 */
 	sigfd = sbox_init_prepare_signals();
