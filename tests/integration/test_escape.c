@@ -281,6 +281,8 @@ static void test_terminal_injection(void **state)
 	/* The high bits the kernel ignores don't get past the filter. */
 	assert_line(&r, "syscall.ioctl-tiocsti-hi=EPERM");
 	assert_line(&r, "syscall.ioctl-tioclinux=EPERM");
+	/* A line discipline set on the caller's terminal (N_NULL) kills it. */
+	assert_line(&r, "syscall.ioctl-tiocsetd=EPERM");
 	run_result_free(&r);
 	/* And the worker has no controlling terminal to inject into. */
 	report_with(&r, NULL, "report", NULL, NULL);

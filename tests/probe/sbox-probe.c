@@ -1902,6 +1902,13 @@ static long sc_ioctl_tioclinux(void)
 	return TRY(SYS_ioctl, -1, (unsigned long)TIOCLINUX, NULL);
 }
 
+/* TIOCSETD changes the terminal's line discipline: N_NULL on the caller's
+ * terminal (the worker's stdin) kills it for the caller too. */
+static long sc_ioctl_tiocsetd(void)
+{
+	return TRY(SYS_ioctl, -1, (unsigned long)TIOCSETD, NULL);
+}
+
 /* getpid through the x32 ABI (0 if it works, ENOSYS if x32 is not built
  * in); filters that only know x86_64 may let it by or kill us. */
 static long sc_x32(void)
@@ -2027,6 +2034,7 @@ static const struct {
 	{ "ioctl-tiocsti", sc_ioctl_tiocsti },
 	{ "ioctl-tiocsti-hi", sc_ioctl_tiocsti_hi },
 	{ "ioctl-tioclinux", sc_ioctl_tioclinux },
+	{ "ioctl-tiocsetd", sc_ioctl_tiocsetd },
 	{ "x32", sc_x32 },
 	{ "int80", sc_int80 },
 	{ "chroot", sc_chroot },
