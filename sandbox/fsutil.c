@@ -230,6 +230,14 @@ int sbox_bind_attach(int src, int target_fd, unsigned long long attrs, bool recu
 	unsigned long ms;
 
 	if (sbox_have_mount_api()) {
+		struct mount_attr attr = { .attr_set = attrs };
+
+		/* The attributes the caller asks for here (mount_bind's nodev
+		 * where no device cgroup decides) go on the detached tree
+		 * before it is attached: it is never visible without them. */
+		if (attrs && sbox_sys_mount_setattr(src, "", AT_EMPTY_PATH |
+						    (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+			return sbox_fail(err, errno, "setting attributes 0x%llx on the clone", attrs);
 		if (sbox_sys_move_mount(src, "", target_fd, "",
 					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return sbox_fail(err, errno, "attaching the clone");

@@ -15,8 +15,11 @@
  *                                        C5 hostname
  *                                        C6 filesystem: sources, root, pivot
  *                                        C6c close the launcher's fds
- *                                        C7 init's signals; fork the worker
- *                                           W0 close all but kept fds
+ *                                        C7 init's signals
+ *                                        C7a init non-dumpable; fork the worker
+ *                                        C7b init: CAP_KILL only; S1b GO -->
+ *                                           W0 wait for S1b; close all but
+ *                                              the kept fds
  *                                           W1 signals, session
  *                                           W1b rlimits, ids, capabilities,
  *                                               no_new_privs
@@ -25,7 +28,6 @@
  *                                           W3 stdio and fds
  *                                           W3b seccomp filter installed
  *                                           W4 exec (S3 on failure)
- *                                        C7b init: CAP_KILL only, non-dumpable
  *                                        C8 S3 STARTED / EXEC_FAILED
  *                                        C9 init loop; S4 EXITED
  * Any child step that fails sends S2 SETUP_ERROR and exits: the worker never
@@ -177,6 +179,13 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 	const char *wd = workdir_of(r, &explicit_wd);
 	int e;
 
+	/* S1b: init has hardened itself (C7b) before any step of ours. */
+	{
+		struct sbox_sync_msg go;
+
+		if (sbox_sync_recv(report_fd, &go) <= 0 || go.type != SBOX_SYNC_GO)
+			_exit(125);
+	}
 	/* W0, security: every fd but stdio, the passed fds and the report
 	 * channel closed before any other step, above all before W2
 	 * resolves a path the caller chose: a host directory fd left open
@@ -342,6 +351,14 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 		sbox_fail(&err, errno, "creating the worker's report channel");
 		goto fail;
 	}
+	/* C7a, security: init non-dumpable before the worker exists, so
+	 * there is no moment when a worker could open /proc/1/mem, environ
+	 * or exe or ptrace init.  The worker inherits it until its execve
+	 * (or its change of ids) decides its own. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		sbox_fail(&err, errno, "making the sandbox's init non-dumpable");
+		goto fail;
+	}
 	worker = fork();
 	if (worker < 0) {
 		sbox_fail(&err, errno, "forking the worker");
@@ -355,9 +372,14 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	}
 	close(report[1]);
 	/* C7b, security: from here init only forwards signals and reaps, so
-	 * it keeps CAP_KILL alone and turns non-dumpable: the worker can't
-	 * ptrace it or open its /proc/1/exe (the launcher's binary). */
-	if (sbox_caps_harden_init(&err) < 0) {
+	 * it keeps CAP_KILL alone.  The worker needs the full set to drop it
+	 * itself, so this can only follow the fork; the worker waits for
+	 * S1b before its first step, so nothing it runs sees init with more
+	 * than CAP_KILL. */
+	if (sbox_caps_harden_init(&err) < 0 ||
+	    sbox_sync_send(report[0], SBOX_SYNC_GO, 0, 0, NULL) < 0) {
+		if (!err.msg[0])
+			sbox_fail(&err, errno, "starting the worker (S1b)");
 		kill(worker, SIGKILL);
 		waitpid(worker, NULL, 0);
 		goto fail;

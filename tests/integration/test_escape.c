@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -489,6 +490,68 @@ static void test_writable_mounts_nosuid_nodev(void **state)
 	free(dir);
 }
 
+/* The options of mount point `point` in a probe report ("" if absent). */
+static void mount_opts(const char *out, const char *point, char *opts, size_t len)
+{
+	char want[300];
+	const char *l;
+
+	snprintf(want, sizeof(want), "\nmount=%s ", point);
+	opts[0] = '\0';
+	l = strstr(out, want);
+	if (l && sscanf(l + strlen(want), "%*s %255s", opts) != 1)
+		opts[0] = '\0';
+	(void)len;
+}
+
+/* nodev is added back to a bind where no device cgroup decides (the
+ * unprivileged run), and is there on every writable bind: a device node
+ * reached through such a bind does not open (EACCES), whatever its mode. */
+static void test_bind_nodev_added_back(void **state)
+{
+	char *dir = make_tempdir();
+	char rw[600], node[600], opts[256];
+	struct run_result r;
+
+	(void)state;
+	snprintf(rw, sizeof(rw), "%s:/tmp/rw", dir);
+	if (running_as_root()) {
+		/* A node planted where the worker can write: never usable. */
+		snprintf(node, sizeof(node), "%s/null", dir);
+		assert_int_equal(mknod(node, S_IFCHR | 0666, makedev(1, 3)), 0);
+		run_sbox(&r, NULL, "--bind", rw, "--", probe_path(), "open", "/tmp/rw/null", "rw", NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "open", "EACCES");
+		run_result_free(&r);
+	}
+	run_sbox(&r, NULL, "--bind", rw, "--ro-bind", "/dev/null:/tmp/devnull", "--", probe_path(),
+		 "report", NULL);
+	assert_exit(&r, 0);
+	mount_opts(r.out, "/tmp/rw", opts, sizeof(opts));
+	if (!strstr(opts, "nosuid") || !strstr(opts, "nodev"))
+		dump_result(&r);
+	assert_non_null(strstr(opts, "nosuid"));
+	assert_non_null(strstr(opts, "nodev"));
+	if (!running_as_root()) {
+		/* No device cgroup: the read-only bind is nodev too. */
+		mount_opts(r.out, "/tmp/devnull", opts, sizeof(opts));
+		if (!strstr(opts, "nodev"))
+			dump_result(&r);
+		assert_non_null(strstr(opts, "nosuid"));
+		assert_non_null(strstr(opts, "nodev"));
+	}
+	run_result_free(&r);
+	if (!running_as_root()) {
+		run_sbox(&r, NULL, "--ro-bind", "/dev/null:/tmp/devnull", "--", probe_path(), "open",
+			 "/tmp/devnull", "r", NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "open", "EACCES");
+		run_result_free(&r);
+	}
+	rm_rf(dir);
+	free(dir);
+}
+
 /* A bind source is never reached through a symlink, which its owner could
  * swap between the policy and the launch. */
 static void test_bind_source_symlink_refused(void **state)
@@ -695,6 +758,24 @@ static void test_launcher_exe_not_writable(void **state)
 	run_result_free(&r);
 }
 
+/* Init hardens itself before the worker runs a step of its own (C7a
+ * before the fork, C7b before S1b): the worker's first look at init, many
+ * times over, never finds it dumpable or with more than CAP_KILL. */
+static void test_init_hardened_before_worker(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		report_with(&r, NULL, "init-state", NULL, NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "init_environ", "EACCES");
+		assert_kv(&r, "init_cap_prm", "0000000000000020");
+		assert_kv(&r, "init_cap_eff", "0000000000000020");
+		run_result_free(&r);
+	}
+}
+
 static void chdir_tmp(void *arg)
 {
 	if (chdir((const char *)arg) < 0)
@@ -809,12 +890,14 @@ int main(void)
 		cmocka_unit_test(test_proc_sys_masks),
 		cmocka_unit_test(test_writes_outside_fail),
 		cmocka_unit_test(test_writable_mounts_nosuid_nodev),
+		cmocka_unit_test(test_bind_nodev_added_back),
 		cmocka_unit_test(test_bind_source_symlink_refused),
 		cmocka_unit_test(test_mknod_fails),
 		cmocka_unit_test(test_cgroup_not_writable),
 		cmocka_unit_test(test_host_sockets_hidden),
 		cmocka_unit_test(test_host_listeners_unreachable),
 		cmocka_unit_test(test_launcher_exe_not_writable),
+		cmocka_unit_test(test_init_hardened_before_worker),
 		cmocka_unit_test(test_cwd_and_fds_inside),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_identity_errors),

@@ -1120,6 +1120,37 @@ static const char *file_type(mode_t mode)
 	}
 }
 
+/* Init's capability sets and dumpability as the worker finds them first
+ * thing after execve: init must have hardened itself (C7a, C7b) before the
+ * worker could run a single instruction of its own. */
+static int cmd_init_state(char **args)
+{
+	char line[256];
+	FILE *f = fopen("/proc/1/status", "re");
+	int fd;
+
+	(void)args;
+	/* Non-dumpable: its memory and environment don't open. */
+	fd = open("/proc/1/environ", O_RDONLY | O_CLOEXEC);
+	put_kv("init_environ", fd < 0 ? errno_name(errno) : "ok");
+	if (fd >= 0)
+		close(fd);
+	if (!f) {
+		put_kv("init_status", errno_name(errno));
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char v[64];
+
+		if (sscanf(line, "CapPrm: %63s", v) == 1)
+			put_kv("init_cap_prm", v);
+		else if (sscanf(line, "CapEff: %63s", v) == 1)
+			put_kv("init_cap_eff", v);
+	}
+	fclose(f);
+	return 0;
+}
+
 static int cmd_stat(char **args)
 {
 	struct stat st;
@@ -2177,6 +2208,7 @@ static const struct command {
 	{ "mkdir", 1, "PATH", cmd_mkdir },
 	{ "unlink", 1, "PATH", cmd_unlink },
 	{ "stat", 1, "PATH", cmd_stat },
+	{ "init-state", 0, "", cmd_init_state },
 	{ "alloc", 1, "MB", cmd_alloc },
 	{ "forkbomb", 1, "N", cmd_forkbomb },
 	{ "spin", 1, "SECONDS", cmd_spin },
