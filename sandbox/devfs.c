@@ -159,10 +159,20 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox
 		if (symlinkat(dev_links[i].target, dev_fd, dev_links[i].name) < 0)
 			return sbox_fail(err, errno, "creating /dev/%s", dev_links[i].name);
 
-	/* Nothing may be added to /dev from inside. */
-	if (sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
-		return sbox_fail(err, errno, "making /dev read-only");
+	/* Read-only only once the policy's binds are in place
+	 * (sbox_devfs_seal), so that a bind may land under /dev. */
 	/* The driver's view in the sandbox's fresh /proc (mounted before
 	 * /dev): only the granted GPUs' entries. */
 	return sbox_gpu_mask_proc(root_fd, g, err);
+}
+
+int sbox_devfs_seal(int root_fd, struct sbox_err *err)
+{
+	_cleanup_close_ int top = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);
+
+	/* Nothing may be added to /dev from inside.  Not recursive: /dev/pts
+	 * and /dev/shm stay what they are. */
+	if (top < 0 || sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
+		return sbox_fail(err, errno, "making /dev read-only");
+	return 0;
 }

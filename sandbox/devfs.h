@@ -20,4 +20,8 @@ struct sbox_device_set;
 int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox_gpu_grant *g,
 		     const struct sbox_device_set *set, struct sbox_err *err);
 
+/* Make the sandbox's /dev read-only: after the policy's mounts, which may
+ * land under it (a bind to /dev/nvidia7). */
+int sbox_devfs_seal(int root_fd, struct sbox_err *err);
+
 #endif

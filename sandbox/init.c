@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -55,6 +56,51 @@ static int reap(pid_t worker, int *status)
 	return found;
 }
 
+/* The argument area [arg_start, arg_end) of this process, from
+ * /proc/self/stat (fields 48 and 49, after the parenthesised comm). */
+static bool arg_area(unsigned long *start, unsigned long *end)
+{
+	char buf[2048];
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	char *p;
+	int field = 2;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (p++; *p && field < 48; p++)
+		if (*p == ' ')
+			field++;
+	return sscanf(p, " %lu %lu", start, end) == 2 && *start < *end;
+}
+
+void sbox_init_set_title(const char *worker_argv0)
+{
+	char title[256];
+	unsigned long start, end;
+	size_t len;
+
+	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
+	/* The command line is the launcher's (a fork of sboxrun or sboxd):
+	 * `pkill -f sboxd` would kill every sandbox.  Overwritten in place,
+	 * as setproctitle does: our own memory, no privilege needed.  Only
+	 * in init, after the fork: the worker's argv may point into it. */
+	if (!arg_area(&start, &end))
+		return;
+	snprintf(title, sizeof(title), "sbox-init: %s", worker_argv0 ? worker_argv0 : "");
+	len = strlen(title);
+	if (len > end - start - 1)
+		len = end - start - 1;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, title, len);
+}
+
 void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 {
 	struct pollfd pfd[2] = {
@@ -63,7 +109,6 @@ void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 	};
 	int status = 0;
 
-	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)

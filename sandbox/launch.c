@@ -371,6 +371,8 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 		worker_main(r, report[1]);
 	}
 	close(report[1]);
+	/* C7c: named for what it is, no longer the launcher's command line. */
+	sbox_init_set_title(r->launch->argv[0]);
 	/* C7b, security: from here init only forwards signals and reaps, so
 	 * it keeps CAP_KILL alone.  The worker needs the full set to drop it
 	 * itself, so this can only follow the fork; the worker waits for

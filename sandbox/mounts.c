@@ -280,6 +280,9 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 		if (r < 0)
 			return -1;
 	}
+	/* /dev read-only once the binds that may land under it are in. */
+	if (sbox_devfs_seal(fs->root_fd, err) < 0)
+		return -1;
 	/* -- security: /proc and /sys masks last, so no mount above can
 	 * uncover them; before the pivot, while the staging tmpfs exists -- */
 	return sbox_masks_apply(fs->root_fd, err);

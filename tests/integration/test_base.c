@@ -496,6 +496,33 @@ static void test_launcher_death_kills_sandbox(void **state)
 	assert_false(token_alive(token));
 }
 
+/* A bind may land under the sandbox's private tmpfs mounts (/dev, /run,
+ * /tmp): the mount point is made there.  /dev stays read-only for the
+ * worker once the binds are in place. */
+static void test_bind_under_private_tmpfs(void **state)
+{
+	char *dir = make_tempdir();
+	char file[600], spec_dev[700], spec_run[700], spec_tmp[700];
+	struct run_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/data", dir);
+	write_text(file, "hello\n");
+	snprintf(spec_dev, sizeof(spec_dev), "%s:/dev/sbox-extra", file);
+	snprintf(spec_run, sizeof(spec_run), "%s:/run/sbox-extra/data", file);
+	snprintf(spec_tmp, sizeof(spec_tmp), "%s:/tmp/sbox-extra/data", file);
+	run_sbox(&r, NULL, "--ro-bind", spec_dev, "--ro-bind", spec_run, "--ro-bind", spec_tmp,
+		 "--", "/bin/sh", "-c",
+		 "cat /dev/sbox-extra /run/sbox-extra/data /tmp/sbox-extra/data; "
+		 "( : > /dev/planted ) 2>/dev/null && echo planted=yes || echo planted=no", NULL);
+	assert_exit(&r, 0);
+	assert_int_equal(count_prefix(r.out, "hello"), 3);
+	assert_line(&r, "planted=no");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_signal_forwarding),
 		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
+		cmocka_unit_test(test_bind_under_private_tmpfs),
 	};
 
 	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",

@@ -17,6 +17,7 @@
 #include "tests/integration/daemon_harness.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -255,6 +256,79 @@ static void test_chdir_fd_scan_daemon(void **state)
 	assert_int_equal(escapes, 0);
 }
 
+static bool read_text(const char *path, char *buf, size_t len, bool nul_to_space)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; nul_to_space && i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return true;
+}
+
+/* A sandbox's init is named for what it is: `pkill -f sboxd` (a pattern
+ * on the command line) must not reach every sandbox.  Found by its name
+ * (comm "sbox-init"), its command line must not hold the daemon's. */
+static void test_sandbox_init_not_named_sboxd(void **state)
+{
+	char bg_out[512];
+	pid_t bg;
+	int inits = 0, named_sboxd = 0;
+	DIR *d;
+	struct dirent *e;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	snprintf(bg_out, sizeof(bg_out), "%s/bg", D.dir);
+	{
+		const char *argv[] = { D.sboxrun, "--socket", D.sock, "--", D.probe, "sleep-print",
+				       "60", NULL };
+
+		bg = cmd_start(NOBODY, argv, bg_out);
+		assert_true(bg > 0);
+	}
+	for (int tries = 0; tries < 100 && inits == 0; tries++) {
+		usleep(100 * 1000);
+		named_sboxd = 0;
+		d = opendir("/proc");
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			char path[300], comm[64], cmdline[4096];
+
+			if (e->d_name[0] < '1' || e->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+			if (!read_text(path, comm, sizeof(comm), false) || strcmp(comm, "sbox-init"))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+			if (!read_text(path, cmdline, sizeof(cmdline), true))
+				continue;
+			/* Only this test's sandbox: its paths are under D.dir
+			 * (the daemon's socket before, the worker's after). */
+			if (!strstr(cmdline, D.dir))
+				continue;
+			inits++;
+			if (strstr(cmdline, "sboxd")) {
+				fprintf(stderr, "sandbox init %s: cmdline '%s'\n", e->d_name, cmdline);
+				named_sboxd++;
+			}
+		}
+		closedir(d);
+	}
+	kill(bg, SIGKILL);
+	assert_true(inits > 0);
+	assert_int_equal(named_sboxd, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,7 +336,11 @@ int main(void)
 		cmocka_unit_test(test_chdir_magic_link_refused),
 		cmocka_unit_test(test_mount_destinations_no_magic_links),
 		cmocka_unit_test_teardown(test_chdir_fd_scan_daemon, teardown_daemon),
+		cmocka_unit_test_teardown(test_sandbox_init_not_named_sboxd, teardown_daemon),
 	};
 
+	/* SBOX_TEST_FILTER=NAME runs one test (the scans take minutes). */
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
