@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/mounts.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/devices.h"
 #include "sandbox/gpu.h"
@@ -153,7 +154,8 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox
 	if (mount_sub(dev_fd, "pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		      "newinstance,ptmxmode=0666,mode=0620", err) < 0)
 		return -1;
-	if (mount_sub(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
+	if (mount_sub(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV,
+		      "mode=1777," SBOX_TMPFS_DEFAULT_SIZE, err) < 0)
 		return -1;
 	for (size_t i = 0; i < SBOX_ARRAY_SIZE(dev_links); i++)
 		if (symlinkat(dev_links[i].target, dev_fd, dev_links[i].name) < 0)

@@ -181,7 +181,8 @@ static int mount_tmp(struct sbox_fs *fs, struct sbox_err *err)
 
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /tmp of the new root");
-	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777", err, "/tmp");
+	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777," SBOX_TMPFS_DEFAULT_SIZE,
+				err, "/tmp");
 }
 
 static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
@@ -232,13 +233,20 @@ static int mount_hidden(struct sbox_fs *fs, const struct sbox_mount *m, struct s
 
 static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)
 {
-	char what[4200], opts[4200];
+	char what[4200], opts[4400];
 	const char *o = m->options ? m->options : "mode=0755";
+	char bounded[4300];
 	_cleanup_close_ int target = sbox_open_or_create_in_root(fs->root_fd, m->dst, true, err);
 
 	if (target < 0)
 		return -1;
 	snprintf(what, sizeof(what), "TemporaryFileSystem=%s", m->dst);
+	/* Bounded unless the policy gives its own (size=0 is refused by
+	 * policy validation). */
+	if (!strstr(o, "size=") && !strstr(o, "nr_blocks=")) {
+		snprintf(bounded, sizeof(bounded), "%s,%s", o, SBOX_TMPFS_DEFAULT_SIZE);
+		o = bounded;
+	}
 	/* -- security: the worker's scratch space, though it runs as
 	 * another user than the one mounting it (sandbox/identity.c) -- */
 	if (fs->worker_owned && !strstr(o, "uid=") && !strstr(o, "gid=")) {

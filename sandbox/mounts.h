@@ -10,6 +10,13 @@
 struct sbox_gpu_grant;
 struct sbox_device_set;
 
+/* The bound of the tmpfs sbox makes for the worker (/tmp, /dev/shm, a
+ * TemporaryFileSystem= without size=): the kernel's default is half of the
+ * RAM each, and /tmp plus /dev/shm of every sandbox add up.  A quarter; the
+ * pages are charged to the sandbox's memory cgroup too, so MemoryMax=
+ * bounds them all together (docs/policy.md). */
+#define SBOX_TMPFS_DEFAULT_SIZE "size=25%,nr_inodes=1m"
+
 /* Where the new root is assembled in the child's mount namespace. */
 #define SBOX_STAGING_DIR "/tmp"
 

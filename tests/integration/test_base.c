@@ -523,6 +523,35 @@ static void test_bind_under_private_tmpfs(void **state)
 	free(dir);
 }
 
+/* The tmpfs sbox makes are bounded (not the kernel's half of the RAM
+ * each), and a TemporaryFileSystem= can't ask for "unlimited" (size=0). */
+static void test_tmpfs_bounded(void **state)
+{
+	static const char *const points[] = { "\nmount=/tmp ", "\nmount=/dev/shm ",
+					      "\nmount=/tmp/s " };
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, NULL, "--tmpfs", "/tmp/s", "--", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		const char *l = strstr(r.out, points[i]);
+		const char *eol = l ? strchr(l + 1, '\n') : NULL;
+		const char *size = l ? strstr(l, "size=") : NULL;
+
+		if (!l || !size || (eol && size > eol))
+			dump_result(&r);
+		assert_non_null(l);
+		assert_non_null(size);
+		assert_true(!eol || size < eol);
+	}
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--tmpfs", "/tmp/s:size=0", "--", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "'size=0' means unlimited");
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
 		cmocka_unit_test(test_bind_under_private_tmpfs),
+		cmocka_unit_test(test_tmpfs_bounded),
 	};
 
 	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",
