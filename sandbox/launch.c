@@ -271,7 +271,10 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 			      .src_trees = r->src_trees,
 			      /* -- security -- */
 			      .worker_owned = true, .worker_uid = r->ident->uid,
-			      .worker_gid = r->ident->gid };
+			      .worker_gid = r->ident->gid,
+			      /* root is privileged in a user namespace too:
+			       * its uid 0 is mapped 1:1 there */
+			      .caller = { .uid = r->uid, .privileged = r->uid == 0 } };
 	int report[2], sigfd;
 	pid_t worker;
 

@@ -6,6 +6,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "sandbox/masks.h"
 
 struct sbox_gpu_grant;
 struct sbox_device_set;
@@ -41,6 +42,8 @@ struct sbox_fs {
 	bool worker_owned;
 	uid_t worker_uid;
 	gid_t worker_gid;
+	/* Whose view bind sources are resolved in (sbox_open_bind_source). */
+	struct sbox_bind_caller caller;
 };
 
 /* -- daemon: P1, in the launcher.  Clone each bind source from the fd the

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ZERO_CAPS "0000000000000000"
@@ -552,37 +554,117 @@ static void test_bind_nodev_added_back(void **state)
 	free(dir);
 }
 
-/* A bind source is never reached through a symlink, which its owner could
- * swap between the policy and the launch. */
-static void test_bind_source_symlink_refused(void **state)
+/* A bind source is resolved as the caller sees it: its own (or root's)
+ * symlinks are followed (merged /usr: /lib -> usr/lib), a magic link
+ * (/proc/self/fd/N) never is, and a privileged caller does not follow a
+ * link another user owns, who could point it at /etc. */
+static void test_bind_source_symlinks(void **state)
 {
 	char *dir = make_tempdir();
-	char real[512], link[512], spec[1100], want[700];
+	char real[512], link[512], spec[1100];
 	struct run_result r;
 
 	(void)state;
 	snprintf(real, sizeof(real), "%s/real", dir);
 	snprintf(link, sizeof(link), "%s/link", dir);
 	assert_int_equal(mkdir(real, 0755), 0);
-	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(symlink("real", link), 0);
+	/* The caller's own link, relative, and a link above the source. */
 	snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
-	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "report", NULL);
-	assert_exit(&r, 125);
-	assert_err_contains(&r, "holds a symbolic link, which sbox does not follow");
-	snprintf(want, sizeof(want), "name the real path, %s", real);
-	assert_err_contains(&r, want);
-	assert_null(kv_get(r.out, "pid"));
-	run_result_free(&r);
-	/* A link above the source counts too. */
-	snprintf(spec, sizeof(spec), "%s/.:/tmp/in", link);
-	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "exit", "0", NULL);
-	assert_exit(&r, 125);
-	run_result_free(&r);
-	snprintf(spec, sizeof(spec), "%s:/tmp/in", real);
 	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "stat", "/tmp/in", NULL);
 	assert_exit(&r, 0);
 	assert_line(&r, "stat=ok type=dir mode=0755 rdev=0:0");
 	run_result_free(&r);
+	snprintf(spec, sizeof(spec), "%s/.:/tmp/in", link);
+	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "stat", "/tmp/in", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	/* Magic links: never, whatever they point at. */
+	run_sbox(&r, NULL, "--ro-bind", "/proc/self/fd/0:/tmp/in", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "magic link");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--ro-bind", "/proc/self/root/etc:/tmp/in", probe_path(), "exit", "0",
+		 NULL);
+	assert_exit(&r, 125);
+	run_result_free(&r);
+	if (running_as_root()) {
+		/* Another user's link, as root: refused, naming it. */
+		assert_int_equal(unlink(link), 0);
+		assert_int_equal(symlink("/etc", link), 0);
+		assert_int_equal(lchown(link, 65534, 65534), 0);
+		snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
+		run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "report", NULL);
+		assert_exit(&r, 125);
+		assert_err_contains(&r, "belongs to another user");
+		assert_null(kv_get(r.out, "pid"));
+		run_result_free(&r);
+	}
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A link swapped while launches resolve it (root's link to A, another
+ * user's to B, renamed over it again and again) never binds B: the
+ * source is resolved once, its links checked, and bound through the fd. */
+static void test_bind_source_symlink_race(void **state)
+{
+	char *dir;
+	char a[512], b[512], link[512], tmp_a[512], tmp_b[512], spec[1100];
+	int saw_a = 0, saw_b = 0;
+	pid_t swapper;
+
+	(void)state;
+	if (!running_as_root())
+		skip_because("needs root: another user's symlink, and a privileged caller");
+	dir = make_tempdir();
+	snprintf(a, sizeof(a), "%s/A", dir);
+	snprintf(b, sizeof(b), "%s/B", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(tmp_a, sizeof(tmp_a), "%s/tmp-a", dir);
+	snprintf(tmp_b, sizeof(tmp_b), "%s/tmp-b", dir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	{
+		char f[600];
+
+		snprintf(f, sizeof(f), "%s/which", a);
+		write_text(f, "A\n");
+		snprintf(f, sizeof(f), "%s/which", b);
+		write_text(f, "B\n");
+	}
+	assert_int_equal(symlink("A", link), 0);
+	swapper = fork();
+	assert_true(swapper >= 0);
+	if (swapper == 0) {
+		for (;;) {
+			unlink(tmp_b);
+			if (symlink("B", tmp_b) == 0 && lchown(tmp_b, 65534, 65534) == 0)
+				rename(tmp_b, link);
+			unlink(tmp_a);
+			if (symlink("A", tmp_a) == 0)
+				rename(tmp_a, link);
+		}
+	}
+	snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
+	for (int i = 0; i < 40; i++) {
+		struct run_result r;
+
+		run_sbox(&r, NULL, "--ro-bind", spec, "--", "/bin/cat", "/tmp/in/which", NULL);
+		if (has_line(r.out, "A"))
+			saw_a++;
+		if (has_line(r.out, "B")) {
+			dump_result(&r);
+			saw_b++;
+		}
+		run_result_free(&r);
+	}
+	kill(swapper, SIGKILL);
+	waitpid(swapper, NULL, 0);
+	fprintf(stderr, "symlink race: %d of 40 launches bound A, %d bound B\n", saw_a, saw_b);
+	assert_int_equal(saw_b, 0);
+	/* ... and root's own link is followed while it is in place. */
+	assert_true(saw_a > 0);
 	rm_rf(dir);
 	free(dir);
 }
@@ -891,7 +973,8 @@ int main(void)
 		cmocka_unit_test(test_writes_outside_fail),
 		cmocka_unit_test(test_writable_mounts_nosuid_nodev),
 		cmocka_unit_test(test_bind_nodev_added_back),
-		cmocka_unit_test(test_bind_source_symlink_refused),
+		cmocka_unit_test(test_bind_source_symlinks),
+		cmocka_unit_test(test_bind_source_symlink_race),
 		cmocka_unit_test(test_mknod_fails),
 		cmocka_unit_test(test_cgroup_not_writable),
 		cmocka_unit_test(test_host_sockets_hidden),
