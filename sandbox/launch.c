@@ -262,6 +262,18 @@ fail:
 	_exit(125);
 }
 
+/* --tty (NewSession=no): the first of the worker's stdio that is a
+ * terminal, shown inside as /dev/console (sandbox/devfs.c); -1: none. */
+static int caller_tty(const struct recipe *r)
+{
+	if (r->policy->new_session)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (r->launch->stdio[i] >= 0 && isatty(r->launch->stdio[i]))
+			return r->launch->stdio[i];
+	return -1;
+}
+
 static __attribute__((noreturn)) void child_main(const struct recipe *r)
 {
 	struct sbox_err err = { 0 };
@@ -274,7 +286,8 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 			      .worker_gid = r->ident->gid,
 			      /* root is privileged in a user namespace too:
 			       * its uid 0 is mapped 1:1 there */
-			      .caller = { .uid = r->uid, .privileged = r->uid == 0 } };
+			      .caller = { .uid = r->uid, .privileged = r->uid == 0 },
+			      .console_fd = caller_tty(r) };
 	int report[2], sigfd;
 	pid_t worker;
 

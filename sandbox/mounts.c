@@ -261,7 +261,7 @@ static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, st
 int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
 	if (attach_root(fs, err) < 0 || mount_proc(fs, err) < 0 ||
-	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, err) < 0 || mount_tmp(fs, err) < 0)
+	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, fs->console_fd, err) < 0 || mount_tmp(fs, err) < 0)
 		return -1;
 	/* -- security: /run hidden before the policy's mounts, so that binds
 	 * under /run land on top of the empty tmpfs (sandbox/masks.c) -- */

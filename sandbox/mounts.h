@@ -42,6 +42,8 @@ struct sbox_fs {
 	bool worker_owned;
 	uid_t worker_uid;
 	gid_t worker_gid;
+	/* The caller's terminal to show as /dev/console (--tty); -1: none. */
+	int console_fd;
 	/* Whose view bind sources are resolved in (sbox_open_bind_source). */
 	struct sbox_bind_caller caller;
 };

@@ -552,6 +552,37 @@ static void test_tmpfs_bounded(void **state)
 	run_result_free(&r);
 }
 
+/* --tty under a real terminal (script(1) gives the launcher a pty): the
+ * worker's terminal is real inside too.  The caller's pty node isn't in
+ * the private devpts, so it is bound in as /dev/console, as
+ * systemd-nspawn and LXC give a container its console: `tty` names it,
+ * and /dev/tty (the controlling terminal) opens. */
+static void test_tty_is_real_inside(void **state)
+{
+	char cmd[2048], out[4096];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	if (access("/usr/bin/script", X_OK) != 0)
+		skip_because("needs script(1) for a pty");
+	snprintf(cmd, sizeof(cmd),
+		 "script -qec '%s --tty -- /bin/sh -c \"tty; test -t 0 && echo t0=yes; "
+		 "(: < /dev/tty) 2>/dev/null && echo devtty=yes\"' /dev/null </dev/null 2>&1",
+		 sboxrun_path());
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	if (!strstr(out, "/dev/console") || strstr(out, "not a tty"))
+		fprintf(stderr, "script output:\n%s\n", out);
+	assert_null(strstr(out, "not a tty"));
+	assert_non_null(strstr(out, "/dev/console"));
+	assert_non_null(strstr(out, "t0=yes"));
+	assert_non_null(strstr(out, "devtty=yes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
 		cmocka_unit_test(test_bind_under_private_tmpfs),
 		cmocka_unit_test(test_tmpfs_bounded),
+		cmocka_unit_test(test_tty_is_real_inside),
 	};
 
 	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",
