@@ -180,7 +180,7 @@ $(B)/node-agent: examples/node-agent.c $(B)/libsbox.a
 # The daemon's integration tests start their own sboxd and speak the
 # protocol themselves (tests/integration/daemon_harness.c).
 DAEMON_TEST_LIB = $(INTEG_LIB) $(B)/tests/integration/daemon_harness.o
-$(B)/tests/test_daemon $(B)/tests/test_daemon_abuse: $(B)/tests/test_%: tests/integration/test_%.c \
+$(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds: $(B)/tests/test_%: tests/integration/test_%.c \
 		$(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \

@@ -42,7 +42,10 @@ static int check_binds(const struct sbox_policy *p, struct sbox_err *err)
  * TemporaryFileSystem= of the policy. */
 static bool in_sandbox_tmpfs(const struct sbox_policy *p, const char *path)
 {
-	if (sbox_path_below(path, "/tmp") || sbox_path_below(path, "/run"))
+	/* /dev is the sandbox's own tmpfs too (sandbox/devfs.c): a bind may
+	 * make its mount point there, as under /tmp and /run. */
+	if (sbox_path_below(path, "/tmp") || sbox_path_below(path, "/run") ||
+	    sbox_path_below(path, "/dev"))
 		return true;
 	for (size_t i = 0; i < p->n_mounts; i++)
 		if (p->mounts[i].kind == SBOX_MOUNT_TMPFS && strcmp(p->mounts[i].dst, path) != 0 &&

@@ -71,6 +71,32 @@ void sbox_strv_clear(struct sbox_strv *s)
 	s->n = 0;
 }
 
+/* The tmpfs option that removes a bound: size=0, nr_blocks=0 or
+ * nr_inodes=0 mean "unlimited" to the kernel.  NULL if none; else where
+ * it starts in opts (it ends at the next ','). */
+static const char *tmpfs_unbounded(const char *opts)
+{
+	static const char *const keys[] = { "size=", "nr_blocks=", "nr_inodes=" };
+	const char *o = opts;
+
+	while (o && *o) {
+		size_t len = strcspn(o, ",");
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			size_t kl = strlen(keys[k]);
+			char *end;
+
+			if (len > kl && strncmp(o, keys[k], kl) == 0 &&
+			    strtoull(o + kl, &end, 10) == 0 && end > o + kl)
+				return o;
+		}
+		o += len;
+		if (*o == ',')
+			o++;
+	}
+	return NULL;
+}
+
 int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 {
 	for (size_t i = 0; i < p->n_mounts; i++) {
@@ -83,6 +109,14 @@ int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 			return sbox_fail(err, 0, "mount destination '/' is not allowed: the root is the host's, read-only");
 		if (m->src && m->src[0] != '/')
 			return sbox_fail(err, 0, "bind source '%s' must be an absolute path", m->src);
+		/* A tmpfs without a bound fills the host's memory outside any
+		 * accounting a site set up for it (docs/policy.md). */
+		if (m->kind == SBOX_MOUNT_TMPFS && tmpfs_unbounded(m->options)) {
+			const char *bad = tmpfs_unbounded(m->options);
+
+			return sbox_fail(err, 0, "TemporaryFileSystem=%s:%s: '%.*s' means unlimited to the kernel; give a bound (e.g. size=1G or size=50%%)",
+					 m->dst, m->options, (int)strcspn(bad, ","), bad);
+		}
 	}
 	if (p->workdir && p->workdir[0] != '/')
 		return sbox_fail(err, 0, "WorkingDirectory=%s must be an absolute path", p->workdir);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/mounts.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/devices.h"
 #include "sandbox/gpu.h"
@@ -34,17 +35,26 @@ static const struct {
  * (NAME may hold a directory: "dri/renderD128").  A bind (not mknod) works
  * in a user namespace too, and the device cgroup still decides what may be
  * opened. */
+static int bind_host_node(int dev_fd, const char *host, const char *name, struct sbox_err *err);
+
 static int bind_node_from(int dev_fd, const char *src_root, const char *name,
 			  struct sbox_err *err)
 {
 	char host[4096];
+
+	snprintf(host, sizeof(host), "%s/%s", strcmp(src_root, "/") ? src_root : "", name);
+	return bind_host_node(dev_fd, host, name, err);
+}
+
+/* Bind host (a path in the launcher's view) onto /dev/NAME. */
+static int bind_host_node(int dev_fd, const char *host, const char *name, struct sbox_err *err)
+{
 	_cleanup_close_ int target = -1;
 	_cleanup_close_ int parent = -1;
 	const char *slash = strrchr(name, '/');
 	const char *base = slash ? slash + 1 : name;
 	int fd;
 
-	snprintf(host, sizeof(host), "%s/%s", strcmp(src_root, "/") ? src_root : "", name);
 	if (slash) {
 		char dir[256];
 
@@ -120,8 +130,44 @@ static int mount_sub(int dev_fd, const char *dir, const char *fstype, unsigned l
 	return 0;
 }
 
+/* The caller's terminal (--tty) as /dev/console: its pty is not in the
+ * private devpts, so without it `tty` says "not a tty" and ttyname() finds
+ * nothing.  systemd-nspawn and LXC give a container's console the same
+ * name; unlike podman -t, no pty of the sandbox's own is proxied: the
+ * worker shares the caller's session (NewSession=no), so it must have the
+ * caller's terminal itself, job control included.  Bound through the fd,
+ * never a path: it is the caller's, whatever its name on the host. */
+static int bind_console(int dev_fd, int tty_fd, struct sbox_err *err)
+{
+	char name[256], self[64];
+	struct stat a, b;
+	_cleanup_close_ int node = -1;
+	int e;
+
+	/* The fd's own mount is the launcher's namespace's, which a bind
+	 * can't take from here (EINVAL): its node by name in our copy of
+	 * that namespace, checked to be the very same terminal. */
+	e = ttyname_r(tty_fd, name, sizeof(name));
+	if (e != 0)
+		return sbox_fail(err, e, "naming the caller's terminal (fd %d)", tty_fd);
+	node = open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0)
+		return sbox_fail(err, errno, "opening the caller's terminal %s", name);
+	if (fstat(tty_fd, &a) < 0 || fstat(node, &b) < 0)
+		return sbox_fail(err, errno, "checking the caller's terminal %s", name);
+	if (!S_ISCHR(b.st_mode) || a.st_rdev != b.st_rdev || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev)
+		return sbox_fail(err, ENOTTY, "%s is not the caller's terminal", name);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", node);
+	if (bind_host_node(dev_fd, self, "console", err) < 0) {
+		sbox_err_prefix(err, "the caller's terminal as /dev/console");
+		return -1;
+	}
+	return 0;
+}
+
 int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox_gpu_grant *g,
-		     const struct sbox_device_set *set, struct sbox_err *err)
+		     const struct sbox_device_set *set, int console_fd, struct sbox_err *err)
 {
 	_cleanup_close_ int target = -1;
 	_cleanup_close_ int dev_fd = -1;
@@ -153,16 +199,29 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox
 	if (mount_sub(dev_fd, "pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		      "newinstance,ptmxmode=0666,mode=0620", err) < 0)
 		return -1;
-	if (mount_sub(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
+	if (mount_sub(dev_fd, "shm", "tmpfs", MS_NOSUID | MS_NODEV,
+		      "mode=1777," SBOX_TMPFS_DEFAULT_SIZE, err) < 0)
+		return -1;
+	if (console_fd >= 0 && bind_console(dev_fd, console_fd, err) < 0)
 		return -1;
 	for (size_t i = 0; i < SBOX_ARRAY_SIZE(dev_links); i++)
 		if (symlinkat(dev_links[i].target, dev_fd, dev_links[i].name) < 0)
 			return sbox_fail(err, errno, "creating /dev/%s", dev_links[i].name);
 
-	/* Nothing may be added to /dev from inside. */
-	if (sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
-		return sbox_fail(err, errno, "making /dev read-only");
+	/* Read-only only once the policy's binds are in place
+	 * (sbox_devfs_seal), so that a bind may land under /dev. */
 	/* The driver's view in the sandbox's fresh /proc (mounted before
 	 * /dev): only the granted GPUs' entries. */
 	return sbox_gpu_mask_proc(root_fd, g, err);
+}
+
+int sbox_devfs_seal(int root_fd, struct sbox_err *err)
+{
+	_cleanup_close_ int top = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);
+
+	/* Nothing may be added to /dev from inside.  Not recursive: /dev/pts
+	 * and /dev/shm stay what they are. */
+	if (top < 0 || sbox_mount_setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
+		return sbox_fail(err, errno, "making /dev read-only");
+	return 0;
 }

@@ -15,9 +15,14 @@ struct sbox_gpu_grant;
 struct sbox_device_set;
 
 /* Build /dev in the new root: the base nodes, the grant's nodes (g may be
- * NULL), the DeviceAllow= nodes of set (may be NULL); then mask the
+ * NULL), the DeviceAllow= nodes of set (may be NULL), the caller's terminal
+ * console_fd as /dev/console (-1: none); then mask the
  * sandbox's /proc/driver/nvidia to the grant (sandbox/gpu_grant.c). */
 int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox_gpu_grant *g,
-		     const struct sbox_device_set *set, struct sbox_err *err);
+		     const struct sbox_device_set *set, int console_fd, struct sbox_err *err);
+
+/* Make the sandbox's /dev read-only: after the policy's mounts, which may
+ * land under it (a bind to /dev/nvidia7). */
+int sbox_devfs_seal(int root_fd, struct sbox_err *err);
 
 #endif

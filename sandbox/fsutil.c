@@ -99,6 +99,10 @@ int sbox_open_in_root(int root_fd, const char *path, int flags)
 	do
 		fd = sbox_sys_openat2(root_fd, path, &how);
 	while (fd < 0 && errno == EAGAIN && ++tries < 16);
+	/* A worker's filter installed before W2 (NoNewPrivileges=no) may
+	 * hide openat2: the walk gives the same guarantee. */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		return sbox_resolve_in_root(root_fd, path, flags);
 	return fd;
 }
 
@@ -133,7 +137,7 @@ static int create_below(int root_fd, const char *path, bool dir, int depth, stru
 	if (fstatfs(pfd, &sfs) < 0)
 		return sbox_fail(err, errno, "checking %s", parent);
 	if (sfs.f_type != TMPFS_MAGIC || (sfs.f_flags & ST_RDONLY))
-		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem=)",
+		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem= or the private /dev, /tmp, /run)",
 				 path);
 	/* O_PATH fds can't be used with mkdirat()'s dirfd: reopen. */
 	_cleanup_close_ int wfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
@@ -226,6 +230,14 @@ int sbox_bind_attach(int src, int target_fd, unsigned long long attrs, bool recu
 	unsigned long ms;
 
 	if (sbox_have_mount_api()) {
+		struct mount_attr attr = { .attr_set = attrs };
+
+		/* The attributes the caller asks for here (mount_bind's nodev
+		 * where no device cgroup decides) go on the detached tree
+		 * before it is attached: it is never visible without them. */
+		if (attrs && sbox_sys_mount_setattr(src, "", AT_EMPTY_PATH |
+						    (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+			return sbox_fail(err, errno, "setting attributes 0x%llx on the clone", attrs);
 		if (sbox_sys_move_mount(src, "", target_fd, "",
 					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return sbox_fail(err, errno, "attaching the clone");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -55,6 +56,64 @@ static int reap(pid_t worker, int *status)
 	return found;
 }
 
+/* The argument area [arg_start, arg_end) of this process, from
+ * /proc/self/stat (fields 48 and 49, after the parenthesised comm). */
+static bool arg_area(unsigned long *start, unsigned long *end)
+{
+	char buf[2048];
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	char *p;
+	int field = 2;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (p++; *p && field < 48; p++)
+		if (*p == ' ')
+			field++;
+	return sscanf(p, " %lu %lu", start, end) == 2 && *start < *end;
+}
+
+/* Where init's command line points when PR_SET_MM may move it. */
+static char init_title[256];
+
+void sbox_init_set_title(const char *worker_argv0)
+{
+	unsigned long start, end;
+	size_t len;
+
+	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
+	/* The command line is the launcher's (a fork of sboxrun or sboxd):
+	 * `pkill -f sboxd` would kill every sandbox.  With CAP_SYS_RESOURCE
+	 * in the host's user namespace, PR_SET_MM points it at memory of
+	 * our own (the start first: the new area lies below the old one,
+	 * and the kernel wants start <= end at every step).  Else the
+	 * argument area is overwritten in place, as setproctitle does, but
+	 * only when it is this program's own argv (not under valgrind, whose
+	 * client argv lies elsewhere).  Only in init, after the fork: the
+	 * worker's argv may point into that area. */
+	len = (size_t)snprintf(init_title, sizeof(init_title), "sbox-init: %s",
+			       worker_argv0 ? worker_argv0 : "");
+	if (len >= sizeof(init_title))
+		len = sizeof(init_title) - 1;
+	start = (unsigned long)init_title;
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, start, 0, 0) == 0 &&
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + len + 1, 0, 0) == 0)
+		return;
+	if (!arg_area(&start, &end) || start != (unsigned long)program_invocation_name)
+		return;
+	if (len > end - start - 1)
+		len = end - start - 1;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, init_title, len);
+}
+
 void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 {
 	struct pollfd pfd[2] = {
@@ -63,7 +122,6 @@ void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 	};
 	int status = 0;
 
-	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)

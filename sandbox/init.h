@@ -21,6 +21,13 @@ extern const int sbox_forwarded_signals[];
 int sbox_init_prepare_signals(void);
 
 /* Run init until the worker ends; never returns. */
+/* Name init for what it is: comm "sbox-init", command line "sbox-init:
+ * ARGV0" (it was the launcher's, so `pkill -f sboxd` reached every
+ * sandbox).  Best effort: a name is no security boundary, and the command
+ * line needs CAP_SYS_RESOURCE (a root launcher).  In init, after the
+ * worker's fork, before C7b drops the capability. */
+void sbox_init_set_title(const char *worker_argv0);
+
 __attribute__((noreturn)) void sbox_init_run(pid_t worker, int sigfd, int sync_fd);
 
 #endif

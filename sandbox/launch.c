@@ -14,15 +14,20 @@
  *                                        C4 cgroup namespace
  *                                        C5 hostname
  *                                        C6 filesystem: sources, root, pivot
- *                                        C7 init's signals; fork the worker
+ *                                        C6c close the launcher's fds
+ *                                        C7 init's signals
+ *                                        C7a init non-dumpable; fork the worker
+ *                                        C7b init: CAP_KILL only; S1b GO -->
+ *                                           W0 wait for S1b; close all but
+ *                                              the kept fds
  *                                           W1 signals, session
  *                                           W1b rlimits, ids, capabilities,
  *                                               no_new_privs
  *                                           W2 umask, working directory
+ *                                              (resolved in the root)
  *                                           W3 stdio and fds
  *                                           W3b seccomp filter installed
  *                                           W4 exec (S3 on failure)
- *                                        C7b init: CAP_KILL only, non-dumpable
  *                                        C8 S3 STARTED / EXEC_FAILED
  *                                        C9 init loop; S4 EXITED
  * Any child step that fails sends S2 SETUP_ERROR and exits: the worker never
@@ -51,6 +56,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/devices.h"
+#include "sandbox/fsutil.h"
 #include "sandbox/gpu.h"
 #include "sandbox/identity.h"
 #include "sandbox/init.h"
@@ -146,6 +152,23 @@ static const char *workdir_of(const struct recipe *r, bool *explicit)
 	return r->launch->caller_cwd ? r->launch->caller_cwd : "/";
 }
 
+/* W2: open path as if "/" were the root (openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS, or sandbox/resolve.c's walk), as the worker's
+ * user, then fchdir: ".." can't climb out of the root and no magic link
+ * reaches a directory outside it. */
+static int enter_workdir(const char *path)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+
+	if (root < 0)
+		return -1;
+	fd = sbox_open_in_root(root, path, O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	return fchdir(fd);
+}
+
 /* The worker's own steps, after fork from init.  Failures go through
  * report_fd (CLOEXEC: it closes by itself when execve succeeds). */
 static __attribute__((noreturn)) void worker_main(const struct recipe *r, int report_fd)
@@ -156,6 +179,21 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 	const char *wd = workdir_of(r, &explicit_wd);
 	int e;
 
+	/* S1b: init has hardened itself (C7b) before any step of ours. */
+	{
+		struct sbox_sync_msg go;
+
+		if (sbox_sync_recv(report_fd, &go) <= 0 || go.type != SBOX_SYNC_GO)
+			_exit(125);
+	}
+	/* W0, security: every fd but stdio, the passed fds and the report
+	 * channel closed before any other step, above all before W2
+	 * resolves a path the caller chose: a host directory fd left open
+	 * (a cgroup, a netns, in sboxd another sandbox's) would be a way
+	 * out through /proc/self/fd/N (CVE-2024-21626).  Init closed them
+	 * at C6c already; this keeps the worker safe on its own. */
+	if (sbox_fds_close_launcher(r->launch, &report_fd, 1, &err) < 0)
+		goto fail;
 	/* W1: the caller's blocked and ignored signals stay behind; a new
 	 * session keeps the worker away from the caller's terminal (TIOCSTI). */
 	if (sbox_signals_reset(&err) < 0)
@@ -178,14 +216,16 @@ static __attribute__((noreturn)) void worker_main(const struct recipe *r, int re
 	    sbox_caps_drop(&r->policy->sec, &err) < 0 ||
 	    (r->policy->sec.no_new_privs && sbox_caps_no_new_privs(&err) < 0))
 		goto fail;
-	/* W2 */
+	/* W2: the working directory resolved inside the new root, never
+	 * through a magic link (/proc/self/fd/N), and entered by its fd. */
 	umask(r->policy->umask);
-	if (chdir(wd) < 0) {
+	if (enter_workdir(wd) < 0) {
 		/* The caller's cwd may not exist inside (e.g. under the
 		 * private /tmp): fall back to / as bubblewrap does.  A
 		 * WorkingDirectory= the policy names must exist. */
-		if (explicit_wd || chdir("/") < 0) {
-			sbox_fail(&err, errno, "WorkingDirectory=%s", wd);
+		if (explicit_wd || enter_workdir("/") < 0) {
+			sbox_fail(&err, errno, "WorkingDirectory=%s%s", wd,
+				  errno == ELOOP ? " (a magic link such as /proc/self/fd/N is never followed)" : "");
 			goto fail;
 		}
 	}
@@ -222,6 +262,18 @@ fail:
 	_exit(125);
 }
 
+/* --tty (NewSession=no): the first of the worker's stdio that is a
+ * terminal, shown inside as /dev/console (sandbox/devfs.c); -1: none. */
+static int caller_tty(const struct recipe *r)
+{
+	if (r->policy->new_session)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (r->launch->stdio[i] >= 0 && isatty(r->launch->stdio[i]))
+			return r->launch->stdio[i];
+	return -1;
+}
+
 static __attribute__((noreturn)) void child_main(const struct recipe *r)
 {
 	struct sbox_err err = { 0 };
@@ -231,7 +283,11 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 			      .src_trees = r->src_trees,
 			      /* -- security -- */
 			      .worker_owned = true, .worker_uid = r->ident->uid,
-			      .worker_gid = r->ident->gid };
+			      .worker_gid = r->ident->gid,
+			      /* root is privileged in a user namespace too:
+			       * its uid 0 is mapped 1:1 there */
+			      .caller = { .uid = r->uid, .privileged = r->uid == 0 },
+			      .console_fd = caller_tty(r) };
 	int report[2], sigfd;
 	pid_t worker;
 
@@ -293,6 +349,12 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	 * inherits both. */
 	if (sbox_gpu_apply_locality(r->grant, &err) < 0)
 		goto fail;
+	/* C6c, security: the launcher's fds (cgroup directories, netns
+	 * fds; in sboxd other clients' and sandboxes') go now that the
+	 * filesystem is built and before anything of the worker exists:
+	 * only the sync channel, stdio and the passed fds live on. */
+	if (sbox_fds_close_launcher(r->launch, &r->sync_fd, 1, &err) < 0)
+		goto fail;
 	/* C7 */
 	sigfd = sbox_init_prepare_signals();
 	if (sigfd < 0) {
@@ -303,6 +365,14 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	 * the signal of success. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0) {
 		sbox_fail(&err, errno, "creating the worker's report channel");
+		goto fail;
+	}
+	/* C7a, security: init non-dumpable before the worker exists, so
+	 * there is no moment when a worker could open /proc/1/mem, environ
+	 * or exe or ptrace init.  The worker inherits it until its execve
+	 * (or its change of ids) decides its own. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		sbox_fail(&err, errno, "making the sandbox's init non-dumpable");
 		goto fail;
 	}
 	worker = fork();
@@ -317,10 +387,17 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 		worker_main(r, report[1]);
 	}
 	close(report[1]);
+	/* C7c: named for what it is, no longer the launcher's command line. */
+	sbox_init_set_title(r->launch->argv[0]);
 	/* C7b, security: from here init only forwards signals and reaps, so
-	 * it keeps CAP_KILL alone and turns non-dumpable: the worker can't
-	 * ptrace it or open its /proc/1/exe (the launcher's binary). */
-	if (sbox_caps_harden_init(&err) < 0) {
+	 * it keeps CAP_KILL alone.  The worker needs the full set to drop it
+	 * itself, so this can only follow the fork; the worker waits for
+	 * S1b before its first step, so nothing it runs sees init with more
+	 * than CAP_KILL. */
+	if (sbox_caps_harden_init(&err) < 0 ||
+	    sbox_sync_send(report[0], SBOX_SYNC_GO, 0, 0, NULL) < 0) {
+		if (!err.msg[0])
+			sbox_fail(&err, errno, "starting the worker (S1b)");
 		kill(worker, SIGKILL);
 		waitpid(worker, NULL, 0);
 		goto fail;

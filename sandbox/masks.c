@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -213,25 +216,141 @@ int sbox_open_no_symlinks(const char *path)
 	return fd;
 }
 
-int sbox_open_bind_source(const struct sbox_mount *m, bool *missing, struct sbox_err *err)
+/* Why the link at fd (in the caller's view) may not be followed for this
+ * caller: NULL if it may.  A link on procfs may be a magic link
+ * (/proc/self/fd/N, /proc/PID/root): it would reach whatever the
+ * launcher holds, never a path.  A privileged caller follows only links
+ * owned by root or by itself: another user's link could point root's bind
+ * at /etc (a confused deputy).  An unprivileged caller binds with its own
+ * rights in its user namespace, so any owner's link is its own choice. */
+static const char *link_refused(int fd, const struct sbox_bind_caller *c, uid_t *owner)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type == PROC_SUPER_MAGIC)
+		return "a link in /proc (a magic link such as /proc/self/fd/N) is never followed";
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return "the link can't be read";
+	*owner = st.st_uid;
+	if (c->privileged && st.st_uid != 0 && st.st_uid != c->uid)
+		return "the link belongs to another user, who could point it elsewhere";
+	return NULL;
+}
+
+/* Open path as the caller sees it, following symlinks one component at a
+ * time (O_NOFOLLOW, the link's text read and spliced back), each link
+ * checked by link_refused().  The result is an O_PATH fd: the bind is
+ * made through it, so a link swapped after this can't redirect it.
+ * -1 with errno; EPERM with *why set for a refused link. */
+static int open_source_walk(const char *path, const struct sbox_bind_caller *c,
+			    const char **why, uid_t *owner, char *link_at, size_t link_at_len)
+{
+	_cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char rest[2 * PATH_MAX], walked[PATH_MAX] = "";
+	size_t pos = 0;
+	unsigned links = 0;
+
+	*why = NULL;
+	if (dir < 0)
+		return -1;
+	if (strlen(path) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(rest, sizeof(rest), "%s", path);
+	for (;;) {
+		char name[NAME_MAX + 1], target[PATH_MAX];
+		size_t len, tail;
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		while (rest[pos] == '/')
+			pos++;
+		if (rest[pos] == '\0')
+			return sbox_steal_fd(dir);
+		len = strcspn(rest + pos, "/");
+		if (len > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, rest + pos, len);
+		name[len] = '\0';
+		pos += len;
+		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) < 0) {
+			sbox_closep(&fd);
+			return -1;
+		}
+		snprintf(walked + strlen(walked), sizeof(walked) - strlen(walked), "/%s", name);
+		if (!S_ISLNK(st.st_mode)) {
+			close(dir);
+			dir = fd;
+			continue;
+		}
+		*why = link_refused(fd, c, owner);
+		if (*why) {
+			snprintf(link_at, link_at_len, "%s", walked);
+			close(fd);
+			errno = EPERM;
+			return -1;
+		}
+		n = readlinkat(fd, "", target, sizeof(target));
+		close(fd);
+		if (n < 0)
+			return -1;
+		tail = strlen(rest + pos);
+		if (++links > 40 || n == 0 || (size_t)n >= sizeof(target) ||
+		    (size_t)n + tail + 2 > sizeof(rest)) {
+			errno = n == 0 ? ENOENT : ELOOP;
+			return -1;
+		}
+		/* rest becomes TARGET + "/" + what followed the link. */
+		memmove(rest + n + 1, rest + pos, tail + 1);
+		memcpy(rest, target, (size_t)n);
+		rest[n] = '/';
+		pos = 0;
+		if (target[0] == '/') {
+			close(dir);
+			dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (dir < 0)
+				return -1;
+			walked[0] = '\0';
+		} else {
+			/* relative: from the link's directory, the one we hold */
+			char *slash = strrchr(walked, '/');
+
+			if (slash)
+				*slash = '\0';
+		}
+	}
+}
+
+int sbox_open_bind_source(const struct sbox_mount *m, const struct sbox_bind_caller *c,
+			  bool *missing, struct sbox_err *err)
 {
 	const char *what = m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
-	int fd = sbox_open_no_symlinks(m->src);
-	char *real;
+	char link_at[PATH_MAX] = "";
+	const char *why;
+	uid_t owner = 0;
+	int fd;
 
 	*missing = false;
+	if (m->src[0] != '/')
+		return sbox_fail(err, EINVAL, "%s=%s: the bind source must be an absolute path", what,
+				 m->src);
+	fd = open_source_walk(m->src, c, &why, &owner, link_at, sizeof(link_at));
 	if (fd >= 0)
 		return fd;
 	if (errno == ENOENT && m->optional) {
 		*missing = true;
 		return -1;
 	}
-	if (errno != ELOOP)
-		return sbox_fail(err, errno, "%s=%s: bind source %s", what, m->src, m->src);
-	/* realpath() only to help: the bind itself never follows a link. */
-	real = realpath(m->src, NULL);
-	sbox_fail(err, 0, "%s=%s: the bind source's path holds a symbolic link, which sbox does not follow (a link swapped in could redirect the bind); name the real path%s%s",
-		  what, m->src, real ? ", " : "", real ? real : "");
-	free(real);
-	return -1;
+	if (why)
+		return sbox_fail(err, 0, "%s=%s: bind source: %s is a symbolic link (owner uid %u) that sbox does not follow: %s; name the real path",
+				 what, m->src, link_at, (unsigned)owner, why);
+	return sbox_fail(err, errno, "%s=%s: bind source %s", what, m->src, m->src);
 }

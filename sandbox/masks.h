@@ -8,6 +8,7 @@
 #define SBOX_SANDBOX_MASKS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -34,10 +35,22 @@ int sbox_masks_apply(int root_fd, struct sbox_err *err);
  * redirect the bind.  -1 with errno (ELOOP: a component is a link). */
 int sbox_open_no_symlinks(const char *path);
 
-/* A policy's bind source, opened with sbox_open_no_symlinks(): the fd, or
- * -1 with err filled (a link in the path names the real path to use), or
- * -1 with *missing set when it does not exist and the bind is optional. */
+/* Who a bind source is resolved for: the caller of the launch (uid), and
+ * whether the launch is privileged (root, no user namespace). */
+struct sbox_bind_caller {
+	uid_t uid;
+	bool privileged;
+};
+
+/* A policy's bind source, resolved as the caller sees it: symlinks are
+ * followed one component at a time, except a link on /proc (a magic link:
+ * /proc/self/fd/N) and, for a privileged caller, a link owned by anyone but
+ * root or the caller.  Returns an O_PATH fd the bind is made through (a
+ * link swapped later can't redirect it), or -1 with err filled (naming the
+ * refused link and why), or -1 with *missing set when it does not exist
+ * and the bind is optional. */
 struct sbox_mount;
-int sbox_open_bind_source(const struct sbox_mount *m, bool *missing, struct sbox_err *err);
+int sbox_open_bind_source(const struct sbox_mount *m, const struct sbox_bind_caller *c,
+			  bool *missing, struct sbox_err *err);
 
 #endif

@@ -74,10 +74,11 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 						 m->src);
 			continue;
 		}
-		/* -- security: the source is opened without following any
-		 * symlink, then cloned through its fd, so that a link swapped
-		 * into the path can't redirect the bind (sandbox/masks.c) -- */
-		src = sbox_open_bind_source(m, &missing, err);
+		/* -- security: the source is resolved as the caller sees it
+		 * (links checked one by one, no magic link), then cloned
+		 * through its fd, so that a link swapped into the path later
+		 * can't redirect the bind (sandbox/masks.c) -- */
+		src = sbox_open_bind_source(m, &fs->caller, &missing, err);
 		if (src < 0) {
 			if (missing)
 				continue;
@@ -181,7 +182,8 @@ static int mount_tmp(struct sbox_fs *fs, struct sbox_err *err)
 
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /tmp of the new root");
-	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777", err, "/tmp");
+	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777," SBOX_TMPFS_DEFAULT_SIZE,
+				err, "/tmp");
 }
 
 static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
@@ -232,13 +234,20 @@ static int mount_hidden(struct sbox_fs *fs, const struct sbox_mount *m, struct s
 
 static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)
 {
-	char what[4200], opts[4200];
+	char what[4200], opts[4400];
 	const char *o = m->options ? m->options : "mode=0755";
+	char bounded[4300];
 	_cleanup_close_ int target = sbox_open_or_create_in_root(fs->root_fd, m->dst, true, err);
 
 	if (target < 0)
 		return -1;
 	snprintf(what, sizeof(what), "TemporaryFileSystem=%s", m->dst);
+	/* Bounded unless the policy gives its own (size=0 is refused by
+	 * policy validation). */
+	if (!strstr(o, "size=") && !strstr(o, "nr_blocks=")) {
+		snprintf(bounded, sizeof(bounded), "%s,%s", o, SBOX_TMPFS_DEFAULT_SIZE);
+		o = bounded;
+	}
 	/* -- security: the worker's scratch space, though it runs as
 	 * another user than the one mounting it (sandbox/identity.c) -- */
 	if (fs->worker_owned && !strstr(o, "uid=") && !strstr(o, "gid=")) {
@@ -252,7 +261,7 @@ static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, st
 int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
 	if (attach_root(fs, err) < 0 || mount_proc(fs, err) < 0 ||
-	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, err) < 0 || mount_tmp(fs, err) < 0)
+	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, fs->console_fd, err) < 0 || mount_tmp(fs, err) < 0)
 		return -1;
 	/* -- security: /run hidden before the policy's mounts, so that binds
 	 * under /run land on top of the empty tmpfs (sandbox/masks.c) -- */
@@ -280,6 +289,9 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 		if (r < 0)
 			return -1;
 	}
+	/* /dev read-only once the binds that may land under it are in. */
+	if (sbox_devfs_seal(fs->root_fd, err) < 0)
+		return -1;
 	/* -- security: /proc and /sys masks last, so no mount above can
 	 * uncover them; before the pivot, while the staging tmpfs exists -- */
 	return sbox_masks_apply(fs->root_fd, err);

@@ -6,9 +6,17 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "sandbox/masks.h"
 
 struct sbox_gpu_grant;
 struct sbox_device_set;
+
+/* The bound of the tmpfs sbox makes for the worker (/tmp, /dev/shm, a
+ * TemporaryFileSystem= without size=): the kernel's default is half of the
+ * RAM each, and /tmp plus /dev/shm of every sandbox add up.  A quarter; the
+ * pages are charged to the sandbox's memory cgroup too, so MemoryMax=
+ * bounds them all together (docs/policy.md). */
+#define SBOX_TMPFS_DEFAULT_SIZE "size=25%,nr_inodes=1m"
 
 /* Where the new root is assembled in the child's mount namespace. */
 #define SBOX_STAGING_DIR "/tmp"
@@ -34,6 +42,10 @@ struct sbox_fs {
 	bool worker_owned;
 	uid_t worker_uid;
 	gid_t worker_gid;
+	/* The caller's terminal to show as /dev/console (--tty); -1: none. */
+	int console_fd;
+	/* Whose view bind sources are resolved in (sbox_open_bind_source). */
+	struct sbox_bind_caller caller;
 };
 
 /* -- daemon: P1, in the launcher.  Clone each bind source from the fd the

@@ -161,6 +161,45 @@ static int remap_pass_fds(const struct sbox_launch *l, struct sbox_err *err)
 	return 0;
 }
 
+/* Close every fd from 3 up but those in keep (any order, duplicates and
+ * numbers below 3 allowed). */
+static int close_all_but(int *keep, size_t n, struct sbox_err *err)
+{
+	unsigned int from = 3;
+
+	qsort(keep, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;   /* below 3, or a duplicate */
+		if (close_from_to(from, (unsigned int)keep[i] - 1) < 0)
+			return sbox_fail(err, errno, "closing inherited fds");
+		from = (unsigned int)keep[i] + 1;
+	}
+	if (close_from_to(from, ~0U) < 0)
+		return sbox_fail(err, errno, "closing inherited fds");
+	return 0;
+}
+
+int sbox_fds_close_launcher(const struct sbox_launch *l, const int *extra, size_t n_extra,
+			    struct sbox_err *err)
+{
+	int keep[3 + 64 + 8];
+	size_t n = 0;
+
+	if (l->n_pass_fds > 64 || n_extra > 8)
+		return sbox_fail(err, E2BIG, "keeping %zu passed and %zu own fds (at most 64 and 8)",
+				 l->n_pass_fds, n_extra);
+	for (int i = 0; i < 3; i++)
+		if (l->stdio[i] >= 0)
+			keep[n++] = l->stdio[i];
+	for (size_t i = 0; i < l->n_pass_fds; i++)
+		keep[n++] = l->pass_fds[i];
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i] >= 0)
+			keep[n++] = extra[i];
+	return close_all_but(keep, n, err);
+}
+
 int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err)
 {
 	int high[3];
@@ -200,19 +239,9 @@ int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *er
 	}
 	if (keep >= 3)
 		keep_list[n++] = keep;
-	qsort(keep_list, n, sizeof(int), cmp_int);
-
 	/* Close everything else: the launcher's files, sockets and
 	 * directories must not reach the worker, CLOEXEC or not. */
-	unsigned int from = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (close_from_to(from, (unsigned int)keep_list[i] - 1) < 0)
-			return sbox_fail(err, errno, "closing inherited fds");
-		from = (unsigned int)keep_list[i] + 1;
-	}
-	if (close_from_to(from, ~0U) < 0)
-		return sbox_fail(err, errno, "closing inherited fds");
-	return 0;
+	return close_all_but(keep_list, n, err);
 }
 
 static int try_candidate(const char *path)

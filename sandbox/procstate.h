@@ -21,6 +21,14 @@ char **sbox_env_build(const struct sbox_policy *p, const struct sbox_launch *l,
 /* Default dispositions for every signal and an empty mask. */
 int sbox_signals_reset(struct sbox_err *err);
 
+/* Close every fd but l->stdio's sources, l->pass_fds and `extra` (at most
+ * 8; -1 entries ignored): the launcher's host fds (cgroup directories, netns
+ * fds, other sandboxes' channels) must be gone before anything path-based
+ * runs where the worker could steer it (a working directory through
+ * /proc/self/fd/N).  close_range(2), else one by one. */
+int sbox_fds_close_launcher(const struct sbox_launch *l, const int *extra, size_t n_extra,
+			    struct sbox_err *err);
+
 /* Make l->stdio the fds 0-2, keep l->pass_fds and `keep` (an internal fd that
  * is CLOEXEC), close everything else. */
 int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err);

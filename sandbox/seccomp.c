@@ -277,6 +277,13 @@ static int add_arg_rules(scmp_filter_ctx ctx, const struct rule *rule, uint32_t 
 		if (r == 0)
 			r = seccomp_rule_add(ctx, action, rule->nr, 1,
 					     CMP_MASKED(1, 0xffffffffU, TIOCLINUX));
+		/* TIOCSETD: a line discipline (N_NULL) set on a terminal the
+		 * worker shares with its caller kills it for the caller.  The
+		 * discipline is behind a pointer the filter can't read, so
+		 * every TIOCSETD goes. */
+		if (r == 0)
+			r = seccomp_rule_add(ctx, action, rule->nr, 1,
+					     CMP_MASKED(1, 0xffffffffU, TIOCSETD));
 		return r;
 	case ARGS_SOCKET:
 		/* AF_ALG: a kernel crypto API with a record of bugs; AF_VSOCK:

@@ -568,6 +568,93 @@ static void test_launcher_death_kills_sandbox(void **state)
 	assert_false(token_alive(token));
 }
 
+/* A bind may land under the sandbox's private tmpfs mounts (/dev, /run,
+ * /tmp): the mount point is made there.  /dev stays read-only for the
+ * worker once the binds are in place. */
+static void test_bind_under_private_tmpfs(void **state)
+{
+	char *dir = make_tempdir();
+	char file[600], spec_dev[700], spec_run[700], spec_tmp[700];
+	struct run_result r;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/data", dir);
+	write_text(file, "hello\n");
+	snprintf(spec_dev, sizeof(spec_dev), "%s:/dev/sbox-extra", file);
+	snprintf(spec_run, sizeof(spec_run), "%s:/run/sbox-extra/data", file);
+	snprintf(spec_tmp, sizeof(spec_tmp), "%s:/tmp/sbox-extra/data", file);
+	run_sbox(&r, NULL, "--ro-bind", spec_dev, "--ro-bind", spec_run, "--ro-bind", spec_tmp,
+		 "--", "/bin/sh", "-c",
+		 "cat /dev/sbox-extra /run/sbox-extra/data /tmp/sbox-extra/data; "
+		 "( : > /dev/planted ) 2>/dev/null && echo planted=yes || echo planted=no", NULL);
+	assert_exit(&r, 0);
+	assert_int_equal(count_prefix(r.out, "hello"), 3);
+	assert_line(&r, "planted=no");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* The tmpfs sbox makes are bounded (not the kernel's half of the RAM
+ * each), and a TemporaryFileSystem= can't ask for "unlimited" (size=0). */
+static void test_tmpfs_bounded(void **state)
+{
+	static const char *const points[] = { "\nmount=/tmp ", "\nmount=/dev/shm ",
+					      "\nmount=/tmp/s " };
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, NULL, "--tmpfs", "/tmp/s", "--", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		const char *l = strstr(r.out, points[i]);
+		const char *eol = l ? strchr(l + 1, '\n') : NULL;
+		const char *size = l ? strstr(l, "size=") : NULL;
+
+		if (!l || !size || (eol && size > eol))
+			dump_result(&r);
+		assert_non_null(l);
+		assert_non_null(size);
+		assert_true(!eol || size < eol);
+	}
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--tmpfs", "/tmp/s:size=0", "--", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "'size=0' means unlimited");
+	run_result_free(&r);
+}
+
+/* --tty under a real terminal (script(1) gives the launcher a pty): the
+ * worker's terminal is real inside too.  The caller's pty node isn't in
+ * the private devpts, so it is bound in as /dev/console, as
+ * systemd-nspawn and LXC give a container its console: `tty` names it,
+ * and /dev/tty (the controlling terminal) opens. */
+static void test_tty_is_real_inside(void **state)
+{
+	char cmd[2048], out[4096];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	if (access("/usr/bin/script", X_OK) != 0)
+		skip_because("needs script(1) for a pty");
+	snprintf(cmd, sizeof(cmd),
+		 "script -qec '%s --tty -- /bin/sh -c \"tty; test -t 0 && echo t0=yes; "
+		 "(: < /dev/tty) 2>/dev/null && echo devtty=yes\"' /dev/null </dev/null 2>&1",
+		 sboxrun_path());
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	if (!strstr(out, "/dev/console") || strstr(out, "not a tty"))
+		fprintf(stderr, "script output:\n%s\n", out);
+	assert_null(strstr(out, "not a tty"));
+	assert_non_null(strstr(out, "/dev/console"));
+	assert_non_null(strstr(out, "t0=yes"));
+	assert_non_null(strstr(out, "devtty=yes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +675,9 @@ int main(void)
 		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
 		cmocka_unit_test(test_check_and_check_host),
+		cmocka_unit_test(test_bind_under_private_tmpfs),
+		cmocka_unit_test(test_tmpfs_bounded),
+		cmocka_unit_test(test_tty_is_real_inside),
 	};
 
 	return cmocka_run_group_tests_name(running_as_root() ? "base (root)" : "base (unprivileged)",

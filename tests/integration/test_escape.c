@@ -15,12 +15,15 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ZERO_CAPS "0000000000000000"
@@ -281,6 +284,8 @@ static void test_terminal_injection(void **state)
 	/* The high bits the kernel ignores don't get past the filter. */
 	assert_line(&r, "syscall.ioctl-tiocsti-hi=EPERM");
 	assert_line(&r, "syscall.ioctl-tioclinux=EPERM");
+	/* A line discipline set on the caller's terminal (N_NULL) kills it. */
+	assert_line(&r, "syscall.ioctl-tiocsetd=EPERM");
 	run_result_free(&r);
 	/* And the worker has no controlling terminal to inject into. */
 	report_with(&r, NULL, "report", NULL, NULL);
@@ -487,37 +492,179 @@ static void test_writable_mounts_nosuid_nodev(void **state)
 	free(dir);
 }
 
-/* A bind source is never reached through a symlink, which its owner could
- * swap between the policy and the launch. */
-static void test_bind_source_symlink_refused(void **state)
+/* The options of mount point `point` in a probe report ("" if absent). */
+static void mount_opts(const char *out, const char *point, char *opts, size_t len)
+{
+	char want[300];
+	const char *l;
+
+	snprintf(want, sizeof(want), "\nmount=%s ", point);
+	opts[0] = '\0';
+	l = strstr(out, want);
+	if (l && sscanf(l + strlen(want), "%*s %255s", opts) != 1)
+		opts[0] = '\0';
+	(void)len;
+}
+
+/* nodev is added back to a bind where no device cgroup decides (the
+ * unprivileged run), and is there on every writable bind: a device node
+ * reached through such a bind does not open (EACCES), whatever its mode. */
+static void test_bind_nodev_added_back(void **state)
 {
 	char *dir = make_tempdir();
-	char real[512], link[512], spec[1100], want[700];
+	char rw[600], node[600], opts[256];
+	struct run_result r;
+
+	(void)state;
+	snprintf(rw, sizeof(rw), "%s:/tmp/rw", dir);
+	if (running_as_root()) {
+		/* A node planted where the worker can write: never usable. */
+		snprintf(node, sizeof(node), "%s/null", dir);
+		assert_int_equal(mknod(node, S_IFCHR | 0666, makedev(1, 3)), 0);
+		run_sbox(&r, NULL, "--bind", rw, "--", probe_path(), "open", "/tmp/rw/null", "rw", NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "open", "EACCES");
+		run_result_free(&r);
+	}
+	run_sbox(&r, NULL, "--bind", rw, "--ro-bind", "/dev/null:/tmp/devnull", "--", probe_path(),
+		 "report", NULL);
+	assert_exit(&r, 0);
+	mount_opts(r.out, "/tmp/rw", opts, sizeof(opts));
+	if (!strstr(opts, "nosuid") || !strstr(opts, "nodev"))
+		dump_result(&r);
+	assert_non_null(strstr(opts, "nosuid"));
+	assert_non_null(strstr(opts, "nodev"));
+	if (!running_as_root()) {
+		/* No device cgroup: the read-only bind is nodev too. */
+		mount_opts(r.out, "/tmp/devnull", opts, sizeof(opts));
+		if (!strstr(opts, "nodev"))
+			dump_result(&r);
+		assert_non_null(strstr(opts, "nosuid"));
+		assert_non_null(strstr(opts, "nodev"));
+	}
+	run_result_free(&r);
+	if (!running_as_root()) {
+		run_sbox(&r, NULL, "--ro-bind", "/dev/null:/tmp/devnull", "--", probe_path(), "open",
+			 "/tmp/devnull", "r", NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "open", "EACCES");
+		run_result_free(&r);
+	}
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A bind source is resolved as the caller sees it: its own (or root's)
+ * symlinks are followed (merged /usr: /lib -> usr/lib), a magic link
+ * (/proc/self/fd/N) never is, and a privileged caller does not follow a
+ * link another user owns, who could point it at /etc. */
+static void test_bind_source_symlinks(void **state)
+{
+	char *dir = make_tempdir();
+	char real[512], link[512], spec[1100];
 	struct run_result r;
 
 	(void)state;
 	snprintf(real, sizeof(real), "%s/real", dir);
 	snprintf(link, sizeof(link), "%s/link", dir);
 	assert_int_equal(mkdir(real, 0755), 0);
-	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(symlink("real", link), 0);
+	/* The caller's own link, relative, and a link above the source. */
 	snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
-	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "report", NULL);
-	assert_exit(&r, 125);
-	assert_err_contains(&r, "holds a symbolic link, which sbox does not follow");
-	snprintf(want, sizeof(want), "name the real path, %s", real);
-	assert_err_contains(&r, want);
-	assert_null(kv_get(r.out, "pid"));
-	run_result_free(&r);
-	/* A link above the source counts too. */
-	snprintf(spec, sizeof(spec), "%s/.:/tmp/in", link);
-	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "exit", "0", NULL);
-	assert_exit(&r, 125);
-	run_result_free(&r);
-	snprintf(spec, sizeof(spec), "%s:/tmp/in", real);
 	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "stat", "/tmp/in", NULL);
 	assert_exit(&r, 0);
 	assert_line(&r, "stat=ok type=dir mode=0755 rdev=0:0");
 	run_result_free(&r);
+	snprintf(spec, sizeof(spec), "%s/.:/tmp/in", link);
+	run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "stat", "/tmp/in", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	/* Magic links: never, whatever they point at. */
+	run_sbox(&r, NULL, "--ro-bind", "/proc/self/fd/0:/tmp/in", probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "magic link");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--ro-bind", "/proc/self/root/etc:/tmp/in", probe_path(), "exit", "0",
+		 NULL);
+	assert_exit(&r, 125);
+	run_result_free(&r);
+	if (running_as_root()) {
+		/* Another user's link, as root: refused, naming it. */
+		assert_int_equal(unlink(link), 0);
+		assert_int_equal(symlink("/etc", link), 0);
+		assert_int_equal(lchown(link, 65534, 65534), 0);
+		snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
+		run_sbox(&r, NULL, "--ro-bind", spec, probe_path(), "report", NULL);
+		assert_exit(&r, 125);
+		assert_err_contains(&r, "belongs to another user");
+		assert_null(kv_get(r.out, "pid"));
+		run_result_free(&r);
+	}
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A link swapped while launches resolve it (root's link to A, another
+ * user's to B, renamed over it again and again) never binds B: the
+ * source is resolved once, its links checked, and bound through the fd. */
+static void test_bind_source_symlink_race(void **state)
+{
+	char *dir;
+	char a[512], b[512], link[512], tmp_a[512], tmp_b[512], spec[1100];
+	int saw_a = 0, saw_b = 0;
+	pid_t swapper;
+
+	(void)state;
+	if (!running_as_root())
+		skip_because("needs root: another user's symlink, and a privileged caller");
+	dir = make_tempdir();
+	snprintf(a, sizeof(a), "%s/A", dir);
+	snprintf(b, sizeof(b), "%s/B", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(tmp_a, sizeof(tmp_a), "%s/tmp-a", dir);
+	snprintf(tmp_b, sizeof(tmp_b), "%s/tmp-b", dir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	{
+		char f[600];
+
+		snprintf(f, sizeof(f), "%s/which", a);
+		write_text(f, "A\n");
+		snprintf(f, sizeof(f), "%s/which", b);
+		write_text(f, "B\n");
+	}
+	assert_int_equal(symlink("A", link), 0);
+	swapper = fork();
+	assert_true(swapper >= 0);
+	if (swapper == 0) {
+		for (;;) {
+			unlink(tmp_b);
+			if (symlink("B", tmp_b) == 0 && lchown(tmp_b, 65534, 65534) == 0)
+				rename(tmp_b, link);
+			unlink(tmp_a);
+			if (symlink("A", tmp_a) == 0)
+				rename(tmp_a, link);
+		}
+	}
+	snprintf(spec, sizeof(spec), "%s:/tmp/in", link);
+	for (int i = 0; i < 40; i++) {
+		struct run_result r;
+
+		run_sbox(&r, NULL, "--ro-bind", spec, "--", "/bin/cat", "/tmp/in/which", NULL);
+		if (has_line(r.out, "A"))
+			saw_a++;
+		if (has_line(r.out, "B")) {
+			dump_result(&r);
+			saw_b++;
+		}
+		run_result_free(&r);
+	}
+	kill(swapper, SIGKILL);
+	waitpid(swapper, NULL, 0);
+	fprintf(stderr, "symlink race: %d of 40 launches bound A, %d bound B\n", saw_a, saw_b);
+	assert_int_equal(saw_b, 0);
+	/* ... and root's own link is followed while it is in place. */
+	assert_true(saw_a > 0);
 	rm_rf(dir);
 	free(dir);
 }
@@ -693,6 +840,24 @@ static void test_launcher_exe_not_writable(void **state)
 	run_result_free(&r);
 }
 
+/* Init hardens itself before the worker runs a step of its own (C7a
+ * before the fork, C7b before S1b): the worker's first look at init, many
+ * times over, never finds it dumpable or with more than CAP_KILL. */
+static void test_init_hardened_before_worker(void **state)
+{
+	struct run_result r;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		report_with(&r, NULL, "init-state", NULL, NULL);
+		assert_exit(&r, 0);
+		assert_kv(&r, "init_environ", "EACCES");
+		assert_kv(&r, "init_cap_prm", "0000000000000020");
+		assert_kv(&r, "init_cap_eff", "0000000000000020");
+		run_result_free(&r);
+	}
+}
+
 static void chdir_tmp(void *arg)
 {
 	if (chdir((const char *)arg) < 0)
@@ -807,12 +972,15 @@ int main(void)
 		cmocka_unit_test(test_proc_sys_masks),
 		cmocka_unit_test(test_writes_outside_fail),
 		cmocka_unit_test(test_writable_mounts_nosuid_nodev),
-		cmocka_unit_test(test_bind_source_symlink_refused),
+		cmocka_unit_test(test_bind_nodev_added_back),
+		cmocka_unit_test(test_bind_source_symlinks),
+		cmocka_unit_test(test_bind_source_symlink_race),
 		cmocka_unit_test(test_mknod_fails),
 		cmocka_unit_test(test_cgroup_not_writable),
 		cmocka_unit_test(test_host_sockets_hidden),
 		cmocka_unit_test(test_host_listeners_unreachable),
 		cmocka_unit_test(test_launcher_exe_not_writable),
+		cmocka_unit_test(test_init_hardened_before_worker),
 		cmocka_unit_test(test_cwd_and_fds_inside),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_identity_errors),

@@ -1120,6 +1120,37 @@ static const char *file_type(mode_t mode)
 	}
 }
 
+/* Init's capability sets and dumpability as the worker finds them first
+ * thing after execve: init must have hardened itself (C7a, C7b) before the
+ * worker could run a single instruction of its own. */
+static int cmd_init_state(char **args)
+{
+	char line[256];
+	FILE *f = fopen("/proc/1/status", "re");
+	int fd;
+
+	(void)args;
+	/* Non-dumpable: its memory and environment don't open. */
+	fd = open("/proc/1/environ", O_RDONLY | O_CLOEXEC);
+	put_kv("init_environ", fd < 0 ? errno_name(errno) : "ok");
+	if (fd >= 0)
+		close(fd);
+	if (!f) {
+		put_kv("init_status", errno_name(errno));
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char v[64];
+
+		if (sscanf(line, "CapPrm: %63s", v) == 1)
+			put_kv("init_cap_prm", v);
+		else if (sscanf(line, "CapEff: %63s", v) == 1)
+			put_kv("init_cap_eff", v);
+	}
+	fclose(f);
+	return 0;
+}
+
 static int cmd_stat(char **args)
 {
 	struct stat st;
@@ -1902,6 +1933,13 @@ static long sc_ioctl_tioclinux(void)
 	return TRY(SYS_ioctl, -1, (unsigned long)TIOCLINUX, NULL);
 }
 
+/* TIOCSETD changes the terminal's line discipline: N_NULL on the caller's
+ * terminal (the worker's stdin) kills it for the caller too. */
+static long sc_ioctl_tiocsetd(void)
+{
+	return TRY(SYS_ioctl, -1, (unsigned long)TIOCSETD, NULL);
+}
+
 /* getpid through the x32 ABI (0 if it works, ENOSYS if x32 is not built
  * in); filters that only know x86_64 may let it by or kill us. */
 static long sc_x32(void)
@@ -2027,6 +2065,7 @@ static const struct {
 	{ "ioctl-tiocsti", sc_ioctl_tiocsti },
 	{ "ioctl-tiocsti-hi", sc_ioctl_tiocsti_hi },
 	{ "ioctl-tioclinux", sc_ioctl_tioclinux },
+	{ "ioctl-tiocsetd", sc_ioctl_tiocsetd },
 	{ "x32", sc_x32 },
 	{ "int80", sc_int80 },
 	{ "chroot", sc_chroot },
@@ -2169,6 +2208,7 @@ static const struct command {
 	{ "mkdir", 1, "PATH", cmd_mkdir },
 	{ "unlink", 1, "PATH", cmd_unlink },
 	{ "stat", 1, "PATH", cmd_stat },
+	{ "init-state", 0, "", cmd_init_state },
 	{ "alloc", 1, "MB", cmd_alloc },
 	{ "forkbomb", 1, "N", cmd_forkbomb },
 	{ "spin", 1, "SECONDS", cmd_spin },

@@ -479,6 +479,7 @@ static long p_clone3(void) { return syscall(SYS_clone3, NULL, 0UL); }
 static long p_tiocsti(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCSTI, NULL); }
 static long p_tiocsti_hi(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCSTI | (1UL << 32), NULL); }
 static long p_tioclinux(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCLINUX, NULL); }
+static long p_tiocsetd(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCSETD, NULL); }
 static long p_tiocgwinsz(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCGWINSZ, NULL); }
 static long p_pers_query(void) { return syscall(SYS_personality, 0xffffffffUL); }
 static long p_pers_linux32(void) { return syscall(SYS_personality, (unsigned long)PER_LINUX32); }
@@ -533,10 +534,11 @@ static void test_filter_default(void **state)
 	assert_outcome(NULL, p_keyctl, "EPERM");
 	assert_outcome(NULL, p_bpf, "EPERM");
 	assert_outcome(NULL, p_mount, "EPERM");
-	/* ioctl: TIOCSTI and TIOCLINUX only, compared on 32 bits. */
+	/* ioctl: TIOCSTI, TIOCLINUX and TIOCSETD only, compared on 32 bits. */
 	assert_outcome(NULL, p_tiocsti, "EPERM");
 	assert_outcome(NULL, p_tiocsti_hi, "EPERM");
 	assert_outcome(NULL, p_tioclinux, "EPERM");
+	assert_outcome(NULL, p_tiocsetd, "EPERM");
 	assert_outcome(NULL, p_tiocgwinsz, "EBADF");
 	/* personality: Docker's allowed set, nothing else. */
 	assert_outcome(NULL, p_pers_query, "ok");
