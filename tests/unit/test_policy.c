@@ -258,15 +258,25 @@ static void expect_fifo_timeout(bool with_writer)
 	snprintf(path, sizeof(path), "%s/fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	if (with_writer) {
+		int sync[2];
+		char c;
+
+		assert_int_equal(pipe(sync), 0);
 		writer = fork();
 		assert_true(writer >= 0);
 		if (writer == 0) {
-			int fd = open(path, O_WRONLY);   /* then never writes */
+			/* O_RDWR: a writer at once, without waiting for a reader;
+			 * then it never writes. */
+			int fd = open(path, O_RDWR);
 
-			(void)fd;
+			if (fd < 0 || write(sync[1], "w", 1) != 1)
+				_exit(1);
 			pause();
 			_exit(0);
 		}
+		close(sync[1]);
+		assert_int_equal(read(sync[0], &c, 1), 1);   /* the writer is there */
+		close(sync[0]);
 	}
 	sbox_policy_init(&p);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
