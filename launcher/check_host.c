@@ -131,3 +131,12 @@ int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site
 	}
 	return 0;
 }
+
+int sboxrun_check_host_through_daemon(const struct sbox_policy *p, struct sbox_err *err)
+{
+	if (check_binds(p, err) < 0 || check_destinations(p, err) < 0) {
+		sbox_err_prefix(err, "--check=host");
+		return -1;
+	}
+	return 0;
+}

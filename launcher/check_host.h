@@ -17,4 +17,11 @@
 int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site,
 		       struct sbox_err *err);
 
+/* The same for a launch through sboxd: only what holds whoever launches
+ * (bind sources the caller opens, mount points on this host's root).
+ * Users, devices, GPUs, the network and cgroup limits are sboxd's to
+ * resolve, against its site bounds, at launch: the caller's view of them
+ * (its privileges, this file's site configuration) says nothing there. */
+int sboxrun_check_host_through_daemon(const struct sbox_policy *p, struct sbox_err *err);
+
 #endif

@@ -210,11 +210,27 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
 
-/* --check=host: what a direct launch here would resolve, without running
- * anything.  The site configuration is read as the launch reads it. */
+/* --check=host: what the launch would resolve, without running anything.
+ * A direct launch: all of it, the site configuration read as the launch
+ * reads it.  Through sboxd: what holds either way; sboxd's site bounds
+ * (its own configuration, which this side can't know) apply at launch,
+ * and the output says so rather than pass what sboxd would refuse. */
 static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_site *site,
 		      struct sbox_err *err)
 {
+	const char *sock;
+
+	if (sboxrun_launch_socket(cli, &sock, err) < 0)
+		return -1;
+	if (sock) {
+		if (sboxrun_check_host_through_daemon(p, err) < 0)
+			return -1;
+		fprintf(stderr, "sboxrun: --check=host: a launch goes through sboxd at %s: bind sources and mount points "
+			"are checked; users, devices, GPUs, the network and cgroup limits are sboxd's, "
+			"checked against its site bounds at launch, and are not checked here (--direct checks a direct launch)\n",
+			sock);
+		return 0;
+	}
 	if (sboxrun_direct_gpus(cli, p, err) < 0)
 		return -1;
 	if ((p->devices.gpus.n > 0 || cli->site_config) && load_site(site, cli, err) < 0)

@@ -388,11 +388,38 @@ static int launch(const struct run *run, const struct sbox_cli *cli, char **envp
 	return supervise(run, info.id, cli->command[0]);
 }
 
+/* The socket the user named (--socket, $SBOX_SOCKET), or NULL. */
+static const char *named_socket(const struct sbox_cli *cli)
+{
+	const char *env = getenv("SBOX_SOCKET");
+
+	return cli->socket ? cli->socket : (env && *env ? env : NULL);
+}
+
+int sboxrun_launch_socket(const struct sbox_cli *cli, const char **sock, struct sbox_err *err)
+{
+	const char *path = named_socket(cli);
+	struct sbox_client *c;
+	int r = 0;
+
+	*sock = NULL;
+	if (cli->direct || cli->site_config)
+		return 0;
+	c = sbox_client_new();
+	if (!c)
+		return sbox_fail(err, ENOMEM, "connecting to sboxd");
+	if (sbox_client_connect(c, path ? path : sbox_client_default_socket()) == 0)
+		*sock = path ? path : sbox_client_default_socket();
+	else if (path)
+		r = sbox_fail(err, 0, "%s", sbox_client_error(c));
+	sbox_client_free(c);
+	return r;
+}
+
 int sboxrun_via_daemon(const struct sbox_cli *cli, const struct sbox_policy *p, char **envp,
 		       struct sbox_end *end, bool *ran)
 {
-	const char *env = getenv("SBOX_SOCKET");
-	const char *path = cli->socket ? cli->socket : (env && *env ? env : NULL);
+	const char *path = named_socket(cli);
 	bool named = path != NULL;
 	struct sbox_client *c;
 	struct run run;

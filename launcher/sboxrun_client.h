@@ -20,6 +20,11 @@ int sboxrun_via_daemon(const struct sbox_cli *cli, const struct sbox_policy *p, 
 /* end: filled for --stats and --json-status when *ran (a job was asked
  * for and its end, or its failure to start, is known). */
 
+/* Where a launch with this command line would go: *sock is sboxd's socket
+ * when one answers there (as sboxrun_via_daemon picks it), NULL for a
+ * direct launch; -1 with err when a named socket does not answer. */
+int sboxrun_launch_socket(const struct sbox_cli *cli, const char **sock, struct sbox_err *err);
+
 /* Flags that only sboxd can serve (--detach, --attach, --jobs, ...): the
  * first one given, or NULL. */
 const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli);

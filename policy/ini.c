@@ -7,7 +7,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 struct ini_ctx {
 	FILE *f;
@@ -274,23 +278,193 @@ int sbox_ini_parse(FILE *f, const char *text, const char *name, sbox_ini_handler
 	return r;
 }
 
-int sbox_ini_check_fd(int fd, const char *path, const char *what, bool allow_pipe,
-		      struct sbox_err *err)
+/* What path turned out to be, judged on an O_PATH descriptor, which opens
+ * nothing: a device's open() may have side effects (/dev/watchdog arms a
+ * timer, a tty becomes the controlling terminal), so it is refused before
+ * anything opens it for reading. */
+static int check_type(const struct stat *st, const char *path, const char *what,
+		      bool allow_pipe, struct sbox_err *err)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return sbox_fail(err, errno, "%s: cannot read the %s", path, what);
-	if (S_ISREG(st.st_mode)) {
-		if (st.st_size > SBOX_INI_SIZE_MAX)
+	if (S_ISREG(st->st_mode)) {
+		if (st->st_size > SBOX_INI_SIZE_MAX)
 			return sbox_fail(err, 0, "%s: the %s is larger than %d bytes", path, what,
 					 SBOX_INI_SIZE_MAX);
 		return 0;
 	}
-	if (S_ISFIFO(st.st_mode) && allow_pipe)
+	if (S_ISFIFO(st->st_mode) && allow_pipe)
 		return 0;
-	if (S_ISDIR(st.st_mode))
+	if (S_ISDIR(st->st_mode) && allow_pipe)
 		return sbox_fail(err, EISDIR, "%s: cannot read the %s", path, what);
 	return sbox_fail(err, 0, "%s: the %s is not a regular file%s", path, what,
 			 allow_pipe ? " or a pipe" : "");
+}
+
+/* Open the very inode the O_PATH descriptor holds, for reading: through
+ * /proc/self/fd, so a path swapped between the check and this open can't
+ * put a device there.  Non-blocking: a FIFO without a writer opens at once
+ * (read_bounded() then waits for its text, within its timeout). */
+static int reopen_for_reading(int path_fd, const struct stat *st, const char *path,
+			      const char *what, struct sbox_err *err)
+{
+	char proc[64];
+	struct stat now;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return sbox_fail(err, errno, "%s: cannot open the %s (through %s)", path, what, proc);
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		return sbox_fail(err, 0, "%s: the %s changed while it was opened: refused", path, what);
+	}
+	return fd;
+}
+
+int sbox_ini_open(const char *path, const char *what, bool allow_pipe, struct stat *st,
+		  struct sbox_err *err)
+{
+	int path_fd = open(path, O_PATH | O_CLOEXEC);
+	int fd;
+
+	if (path_fd < 0)
+		return -errno;   /* the caller words it: a missing file may be fine */
+	if (fstat(path_fd, st) < 0) {
+		sbox_fail(err, errno, "%s: cannot read the %s", path, what);
+		close(path_fd);
+		return -1;
+	}
+	if (check_type(st, path, what, allow_pipe, err) < 0) {
+		close(path_fd);
+		return -1;
+	}
+	fd = reopen_for_reading(path_fd, st, path, what, err);
+	close(path_fd);
+	return fd;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to have something (text or its end) before the deadline. */
+static int wait_readable(int fd, long long deadline, const char *path, const char *what,
+			 int timeout_ms, struct sbox_err *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		long long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return sbox_fail(err, 0, "%s: no end of the %s within %d s: a pipe that nobody writes to, or that is never closed",
+					 path, what, timeout_ms / 1000);
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return sbox_fail(err, errno, "%s: waiting for the %s", path, what);
+	}
+}
+
+/* All of fd, at most SBOX_INI_SIZE_MAX + 1 bytes (so the parser still says
+ * "larger than"), within timeout_ms from the start: a FIFO nobody writes,
+ * or whose writer never finishes, ends in an error, not a hang. */
+static char *read_bounded(int fd, const char *path, const char *what, int timeout_ms,
+			  size_t *len, struct sbox_err *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf) {
+		sbox_fail(err, ENOMEM, "%s: reading the %s", path, what);
+		return NULL;
+	}
+	while (n <= SBOX_INI_SIZE_MAX) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *bigger = realloc(buf, cap * 2);
+
+			if (!bigger) {
+				sbox_fail(err, ENOMEM, "%s: reading the %s", path, what);
+				goto fail;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		if (wait_readable(fd, deadline, path, what, timeout_ms, err) < 0)
+			goto fail;
+		r = read(fd, buf + n, cap - n);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			sbox_fail(err, errno, "%s: cannot read the %s", path, what);
+			goto fail;
+		}
+		n += (size_t)r;
+	}
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+/* The text read, served as a stdio stream (NUL bytes included: the parser
+ * refuses them) and freed with it. */
+struct text_stream {
+	char *buf;
+	size_t len, pos;
+};
+
+static ssize_t text_read(void *cookie, char *out, size_t size)
+{
+	struct text_stream *t = cookie;
+	size_t n = t->len - t->pos < size ? t->len - t->pos : size;
+
+	memcpy(out, t->buf + t->pos, n);
+	t->pos += n;
+	return (ssize_t)n;
+}
+
+static int text_close(void *cookie)
+{
+	struct text_stream *t = cookie;
+
+	free(t->buf);
+	free(t);
+	return 0;
+}
+
+FILE *sbox_ini_read_fd(int fd, const char *path, const char *what, int timeout_ms,
+		       struct sbox_err *err)
+{
+	static const cookie_io_functions_t io = { .read = text_read, .close = text_close };
+	struct text_stream *t = calloc(1, sizeof(*t));
+	FILE *f;
+
+	if (!t) {
+		sbox_fail(err, ENOMEM, "%s: reading the %s", path, what);
+		return NULL;
+	}
+	t->buf = read_bounded(fd, path, what, timeout_ms, &t->len, err);
+	if (!t->buf) {
+		free(t);
+		return NULL;
+	}
+	f = fopencookie(t, "r", io);
+	if (!f) {
+		sbox_fail(err, errno, "%s: reading the %s", path, what);
+		text_close(t);
+	}
+	return f;
 }

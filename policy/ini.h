@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "common/err.h"
 
@@ -31,11 +32,25 @@ typedef int (*sbox_ini_handler)(void *user, const char *section, const char *key
 int sbox_ini_parse(FILE *f, const char *text, const char *name, sbox_ini_handler h,
 		   void *user, struct sbox_err *err);
 
-/* Check that fd (opened from path) is something to read INI text from: a
- * regular file of at most SBOX_INI_SIZE_MAX bytes, or, when allow_pipe, a
- * pipe or FIFO (read within the same bound).  Directories, devices
- * (/dev/zero) and sockets are refused.  what names the file in messages. */
-int sbox_ini_check_fd(int fd, const char *path, const char *what, bool allow_pipe,
-		      struct sbox_err *err);
+/* How long a pipe or FIFO may take to deliver all its text: a FIFO with no
+ * writer, or one that never closes, is an error after this, not a hang. */
+#define SBOX_INI_PIPE_TIMEOUT_MS 10000
+
+/* Open path to read INI text from; its fd (O_NONBLOCK), with *st filled,
+ * or -1 with err set.  The type is checked before anything is opened for
+ * reading: a regular file of at most SBOX_INI_SIZE_MAX bytes, or, when
+ * allow_pipe, a pipe or FIFO.  Directories, devices (/dev/zero,
+ * /dev/watchdog) and sockets are refused without being opened.  Symbolic
+ * links are followed (-p /dev/stdin); what they lead to is what's checked.
+ * what names the file in messages.  When path can't be opened at all,
+ * returns -errno with err untouched: the caller words it (ENOENT may be
+ * fine). */
+int sbox_ini_open(const char *path, const char *what, bool allow_pipe, struct stat *st,
+		  struct sbox_err *err);
+
+/* fd's whole text (from sbox_ini_open), read within SBOX_INI_SIZE_MAX + 1
+ * bytes and timeout_ms, as a stream for sbox_ini_parse; NULL with err set. */
+FILE *sbox_ini_read_fd(int fd, const char *path, const char *what, int timeout_ms,
+		       struct sbox_err *err);
 
 #endif

@@ -2,7 +2,6 @@
 #include "policy/parse.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,23 +30,27 @@ int sbox_policy_load_stream(struct sbox_policy *p, FILE *f, const char *name,
 
 int sbox_policy_load_file(struct sbox_policy *p, const char *path, struct sbox_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return sbox_policy_load_file_within(p, path, SBOX_INI_PIPE_TIMEOUT_MS, err);
+}
+
+int sbox_policy_load_file_within(struct sbox_policy *p, const char *path, int timeout_ms,
+				 struct sbox_err *err)
+{
+	struct stat st;
+	/* A file, or a pipe the caller named (-p /dev/stdin, -p <(...)):
+	 * never a directory (read as an empty policy) or a device. */
+	int fd = sbox_ini_open(path, "policy file", true, &st, err);
 	FILE *f;
 	int r;
 
+	if (fd < -1)
+		return sbox_fail(err, -fd, "%s: cannot open policy file", path);
 	if (fd < 0)
-		return sbox_fail(err, errno, "%s: cannot open policy file", path);
-	/* A file, or a pipe the caller named (-p /dev/stdin, -p <(...)):
-	 * never a directory (read as an empty policy) or a device. */
-	if (sbox_ini_check_fd(fd, path, "policy file", true, err) < 0) {
-		close(fd);
 		return -1;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return sbox_fail(err, errno, "%s: cannot read policy file", path);
-	}
+	f = sbox_ini_read_fd(fd, path, "policy file", timeout_ms, err);
+	close(fd);
+	if (!f)
+		return -1;
 	r = sbox_policy_load_stream(p, f, path, err);
 	fclose(f);
 	return r;

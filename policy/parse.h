@@ -11,6 +11,11 @@
  * list directives accumulate).  Errors read "PATH:LINE: ...". */
 int sbox_policy_load_file(struct sbox_policy *p, const char *path, struct sbox_err *err);
 
+/* The same, with a pipe or FIFO given timeout_ms (SBOX_INI_PIPE_TIMEOUT_MS
+ * for load_file) to deliver its whole text: tests use a shorter one. */
+int sbox_policy_load_file_within(struct sbox_policy *p, const char *path, int timeout_ms,
+				 struct sbox_err *err);
+
 /* The same for an open stream; name is used in messages. */
 int sbox_policy_load_stream(struct sbox_policy *p, FILE *f, const char *name,
 			    struct sbox_err *err);

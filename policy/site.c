@@ -422,42 +422,38 @@ int sbox_site_load_string(struct sbox_site *s, const char *text, const char *nam
 
 /* As sudo does for sudoers: whoever may write this file decides what the
  * privileged side binds into every sandbox. */
-static int check_owner(int fd, const char *path, struct sbox_err *err)
+static int check_owner(const struct stat *st, const char *path, struct sbox_err *err)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return sbox_fail(err, errno, "%s: site configuration", path);
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return sbox_fail(err, 0, "%s: site configuration is not a regular file", path);
-	if (st.st_uid != 0)
+	if (st->st_uid != 0)
 		return sbox_fail(err, 0, "%s: site configuration is owned by uid %u, not root: refused (chown root %s)",
-				 path, (unsigned)st.st_uid, path);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
+				 path, (unsigned)st->st_uid, path);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return sbox_fail(err, 0, "%s: site configuration is writable by %s (mode %04o): refused (chmod go-w %s)",
-				 path, (st.st_mode & S_IWOTH) ? "others" : "its group",
-				 (unsigned)(st.st_mode & 07777), path);
+				 path, (st->st_mode & S_IWOTH) ? "others" : "its group",
+				 (unsigned)(st->st_mode & 07777), path);
 	return 0;
 }
 
 int sbox_site_load(struct sbox_site *s, const char *path, bool must_exist,
 		   struct sbox_err *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	_cleanup_close_ int fd = sbox_ini_open(path, "site configuration", false, &st, err);
 	int r;
 
-	if (fd < 0) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return sbox_fail(err, errno, "%s: cannot open the site configuration", path);
-	}
-	if (check_owner(fd, path, err) < 0 ||
-	    sbox_ini_check_fd(fd, path, "site configuration", false, err) < 0)
+	if (fd == -ENOENT && !must_exist)
+		return 0;
+	if (fd < -1)
+		return sbox_fail(err, -fd, "%s: cannot open the site configuration", path);
+	if (fd < 0)
 		return -1;
-	FILE *f = fdopen(fd, "r");
+	if (check_owner(&st, path, err) < 0)
+		return -1;
+	FILE *f = sbox_ini_read_fd(fd, path, "site configuration", SBOX_INI_PIPE_TIMEOUT_MS, err);
 	if (!f)
-		return sbox_fail(err, errno, "%s: cannot read the site configuration", path);
-	fd = -1;
+		return -1;
 	r = sbox_ini_parse(f, NULL, path, handler, s, err);
 	fclose(f);
 	if (r < 0 || site_check(s, path, err) < 0)

@@ -31,12 +31,22 @@ readme_cmds | grep -oE '\./scripts/[A-Za-z0-9_.-]+' | sort -u | while read -r s;
 done || bad=1
 
 # scripts/as-root: as root it runs the command itself; as a user it goes
-# through sudo, and without sudo it says what to do.
-if [ "$(env PATH=/usr/bin:/bin ./scripts/as-root id -u)" = 0 ] || [ "$(id -u)" != 0 ]; then
-	ok "as-root runs the command directly as root"
+# through sudo, and without sudo it says what to do.  A fake sudo first on
+# PATH records each call: as root it must not be called, as a user it must.
+t=$(mktemp -d)
+printf '#!/bin/sh\necho called >> "%s/sudo-called"\nexec "$@"\n' "$t" > "$t/sudo"
+chmod 755 "$t/sudo"
+out=$(env PATH="$t:/usr/bin:/bin" ./scripts/as-root id -u 2>&1)
+if [ "$(id -u)" = 0 ]; then
+	[ "$out" = 0 ] && [ ! -e "$t/sudo-called" ] \
+		&& ok "as-root runs the command directly as root" \
+		|| fail "as-root as root did not run the command directly: '$out'$([ -e "$t/sudo-called" ] && echo ', through sudo')"
 else
-	fail "as-root as root did not run the command directly"
+	[ -e "$t/sudo-called" ] \
+		&& ok "as-root as a user goes through sudo" \
+		|| fail "as-root as uid $(id -u) did not call sudo: '$out'"
 fi
+rm -rf "$t"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	t=$(mktemp -d /var/tmp/sbox-walk.XXXXXX)
 	chmod 755 "$t"

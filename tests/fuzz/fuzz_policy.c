@@ -4,11 +4,12 @@
  * directive table and every setter, policy/site.c): any bytes, read as a
  * job policy or as a site configuration, from memory (the text a client
  * sends to sboxd) or through a stream (a policy file or pipe: NUL bytes,
- * over-long lines, endless input).  The parser must return a policy or a
- * "NAME:LINE: ..." error, never crash, leak or read out of bounds (ASan and
- * UBSan watch).  An accepted policy is printed as --check prints it and
- * read back, which must succeed and print the same: what --check prints
- * is itself a policy.
+ * over-long lines, input past the 1 MiB bound: tests/fuzz/run.sh gives
+ * this fuzzer a -max_len above SBOX_INI_SIZE_MAX).  The parser must
+ * return a policy or a "NAME:LINE: ..." error, never crash, leak or read
+ * out of bounds (ASan and UBSan watch).  An accepted policy is printed as
+ * --check prints it and read back, which must succeed and print the same:
+ * what --check prints is itself a policy.
  *
  *   make fuzz [FUZZ_SECONDS=60]       (clang -fsanitize=fuzzer)
  *

@@ -219,6 +219,49 @@ static void test_exit_codes_same_either_way(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/*
+ * --check=host through sboxd.  Before, it ran the direct launch's checks
+ * as the caller: nobody's --memory failed (nobody can't make a cgroup;
+ * sboxd does), and --net host passed silently though sboxd's bounds refuse
+ * it.  Now it checks what holds either way (bind sources, mount points)
+ * and says that sboxd checks the rest, its site bounds, at launch.
+ */
+static void test_check_host_through_sboxd(void **state)
+{
+	static const char note[] = "through sboxd at ";
+	static const char bounds[] = "its site bounds";
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Bounds]\nMemoryMax=256M\n");
+	RUN(&r, NOBODY, "--memory", "100M", "--check=host");
+	assert_cmd(&r, 0);
+	assert_cmd_err(&r, note);
+	assert_cmd_err(&r, bounds);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--net", "host", "--check=host");
+	assert_cmd_err(&r, note);
+	assert_cmd_err(&r, "are not checked here");
+	cmd_free(&r);
+	/* What holds either way is still checked. */
+	RUN(&r, NOBODY, "--ro-bind", "/nonexistent-src:/mnt", "--check=host");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "bind source '/nonexistent-src'");
+	cmd_free(&r);
+	/* The launch itself says what --check=host left to it. */
+	RUN(&r, NOBODY, "--net", "host", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "PrivateNetwork=host is past the site bound AllowHostNetwork=no");
+	cmd_free(&r);
+	/* --direct keeps the direct launch's checks. */
+	DIRECT(&r, 0, "--memory", "100M", "--check=host");
+	assert_cmd(&r, 0);
+	assert_null(strstr(r.err, note));
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_refused_user_and_bounds(void **state)
 {
 	struct cmd r;
@@ -946,6 +989,10 @@ static void test_wait_and_signal_name_the_job(void **state)
 	assert_int_equal(sbox_client_connect(c, D.sock), 0);
 	assert_int_equal(sbox_client_launch(c, &s, &info), 0);
 	assert_int_equal(sbox_client_wait(c, info.id, &ex), 0);
+	/* A round trip after the EXIT: sboxd has forgotten the job (told the
+	 * keeper) before it dies, or its successor recovers job 1's record
+	 * and hands out 2, and nothing below is tested. */
+	assert_int_equal(sbox_client_ping(c, NULL, NULL, 0), 0);
 	/* sboxd dies and its state directory's id bound is lost. */
 	sboxd_kill9(&D);
 	snprintf(ids, sizeof(ids), "%s/job-ids", D.state);
@@ -954,6 +1001,9 @@ static void test_wait_and_signal_name_the_job(void **state)
 	other = detach(NOBODY, (const char *[]){ "--", D.probe, "sleep", "2", NULL });
 	snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)info.id);
 	fprintf(stderr, "identity: root's old job %s, nobody's new job %s\n", idtext, other);
+	/* The case this test is about: the number came back.  Were it ever
+	 * different, the checks below would pass without testing anything. */
+	assert_int_equal(num(other), info.id);
 	assert_int_equal(sbox_client_connect(c, D.sock), 0);
 	if (sbox_client_signal(c, info.id, SIGTERM) == 0)
 		fprintf(stderr, "identity: root's SIGTERM for job %s was delivered\n", idtext);
@@ -1434,6 +1484,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_launch_as_root_and_nobody, teardown),
 		cmocka_unit_test_teardown(test_exit_codes_same_either_way, teardown),
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
+		cmocka_unit_test_teardown(test_check_host_through_sboxd, teardown),
 		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
 		cmocka_unit_test_teardown(test_signals_and_limits_either_way, teardown),

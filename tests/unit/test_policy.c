@@ -12,7 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launcher/cli.h"
@@ -236,6 +242,90 @@ static void test_bad_input_bounded(void **state)
 	expect_file_error(path, ":2: NUL byte in the line");
 	unlink(path);
 	free(path);
+}
+
+/* A FIFO nobody writes to, or whose writer never writes: an error within
+ * the timeout, not a hang (root runs sboxrun -p USER_PATH for Slurm). */
+static void expect_fifo_timeout(bool with_writer)
+{
+	char dir[] = "/tmp/sbox-fifo-XXXXXX", path[64];
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	pid_t writer = -1;
+	struct timespec t0, t1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	if (with_writer) {
+		int sync[2];
+		char c;
+
+		assert_int_equal(pipe(sync), 0);
+		writer = fork();
+		assert_true(writer >= 0);
+		if (writer == 0) {
+			/* O_RDWR: a writer at once, without waiting for a reader;
+			 * then it never writes. */
+			int fd = open(path, O_RDWR);
+
+			if (fd < 0 || write(sync[1], "w", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		close(sync[1]);
+		assert_int_equal(read(sync[0], &c, 1), 1);   /* the writer is there */
+		close(sync[0]);
+	}
+	sbox_policy_init(&p);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(5);    /* the old reader blocked in open() for ever: fail, don't hang */
+	assert_int_equal(sbox_policy_load_file_within(&p, path, 300, &err), -1);
+	alarm(0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!strstr(err.msg, "no end of the policy file within"))
+		fprintf(stderr, "got: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "no end of the policy file within"));
+	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	if (writer > 0) {
+		kill(writer, SIGKILL);
+		waitpid(writer, NULL, 0);
+	}
+	sbox_policy_free(&p);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_fifo_without_text_times_out(void **state)
+{
+	(void)state;
+	expect_fifo_timeout(false);
+	expect_fifo_timeout(true);
+}
+
+/* A device is refused before anything opens it: its open() may act
+ * (/dev/watchdog).  inotify sees every real open; an O_PATH look at the
+ * type is none (Linux >= 6.5 sends no IN_OPEN for O_PATH). */
+static void test_device_refused_unopened(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char events[4096];
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	(void)state;
+	assert_true(in >= 0);
+	/* /dev/full: a device nothing else on the machine opens. */
+	assert_true(inotify_add_watch(in, "/dev/full", IN_OPEN) >= 0);
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_file(&p, "/dev/full", &err), -1);
+	assert_non_null(strstr(err.msg, "/dev/full: the policy file is not a regular file or a pipe"));
+	errno = 0;
+	assert_int_equal(read(in, events, sizeof(events)), -1);
+	assert_int_equal(errno, EAGAIN);
+	sbox_policy_free(&p);
+	close(in);
 }
 
 /* Comments, sections and continuations past libinih's 200 bytes read as
@@ -495,6 +585,8 @@ int main(void)
 		cmocka_unit_test(test_flags_override_files_in_any_order),
 		cmocka_unit_test(test_flag_errors),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_fifo_without_text_times_out),
+		cmocka_unit_test(test_device_refused_unopened),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
