@@ -47,6 +47,7 @@ struct sbox_net {
 	struct sbox_ipam_lease lease;   /* veth */
 	char host_if[IF_NAMESIZE];  /* veth: the host's end, "sbox-0ae70004" */
 	bool veth_made;
+	bool veth_forwarding;       /* veth: the site's VethForwarding=yes */
 	struct sbox_net_reaper *reaper;   /* veth: finish the end there, or NULL */
 	struct sbox_netgroup group;
 };
