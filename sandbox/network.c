@@ -463,6 +463,11 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 
 /* ---------------------------------------------------------- launch */
 
+static void veth_name_host_end(struct sbox_net *n)
+{
+	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+}
+
 /* veth: a /30 of the site's range, checked against the host's addresses
  * and routes at each lease (they change: a new interface, a VPN). */
 static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct sbox_err *err)
@@ -475,8 +480,20 @@ static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct s
 	if (sbox_net_check_site_range(site, err) < 0 ||
 	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0)
 		return -1;
-	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+	veth_name_host_end(n);
 	return 0;
+}
+
+void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block)
+{
+	sbox_ipam_release(&n->lease);
+	n->lease.fd = lease_fd;
+	n->lease.block = block;
+	veth_name_host_end(n);
+	/* The pair may outlive the sandbox's init (its netns held open):
+	 * at the end it is deleted before the address goes back, as for a
+	 * sandbox of our own. */
+	n->veth_made = true;
 }
 
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
