@@ -159,6 +159,11 @@ int sbox_net_site_only_directive(const char *name, struct sbox_err *err)
 	if (strcmp(name, "VethSubnet") == 0)
 		return sbox_fail(err, 0, "VethSubnet= is a setting of the site, not of a job: the address range of PrivateNetwork=veth is [Network] VethSubnet= in the site configuration (%s)",
 				 SBOX_SITE_DEFAULT_PATH);
+	/* Whether the host forwards a sandbox's traffic decides whether it
+	 * reaches other sandboxes and the networks beyond the host. */
+	if (strcmp(name, "VethForwarding") == 0)
+		return sbox_fail(err, 0, "VethForwarding= is a setting of the site, not of a job: [Network] VethForwarding= in the site configuration (%s)",
+				 SBOX_SITE_DEFAULT_PATH);
 	return 0;
 }
 

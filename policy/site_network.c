@@ -12,6 +12,7 @@
 void sbox_site_network_init(struct sbox_site_network *n)
 {
 	n->veth_subnet_set = false;
+	n->veth_forwarding = false;
 	/* A constant that parses (tests/unit/test_netconf.c checks it). */
 	(void)sbox_parse_ipv4_subnet(SBOX_VETH_SUBNET_DEFAULT, &n->veth_subnet, &n->veth_prefix);
 }
@@ -96,6 +97,13 @@ static int set_bound_flag(bool *field, const char *key, const char *v, struct sb
 	if (sbox_parse_bool(v, field) < 0)
 		return sbox_fail(err, 0, "%s=%s: expected yes or no", key, v);
 	return 0;
+}
+
+int sbox_site_set_veth_forwarding(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	(void)line;
+	return set_bound_flag(&s->network.veth_forwarding, "VethForwarding", v, err);
 }
 
 int sbox_site_set_allow_veth_network(struct sbox_site *s, const char *v, unsigned line,

@@ -8,6 +8,9 @@
  *
  *   [Network]  VethSubnet=   where PrivateNetwork=veth addresses come from
  *                            (default 10.231.0.0/16), a /30 per sandbox
+ *              VethForwarding= (default no): may the host forward what a
+ *                            veth sandbox sends (egress through the host);
+ *                            no sets forwarding=0 on each host end
  *   [Bounds]   AllowVethNetwork= (default no), AllowGroupNetwork= (default
  *              yes): may sboxd's clients other than root ask for veth, for
  *              groups (policy/bounds.c checks)
@@ -34,6 +37,7 @@ struct sbox_site_network {
 	uint32_t veth_subnet;       /* VethSubnet=: network address, host order */
 	unsigned veth_prefix;       /* VethSubnet=: prefix length, 8..30 */
 	bool veth_subnet_set;       /* given in the file (not the default) */
+	bool veth_forwarding;       /* VethForwarding=: leave the host ends' forwarding be */
 };
 
 void sbox_site_network_init(struct sbox_site_network *n);
@@ -53,6 +57,9 @@ int sbox_net_range_check_reserved(uint32_t net, unsigned prefix, const char *wha
 int sbox_site_set_veth_subnet(struct sbox_site *s, const char *v, unsigned line,
 			      struct sbox_err *err);
 
+int sbox_site_set_veth_forwarding(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err);
+
 int sbox_site_set_allow_veth_network(struct sbox_site *s, const char *v, unsigned line,
 				     struct sbox_err *err);
 int sbox_site_set_allow_group_network(struct sbox_site *s, const char *v, unsigned line,
@@ -61,6 +68,7 @@ int sbox_site_set_allow_group_network(struct sbox_site *s, const char *v, unsign
 /* Rows for the key table in policy/site.c. */
 #define SBOX_SITE_NETWORK_KEYS                                                           \
 	{ "Network", "VethSubnet", sbox_site_set_veth_subnet },                          \
+	{ "Network", "VethForwarding", sbox_site_set_veth_forwarding },                  \
 	{ "Bounds", "AllowVethNetwork", sbox_site_set_allow_veth_network },              \
 	{ "Bounds", "AllowGroupNetwork", sbox_site_set_allow_group_network },
 

@@ -808,9 +808,7 @@ int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
 
 void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
 {
-	sbox_ipam_release(&c->net.lease);
-	c->net.lease.fd = fd;
-	c->net.lease.block = block;
+	sbox_net_adopt_veth(&c->net, fd, block);
 }
 
 void sbox_child_release(struct sbox_child *c)

@@ -244,6 +244,56 @@ static int delete_link(struct nl_sock *sk, const char *name)
 	return rtnl_link_delete(sk, link);
 }
 
+/* Write a per-interface sysctl and read it back: a value the kernel did
+ * not take is a launch failure, never a sandbox less isolated than said.
+ * /proc/sys/net is the writer's netns's: the host's in the launcher, the
+ * sandbox's in its child. */
+static int set_if_sysctl(const char *family, const char *ifname, const char *key,
+			 const char *value, struct sbox_err *err)
+{
+	char path[128], back[16];
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, ifname, key);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sbox_fail(err, errno, "opening %s", path);
+	n = write(fd, value, len);
+	if (n != (ssize_t)len) {
+		int e = n < 0 ? errno : EIO;
+
+		close(fd);
+		return sbox_fail(err, e, "writing %s to %s", value, path);
+	}
+	n = pread(fd, back, sizeof(back) - 1, 0);
+	close(fd);
+	if (n < 0)
+		return sbox_fail(err, errno, "reading back %s", path);
+	back[n] = '\0';
+	if (strncmp(back, value, len) != 0 || (back[len] != '\n' && back[len] != '\0'))
+		return sbox_fail(err, EIO, "%s reads %.*s after writing %s to it", path,
+				 (int)strcspn(back, "\n"), back, value);
+	return 0;
+}
+
+/* Before the link is up (IPv6 gives it a link-local address when it comes
+ * up): no IPv6 on either end, so that the sandbox reaches nothing of the
+ * host over fe80:: (the host's [::] listeners); on the host's end,
+ * optionally, no forwarding of what the sandbox sends: not out of the
+ * host, not into another sandbox.  A kernel without IPv6 has nothing to
+ * disable. */
+static int veth_end_sysctls(const char *ifname, bool no_forwarding, struct sbox_err *err)
+{
+	if (access("/proc/sys/net/ipv6", F_OK) == 0 &&
+	    set_if_sysctl("ipv6", ifname, "disable_ipv6", "1", err) < 0)
+		return -1;
+	if (no_forwarding && set_if_sysctl("ipv4", ifname, "forwarding", "0", err) < 0)
+		return -1;
+	return 0;
+}
+
 static int veth_add(struct nl_sock *sk, const char *host_if, pid_t pid)
 {
 	struct rtnl_link *link __attribute__((cleanup(link_putp))) = rtnl_link_veth_alloc();
@@ -285,6 +335,7 @@ static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 	}
 	n->veth_made = true;
 	if (get_link(sk, n->host_if, &host, err) < 0 ||
+	    veth_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
 	    link_add_addr(sk, host, sbox_ipam_host_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
 	    link_set_up(sk, host, err) < 0)
 		return -1;
@@ -302,6 +353,7 @@ static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
 	/* Address, up, then the route: the kernel refuses a gateway on a
 	 * link that is down. */
 	if (get_link(sk, SBOX_VETH_INNER_NAME, &eth, err) < 0 ||
+	    veth_end_sysctls(SBOX_VETH_INNER_NAME, false, err) < 0 ||
 	    link_add_addr(sk, eth, sbox_ipam_sandbox_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
 	    link_set_up(sk, eth, err) < 0 ||
 	    add_default_route(sk, eth, sbox_ipam_host_addr(n->lease.block), err) < 0)
@@ -411,6 +463,11 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 
 /* ---------------------------------------------------------- launch */
 
+static void veth_name_host_end(struct sbox_net *n)
+{
+	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+}
+
 /* veth: a /30 of the site's range, checked against the host's addresses
  * and routes at each lease (they change: a new interface, a VPN). */
 static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct sbox_err *err)
@@ -419,11 +476,24 @@ static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct s
 	unsigned prefix;
 
 	sbox_site_veth_subnet(site, &subnet, &prefix);
+	n->veth_forwarding = site && site->network.veth_forwarding;
 	if (sbox_net_check_site_range(site, err) < 0 ||
 	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0)
 		return -1;
-	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+	veth_name_host_end(n);
 	return 0;
+}
+
+void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block)
+{
+	sbox_ipam_release(&n->lease);
+	n->lease.fd = lease_fd;
+	n->lease.block = block;
+	veth_name_host_end(n);
+	/* The pair may outlive the sandbox's init (its netns held open):
+	 * at the end it is deleted before the address goes back, as for a
+	 * sandbox of our own. */
+	n->veth_made = true;
 }
 
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,

@@ -47,6 +47,7 @@ struct sbox_net {
 	struct sbox_ipam_lease lease;   /* veth */
 	char host_if[IF_NAMESIZE];  /* veth: the host's end, "sbox-0ae70004" */
 	bool veth_made;
+	bool veth_forwarding;       /* veth: the site's VethForwarding=yes */
 	struct sbox_net_reaper *reaper;   /* veth: finish the end there, or NULL */
 	struct sbox_netgroup group;
 };
@@ -62,6 +63,10 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
+/* A successor sboxd adopting a running veth sandbox: its lease's fd and
+ * block (the keeper's copy); its end deletes the pair, then gives the
+ * address back. */
+void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block);
 /* In the child, before the filesystem is built. */
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
 /* Idempotent; call once the sandbox's init is reaped (or never ran). */

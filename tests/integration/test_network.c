@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,7 +288,7 @@ static void test_check_and_bad_values(void **state)
  * naming the block as a /30 (and a /29), passed with --site-config. */
 struct block {
 	char site30[128], site29[128];
-	char host[INET_ADDRSTRLEN], sandbox[INET_ADDRSTRLEN];
+	char net[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN], sandbox[INET_ADDRSTRLEN];
 	char ifname[IF_NAMESIZE], lease[64], route[96];
 };
 
@@ -322,15 +323,14 @@ static void write_site_range(char *path, size_t len, const char *net, unsigned p
 static void block_at(struct block *b, unsigned offset)
 {
 	uint32_t base = 0x0ae80000u | ((uint32_t)(getpid() % 250) << 8) | offset;
-	char net[INET_ADDRSTRLEN];
 
-	format_ip(base, net);
+	format_ip(base, b->net);
 	format_ip(base + 1, b->host);
 	format_ip(base + 2, b->sandbox);
-	write_site_range(b->site30, sizeof(b->site30), net, 30);
-	write_site_range(b->site29, sizeof(b->site29), net, 29);
+	write_site_range(b->site30, sizeof(b->site30), b->net, 30);
+	write_site_range(b->site29, sizeof(b->site29), b->net, 29);
 	snprintf(b->ifname, sizeof(b->ifname), "sbox-%08x", base);
-	snprintf(b->lease, sizeof(b->lease), IPAM_DIR "/%s", net);
+	snprintf(b->lease, sizeof(b->lease), IPAM_DIR "/%s", b->net);
 	snprintf(b->route, sizeof(b->route), "default via %s dev eth0", b->host);
 }
 
@@ -793,6 +793,193 @@ static void test_veth_site_range_checked(void **state)
 	run_result_free(&r);
 }
 
+/* The hostile review's host: the site enabled IPv4 forwarding for the
+ * sandboxes' egress (docs/network.md), so the host routes between every
+ * /30 it holds.  Run in a network namespace of the test's own, never the
+ * real host's: the teardown takes the test back. */
+static int outer_netns = -1;
+
+static int enter_private_host(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	outer_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (outer_netns < 0 || unshare(CLONE_NEWNET) < 0)
+		return -1;
+	write_text("/proc/sys/net/ipv4/ip_forward", "1");
+	return 0;
+}
+
+static int leave_private_host(void **state)
+{
+	(void)state;
+	if (outer_netns < 0)
+		return 0;
+	if (setns(outer_netns, CLONE_NEWNET) < 0)
+		return -1;
+	close(outer_netns);
+	outer_netns = -1;
+	return 0;
+}
+
+static bool sysctl_is(const char *path, const char *want)
+{
+	char buf[16] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n > 0 ? n : 0] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
+struct forward_ctx {
+	struct block a, b;
+	char b_site[128];            /* a /29: A holds one block, B gets the other */
+	char a_forwarding[96];
+	bool a_forwarding_off;
+	struct run_result from_b;
+};
+
+/* Sandbox A runs; sandbox B (another user's job) connects to A's address
+ * on a port nobody listens on: ECONNREFUSED is A's kernel answering, so
+ * B reached A. */
+static void connect_from_b(int pid, void *arg)
+{
+	struct forward_ctx *c = arg;
+
+	c->a_forwarding_off = sysctl_is(c->a_forwarding, "0");
+	run_sbox(&c->from_b, NULL, "--net", "veth", "--site-config", c->b_site, probe_path(),
+		 "connect-tcp", c->a.sandbox, "9", NULL);
+	kill(pid, SIGTERM);
+}
+
+/* Review 1, finding 1: with ip_forward=1 on the host, sandbox B connected
+ * to sandbox A's listener.  The host ends forward nothing. */
+static void test_veth_sandboxes_isolated_when_host_forwards(void **state)
+{
+	struct forward_ctx c = { 0 };
+	struct run_opts o = { .while_running = connect_from_b, .when_output = "ready", .arg = &c };
+	struct run_result r;
+
+	(void)state;
+	require_root();
+	assert_true(sysctl_is("/proc/sys/net/ipv4/ip_forward", "1"));
+	block_at(&c.a, 200);
+	block_at(&c.b, 204);
+	snprintf(c.b_site, sizeof(c.b_site), "%s", c.a.site29);
+	snprintf(c.a_forwarding, sizeof(c.a_forwarding), "/proc/sys/net/ipv4/conf/%s/forwarding",
+		 c.a.ifname);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	assert_exit(&c.from_b, 0);
+	if (has_line(c.from_b.out, "connect=ECONNREFUSED") || has_line(c.from_b.out, "connect=ok"))
+		dump_result(&c.from_b);
+	assert_false(has_line(c.from_b.out, "connect=ECONNREFUSED"));
+	assert_false(has_line(c.from_b.out, "connect=ok"));
+	run_result_free(&c.from_b);
+	assert_true(c.a_forwarding_off);
+}
+
+/* A site that routes its sandboxes' traffic out ([Network]
+ * VethForwarding=yes) keeps the host's forwarding on their host ends; then
+ * only a firewall rule keeps them apart (docs/network.md).  Also shows that
+ * the test above sees a sandbox reached when it is. */
+static void test_veth_forwarding_opt_in(void **state)
+{
+	struct forward_ctx c = { 0 };
+	struct run_opts o = { .while_running = connect_from_b, .when_output = "ready", .arg = &c };
+	struct run_result r;
+	char site_a[128], text[160];
+
+	(void)state;
+	require_root();
+	block_at(&c.a, 208);
+	block_at(&c.b, 212);
+	snprintf(text, sizeof(text), "[Network]\nVethSubnet=%s/30\nVethForwarding=yes\n", c.a.net);
+	write_site(site_a, sizeof(site_a), "forwarding-a", text);
+	/* B's /29 holds A's block and its own. */
+	snprintf(text, sizeof(text), "[Network]\nVethSubnet=%s/29\nVethForwarding=yes\n", c.a.net);
+	write_site(c.b_site, sizeof(c.b_site), "forwarding-b", text);
+	snprintf(c.a_forwarding, sizeof(c.a_forwarding), "/proc/sys/net/ipv4/conf/%s/forwarding",
+		 c.a.ifname);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", site_a, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	assert_false(c.a_forwarding_off);
+	assert_exit(&c.from_b, 0);
+	if (!has_line(c.from_b.out, "connect=ECONNREFUSED"))
+		dump_result(&c.from_b);
+	assert_true(has_line(c.from_b.out, "connect=ECONNREFUSED"));
+	run_result_free(&c.from_b);
+}
+
+static bool has_ipv6_address(const char *ifname)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	assert_int_equal(getifaddrs(&ifa), 0);
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 && strcmp(i->ifa_name, ifname) == 0)
+			found = true;
+	freeifaddrs(ifa);
+	return found;
+}
+
+struct ipv6_ctx {
+	struct block b;
+	bool host_end_ipv6;
+};
+
+/* The host end's link-local address comes once the link's carrier is
+ * seen (linkwatch, asynchronous): give it a second. */
+static void watch_host_end_ipv6(int pid, void *arg)
+{
+	struct ipv6_ctx *c = arg;
+
+	for (int i = 0; i < 100 && !c->host_end_ipv6; i++) {
+		c->host_end_ipv6 = has_ipv6_address(c->b.ifname);
+		usleep(10000);
+	}
+	kill(pid, SIGTERM);
+}
+
+/* Review 1, finding 2: both ends had fe80:: addresses, and the sandbox
+ * reached the host's [::] listeners over link-local.  Neither end has
+ * IPv6 now. */
+static void test_veth_no_ipv6(void **state)
+{
+	struct ipv6_ctx c = { 0 };
+	struct run_opts o = { .while_running = watch_host_end_ipv6, .when_output = "ready", .arg = &c };
+	struct run_result r;
+
+	(void)state;
+	require_root();
+	if (access("/proc/sys/net/ipv6", F_OK) != 0)
+		skip();
+	block_at(&c.b, 216);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.b.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	assert_false(c.host_end_ipv6);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", c.b.site30, "/bin/cat",
+		 "/proc/sys/net/ipv6/conf/eth0/disable_ipv6", NULL);
+	assert_exit(&r, 0);
+	if (strcmp(r.out, "1\n") != 0)
+		dump_result(&r);
+	assert_string_equal(r.out, "1\n");
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,6 +998,12 @@ int main(void)
 		cmocka_unit_test(test_veth_teardown_off_the_loop),
 		cmocka_unit_test(test_veth_job_range_refused),
 		cmocka_unit_test(test_veth_site_range_checked),
+		cmocka_unit_test_setup_teardown(test_veth_sandboxes_isolated_when_host_forwards,
+						enter_private_host, leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_forwarding_opt_in, enter_private_host,
+						leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_no_ipv6, enter_private_host,
+						leave_private_host),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -217,6 +217,31 @@ static void test_site_veth_subnet(void **state)
 	sbox_site_free(&s);
 }
 
+/* Review 1: whether the host forwards what a veth sandbox sends is the
+ * site's (default no: the host ends get forwarding=0), never a job's. */
+static void test_site_veth_forwarding(void **state)
+{
+	struct sbox_site s;
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_site_init(&s);
+	assert_false(s.network.veth_forwarding);
+	assert_int_equal(sbox_site_load_string(&s, "[Network]\nVethForwarding=yes\n", "site", &err), 0);
+	assert_true(s.network.veth_forwarding);
+	sbox_site_free(&s);
+	sbox_site_init(&s);
+	assert_int_equal(sbox_site_load_string(&s, "[Network]\nVethForwarding=sometimes\n", "site",
+						&err), -1);
+	assert_non_null(strstr(err.msg, "VethForwarding=sometimes: expected yes or no"));
+	sbox_site_free(&s);
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_set(&p, "VethForwarding", "yes", &err), -1);
+	assert_non_null(strstr(err.msg, "VethForwarding= is a setting of the site, not of a job"));
+	sbox_policy_free(&p);
+}
+
 /* Ranges no site may hand to sandboxes, refused when the file is read. */
 static void test_site_veth_subnet_reserved(void **state)
 {
@@ -343,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_network_bounds),
 		cmocka_unit_test(test_validate_group_userns),
 		cmocka_unit_test(test_ipam_blocks),
+		cmocka_unit_test(test_site_veth_forwarding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
