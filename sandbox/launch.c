@@ -352,9 +352,17 @@ static __attribute__((noreturn)) void child_main(const struct recipe *r)
 	/* C6c, security: the launcher's fds (cgroup directories, netns
 	 * fds; in sboxd other clients' and sandboxes') go now that the
 	 * filesystem is built and before anything of the worker exists:
-	 * only the sync channel, stdio and the passed fds live on. */
-	if (sbox_fds_close_launcher(r->launch, &r->sync_fd, 1, &err) < 0)
-		goto fail;
+	 * only the sync channel, stdio and the passed fds live on -- and
+	 * init's copies of the veth address lease and the group membership
+	 * locks, which make them the sandbox's for its whole life, whoever
+	 * launched it (the worker closes them at W0: a copy of the open file
+	 * could unlock them). */
+	{
+		int keep[] = { r->sync_fd, r->net->lease.fd, r->net->group.member_fd };
+
+		if (sbox_fds_close_launcher(r->launch, keep, 3, &err) < 0)
+			goto fail;
+	}
 	/* C7 */
 	sigfd = sbox_init_prepare_signals();
 	if (sigfd < 0) {

@@ -1005,8 +1005,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_veth_no_ipv6, enter_private_host,
 						leave_private_host),
 	};
-	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	int r;
 
+	/* SBOX_TEST_FILTER=test_veth_* runs only the matching tests. */
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
+	r = cmocka_run_group_tests(tests, NULL, NULL);
 	if (site_dir)
 		rm_rf(site_dir);
 	free(site_dir);
