@@ -234,3 +234,20 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
+
+# -- slurm: the SPANK plugin (slurm/, docs/slurm.md), against Debian's
+# libslurm-dev; `make test-slurm` runs it on a real one-node cluster here
+# (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm) --
+.PHONY: slurm test-slurm bench-slurm
+slurm: $(B)/spank_sbox.so
+$(B)/spank_sbox.so: slurm/spank_sbox.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+test-slurm:
+	$(MAKE) VARIANT=release all slurm
+	./scripts/as-root ./tests/slurm/run.sh build/release
+
+bench-slurm:
+	$(MAKE) VARIANT=release all slurm
+	./scripts/as-root ./bench/slurm.sh build/release
