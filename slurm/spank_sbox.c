@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,7 +32,9 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/fsuid.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +42,9 @@
 SPANK_PLUGIN(sbox, 1);
 
 #define SET_SEP '\n'    /* joins repeated --sbox-set values */
+/* srun/sbatch hand the joined --sbox-set list to the remote side in the
+ * job's environment (Slurm keeps only an option's last value). */
+#define SETS_ENV "SBOX_SLURM_SETS"
 
 /* Site defaults, from plugstack.conf's arguments. */
 static struct {
@@ -64,7 +70,7 @@ static int opt_sbox(int val, const char *optarg, int remote);
 static int opt_policy(int val, const char *optarg, int remote);
 static int opt_set(int val, const char *optarg, int remote);
 
-struct spank_option spank_options[] = {
+static struct spank_option options[] = {
 	{ "sbox", NULL, "Run each task in an sbox sandbox (sbox's defaults and the site's)",
 	  0, 0, opt_sbox },
 	{ "sbox-policy", "FILE", "Run each task in an sbox sandbox with this job policy", 1, 0,
@@ -143,7 +149,12 @@ static int opt_set(int val, const char *optarg, int remote)
 		return -1;
 	}
 	job.sbox = true;
-	return append_set(optarg);
+	if (append_set(optarg) < 0)
+		return -1;
+	/* srun and sbatch send their own environment to the job: the
+	 * joined list travels there (Slurm keeps only an option's last
+	 * value for the remote side). */
+	return remote ? 0 : setenv(SETS_ENV, job.sets, 1);
 }
 
 static int copy_arg(char *dst, size_t size, const char *arg, const char *key)
@@ -194,37 +205,32 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	if (parse_args(ac, av) < 0)
 		return -1;
-	/* Options are registered through spank_options[]; nothing else here. */
-	return 0;
-}
-
-/* In srun/sbatch (local and allocator contexts): repeated --sbox-set values
- * travel to the remote side in the job control environment, since Slurm
- * keeps only an option's last value. */
-int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
-{
-	spank_context_t ctx = spank_context();
-
-	if ((ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) && job.sets)
-		return spank_job_control_setenv(sp, "SBOX_SET", job.sets, 1) == ESPANK_SUCCESS ? 0 : -1;
+	/* Registered here rather than through a spank_options symbol:
+	 * sbatch and salloc (allocator context) only see options
+	 * registered this way. */
+	for (struct spank_option *o = options; o->name; o++)
+		if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
+			slurm_error("sbox: can't register --%s", o->name);
+			return -1;
+		}
 	return 0;
 }
 
 /* The remote side's view of the options: getopt for each, and the joined
- * --sbox-set list from the job control environment (SPANK_SBOX_SET). */
+ * --sbox-set list from the job's environment (SETS_ENV). */
 static int remote_options(spank_t sp)
 {
 	char *arg = NULL;
 	static char sets[65536];
 
-	if (spank_option_getopt(sp, &spank_options[0], &arg) == ESPANK_SUCCESS)
+	if (spank_option_getopt(sp, &options[0], &arg) == ESPANK_SUCCESS)
 		job.sbox = true;
 	arg = NULL;
-	if (spank_option_getopt(sp, &spank_options[1], &arg) == ESPANK_SUCCESS && arg) {
+	if (spank_option_getopt(sp, &options[1], &arg) == ESPANK_SUCCESS && arg) {
 		if (opt_policy(0, arg, 1) < 0)
 			return -1;
 	}
-	if (spank_getenv(sp, "SPANK_SBOX_SET", sets, sizeof sets) == ESPANK_SUCCESS && sets[0]) {
+	if (spank_getenv(sp, SETS_ENV, sets, sizeof sets) == ESPANK_SUCCESS && sets[0]) {
 		job.sbox = true;
 		free(job.sets);
 		job.sets = strdup(sets);
@@ -232,7 +238,7 @@ static int remote_options(spank_t sp)
 			return -1;
 	} else {
 		arg = NULL;
-		if (spank_option_getopt(sp, &spank_options[2], &arg) == ESPANK_SUCCESS && arg &&
+		if (spank_option_getopt(sp, &options[2], &arg) == ESPANK_SUCCESS && arg &&
 		    !job.sets && opt_set(0, arg, 1) < 0)
 			return -1;
 	}
@@ -595,9 +601,9 @@ static int add_gpus(struct vec *a, char **env)
 
 static bool env_dropped(const char *e)
 {
-	/* sbox sets these for the GPUs it grants. */
+	/* sbox sets these for the GPUs it grants; the last is ours. */
 	static const char *const drop[] = { "CUDA_VISIBLE_DEVICES=", "GPU_DEVICE_ORDINAL=",
-					    "ROCR_VISIBLE_DEVICES=", NULL };
+					    "ROCR_VISIBLE_DEVICES=", SETS_ENV "=", NULL };
 
 	for (size_t i = 0; drop[i]; i++)
 		if (strncmp(e, drop[i], strlen(drop[i])) == 0)
@@ -813,6 +819,206 @@ static char **recv_list(int sock)
 	return v;
 }
 
+/* Signals Slurm sends the whole step (scancel, srun): sboxrun forwards them
+ * to the worker; the task and the helper only wait and report. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+				 SIGCONT, SIGTSTP, SIGALRM };
+
+static void ignore_forwarded(void)
+{
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_IGN);
+}
+
+/* The task ends as the helper (sboxrun, the worker) ended. */
+static void __attribute__((noreturn)) end_like(int st)
+{
+	if (WIFSIGNALED(st)) {
+		signal(WTERMSIG(st), SIG_DFL);
+		raise(WTERMSIG(st));
+		_exit(128 + WTERMSIG(st));
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
+/* On cgroup v1 Slurm makes the task's levels only in the hierarchies it
+ * uses (memory, freezer, ...); sboxrun makes the missing ones of
+ * --cgroup-parent in the others (pids, blkio, cpu ...).  They are noted
+ * before and removed after, deepest first, so the step leaves nothing. */
+#define MAX_MADE 256
+static char *made[MAX_MADE];
+static size_t n_made;
+
+static void note_missing_levels(const char *cg)
+{
+	DIR *d = opendir("/sys/fs/cgroup");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n_made < MAX_MADE) {
+		char path[8192];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/sys/fs/cgroup/%s", de->d_name);
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		for (const char *p = cg + 1; n_made < MAX_MADE; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			snprintf(path, sizeof path, "/sys/fs/cgroup/%s%.*s", de->d_name,
+				 (int)(p - cg), cg);
+			if (access(path, F_OK) < 0 && errno == ENOENT)
+				made[n_made++] = strdup(path);
+			if (!*p)
+				break;
+		}
+	}
+	closedir(d);
+}
+
+static void remove_made_levels(void)
+{
+	/* Noted parent first within each hierarchy: remove backwards. */
+	for (size_t i = n_made; i-- > 0;)
+		if (made[i] && rmdir(made[i]) < 0 && errno != ENOENT && errno != EBUSY)
+			slurm_error("sbox: rmdir %s: %s", made[i], strerror(errno));
+}
+
+/* Slurm sends a step's signals other than SIGKILL (scancel --signal,
+ * srun's forwarding) only to its tasks, the direct children of slurmstepd:
+ * the task, as the user, can't signal the root sboxrun, so it writes each
+ * signal's number to the helper, which passes the forwarded ones on to
+ * sboxrun (which forwards them to the worker), until sboxrun ends. */
+static bool forwarded_signal(int sig)
+{
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		if (forwarded[i] == sig)
+			return true;
+	return false;
+}
+
+static void relay_signals(int sock, pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+
+	if (pidfd < 0)
+		return;         /* old kernel: no relay, SIGKILL still ends the step */
+	for (;;) {
+		unsigned char sig;
+
+		if (poll(p, p[1].fd < 0 ? 1 : 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			if (read(sock, &sig, 1) != 1)
+				p[1].fd = -1;   /* the task is gone: wait only */
+			else if (forwarded_signal(sig))
+				kill(pid, sig);
+		}
+	}
+	close(pidfd);
+}
+
+static void __attribute__((noreturn)) run_sboxrun(struct vec *argv, struct vec *envp, int sock)
+{
+	char cg[4096];
+	pid_t pid;
+	int st;
+
+	if (own_cgroup(cg, sizeof cg) == 0 && strcmp(cg, "/") != 0)
+		note_missing_levels(cg);
+	pid = fork();
+	if (pid < 0) {
+		task_error("the task was not run: fork: %s", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* Slurm blocks signals around this hook; sboxrun must
+		 * see them to forward them to the worker. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(site.sboxrun, argv->v, envp->v);
+		task_error("the task was not run: exec %s: %s", site.sboxrun, strerror(errno));
+		_exit(1);
+	}
+	ignore_forwarded();
+	relay_signals(sock, pid);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	remove_made_levels();
+	end_like(st);
+}
+
+/* The helper was forked before Slurm put the task into the step's cgroups
+ * (Slurm moves the task's pid only): it joins the task's own, in every
+ * hierarchy, so that sboxrun and the sandbox stay in Slurm's step (its
+ * proctrack container: scancel, its limits and accounting). */
+static const char *hierarchy_dir(const char *ctrls, char *buf, size_t size)
+{
+	struct stat st;
+
+	if (strncmp(ctrls, "name=", 5) == 0)
+		ctrls += 5;
+	if (!*ctrls) {  /* the v2 line: the unified tree */
+		snprintf(buf, size, "/sys/fs/cgroup/unified");
+		if (stat(buf, &st) == 0 && access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+			return buf;
+		snprintf(buf, size, "/sys/fs/cgroup");
+		return access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0 ? buf : NULL;
+	}
+	snprintf(buf, size, "/sys/fs/cgroup/%s", ctrls);
+	return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+static int join_cgroups_of(pid_t pid)
+{
+	char file[64], line[4096];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(file, sizeof file, "/proc/%d/cgroup", (int)pid);
+	f = fopen(file, "re");
+	if (!f) {
+		task_error("the task was not run: %s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char dir[4096], procs[8400];
+		int fd;
+
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		if (!hierarchy_dir(c1 + 1, dir, sizeof dir))
+			continue;
+		snprintf(procs, sizeof procs, "%s%s/cgroup.procs", dir,
+			 strcmp(c2 + 1, "/") == 0 ? "" : c2 + 1);
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) {
+			task_error("the task was not run: can't join the task's cgroup %s: %s", procs,
+				   strerror(errno));
+			rc = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	fclose(f);
+	return rc;
+}
+
 static void helper_main(int sock, uid_t uid, gid_t gid)
 {
 	struct vec argv = { 0 }, envp = { 0 };
@@ -833,14 +1039,13 @@ static void helper_main(int sock, uid_t uid, gid_t gid)
 		_exit(1);
 	}
 	t.cwd = cw[0] ? cw[0] : (cwdv[0] = "");
-	close(sock);
+	if (join_cgroups_of(getppid()) < 0)
+		_exit(1);
 	if (build_argv(&argv, &envp, &t, uid, gid) < 0) {
 		task_error("the task was not run: its sandbox can't be described (above)");
 		_exit(1);
 	}
-	execve(site.sboxrun, argv.v, envp.v);
-	task_error("the task was not run: exec %s: %s", site.sboxrun, strerror(errno));
-	_exit(1);
+	run_sboxrun(&argv, &envp, sock);
 }
 
 int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
@@ -878,21 +1083,34 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-/* The task ends as the helper (sboxrun, the worker) ended. */
-static void __attribute__((noreturn)) end_like(int st)
+static void relay_handler(int sig)
 {
-	if (WIFSIGNALED(st)) {
-		signal(WTERMSIG(st), SIG_DFL);
-		raise(WTERMSIG(st));
-		_exit(128 + WTERMSIG(st));
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(helper_sock, &b, 1) < 0) {
+		/* the helper is gone: nothing to relay to */
 	}
-	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	errno = saved;
+}
+
+/* The task waits for the helper and hands it the signals Slurm sends. */
+static void relay_to_helper(void)
+{
+	struct sigaction sa = { .sa_handler = relay_handler };
+	sigset_t none;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* Slurm blocks these around the hooks. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-					 SIGCONT, SIGTSTP, SIGALRM };
 	char **argv = NULL, **env = NULL, cwd[4096] = "", *cwdl[2] = { cwd, NULL };
 	int argc = 0, st;
 
@@ -910,12 +1128,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		task_error("the task was not run: the sandbox helper is gone: %s", strerror(errno));
 		_exit(1);
 	}
-	close(helper_sock);
-	/* Slurm signals every process of the step (proctrack): sboxrun
-	 * gets them and forwards to the worker; this waiter must outlive
-	 * them to report the worker's status. */
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		signal(forwarded[i], SIG_IGN);
+	relay_to_helper();
 	while (waitpid(helper_pid, &st, 0) < 0)
 		if (errno != EINTR)
 			_exit(1);
