@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1133,4 +1134,70 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		if (errno != EINTR)
 			_exit(1);
 	end_like(st);
+}
+
+/* Removes the empty directories below and at dir, deepest first; a busy
+ * one (a process in it, or a child) stays. */
+static void rmdir_empty_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[8192];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+		rmdir_empty_tree(sub);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * At the step's end (slurmstepd, root): the levels sboxrun made for the
+ * step's tasks in the hierarchies Slurm doesn't use.  Each helper removes
+ * its own; when two tasks of a step share a new level, the one that ends
+ * first can't (the other is still in it), so the step's end sweeps what
+ * is left: empty directories of this step (then of its job and user when
+ * empty), in every hierarchy.  Slurm's own are busy or already gone.
+ */
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	uid_t uid;
+	uint32_t jobid, stepid;
+	char pat[512], up[8192];
+	glob_t g;
+
+	if (spank_remote(sp) != 1)
+		return 0;
+	if (remote_options(sp) < 0 || (!job.sbox && !site.required))
+		return 0;
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
+		return 0;
+	for (int depth = 0; depth < 2; depth++) {
+		snprintf(pat, sizeof pat, "/sys/fs/cgroup/*/%suid_%u/job_%u/step_%u",
+			 depth ? "*/" : "", (unsigned)uid, (unsigned)jobid, (unsigned)stepid);
+		if (glob(pat, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
+			continue;
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			rmdir_empty_tree(g.gl_pathv[i]);
+			snprintf(up, sizeof up, "%s", g.gl_pathv[i]);
+			for (int lv = 0; lv < 2; lv++) {      /* job_J, then uid_U */
+				char *slash = strrchr(up, '/');
+
+				if (!slash)
+					break;
+				*slash = '\0';
+				rmdir(up);
+			}
+		}
+		globfree(&g);
+	}
+	return 0;
 }
