@@ -244,6 +244,14 @@ $(B)/spank_sbox.so: slurm/spank_sbox.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# The plugin next to sboxrun's default path; plugstack.conf names it.
+SLURM_PLUGINDIR ?= $(LIBDIR)/sbox
+.PHONY: install-slurm
+install-slurm: slurm
+	install -d $(DESTDIR)$(SLURM_PLUGINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/spank_sbox.so $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sbox.so
+	install -m 0644 docs/man/spank_sbox.8 $(DESTDIR)$(MANDIR)/man8/spank_sbox.8
+
 test-slurm:
 	$(MAKE) VARIANT=release all slurm
 	./scripts/as-root ./tests/slurm/run.sh build/release
