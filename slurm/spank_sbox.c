@@ -419,7 +419,7 @@ static int own_cgroup(char *out, size_t size)
 		line[strcspn(line, "\n")] = '\0';
 		*c2 = '\0';
 		/* v1: the memory line; v2: "0::" only when nothing else. */
-		if (strcmp(c1 + 1, "memory") == 0 || (!found && strcmp(line, "0") == 0 && !c1[1])) {
+		if (strcmp(c1 + 1, "memory") == 0 || (!found && c1 == line + 1 && line[0] == '0' && !c1[1])) {
 			snprintf(out, size, "%s", c2 + 1);
 			found = true;
 			if (strcmp(c1 + 1, "memory") == 0)
