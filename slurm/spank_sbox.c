@@ -625,14 +625,43 @@ static bool env_passed(const char *e)
 	}
 }
 
+/* Variables the dynamic loader and glibc obey (glibc's unsecvars.h, kept
+ * out of set-uid programs' environments) and sbox's own: sboxrun runs as
+ * root, so the job's values of these must never be sboxrun's environment
+ * (a job's LD_PRELOAD would run as root). */
+static bool env_unsafe_for_root(const char *e)
+{
+	static const char *const names[] = {
+		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+		"LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+		"RES_OPTIONS", "TMPDIR", "TZDIR", NULL
+	};
+	size_t n = strcspn(e, "=");
+
+	if (strncmp(e, "LD_", 3) == 0 || strncmp(e, "MALLOC_", 7) == 0 ||
+	    strncmp(e, "SBOX_", 5) == 0)
+		return true;
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && strncmp(e, names[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* The task's environment (complete: Slurm's per-task variables, the
- * gres ones, what the user exported) becomes sboxrun's, and each variable
- * the site passes is named with --pass-env so that it reaches the worker. */
+ * gres ones, what the user exported) reaches the worker: a variable safe
+ * for a root process becomes sboxrun's and is named with --pass-env (its
+ * value stays out of sboxrun's command line, which anyone can read); the
+ * others travel as --env=NAME=VALUE only. */
 static int add_env(struct vec *argv, struct vec *envp, char **env)
 {
 	for (char **e = env; *e; e++) {
 		if (!strchr(*e, '=') || env_dropped(*e))
 			continue;
+		if (env_unsafe_for_root(*e)) {
+			if (env_passed(*e) && vec_addf(argv, "--env=%s", *e) < 0)
+				return -1;
+			continue;
+		}
 		if (vec_add(envp, *e) < 0)
 			return -1;
 		if (env_passed(*e) &&

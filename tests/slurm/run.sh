@@ -129,6 +129,22 @@ as_user srun -n1 --sbox-set=AllowedCPUs=4000 sh -c 'echo RAN'
 expect "a sandbox that can't be built: sbox's message in the job's stderr, never run unsandboxed" 125 \
 	"sboxrun: .*AllowedCPUs" "^RAN$"
 
+# The job's environment must not reach sboxrun (root) as the loader's: a
+# preloaded library that would run as root marks a file.  The worker (the
+# user) gets LD_PRELOAD all the same.
+if command -v cc >/dev/null; then
+	printf '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void evil(void) { if (geteuid() == 0) { FILE *f = fopen("%s/pwned", "a"); if (f) { fprintf(f, "%%d\\n", (int)getpid()); fclose(f); } } }\n' \
+		"$dir" >"$dir/evil.c"
+	cc -shared -fPIC -o "$dir/work/evil.so" "$dir/evil.c" && chmod 755 "$dir/work/evil.so"
+	as_user env LD_PRELOAD="$dir/work/evil.so" srun -n1 --sbox sh -c 'echo "preload=$LD_PRELOAD"'
+	if [ "$rc" = 0 ] && grep -q "preload=$dir/work/evil.so" <<<"$out" && [ ! -e "$dir/pwned" ]; then
+		ok "a job's LD_PRELOAD never runs as root (sboxrun's environment is clean), the worker still gets it"
+	else
+		nok "LD_PRELOAD from the job reached a root process" "$out
+pwned: $(cat "$dir/pwned" 2>/dev/null)"
+	fi
+fi
+
 # scancel reaches the worker: TERM, trapped, and the worker's exit code.
 (cd "$dir/work" && setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
 	timeout 120 srun -n1 --sbox -J sbox-scancel sh -c 'trap "echo got-TERM; exit 3" TERM; echo started; while :; do sleep 0.1; done' \
