@@ -930,6 +930,42 @@ static bool forwarded_signal(int sig)
 	return false;
 }
 
+/* The first child of pid, from /proc (CONFIG_PROC_CHILDREN), or -1. */
+static pid_t first_child(pid_t pid)
+{
+	char file[96];
+	FILE *f;
+	int child = -1;
+
+	snprintf(file, sizeof file, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &child) != 1)
+		child = -1;
+	fclose(f);
+	return child;
+}
+
+/* sboxrun forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to the worker
+ * (sboxrun(1), SIGNALS); any other signal would end sboxrun itself, and
+ * with it the job (Slurm's --signal=USR1@T is meant for the worker). Those
+ * go to the worker directly: sboxrun's child is the sandbox's init, whose
+ * child is the worker. */
+static void pass_signal(pid_t sboxrun, int sig)
+{
+	pid_t init, worker;
+
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+		kill(sboxrun, sig);
+		return;
+	}
+	init = first_child(sboxrun);
+	worker = init > 0 ? first_child(init) : -1;
+	if (worker > 0)
+		kill(worker, sig);
+}
+
 static void relay_signals(int sock, pid_t pid)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -951,7 +987,7 @@ static void relay_signals(int sock, pid_t pid)
 			if (read(sock, &sig, 1) != 1)
 				p[1].fd = -1;   /* the task is gone: wait only */
 			else if (forwarded_signal(sig))
-				kill(pid, sig);
+				pass_signal(pid, sig);
 		}
 	}
 	close(pidfd);

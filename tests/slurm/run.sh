@@ -158,6 +158,22 @@ out=$(cat "$dir/work/scancel.out")
 grep -q got-TERM <<<"$out" && grep -q "rc=3" <<<"$out" && ok "scancel --signal=TERM reaches the worker; srun exits with its code" ||
 	nok "scancel reaches the worker" "$out"
 
+# srun forwards SIGUSR1 to the tasks; sboxrun itself forwards only INT,
+# TERM, HUP and QUIT, so the plugin hands USR1 to the worker directly.
+(cd "$dir/work" && exec setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
+	srun -n1 --sbox sh -c 'trap "echo got-USR1; exit 4" USR1; echo started; while :; do sleep 0.1; done' \
+	>"$dir/work/usr1.out" 2>&1) &
+bg=$!
+for _ in $(seq 100); do grep -q started "$dir/work/usr1.out" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 "$bg"
+( sleep 30; kill -KILL "$bg" 2>/dev/null ) &
+guard=$!
+wait "$bg"
+rc=$?
+kill "$guard" 2>/dev/null
+out=$(cat "$dir/work/usr1.out")
+expect "srun's SIGUSR1 reaches the worker (not sboxrun), srun exits with its code" 4 "got-USR1"
+
 cat >"$dir/work/batch.sh" <<BATCH
 #!/bin/sh
 #SBATCH --sbox-policy=$pol
@@ -165,10 +181,13 @@ cat >"$dir/work/batch.sh" <<BATCH
 readlink /proc/self/ns/pid
 echo "batch pid=\$\$"
 touch /var/tmp/x 2>&1
+exit 5
 BATCH
 chmod 755 "$dir/work/batch.sh"
 as_user sbatch --wait "$dir/work/batch.sh"
 echo "$out" >"$dir/work/sbatch.out"
+[ "$rc" = 5 ] && ok "sbatch --wait: the batch job's exit code is the sandboxed script's (5)" ||
+	nok "batch exit code (rc=$rc, want 5)" "$out"
 out=$(cat "$dir/work/batch.out" 2>&1)
 grep -q "Read-only file system" <<<"$out" && ! grep -q "$host_pidns" <<<"$out" &&
 	ok "#SBATCH --sbox-policy: the batch script runs in a sandbox" || nok "#SBATCH --sbox-policy" "$out
@@ -183,12 +202,15 @@ for _ in $(seq 50); do
 done
 procs=$(grep -l "slurm_.*/job_" /proc/[0-9]*/cgroup 2>/dev/null | sed 's|/proc/||; s|/cgroup||' |
 	while read -r p; do [ "$(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null)" = Z ] || echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)
+# Sandboxes mount in their own namespaces: a mount of ours in the host's
+# would be a leak (other users of the machine may add theirs meanwhile).
+mounts=$(grep -F -- "$dir" /proc/self/mountinfo)
 mounts_after=$(grep -c . /proc/self/mountinfo)
-[ -z "$left" ] && [ -z "$procs" ] && [ "$mounts_after" -le "$mounts_before" ] &&
+[ -z "$left" ] && [ -z "$procs" ] && [ -z "$mounts" ] &&
 	ok "nothing left after the steps: cgroups, processes, mounts" ||
 	nok "something left behind" "cgroups: $left
 processes: $procs
-mounts: $mounts_before before, $mounts_after after"
+mounts: $mounts ($mounts_before lines before, $mounts_after after)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
