@@ -1013,6 +1013,9 @@ static void __attribute__((noreturn)) run_sboxrun(struct vec *argv, struct vec *
 		 * see them to forward them to the worker. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Only the task's stdio: none of slurmstepd's descriptors
+		 * (its log, its pipes) live on in the sandbox's launcher. */
+		close_range(3, ~0U, 0);
 		execve(site.sboxrun, argv->v, envp->v);
 		task_error("the task was not run: exec %s: %s", site.sboxrun, strerror(errno));
 		_exit(1);
