@@ -242,6 +242,8 @@ clean:
 slurm: $(B)/spank_sbox.so
 $(B)/spank_sbox.so: slurm/spank_sbox.c
 	@mkdir -p $(dir $@)
+	@printf '#include <stdint.h>\n#include <slurm/spank.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
+		{ echo "make slurm: <slurm/spank.h> not found: install libslurm-dev (scripts/install-deps.sh --slurm)"; exit 1; }
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # The plugin next to sboxrun's default path; plugstack.conf names it.
