@@ -193,6 +193,15 @@ grep -q "Read-only file system" <<<"$out" && ! grep -q "$host_pidns" <<<"$out" &
 	ok "#SBATCH --sbox-policy: the batch script runs in a sandbox" || nok "#SBATCH --sbox-policy" "$out
 sbatch: $(cat "$dir/work/sbatch.out" 2>/dev/null)"
 
+# plugstack.conf's `required`: every task sandboxed, no option needed.
+# slurmstepd and srun read plugstack.conf afresh for each step.
+pstack=$dir/cluster/etc/plugstack.conf
+cp "$pstack" "$pstack.orig"
+sed -i 's/$/ required/' "$pstack"
+as_user srun -n1 sh -c 'readlink /proc/self/ns/pid; touch /var/tmp/x 2>&1'
+expect "plugstack.conf required: a step without --sbox is sandboxed" 0 "Read-only file system" "$host_pidns_re"
+cp "$pstack.orig" "$pstack"
+
 # Nothing left behind: no job or step cgroup, no process in the cluster's
 # cgroups, no mount added.
 for _ in $(seq 50); do
