@@ -240,11 +240,12 @@ clean:
 # (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm) --
 .PHONY: slurm test-slurm bench-slurm
 slurm: $(B)/spank_sbox.so
-$(B)/spank_sbox.so: slurm/spank_sbox.c
+SLURM_SRC = slurm/spank_sbox.c slurm/gpus.c slurm/cgroups.c slurm/wire.c slurm/util.c
+$(B)/spank_sbox.so: $(SLURM_SRC) slurm/sbox_slurm.h
 	@mkdir -p $(dir $@)
 	@printf '#include <stdint.h>\n#include <slurm/spank.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
 		{ echo "make slurm: <slurm/spank.h> not found: install libslurm-dev (scripts/install-deps.sh --slurm)"; exit 1; }
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $< $(LDFLAGS)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $(SLURM_SRC) $(LDFLAGS)
 
 # The plugin next to sboxrun's default path; plugstack.conf names it.
 SLURM_PLUGINDIR ?= $(LIBDIR)/sbox
