@@ -134,4 +134,6 @@ cluster_stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	cluster_pids=()
+	# Slurm's own top level (slurm_<node>), when no job of anyone is left in it.
+	rmdir /sys/fs/cgroup/*/"slurm_$(hostname -s)" 2>/dev/null || true
 }
