@@ -250,3 +250,31 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
+
+# -- slurm: the SPANK plugin (slurm/, docs/slurm.md), against Debian's
+# libslurm-dev; `make test-slurm` runs it on a real one-node cluster here
+# (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm) --
+.PHONY: slurm test-slurm bench-slurm
+slurm: $(B)/spank_sbox.so
+SLURM_SRC = slurm/spank_sbox.c slurm/gpus.c slurm/cgroups.c slurm/wire.c slurm/util.c
+$(B)/spank_sbox.so: $(SLURM_SRC) slurm/sbox_slurm.h
+	@mkdir -p $(dir $@)
+	@printf '#include <stdint.h>\n#include <slurm/spank.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \
+		{ echo "make slurm: <slurm/spank.h> not found: install libslurm-dev (scripts/install-deps.sh --slurm)"; exit 1; }
+	$(CC) -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(OPT) -fPIC -shared $(CFLAGS) -o $@ $(SLURM_SRC) $(LDFLAGS)
+
+# The plugin next to sboxrun's default path; plugstack.conf names it.
+SLURM_PLUGINDIR ?= $(LIBDIR)/sbox
+.PHONY: install-slurm
+install-slurm: slurm
+	install -d $(DESTDIR)$(SLURM_PLUGINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/spank_sbox.so $(DESTDIR)$(SLURM_PLUGINDIR)/spank_sbox.so
+	install -m 0644 docs/man/spank_sbox.8 $(DESTDIR)$(MANDIR)/man8/spank_sbox.8
+
+test-slurm:
+	$(MAKE) VARIANT=release all slurm
+	./scripts/as-root ./tests/slurm/run.sh build/release
+
+bench-slurm:
+	$(MAKE) VARIANT=release all slurm
+	./scripts/as-root ./bench/slurm.sh build/release

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the parts of the sbox SPANK plugin share (slurm/spank_sbox.c: the
+ * callbacks and the sboxrun command line; gpus.c: Slurm's allocation to
+ * sbox's inventory; cgroups.c: the step's cgroups; wire.c: the task's
+ * message to the root helper; util.c).  Names carry sbox_slurm_: the
+ * plugin is loaded into slurmstepd, srun and sbatch.
+ */
+#ifndef SBOX_SLURM_H
+#define SBOX_SLURM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Site defaults, from plugstack.conf's arguments. */
+struct sbox_slurm_conf {
+	bool required;          /* every task sandboxed, with or without --sbox */
+	char sboxrun[4096];
+	char policy[4096];      /* site policy, applied before the job's */
+	char site_config[4096]; /* sboxrun --site-config (GPU inventory) */
+	char gres_conf[4096];
+	enum { ENV_ALL, ENV_SLURM, ENV_NONE } env;
+};
+
+extern struct sbox_slurm_conf sbox_slurm_site;
+
+/* A growing argv/envp, NULL-terminated. */
+struct vec {
+	char **v;
+	size_t n, cap;
+};
+
+int sbox_slurm_vec_add(struct vec *a, const char *s);
+int sbox_slurm_vec_addf(struct vec *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* On the task's stderr (the job's) and in slurmd's log. */
+void sbox_slurm_task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* gpus.c: --gpu=UUID for each GPU of SLURM_STEP_GPUS (else SLURM_JOB_GPUS). */
+int sbox_slurm_add_gpus(struct vec *a, char **env);
+
+/* cgroups.c */
+int sbox_slurm_own_cgroup(char *out, size_t size);
+int sbox_slurm_join_cgroups_of(pid_t pid);
+void sbox_slurm_note_missing_levels(const char *cg);
+void sbox_slurm_remove_made_levels(void);
+void sbox_slurm_rmdir_empty_tree(const char *dir);
+
+/* wire.c: the task's stdio (SCM_RIGHTS) and string lists. */
+int sbox_slurm_send_fds(int sock);
+int sbox_slurm_recv_fds(int sock, int fds[3]);
+int sbox_slurm_send_list(int sock, char **v);
+char **sbox_slurm_recv_list(int sock);
+
+#endif

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spank_sbox: a Slurm SPANK plugin that runs every task of a job step in an
+ * sbox sandbox (docs/slurm.md).
+ *
+ * It execs sboxrun rather than linking sandbox/: sboxrun is the tested,
+ * installed privileged launcher, and a plugin loaded into slurmstepd should
+ * not carry a second copy of the sandbox code nor its failure modes.  The
+ * exec happens in slurm_spank_task_init_privileged, which Slurm calls in the
+ * forked task process, as root, after the task's stdio, process group and
+ * cgroups are set up and before it drops to the user: sboxrun (root) builds
+ * the sandbox inside the task's cgroups and runs the command as the job's
+ * user.  The task's pid is sboxrun's, so Slurm waits for it, signals it and
+ * takes its exit status, which is the worker's.
+ *
+ * Failure never runs the task unsandboxed: any error here returns -1 from
+ * the privileged hook, which makes slurmstepd exit the task with status 1,
+ * and the reason is written to the task's stderr; a sandbox sboxrun can't
+ * build ends with its message on the same stderr and status 125.
+ */
+#include <stdint.h>     /* spank.h needs it first */
+#include <slurm/spank.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/fsuid.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "slurm/sbox_slurm.h"
+
+SPANK_PLUGIN(sbox, 1);
+
+#define SET_SEP '\n'    /* joins repeated --sbox-set values */
+/* srun/sbatch hand the joined --sbox-set list to the remote side in the
+ * job's environment (Slurm keeps only an option's last value). */
+#define SETS_ENV "SBOX_SLURM_SETS"
+
+/* Site defaults, from plugstack.conf's arguments. */
+struct sbox_slurm_conf sbox_slurm_site = {
+	.sboxrun = "/usr/local/bin/sboxrun",
+	.gres_conf = "/etc/slurm/gres.conf",
+};
+
+/* The job's options, as the remote side sees them. */
+static struct {
+	bool sbox;
+	char *policy;
+	char *sets;             /* SET_SEP-joined */
+} job;
+
+static int opt_sbox(int val, const char *optarg, int remote);
+static int opt_policy(int val, const char *optarg, int remote);
+static int opt_set(int val, const char *optarg, int remote);
+
+static struct spank_option options[] = {
+	{ "sbox", NULL, "Run each task in an sbox sandbox (sbox's defaults and the site's)",
+	  0, 0, opt_sbox },
+	{ "sbox-policy", "FILE", "Run each task in an sbox sandbox with this job policy", 1, 0,
+	  opt_policy },
+	{ "sbox-set", "DIRECTIVE=VALUE",
+	  "Run each task in an sbox sandbox with this policy directive (repeatable)", 1, 0,
+	  opt_set },
+	SPANK_OPTIONS_TABLE_END
+};
+
+/* Directives a job may set: what sboxd's bounds let an ordinary client set
+ * without a site bound.  Identity, binds, devices, GPUs, the network, the
+ * cgroup parent and capabilities stay the site's and Slurm's (docs/slurm.md). */
+static const char *const job_directives[] = {
+	"Hostname", "TemporaryFileSystem", "InaccessiblePaths", "Environment",
+	"PassEnvironment", "WorkingDirectory", "UMask", "NewSession", "MemoryMax",
+	"MemoryHigh", "MemorySwapMax", "TasksMax", "CPUQuota", "CPUWeight", "AllowedCPUs",
+	"AllowedMemoryNodes", "IOWeight", "RuntimeMaxSec", "NoNewPrivileges",
+	"SeccompProfile", "SystemCallFilter", "SystemCallErrorNumber", "LimitCPU",
+	"LimitFSIZE", "LimitDATA", "LimitSTACK", "LimitCORE", "LimitRSS", "LimitNOFILE",
+	"LimitAS", "LimitNPROC", "LimitMEMLOCK", "LimitLOCKS", "LimitSIGPENDING",
+	"LimitMSGQUEUE", "LimitNICE", "LimitRTPRIO", "LimitRTTIME", NULL
+};
+
+static int opt_sbox(int val, const char *optarg, int remote)
+{
+	job.sbox = true;
+	return 0;
+}
+
+static int opt_policy(int val, const char *optarg, int remote)
+{
+	if (!optarg || !*optarg || optarg[0] != '/') {
+		slurm_error("sbox: --sbox-policy needs an absolute file name");
+		return -1;
+	}
+	free(job.policy);
+	job.policy = strdup(optarg);
+	job.sbox = true;
+	return job.policy ? 0 : -1;
+}
+
+static int append_set(const char *v)
+{
+	size_t old = job.sets ? strlen(job.sets) : 0;
+	char *n = realloc(job.sets, old + strlen(v) + 2);
+
+	if (!n)
+		return -1;
+	if (old)
+		n[old++] = SET_SEP;
+	strcpy(n + old, v);
+	job.sets = n;
+	return 0;
+}
+
+static int opt_set(int val, const char *optarg, int remote)
+{
+	if (!optarg || !strchr(optarg, '=') || strchr(optarg, SET_SEP)) {
+		slurm_error("sbox: --sbox-set needs DIRECTIVE=VALUE on one line");
+		return -1;
+	}
+	job.sbox = true;
+	if (append_set(optarg) < 0)
+		return -1;
+	/* srun and sbatch send their own environment to the job: the
+	 * joined list travels there (Slurm keeps only an option's last
+	 * value for the remote side). */
+	return remote ? 0 : setenv(SETS_ENV, job.sets, 1);
+}
+
+static int copy_arg(char *dst, size_t size, const char *arg, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(arg, key, n) != 0)
+		return 0;
+	if (snprintf(dst, size, "%s", arg + n) >= (int)size) {
+		slurm_error("sbox: plugstack.conf: %s too long", key);
+		return -1;
+	}
+	return 1;
+}
+
+static int parse_args(int ac, char **av)
+{
+	for (int i = 0; i < ac; i++) {
+		int r = 0;
+
+		if (strcmp(av[i], "required") == 0) {
+			sbox_slurm_site.required = true;
+			continue;
+		}
+		if (strcmp(av[i], "env=all") == 0 || strcmp(av[i], "env=slurm") == 0 ||
+		    strcmp(av[i], "env=none") == 0) {
+			sbox_slurm_site.env = av[i][4] == 'a' ? ENV_ALL : av[i][4] == 's' ? ENV_SLURM : ENV_NONE;
+			continue;
+		}
+		r = copy_arg(sbox_slurm_site.sboxrun, sizeof sbox_slurm_site.sboxrun, av[i], "sboxrun=");
+		if (!r)
+			r = copy_arg(sbox_slurm_site.policy, sizeof sbox_slurm_site.policy, av[i], "policy=");
+		if (!r)
+			r = copy_arg(sbox_slurm_site.site_config, sizeof sbox_slurm_site.site_config, av[i], "site_config=");
+		if (!r)
+			r = copy_arg(sbox_slurm_site.gres_conf, sizeof sbox_slurm_site.gres_conf, av[i], "gres_conf=");
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			slurm_error("sbox: plugstack.conf: unknown argument '%s'", av[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	if (parse_args(ac, av) < 0)
+		return -1;
+	/* Registered here rather than through a spank_options symbol:
+	 * sbatch and salloc (allocator context) only see options
+	 * registered this way. */
+	for (struct spank_option *o = options; o->name; o++)
+		if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
+			slurm_error("sbox: can't register --%s", o->name);
+			return -1;
+		}
+	return 0;
+}
+
+/* The remote side's view of the options: getopt for each, and the joined
+ * --sbox-set list from the job's environment (SETS_ENV). */
+static int remote_options(spank_t sp)
+{
+	char *arg = NULL;
+	static char sets[65536];
+
+	if (spank_option_getopt(sp, &options[0], &arg) == ESPANK_SUCCESS)
+		job.sbox = true;
+	arg = NULL;
+	if (spank_option_getopt(sp, &options[1], &arg) == ESPANK_SUCCESS && arg) {
+		if (opt_policy(0, arg, 1) < 0)
+			return -1;
+	}
+	if (spank_getenv(sp, SETS_ENV, sets, sizeof sets) == ESPANK_SUCCESS && sets[0]) {
+		job.sbox = true;
+		free(job.sets);
+		job.sets = strdup(sets);
+		if (!job.sets)
+			return -1;
+	} else {
+		arg = NULL;
+		if (spank_option_getopt(sp, &options[2], &arg) == ESPANK_SUCCESS && arg &&
+		    !job.sets && opt_set(0, arg, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool job_directive(const char *name, size_t len)
+{
+	for (size_t i = 0; job_directives[i]; i++)
+		if (strlen(job_directives[i]) == len && strncmp(job_directives[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* One DIRECTIVE=VALUE from the job becomes `--set DIRECTIVE=VALUE`, if the
+ * job may set that directive; sboxrun checks the value. */
+static int add_job_set(struct vec *a, const char *line, const char *where)
+{
+	const char *eq = strchr(line, '=');
+	size_t len;
+
+	if (!eq) {
+		sbox_slurm_task_error("%s: '%s' is not DIRECTIVE=VALUE", where, line);
+		return -1;
+	}
+	len = (size_t)(eq - line);
+	while (len && isspace((unsigned char)line[len - 1]))
+		len--;
+	if (!job_directive(line, len)) {
+		sbox_slurm_task_error("%s: %.*s= is the site's to set, not a job's (docs/slurm.md)", where,
+			   (int)len, line);
+		return -1;
+	}
+	eq++;
+	while (isspace((unsigned char)*eq))
+		eq++;
+	return sbox_slurm_vec_addf(a, "--set=%.*s=%s", (int)len, line, eq);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* The job policy is read here with the user's file system identity, so a
+ * job can't name a file only root may read; each line goes through the
+ * directive check above. */
+static int add_job_policy(struct vec *a, const char *file, uid_t uid, gid_t gid)
+{
+	char line[8192];
+	FILE *f;
+	int fd, lineno = 0, rc = 0;
+	bool in_sandbox = false;
+
+	setfsgid(gid);
+	setfsuid(uid);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int saved = errno;
+	setfsuid(0);
+	setfsgid(0);
+	if (fd < 0) {
+		sbox_slurm_task_error("--sbox-policy=%s: can't open it as the job's user: %s", file,
+			   strerror(saved));
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		sbox_slurm_task_error("--sbox-policy=%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof line, f)) {
+		char where[4200], *s = trim(line);
+
+		lineno++;
+		snprintf(where, sizeof where, "--sbox-policy=%s line %d", file, lineno);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			in_sandbox = strcmp(s, "[Sandbox]") == 0;
+			if (!in_sandbox) {
+				sbox_slurm_task_error("%s: unknown section %s (a policy has [Sandbox])", where, s);
+				rc = -1;
+			}
+			continue;
+		}
+		if (!in_sandbox) {
+			sbox_slurm_task_error("%s: a directive before [Sandbox]", where);
+			rc = -1;
+			continue;
+		}
+		rc = add_job_set(a, s, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int add_job_sets(struct vec *a)
+{
+	char *copy, *p, *line;
+
+	if (!job.sets)
+		return 0;
+	copy = strdup(job.sets);
+	if (!copy)
+		return -1;
+	for (p = copy; (line = strsep(&p, "\n"));)
+		if (*line && add_job_set(a, line, "--sbox-set") < 0) {
+			free(copy);
+			return -1;
+		}
+	free(copy);
+	return 0;
+}
+
+static bool env_dropped(const char *e)
+{
+	/* sbox sets these for the GPUs it grants; the last is ours. */
+	static const char *const drop[] = { "CUDA_VISIBLE_DEVICES=", "GPU_DEVICE_ORDINAL=",
+					    "ROCR_VISIBLE_DEVICES=", SETS_ENV "=", NULL };
+
+	for (size_t i = 0; drop[i]; i++)
+		if (strncmp(e, drop[i], strlen(drop[i])) == 0)
+			return true;
+	return false;
+}
+
+static bool env_passed(const char *e)
+{
+	switch (sbox_slurm_site.env) {
+	case ENV_ALL:
+		return true;
+	case ENV_SLURM:
+		return strncmp(e, "SLURM_", 6) == 0 || strncmp(e, "SLURMD_", 7) == 0;
+	case ENV_NONE:
+	default:
+		return false;
+	}
+}
+
+/* Variables the dynamic loader and glibc obey (glibc's unsecvars.h, kept
+ * out of set-uid programs' environments) and sbox's own: sboxrun runs as
+ * root, so the job's values of these must never be sboxrun's environment
+ * (a job's LD_PRELOAD would run as root). */
+static bool env_unsafe_for_root(const char *e)
+{
+	static const char *const names[] = {
+		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+		"LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+		"RES_OPTIONS", "TMPDIR", "TZDIR", NULL
+	};
+	size_t n = strcspn(e, "=");
+
+	if (strncmp(e, "LD_", 3) == 0 || strncmp(e, "MALLOC_", 7) == 0 ||
+	    strncmp(e, "SBOX_", 5) == 0)
+		return true;
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && strncmp(e, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* The task's environment (complete: Slurm's per-task variables, the
+ * gres ones, what the user exported) reaches the worker: a variable safe
+ * for a root process becomes sboxrun's and is named with --pass-env (its
+ * value stays out of sboxrun's command line, which anyone can read); the
+ * others travel as --env=NAME=VALUE only. */
+static int add_env(struct vec *argv, struct vec *envp, char **env)
+{
+	for (char **e = env; *e; e++) {
+		if (!strchr(*e, '=') || env_dropped(*e))
+			continue;
+		if (env_unsafe_for_root(*e)) {
+			if (env_passed(*e) && sbox_slurm_vec_addf(argv, "--env=%s", *e) < 0)
+				return -1;
+			continue;
+		}
+		if (sbox_slurm_vec_add(envp, *e) < 0)
+			return -1;
+		if (env_passed(*e) &&
+		    sbox_slurm_vec_addf(argv, "--pass-env=%.*s", (int)strcspn(*e, "="), *e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* What the task sends the root helper from slurm_spank_task_init. */
+struct task_msg {
+	char **argv, **env;
+	char *cwd;
+};
+
+static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t, uid_t uid,
+		      gid_t gid)
+{
+	char cg[4096];
+
+	if (sbox_slurm_vec_add(a, sbox_slurm_site.sboxrun) || sbox_slurm_vec_add(a, "--direct"))
+		return -1;
+	if (sbox_slurm_site.site_config[0] && sbox_slurm_vec_addf(a, "--site-config=%s", sbox_slurm_site.site_config))
+		return -1;
+	if (sbox_slurm_site.policy[0] && sbox_slurm_vec_addf(a, "--policy=%s", sbox_slurm_site.policy))
+		return -1;
+	if (job.policy && add_job_policy(a, job.policy, uid, gid) < 0)
+		return -1;
+	if (add_job_sets(a) < 0)
+		return -1;
+	/* After the job's: the worker is the job's user, in Slurm's cgroup. */
+	if (sbox_slurm_vec_addf(a, "--user=%u", (unsigned)uid) || sbox_slurm_vec_addf(a, "--group=%u", (unsigned)gid))
+		return -1;
+	if (sbox_slurm_own_cgroup(cg, sizeof cg) < 0) {
+		sbox_slurm_task_error("can't read this task's cgroup from /proc/self/cgroup");
+		return -1;
+	}
+	if (sbox_slurm_vec_addf(a, "--cgroup-parent=%s", cg))
+		return -1;
+	if (sbox_slurm_add_gpus(a, t->env) < 0)
+		return -1;
+	if (t->cwd[0] && sbox_slurm_vec_addf(a, "--chdir=%s", t->cwd))
+		return -1;
+	if (add_env(a, envp, t->env) < 0)
+		return -1;
+	if (sbox_slurm_vec_add(a, "--"))
+		return -1;
+	for (char **v = t->argv; *v; v++)
+		if (sbox_slurm_vec_add(a, *v) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The two halves.  slurm_spank_task_init_privileged runs as root in the
+ * forked task, before Slurm sets up the task's stdio and environment; it
+ * forks the root helper, which inherits the task's cgroups and waits.
+ * slurm_spank_task_init runs in the task as the user, with stdio and the
+ * environment complete, just before Slurm would exec the command: it sends
+ * the helper its stdio (SCM_RIGHTS), argv, environment and working
+ * directory, and waits for the helper, which execs sboxrun as root.  The
+ * task then ends as sboxrun ended (the worker's status).  Between setuid
+ * and exec the task is not dumpable, so no process of the user can ptrace
+ * it and forge what the helper gets; the helper takes uid, gid, policy,
+ * cgroup and options from its own (root) side, only argv, environment,
+ * working directory, stdio and the gres list from the task.
+ */
+static int helper_sock = -1;
+static pid_t helper_pid = -1;
+
+/* Signals Slurm sends the whole step (scancel, srun): sboxrun forwards them
+ * to the worker; the task and the helper only wait and report. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+				 SIGCONT, SIGTSTP, SIGALRM };
+
+static void ignore_forwarded(void)
+{
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_IGN);
+}
+
+/* The task ends as the helper (sboxrun, the worker) ended. */
+static void __attribute__((noreturn)) end_like(int st)
+{
+	if (WIFSIGNALED(st)) {
+		signal(WTERMSIG(st), SIG_DFL);
+		raise(WTERMSIG(st));
+		_exit(128 + WTERMSIG(st));
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
+/* Slurm sends a step's signals other than SIGKILL (scancel --signal,
+ * srun's forwarding) only to its tasks, the direct children of slurmstepd:
+ * the task, as the user, can't signal the root sboxrun, so it writes each
+ * signal's number to the helper, which passes the forwarded ones on to
+ * sboxrun (which forwards them to the worker), until sboxrun ends. */
+static bool forwarded_signal(int sig)
+{
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		if (forwarded[i] == sig)
+			return true;
+	return false;
+}
+
+/* The first child of pid, from /proc (CONFIG_PROC_CHILDREN), or -1. */
+static pid_t first_child(pid_t pid)
+{
+	char file[96];
+	FILE *f;
+	int child = -1;
+
+	snprintf(file, sizeof file, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &child) != 1)
+		child = -1;
+	fclose(f);
+	return child;
+}
+
+/* sboxrun forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to the worker
+ * (sboxrun(1), SIGNALS); any other signal would end sboxrun itself, and
+ * with it the job (Slurm's --signal=USR1@T is meant for the worker). Those
+ * go to the worker directly: sboxrun's child is the sandbox's init, whose
+ * child is the worker. */
+static void pass_signal(pid_t sboxrun, int sig)
+{
+	pid_t init, worker;
+
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+		kill(sboxrun, sig);
+		return;
+	}
+	init = first_child(sboxrun);
+	worker = init > 0 ? first_child(init) : -1;
+	if (worker > 0)
+		kill(worker, sig);
+}
+
+static void relay_signals(int sock, pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+
+	if (pidfd < 0)
+		return;         /* old kernel: no relay, SIGKILL still ends the step */
+	for (;;) {
+		unsigned char sig;
+
+		if (poll(p, p[1].fd < 0 ? 1 : 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			if (read(sock, &sig, 1) != 1)
+				p[1].fd = -1;   /* the task is gone: wait only */
+			else if (forwarded_signal(sig))
+				pass_signal(pid, sig);
+		}
+	}
+	close(pidfd);
+}
+
+static void __attribute__((noreturn)) run_sboxrun(struct vec *argv, struct vec *envp, int sock)
+{
+	char cg[4096];
+	pid_t pid;
+	int st;
+
+	if (sbox_slurm_own_cgroup(cg, sizeof cg) == 0 && strcmp(cg, "/") != 0)
+		sbox_slurm_note_missing_levels(cg);
+	pid = fork();
+	if (pid < 0) {
+		sbox_slurm_task_error("the task was not run: fork: %s", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* Slurm blocks signals around this hook; sboxrun must
+		 * see them to forward them to the worker. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Only the task's stdio: none of slurmstepd's descriptors
+		 * (its log, its pipes) live on in the sandbox's launcher. */
+		close_range(3, ~0U, 0);
+		execve(sbox_slurm_site.sboxrun, argv->v, envp->v);
+		sbox_slurm_task_error("the task was not run: exec %s: %s", sbox_slurm_site.sboxrun, strerror(errno));
+		_exit(1);
+	}
+	ignore_forwarded();
+	relay_signals(sock, pid);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	sbox_slurm_remove_made_levels();
+	end_like(st);
+}
+
+static void helper_main(int sock, uid_t uid, gid_t gid)
+{
+	struct vec argv = { 0 }, envp = { 0 };
+	struct task_msg t;
+	char *cwdv[2] = { NULL, NULL }, **cw;
+	int fds[3];
+
+	if (sbox_slurm_recv_fds(sock, fds) < 0)
+		_exit(1);       /* the task is gone or failed before: nothing to run */
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(1);
+	t.argv = sbox_slurm_recv_list(sock);
+	t.env = sbox_slurm_recv_list(sock);
+	cw = sbox_slurm_recv_list(sock);
+	if (!t.argv || !t.env || !cw || !t.argv[0]) {
+		sbox_slurm_task_error("the task was not run: its description did not arrive");
+		_exit(1);
+	}
+	t.cwd = cw[0] ? cw[0] : (cwdv[0] = "");
+	if (sbox_slurm_join_cgroups_of(getppid()) < 0)
+		_exit(1);
+	if (build_argv(&argv, &envp, &t, uid, gid) < 0) {
+		sbox_slurm_task_error("the task was not run: its sandbox can't be described (above)");
+		_exit(1);
+	}
+	run_sboxrun(&argv, &envp, sock);
+}
+
+int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+{
+	int sv[2];
+	uid_t uid;
+	gid_t gid;
+
+	if (spank_remote(sp) != 1)
+		return 0;
+	if (remote_options(sp) < 0)
+		return -1;
+	if (!job.sbox && !sbox_slurm_site.required)
+		return 0;
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
+		sbox_slurm_task_error("can't get the job's user");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		sbox_slurm_task_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	helper_pid = fork();
+	if (helper_pid < 0) {
+		sbox_slurm_task_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (helper_pid == 0) {
+		close(sv[1]);
+		helper_main(sv[0], uid, gid);
+	}
+	close(sv[0]);
+	helper_sock = sv[1];
+	return 0;
+}
+
+static void relay_handler(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(helper_sock, &b, 1) < 0) {
+		/* the helper is gone: nothing to relay to */
+	}
+	errno = saved;
+}
+
+/* The task waits for the helper and hands it the signals Slurm sends. */
+static void relay_to_helper(void)
+{
+	struct sigaction sa = { .sa_handler = relay_handler };
+	sigset_t none;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* Slurm blocks these around the hooks. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	char **argv = NULL, **env = NULL, cwd[4096] = "", *cwdl[2] = { cwd, NULL };
+	int argc = 0, st;
+
+	if (helper_sock < 0)
+		return 0;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS || argc < 1) {
+		sbox_slurm_task_error("the task was not run: can't read its command and environment");
+		_exit(1);
+	}
+	if (!getcwd(cwd, sizeof cwd))
+		cwd[0] = '\0';
+	if (sbox_slurm_send_fds(helper_sock) < 0 || sbox_slurm_send_list(helper_sock, argv) < 0 ||
+	    sbox_slurm_send_list(helper_sock, env) < 0 || sbox_slurm_send_list(helper_sock, cwdl) < 0) {
+		sbox_slurm_task_error("the task was not run: the sandbox helper is gone: %s", strerror(errno));
+		_exit(1);
+	}
+	relay_to_helper();
+	while (waitpid(helper_pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	end_like(st);
+}
+
+/*
+ * At the step's end (slurmstepd, root): the levels sboxrun made for the
+ * step's tasks in the hierarchies Slurm doesn't use.  Each helper removes
+ * its own; when two tasks of a step share a new level, the one that ends
+ * first can't (the other is still in it), so the step's end sweeps what
+ * is left: empty directories of this step (then of its job and user when
+ * empty), in every hierarchy.  Slurm's own are busy or already gone.
+ */
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	uid_t uid;
+	uint32_t jobid, stepid;
+	char pat[512], up[8192];
+	glob_t g;
+
+	if (spank_remote(sp) != 1)
+		return 0;
+	if (remote_options(sp) < 0 || (!job.sbox && !sbox_slurm_site.required))
+		return 0;
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
+		return 0;
+	for (int depth = 0; depth < 2; depth++) {
+		snprintf(pat, sizeof pat, "/sys/fs/cgroup/*/%suid_%u/job_%u/step_%u",
+			 depth ? "*/" : "", (unsigned)uid, (unsigned)jobid, (unsigned)stepid);
+		if (glob(pat, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
+			continue;
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			sbox_slurm_rmdir_empty_tree(g.gl_pathv[i]);
+			snprintf(up, sizeof up, "%s", g.gl_pathv[i]);
+			for (int lv = 0; lv < 2; lv++) {      /* job_J, then uid_U */
+				char *slash = strrchr(up, '/');
+
+				if (!slash)
+					break;
+				*slash = '\0';
+				rmdir(up);
+			}
+		}
+		globfree(&g);
+	}
+	return 0;
+}

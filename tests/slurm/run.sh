@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# make test-slurm: the sbox SPANK plugin on a real one-node Slurm cluster on
+# this machine (tests/slurm/cluster.sh: munged, slurmctld, slurmd from
+# Debian's packages, fake GPUs as gres).  Jobs run as the unprivileged user
+# nobody.  Every daemon started here is stopped on any exit.  Run as root:
+#
+#   tests/slurm/run.sh BUILD_DIR        (BUILD_DIR holds sboxrun and spank_sbox.so)
+#
+# Prints "N passed, N failed" last; exits non-zero when a check failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-build/release}" && pwd)
+# shellcheck source=tests/slurm/cluster.sh
+. "$top/tests/slurm/cluster.sh"
+
+for c in munged slurmctld slurmd srun sbatch scancel setpriv; do
+	command -v "$c" >/dev/null || { echo "test-slurm: $c missing: run scripts/install-deps.sh --slurm"; echo "0 passed, 1 failed"; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "test-slurm: run as root"; exit 1; }
+
+# Not under /tmp: the sandbox's private /tmp would hide the fake GPU nodes.
+dir=$(mktemp -d /var/tmp/sbox-slurm.XXXXXX)
+chmod 755 "$dir"
+cleanup() {
+	scancel --quiet --user=nobody 2>/dev/null || true
+	cluster_stop
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A world-readable copy: the checkout may be in a directory nobody can't
+# enter (srun, as nobody, loads the plugin too).
+mkdir -p "$dir/bin" "$dir/work"
+cp "$build/sboxrun" "$build/spank_sbox.so" "$dir/bin/"
+chmod 755 "$dir/bin" "$dir/bin/"*
+chmod 1777 "$dir/work"
+
+mounts_before=$(grep -c . /proc/self/mountinfo)
+# The site policy (plugstack.conf policy=) binds two fake GPU nodes into
+# every sandbox read-only, where the device cgroup, not /dev, decides:
+# the allocated GPU's opens (ENXIO: no driver), another's is refused (EPERM).
+fake=$dir/cluster/fake/dev
+mkdir -p "$dir/etc"
+printf '[Sandbox]\nBindReadOnlyPaths=%s/nvidia0:/tmp/gpu0 %s/nvidia1:/tmp/gpu1\n' "$fake" "$fake" \
+	>"$dir/etc/slurm.policy"
+chmod 755 "$dir/etc"; chmod 644 "$dir/etc/slurm.policy"
+cluster_start "$dir/cluster" "$dir/bin/spank_sbox.so" "$dir/bin/sboxrun" \
+	"gres_conf=$dir/cluster/etc/gres.conf" "policy=$dir/etc/slurm.policy" || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+nok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/       | /'; }
+# as_user CMD...: run as nobody in the work dir; output in $out, status in $rc.
+as_user() {
+	out=$(cd "$dir/work" && timeout 120 setpriv --reuid nobody --regid nogroup --clear-groups \
+		env SLURM_CONF="$SLURM_CONF" "$@" 2>&1)
+	rc=$?
+}
+expect() { # NAME WANTED_RC(or any) GREP_REGEX [NOT_REGEX]
+	if { [ "$2" = any ] || [ "$rc" = "$2" ]; } && grep -qE -- "$3" <<<"$out" && { [ -z "${4:-}" ] || ! grep -qE -- "$4" <<<"$out"; }; then
+		ok "$1"
+	else
+		nok "$1 (rc=$rc, want $2)" "$out"
+	fi
+}
+
+host_pidns=$(readlink /proc/self/ns/pid)
+host_pidns_re=$(sed 's/[][]/\\&/g' <<<"$host_pidns")
+export SBOX_T_FOO=bar
+
+as_user srun -n1 sh -c 'readlink /proc/self/ns/pid; touch /var/tmp/.sbox-slurm-probe-$$ && echo WROTE && rm -f /var/tmp/.sbox-slurm-probe-$$'
+expect "without --sbox the plugin does nothing (host pid ns, writable root)" 0 "^$host_pidns_re\$" ""
+grep -q WROTE <<<"$out" || nok "without --sbox: the host's /var/tmp writable" "$out"
+
+as_user srun -n1 --sbox sh -c 'readlink /proc/self/ns/pid; echo "pid=$$"; id -un; touch /var/tmp/x 2>&1; exit 7'
+expect "--sbox: own pid ns, worker is pid 2, the job's user, read-only root, exit code kept" 7 \
+	"Read-only file system" "$host_pidns_re"
+grep -q '^pid=2$' <<<"$out" && grep -q '^nobody$' <<<"$out" || nok "--sbox: pid 2 and user nobody" "$out"
+
+as_user srun -n2 --sbox sh -c 'echo "task $SLURM_PROCID of $SLURM_NTASKS job $SLURM_JOB_ID foo=$SBOX_T_FOO"'
+expect "--sbox: every task sandboxed, SLURM_* and the user's exports reach the worker" 0 \
+	"task 1 of 2 job [0-9]+ foo=bar"
+grep -q "task 0 of 2" <<<"$out" || nok "--sbox: task 0 too" "$out"
+
+as_user srun -n1 --sbox sh -c 'ls /dev | grep -c "^nvidia[0-9]"; echo "cvd=$CUDA_VISIBLE_DEVICES"'
+expect "no gres: no GPU node in /dev, no CUDA_VISIBLE_DEVICES" 0 "^0$" "cvd=.+"
+
+as_user srun -n1 --gres=gpu:1 --sbox sh -c "echo gpus=\$SLURM_STEP_GPUS; ls /dev | grep '^nvidia[0-9]'; echo cvd=\$CUDA_VISIBLE_DEVICES; cat /tmp/gpu0 2>&1; cat /tmp/gpu1 2>&1; true"
+expect "gpu:1: only gres 0's node (nvidia0) in /dev, its UUID in CUDA_VISIBLE_DEVICES" 0 \
+	"cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$"
+grep -qx nvidia0 <<<"$out" && ! grep -qx nvidia1 <<<"$out" && grep -q "gpu1: Operation not permitted" <<<"$out" &&
+	grep -q "gpu0: No such device or address" <<<"$out" && ok "gpu:1: the granted node opens (ENXIO, fake), another GPU's is refused (EPERM)" ||
+	nok "gpu:1: granted node ENXIO, others EPERM" "$out"
+as_user srun -n1 --sbox sh -c "cat /tmp/gpu0 2>&1; true"
+expect "no gres: every GPU node refused (EPERM)" 0 "gpu0: Operation not permitted"
+
+# gres 2 is nvidia2 (minor 2), which is sbox's GPU 3 (bus order): the
+# mapping goes by node, not by index.
+as_user srun -n1 --gres=gpu:3 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
+expect "gpu:3: nvidia0-2 and not nvidia3, UUIDs by node (gres 2 = sbox GPU 3)" 0 \
+	"^nvidia0 nvidia1 nvidia2 $" "nvidia3"
+grep -q "GPU-c0ffee00-0000-4000-8000-000000000003" <<<"$out" || nok "gpu:3: gres 2's UUID" "$out"
+
+pol=$dir/work/limits.policy
+printf '[Sandbox]\n# a job policy\nTasksMax=6\nMemoryMax=48M\n' >"$pol"
+chmod 644 "$pol"
+as_user srun -n1 --sbox-policy="$pol" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 2 & done 2>&1; wait; echo done'
+expect "--sbox-policy: TasksMax=6 enforced (fork fails)" any "can't fork|Resource temporarily unavailable|Cannot fork"
+as_user srun -n1 --sbox-policy="$pol" python3 -c 'b = bytearray(200 * 1024 * 1024); print("allocated")'
+expect "--sbox-policy: MemoryMax=48M enforced (OOM kill, exit 137)" 137 "out of memory" "allocated"
+
+as_user srun -n1 --sbox-set=TasksMax=5 --sbox-set=Environment=SBOX_T_SET=yes sh -c 'echo "set=$SBOX_T_SET"; for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>&1; wait'
+expect "--sbox-set, repeated: both directives apply" any "set=yes"
+grep -qE "can't fork|Resource temporarily unavailable|Cannot fork" <<<"$out" || nok "--sbox-set TasksMax=5 enforced" "$out"
+
+as_user srun -n1 --sbox-set=BindPaths=/etc:/mnt sh -c 'echo RAN'
+expect "--sbox-set BindPaths=: refused (the site's), the task never runs" 1 "BindPaths= is the site's" "^RAN$"
+as_user srun -n1 --sbox-set=User=0 sh -c 'echo RAN'
+expect "--sbox-set User=0: refused, the task never runs" 1 "User= is the site's" "^RAN$"
+
+secret=$dir/work/root-only.policy
+printf '[Sandbox]\nTasksMax=6\n' >"$secret"
+chmod 600 "$secret"
+as_user srun -n1 --sbox-policy="$secret" sh -c 'echo RAN'
+expect "--sbox-policy: a file the user can't read is refused" 1 "can't open it as the job's user: Permission denied" "^RAN$"
+
+as_user srun -n1 --sbox-set=AllowedCPUs=4000 sh -c 'echo RAN'
+expect "a sandbox that can't be built: sbox's message in the job's stderr, never run unsandboxed" 125 \
+	"sboxrun: .*AllowedCPUs" "^RAN$"
+
+# The job's environment must not reach sboxrun (root) as the loader's: a
+# preloaded library that would run as root marks a file.  The worker (the
+# user) gets LD_PRELOAD all the same.
+if command -v cc >/dev/null; then
+	printf '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void evil(void) { if (geteuid() == 0) { FILE *f = fopen("%s/pwned", "a"); if (f) { fprintf(f, "%%d\\n", (int)getpid()); fclose(f); } } }\n' \
+		"$dir" >"$dir/evil.c"
+	cc -shared -fPIC -o "$dir/work/evil.so" "$dir/evil.c" && chmod 755 "$dir/work/evil.so"
+	as_user env LD_PRELOAD="$dir/work/evil.so" srun -n1 --sbox sh -c 'echo "preload=$LD_PRELOAD"'
+	if [ "$rc" = 0 ] && grep -q "preload=$dir/work/evil.so" <<<"$out" && [ ! -e "$dir/pwned" ]; then
+		ok "a job's LD_PRELOAD never runs as root (sboxrun's environment is clean), the worker still gets it"
+	else
+		nok "LD_PRELOAD from the job reached a root process" "$out
+pwned: $(cat "$dir/pwned" 2>/dev/null)"
+	fi
+fi
+
+# scancel reaches the worker: TERM, trapped, and the worker's exit code.
+(cd "$dir/work" && setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
+	timeout 120 srun -n1 --sbox -J sbox-scancel sh -c 'trap "echo got-TERM; exit 3" TERM; echo started; while :; do sleep 0.1; done' \
+	>"$dir/work/scancel.out" 2>&1; echo "rc=$?" >>"$dir/work/scancel.out") &
+bg=$!
+for _ in $(seq 100); do grep -q started "$dir/work/scancel.out" 2>/dev/null && break; sleep 0.1; done
+jid=$(squeue -h -n sbox-scancel -o %i | head -1)
+scancel --signal=TERM "$jid" 2>/dev/null
+wait "$bg"
+out=$(cat "$dir/work/scancel.out")
+grep -q got-TERM <<<"$out" && grep -q "rc=3" <<<"$out" && ok "scancel --signal=TERM reaches the worker; srun exits with its code" ||
+	nok "scancel reaches the worker" "$out"
+
+# srun forwards SIGUSR1 to the tasks; sboxrun itself forwards only INT,
+# TERM, HUP and QUIT, so the plugin hands USR1 to the worker directly.
+(cd "$dir/work" && exec setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
+	srun -n1 --sbox sh -c 'trap "echo got-USR1; exit 4" USR1; echo started; while :; do sleep 0.1; done' \
+	>"$dir/work/usr1.out" 2>&1) &
+bg=$!
+for _ in $(seq 100); do grep -q started "$dir/work/usr1.out" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 "$bg"
+( sleep 30; kill -KILL "$bg" 2>/dev/null ) &
+guard=$!
+wait "$bg"
+rc=$?
+kill "$guard" 2>/dev/null
+out=$(cat "$dir/work/usr1.out")
+expect "srun's SIGUSR1 reaches the worker (not sboxrun), srun exits with its code" 4 "got-USR1"
+
+cat >"$dir/work/batch.sh" <<BATCH
+#!/bin/sh
+#SBATCH --sbox-policy=$pol
+#SBATCH -o $dir/work/batch.out
+readlink /proc/self/ns/pid
+echo "batch pid=\$\$"
+touch /var/tmp/x 2>&1
+exit 5
+BATCH
+chmod 755 "$dir/work/batch.sh"
+as_user sbatch --wait "$dir/work/batch.sh"
+echo "$out" >"$dir/work/sbatch.out"
+[ "$rc" = 5 ] && ok "sbatch --wait: the batch job's exit code is the sandboxed script's (5)" ||
+	nok "batch exit code (rc=$rc, want 5)" "$out"
+out=$(cat "$dir/work/batch.out" 2>&1)
+grep -q "Read-only file system" <<<"$out" && ! grep -q "$host_pidns" <<<"$out" &&
+	ok "#SBATCH --sbox-policy: the batch script runs in a sandbox" || nok "#SBATCH --sbox-policy" "$out
+sbatch: $(cat "$dir/work/sbatch.out" 2>/dev/null)"
+
+# plugstack.conf's `required`: every task sandboxed, no option needed.
+# slurmstepd and srun read plugstack.conf afresh for each step.
+pstack=$dir/cluster/etc/plugstack.conf
+cp "$pstack" "$pstack.orig"
+sed -i 's/$/ required/' "$pstack"
+as_user srun -n1 sh -c 'readlink /proc/self/ns/pid; touch /var/tmp/x 2>&1; true'
+expect "plugstack.conf required: a step without --sbox is sandboxed" 0 "Read-only file system" "$host_pidns_re"
+cp "$pstack.orig" "$pstack"
+
+# Nothing left behind: no job or step cgroup, no process in the cluster's
+# cgroups, no mount added.
+for _ in $(seq 50); do
+	left=$(find /sys/fs/cgroup/*/slurm_* -mindepth 2 -type d -name 'job_*' 2>/dev/null)
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+procs=$(grep -l "slurm_.*/job_" /proc/[0-9]*/cgroup 2>/dev/null | sed 's|/proc/||; s|/cgroup||' |
+	while read -r p; do [ "$(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null)" = Z ] || echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)
+# Sandboxes mount in their own namespaces: a mount of ours in the host's
+# would be a leak (other users of the machine may add theirs meanwhile).
+mounts=$(grep -F -- "$dir" /proc/self/mountinfo)
+mounts_after=$(grep -c . /proc/self/mountinfo)
+[ -z "$left" ] && [ -z "$procs" ] && [ -z "$mounts" ] &&
+	ok "nothing left after the steps: cgroups, processes, mounts" ||
+	nok "something left behind" "cgroups: $left
+processes: $procs
+mounts: $mounts ($mounts_before lines before, $mounts_after after)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
