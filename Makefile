@@ -251,9 +251,9 @@ clean:
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
-# -- slurm: the SPANK plugin (slurm/, docs/slurm.md), against Debian's
+# The SPANK plugin (slurm/, docs/slurm.md), against Debian's
 # libslurm-dev; `make test-slurm` runs it on a real one-node cluster here
-# (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm) --
+# (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm)
 .PHONY: slurm test-slurm bench-slurm
 slurm: $(B)/spank_sbox.so
 SLURM_SRC = slurm/spank_sbox.c slurm/gpus.c slurm/cgroups.c slurm/wire.c slurm/util.c

@@ -223,10 +223,10 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	if (sbox_site_load(&d->site, d->config_path, config_given, err) < 0)
 		return -1;
 	d->site.daemon.bounds.file = d->config_path;
-	/* -- network: a veth range that overlaps the host's networks would
+	/* A veth range that overlaps the host's networks would
 	 * route them into sandboxes.  A range the site named is its error;
 	 * the built-in default only leaves veth refused (checked again at
-	 * each lease). -- */
+	 * each lease). */
 	if (sbox_net_check_site_range(&d->site, err) < 0) {
 		if (d->site.network.veth_subnet_set)
 			return -1;

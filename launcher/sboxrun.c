@@ -278,9 +278,9 @@ int main(int argc, char **argv)
 		code = 0;
 		goto out;
 	}
-	/* -- daemon: with a socket named, the inventory that counts is
+	/* With a socket named, the inventory that counts is
 	 * sboxd's (its site configuration, its leases), not this host's
-	 * view from here: the same question as --leases. -- */
+	 * view from here: the same question as --leases. */
 	if (cli.list_gpus && (cli.socket || (getenv("SBOX_SOCKET") && *getenv("SBOX_SOCKET")))) {
 		if (cli.json) {
 			fprintf(stderr, "sboxrun: --list-gpus --json asks sboxd: not supported yet; use --leases\n");
@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 		close(sigfd);
 		goto out;
 	}
-	/* -- network: veth's address range is the site's ([Network]). -- */
+	/* Veth's address range is the site's ([Network]). */
 	if ((policy.devices.gpus.n > 0 || cli.site_config || policy.net.mode == SBOX_NET_VETH) &&
 	    load_site(&site, &cli, &err) < 0) {
 		code = die(&err);

@@ -20,7 +20,7 @@
 
 #include "common/err.h"
 #include "policy/site_daemon.h"   /* -- daemon: [Daemon], [Bounds], [Defaults] -- */
-#include "policy/site_network.h"  /* -- network: [Network] -- */
+#include "policy/site_network.h"  /* [Network] */
 
 #define SBOX_SITE_DEFAULT_PATH "/etc/sbox/sbox.conf"
 /* A node name below DevRoot ("dri/renderD128"); sandbox/gpu.h keeps 64. */

@@ -131,11 +131,11 @@ int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err);
  * fine. */
 void sbox_cgroup_release(struct sbox_cgroup *cg);
 
-/* -- daemon: a sandbox's cgroup again, for the launcher that takes the
+/* A sandbox's cgroup again, for the launcher that takes the
  * sandbox over (sboxd after a restart), from the sbox_cgroup_path() its
  * predecessor recorded: the path must lie below a cgroup hierarchy of this
  * host and name a sandbox's cgroup ("sbox-..."); its directory in every
- * hierarchy sbox uses is opened (without following symlinks). -- */
+ * hierarchy sbox uses is opened (without following symlinks). */
 int sbox_cgroup_reopen(const char *path, struct sbox_cgroup **out, struct sbox_err *err);
 
 /* For a launcher that can be SIGKILLed (sboxrun): fork a small detached

@@ -74,10 +74,10 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 						 m->src);
 			continue;
 		}
-		/* -- security: the source is resolved as the caller sees it
+		/* The source is resolved as the caller sees it
 		 * (links checked one by one, no magic link), then cloned
 		 * through its fd, so that a link swapped into the path later
-		 * can't redirect the bind (sandbox/masks.c) -- */
+		 * can't redirect the bind (sandbox/masks.c) */
 		src = sbox_open_bind_source(m, &fs->caller, &missing, err);
 		if (src < 0) {
 			if (missing)

@@ -32,9 +32,9 @@ struct sbox_launch {
 	 * PrivateNetwork=none then takes a prepared netns from it instead of
 	 * creating one in the clone (sandbox/netns_pool.h). -- */
 	struct sbox_netns_pool *netns_pool;
-	/* -- network: a long-running launcher's veth reaper (sboxd), or NULL:
+	/* A long-running launcher's veth reaper (sboxd), or NULL:
 	 * a veth sandbox's end then leaves deleting the pair to the kernel
-	 * and the reaper instead of waiting for it (sandbox/network.h). -- */
+	 * and the reaper instead of waiting for it (sandbox/network.h). */
 	struct sbox_net_reaper *net_reaper;
 	/* -- devices and GPUs: the site configuration the privileged side read
 	 * itself (sboxrun in direct mode, sboxd from its --config; never a

@@ -355,13 +355,13 @@ static void refused_range(const char *range, const char *why)
 	cmd_free(&r);
 }
 
-/* -- network: veth and groups through sboxd are the site's to allow.
+/* Veth and groups through sboxd are the site's to allow.
  * Before, any client sboxd let in could ask for a veth pair (a route on
  * the host, the host's listeners reachable from the sandbox) and for
  * groups.  [Bounds] AllowVethNetwork= (default no) and AllowGroupNetwork=
  * (default yes: groups are per user and hold only lo).  Root is not
  * bounded.  Also: sboxd's start removes the lease files of killed
- * launchers (a lease nobody holds). -- */
+ * launchers (a lease nobody holds). */
 static void test_network_bounds(void **state)
 {
 	struct cmd r;
