@@ -157,13 +157,46 @@ static const char *bind_name(const struct sbox_mount *mt)
 	return mt->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
 }
 
+/* Is mount `id` one of sboxd's own mount namespace?  A client can make a
+ * mount namespace of its own (a user namespace is enough) and bind any
+ * directory over an allowed path there; the kernel names an fd by its
+ * path in the namespace it was opened in, so the name alone would pass. */
+static bool mount_is_ours(uint64_t id)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	bool found = false;
+
+	bool line_start = true;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		unsigned long long mid;
+
+		/* Only a line's first field is a mount id (a long line comes
+		 * in pieces). */
+		found = line_start && sscanf(line, "%llu ", &mid) == 1 && mid == id;
+		line_start = strchr(line, '\n') != NULL;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Where a bind fd really points: the kernel's name for it, not the
- * client's. */
+ * client's, on a mount of sboxd's own namespace (statx with
+ * AT_STATX_DONT_SYNC asks nothing of the fd's file system). */
 static int fd_path(int fd, char *buf, size_t len)
 {
 	char link[64];
 	ssize_t n;
+	struct statx stx;
 
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
+		return -1;
+	if (!(stx.stx_mask & STATX_MNT_ID) || !mount_is_ours(stx.stx_mnt_id)) {
+		errno = EXDEV;
+		return -1;
+	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, buf, len - 1);
 	if (n < 0)
@@ -201,7 +234,9 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
 		if (!sbox_bounds_apply_to(who))
 			continue;
 		if (fd_path(src[i], real, sizeof(real)) < 0) {
-			sbox_fail(&r->err, errno, "%s=%s: the client's fd", bind_name(mt), mt->src);
+			sbox_fail(&r->err, errno, errno == EXDEV ?
+				  "%s=%s: the client's fd lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
+				  "%s=%s: the client's fd", bind_name(mt), mt->src);
 			return refuse(r, SBOX_E_PROTO);
 		}
 		if (sbox_bounds_check_bind(&d->site.daemon.bounds, bind_name(mt), real, &r->err) < 0)
@@ -238,7 +273,9 @@ static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
 		if (!S_ISDIR(type))
 			continue;
 		if (fd_path(fd, real, sizeof(real)) < 0) {
-			sbox_fail(&r->err, errno, "%s: the client's fd", what);
+			sbox_fail(&r->err, errno, errno == EXDEV ?
+				  "%s: the directory passed lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
+				  "%s: the client's fd", what);
 			return refuse(r, SBOX_E_PROTO);
 		}
 		if (sbox_bounds_check_bind(&d->site.daemon.bounds, what, real, &r->err) < 0)

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1064,6 +1066,65 @@ static void test_passed_dirs_bounded(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+static char disguise_dir[64];
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* In a user and mount namespace of its own, nobody binds /etc over a
+ * directory under the allowed /tmp and passes that: /proc names the fd by
+ * the allowed path, but its mount is nobody's, not sboxd's. */
+static int nobody_passes_disguised_etc(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd, dir, ok;
+
+	/* Dropping from root left this process non-dumpable, its /proc
+	 * files root's: a user starting fresh has them as its own. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+	    write_file("/proc/self/setgroups", "deny") < 0 ||
+	    write_file("/proc/self/uid_map", "0 65534 1") < 0 ||
+	    write_file("/proc/self/gid_map", "0 65534 1") < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("/etc", disguise_dir, NULL, MS_BIND, NULL) < 0) {
+		fprintf(stderr, "disguise: %s\n", strerror(errno));
+		return 2;
+	}
+	dir = open(disguise_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = raw_connect(D.sock);
+	if (dir < 0 || fd < 0)
+		return 3;
+	launch_with(&b, -1, NULL);
+	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, dir));
+	ok = ask(fd, &b, 0, "lies on a mount of another mount namespace", NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+/* Found by review: the check of a passed directory read the client's own
+ * name for it; a bind in the client's mount namespace disguised /etc as a
+ * directory under AllowBindPaths=. */
+static void test_passed_dir_disguised_by_a_bind(void **state)
+{
+	(void)state;
+	snprintf(disguise_dir, sizeof(disguise_dir), "/tmp/sbox-disguise.%d", (int)getpid());
+	assert_int_equal(mkdir(disguise_dir, 0777), 0);
+	assert_int_equal(chmod(disguise_dir, 0777), 0);
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n[Bounds]\nAllowBindPaths=/tmp\n");
+	assert_int_equal(as_nobody(nobody_passes_disguised_etc), 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+	rmdir(disguise_dir);
+}
+
 /* Break 5 of issue 12 (sboxd's own fds): at EMFILE a client used to wait
  * in the backlog (sboxd logged "accept: Too many open files"); now it is
  * taken with the spare fd and told why. */
@@ -1125,6 +1186,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
+		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
 	};
 
