@@ -2,6 +2,9 @@
 #include "policy/policy.h"
 
 #include <errno.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +74,36 @@ void sbox_strv_clear(struct sbox_strv *s)
 	s->n = 0;
 }
 
-/* The tmpfs option that removes a bound: size=0, nr_blocks=0 or
- * nr_inodes=0 mean "unlimited" to the kernel.  NULL if none; else where
+/* What the kernel makes of a tmpfs number (memparse(): any base, a K..E
+ * suffix shifted in 64 bits, wrapping), as "no bound": 0, or a value that
+ * wraps to 0 or past it ("size=16E" is size=0), or that the page
+ * rounding of size= wraps.  A "%" of more than the whole memory is
+ * refused too: it is no bound either. */
+static bool tmpfs_number_unbounded(const char *v, size_t len)
+{
+	static const char suffixes[] = "kmgtpe";
+	unsigned long long n;
+	const char *sfx;
+	char *end;
+	unsigned shift = 0;
+
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (end == v || (size_t)(end - v) > len)
+		return false;   /* not a number: the kernel refuses it itself */
+	if (errno == ERANGE)
+		return true;
+	if (end < v + len && *end == '%')
+		return n == 0 || n > 100;
+	if (end < v + len && (sfx = strchr(suffixes, tolower((unsigned char)*end))) && *end)
+		shift = 10 * (unsigned)(sfx - suffixes + 1);
+	if (n == 0 || (shift && n > (ULLONG_MAX >> shift)))
+		return true;
+	return (n << shift) > ULLONG_MAX - 65535;
+}
+
+/* The tmpfs option that removes a bound (size=, nr_blocks=, nr_inodes=
+ * that the kernel reads as 0, "unlimited").  NULL if none; else where
  * it starts in opts (it ends at the next ','). */
 static const char *tmpfs_unbounded(const char *opts)
 {
@@ -84,10 +115,9 @@ static const char *tmpfs_unbounded(const char *opts)
 
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			size_t kl = strlen(keys[k]);
-			char *end;
 
 			if (len > kl && strncmp(o, keys[k], kl) == 0 &&
-			    strtoull(o + kl, &end, 10) == 0 && end > o + kl)
+			    tmpfs_number_unbounded(o + kl, len - kl))
 				return o;
 		}
 		o += len;

@@ -359,6 +359,43 @@ static void test_zero_limits_refused(void **state)
 	expect_error("[Sandbox]\nTasksMax=0\n", "job.policy:2: TasksMax=0:");
 }
 
+/* A tmpfs number the kernel reads as 0 ("unlimited"): 0 in any base, or
+ * one whose K..E suffix wraps 64 bits (found by review: size=16E). */
+static void tmpfs_verdict(const char *opts, bool refused)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char value[128];
+
+	sbox_policy_init(&p);
+	snprintf(value, sizeof(value), "/scratch:%s", opts);
+	assert_int_equal(sbox_policy_set(&p, "TemporaryFileSystem", value, &err), 0);
+	if ((sbox_policy_validate(&p, &err) < 0) != refused)
+		fail_msg("TemporaryFileSystem=%s: want %s, got '%s'", value,
+			 refused ? "refused" : "accepted", err.msg);
+	if (refused)
+		assert_non_null(strstr(err.msg, "means unlimited to the kernel"));
+	sbox_policy_free(&p);
+}
+
+static void test_tmpfs_numbers_that_wrap(void **state)
+{
+	static const char *const refused[] = {
+		"size=0", "size=00", "size=0x0", "size=16E", "size=16e", "size=16384P",
+		"size=18446744073709551616", "size=18446744073709551615", "nr_blocks=0",
+		"nr_inodes=16777216T", "size=0%", "size=101%", "mode=700,size=16E",
+	};
+	static const char *const accepted[] = {
+		"size=1G", "size=50%", "size=100%", "nr_inodes=1m", "size=15E", "size=1k,nr_inodes=64",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		tmpfs_verdict(refused[i], true);
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+		tmpfs_verdict(accepted[i], false);
+}
+
 static void test_missing_file(void **state)
 {
 	struct sbox_policy p;
@@ -577,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_bounded),
 		cmocka_unit_test(test_long_comments_and_escapes),
 		cmocka_unit_test(test_zero_limits_refused),
+		cmocka_unit_test(test_tmpfs_numbers_that_wrap),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_lists_accumulate_and_reset),
 		cmocka_unit_test(test_print_round_trips),
