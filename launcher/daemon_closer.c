@@ -14,8 +14,14 @@
  * could find held.  They start with every signal blocked (sboxd blocks
  * them all for its signalfd before anything else).  When every thread is
  * stuck and the queue is full, the fd is kept open (logged): sboxd holds
- * it, rather than waiting for it — the per-user fd caps bound how many a
- * user can make it hold.
+ * it, rather than waiting for it.
+ *
+ * Known limit: the queue is shared and its entries are charged to no user,
+ * so one user whose file system never answers FLUSH can hold every thread,
+ * and then other users' fds wait in the queue (a client waiting for EOF on
+ * a pipe sboxd still holds waits with them).  The cure is the owner's uid
+ * on each entry, at most a thread or two per uid, and in-close fds counted
+ * against MaxFdsPerUser=.
  */
 #include "launcher/daemon.h"
 
