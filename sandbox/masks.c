@@ -153,39 +153,54 @@ int sbox_masks_apply(int root_fd, struct sbox_err *err)
 	return 0;
 }
 
+/* The component of path at *pos, opened below dir as itself (O_PATH |
+ * O_NOFOLLOW: a symlink is not followed), with its stat; *pos moves past
+ * it.  1 with *out set; 0 at the path's end; -1 with errno. */
+static int open_component(int dir, const char *path, size_t *pos, char name[NAME_MAX + 1],
+			  struct stat *st, int *out)
+{
+	size_t len;
+	int fd;
+
+	while (path[*pos] == '/')
+		(*pos)++;
+	if (path[*pos] == '\0')
+		return 0;
+	len = strcspn(path + *pos, "/");
+	if (len > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(name, path + *pos, len);
+	name[len] = '\0';
+	*pos += len;
+	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0) {
+		sbox_closep(&fd);
+		return -1;
+	}
+	*out = fd;
+	return 1;
+}
+
 static int open_no_symlinks_walk(const char *path)
 {
 	_cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	const char *p = path;
+	size_t pos = 0;
 
 	if (dir < 0)
 		return -1;
 	for (;;) {
-		char name[256];
-		size_t len;
+		char name[NAME_MAX + 1];
 		struct stat st;
-		int fd;
+		int fd, r;
 
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			return sbox_steal_fd(dir);
-		len = strcspn(p, "/");
-		if (len >= sizeof(name)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(name, p, len);
-		name[len] = '\0';
-		p += len;
-		/* O_PATH | O_NOFOLLOW opens a link itself: refuse it. */
-		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		if (fstat(fd, &st) < 0) {
-			sbox_closep(&fd);
-			return -1;
-		}
+		r = open_component(dir, path, &pos, name, &st, &fd);
+		if (r <= 0)
+			return r < 0 ? -1 : sbox_steal_fd(dir);
+		/* A link opens as itself: refuse it. */
 		if (S_ISLNK(st.st_mode)) {
 			close(fd);
 			errno = ELOOP;
@@ -261,30 +276,14 @@ static int open_source_walk(const char *path, const struct sbox_bind_caller *c,
 	snprintf(rest, sizeof(rest), "%s", path);
 	for (;;) {
 		char name[NAME_MAX + 1], target[PATH_MAX];
-		size_t len, tail;
+		size_t tail;
 		struct stat st;
 		ssize_t n;
-		int fd;
+		int fd, r;
 
-		while (rest[pos] == '/')
-			pos++;
-		if (rest[pos] == '\0')
-			return sbox_steal_fd(dir);
-		len = strcspn(rest + pos, "/");
-		if (len > NAME_MAX) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(name, rest + pos, len);
-		name[len] = '\0';
-		pos += len;
-		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		if (fstat(fd, &st) < 0) {
-			sbox_closep(&fd);
-			return -1;
-		}
+		r = open_component(dir, rest, &pos, name, &st, &fd);
+		if (r <= 0)
+			return r < 0 ? -1 : sbox_steal_fd(dir);
 		snprintf(walked + strlen(walked), sizeof(walked) - strlen(walked), "/%s", name);
 		if (!S_ISLNK(st.st_mode)) {
 			close(dir);
