@@ -34,19 +34,22 @@ ALL_LDFLAGS = $(BASE_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 
 # B can be overridden so that parallel builds don't share objects.
 B ?= build/$(VARIANT)
+# Objects mirror the source tree under obj/, away from the programs named
+# like their rooms ($(B)/sboxrun, $(B)/sboxd).
+O = $(B)/obj
 
 CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
-CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o)
-# -- cgroups: launcher/status.c, how a sandbox ended (--stats, --json-status) --
-CLI_OBJ = $(B)/launcher/cli.o $(B)/launcher/status.o $(B)/launcher/check_host.o
-# -- daemon: sboxrun's client mode, libsbox and the wire protocol --
-CLIENT_OBJ = $(B)/launcher/client.o $(B)/launcher/protocol.o $(B)/launcher/protocol_build.o
-CLI_OBJ += $(B)/launcher/sboxrun_client.o $(CLIENT_OBJ)
+CORE_OBJ = $(CORE_SRC:%.c=$(O)/%.o)
+# The wire protocol (wire/) and the libsbox client (libsbox/), which sboxrun's
+# client mode uses; sboxrun's own objects (sboxrun/).
+WIRE_OBJ = $(addprefix $(O)/wire/, protocol.o build.o)
+CLIENT_OBJ = $(O)/libsbox/client.o $(WIRE_OBJ)
+CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o check_host.o via_daemon.o) $(CLIENT_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BIN = $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
-INTEG_LIB = $(B)/tests/integration/harness.o
+INTEG_LIB = $(O)/tests/integration/harness.o
 
 .SECONDARY:
 .PHONY: all tests test test-unit test-v2 valgrind install uninstall clean deps bench demo
@@ -54,7 +57,7 @@ all: $(B)/sboxrun $(B)/sbox-probe
 # -- daemon --
 all: $(B)/sboxd $(B)/libsbox.a $(B)/libsbox.so $(B)/sbox.pc $(B)/node-agent
 
-$(B)/%.o: %.c
+$(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -62,7 +65,7 @@ $(B)/%.o: %.c
 $(B)/libsbox-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-$(B)/sboxrun: $(B)/launcher/sboxrun.o $(CLI_OBJ) $(B)/libsbox-core.a
+$(B)/sboxrun: $(O)/sboxrun/sboxrun.o $(CLI_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The probe runs inside sandboxes; static so it depends on nothing there.
@@ -138,7 +141,7 @@ bench:
 	./bench/run.sh $(BENCH_B)
 
 # The in-process launch driver of bench/ (the API path, no client process).
-APIBENCH_OBJ = $(B)/bench/apibench.o $(B)/bench/apibench_direct.o $(B)/bench/apibench_libsbox.o
+APIBENCH_OBJ = $(O)/bench/apibench.o $(O)/bench/apibench_direct.o $(O)/bench/apibench_libsbox.o
 $(B)/apibench: $(APIBENCH_OBJ) $(B)/libsbox.a $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -149,29 +152,28 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 
 # -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
 # pkg-config file), the example node agent, the protocol fuzzer --
-DAEMON_OBJ = $(addprefix $(B)/launcher/, sboxd.o daemon_loop.o daemon_conn.o daemon_jobs.o \
-	daemon_launch.o daemon_leases.o daemon_recovery.o daemon_state.o daemon_closer.o \
-	protocol.o protocol_build.o)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c leases.c recovery.c state.c closer.c)
+DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
 # version script in the shared library.
-LIBSBOX_SRC = launcher/client.c launcher/protocol.c launcher/protocol_build.c $(wildcard common/*.c policy/*.c)
+LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c $(wildcard common/*.c policy/*.c)
 LIBSBOX_SOVERSION = 0
 # -- security: policy/ checks capability names with libcap, syscall names with libseccomp --
 LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
-$(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(B)/%.o)
+$(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o)
 	ar rcs $@ $^
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC [PIC] $@"
 	@$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
-$(B)/libsbox.so: $(LIBSBOX_SRC:%.c=$(B)/pic/%.o) launcher/libsbox.map
-	$(CC) -shared -Wl,-soname,libsbox.so.$(LIBSBOX_SOVERSION) -Wl,--version-script=launcher/libsbox.map \
+$(B)/libsbox.so: $(LIBSBOX_SRC:%.c=$(B)/pic/%.o) libsbox/libsbox.map
+	$(CC) -shared -Wl,-soname,libsbox.so.$(LIBSBOX_SOVERSION) -Wl,--version-script=libsbox/libsbox.map \
 		-Wl,-z,relro,-z,now $(SAN_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSBOX_LIBS)
-$(B)/sbox.pc: launcher/sbox.pc.in Makefile
+$(B)/sbox.pc: libsbox/sbox.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 $(B)/node-agent: examples/node-agent.c $(B)/libsbox.a
 	@mkdir -p $(dir $@)
@@ -179,7 +181,7 @@ $(B)/node-agent: examples/node-agent.c $(B)/libsbox.a
 
 # The daemon's integration tests start their own sboxd and speak the
 # protocol themselves (tests/integration/daemon_harness.c).
-DAEMON_TEST_LIB = $(INTEG_LIB) $(B)/tests/integration/daemon_harness.o
+DAEMON_TEST_LIB = $(INTEG_LIB) $(O)/tests/integration/daemon_harness.o
 $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds: $(B)/tests/test_%: tests/integration/test_%.c \
 		$(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
@@ -193,8 +195,8 @@ $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds: 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZERS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = launcher/protocol.c launcher/protocol_build.c $(wildcard common/*.c policy/*.c)
-FUZZ_HDR = $(wildcard common/*.h policy/*.h launcher/*.h)
+FUZZ_SRC = wire/protocol.c wire/build.c $(wildcard common/*.c policy/*.c)
+FUZZ_HDR = $(wildcard common/*.h policy/*.h wire/*.h sboxd/*.h)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -202,9 +204,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR)
 		$(LIBSBOX_LIBS)
 # The stateful fuzzer of sboxd's event loop: the daemon's sources with the
 # launch layer faked (tests/fuzz/fake_sandbox.c instead of sandbox/).
-FUZZ_SRC_fuzz_daemon = $(addprefix launcher/, daemon_loop.c daemon_conn.c daemon_jobs.c \
-	daemon_launch.c daemon_leases.c daemon_recovery.c daemon_state.c daemon_closer.c) \
-	tests/fuzz/fake_sandbox.c
+FUZZ_SRC_fuzz_daemon = $(SBOXD_SRC) tests/fuzz/fake_sandbox.c
 $(B)/fuzz/fuzz_daemon: $(FUZZ_SRC_fuzz_daemon) tests/fuzz/fake_sandbox.h
 .PHONY: fuzz
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
@@ -232,7 +232,7 @@ install-daemon:
 	install -m 0644 $(B)/libsbox.a $(DESTDIR)$(LIBDIR)/libsbox.a
 	install -m 0755 $(B)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION)
 	ln -sf libsbox.so.$(LIBSBOX_SOVERSION) $(DESTDIR)$(LIBDIR)/libsbox.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' launcher/sbox.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsbox/sbox.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/sbox.pc
 	sed 's|/usr/local/sbin/sboxd|$(SBINDIR)/sboxd|' systemd/sboxd.service \
 		> $(DESTDIR)$(UNITDIR)/sboxd.service

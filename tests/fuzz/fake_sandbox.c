@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The launch layer of sboxd, faked for the stateful fuzzer (fuzz_daemon.c):
- * the same functions sandbox/ exports to launcher/ (sbox_spawn, the
+ * the same functions sandbox/ exports to sboxd/ (sbox_spawn, the
  * sbox_child_* calls, the netns pool, the GPU inventory), with no clone,
  * no namespace and no privilege.  A fake sandbox is a pair of channels of
  * the same kind sboxd sees from a real one: an event socket (SEQPACKET,

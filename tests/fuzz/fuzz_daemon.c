@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stateful libFuzzer target for sboxd's event loop (launcher/daemon_*.c),
+ * Stateful libFuzzer target for sboxd's event loop (the sources of sboxd/),
  * in process: the input is a program of operations — clients connect,
  * send requests (valid, malformed, with fds), shut one side or both,
  * disconnect, read or don't read their replies; sandboxes start, fail and
@@ -30,7 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 #include "tests/fuzz/fake_sandbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for sboxd's message decoder (launcher/protocol.c): any
+ * libFuzzer target for sboxd's message decoder (wire/protocol.c): any
  * bytes, with any number of fds claimed to have arrived beside them.  The
  * decoder must return a checked message or an error, never read past the
  * packet, leak, or crash (ASan and UBSan watch).  A decoded message is
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 #include "tests/integration/harness.h"
 
 #define NOBODY 65534

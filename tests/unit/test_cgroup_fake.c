@@ -13,7 +13,7 @@
  * binary, so its calls land here): under the fake root they create the
  * files a kernel would, and empty the directory before removing it.
  */
-#include "launcher/status.h"
+#include "sboxrun/status.h"
 #include "policy/dir_resources.h"
 #include "policy/directives.h"
 #include "policy/values.h"

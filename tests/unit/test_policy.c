@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher/cli.h"
+#include "sboxrun/cli.h"
 #include "policy/directives.h"
 #include "policy/parse.h"
 #include "policy/policy.h"

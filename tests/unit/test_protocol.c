@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wire format (launcher/protocol.c): round trips of every message, and
+ * The wire format (wire/protocol.c): round trips of every message, and
  * every kind of broken packet the decoder must refuse with a sentence —
  * short, truncated, oversized, wrong version, unknown type, bad attributes,
  * fd abuse.  tests/fuzz/fuzz_protocol.c throws random bytes at the same
  * decoder; this file pins down the exact answers.
  */
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,13 +4,13 @@
  * on the wire; docs/man/sboxd.8 how to run it):
  *
  *   sboxd.c            main: options, site configuration, socket, start/stop
- *   daemon_loop.c      the event loop: epoll, signals, deadlines, netns pool
- *   daemon_conn.c      clients: accept, SO_PEERCRED, receive with fds, replies
- *   daemon_jobs.c      launch, wait, signal, list, stats; children's events
- *   daemon_leases.c    the GPU inventory and exclusive leases
- *   daemon_recovery.c  the keeper that outlives sboxd, and re-adoption
- *   daemon_state.c     files in the state directory: job ids, keeper.pid
- *   daemon_closer.c    closing clients' fds off the loop (a close may block)
+ *   sboxd/loop.c      the event loop: epoll, signals, deadlines, netns pool
+ *   sboxd/conn.c      clients: accept, SO_PEERCRED, receive with fds, replies
+ *   sboxd/jobs.c      launch, wait, signal, list, stats; children's events
+ *   sboxd/leases.c    the GPU inventory and exclusive leases
+ *   sboxd/recovery.c  the keeper that outlives sboxd, and re-adoption
+ *   sboxd/state.c     files in the state directory: job ids, keeper.pid
+ *   sboxd/closer.c    closing clients' fds off the loop (a close may block)
  *
  * One thread (and the closers, which only close).  Nothing here blocks on a client or a child: sockets are
  * non-blocking, sbox_spawn() returns right after clone, and a child's
@@ -27,7 +27,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 #include "policy/bounds.h"
 #include "policy/site.h"
 #include "sandbox/gpu.h"
@@ -169,7 +169,7 @@ static inline unsigned sboxd_root_reserve(unsigned max)
 	return r == 0 && max > 1 ? 1 : r;
 }
 
-/* ---- daemon_loop.c ---- */
+/* ---- sboxd/loop.c ---- */
 uint64_t sboxd_now(void);                    /* monotonic usec */
 uint64_t sboxd_now_real(void);
 int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
@@ -184,7 +184,7 @@ int sboxd_run(struct sboxd *d);
 void sboxd_drop_all(struct sboxd *d);
 void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- daemon_conn.c ---- */
+/* ---- sboxd/conn.c ---- */
 void conn_accept(struct sboxd *d);
 void conn_on_event(struct sboxd *d, struct conn *c, uint32_t events);
 void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b);
@@ -193,7 +193,7 @@ void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t cod
 void conn_close(struct sboxd *d, struct conn *c);
 void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next);
 void close_fds(int *fds, size_t n);
-/* The same for fds that came from a client: closed by daemon_closer.c's
+/* The same for fds that came from a client: closed by sboxd/closer.c's
  * threads, never in the loop (a close may wait on a FUSE server). */
 void close_client_fds(int *fds, size_t n);
 /* What a user holds of what all share: live connections; fds (its
@@ -203,12 +203,12 @@ size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Is the process that connected fd in our pid namespace? */
 bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
 
-/* ---- daemon_closer.c ---- */
+/* ---- sboxd/closer.c ---- */
 void sboxd_close_client_fd(int fd);
 /* Wait (up to timeout_ms) until every queued close is done: true if so. */
 bool sboxd_closer_settle(unsigned timeout_ms);
 
-/* ---- daemon_jobs.c ---- */
+/* ---- sboxd/jobs.c ---- */
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
 void job_on_event(struct sboxd *d, struct job *j);
 void job_on_exit(struct sboxd *d, struct job *j);
@@ -227,7 +227,7 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n);
 /* End a job that never started (queued, then cancelled or refused). */
 void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status);
 
-/* ---- daemon_leases.c ---- */
+/* ---- sboxd/leases.c ---- */
 int leases_init(struct sboxd *d, struct sbox_err *err);
 void leases_free(struct sboxd *d);
 /* Choose GPUs for a policy and a count: indexes into *idx.  Returns 0,
@@ -241,14 +241,14 @@ void leases_take(struct sboxd *d, const struct job *j);
 void leases_release(struct sboxd *d, const struct job *j);
 void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq);
 
-/* ---- daemon_recovery.c ---- */
+/* ---- sboxd/recovery.c ---- */
 int keeper_start(struct sboxd *d, struct sbox_err *err);
 void keeper_put(struct sboxd *d, struct job *j);
 void keeper_del(struct sboxd *d, uint64_t id);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
 
-/* ---- daemon_state.c ---- */
+/* ---- sboxd/state.c ---- */
 /* Job ids are never handed out twice, also across restarts: ids_load()
  * reads the bound the last sboxd reserved, ids_take() hands out the next
  * id once the bound above it is on disk. */

@@ -11,7 +11,7 @@
  * Who may touch a job: its user, and root.  Another user's job is "no such
  * job", so that ids leak nothing.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -266,7 +266,7 @@ static void decide_outcome(struct job *j, int init_status)
 	}
 	/* The OOM killer's signal is SIGKILL: a worker (or init) that died
 	 * of it while the cgroup counted a kill was its victim (as
-	 * launcher/status.c judges it for sboxrun). */
+	 * sboxrun/status.c judges it for sboxrun). */
 	if ((j->stats.have & SBOX_STATS_OOM) && j->stats.oom_kills > 0 && !j->timeout) {
 		int st = j->outcome == SBOX_OUTCOME_EXITED || j->outcome == SBOX_OUTCOME_KILLED ?
 			 j->status : 0;

@@ -27,7 +27,7 @@ struct sbox_cli {
 	/* -- cgroups -- */
 	bool stats;               /* --stats: a summary line at exit */
 	const char *json_status;  /* --json-status FILE */
-	/* -- daemon: sboxd's client (launcher/sboxrun_client.c) -- */
+	/* -- daemon: sboxd's client (sboxrun/via_daemon.c) -- */
 	const char *socket;       /* --socket PATH */
 	bool direct;              /* --direct: never sboxd */
 	bool detach;              /* --detach: print the job id, don't wait */

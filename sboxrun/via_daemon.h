@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* sboxrun as a client of sboxd: the same flags, output and exit codes as a
- * direct launch (launcher/sboxrun.c), through libsbox. */
+ * direct launch (sboxrun/sboxrun.c), through libsbox. */
 #ifndef SBOX_LAUNCHER_SBOXRUN_CLIENT_H
 #define SBOX_LAUNCHER_SBOXRUN_CLIENT_H
 
 #include <stdbool.h>
 
-#include "launcher/cli.h"
-#include "launcher/status.h"
+#include "sboxrun/cli.h"
+#include "sboxrun/status.h"
 #include "policy/policy.h"
 
 #define SBOXRUN_NO_DAEMON (-1)

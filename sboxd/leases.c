@@ -9,7 +9,7 @@
  * chosen GPUs are written back into the job's policy by UUID (bus id when
  * the driver gives none), so that the sandbox gets exactly those.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * dropped once SBOXD_OUTQ_MAX bytes wait for it, so that no client can make
  * sboxd hold memory or stall.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "launcher/status.h"
+#include "sboxrun/status.h"
 
 #include <errno.h>
 #include <fcntl.h>

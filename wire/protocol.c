@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wire format of launcher/protocol.h.  The decoder trusts nothing: every
+ * The wire format of wire/protocol.h.  The decoder trusts nothing: every
  * length is checked against what is left of the packet before it is used,
  * strings are copied out (and refused when they hold a NUL), each message
  * type has a table of the attributes it may and must carry, and fd indices
  * are checked against the descriptors that really arrived.
  */
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * netns pool is refilled one namespace at a time, so that a request never
  * waits behind more than one.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -23,7 +23,7 @@
  * The keeper trusts only root (SO_PEERCRED) on a socket in a 0700 root
  * directory.  It exits once no sboxd is connected and it holds nothing.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "launcher/check_host.h"
-#include "launcher/cli.h"
-#include "launcher/sboxrun_client.h"
-#include "launcher/status.h"
+#include "sboxrun/check_host.h"
+#include "sboxrun/cli.h"
+#include "sboxrun/via_daemon.h"
+#include "sboxrun/status.h"
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/gpu.h"
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	}
 	/* -- daemon: through sboxd when its socket answers (or one is named:
 	 * --socket, $SBOX_SOCKET); --direct and --site-config keep the launch
-	 * here (launcher/sboxrun_client.c).  Same output, same exit codes. -- */
+	 * here (sboxrun/via_daemon.c).  Same output, same exit codes. -- */
 	if (!cli.direct && !cli.site_config) {
 		bool ran = false;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "launcher/cli.h"
+#include "sboxrun/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  *      so it can only hand in what it could open itself.  Nothing here
  *      may wait on an fd's file system (a FUSE server that never answers):
  *      fcntl, statx(AT_STATX_DONT_SYNC), readlink of /proc/self/fd only;
- *      closes go to daemon_closer.c
+ *      closes go to sboxd/closer.c
  *   3. the policy: the site's [Defaults], then the request's text, parsed
  *      here with the directive table and validated
  *   4. binds: the k-th bind of the policy is the fd BIND_FD k names; its
@@ -21,7 +21,7 @@
  * Every refusal is an ERROR naming what was refused and why; nothing of a
  * refused request is left behind.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

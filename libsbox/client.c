@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 #include "policy/parse.h"
 #include "policy/policy.h"
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Building messages of launcher/protocol.h: a growing buffer capped at
+ * Building messages of wire/protocol.h: a growing buffer capped at
  * SBOX_PROTO_MAX_MSG, attributes appended in order, fds collected beside.
  * An attribute that doesn't fit marks the message as overflowed rather than
  * cutting it: sbox_mb_finish() then refuses it, and a list can be rewound
  * to its last whole record (sbox_mb_mark/rewind).
  */
-#include "launcher/protocol.h"
+#include "wire/protocol.h"
 
 #include <errno.h>
 #include <stdlib.h>

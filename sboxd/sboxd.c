@@ -4,11 +4,11 @@
  * before any heavy state exists and keeps none: it reads the site
  * configuration, takes back the jobs of a predecessor from the keeper, and
  * serves clients on a SOCK_SEQPACKET socket from one single-threaded event
- * loop (launcher/daemon_loop.c).  SIGTERM stops accepting, ends the jobs of
+ * loop (sboxd/loop.c).  SIGTERM stops accepting, ends the jobs of
  * connected clients, and leaves detached jobs to the keeper for the next
  * sboxd.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
  * meanwhile (a restart), sboxrun reconnects and waits again: sboxd keeps
  * the job for ReattachTimeoutSec= (docs/protocol.md, "Recovery").
  */
-#include "launcher/sboxrun_client.h"
+#include "sboxrun/via_daemon.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -147,7 +147,7 @@ struct run {
 
 /* The same words and codes as sboxrun.c's supervise(), in the same order:
  * the set-up's or exec's failure, then an end sbox's limits caused
- * (launcher/status.c), then how init went. */
+ * (sboxrun/status.c), then how init went. */
 static int report_exit(const struct run *run, const struct sbox_job_exit *ex, const char *command)
 {
 	struct sbox_end *e = run->end;

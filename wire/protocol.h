@@ -61,7 +61,7 @@ enum sbox_msg_type {
 	SBOX_MSG_STATS_REPLY = 0x86,
 	SBOX_MSG_GPU_LIST = 0x87,
 	SBOX_MSG_ERROR = 0xff,
-	/* sboxd <-> its keeper (daemon_recovery.c), never on the public socket */
+	/* sboxd <-> its keeper (sboxd/recovery.c), never on the public socket */
 	SBOX_MSG_KEEP_PUT = 0x201,
 	SBOX_MSG_KEEP_DEL = 0x202,
 	SBOX_MSG_KEEP_GET = 0x203,

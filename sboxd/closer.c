@@ -23,7 +23,7 @@
  * on each entry, at most a thread or two per uid, and in-close fds counted
  * against MaxFdsPerUser=.
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <pthread.h>
 #include <time.h>

@@ -6,7 +6,7 @@
  * write checked: a full disk is an error naming the file, never an empty
  * file found later (docs/protocol.md, "Recovery").
  */
-#include "launcher/daemon.h"
+#include "sboxd/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

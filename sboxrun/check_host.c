@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "launcher/check_host.h"
+#include "sboxrun/check_host.h"
 
 #include <errno.h>
 #include <string.h>
