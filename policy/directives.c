@@ -447,13 +447,12 @@ const struct sbox_directive sbox_directives[] = {
 	{ "NewSession", "tty", 't', NULL, "no",
 	  "keep the caller's terminal for an interactive worker (NewSession=no)", NULL,
 	  0, set_new_session, NULL },
-	/* -- resources (cgroups): rows from policy/dir_resources.h -- */
+	/* Each area's rows live beside its setters (policy/dir_*.h); they
+	 * join this one table so that flags, --set, --check and the docs
+	 * check see every directive. */
 	SBOX_RESOURCES_DIRECTIVES
-	/* -- devices and GPUs: rows from policy/dir_devices.h -- */
 	SBOX_DEVICES_DIRECTIVES
-	/* -- security: rows from policy/dir_security.h -- */
 	SBOX_SECURITY_DIRECTIVES
-	/* -- network: rows from policy/dir_network.h -- */
 	SBOX_NETWORK_DIRECTIVES
 };
 

@@ -62,8 +62,8 @@ static int block_forwarded(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* -- cgroups: RuntimeMaxSec= as a timerfd in the supervise loop; -1 for
- * none, -2 on error.  From the launch, as systemd counts from the start. -- */
+/* RuntimeMaxSec= as a timerfd in the supervise loop; -1 for none, -2 on
+ * error.  From the launch, as systemd counts from the start. */
 static int runtime_timer(const struct sbox_policy *p, struct sbox_err *err)
 {
 	struct itimerspec its = { 0 };
@@ -168,8 +168,9 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 		close(pfd[2].fd);
 	if (sbox_child_reap(child, &status, &err) < 0)
 		return die(&err);
-	/* -- cgroups: an end that sbox's limits caused is said once, with the
-	 * limit (OOM past MemoryMax=: 137; RuntimeMaxSec=: 124). -- */
+	/* An end that sbox's limits caused is said once, with the limit
+	 * (OOM past MemoryMax=: 137; RuntimeMaxSec=: 124), so the user does
+	 * not take it for the worker's own failure. */
 	explained = sbox_end_explain(end, child, p, worker_status, status, stderr);
 	if (explained >= 0)
 		return explained;
@@ -186,11 +187,11 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 	return EXIT_SBOX_FAILED;
 }
 
-/* -- devices and GPUs: the site configuration.  In direct mode sboxrun is
+/* The site configuration.  In direct mode sboxrun is
  * the privileged side and reads it itself; --site-config may name another
  * file only here (sboxd reads its own --config and ignores any client's),
  * and no environment variable can.  It is read when something needs it:
- * GPUs=, --list-gpus, or --site-config given. -- */
+ * GPUs=, --list-gpus, or --site-config given. */
 static int load_site(struct sbox_site *site, const struct sbox_cli *cli, struct sbox_err *err)
 {
 	const char *path = cli->site_config ? cli->site_config : SBOX_SITE_DEFAULT_PATH;
@@ -238,7 +239,7 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 	return sboxrun_check_host(p, site, err);
 }
 
-/* -- cgroups: --stats and --json-status, once the sandbox is gone. -- */
+/* --stats and --json-status, once the sandbox is gone. */
 static void report_end(const struct sbox_cli *cli, struct sbox_end *end, int code)
 {
 	struct sbox_err err = { 0 };
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 	struct sbox_cli cli = { 0 };
 	struct sbox_err err = { 0 };
 	struct sbox_child *child = NULL;
-	struct sbox_end end = { 0 };   /* -- cgroups -- */
+	struct sbox_end end = { 0 };   /* how it ended, for report_end() */
 	char cwd[4096];
 	sigset_t set;
 	int sigfd, code;
@@ -307,9 +308,9 @@ int main(int argc, char **argv)
 		code = fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 		goto out;
 	}
-	/* -- daemon: through sboxd when its socket answers (or one is named:
-	 * --socket, $SBOX_SOCKET); --direct and --site-config keep the launch
-	 * here (sboxrun/via_daemon.c).  Same output, same exit codes. -- */
+	/* Through sboxd when its socket answers (or one is named: --socket,
+	 * $SBOX_SOCKET); --direct and --site-config keep the launch here
+	 * (sboxrun/via_daemon.c).  Same output, same exit codes. */
 	if (!cli.direct && !cli.site_config) {
 		bool ran = false;
 
@@ -347,9 +348,9 @@ int main(int argc, char **argv)
 		.caller_uid = getuid(),
 		.caller_gid = getgid(),
 		.site = &site,
-		.cgroup_guard = true,      /* -- cgroups: sboxrun can be SIGKILLed -- */
+		.cgroup_guard = true,      /* sboxrun can be SIGKILLed: nobody else cleans up */
 	};
-	/* -- daemon: --gpus N without sboxd (no leases: the first N) -- */
+	/* --gpus N without sboxd: no leases to take, so the first N. */
 	if (sboxrun_direct_gpus(&cli, &policy, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
