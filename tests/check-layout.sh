@@ -48,7 +48,7 @@ for doc in README.md docs/*.md; do
 		name=${name//\`/}
 		n=$((n + 1))
 		# What a run leaves behind (tests/v2/out/) is ignored by git, not absent.
-		[ -e "$name" ] || git check-ignore -q "$name" "${name%/}/" 2>/dev/null ||
+		[ -e "$name" ] || git check-ignore -q "${name%/}/" 2>/dev/null ||
 			bad "$doc:${l%%:*}: cites $name, which does not exist"
 	done < <(grep -noE "\`($srcdirs)/[A-Za-z0-9_./-]*\`" "$doc")
 done
