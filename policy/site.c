@@ -75,7 +75,8 @@ const char *sbox_site_dev_root(const struct sbox_site *s)
 	return s && s->gpus.dev_root ? s->gpus.dev_root : "/dev";
 }
 
-/* ---- [GPUs] ---- */
+/* [GPUs]: where the GPU inventory comes from; read only by the privileged
+ * side, so a user can't point sbox at fake device roots. */
 
 static int set_inventory(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
 {
@@ -329,7 +330,8 @@ static int set_shared_nodes(struct sbox_site *s, const char *v, unsigned line,
 	return 0;
 }
 
-/* ---- the table: one row per key; a later area adds its section's rows ---- */
+/* One row per key: an unknown key is an error with a suggestion, not a
+ * setting silently ignored. */
 
 static const struct site_key site_keys[] = {
 	{ "GPUs", "Inventory", set_inventory },

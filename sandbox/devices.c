@@ -244,7 +244,8 @@ int sbox_device_rule_format(const struct sbox_device_rule *r, char *buf, size_t 
 			sbox_format_device_access(r->access, acc));
 }
 
-/* ------------------------------------------------------------- cgroup v1 */
+/* cgroup v1: the device rules are lines written to devices.deny and
+ * devices.allow. */
 
 static int write_at(int dir_fd, const char *file, const char *text, struct sbox_err *err)
 {
@@ -323,7 +324,8 @@ int sbox_devices_apply_v1(int devices_dir_fd, const struct sbox_device_set *s,
 	return 0;
 }
 
-/* ------------------------------------------------------------- cgroup v2 */
+/* cgroup v2 has no device files: a BPF program attached to the cgroup
+ * decides each open. */
 
 /* The few instruction forms the program needs (the kernel's filter.h
  * macros are not part of the uapi). */

@@ -62,7 +62,7 @@ static void set_fails(const char *name, const char *value, const char *msg)
 	sbox_policy_free(&p);
 }
 
-/* ---- syntax ---- */
+/* DeviceAllow= syntax. */
 
 static void test_access(void **state)
 {
@@ -172,7 +172,7 @@ static void test_gpus_directive(void **state)
 	set_fails("GPULocality", "auto", "'auto' is not yes, no, or empty");
 }
 
-/* ---- the set ---- */
+/* The device set built from the base, the grant and DeviceAllow=. */
 
 static bool has_rule(const struct sbox_device_set *s, const char *want)
 {
@@ -302,7 +302,7 @@ static void test_rule_format(void **state)
 	assert_string_equal(buf, "a *:* r");
 }
 
-/* ---- the kernel ---- */
+/* The kernel enforces the set (needs root and a devices controller). */
 
 /* The mount point of a hierarchy: cgroup2, or the v1 one holding a
  * controller. */

@@ -107,7 +107,7 @@ static void skip_unless_root(void)
 	}
 }
 
-/* ---- site configuration ---- */
+/* [GPUs] in the site configuration. */
 
 static void test_site_defaults(void **state)
 {
@@ -236,7 +236,7 @@ static void test_site_file_ownership(void **state)
 	rmdir(dir);
 }
 
-/* ---- discovery ---- */
+/* Discovery from fake /proc, /sys and /dev trees. */
 
 static void test_discover_nvidia_and_amd(void **state)
 {
@@ -404,7 +404,7 @@ static void test_static_inventory(void **state)
 	sbox_site_free(&s);
 }
 
-/* ---- selection ---- */
+/* Selection: what GPUs= names resolved against an inventory. */
 
 static void expect_found(const struct sbox_gpu_inventory *inv, const char *spec, size_t want)
 {
@@ -464,7 +464,7 @@ static void test_find(void **state)
 	machine_free(m);
 }
 
-/* ---- printing ---- */
+/* --list-gpus output, table and JSON. */
 
 static char *print(const struct sbox_gpu_inventory *inv, bool json)
 {
@@ -519,7 +519,7 @@ static void test_print(void **state)
 	free(json);
 }
 
-/* ---- the grant ---- */
+/* The grant: the nodes a granted GPU brings into the sandbox. */
 
 static void policy_with(struct sbox_policy *p, const char *const *settings)
 {
