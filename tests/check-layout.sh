@@ -5,7 +5,8 @@
 #      "# -- x --" in the Makefile and the scripts);
 #  (b) every file the docs cite under a source directory exists: a stale
 #      name sends a reader looking for code that moved;
-#  (c) every source file of the libraries and programs has its line in
+#  (c) every source file of the libraries and programs (common/ policy/
+#      sandbox/ sboxrun/ sboxd/ wire/ libsbox/ include/) has its line in
 #      docs/design.md's layout section.
 # Each failure is printed as "FAIL: FILE:LINE: what", to be fixed from the list.
 #
@@ -60,8 +61,9 @@ layout=$(awk '/^## Layout/{on=1; next} /^## /{on=0} on' docs/design.md)
 while read -r f; do
 	n=$((n + 1))
 	grep -qF -- "\`$f\`" <<<"$layout" || bad "docs/design.md: the layout does not list $f"
-done < <(files \( -path './policy/*' -o -path './sandbox/*' -o -path './sboxrun/*' \
-	-o -path './sboxd/*' -o -path './wire/*' -o -path './libsbox/*' \) \
+done < <(files \( -path './common/*' -o -path './policy/*' -o -path './sandbox/*' \
+	-o -path './sboxrun/*' -o -path './sboxd/*' -o -path './wire/*' -o -path './libsbox/*' \
+	-o -path './include/*' \) \
 	\( -name '*.c' -o -name '*.h' -o -name '*.map' -o -name '*.in' \))
 
 echo "check-layout: $n names checked"
