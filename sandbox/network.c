@@ -359,8 +359,9 @@ static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
 	return 0;
 }
 
-/* /run/sbox/net: the address leases, flock()ed files shared by every
- * launcher on the host, so two launches never take one address. */
+/* /run/sbox/net: a private, unbindable tmpfs for the state every launcher
+ * on the host shares (address leases, network groups), and the flock()
+ * helper that keeps two launchers from taking the same one. */
 
 static int ensure_dir(const char *path, mode_t mode, struct sbox_err *err)
 {
