@@ -23,15 +23,16 @@ files() {
 		sed 's|^\./||' | sort
 }
 
-# Print every line of each file read from stdin that matches ERE $1.
+# Every line of the files named on stdin that matches ERE $1, as a failure.
 markers() {
-	local f l
-	while read -r f; do
-		n=$((n + 1))
-		while IFS= read -r l; do
-			bad "$f:${l%%:*}: area marker: ${l#*:}"
-		done < <(grep -nE -- "$1" "$f")
-	done
+	local files l rest
+	mapfile -t files
+	n=$((n + ${#files[@]}))
+	[ ${#files[@]} -gt 0 ] || return 0
+	while IFS= read -r l; do
+		rest=${l#*:}
+		bad "${l%%:*}:${rest%%:*}: area marker: ${rest#*:}"
+	done < <(grep -nHE -- "$1" "${files[@]}")
 }
 
 # (a) A marker opens a comment with "--" then a dash, a blank or the end of
