@@ -18,7 +18,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -74,9 +73,6 @@ struct sbox_gpu_inventory {
 int sbox_gpu_inventory_load(struct sbox_gpu_inventory *inv, const struct sbox_site *site,
 			    struct sbox_err *err);
 void sbox_gpu_inventory_free(struct sbox_gpu_inventory *inv);
-
-/* --list-gpus: a table, or JSON (one object). */
-void sbox_gpu_inventory_print(const struct sbox_gpu_inventory *inv, bool json, FILE *out);
 
 /* The GPU one spec names: an index, a UUID or a unique prefix of one (with
  * or without "GPU-"), or a PCI bus id.  Unknown or ambiguous specs fail

@@ -11,6 +11,7 @@
 #include <linux/mempolicy.h>
 #include <linux/mount.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>

@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "sboxrun/check_host.h"
 #include "sboxrun/cli.h"
+#include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 #include "sboxrun/status.h"
 #include "policy/directives.h"
@@ -205,7 +206,7 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 
 	if (load_site(site, cli, &err) < 0 || sbox_gpu_inventory_load(&inv, site, &err) < 0)
 		return die(&err);
-	sbox_gpu_inventory_print(&inv, cli->json, stdout);
+	sboxrun_gpu_list_print(&inv, cli->json, stdout);
 	sbox_gpu_inventory_free(&inv);
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }

@@ -9,6 +9,7 @@
 #include "policy/directives.h"
 #include "policy/site.h"
 #include "sandbox/gpu.h"
+#include "sboxrun/gpu_list.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -473,7 +474,7 @@ static char *print(const struct sbox_gpu_inventory *inv, bool json)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	sbox_gpu_inventory_print(inv, json, f);
+	sboxrun_gpu_list_print(inv, json, f);
 	assert_int_equal(fclose(f), 0);
 	return buf;
 }
