@@ -564,3 +564,26 @@ int sbox_gpu_find(const struct sbox_gpu_inventory *inv, const char *spec, size_t
 	*pos = at;
 	return 0;
 }
+
+int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_inventory *inv,
+		    const struct sbox_policy *p, unsigned *idx, struct sbox_err *err)
+{
+	const struct sbox_strv *specs = &p->devices.gpus;
+
+	*sel = (struct sbox_gpu_selection){ .inv = inv, .idx = idx };
+	for (size_t i = 0; i < specs->n; i++) {
+		size_t pos;
+		bool dup = false;
+
+		if (sbox_gpu_find(inv, specs->v[i], &pos, err) < 0) {
+			sbox_err_prefix(err, "GPUs=%s", specs->v[i]);
+			return -1;
+		}
+		/* "0" and its UUID name the same GPU: select it once. */
+		for (size_t k = 0; k < sel->n; k++)
+			dup |= idx[k] == pos;
+		if (!dup)
+			idx[sel->n++] = (unsigned)pos;
+	}
+	return 0;
+}

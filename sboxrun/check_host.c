@@ -98,14 +98,14 @@ static int check_identity(const struct sbox_policy *p, struct sbox_err *err)
 }
 
 static int check_devices(const struct sbox_policy *p, const struct sbox_site *site,
-			 struct sbox_err *err)
+			 const struct sbox_gpu_selection *gpus, struct sbox_err *err)
 {
 	_cleanup_(sbox_gpu_grant_free) struct sbox_gpu_grant g = { 0 };
 
 	if (sbox_devices_check_privilege(p, geteuid(), err) < 0)
 		return -1;
 	sbox_gpu_grant_init(&g);
-	return sbox_gpu_grant_prepare(&g, p, site, err);
+	return sbox_gpu_grant_prepare(&g, gpus, p, site, err);
 }
 
 /* The cgroup the launch would make, with its limits written: a limit this
@@ -122,9 +122,9 @@ static int check_cgroup(const struct sbox_policy *p, struct sbox_err *err)
 }
 
 int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site,
-		       struct sbox_err *err)
+		       const struct sbox_gpu_selection *gpus, struct sbox_err *err)
 {
-	if (check_binds(p, err) < 0 || check_destinations(p, err) < 0 || check_identity(p, err) < 0 || check_devices(p, site, err) < 0 ||
+	if (check_binds(p, err) < 0 || check_destinations(p, err) < 0 || check_identity(p, err) < 0 || check_devices(p, site, gpus, err) < 0 ||
 	    check_cgroup(p, err) < 0) {
 		sbox_err_prefix(err, "--check=host");
 		return -1;

@@ -219,6 +219,8 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_site *site,
 		      struct sbox_err *err)
 {
+	_cleanup_(sboxrun_gpus_free) struct sboxrun_gpus gpus = { 0 };
+	const struct sbox_gpu_selection *sel;
 	const char *sock;
 
 	if (sboxrun_launch_socket(cli, &sock, err) < 0)
@@ -232,11 +234,11 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 			sock);
 		return 0;
 	}
-	if (sboxrun_direct_gpus(cli, p, err) < 0)
+	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
 		return -1;
-	if ((p->devices.gpus.n > 0 || cli->site_config) && load_site(site, cli, err) < 0)
+	if (sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
 		return -1;
-	return sboxrun_check_host(p, site, err);
+	return sboxrun_check_host(p, site, sel, err);
 }
 
 /* -- cgroups: --stats and --json-status, once the sandbox is gone. -- */
@@ -259,6 +261,7 @@ int main(int argc, char **argv)
 	struct sbox_err err = { 0 };
 	struct sbox_child *child = NULL;
 	struct sbox_end end = { 0 };   /* -- cgroups -- */
+	struct sboxrun_gpus gpus = { 0 };
 	char cwd[4096];
 	sigset_t set;
 	int sigfd, code;
@@ -350,15 +353,12 @@ int main(int argc, char **argv)
 		.site = &site,
 		.cgroup_guard = true,      /* -- cgroups: sboxrun can be SIGKILLed -- */
 	};
-	/* -- daemon: --gpus N without sboxd (no leases: the first N) -- */
-	if (sboxrun_direct_gpus(&cli, &policy, &err) < 0) {
-		code = die(&err);
-		close(sigfd);
-		goto out;
-	}
-	/* Veth's address range is the site's ([Network]). */
-	if ((policy.devices.gpus.n > 0 || cli.site_config || policy.net.mode == SBOX_NET_VETH) &&
-	    load_site(&site, &cli, &err) < 0) {
+	/* Veth's address range is the site's ([Network]); so is the GPU
+	 * inventory, read once here and resolved into the launch's GPUs
+	 * (--gpus N without sboxd: no leases, the first N). */
+	if (((policy.devices.gpus.n > 0 || cli.gpus || cli.site_config ||
+	      policy.net.mode == SBOX_NET_VETH) && load_site(&site, &cli, &err) < 0) ||
+	    sboxrun_direct_gpus(&cli, &policy, &site, &gpus, NULL, &launch.gpus, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
 		goto out;
@@ -374,6 +374,7 @@ int main(int argc, char **argv)
 	close(sigfd);
 	report_end(&cli, &end, code);
 out:
+	sboxrun_gpus_free(&gpus);
 	sbox_site_free(&site);
 	sbox_policy_free(&policy);
 	return code;

@@ -547,6 +547,29 @@ static bool cpu_set(const struct sbox_gpu_grant *g, unsigned cpu)
 	return g->cpus[cpu / 8] & (1u << (cpu % 8));
 }
 
+/* As a launcher does: the inventory read once, GPUs= resolved into a
+ * selection, the grant made of the selection (none without GPUs=). */
+static int grant_of(struct sbox_gpu_grant *g, const struct sbox_policy *p,
+		    const struct sbox_site *site, struct sbox_err *err)
+{
+	struct sbox_gpu_inventory inv;
+	struct sbox_gpu_selection sel;
+	unsigned idx[16];
+	int r;
+
+	sbox_gpu_grant_init(g);
+	if (p->devices.gpus.n == 0)
+		return sbox_gpu_grant_prepare(g, NULL, p, site, err);
+	assert_true(p->devices.gpus.n <= 16);
+	if (sbox_gpu_inventory_load(&inv, site, err) < 0)
+		return -1;
+	r = sbox_gpu_select(&sel, &inv, p, idx, err);
+	if (r == 0)
+		r = sbox_gpu_grant_prepare(g, &sel, p, site, err);
+	sbox_gpu_inventory_free(&inv);
+	return r;
+}
+
 static void test_grant_gpu2(void **state)
 {
 	struct machine *m;
@@ -561,7 +584,7 @@ static void test_grant_gpu2(void **state)
 	skip_unless_root();
 	m = machine_new(false);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.gpus[0].uuid, UUID2);
@@ -611,7 +634,7 @@ static void test_grant_several_and_dedup(void **state)
 	skip_unless_root();
 	m = machine_new(false);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	/* In the policy's order, each GPU once; shared nodes once. */
 	assert_int_equal(g.n, 2);
@@ -641,18 +664,18 @@ static void test_grant_locality_site_default(void **state)
 	m = machine_new(false);
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_NO;
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
 	/* auto: pinned, unless the policy chose its CPUs (AllowedCPUs=). */
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_AUTO;
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_true(g.pin);
 	sbox_gpu_grant_free(&g);
 	p.res.allowed_cpus = (char *)"0";
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	p.res.allowed_cpus = NULL;
 	sbox_gpu_grant_free(&g);
@@ -660,12 +683,12 @@ static void test_grant_locality_site_default(void **state)
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_NO;
 	/* The policy's word wins over the site's default. */
 	policy_with(&p, yes);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_true(g.pin);
 	sbox_gpu_grant_free(&g);
 	/* Unknown local CPUs: no pinning at all rather than a wrong one. */
 	write_text(path_in(m, "sys/bus/pci/devices/0000:02:00.0/local_cpulist"), "");
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
@@ -684,7 +707,7 @@ static void test_grant_amd(void **state)
 	skip_unless_root();
 	m = machine_new(true);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(g.n_nodes, 3);
 	assert_string_equal(g.nodes[0].name, "dri/renderD129");
@@ -709,7 +732,7 @@ static void expect_grant_error(struct machine *m, const char *gpus, const char *
 	const char *const set[] = { "GPUs", gpus, NULL };
 
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), -1);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), -1);
 	if (!strstr(err.msg, msg))
 		fail_msg("'%s' does not contain '%s'", err.msg, msg);
 	assert_null(g.gpus);
@@ -753,7 +776,7 @@ static void test_grant_none(void **state)
 	sbox_site_init(&s);
 	s.gpus.proc_root = strdup("/nonexistent");
 	sbox_policy_init(&p);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &s, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &s, &err), 0);
 	assert_int_equal(g.n, 0);
 	assert_int_equal(g.n_nodes, 0);
 	assert_null(g.env);
@@ -761,6 +784,51 @@ static void test_grant_none(void **state)
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
 	sbox_site_free(&s);
+}
+
+/* The grant takes the launcher's selection and never the policy's GPUs=
+ * text: a client's words can't add a GPU the launcher did not choose
+ * (sboxd's leases, sboxrun's --gpus N). */
+static void test_grant_takes_the_selection(void **state)
+{
+	struct machine *m;
+	struct sbox_policy p;
+	struct sbox_gpu_grant g;
+	struct sbox_gpu_inventory inv;
+	struct sbox_err err = { 0 };
+	static const char *const set[] = { "GPUs", "0", NULL };
+	const unsigned two[] = { 2 }, past[] = { 7 };
+	struct sbox_gpu_selection sel = { .inv = &inv, .idx = two, .n = 1 };
+
+	(void)state;
+	skip_unless_root();
+	m = machine_new(false);
+	policy_with(&p, set);
+	if (sbox_gpu_inventory_load(&inv, &m->site, &err) < 0)
+		fail_msg("%s", err.msg);
+	if (sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.gpus[0].uuid, UUID2);
+	assert_string_equal(env_of(&g, "CUDA_VISIBLE_DEVICES"), UUID2);
+	sbox_gpu_grant_free(&g);
+	/* An empty selection grants nothing, whatever GPUs= says. */
+	sel.n = 0;
+	assert_int_equal(sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.n_nodes, 0);
+	/* A position past the inventory is refused, not read. */
+	sel = (struct sbox_gpu_selection){ .inv = &inv, .idx = past, .n = 1 };
+	assert_int_equal(sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err), -1);
+	assert_non_null(strstr(err.msg, "granting GPU 7: the inventory has 4 GPUs"));
+	assert_null(g.gpus);
+	/* GPUs= without a selection: refused, never resolved here. */
+	assert_int_equal(sbox_gpu_grant_prepare(&g, NULL, &p, &m->site, &err), -1);
+	assert_non_null(strstr(err.msg, "GPUs=0: the launcher passed no GPU selection"));
+	assert_null(g.gpus);
+	sbox_gpu_inventory_free(&inv);
+	sbox_policy_free(&p);
+	machine_free(m);
 }
 
 static void test_grant_env(void **state)
@@ -807,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_grant_amd),
 		cmocka_unit_test(test_grant_errors),
 		cmocka_unit_test(test_grant_none),
+		cmocka_unit_test(test_grant_takes_the_selection),
 		cmocka_unit_test(test_grant_env),
 	};
 
