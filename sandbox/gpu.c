@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The GPU inventory: discovery from what the drivers publish in procfs and
- * sysfs, or the site configuration's static list; --list-gpus; and finding
- * the GPU a spec names.  Reading these files is all: no driver library is
+ * sysfs, or the site configuration's static list; and finding the GPUs a
+ * policy's GPUs= names (sbox_gpu_find(), sbox_gpu_select()).  Reading these files is all: no driver library is
  * ever loaded (see gpu.h).
  */
 #include "sandbox/gpu.h"
@@ -174,7 +174,10 @@ static void read_locality(struct sbox_gpu_inventory *inv, struct sbox_gpu *g)
 	}
 }
 
-/* ---------------------------------------------------------------- NVIDIA */
+/* NVIDIA: one directory per GPU below ProcRoot/driver/nvidia/gpus, its
+ * information file giving the UUID and the minor of /dev/nvidiaN, and the
+ * majors from /proc/devices, so that the grant can check each node against
+ * the driver's own numbers rather than trust whatever /dev holds. */
 
 static int read_nvidia_gpu(struct sbox_gpu_inventory *inv, const char *dir, const char *bus,
 			   unsigned major, struct sbox_gpu *g, struct sbox_err *err)
@@ -268,7 +271,9 @@ static int discover_nvidia(struct sbox_gpu_inventory *inv, struct sbox_err *err)
 	return 0;
 }
 
-/* ------------------------------------------------------------------- AMD */
+/* AMD: the kfd topology in sysfs, one node per agent (CPUs are agents
+ * too: a GPU is one with a non-zero gpu_id); a GPU's render node and /dev/kfd
+ * are what ROCm opens. */
 
 static bool prop_u64(const char *text, const char *key, uint64_t *out)
 {
@@ -389,7 +394,9 @@ static int discover_amd(struct sbox_gpu_inventory *inv, struct sbox_err *err)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- static */
+/* The site configuration's static list (Inventory=static), for hosts where
+ * discovery is unwanted: the vendor is told by the node names, and the
+ * numbers are not known until the grant checks the nodes. */
 
 static enum sbox_gpu_vendor vendor_of_node(const char *name)
 {
@@ -447,8 +454,6 @@ static int load_static(struct sbox_gpu_inventory *inv, const struct sbox_site_gp
 	return 0;
 }
 
-/* ------------------------------------------------------------- inventory */
-
 void sbox_gpu_inventory_free(struct sbox_gpu_inventory *inv)
 {
 	free(inv->proc_root);
@@ -490,7 +495,8 @@ fail:
 	return -1;
 }
 
-/* ---------------------------------------------------------------- lookup */
+/* Finding the GPUs a policy names.  Errors list the inventory, since the
+ * user asking usually can't see it any other way. */
 
 static void list_inventory(const struct sbox_gpu_inventory *inv, char *buf, size_t len)
 {

@@ -187,11 +187,11 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 	return EXIT_SBOX_FAILED;
 }
 
-/* -- devices and GPUs: the site configuration.  In direct mode sboxrun is
- * the privileged side and reads it itself; --site-config may name another
- * file only here (sboxd reads its own --config and ignores any client's),
- * and no environment variable can.  It is read when something needs it:
- * GPUs=, --list-gpus, or --site-config given. -- */
+/* The site configuration.  In direct mode sboxrun is the privileged side
+ * and reads it itself; --site-config may name another file only here
+ * (sboxd reads its own --config and ignores any client's), and no
+ * environment variable can.  It is read when something needs it: GPUs=,
+ * --gpus, --list-gpus, veth's addresses, or --site-config given. */
 static int load_site(struct sbox_site *site, const struct sbox_cli *cli, struct sbox_err *err)
 {
 	const char *path = cli->site_config ? cli->site_config : SBOX_SITE_DEFAULT_PATH;
