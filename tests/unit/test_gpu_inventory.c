@@ -10,6 +10,7 @@
 #include "policy/site.h"
 #include "sandbox/gpu.h"
 #include "sboxrun/gpu_list.h"
+#include "sboxrun/via_daemon.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -831,6 +832,89 @@ static void test_grant_takes_the_selection(void **state)
 	machine_free(m);
 }
 
+/* sboxrun in direct mode: GPUs= or --gpus N resolved once, against the
+ * site's inventory, into the selection the launch hands to the grant. */
+static void expect_direct(const struct sbox_cli *cli, const char *const *set, const char *what,
+			  const struct machine *m, const char *msg)
+{
+	struct sbox_policy p;
+	struct sboxrun_gpus g = { 0 };
+	const struct sbox_gpu_selection *sel;
+	struct sbox_err err = { 0 };
+
+	policy_with(&p, set);
+	assert_int_equal(sboxrun_direct_gpus(cli, &p, &m->site, &g, what, &sel, &err), -1);
+	if (!strstr(err.msg, msg))
+		fail_msg("'%s' does not contain '%s'", err.msg, msg);
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+}
+
+static void test_direct_gpus(void **state)
+{
+	struct machine *m;
+	struct sbox_policy p;
+	struct sboxrun_gpus g = { 0 };
+	const struct sbox_gpu_selection *sel;
+	struct sbox_err err = { 0 };
+	struct sbox_cli cli = { 0 };
+	static const char *const none[] = { NULL };
+	static const char *const named[] = { "GPUs", "3 0", "GPUs", UUID3, NULL };
+	static const char *const zero[] = { "GPUs", "0", NULL };
+
+	(void)state;
+	skip_unless_root();
+	m = machine_new(false);
+	/* No GPU asked for: no selection, nothing read. */
+	policy_with(&p, none);
+	assert_int_equal(sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err), 0);
+	assert_null(sel);
+	assert_false(g.loaded);
+	/* --gpus N: the first N, no leases. */
+	cli.gpus = 2;
+	if (sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_ptr_equal(sel, &g.sel);
+	assert_ptr_equal(sel->inv, &g.inv);
+	assert_int_equal(sel->n, 2);
+	assert_int_equal(sel->idx[0], 0);
+	assert_int_equal(sel->idx[1], 1);
+	assert_int_equal(p.devices.gpus.n, 0);   /* the policy is not rewritten */
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+	/* GPUs=: each GPU once, in the order named. */
+	cli.gpus = 0;
+	policy_with(&p, named);
+	if (sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sel->n, 2);
+	assert_int_equal(sel->idx[0], 3);
+	assert_int_equal(sel->idx[1], 0);
+	assert_int_equal(p.devices.gpus.n, 3);   /* the text as written */
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+	cli.gpus = 5;
+	expect_direct(&cli, none, NULL, m, "--gpus 5: this machine has 4 GPUs");
+	cli.gpus = 1;
+	expect_direct(&cli, zero, NULL, m, "--gpus 1 and GPUs=0 both given: ask for a number or name them");
+	cli.gpus = 0;
+	expect_direct(&cli, (const char *const[]){ "GPUs", "9", NULL }, "--check=host", m,
+		      "--check=host: GPUs=9: no GPU has this index");
+	/* An unprivileged sboxrun has no device cgroup to give: refused in
+	 * the words the launch used when GPUs= was written back (after the
+	 * inventory is read, as then: the fake machine made readable). */
+	assert_int_equal(chmod(m->dir, 0755), 0);
+	assert_int_equal(seteuid(65534), 0);
+	cli.gpus = 1;
+	expect_direct(&cli, none, NULL, m,
+		      "GPUs=" UUID0 ": granting a GPU needs a device cgroup, which only root can set up");
+	cli.gpus = 0;
+	expect_direct(&cli, zero, "--check=host", m,
+		      "--check=host: GPUs=0: granting a GPU needs a device cgroup");
+	assert_int_equal(seteuid(0), 0);
+	machine_free(m);
+}
+
 static void test_grant_env(void **state)
 {
 	struct sbox_gpu_grant g;
@@ -876,6 +960,7 @@ int main(void)
 		cmocka_unit_test(test_grant_errors),
 		cmocka_unit_test(test_grant_none),
 		cmocka_unit_test(test_grant_takes_the_selection),
+		cmocka_unit_test(test_direct_gpus),
 		cmocka_unit_test(test_grant_env),
 	};
 
