@@ -100,7 +100,7 @@ int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_invent
 
 /* What a sandbox gets: built in the parent (P1), read by the child. */
 struct sbox_gpu_grant {
-	struct sbox_gpu *gpus;          /* in the policy's order */
+	struct sbox_gpu *gpus;          /* in the selection's order */
 	size_t n;
 	char *dev_root;                 /* the nodes are bound from here */
 	struct sbox_dev_node *nodes;    /* every node to bind, numbers checked */

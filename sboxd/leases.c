@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int leases_init(struct sboxd *d, struct sbox_err *err)
 {
 	struct leases *l = &d->leases;

@@ -113,7 +113,9 @@ int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
 	g->idx = calloc(room, sizeof(*g->idx));
 	if (!g->idx)
 		return sbox_fail(err, ENOMEM, "choosing GPUs");
-	if (cli->gpus ? pick_first(cli, g, what, err) < 0 : select_named(p, g, what, err) < 0)
+	if (cli->gpus > 0 && pick_first(cli, g, what, err) < 0)
+		return -1;
+	if (cli->gpus == 0 && select_named(p, g, what, err) < 0)
 		return -1;
 	*out = &g->sel;
 	return 0;
