@@ -36,6 +36,21 @@ static void json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* A JSON array of the nodes' paths below /dev. */
+static void json_nodes(FILE *out, const struct sbox_dev_node *nodes, size_t n)
+{
+	fputc('[', out);
+	for (size_t k = 0; k < n; k++) {
+		char path[80];
+
+		snprintf(path, sizeof(path), "/dev/%s", nodes[k].name);
+		if (k)
+			fputc(',', out);
+		json_string(out, path);
+	}
+	fputc(']', out);
+}
+
 static void print_json(const struct sbox_gpu_inventory *inv, FILE *out)
 {
 	fputs("{\"source\":", out);
@@ -55,27 +70,13 @@ static void print_json(const struct sbox_gpu_inventory *inv, FILE *out)
 		json_string(out, g->model);
 		fprintf(out, ",\"numa_node\":%d,\"local_cpus\":", g->numa_node);
 		json_string(out, g->cpus);
-		fputs(",\"nodes\":[", out);
-		for (size_t k = 0; k < g->n_nodes; k++) {
-			char path[80];
-
-			snprintf(path, sizeof(path), "/dev/%s", g->nodes[k].name);
-			if (k)
-				fputc(',', out);
-			json_string(out, path);
-		}
-		fputs("]}", out);
+		fputs(",\"nodes\":", out);
+		json_nodes(out, g->nodes, g->n_nodes);
+		fputc('}', out);
 	}
-	fputs("],\"shared_nodes\":[", out);
-	for (size_t k = 0; k < inv->n_shared; k++) {
-		char path[80];
-
-		snprintf(path, sizeof(path), "/dev/%s", inv->shared[k].name);
-		if (k)
-			fputc(',', out);
-		json_string(out, path);
-	}
-	fprintf(out, "],\"mig_caps\":%s}\n", inv->nvidia_caps ? "true" : "false");
+	fputs("],\"shared_nodes\":", out);
+	json_nodes(out, inv->shared, inv->n_shared);
+	fprintf(out, ",\"mig_caps\":%s}\n", inv->nvidia_caps ? "true" : "false");
 }
 
 void sboxrun_gpu_list_print(const struct sbox_gpu_inventory *inv, bool json, FILE *out)
