@@ -11,8 +11,8 @@
 
 /* Bind sources (exist, reachable by the caller), mount points (exist
  * on the host's root, or lie in a tmpfs of the sandbox), User=/Group= (in the
- * host's databases, or mapped in a user namespace), the GPUs gpus selects
- * (GPUs= or --gpus N resolved by sboxrun_direct_gpus(); every node
+ * host's databases, or mapped in a user namespace), GPUs (gpus: --gpus N
+ * as sboxrun_direct_gpus() chose it; NULL: GPUs= resolved here; every node
  * checked), DeviceAllow= (allowed to this launcher) and the cgroup limits
  * (a cgroup with them is made and removed again).  0, or -1 with err
  * saying what would fail the launch. */

@@ -220,7 +220,7 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 		      struct sbox_err *err)
 {
 	_cleanup_(sboxrun_gpus_free) struct sboxrun_gpus gpus = { 0 };
-	const struct sbox_gpu_selection *sel;
+	const struct sbox_gpu_selection *sel = NULL;
 	const char *sock;
 
 	if (sboxrun_launch_socket(cli, &sock, err) < 0)
@@ -236,7 +236,9 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 	}
 	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
 		return -1;
-	if (sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
+	/* --gpus N is chosen here, as the launch chooses it; GPUs= is
+	 * resolved among the host checks (sboxrun_check_host()). */
+	if (cli->gpus > 0 && sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
 		return -1;
 	return sboxrun_check_host(p, site, sel, err);
 }

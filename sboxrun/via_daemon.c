@@ -82,18 +82,31 @@ static int pick_first(const struct sbox_cli *cli, struct sboxrun_gpus *g, const 
 	return 0;
 }
 
-/* GPUs=: resolved against the inventory, each GPU once. */
-static int select_named(const struct sbox_policy *p, struct sboxrun_gpus *g, const char *what,
-			struct sbox_err *err)
+static int alloc_idx(struct sboxrun_gpus *g, const struct sbox_site *site, size_t room,
+		     struct sbox_err *err)
 {
+	g->site = site;
+	g->idx = calloc(room, sizeof(*g->idx));
+	return g->idx ? 0 : sbox_fail(err, ENOMEM, "choosing GPUs");
+}
+
+int sboxrun_named_gpus(const struct sbox_policy *p, const struct sbox_site *site,
+		       struct sboxrun_gpus *g, const struct sbox_gpu_selection **out,
+		       struct sbox_err *err)
+{
+	*out = NULL;
+	if (p->devices.gpus.n == 0)
+		return 0;
 	/* No device cgroup to give (GPUs= says so in its own words): no
 	 * inventory to read. */
 	if (sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
-	    sbox_gpu_inventory_load(&g->inv, g->site, err) < 0)
-		return fail_as(what, err);
+	    alloc_idx(g, site, p->devices.gpus.n, err) < 0 ||
+	    sbox_gpu_inventory_load(&g->inv, site, err) < 0)
+		return -1;
 	g->loaded = true;
 	if (sbox_gpu_select(&g->sel, &g->inv, p, g->idx, err) < 0)
-		return fail_as(what, err);
+		return -1;
+	*out = &g->sel;
 	return 0;
 }
 
@@ -101,21 +114,13 @@ int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
 			const struct sbox_site *site, struct sboxrun_gpus *g, const char *what,
 			const struct sbox_gpu_selection **out, struct sbox_err *err)
 {
-	size_t room = cli->gpus ? cli->gpus : p->devices.gpus.n;
-
 	*out = NULL;
-	if (cli->gpus && p->devices.gpus.n > 0)
+	if (cli->gpus == 0)
+		return sboxrun_named_gpus(p, site, g, out, err);
+	if (p->devices.gpus.n > 0)
 		return sbox_fail(err, 0, "--gpus %u and GPUs=%s both given: ask for a number or name them",
 				 cli->gpus, p->devices.gpus.v[0]);
-	if (room == 0)
-		return 0;
-	g->site = site;
-	g->idx = calloc(room, sizeof(*g->idx));
-	if (!g->idx)
-		return sbox_fail(err, ENOMEM, "choosing GPUs");
-	if (cli->gpus > 0 && pick_first(cli, g, what, err) < 0)
-		return -1;
-	if (cli->gpus == 0 && select_named(p, g, what, err) < 0)
+	if (alloc_idx(g, site, cli->gpus, err) < 0 || pick_first(cli, g, what, err) < 0)
 		return -1;
 	*out = &g->sel;
 	return 0;

@@ -36,8 +36,8 @@ const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli);
  * GPUs= resolved against it (or --gpus N: the first N, no leases to take)
  * into the selection the launch hands to the grant (sbox_launch.gpus).
  * *out: NULL when no GPU is asked for.  what: the prefix of the errors the
- * launch's own checks would give (--check=host's), or NULL.  Free with
- * sboxrun_gpus_free() once the launch is made. */
+ * launch's own checks would give for --gpus N (--check=host's), or NULL.
+ * Free with sboxrun_gpus_free() once the launch is made. */
 struct sboxrun_gpus {
 	const struct sbox_site *site;
 	struct sbox_gpu_inventory inv;
@@ -48,6 +48,11 @@ struct sboxrun_gpus {
 int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
 			const struct sbox_site *site, struct sboxrun_gpus *g, const char *what,
 			const struct sbox_gpu_selection **out, struct sbox_err *err);
+/* The same for GPUs= alone (no --gpus): what --check=host resolves among
+ * its host checks, in the launch's order. */
+int sboxrun_named_gpus(const struct sbox_policy *p, const struct sbox_site *site,
+		       struct sboxrun_gpus *g, const struct sbox_gpu_selection **out,
+		       struct sbox_err *err);
 void sboxrun_gpus_free(struct sboxrun_gpus *g);
 
 /* The policy as text, less what equals the built-in defaults: what sboxd
