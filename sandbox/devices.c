@@ -478,14 +478,21 @@ int sbox_devices_bpf_attach(int prog_fd, int cgroup_fd, struct sbox_err *err)
 	return 0;
 }
 
+int sbox_devices_check_gpu_privilege(const char *gpu, uid_t launcher_euid, struct sbox_err *err)
+{
+	if (launcher_euid == 0)
+		return 0;
+	return sbox_fail(err, EPERM, "GPUs=%s: granting a GPU needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
+			 gpu);
+}
+
 int sbox_devices_check_privilege(const struct sbox_policy *p, uid_t launcher_euid,
 				 struct sbox_err *err)
 {
 	if (launcher_euid == 0)
 		return 0;
 	if (p->devices.gpus.n > 0)
-		return sbox_fail(err, EPERM, "GPUs=%s: granting a GPU needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
-				 p->devices.gpus.v[0]);
+		return sbox_devices_check_gpu_privilege(p->devices.gpus.v[0], launcher_euid, err);
 	if (p->devices.n_allow > 0)
 		return sbox_fail(err, EPERM, "DeviceAllow=%s: allowing a device needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
 				 p->devices.allow[0].spec);
@@ -513,7 +520,10 @@ int sbox_devices_enforce_cgroup(const struct sbox_device_set *s, const struct sb
 				const struct sbox_cgroup *cg, uid_t launcher_euid,
 				struct sbox_err *err)
 {
-	bool grants = p->devices.gpus.n > 0 || p->devices.n_allow > 0;
+	/* The set, not GPUs=, says what is granted: the launcher's GPU
+	 * selection (sboxd's --gpus N) leaves GPUs= empty. */
+	bool grants = p->devices.gpus.n > 0 || p->devices.n_allow > 0 ||
+		      s->n > sbox_n_devices_base;
 	int fd;
 
 	if (launcher_euid != 0)

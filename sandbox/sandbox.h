@@ -41,6 +41,11 @@ struct sbox_launch {
 	 * client's): where the GPU inventory comes from.  NULL: discovery
 	 * from /proc, /sys and /dev. -- */
 	const struct sbox_site *site;
+	/* The GPUs the launcher chose from its own inventory for GPUs= or
+	 * --gpus N (sbox_gpu_select(), or sboxd's leases): the grant takes
+	 * exactly these and never reads GPUs= itself.  NULL: no GPU (a
+	 * policy naming some is then refused). */
+	const struct sbox_gpu_selection *gpus;
 	/* -- daemon (sboxd): what a forkserver acting for a client needs.
 	 * bind_src_fds: the client's own fds of its bind sources, indexed
 	 * like policy->mounts (-1: none, allowed for an optional source):

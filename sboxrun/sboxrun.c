@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "sboxrun/check_host.h"
 #include "sboxrun/cli.h"
+#include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 #include "sboxrun/status.h"
 #include "policy/directives.h"
@@ -187,11 +188,11 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 	return EXIT_SBOX_FAILED;
 }
 
-/* The site configuration.  In direct mode sboxrun is
- * the privileged side and reads it itself; --site-config may name another
- * file only here (sboxd reads its own --config and ignores any client's),
- * and no environment variable can.  It is read when something needs it:
- * GPUs=, --list-gpus, or --site-config given. */
+/* The site configuration.  In direct mode sboxrun is the privileged side
+ * and reads it itself; --site-config may name another file only here
+ * (sboxd reads its own --config and ignores any client's), and no
+ * environment variable can.  It is read when something needs it: GPUs=,
+ * --gpus, --list-gpus, veth's addresses, or --site-config given. */
 static int load_site(struct sbox_site *site, const struct sbox_cli *cli, struct sbox_err *err)
 {
 	const char *path = cli->site_config ? cli->site_config : SBOX_SITE_DEFAULT_PATH;
@@ -206,7 +207,7 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 
 	if (load_site(site, cli, &err) < 0 || sbox_gpu_inventory_load(&inv, site, &err) < 0)
 		return die(&err);
-	sbox_gpu_inventory_print(&inv, cli->json, stdout);
+	sboxrun_gpu_list_print(&inv, cli->json, stdout);
 	sbox_gpu_inventory_free(&inv);
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
@@ -219,6 +220,8 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_site *site,
 		      struct sbox_err *err)
 {
+	_cleanup_(sboxrun_gpus_free) struct sboxrun_gpus gpus = { 0 };
+	const struct sbox_gpu_selection *sel = NULL;
 	const char *sock;
 
 	if (sboxrun_launch_socket(cli, &sock, err) < 0)
@@ -232,11 +235,13 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 			sock);
 		return 0;
 	}
-	if (sboxrun_direct_gpus(cli, p, err) < 0)
+	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
 		return -1;
-	if ((p->devices.gpus.n > 0 || cli->site_config) && load_site(site, cli, err) < 0)
+	/* --gpus N is chosen here, as the launch chooses it; GPUs= is
+	 * resolved among the host checks (sboxrun_check_host()). */
+	if (cli->gpus > 0 && sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
 		return -1;
-	return sboxrun_check_host(p, site, err);
+	return sboxrun_check_host(p, site, sel, err);
 }
 
 /* --stats and --json-status, once the sandbox is gone. */
@@ -259,6 +264,7 @@ int main(int argc, char **argv)
 	struct sbox_err err = { 0 };
 	struct sbox_child *child = NULL;
 	struct sbox_end end = { 0 };   /* how it ended, for report_end() */
+	struct sboxrun_gpus gpus = { 0 };
 	char cwd[4096];
 	sigset_t set;
 	int sigfd, code;
@@ -350,15 +356,12 @@ int main(int argc, char **argv)
 		.site = &site,
 		.cgroup_guard = true,      /* sboxrun can be SIGKILLed: nobody else cleans up */
 	};
-	/* --gpus N without sboxd: no leases to take, so the first N. */
-	if (sboxrun_direct_gpus(&cli, &policy, &err) < 0) {
-		code = die(&err);
-		close(sigfd);
-		goto out;
-	}
-	/* Veth's address range is the site's ([Network]). */
-	if ((policy.devices.gpus.n > 0 || cli.site_config || policy.net.mode == SBOX_NET_VETH) &&
-	    load_site(&site, &cli, &err) < 0) {
+	/* Veth's address range is the site's ([Network]); so is the GPU
+	 * inventory, read once here and resolved into the launch's GPUs
+	 * (--gpus N without sboxd: no leases, the first N). */
+	if (((policy.devices.gpus.n > 0 || cli.gpus || cli.site_config ||
+	      policy.net.mode == SBOX_NET_VETH) && load_site(&site, &cli, &err) < 0) ||
+	    sboxrun_direct_gpus(&cli, &policy, &site, &gpus, NULL, &launch.gpus, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
 		goto out;
@@ -374,6 +377,7 @@ int main(int argc, char **argv)
 	close(sigfd);
 	report_end(&cli, &end, code);
 out:
+	sboxrun_gpus_free(&gpus);
 	sbox_site_free(&site);
 	sbox_policy_free(&policy);
 	return code;
