@@ -152,7 +152,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 
 # -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
 # pkg-config file), the example node agent, the protocol fuzzer --
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c leases.c recovery.c state.c closer.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c recovery.c leases.c reply.c state.c closer.c base.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)

@@ -126,3 +126,21 @@ bool sboxd_closer_settle(unsigned timeout_ms)
 	pthread_mutex_unlock(&cl.lock);
 	return idle;
 }
+
+void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+void close_client_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			sboxd_close_client_fd(fds[i]);
+			fds[i] = -1;
+		}
+}

@@ -83,7 +83,8 @@ static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 	return n;
 }
 
-/* -------------------------------------------------------------- keeper */
+/* The keeper process: it holds one record (and its fds) per job, answers
+ * a new sboxd with all of them, and runs nothing else. */
 
 struct record {
 	uint64_t id;
