@@ -185,8 +185,6 @@ int sbox_client_connect(struct sbox_client *c, const char *path)
 	return 0;
 }
 
-/* ------------------------------------------------------------ messages */
-
 static void pending_refusal(struct sbox_client *c)
 {
 	struct sbox_msg m;
