@@ -590,4 +590,3 @@ void jobs_stop(struct sboxd *d)
 			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 	}
 }
-
