@@ -22,6 +22,9 @@
  * a pipe sboxd still holds waits with them).  The cure is the owner's uid
  * on each entry, at most a thread or two per uid, and in-close fds counted
  * against MaxFdsPerUser=.
+ *
+ * close_fds() is for sboxd's own fds (a sandbox's channel and pidfd, what
+ * the keeper hands back): closed in place.
  */
 #include "sboxd/daemon.h"
 

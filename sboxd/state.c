@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What sboxd keeps on disk in its state directory (StateDirectory=): the
- * bound of the job ids handed out (job-ids) and the keeper's pid
- * (keeper.pid).  Small files, each written whole or not at all, every
- * write checked: a full disk is an error naming the file, never an empty
- * file found later (docs/protocol.md, "Recovery").
+ * sboxd's state, in memory and on disk.  In memory: the job records (made,
+ * watched, unlinked; encoded for LIST and the keeper), and what each user
+ * holds of what all share (connections, fds), for the caps.  On disk, in
+ * its state directory (StateDirectory=): the bound of the job ids handed
+ * out (job-ids) and the keeper's pid (keeper.pid).  Small files, each
+ * written whole or not at all, every write checked: a full disk is an
+ * error naming the file, never an empty file found later (docs/protocol.md,
+ * "Recovery").  Launch, recovery and the loop all use these, so they sit
+ * under them (daemon.h).
  */
 #include "sboxd/daemon.h"
 
