@@ -42,7 +42,7 @@ CORE_SRC = $(wildcard common/*.c policy/*.c sandbox/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(O)/%.o)
 # The wire protocol (wire/) and the libsbox client (libsbox/), which sboxrun's
 # client mode uses; sboxrun's own objects (sboxrun/).
-WIRE_OBJ = $(addprefix $(O)/wire/, protocol.o build.o)
+WIRE_OBJ = $(addprefix $(O)/wire/, protocol.o build.o fdpass.o)
 CLIENT_OBJ = $(O)/libsbox/client.o $(WIRE_OBJ)
 CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o check_host.o via_daemon.o gpu_list.o) $(CLIENT_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -153,7 +153,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # sboxd, libsbox (static, shared with only sbox_client_* exported so that a
 # client links against the protocol and nothing else; pkg-config file), the
 # example node agent, the protocol fuzzer.
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c leases.c recovery.c state.c closer.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c recovery.c leases.c reply.c state.c closer.c base.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
@@ -161,7 +161,7 @@ $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
 # version script in the shared library.
-LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c $(wildcard common/*.c policy/*.c)
+LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c wire/fdpass.c $(wildcard common/*.c policy/*.c)
 LIBSBOX_SOVERSION = 0
 # policy/ checks capability names with libcap, syscall names with libseccomp.
 LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
@@ -196,7 +196,7 @@ $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds: 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZERS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = wire/protocol.c wire/build.c $(wildcard common/*.c policy/*.c)
+FUZZ_SRC = wire/protocol.c wire/build.c wire/fdpass.c $(wildcard common/*.c policy/*.c)
 FUZZ_HDR = $(wildcard common/*.h policy/*.h wire/*.h sboxd/*.h)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR)
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "wire/fdpass.h"
 #include "wire/protocol.h"
 #include "policy/parse.h"
 #include "policy/policy.h"
@@ -184,8 +185,6 @@ int sbox_client_connect(struct sbox_client *c, const char *path)
 	return 0;
 }
 
-/* ------------------------------------------------------------ messages */
-
 static void pending_refusal(struct sbox_client *c)
 {
 	struct sbox_msg m;
@@ -203,36 +202,13 @@ static void pending_refusal(struct sbox_client *c)
 
 static int send_msg(struct sbox_client *c, struct sbox_mb *b)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * SBOX_PROTO_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct sbox_err err = { 0 };
-	ssize_t n;
 
 	if (c->fd < 0)
 		return fail(c, SBOX_ERR_GONE, ENOTCONN, "not connected to sboxd");
 	if (sbox_mb_finish(b, &err) < 0)
 		return fail(c, SBOX_ERR_LOCAL, 0, "%s", err.msg);
-	iov.iov_base = b->buf;
-	iov.iov_len = b->len;
-	if (b->nfds > 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * b->nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * b->nfds);
-		memcpy(CMSG_DATA(cm), b->fds, sizeof(int) * b->nfds);
-	}
-	do
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
+	if (sbox_fdpass_send(c->fd, b->buf, b->len, b->fds, b->nfds, 0) < 0) {
 		int e = errno;
 
 		fail(c, e == EMSGSIZE ? SBOX_ERR_LOCAL : SBOX_ERR_GONE, e, "sending %s to sboxd",
@@ -363,8 +339,6 @@ static int request(struct sbox_client *c, struct sbox_mb *b, struct sbox_msg *m)
 		return 0;
 	}
 }
-
-/* ------------------------------------------------------------ requests */
 
 int sbox_client_ping(struct sbox_client *c, unsigned *protocol, char *server, size_t len)
 {

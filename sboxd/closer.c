@@ -22,6 +22,9 @@
  * a pipe sboxd still holds waits with them).  The cure is the owner's uid
  * on each entry, at most a thread or two per uid, and in-close fds counted
  * against MaxFdsPerUser=.
+ *
+ * close_fds() is for sboxd's own fds (a sandbox's channel and pidfd, what
+ * the keeper hands back): closed in place.
  */
 #include "sboxd/daemon.h"
 
@@ -125,4 +128,22 @@ bool sboxd_closer_settle(unsigned timeout_ms)
 	idle = cl.n == 0 && cl.idle == cl.threads;
 	pthread_mutex_unlock(&cl.lock);
 	return idle;
+}
+
+void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+void close_client_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			sboxd_close_client_fd(fds[i]);
+			fds[i] = -1;
+		}
 }

@@ -5,9 +5,8 @@
  * whole with its fds (MSG_CMSG_CLOEXEC); a packet over the size cap
  * (MSG_TRUNC) or with control data cut short (MSG_CTRUNC: more fds than we
  * take) is refused, and every fd that did arrive is closed on any error.
- * Replies are sent without blocking; a client that doesn't read them is
- * dropped once SBOXD_OUTQ_MAX bytes wait for it, so that no client can make
- * sboxd hold memory or stall.
+ * A well-formed request goes down to jobs.c; replies go out through
+ * reply.c, which every layer uses.
  */
 #include "sboxd/daemon.h"
 
@@ -18,85 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
-
-/* Room for the kernel's SCM_MAX_FD, so that we receive (and can close)
- * every fd a client sends rather than have the rest dropped unseen. */
-#define CMSG_FDS_MAX 253
-
-void close_fds(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-}
-
-void close_client_fds(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0) {
-			sboxd_close_client_fd(fds[i]);
-			fds[i] = -1;
-		}
-}
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77
-#endif
-#ifndef PIDFD_GET_PID_NAMESPACE
-#define PIDFD_GET_PID_NAMESPACE _IO(0xFF, 5)
-#endif
-
-/* A sandbox's worker sees the host's /run (read-only, but a socket can be
- * connected to on a read-only mount): it must not ask sboxd for a sandbox
- * that its own policy would not give it (a GPU, a network, a view of paths
- * it hides).  Workers run in a pid namespace of their own; so do
- * containers, which AllowNestedClients=yes lets in.  The connecting
- * process's own pidfd (SO_PEERPIDFD) says it without a pid-reuse race;
- * /proc/PID is the fallback on kernels without it (SO_PEERPIDFD unknown,
- * or the ioctl unknown), never when the pidfd says the process is gone
- * (ESRCH): its pid may be another process's by now.  Fails closed; errno
- * then says why when it was an error (EMFILE: sboxd is out of fds). */
-bool sboxd_peer_in_our_pidns(int fd, pid_t pid)
-{
-	struct stat mine, theirs;
-	socklen_t len = sizeof(int);
-	int pidfd = -1, ns = -1;
-	bool same;
-
-	if (stat("/proc/self/ns/pid", &mine) < 0)
-		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
-		ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
-		if (ns < 0 && errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP) {
-			int e = errno;
-
-			close(pidfd);
-			errno = e;
-			return false;      /* gone (ESRCH), out of fds, or unknown: refuse */
-		}
-		close(pidfd);
-	} else if (pidfd < 0 && errno == ESRCH) {
-		return false;
-	}
-	if (ns >= 0) {
-		same = fstat(ns, &theirs) == 0;
-		close(ns);
-	} else {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
-		same = pid > 0 && stat(path, &theirs) == 0;
-	}
-	return same && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
-}
+#include "wire/fdpass.h"
 
 static void fill_identity(struct conn *c)
 {
@@ -144,25 +69,6 @@ static void refuse(int fd, uint32_t code, const char *msg)
 	shutdown(fd, SHUT_RD);
 	drain(fd);
 	close(fd);
-}
-
-unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
-{
-	unsigned n = 0;
-
-	for (const struct conn *c = d->conns; c; c = c->next)
-		n += !c->dead && c->who.uid == uid;
-	return n;
-}
-
-size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
-{
-	size_t n = sboxd_user_conns(d, uid);
-
-	for (const struct job *j = d->jobs; j; j = j->next)
-		if (!j->dead && j->queued && j->uid == uid)
-			n += j->queued->nfds;
-	return n;
 }
 
 /* Out of fds: give up the spare to take the connection, refuse it with a
@@ -268,6 +174,10 @@ void conn_accept(struct sboxd *d)
 			free(c);
 			continue;
 		}
+		/* Where a reply fails (reply.c, under every layer), the
+		 * connection is closed through this hook: it is set before
+		 * there is any connection to close. */
+		d->conn_lost = conn_close;
 		if (sboxd_watch(d, fd, &c->w, EPOLLIN) < 0) {
 			sboxd_log("epoll_ctl: %s", strerror(errno));
 			close(fd);
@@ -291,29 +201,15 @@ static void drain(int fd)
 {
 	for (int i = 0; i < 64; i++) {
 		char buf[512];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int) * 253)];
-		} ctl;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
-				     .msg_controllen = sizeof(ctl) };
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		bool had_fds = false;
+		int fds[SBOX_FDPASS_MAX];
+		struct sbox_fdpass_in in = { .fds = fds, .max = SBOX_FDPASS_MAX,
+					     .close_fd = sboxd_close_client_fd };
+		ssize_t n = sbox_fdpass_recv(fd, buf, sizeof(buf), MSG_DONTWAIT, &in);
 
 		if (n < 0)
 			return;
-		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
-			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int *fds = (int *)(void *)CMSG_DATA(h);
-
-			for (size_t j = 0; j < k; j++)
-				sboxd_close_client_fd(fds[j]);
-			had_fds = true;
-		}
-		if (n == 0 && !had_fds)
+		close_client_fds(fds, in.nfds);
+		if (n == 0 && in.nfds == 0)
 			return;    /* the peer's end */
 	}
 }
@@ -345,135 +241,26 @@ void conn_close(struct sboxd *d, struct conn *c)
 	c->outq = c->outq_tail = NULL;
 }
 
-static void update_out(struct sboxd *d, struct conn *c)
-{
-	bool want = c->outq != NULL;
-
-	if (want == c->want_out)
-		return;
-	c->want_out = want;
-	sboxd_watch(d, c->fd, &c->w, EPOLLIN | (want ? EPOLLOUT : 0));
-}
-
-static void flush(struct sboxd *d, struct conn *c)
-{
-	while (c->outq) {
-		struct outmsg *o = c->outq;
-		ssize_t n = send(c->fd, o->data, o->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			conn_close(d, c);
-			return;
-		}
-		c->outq = o->next;
-		if (!c->outq)
-			c->outq_tail = NULL;
-		c->outq_bytes -= o->len;
-		free(o);
-	}
-	update_out(d, c);
-}
-
-void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b)
-{
-	struct sbox_err err = { 0 };
-	struct outmsg *o;
-
-	if (c->dead)
-		return;
-	if (sbox_mb_finish(b, &err) < 0) {
-		/* Our own reply didn't fit: say so rather than nothing. */
-		uint32_t seq = b->len >= 12 ? b->buf[8] | b->buf[9] << 8 | b->buf[10] << 16 |
-						(uint32_t)b->buf[11] << 24 : 0;
-
-		sbox_mb_error(b, seq, SBOX_E_INTERNAL, err.errnum, err.msg);
-		if (sbox_mb_finish(b, NULL) < 0)
-			return;
-	}
-	if (!c->outq) {
-		ssize_t n = send(c->fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n >= 0)
-			return;
-		if (errno != EAGAIN && errno != EINTR) {
-			conn_close(d, c);
-			return;
-		}
-	}
-	if (c->outq_bytes + b->len > SBOXD_OUTQ_MAX) {
-		sboxd_log("uid %u: client does not read its replies; dropped", (unsigned)c->who.uid);
-		conn_close(d, c);
-		return;
-	}
-	o = malloc(sizeof(*o) + b->len);
-	if (!o) {
-		conn_close(d, c);
-		return;
-	}
-	o->next = NULL;
-	o->len = b->len;
-	memcpy(o->data, b->buf, b->len);
-	if (c->outq_tail)
-		c->outq_tail->next = o;
-	else
-		c->outq = o;
-	c->outq_tail = o;
-	c->outq_bytes += b->len;
-	update_out(d, c);
-}
-
-void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t code, int errnum,
-		     const char *msg)
-{
-	struct sbox_mb b = { 0 };
-
-	sbox_mb_error(&b, seq, code, errnum, msg);
-	conn_send(d, c, &b);
-	sbox_mb_free(&b);
-}
-
 /* Receive one packet and its fds.  Returns its length, 0 at EOF, -1 when
  * there is nothing (EAGAIN), -2 when the packet is refused (reply sent,
  * fds closed, connection to be closed). */
 static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * CMSG_FDS_MAX)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { d->rxbuf, SBOX_PROTO_MAX_MSG + 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
+	struct sbox_fdpass_in in = { .fds = fds, .max = SBOX_FDPASS_MAX,
+				     .close_fd = sboxd_close_client_fd };
 	ssize_t n;
 	const char *why = NULL;
 
 	*nfds = 0;
-	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = sbox_fdpass_recv(c->fd, d->rxbuf, SBOX_PROTO_MAX_MSG + 1, MSG_DONTWAIT, &in);
 	if (n < 0)
-		return (errno == EAGAIN || errno == EINTR) ? -1 : 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t k;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*nfds < CMSG_FDS_MAX)
-				fds[(*nfds)++] = fd;
-			else
-				sboxd_close_client_fd(fd);
-		}
-	}
-	if (mh.msg_flags & MSG_CTRUNC)
+		return errno == EAGAIN ? -1 : 0;
+	*nfds = in.nfds;
+	if (in.msg_flags & MSG_CTRUNC)
 		why = "too many fds in one message (control data truncated)";
 	else if (*nfds > SBOX_PROTO_MAX_FDS)
 		why = "too many fds in one message";
-	else if (mh.msg_flags & MSG_TRUNC)
+	else if (in.msg_flags & MSG_TRUNC)
 		why = "message over the size limit";
 	if (why) {
 		char msg[160];
@@ -545,10 +332,10 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 
 void conn_on_event(struct sboxd *d, struct conn *c, uint32_t events)
 {
-	int fds[CMSG_FDS_MAX];
+	int fds[SBOX_FDPASS_MAX];
 
 	if (events & EPOLLOUT)
-		flush(d, c);
+		conn_flush(d, c);
 	if (c->dead)
 		return;
 	/* A few packets per wake-up, so that one busy client can't starve

@@ -1,22 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sboxd's insides, shared by its files (docs/protocol.md says what it does
- * on the wire; docs/man/sboxd.8 how to run it):
+ * on the wire; docs/man/sboxd.8 how to run it).  Calls flow one way, down
+ * this list; no file calls one above it:
  *
- *   sboxd.c            main: options, site configuration, socket, start/stop
- *   sboxd/loop.c      the event loop: epoll, signals, deadlines, netns pool
- *   sboxd/conn.c      clients: accept, SO_PEERCRED, receive with fds, replies
- *   sboxd/jobs.c      launch, wait, signal, list, stats; children's events
- *   sboxd/leases.c    the GPU inventory and exclusive leases
- *   sboxd/recovery.c  the keeper that outlives sboxd, and re-adoption
- *   sboxd/state.c     files in the state directory: job ids, keeper.pid
- *   sboxd/closer.c    closing clients' fds off the loop (a close may block)
+ *   sboxd.c     main: options, site configuration, socket, start/stop
+ *   loop.c      the event loop: epoll, signals, deadlines, netns pool
+ *   conn.c      clients: accept, SO_PEERCRED, receive with fds, close
+ *   jobs.c      the requests but LAUNCH; children's events and ends
+ *   launch.c    LAUNCH, from a request to a running sandbox or a queued
+ *               one (--wait-gpu), and the retries of queued launches
+ *   recovery.c  the keeper that outlives sboxd, and re-adoption
+ *   leases.c    the GPU inventory and exclusive leases
  *
- * One thread (and the closers, which only close).  Nothing here blocks on a client or a child: sockets are
- * non-blocking, sbox_spawn() returns right after clone, and a child's
- * set-up reports arrive as events.  Objects that the loop may still hold
- * a pointer to in the current batch of events are freed at its end
- * (daemon_reap_dead).
+ * and under them, used by whichever needs them (each calls only those
+ * listed after it):
+ *
+ *   reply.c     replies to clients, queued without blocking
+ *   state.c     job records, what a user holds, and the files of the
+ *               state directory (job ids, keeper.pid)
+ *   closer.c    closing clients' fds off the loop (a close may block)
+ *   base.c      clocks, the log, the epoll set, the peer's pid namespace
+ *
+ * Where a lower file needs an upper one to act, it says what happened and
+ * its caller acts (leases_release: a GPU came free, so jobs.c retries the
+ * queued launches; launch_retry_next: a queued launch was refused, so
+ * jobs.c ends it), or it calls a hook the upper file set (conn_lost).
+ *
+ * One thread (and the closers, which only close).  Nothing here blocks on
+ * a client or a child: sockets are non-blocking, sbox_spawn() returns
+ * right after clone, and a child's set-up reports arrive as events.
+ * Objects that the loop may still hold a pointer to in the current batch
+ * of events are freed at its end (loop.c's reap_dead).
  */
 #ifndef SBOX_LAUNCHER_DAEMON_H
 #define SBOX_LAUNCHER_DAEMON_H
@@ -155,6 +170,10 @@ struct sboxd {
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
+	/* conn.c's conn_close, for reply.c: a reply that cannot be sent
+	 * ends its connection, which also tells the jobs (set by conn.c
+	 * before there is a connection). */
+	void (*conn_lost)(struct sboxd *d, struct conn *c);
 };
 
 /* What MaxConnections= and MaxJobs= keep for root: users other than root
@@ -169,46 +188,28 @@ static inline unsigned sboxd_root_reserve(unsigned max)
 	return r == 0 && max > 1 ? 1 : r;
 }
 
-/* ---- sboxd/loop.c ---- */
-uint64_t sboxd_now(void);                    /* monotonic usec */
-uint64_t sboxd_now_real(void);
-int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
-void sboxd_unwatch(struct sboxd *d, int fd);
-/* One turn of the loop: deadlines, then one epoll_wait (for at most
- * max_wait_ms; -1: until the next deadline) and its events.  1: stopped;
- * 0: go on; -1: failed.  sboxd_run turns it until it stops. */
+/* loop.c: the top, below main.  One turn of the loop: deadlines, then one
+ * epoll_wait (for at most max_wait_ms; -1: until the next deadline) and
+ * its events.  1: stopped; 0: go on; -1: failed.  sboxd_run turns it
+ * until it stops. */
 int sboxd_turn(struct sboxd *d, int max_wait_ms);
 int sboxd_run(struct sboxd *d);
 /* At the end: close every client, let go of every job (the keeper, if
  * any, holds the detached ones), free it all. */
 void sboxd_drop_all(struct sboxd *d);
-void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- sboxd/conn.c ---- */
+/* conn.c: a client's connection, from accept to close; its requests go
+ * down to jobs_handle. */
 void conn_accept(struct sboxd *d);
 void conn_on_event(struct sboxd *d, struct conn *c, uint32_t events);
-void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b);
-void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t code, int errnum,
-		     const char *msg);
+/* Marks it dead (freed at the end of the batch), ends its jobs that were
+ * not detached (jobs_conn_gone), closes the socket. */
 void conn_close(struct sboxd *d, struct conn *c);
 void conn_check_idle(struct sboxd *d, uint64_t now, uint64_t *next);
-void close_fds(int *fds, size_t n);
-/* The same for fds that came from a client: closed by sboxd/closer.c's
- * threads, never in the loop (a close may wait on a FUSE server). */
-void close_client_fds(int *fds, size_t n);
-/* What a user holds of what all share: live connections; fds (its
- * connections and its queued launches' fds). */
-unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
-size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
-/* Is the process that connected fd in our pid namespace? */
-bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
 
-/* ---- sboxd/closer.c ---- */
-void sboxd_close_client_fd(int fd);
-/* Wait (up to timeout_ms) until every queued close is done: true if so. */
-bool sboxd_closer_settle(unsigned timeout_ms);
-
-/* ---- sboxd/jobs.c ---- */
+/* jobs.c: every request but LAUNCH, and a job's life after its launch. */
+/* A decoded request and the fds it carried (closed, or owned by the job
+ * from here). */
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
 void job_on_event(struct sboxd *d, struct job *j);
 void job_on_exit(struct sboxd *d, struct job *j);
@@ -217,17 +218,26 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c);
  * batches: no walk over a waiter list is under way then). */
 void jobs_drop_dead_waiters(struct sboxd *d);
 void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
+/* Try the queued launches again (a GPU came free, or sboxd recovered
+ * queued ones); a launch refused now ends as a set-up failure. */
 void jobs_retry_queued(struct sboxd *d);
-struct job *job_new(struct sboxd *d, uint64_t id);
-void job_unlink(struct sboxd *d, struct job *j);
-int job_track(struct sboxd *d, struct job *j, struct sbox_err *err);
 void jobs_stop(struct sboxd *d);
-/* The fds sboxd holds but job `except`'s, for sbox_launch.close_fds. */
-int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n);
-/* End a job that never started (queued, then cancelled or refused). */
-void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status);
 
-/* ---- sboxd/leases.c ---- */
+/* launch.c: LAUNCH (docs/protocol.md); the reply, or the refusal, is sent
+ * from here. */
+void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
+/* One step of a retry round: the first queued launch refused now (errnum
+ * and msg say why), or NULL when the round is over. */
+struct job *launch_retry_next(struct sboxd *d);
+
+/* recovery.c: the keeper's records of live jobs, and taking them back. */
+int keeper_start(struct sboxd *d, struct sbox_err *err);
+void keeper_put(struct sboxd *d, struct job *j);
+void keeper_del(struct sboxd *d, uint64_t id);
+void keeper_on_event(struct sboxd *d, uint32_t events);
+int keeper_recover(struct sboxd *d, struct sbox_err *err);
+
+/* leases.c: which GPU each job holds. */
 int leases_init(struct sboxd *d, struct sbox_err *err);
 void leases_free(struct sboxd *d);
 /* Choose GPUs for a policy and a count: indexes into *idx.  Returns 0,
@@ -235,17 +245,36 @@ void leases_free(struct sboxd *d);
 int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox_policy *p,
 		  unsigned count, unsigned *idx, size_t *n, struct sbox_err *err);
 void leases_take(struct sboxd *d, const struct job *j);
-void leases_release(struct sboxd *d, const struct job *j);
-void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq);
+/* True when a GPU came free: the caller retries the queued launches. */
+bool leases_release(struct sboxd *d, const struct job *j);
+/* The GPU_LIST reply to who's GPUS request, built in b for the caller to
+ * send. */
+void leases_list(struct sboxd *d, const struct sbox_requester *who, uint32_t seq,
+		 struct sbox_mb *b);
 
-/* ---- sboxd/recovery.c ---- */
-int keeper_start(struct sboxd *d, struct sbox_err *err);
-void keeper_put(struct sboxd *d, struct job *j);
-void keeper_del(struct sboxd *d, uint64_t id);
-void keeper_on_event(struct sboxd *d, uint32_t events);
-int keeper_recover(struct sboxd *d, struct sbox_err *err);
+/* reply.c: what every layer answers a client with.  Sending never blocks;
+ * a failure closes the connection through d->conn_lost. */
+void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b);
+void conn_send_error(struct sboxd *d, struct conn *c, uint32_t seq, uint32_t code, int errnum,
+		     const char *msg);
+void conn_flush(struct sboxd *d, struct conn *c);
 
-/* ---- sboxd/state.c ---- */
+/* state.c: the job records and the state directory. */
+struct job *job_new(struct sboxd *d, uint64_t id);
+void job_unlink(struct sboxd *d, struct job *j);
+int job_track(struct sboxd *d, struct job *j, struct sbox_err *err);
+void job_record(struct sbox_mb *b, const struct job *j);
+/* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
+ * same attributes in an EXIT reply and in the keeper's record. */
+void job_put_end(struct sbox_mb *b, const struct job *j);
+/* The fds sboxd holds but job `except`'s, for sbox_launch.close_fds. */
+int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n);
+/* A queued launch's request and fds (closed through the closer). */
+void queued_free(struct queued_launch *q);
+/* What a user holds of what all share: live connections; fds (its
+ * connections and its queued launches' fds). */
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Job ids are never handed out twice, also across restarts: ids_load()
  * reads the bound the last sboxd reserved, ids_take() hands out the next
  * id once the bound above it is on disk. */
@@ -254,9 +283,23 @@ int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err);
 /* dir/name := text, whole or not at all (temporary file, fsync, rename). */
 int write_state_file(const char *dir, const char *name, const char *text,
 		     struct sbox_err *err);
-void job_record(struct sbox_mb *b, const struct job *j);
-/* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
- * same attributes in an EXIT reply and in the keeper's record. */
-void job_put_end(struct sbox_mb *b, const struct job *j);
+
+/* closer.c: closing fds. */
+void sboxd_close_client_fd(int fd);
+/* Wait (up to timeout_ms) until every queued close is done: true if so. */
+bool sboxd_closer_settle(unsigned timeout_ms);
+void close_fds(int *fds, size_t n);
+/* The same for fds that came from a client: closed by the closer's
+ * threads, never in the loop (a close may wait on a FUSE server). */
+void close_client_fds(int *fds, size_t n);
+
+/* base.c: under everything. */
+uint64_t sboxd_now(void);                    /* monotonic usec */
+uint64_t sboxd_now_real(void);
+void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
+void sboxd_unwatch(struct sboxd *d, int fd);
+/* Is the process that connected fd in our pid namespace? */
+bool sboxd_peer_in_our_pidns(int fd, pid_t pid);
 
 #endif

@@ -24,49 +24,6 @@
 
 #include "common/util.h"
 
-void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
-void queued_free(struct queued_launch *q);
-
-struct job *job_new(struct sboxd *d, uint64_t id)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return NULL;
-	j->id = id;
-	j->w_event.kind = W_JOB_EVENT;
-	j->w_event.obj = j;
-	j->w_pidfd.kind = W_JOB_PIDFD;
-	j->w_pidfd.obj = j;
-	j->next = d->jobs;
-	if (d->jobs)
-		d->jobs->prev = j;
-	d->jobs = j;
-	d->n_jobs++;
-	if (id >= d->next_job_id)
-		d->next_job_id = id + 1;
-	return j;
-}
-
-void job_unlink(struct sboxd *d, struct job *j)
-{
-	struct waiter *w, *wn;
-
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		d->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	for (w = j->waiters; w; w = wn) {
-		wn = w->next;
-		free(w);
-	}
-	queued_free(j->queued);
-	d->n_jobs--;
-	free(j);
-}
-
 static void job_forget(struct sboxd *d, struct job *j)
 {
 	if (j->dead)
@@ -78,20 +35,6 @@ static void job_forget(struct sboxd *d, struct job *j)
 	keeper_del(d, j->id);
 	j->dead = true;
 	d->have_dead = true;
-}
-
-int job_track(struct sboxd *d, struct job *j, struct sbox_err *err)
-{
-	int efd = sbox_child_event_fd(j->child), pfd = sbox_child_pidfd(j->child);
-
-	if (pfd < 0)
-		return sbox_fail(err, ENOSYS, "job %llu: no pidfd (Linux 5.3 or later is needed)",
-				 (unsigned long long)j->id);
-	if (sboxd_watch(d, efd, &j->w_event, EPOLLIN) < 0 ||
-	    sboxd_watch(d, pfd, &j->w_pidfd, EPOLLIN) < 0)
-		return sbox_fail(err, errno, "job %llu: watching its sandbox", (unsigned long long)j->id);
-	j->event_open = true;
-	return 0;
 }
 
 static bool may_see(const struct conn *c, const struct job *j)
@@ -126,33 +69,6 @@ static void no_job(struct sboxd *d, struct conn *c, uint32_t seq, uint64_t id)
 	conn_send_error(d, c, seq, SBOX_E_NOJOB, ESRCH, msg);
 }
 
-void job_record(struct sbox_mb *b, const struct job *j)
-{
-	sbox_mb_nest_begin(b, SBOX_ATTR_JOB);
-	sbox_mb_u64(b, SBOX_ATTR_JOB_ID, j->id);
-	sbox_mb_u32(b, SBOX_ATTR_UID, (uint32_t)j->uid);
-	sbox_mb_u32(b, SBOX_ATTR_GID, (uint32_t)j->gid);
-	sbox_mb_u32(b, SBOX_ATTR_PID, (uint32_t)j->pid);
-	sbox_mb_u32(b, SBOX_ATTR_STATE, j->state);
-	sbox_mb_u32(b, SBOX_ATTR_FLAGS, j->detached ? SBOX_LAUNCH_DETACH : 0);
-	sbox_mb_u64(b, SBOX_ATTR_START_USEC, j->start_real);
-	sbox_mb_str(b, SBOX_ATTR_NAME, j->name);
-	for (size_t i = 0; i < j->n_gpus; i++)
-		sbox_mb_u32(b, SBOX_ATTR_GPU, j->gpus[i]);
-	sbox_mb_nest_end(b);
-}
-
-void job_put_end(struct sbox_mb *b, const struct job *j)
-{
-	sbox_mb_u32(b, SBOX_ATTR_OUTCOME, j->outcome);
-	sbox_mb_i32(b, SBOX_ATTR_STATUS, j->status);
-	sbox_mb_u32(b, SBOX_ATTR_ERRNUM, j->errnum);
-	sbox_mb_str(b, SBOX_ATTR_MESSAGE, j->msg);
-	sbox_mb_u32(b, SBOX_ATTR_OOM, j->oom);
-	sbox_mb_u32(b, SBOX_ATTR_TIMEOUT, j->timeout);
-	sbox_mb_stats(b, &j->stats);
-}
-
 static void send_exit(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
 {
 	struct sbox_mb b = { 0 };
@@ -164,7 +80,9 @@ static void send_exit(struct sboxd *d, struct conn *c, uint32_t seq, const struc
 	sbox_mb_free(&b);
 }
 
-/* ------------------------------------------------------------ the end */
+/* How a job ends: the events init sent are read until its pidfd says it
+ * is gone; it is then reaped, its outcome decided once, and the end told
+ * to every WAIT (finalize). */
 
 static void close_event(struct sboxd *d, struct job *j)
 {
@@ -336,7 +254,8 @@ static void finalize(struct sboxd *d, struct job *j)
 		keeper_put(d, j);
 		trim_ended(d, j->uid);
 	}
-	leases_release(d, j);
+	if (leases_release(d, j))
+		jobs_retry_queued(d);
 }
 
 void job_on_exit(struct sboxd *d, struct job *j)
@@ -355,7 +274,8 @@ void job_on_exit(struct sboxd *d, struct job *j)
 	finalize(d, j);
 }
 
-void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status)
+/* End a job that never started (queued, then cancelled or refused). */
+static void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int status)
 {
 	queued_free(j->queued);
 	j->queued = NULL;
@@ -364,13 +284,31 @@ void job_end_unstarted(struct sboxd *d, struct job *j, uint32_t outcome, int sta
 	finalize(d, j);
 }
 
+/* A GPU came free (or sboxd came up with launches queued): retry the
+ * queued launches, oldest first; one refused now ends as a set-up
+ * failure, with the reason.  Not again while a round is under way (an
+ * end told here may free a GPU). */
+void jobs_retry_queued(struct sboxd *d)
+{
+	static bool busy;
+	struct job *refused;
+
+	if (busy)
+		return;
+	busy = true;
+	while ((refused = launch_retry_next(d)))
+		job_end_unstarted(d, refused, SBOX_OUTCOME_SETUP_FAILED, 0);
+	busy = false;
+}
+
 /* A queued job that will never start: tell as if it had been killed. */
 static void cancel_queued(struct sboxd *d, struct job *j, int sig)
 {
 	job_end_unstarted(d, j, SBOX_OUTCOME_KILLED, sig);
 }
 
-/* --------------------------------------------------------- the requests */
+/* The requests but LAUNCH (launch.c).  A job is found only by those who
+ * may see it (may_see): another user's id is "no such job". */
 
 static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
@@ -506,6 +444,15 @@ static void handle_ping(struct sboxd *d, struct conn *c, uint32_t seq)
 	sbox_mb_free(&b);
 }
 
+static void handle_gpus(struct sboxd *d, struct conn *c, uint32_t seq)
+{
+	struct sbox_mb b = { 0 };
+
+	leases_list(d, &c->who, seq, &b);
+	conn_send(d, c, &b);
+	sbox_mb_free(&b);
+}
+
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
 	switch (m->hdr.type) {
@@ -513,7 +460,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		handle_ping(d, c, m->hdr.seq);
 		break;
 	case SBOX_MSG_LAUNCH:
-		jobs_launch(d, c, m, fds, nfds);   /* owns the fds from here */
+		launch_job(d, c, m, fds, nfds);   /* owns the fds from here */
 		return;
 	case SBOX_MSG_WAIT:
 		handle_wait(d, c, m);
@@ -528,7 +475,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		handle_stats(d, c, m);
 		break;
 	case SBOX_MSG_GPUS:
-		leases_reply(d, c, m->hdr.seq);
+		handle_gpus(d, c, m->hdr.seq);
 		break;
 	default:
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");
@@ -537,7 +484,8 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	close_client_fds(fds, nfds);
 }
 
-/* -------------------------------------------------- clients and time */
+/* What happens to jobs without a request: their client goes, a deadline
+ * passes, sboxd stops. */
 
 void jobs_conn_gone(struct sboxd *d, struct conn *c)
 {
@@ -641,40 +589,4 @@ void jobs_stop(struct sboxd *d)
 		else if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
 			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 	}
-}
-
-int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
-{
-	size_t cap = 8 + d->n_conns + 2 * (size_t)d->n_jobs, k = 0;
-	int *v;
-
-	for (struct job *j = d->jobs; j; j = j->next)
-		if (j->queued)
-			cap += j->queued->nfds;
-	v = calloc(cap, sizeof(int));
-	if (!v)
-		return NULL;
-	v[k++] = d->epfd;
-	v[k++] = d->listen_fd;
-	v[k++] = d->signal_fd;
-	if (d->lock_fd >= 0)
-		v[k++] = d->lock_fd;
-	if (d->keeper_fd >= 0)
-		v[k++] = d->keeper_fd;
-	if (d->spare_fd >= 0)
-		v[k++] = d->spare_fd;
-	for (struct conn *c = d->conns; c && k < cap; c = c->next)
-		if (c->fd >= 0)
-			v[k++] = c->fd;
-	for (struct job *j = d->jobs; j; j = j->next) {
-		if (j->child && k + 2 <= cap) {
-			v[k++] = sbox_child_event_fd(j->child);
-			v[k++] = sbox_child_pidfd(j->child);
-		}
-		for (size_t i = 0; j->queued && j != except && i < j->queued->nfds && k < cap; i++)
-			if (j->queued->fds[i] >= 0)
-				v[k++] = j->queued->fds[i];
-	}
-	*n = k;
-	return v;
 }

@@ -37,9 +37,6 @@
 #include "common/util.h"
 #include "policy/parse.h"
 
-void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
-void queued_free(struct queued_launch *q);
-
 struct refusal {
 	uint32_t code;
 	struct sbox_err err;
@@ -49,16 +46,6 @@ static int refuse(struct refusal *r, uint32_t code)
 {
 	r->code = code;
 	return -1;
-}
-
-void queued_free(struct queued_launch *q)
-{
-	if (!q)
-		return;
-	close_client_fds(q->fds, q->nfds);
-	free(q->fds);
-	sbox_msg_free(&q->msg);
-	free(q);
 }
 
 static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
@@ -538,7 +525,7 @@ static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 	return true;
 }
 
-void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
 	struct refusal r = { 0 };
 	struct job *j;
@@ -600,14 +587,12 @@ void jobs_launch(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j);
 }
 
-/* A GPU came free: try the queued launches, oldest first. */
-void jobs_retry_queued(struct sboxd *d)
+/* One step of a retry round (jobs_retry_queued): try the queued launches
+ * not yet tried in this round, oldest first.  Returns the first one refused
+ * now (its errnum and msg say why; the caller ends it), or NULL once the
+ * round is over (then its marks are cleared for the next). */
+struct job *launch_retry_next(struct sboxd *d)
 {
-	static bool busy;
-
-	if (busy)
-		return;
-	busy = true;
 	for (;;) {
 		struct job *oldest = NULL;
 		struct refusal r = { 0 };
@@ -630,14 +615,14 @@ void jobs_retry_queued(struct sboxd *d)
 			queued_free(q);        /* closes our copies of its fds */
 			continue;
 		}
-		/* Refused now (the sandbox could not be started): end the
-		 * job with the reason, as a set-up failure. */
+		/* Refused now (the sandbox could not be started): the caller
+		 * ends the job with the reason, as a set-up failure. */
 		oldest->errnum = (uint32_t)r.err.errnum;
 		snprintf(oldest->msg, sizeof(oldest->msg), "%s", r.err.msg);
-		job_end_unstarted(d, oldest, SBOX_OUTCOME_SETUP_FAILED, 0);
+		return oldest;
 	}
 	for (struct job *j = d->jobs; j; j = j->next)
 		if (j->queued)
 			j->queued->tried = false;
-	busy = false;
+	return NULL;
 }

@@ -146,7 +146,7 @@ void leases_take(struct sboxd *d, const struct job *j)
 	}
 }
 
-void leases_release(struct sboxd *d, const struct job *j)
+bool leases_release(struct sboxd *d, const struct job *j)
 {
 	bool freed = false;
 
@@ -155,38 +155,34 @@ void leases_release(struct sboxd *d, const struct job *j)
 			d->leases.holder[i] = 0;
 			freed = true;
 		}
-	if (freed)
-		jobs_retry_queued(d);
+	return freed;
 }
 
-void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq)
+void leases_list(struct sboxd *d, const struct sbox_requester *who, uint32_t seq,
+		 struct sbox_mb *b)
 {
-	struct sbox_mb b = { 0 };
-
-	sbox_mb_begin(&b, SBOX_MSG_GPU_LIST, seq);
+	sbox_mb_begin(b, SBOX_MSG_GPU_LIST, seq);
 	for (size_t i = 0; i < d->leases.inv.n; i++) {
 		const struct sbox_gpu *g = &d->leases.inv.gpus[i];
-		size_t mark = sbox_mb_mark(&b);
+		size_t mark = sbox_mb_mark(b);
 
-		sbox_mb_nest_begin(&b, SBOX_ATTR_GPU_INFO);
-		sbox_mb_u32(&b, SBOX_ATTR_GPU, (uint32_t)i);
-		sbox_mb_str(&b, SBOX_ATTR_UUID, g->uuid);
-		sbox_mb_str(&b, SBOX_ATTR_BUS, g->bus);
+		sbox_mb_nest_begin(b, SBOX_ATTR_GPU_INFO);
+		sbox_mb_u32(b, SBOX_ATTR_GPU, (uint32_t)i);
+		sbox_mb_str(b, SBOX_ATTR_UUID, g->uuid);
+		sbox_mb_str(b, SBOX_ATTR_BUS, g->bus);
 		/* Busy GPUs are shown to all; whose job holds one only to its
 		 * owner and root, as the job list does (may_see). */
 		uint64_t holder = d->leases.holder[i];
-		bool visible = holder && (c->who.uid == 0 || d->leases.holder_uid[i] == c->who.uid);
+		bool visible = holder && (who->uid == 0 || d->leases.holder_uid[i] == who->uid);
 
-		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, holder && !visible ? UINT64_MAX : holder);
+		sbox_mb_u64(b, SBOX_ATTR_JOB_ID, holder && !visible ? UINT64_MAX : holder);
 		if (visible)
-			sbox_mb_u32(&b, SBOX_ATTR_UID, (uint32_t)d->leases.holder_uid[i]);
-		sbox_mb_nest_end(&b);
-		if (b.overflow) {
-			sbox_mb_rewind(&b, mark);
-			sbox_mb_u32(&b, SBOX_ATTR_TRUNCATED, 1);
+			sbox_mb_u32(b, SBOX_ATTR_UID, (uint32_t)d->leases.holder_uid[i]);
+		sbox_mb_nest_end(b);
+		if (b->overflow) {
+			sbox_mb_rewind(b, mark);
+			sbox_mb_u32(b, SBOX_ATTR_TRUNCATED, 1);
 			break;
 		}
 	}
-	conn_send(d, c, &b);
-	sbox_mb_free(&b);
 }

@@ -11,64 +11,17 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/netns_pool.h"
 #include "sandbox/network.h"
 
 #define MAX_EVENTS 256
-
-uint64_t sboxd_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t sboxd_now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-void sboxd_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	/* stderr: the journal under systemd, the terminal in --foreground. */
-	fputs("sboxd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
-		return 0;
-	if (errno == EEXIST)
-		return epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev);
-	return -1;
-}
-
-void sboxd_unwatch(struct sboxd *d, int fd)
-{
-	if (fd >= 0)
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-}
 
 static void on_signal(struct sboxd *d)
 {

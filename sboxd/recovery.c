@@ -44,13 +44,12 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "wire/fdpass.h"
 #include "sandbox/cgroup.h"
 
 #define KEEPER_SOCK "keeper.sock"
 #define KEEPER_PID "keeper.pid"
 #define KEEPER_MAX_RECORDS 65536
-
-/* ------------------------------------------------------------ messages */
 
 /* A record carries a running job's pidfd and channel, or a queued
  * launch's fds (up to a message's worth). */
@@ -58,66 +57,24 @@
 
 static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
 	if (nfds > KEEPER_MAX_FDS) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return sbox_fdpass_send(fd, buf, len, fds, nfds, 0);
 }
 
 /* Blocking receive of one packet and up to KEEPER_MAX_FDS fds (fds has
  * room for that many): length, 0 at EOF, -1. */
 static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * KEEPER_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-			     .msg_controllen = sizeof(ctl.b) };
-	ssize_t n;
+	struct sbox_fdpass_in in = { .fds = fds, .max = KEEPER_MAX_FDS };
+	ssize_t n = sbox_fdpass_recv(fd, buf, len, 0, &in);
 
-	*nfds = 0;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	*nfds = in.nfds;
 	if (n < 0)
 		return -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < k; i++) {
-			int f;
-
-			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*nfds < KEEPER_MAX_FDS)
-				fds[(*nfds)++] = f;
-			else
-				close(f);
-		}
-	}
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+	if (in.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		close_fds(fds, *nfds);
 		*nfds = 0;
 		errno = EMSGSIZE;
@@ -126,7 +83,8 @@ static ssize_t recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 	return n;
 }
 
-/* -------------------------------------------------------------- keeper */
+/* The keeper process: it holds one record (and its fds) per job, answers
+ * a new sboxd with all of them, and runs nothing else. */
 
 struct record {
 	uint64_t id;
@@ -300,7 +258,8 @@ static __attribute__((noreturn)) void keeper_main(int lfd)
 	}
 }
 
-/* ---------------------------------------------------------- sboxd side */
+/* sboxd's side of the keeper: start it (or find the one a predecessor
+ * left), and keep its records in step with the jobs. */
 
 static int keeper_path(const struct sboxd *d, char *buf, size_t len)
 {
@@ -558,7 +517,8 @@ void keeper_on_event(struct sboxd *d, uint32_t events)
 	keeper_lost(d, "its socket closed");
 }
 
-/* ------------------------------------------------------------ recovery */
+/* A new sboxd taking the jobs back from the keeper: running ones are
+ * adopted by pidfd and channel, queued ones queued again. */
 
 static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
 {
@@ -630,8 +590,6 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 		  (int)j->pid, (unsigned)j->uid, j->n_gpus, j->n_gpus == 1 ? "" : "s",
 		  j->detached ? ", detached" : "");
 }
-
-void queued_free(struct queued_launch *q);
 
 /* A launch that was queued for a GPU: queued again, as it was (its id
  * keeps its place in the queue: oldest first). */

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What sboxd keeps on disk in its state directory (StateDirectory=): the
- * bound of the job ids handed out (job-ids) and the keeper's pid
- * (keeper.pid).  Small files, each written whole or not at all, every
- * write checked: a full disk is an error naming the file, never an empty
- * file found later (docs/protocol.md, "Recovery").
+ * sboxd's state, in memory and on disk.  In memory: the job records (made,
+ * watched, unlinked; encoded for LIST and the keeper), and what each user
+ * holds of what all share (connections, fds), for the caps.  On disk, in
+ * its state directory (StateDirectory=): the bound of the job ids handed
+ * out (job-ids) and the keeper's pid (keeper.pid).  Small files, each
+ * written whole or not at all, every write checked: a full disk is an
+ * error naming the file, never an empty file found later (docs/protocol.md,
+ * "Recovery").  Launch, recovery and the loop all use these, so they sit
+ * under them (daemon.h).
  */
 #include "sboxd/daemon.h"
 
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #define IDS_FILE "job-ids"
@@ -129,4 +134,150 @@ int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err)
 	}
 	*id = d->next_job_id;
 	return 0;
+}
+
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		n += !c->dead && c->who.uid == uid;
+	return n;
+}
+
+size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
+{
+	size_t n = sboxd_user_conns(d, uid);
+
+	for (const struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->queued && j->uid == uid)
+			n += j->queued->nfds;
+	return n;
+}
+
+struct job *job_new(struct sboxd *d, uint64_t id)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->id = id;
+	j->w_event.kind = W_JOB_EVENT;
+	j->w_event.obj = j;
+	j->w_pidfd.kind = W_JOB_PIDFD;
+	j->w_pidfd.obj = j;
+	j->next = d->jobs;
+	if (d->jobs)
+		d->jobs->prev = j;
+	d->jobs = j;
+	d->n_jobs++;
+	if (id >= d->next_job_id)
+		d->next_job_id = id + 1;
+	return j;
+}
+
+void job_unlink(struct sboxd *d, struct job *j)
+{
+	struct waiter *w, *wn;
+
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		d->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	for (w = j->waiters; w; w = wn) {
+		wn = w->next;
+		free(w);
+	}
+	queued_free(j->queued);
+	d->n_jobs--;
+	free(j);
+}
+
+int job_track(struct sboxd *d, struct job *j, struct sbox_err *err)
+{
+	int efd = sbox_child_event_fd(j->child), pfd = sbox_child_pidfd(j->child);
+
+	if (pfd < 0)
+		return sbox_fail(err, ENOSYS, "job %llu: no pidfd (Linux 5.3 or later is needed)",
+				 (unsigned long long)j->id);
+	if (sboxd_watch(d, efd, &j->w_event, EPOLLIN) < 0 ||
+	    sboxd_watch(d, pfd, &j->w_pidfd, EPOLLIN) < 0)
+		return sbox_fail(err, errno, "job %llu: watching its sandbox", (unsigned long long)j->id);
+	j->event_open = true;
+	return 0;
+}
+
+void job_record(struct sbox_mb *b, const struct job *j)
+{
+	sbox_mb_nest_begin(b, SBOX_ATTR_JOB);
+	sbox_mb_u64(b, SBOX_ATTR_JOB_ID, j->id);
+	sbox_mb_u32(b, SBOX_ATTR_UID, (uint32_t)j->uid);
+	sbox_mb_u32(b, SBOX_ATTR_GID, (uint32_t)j->gid);
+	sbox_mb_u32(b, SBOX_ATTR_PID, (uint32_t)j->pid);
+	sbox_mb_u32(b, SBOX_ATTR_STATE, j->state);
+	sbox_mb_u32(b, SBOX_ATTR_FLAGS, j->detached ? SBOX_LAUNCH_DETACH : 0);
+	sbox_mb_u64(b, SBOX_ATTR_START_USEC, j->start_real);
+	sbox_mb_str(b, SBOX_ATTR_NAME, j->name);
+	for (size_t i = 0; i < j->n_gpus; i++)
+		sbox_mb_u32(b, SBOX_ATTR_GPU, j->gpus[i]);
+	sbox_mb_nest_end(b);
+}
+
+void job_put_end(struct sbox_mb *b, const struct job *j)
+{
+	sbox_mb_u32(b, SBOX_ATTR_OUTCOME, j->outcome);
+	sbox_mb_i32(b, SBOX_ATTR_STATUS, j->status);
+	sbox_mb_u32(b, SBOX_ATTR_ERRNUM, j->errnum);
+	sbox_mb_str(b, SBOX_ATTR_MESSAGE, j->msg);
+	sbox_mb_u32(b, SBOX_ATTR_OOM, j->oom);
+	sbox_mb_u32(b, SBOX_ATTR_TIMEOUT, j->timeout);
+	sbox_mb_stats(b, &j->stats);
+}
+
+int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
+{
+	size_t cap = 8 + d->n_conns + 2 * (size_t)d->n_jobs, k = 0;
+	int *v;
+
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (j->queued)
+			cap += j->queued->nfds;
+	v = calloc(cap, sizeof(int));
+	if (!v)
+		return NULL;
+	v[k++] = d->epfd;
+	v[k++] = d->listen_fd;
+	v[k++] = d->signal_fd;
+	if (d->lock_fd >= 0)
+		v[k++] = d->lock_fd;
+	if (d->keeper_fd >= 0)
+		v[k++] = d->keeper_fd;
+	if (d->spare_fd >= 0)
+		v[k++] = d->spare_fd;
+	for (struct conn *c = d->conns; c && k < cap; c = c->next)
+		if (c->fd >= 0)
+			v[k++] = c->fd;
+	for (struct job *j = d->jobs; j; j = j->next) {
+		if (j->child && k + 2 <= cap) {
+			v[k++] = sbox_child_event_fd(j->child);
+			v[k++] = sbox_child_pidfd(j->child);
+		}
+		for (size_t i = 0; j->queued && j != except && i < j->queued->nfds && k < cap; i++)
+			if (j->queued->fds[i] >= 0)
+				v[k++] = j->queued->fds[i];
+	}
+	*n = k;
+	return v;
+}
+
+void queued_free(struct queued_launch *q)
+{
+	if (!q)
+		return;
+	close_client_fds(q->fds, q->nfds);
+	free(q->fds);
+	sbox_msg_free(&q->msg);
+	free(q);
 }

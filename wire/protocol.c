@@ -16,8 +16,7 @@
 #include "common/util.h"
 #include "policy/values.h"
 
-/* ---------------------------------------------------------------- bytes */
-
+/* Little-endian, read byte by byte: no alignment is assumed of a packet. */
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -32,8 +31,6 @@ static uint64_t get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
-
-/* ---------------------------------------------------------------- names */
 
 static const char *const type_names[] = {
 	[SBOX_MSG_PING] = "PING", [SBOX_MSG_LAUNCH] = "LAUNCH", [SBOX_MSG_WAIT] = "WAIT",
@@ -62,8 +59,6 @@ const char *sbox_msg_type_name(unsigned type)
 	default: return NULL;
 	}
 }
-
-/* ------------------------------------------------------- attribute kinds */
 
 enum kind { K_NONE, K_U32, K_I32, K_U64, K_PAIR, K_STR, K_NEST };
 
@@ -194,8 +189,6 @@ static const struct type_def *type_def_of(uint16_t type)
 			return &type_defs[i];
 	return NULL;
 }
-
-/* ---------------------------------------------------------------- decode */
 
 struct cursor {
 	const uint8_t *p;

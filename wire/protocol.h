@@ -262,8 +262,6 @@ struct sbox_msg {
 	size_t n_groups;
 };
 
-/* ---- decoding ---- */
-
 /* Read and check the header only: magic, length == len.  The version is
  * returned, not checked, so that the caller can answer a client of another
  * version in a way it understands. */
@@ -278,8 +276,8 @@ void sbox_msg_free(struct sbox_msg *m);
 
 const char *sbox_msg_type_name(unsigned type);
 
-/* ---- encoding ---- */
-
+/* Building a message (wire/build.c): errors stick in the builder, so that
+ * a chain of puts is checked once, by sbox_mb_finish. */
 struct sbox_mb {
 	uint8_t *buf;
 	size_t len, cap;

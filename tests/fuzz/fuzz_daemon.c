@@ -32,6 +32,7 @@
 
 #include "sboxd/daemon.h"
 #include "tests/fuzz/fake_sandbox.h"
+#include "wire/fdpass.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -183,29 +184,9 @@ static void do_connect(struct input *in)
 
 static void send_mb(int fd, struct sbox_mb *b)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * SBOX_PROTO_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
 	if (fd < 0 || sbox_mb_finish(b, NULL) < 0)
 		return;
-	iov.iov_base = b->buf;
-	iov.iov_len = b->len;
-	if (b->nfds) {
-		struct cmsghdr *h;
-
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * b->nfds);
-		h = CMSG_FIRSTHDR(&mh);
-		h->cmsg_level = SOL_SOCKET;
-		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int) * b->nfds);
-		memcpy(CMSG_DATA(h), b->fds, sizeof(int) * b->nfds);
-	}
-	(void)sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)sbox_fdpass_send(fd, b->buf, b->len, b->fds, b->nfds, MSG_DONTWAIT);
 }
 
 static const char *const policies[] = {
@@ -292,27 +273,8 @@ static void do_garbage(struct input *in, int fd)
 		b.buf[b.len++] = take(in);
 	for (uint8_t i = 0; i < nfds; i++)
 		sbox_mb_fd(&b, null_fd);
-	if (fd >= 0) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 4)];
-			struct cmsghdr align;
-		} ctl;
-		struct iovec iov = { b.buf, b.len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-		if (nfds) {
-			struct cmsghdr *h;
-
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			h = CMSG_FIRSTHDR(&mh);
-			h->cmsg_level = SOL_SOCKET;
-			h->cmsg_type = SCM_RIGHTS;
-			h->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(h), b.fds, sizeof(int) * nfds);
-		}
-		(void)sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	}
+	if (fd >= 0)
+		(void)sbox_fdpass_send(fd, b.buf, b.len, b.fds, nfds, MSG_DONTWAIT);
 	sbox_mb_free(&b);
 }
 

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/fdpass.h"
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -378,23 +380,7 @@ int raw_connect(const char *sock)
 
 int raw_send(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	char ctl[CMSG_SPACE(sizeof(int) * 253)];
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return sbox_fdpass_send(fd, buf, len, fds, nfds, 0);
 }
 
 int raw_send_mb(int fd, struct sbox_mb *b)
