@@ -538,7 +538,7 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 		return;
 	}
 	if (relaunch(d, c, m)) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		return;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
@@ -547,7 +547,7 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 		return;
 	}
 	if (ids_take(d, &id, &r.err) < 0) {
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds);
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, r.err.errnum, r.err.msg);
 		return;
 	}
