@@ -15,18 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static __attribute__((noreturn)) void guard_main(struct sbox_cgroup *cg, int rfd)
+/* Become the guard: its own session and name, stdio on /dev/null, the
+ * pipe's read end as fd 3 and nothing else open.  Holds nothing of the
+ * launcher's: a pipe kept open here would keep its reader (a test
+ * harness, a shell) waiting for EOF. */
+static void guard_detach(struct sbox_cgroup *cg, int rfd)
 {
-	bool any = false;
-	char b;
 	int null;
 
 	setsid();
 	prctl(PR_SET_NAME, "sbox-cg-guard", 0, 0, 0);
 	if (chdir("/") < 0)
 		_exit(1);
-	/* Hold nothing of the launcher's: a pipe kept open here would keep
-	 * its reader (a test harness, a shell) waiting for EOF. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || rfd < 3)
 		_exit(1);
@@ -38,6 +38,14 @@ static __attribute__((noreturn)) void guard_main(struct sbox_cgroup *cg, int rfd
 	for (size_t i = 0; i < cg->n_dirs; i++)
 		cg->dirs[i].fd = -1;
 	cg->guard_fd = -1;
+}
+
+static __attribute__((noreturn)) void guard_main(struct sbox_cgroup *cg, int rfd)
+{
+	bool any = false;
+	char b;
+
+	guard_detach(cg, rfd);
 	/* EOF: the launcher and the sandbox's init (which inherited the
 	 * write end) are both gone. */
 	for (;;) {
