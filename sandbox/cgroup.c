@@ -157,6 +157,21 @@ static void cgroup_free(struct sbox_cgroup *cg)
 	free(cg);
 }
 
+/* A sandbox cgroup of the given version's backend with no directory yet. */
+static struct sbox_cgroup *cgroup_new(int version, const char *name)
+{
+	struct sbox_cgroup *cg = calloc(1, sizeof(*cg));
+
+	if (!cg)
+		return NULL;
+	cg->ops = version == 2 ? &sbox_cgroup_v2_ops : &sbox_cgroup_v1_ops;
+	cg->guard_fd = -1;
+	for (size_t i = 0; i < SBOX_CG_MOUNTS_MAX; i++)
+		cg->dirs[i].fd = -1;
+	snprintf(cg->name, sizeof(cg->name), "%s", name);
+	return cg;
+}
+
 int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, const char *name,
 		       const struct sbox_resources *res, struct sbox_cgroup **out,
 		       struct sbox_err *err)
@@ -169,14 +184,9 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 		return sbox_fail(err, ENOENT, "no cgroup filesystem is mounted on " CGROUP_FS);
 	if (resolve_limits(h, res, &lim, err) < 0)
 		return -1;
-	cg = calloc(1, sizeof(*cg));
+	cg = cgroup_new(h->version, name);
 	if (!cg)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox's cgroup");
-	cg->ops = h->version == 2 ? &sbox_cgroup_v2_ops : &sbox_cgroup_v1_ops;
-	cg->guard_fd = -1;
-	for (size_t i = 0; i < SBOX_CG_MOUNTS_MAX; i++)
-		cg->dirs[i].fd = -1;
-	snprintf(cg->name, sizeof(cg->name), "%s", name);
 	if (cg->ops->create(cg, h, parent, &lim, err) < 0) {
 		sbox_cg_remove_dirs(cg, NULL);
 		cgroup_free(cg);
@@ -363,6 +373,36 @@ static bool sandbox_rel_ok(const char *rel, const char **base)
 	       strncmp(*base + 1, "sbox-", 5) == 0 && strlen(*base + 1) < sizeof(((struct sbox_cgroup *)0)->name);
 }
 
+/* Open rel ("/sbox/sbox-1-2") in every hierarchy of h where it exists,
+ * into cg's directories. */
+static int reopen_dirs(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h, const char *rel,
+		       struct sbox_err *err)
+{
+	size_t n_mounts = h->version == 2 ? 1 : h->n_v1;
+
+	for (size_t i = 0; i < n_mounts; i++) {
+		struct sbox_cg_dir *d = &cg->dirs[cg->n_dirs];
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s%s", h->version == 2 ? h->v2_mount : h->v1[i].path, rel);
+		d->fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (d->fd < 0 && errno == ENOENT)
+			continue;       /* made in fewer hierarchies (or gone) */
+		d->path = d->fd >= 0 ? strdup(full) : NULL;
+		if (!d->path) {
+			int e = d->fd >= 0 ? ENOMEM : errno;
+
+			if (d->fd >= 0)
+				close(d->fd);
+			d->fd = -1;
+			return sbox_fail(err, e, "reopening the cgroup %s", full);
+		}
+		d->mask = h->version == 2 ? 0 : h->v1[i].mask;
+		cg->n_dirs++;
+	}
+	return 0;
+}
+
 int sbox_cgroup_reopen(const char *path, struct sbox_cgroup **out, struct sbox_err *err)
 {
 	struct sbox_cgroup_host h;
@@ -378,33 +418,12 @@ int sbox_cgroup_reopen(const char *path, struct sbox_cgroup **out, struct sbox_e
 		rel = below_mount(path, h.version == 2 ? h.v2_mount : h.v1[i].path);
 	if (!rel || !sandbox_rel_ok(rel, &base))
 		return sbox_fail(err, EINVAL, "%s is not a sandbox's cgroup on this host", path);
-	cg = calloc(1, sizeof(*cg));
+	cg = cgroup_new(h.version, base + 1);
 	if (!cg)
 		return sbox_fail(err, ENOMEM, "reopening the cgroup %s", path);
-	cg->ops = h.version == 2 ? &sbox_cgroup_v2_ops : &sbox_cgroup_v1_ops;
-	cg->guard_fd = -1;
-	for (size_t i = 0; i < SBOX_CG_MOUNTS_MAX; i++)
-		cg->dirs[i].fd = -1;
-	snprintf(cg->name, sizeof(cg->name), "%s", base + 1);
-	for (size_t i = 0; i < n_mounts; i++) {
-		struct sbox_cg_dir *d = &cg->dirs[cg->n_dirs];
-		char full[PATH_MAX];
-
-		snprintf(full, sizeof(full), "%s%s", h.version == 2 ? h.v2_mount : h.v1[i].path, rel);
-		d->fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (d->fd < 0 && errno == ENOENT)
-			continue;       /* made in fewer hierarchies (or gone) */
-		d->path = d->fd >= 0 ? strdup(full) : NULL;
-		if (!d->path) {
-			int e = d->fd >= 0 ? ENOMEM : errno;
-
-			if (d->fd >= 0)
-				close(d->fd);
-			cgroup_free(cg);
-			return sbox_fail(err, e, "reopening the cgroup %s", full);
-		}
-		d->mask = h.version == 2 ? 0 : h.v1[i].mask;
-		cg->n_dirs++;
+	if (reopen_dirs(cg, &h, rel, err) < 0) {
+		cgroup_free(cg);
+		return -1;
 	}
 	if (cg->n_dirs == 0) {
 		cgroup_free(cg);
