@@ -493,7 +493,7 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	 * built from the result.  A GPU that can't be had fails the launch
 	 * before anything exists. */
 	if (sbox_devices_check_privilege(policy, geteuid(), err) < 0 ||
-	    sbox_gpu_grant_prepare(&grant, policy, launch->site, err) < 0 ||
+	    sbox_gpu_grant_prepare(&grant, launch->gpus, policy, launch->site, err) < 0 ||
 	    sbox_gpu_grant_env(&grant, &r.envp, err) < 0 ||
 	    sbox_device_set_build(&devices, policy, &grant, err) < 0) {
 		sbox_strv_free(r.envp);

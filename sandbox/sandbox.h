@@ -41,6 +41,11 @@ struct sbox_launch {
 	 * client's): where the GPU inventory comes from.  NULL: discovery
 	 * from /proc, /sys and /dev. -- */
 	const struct sbox_site *site;
+	/* The GPUs the launcher chose from its own inventory for GPUs= or
+	 * --gpus N (sbox_gpu_select(), or sboxd's leases): the grant takes
+	 * exactly these and never reads GPUs= itself.  NULL: no GPU (a
+	 * policy naming some is then refused). */
+	const struct sbox_gpu_selection *gpus;
 	/* -- daemon (sboxd): what a forkserver acting for a client needs.
 	 * bind_src_fds: the client's own fds of its bind sources, indexed
 	 * like policy->mounts (-1: none, allowed for an optional source):
@@ -84,7 +89,8 @@ struct sbox_event {
 	char msg[SBOX_ERR_MSG_MAX];
 };
 
-/* -- cgroups: the figures of a sandbox's life (sbox_child_stats()). -- */
+/* The figures of a sandbox's life (sbox_child_stats()), for --stats,
+ * --json-status and sboxd's reports: which limit ended a worker. */
 enum {
 	SBOX_STAT_CPU = 1 << 0,         /* cpu_user_usec, cpu_system_usec */
 	SBOX_STAT_MEMORY_PEAK = 1 << 1, /* memory_peak */
@@ -121,9 +127,9 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err);
 /* Reap init once its pidfd is readable (or block): its wait status. */
 int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err);
 
-/* -- cgroups: the sandbox's figures so far; final once init is reaped
- * (call before sbox_child_free()).  With a cgroup they are the cgroup's
- * (every process of the sandbox); without one, init's rusage. -- */
+/* The sandbox's figures so far; final once init is reaped (call before
+ * sbox_child_free()).  With a cgroup they are the cgroup's (every process
+ * of the sandbox); without one, init's rusage. */
 int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct sbox_err *err);
 /* The sandbox's cgroup (sandbox/cgroup.h), NULL when it runs without one. */
 struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c);
@@ -133,13 +139,13 @@ struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c);
  * and the cgroup removed, waiting (bounded) for the processes to go. */
 void sbox_child_free(struct sbox_child *c);
 
-/* -- daemon: recovery.  A launcher that may die with sandboxes running
+/* Recovery.  A launcher that may die with sandboxes running
  * (launched with survive_launcher) hands the sandbox's pidfd and event
  * channel to a keeper process; its successor rebuilds the child from
  * them.  An adopted child is not the successor's to reap (init was
  * reparented): sbox_child_reap() then only marks it ended, with *status
  * -1, and the events say how the worker ended.  Host-side network state
- * (a veth's address lease) is not carried over. -- */
+ * (a veth's address lease) is not carried over. */
 int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out,
 		     struct sbox_err *err);
 /* ... and its cgroup (the sbox_cgroup_path() of the predecessor's child):
