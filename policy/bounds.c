@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "policy/dir_network.h"
+#include "policy/dir_resources.h"
 #include "policy/dir_security.h"
 #include "policy/values.h"
 
@@ -187,18 +188,18 @@ static int check_privileges(const struct sbox_bounds *b, const struct sbox_polic
  * unset or infinity. */
 static uint64_t limit_value(const struct sbox_limit *l, uint64_t total)
 {
-	if (!l->set || l->value == UINT64_MAX)
-		return UINT64_MAX;
-	if (l->percent)
-		return total / 10000 * l->value + total % 10000 * l->value / 10000;
-	return l->value;
+	return l->set ? sbox_limit_resolve(l, total) : UINT64_MAX;
 }
 
 static int past(struct sbox_err *err, const struct sbox_bounds *b, const char *name,
 		const char *job, const char *bound)
 {
-	return sbox_fail(err, 0, "%s=%s is past the site bound %s=%s (%s)%s", name, job, name, bound,
-			 file_of(b), strcmp(job, "infinity") == 0 ?
+	char jt[SBOX_ERR_MSG_MAX], bt[SBOX_ERR_MSG_MAX];
+
+	return sbox_fail(err, 0, "%s is past the site bound %s (%s)%s",
+			 sbox_directive_text(name, job, jt, sizeof(jt)),
+			 sbox_directive_text(name, bound, bt, sizeof(bt)), file_of(b),
+			 strcmp(job, "infinity") == 0 ?
 			 ": set a limit (the site's [Defaults] may give one)" : "");
 }
 

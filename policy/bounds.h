@@ -79,8 +79,10 @@ bool sbox_bounds_apply_to(const struct sbox_requester *who);
 struct sbox_bounds_ctx {
 	uint64_t hard[SBOX_RLIMIT_COUNT];   /* UINT64_MAX: infinity */
 	size_t n_gpus;                      /* GPUs the job will hold */
+	/* The host probe's totals (sandbox/host.h), which the cgroup resolves
+	 * the same percentages against. */
 	uint64_t mem_total;                 /* bytes, for MemoryMax=N% */
-	uint64_t tasks_total;               /* kernel.pid_max, for TasksMax=N% */
+	uint64_t tasks_total;               /* tasks, for TasksMax=N% */
 };
 
 /* Everything in the policy itself: network mode, identity, capabilities,

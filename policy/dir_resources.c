@@ -94,6 +94,24 @@ void sbox_format_limit(const struct sbox_limit *l, bool bytes, char *buf, size_t
 		snprintf(buf, len, "%llu", (unsigned long long)l->value);
 }
 
+const char *sbox_limit_text(const char *name, const struct sbox_limit *l, bool bytes, char *buf,
+			    size_t len)
+{
+	char v[64];
+
+	sbox_format_limit(l, bytes, v, sizeof(v));
+	return sbox_directive_text(name, v, buf, len);
+}
+
+/* total / 10000 * value alone would drop total's last four digits; the
+ * remainder's share is added back without overflowing. */
+uint64_t sbox_limit_resolve(const struct sbox_limit *l, uint64_t total)
+{
+	if (!l->percent || l->value == SBOX_INFINITY)
+		return l->value;
+	return total / 10000 * l->value + total % 10000 * l->value / 10000;
+}
+
 static void print_limit(FILE *out, const char *name, const struct sbox_limit *l, bool bytes)
 {
 	char buf[64];

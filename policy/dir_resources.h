@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "policy/directives.h"
@@ -29,6 +30,17 @@ bool sbox_resources_any_limit(const struct sbox_resources *r);
 /* A limit as policy text: "64M", "50%", "infinity", "100" (counts: TasksMax=);
  * "" when unset. */
 void sbox_format_limit(const struct sbox_limit *l, bool bytes, char *buf, size_t len);
+/* A limit as messages quote it: "MemoryMax=64M", "TasksMax=10%"; into buf,
+ * returned (sbox_directive_text()). */
+const char *sbox_limit_text(const char *name, const struct sbox_limit *l, bool bytes, char *buf,
+			    size_t len);
+
+/* A set limit as a number: a percentage of total (of RAM for MemoryMax=,
+ * of the system's tasks for TasksMax=; sandbox/host.h), rounded down; else
+ * its own value, SBOX_INFINITY included.  The cgroup and sboxd's site
+ * bounds both take it from here, so a job held to a bound is held to the
+ * same number by its cgroup. */
+uint64_t sbox_limit_resolve(const struct sbox_limit *l, uint64_t total);
 
 #define SBOX_RES_DECLARE(fn)                                                             \
 	int sbox_dir_set_##fn(struct sbox_policy *p, const char *v, struct sbox_err *err); \

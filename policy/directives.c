@@ -496,6 +496,12 @@ const struct sbox_directive *sbox_directive_by_flag(const char *flag)
 	return NULL;
 }
 
+const char *sbox_directive_text(const char *name, const char *value, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s=%s", name, value);
+	return buf;
+}
+
 int sbox_policy_set(struct sbox_policy *p, const char *name, const char *value,
 		    struct sbox_err *err)
 {

@@ -8,6 +8,7 @@
 #ifndef SBOX_POLICY_DIRECTIVES_H
 #define SBOX_POLICY_DIRECTIVES_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "policy/policy.h"
@@ -44,6 +45,12 @@ const struct sbox_directive *sbox_directive_find(const char *name);
 /* Nearest name by edit distance (case-insensitive), NULL if nothing close. */
 const struct sbox_directive *sbox_directive_suggest(const char *name);
 const struct sbox_directive *sbox_directive_by_flag(const char *flag);
+
+/* A setting as messages quote it, "Name=value" ("MemoryMax=256M" in a
+ * refusal): into buf, cut to fit, and returned for a format's %s.  Every
+ * message that names a directive with its value builds it here, so they
+ * all read alike and as the policy file would say it. */
+const char *sbox_directive_text(const char *name, const char *value, char *buf, size_t len);
 
 /* Set one directive by name; unknown names fail with a suggestion. */
 int sbox_policy_set(struct sbox_policy *p, const char *name, const char *value,

@@ -29,6 +29,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "sandbox/host.h"
 #include "sandbox/sandbox.h"
 
 #define SBOX_CG_PATH_MAX 1024
@@ -57,13 +58,13 @@ struct sbox_cgroup_host {
 	} v1[SBOX_CG_MOUNTS_MAX];           /* v1: one per hierarchy sbox uses */
 	size_t n_v1;
 	char self[SBOX_CG_PATH_MAX];        /* the caller's own cgroup ("0::" line) */
-	uint64_t mem_total;                 /* bytes of RAM: MemoryMax=50% */
-	uint64_t tasks_total;               /* the system's task limit: TasksMax=10% */
+	struct sbox_host host;              /* the bases of MemoryMax=50%, TasksMax=10% */
 };
 
 struct sbox_cgroup;
 
-/* statfs(/sys/fs/cgroup), /proc/self/mountinfo, /proc/self/cgroup. */
+/* statfs(/sys/fs/cgroup), /proc/self/mountinfo, /proc/self/cgroup, and
+ * sbox_host_probe() for the totals (sandbox/host.c: the one host probe). */
 int sbox_cgroup_host_detect(struct sbox_cgroup_host *h, struct sbox_err *err);
 
 /* The parent used when CgroupParent= is empty (docs/cgroups.md):

@@ -2,7 +2,8 @@
 /*
  * Inside sandbox/cgroup*.c: the backend interface that cgroup_v1.c and
  * cgroup_v2.c implement, the sandbox cgroup's state, and the cgroupfs file
- * helpers they share (sandbox/cgroup.c).  Not for use outside these files.
+ * helpers they share (sandbox/cgroup_fs.c).  Not for use outside these
+ * files and the host probe (sandbox/host.c), which reads with them.
  */
 #ifndef SBOX_SANDBOX_CGROUP_BACKEND_H
 #define SBOX_SANDBOX_CGROUP_BACKEND_H
@@ -54,7 +55,13 @@ struct sbox_cgroup_ops {
 extern const struct sbox_cgroup_ops sbox_cgroup_v1_ops;
 extern const struct sbox_cgroup_ops sbox_cgroup_v2_ops;
 
-/* ---- cgroupfs files (sandbox/cgroup_fs.c) ---- */
+/* Remove cg's directories, the innermost first, retrying a busy one (a
+ * killed task on its way out) for a bounded while; closes and frees them.
+ * The first failure is in err (NULL: not wanted).  In sandbox/cgroup.c,
+ * for the end and the sweep. */
+int sbox_cg_remove_dirs(struct sbox_cgroup *cg, struct sbox_err *err);
+
+/* The cgroupfs file helpers of sandbox/cgroup_fs.c. */
 
 /* Write value to dir/file (no O_CREAT, no O_TRUNC: cgroupfs files take one
  * value per write).  Errors say which file of which cgroup. */
@@ -90,8 +97,5 @@ int sbox_cg_make_dir(struct sbox_cg_dir *d, const char *path, struct sbox_err *e
 int sbox_cg_kill_listed(const struct sbox_cg_dir *d);
 /* Is d/cgroup.procs empty?  (A missing directory counts as empty.) */
 bool sbox_cg_is_empty(const struct sbox_cg_dir *d);
-/* A limit's text for messages: "MemoryMax=64M", "TasksMax=10%". */
-const char *sbox_cg_limit_text(const char *name, const struct sbox_limit *l, bool bytes,
-			       char *buf, size_t len);
 
 #endif

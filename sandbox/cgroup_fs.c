@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "policy/dir_resources.h"
 
 static int write_at(int dirfd, const char *file, const char *value)
 {
@@ -222,16 +221,6 @@ bool sbox_cg_is_empty(const struct sbox_cg_dir *d)
 	if (d->fd < 0)
 		return true;
 	return sbox_cg_read(d->fd, "cgroup.procs", buf, sizeof(buf)) <= 0;
-}
-
-const char *sbox_cg_limit_text(const char *name, const struct sbox_limit *l, bool bytes,
-			       char *buf, size_t len)
-{
-	char v[64];
-
-	sbox_format_limit(l, bytes, v, sizeof(v));
-	snprintf(buf, len, "%s=%s", name, v);
-	return buf;
 }
 
 int sbox_cg_write_limit(const struct sbox_cg_dir *d, const char *file, const char *value,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "policy/dir_resources.h"
 #include "policy/values.h"
 
 #define CPU_PERIOD_USEC 100000ULL
@@ -105,7 +106,7 @@ static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox
 	 * not MemoryHigh=, and a limit is never silently something else. */
 	if (r->memory_high.set && l->memory_high != SBOX_INFINITY)
 		return sbox_fail(err, 0, "%s: cgroup v1 has no memory throttling limit (memory.high is cgroup v2's); use MemoryMax=, or a cgroup v2 host",
-				 sbox_cg_limit_text("MemoryHigh", &r->memory_high, true, text, sizeof(text)));
+				 sbox_limit_text("MemoryHigh", &r->memory_high, true, text, sizeof(text)));
 	for (size_t i = 0; i < h->n_v1; i++)
 		have |= h->v1[i].mask;
 	for (size_t i = 0; i < SBOX_ARRAY_SIZE(rows); i++)
@@ -132,13 +133,13 @@ static int write_memory(const struct sbox_cg_dir *d, const struct sbox_cg_limits
 	if (r->memory_max.set) {
 		u64_or_unlimited(l->memory_max, value, sizeof(value));
 		if (sbox_cg_write_limit(d, "memory.limit_in_bytes", value,
-			sbox_cg_limit_text("MemoryMax", &r->memory_max, true, text, sizeof(text)), err) < 0)
+			sbox_limit_text("MemoryMax", &r->memory_max, true, text, sizeof(text)), err) < 0)
 			return -1;
 	}
 	if (!r->memory_swap_max.set || l->memory_swap_max == SBOX_INFINITY)
 		return 0;
 	/* v1 limits memory and swap together: memsw = MemoryMax + swap. */
-	sbox_cg_limit_text("MemorySwapMax", &r->memory_swap_max, true, text, sizeof(text));
+	sbox_limit_text("MemorySwapMax", &r->memory_swap_max, true, text, sizeof(text));
 	if (!r->memory_max.set || l->memory_max == SBOX_INFINITY)
 		return sbox_fail(err, 0, "%s: cgroup v1 limits memory and swap together, so it needs MemoryMax= too",
 				 text);
@@ -164,7 +165,7 @@ static int write_pids(const struct sbox_cg_dir *d, const struct sbox_cg_limits *
 	else
 		snprintf(value, sizeof(value), "%llu", (unsigned long long)l->tasks_max);
 	return sbox_cg_write_limit(d, "pids.max", value,
-		   sbox_cg_limit_text("TasksMax", &l->res->tasks_max, false, text, sizeof(text)), err);
+		   sbox_limit_text("TasksMax", &l->res->tasks_max, false, text, sizeof(text)), err);
 }
 
 static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "policy/dir_resources.h"
 #include "policy/values.h"
 
 /* systemd's CPUQuota= period; the kernel takes no quota under 1 ms. */
@@ -150,7 +151,7 @@ static int put_limit(const struct sbox_cg_dir *d, const char *file, const char *
 	if (!l->set)
 		return 0;
 	u64_or_max(v, value, sizeof(value));
-	return sbox_cg_write_limit(d, file, value, sbox_cg_limit_text(name, l, bytes, text, sizeof(text)), err);
+	return sbox_cg_write_limit(d, file, value, sbox_limit_text(name, l, bytes, text, sizeof(text)), err);
 }
 
 static int write_cpu(const struct sbox_cg_dir *d, const struct sbox_resources *r,

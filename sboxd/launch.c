@@ -36,6 +36,7 @@
 
 #include "common/util.h"
 #include "policy/parse.h"
+#include "sandbox/host.h"
 
 struct refusal {
 	uint32_t code;
@@ -271,23 +272,9 @@ static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
 	return 0;
 }
 
-static uint64_t proc_u64(const char *path)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen(path, "re");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 {
-	uint64_t pid_max = proc_u64("/proc/sys/kernel/pid_max");
-	uint64_t threads_max = proc_u64("/proc/sys/kernel/threads-max");
+	struct sbox_host host;
 
 	for (int i = 0; i < SBOX_RLIMIT_COUNT; i++) {
 		struct rlimit rl;
@@ -297,10 +284,10 @@ static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 			ctx->hard[i] = rl.rlim_max;
 	}
 	ctx->n_gpus = n_gpus;
-	ctx->mem_total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-	/* As sandbox/cgroup.c resolves TasksMax=N%: the smaller kernel limit. */
-	ctx->tasks_total = pid_max && threads_max ? (pid_max < threads_max ? pid_max : threads_max)
-						  : (pid_max ? pid_max : threads_max);
+	/* The totals the sandbox's cgroup will resolve N% against. */
+	sbox_host_probe(&host);
+	ctx->mem_total = host.mem_total;
+	ctx->tasks_total = host.tasks_total;
 }
 
 static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)

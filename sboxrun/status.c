@@ -15,17 +15,12 @@
 /* "MemoryMax=64M", or what else bounded the memory. */
 static void memory_limit_text(const struct sbox_policy *p, char *buf, size_t len)
 {
-	char v[64];
-
-	if (p->res.memory_max.set && p->res.memory_max.value != SBOX_INFINITY) {
-		sbox_format_limit(&p->res.memory_max, true, v, sizeof(v));
-		snprintf(buf, len, "MemoryMax=%s", v);
-	} else if (p->res.memory_swap_max.set) {
-		sbox_format_limit(&p->res.memory_swap_max, true, v, sizeof(v));
-		snprintf(buf, len, "MemorySwapMax=%s", v);
-	} else {
+	if (p->res.memory_max.set && p->res.memory_max.value != SBOX_INFINITY)
+		sbox_limit_text("MemoryMax", &p->res.memory_max, true, buf, len);
+	else if (p->res.memory_swap_max.set)
+		sbox_limit_text("MemorySwapMax", &p->res.memory_swap_max, true, buf, len);
+	else
 		snprintf(buf, len, "no MemoryMax=: the host's or a parent cgroup's limit");
-	}
 }
 
 int sbox_end_explain(struct sbox_end *e, struct sbox_child *child, const struct sbox_policy *p,

@@ -215,16 +215,16 @@ static void fake_v2_host(struct sbox_cgroup_host *h, const char *controllers)
 	put_file(root, "cgroup.procs", "");
 	h->version = 2;
 	snprintf(h->v2_mount, sizeof(h->v2_mount), "%s", root);
-	h->mem_total = 1ULL << 30;
-	h->tasks_total = 4096;
+	h->host.mem_total = 1ULL << 30;
+	h->host.tasks_total = 4096;
 }
 
 static void fake_v1_host(struct sbox_cgroup_host *h, bool with_pids)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = 1;
-	h->mem_total = 1ULL << 30;
-	h->tasks_total = 4096;
+	h->host.mem_total = 1ULL << 30;
+	h->host.tasks_total = 4096;
 	for (size_t i = 0; i < sizeof(v1_files) / sizeof(v1_files[0]); i++) {
 		char dir[512];
 		static const unsigned bits[] = { SBOX_CG_MEMORY, SBOX_CG_PIDS, SBOX_CG_CPU,
