@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -579,6 +580,7 @@ static void test_half_closed_waiters(void **state)
 struct stuck_fuse {
 	char mnt[512];
 	int dev;
+	unsigned conn;              /* its number under /sys/fs/fuse/connections */
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_bool quit;
@@ -666,10 +668,13 @@ static void *fuse_serve(void *arg)
 	return NULL;
 }
 
-/* Mount it under the test's directory and open a file on it. */
+/* Mount it under the test's directory and open a file on it.  The
+ * connection's number is taken while the server still answers: a stat()
+ * of the mount afterwards would wait for ever. */
 static int stuck_fuse_open(struct stuck_fuse *f)
 {
 	char opts[128], path[600];
+	struct stat st;
 	int fd;
 
 	snprintf(f->mnt, sizeof(f->mnt), "%s/fuse", D.dir);
@@ -688,16 +693,38 @@ static int stuck_fuse_open(struct stuck_fuse *f)
 	snprintf(path, sizeof(path), "%s/f", f->mnt);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	f->conn = minor(st.st_dev);
 	atomic_store(&f->stop, true);
 	return fd;
 }
 
-/* The end: closing the device aborts the connection (every waiting
- * request fails), then the mount goes. */
+/* Abort the connection through fusectl: every request waiting on it fails
+ * at once, whoever holds the device.  A stuck FUSE connection left behind
+ * would hang whatever touches the mount (ps, find) machine-wide. */
+static void stuck_fuse_abort(const struct stuck_fuse *f)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", f->conn);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return;
+	}
+	if (write(fd, "1", 1) != 1)
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+/* The end: the connection aborted (every waiting request fails) and its
+ * device closed, then the mount goes. */
 static void stuck_fuse_end(struct stuck_fuse *f)
 {
 	atomic_store(&f->quit, true);
 	pthread_join(f->thread, NULL);
+	stuck_fuse_abort(f);
 	close(f->dev);
 	umount2(f->mnt, MNT_DETACH);
 }
@@ -749,6 +776,28 @@ static int launch_and_wait(void)
 	return code;
 }
 
+/* Once the stuck fd has had time to reach sboxd: another client's PING is
+ * answered within a second and its launch runs (`what` heads the lines
+ * that say how long each took). */
+static void others_answered(const char *what, const struct stuck_fuse *f)
+{
+	long long t0;
+	bool pong;
+	int code;
+
+	usleep(300 * 1000);
+	t0 = now_ms();
+	pong = raw_ping(D.sock);
+	fprintf(stderr, "%s: PING %s after %lld ms (%d FUSE requests waiting)\n", what,
+		pong ? "answered" : "NOT answered", now_ms() - t0, atomic_load(&f->ignored));
+	assert_true(pong);
+	assert_true(now_ms() - t0 < 1000);
+	code = launch_and_wait();
+	fprintf(stderr, "%s: another launch exited %d after %lld ms\n", what, code,
+		now_ms() - t0);
+	assert_int_equal(code, 3);
+}
+
 /* Break 4 of issue 12: a client passes, as stdout, a file on a FUSE mount
  * that never answers.  sboxd used to fstat() it in the loop (and close()
  * it there: FUSE_FLUSH): frozen for everyone.  Now another client's PING
@@ -758,9 +807,7 @@ static void test_stuck_fuse_fd(void **state)
 	static struct stuck_fuse f;
 	struct sbox_mb b = { 0 };
 	struct sbox_msg m;
-	int fd, c, code;
-	long long t0;
-	bool pong;
+	int fd, c;
 
 	(void)state;
 	sboxd_prepare(&D);
@@ -772,17 +819,7 @@ static void test_stuck_fuse_fd(void **state)
 	launch_with(&b, fd, NULL);
 	assert_int_equal(raw_send_mb(c, &b), 0);
 	sbox_mb_free(&b);
-	usleep(300 * 1000);
-	t0 = now_ms();
-	pong = raw_ping(D.sock);
-	fprintf(stderr, "stuck FUSE fd: PING %s after %lld ms (%d FUSE requests waiting)\n",
-		pong ? "answered" : "NOT answered", now_ms() - t0, atomic_load(&f.ignored));
-	assert_true(pong);
-	assert_true(now_ms() - t0 < 1000);
-	code = launch_and_wait();
-	fprintf(stderr, "stuck FUSE fd: another launch exited %d after %lld ms\n", code,
-		now_ms() - t0);
-	assert_int_equal(code, 3);
+	others_answered("stuck FUSE fd", &f);
 	/* The stuck client's own launch got an answer too (its sandbox may
 	 * be stuck in its set-up: that is the client's affair). */
 	assert_int_equal(raw_recv(c, &m, 5000), 1);
@@ -791,6 +828,67 @@ static void test_stuck_fuse_fd(void **state)
 	stuck_fuse_end(&f);
 	close(fd);
 	close(c);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A LAUNCH of `probe sleep 30` named by a LAUNCH_TOKEN, with out_fd as
+ * its stdout when out_fd >= 0. */
+static void launch_tokened(struct sbox_mb *b, uint64_t token, int out_fd)
+{
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 7);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "sleep");
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "30");
+	sbox_mb_u64(b, SBOX_ATTR_LAUNCH_TOKEN, token);
+	if (out_fd >= 0)
+		sbox_mb_u32(b, SBOX_ATTR_STDOUT, (uint32_t)sbox_mb_fd(b, out_fd));
+}
+
+/* The same break on the relaunch path: a client sends again a LAUNCH whose
+ * LAUNCH_TOKEN names a job already started, passing as stdout a file on a
+ * FUSE mount that never answers.  sboxd answers with that job and drops the
+ * fds; it used to close them in the loop (FUSE_FLUSH): frozen for everyone.
+ * Now another client's PING and launch are answered at once. */
+static void test_stuck_fuse_fd_relaunch(void **state)
+{
+	static struct stuck_fuse f;
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	uint64_t token = 0x5b0c7e1a00000000ULL | (uint64_t)getpid(), id;
+	int fd, c, again;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	c = raw_connect(D.sock);
+	assert_true(c >= 0);
+	launch_tokened(&b, token, -1);
+	assert_int_equal(raw_send_mb(c, &b), 0);
+	assert_int_equal(raw_recv(c, &m, 5000), 1);
+	assert_int_equal(m.hdr.type, SBOX_MSG_LAUNCHED);
+	id = m.job_id;
+	sbox_msg_free(&m);
+	memset(&f, 0, sizeof(f));
+	fd = stuck_fuse_open(&f);
+	fuse_active = &f;
+	again = raw_connect(D.sock);
+	assert_true(again >= 0);
+	launch_tokened(&b, token, fd);
+	assert_int_equal(raw_send_mb(again, &b), 0);
+	sbox_mb_free(&b);
+	others_answered("stuck FUSE fd on a relaunch", &f);
+	/* The relaunch was answered with the job its token names, not a new one. */
+	assert_int_equal(raw_recv(again, &m, 5000), 1);
+	assert_int_equal(m.hdr.type, SBOX_MSG_LAUNCHED);
+	assert_int_equal(m.job_id, id);
+	sbox_msg_free(&m);
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	close(fd);
+	close(again);
+	close(c);                       /* its client gone, the sleeper is killed */
 	assert_true(sboxd_no_jobs(&D, 10000));
 	assert_true(raw_ping(D.sock));
 	assert_int_equal(sboxd_stop(&D), 0);
@@ -1183,6 +1281,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_clients_killed_at_every_step, teardown),
 		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
 		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
+		cmocka_unit_test_teardown(test_stuck_fuse_fd_relaunch, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
