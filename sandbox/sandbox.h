@@ -28,31 +28,32 @@ struct sbox_launch {
 	char *const *caller_env;    /* PassEnvironment= and TERM come from here */
 	uid_t caller_uid;
 	gid_t caller_gid;
-	/* -- network: a long-running launcher's netns pool (sboxd), or NULL:
-	 * PrivateNetwork=none then takes a prepared netns from it instead of
-	 * creating one in the clone (sandbox/netns_pool.h). -- */
+	/* P1e, network: a long-running launcher's netns pool (sboxd), or
+	 * NULL: PrivateNetwork=none then takes a prepared netns from it
+	 * instead of creating one in the clone (sandbox/netns_pool.h). */
 	struct sbox_netns_pool *netns_pool;
 	/* A long-running launcher's veth reaper (sboxd), or NULL:
 	 * a veth sandbox's end then leaves deleting the pair to the kernel
 	 * and the reaper instead of waiting for it (sandbox/network.h). */
 	struct sbox_net_reaper *net_reaper;
-	/* -- devices and GPUs: the site configuration the privileged side read
-	 * itself (sboxrun in direct mode, sboxd from its --config; never a
-	 * client's): where the GPU inventory comes from.  NULL: discovery
-	 * from /proc, /sys and /dev. -- */
+	/* P1d, P1e: the site configuration the privileged side read itself
+	 * (sboxrun in direct mode, sboxd from its --config; never a
+	 * client's): where the GPU inventory comes from, the veth address
+	 * range.  NULL: discovery from /proc, /sys and /dev, and the
+	 * defaults. */
 	const struct sbox_site *site;
-	/* -- daemon (sboxd): what a forkserver acting for a client needs.
+	/* What a forkserver acting for a client (sboxd) needs.
 	 * bind_src_fds: the client's own fds of its bind sources, indexed
 	 * like policy->mounts (-1: none, allowed for an optional source):
 	 * the sandbox binds exactly these and never resolves a source path
 	 * as root.  pass_fd_targets: pass_fds[i] becomes fd
 	 * pass_fd_targets[i] in the worker (NULL: the same number).
 	 * close_fds: the launcher's own fds (listening socket, other
-	 * clients, other sandboxes), closed first thing in the child so that
-	 * no sandbox keeps them open.  survive_launcher: the sandbox
+	 * clients, other sandboxes), closed first thing in the child (C0) so
+	 * that no sandbox keeps them open.  survive_launcher: the sandbox
 	 * outlives the launcher's death (no parent-death signal), for a
 	 * daemon that keeps its jobs' channels elsewhere (docs/protocol.md,
-	 * "Recovery"). -- */
+	 * "Recovery"). */
 #define SBOX_FD_TARGET_MAX 1023
 	const int *bind_src_fds;
 	size_t n_bind_src_fds;
@@ -60,10 +61,10 @@ struct sbox_launch {
 	const int *close_fds;
 	size_t n_close_fds;
 	bool survive_launcher;
-	/* -- cgroups: a launcher that may be SIGKILLed and has nobody to
-	 * clean up after it (sboxrun) asks for a guard process that removes
-	 * the sandbox's cgroup once the launcher and the sandbox are gone
-	 * (sbox_cgroup_guard()).  sboxd sweeps instead. -- */
+	/* P1g: a launcher that may be SIGKILLed and has nobody to clean up
+	 * after it (sboxrun) asks for a guard process that removes the
+	 * sandbox's cgroup once the launcher and the sandbox are gone
+	 * (sbox_cgroup_guard()).  sboxd sweeps instead. */
 	bool cgroup_guard;
 };
 
@@ -84,7 +85,7 @@ struct sbox_event {
 	char msg[SBOX_ERR_MSG_MAX];
 };
 
-/* -- cgroups: the figures of a sandbox's life (sbox_child_stats()). -- */
+/* The figures of a sandbox's life (sbox_child_stats()). */
 enum {
 	SBOX_STAT_CPU = 1 << 0,         /* cpu_user_usec, cpu_system_usec */
 	SBOX_STAT_MEMORY_PEAK = 1 << 1, /* memory_peak */
@@ -121,9 +122,9 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err);
 /* Reap init once its pidfd is readable (or block): its wait status. */
 int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err);
 
-/* -- cgroups: the sandbox's figures so far; final once init is reaped
- * (call before sbox_child_free()).  With a cgroup they are the cgroup's
- * (every process of the sandbox); without one, init's rusage. -- */
+/* The sandbox's figures so far; final once init is reaped (call before
+ * sbox_child_free()).  With a cgroup they are the cgroup's (every process
+ * of the sandbox); without one, init's rusage. */
 int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct sbox_err *err);
 /* The sandbox's cgroup (sandbox/cgroup.h), NULL when it runs without one. */
 struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c);
@@ -133,13 +134,13 @@ struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c);
  * and the cgroup removed, waiting (bounded) for the processes to go. */
 void sbox_child_free(struct sbox_child *c);
 
-/* -- daemon: recovery.  A launcher that may die with sandboxes running
+/* Recovery.  A launcher that may die with sandboxes running
  * (launched with survive_launcher) hands the sandbox's pidfd and event
  * channel to a keeper process; its successor rebuilds the child from
  * them.  An adopted child is not the successor's to reap (init was
  * reparented): sbox_child_reap() then only marks it ended, with *status
  * -1, and the events say how the worker ended.  Host-side network state
- * (a veth's address lease) is not carried over. -- */
+ * (a veth's address lease) is not carried over. */
 int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out,
 		     struct sbox_err *err);
 /* ... and its cgroup (the sbox_cgroup_path() of the predecessor's child):
