@@ -44,7 +44,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(O)/%.o)
 # client mode uses; sboxrun's own objects (sboxrun/).
 WIRE_OBJ = $(addprefix $(O)/wire/, protocol.o build.o)
 CLIENT_OBJ = $(O)/libsbox/client.o $(WIRE_OBJ)
-CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o check_host.o via_daemon.o) $(CLIENT_OBJ)
+CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o check_host.o via_daemon.o gpu_list.o) $(CLIENT_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
@@ -54,7 +54,7 @@ INTEG_LIB = $(O)/tests/integration/harness.o
 .SECONDARY:
 .PHONY: all tests test test-unit test-v2 valgrind install uninstall clean deps bench demo
 all: $(B)/sboxrun $(B)/sbox-probe
-# -- daemon --
+# The daemon side: sboxd, libsbox for its clients, the example node agent.
 all: $(B)/sboxd $(B)/libsbox.a $(B)/libsbox.so $(B)/sbox.pc $(B)/node-agent
 
 $(O)/%.o: %.c
@@ -145,13 +145,14 @@ APIBENCH_OBJ = $(O)/bench/apibench.o $(O)/bench/apibench_direct.o $(O)/bench/api
 $(B)/apibench: $(APIBENCH_OBJ) $(B)/libsbox.a $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# -- network: what a netns costs a launch (docs/network.md); run as root --
+# What a netns costs a launch (docs/network.md); run as root.
 $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsbox-core.a $(PKG_LIBS)
 
-# -- daemon: sboxd, libsbox (static, shared with only sbox_client_* exported,
-# pkg-config file), the example node agent, the protocol fuzzer --
+# sboxd, libsbox (static, shared with only sbox_client_* exported so that a
+# client links against the protocol and nothing else; pkg-config file), the
+# example node agent, the protocol fuzzer.
 SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c leases.c recovery.c state.c closer.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
@@ -162,7 +163,7 @@ $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 # version script in the shared library.
 LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c $(wildcard common/*.c policy/*.c)
 LIBSBOX_SOVERSION = 0
-# -- security: policy/ checks capability names with libcap, syscall names with libseccomp --
+# policy/ checks capability names with libcap, syscall names with libseccomp.
 LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
 $(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o)
 	ar rcs $@ $^
@@ -216,8 +217,8 @@ install: all
 	install -m 0644 docs/man/sboxrun.1 $(DESTDIR)$(MANDIR)/man1/sboxrun.1
 	$(MAKE) install-daemon
 
-# -- daemon: sboxd, its man page and systemd units, libsbox (header, static
-# and shared library, pkg-config file) --
+# sboxd, its man page and systemd units, libsbox (header, static and shared
+# library, pkg-config file); install runs this target too.
 SBINDIR = $(PREFIX)/sbin
 LIBDIR = $(PREFIX)/lib
 INCLUDEDIR = $(PREFIX)/include

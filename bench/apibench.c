@@ -47,7 +47,8 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* ------------------------------------------------------------ fork floor */
+/* The fork floor: a bare fork+exec+wait, the least any launch can cost,
+ * so each mode's figure can be read against it. */
 
 struct fork_state {
 	pid_t *live;
@@ -128,7 +129,8 @@ static const struct bench_backend fork_backend = {
 	.fini = fork_fini,
 };
 
-/* ------------------------------------------------------------ statistics */
+/* Percentiles over the samples: a mean hides the tail that a pool of
+ * workers waits on. */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -220,7 +222,8 @@ static bool has_children(void)
 	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-/* ---------------------------------------------------------- the two modes */
+/* The two modes: sequential launches (latency) and parallel clients for a
+ * fixed time (throughput). */
 
 static int run_one(struct bench_ctx *x, double *lat)
 {
@@ -392,8 +395,6 @@ static int throughput_mode(struct bench_ctx *x)
 	free(all);
 	return rc || fails ? 1 : 0;
 }
-
-/* ------------------------------------------------------------------ main */
 
 static void usage(FILE *out)
 {

@@ -67,7 +67,6 @@ machine_info() {
 	echo "version.sboxrun=$("$B/sboxrun" --version 2>&1 | head -1)"
 }
 
-# ------------------------------------------------------- sbox's policies
 # "Full isolation" as the issue defines it: all namespaces including the
 # network, a cgroup with memory and pids limits, the device filter,
 # seccomp, no capabilities.  Each directive is used when this sboxrun
@@ -122,7 +121,7 @@ sbox_isolation() { # default|full
 	echo "$s"
 }
 
-# --------------------------------------------------------------- sboxd
+# A private sboxd for the rows that go through it.
 start_sboxd() { # the reason it can't go to $RES/na-sboxd
 	[ -x "$B/sboxd" ] || { unavailable sboxd "sboxd not built yet ($B/sboxd missing)"; return 1; }
 	# Its own socket, state directory and limits, so that it neither meets
@@ -161,7 +160,7 @@ stop_sboxd() {
 	SBOXD_PID=
 }
 
-# -------------------------------------------------------- row commands
+# The command of each row, as run.sh recorded it.
 cmd_of() { # id -> CMD array
 	eval "CMD=($(cat "$RES/cmd-$1"))"
 }
@@ -311,7 +310,7 @@ measure_row() { # id round
 	fi
 }
 
-# ----------------------------------------------------------- API path
+# The API path: launches from the same process, no client binary.
 api_available() { # fork|direct|libsbox
 	[ -x "$B/apibench" ] || return 1
 	case $1 in
@@ -349,7 +348,7 @@ api_round() { # round
 	done
 }
 
-# ------------------------------------------------ throughput and leaks
+# Throughput, and whatever launches leave behind (namespaces, cgroups, veths).
 count_ns() { # type: distinct namespaces of that type over all processes
 	stat -L -c %i /proc/[0-9]*/ns/"$1" 2>/dev/null | sort -u | wc -l
 }
@@ -423,7 +422,6 @@ throughput() {
 	leak_snapshot >"$RES/leak-after.txt"
 }
 
-# ------------------------------------------------------------ scaling
 # Through sboxd when it runs, the in-process library otherwise; both in a
 # full run.
 scaling() {
@@ -443,7 +441,7 @@ scaling() {
 	done
 }
 
-# ------------------------------------------------------------- memory
+# sboxd's resident memory once every row has run (idle size: start_sboxd).
 memory() {
 	[ -n "$SBOXD_PID" ] || return 0
 	awk '/VmRSS/ { print "sboxd_rss_kb_end=" $2 }' /proc/"$SBOXD_PID"/status >>"$RES/memory.txt"

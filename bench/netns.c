@@ -89,7 +89,7 @@ static void die(const char *what, const struct sbox_err *err)
 	exit(1);
 }
 
-/* ---- 1. primitives ---- */
+/* 1. The primitives alone: what one netns costs to make and to drop. */
 
 static void bench_primitives(int n)
 {
@@ -121,7 +121,8 @@ static void bench_primitives(int n)
 	free(lo);
 }
 
-/* ---- 2. launches through the library ---- */
+/* 2. Launches through the library, with and without a netns, so the netns's
+ * share of a launch stands out. */
 
 struct mode {
 	const char *name;
@@ -253,7 +254,7 @@ static pid_t group_anchor(const char *setting)
 	return pid;
 }
 
-/* ---- 3. whole sboxrun processes ---- */
+/* 3. Whole sboxrun processes: the same, as a user sees it. */
 
 static double run_sboxrun(const char *sboxrun, const char *net)
 {
@@ -302,7 +303,7 @@ static void bench_sboxrun(const char *sboxrun, int n)
 		free(t[k]);
 }
 
-/* ---- 4. parallel throughput ---- */
+/* 4. Parallel throughput: netns creation serialises in the kernel. */
 
 static void bench_parallel(const char *name, const char *setting, int n, int jobs)
 {

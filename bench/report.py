@@ -75,7 +75,7 @@ def round_of(path):
     return int(re.search(r"-r(\d+)\.", path).group(1))
 
 
-# --------------------------------------------------------------- latency
+# Latency per row, from the rounds' raw timings.
 def load_rows():
     for r in ROWS:
         rounds = {}
@@ -133,7 +133,7 @@ def ratio_to(rid, ref):
     return m, (min(per), max(per)) if per else (float("nan"), float("nan"))
 
 
-# -------------------------------------------------------- isolation seen
+# What each row's worker saw from inside, against a plain exec on the host.
 def iso_seen(rid):
     me = kv_file(os.path.join(RES, "iso-%s.txt" % rid))
     host = kv_file(os.path.join(RES, "iso-exec.txt"))
@@ -174,7 +174,7 @@ def iso_seen(rid):
     }
 
 
-# ------------------------------------------------------------ the report
+# The report itself (docs/benchmarks.md's layout).
 M = MACHINE
 w("# Benchmarks: launching an isolated worker")
 w()

@@ -52,7 +52,6 @@ RES=$(cd "$RES" && pwd)
 install_peers
 machine_info >"$RES/machine.txt"
 
-# ------------------------------------------------------------ the rows
 # Each row: id, label, what it isolates (from its configuration; the
 # "isolation seen from inside" table checks it with sbox-probe), command.
 ROWS=()
@@ -91,7 +90,7 @@ row sboxd "sboxrun via sboxd --full" "$(sbox_isolation full)" \
 # Which rows can run here (the smoke test also checks they isolate).
 check_rows
 
-# ------------------------------------------------------- latency rounds
+# Rounds in a shuffled row order, so no row always runs on a warm or cold cache.
 log "latency: $ROUNDS rounds x $RUNS runs per row (+$WARMUP warm-up)"
 for r in $(seq 1 "$ROUNDS"); do
 	for id in $(printf '%s\n' "${ROWS[@]}" | shuf); do
@@ -102,13 +101,10 @@ for r in $(seq 1 "$ROUNDS"); do
 	api_round "$r"
 done
 
-# ------------------------------------------------ throughput and leaks
+# Throughput and leak counts, scaling, sboxd's memory, then the profile.
 throughput
-# ---------------------------------------------------------- scaling
 scaling
-# ----------------------------------------------------------- memory
 memory
-# ---------------------------------------------------------- profile
 [ "$PROFILE" = 1 ] && "$top/bench/profile.sh" "$B" "$RES/profile" >&2
 
 # Python worker start (Process.start to target running): sbox direct and via

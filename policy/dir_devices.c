@@ -40,7 +40,8 @@ void sbox_devices_policy_free(struct sbox_devices_policy *d)
 	sbox_devices_policy_init(d);
 }
 
-/* ---- GPUs= ---- */
+/* GPUs=: kept as the user wrote it; which GPUs it names is decided against
+ * the inventory at launch, not here. */
 
 /* An index ("2"), a UUID or a prefix of one ("GPU-8a3b", "8a3b"), or a PCI
  * bus id ("0000:3b:00.0", "3b:00.0").  Which of them it is and whether it
@@ -100,7 +101,8 @@ void sbox_dir_print_gpus(const struct sbox_policy *p, const struct sbox_directiv
 	sbox_print_strv(out, d->name, &p->devices.gpus);
 }
 
-/* ---- DeviceAllow= (systemd.resource-control(5)) ---- */
+/* DeviceAllow= (systemd.resource-control(5)): the nodes beyond the base
+ * set, each with the access the device cgroup will allow. */
 
 int sbox_parse_device_access(const char *s, unsigned *out)
 {
@@ -257,7 +259,7 @@ void sbox_dir_print_device_allow(const struct sbox_policy *p, const struct sbox_
 			sbox_format_device_access(p->devices.allow[i].access, acc));
 }
 
-/* ---- GPULocality= ---- */
+/* GPULocality=: pin the worker near its GPUs (applied in init, C6b). */
 
 int sbox_dir_set_gpu_locality(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {

@@ -137,7 +137,7 @@ LIMIT_DIRECTIVE(memory_high, memory_high, true)
 LIMIT_DIRECTIVE(memory_swap_max, memory_swap_max, true)
 LIMIT_DIRECTIVE(tasks_max, tasks_max, false)
 
-/* ---- CPUQuota= ---- */
+/* CPUQuota=: kept in permyriad, the unit both cgroup versions convert from. */
 
 int sbox_dir_set_cpu_quota(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -163,7 +163,7 @@ void sbox_dir_print_cpu_quota(const struct sbox_policy *p, const struct sbox_dir
 	fprintf(out, "%s=%s\n", d->name, buf);
 }
 
-/* ---- CPUWeight=, IOWeight= ---- */
+/* CPUWeight=, IOWeight=: systemd's ranges, so a unit file's values carry over. */
 
 static int set_weight(uint64_t *field, const char *v, struct sbox_err *err)
 {
@@ -208,8 +208,6 @@ void sbox_dir_print_io_weight(const struct sbox_policy *p, const struct sbox_dir
 {
 	print_weight(out, d->name, p->res.io_weight);
 }
-
-/* ---- AllowedCPUs=, AllowedMemoryNodes= ---- */
 
 /* Stored in canonical form ("0-3,8"), which is also what cpuset.cpus and
  * cpuset.mems take. */
@@ -257,8 +255,6 @@ void sbox_dir_print_allowed_mems(const struct sbox_policy *p, const struct sbox_
 	sbox_print_string(out, d->name, p->res.allowed_mems);
 }
 
-/* ---- CgroupParent= ---- */
-
 /* A cgroup path as /proc/self/cgroup shows it: absolute in the hierarchy,
  * no "." or ".." (it is joined onto the cgroup mount as root, so it must
  * not climb out), no empty components, printable. */
@@ -305,7 +301,7 @@ void sbox_dir_print_cgroup_parent(const struct sbox_policy *p, const struct sbox
 	sbox_print_string(out, d->name, p->res.cgroup_parent);
 }
 
-/* ---- RuntimeMaxSec= ---- */
+/* RuntimeMaxSec=: enforced by the launcher's timer, not by the cgroup. */
 
 int sbox_dir_set_runtime_max(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -332,7 +328,8 @@ void sbox_dir_print_runtime_max(const struct sbox_policy *p, const struct sbox_d
 	fprintf(out, "%s=%s\n", d->name, buf);
 }
 
-/* ---- cross-directive checks ---- */
+/* Checks between resource directives, once every file and flag is applied:
+ * one directive alone can't see the other it contradicts. */
 
 int sbox_resources_validate(const struct sbox_policy *p, struct sbox_err *err)
 {

@@ -65,7 +65,8 @@ int sbox_security_policy_validate(const struct sbox_policy *p, struct sbox_err *
 	return 0;
 }
 
-/* ---- names: errno values ---- */
+/* errno names, for SystemCallErrorNumber= and the ":ERRNO" of a filter
+ * entry: printed back by name so that --check output reads as written. */
 
 #define E(x) { x, #x }
 static const struct {
@@ -108,7 +109,8 @@ const char *sbox_errno_name(int e)
 	return NULL;
 }
 
-/* ---- capabilities ---- */
+/* Capabilities by libcap's names, so that a name this libcap does not know
+ * is refused rather than silently granting or keeping less. */
 
 uint64_t sbox_caps_all(void)
 {
@@ -255,8 +257,6 @@ int sbox_dir_set_cap_add(struct sbox_policy *p, const char *v, struct sbox_err *
 	return set_caps(&p->sec.cap_ambient, v, err);
 }
 
-/* ---- User=, Group=, SupplementaryGroups= ---- */
-
 /* A decimal id, or a name as useradd(8) allows one: it is looked up in the
  * host's databases later, so only what could never be a name is refused. */
 static bool valid_user_group_name(const char *s)
@@ -331,7 +331,8 @@ void sbox_dir_print_supp_groups(const struct sbox_policy *p, const struct sbox_d
 	sbox_print_strv(out, d->name, &p->sec.supp_groups);
 }
 
-/* ---- NoNewPrivileges= ---- */
+/* NoNewPrivileges=: yes by default, so no setuid binary in the sandbox
+ * regains what the worker gave up. */
 
 int sbox_dir_set_no_new_privs(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -344,7 +345,8 @@ void sbox_dir_print_no_new_privs(const struct sbox_policy *p, const struct sbox_
 	fprintf(out, "%s=%s\n", d->name, p->sec.no_new_privs ? "yes" : "no");
 }
 
-/* ---- SeccompProfile=, SystemCallFilter=, SystemCallErrorNumber= ---- */
+/* SeccompProfile=, SystemCallFilter=, SystemCallErrorNumber=: syscall names
+ * checked against libseccomp here, so a typo fails the policy, not the launch. */
 
 static const char *const profile_names[] = {
 	[SBOX_SECCOMP_DEFAULT] = "default",
@@ -465,7 +467,7 @@ void sbox_dir_print_syscall_errno(const struct sbox_policy *p, const struct sbox
 		fprintf(out, "%s=%d\n", d->name, p->sec.syscall_errno);
 }
 
-/* ---- Limit*= ---- */
+/* Limit*=: one setter for every rlimit, driven by the table below. */
 
 enum rl_unit { RL_BYTES, RL_COUNT, RL_SECONDS, RL_USEC, RL_NICE };
 

@@ -19,7 +19,8 @@
 #include "policy/setters.h"
 #include "policy/values.h"
 
-/* ---- scalar helpers shared by the setters of every area ---- */
+/* Setters of every area share these, so every directive reports a bad
+ * value the same way. */
 
 int sbox_set_string(char **field, const char *value, struct sbox_err *err)
 {
@@ -61,7 +62,7 @@ int sbox_split_value(const char *value, char ***words, size_t *n,
 	return 0;
 }
 
-/* ---- Hostname= ---- */
+/* Hostname=: checked here, so a bad name fails the policy, not the launch. */
 
 static int set_hostname(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -82,7 +83,8 @@ static void print_hostname(const struct sbox_policy *p, const struct sbox_direct
 	sbox_print_string(out, d->name, p->hostname ? p->hostname : "sbox");
 }
 
-/* ---- PrivateUsers= ---- */
+/* PrivateUsers=: stays -1 (auto) unless set, so root and users get the
+ * right default without saying so. */
 
 static int set_private_users(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -104,9 +106,9 @@ static void print_private_users(const struct sbox_policy *p, const struct sbox_d
 		p->private_users < 0 ? "auto" : p->private_users ? "yes" : "no");
 }
 
-/* ---- mounts: BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem=,
+/* Mounts: BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem=,
  * InaccessiblePaths= share one ordered list, because the order of mounts
- * matters (a tmpfs over a bind hides it). ---- */
+ * matters (a tmpfs over a bind hides it). */
 
 static void drop_mounts_of_kind(struct sbox_policy *p, enum sbox_mount_kind kind)
 {
@@ -281,7 +283,8 @@ static void print_mounts(const struct sbox_policy *p, const struct sbox_directiv
 		fprintf(out, "%s=\n", d->name);
 }
 
-/* ---- Environment=, PassEnvironment= ---- */
+/* Environment=, PassEnvironment=: the worker's environment is built from
+ * these (and TERM), never inherited whole from the launcher. */
 
 static bool env_name_valid(const char *name, size_t len)
 {
@@ -371,7 +374,8 @@ static void print_pass_env(const struct sbox_policy *p, const struct sbox_direct
 	sbox_print_strv(out, d->name, &p->pass_env);
 }
 
-/* ---- WorkingDirectory=, UMask=, NewSession= ---- */
+/* WorkingDirectory=, UMask=, NewSession=: the process state the worker
+ * starts with. */
 
 static int set_workdir(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
@@ -408,7 +412,8 @@ static void print_new_session(const struct sbox_policy *p, const struct sbox_dir
 	fprintf(out, "%s=%s\n", d->name, p->new_session ? "yes" : "no");
 }
 
-/* ---- the table ---- */
+/* The one directive table: flags, --set, policy files, --check and the
+ * reference docs all come from these rows (tests/check-docs.sh checks them). */
 
 const struct sbox_directive sbox_directives[] = {
 	{ "Hostname", "hostname", 0, "NAME", NULL,
@@ -447,13 +452,12 @@ const struct sbox_directive sbox_directives[] = {
 	{ "NewSession", "tty", 't', NULL, "no",
 	  "keep the caller's terminal for an interactive worker (NewSession=no)", NULL,
 	  0, set_new_session, NULL },
-	/* -- resources (cgroups): rows from policy/dir_resources.h -- */
+	/* Each area's rows live beside its setters (policy/dir_*.h); they
+	 * join this one table so that flags, --set, --check and the docs
+	 * check see every directive. */
 	SBOX_RESOURCES_DIRECTIVES
-	/* -- devices and GPUs: rows from policy/dir_devices.h -- */
 	SBOX_DEVICES_DIRECTIVES
-	/* -- security: rows from policy/dir_security.h -- */
 	SBOX_SECURITY_DIRECTIVES
-	/* -- network: rows from policy/dir_network.h -- */
 	SBOX_NETWORK_DIRECTIVES
 };
 

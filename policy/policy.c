@@ -20,7 +20,7 @@ void sbox_policy_init(struct sbox_policy *p)
 	p->private_users = -1;
 	p->umask = 0022;          /* systemd's default UMask= */
 	p->new_session = true;    /* a worker can't reach the caller's tty */
-	/* -- per-area defaults: call each area's init here -- */
+	/* Each area's defaults (resources, devices, network, security). */
 	sbox_resources_init(&p->res);
 	sbox_devices_policy_init(&p->devices);
 	sbox_net_policy_init(&p->net);
@@ -43,7 +43,6 @@ void sbox_policy_free(struct sbox_policy *p)
 	sbox_strv_clear(&p->env);
 	sbox_strv_clear(&p->pass_env);
 	free(p->workdir);
-	/* -- per-area frees: call each area's free here -- */
 	sbox_resources_free(&p->res);
 	sbox_devices_policy_free(&p->devices);
 	sbox_net_policy_free(&p->net);
@@ -150,7 +149,7 @@ int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 	}
 	if (p->workdir && p->workdir[0] != '/')
 		return sbox_fail(err, 0, "WorkingDirectory=%s must be an absolute path", p->workdir);
-	/* -- per-area validation: call each area's check here -- */
+	/* Each area checks its own directives against the others'. */
 	if (sbox_resources_validate(p, err) < 0)
 		return -1;
 	if (sbox_security_policy_validate(p, err) < 0)

@@ -142,13 +142,14 @@ struct sbox_policy {
 	mode_t umask;              /* UMask= */
 	bool new_session;          /* NewSession= */
 
-	/* -- resources (cgroups): fields here -- */
+	/* Limits the sandbox's cgroup enforces (P1e, docs/cgroups.md). */
 	struct sbox_resources res;
-	/* -- devices and GPUs: fields here -- */
+	/* The device nodes and GPUs the sandbox may use (P1c, docs/gpus.md). */
 	struct sbox_devices_policy devices;
-	/* -- security: fields here -- */
+	/* Who the worker runs as and what it may still do: ids, capabilities,
+	 * seccomp, rlimits (P1b, W1b, W3b; docs/security.md). */
 	struct sbox_security sec;
-	/* -- network: fields here -- */
+	/* The sandbox's network namespace and links (P1d, C5b, docs/network.md). */
 	struct sbox_net_policy net;
 };
 

@@ -34,7 +34,7 @@ void sbox_site_init(struct sbox_site *s)
 	memset(s, 0, sizeof(*s));
 	s->gpus.inventory = SBOX_SITE_INVENTORY_DISCOVER;
 	s->gpus.locality = SBOX_SITE_LOCALITY_AUTO;
-	sbox_site_daemon_init(&s->daemon);   /* -- daemon -- */
+	sbox_site_daemon_init(&s->daemon);
 	sbox_site_network_init(&s->network);
 }
 
@@ -56,7 +56,7 @@ void sbox_site_free(struct sbox_site *s)
 		site_gpu_free(&s->gpus.gpus[i]);
 	free(s->gpus.gpus);
 	sbox_strv_free(s->gpus.shared_nodes);
-	sbox_site_daemon_free(&s->daemon);   /* -- daemon -- */
+	sbox_site_daemon_free(&s->daemon);
 	sbox_site_init(s);
 }
 
@@ -75,7 +75,8 @@ const char *sbox_site_dev_root(const struct sbox_site *s)
 	return s && s->gpus.dev_root ? s->gpus.dev_root : "/dev";
 }
 
-/* ---- [GPUs] ---- */
+/* [GPUs]: where the GPU inventory comes from; read only by the privileged
+ * side, so a user can't point sbox at fake device roots. */
 
 static int set_inventory(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
 {
@@ -329,7 +330,8 @@ static int set_shared_nodes(struct sbox_site *s, const char *v, unsigned line,
 	return 0;
 }
 
-/* ---- the table: one row per key; a later area adds its section's rows ---- */
+/* One row per key: an unknown key is an error with a suggestion, not a
+ * setting silently ignored. */
 
 static const struct site_key site_keys[] = {
 	{ "GPUs", "Inventory", set_inventory },
@@ -339,7 +341,7 @@ static const struct site_key site_keys[] = {
 	{ "GPUs", "Locality", set_locality },
 	{ "GPUs", "GPU", set_gpu },
 	{ "GPUs", "SharedNodes", set_shared_nodes },
-	/* -- daemon: [Daemon] and bounds keys here -- */
+	/* The other sections' rows live beside their setters. */
 	SBOX_SITE_DAEMON_KEYS
 	SBOX_SITE_NETWORK_KEYS
 };
@@ -376,8 +378,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 {
 	struct sbox_site *site = user;
 
-	/* -- daemon: [Defaults] takes any job policy directive (checked by
-	 * the directive table itself, policy/site_daemon.c) -- */
+	/* [Defaults] takes any job policy directive, so it has no rows here:
+	 * the directive table itself checks them (policy/site_daemon.c). */
 	if (strcmp(section, "Defaults") == 0)
 		return sbox_site_defaults_add(site, key, value, err);
 	if (!section_known(section)) {
@@ -406,7 +408,6 @@ static int site_check(const struct sbox_site *s, const char *name, struct sbox_e
 	if (s->gpus.inventory == SBOX_SITE_INVENTORY_DISCOVER && s->gpus.shared_set)
 		return sbox_fail(err, 0, "%s: SharedNodes= belongs to a static inventory: set Inventory=static in [GPUs]",
 				 name);
-	/* -- daemon -- */
 	if (sbox_site_daemon_check(s, name, err) < 0)
 		return -1;
 	return 0;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "policy/site_daemon.h"   /* -- daemon: [Daemon], [Bounds], [Defaults] -- */
+#include "policy/site_daemon.h"   /* [Daemon], [Bounds], [Defaults] */
 #include "policy/site_network.h"  /* [Network] */
 
 #define SBOX_SITE_DEFAULT_PATH "/etc/sbox/sbox.conf"
@@ -65,7 +65,6 @@ struct sbox_site_gpus {
 struct sbox_site {
 	char *path;                           /* the file read; NULL: built-in defaults */
 	struct sbox_site_gpus gpus;           /* [GPUs] */
-	/* -- daemon: more sections' fields here -- */
 	struct sbox_site_daemon daemon;       /* [Daemon], [Bounds], [Defaults] */
 	struct sbox_site_network network;     /* [Network] */
 };

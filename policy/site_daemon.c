@@ -61,8 +61,6 @@ bool sbox_site_daemon_allows(const struct sbox_site_daemon *d, const struct sbox
 				 d->n_allow_groups);
 }
 
-/* ---- helpers ---- */
-
 static int set_path(char **field, const char *key, const char *v, struct sbox_err *err)
 {
 	char *copy;
@@ -172,7 +170,7 @@ static int id_list(const char *key, const char *v, uint32_t **arr, size_t *n, bo
 	return r;
 }
 
-/* ---- [Daemon] ---- */
+/* [Daemon]: sboxd's own socket, state and limits. */
 
 int sbox_site_set_socket(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
 {
@@ -273,7 +271,8 @@ int sbox_site_set_allow_nested(struct sbox_site *s, const char *v, unsigned line
 	return set_flag(&s->daemon.allow_nested, "AllowNestedClients", v, err);
 }
 
-/* ---- [Bounds] ---- */
+/* [Bounds]: what a client's policy may ask for at most; sboxd refuses a
+ * request past them, since a client is not trusted with the host. */
 
 int sbox_site_set_allow_bind_paths(struct sbox_site *s, const char *v, unsigned line,
 				   struct sbox_err *err)
@@ -458,7 +457,7 @@ int sbox_site_set_bound_runtime_max(struct sbox_site *s, const char *v, unsigned
 	return set_span(&s->daemon.bounds.runtime_max_usec, "RuntimeMaxSec", v, err);
 }
 
-/* ---- [Defaults] ---- */
+/* [Defaults]: job policy applied under every client's own. */
 
 int sbox_site_defaults_add(struct sbox_site *s, const char *key, const char *value,
 			   struct sbox_err *err)

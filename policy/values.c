@@ -212,7 +212,7 @@ static void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	sbuf_put(b, tmp, (size_t)n);
 }
 
-/* ---- booleans ---- */
+/* Booleans, as systemd spells them (yes/no, true/false, on/off, 1/0). */
 
 int sbox_parse_bool(const char *s, bool *out)
 {
@@ -245,7 +245,7 @@ int sbox_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-/* ---- sizes ---- */
+/* Sizes with systemd's binary suffixes (K = 1024), checked for overflow. */
 
 static const char size_suffixes[] = "KMGTPE";
 
@@ -335,7 +335,7 @@ void sbox_format_size(uint64_t v, char *buf, size_t len)
 	sbuf_printf(&b, "%llu", (unsigned long long)v);
 }
 
-/* ---- time spans ---- */
+/* Time spans in systemd's syntax ("1min 30s"), kept in microseconds. */
 
 #define USEC_PER_MSEC  UINT64_C(1000)
 #define USEC_PER_SEC   (UINT64_C(1000) * USEC_PER_MSEC)
@@ -455,7 +455,7 @@ void sbox_format_timespan(uint64_t usec, char *buf, size_t len)
 	}
 }
 
-/* ---- CPU quota ---- */
+/* CPU quota as a percentage with up to two decimals ("150%", "12.5%"). */
 
 int sbox_parse_cpu_quota(const char *s, uint32_t *out_permyriad)
 {
@@ -496,7 +496,7 @@ void sbox_format_cpu_quota(uint32_t permyriad, char *buf, size_t len)
 		sbuf_printf(&b, "%u.%02u%%", ip, f);
 }
 
-/* ---- integers ---- */
+/* Integers within bounds: strtoull alone accepts "-1" and leading blanks. */
 
 int sbox_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -542,7 +542,7 @@ int sbox_parse_umask(const char *s, mode_t *out)
 	return 0;
 }
 
-/* ---- id lists ---- */
+/* Id lists ("0-3,8"): CPU and memory node sets. */
 
 /*
  * The set is nbits / 8 bytes long, as the header says, so only whole bytes
@@ -651,7 +651,7 @@ void sbox_format_id_list(const uint8_t *bits, size_t nbits, char *buf,
 	}
 }
 
-/* ---- words ---- */
+/* Words with systemd's quoting and escapes, so a path may hold a blank. */
 
 static char unescape(char c)
 {
@@ -840,7 +840,7 @@ char *sbox_quote_word(const char *w, char *buf, size_t len)
 	return buf;
 }
 
-/* ---- suggestions ---- */
+/* Suggestions for a misspelt name ("did you mean"). */
 
 size_t sbox_edit_distance(const char *a, const char *b)
 {

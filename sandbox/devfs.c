@@ -92,8 +92,6 @@ static int bind_node(int dev_fd, const char *name, struct sbox_err *err)
 	return bind_node_from(dev_fd, "/dev", name, err);
 }
 
-/* -- devices and GPUs: the granted nodes -- */
-
 /* The granted GPUs' nodes and their driver's shared nodes, under their host
  * names, from the inventory's dev root; then the DeviceAllow= nodes, from
  * the host's /dev.  Nothing of another GPU: it is not in the grant. */

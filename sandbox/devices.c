@@ -244,7 +244,8 @@ int sbox_device_rule_format(const struct sbox_device_rule *r, char *buf, size_t 
 			sbox_format_device_access(r->access, acc));
 }
 
-/* ------------------------------------------------------------- cgroup v1 */
+/* cgroup v1: the device rules are lines written to devices.deny and
+ * devices.allow. */
 
 static int write_at(int dir_fd, const char *file, const char *text, struct sbox_err *err)
 {
@@ -323,7 +324,8 @@ int sbox_devices_apply_v1(int devices_dir_fd, const struct sbox_device_set *s,
 	return 0;
 }
 
-/* ------------------------------------------------------------- cgroup v2 */
+/* cgroup v2 has no device files: a BPF program attached to the cgroup
+ * decides each open. */
 
 /* The few instruction forms the program needs (the kernel's filter.h
  * macros are not part of the uapi). */
@@ -476,14 +478,21 @@ int sbox_devices_bpf_attach(int prog_fd, int cgroup_fd, struct sbox_err *err)
 	return 0;
 }
 
+int sbox_devices_check_gpu_privilege(const char *gpu, uid_t launcher_euid, struct sbox_err *err)
+{
+	if (launcher_euid == 0)
+		return 0;
+	return sbox_fail(err, EPERM, "GPUs=%s: granting a GPU needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
+			 gpu);
+}
+
 int sbox_devices_check_privilege(const struct sbox_policy *p, uid_t launcher_euid,
 				 struct sbox_err *err)
 {
 	if (launcher_euid == 0)
 		return 0;
 	if (p->devices.gpus.n > 0)
-		return sbox_fail(err, EPERM, "GPUs=%s: granting a GPU needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
-				 p->devices.gpus.v[0]);
+		return sbox_devices_check_gpu_privilege(p->devices.gpus.v[0], launcher_euid, err);
 	if (p->devices.n_allow > 0)
 		return sbox_fail(err, EPERM, "DeviceAllow=%s: allowing a device needs a device cgroup, which only root can set up (run sboxrun as root, or ask sboxd)",
 				 p->devices.allow[0].spec);
@@ -511,7 +520,10 @@ int sbox_devices_enforce_cgroup(const struct sbox_device_set *s, const struct sb
 				const struct sbox_cgroup *cg, uid_t launcher_euid,
 				struct sbox_err *err)
 {
-	bool grants = p->devices.gpus.n > 0 || p->devices.n_allow > 0;
+	/* The set, not GPUs=, says what is granted: the launcher's GPU
+	 * selection (sboxd's --gpus N) leaves GPUs= empty. */
+	bool grants = p->devices.gpus.n > 0 || p->devices.n_allow > 0 ||
+		      s->n > sbox_n_devices_base;
 	int fd;
 
 	if (launcher_euid != 0)

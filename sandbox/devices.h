@@ -87,6 +87,9 @@ int sbox_devices_bpf_attach(int prog_fd, int cgroup_fd, struct sbox_err *err);
  * give devices nothing would confine. */
 int sbox_devices_check_privilege(const struct sbox_policy *p, uid_t launcher_euid,
 				 struct sbox_err *err);
+/* The same for a GPU the launcher selected itself (sboxrun --gpus N), by
+ * its label: refused unless launcher_euid is root. */
+int sbox_devices_check_gpu_privilege(const char *gpu, uid_t launcher_euid, struct sbox_err *err);
 
 /* The launch step: put the set in force on the sandbox's cgroup, before
  * the worker can run.  v2: build the program, attach it, close it (the
@@ -97,7 +100,8 @@ int sbox_devices_enforce(const struct sbox_device_set *s, bool v2, int cgroup_fd
 
 /* The same, on the sandbox's cgroup (sandbox/cgroup.h), at P1.  A root
  * launcher must enforce: a failure fails the launch, and so does a cgroup
- * without a devices controller (v1) when the policy grants devices.  An
+ * without a devices controller (v1) when the set grants devices beyond
+ * the base (GPUs the launcher selected, DeviceAllow=).  An
  * unprivileged launcher can't (sbox_devices_check_privilege() refused its
  * grants): its sandbox has the private /dev alone, nothing beyond what the
  * caller may open anyway. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The GPU inventory: discovery from what the drivers publish in procfs and
- * sysfs, or the site configuration's static list; --list-gpus; and finding
- * the GPU a spec names.  Reading these files is all: no driver library is
+ * sysfs, or the site configuration's static list; and finding the GPUs a
+ * policy's GPUs= names (sbox_gpu_find(), sbox_gpu_select()).  Reading these files is all: no driver library is
  * ever loaded (see gpu.h).
  */
 #include "sandbox/gpu.h"
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,7 +174,10 @@ static void read_locality(struct sbox_gpu_inventory *inv, struct sbox_gpu *g)
 	}
 }
 
-/* ---------------------------------------------------------------- NVIDIA */
+/* NVIDIA: one directory per GPU below ProcRoot/driver/nvidia/gpus, its
+ * information file giving the UUID and the minor of /dev/nvidiaN, and the
+ * majors from /proc/devices, so that the grant can check each node against
+ * the driver's own numbers rather than trust whatever /dev holds. */
 
 static int read_nvidia_gpu(struct sbox_gpu_inventory *inv, const char *dir, const char *bus,
 			   unsigned major, struct sbox_gpu *g, struct sbox_err *err)
@@ -267,7 +271,9 @@ static int discover_nvidia(struct sbox_gpu_inventory *inv, struct sbox_err *err)
 	return 0;
 }
 
-/* ------------------------------------------------------------------- AMD */
+/* AMD: the kfd topology in sysfs, one node per agent (CPUs are agents
+ * too: a GPU is one with a non-zero gpu_id); a GPU's render node and /dev/kfd
+ * are what ROCm opens. */
 
 static bool prop_u64(const char *text, const char *key, uint64_t *out)
 {
@@ -388,7 +394,9 @@ static int discover_amd(struct sbox_gpu_inventory *inv, struct sbox_err *err)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- static */
+/* The site configuration's static list (Inventory=static), for hosts where
+ * discovery is unwanted: the vendor is told by the node names, and the
+ * numbers are not known until the grant checks the nodes. */
 
 static enum sbox_gpu_vendor vendor_of_node(const char *name)
 {
@@ -446,8 +454,6 @@ static int load_static(struct sbox_gpu_inventory *inv, const struct sbox_site_gp
 	return 0;
 }
 
-/* ------------------------------------------------------------- inventory */
-
 void sbox_gpu_inventory_free(struct sbox_gpu_inventory *inv)
 {
 	free(inv->proc_root);
@@ -489,7 +495,8 @@ fail:
 	return -1;
 }
 
-/* ---------------------------------------------------------------- lookup */
+/* Finding the GPUs a policy names.  Errors list the inventory, since the
+ * user asking usually can't see it any other way. */
 
 static void list_inventory(const struct sbox_gpu_inventory *inv, char *buf, size_t len)
 {
@@ -564,107 +571,25 @@ int sbox_gpu_find(const struct sbox_gpu_inventory *inv, const char *spec, size_t
 	return 0;
 }
 
-/* -------------------------------------------------------------- printing */
-
-static const char *vendor_name(enum sbox_gpu_vendor v)
+int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_inventory *inv,
+		    const struct sbox_policy *p, unsigned *idx, struct sbox_err *err)
 {
-	switch (v) {
-	case SBOX_GPU_NVIDIA:
-		return "nvidia";
-	case SBOX_GPU_AMD:
-		return "amd";
-	case SBOX_GPU_OTHER:
-	default:
-		return "other";
-	}
-}
+	const struct sbox_strv *specs = &p->devices.gpus;
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	*sel = (struct sbox_gpu_selection){ .inv = inv, .idx = idx };
+	for (size_t i = 0; i < specs->n; i++) {
+		size_t pos;
+		bool dup = false;
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-static void print_json(const struct sbox_gpu_inventory *inv, FILE *out)
-{
-	fputs("{\"source\":", out);
-	json_string(out, inv->source);
-	fputs(",\"dev_root\":", out);
-	json_string(out, inv->dev_root);
-	fputs(",\"gpus\":[", out);
-	for (size_t i = 0; i < inv->n; i++) {
-		const struct sbox_gpu *g = &inv->gpus[i];
-
-		fprintf(out, "%s{\"index\":%u,\"vendor\":\"%s\",\"uuid\":", i ? "," : "", g->index,
-			vendor_name(g->vendor));
-		json_string(out, g->uuid);
-		fputs(",\"bus_id\":", out);
-		json_string(out, g->bus);
-		fputs(",\"model\":", out);
-		json_string(out, g->model);
-		fprintf(out, ",\"numa_node\":%d,\"local_cpus\":", g->numa_node);
-		json_string(out, g->cpus);
-		fputs(",\"nodes\":[", out);
-		for (size_t k = 0; k < g->n_nodes; k++) {
-			char path[80];
-
-			snprintf(path, sizeof(path), "/dev/%s", g->nodes[k].name);
-			if (k)
-				fputc(',', out);
-			json_string(out, path);
+		if (sbox_gpu_find(inv, specs->v[i], &pos, err) < 0) {
+			sbox_err_prefix(err, "GPUs=%s", specs->v[i]);
+			return -1;
 		}
-		fputs("]}", out);
+		/* "0" and its UUID name the same GPU: select it once. */
+		for (size_t k = 0; k < sel->n; k++)
+			dup |= idx[k] == pos;
+		if (!dup)
+			idx[sel->n++] = (unsigned)pos;
 	}
-	fputs("],\"shared_nodes\":[", out);
-	for (size_t k = 0; k < inv->n_shared; k++) {
-		char path[80];
-
-		snprintf(path, sizeof(path), "/dev/%s", inv->shared[k].name);
-		if (k)
-			fputc(',', out);
-		json_string(out, path);
-	}
-	fprintf(out, "],\"mig_caps\":%s}\n", inv->nvidia_caps ? "true" : "false");
-}
-
-void sbox_gpu_inventory_print(const struct sbox_gpu_inventory *inv, bool json, FILE *out)
-{
-	if (json) {
-		print_json(inv, out);
-		return;
-	}
-	if (inv->n == 0) {
-		fprintf(out, "no GPUs (inventory: %s)\n", inv->source);
-		return;
-	}
-	fprintf(out, "%-5s %-7s %-40s %-12s %-4s %-10s %s\n", "INDEX", "VENDOR", "UUID", "BUS ID",
-		"NUMA", "CPUS", "NODES");
-	for (size_t i = 0; i < inv->n; i++) {
-		const struct sbox_gpu *g = &inv->gpus[i];
-		char numa[16];
-
-		snprintf(numa, sizeof(numa), "%d", g->numa_node);
-		fprintf(out, "%-5u %-7s %-40s %-12s %-4s %-10s", g->index, vendor_name(g->vendor),
-			g->uuid[0] ? g->uuid : "-", g->bus, g->numa_node < 0 ? "-" : numa,
-			g->cpus[0] ? g->cpus : "-");
-		for (size_t k = 0; k < g->n_nodes; k++)
-			fprintf(out, "%s/dev/%s", k ? "," : " ", g->nodes[k].name);
-		fputc('\n', out);
-	}
-	fputs("shared nodes:", out);
-	for (size_t k = 0; k < inv->n_shared; k++)
-		fprintf(out, " /dev/%s", inv->shared[k].name);
-	fputc('\n', out);
-	if (inv->nvidia_caps)
-		fputs("MIG: /dev/nvidia-caps is present; MIG instances are not granted by sbox\n", out);
+	return 0;
 }

@@ -18,7 +18,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -75,18 +74,33 @@ int sbox_gpu_inventory_load(struct sbox_gpu_inventory *inv, const struct sbox_si
 			    struct sbox_err *err);
 void sbox_gpu_inventory_free(struct sbox_gpu_inventory *inv);
 
-/* --list-gpus: a table, or JSON (one object). */
-void sbox_gpu_inventory_print(const struct sbox_gpu_inventory *inv, bool json, FILE *out);
-
 /* The GPU one spec names: an index, a UUID or a unique prefix of one (with
  * or without "GPU-"), or a PCI bus id.  Unknown or ambiguous specs fail
  * with a message that lists the inventory.  *pos indexes inv->gpus. */
 int sbox_gpu_find(const struct sbox_gpu_inventory *inv, const char *spec, size_t *pos,
 		  struct sbox_err *err);
 
+/* The GPUs chosen for one sandbox: positions in an inventory that the
+ * privileged side read itself (sboxd at start, from its own --config;
+ * sboxrun in direct mode and --check=host, once per run).  GPUs= is
+ * resolved into this once, by the launcher, and the grant takes it as it
+ * is: a policy's GPUs= text never reaches the grant, so a client's words
+ * can only pick among the launcher's GPUs, through the launcher's checks. */
+struct sbox_gpu_selection {
+	const struct sbox_gpu_inventory *inv;
+	const unsigned *idx;            /* n positions in inv->gpus */
+	size_t n;
+};
+
+/* Resolve p->devices.gpus against inv into idx (room for
+ * p->devices.gpus.n), each GPU once however many specs name it ("0" and
+ * its UUID).  Fails like sbox_gpu_find(), prefixed "GPUs=<spec>". */
+int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_inventory *inv,
+		    const struct sbox_policy *p, unsigned *idx, struct sbox_err *err);
+
 /* What a sandbox gets: built in the parent (P1), read by the child. */
 struct sbox_gpu_grant {
-	struct sbox_gpu *gpus;          /* in the policy's order */
+	struct sbox_gpu *gpus;          /* in the selection's order */
 	size_t n;
 	char *dev_root;                 /* the nodes are bound from here */
 	struct sbox_dev_node *nodes;    /* every node to bind, numbers checked */
@@ -106,15 +120,14 @@ struct sbox_gpu_grant {
 };
 
 void sbox_gpu_grant_init(struct sbox_gpu_grant *g);
-/* Resolve p->devices.gpus against the inventory of site and check every
- * node that will be bound (type and numbers).  No GPUs named: an empty
- * grant, and no inventory is read. */
-int sbox_gpu_grant_prepare(struct sbox_gpu_grant *g, const struct sbox_policy *p,
-			   const struct sbox_site *site, struct sbox_err *err);
-/* The same from an inventory already read (tests, the daemon). */
-int sbox_gpu_grant_from(struct sbox_gpu_grant *g, const struct sbox_gpu_inventory *inv,
-			const struct sbox_policy *p, const struct sbox_site *site,
-			struct sbox_err *err);
+/* The grant of a selection: every node that will be bound is checked on
+ * the host now (a character device, the numbers the driver gave), and the
+ * locality planned from p and site.  No selection, or an empty one: an
+ * empty grant, and nothing is read; GPUs= named without a selection is
+ * refused (the launcher resolves, the grant never does). */
+int sbox_gpu_grant_prepare(struct sbox_gpu_grant *g, const struct sbox_gpu_selection *sel,
+			   const struct sbox_policy *p, const struct sbox_site *site,
+			   struct sbox_err *err);
 void sbox_gpu_grant_free(struct sbox_gpu_grant *g);
 
 /* Add the grant's variables to a worker's environment (*envp is a

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The grant: what a sandbox gets of the GPUs its policy names.  Resolved and
- * checked in the parent before clone (P1); the child only binds the nodes
- * (sandbox/devfs.c), masks /proc/driver/nvidia and applies the locality.
+ * The grant: what a sandbox gets of the GPUs its launcher selected (GPUs=
+ * or --gpus N, resolved once by the launcher against its own inventory:
+ * struct sbox_gpu_selection).  Checked in the parent before clone (P1);
+ * the child only binds the nodes (sandbox/devfs.c), masks
+ * /proc/driver/nvidia and applies the locality.
  */
 #include "sandbox/gpu.h"
 
@@ -11,6 +13,7 @@
 #include <linux/mempolicy.h>
 #include <linux/mount.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -208,90 +211,99 @@ static void plan_locality(struct sbox_gpu_grant *g, const struct sbox_policy *p,
 	g->pin = true;
 }
 
-int sbox_gpu_grant_from(struct sbox_gpu_grant *g, const struct sbox_gpu_inventory *inv,
-			const struct sbox_policy *p, const struct sbox_site *site,
-			struct sbox_err *err)
+/* The selected GPUs, copied from the inventory in the selection's order;
+ * a GPU the selection names twice is granted once. */
+static int copy_gpus(struct sbox_gpu_grant *g, const struct sbox_gpu_selection *sel,
+		     struct sbox_err *err)
 {
-	const struct sbox_strv *specs = &p->devices.gpus;
-	char who[160];
+	const struct sbox_gpu_inventory *inv = sel->inv;
 
-	sbox_gpu_grant_init(g);
-	g->gpus = calloc(specs->n ? specs->n : 1, sizeof(*g->gpus));
+	g->gpus = calloc(sel->n, sizeof(*g->gpus));
 	g->dev_root = strdup(inv->dev_root);
-	if (!g->gpus || !g->dev_root) {
-		sbox_fail(err, ENOMEM, "granting GPUs");
-		goto fail;
-	}
-	for (size_t i = 0; i < specs->n; i++) {
-		size_t pos;
+	if (!g->gpus || !g->dev_root)
+		return sbox_fail(err, ENOMEM, "granting GPUs");
+	for (size_t i = 0; i < sel->n; i++) {
 		bool dup = false;
 
-		if (sbox_gpu_find(inv, specs->v[i], &pos, err) < 0) {
-			sbox_err_prefix(err, "GPUs=%s", specs->v[i]);
-			goto fail;
-		}
-		/* "0" and its UUID name the same GPU: grant it once. */
+		if (sel->idx[i] >= inv->n)
+			return sbox_fail(err, EINVAL, "granting GPU %u: the inventory has %zu GPUs",
+					 sel->idx[i], inv->n);
 		for (size_t k = 0; k < g->n; k++)
-			dup |= g->gpus[k].index == inv->gpus[pos].index;
+			dup |= g->gpus[k].index == inv->gpus[sel->idx[i]].index;
 		if (!dup)
-			g->gpus[g->n++] = inv->gpus[pos];
+			g->gpus[g->n++] = inv->gpus[sel->idx[i]];
 	}
+	return 0;
+}
+
+/* Every node of the granted GPUs and, for the vendors granted, the
+ * driver's shared ones: checked on the host now, at grant time, against
+ * what the inventory says (check_node()). */
+static int check_nodes(struct sbox_gpu_grant *g, const struct sbox_gpu_inventory *inv,
+		       struct sbox_err *err)
+{
+	char who[160];
+
 	for (size_t i = 0; i < g->n; i++) {
 		const struct sbox_gpu *gpu = &g->gpus[i];
 
 		gpu_name(gpu, who, sizeof(who));
 		for (size_t k = 0; k < gpu->n_nodes; k++)
 			if (check_node(g, &gpu->nodes[k], who, err) < 0)
-				goto fail;
+				return -1;
 		g->nvidia |= gpu->vendor == SBOX_GPU_NVIDIA;
 	}
-	/* The driver's shared nodes, for the vendors granted. */
 	for (size_t k = 0; k < inv->n_shared; k++) {
 		bool used = false;
 
 		for (size_t i = 0; i < g->n; i++)
 			used |= g->gpus[i].vendor == inv->shared[k].vendor;
 		if (used && check_node(g, &inv->shared[k], NULL, err) < 0)
-			goto fail;
+			return -1;
 	}
-	if (g->nvidia) {
-		char dir[4096];
-
-		snprintf(dir, sizeof(dir), "%s/driver/nvidia",
-			 strcmp(inv->proc_root, "/") ? inv->proc_root : "");
-		g->nv_proc_dir = strdup(dir);
-		if (!g->nv_proc_dir) {
-			sbox_fail(err, ENOMEM, "granting GPUs");
-			goto fail;
-		}
-		if (read_proc_copy(dir, "params", &g->nv_params, err) < 0 ||
-		    read_proc_copy(dir, "version", &g->nv_version, err) < 0 ||
-		    read_proc_copy(dir, "registry", &g->nv_registry, err) < 0)
-			goto fail;
-	}
-	if (build_env(g, err) < 0)
-		goto fail;
-	plan_locality(g, p, site);
 	return 0;
-fail:
-	sbox_gpu_grant_free(g);
-	return -1;
 }
 
-int sbox_gpu_grant_prepare(struct sbox_gpu_grant *g, const struct sbox_policy *p,
-			   const struct sbox_site *site, struct sbox_err *err)
+/* The driver's /proc/driver/nvidia files the sandbox's copy shows. */
+static int copy_nvidia_proc(struct sbox_gpu_grant *g, const struct sbox_gpu_inventory *inv,
+			    struct sbox_err *err)
 {
-	struct sbox_gpu_inventory inv;
-	int r;
+	char dir[4096];
 
-	sbox_gpu_grant_init(g);
-	if (p->devices.gpus.n == 0)
-		return 0;   /* no GPU unless named: the inventory is not even read */
-	if (sbox_gpu_inventory_load(&inv, site, err) < 0)
+	if (!g->nvidia)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/driver/nvidia", strcmp(inv->proc_root, "/") ? inv->proc_root : "");
+	g->nv_proc_dir = strdup(dir);
+	if (!g->nv_proc_dir)
+		return sbox_fail(err, ENOMEM, "granting GPUs");
+	if (read_proc_copy(dir, "params", &g->nv_params, err) < 0 ||
+	    read_proc_copy(dir, "version", &g->nv_version, err) < 0 ||
+	    read_proc_copy(dir, "registry", &g->nv_registry, err) < 0)
 		return -1;
-	r = sbox_gpu_grant_from(g, &inv, p, site, err);
-	sbox_gpu_inventory_free(&inv);
-	return r;
+	return 0;
+}
+
+int sbox_gpu_grant_prepare(struct sbox_gpu_grant *g, const struct sbox_gpu_selection *sel,
+			   const struct sbox_policy *p, const struct sbox_site *site,
+			   struct sbox_err *err)
+{
+	sbox_gpu_grant_init(g);
+	if (!sel || sel->n == 0) {
+		/* No GPU unless the launcher chose some: nothing is read.  A
+		 * policy that names GPUs but reached here without a selection
+		 * would otherwise run without them, silently. */
+		if (!sel && p->devices.gpus.n > 0)
+			return sbox_fail(err, EINVAL, "GPUs=%s: the launcher passed no GPU selection (sbox_gpu_select())",
+					 p->devices.gpus.v[0]);
+		return 0;
+	}
+	if (copy_gpus(g, sel, err) < 0 || check_nodes(g, sel->inv, err) < 0 ||
+	    copy_nvidia_proc(g, sel->inv, err) < 0 || build_env(g, err) < 0) {
+		sbox_gpu_grant_free(g);
+		return -1;
+	}
+	plan_locality(g, p, site);
+	return 0;
 }
 
 int sbox_gpu_grant_env(const struct sbox_gpu_grant *g, char ***envp, struct sbox_err *err)
@@ -310,7 +322,8 @@ int sbox_gpu_grant_env(const struct sbox_gpu_grant *g, char ***envp, struct sbox
 	return 0;
 }
 
-/* ------------------------------------------------------------- in child */
+/* What follows runs in the sandbox (init and the child), from the grant
+ * the parent prepared: nothing here reads the inventory. */
 
 int sbox_gpu_apply_locality(const struct sbox_gpu_grant *g, struct sbox_err *err)
 {

@@ -13,8 +13,9 @@
  *  P1b identity resolved (host passwd),
  *      the seccomp filter compiled
  *  P1c the worker's environment
- *  P1d devices: GPUs= granted, every
- *      node checked, the device set
+ *  P1d devices: the launcher's GPU
+ *      selection granted, every node
+ *      checked, the device set built
  *  P1e network: address lease, group
  *      membership; CLONE_NEWNET or not
  *  P1f bind sources cloned from the
@@ -170,18 +171,20 @@ static int p1c_environment(struct launch *l, struct sbox_err *err)
 	return l->r.envp ? 0 : -1;
 }
 
-/* P1d, devices and GPUs: GPUs= is resolved against the inventory here, in
- * the privileged parent and never inside the sandbox, and every node is
- * checked; the grant's variables join the environment; the device set
- * (base + grant + DeviceAllow=) is built from the result.  A GPU that
- * can't be had fails the launch before anything exists. */
+/* P1d, devices and GPUs: the GPUs the launcher selected from its own
+ * inventory (sbox_launch.gpus: GPUs= is resolved once, by sboxrun or
+ * sboxd, never inside the sandbox) are granted here, in the privileged
+ * parent, and every node is checked; the grant's variables join the
+ * environment; the device set (base + grant + DeviceAllow=) is built from
+ * the result.  A GPU that can't be had fails the launch before anything
+ * exists. */
 static int p1d_devices(struct launch *l, struct sbox_err *err)
 {
 	const struct sbox_policy *policy = l->r.policy;
 	const struct sbox_launch *launch = l->r.launch;
 
 	if (sbox_devices_check_privilege(policy, geteuid(), err) < 0 ||
-	    sbox_gpu_grant_prepare(&l->grant, policy, launch->site, err) < 0 ||
+	    sbox_gpu_grant_prepare(&l->grant, launch->gpus, policy, launch->site, err) < 0 ||
 	    sbox_gpu_grant_env(&l->grant, &l->r.envp, err) < 0 ||
 	    sbox_device_set_build(&l->devices, policy, &l->grant, err) < 0)
 		return -1;

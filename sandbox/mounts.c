@@ -64,8 +64,9 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 
 		if (m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO)
 			continue;
-		/* -- daemon: the client's own fd, cloned by the parent; the
-		 * path string is never resolved here, as root -- */
+		/* Through sboxd the source is the client's own fd, cloned by
+		 * the parent: the path string is never resolved here, as root,
+		 * where a client could name a file only root may read. */
 		if (fs->src_trees) {
 			fs->trees[i] = fs->src_trees[i];
 			if (fs->trees[i] < 0 && !m->optional)
@@ -248,8 +249,9 @@ static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, st
 		snprintf(bounded, sizeof(bounded), "%s,%s", o, SBOX_TMPFS_DEFAULT_SIZE);
 		o = bounded;
 	}
-	/* -- security: the worker's scratch space, though it runs as
-	 * another user than the one mounting it (sandbox/identity.c) -- */
+	/* The worker's scratch space, though it runs as another user than
+	 * the one mounting it (sandbox/identity.c): without uid=/gid= it
+	 * could not write there. */
 	if (fs->worker_owned && !strstr(o, "uid=") && !strstr(o, "gid=")) {
 		snprintf(opts, sizeof(opts), "%s,uid=%u,gid=%u", o, (unsigned)fs->worker_uid,
 			 (unsigned)fs->worker_gid);
@@ -263,8 +265,9 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 	if (attach_root(fs, err) < 0 || mount_proc(fs, err) < 0 ||
 	    sbox_devfs_build(fs->root_fd, p, fs->grant, fs->devices, fs->console_fd, err) < 0 || mount_tmp(fs, err) < 0)
 		return -1;
-	/* -- security: /run hidden before the policy's mounts, so that binds
-	 * under /run land on top of the empty tmpfs (sandbox/masks.c) -- */
+	/* /run hidden before the policy's mounts, so that the host's sockets
+	 * there are out of view and binds under /run land on top of the empty
+	 * tmpfs (sandbox/masks.c). */
 	if (sbox_masks_hide_run(fs->root_fd, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->n_mounts; i++) {
@@ -292,8 +295,8 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 	/* /dev read-only once the binds that may land under it are in. */
 	if (sbox_devfs_seal(fs->root_fd, err) < 0)
 		return -1;
-	/* -- security: /proc and /sys masks last, so no mount above can
-	 * uncover them; before the pivot, while the staging tmpfs exists -- */
+	/* /proc and /sys masks last, so no mount above can uncover them;
+	 * before the pivot, while the staging tmpfs exists. */
 	return sbox_masks_apply(fs->root_fd, err);
 }
 
@@ -325,7 +328,7 @@ void sbox_fs_release(struct sbox_fs *fs)
 	fs->root_fd = -1;
 }
 
-/* -- daemon (see mounts.h) -- */
+/* sboxd's bind sources, cloned from the client's fds (see mounts.h). */
 int sbox_fs_clone_fd_sources(const struct sbox_policy *p, const int *src_fds, size_t n,
 			     int **trees, struct sbox_err *err)
 {

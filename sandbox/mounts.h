@@ -22,23 +22,24 @@ struct sbox_device_set;
 #define SBOX_STAGING_DIR "/tmp"
 
 struct sbox_fs {
+	/* The sources and the root being assembled (steps 1 and 2). */
 	int *trees;         /* detached bind sources, one per policy mount (-1: none) */
 	size_t n;
 	int root_fd;        /* the new root while it is assembled */
-	/* -- devices and GPUs: what /dev and /proc/driver/nvidia show -- */
+	/* Bind sources already cloned by the parent from the client's fds
+	 * (sboxd, sbox_fs_clone_fd_sources), one per policy mount: the paths
+	 * are then never looked up as root.  NULL: by path, here. */
+	const int *src_trees;
+	/* What /dev and /proc/driver/nvidia show: the granted nodes only. */
 	const struct sbox_gpu_grant *grant;    /* may be NULL */
 	const struct sbox_device_set *devices; /* may be NULL */
 	/* A device cgroup is in force on the sandbox: only then may a
 	 * read-only bind keep its device nodes (the cgroup decides); without
 	 * one every bind is nodev. */
 	bool devices_enforced;
-	/* -- daemon: bind sources already cloned by the parent from the
-	 * client's fds (sbox_fs_clone_fd_sources), one per policy mount; the
-	 * paths are then never looked up.  NULL: by path, here. -- */
-	const int *src_trees;
-	/* -- security: a TemporaryFileSystem= belongs to the worker's user
-	 * (uid=, gid= unless the policy gives its own), as /tmp is its to
-	 * write; false: to the user building the sandbox -- */
+	/* A TemporaryFileSystem= belongs to the worker's user (uid=, gid=
+	 * unless the policy gives its own), as /tmp is its to write; false:
+	 * to the user building the sandbox. */
 	bool worker_owned;
 	uid_t worker_uid;
 	gid_t worker_gid;
@@ -48,12 +49,12 @@ struct sbox_fs {
 	struct sbox_bind_caller caller;
 };
 
-/* -- daemon: P1, in the launcher.  Clone each bind source from the fd the
+/* sboxd, P1, in the launcher.  Clone each bind source from the fd the
  * client passed (src_fds[i] for policy mount i, -1: none), with the bind's
  * attributes, in the launcher's own mount namespace: open_tree() refuses a
  * mount of another namespace, and the child has its own by C6.  Needs the
  * new mount API (Linux 5.12).  *trees gets one detached tree (or -1) per
- * policy mount; free with sbox_fs_trees_free. -- */
+ * policy mount; free with sbox_fs_trees_free. */
 int sbox_fs_clone_fd_sources(const struct sbox_policy *p, const int *src_fds, size_t n,
 			     int **trees, struct sbox_err *err);
 void sbox_fs_trees_free(int *trees, size_t n);

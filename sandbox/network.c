@@ -25,8 +25,6 @@
 #include "sandbox/netns_pool.h"
 #include "sandbox/netrange.h"
 
-/* ------------------------------------------------------------ libnl */
-
 /* libnl reports its own error codes; say them as errno where one fits so
  * that messages read like every other sbox error. */
 static int errno_of_nl(int nlerr)
@@ -361,7 +359,9 @@ static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
 	return 0;
 }
 
-/* ------------------------------------------------- /run/sbox/net */
+/* /run/sbox/net: a private, unbindable tmpfs for the state every launcher
+ * on the host shares (address leases, network groups), and the flock()
+ * helper that keeps two launchers from taking the same one. */
 
 static int ensure_dir(const char *path, mode_t mode, struct sbox_err *err)
 {
@@ -461,7 +461,8 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 	return sbox_fail(err, EAGAIN, "locking %s: it keeps being replaced", path);
 }
 
-/* ---------------------------------------------------------- launch */
+/* The launch's network: the host end of a veth and its address, made in
+ * the parent (P1d, P4). */
 
 static void veth_name_host_end(struct sbox_net *n)
 {

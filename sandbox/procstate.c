@@ -135,9 +135,9 @@ static int close_from_to(unsigned int lo, unsigned int hi)
 	return 0;
 }
 
-/* -- daemon: pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives
+/* pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives
  * a client's fds under numbers of its own).  Every source goes up high
- * first, so that no target clobbers a source not moved yet. -- */
+ * first, so that no target clobbers a source not moved yet. */
 static int remap_pass_fds(const struct sbox_launch *l, struct sbox_err *err)
 {
 	int high[64];

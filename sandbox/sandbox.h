@@ -42,6 +42,11 @@ struct sbox_launch {
 	 * range.  NULL: discovery from /proc, /sys and /dev, and the
 	 * defaults. */
 	const struct sbox_site *site;
+	/* P1d: the GPUs the launcher chose from its own inventory for GPUs=
+	 * or --gpus N (sbox_gpu_select(), or sboxd's leases): the grant
+	 * takes exactly these and never reads GPUs= itself.  NULL: no GPU (a
+	 * policy naming some is then refused). */
+	const struct sbox_gpu_selection *gpus;
 	/* What a forkserver acting for a client (sboxd) needs.
 	 * bind_src_fds: the client's own fds of its bind sources, indexed
 	 * like policy->mounts (-1: none, allowed for an optional source):
@@ -85,7 +90,8 @@ struct sbox_event {
 	char msg[SBOX_ERR_MSG_MAX];
 };
 
-/* The figures of a sandbox's life (sbox_child_stats()). */
+/* The figures of a sandbox's life (sbox_child_stats()), for --stats,
+ * --json-status and sboxd's reports: which limit ended a worker. */
 enum {
 	SBOX_STAT_CPU = 1 << 0,         /* cpu_user_usec, cpu_system_usec */
 	SBOX_STAT_MEMORY_PEAK = 1 << 1, /* memory_peak */

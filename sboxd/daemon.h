@@ -234,9 +234,6 @@ void leases_free(struct sboxd *d);
  * -1 with err, or 1 when a GPU it needs is leased (err says by whom). */
 int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox_policy *p,
 		  unsigned count, unsigned *idx, size_t *n, struct sbox_err *err);
-/* Rewrite the policy's GPUs= to exactly the chosen GPUs. */
-int leases_apply(struct sboxd *d, struct sbox_policy *p, const unsigned *idx, size_t n,
-		 struct sbox_err *err);
 void leases_take(struct sboxd *d, const struct job *j);
 void leases_release(struct sboxd *d, const struct job *j);
 void leases_reply(struct sboxd *d, struct conn *c, uint32_t seq);

@@ -331,7 +331,8 @@ static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const 
 }
 
 static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const int *fds,
-		 const struct sbox_policy *p, const int *src, struct refusal *r)
+		 const struct sbox_policy *p, const int *src, const struct sbox_gpu_selection *gpus,
+		 struct refusal *r)
 {
 	static char *const no_env[] = { NULL };
 	int pass_src[SBOX_PROTO_MAX_PASS], pass_tgt[SBOX_PROTO_MAX_PASS];
@@ -350,6 +351,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		.netns_pool = d->netns_pool,
 		.net_reaper = d->net_reaper,
 		.site = &d->site,
+		.gpus = gpus,
 		.bind_src_fds = src,
 		.n_bind_src_fds = p->n_mounts,
 		.close_fds = own,
@@ -404,6 +406,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	_cleanup_free_ int *src = NULL;
 	unsigned idx[SBOX_PROTO_MAX_GPUS];
 	size_t n = 0;
+	struct sbox_gpu_selection gpus;
 	int rc = -1, busy;
 
 	if (check_stdio(m, fds, r) < 0)
@@ -432,11 +435,10 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		rc = (m->flags & SBOX_LAUNCH_WAIT_GPU) ? 1 : refuse(r, SBOX_E_BUSY);
 		goto out;
 	}
-	if (leases_apply(d, &p, idx, n, &r->err) < 0) {
-		refuse(r, SBOX_E_INTERNAL);
-		goto out;
-	}
-	if (spawn(d, j, m, fds, &p, src, r) < 0)
+	/* Always a selection, even of none: the grant takes exactly the
+	 * GPUs chosen from sboxd's own inventory, never the client's text. */
+	gpus = (struct sbox_gpu_selection){ .inv = &d->leases.inv, .idx = idx, .n = n };
+	if (spawn(d, j, m, fds, &p, src, &gpus, r) < 0)
 		goto out;
 	memcpy(j->gpus, idx, n * sizeof(unsigned));
 	j->n_gpus = n;

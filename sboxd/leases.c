@@ -6,8 +6,9 @@
  * exclusively from launch to the end of its sandbox.  --gpus N picks the
  * N lowest free GPUs the user may have (AllowGPUs=); GPUs= names them and
  * fails at once when one is leased (or queues, with --wait-gpu).  The
- * chosen GPUs are written back into the job's policy by UUID (bus id when
- * the driver gives none), so that the sandbox gets exactly those.
+ * chosen indexes go to the launch as the job's GPU selection (struct
+ * sbox_gpu_selection over this inventory): the grant takes exactly those,
+ * and the policy's GPUs= text is never rewritten nor read again.
  */
 #include "sboxd/daemon.h"
 
@@ -15,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "policy/directives.h"
 
 int leases_init(struct sboxd *d, struct sbox_err *err)
 {
@@ -132,19 +131,6 @@ int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox
 		}
 		idx[(*n)++] = (unsigned)pos;
 	}
-	return 0;
-}
-
-int leases_apply(struct sboxd *d, struct sbox_policy *p, const unsigned *idx, size_t n,
-		 struct sbox_err *err)
-{
-	if (n == 0)
-		return 0;
-	if (sbox_policy_set(p, "GPUs", "", err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (sbox_policy_set(p, "GPUs", gpu_label(&d->leases.inv.gpus[idx[i]]), err) < 0)
-			return -1;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "sandbox/devices.h"
 #include "sandbox/gpu.h"
 #include "sandbox/identity.h"
+#include "sboxrun/via_daemon.h"
 
 extern char **environ;
 
@@ -97,15 +98,18 @@ static int check_identity(const struct sbox_policy *p, struct sbox_err *err)
 	return 0;
 }
 
+/* gpus: --gpus N's choice; otherwise GPUs= is resolved here, once. */
 static int check_devices(const struct sbox_policy *p, const struct sbox_site *site,
-			 struct sbox_err *err)
+			 const struct sbox_gpu_selection *gpus, struct sbox_err *err)
 {
+	_cleanup_(sboxrun_gpus_free) struct sboxrun_gpus named = { 0 };
 	_cleanup_(sbox_gpu_grant_free) struct sbox_gpu_grant g = { 0 };
 
-	if (sbox_devices_check_privilege(p, geteuid(), err) < 0)
+	if (sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
+	    (!gpus && sboxrun_named_gpus(p, site, &named, &gpus, err) < 0))
 		return -1;
 	sbox_gpu_grant_init(&g);
-	return sbox_gpu_grant_prepare(&g, p, site, err);
+	return sbox_gpu_grant_prepare(&g, gpus, p, site, err);
 }
 
 /* The cgroup the launch would make, with its limits written: a limit this
@@ -122,9 +126,9 @@ static int check_cgroup(const struct sbox_policy *p, struct sbox_err *err)
 }
 
 int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site,
-		       struct sbox_err *err)
+		       const struct sbox_gpu_selection *gpus, struct sbox_err *err)
 {
-	if (check_binds(p, err) < 0 || check_destinations(p, err) < 0 || check_identity(p, err) < 0 || check_devices(p, site, err) < 0 ||
+	if (check_binds(p, err) < 0 || check_destinations(p, err) < 0 || check_identity(p, err) < 0 || check_devices(p, site, gpus, err) < 0 ||
 	    check_cgroup(p, err) < 0) {
 		sbox_err_prefix(err, "--check=host");
 		return -1;

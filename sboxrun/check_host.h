@@ -7,15 +7,17 @@
 #include "common/err.h"
 #include "policy/policy.h"
 #include "policy/site.h"
+#include "sandbox/gpu.h"
 
 /* Bind sources (exist, reachable by the caller), mount points (exist
  * on the host's root, or lie in a tmpfs of the sandbox), User=/Group= (in the
- * host's databases, or mapped in a user namespace), GPUs= (in the
- * inventory of site, every node checked), DeviceAllow= (allowed to this
- * launcher) and the cgroup limits (a cgroup with them is made and removed
- * again).  0, or -1 with err saying what would fail the launch. */
+ * host's databases, or mapped in a user namespace), GPUs (gpus: --gpus N
+ * as sboxrun_direct_gpus() chose it; NULL: GPUs= resolved here; every node
+ * checked), DeviceAllow= (allowed to this launcher) and the cgroup limits
+ * (a cgroup with them is made and removed again).  0, or -1 with err
+ * saying what would fail the launch. */
 int sboxrun_check_host(const struct sbox_policy *p, const struct sbox_site *site,
-		       struct sbox_err *err);
+		       const struct sbox_gpu_selection *gpus, struct sbox_err *err);
 
 /* The same for a launch through sboxd: only what holds whoever launches
  * (bind sources the caller opens, mount points on this host's root).

@@ -19,14 +19,11 @@ enum {
 	OPT_PASS_FD,
 	OPT_HELP_POLICY,
 	OPT_VERSION,
-	/* -- devices and GPUs -- */
 	OPT_SITE_CONFIG,
 	OPT_LIST_GPUS,
 	OPT_JSON,
-	/* -- cgroups -- */
 	OPT_STATS,
 	OPT_JSON_STATUS,
-	/* -- daemon -- */
 	OPT_SOCKET,
 	OPT_DIRECT,
 	OPT_DETACH,
@@ -51,7 +48,7 @@ static const struct option launcher_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "json-status", required_argument, NULL, OPT_JSON_STATUS },
-	/* -- daemon -- */
+	/* sboxd's client (sboxrun/via_daemon.c); --direct refuses the rest. */
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
 	{ "detach", no_argument, NULL, OPT_DETACH },
@@ -203,7 +200,6 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 		case OPT_JSON:
 			cli->json = true;
 			break;
-		/* -- daemon -- */
 		case OPT_SOCKET:
 			cli->socket = optarg;
 			break;

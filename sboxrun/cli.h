@@ -13,30 +13,36 @@
 #define SBOX_MAX_PASS_FDS 64
 
 struct sbox_cli {
+	/* Answers that run no sandbox: main prints them and exits. */
 	bool check;               /* --check: print the policy, run nothing */
 	bool check_host;          /* --check=host: and resolve it against this host */
 	bool help;
 	bool help_policy;
 	bool version;
-	int pass_fds[SBOX_MAX_PASS_FDS];
-	size_t n_pass_fds;
-	/* -- devices and GPUs -- */
-	const char *site_config;  /* --site-config FILE (direct mode only) */
 	bool list_gpus;           /* --list-gpus */
 	bool json;                /* --json (with --list-gpus) */
-	/* -- cgroups -- */
-	bool stats;               /* --stats: a summary line at exit */
-	const char *json_status;  /* --json-status FILE */
-	/* -- daemon: sboxd's client (sboxrun/via_daemon.c) -- */
-	const char *socket;       /* --socket PATH */
-	bool direct;              /* --direct: never sboxd */
-	bool detach;              /* --detach: print the job id, don't wait */
-	bool wait_gpu;            /* --wait-gpu */
-	unsigned gpus;            /* --gpus N: lease N free GPUs */
-	const char *attach;       /* --attach JOB: wait for a (detached) job */
 	bool jobs;                /* --jobs: list sboxd's jobs */
 	bool leases;              /* --leases: list the GPUs and their holders */
+
+	/* Who launches: sboxd (sboxrun/via_daemon.c) unless told otherwise;
+	 * only a direct launch may name its own site configuration, since
+	 * sboxd never takes a client's. */
+	const char *socket;       /* --socket PATH */
+	bool direct;              /* --direct: never sboxd */
+	const char *site_config;  /* --site-config FILE (direct mode only) */
+	unsigned gpus;            /* --gpus N: lease N free GPUs */
+	bool wait_gpu;            /* --wait-gpu */
+	bool detach;              /* --detach: print the job id, don't wait */
+	const char *attach;       /* --attach JOB: wait for a (detached) job */
+
+	/* What the worker gets besides the policy. */
 	char **command;           /* argv of the worker, NULL-terminated */
+	int pass_fds[SBOX_MAX_PASS_FDS];
+	size_t n_pass_fds;
+
+	/* What is reported once the sandbox is gone. */
+	bool stats;               /* --stats: a summary line at exit */
+	const char *json_status;  /* --json-status FILE */
 };
 
 /* Parse argv: policy files (-p, in order) first, then every flag and

@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "sboxrun/check_host.h"
 #include "sboxrun/cli.h"
+#include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 #include "sboxrun/status.h"
 #include "policy/directives.h"
@@ -62,8 +63,8 @@ static int block_forwarded(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* -- cgroups: RuntimeMaxSec= as a timerfd in the supervise loop; -1 for
- * none, -2 on error.  From the launch, as systemd counts from the start. -- */
+/* RuntimeMaxSec= as a timerfd in the supervise loop; -1 for none, -2 on
+ * error.  From the launch, as systemd counts from the start. */
 static int runtime_timer(const struct sbox_policy *p, struct sbox_err *err)
 {
 	struct itimerspec its = { 0 };
@@ -168,8 +169,9 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 		close(pfd[2].fd);
 	if (sbox_child_reap(child, &status, &err) < 0)
 		return die(&err);
-	/* -- cgroups: an end that sbox's limits caused is said once, with the
-	 * limit (OOM past MemoryMax=: 137; RuntimeMaxSec=: 124). -- */
+	/* An end that sbox's limits caused is said once, with the limit
+	 * (OOM past MemoryMax=: 137; RuntimeMaxSec=: 124), so the user does
+	 * not take it for the worker's own failure. */
 	explained = sbox_end_explain(end, child, p, worker_status, status, stderr);
 	if (explained >= 0)
 		return explained;
@@ -186,11 +188,11 @@ static int supervise(struct sbox_child *child, int sigfd, const struct sbox_poli
 	return EXIT_SBOX_FAILED;
 }
 
-/* -- devices and GPUs: the site configuration.  In direct mode sboxrun is
- * the privileged side and reads it itself; --site-config may name another
- * file only here (sboxd reads its own --config and ignores any client's),
- * and no environment variable can.  It is read when something needs it:
- * GPUs=, --list-gpus, or --site-config given. -- */
+/* The site configuration.  In direct mode sboxrun is the privileged side
+ * and reads it itself; --site-config may name another file only here
+ * (sboxd reads its own --config and ignores any client's), and no
+ * environment variable can.  It is read when something needs it: GPUs=,
+ * --gpus, --list-gpus, veth's addresses, or --site-config given. */
 static int load_site(struct sbox_site *site, const struct sbox_cli *cli, struct sbox_err *err)
 {
 	const char *path = cli->site_config ? cli->site_config : SBOX_SITE_DEFAULT_PATH;
@@ -205,7 +207,7 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 
 	if (load_site(site, cli, &err) < 0 || sbox_gpu_inventory_load(&inv, site, &err) < 0)
 		return die(&err);
-	sbox_gpu_inventory_print(&inv, cli->json, stdout);
+	sboxrun_gpu_list_print(&inv, cli->json, stdout);
 	sbox_gpu_inventory_free(&inv);
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
@@ -218,6 +220,8 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_site *site,
 		      struct sbox_err *err)
 {
+	_cleanup_(sboxrun_gpus_free) struct sboxrun_gpus gpus = { 0 };
+	const struct sbox_gpu_selection *sel = NULL;
 	const char *sock;
 
 	if (sboxrun_launch_socket(cli, &sock, err) < 0)
@@ -231,14 +235,16 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 			sock);
 		return 0;
 	}
-	if (sboxrun_direct_gpus(cli, p, err) < 0)
+	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
 		return -1;
-	if ((p->devices.gpus.n > 0 || cli->site_config) && load_site(site, cli, err) < 0)
+	/* --gpus N is chosen here, as the launch chooses it; GPUs= is
+	 * resolved among the host checks (sboxrun_check_host()). */
+	if (cli->gpus > 0 && sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
 		return -1;
-	return sboxrun_check_host(p, site, err);
+	return sboxrun_check_host(p, site, sel, err);
 }
 
-/* -- cgroups: --stats and --json-status, once the sandbox is gone. -- */
+/* --stats and --json-status, once the sandbox is gone. */
 static void report_end(const struct sbox_cli *cli, struct sbox_end *end, int code)
 {
 	struct sbox_err err = { 0 };
@@ -257,7 +263,8 @@ int main(int argc, char **argv)
 	struct sbox_cli cli = { 0 };
 	struct sbox_err err = { 0 };
 	struct sbox_child *child = NULL;
-	struct sbox_end end = { 0 };   /* -- cgroups -- */
+	struct sbox_end end = { 0 };   /* how it ended, for report_end() */
+	struct sboxrun_gpus gpus = { 0 };
 	char cwd[4096];
 	sigset_t set;
 	int sigfd, code;
@@ -307,9 +314,9 @@ int main(int argc, char **argv)
 		code = fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 		goto out;
 	}
-	/* -- daemon: through sboxd when its socket answers (or one is named:
-	 * --socket, $SBOX_SOCKET); --direct and --site-config keep the launch
-	 * here (sboxrun/via_daemon.c).  Same output, same exit codes. -- */
+	/* Through sboxd when its socket answers (or one is named: --socket,
+	 * $SBOX_SOCKET); --direct and --site-config keep the launch here
+	 * (sboxrun/via_daemon.c).  Same output, same exit codes. */
 	if (!cli.direct && !cli.site_config) {
 		bool ran = false;
 
@@ -347,17 +354,14 @@ int main(int argc, char **argv)
 		.caller_uid = getuid(),
 		.caller_gid = getgid(),
 		.site = &site,
-		.cgroup_guard = true,      /* -- cgroups: sboxrun can be SIGKILLed -- */
+		.cgroup_guard = true,      /* sboxrun can be SIGKILLed: nobody else cleans up */
 	};
-	/* -- daemon: --gpus N without sboxd (no leases: the first N) -- */
-	if (sboxrun_direct_gpus(&cli, &policy, &err) < 0) {
-		code = die(&err);
-		close(sigfd);
-		goto out;
-	}
-	/* Veth's address range is the site's ([Network]). */
-	if ((policy.devices.gpus.n > 0 || cli.site_config || policy.net.mode == SBOX_NET_VETH) &&
-	    load_site(&site, &cli, &err) < 0) {
+	/* Veth's address range is the site's ([Network]); so is the GPU
+	 * inventory, read once here and resolved into the launch's GPUs
+	 * (--gpus N without sboxd: no leases, the first N). */
+	if (((policy.devices.gpus.n > 0 || cli.gpus || cli.site_config ||
+	      policy.net.mode == SBOX_NET_VETH) && load_site(&site, &cli, &err) < 0) ||
+	    sboxrun_direct_gpus(&cli, &policy, &site, &gpus, NULL, &launch.gpus, &err) < 0) {
 		code = die(&err);
 		close(sigfd);
 		goto out;
@@ -373,6 +377,7 @@ int main(int argc, char **argv)
 	close(sigfd);
 	report_end(&cli, &end, code);
 out:
+	sboxrun_gpus_free(&gpus);
 	sbox_site_free(&site);
 	sbox_policy_free(&policy);
 	return code;

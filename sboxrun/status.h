@@ -34,8 +34,8 @@ struct sbox_end {
  * was the worker's own (the caller reports it as usual). */
 int sbox_end_explain(struct sbox_end *e, struct sbox_child *child, const struct sbox_policy *p,
 		     int worker_status, int init_status, FILE *msg);
-/* -- daemon: the same judgement from figures already in e (have_stats,
- * stats, timed_out), as sboxd reports them to sboxrun in client mode. -- */
+/* The same judgement from figures already in e (have_stats, stats,
+ * timed_out), as sboxd reports them to sboxrun in client mode. */
 int sbox_end_judge(struct sbox_end *e, const struct sbox_policy *p, int worker_status,
 		   int init_status, FILE *msg);
 

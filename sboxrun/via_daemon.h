@@ -9,6 +9,8 @@
 #include "sboxrun/cli.h"
 #include "sboxrun/status.h"
 #include "policy/policy.h"
+#include "policy/site.h"
+#include "sandbox/gpu.h"
 
 #define SBOXRUN_NO_DAEMON (-1)
 
@@ -29,10 +31,29 @@ int sboxrun_launch_socket(const struct sbox_cli *cli, const char **sock, struct 
  * first one given, or NULL. */
 const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli);
 
-/* --gpus N without sboxd: no leases to take, so GPUs= becomes the first N
- * GPUs of the inventory (of the site configuration that sboxrun reads in
- * direct mode).  Nothing when cli->gpus is 0. */
-int sboxrun_direct_gpus(const struct sbox_cli *cli, struct sbox_policy *p, struct sbox_err *err);
+/* GPUs in direct mode, where sboxrun is the privileged side: the
+ * inventory of the site configuration it read itself, loaded once, and
+ * GPUs= resolved against it (or --gpus N: the first N, no leases to take)
+ * into the selection the launch hands to the grant (sbox_launch.gpus).
+ * *out: NULL when no GPU is asked for.  what: the prefix of the errors the
+ * launch's own checks would give for --gpus N (--check=host's), or NULL.
+ * Free with sboxrun_gpus_free() once the launch is made. */
+struct sboxrun_gpus {
+	const struct sbox_site *site;
+	struct sbox_gpu_inventory inv;
+	bool loaded;
+	unsigned *idx;
+	struct sbox_gpu_selection sel;
+};
+int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
+			const struct sbox_site *site, struct sboxrun_gpus *g, const char *what,
+			const struct sbox_gpu_selection **out, struct sbox_err *err);
+/* The same for GPUs= alone (no --gpus): what --check=host resolves among
+ * its host checks, in the launch's order. */
+int sboxrun_named_gpus(const struct sbox_policy *p, const struct sbox_site *site,
+		       struct sboxrun_gpus *g, const struct sbox_gpu_selection **out,
+		       struct sbox_err *err);
+void sboxrun_gpus_free(struct sboxrun_gpus *g);
 
 /* The policy as text, less what equals the built-in defaults: what sboxd
  * receives, so that the site's [Defaults] apply to what the user left

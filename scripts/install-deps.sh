@@ -8,7 +8,7 @@ set -eu
 build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
        libinih-dev libbpf-dev"
 test="libcmocka-dev valgrind util-linux iproute2 procps"
-# -- daemon: make fuzz (libFuzzer comes with clang's runtime libraries) --
+# make fuzz (libFuzzer comes with clang's runtime libraries).
 test="$test clang libclang-rt-dev"
 # The sbox Python package's tests (make test-python).
 test="$test python3 python3-pytest python3-numpy"

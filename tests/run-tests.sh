@@ -84,6 +84,12 @@ if [ -z "$only" ]; then
 	else
 		failed=$((failed + 1)); failures+=("docs")
 	fi
+	echo "== no area markers; docs/design.md's layout matches the tree"
+	if ./tests/check-layout.sh | sed 's/^/  [layout] /'; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("layout")
+	fi
 	echo "== a newcomer's walk: README's commands, scripts/as-root, pkg-config --static"
 	if ./tests/check-walk.sh "$release" | sed 's/^/  [walk] /'; then
 		passed=$((passed + 1))

@@ -239,7 +239,7 @@ bool sboxd_no_jobs(struct sboxd *d, int timeout_ms)
 	}
 }
 
-/* ------------------------------------------------------------ commands */
+/* Running sboxrun and the probe as the tests' users, to see what each client sees. */
 
 void become(uid_t uid)
 {
@@ -358,7 +358,8 @@ void cmd_dump(const struct cmd *r)
 	fprintf(stderr, "--- exit %d\n--- stdout:\n%s\n--- stderr:\n%s\n", r->code, r->out, r->err);
 }
 
-/* ------------------------------------------------------------ protocol */
+/* Raw protocol access, for the hostile-client tests that sboxrun would
+ * never send. */
 
 int raw_connect(const char *sock)
 {

@@ -171,7 +171,8 @@ static void test_hostname(void **state)
 	run_result_free(&r);
 }
 
-/* ---- clean process state: the launcher starts with odd state on purpose ---- */
+/* Clean process state: the launcher starts with odd state on purpose, so a
+ * worker that inherits any of it fails the test. */
 
 static void odd_state(void *arg)
 {
@@ -286,7 +287,8 @@ static void test_pass_fd(void **state)
 	run_result_free(&r);
 }
 
-/* ---- the exit-code contract ---- */
+/* The exit-code contract (125, 126, 127, the worker's own), which scripts
+ * and sboxd's clients rely on. */
 
 static void test_exit_codes(void **state)
 {
@@ -395,7 +397,7 @@ static void test_no_half_built_sandbox(void **state)
 	free(dir);
 }
 
-/* ---- signals and the launcher's death ---- */
+/* Signals reach the worker, and the launcher's death ends the sandbox. */
 
 static void send_term(int pid, void *arg)
 {

@@ -264,7 +264,7 @@ static long long kv_num(const struct run_result *r, const char *key)
 		}                                                             \
 	} while (0)
 
-/* ------------------------------------------------------------ memory */
+/* MemoryMax= and friends: the limit holds, and the OOM end is said as such. */
 
 static void test_memory_max_oom_reported(void **state)
 {
@@ -298,7 +298,7 @@ static void test_memory_max_oom_reported(void **state)
 	rm_file_and_dir(js);
 }
 
-/* ------------------------------------------- the cgroup, seen from both sides */
+/* The cgroup, seen from both sides. */
 
 struct seen {
 	char *dir;
@@ -380,7 +380,7 @@ static void test_limits_in_the_sandbox_cgroup(void **state)
 	free(s.io);
 }
 
-/* ------------------------------------------------------------ tasks */
+/* TasksMax=: a fork bomb stops at the limit. */
 
 static void test_tasks_max_stops_a_fork_bomb(void **state)
 {
@@ -410,7 +410,7 @@ static void test_tasks_max_stops_a_fork_bomb(void **state)
 	run_result_free(&r);
 }
 
-/* ------------------------------------------------------------ CPU */
+/* CPU quota, weight and sets, seen from inside. */
 
 struct throttled {
 	long long nr_throttled;
@@ -495,7 +495,7 @@ static void test_allowed_cpus_affinity(void **state)
 	run_result_free(&r);
 }
 
-/* ------------------------------------------------------------ figures */
+/* --stats and --json-status figures are plausible. */
 
 static void test_stats_plausible(void **state)
 {
@@ -541,7 +541,7 @@ static void test_stats_plausible(void **state)
 	rm_file_and_dir(js);
 }
 
-/* ------------------------------------------------------------ timeout */
+/* RuntimeMaxSec=: the sandbox is killed at the limit and says so (124). */
 
 static void test_runtime_max_kills_the_sandbox(void **state)
 {
@@ -570,7 +570,7 @@ static void test_runtime_max_kills_the_sandbox(void **state)
 	rm_file_and_dir(js);
 }
 
-/* ------------------------------------------------------------ clean end */
+/* A clean end: nothing of the sandbox (processes, cgroup) outlives it. */
 
 static char tag_env[64];
 
@@ -710,7 +710,7 @@ static void test_orphans_and_killed_launcher_leave_nothing(void **state)
 	assert_true(settled(pids, 2));
 }
 
-/* ------------------------------------------------------------ unprivileged */
+/* Without root: what a user gets, and a clear error for what it can't. */
 
 static void drop_to_nobody(void *arg)
 {
@@ -756,7 +756,7 @@ static void test_unprivileged(void **state)
 	run_result_free(&r);
 }
 
-/* ------------------------------------------------------------ errors */
+/* Limits the host can't enforce fail the launch, never run unlimited. */
 
 static void test_limits_the_host_cannot_enforce(void **state)
 {
@@ -813,7 +813,7 @@ static void test_cgroup_parent(void **state)
 	}
 }
 
-/* ------------------------------------------------------------ leak check */
+/* Leak check: mixed launches leave nothing of theirs behind. */
 
 static char *mountinfo_set(void)
 {

@@ -69,7 +69,7 @@ static void assert_no_privilege(const struct run_result *r)
 	assert_kv(r, "seccomp", "2");
 }
 
-/* ---- 1. capabilities, no_new_privs, seccomp, identity ---- */
+/* 1. Escapes through privilege: capabilities, no_new_privs, seccomp, identity. */
 
 static void test_least_privilege(void **state)
 {
@@ -198,7 +198,7 @@ static void test_setuid_does_not_elevate(void **state)
 	free(dir);
 }
 
-/* ---- 2. the system call filter ---- */
+/* 2. Escapes through the system calls the filter must refuse. */
 
 static void test_syscalls_filtered(void **state)
 {
@@ -355,7 +355,7 @@ static void test_strict_profile(void **state)
 	run_result_free(&r);
 }
 
-/* ---- 3. the filesystem ---- */
+/* 3. Escapes through the filesystem: the host's files out of reach. */
 
 static void test_proc_sys_masks(void **state)
 {
@@ -773,7 +773,7 @@ static void test_host_sockets_hidden(void **state)
 	}
 }
 
-/* ---- 4. the network ---- */
+/* 4. Escapes through the network. */
 
 static void test_host_listeners_unreachable(void **state)
 {
@@ -812,7 +812,7 @@ static void test_host_listeners_unreachable(void **state)
 	close(unx);
 }
 
-/* ---- 5. the launcher, cwd and fds ---- */
+/* 5. Escapes through what the launcher leaves behind: cwd and fds. */
 
 static void test_launcher_exe_not_writable(void **state)
 {
@@ -895,7 +895,7 @@ static void test_cwd_and_fds_inside(void **state)
 	rmdir(dir);
 }
 
-/* ---- 6. resource limits ---- */
+/* 6. Escapes from the resource limits. */
 
 static void test_rlimits(void **state)
 {
@@ -927,7 +927,7 @@ static void test_rlimits(void **state)
 	}
 }
 
-/* ---- 7. set-up errors fail closed ---- */
+/* 7. Set-up errors fail closed: no half-built sandbox runs a worker. */
 
 static void test_identity_errors(void **state)
 {

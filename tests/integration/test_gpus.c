@@ -167,7 +167,7 @@ static void assert_dev_adds(const struct run_result *with, const char *nodes)
 	run_result_free(&base);
 }
 
-/* ---- listing ---- */
+/* --list-gpus shows the inventory a launch would choose from. */
 
 static void test_list_gpus(void **state)
 {
@@ -199,7 +199,7 @@ static void test_list_gpus(void **state)
 	run_result_free(&r);
 }
 
-/* ---- what --gpu 2 sees ---- */
+/* What --gpu 2 sees: its own GPU's nodes and nothing of the others. */
 
 static void test_gpu2_view(void **state)
 {
@@ -256,7 +256,7 @@ static void test_proc_driver_nvidia_masked(void **state)
 	run_result_free(&r);
 }
 
-/* ---- the kernel refuses what was not granted ---- */
+/* The kernel refuses what was not granted. */
 
 struct fds {
 	char paths[3][600];
@@ -373,7 +373,7 @@ static void test_no_gpu_refuses_all(void **state)
 	run_result_free(&r);
 }
 
-/* ---- selection ---- */
+/* Selection: index, UUID and bus id name the same GPU; ambiguity is refused. */
 
 static void expect_selected(const char *spec, const char *uuid, const char *node)
 {
@@ -487,7 +487,7 @@ static void test_locality_off(void **state)
 	run_result_free(&base);
 }
 
-/* ---- the site configuration is the only way to fake roots ---- */
+/* The site configuration is the only way to fake roots. */
 
 static void test_site_config_guarded(void **state)
 {
@@ -550,7 +550,7 @@ static void test_broken_node_refused(void **state)
 	assert_int_equal(mknod(path, S_IFCHR | 0666, makedev(195, 3)), 0);
 }
 
-/* ---- DeviceAllow= ---- */
+/* DeviceAllow=: extra nodes, with the access granted and no more. */
 
 static void test_device_allow(void **state)
 {

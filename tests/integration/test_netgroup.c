@@ -36,7 +36,7 @@
 
 static char self_exe[PATH_MAX];
 
-/* -------------------------------------------------------------- groups */
+/* Network groups: sandboxes of one group share a netns, others don't. */
 
 struct group_ctx {
 	char net[64];                /* --net group:NAME */
@@ -250,7 +250,7 @@ static void test_group_names_are_per_user(void **state)
 	squat_pair(65534, 0);
 }
 
-/* ---------------------------------------------------------------- pool */
+/* The netns pool of a long-running launcher (sandbox/netns_pool.c). */
 
 /* sbox_spawn through the library, output collected from a pipe. */
 static int spawn_collect(struct sbox_netns_pool *pool, const char *cmd, char *out, size_t len)
@@ -330,7 +330,7 @@ static void test_netns_pool(void **state)
 	sbox_netns_pool_free(pool);
 }
 
-/* ------------------------------------------------------- helper mode */
+/* The test binary's own helper mode: a server to run inside a sandbox. */
 
 static int serve_tcp(const char *port)
 {

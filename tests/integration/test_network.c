@@ -32,8 +32,6 @@
 #include "sandbox/sandbox.h"
 #include "tests/integration/nettest.h"
 
-/* ------------------------------------------------------------ helpers */
-
 static int tcp_listen(uint32_t addr, int *port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(addr) };
@@ -101,7 +99,7 @@ static bool host_has_address(const char *addr)
 	return found;
 }
 
-/* ------------------------------------------------- none (the default) */
+/* PrivateNetwork=none, the default: loopback only. */
 
 static void test_default_only_lo_private_netns(void **state)
 {
@@ -279,7 +277,7 @@ static void test_check_and_bad_values(void **state)
 	run_result_free(&r);
 }
 
-/* --------------------------------------------------------------- veth */
+/* Veth: one link to the host, with an address from the site's range. */
 
 /* One /30 block of the tests' own range 10.232.P.0/24, P from the pid:
  * away from the default VethSubnet=, so other sandboxes can't take it,
@@ -642,7 +640,7 @@ static void test_veth_teardown_off_the_loop(void **state)
 	sbox_net_reaper_free(reaper);
 }
 
-/* ------------------------------------- veth ranges: the site's, checked */
+/* Veth ranges are the site's, checked, never a client's. */
 
 /* The host's first IPv4 network other than loopback ("192.0.2.0", 24), as
  * getifaddrs sees it; false when it has none. */

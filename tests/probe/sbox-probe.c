@@ -67,9 +67,8 @@
 
 extern char **environ;
 
-/* ------------------------------------------------------------------ */
-/* Names of errno values and signals                                   */
-/* ------------------------------------------------------------------ */
+/* Names of errno values and signals: the probe reports names, so a test
+ * compares "EPERM", not a number that differs by architecture. */
 
 struct num_name {
 	int num;
@@ -160,9 +159,7 @@ static const char *signal_name(int sig)
 	return buf;
 }
 
-/* ------------------------------------------------------------------ */
-/* Small helpers: memory, parsing, output                              */
-/* ------------------------------------------------------------------ */
+/* Small helpers: memory, parsing, output. */
 
 __attribute__((noreturn)) static void die_oom(void)
 {
@@ -451,9 +448,7 @@ static long long monotonic_usec(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* ------------------------------------------------------------------ */
-/* report                                                              */
-/* ------------------------------------------------------------------ */
+/* report: what the process sees from inside (ids, capabilities, namespaces). */
 
 static void report_ids(void)
 {
@@ -931,9 +926,7 @@ static int cmd_report(char **args)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Process control: exit, kill, sleep, wait-signal                     */
-/* ------------------------------------------------------------------ */
+/* Process control: exit, kill, sleep, wait-signal. */
 
 static int usage_error(const char *msg)
 {
@@ -1046,9 +1039,7 @@ static int cmd_wait_signal(char **args)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Files: open, write, mkdir, unlink, stat                             */
-/* ------------------------------------------------------------------ */
+/* Files: open, write, mkdir, unlink, stat. */
 
 static int cmd_open(char **args)
 {
@@ -1165,9 +1156,7 @@ static int cmd_stat(char **args)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Resources: alloc, forkbomb, spin                                    */
-/* ------------------------------------------------------------------ */
+/* Resources: alloc, forkbomb, spin. */
 
 static int cmd_alloc(char **args)
 {
@@ -1269,9 +1258,7 @@ static int cmd_spin(char **args)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Network: connect-tcp, connect-abstract, echo-tcp-loopback           */
-/* ------------------------------------------------------------------ */
+/* Network: connect-tcp, connect-abstract, echo-tcp-loopback. */
 
 /* Wait up to TIMEOUT_MS for EVENTS on FD: 0, ETIMEDOUT or an errno. */
 static int wait_fd(int fd, short events, int timeout_ms)
@@ -1465,9 +1452,7 @@ static int cmd_echo_tcp_loopback(char **args)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* syscall NAME / syscalls                                             */
-/* ------------------------------------------------------------------ */
+/* syscall NAME / syscalls. */
 /*
  * Each probe calls one syscall with arguments that the kernel rejects
  * without acting, so the result only tells whether the call reached the
@@ -2186,10 +2171,6 @@ static int cmd_syscalls(char **args)
 		run_probe_in_child(i);
 	return 0;
 }
-
-/* ------------------------------------------------------------------ */
-/* main                                                                */
-/* ------------------------------------------------------------------ */
 
 static const struct command {
 	const char *name;

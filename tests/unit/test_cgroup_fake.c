@@ -41,7 +41,8 @@ static char fake_root[256];
 /* A file the fake kernel leaves out of new directories (a missing feature). */
 static const char *skip_file;
 
-/* ------------------------------------------------------ the fake tree */
+/* A fake cgroup tree in a temporary directory: the cgroup code runs
+ * unprivileged, on both versions, on any host. */
 
 static void put_file(const char *dir, const char *name, const char *text)
 {
@@ -266,7 +267,7 @@ static void all_limits(struct sbox_policy *p)
 	set_ok(p, "IOWeight", "300");
 }
 
-/* ---------------------------------------------------------- directives */
+/* The resource directives parse and print back. */
 
 static void check_print(const char *name, const char *value, const char *printed)
 {
@@ -368,7 +369,7 @@ static void test_any_limit(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ------------------------------------------------------------------ v2 */
+/* cgroup v2: the files written into the fake tree. */
 
 static void test_v2_writes_every_limit(void **state)
 {
@@ -535,7 +536,7 @@ static void test_v2_default_parent(void **state)
 	assert_string_equal(buf, "/sbox");
 }
 
-/* ------------------------------------------------------------------ v1 */
+/* cgroup v1: the files written into the fake tree. */
 
 static void test_v1_writes_every_limit(void **state)
 {
@@ -678,7 +679,7 @@ static void test_v1_infinity_and_unlimited(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ------------------------------------------------------ how it ended */
+/* How it ended: the end's explanation and its JSON. */
 
 static void test_json_status(void **state)
 {

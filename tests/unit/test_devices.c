@@ -62,7 +62,7 @@ static void set_fails(const char *name, const char *value, const char *msg)
 	sbox_policy_free(&p);
 }
 
-/* ---- syntax ---- */
+/* DeviceAllow= syntax. */
 
 static void test_access(void **state)
 {
@@ -172,7 +172,7 @@ static void test_gpus_directive(void **state)
 	set_fails("GPULocality", "auto", "'auto' is not yes, no, or empty");
 }
 
-/* ---- the set ---- */
+/* The device set built from the base, the grant and DeviceAllow=. */
 
 static bool has_rule(const struct sbox_device_set *s, const char *want)
 {
@@ -205,6 +205,34 @@ static void test_base_set(void **state)
 		assert_string_equal(buf, base[i]);
 	}
 	assert_int_equal(s.n_binds, 0);
+	sbox_device_set_free(&s);
+	sbox_policy_free(&p);
+}
+
+/* A grant the launcher chose (sboxd's --gpus N) leaves the policy's GPUs=
+ * empty: the device set alone says the sandbox gets devices, and a root
+ * launcher with no devices controller to enforce them must refuse. */
+static void test_enforce_grant_needs_controller(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_device_set s;
+	struct sbox_err err = { 0 };
+	struct sbox_dev_node nodes[1] = {
+		{ .name = "nvidia3", .major = 195, .minor = 3, .known = true },
+	};
+	struct sbox_gpu_grant g = { .nodes = nodes, .n_nodes = 1 };
+
+	(void)state;
+	sbox_policy_init(&p);
+	if (sbox_device_set_build_at(&s, &p, NULL, "/nonexistent", &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sbox_devices_enforce_cgroup(&s, &p, NULL, 0, &err), 0);
+	sbox_device_set_free(&s);
+	if (sbox_device_set_build_at(&s, &p, &g, "/nonexistent", &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sbox_devices_enforce_cgroup(&s, &p, NULL, 0, &err), -1);
+	assert_int_equal(err.errnum, ENODEV);
+	assert_non_null(strstr(err.msg, "no devices controller to enforce GPUs="));
 	sbox_device_set_free(&s);
 	sbox_policy_free(&p);
 }
@@ -302,7 +330,7 @@ static void test_rule_format(void **state)
 	assert_string_equal(buf, "a *:* r");
 }
 
-/* ---- the kernel ---- */
+/* The kernel enforces the set (needs root and a devices controller). */
 
 /* The mount point of a hierarchy: cgroup2, or the v1 one holding a
  * controller. */
@@ -576,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_gpus_directive),
 		cmocka_unit_test(test_base_set),
 		cmocka_unit_test(test_set_with_grant_and_allow),
+		cmocka_unit_test(test_enforce_grant_needs_controller),
 		cmocka_unit_test(test_rule_format),
 		cmocka_unit_test(test_enforce_v1),
 		cmocka_unit_test(test_enforce_v2),

@@ -9,6 +9,8 @@
 #include "policy/directives.h"
 #include "policy/site.h"
 #include "sandbox/gpu.h"
+#include "sboxrun/gpu_list.h"
+#include "sboxrun/via_daemon.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,7 +109,7 @@ static void skip_unless_root(void)
 	}
 }
 
-/* ---- site configuration ---- */
+/* [GPUs] in the site configuration. */
 
 static void test_site_defaults(void **state)
 {
@@ -236,7 +238,7 @@ static void test_site_file_ownership(void **state)
 	rmdir(dir);
 }
 
-/* ---- discovery ---- */
+/* Discovery from fake /proc, /sys and /dev trees. */
 
 static void test_discover_nvidia_and_amd(void **state)
 {
@@ -404,7 +406,7 @@ static void test_static_inventory(void **state)
 	sbox_site_free(&s);
 }
 
-/* ---- selection ---- */
+/* Selection: what GPUs= names resolved against an inventory. */
 
 static void expect_found(const struct sbox_gpu_inventory *inv, const char *spec, size_t want)
 {
@@ -464,7 +466,7 @@ static void test_find(void **state)
 	machine_free(m);
 }
 
-/* ---- printing ---- */
+/* --list-gpus output, table and JSON. */
 
 static char *print(const struct sbox_gpu_inventory *inv, bool json)
 {
@@ -473,7 +475,7 @@ static char *print(const struct sbox_gpu_inventory *inv, bool json)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	sbox_gpu_inventory_print(inv, json, f);
+	sboxrun_gpu_list_print(inv, json, f);
 	assert_int_equal(fclose(f), 0);
 	return buf;
 }
@@ -519,7 +521,7 @@ static void test_print(void **state)
 	free(json);
 }
 
-/* ---- the grant ---- */
+/* The grant: the nodes a granted GPU brings into the sandbox. */
 
 static void policy_with(struct sbox_policy *p, const char *const *settings)
 {
@@ -546,6 +548,29 @@ static bool cpu_set(const struct sbox_gpu_grant *g, unsigned cpu)
 	return g->cpus[cpu / 8] & (1u << (cpu % 8));
 }
 
+/* As a launcher does: the inventory read once, GPUs= resolved into a
+ * selection, the grant made of the selection (none without GPUs=). */
+static int grant_of(struct sbox_gpu_grant *g, const struct sbox_policy *p,
+		    const struct sbox_site *site, struct sbox_err *err)
+{
+	struct sbox_gpu_inventory inv;
+	struct sbox_gpu_selection sel;
+	unsigned idx[16];
+	int r;
+
+	sbox_gpu_grant_init(g);
+	if (p->devices.gpus.n == 0)
+		return sbox_gpu_grant_prepare(g, NULL, p, site, err);
+	assert_true(p->devices.gpus.n <= 16);
+	if (sbox_gpu_inventory_load(&inv, site, err) < 0)
+		return -1;
+	r = sbox_gpu_select(&sel, &inv, p, idx, err);
+	if (r == 0)
+		r = sbox_gpu_grant_prepare(g, &sel, p, site, err);
+	sbox_gpu_inventory_free(&inv);
+	return r;
+}
+
 static void test_grant_gpu2(void **state)
 {
 	struct machine *m;
@@ -560,7 +585,7 @@ static void test_grant_gpu2(void **state)
 	skip_unless_root();
 	m = machine_new(false);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.gpus[0].uuid, UUID2);
@@ -610,7 +635,7 @@ static void test_grant_several_and_dedup(void **state)
 	skip_unless_root();
 	m = machine_new(false);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	/* In the policy's order, each GPU once; shared nodes once. */
 	assert_int_equal(g.n, 2);
@@ -640,18 +665,18 @@ static void test_grant_locality_site_default(void **state)
 	m = machine_new(false);
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_NO;
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
 	/* auto: pinned, unless the policy chose its CPUs (AllowedCPUs=). */
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_AUTO;
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_true(g.pin);
 	sbox_gpu_grant_free(&g);
 	p.res.allowed_cpus = (char *)"0";
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	p.res.allowed_cpus = NULL;
 	sbox_gpu_grant_free(&g);
@@ -659,12 +684,12 @@ static void test_grant_locality_site_default(void **state)
 	m->site.gpus.locality = SBOX_SITE_LOCALITY_NO;
 	/* The policy's word wins over the site's default. */
 	policy_with(&p, yes);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_true(g.pin);
 	sbox_gpu_grant_free(&g);
 	/* Unknown local CPUs: no pinning at all rather than a wrong one. */
 	write_text(path_in(m, "sys/bus/pci/devices/0000:02:00.0/local_cpulist"), "");
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), 0);
 	assert_false(g.pin);
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
@@ -683,7 +708,7 @@ static void test_grant_amd(void **state)
 	skip_unless_root();
 	m = machine_new(true);
 	policy_with(&p, set);
-	if (sbox_gpu_grant_prepare(&g, &p, &m->site, &err) < 0)
+	if (grant_of(&g, &p, &m->site, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(g.n_nodes, 3);
 	assert_string_equal(g.nodes[0].name, "dri/renderD129");
@@ -708,7 +733,7 @@ static void expect_grant_error(struct machine *m, const char *gpus, const char *
 	const char *const set[] = { "GPUs", gpus, NULL };
 
 	policy_with(&p, set);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &m->site, &err), -1);
+	assert_int_equal(grant_of(&g, &p, &m->site, &err), -1);
 	if (!strstr(err.msg, msg))
 		fail_msg("'%s' does not contain '%s'", err.msg, msg);
 	assert_null(g.gpus);
@@ -752,7 +777,7 @@ static void test_grant_none(void **state)
 	sbox_site_init(&s);
 	s.gpus.proc_root = strdup("/nonexistent");
 	sbox_policy_init(&p);
-	assert_int_equal(sbox_gpu_grant_prepare(&g, &p, &s, &err), 0);
+	assert_int_equal(grant_of(&g, &p, &s, &err), 0);
 	assert_int_equal(g.n, 0);
 	assert_int_equal(g.n_nodes, 0);
 	assert_null(g.env);
@@ -760,6 +785,135 @@ static void test_grant_none(void **state)
 	sbox_gpu_grant_free(&g);
 	sbox_policy_free(&p);
 	sbox_site_free(&s);
+}
+
+/* The grant takes the launcher's selection and never the policy's GPUs=
+ * text: a client's words can't add a GPU the launcher did not choose
+ * (sboxd's leases, sboxrun's --gpus N). */
+static void test_grant_takes_the_selection(void **state)
+{
+	struct machine *m;
+	struct sbox_policy p;
+	struct sbox_gpu_grant g;
+	struct sbox_gpu_inventory inv;
+	struct sbox_err err = { 0 };
+	static const char *const set[] = { "GPUs", "0", NULL };
+	const unsigned two[] = { 2 }, past[] = { 7 };
+	struct sbox_gpu_selection sel = { .inv = &inv, .idx = two, .n = 1 };
+
+	(void)state;
+	skip_unless_root();
+	m = machine_new(false);
+	policy_with(&p, set);
+	if (sbox_gpu_inventory_load(&inv, &m->site, &err) < 0)
+		fail_msg("%s", err.msg);
+	if (sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.gpus[0].uuid, UUID2);
+	assert_string_equal(env_of(&g, "CUDA_VISIBLE_DEVICES"), UUID2);
+	sbox_gpu_grant_free(&g);
+	/* An empty selection grants nothing, whatever GPUs= says. */
+	sel.n = 0;
+	assert_int_equal(sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err), 0);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.n_nodes, 0);
+	/* A position past the inventory is refused, not read. */
+	sel = (struct sbox_gpu_selection){ .inv = &inv, .idx = past, .n = 1 };
+	assert_int_equal(sbox_gpu_grant_prepare(&g, &sel, &p, &m->site, &err), -1);
+	assert_non_null(strstr(err.msg, "granting GPU 7: the inventory has 4 GPUs"));
+	assert_null(g.gpus);
+	/* GPUs= without a selection: refused, never resolved here. */
+	assert_int_equal(sbox_gpu_grant_prepare(&g, NULL, &p, &m->site, &err), -1);
+	assert_non_null(strstr(err.msg, "GPUs=0: the launcher passed no GPU selection"));
+	assert_null(g.gpus);
+	sbox_gpu_inventory_free(&inv);
+	sbox_policy_free(&p);
+	machine_free(m);
+}
+
+/* sboxrun in direct mode: GPUs= or --gpus N resolved once, against the
+ * site's inventory, into the selection the launch hands to the grant. */
+static void expect_direct(const struct sbox_cli *cli, const char *const *set, const char *what,
+			  const struct machine *m, const char *msg)
+{
+	struct sbox_policy p;
+	struct sboxrun_gpus g = { 0 };
+	const struct sbox_gpu_selection *sel;
+	struct sbox_err err = { 0 };
+
+	policy_with(&p, set);
+	assert_int_equal(sboxrun_direct_gpus(cli, &p, &m->site, &g, what, &sel, &err), -1);
+	if (!strstr(err.msg, msg))
+		fail_msg("'%s' does not contain '%s'", err.msg, msg);
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+}
+
+static void test_direct_gpus(void **state)
+{
+	struct machine *m;
+	struct sbox_policy p;
+	struct sboxrun_gpus g = { 0 };
+	const struct sbox_gpu_selection *sel;
+	struct sbox_err err = { 0 };
+	struct sbox_cli cli = { 0 };
+	static const char *const none[] = { NULL };
+	static const char *const named[] = { "GPUs", "3 0", "GPUs", UUID3, NULL };
+	static const char *const zero[] = { "GPUs", "0", NULL };
+
+	(void)state;
+	skip_unless_root();
+	m = machine_new(false);
+	/* No GPU asked for: no selection, nothing read. */
+	policy_with(&p, none);
+	assert_int_equal(sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err), 0);
+	assert_null(sel);
+	assert_false(g.loaded);
+	/* --gpus N: the first N, no leases. */
+	cli.gpus = 2;
+	if (sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_ptr_equal(sel, &g.sel);
+	assert_ptr_equal(sel->inv, &g.inv);
+	assert_int_equal(sel->n, 2);
+	assert_int_equal(sel->idx[0], 0);
+	assert_int_equal(sel->idx[1], 1);
+	assert_int_equal(p.devices.gpus.n, 0);   /* the policy is not rewritten */
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+	/* GPUs=: each GPU once, in the order named. */
+	cli.gpus = 0;
+	policy_with(&p, named);
+	if (sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sel->n, 2);
+	assert_int_equal(sel->idx[0], 3);
+	assert_int_equal(sel->idx[1], 0);
+	assert_int_equal(p.devices.gpus.n, 3);   /* the text as written */
+	sboxrun_gpus_free(&g);
+	sbox_policy_free(&p);
+	cli.gpus = 5;
+	expect_direct(&cli, none, NULL, m, "--gpus 5: this machine has 4 GPUs");
+	cli.gpus = 1;
+	expect_direct(&cli, zero, NULL, m, "--gpus 1 and GPUs=0 both given: ask for a number or name them");
+	cli.gpus = 0;
+	expect_direct(&cli, (const char *const[]){ "GPUs", "9", NULL }, NULL, m,
+		      "GPUs=9: no GPU has this index");
+	/* An unprivileged sboxrun has no device cgroup to give: refused in
+	 * the words the launch used when GPUs= was written back (after the
+	 * inventory is read, as then: the fake machine made readable). */
+	assert_int_equal(chmod(m->dir, 0755), 0);
+	assert_int_equal(seteuid(65534), 0);
+	cli.gpus = 1;
+	expect_direct(&cli, none, NULL, m,
+		      "GPUs=" UUID0 ": granting a GPU needs a device cgroup, which only root can set up");
+	expect_direct(&cli, none, "--check=host", m,
+		      "--check=host: GPUs=" UUID0 ": granting a GPU needs a device cgroup");
+	cli.gpus = 0;
+	expect_direct(&cli, zero, NULL, m, "GPUs=0: granting a GPU needs a device cgroup");
+	assert_int_equal(seteuid(0), 0);
+	machine_free(m);
 }
 
 static void test_grant_env(void **state)
@@ -806,6 +960,8 @@ int main(void)
 		cmocka_unit_test(test_grant_amd),
 		cmocka_unit_test(test_grant_errors),
 		cmocka_unit_test(test_grant_none),
+		cmocka_unit_test(test_grant_takes_the_selection),
+		cmocka_unit_test(test_direct_gpus),
 		cmocka_unit_test(test_grant_env),
 	};
 

@@ -96,7 +96,7 @@ static void assert_printed(const struct sbox_policy *p, const char *name, const 
 	free(got);
 }
 
-/* ---- defaults ---- */
+/* The defaults are the safe ones. */
 
 static void test_defaults(void **state)
 {
@@ -122,7 +122,7 @@ static void test_defaults(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ---- capabilities ---- */
+/* Capability directives. */
 
 static void test_capabilities(void **state)
 {
@@ -163,7 +163,7 @@ static void test_capabilities(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ---- User=, Group=, SupplementaryGroups=, NoNewPrivileges= ---- */
+/* User=, Group=, SupplementaryGroups=, NoNewPrivileges= */
 
 static void test_identity_syntax(void **state)
 {
@@ -270,7 +270,7 @@ static void test_identity_resolve(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ---- Limit*= ---- */
+/* Limit*= */
 
 static void test_rlimits(void **state)
 {
@@ -319,7 +319,7 @@ static void test_rlimits(void **state)
 	sbox_policy_free(&p);
 }
 
-/* ---- SeccompProfile=, SystemCallFilter=, SystemCallErrorNumber= ---- */
+/* SeccompProfile=, SystemCallFilter=, SystemCallErrorNumber= */
 
 static void test_filter_syntax(void **state)
 {
@@ -401,7 +401,7 @@ static void test_groups(void **state)
 	}
 }
 
-/* ---- the compiled filter, installed in a child ---- */
+/* The compiled filter, installed in a child. */
 
 typedef long (*probe_fn)(void);
 

@@ -36,7 +36,7 @@ static uint64_t rand_value(uint64_t *state)
 	return bits == 64 ? v : v & ((UINT64_C(1) << bits) - 1);
 }
 
-/* ---- bool ---- */
+/* Booleans. */
 
 static void test_bool_good(void **state)
 {
@@ -79,7 +79,7 @@ static void test_bool_bad(void **state)
 	assert_int_equal(sbox_parse_bool(NULL, NULL), -EINVAL);
 }
 
-/* ---- sizes ---- */
+/* Sizes. */
 
 static void test_size_good(void **state)
 {
@@ -275,7 +275,7 @@ static void test_size_roundtrip(void **state)
 	}
 }
 
-/* ---- time spans ---- */
+/* Time spans. */
 
 #define SEC UINT64_C(1000000)
 #define MIN (60 * SEC)
@@ -458,7 +458,7 @@ static void test_timespan_roundtrip(void **state)
 	}
 }
 
-/* ---- CPU quota ---- */
+/* CPU quota. */
 
 static void test_cpu_quota_good(void **state)
 {
@@ -554,7 +554,7 @@ static void test_cpu_quota_format(void **state)
 	}
 }
 
-/* ---- integers and masks ---- */
+/* Integers and masks. */
 
 static void test_uint(void **state)
 {
@@ -630,7 +630,7 @@ static void test_umask(void **state)
 	assert_int_equal(sbox_parse_umask(NULL, NULL), -EINVAL);
 }
 
-/* ---- id lists ---- */
+/* Id lists. */
 
 static bool bit_is_set(const uint8_t *bits, size_t i)
 {
@@ -740,7 +740,7 @@ static void test_id_list_format(void **state)
 	}
 }
 
-/* ---- words ---- */
+/* Words. */
 
 static void check_split(const char *s, const char *const *want, size_t nwant)
 {
@@ -910,7 +910,7 @@ static void test_truncation(void **state)
 	}
 }
 
-/* ---- edit distance ---- */
+/* Edit distance. */
 
 static void test_edit_distance(void **state)
 {

@@ -69,7 +69,7 @@ case $1 in
 *) command -v "$1" >/dev/null || die "$1: command not found on this host (the VM runs the host's files)" ;;
 esac
 
-# --- host tools ----------------------------------------------------------
+# The host tools the VM run needs.
 APT_OPTS=(-q -y --no-install-recommends -o APT::Sandbox::User=root)
 apt_updated=0
 apt_update() {
@@ -97,7 +97,7 @@ need_tools() {
 	}
 }
 
-# --- kernel and busybox from Debian's packages ----------------------------
+# The VM's kernel and busybox, taken from Debian's packages.
 kernel_pkg() {
 	apt-cache depends linux-image-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
@@ -173,7 +173,6 @@ build_initramfs() {
 		die "cannot build the initramfs"
 }
 
-# --- the run ----------------------------------------------------------------
 shq() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 write_run_config() {
