@@ -28,36 +28,37 @@ struct sbox_launch {
 	char *const *caller_env;    /* PassEnvironment= and TERM come from here */
 	uid_t caller_uid;
 	gid_t caller_gid;
-	/* -- network: a long-running launcher's netns pool (sboxd), or NULL:
-	 * PrivateNetwork=none then takes a prepared netns from it instead of
-	 * creating one in the clone (sandbox/netns_pool.h). -- */
+	/* P1e, network: a long-running launcher's netns pool (sboxd), or
+	 * NULL: PrivateNetwork=none then takes a prepared netns from it
+	 * instead of creating one in the clone (sandbox/netns_pool.h). */
 	struct sbox_netns_pool *netns_pool;
 	/* A long-running launcher's veth reaper (sboxd), or NULL:
 	 * a veth sandbox's end then leaves deleting the pair to the kernel
 	 * and the reaper instead of waiting for it (sandbox/network.h). */
 	struct sbox_net_reaper *net_reaper;
-	/* -- devices and GPUs: the site configuration the privileged side read
-	 * itself (sboxrun in direct mode, sboxd from its --config; never a
-	 * client's): where the GPU inventory comes from.  NULL: discovery
-	 * from /proc, /sys and /dev. -- */
+	/* P1d, P1e: the site configuration the privileged side read itself
+	 * (sboxrun in direct mode, sboxd from its --config; never a
+	 * client's): where the GPU inventory comes from, the veth address
+	 * range.  NULL: discovery from /proc, /sys and /dev, and the
+	 * defaults. */
 	const struct sbox_site *site;
-	/* The GPUs the launcher chose from its own inventory for GPUs= or
-	 * --gpus N (sbox_gpu_select(), or sboxd's leases): the grant takes
-	 * exactly these and never reads GPUs= itself.  NULL: no GPU (a
+	/* P1d: the GPUs the launcher chose from its own inventory for GPUs=
+	 * or --gpus N (sbox_gpu_select(), or sboxd's leases): the grant
+	 * takes exactly these and never reads GPUs= itself.  NULL: no GPU (a
 	 * policy naming some is then refused). */
 	const struct sbox_gpu_selection *gpus;
-	/* -- daemon (sboxd): what a forkserver acting for a client needs.
+	/* What a forkserver acting for a client (sboxd) needs.
 	 * bind_src_fds: the client's own fds of its bind sources, indexed
 	 * like policy->mounts (-1: none, allowed for an optional source):
 	 * the sandbox binds exactly these and never resolves a source path
 	 * as root.  pass_fd_targets: pass_fds[i] becomes fd
 	 * pass_fd_targets[i] in the worker (NULL: the same number).
 	 * close_fds: the launcher's own fds (listening socket, other
-	 * clients, other sandboxes), closed first thing in the child so that
-	 * no sandbox keeps them open.  survive_launcher: the sandbox
+	 * clients, other sandboxes), closed first thing in the child (C0) so
+	 * that no sandbox keeps them open.  survive_launcher: the sandbox
 	 * outlives the launcher's death (no parent-death signal), for a
 	 * daemon that keeps its jobs' channels elsewhere (docs/protocol.md,
-	 * "Recovery"). -- */
+	 * "Recovery"). */
 #define SBOX_FD_TARGET_MAX 1023
 	const int *bind_src_fds;
 	size_t n_bind_src_fds;
@@ -65,10 +66,10 @@ struct sbox_launch {
 	const int *close_fds;
 	size_t n_close_fds;
 	bool survive_launcher;
-	/* -- cgroups: a launcher that may be SIGKILLed and has nobody to
-	 * clean up after it (sboxrun) asks for a guard process that removes
-	 * the sandbox's cgroup once the launcher and the sandbox are gone
-	 * (sbox_cgroup_guard()).  sboxd sweeps instead. -- */
+	/* P1g: a launcher that may be SIGKILLed and has nobody to clean up
+	 * after it (sboxrun) asks for a guard process that removes the
+	 * sandbox's cgroup once the launcher and the sandbox are gone
+	 * (sbox_cgroup_guard()).  sboxd sweeps instead. */
 	bool cgroup_guard;
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The parent <-> sandbox channel: a SOCK_SEQPACKET socketpair, one message a
- * packet.  Sync points, named the same on both sides (see docs/design.md):
+ * packet.  Sync points, named the same on both sides (where they stand:
+ * the step list atop sandbox/launch.c):
  *   S1 parent -> child  SYNC_GO          parent-side set-up is done
  *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
  *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)

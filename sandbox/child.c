@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox as its launcher holds it after sbox_spawn(): its events,
+ * signals, end and figures, and a successor daemon's adoption of one that
+ * outlived its launcher (sandbox.h).  sbox_spawn() (sandbox/launch.c)
+ * builds it; nothing here knows the recipe.
+ */
+#include "sandbox/child.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/sync.h"
+
+struct sbox_child *sbox_child_new(void)
+{
+	struct sbox_child *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->sync_fd = -1;
+	c->pidfd = -1;
+	c->net.join_fd = -1;
+	sbox_ipam_lease_init(&c->net.lease);
+	sbox_netgroup_init(&c->net.group);
+	return c;
+}
+
+int sbox_child_event_fd(const struct sbox_child *c)
+{
+	return c->sync_fd;
+}
+
+int sbox_child_pidfd(const struct sbox_child *c)
+{
+	return c->pidfd;
+}
+
+pid_t sbox_child_pid(const struct sbox_child *c)
+{
+	return c->pid;
+}
+
+int sbox_child_read_event(struct sbox_child *c, struct sbox_event *ev, struct sbox_err *err)
+{
+	struct sbox_sync_msg m;
+	int r = sbox_sync_recv(c->sync_fd, &m);
+
+	if (r < 0)
+		return sbox_fail(err, errno, "reading from the sandbox's init");
+	if (r == 0)
+		return 0;
+	memset(ev, 0, sizeof(*ev));
+	ev->errnum = m.errnum;
+	snprintf(ev->msg, sizeof(ev->msg), "%s", m.text);
+	switch (m.type) {
+	case SBOX_SYNC_STARTED:
+		ev->kind = SBOX_EV_STARTED;
+		ev->worker_pid = m.value;
+		break;
+	case SBOX_SYNC_SETUP_ERROR:
+		ev->kind = SBOX_EV_SETUP_FAILED;
+		break;
+	case SBOX_SYNC_EXEC_FAILED:
+		ev->kind = SBOX_EV_EXEC_FAILED;
+		break;
+	case SBOX_SYNC_EXITED:
+		ev->kind = SBOX_EV_EXITED;
+		ev->status = m.value;
+		break;
+	default:
+		return sbox_fail(err, EPROTO, "unexpected message %u from the sandbox's init", m.type);
+	}
+	return 1;
+}
+
+int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err)
+{
+	/* SIGKILL ends the sandbox at once (init's death ends the pid ns);
+	 * anything else goes to the worker through init. */
+	if (sig == SIGKILL) {
+		/* Every process of the cgroup too, at once (v2 cgroup.kill,
+		 * v1 freeze + kill), rather than one by one as the pid
+		 * namespace goes down. */
+		if (c->cgroup)
+			sbox_cgroup_kill(c->cgroup, NULL);
+		if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0) == 0)
+			return 0;
+		/* An adopted init's pid may be another process's by now. */
+		if (!c->reaped && !c->adopted && kill(c->pid, SIGKILL) == 0)
+			return 0;
+		return sbox_fail(err, errno, "killing the sandbox (pid %d)", (int)c->pid);
+	}
+	if (sbox_sync_send(c->sync_fd, SBOX_SYNC_SIGNAL, 0, sig, NULL) < 0)
+		return sbox_fail(err, errno, "forwarding signal %d to the sandbox", sig);
+	return 0;
+}
+
+int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
+{
+	pid_t r;
+
+	/* An adopted init was reparented: whoever reaps it is not us.  Its
+	 * pidfd said it ended; the events say how. */
+	if (c->adopted) {
+		*status = -1;
+		c->reaped = true;
+		return 0;
+	}
+	/* wait4: init's rusage holds the worker's (init waited for it), the
+	 * figures of a sandbox without a cgroup. */
+	do
+		r = wait4(c->pid, status, 0, &c->ru);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return sbox_fail(err, errno, "waiting for the sandbox's init (pid %d)", (int)c->pid);
+	c->reaped = true;
+	clock_gettime(CLOCK_MONOTONIC, &c->ended);
+	/* Init's end is the sandbox's (the pid ns dies with it): its veth
+	 * address and group membership go back at once. */
+	sbox_net_release(&c->net);
+	return 0;
+}
+
+/* Init, if it was ever cloned and is still ours, killed and reaped. */
+static void kill_and_reap(struct sbox_child *c)
+{
+	int st;
+
+	if (c->reaped || c->pid <= 0)
+		return;
+	if (c->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	else if (!c->adopted)
+		kill(c->pid, SIGKILL);
+	while (!c->adopted && waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+void sbox_child_free(struct sbox_child *c)
+{
+	if (!c)
+		return;
+	kill_and_reap(c);
+	/* Init's end took the pid namespace down; whatever is left in the
+	 * cgroup is killed, waited for (bounded) and the cgroup removed.  A
+	 * failure leaves it to the guard or the sweep. */
+	sbox_cgroup_destroy(c->cgroup, NULL);
+	sbox_net_release(&c->net);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->sync_fd >= 0)
+		close(c->sync_fd);
+	free(c);
+}
+
+static uint64_t usec_between(const struct timespec *a, const struct timespec *b)
+{
+	int64_t d = (int64_t)(b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000;
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
+static uint64_t tv_usec(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000 + (uint64_t)tv->tv_usec;
+}
+
+int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct sbox_err *err)
+{
+	struct timespec now;
+
+	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->started.tv_sec || c->started.tv_nsec)
+		st->wall_usec = usec_between(&c->started, c->reaped ? &c->ended : &now);
+	if (c->cgroup)
+		return sbox_cgroup_stats(c->cgroup, st, err);
+	if (c->reaped && !c->adopted) {
+		st->cpu_user_usec = tv_usec(&c->ru.ru_utime);
+		st->cpu_system_usec = tv_usec(&c->ru.ru_stime);
+		st->memory_peak = (uint64_t)c->ru.ru_maxrss * 1024;
+		st->have = SBOX_STAT_CPU | SBOX_STAT_MEMORY_PEAK;
+	}
+	return 0;
+}
+
+struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c)
+{
+	return c->cgroup;
+}
+
+/* Recovery: a successor daemon rebuilds the sandboxes its predecessor
+ * left running (sandbox.h). */
+int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out,
+		     struct sbox_err *err)
+{
+	struct sbox_child *c;
+
+	*out = NULL;
+	if (pidfd < 0 || event_fd < 0)
+		return sbox_fail(err, EBADF, "adopting sandbox %d: no pidfd or event channel", (int)pid);
+	/* Nothing of the network to give back: the host side went with the
+	 * launcher that made it (or with the sandbox's netns). */
+	c = sbox_child_new();
+	if (!c)
+		return sbox_fail(err, ENOMEM, "adopting sandbox %d", (int)pid);
+	c->pid = pid;
+	c->pidfd = pidfd;
+	c->sync_fd = event_fd;
+	c->adopted = true;
+	*out = c;
+	return 0;
+}
+
+int sbox_child_adopt_cgroup(struct sbox_child *c, const char *cgroup_path, struct sbox_err *err)
+{
+	if (!c->adopted || c->cgroup)
+		return sbox_fail(err, EINVAL, "sandbox %d: not an adopted sandbox without a cgroup",
+				 (int)c->pid);
+	return sbox_cgroup_reopen(cgroup_path, &c->cgroup, err);
+}
+
+int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
+{
+	*block = c->net.lease.block;
+	return c->net.lease.fd;
+}
+
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
+{
+	sbox_net_adopt_veth(&c->net, fd, block);
+}
+
+void sbox_child_release(struct sbox_child *c)
+{
+	if (!c)
+		return;
+	/* Not sbox_net_release() nor sbox_cgroup_destroy(): the veth, the
+	 * address and the cgroup are the running sandbox's; only our
+	 * handles on them go. */
+	sbox_cgroup_release(c->cgroup);
+	if (c->net.join_fd >= 0)
+		close(c->net.join_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->sync_fd >= 0)
+		close(c->sync_fd);
+	free(c);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox as its launcher holds it: struct sbox_child, behind
+ * sandbox.h's sbox_child_* functions (sandbox/child.c).  Internal: only
+ * sbox_spawn() (sandbox/launch.c) fills one in, as the recipe goes: the
+ * network at P1e, the cgroup at P1g, the sync channel at P2, init's pid
+ * and pidfd at P3; it hands it to the caller once S1 is sent.
+ */
+#ifndef SBOX_SANDBOX_CHILD_H
+#define SBOX_SANDBOX_CHILD_H
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "sandbox/network.h"
+#include "sandbox/sandbox.h"
+
+struct sbox_child {
+	/* P1e: the network's host-side state (a veth's end and address
+	 * lease, a group membership), held until init is reaped. */
+	struct sbox_net net;
+	/* P1g: the sandbox's own cgroup (NULL: runs without one, see
+	 * sbox_cgroup_for_sandbox()); its figures are the sandbox's. */
+	struct sbox_cgroup *cgroup;
+	/* P2: the parent's end of the sync channel, where events arrive. */
+	int sync_fd;
+	/* P3: init (pid 0 until then: nothing to kill), reached through a
+	 * pidfd from birth where the kernel has one, so no pid reuse races. */
+	pid_t pid;
+	int pidfd;
+	/* The figures of its life: clone to reap; init's rusage once reaped
+	 * (its waited-for children's too), for a sandbox without a cgroup. */
+	struct timespec started, ended;
+	struct rusage ru;
+	bool reaped;
+	/* Rebuilt by a successor daemon (sbox_child_adopt()): init was
+	 * reparented, so it is not ours to reap. */
+	bool adopted;
+};
+
+/* A child not cloned yet: no pid, no fds, no network state, so that
+ * sbox_child_free() can unwind a launch at any of its steps.  NULL:
+ * out of memory. */
+struct sbox_child *sbox_child_new(void);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox's init: steps C0-C9, in the child clone made at P3 (pid 1 of
+ * the new pid namespace), up to forking the worker (W0-W4 are
+ * sandbox/launch_worker.c's) and then supervising it.  The order, and the
+ * reason for each place, is the step list at the top of sandbox/launch.c.
+ * Any step that fails sends S2 SETUP_ERROR and exits 125: the worker never
+ * runs in a half-built sandbox.
+ */
+#include "sandbox/recipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/caps.h"
+#include "sandbox/gpu.h"
+#include "sandbox/identity.h"
+#include "sandbox/init.h"
+#include "sandbox/mounts.h"
+#include "sandbox/network.h"
+#include "sandbox/procstate.h"
+#include "sandbox/sync.h"
+
+/* What init's later steps need of its earlier ones. */
+struct init {
+	const struct sbox_recipe *r;
+	int sigfd;                  /* C7: the forwarded signals */
+	int report[2];              /* C7: the worker's report channel */
+	pid_t worker;               /* C7a */
+};
+
+static __attribute__((noreturn)) void child_fail(int sync_fd, const struct sbox_err *err)
+{
+	sbox_sync_send(sync_fd, SBOX_SYNC_SETUP_ERROR, err->errnum, 0, err->msg);
+	_exit(125);
+}
+
+static int write_file(const char *path, const char *text, struct sbox_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return sbox_fail(err, errno, "opening %s", path);
+	n = write(fd, text, strlen(text));
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return sbox_fail(err, e, "writing '%s' to %s", text, path);
+	}
+	close(fd);
+	return 0;
+}
+
+/* C0: the launcher's own fds (its listening socket, other clients'
+ * connections, other sandboxes' channels) must not live on in this
+ * sandbox's init: a client would never see its connection close.  First,
+ * before anything can fail and leave init holding them. */
+static void c0_close_launcher_fds(const struct sbox_recipe *r)
+{
+	for (size_t i = 0; i < r->launch->n_close_fds; i++)
+		close(r->launch->close_fds[i]);
+}
+
+/* C1: when the launcher dies, the sandbox dies with it: init is pid 1, and
+ * its death kills every process of the pid namespace.  A daemon that keeps
+ * its jobs' channels in a keeper asks otherwise (survive_launcher): init
+ * then ends when the channel does (C9). */
+static int c1_die_with_launcher(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	if (!r->launch->survive_launcher && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return sbox_fail(err, errno, "setting the parent-death signal");
+	return 0;
+}
+
+/* C2: S1, the parent's side is set up.  EOF also covers a parent that died
+ * before PDEATHSIG. */
+static void c2_wait_for_go(const struct sbox_recipe *r)
+{
+	struct sbox_sync_msg m;
+
+	if (sbox_sync_recv(r->sync_fd, &m) <= 0 || m.type != SBOX_SYNC_GO)
+		_exit(125);
+}
+
+/* C3: map the caller's ids 1:1, before any step that needs the namespace's
+ * capabilities.  Writing our own maps is what an unprivileged process may
+ * do; setgroups must be denied first. */
+static int c3_map_ids(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	char map[64];
+
+	if (!r->userns)
+		return 0;
+	if (write_file("/proc/self/setgroups", "deny", err) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)r->uid, (unsigned)r->uid);
+	if (write_file("/proc/self/uid_map", map, err) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)r->gid, (unsigned)r->gid);
+	return write_file("/proc/self/gid_map", map, err);
+}
+
+/* C4: after the parent placed us in our cgroup (P3 or P4), so that the
+ * cgroup namespace's root is the sandbox's own cgroup. */
+static int c4_cgroup_ns(struct sbox_err *err)
+{
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return sbox_fail(err, errno, "creating the cgroup namespace");
+	return 0;
+}
+
+/* C5: in the new UTS namespace. */
+static int c5_hostname(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	const char *h = r->policy->hostname ? r->policy->hostname : "sbox";
+
+	if (sethostname(h, strlen(h)) < 0)
+		return sbox_fail(err, errno, "setting the hostname to '%s'", h);
+	return 0;
+}
+
+/* C5b: join the group's or a pooled netns, lo up, the sandbox's end of a
+ * veth.  After GO, so the veth peer exists; before the filesystem, so that
+ * anything mounted later (a sysfs, /proc/net) sees the final netns; done
+ * here rather than from the parent, because the child has CAP_NET_ADMIN
+ * over its netns without the parent having to enter it (setns would move
+ * the launcher). */
+static int c5b_network(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	return sbox_net_child_setup(r->net, err);
+}
+
+/* --tty (NewSession=no): the first of the worker's stdio that is a
+ * terminal, shown inside as /dev/console (sandbox/devfs.c); -1: none. */
+static int caller_tty(const struct sbox_recipe *r)
+{
+	if (r->policy->new_session)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (r->launch->stdio[i] >= 0 && isatty(r->launch->stdio[i]))
+			return r->launch->stdio[i];
+	return -1;
+}
+
+/* C6: the filesystem (sandbox/mounts.c): / made a slave so nothing
+ * propagates back; the bind sources cloned (open_tree) while the host's
+ * paths are still in view, before the staging tmpfs hides /tmp; the host
+ * root cloned, made read-only, nosuid, nodev and private while detached,
+ * so there is no moment with a writable root; fresh /proc, private /dev
+ * and /tmp; the policy's mounts in order, their destinations resolved in
+ * the root; the pivot after every mount, and before anything the worker
+ * controls runs. */
+static int c6_filesystem(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	struct sbox_fs fs = {
+		.root_fd = -1,
+		/* What /dev and /proc/driver/nvidia show (P1d), and whether
+		 * a read-only bind may keep its device nodes (P1h). */
+		.grant = r->grant, .devices = r->devices,
+		.devices_enforced = r->devices_enforced,
+		.src_trees = r->src_trees,
+		/* A TemporaryFileSystem= is the worker's user's to write. */
+		.worker_owned = true, .worker_uid = r->ident->uid, .worker_gid = r->ident->gid,
+		/* Root is privileged in a user namespace too: its uid 0 is
+		 * mapped 1:1 there. */
+		.caller = { .uid = r->uid, .privileged = r->uid == 0 },
+		.console_fd = caller_tty(r),
+	};
+
+	if (sbox_fs_open_sources(&fs, r->policy, err) < 0 ||
+	    sbox_fs_build(&fs, r->policy, err) < 0 || sbox_fs_pivot(&fs, err) < 0)
+		return -1;
+	sbox_fs_release(&fs);
+	return 0;
+}
+
+/* C6b: the granted GPUs' local CPUs and memory node (GPULocality=).  In
+ * init, because a memory policy can only be set by a task on itself;
+ * before the worker is forked, which inherits both. */
+static int c6b_gpu_locality(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	return sbox_gpu_apply_locality(r->grant, err);
+}
+
+/* C6c, security: the launcher's fds (cgroup directories, netns fds; in
+ * sboxd other clients' and sandboxes') go now that the filesystem is built
+ * and before anything of the worker exists, where one left open would be
+ * a way out through /proc/self/fd/N (CVE-2024-21626): only the sync
+ * channel, stdio and the passed fds live on -- and init's copies of the veth address
+ * lease and the group membership locks, which make them the sandbox's for
+ * its whole life, whoever launched it (the worker closes them at W0: a
+ * copy of the open file could unlock them). */
+static int c6c_close_launcher_fds(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	int keep[] = { r->sync_fd, r->net->lease.fd, r->net->group.member_fd };
+
+	return sbox_fds_close_launcher(r->launch, keep, 3, err);
+}
+
+/* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
+ * forwarded ones, gives them handlers and reads them from a signalfd.
+ * Then the worker's report channel: CLOEXEC, so execve() closing it is the
+ * signal of success. */
+static int c7_signals(struct init *in, struct sbox_err *err)
+{
+	in->sigfd = sbox_init_prepare_signals();
+	if (in->sigfd < 0)
+		return sbox_fail(err, errno, "preparing init's signal handling");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, in->report) < 0)
+		return sbox_fail(err, errno, "creating the worker's report channel");
+	return 0;
+}
+
+/* C7a, security: init non-dumpable before the worker exists, so there is
+ * no moment when a worker could open /proc/1/mem, environ or exe or ptrace
+ * init.  The worker inherits it until its execve (or its change of ids)
+ * decides its own.  Then the fork: the worker keeps only its end of the
+ * report channel. */
+static int c7a_fork_worker(struct init *in, struct sbox_err *err)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return sbox_fail(err, errno, "making the sandbox's init non-dumpable");
+	in->worker = fork();
+	if (in->worker < 0)
+		return sbox_fail(err, errno, "forking the worker");
+	if (in->worker == 0) {
+		close(in->report[0]);
+		close(in->sigfd);
+		close(in->r->sync_fd);
+		sbox_recipe_worker(in->r, in->report[1]);
+	}
+	close(in->report[1]);
+	return 0;
+}
+
+/* C7c: named for what it is, no longer the launcher's command line (with
+ * which `pkill -f sboxd` reached every sandbox).  After
+ * the fork, because the worker's argv may point into that memory; before
+ * C7b drops CAP_SYS_RESOURCE, which rewriting it needs. */
+static void c7c_set_title(const struct sbox_recipe *r)
+{
+	sbox_init_set_title(r->launch->argv[0]);
+}
+
+/* C7b, security: from here init only forwards signals and reaps, so it
+ * keeps CAP_KILL alone.  The worker needs the full set to drop it itself,
+ * so this can only follow the fork; the worker waits for S1b before its
+ * first step, so nothing it runs sees init with more than CAP_KILL. */
+static int c7b_harden_init(struct init *in, struct sbox_err *err)
+{
+	if (sbox_caps_harden_init(err) >= 0 &&
+	    sbox_sync_send(in->report[0], SBOX_SYNC_GO, 0, 0, NULL) >= 0)
+		return 0;
+	if (!err->msg[0])
+		sbox_fail(err, errno, "starting the worker (S1b)");
+	kill(in->worker, SIGKILL);
+	waitpid(in->worker, NULL, 0);
+	return -1;
+}
+
+/* C8: S3.  EOF on the report channel means execve succeeded (CLOEXEC
+ * closed it): STARTED.  A message is the worker's failure, passed on:
+ * exec failures exit 127, set-up failures 125. */
+static void c8_report_start(const struct init *in)
+{
+	struct sbox_sync_msg m;
+	int n = sbox_sync_recv(in->report[0], &m);
+
+	close(in->report[0]);
+	if (n > 0) {
+		sbox_sync_send(in->r->sync_fd, m.type, m.errnum, 0, m.text);
+		waitpid(in->worker, NULL, 0);
+		_exit(m.type == SBOX_SYNC_EXEC_FAILED ? 127 : 125);
+	}
+	sbox_sync_send(in->r->sync_fd, SBOX_SYNC_STARTED, 0, in->worker, NULL);
+}
+
+void sbox_recipe_init(const struct sbox_recipe *r)
+{
+	struct sbox_err err = { 0 };
+	struct init in = { .r = r, .sigfd = -1, .report = { -1, -1 }, .worker = -1 };
+
+	c0_close_launcher_fds(r);
+	if (c1_die_with_launcher(r, &err) < 0)
+		child_fail(r->sync_fd, &err);
+	c2_wait_for_go(r);
+	if (c3_map_ids(r, &err) < 0 ||
+	    c4_cgroup_ns(&err) < 0 ||
+	    c5_hostname(r, &err) < 0 ||
+	    c5b_network(r, &err) < 0 ||
+	    c6_filesystem(r, &err) < 0 ||
+	    c6b_gpu_locality(r, &err) < 0 ||
+	    c6c_close_launcher_fds(r, &err) < 0 ||
+	    c7_signals(&in, &err) < 0 ||
+	    c7a_fork_worker(&in, &err) < 0)
+		child_fail(r->sync_fd, &err);
+	c7c_set_title(r);
+	if (c7b_harden_init(&in, &err) < 0)
+		child_fail(r->sync_fd, &err);
+	c8_report_start(&in);
+	/* C9: forward signals, reap every child, S4 EXITED with the worker's
+	 * wait status, exit: init's end ends the pid namespace and kills
+	 * whatever the worker left behind. */
+	sbox_init_run(in.worker, in.sigfd, r->sync_fd);
+}
