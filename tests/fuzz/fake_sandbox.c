@@ -27,9 +27,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sandbox/cgroup.h"
 #include "sandbox/gpu.h"
-#include "sandbox/network.h"
+#include "sandbox/host.h"
+#include "sandbox/net_host.h"
 #include "sandbox/netns_pool.h"
 #include "sandbox/sandbox.h"
 
@@ -160,7 +160,7 @@ int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct s
 	return 0;
 }
 
-struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c)
+const char *sbox_child_cgroup_path(const struct sbox_child *c)
 {
 	(void)c;
 	return NULL;
@@ -224,12 +224,6 @@ void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
 	(void)block;
 	if (fd >= 0)
 		close(fd);
-}
-
-const char *sbox_cgroup_path(const struct sbox_cgroup *cg)
-{
-	(void)cg;
-	return NULL;
 }
 
 /* No veth in the fuzzer: nothing for the reaper to wait on. */
@@ -352,4 +346,12 @@ int sbox_gpu_find(const struct sbox_gpu_inventory *inv, const char *spec, size_t
 		}
 	}
 	return sbox_fail(err, ENODEV, "fake: no GPU '%s'", spec);
+}
+
+/* The host's totals for sboxd's [Bounds] percentages: fixed, so that a
+ * run replays the same way on any machine. */
+void sbox_host_probe(struct sbox_host *h)
+{
+	h->mem_total = 16ULL << 30;
+	h->tasks_total = 4194304;
 }
