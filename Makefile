@@ -44,7 +44,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(O)/%.o)
 # client mode uses; sboxrun's own objects (sboxrun/).
 WIRE_OBJ = $(addprefix $(O)/wire/, protocol.o build.o fdpass.o)
 CLIENT_OBJ = $(O)/libsbox/client.o $(WIRE_OBJ)
-CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o check_host.o via_daemon.o gpu_list.o) $(CLIENT_OBJ)
+CLI_OBJ = $(addprefix $(O)/sboxrun/, cli.o status.o via_daemon.o gpu_list.o) $(CLIENT_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)

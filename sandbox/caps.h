@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Capabilities (libcap), securebits and no_new_privs: the worker's last
  * privilege steps, after its ids are set (sandbox/identity.c) and before its

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The sandbox's own cgroup (docs/cgroups.md): one per sandbox, made in the
  * parent before clone, with the policy's limits written before any of the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Inside sandbox/cgroup*.c: the backend interface that cgroup_v1.c and
  * cgroup_v2.c implement, the sandbox cgroup's state, and the cgroupfs file

@@ -192,9 +192,9 @@ int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct s
 	return 0;
 }
 
-struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c)
+const char *sbox_child_cgroup_path(const struct sbox_child *c)
 {
-	return c->cgroup;
+	return c->cgroup ? sbox_cgroup_path(c->cgroup) : NULL;
 }
 
 /* Recovery: a successor daemon rebuilds the sandboxes its predecessor

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The sandbox as its launcher holds it: struct sbox_child, behind
  * sandbox.h's sbox_child_* functions (sandbox/child.c).  Internal: only

@@ -14,7 +14,7 @@
 #include "sandbox/mounts.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/devices.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 
 const char *const sbox_devfs_base_nodes[] = {
 	"null", "zero", "full", "random", "urandom", "tty", NULL,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* The sandbox's private /dev: a read-only tmpfs holding only the nodes the
  * sandbox was granted, bound from the host's /dev by name (a GPU's from the
  * inventory's dev root). */

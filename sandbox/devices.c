@@ -25,7 +25,7 @@
 #include "policy/dir_devices.h"
 #include "policy/values.h"
 #include "sandbox/cgroup.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 
 #define RW (SBOX_DEV_ACC_READ | SBOX_DEV_ACC_WRITE)
 #define ALL_ACCESS (SBOX_DEV_ACC_READ | SBOX_DEV_ACC_WRITE | SBOX_DEV_ACC_MKNOD)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The sandbox's device set, and its enforcement by the kernel's device
  * controller: every device the sandbox may open, as (type, major, minor,

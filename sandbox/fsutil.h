@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* Path resolution and mounting by file descriptor, shared by the mount,
  * /dev and masking steps. */
 #ifndef SBOX_SANDBOX_FSUTIL_H

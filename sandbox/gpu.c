@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "policy/values.h"
 #include "sandbox/devices.h"
+#include "sandbox/gpu_grant.h"
 
 #define INFO_MAX 16384
 
@@ -592,4 +593,71 @@ int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_invent
 			idx[sel->n++] = (unsigned)pos;
 	}
 	return 0;
+}
+
+static int choice_alloc(struct sbox_gpu_choice *c, size_t room, struct sbox_err *err)
+{
+	c->idx = calloc(room, sizeof(*c->idx));
+	return c->idx ? 0 : sbox_fail(err, ENOMEM, "choosing GPUs");
+}
+
+static int choice_load(struct sbox_gpu_choice *c, const struct sbox_site *site,
+		       struct sbox_err *err)
+{
+	if (sbox_gpu_inventory_load(&c->inv, site, err) < 0)
+		return -1;
+	c->loaded = true;
+	return 0;
+}
+
+int sbox_gpu_choose_named(struct sbox_gpu_choice *c, const struct sbox_policy *p,
+			  const struct sbox_site *site, const struct sbox_gpu_selection **out,
+			  struct sbox_err *err)
+{
+	*out = NULL;
+	if (p->devices.gpus.n == 0)
+		return 0;
+	/* No device cgroup to give (GPUs= says so in its own words): no
+	 * inventory to read. */
+	if (sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
+	    choice_alloc(c, p->devices.gpus.n, err) < 0 || choice_load(c, site, err) < 0 ||
+	    sbox_gpu_select(&c->sel, &c->inv, p, c->idx, err) < 0)
+		return -1;
+	*out = &c->sel;
+	return 0;
+}
+
+int sbox_gpu_choose_first(struct sbox_gpu_choice *c, unsigned n, const struct sbox_site *site,
+			  const struct sbox_gpu_selection **out, struct sbox_err *err)
+{
+	*out = NULL;
+	if (choice_alloc(c, n, err) < 0 || choice_load(c, site, err) < 0)
+		return -1;
+	if (c->inv.n < n)
+		return sbox_fail(err, 0, "--gpus %u: this machine has %zu GPU%s", n, c->inv.n,
+				 c->inv.n == 1 ? "" : "s");
+	for (unsigned i = 0; i < n; i++)
+		c->idx[i] = i;
+	c->sel = (struct sbox_gpu_selection){ .inv = &c->inv, .idx = c->idx, .n = n };
+	*out = &c->sel;
+	return 0;
+}
+
+int sbox_gpu_choice_check_privilege(const struct sbox_gpu_choice *c, struct sbox_err *err)
+{
+	const struct sbox_gpu *first;
+
+	if (c->sel.n == 0)
+		return 0;
+	first = &c->inv.gpus[c->sel.idx[0]];
+	return sbox_devices_check_gpu_privilege(first->uuid[0] ? first->uuid : first->bus,
+						geteuid(), err);
+}
+
+void sbox_gpu_choice_free(struct sbox_gpu_choice *c)
+{
+	if (c->loaded)
+		sbox_gpu_inventory_free(&c->inv);
+	free(c->idx);
+	memset(c, 0, sizeof(*c));
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* Public: part of sandbox/'s face, which other rooms may include (docs/design.md). */
 /*
- * GPUs: the machine's inventory, the selection a policy's GPUs= names, and
- * the grant a sandbox is built from.
+ * GPUs: the machine's inventory and the selection a policy's GPUs= names.
+ * Part of sandbox/'s public face (docs/design.md): a launcher reads the
+ * inventory and chooses; the grant a sandbox is built from is internal
+ * (sandbox/gpu_grant.h).
  *
  * The inventory comes from what the kernel drivers publish — NVIDIA's
  * /proc/driver/nvidia/gpus/<bus>/information and /proc/devices, AMD's kfd
@@ -98,55 +101,30 @@ struct sbox_gpu_selection {
 int sbox_gpu_select(struct sbox_gpu_selection *sel, const struct sbox_gpu_inventory *inv,
 		    const struct sbox_policy *p, unsigned *idx, struct sbox_err *err);
 
-/* What a sandbox gets: built in the parent (P1), read by the child. */
-struct sbox_gpu_grant {
-	struct sbox_gpu *gpus;          /* in the selection's order */
-	size_t n;
-	char *dev_root;                 /* the nodes are bound from here */
-	struct sbox_dev_node *nodes;    /* every node to bind, numbers checked */
-	size_t n_nodes;
-	/* The /proc/driver/nvidia the sandbox sees. */
-	bool nvidia;
-	char *nv_proc_dir;              /* ProcRoot/driver/nvidia: gpus/<bus> come from here */
-	char *nv_params;                /* with ModifyDeviceFiles: 0 */
-	char *nv_version;
-	char *nv_registry;
-	char **env;                     /* CUDA_VISIBLE_DEVICES=..., NULL-terminated */
-	/* Locality: the GPUs' local CPUs and memory nodes. */
-	bool pin;
-	uint8_t cpus[SBOX_GPU_MAX_CPUS / 8];
-	uint8_t mems[SBOX_GPU_MAX_NUMA / 8];
-	bool has_mems;
+/* What a launcher without leases (sboxrun in direct mode and --check=host)
+ * chose: the inventory it read once, and the selection in it that the
+ * launch hands to the grant (sbox_launch.gpus).  Free with
+ * sbox_gpu_choice_free(). */
+struct sbox_gpu_choice {
+	struct sbox_gpu_inventory inv;
+	bool loaded;
+	unsigned *idx;
+	struct sbox_gpu_selection sel;
 };
 
-void sbox_gpu_grant_init(struct sbox_gpu_grant *g);
-/* The grant of a selection: every node that will be bound is checked on
- * the host now (a character device, the numbers the driver gave), and the
- * locality planned from p and site.  No selection, or an empty one: an
- * empty grant, and nothing is read; GPUs= named without a selection is
- * refused (the launcher resolves, the grant never does). */
-int sbox_gpu_grant_prepare(struct sbox_gpu_grant *g, const struct sbox_gpu_selection *sel,
-			   const struct sbox_policy *p, const struct sbox_site *site,
-			   struct sbox_err *err);
-void sbox_gpu_grant_free(struct sbox_gpu_grant *g);
-
-/* Add the grant's variables to a worker's environment (*envp is a
- * NULL-terminated malloc'd vector; it is replaced). */
-int sbox_gpu_grant_env(const struct sbox_gpu_grant *g, char ***envp, struct sbox_err *err);
-
-/* In the sandbox's init, before the worker is forked: CPU affinity and the
- * preferred memory nodes of the granted GPUs (nothing when !g->pin). */
-int sbox_gpu_apply_locality(const struct sbox_gpu_grant *g, struct sbox_err *err);
-
-/* In the child, after the sandbox's /proc is mounted: replace
- * /proc/driver/nvidia with a read-only tmpfs holding only the granted GPUs'
- * entries.  Nothing when neither a grant nor the driver's directory exists. */
-int sbox_gpu_mask_proc(int root_fd, const struct sbox_gpu_grant *g, struct sbox_err *err);
-
-/* Shared by sandbox/gpu*.c: read a small text file whole into buf
- * (NUL-terminated; truncated at len - 1).  0, or -1 with errno. */
-int sbox_read_text(const char *path, char *buf, size_t len);
-/* snprintf for paths: 0, or -1 with errno ENAMETOOLONG when cut short. */
-int sbox_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* GPUs= resolved once against the inventory site points at.  *out: the
+ * selection, or NULL when the policy names none.  A launcher that can't
+ * give a device cgroup (not root) is refused first, in GPUs='s words. */
+int sbox_gpu_choose_named(struct sbox_gpu_choice *c, const struct sbox_policy *p,
+			  const struct sbox_site *site, const struct sbox_gpu_selection **out,
+			  struct sbox_err *err);
+/* The first n GPUs of the inventory (--gpus N without leases); fails
+ * when the machine has fewer. */
+int sbox_gpu_choose_first(struct sbox_gpu_choice *c, unsigned n, const struct sbox_site *site,
+			  const struct sbox_gpu_selection **out, struct sbox_err *err);
+/* Whether this launcher (its effective uid) may grant the chosen GPUs: a
+ * grant needs a device cgroup, which only root can set up. */
+int sbox_gpu_choice_check_privilege(const struct sbox_gpu_choice *c, struct sbox_err *err);
+void sbox_gpu_choice_free(struct sbox_gpu_choice *c);
 
 #endif

@@ -6,7 +6,7 @@
  * the child only binds the nodes (sandbox/devfs.c), masks
  * /proc/driver/nvidia and applies the locality.
  */
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 
 #include <errno.h>
 #include <fcntl.h>

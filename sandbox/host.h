@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Public: part of sandbox/'s face, which other rooms may include (docs/design.md). */
 /*
  * What this host is, probed in one place (sandbox/host.c) for everyone who
  * needs it: sboxd's [Bounds] checks (sboxd/launch.c), the sandbox's cgroup

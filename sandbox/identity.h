@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Who the worker runs as: User=, Group=, SupplementaryGroups=, resolved from
  * the host's databases in the launcher's parent process (P1), never by NSS

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The sandbox's pid 1.  A worker as pid 1 would ignore every signal it has
  * no handler for (SIGTERM from sboxrun included) and would have to reap

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Address allocation for PrivateNetwork=veth.  VethSubnet= is cut into /30
  * blocks, one per live sandbox: .0 network, .1 the host end, .2 the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* The new mount API and openat2 as raw syscalls, with the constants an older
  * libc or kernel-header set (RHEL 8: glibc 2.28, 4.18 headers) lacks, so sbox
  * builds there and picks its fallbacks at run time (fsutil.h).  The numbers

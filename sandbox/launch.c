@@ -75,7 +75,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/child.h"
 #include "sandbox/devices.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 #include "sandbox/identity.h"
 #include "sandbox/mounts.h"
 #include "sandbox/network.h"
@@ -130,6 +130,11 @@ static void launch_free(struct launch *l)
 	sbox_identity_free(&l->ident);
 }
 
+bool sbox_launch_userns(const struct sbox_policy *p)
+{
+	return p->private_users >= 0 ? p->private_users : geteuid() != 0;
+}
+
 /* P1: everything that can fail, fails here, before anything exists; the
  * child never uses NSS or parses anything.  First the namespaces: a user
  * namespace where the policy asks for one (by default when the launcher
@@ -141,7 +146,7 @@ static int p1_namespaces(struct launch *l, struct sbox_err *err)
 	if (!l->r.launch->argv || !l->r.launch->argv[0])
 		return sbox_fail(err, EINVAL, "no command to run");
 	l->clone_flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-	l->r.userns = policy->private_users >= 0 ? policy->private_users : geteuid() != 0;
+	l->r.userns = sbox_launch_userns(policy);
 	if (l->r.userns)
 		l->clone_flags |= CLONE_NEWUSER;
 	l->r.uid = geteuid();

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "sandbox/caps.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 #include "sandbox/identity.h"
 #include "sandbox/init.h"
 #include "sandbox/mounts.h"

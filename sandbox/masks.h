@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Filesystem hardening on top of the sandbox's root (called from
  * sbox_fs_build(), before the pivot): what a worker could use against the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* The sandbox's filesystem view: host root read-only, fresh /proc, private
  * /dev and /tmp, the policy's binds, tmpfs and hidden paths, pivot_root. */
 #ifndef SBOX_SANDBOX_MOUNTS_H

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* The filesystem view with mount(2) only, for kernels without the new mount
  * API (before 5.12: no mount_setattr; before 5.2: no open_tree/move_mount)
  * and for valgrind, which knows none of them.  fsutil.c picks the path;

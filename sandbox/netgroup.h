@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Network groups (PrivateNetwork=group:NAME): sandboxes started by separate
  * launchers share one network namespace, as the containers of a Kubernetes

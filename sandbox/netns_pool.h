@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Public: part of sandbox/'s face, which other rooms may include (docs/design.md). */
 /*
  * A pool of fresh, never-used network namespaces with lo up, prepared ahead
  * so that creating one is off a launch's latency path (docs/network.md has

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Is an address range free on this host?  The site's veth range
  * ([Network] VethSubnet=, policy/site_network.h) becomes host routes to

@@ -784,3 +784,9 @@ void sbox_net_release(struct sbox_net *n)
 	sbox_ipam_release(&n->lease);
 	sbox_netgroup_leave(&n->group);
 }
+
+int sbox_net_host_start(const struct sbox_site *site, struct sbox_err *err)
+{
+	sbox_ipam_sweep();
+	return sbox_net_check_site_range(site, err);
+}

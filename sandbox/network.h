@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The sandbox's network (PrivateNetwork=, docs/network.md), set up through
  * libnl (no `ip` subprocesses).  A launch calls, in the recipe's order:
@@ -26,6 +27,7 @@
 #include "policy/policy.h"
 #include "policy/site.h"
 #include "sandbox/ipam.h"
+#include "sandbox/net_host.h"
 #include "sandbox/netgroup.h"
 
 /* Host-side state: a tmpfs of its own, mounted MS_UNBINDABLE so that the
@@ -72,19 +74,6 @@ int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
 /* Idempotent; call once the sandbox's init is reaped (or never ran). */
 void sbox_net_release(struct sbox_net *n);
 
-/* A long-running launcher's veth teardown, off its event loop: with a
- * reaper (sbox_launch.net_reaper), a veth sandbox's end gives the pair and
- * its address lease to the reaper instead of deleting the pair at once
- * (~30 ms).  The kernel deletes the pair with the sandbox's netns; the
- * reaper gives the address back once it sees the pair gone, and deletes
- * the pair itself if it is still there after 2 s (something holds the
- * netns).  sbox_net_reaper_run(): call from the loop; returns the ms until
- * it wants to run again, -1 when nothing is pending.  _free() finishes
- * every pending pair synchronously. */
-int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err);
-int sbox_net_reaper_run(struct sbox_net_reaper *r);
-size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r);
-void sbox_net_reaper_free(struct sbox_net_reaper *r);
 
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);

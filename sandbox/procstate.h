@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* The clean process state a worker starts with: environment, fds, signal
  * state, session, umask, working directory, and the executable lookup. */
 #ifndef SBOX_SANDBOX_PROCSTATE_H

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * What the sandbox's side of the launch reads: everything the parent
  * computed before clone (P1, P2), in the child's copy of the parent's
@@ -62,5 +63,9 @@ __attribute__((noreturn)) void sbox_recipe_init(const struct sbox_recipe *r);
 /* The worker's steps W0-W4 after init forked it (C7a); report_fd: its
  * CLOEXEC report channel to init.  Never returns. */
 __attribute__((noreturn)) void sbox_recipe_worker(const struct sbox_recipe *r, int report_fd);
+
+/* A user namespace where the policy asks for one, by default when the
+ * launcher is not root: the launch's choice (P1) and --check=host's. */
+bool sbox_launch_userns(const struct sbox_policy *p);
 
 #endif

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* Path resolution inside a root, in userspace: what openat2(RESOLVE_IN_ROOT)
  * does, for kernels before 5.6 and for valgrind (which has no openat2). */
 #ifndef SBOX_SANDBOX_RESOLVE_H

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* Resource limits (LimitNOFILE= ...), set in the worker before its
  * capabilities are dropped: raising a hard limit needs CAP_SYS_RESOURCE,
  * which the worker never holds afterwards, so it can't raise one itself. */

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/* Public: part of sandbox/'s face, which other rooms may include (docs/design.md). */
 /*
  * The sandbox library: build a sandbox from a validated struct sbox_policy and
- * run a worker in it.  Used by sboxrun (direct mode) and sboxd, and meant to
+ * run a worker in it.  This header is the library's public face, with
+ * gpu.h (the inventory and a launcher's choice of GPUs), host.h (the host's
+ * totals), netns_pool.h and net_host.h (what a long-running launcher keeps
+ * for the host's network): docs/design.md, "The public face of sandbox/".
+ * Every other header of sandbox/ is internal to it.  Used by sboxrun (direct mode) and sboxd, and meant to
  * be usable by any other process (a Slurm plugin) — it never parses text,
  * never prints, never exits the calling process, and never blocks on the
  * child's set-up: sbox_spawn() returns right after clone, and the set-up's
@@ -132,8 +137,23 @@ int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err);
  * sbox_child_free()).  With a cgroup they are the cgroup's (every process
  * of the sandbox); without one, init's rusage. */
 int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct sbox_err *err);
-/* The sandbox's cgroup (sandbox/cgroup.h), NULL when it runs without one. */
-struct sbox_cgroup *sbox_child_cgroup(const struct sbox_child *c);
+/* The path of the sandbox's cgroup, NULL when it runs without one: what a
+ * successor passes to sbox_child_adopt_cgroup(). */
+const char *sbox_child_cgroup_path(const struct sbox_child *c);
+
+/* --check=host: what the launch would resolve on this host, without
+ * running anything.  sbox_check_paths(): bind sources (exist, readable by
+ * the caller) and mount points (exist on the host's root, or lie in a
+ * tmpfs of the sandbox), what holds whoever launches.  sbox_check_host():
+ * those, then User=/Group= (in the host's databases, or mapped in a user
+ * namespace), devices and GPUs (gpus: the launcher's choice, as
+ * sbox_launch.gpus; NULL: GPUs= resolved here; every node checked),
+ * DeviceAllow= (allowed to this launcher) and the cgroup limits (a cgroup
+ * with them is made and removed again), in the launch's order.  0, or -1
+ * with err saying what would fail the launch. */
+int sbox_check_paths(const struct sbox_policy *p, struct sbox_err *err);
+int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
+		    const struct sbox_gpu_selection *gpus, struct sbox_err *err);
 
 /* Kill whatever is left of the sandbox, reap, release everything.  With a
  * cgroup: every process in it is killed (v2 cgroup.kill, v1 freeze + kill)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The system call filter (libseccomp).  Compiled once, in the launcher's
  * parent process before clone (P1), into plain BPF programs; the worker only

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /* Process creation: clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when a
  * cgroup fd is given), falling back to clone(2) on kernels without clone3. */
 #ifndef SBOX_SANDBOX_SPAWN_H

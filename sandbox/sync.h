@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * The parent <-> sandbox channel: a SOCK_SEQPACKET socketpair, one message a
  * packet.  Sync points, named the same on both sides (where they stand:

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "sandbox/netns_pool.h"
-#include "sandbox/network.h"
+#include "sandbox/net_host.h"
 
 #define MAX_EVENTS 256
 

@@ -45,7 +45,6 @@
 
 #include "common/util.h"
 #include "wire/fdpass.h"
-#include "sandbox/cgroup.h"
 
 #define KEEPER_SOCK "keeper.sock"
 #define KEEPER_PID "keeper.pid"
@@ -396,9 +395,8 @@ static void put_record(struct sboxd *d, struct job *j)
 		fds[nfds++] = sbox_child_pidfd(j->child);
 		fds[nfds++] = sbox_child_event_fd(j->child);
 		/* Its cgroup: a successor reads its figures and removes it. */
-		if (sbox_child_cgroup(j->child))
-			sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH,
-				    sbox_cgroup_path(sbox_child_cgroup(j->child)));
+		if (sbox_child_cgroup_path(j->child))
+			sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH, sbox_child_cgroup_path(j->child));
 		/* Its veth's address: the keeper's copy of the lease's fd
 		 * holds the lock while no sboxd does, so that no sandbox is
 		 * given the address of one still running. */

@@ -28,10 +28,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "sandbox/ipam.h"
 #include "sandbox/netns_pool.h"
-#include "sandbox/network.h"
-#include "sandbox/netrange.h"
+#include "sandbox/net_host.h"
 
 static void usage(FILE *out)
 {
@@ -223,19 +221,17 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	if (sbox_site_load(&d->site, d->config_path, config_given, err) < 0)
 		return -1;
 	d->site.daemon.bounds.file = d->config_path;
-	/* A veth range that overlaps the host's networks would
-	 * route them into sandboxes.  A range the site named is its error;
-	 * the built-in default only leaves veth refused (checked again at
-	 * each lease). */
-	if (sbox_net_check_site_range(&d->site, err) < 0) {
+	/* A killed predecessor's sandboxes died with it (or live on and hold
+	 * their leases): the lease files of the dead ones go now.  A veth
+	 * range that overlaps the host's networks would route them into
+	 * sandboxes: a range the site named is its error; the built-in
+	 * default only leaves veth refused (checked again at each lease). */
+	if (sbox_net_host_start(&d->site, err) < 0) {
 		if (d->site.network.veth_subnet_set)
 			return -1;
 		sboxd_log("%s; PrivateNetwork=veth will be refused", err->msg);
 		sbox_err_clear(err);
 	}
-	/* A killed predecessor's sandboxes died with it (or live on and hold
-	 * their leases): the lease files of the dead ones go now. */
-	sbox_ipam_sweep();
 	if (!d->socket_path)
 		d->socket_path = d->site.daemon.socket ? d->site.daemon.socket : SBOX_DEFAULT_SOCKET;
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "sboxrun/check_host.h"
 #include "sboxrun/cli.h"
 #include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
@@ -227,8 +226,14 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 	if (sboxrun_launch_socket(cli, &sock, err) < 0)
 		return -1;
 	if (sock) {
-		if (sboxrun_check_host_through_daemon(p, err) < 0)
+		/* Only what holds whoever launches (bind sources the caller
+		 * opens, mount points on this host's root): users, devices,
+		 * GPUs, the network and cgroup limits are sboxd's to resolve,
+		 * and the caller's view of them says nothing there. */
+		if (sbox_check_paths(p, err) < 0) {
+			sbox_err_prefix(err, "--check=host");
 			return -1;
+		}
 		fprintf(stderr, "sboxrun: --check=host: a launch goes through sboxd at %s: bind sources and mount points "
 			"are checked; users, devices, GPUs, the network and cgroup limits are sboxd's, "
 			"checked against its site bounds at launch, and are not checked here (--direct checks a direct launch)\n",
@@ -238,10 +243,14 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
 		return -1;
 	/* --gpus N is chosen here, as the launch chooses it; GPUs= is
-	 * resolved among the host checks (sboxrun_check_host()). */
+	 * resolved among the host checks (sbox_check_host()). */
 	if (cli->gpus > 0 && sboxrun_direct_gpus(cli, p, site, &gpus, "--check=host", &sel, err) < 0)
 		return -1;
-	return sboxrun_check_host(p, site, sel, err);
+	if (sbox_check_host(p, site, sel, err) < 0) {
+		sbox_err_prefix(err, "--check=host");
+		return -1;
+	}
+	return 0;
 }
 
 /* --stats and --json-status, once the sandbox is gone. */

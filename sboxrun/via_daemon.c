@@ -29,7 +29,6 @@
 #include "include/sbox/libsbox.h"
 #include "policy/directives.h"
 #include "policy/values.h"
-#include "sandbox/devices.h"
 #include "sandbox/gpu.h"
 
 #define EXIT_SBOX_FAILED 125
@@ -52,86 +51,32 @@ const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli)
 	return NULL;
 }
 
-/* An error of what the launch itself would check (the privilege, GPUs=
- * against the inventory), said as the caller's checks say theirs. */
-static int fail_as(const char *what, struct sbox_err *err)
-{
-	if (what)
-		sbox_err_prefix(err, "%s", what);
-	return -1;
-}
-
-/* --gpus N without sboxd: no leases to take, so the first N. */
-static int pick_first(const struct sbox_cli *cli, struct sboxrun_gpus *g, const char *what,
-		      struct sbox_err *err)
-{
-	const struct sbox_gpu *first;
-
-	if (sbox_gpu_inventory_load(&g->inv, g->site, err) < 0)
-		return -1;
-	g->loaded = true;
-	if (g->inv.n < cli->gpus)
-		return sbox_fail(err, 0, "--gpus %u: this machine has %zu GPU%s", cli->gpus, g->inv.n,
-				 g->inv.n == 1 ? "" : "s");
-	for (unsigned i = 0; i < cli->gpus; i++)
-		g->idx[i] = i;
-	g->sel = (struct sbox_gpu_selection){ .inv = &g->inv, .idx = g->idx, .n = cli->gpus };
-	first = &g->inv.gpus[0];
-	if (sbox_devices_check_gpu_privilege(first->uuid[0] ? first->uuid : first->bus, geteuid(), err) < 0)
-		return fail_as(what, err);
-	return 0;
-}
-
-static int alloc_idx(struct sboxrun_gpus *g, const struct sbox_site *site, size_t room,
-		     struct sbox_err *err)
-{
-	g->site = site;
-	g->idx = calloc(room, sizeof(*g->idx));
-	return g->idx ? 0 : sbox_fail(err, ENOMEM, "choosing GPUs");
-}
-
-int sboxrun_named_gpus(const struct sbox_policy *p, const struct sbox_site *site,
-		       struct sboxrun_gpus *g, const struct sbox_gpu_selection **out,
-		       struct sbox_err *err)
-{
-	*out = NULL;
-	if (p->devices.gpus.n == 0)
-		return 0;
-	/* No device cgroup to give (GPUs= says so in its own words): no
-	 * inventory to read. */
-	if (sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
-	    alloc_idx(g, site, p->devices.gpus.n, err) < 0 ||
-	    sbox_gpu_inventory_load(&g->inv, site, err) < 0)
-		return -1;
-	g->loaded = true;
-	if (sbox_gpu_select(&g->sel, &g->inv, p, g->idx, err) < 0)
-		return -1;
-	*out = &g->sel;
-	return 0;
-}
-
 int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
 			const struct sbox_site *site, struct sboxrun_gpus *g, const char *what,
 			const struct sbox_gpu_selection **out, struct sbox_err *err)
 {
 	*out = NULL;
 	if (cli->gpus == 0)
-		return sboxrun_named_gpus(p, site, g, out, err);
+		return sbox_gpu_choose_named(&g->choice, p, site, out, err);
 	if (p->devices.gpus.n > 0)
 		return sbox_fail(err, 0, "--gpus %u and GPUs=%s both given: ask for a number or name them",
 				 cli->gpus, p->devices.gpus.v[0]);
-	if (alloc_idx(g, site, cli->gpus, err) < 0 || pick_first(cli, g, what, err) < 0)
+	if (sbox_gpu_choose_first(&g->choice, cli->gpus, site, out, err) < 0)
 		return -1;
-	*out = &g->sel;
+	/* What the launch itself would check (the privilege), said as the
+	 * caller's checks say theirs. */
+	if (sbox_gpu_choice_check_privilege(&g->choice, err) < 0) {
+		if (what)
+			sbox_err_prefix(err, "%s", what);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 void sboxrun_gpus_free(struct sboxrun_gpus *g)
 {
-	if (g->loaded)
-		sbox_gpu_inventory_free(&g->inv);
-	free(g->idx);
-	memset(g, 0, sizeof(*g));
+	sbox_gpu_choice_free(&g->choice);
 }
 
 static char *print_one(const struct sbox_policy *p, const struct sbox_directive *d)

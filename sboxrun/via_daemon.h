@@ -39,20 +39,11 @@ const char *sboxrun_daemon_only_flag(const struct sbox_cli *cli);
  * launch's own checks would give for --gpus N (--check=host's), or NULL.
  * Free with sboxrun_gpus_free() once the launch is made. */
 struct sboxrun_gpus {
-	const struct sbox_site *site;
-	struct sbox_gpu_inventory inv;
-	bool loaded;
-	unsigned *idx;
-	struct sbox_gpu_selection sel;
+	struct sbox_gpu_choice choice;
 };
 int sboxrun_direct_gpus(const struct sbox_cli *cli, const struct sbox_policy *p,
 			const struct sbox_site *site, struct sboxrun_gpus *g, const char *what,
 			const struct sbox_gpu_selection **out, struct sbox_err *err);
-/* The same for GPUs= alone (no --gpus): what --check=host resolves among
- * its host checks, in the launch's order. */
-int sboxrun_named_gpus(const struct sbox_policy *p, const struct sbox_site *site,
-		       struct sboxrun_gpus *g, const struct sbox_gpu_selection **out,
-		       struct sbox_err *err);
 void sboxrun_gpus_free(struct sboxrun_gpus *g);
 
 /* The policy as text, less what equals the built-in defaults: what sboxd

@@ -7,7 +7,13 @@
 #      name sends a reader looking for code that moved;
 #  (c) every source file of the libraries and programs (common/ policy/
 #      sandbox/ sboxrun/ sboxd/ wire/ libsbox/ include/) has its line in
-#      docs/design.md's layout section.
+#      docs/design.md's layout section;
+#  (d) the rooms depend one way: policy/ on nothing of sbox's but common/;
+#      sandbox/ on policy/; wire/ and libsbox/ never on sandbox/ or the
+#      programs; sboxrun/ and sboxd/ never on each other; and outside
+#      sandbox/ (tests and bench excepted: they are white-box) only the
+#      headers of sandbox/'s public face, each marked "Public:" on its
+#      second line (the others "Internal to sandbox/").
 # Each failure is printed as "FAIL: FILE:LINE: what", to be fixed from the list.
 #
 #   tests/check-layout.sh
@@ -66,6 +72,43 @@ done < <(files \( -path './common/*' -o -path './policy/*' -o -path './sandbox/*
 	-o -path './sboxrun/*' -o -path './sboxd/*' -o -path './wire/*' -o -path './libsbox/*' \
 	-o -path './include/*' \) \
 	\( -name '*.c' -o -name '*.h' -o -name '*.map' -o -name '*.in' \))
+
+# (d) Each include of "room/x.h" in a room's files, against what the room
+# may include.
+may_include() { # room header -> 0 when allowed
+	local room=$1 h=$2 hroom=${2%%/*}
+	# libsbox's public header, as include/sbox/libsbox.h or <-Iinclude> sbox/.
+	case $hroom in include | sbox) hroom=libsbox ;; esac
+	[ "$hroom" = "$room" ] || [ "$hroom" = common ] && return 0
+	case $room in
+	policy) return 1 ;;
+	sandbox) [ "$hroom" = policy ] ;;
+	wire | libsbox) [ "$hroom" = policy ] || [ "$hroom" = wire ] ;;
+	sboxrun | sboxd | slurm | examples)
+		case $hroom in
+		policy | wire | libsbox) return 0 ;;
+		sandbox) head -2 "$h" | grep -q '^/\* Public:' ;;
+		sboxrun) [ "$room" != sboxd ] ;;
+		*) return 1 ;;
+		esac ;;
+	*) return 0 ;;
+	esac
+}
+for h in sandbox/*.h; do
+	n=$((n + 1))
+	head -2 "$h" | grep -qE '^/\* (Public:|Internal to sandbox/)' ||
+		bad "$h:2: says neither 'Public:' nor 'Internal to sandbox/'"
+done
+while IFS= read -r l; do
+	f=${l%%:*} rest=${l#*:}
+	line=${rest%%:*}
+	h=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$rest")
+	n=$((n + 1))
+	may_include "${f%%/*}" "$h" || bad "$f:$line: ${f%%/*}/ may not include $h"
+done < <(files \( -path './policy/*' -o -path './sandbox/*' -o -path './wire/*' \
+	-o -path './libsbox/*' -o -path './sboxrun/*' -o -path './sboxd/*' -o -path './slurm/*' \
+	-o -path './examples/*' \) \( -name '*.c' -o -name '*.h' \) |
+	xargs grep -nHE '^#include "[a-z]+/' 2>/dev/null)
 
 echo "check-layout: $n names checked"
 exit $fail

@@ -10,7 +10,7 @@
 #include "policy/dir_devices.h"
 #include "policy/directives.h"
 #include "sandbox/devices.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 
 #include <stdarg.h>
 #include <stddef.h>

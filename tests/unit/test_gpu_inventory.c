@@ -8,7 +8,7 @@
 #include "policy/dir_devices.h"
 #include "policy/directives.h"
 #include "policy/site.h"
-#include "sandbox/gpu.h"
+#include "sandbox/gpu_grant.h"
 #include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 
@@ -869,13 +869,13 @@ static void test_direct_gpus(void **state)
 	policy_with(&p, none);
 	assert_int_equal(sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err), 0);
 	assert_null(sel);
-	assert_false(g.loaded);
+	assert_false(g.choice.loaded);
 	/* --gpus N: the first N, no leases. */
 	cli.gpus = 2;
 	if (sboxrun_direct_gpus(&cli, &p, &m->site, &g, NULL, &sel, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_ptr_equal(sel, &g.sel);
-	assert_ptr_equal(sel->inv, &g.inv);
+	assert_ptr_equal(sel, &g.choice.sel);
+	assert_ptr_equal(sel->inv, &g.choice.inv);
 	assert_int_equal(sel->n, 2);
 	assert_int_equal(sel->idx[0], 0);
 	assert_int_equal(sel->idx[1], 1);
