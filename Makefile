@@ -71,14 +71,19 @@ $(B)/libsbox-core.a: $(CORE_OBJ)
 # shared for NSS (docs/design.md, "A slim sboxrun").  SBOXRUN_LIBS=shared
 # links them as shared libraries, as before (e.g. for a distribution that
 # wants library security updates to reach sboxrun without a rebuild).
+# The check after the link keeps it so: a library added to sboxrun's line
+# as a shared one fails the build rather than slow every launch unseen.
 SBOXRUN_LIBS ?= static
 ifeq ($(SBOXRUN_LIBS),shared)
 SBOXRUN_LINK_LIBS = $(PKG_LIBS)
+SBOXRUN_CHECK_NEEDED = true
 else
 SBOXRUN_LINK_LIBS = -Wl,-Bstatic $(PKG_LIBS) -Wl,-Bdynamic
+SBOXRUN_CHECK_NEEDED = ! readelf -d $@ | grep -E 'NEEDED.*\[lib(seccomp|cap|nl-|inih)'
 endif
 $(B)/sboxrun: $(O)/sboxrun/sboxrun.o $(CLI_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SBOXRUN_LINK_LIBS)
+	@$(SBOXRUN_CHECK_NEEDED) || { echo "$@: needs a shared library that SBOXRUN_LIBS=static links from its archive"; rm -f $@; exit 1; }
 
 # The probe runs inside sandboxes; static so it depends on nothing there.
 $(B)/sbox-probe: tests/probe/sbox-probe.c
