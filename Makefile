@@ -65,8 +65,25 @@ $(O)/%.o: %.c
 $(B)/libsbox-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
+# sboxrun is started once per launch, mostly as a client of sboxd: it links
+# libseccomp, libcap, libnl and inih from their archives (Debian's -dev
+# packages ship them) so that ld.so maps and binds glibc only; glibc stays
+# shared for NSS (docs/design.md, "A slim sboxrun").  SBOXRUN_LIBS=shared
+# links them as shared libraries, as before (e.g. for a distribution that
+# wants library security updates to reach sboxrun without a rebuild).
+# The check after the link keeps it so: a library added to sboxrun's line
+# as a shared one fails the build rather than slow every launch unseen.
+SBOXRUN_LIBS ?= static
+ifeq ($(SBOXRUN_LIBS),shared)
+SBOXRUN_LINK_LIBS = $(PKG_LIBS)
+SBOXRUN_CHECK_NEEDED = true
+else
+SBOXRUN_LINK_LIBS = -Wl,-Bstatic $(PKG_LIBS) -Wl,-Bdynamic
+SBOXRUN_CHECK_NEEDED = ! readelf -d $@ | grep -E 'NEEDED.*\[lib(seccomp|cap|nl-|inih)'
+endif
 $(B)/sboxrun: $(O)/sboxrun/sboxrun.o $(CLI_OBJ) $(B)/libsbox-core.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SBOXRUN_LINK_LIBS)
+	@$(SBOXRUN_CHECK_NEEDED) || { echo "$@: needs a shared library that SBOXRUN_LIBS=static links from its archive"; rm -f $@; exit 1; }
 
 # The probe runs inside sandboxes; static so it depends on nothing there.
 $(B)/sbox-probe: tests/probe/sbox-probe.c

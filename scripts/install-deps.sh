@@ -5,6 +5,8 @@
 #   --slurm: also Slurm and munge, for make slurm / make test-slurm (opt-in:
 #            plain make test needs none of them; CI passes it).
 set -eu
+# The -dev packages also ship the archives (libseccomp.a, libcap.a, libnl-3.a,
+# libnl-route-3.a, libinih.a) that sboxrun links from (Makefile, SBOXRUN_LIBS).
 build="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
        libinih-dev libbpf-dev"
 test="libcmocka-dev valgrind util-linux iproute2 procps"
