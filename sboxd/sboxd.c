@@ -212,7 +212,9 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
+/* The site configuration and what it says about the host, read before
+ * anything is opened, so that a bad file stops sboxd at once. */
+static int load_config(struct sboxd *d, bool config_given, struct sbox_err *err)
 {
 	if (geteuid() != 0)
 		return sbox_fail(err, EPERM, "sboxd must run as root");
@@ -234,6 +236,13 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	}
 	if (!d->socket_path)
 		d->socket_path = d->site.daemon.socket ? d->site.daemon.socket : SBOX_DEFAULT_SOCKET;
+	return 0;
+}
+
+/* The state lock, signals and the event loop's own resources: taken
+ * before the state is read, so that no second sboxd reads it too. */
+static int prepare_loop(struct sboxd *d, struct sbox_err *err)
+{
 	if (lock_state(d, err) < 0 || setup_signals(d, err) < 0)
 		return -1;
 	raise_nofile();
@@ -244,14 +253,26 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d->rxbuf || d->epfd < 0)
 		return sbox_fail(err, errno ? errno : ENOMEM, "setting up the event loop");
+	return 0;
+}
+
+/* Leases, the keeper and what it kept of a predecessor's jobs, and the
+ * job ids: all before the socket opens, so no client sees a half state. */
+static int restore_state(struct sboxd *d, struct sbox_err *err)
+{
 	if (leases_init(d, err) < 0)
 		return -1;
 	if (keeper_start(d, err) < 0) {
 		sboxd_log("%s; jobs will not survive a restart of sboxd", err->msg);
 		sbox_err_clear(err);
 	}
-	if (keeper_recover(d, err) < 0 || ids_load(d, err) < 0)
-		return -1;
+	return keeper_recover(d, err) < 0 || ids_load(d, err) < 0 ? -1 : 0;
+}
+
+/* The network helpers launches share: the reaper, and the netns pool
+ * (without which launches still work, only slower). */
+static int prepare_network(struct sboxd *d, struct sbox_err *err)
+{
 	if (sbox_net_reaper_new(&d->net_reaper, err) < 0)
 		return -1;
 	if (d->site.daemon.netns_pool > 0 &&
@@ -259,6 +280,12 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 		sboxd_log("%s: no netns pool", err->msg);
 		sbox_err_clear(err);
 	}
+	return 0;
+}
+
+/* The listening socket last: clients come in only to a ready daemon. */
+static int open_socket(struct sboxd *d, bool *made, struct sbox_err *err)
+{
 	d->listen_fd = listen_socket(d, made, err);
 	if (d->listen_fd < 0)
 		return -1;
@@ -269,12 +296,24 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	    sboxd_watch(d, d->signal_fd, &d->w_signal, EPOLLIN) < 0 ||
 	    (d->keeper_fd >= 0 && sboxd_watch(d, d->keeper_fd, &d->w_keeper, EPOLLIN) < 0))
 		return sbox_fail(err, errno, "watching the sockets");
+	return 0;
+}
+
+static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
+{
+	if (load_config(d, config_given, err) < 0 || prepare_loop(d, err) < 0 ||
+	    restore_state(d, err) < 0 || prepare_network(d, err) < 0 ||
+	    open_socket(d, made, err) < 0)
+		return -1;
 	/* Launches queued before a restart whose GPUs came free meanwhile. */
 	jobs_retry_queued(d);
 	return 0;
 }
 
-int main(int argc, char **argv)
+#define CARRY_ON (-1)   /* parse_args(): nothing more to say, start */
+
+/* The command line; CARRY_ON to start, else the exit code. */
+static int parse_args(int argc, char **argv, struct sboxd *d, bool *config_given)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -284,25 +323,19 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct sboxd d = { .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
-			   .keeper_fd = -1, .spare_fd = -1, .next_job_id = 1,
-			   .config_path = SBOX_SITE_DEFAULT_PATH };
-	struct sbox_err err = { 0 };
-	int c, ready = -1, rc = 1;
-	bool made = false, config_given = false;
+	int c;
 
-	sbox_site_init(&d.site);
 	while ((c = getopt_long(argc, argv, "c:s:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			d.config_path = optarg;
-			config_given = true;
+			d->config_path = optarg;
+			*config_given = true;
 			break;
 		case 's':
-			d.socket_path = optarg;
+			d->socket_path = optarg;
 			break;
 		case 'f':
-			d.foreground = true;
+			d->foreground = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -319,39 +352,75 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sboxd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	return CARRY_ON;
+}
+
+/* Whoever started a backgrounded sboxd waits on the ready pipe: a
+ * newline when it listens, the error when it could not start. */
+static void tell_ready(int *ready)
+{
+	if (*ready >= 0) {
+		(void)!write(*ready, "\n", 1);
+		close(*ready);
+		*ready = -1;
+	}
+}
+
+static void tell_failure(int ready, const struct sbox_err *err)
+{
+	if (ready >= 0)
+		(void)!write(ready, err->msg, strlen(err->msg));
+	else
+		fprintf(stderr, "sboxd: %s\n", err->msg);
+}
+
+/* The socket goes only if this sboxd made it (an activated one is the
+ * caller's); then everything start() took. */
+static void shut_down(struct sboxd *d, bool made)
+{
+	sboxd_drop_all(d);
+	if (made && d->listen_fd >= 0)
+		unlink(d->socket_path);
+	if (d->netns_pool)
+		sbox_netns_pool_free(d->netns_pool);
+	sbox_net_reaper_free(d->net_reaper);
+	leases_free(d);
+	for (int *fd = (int[]){ d->listen_fd, d->epfd, d->signal_fd, d->keeper_fd, d->lock_fd, d->spare_fd, -2 };
+	     *fd != -2; fd++)
+		if (*fd >= 0)
+			close(*fd);
+	free(d->rxbuf);
+	sbox_site_free(&d->site);
+}
+
+int main(int argc, char **argv)
+{
+	struct sboxd d = { .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
+			   .keeper_fd = -1, .spare_fd = -1, .next_job_id = 1,
+			   .config_path = SBOX_SITE_DEFAULT_PATH };
+	struct sbox_err err = { 0 };
+	int ready = -1, rc;
+	bool made = false, config_given = false;
+
+	sbox_site_init(&d.site);
+	rc = parse_args(argc, argv, &d, &config_given);
+	if (rc != CARRY_ON)
+		return rc;
 	if (!d.foreground && daemonize(&ready) < 0) {
 		fprintf(stderr, "sboxd: going to the background: %s\n", strerror(errno));
 		return 1;
 	}
 	if (start(&d, config_given, &made, &err) < 0) {
-		if (ready >= 0)
-			(void)!write(ready, err.msg, strlen(err.msg));
-		else
-			fprintf(stderr, "sboxd: %s\n", err.msg);
-		goto out;
+		tell_failure(ready, &err);
+		rc = 1;
+	} else {
+		sboxd_log("listening on %s (protocol %d, %zu GPU%s, config %s)", d.socket_path,
+			  SBOX_PROTO_VERSION, d.leases.inv.n, d.leases.inv.n == 1 ? "" : "s",
+			  d.config_path);
+		tell_ready(&ready);
+		rc = sboxd_run(&d) < 0 ? 1 : 0;
+		sboxd_log("stopped");
 	}
-	sboxd_log("listening on %s (protocol %d, %zu GPU%s, config %s)", d.socket_path,
-		  SBOX_PROTO_VERSION, d.leases.inv.n, d.leases.inv.n == 1 ? "" : "s", d.config_path);
-	if (ready >= 0) {
-		(void)!write(ready, "\n", 1);
-		close(ready);
-		ready = -1;
-	}
-	rc = sboxd_run(&d) < 0 ? 1 : 0;
-	sboxd_log("stopped");
-out:
-	sboxd_drop_all(&d);
-	if (made && d.listen_fd >= 0)
-		unlink(d.socket_path);
-	if (d.netns_pool)
-		sbox_netns_pool_free(d.netns_pool);
-	sbox_net_reaper_free(d.net_reaper);
-	leases_free(&d);
-	for (int *fd = (int[]){ d.listen_fd, d.epfd, d.signal_fd, d.keeper_fd, d.lock_fd, d.spare_fd, -2 };
-	     *fd != -2; fd++)
-		if (*fd >= 0)
-			close(*fd);
-	free(d.rxbuf);
-	sbox_site_free(&d.site);
+	shut_down(&d, made);
 	return rc;
 }
