@@ -121,12 +121,85 @@ static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, si
 	return NULL;
 }
 
+/* Whether a new client may stay: NULL if so, else why not (in msg when
+ * built there) with the reply's code.  Asked in this order: where the
+ * client runs, who it is, then how much its user already holds. */
+static const char *admission(struct sboxd *d, const struct conn *c, uint32_t *code,
+			     char *msg, size_t len)
+{
+	errno = 0;
+	if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(c->fd, c->pid)) {
+		*code = SBOX_E_DENIED;
+		if (errno == EMFILE || errno == ENFILE) {
+			*code = SBOX_E_BUSY;
+			return "sboxd is out of file descriptors: try again later";
+		}
+		if (errno == ESRCH)
+			return "the connecting process is gone";
+		return "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)";
+	}
+	if (!sbox_site_daemon_allows(&d->site.daemon, &c->who)) {
+		snprintf(msg, len, "uid %u%s%s%s may not use sboxd (AllowUsers=, AllowGroups= in %s)",
+			 (unsigned)c->who.uid, c->who.user_name ? " (" : "",
+			 c->who.user_name ? c->who.user_name : "", c->who.user_name ? ")" : "",
+			 d->config_path);
+		*code = SBOX_E_DENIED;
+		return msg;
+	}
+	*code = SBOX_E_BUSY;
+	return conn_cap(d, c, msg, len);
+}
+
+/* One accepted socket: refused with the reason, or a connection in the
+ * loop's list, watched for its requests. */
+static void take(struct sboxd *d, int fd)
+{
+	_cleanup_free_ struct conn *c = NULL;
+	const char *why;
+	uint32_t code;
+	char msg[256];
+
+	if (d->stopping) {
+		refuse(fd, SBOX_E_BUSY, "sboxd is stopping");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		refuse(fd, SBOX_E_INTERNAL, "out of memory");
+		return;
+	}
+	c->fd = fd;
+	c->w.kind = W_CONN;
+	c->w.obj = c;
+	c->last_active = sboxd_now();
+	fill_identity(c);
+	why = admission(d, c, &code, msg, sizeof(msg));
+	if (why) {
+		refuse(fd, code, why);
+		return;
+	}
+	/* Where a reply fails (reply.c, under every layer), the
+	 * connection is closed through this hook: it is set before
+	 * there is any connection to close. */
+	d->conn_lost = conn_close;
+	if (sboxd_watch(d, fd, &c->w, EPOLLIN) < 0) {
+		sboxd_log("epoll_ctl: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = sbox_steal_ptr(c);
+	d->n_conns++;
+}
+
+/* At most 64 a turn, so that a flood of connections does not starve the
+ * clients already in. */
 void conn_accept(struct sboxd *d)
 {
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
-		char msg[256];
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
@@ -135,60 +208,7 @@ void conn_accept(struct sboxd *d)
 				sboxd_log("accept: %s", strerror(errno));
 			return;
 		}
-		if (d->stopping) {
-			refuse(fd, SBOX_E_BUSY, "sboxd is stopping");
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			refuse(fd, SBOX_E_INTERNAL, "out of memory");
-			continue;
-		}
-		c->fd = fd;
-		c->w.kind = W_CONN;
-		c->w.obj = c;
-		c->last_active = sboxd_now();
-		fill_identity(c);
-		errno = 0;
-		if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(fd, c->pid)) {
-			if (errno == EMFILE || errno == ENFILE)
-				refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
-			else if (errno == ESRCH)
-				refuse(fd, SBOX_E_DENIED, "the connecting process is gone");
-			else
-				refuse(fd, SBOX_E_DENIED, "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)");
-			free(c);
-			continue;
-		}
-		if (!sbox_site_daemon_allows(&d->site.daemon, &c->who)) {
-			snprintf(msg, sizeof(msg), "uid %u%s%s%s may not use sboxd (AllowUsers=, AllowGroups= in %s)",
-				 (unsigned)c->who.uid, c->who.user_name ? " (" : "",
-				 c->who.user_name ? c->who.user_name : "", c->who.user_name ? ")" : "",
-				 d->config_path);
-			refuse(fd, SBOX_E_DENIED, msg);
-			free(c);
-			continue;
-		}
-		if (conn_cap(d, c, msg, sizeof(msg))) {
-			refuse(fd, SBOX_E_BUSY, msg);
-			free(c);
-			continue;
-		}
-		/* Where a reply fails (reply.c, under every layer), the
-		 * connection is closed through this hook: it is set before
-		 * there is any connection to close. */
-		d->conn_lost = conn_close;
-		if (sboxd_watch(d, fd, &c->w, EPOLLIN) < 0) {
-			sboxd_log("epoll_ctl: %s", strerror(errno));
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = d->conns;
-		if (d->conns)
-			d->conns->prev = c;
-		d->conns = c;
-		d->n_conns++;
+		take(d, fd);
 	}
 }
 
