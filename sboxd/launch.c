@@ -304,6 +304,52 @@ static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const 
 	sbox_mb_free(&b);
 }
 
+/* The client's fds where the launch takes them: stdio by slot (-1: none
+ * given), and each passed fd with the number it gets inside. */
+static void take_client_fds(struct sbox_launch *l, const struct sbox_msg *m, const int *fds,
+			    int *pass_src, int *pass_tgt)
+{
+	for (int i = 0; i < 3; i++)
+		if (m->stdio[i] >= 0)
+			l->stdio[i] = fds[m->stdio[i]];
+	for (size_t i = 0; i < m->n_pass; i++) {
+		pass_src[i] = fds[m->pass[i].index];
+		pass_tgt[i] = (int)m->pass[i].key;
+	}
+}
+
+/* The sandbox becomes the job's; on failure it goes, as no job holds it. */
+static int give_to_job(struct sboxd *d, struct job *j, struct sbox_child *child,
+		       struct refusal *r)
+{
+	/* Our end only reads what init sends and forwards signals: never
+	 * wait on it (init may be busy or stopped) — a blocking read here
+	 * would stall every client. */
+	if (fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK) < 0) {
+		sbox_fail(&r->err, errno, "making the job's event channel non-blocking");
+		sbox_child_free(child);
+		return refuse(r, SBOX_E_INTERNAL);
+	}
+	j->child = child;
+	if (job_track(d, j, &r->err) < 0) {
+		sbox_child_free(child);
+		j->child = NULL;
+		return refuse(r, SBOX_E_INTERNAL);
+	}
+	return 0;
+}
+
+/* The job runs from now: RuntimeMaxSec= counts from here. */
+static void mark_started(struct job *j, const struct sbox_policy *p)
+{
+	j->pid = sbox_child_pid(j->child);
+	j->state = SBOX_JOB_STARTING;
+	j->start_real = sboxd_now_real();
+	j->start_mono = sboxd_now();
+	if (p->res.runtime_max_usec != UINT64_MAX)
+		j->runtime_deadline = j->start_mono + p->res.runtime_max_usec;
+}
+
 static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const int *fds,
 		 const struct sbox_policy *p, const int *src, const struct sbox_gpu_selection *gpus,
 		 struct refusal *r)
@@ -338,35 +384,12 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 
 	if (!own)
 		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
-	for (int i = 0; i < 3; i++)
-		if (m->stdio[i] >= 0)
-			l.stdio[i] = fds[m->stdio[i]];
-	for (size_t i = 0; i < m->n_pass; i++) {
-		pass_src[i] = fds[m->pass[i].index];
-		pass_tgt[i] = (int)m->pass[i].key;
-	}
+	take_client_fds(&l, m, fds, pass_src, pass_tgt);
 	if (sbox_spawn(p, &l, &child, &r->err) < 0)
 		return refuse(r, SBOX_E_LAUNCH);
-	/* Our end only reads what init sends and forwards signals: never
-	 * wait on it (init may be busy or stopped) — a blocking read here
-	 * would stall every client. */
-	if (fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK) < 0) {
-		sbox_fail(&r->err, errno, "making the job's event channel non-blocking");
-		sbox_child_free(child);
-		return refuse(r, SBOX_E_INTERNAL);
-	}
-	j->child = child;
-	if (job_track(d, j, &r->err) < 0) {
-		sbox_child_free(child);
-		j->child = NULL;
-		return refuse(r, SBOX_E_INTERNAL);
-	}
-	j->pid = sbox_child_pid(child);
-	j->state = SBOX_JOB_STARTING;
-	j->start_real = sboxd_now_real();
-	j->start_mono = sboxd_now();
-	if (p->res.runtime_max_usec != UINT64_MAX)
-		j->runtime_deadline = j->start_mono + p->res.runtime_max_usec;
+	if (give_to_job(d, j, child, r) < 0)
+		return -1;
+	mark_started(j, p);
 	return 0;
 }
 
@@ -512,50 +535,90 @@ static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 	return true;
 }
 
-void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+/* A launch answered before it became a job: the client's fds go (the
+ * request is over) before the error goes back. */
+static void refuse_request(struct sboxd *d, struct conn *c, const struct sbox_msg *m, int *fds,
+			   size_t nfds, uint32_t code, int errnum, const char *msg)
+{
+	close_client_fds(fds, nfds);
+	conn_send_error(d, c, m->hdr.seq, code, errnum, msg);
+}
+
+/* Whether a request may become a job, with its id; -1 when it is
+ * answered already: refused (sboxd stopping, the limits, no id), or a
+ * retried launch that relaunch() answers with the job it started. */
+static int admit(struct sboxd *d, struct conn *c, const struct sbox_msg *m, int *fds,
+		 size_t nfds, uint64_t *id)
 {
 	struct refusal r = { 0 };
-	struct job *j;
-	uint64_t id;
-	int rc;
 
 	if (d->stopping) {
-		close_client_fds(fds, nfds);
-		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
-		return;
+		refuse_request(d, c, m, fds, nfds, SBOX_E_BUSY, EAGAIN, "sboxd is stopping");
+		return -1;
 	}
 	if (relaunch(d, c, m)) {
 		close_client_fds(fds, nfds);
-		return;
+		return -1;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
-		close_client_fds(fds, nfds);
-		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
-		return;
+		refuse_request(d, c, m, fds, nfds, r.code, r.err.errnum, r.err.msg);
+		return -1;
 	}
-	if (ids_take(d, &id, &r.err) < 0) {
-		close_client_fds(fds, nfds);
-		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, r.err.errnum, r.err.msg);
-		return;
+	if (ids_take(d, id, &r.err) < 0) {
+		refuse_request(d, c, m, fds, nfds, SBOX_E_INTERNAL, r.err.errnum, r.err.msg);
+		return -1;
 	}
+	return 0;
+}
+
+/* The job for an admitted request, owned by its user; NULL when the
+ * request is answered already. */
+static struct job *new_job(struct sboxd *d, struct conn *c, const struct sbox_msg *m, int *fds,
+			   size_t nfds)
+{
+	struct job *j;
+	uint64_t id;
+
+	if (admit(d, c, m, fds, nfds, &id) < 0)
+		return NULL;
 	j = job_new(d, id);
 	if (!j) {
-		close_client_fds(fds, nfds);
-		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");
-		return;
+		refuse_request(d, c, m, fds, nfds, SBOX_E_INTERNAL, ENOMEM, "out of memory");
+		return NULL;
 	}
 	j->uid = c->who.uid;
 	j->gid = c->who.gid;
 	j->token = m->launch_token;
 	j->detached = m->flags & SBOX_LAUNCH_DETACH;
 	set_name(j, m);
-	rc = try_launch(d, j, &c->who, m, fds, &r);
-	if (rc == 1 && check_queue_caps(d, c->who.uid, nfds, &r) < 0)
+	return j;
+}
+
+/* 0: launched; 1: queued until its GPUs come free (within the queue's
+ * caps); -1: refused, r says why. */
+static int launch_or_queue(struct sboxd *d, struct job *j, struct conn *c, struct sbox_msg *m,
+			   int *fds, size_t nfds, struct refusal *r)
+{
+	int rc = try_launch(d, j, &c->who, m, fds, r);
+
+	if (rc == 1 && check_queue_caps(d, c->who.uid, nfds, r) < 0)
 		rc = -1;
 	else if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
-		sbox_fail(&r.err, ENOMEM, "queueing the launch");
-		rc = refuse(&r, SBOX_E_INTERNAL);
+		sbox_fail(&r->err, ENOMEM, "queueing the launch");
+		rc = refuse(r, SBOX_E_INTERNAL);
 	}
+	return rc;
+}
+
+void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
+{
+	struct refusal r = { 0 };
+	struct job *j = new_job(d, c, m, fds, nfds);
+	int rc;
+
+	if (!j)
+		return;
+	rc = launch_or_queue(d, j, c, m, fds, nfds, &r);
 	if (rc < 0) {
 		close_client_fds(fds, nfds);
 		j->dead = true;
