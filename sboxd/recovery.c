@@ -518,22 +518,14 @@ void keeper_on_event(struct sboxd *d, uint32_t events)
 /* A new sboxd taking the jobs back from the keeper: running ones are
  * adopted by pidfd and channel, queued ones queued again. */
 
-static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
+/* The job as the keeper's record has it.  The keeper keeps times as
+ * real time: this sboxd's monotonic clock is not its predecessor's, so
+ * they come back through the real clock. */
+static void restore_record(struct sboxd *d, struct job *j, const struct sbox_msg *m,
+			   uint64_t now)
 {
 	const struct sbox_msg_job *r = &m->jobs[0];
-	struct sbox_err err = { 0 };
-	struct job *j;
 
-	for (j = d->jobs; j; j = j->next)
-		if (j->id == r->id) {
-			close_fds(fds, nfds);
-			return;
-		}
-	j = job_new(d, r->id);
-	if (!j) {
-		close_fds(fds, nfds);
-		return;
-	}
 	j->uid = r->uid;
 	j->gid = r->gid;
 	j->token = m->launch_token;
@@ -551,21 +543,32 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 
 		j->runtime_deadline = now + (m->deadline_usec > real ? m->deadline_usec - real : 1);
 	}
-	if (nfds == 0) {
-		/* It ended before; its end waits to be collected. */
-		j->state = SBOX_JOB_ENDED;
-		j->outcome = m->outcome ? m->outcome : SBOX_OUTCOME_LOST;
-		j->status = m->status;
-		j->errnum = m->errnum;
-		snprintf(j->msg, sizeof(j->msg), "%s", m->message ? m->message : "");
-		j->oom = m->oom;
-		j->timeout = m->timeout;
-		j->stats = m->stats;
-		sboxd_log("recovered job %llu (ended; uid %u)", (unsigned long long)j->id,
-			  (unsigned)j->uid);
-		return;
-	}
-	j->state = r->state == SBOX_JOB_RUNNING ? SBOX_JOB_RUNNING : SBOX_JOB_STARTING;
+}
+
+/* It ended before; its end waits to be collected. */
+static void restore_end(struct job *j, const struct sbox_msg *m)
+{
+	j->state = SBOX_JOB_ENDED;
+	j->outcome = m->outcome ? m->outcome : SBOX_OUTCOME_LOST;
+	j->status = m->status;
+	j->errnum = m->errnum;
+	snprintf(j->msg, sizeof(j->msg), "%s", m->message ? m->message : "");
+	j->oom = m->oom;
+	j->timeout = m->timeout;
+	j->stats = m->stats;
+	sboxd_log("recovered job %llu (ended; uid %u)", (unsigned long long)j->id,
+		  (unsigned)j->uid);
+}
+
+/* A sandbox still running, taken back by its pidfd and channel (fds[0],
+ * fds[1]), with its veth lease (fds[2]) and cgroup when it had them; a
+ * sandbox that can't be taken back is reported lost. */
+static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg *m, int *fds,
+			  size_t nfds)
+{
+	struct sbox_err err = { 0 };
+
+	j->state = m->jobs[0].state == SBOX_JOB_RUNNING ? SBOX_JOB_RUNNING : SBOX_JOB_STARTING;
 	if (sbox_child_adopt(j->pid, fds[0], fds[1], &j->child, &err) < 0) {
 		close_fds(fds, nfds);
 		j->state = SBOX_JOB_ENDED;
@@ -587,6 +590,28 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 	sboxd_log("recovered job %llu (pid %d, uid %u, %zu GPU%s%s)", (unsigned long long)j->id,
 		  (int)j->pid, (unsigned)j->uid, j->n_gpus, j->n_gpus == 1 ? "" : "s",
 		  j->detached ? ", detached" : "");
+}
+
+/* A job this sboxd has already is not taken twice: the record's fds go. */
+static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
+{
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		if (j->id == m->jobs[0].id) {
+			close_fds(fds, nfds);
+			return;
+		}
+	j = job_new(d, m->jobs[0].id);
+	if (!j) {
+		close_fds(fds, nfds);
+		return;
+	}
+	restore_record(d, j, m, now);
+	if (nfds == 0)
+		restore_end(j, m);
+	else
+		restore_child(d, j, m, fds, nfds);
 }
 
 /* A launch that was queued for a GPU: queued again, as it was (its id
