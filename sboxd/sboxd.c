@@ -212,8 +212,8 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-/* The site configuration and what it says about the host, read before
- * anything is opened, so that a bad file stops sboxd at once. */
+/* The site configuration and what it says about the host, read first,
+ * so that a bad file stops sboxd before it takes the state lock. */
 static int load_config(struct sboxd *d, bool config_given, struct sbox_err *err)
 {
 	if (geteuid() != 0)
