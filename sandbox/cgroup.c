@@ -248,7 +248,7 @@ int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **ou
 	snprintf(name, sizeof(name), "sbox-%d-%u", (int)getpid(),
 		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	if (h->version != 0)
-		sbox_cgroup_sweep(h, parent);
+		sbox_cgroup_sweep_throttled(h, parent);
 	if (sbox_cgroup_create(h, parent, name, res, out, err) == 0)
 		return 0;
 	if (euid == 0 || res->cgroup_parent)

@@ -140,17 +140,26 @@ void sbox_cgroup_release(struct sbox_cgroup *cg);
  * hierarchy sbox uses is opened (without following symlinks). */
 int sbox_cgroup_reopen(const char *path, struct sbox_cgroup **out, struct sbox_err *err);
 
-/* For a launcher that can be SIGKILLed (sboxrun): fork a small detached
- * guard ("sbox-cg-guard") that waits until the launcher and the sandbox's
- * init are gone, then kills what is left and removes the cgroup.  After a
- * normal end it finds the cgroup removed and exits.  The caller keeps the
- * returned end of the guard's pipe in the cgroup (closed by destroy). */
+/* For a launcher that can be SIGKILLed (sboxrun): fork, once and without
+ * waiting, a small guard ("sbox-cg-guard", in its own session) that waits
+ * until the launcher and the sandbox's init are gone, then kills what is
+ * left and removes the cgroup.  After a normal end it finds the cgroup
+ * removed and exits.  It is the caller's child: a caller reaping with
+ * waitpid(-1) would meet it.  The caller keeps the returned end of the
+ * guard's pipe in the cgroup (closed by destroy). */
 int sbox_cgroup_guard(struct sbox_cgroup *cg, struct sbox_err *err);
 
 /* Remove stale sandbox cgroups under the parent: "sbox-<pid>-<n>" whose
  * launcher pid is gone, with no process left, older than a few seconds
- * (the guard's fallback; sbox_cgroup_for_sandbox() runs it before every
- * launch).  Returns the number removed. */
+ * (the guard's fallback).  Reads every sibling.  Returns the number
+ * removed. */
 int sbox_cgroup_sweep(const struct sbox_cgroup_host *h, const char *parent);
+
+/* sbox_cgroup_sweep(), unless the parent was swept less than a few seconds
+ * ago by this process or (root) by any launcher of the host, as a stamp
+ * under /run/sbox says: what sbox_cgroup_for_sandbox() calls before every
+ * launch, so that a launch beside many live sandboxes does not read them
+ * all.  0 when skipped. */
+int sbox_cgroup_sweep_throttled(const struct sbox_cgroup_host *h, const char *parent);
 
 #endif

@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* Become the guard: its own session and name, stdio on /dev/null, the
@@ -66,11 +65,16 @@ static __attribute__((noreturn)) void guard_main(struct sbox_cgroup *cg, int rfd
 
 int sbox_cgroup_guard(struct sbox_cgroup *cg, struct sbox_err *err)
 {
-	int p[2], st;
+	int p[2];
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return sbox_fail(err, errno, "creating the cgroup guard's pipe");
+	/* One fork, not waited for: the guard holds the pipe from its first
+	 * instruction, so the launcher may go on (and be killed) at once.  It
+	 * stays the launcher's child, which sboxrun (the one caller) never
+	 * meets: it waits for its sandbox's init by pid, and the guard ends
+	 * only once the launcher closed its end (sbox_cgroup_destroy()). */
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -80,23 +84,10 @@ int sbox_cgroup_guard(struct sbox_cgroup *cg, struct sbox_err *err)
 		return sbox_fail(err, e, "forking the cgroup guard");
 	}
 	if (pid == 0) {
-		/* Forked twice so the guard is nobody's child here: a caller
-		 * reaping with waitpid(-1) never meets it. */
-		pid_t g = fork();
-
-		if (g != 0)
-			_exit(g < 0 ? 1 : 0);
 		close(p[1]);
 		guard_main(cg, p[0]);
 	}
 	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		close(p[1]);
-		return sbox_fail(err, EAGAIN, "forking the cgroup guard");
-	}
 	cg->guard_fd = p[1];
 	return 0;
 }
-

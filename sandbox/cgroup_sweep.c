@@ -2,15 +2,20 @@
 /*
  * The stale-cgroup sweep (sbox_cgroup_sweep(), sandbox/cgroup.h): the
  * fallback for a sandbox whose launcher and guard both died before
- * removing its cgroup.  sbox_cgroup_for_sandbox() runs it before every
- * launch, over the parent the new cgroup goes into.
+ * removing its cgroup.  sbox_cgroup_for_sandbox() asks for it before every
+ * launch, over the parent the new cgroup goes into, and
+ * sbox_cgroup_sweep_throttled() runs it at most once per SWEEP_INTERVAL_SEC
+ * per parent: a sweep reads every sibling, which a launch with a thousand
+ * live sandboxes beside it should not pay each time (docs/cgroups.md).
  */
 #include "sandbox/cgroup_backend.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,15 @@
 /* A stale cgroup younger than this is left alone by the sweep: its
  * launcher may live in another pid namespace and be about to use it. */
 #define SWEEP_MIN_AGE_SEC 10
+
+/* A parent is swept at most once per this many seconds, by this process
+ * and (root) by any launcher of the host: a stale cgroup goes at the first
+ * launch under its parent once it is SWEEP_MIN_AGE_SEC old and the last
+ * sweep SWEEP_INTERVAL_SEC old. */
+#define SWEEP_INTERVAL_SEC 5
+/* Root's stamps, one file per parent, its mtime the last sweep. */
+#define SWEEP_STAMP_DIR "/run/sbox"
+#define SWEEP_MEMO_SLOTS 8
 
 static bool launcher_alive(pid_t pid)
 {
@@ -59,10 +73,21 @@ static bool sweep_one(const struct sbox_cgroup_host *h, const char *parent, cons
 	return removed;
 }
 
+/* The parent's directory in the hierarchy the sweep reads (v2, or the
+ * first v1 one); false when there is none. */
+static bool parent_dir(const struct sbox_cgroup_host *h, const char *parent, char *dir,
+		       size_t len)
+{
+	if (h->version == 1 && h->n_v1 == 0)
+		return false;
+	snprintf(dir, len, "%s%s", h->version == 2 ? h->v2_mount : h->v1[0].path,
+		 strcmp(parent, "/") == 0 ? "" : parent);
+	return true;
+}
+
 int sbox_cgroup_sweep(const struct sbox_cgroup_host *h, const char *parent)
 {
 	char dir[PATH_MAX];
-	const char *root = h->version == 2 ? h->v2_mount : h->v1[0].path;
 	struct dirent *e;
 	DIR *d;
 	int removed = 0;
@@ -70,9 +95,8 @@ int sbox_cgroup_sweep(const struct sbox_cgroup_host *h, const char *parent)
 	int last_pid = 0;
 	bool last_alive = false;
 
-	if (h->version == 1 && h->n_v1 == 0)
+	if (!parent_dir(h, parent, dir, sizeof(dir)))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s%s", root, strcmp(parent, "/") == 0 ? "" : parent);
 	d = opendir(dir);
 	if (!d)
 		return 0;
@@ -97,4 +121,82 @@ int sbox_cgroup_sweep(const struct sbox_cgroup_host *h, const char *parent)
 	}
 	closedir(d);
 	return removed;
+}
+
+/* FNV-1a: a parent's path as a memo key and a stamp's file name. */
+static uint64_t path_key(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return x;
+}
+
+/* Whether this process swept the parent less than an interval ago; if
+ * not, the sweep is this caller's.  Locked: a threaded caller (a Slurm
+ * plugin) may launch concurrently. */
+static bool swept_here_lately(uint64_t key)
+{
+	static struct {
+		uint64_t key;
+		time_t at;
+	} memo[SWEEP_MEMO_SLOTS];
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t i = key % SWEEP_MEMO_SLOTS;
+	struct timespec now;
+	bool lately;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&lock);
+	lately = memo[i].key == key && now.tv_sec - memo[i].at < SWEEP_INTERVAL_SEC;
+	if (!lately) {
+		memo[i].key = key;
+		memo[i].at = now.tv_sec;
+	}
+	pthread_mutex_unlock(&lock);
+	return lately;
+}
+
+/* Whether another of root's launchers swept the parent less than an
+ * interval ago (sboxrun is a new process each launch: nothing in memory).
+ * If not, the stamp is renewed before the sweep, so that launches racing
+ * this one skip theirs.  Root only: /run/sbox is root's, so no user can
+ * stamp a parent to keep its stale cgroups; a stamp from the future (the
+ * clock stepped back) or any failure means due. */
+static bool swept_on_host_lately(uint64_t key)
+{
+	char path[64];
+	struct timespec now;
+	struct stat st;
+	int fd;
+
+	if (geteuid() != 0)
+		return false;
+	snprintf(path, sizeof(path), SWEEP_STAMP_DIR "/.cgroup-sweep-%016" PRIx64, key);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    now.tv_sec >= st.st_mtime && now.tv_sec - st.st_mtime < SWEEP_INTERVAL_SEC)
+		return true;
+	if (mkdir(SWEEP_STAMP_DIR, 0755) < 0 && errno != EEXIST)
+		return false;
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+	return false;
+}
+
+int sbox_cgroup_sweep_throttled(const struct sbox_cgroup_host *h, const char *parent)
+{
+	char dir[PATH_MAX];
+	uint64_t key;
+
+	if (!parent_dir(h, parent, dir, sizeof(dir)))
+		return 0;
+	key = path_key(dir);
+	if (swept_here_lately(key) || swept_on_host_lately(key))
+		return 0;
+	return sbox_cgroup_sweep(h, parent);
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -813,6 +814,118 @@ static void test_cgroup_parent(void **state)
 	}
 }
 
+/* The sweep: a sandbox cgroup whose launcher and guard both died goes at a
+ * launch under its parent once it is 10 s old, but a parent is swept at
+ * most once per 5 s (issue 14: a launch beside 1000 live sandboxes must not
+ * read them all).  The stale cgroups are made here by hand, in every
+ * hierarchy, named for a pid that can't exist (above the kernel's
+ * PID_MAX_LIMIT) and for a child of ours, alive at the first sweep. */
+
+#define NO_SUCH_PID 4194305
+
+static size_t n_hierarchies(void)
+{
+	return host_v2() ? 1 : sizeof(v1_ctrls) / sizeof(v1_ctrls[0]);
+}
+
+static void sweep_dir(const char *parent, const char *ctrl, int pid, char *buf, size_t len)
+{
+	if (host_v2())
+		snprintf(buf, len, CG "%s/sbox-%d-1", parent, pid);
+	else
+		snprintf(buf, len, CG "/%s%s/sbox-%d-1", ctrl, parent, pid);
+}
+
+static void make_stale(const char *parent, int pid)
+{
+	for (size_t i = 0; i < n_hierarchies(); i++) {
+		char d[256], cmd[300];
+
+		sweep_dir(parent, v1_ctrls[i], pid, d, sizeof(d));
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", d);
+		assert_int_equal(system(cmd), 0);
+		/* Looked up now: a cgroup v1 directory's ctime is when its
+		 * inode was first looked up, which the sweep's age reads. */
+		assert_int_equal(access(d, F_OK), 0);
+	}
+}
+
+/* In how many hierarchies the stale cgroup of pid is left. */
+static size_t stale_left(const char *parent, int pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_hierarchies(); i++) {
+		char d[256];
+
+		sweep_dir(parent, v1_ctrls[i], pid, d, sizeof(d));
+		n += access(d, F_OK) == 0;
+	}
+	return n;
+}
+
+static void launch_under(const char *parent)
+{
+	struct run_result r;
+
+	run_sbox(&r, NULL, "--cgroup-parent", parent, "--", "/bin/true", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+}
+
+static void remove_test_parent(const char *parent, int pid)
+{
+	for (size_t i = 0; i < n_hierarchies(); i++) {
+		char d[256];
+
+		sweep_dir(parent, v1_ctrls[i], pid, d, sizeof(d));
+		rmdir(d);
+		*strrchr(d, '/') = '\0';
+		rmdir(d);
+		*strrchr(d, '/') = '\0';
+		rmdir(d);
+	}
+}
+
+static void test_sweep_reclaims_at_most_every_interval(void **state)
+{
+	char parent[64];
+	size_t left[2];
+	pid_t live;
+
+	(void)state;
+	NEED_ROOT();
+	snprintf(parent, sizeof(parent), "/sbox-test-%d/sweep", (int)getpid());
+	live = fork();
+	assert_true(live >= 0);
+	if (live == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	/* sbox makes the parent its way (v1 cpuset: clone_children). */
+	launch_under(parent);
+	make_stale(parent, NO_SUCH_PID);
+	make_stale(parent, live);
+	sleep_ms(10500);
+	/* Old enough: the dead launcher's goes, the live one's stays. */
+	launch_under(parent);
+	left[0] = stale_left(parent, NO_SUCH_PID);
+	left[1] = stale_left(parent, live);
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	assert_int_equal(left[0], 0);
+	assert_int_equal(left[1], n_hierarchies());
+	/* Stale now, but the parent was swept less than 5 s ago. */
+	launch_under(parent);
+	assert_int_equal(stale_left(parent, live), n_hierarchies());
+	/* The next sweep takes it. */
+	sleep_ms(5500);
+	launch_under(parent);
+	assert_int_equal(stale_left(parent, live), 0);
+	remove_test_parent(parent, live);
+}
+
 /* Leak check: mixed launches leave nothing of theirs behind. */
 
 static char *mountinfo_set(void)
@@ -1002,8 +1115,10 @@ int main(void)
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_limits_the_host_cannot_enforce),
 		cmocka_unit_test(test_cgroup_parent),
+		cmocka_unit_test(test_sweep_reclaims_at_most_every_interval),
 		cmocka_unit_test(test_leak_check_mixed_launches),
 	};
 
+	if (getenv("XF")) cmocka_set_test_filter(getenv("XF"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
