@@ -11,12 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "common/util.h"
 #include "policy/setters.h"
 #include "policy/values.h"
+#include "sandbox/kapi.h"
+
+#ifndef RESOLVE_NO_XDEV
+#define RESOLVE_NO_XDEV 0x01
+#endif
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_BENEATH 0x08
+#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -94,21 +105,122 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
-int sbox_signals_reset(struct sbox_err *err)
+/* The value of the line "\nName:\t<hex>" (never the first line, which is
+ * Name:); -1 when it is missing or not at most 16 hex digits. */
+static int status_hex(const char *text, const char *name, uint64_t *out)
+{
+	char key[32];
+	const char *l;
+	uint64_t v = 0;
+	int digits = 0;
+
+	snprintf(key, sizeof(key), "\n%s:", name);
+	l = strstr(text, key);
+	if (!l)
+		return -1;
+	l += strlen(key);
+	l += strspn(l, " \t");
+	for (; digits <= 16; l++, digits++) {
+		int d = *l >= '0' && *l <= '9' ? *l - '0' : *l >= 'a' && *l <= 'f' ? *l - 'a' + 10 : -1;
+
+		if (d < 0)
+			break;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (digits == 0 || digits > 16)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The status file of this very process, on the procfs mounted at /proc and
+ * nothing bound over it: "self" resolves to the reader's own pid in any
+ * procfs instance (or to nothing), and RESOLVE_NO_XDEV refuses every mount
+ * crossing below /proc, so a policy's bind mount can't put a file of its
+ * own (or another process's status) in its place. */
+static int open_own_status(void)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
+	};
+	struct statfs sfs;
+	int dir = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (dir < 0)
+		return -1;
+	fd = sbox_sys_openat2(dir, "self/status", &how);
+	close(dir);
+	if (fd < 0)
+		return -1;
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
+	return fd;
+}
+
+int sbox_proc_status_read(struct sbox_proc_status *st)
+{
+	char text[4096];
+	ssize_t n;
+	int fd = open_own_status();
+
+	if (fd < 0)
+		return -1;
+	/* procfs hands the whole (1-2 KiB) text over in one read; a field
+	 * cut off at the end is simply missing, and the caller falls back. */
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	if (status_hex(text, "SigIgn", &st->sig_ignored) < 0 ||
+	    status_hex(text, "SigCgt", &st->sig_caught) < 0 ||
+	    status_hex(text, "CapInh", &st->cap_inh) < 0 ||
+	    status_hex(text, "CapPrm", &st->cap_prm) < 0 ||
+	    status_hex(text, "CapEff", &st->cap_eff) < 0 ||
+	    status_hex(text, "CapBnd", &st->cap_bnd) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Kernels before 4.3 have no ambient set: it is empty. */
+	if (status_hex(text, "CapAmb", &st->cap_amb) < 0)
+		st->cap_amb = 0;
+	return 0;
+}
+
+static int signal_default(int sig, struct sbox_err *err)
 {
 	struct kernel_sigaction dfl = { .handler = SIG_DFL };
+
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return 0;
+	if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) < 0)
+		return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
+	return 0;
+}
+
+int sbox_signals_reset(struct sbox_err *err)
+{
+	struct sbox_proc_status st;
+	uint64_t todo = ~UINT64_C(0);
 	sigset_t none;
 
 	/* Ignored signals survive execve(); a launcher started under nohup
 	 * or by a shell with traps must not hand that on.  glibc's
 	 * sigaction() refuses 32 and 33 (its own), yet they can arrive
-	 * ignored from whoever started us, so use the system call. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) < 0)
-			return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
-	}
+	 * ignored from whoever started us, so use the system call.  Only
+	 * the signals not at their default need a call (SigIgn and SigCgt
+	 * name them all: a disposition is default, ignore or a handler);
+	 * without a trustworthy status file every signal is reset. */
+	if (sbox_proc_status_read(&st) == 0)
+		todo = st.sig_ignored | st.sig_caught;
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+		if ((todo & (UINT64_C(1) << (sig - 1))) && signal_default(sig, err) < 0)
+			return -1;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		return sbox_fail(err, errno, "clearing the signal mask");
