@@ -105,32 +105,67 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
-/* The value of the line "\nName:\t<hex>" (never the first line, which is
- * Name:); -1 when it is missing or not at most 16 hex digits. */
-static int status_hex(const char *text, const char *name, uint64_t *out)
+/* Whether line starts with "name:"; no libc string calls: in a process
+ * just forked, every libc page touched for the first time is a fault. */
+static const char *field_value(const char *line, const char *name)
 {
-	char key[32];
-	const char *l;
-	uint64_t v = 0;
+	while (*name && *line == *name) {
+		line++;
+		name++;
+	}
+	if (*name || *line != ':')
+		return NULL;
+	line++;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+/* 1 to 16 hex digits, then the end of the line (a line cut off by the
+ * end of the buffer is refused); -1 otherwise. */
+static int parse_hex64(const char *v, uint64_t *out)
+{
+	uint64_t r = 0;
 	int digits = 0;
 
-	snprintf(key, sizeof(key), "\n%s:", name);
-	l = strstr(text, key);
-	if (!l)
-		return -1;
-	l += strlen(key);
-	l += strspn(l, " \t");
-	for (; digits <= 16; l++, digits++) {
-		int d = *l >= '0' && *l <= '9' ? *l - '0' : *l >= 'a' && *l <= 'f' ? *l - 'a' + 10 : -1;
+	for (; *v != '\n'; v++, digits++) {
+		int d = *v >= '0' && *v <= '9' ? *v - '0' : *v >= 'a' && *v <= 'f' ? *v - 'a' + 10 : -1;
 
-		if (d < 0)
-			break;
-		v = v << 4 | (uint64_t)d;
+		if (d < 0 || digits == 16)
+			return -1;
+		r = r << 4 | (uint64_t)d;
 	}
-	if (digits == 0 || digits > 16)
+	if (digits == 0)
 		return -1;
-	*out = v;
+	*out = r;
 	return 0;
+}
+
+static const char *const status_fields[] = {
+	"SigIgn", "SigCgt", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+};
+
+/* Fills the fields of status_fields, in that order, from text; returns
+ * the bit set of those found (each once, a repeated line refused). */
+static unsigned parse_status(const char *text, uint64_t *v)
+{
+	unsigned found = 0;
+
+	for (const char *l = text; *l;) {
+		for (unsigned i = 0; i < SBOX_ARRAY_SIZE(status_fields); i++) {
+			const char *val = field_value(l, status_fields[i]);
+
+			if (val && ((found & 1U << i) || parse_hex64(val, &v[i]) < 0))
+				return 0;
+			if (val)
+				found |= 1U << i;
+		}
+		while (*l && *l != '\n')
+			l++;
+		if (*l)
+			l++;
+	}
+	return found;
 }
 
 /* The status file of this very process, on the procfs mounted at /proc and
@@ -165,30 +200,30 @@ static int open_own_status(void)
 int sbox_proc_status_read(struct sbox_proc_status *st)
 {
 	char text[4096];
+	uint64_t v[SBOX_ARRAY_SIZE(status_fields)] = { 0 };
+	unsigned found;
 	ssize_t n;
 	int fd = open_own_status();
 
 	if (fd < 0)
 		return -1;
 	/* procfs hands the whole (1-2 KiB) text over in one read; a field
-	 * cut off at the end is simply missing, and the caller falls back. */
+	 * cut off at the end is refused, and the caller falls back. */
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	text[n] = '\0';
-	if (status_hex(text, "SigIgn", &st->sig_ignored) < 0 ||
-	    status_hex(text, "SigCgt", &st->sig_caught) < 0 ||
-	    status_hex(text, "CapInh", &st->cap_inh) < 0 ||
-	    status_hex(text, "CapPrm", &st->cap_prm) < 0 ||
-	    status_hex(text, "CapEff", &st->cap_eff) < 0 ||
-	    status_hex(text, "CapBnd", &st->cap_bnd) < 0) {
+	found = parse_status(text, v);
+	/* Every field but CapAmb: kernels before 4.3 have no ambient set. */
+	if ((found & 0x3f) != 0x3f) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Kernels before 4.3 have no ambient set: it is empty. */
-	if (status_hex(text, "CapAmb", &st->cap_amb) < 0)
-		st->cap_amb = 0;
+	*st = (struct sbox_proc_status){
+		.sig_ignored = v[0], .sig_caught = v[1], .cap_inh = v[2], .cap_prm = v[3],
+		.cap_eff = v[4], .cap_bnd = v[5], .cap_amb = (found & 0x40) ? v[6] : 0,
+	};
 	return 0;
 }
 
