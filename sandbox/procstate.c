@@ -11,12 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "common/util.h"
 #include "policy/setters.h"
 #include "policy/values.h"
+#include "sandbox/kapi.h"
+
+#ifndef RESOLVE_NO_XDEV
+#define RESOLVE_NO_XDEV 0x01
+#endif
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_BENEATH 0x08
+#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -94,21 +105,157 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
-int sbox_signals_reset(struct sbox_err *err)
+/* Whether line starts with "name:"; no libc string calls: in a process
+ * just forked, every libc page touched for the first time is a fault. */
+static const char *field_value(const char *line, const char *name)
+{
+	while (*name && *line == *name) {
+		line++;
+		name++;
+	}
+	if (*name || *line != ':')
+		return NULL;
+	line++;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+/* 1 to 16 hex digits, then the end of the line (a line cut off by the
+ * end of the buffer is refused); -1 otherwise. */
+static int parse_hex64(const char *v, uint64_t *out)
+{
+	uint64_t r = 0;
+	int digits = 0;
+
+	for (; *v != '\n'; v++, digits++) {
+		int d = *v >= '0' && *v <= '9' ? *v - '0' : *v >= 'a' && *v <= 'f' ? *v - 'a' + 10 : -1;
+
+		if (d < 0 || digits == 16)
+			return -1;
+		r = r << 4 | (uint64_t)d;
+	}
+	if (digits == 0)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+static const char *const status_fields[] = {
+	"SigIgn", "SigCgt", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+};
+
+/* Fills the fields of status_fields, in that order, from text; returns
+ * the bit set of those found (each once, a repeated line refused). */
+static unsigned parse_status(const char *text, uint64_t *v)
+{
+	unsigned found = 0;
+
+	for (const char *l = text; *l;) {
+		for (unsigned i = 0; i < SBOX_ARRAY_SIZE(status_fields); i++) {
+			const char *val = field_value(l, status_fields[i]);
+
+			if (val && ((found & 1U << i) || parse_hex64(val, &v[i]) < 0))
+				return 0;
+			if (val)
+				found |= 1U << i;
+		}
+		while (*l && *l != '\n')
+			l++;
+		if (*l)
+			l++;
+	}
+	return found;
+}
+
+/* The status file of this very process, on the procfs mounted at /proc and
+ * nothing bound over it: "self" resolves to the reader's own pid in any
+ * procfs instance (or to nothing), and RESOLVE_NO_XDEV refuses every mount
+ * crossing below /proc, so a policy's bind mount can't put a file of its
+ * own (or another process's status) in its place. */
+static int open_own_status(void)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
+	};
+	struct statfs sfs;
+	int dir = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (dir < 0)
+		return -1;
+	fd = sbox_sys_openat2(dir, "self/status", &how);
+	close(dir);
+	if (fd < 0)
+		return -1;
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
+	return fd;
+}
+
+int sbox_proc_status_read(struct sbox_proc_status *st)
+{
+	char text[4096];
+	uint64_t v[SBOX_ARRAY_SIZE(status_fields)] = { 0 };
+	unsigned found;
+	ssize_t n;
+	int fd = open_own_status();
+
+	if (fd < 0)
+		return -1;
+	/* procfs hands the whole (1-2 KiB) text over in one read; a field
+	 * cut off at the end is refused, and the caller falls back. */
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	found = parse_status(text, v);
+	/* Every field but CapAmb: kernels before 4.3 have no ambient set. */
+	if ((found & 0x3f) != 0x3f) {
+		errno = EINVAL;
+		return -1;
+	}
+	*st = (struct sbox_proc_status){
+		.sig_ignored = v[0], .sig_caught = v[1], .cap_inh = v[2], .cap_prm = v[3],
+		.cap_eff = v[4], .cap_bnd = v[5], .cap_amb = (found & 0x40) ? v[6] : 0,
+	};
+	return 0;
+}
+
+static int signal_default(int sig, struct sbox_err *err)
 {
 	struct kernel_sigaction dfl = { .handler = SIG_DFL };
+
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return 0;
+	if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) < 0)
+		return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
+	return 0;
+}
+
+int sbox_signals_reset(struct sbox_err *err)
+{
+	struct sbox_proc_status st;
+	uint64_t todo = ~UINT64_C(0);
 	sigset_t none;
 
 	/* Ignored signals survive execve(); a launcher started under nohup
 	 * or by a shell with traps must not hand that on.  glibc's
 	 * sigaction() refuses 32 and 33 (its own), yet they can arrive
-	 * ignored from whoever started us, so use the system call. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		if (syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask)) < 0)
-			return sbox_fail(err, errno, "resetting the disposition of signal %d", sig);
-	}
+	 * ignored from whoever started us, so use the system call.  Only
+	 * the signals not at their default need a call (SigIgn and SigCgt
+	 * name them all: a disposition is default, ignore or a handler);
+	 * without a trustworthy status file every signal is reset. */
+	if (sbox_proc_status_read(&st) == 0)
+		todo = st.sig_ignored | st.sig_caught;
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+		if ((todo & (UINT64_C(1) << (sig - 1))) && signal_default(sig, err) < 0)
+			return -1;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		return sbox_fail(err, errno, "clearing the signal mask");

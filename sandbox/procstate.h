@@ -6,6 +6,7 @@
 #define SBOX_SANDBOX_PROCSTATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -19,8 +20,23 @@
 char **sbox_env_build(const struct sbox_policy *p, const struct sbox_launch *l,
 		      uid_t worker_uid, struct sbox_err *err);
 
-/* Default dispositions for every signal and an empty mask. */
+/* Default dispositions for every signal and an empty mask: one
+ * rt_sigaction per signal not at its default (all of them when the
+ * status file below can't be read). */
 int sbox_signals_reset(struct sbox_err *err);
+
+/* This process's signal dispositions and capability sets, as the kernel
+ * shows them in /proc/self/status: one read instead of a system call per
+ * signal or capability. */
+struct sbox_proc_status {
+	uint64_t sig_ignored, sig_caught;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+};
+
+/* 0, or -1 with errno when /proc is not a procfs reachable without a mount
+ * crossing (a bind over it), or the text lacks a field: then ask the kernel
+ * one call at a time. */
+int sbox_proc_status_read(struct sbox_proc_status *st);
 
 /* Close every fd but l->stdio's sources, l->pass_fds and `extra` (at most
  * 8; -1 entries ignored): the launcher's host fds (cgroup directories, netns

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -399,8 +401,7 @@ static int compile_allow_layer(const struct plan *p, struct sock_fprog *prog, st
 	return r < 0 ? -1 : 0;
 }
 
-int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
-			 struct sbox_err *err)
+static int compile(struct sbox_seccomp *f, const struct sbox_security *s, struct sbox_err *err)
 {
 	struct plan p = { 0 };
 	int r = 0;
@@ -432,6 +433,198 @@ int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A long-lived launcher (sboxd, a libsbox process launching in a loop)
+ * compiles the same few profiles again and again: libseccomp's build and
+ * export are most of P1's allocations.  The cache keeps the exported
+ * programs of the last CACHE_SLOTS policies, keyed by everything
+ * build_plan() reads (SeccompProfile=, SystemCallErrorNumber=, every
+ * SystemCallFilter= entry in order), written out in full with each
+ * length before its bytes: two policies share a program only when those
+ * are equal byte for byte, never by a pointer, a hash or a profile name.
+ * The rest of the program comes from constants of this file and the
+ * native architecture, the same for the whole process.  Callers get their
+ * own copy, to free as before.  A mutex, since a libsbox caller may launch
+ * from several threads (sboxd launches from its loop thread only); it is
+ * never taken after fork, where the worker only installs the programs.
+ */
+#define CACHE_SLOTS 16
+
+struct cache_slot {
+	char *key;              /* NULL: empty */
+	size_t key_len;
+	struct sbox_seccomp f;
+	unsigned long used;     /* cache_clock when last served */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct cache_slot slot[CACHE_SLOTS];
+	unsigned long clock, hits;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+struct keybuf {
+	char *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void key_put(struct keybuf *k, const void *data, size_t len)
+{
+	if (k->oom)
+		return;
+	if (k->n + len > k->cap) {
+		size_t cap = (k->n + len) * 2 + 64;
+		char *v = realloc(k->v, cap);
+
+		if (!v) {
+			k->oom = true;
+			return;
+		}
+		k->v = v;
+		k->cap = cap;
+	}
+	memcpy(k->v + k->n, data, len);
+	k->n += len;
+}
+
+static void key_put_u64(struct keybuf *k, uint64_t v)
+{
+	key_put(k, &v, sizeof(v));
+}
+
+/* The canonical form of what the filter is built from; NULL on ENOMEM. */
+static char *policy_key(const struct sbox_security *s, size_t *len)
+{
+	struct keybuf k = { 0 };
+
+	key_put_u64(&k, (uint64_t)s->seccomp);
+	key_put_u64(&k, (uint64_t)(int64_t)s->syscall_errno);
+	key_put_u64(&k, s->syscall_filter.n);
+	for (size_t i = 0; i < s->syscall_filter.n; i++) {
+		size_t l = strlen(s->syscall_filter.v[i]);
+
+		key_put_u64(&k, l);
+		key_put(&k, s->syscall_filter.v[i], l);
+	}
+	if (k.oom) {
+		free(k.v);
+		return NULL;
+	}
+	*len = k.n;
+	return k.v;
+}
+
+static int filter_copy(struct sbox_seccomp *dst, const struct sbox_seccomp *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++) {
+		size_t size = src->progs[i].len * sizeof(struct sock_filter);
+		struct sock_filter *insns = malloc(size);
+
+		if (!insns) {
+			sbox_seccomp_free(dst);
+			return -1;
+		}
+		memcpy(insns, src->progs[i].filter, size);
+		dst->progs[i] = (struct sock_fprog){ .len = src->progs[i].len, .filter = insns };
+		dst->n = i + 1;
+	}
+	return 0;
+}
+
+/* Under the lock: the slot whose key is exactly key, or NULL. */
+static struct cache_slot *cache_find(const char *key, size_t len)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_slot *c = &cache.slot[i];
+
+		if (c->key && c->key_len == len && memcmp(c->key, key, len) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Under the lock: a copy of the cached programs for key, or -1. */
+static int cache_get(const char *key, size_t len, struct sbox_seccomp *f)
+{
+	struct cache_slot *c = cache_find(key, len);
+
+	if (!c || filter_copy(f, &c->f) < 0)
+		return -1;
+	c->used = ++cache.clock;
+	cache.hits++;
+	return 0;
+}
+
+/* Under the lock: keep a copy of f for key in the least recently used
+ * slot.  Out of memory, nothing is kept; the launch goes on. */
+static void cache_put(char *key, size_t len, const struct sbox_seccomp *f)
+{
+	struct cache_slot *victim = &cache.slot[0];
+	struct sbox_seccomp copy;
+
+	/* Another thread may have compiled the same policy meanwhile. */
+	if (cache_find(key, len) || filter_copy(&copy, f) < 0) {
+		free(key);
+		return;
+	}
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		if (!cache.slot[i].key) {
+			victim = &cache.slot[i];
+			break;
+		}
+		if (cache.slot[i].used < victim->used)
+			victim = &cache.slot[i];
+	}
+	free(victim->key);
+	sbox_seccomp_free(&victim->f);
+	*victim = (struct cache_slot){ .key = key, .key_len = len, .f = copy,
+				       .used = ++cache.clock };
+}
+
+int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
+			 struct sbox_err *err)
+{
+	size_t len = 0;
+	char *key;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (s->seccomp == SBOX_SECCOMP_NONE)
+		return 0;
+	key = policy_key(s, &len);
+	if (key) {
+		pthread_mutex_lock(&cache.lock);
+		r = cache_get(key, len, f);
+		pthread_mutex_unlock(&cache.lock);
+		if (r == 0) {
+			free(key);
+			return 0;
+		}
+	}
+	if (compile(f, s, err) < 0) {
+		free(key);
+		return -1;
+	}
+	if (key) {
+		pthread_mutex_lock(&cache.lock);
+		cache_put(key, len, f);
+		pthread_mutex_unlock(&cache.lock);
+	}
+	return 0;
+}
+
+void sbox_seccomp_cache_stats(size_t *entries, unsigned long *hits)
+{
+	pthread_mutex_lock(&cache.lock);
+	*entries = 0;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		*entries += cache.slot[i].key != NULL;
+	*hits = cache.hits;
+	pthread_mutex_unlock(&cache.lock);
 }
 
 int sbox_seccomp_load(const struct sbox_seccomp *f, struct sbox_err *err)

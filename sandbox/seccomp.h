@@ -35,13 +35,19 @@ struct sbox_seccomp {
 	struct sock_fprog progs[SBOX_SECCOMP_MAX_PROGS]; /* in install order */
 };
 
-/* P1: build the filter the policy asks for.  *f is empty on failure. */
+/* P1: build the filter the policy asks for.  *f is empty on failure.  A
+ * policy compiled before (same SeccompProfile=, SystemCallErrorNumber= and
+ * SystemCallFilter= entries, in order) gets a copy of the programs kept
+ * from then (a bounded cache, safe across threads).  Free *f as always. */
 int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
 			 struct sbox_err *err);
 /* In the worker: install the programs (needs no_new_privs, or
  * CAP_SYS_ADMIN).  Async-signal-safe: system calls only. */
 int sbox_seccomp_load(const struct sbox_seccomp *f, struct sbox_err *err);
 void sbox_seccomp_free(struct sbox_seccomp *f);
+/* The cache's filled slots and how many compilations it has answered
+ * (tests, statistics). */
+void sbox_seccomp_cache_stats(size_t *entries, unsigned long *hits);
 
 /* What the deny list of the default profile holds (names and @groups),
  * and the strict profile's allow list, for docs and tests. */

@@ -8,6 +8,7 @@
  * mean "reached the kernel", EPERM (or the chosen errno) means "filtered".
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -643,6 +644,129 @@ static void test_filter_strict(void **state)
 #endif
 }
 
+/* The compile cache: a long-lived process compiles A, B, A. */
+
+static bool same_programs(const struct sbox_seccomp *a, const struct sbox_seccomp *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->progs[i].len != b->progs[i].len ||
+		    memcmp(a->progs[i].filter, b->progs[i].filter,
+			   a->progs[i].len * sizeof(struct sock_filter)) != 0)
+			return false;
+	return true;
+}
+
+/* settings: name, value pairs, NULL-terminated. */
+static void compile_settings(const char *const *settings, struct sbox_seccomp *f)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+
+	sbox_policy_init(&p);
+	for (size_t i = 0; settings[i]; i += 2)
+		set_ok(&p, settings[i], settings[i + 1]);
+	if (sbox_policy_validate(&p, &err) != 0 || sbox_seccomp_compile(f, &p.sec, &err) != 0)
+		fail_msg("%s", err.msg);
+	sbox_policy_free(&p);
+}
+
+static unsigned long cache_hits(void)
+{
+	size_t entries;
+	unsigned long hits;
+
+	sbox_seccomp_cache_stats(&entries, &hits);
+	assert_true(entries <= 16);
+	return hits;
+}
+
+/* Two clients whose policies differ in one place must never share a
+ * program; equal policies get equal programs from the cache, each caller
+ * its own copy to free. */
+static void assert_cache_separates(const char *const *a, const char *const *b)
+{
+	struct sbox_seccomp a1, b1, a2, b2;
+	unsigned long h0 = cache_hits();
+
+	compile_settings(a, &a1);
+	compile_settings(b, &b1);
+	compile_settings(a, &a2);
+	compile_settings(b, &b2);
+	assert_false(same_programs(&a1, &b1));
+	assert_true(same_programs(&a1, &a2));
+	assert_true(same_programs(&b1, &b2));
+	assert_ptr_not_equal(a1.progs[0].filter, a2.progs[0].filter);
+	/* The second A and the second B came from the cache. */
+	assert_true(cache_hits() >= h0 + 2);
+	sbox_seccomp_free(&a1);
+	sbox_seccomp_free(&b1);
+	sbox_seccomp_free(&a2);
+	sbox_seccomp_free(&b2);
+}
+
+static void test_filter_cache(void **state)
+{
+	const char *const base[] = { "SystemCallFilter", "~mkdir", NULL };
+	const char *const one_more[] = { "SystemCallFilter", "~mkdir rmdir", NULL };
+	const char *const prefix[] = { "SystemCallFilter", "~mkdirat", NULL };
+	const char *const eperm[] = { "SystemCallFilter", "~getpid", NULL };
+	const char *const eio[] = { "SystemCallFilter", "~getpid:EIO", NULL };
+	const char *const err_eperm[] = { "SystemCallErrorNumber", "EPERM", NULL };
+	const char *const err_kill[] = { "SystemCallErrorNumber", "kill", NULL };
+	const char *const dflt[] = { "SeccompProfile", "default", NULL };
+	const char *const strict[] = { "SeccompProfile", "strict", NULL };
+	/* Order matters (a later entry wins): a key that sorted the entries
+	 * would hand the one the filter of the other. */
+	const char *const deny_then_allow[] = { "SystemCallFilter", "~ioctl",
+						"SystemCallFilter", "ioctl", NULL };
+	const char *const allow_then_deny[] = { "SystemCallFilter", "ioctl",
+						"SystemCallFilter", "~ioctl", NULL };
+
+	(void)state;
+	assert_cache_separates(base, one_more);
+	assert_cache_separates(base, prefix);
+	assert_cache_separates(eperm, eio);
+	assert_cache_separates(err_eperm, err_kill);
+	assert_cache_separates(dflt, strict);
+	assert_cache_separates(deny_then_allow, allow_then_deny);
+}
+
+/* The cache stays bounded, and a policy pushed out by newer ones is
+ * compiled again, to the same program. */
+static void test_filter_cache_bounded(void **state)
+{
+	const char *const first[] = { "SystemCallFilter", "~getppid", NULL };
+	static const char *const names[] = {
+		"~chown", "~fchown", "~lchown", "~chmod", "~fchmod", "~link", "~symlink",
+		"~rename", "~truncate", "~ftruncate", "~utime", "~utimes", "~mknod",
+		"~sync", "~syncfs", "~fsync", "~fdatasync", "~flock", NULL,
+	};
+	struct sbox_seccomp f, again;
+	size_t entries;
+	unsigned long hits;
+
+	(void)state;
+	compile_settings(first, &f);
+	for (size_t i = 0; names[i]; i++) {
+		const char *const one[] = { "SystemCallFilter", names[i], NULL };
+		struct sbox_seccomp g;
+
+		compile_settings(one, &g);
+		sbox_seccomp_free(&g);
+	}
+	sbox_seccomp_cache_stats(&entries, &hits);
+	assert_int_equal(entries, 16);
+	compile_settings(first, &again);
+	assert_int_equal(cache_hits(), hits);   /* pushed out: compiled anew */
+	sbox_seccomp_cache_stats(&entries, &hits);
+	assert_int_equal(entries, 16);
+	assert_true(same_programs(&f, &again));
+	sbox_seccomp_free(&f);
+	sbox_seccomp_free(&again);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +780,8 @@ int main(void)
 		cmocka_unit_test(test_filter_default),
 		cmocka_unit_test(test_filter_edits),
 		cmocka_unit_test(test_filter_strict),
+		cmocka_unit_test(test_filter_cache),
+		cmocka_unit_test(test_filter_cache_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
