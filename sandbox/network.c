@@ -403,8 +403,9 @@ static int mount_rundir(struct sbox_err *err)
 			sbox_fail(err, errno, "mounting a tmpfs on %s", SBOX_NET_RUNDIR);
 			goto out;
 		}
-		/* Unbindable: the sandboxes' root view (a recursive clone
-		 * of /) leaves it out. */
+		/* Unbindable: no recursive bind of / in this namespace
+		 * copies it.  A new mount namespace's copy is private, not
+		 * unbindable: each sandbox marks its own (hide_rundir). */
 		if (mount(NULL, SBOX_NET_RUNDIR, NULL, MS_UNBINDABLE, NULL) < 0) {
 			sbox_fail(err, errno, "making %s unbindable", SBOX_NET_RUNDIR);
 			umount2(SBOX_NET_RUNDIR, MNT_DETACH);
@@ -581,21 +582,26 @@ int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 /* The launchers' registry must not be in the sandbox's view: a worker
  * that could open a lease or a group's lock file could flock() it and hold
  * an address or a group hostage, and a group's nsfs file would keep that
- * netns alive.  The recursive clone of / (C6) would copy it: detach it
- * from this child's copy of the mount table first.  Made private before,
- * so that the unmount never propagates back to the host.  In a user
- * namespace the mount is locked (EINVAL) and needs no hiding: /run/sbox/net
- * is 0700 root, which the unprivileged caller can't enter. */
+ * netns alive.  The recursive clone of / (C6) leaves out an unbindable
+ * mount and what lies under it, and the old root, where this child's copy
+ * still is, goes at the pivot.  The host's mount is unbindable, but the
+ * copy that clone3 made of it is private: mark the copy (a propagation
+ * change, never propagated back).  Not an unmount: that waits for an
+ * expedited RCU grace period, 3.5-4.5 ms a launch (docs/security.md).
+ * In a user namespace the mount is locked: an unbindable locked mount
+ * fails the whole clone (EPERM), so it is left as it is, private, and
+ * the clone holds it; /run/sbox/net is 0700 root, which root in that
+ * namespace (root unmapped) can't enter. */
 static int hide_rundir(bool userns, struct sbox_err *err)
 {
+	if (userns)
+		return 0;
 	/* Type "none", not NULL: ignored here, but valgrind reads it. */
-	if (mount("none", SBOX_NET_RUNDIR, "none", MS_PRIVATE | MS_REC, NULL) < 0) {
-		if (errno == ENOENT || errno == EINVAL || userns)
+	if (mount("none", SBOX_NET_RUNDIR, "none", MS_UNBINDABLE, NULL) < 0) {
+		if (errno == ENOENT || errno == EINVAL)
 			return 0;      /* no registry on this machine yet */
-		return sbox_fail(err, errno, "making %s private in the sandbox", SBOX_NET_RUNDIR);
-	}
-	if (umount2(SBOX_NET_RUNDIR, MNT_DETACH) < 0 && errno != EINVAL && !userns)
 		return sbox_fail(err, errno, "hiding %s from the sandbox", SBOX_NET_RUNDIR);
+	}
 	return 0;
 }
 

@@ -30,9 +30,10 @@
 #include "sandbox/net_host.h"
 #include "sandbox/netgroup.h"
 
-/* Host-side state: a tmpfs of its own, mounted MS_UNBINDABLE so that the
- * sandboxes' recursive clone of the host's root skips it: no sandbox can
- * hold (flock) a lease or a group's lock, or see a group's netns file. */
+/* Host-side state: a tmpfs of its own, unbindable (in the host's namespace
+ * and, marked again, in each sandbox's copy) so that the sandboxes'
+ * recursive clone of the host's root skips it: no sandbox can hold (flock)
+ * a lease or a group's lock, or see a group's netns file. */
 #define SBOX_NET_RUNDIR "/run/sbox/net"
 /* The sandbox's end of a veth pair. */
 #define SBOX_VETH_INNER_NAME "eth0"

@@ -200,6 +200,46 @@ static void test_host_mode_shares_netns(void **state)
 	run_result_free(&r);
 }
 
+/* Issue 14: the child no longer unmounts the launchers' registry from its
+ * copy of the mount table (an RCU grace period); it marks it unbindable,
+ * so that the clone of / leaves it out.  No worker may see it, in any
+ * mode: as root no trace in its mount table; as nobody (a user namespace,
+ * where the copy is locked and stays) not enterable. */
+static void assert_registry_hidden(const char *net)
+{
+	struct run_result r;
+
+	run_sbox(&r, NULL, "--net", net, probe_path(), "stat", SBOX_NET_RUNDIR "/ipam", NULL);
+	assert_exit(&r, 0);
+	if (geteuid() == 0)
+		assert_line(&r, "stat=ENOENT");
+	else if (!has_line(r.out, "stat=ENOENT"))
+		assert_line(&r, "stat=EACCES");
+	run_result_free(&r);
+	if (geteuid() != 0)
+		return;
+	run_sbox(&r, NULL, "--net", net, "/bin/grep", "-c", " " SBOX_NET_RUNDIR " ",
+		 "/proc/self/mountinfo", NULL);
+	assert_exit(&r, 1);
+	assert_line(&r, "0");
+	run_result_free(&r);
+}
+
+static void test_registry_hidden_from_worker(void **state)
+{
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	/* As root, the registry exists on the host before the launch. */
+	if (geteuid() == 0 && sbox_net_rundir("ipam", &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_registry_hidden("none");
+	if (geteuid() == 0) {
+		assert_registry_hidden("veth");
+		assert_registry_hidden("group:sbox-t-hidden");
+	}
+}
+
 /* As root, the refusal is checked through the library from a child whose
  * effective uid is nobody's (sbox_net_prepare looks at the euid): so the
  * root run checks it too, and needs no skip. */
@@ -986,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_host_loopback_listener_unreachable),
 		cmocka_unit_test(test_host_abstract_socket_unreachable),
 		cmocka_unit_test(test_host_mode_shares_netns),
+		cmocka_unit_test(test_registry_hidden_from_worker),
 		cmocka_unit_test(test_unprivileged_refused),
 		cmocka_unit_test(test_check_and_bad_values),
 		cmocka_unit_test(test_veth_reaches_host_and_cleans_up),
