@@ -509,40 +509,71 @@ static bool forwarded_signal(int sig)
 	return false;
 }
 
-/* The first child of pid, from /proc (CONFIG_PROC_CHILDREN), or -1. */
-static pid_t first_child(pid_t pid)
+/* The children of pid, from /proc (CONFIG_PROC_CHILDREN): up to n, their
+ * number returned. */
+static size_t children_of(pid_t pid, pid_t *out, size_t n)
 {
 	char file[96];
 	FILE *f;
-	int child = -1;
+	size_t k = 0;
+	int child;
 
 	snprintf(file, sizeof file, "/proc/%d/task/%d/children", (int)pid, (int)pid);
 	f = fopen(file, "re");
 	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &child) != 1)
-		child = -1;
+		return 0;
+	while (k < n && fscanf(f, "%d", &child) == 1)
+		out[k++] = child;
 	fclose(f);
-	return child;
+	return k;
+}
+
+/* Whether pid is the first process of a pid namespace below ours: its
+ * NSpid line ends in 1 after its pid here. */
+static bool is_namespace_init(pid_t pid)
+{
+	char file[64], line[256];
+	bool init = false;
+	FILE *f;
+
+	snprintf(file, sizeof file, "/proc/%d/status", (int)pid);
+	f = fopen(file, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof line, f)) {
+		size_t len = strlen(line);
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
+			line[--len] = '\0';
+		init = len > 2 && line[len - 1] == '1' && (line[len - 2] == '\t' || line[len - 2] == ' ') &&
+		       strchr(line + 6, '\t') != strrchr(line, '\t');
+		break;
+	}
+	fclose(f);
+	return init;
 }
 
 /* sboxrun forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to the worker
  * (sboxrun(1), SIGNALS); any other signal would end sboxrun itself, and
  * with it the job (Slurm's --signal=USR1@T is meant for the worker). Those
- * go to the worker directly: sboxrun's child is the sandbox's init, whose
- * child is the worker. */
+ * go to the worker directly: the sandbox's init is the child of sboxrun
+ * that is pid 1 of a new pid namespace (sboxrun's other child, if any, is
+ * its cgroup guard), and init's only child is the worker. */
 static void pass_signal(pid_t sboxrun, int sig)
 {
-	pid_t init, worker;
+	pid_t kids[8], worker[1];
+	size_t n;
 
 	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
 		kill(sboxrun, sig);
 		return;
 	}
-	init = first_child(sboxrun);
-	worker = init > 0 ? first_child(init) : -1;
-	if (worker > 0)
-		kill(worker, sig);
+	n = children_of(sboxrun, kids, sizeof kids / sizeof kids[0]);
+	for (size_t i = 0; i < n; i++)
+		if (is_namespace_init(kids[i]) && children_of(kids[i], worker, 1) == 1)
+			kill(worker[0], sig);
 }
 
 static void relay_signals(int sock, pid_t pid)
