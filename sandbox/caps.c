@@ -2,7 +2,6 @@
 #include "sandbox/caps.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <linux/securebits.h>
 #include <stdint.h>
 #include <stdlib.h>
