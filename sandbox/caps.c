@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 
 #include "policy/dir_security.h"
+#include "sandbox/gpu_grant.h"
 #include "sandbox/procstate.h"
 
 /*
@@ -85,9 +86,53 @@ static int raise_ambient(uint64_t ambient, int max, struct sbox_err *err)
 	return 0;
 }
 
-static int first_bit(uint64_t v)
+int sbox_caps_first_stray(uint64_t have, uint64_t allowed)
 {
-	return __builtin_ctzll(v);
+	uint64_t stray = have & ~allowed;
+
+	return stray ? __builtin_ctzll(stray) : -1;
+}
+
+/* Whether the running kernel has capability c: PR_CAPBSET_READ fails
+ * with EINVAL for a number past its last one, and for nothing else. */
+static bool kernel_has_cap(int c)
+{
+	return prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) >= 0 || errno != EINVAL;
+}
+
+/* /proc/sys/kernel/cap_last_cap, or -1 where it can't be read or parsed. */
+static int read_cap_last_cap(void)
+{
+	char buf[32], *end;
+	long v;
+
+	if (sbox_read_text("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) < 0)
+		return -1;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end != '\0') || v < 0 || v > 63)
+		return -1;
+	return (int)v;
+}
+
+/*
+ * How many capabilities the running kernel has.  Not libcap's
+ * cap_max_bits(): the libcap linked in (statically, for sboxrun) may be
+ * older than the kernel, and a capability it has no number for would
+ * stay in the bounding set.  cap_last_cap is read from the sandbox's own
+ * procfs, where a policy's mounts could put another file; so its answer
+ * is checked against the kernel (the last one reads, the next fails), and
+ * where it can't be read or is wrong, the kernel is asked one by one.
+ */
+static int kernel_cap_count(void)
+{
+	int last = read_cap_last_cap(), n = 0;
+
+	if (last >= 0 && kernel_has_cap(last) && !kernel_has_cap(last + 1))
+		return last + 1;
+	while (n < 64 && kernel_has_cap(n))
+		n++;
+	return n;
 }
 
 /* The bounding and ambient sets as the kernel has them, from one read of
@@ -113,10 +158,10 @@ static void read_bound_ambient(int max, uint64_t *bnd, uint64_t *amb)
 /* A half-dropped set must never run: read everything back. */
 static int verify(const struct sbox_security *s, cap_t want, int max, struct sbox_err *err)
 {
-	uint64_t valid = max >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << max) - 1;
-	uint64_t bnd, amb, wrong;
+	uint64_t known = max >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << max) - 1;
+	uint64_t bnd, amb, missing;
 	cap_t now = cap_get_proc();
-	int same;
+	int same, c;
 	char name[64];
 
 	if (!now)
@@ -126,18 +171,22 @@ static int verify(const struct sbox_security *s, cap_t want, int max, struct sbo
 	if (!same)
 		return sbox_fail(err, EPERM, "the worker's capability sets are not what was set");
 	read_bound_ambient(max, &bnd, &amb);
-	wrong = (bnd ^ s->cap_bounding) & valid;
-	if (wrong) {
-		int c = first_bit(wrong);
-
-		return sbox_fail(err, EPERM, "%s is %s the bounding set after the drop",
-				 cap_label(c, name, sizeof(name)),
-				 s->cap_bounding & (UINT64_C(1) << c) ? "not in" : "still in");
-	}
-	wrong = amb & ~s->cap_ambient & valid;
-	if (wrong)
+	/* Every bit the policy does not allow, whether or not libcap or
+	 * this kernel knows it (a bit the kernel lacks reads as 0). */
+	c = sbox_caps_first_stray(bnd, s->cap_bounding);
+	if (c >= 0)
+		return sbox_fail(err, EPERM, "%s is still in the bounding set after the drop",
+				 cap_label(c, name, sizeof(name)));
+	/* A kept capability the kernel has must still be there; one newer
+	 * than the kernel ("~CAP_SYS_ADMIN" names them all) can't be. */
+	missing = s->cap_bounding & ~bnd & known;
+	if (missing)
+		return sbox_fail(err, EPERM, "%s is not in the bounding set after the drop",
+				 cap_label(__builtin_ctzll(missing), name, sizeof(name)));
+	c = sbox_caps_first_stray(amb, s->cap_ambient);
+	if (c >= 0)
 		return sbox_fail(err, EPERM, "%s is still in the ambient set",
-				 cap_label(first_bit(wrong), name, sizeof(name)));
+				 cap_label(c, name, sizeof(name)));
 	if (cap_get_secbits() != WORKER_SECBITS)
 		return sbox_fail(err, EPERM, "the securebits are %#x, not %#x", cap_get_secbits(),
 				 WORKER_SECBITS);
@@ -146,7 +195,7 @@ static int verify(const struct sbox_security *s, cap_t want, int max, struct sbo
 
 int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
 {
-	int max = cap_max_bits();
+	int max = kernel_cap_count();
 	cap_t caps = cap_get_proc();
 	int r = -1;
 

@@ -12,6 +12,8 @@
 #ifndef SBOX_SANDBOX_CAPS_H
 #define SBOX_SANDBOX_CAPS_H
 
+#include <stdint.h>
+
 #include "common/err.h"
 #include "policy/policy.h"
 
@@ -22,6 +24,11 @@ unsigned sbox_caps_worker_secbits(void);
  * on): drop every capability the policy does not grant, lock the
  * securebits, and check the result. */
 int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err);
+
+/* The lowest capability set in have (a CapBnd or CapAmb mask) that
+ * allowed does not hold, or -1 when none is: the read-back's check, over
+ * all 64 bits whatever libcap knows of. */
+int sbox_caps_first_stray(uint64_t have, uint64_t allowed);
 
 /* PR_SET_NO_NEW_PRIVS, checked. */
 int sbox_caps_no_new_privs(struct sbox_err *err);

@@ -176,6 +176,22 @@ static int p1c_environment(struct launch *l, struct sbox_err *err)
 	return l->r.envp ? 0 : -1;
 }
 
+/* A grant needs a device cgroup, which only root can set up.  The policy's
+ * check reads GPUs= only, and --gpus N leaves it empty: a non-root caller
+ * of sbox_spawn() handing over a selection is refused here too, in the
+ * words GPUs= naming its first GPU would get. */
+static int p1d_check_selection_privilege(const struct sbox_gpu_selection *sel,
+					 struct sbox_err *err)
+{
+	const struct sbox_gpu *first;
+
+	if (!sel || sel->n == 0)
+		return 0;
+	first = &sel->inv->gpus[sel->idx[0]];
+	return sbox_devices_check_gpu_privilege(first->uuid[0] ? first->uuid : first->bus,
+						geteuid(), err);
+}
+
 /* P1d, devices and GPUs: the GPUs the launcher selected from its own
  * inventory (sbox_launch.gpus: GPUs= is resolved once, by sboxrun or
  * sboxd, never inside the sandbox) are granted here, in the privileged
@@ -189,6 +205,7 @@ static int p1d_devices(struct launch *l, struct sbox_err *err)
 	const struct sbox_launch *launch = l->r.launch;
 
 	if (sbox_devices_check_privilege(policy, geteuid(), err) < 0 ||
+	    p1d_check_selection_privilege(launch->gpus, err) < 0 ||
 	    sbox_gpu_grant_prepare(&l->grant, launch->gpus, policy, launch->site, err) < 0 ||
 	    sbox_gpu_grant_env(&l->grant, &l->r.envp, err) < 0 ||
 	    sbox_device_set_build(&l->devices, policy, &l->grant, err) < 0)

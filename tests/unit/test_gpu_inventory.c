@@ -9,6 +9,7 @@
 #include "policy/directives.h"
 #include "policy/site.h"
 #include "sandbox/gpu_grant.h"
+#include "sandbox/sandbox.h"
 #include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 
@@ -916,6 +917,45 @@ static void test_direct_gpus(void **state)
 	machine_free(m);
 }
 
+/* The library's own word, not only sboxrun's: a non-root caller of
+ * sbox_spawn() that hands it a selection (--gpus N leaves GPUs= empty)
+ * would get GPU nodes in /dev with no device cgroup behind the grant. */
+static void test_spawn_refuses_unprivileged_gpus(void **state)
+{
+	struct machine *m;
+	struct sbox_policy p;
+	struct sbox_gpu_choice c = { 0 };
+	const struct sbox_gpu_selection *sel = NULL;
+	struct sbox_child *child = NULL;
+	struct sbox_err err = { 0 };
+	char *argv[] = { "/bin/true", NULL };
+	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 } };
+	static const char *const none[] = { NULL };
+	int r;
+
+	(void)state;
+	skip_unless_root();
+	m = machine_new(false);
+	policy_with(&p, none);
+	if (sbox_gpu_choose_first(&c, 1, &m->site, &sel, &err) < 0)
+		fail_msg("%s", err.msg);
+	l.site = &m->site;
+	l.gpus = sel;
+	l.caller_uid = 65534;
+	l.caller_gid = 65534;
+	assert_int_equal(chmod(m->dir, 0755), 0);
+	assert_int_equal(seteuid(65534), 0);
+	r = sbox_spawn(&p, &l, &child, &err);
+	assert_int_equal(seteuid(0), 0);
+	sbox_child_free(child);
+	assert_int_equal(r, -1);
+	if (!strstr(err.msg, "GPUs=" UUID0 ": granting a GPU needs a device cgroup, which only root can set up"))
+		fail_msg("'%s' is not the refusal", err.msg);
+	sbox_gpu_choice_free(&c);
+	sbox_policy_free(&p);
+	machine_free(m);
+}
+
 static void test_grant_env(void **state)
 {
 	struct sbox_gpu_grant g;
@@ -962,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_grant_none),
 		cmocka_unit_test(test_grant_takes_the_selection),
 		cmocka_unit_test(test_direct_gpus),
+		cmocka_unit_test(test_spawn_refuses_unprivileged_gpus),
 		cmocka_unit_test(test_grant_env),
 	};
 
