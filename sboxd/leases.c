@@ -57,29 +57,34 @@ static bool chosen(const unsigned *idx, size_t n, unsigned i)
 	return false;
 }
 
+/* The GPUs of the inventory uid may lease, free or not: what a --gpus N
+ * past AllowGPUs= is refused against (never worth waiting for). */
+static size_t count_allowed(struct sboxd *d, const struct sbox_requester *who)
+{
+	size_t allowed = 0;
+
+	for (size_t i = 0; i < d->leases.inv.n; i++)
+		if (sbox_bounds_gpu_allowed(&d->site.daemon.bounds, who, (unsigned)i))
+			allowed++;
+	return allowed;
+}
+
 static int pick(struct sboxd *d, const struct sbox_requester *who, unsigned count,
 		unsigned *idx, size_t *n, struct sbox_err *err)
 {
 	struct leases *l = &d->leases;
-	size_t allowed = 0;
+	size_t allowed = count_allowed(d, who);
 
-	for (size_t i = 0; i < l->inv.n && *n < count; i++) {
-		if (!sbox_bounds_gpu_allowed(&d->site.daemon.bounds, who, (unsigned)i))
-			continue;
-		allowed++;
-		if (l->holder[i] == 0)
-			idx[(*n)++] = (unsigned)i;
-	}
-	if (*n == count)
-		return 0;
-	for (size_t i = 0; i < l->inv.n; i++)
-		if (l->holder[i] != 0 && sbox_bounds_gpu_allowed(&d->site.daemon.bounds, who, (unsigned)i))
-			allowed++;
 	if (allowed < count) {
 		sbox_fail(err, 0, "%u GPUs asked, but this machine has %zu that uid %u may lease (%zu in the inventory; AllowGPUs= in %s)",
 			  count, allowed, (unsigned)who->uid, l->inv.n, d->config_path);
 		return -2;
 	}
+	for (size_t i = 0; i < l->inv.n && *n < count; i++)
+		if (l->holder[i] == 0 && sbox_bounds_gpu_allowed(&d->site.daemon.bounds, who, (unsigned)i))
+			idx[(*n)++] = (unsigned)i;
+	if (*n == count)
+		return 0;
 	sbox_fail(err, 0, "%u GPU%s asked, %zu free now (sboxrun --leases shows who holds them; --wait-gpu waits)",
 		  count, count == 1 ? "" : "s", *n);
 	err->errnum = EBUSY;

@@ -1516,6 +1516,43 @@ static void test_full_state_directory(void **state)
 	umount2(D.state, MNT_DETACH);
 }
 
+/*
+ * --gpus N past AllowGPUs= is refused at once, also while the allowed GPUs
+ * are leased.  Before, pick() counted the leased allowed GPUs twice (once
+ * in the loop that fills the request, once in the one after), so with
+ * AllowGPUs=0-1 both leased, --gpus 3 counted 4, was answered "busy"
+ * and, with --wait-gpu, queued for good, holding a queue slot and its fds.
+ */
+static void test_gpus_past_bound_while_leased(void **state)
+{
+	char conf[2048], extra[4096];
+	char *j0, *j1;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), "%s[Bounds]\nAllowGPUs=nobody 0-1\n", conf);
+	sboxd_start(&D, extra);
+	/* Long enough to outlive the request's 5 seconds below. */
+	j0 = detach(NOBODY, (const char *[]){ "--gpu", "0", "--", D.probe, "sleep", "8", NULL });
+	j1 = detach(NOBODY, (const char *[]){ "--gpu", "1", "--", D.probe, "sleep", "8", NULL });
+	cmd_runl(&r, NOBODY, 5, D.sboxrun, "--socket", D.sock, "--gpus", "3", "--wait-gpu", "--", D.probe,
+		 "exit", "0", NULL);
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "3 GPUs asked, but this machine has 2 that uid 65534 may lease");
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", j0);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", j1);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	free(j0);
+	free(j1);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_sigterm_stops_cleanly(void **state)
 {
 	const char *argv[] = { NULL, "--socket", NULL, "--", NULL, "sleep", "60", NULL };
@@ -1589,6 +1626,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_adopted_veth_pair_gone_before_lease, teardown),
 		cmocka_unit_test_teardown(test_full_state_directory, teardown),
 		cmocka_unit_test_teardown(test_list_gpus_asks_sboxd, teardown),
+		cmocka_unit_test_teardown(test_gpus_past_bound_while_leased, teardown),
 		cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown),
 	};
 
