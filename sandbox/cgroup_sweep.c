@@ -33,7 +33,8 @@
  * launch under its parent once it is SWEEP_MIN_AGE_SEC old and the last
  * sweep SWEEP_INTERVAL_SEC old. */
 #define SWEEP_INTERVAL_SEC 5
-/* Root's stamps, one file per parent, its mtime the last sweep. */
+/* Root's stamps, one file per parent (named for a hash of its path, its
+ * content the path), its mtime the last sweep. */
 #define SWEEP_STAMP_DIR "/run/sbox"
 #define SWEEP_MEMO_SLOTS 8
 
@@ -158,34 +159,80 @@ static bool swept_here_lately(uint64_t key)
 	return lately;
 }
 
+/* /run/sbox, opened for the stamps only if it is root's and no one
+ * else's to write: a directory that others may write (made beforehand by
+ * tmpfiles.d, or owned by a service account) would let them plant a fresh
+ * stamp that holds off root's sweeps.  -1 then, or on any failure. */
+static int open_stamp_dir(void)
+{
+	struct stat st;
+	int dfd;
+
+	dfd = open(SWEEP_STAMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT && mkdir(SWEEP_STAMP_DIR, 0755) == 0)
+		dfd = open(SWEEP_STAMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+/* Whether the open stamp is one of root's own, for this parent, less than
+ * an interval old.  Owner and link count: a file that is not root's, or
+ * that is also linked elsewhere, was not left by a sweep.  The content is
+ * the parent's full path: two parents whose names hash alike share the
+ * file, and the one that finds the other's path sweeps. */
+static bool stamp_fresh(int fd, const struct stat *st, const char *parent_path)
+{
+	char buf[PATH_MAX + 1];
+	size_t len = strlen(parent_path);
+	struct timespec now;
+	ssize_t n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec < st->st_mtime || now.tv_sec - st->st_mtime >= SWEEP_INTERVAL_SEC)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	return n >= 0 && (size_t)n == len && memcmp(buf, parent_path, len) == 0;
+}
+
 /* Whether another of root's launchers swept the parent less than an
  * interval ago (sboxrun is a new process each launch: nothing in memory).
  * If not, the stamp is renewed before the sweep, so that launches racing
- * this one skip theirs.  Root only: /run/sbox is root's, so no user can
- * stamp a parent to keep its stale cgroups; a stamp from the future (the
- * clock stepped back) or any failure means due. */
-static bool swept_on_host_lately(uint64_t key)
+ * this one skip theirs.  Root only, and only stamps in a /run/sbox that is
+ * root's alone (open_stamp_dir()), so that no user can stamp a parent to
+ * keep its stale cgroups.  Any doubt means due, and a stamp that is not
+ * root's own is left as it is: the cost of a doubt is a sweep, never a
+ * stale cgroup kept. */
+static bool swept_on_host_lately(uint64_t key, const char *parent_path)
 {
-	char path[64];
-	struct timespec now;
+	char name[64];
 	struct stat st;
-	int fd;
+	bool lately = false;
+	int dfd, fd;
 
 	if (geteuid() != 0)
 		return false;
-	snprintf(path, sizeof(path), SWEEP_STAMP_DIR "/.cgroup-sweep-%016" PRIx64, key);
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    now.tv_sec >= st.st_mtime && now.tv_sec - st.st_mtime < SWEEP_INTERVAL_SEC)
-		return true;
-	if (mkdir(SWEEP_STAMP_DIR, 0755) < 0 && errno != EEXIST)
+	dfd = open_stamp_dir();
+	if (dfd < 0)
 		return false;
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		futimens(fd, NULL);
-		close(fd);
+	snprintf(name, sizeof(name), ".cgroup-sweep-%016" PRIx64, key);
+	/* O_NONBLOCK: a FIFO under that name must not hang the launch. */
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	close(dfd);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_nlink == 1) {
+		lately = stamp_fresh(fd, &st, parent_path);
+		if (!lately && ftruncate(fd, 0) == 0 &&
+		    pwrite(fd, parent_path, strlen(parent_path), 0) >= 0)
+			futimens(fd, NULL);
 	}
-	return false;
+	close(fd);
+	return lately;
 }
 
 int sbox_cgroup_sweep_throttled(const struct sbox_cgroup_host *h, const char *parent)
@@ -196,7 +243,7 @@ int sbox_cgroup_sweep_throttled(const struct sbox_cgroup_host *h, const char *pa
 	if (!parent_dir(h, parent, dir, sizeof(dir)))
 		return 0;
 	key = path_key(dir);
-	if (swept_here_lately(key) || swept_on_host_lately(key))
+	if (swept_here_lately(key) || swept_on_host_lately(key, dir))
 		return 0;
 	return sbox_cgroup_sweep(h, parent);
 }

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -926,6 +927,154 @@ static void test_sweep_reclaims_at_most_every_interval(void **state)
 	remove_test_parent(parent, live);
 }
 
+/* The sweep's stamps can't hold it off (docs/security.md): a launch
+ * trusts a stamp only in a /run/sbox that is root's and not writable by
+ * others, owned by root, with one link, naming its own parent.  Each test
+ * stages a stale cgroup under a parent of its own, waits until it is old
+ * enough and the first launch's stamp has expired, then plants a fresh
+ * stamp its way: the next launch must sweep all the same. */
+
+#define RUN_SBOX_DIR "/run/sbox"
+
+struct stamp_case {
+	char parent[64];
+	char dir[256]; /* the parent in the hierarchy the sweep reads */
+	char stamp[96];
+	mode_t run_mode;
+	bool chmoded;
+};
+
+static int stamp_setup(void **state)
+{
+	static struct stamp_case c;
+
+	memset(&c, 0, sizeof(c));
+	*state = &c;
+	return 0;
+}
+
+/* Runs whether the test passed or not: /run/sbox is shared with sboxd and
+ * every other launcher of the host. */
+static int stamp_teardown(void **state)
+{
+	struct stamp_case *c = *state;
+
+	if (c->chmoded && chmod(RUN_SBOX_DIR, c->run_mode & 07777) < 0)
+		fprintf(stderr, "restoring %s's mode: %s\n", RUN_SBOX_DIR, strerror(errno));
+	if (c->stamp[0])
+		unlink(c->stamp);
+	if (c->parent[0])
+		remove_test_parent(c->parent, NO_SUCH_PID);
+	return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return x;
+}
+
+/* The stamp the first launch under c->parent wrote: named for the parent
+ * in whichever hierarchy the sweep reads (the host's first v1 mount). */
+static void find_stamp(struct stamp_case *c)
+{
+	for (size_t i = 0; i < n_hierarchies(); i++) {
+		if (host_v2())
+			snprintf(c->dir, sizeof(c->dir), CG "%s", c->parent);
+		else
+			snprintf(c->dir, sizeof(c->dir), CG "/%s%s", v1_ctrls[i], c->parent);
+		snprintf(c->stamp, sizeof(c->stamp), RUN_SBOX_DIR "/.cgroup-sweep-%016" PRIx64,
+			 fnv1a(c->dir));
+		if (access(c->stamp, F_OK) == 0)
+			return;
+	}
+	fail_msg("no sweep stamp for %s under " RUN_SBOX_DIR, c->parent);
+}
+
+static void stage_stale_and_wait(struct stamp_case *c, const char *name)
+{
+	snprintf(c->parent, sizeof(c->parent), "/sbox-test-%d/%s", (int)getpid(), name);
+	launch_under(c->parent);
+	find_stamp(c);
+	make_stale(c->parent, NO_SUCH_PID);
+	sleep_ms(10500);
+}
+
+/* A fresh stamp, as a fresh sweep would leave it but for what is asked:
+ * its content, its owner. */
+static void plant_stamp(const char *stamp, const char *content, uid_t owner)
+{
+	int fd;
+
+	unlink(stamp);
+	fd = open(stamp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	if (owner != 0)
+		assert_int_equal(fchown(fd, owner, owner), 0);
+	close(fd);
+}
+
+static void test_sweep_stamp_in_a_writable_dir_is_ignored(void **state)
+{
+	struct stamp_case *c = *state;
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	NEED_ROOT();
+	stage_stale_and_wait(c, "stamp-dir");
+	assert_int_equal(stat(RUN_SBOX_DIR, &st), 0);
+	c->run_mode = st.st_mode;
+	c->chmoded = true;
+	assert_int_equal(chmod(RUN_SBOX_DIR, 0777), 0);
+	/* nobody replaces root's stamp with a fresh one of its own. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		if (unlink(c->stamp) < 0)
+			_exit(3);
+		int fd = open(c->stamp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, c->dir, strlen(c->dir)) != (ssize_t)strlen(c->dir))
+			_exit(4);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	launch_under(c->parent);
+	assert_int_equal(stale_left(c->parent, NO_SUCH_PID), 0);
+}
+
+static void test_sweep_stamp_not_roots_is_ignored(void **state)
+{
+	struct stamp_case *c = *state;
+
+	NEED_ROOT();
+	stage_stale_and_wait(c, "stamp-owner");
+	plant_stamp(c->stamp, c->dir, 65534);
+	launch_under(c->parent);
+	assert_int_equal(stale_left(c->parent, NO_SUCH_PID), 0);
+}
+
+static void test_sweep_stamp_of_another_parent_is_ignored(void **state)
+{
+	struct stamp_case *c = *state;
+
+	NEED_ROOT();
+	stage_stale_and_wait(c, "stamp-collide");
+	/* What a parent whose path hashes alike would have left. */
+	plant_stamp(c->stamp, CG "/cpu/another-parent", 0);
+	launch_under(c->parent);
+	assert_int_equal(stale_left(c->parent, NO_SUCH_PID), 0);
+}
+
 /* Leak check: mixed launches leave nothing of theirs behind. */
 
 static char *mountinfo_set(void)
@@ -1116,6 +1265,9 @@ int main(void)
 		cmocka_unit_test(test_limits_the_host_cannot_enforce),
 		cmocka_unit_test(test_cgroup_parent),
 		cmocka_unit_test(test_sweep_reclaims_at_most_every_interval),
+		cmocka_unit_test_setup_teardown(test_sweep_stamp_in_a_writable_dir_is_ignored, stamp_setup, stamp_teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_stamp_not_roots_is_ignored, stamp_setup, stamp_teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_stamp_of_another_parent_is_ignored, stamp_setup, stamp_teardown),
 		cmocka_unit_test(test_leak_check_mixed_launches),
 	};
 
