@@ -9,7 +9,7 @@
 #include <sys/prctl.h>
 
 #include "policy/dir_security.h"
-#include "sandbox/gpu_grant.h"
+#include "sandbox/fsutil.h"
 #include "sandbox/procstate.h"
 
 /*

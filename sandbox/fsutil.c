@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -271,6 +272,46 @@ int sbox_mount_setattr_fd(int fd, unsigned long long set, bool recursive)
 
 	if (sbox_remount_flags(fd, set, recursive, &err) < 0) {
 		errno = err.errnum ? err.errnum : EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a small text file whole; "" and -1 with errno when it can't be. */
+int sbox_read_text(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -1;
+	while (off + 1 < len) {
+		ssize_t n = read(fd, buf + off, len - 1 - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	return 0;
+}
+
+int sbox_pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;

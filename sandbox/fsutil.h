@@ -68,4 +68,10 @@ int sbox_remount_flags(int fd, unsigned long long attrs, bool recursive, struct 
 /* The same, -1 with errno only. */
 int sbox_mount_setattr_fd(int fd, unsigned long long set, bool recursive);
 
+/* Read a small text file whole into buf
+ * (NUL-terminated; truncated at len - 1).  0, or -1 with errno. */
+int sbox_read_text(const char *path, char *buf, size_t len);
+/* snprintf for paths: 0, or -1 with errno ENAMETOOLONG when cut short. */
+int sbox_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

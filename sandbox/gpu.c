@@ -22,49 +22,10 @@
 #include "common/util.h"
 #include "policy/values.h"
 #include "sandbox/devices.h"
+#include "sandbox/fsutil.h"
 #include "sandbox/gpu_grant.h"
 
 #define INFO_MAX 16384
-
-/* Read a small text file whole; "" and -1 with errno when it can't be. */
-int sbox_read_text(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return -1;
-	while (off + 1 < len) {
-		ssize_t n = read(fd, buf + off, len - 1 - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	return 0;
-}
-
-int sbox_pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
 
 static void trim(char *s)
 {

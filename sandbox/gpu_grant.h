@@ -55,10 +55,4 @@ int sbox_gpu_apply_locality(const struct sbox_gpu_grant *g, struct sbox_err *err
  * entries.  Nothing when neither a grant nor the driver's directory exists. */
 int sbox_gpu_mask_proc(int root_fd, const struct sbox_gpu_grant *g, struct sbox_err *err);
 
-/* Shared by sandbox/gpu*.c: read a small text file whole into buf
- * (NUL-terminated; truncated at len - 1).  0, or -1 with errno. */
-int sbox_read_text(const char *path, char *buf, size_t len);
-/* snprintf for paths: 0, or -1 with errno ENAMETOOLONG when cut short. */
-int sbox_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif
