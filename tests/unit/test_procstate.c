@@ -28,20 +28,10 @@
 
 #include "sandbox/procstate.h"
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "tests/unit/valgrind_skip.h"
 
 /* Valgrind keeps signals of its own and rewrites dispositions. */
-static void skip_under_valgrind(void)
-{
-	if (RUNNING_ON_VALGRIND) {
-		print_message("skipped under valgrind: it owns the signal dispositions\n");
-		skip();
-	}
-}
+#define VALGRIND_WHY "it owns the signal dispositions"
 
 struct ksigaction {
 	void (*handler)(int);
@@ -118,7 +108,7 @@ static int in_child(int (*fn)(void))
 static void test_reset_from_status(void **state)
 {
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	assert_int_equal(in_child(NULL), 0);
 }
 
@@ -141,7 +131,7 @@ static int status_lists_them(void)
 static void test_status_read(void **state)
 {
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	assert_int_equal(in_child(status_lists_them), 0);
 }
 
@@ -176,7 +166,7 @@ static void test_reset_with_forged_proc(void **state)
 	int r;
 
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	r = in_child(forge_proc);
 	if (r == 77) {
 		print_message("skipped: no mount namespace to put a fake /proc in\n");

@@ -38,22 +38,12 @@
 #include "sandbox/identity.h"
 #include "sandbox/seccomp.h"
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "tests/unit/valgrind_skip.h"
 
 /* Valgrind doesn't implement seccomp(2) filters: under it a filtered call
  * runs unfiltered, so the tests that install a filter can't hold there.
  * Those tests (and only those) are skipped, and counted as skips. */
-static void skip_under_valgrind(void)
-{
-	if (RUNNING_ON_VALGRIND) {
-		print_message("skipped under valgrind: it has no seccomp filters\n");
-		skip();
-	}
-}
+#define VALGRIND_WHY "it has no seccomp filters"
 
 #define BIT(c) (UINT64_C(1) << (c))
 
@@ -526,7 +516,7 @@ static bool int80_unfiltered_faults(void)
 static void test_filter_default(void **state)
 {
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	assert_outcome(NULL, p_getpid, "ok");
 	assert_outcome(NULL, p_ptrace, "EPERM");
 	assert_outcome(NULL, p_unshare, "EPERM");
@@ -588,7 +578,7 @@ static void test_filter_edits(void **state)
 	const char *const kill[] = { "SystemCallErrorNumber", "kill", NULL };
 
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	assert_outcome(allow_ptrace, p_ptrace, "ESRCH");
 	assert_outcome(allow_ptrace, p_keyctl, "EPERM");
 	assert_outcome(allow_ioctl, p_tiocsti, "EBADF");
@@ -617,7 +607,7 @@ static void test_filter_strict(void **state)
 	struct sbox_err err = { 0 };
 
 	(void)state;
-	skip_under_valgrind();
+	skip_under_valgrind(VALGRIND_WHY);
 	sbox_policy_init(&p);
 	set_ok(&p, "SeccompProfile", "strict");
 	assert_int_equal(sbox_seccomp_compile(&f, &p.sec, &err), 0);
