@@ -110,34 +110,41 @@ static int resolve_limits(const struct sbox_cgroup_host *h, const struct sbox_re
 	return 0;
 }
 
+/* Close d and remove its directory, retrying while a killed task is on
+ * its way out (EBUSY), for a bounded while.  System calls only (and a
+ * message on failure): sbox_cgroup_end() runs it off the main thread. */
+static int remove_dir(struct sbox_cg_dir *d, struct sbox_err *err)
+{
+	long wait = 1;
+	long long deadline = now_msec() + DRAIN_MSEC;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	if (!d->path)
+		return 0;
+	while (rmdir(d->path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || now_msec() > deadline)
+			return sbox_fail(err, errno, errno == EBUSY ?
+					 "removing the cgroup %s (processes or child cgroups still in it)" :
+					 "removing the cgroup %s", d->path);
+		sleep_msec(wait);
+		wait = wait < 64 ? wait * 2 : wait;
+	}
+	return 0;
+}
+
 int sbox_cg_remove_dirs(struct sbox_cgroup *cg, struct sbox_err *err)
 {
 	int r = 0;
 
 	for (size_t i = cg->n_dirs; i-- > 0; ) {
 		struct sbox_cg_dir *d = &cg->dirs[i];
-		long wait = 1;
-		long long deadline = now_msec() + DRAIN_MSEC;
 
-		if (d->fd >= 0)
-			close(d->fd);
-		d->fd = -1;
-		if (!d->path)
-			continue;
-		/* EBUSY while a killed task is still on its way out. */
-		while (rmdir(d->path) < 0) {
-			if (errno == ENOENT)
-				break;
-			if (errno != EBUSY || now_msec() > deadline) {
-				if (r == 0)
-					r = sbox_fail(err, errno, errno == EBUSY ?
-						      "removing the cgroup %s (processes still in it)" :
-						      "removing the cgroup %s", d->path);
-				break;
-			}
-			sleep_msec(wait);
-			wait = wait < 64 ? wait * 2 : wait;
-		}
+		if (remove_dir(d, r == 0 ? err : NULL) < 0)
+			r = -1;
 		free(d->path);
 		d->path = NULL;
 	}
@@ -337,15 +344,38 @@ static void drain(struct sbox_cgroup *cg)
 	}
 }
 
-int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err)
+bool sbox_cgroup_empty(const struct sbox_cgroup *cg)
 {
-	int r;
+	return !cg || all_empty(cg);
+}
 
-	if (!cg)
+int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err)
+{
+	int r = 0;
+
+	if (!cg || cg->ended)
 		return 0;
 	if (!all_empty(cg))
 		drain(cg);
-	r = sbox_cg_remove_dirs(cg, err);
+	/* The paths stay (freed with cg): no allocator here. */
+	for (size_t i = cg->n_dirs; i-- > 0; )
+		if (remove_dir(&cg->dirs[i], r == 0 ? err : NULL) < 0)
+			r = -1;
+	cg->ended = true;
+	return r;
+}
+
+int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err)
+{
+	int r = 0;
+
+	if (!cg)
+		return 0;
+	if (!cg->ended) {
+		if (!all_empty(cg))
+			drain(cg);
+		r = sbox_cg_remove_dirs(cg, err);
+	}
 	cgroup_free(cg);
 	return r;
 }

@@ -128,6 +128,16 @@ int sbox_cgroup_stats(const struct sbox_cgroup *cg, struct sbox_stats *st, struc
  * freed anyway, and sbox_cgroup_sweep() takes it later. */
 int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err);
 
+/* The end in two halves, for a launcher that keeps it off its main thread
+ * (sboxd's teardown): sbox_cgroup_end() kills, waits and removes as
+ * sbox_cgroup_destroy() does, with system calls only (no allocation, no
+ * stdio; a message into err on failure), so that a helper thread may run
+ * it beside a thread that clones; sbox_cgroup_destroy() then only frees.
+ * sbox_cgroup_empty(): no process is left in any of its directories (one
+ * read each; NULL: true). */
+int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err);
+bool sbox_cgroup_empty(const struct sbox_cgroup *cg);
+
 /* Let go of the cgroup without touching it (a sandbox that lives on under
  * another owner, sbox_child_release()): closes the fds, frees.  NULL is
  * fine. */

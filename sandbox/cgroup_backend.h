@@ -39,6 +39,7 @@ struct sbox_cgroup {
 	struct sbox_cg_dir dirs[SBOX_CG_MOUNTS_MAX];
 	size_t n_dirs;
 	int guard_fd;               /* our end of the guard's pipe, or -1 */
+	bool ended;                 /* sbox_cgroup_end() ran: removed (or left to the sweep) */
 };
 
 struct sbox_cgroup_ops {
