@@ -28,6 +28,7 @@ struct sbox_child *sbox_child_new(void)
 	c->sync_fd = -1;
 	c->pidfd = -1;
 	c->net.join_fd = -1;
+	c->net.keep_fd = -1;
 	sbox_ipam_lease_init(&c->net.lease);
 	sbox_netgroup_init(&c->net.group);
 	return c;
@@ -154,11 +155,38 @@ void sbox_child_free(struct sbox_child *c)
 	 * failure leaves it to the guard or the sweep. */
 	sbox_cgroup_destroy(c->cgroup, NULL);
 	sbox_net_release(&c->net);
+	sbox_net_drop_kept(&c->net);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	if (c->sync_fd >= 0)
 		close(c->sync_fd);
 	free(c);
+}
+
+bool sbox_child_empty(const struct sbox_child *c)
+{
+	return sbox_cgroup_empty(c->cgroup);
+}
+
+int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
+{
+	int r = sbox_cgroup_end(c->cgroup, err);
+
+	/* A netns is judged only once nothing of the sandbox is left that
+	 * could still change it: init reaped (the pid namespace gone with
+	 * it) and the cgroup emptied. */
+	if (c->net.keep_fd < 0)
+		return r;
+	if (r < 0 || !c->reaped || c->adopted) {
+		c->net.recycle_ok = false;
+		return r;
+	}
+	return sbox_net_judge_kept(&c->net, err);
+}
+
+int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid)
+{
+	return sbox_net_take_kept(&c->net, uid);
 }
 
 static uint64_t usec_between(const struct timespec *a, const struct timespec *b)
@@ -247,6 +275,7 @@ void sbox_child_release(struct sbox_child *c)
 	 * address and the cgroup are the running sandbox's; only our
 	 * handles on them go. */
 	sbox_cgroup_release(c->cgroup);
+	sbox_net_drop_kept(&c->net);
 	if (c->net.join_fd >= 0)
 		close(c->net.join_fd);
 	if (c->pidfd >= 0)

@@ -1,20 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 #include "sandbox/netns_pool.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sandbox/network.h"
+
+/* FRESH: made here, never used; else the uid of the sandbox that used it
+ * (a recycled one, sbox_netns_pool_give()). */
+#define FRESH ((uid_t)-1)
+
+struct entry {
+	int fd;
+	uid_t uid;
+};
 
 struct sbox_netns_pool {
 	int home_fd;        /* the owner's netns, to return to after each */
 	bool broken;        /* a return failed: refuse to go on */
 	size_t n, capacity;
-	int fds[];
+	struct entry v[];   /* oldest first */
 };
 
 int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sbox_err *err)
@@ -24,7 +40,7 @@ int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sb
 	*out = NULL;
 	if (capacity == 0 || capacity > 4096)
 		return sbox_fail(err, EINVAL, "a netns pool holds 1 to 4096 namespaces, not %zu", capacity);
-	p = calloc(1, sizeof(*p) + capacity * sizeof(int));
+	p = calloc(1, sizeof(*p) + capacity * sizeof(struct entry));
 	if (!p)
 		return sbox_fail(err, ENOMEM, "allocating a netns pool");
 	p->capacity = capacity;
@@ -60,7 +76,7 @@ static int make_one(struct sbox_netns_pool *p, struct sbox_err *err)
 			close(fd);
 		return -1;
 	}
-	p->fds[p->n++] = fd;
+	p->v[p->n++] = (struct entry){ .fd = fd, .uid = FRESH };
 	return 0;
 }
 
@@ -78,11 +94,50 @@ int sbox_netns_pool_fill(struct sbox_netns_pool *p, size_t max_new, struct sbox_
 	return made;
 }
 
+/* Entry i out of the pool (the order of the others kept): its fd. */
+static int remove_at(struct sbox_netns_pool *p, size_t i)
+{
+	int fd = p->v[i].fd;
+
+	memmove(&p->v[i], &p->v[i + 1], (p->n - i - 1) * sizeof(p->v[0]));
+	p->n--;
+	return fd;
+}
+
 int sbox_netns_pool_take(struct sbox_netns_pool *p)
+{
+	return sbox_netns_pool_take_for(p, FRESH);
+}
+
+int sbox_netns_pool_take_for(struct sbox_netns_pool *p, uid_t uid)
 {
 	if (!p || p->broken || p->n == 0)
 		return -1;
-	return p->fds[--p->n];
+	/* The newest of this uid's own, else the newest fresh one. */
+	for (size_t i = p->n; uid != FRESH && i-- > 0; )
+		if (p->v[i].uid == uid)
+			return remove_at(p, i);
+	for (size_t i = p->n; i-- > 0; )
+		if (p->v[i].uid == FRESH)
+			return remove_at(p, i);
+	/* Only other users' recycled ones: never handed across users; the
+	 * oldest goes, so that the refill makes a fresh one in its place. */
+	close(remove_at(p, 0));
+	return -1;
+}
+
+void sbox_netns_pool_give(struct sbox_netns_pool *p, int fd, uid_t uid)
+{
+	if (fd < 0)
+		return;
+	if (!p || p->broken || uid == FRESH) {
+		close(fd);
+		return;
+	}
+	/* Full: the oldest goes (a fresh one is made again when idle). */
+	if (p->n == p->capacity)
+		close(remove_at(p, 0));
+	p->v[p->n++] = (struct entry){ .fd = fd, .uid = uid };
 }
 
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *p)
@@ -95,7 +150,161 @@ void sbox_netns_pool_free(struct sbox_netns_pool *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++)
-		close(p->fds[i]);
+		close(p->v[i].fd);
 	close(p->home_fd);
 	free(p);
+}
+
+/* Whether a used pooled netns may go back to the pool, checked from
+ * inside it (docs/security.md, "Recycled network namespaces"): what its
+ * sandbox could have left there without a capability is sockets, and
+ * what it could not is links, addresses and routes; both are looked at.
+ * System calls only (a teardown thread runs this beside a thread that
+ * clones): /proc/thread-self/net is the calling thread's netns. */
+
+static ssize_t read_net(const char *file, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return (size_t)got == len - 1 ? -1 : got;     /* too long to judge: refuse */
+}
+
+/* sockstat, sockstat6: every socket count of this netns is 0 ("used",
+ * "inuse", and "tw" for TIME_WAIT; "orphan", "alloc" and "mem" are the
+ * host's totals). */
+static bool no_sockets(const char *text)
+{
+	static const char *const keys[] = { " used ", " inuse ", " tw " };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (const char *p = text; (p = strstr(p, keys[k])); p += strlen(keys[k]))
+			if (strtoul(p + strlen(keys[k]), NULL, 10) != 0)
+				return false;
+	return true;
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
+/* /proc/net/dev: two header lines, then "lo:" alone. */
+static bool only_lo(const char *dev)
+{
+	const char *third = dev;
+
+	for (int i = 0; i < 2 && third; i++)
+		third = strchr(third, '\n') ? strchr(third, '\n') + 1 : NULL;
+	return third && count_lines(dev) == 3 && strncmp(third + strspn(third, " "), "lo:", 3) == 0;
+}
+
+/* lo up with 127.0.0.1 alone (SIOCGIFCONF lists the IPv4 addresses). */
+static bool lo_as_made(void)
+{
+	struct ifreq ifr[4];
+	struct ifconf ifc = { .ifc_len = sizeof(ifr), .ifc_req = ifr };
+	struct ifreq fl = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (s < 0)
+		return false;
+	memset(ifr, 0, sizeof(ifr));
+	snprintf(fl.ifr_name, sizeof(fl.ifr_name), "lo");
+	ok = ioctl(s, SIOCGIFCONF, &ifc) == 0 && ifc.ifc_len == (int)sizeof(ifr[0]) &&
+	     strcmp(ifr[0].ifr_name, "lo") == 0 &&
+	     ((struct sockaddr_in *)&ifr[0].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+	     ioctl(s, SIOCGIFFLAGS, &fl) == 0 && (fl.ifr_flags & IFF_UP);
+	close(s);
+	return ok;
+}
+
+static int judge(struct sbox_err *err)
+{
+	char buf[4096];
+
+	if (read_net("sockstat", buf, sizeof(buf)) < 0 || !no_sockets(buf) ||
+	    read_net("sockstat6", buf, sizeof(buf)) < 0 || !no_sockets(buf))
+		return sbox_fail(err, EBUSY, "a socket of the sandbox is still open in it");
+	if (read_net("dev", buf, sizeof(buf)) < 0 || !only_lo(buf))
+		return sbox_fail(err, EEXIST, "it holds an interface besides lo");
+	/* IPv6 may be off: no line then; else ::1 on lo alone. */
+	if (read_net("if_inet6", buf, sizeof(buf)) < 0 || count_lines(buf) > 1 ||
+	    (buf[0] && strncmp(buf, "00000000000000000000000000000001 ", 33) != 0))
+		return sbox_fail(err, EEXIST, "its IPv6 addresses are not ::1 alone");
+	if (read_net("route", buf, sizeof(buf)) < 0 || count_lines(buf) != 1)
+		return sbox_fail(err, EEXIST, "its main routing table is not empty");
+	if (!lo_as_made())
+		return sbox_fail(err, EEXIST, "lo is not up with 127.0.0.1 alone");
+	return 0;
+}
+
+int sbox_netns_check_clean(int ns_fd, struct sbox_err *err)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int r;
+
+	if (home < 0)
+		return sbox_fail(err, errno, "opening the thread's own network namespace");
+	if (setns(ns_fd, CLONE_NEWNET) < 0) {
+		r = sbox_fail(err, errno, "entering the used network namespace");
+		close(home);
+		return r;
+	}
+	r = judge(err);
+	if (setns(home, CLONE_NEWNET) < 0) {
+		close(home);
+		return sbox_fail(err, errno, "returning to the thread's own network namespace: this thread must not be used again");
+	}
+	close(home);
+	if (r < 0)
+		sbox_err_prefix(err, "not recycled");
+	return r;
+}
+
+/* A pooled netns kept past its sandbox (sandbox/network.h). */
+
+int sbox_net_judge_kept(struct sbox_net *n, struct sbox_err *err)
+{
+	n->recycle_ok = false;
+	if (n->keep_fd < 0)
+		return 0;
+	if (sbox_netns_check_clean(n->keep_fd, err) < 0)
+		return -1;
+	n->recycle_ok = true;
+	return 0;
+}
+
+int sbox_net_take_kept(struct sbox_net *n, uid_t *owner)
+{
+	int fd = n->recycle_ok ? n->keep_fd : -1;
+
+	if (fd >= 0) {
+		n->keep_fd = -1;
+		n->recycle_ok = false;
+		*owner = n->owner;
+	}
+	return fd;
+}
+
+void sbox_net_drop_kept(struct sbox_net *n)
+{
+	if (n->keep_fd >= 0)
+		close(n->keep_fd);
+	n->keep_fd = -1;
+	n->recycle_ok = false;
 }

@@ -18,6 +18,7 @@
 #define SBOX_SANDBOX_NETNS_POOL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -30,8 +31,15 @@ int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sb
  * is unusable and the error says so: the caller must stop (a daemon whose
  * thread sits in the wrong netns is a bug waiting to happen). */
 int sbox_netns_pool_fill(struct sbox_netns_pool *pool, size_t max_new, struct sbox_err *err);
-/* A prepared netns fd, now the caller's (O_CLOEXEC), or -1 if empty. */
+/* A prepared netns fd, now the caller's (O_CLOEXEC), or -1 if empty.
+ * _take() hands out fresh ones only; _take_for() the newest that uid gave
+ * back, else a fresh one; when only other uids' recycled ones are left,
+ * the oldest of them is closed (the refill replaces it) and -1 returned. */
 int sbox_netns_pool_take(struct sbox_netns_pool *pool);
+int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid);
+/* A recycled netns back into the pool, for uid's later sandboxes: the
+ * pool owns fd now (a full pool closes its oldest; NULL closes fd). */
+void sbox_netns_pool_give(struct sbox_netns_pool *pool, int fd, uid_t uid);
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *pool);
 void sbox_netns_pool_free(struct sbox_netns_pool *pool);
 

@@ -506,6 +506,8 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 	n->mode = p->net.mode;
 	n->userns = userns;
 	n->join_fd = -1;
+	n->keep_fd = -1;
+	n->owner = owner;
 	sbox_ipam_lease_init(&n->lease);
 	sbox_netgroup_init(&n->group);
 
@@ -518,7 +520,12 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 		/* A pooled netns is owned by the host's user namespace: a
 		 * sandbox with a user namespace of its own may not join it. */
 		if (pool && !userns) {
-			n->join_fd = sbox_netns_pool_take(pool);
+			n->join_fd = sbox_netns_pool_take_for(pool, owner);
+			/* Recycled only if no capability could ever be
+			 * the worker's: none kept in its bounding set
+			 * (ambient ones lie within it), so no exec of a
+			 * file with capabilities gains one either. */
+			n->recyclable = p->sec.cap_bounding == 0;
 			if (n->join_fd >= 0)
 				return 0;      /* lo is up already */
 		}
@@ -563,8 +570,10 @@ uint64_t sbox_net_clone_flags(const struct sbox_net *n)
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 {
 	/* The child got its copy at clone; ours would only keep the netns
-	 * alive after the sandbox. */
-	if (n->join_fd >= 0)
+	 * alive after the sandbox, unless it may be recycled then. */
+	if (n->join_fd >= 0 && n->recyclable && n->mode == SBOX_NET_NONE)
+		n->keep_fd = n->join_fd;
+	else if (n->join_fd >= 0)
 		close(n->join_fd);
 	n->join_fd = -1;
 	switch (n->mode) {

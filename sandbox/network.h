@@ -53,6 +53,14 @@ struct sbox_net {
 	bool veth_forwarding;       /* veth: the site's VethForwarding=yes */
 	struct sbox_net_reaper *reaper;   /* veth: finish the end there, or NULL */
 	struct sbox_netgroup group;
+	/* A pooled netns whose worker can hold no capability: kept open by
+	 * the launcher past P4 (keep_fd), so that the end may judge it
+	 * clean (recycle_ok) and give it back to the pool for owner's next
+	 * sandbox (docs/security.md, "Recycled network namespaces"). */
+	bool recyclable;
+	int keep_fd;
+	bool recycle_ok;
+	uid_t owner;
 };
 
 /* P1.  userns: the sandbox gets a user namespace of its own; pool: a
@@ -72,8 +80,20 @@ int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
 void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block);
 /* In the child, before the filesystem is built. */
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
-/* Idempotent; call once the sandbox's init is reaped (or never ran). */
+/* Idempotent; call once the sandbox's init is reaped (or never ran).
+ * Leaves a kept netns alone (sbox_net_end_kept()). */
 void sbox_net_release(struct sbox_net *n);
+/* The kept netns at the end: sbox_net_judge_kept() (any thread, system
+ * calls only; once nothing of the sandbox is left) sets recycle_ok when it
+ * is as the pool made it, 0, or -1 with err saying why not;
+ * sbox_net_take_kept() gives it to the caller when judged clean (-1:
+ * none); sbox_net_drop_kept() closes what is left. */
+int sbox_net_judge_kept(struct sbox_net *n, struct sbox_err *err);
+int sbox_net_take_kept(struct sbox_net *n, uid_t *owner);
+void sbox_net_drop_kept(struct sbox_net *n);
+/* sandbox/netns_pool.c: enter ns_fd in this thread, check it holds only
+ * lo as made and no socket, come back: 0, or -1 with err. */
+int sbox_netns_check_clean(int ns_fd, struct sbox_err *err);
 
 
 /* Bring lo up in the calling thread's netns. */

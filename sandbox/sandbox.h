@@ -160,6 +160,22 @@ int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
  * and the cgroup removed, waiting (bounded) for the processes to go. */
 void sbox_child_free(struct sbox_child *c);
 
+/* The same end in halves, for a launcher that keeps the slow part off its
+ * main thread (sboxd's teardown).  After sbox_child_reap():
+ * sbox_child_empty() says no process is left in its cgroup (one read per
+ * directory; true without one); sbox_child_end() kills what is left, waits
+ * (bounded) and removes the cgroup, and judges a kept pooled netns
+ * (docs/security.md, "Recycled network namespaces") — system calls only,
+ * no allocation, so a helper thread may run it beside a thread that
+ * clones; -1 with err when the cgroup could not be removed (the sweep
+ * takes it) or the netns is not clean (it is then closed).  Then, on the
+ * main thread: sbox_child_recycled_netns() hands over the netns judged
+ * clean (-1: none) and the uid it may go to (sbox_netns_pool_give()), and
+ * sbox_child_free() frees the rest at once. */
+bool sbox_child_empty(const struct sbox_child *c);
+int sbox_child_end(struct sbox_child *c, struct sbox_err *err);
+int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid);
+
 /* Recovery.  A launcher that may die with sandboxes running
  * (launched with survive_launcher) hands the sandbox's pidfd and event
  * channel to a keeper process; its successor rebuilds the child from
