@@ -20,6 +20,7 @@
  *   state.c     job records, what a user holds, and the files of the
  *               state directory (job ids, keeper.pid)
  *   closer.c    closing clients' fds off the loop (a close may block)
+ *   teardown.c  a sandbox's end (cgroup removal, netns check) off the loop
  *   base.c      clocks, the log, the epoll set, the peer's pid namespace
  *
  * Where a lower file needs an upper one to act, it says what happened and
@@ -27,7 +28,8 @@
  * queued launches; launch_retry_next: a queued launch was refused, so
  * jobs.c ends it), or it calls a hook the upper file set (conn_lost).
  *
- * One thread (and the closers, which only close).  Nothing here blocks on
+ * One thread (and the closers, which only close, and the teardown
+ * threads, which only end sandboxes the loop handed them).  Nothing here blocks on
  * a client or a child: sockets are non-blocking, sbox_spawn() returns
  * right after clone, and a child's set-up reports arrive as events.
  * Objects that the loop may still hold a pointer to in the current batch
@@ -60,6 +62,7 @@ enum watch_kind {
 	W_JOB_EVENT,
 	W_JOB_PIDFD,
 	W_KEEPER,
+	W_TEARDOWN,
 };
 
 struct watch {
@@ -222,6 +225,11 @@ void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
  * queued ones); a launch refused now ends as a set-up failure. */
 void jobs_retry_queued(struct sboxd *d);
 void jobs_stop(struct sboxd *d);
+/* The teardown threads finished ends (W_TEARDOWN): free those children,
+ * give back what they held.  _finish: at the end, wait (bounded) for the
+ * ends under way, then the same. */
+void jobs_on_teardown(struct sboxd *d);
+void jobs_finish_teardown(struct sboxd *d, unsigned timeout_ms);
 
 /* launch.c: LAUNCH (docs/protocol.md); the reply, or the refusal, is sent
  * from here. */
@@ -245,8 +253,11 @@ void leases_free(struct sboxd *d);
 int leases_choose(struct sboxd *d, const struct sbox_requester *who, struct sbox_policy *p,
 		  unsigned count, unsigned *idx, size_t *n, struct sbox_err *err);
 void leases_take(struct sboxd *d, const struct job *j);
-/* True when a GPU came free: the caller retries the queued launches. */
+/* True when a GPU came free: the caller retries the queued launches.
+ * _id: those of a job whose record may be gone (its end finished off the
+ * loop). */
 bool leases_release(struct sboxd *d, const struct job *j);
+bool leases_release_id(struct sboxd *d, uint64_t job_id);
 /* The GPU_LIST reply to who's GPUS request, built in b for the caller to
  * send. */
 void leases_list(struct sboxd *d, const struct sbox_requester *who, uint32_t seq,
@@ -292,6 +303,26 @@ void close_fds(int *fds, size_t n);
 /* The same for fds that came from a client: closed by the closer's
  * threads, never in the loop (a close may wait on a FUSE server). */
 void close_client_fds(int *fds, size_t n);
+
+/* teardown.c: a sandbox's end off the loop (sbox_child_end() in a few
+ * threads).  teardown_give(): the child is the threads' until collected;
+ * false when the queue is full (or no thread could start): the caller
+ * ends it itself.  lease_held rides along for the collector. */
+struct teardown_done {
+	struct sbox_child *child;
+	uint64_t job_id;
+	bool lease_held;                    /* its GPUs go back when it is done */
+	int r;                              /* sbox_child_end()'s */
+	struct sbox_err err;
+};
+int teardown_start(struct sboxd *d, struct sbox_err *err);
+bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held);
+/* One finished end into *out, or false when none is waiting. */
+bool teardown_collect(struct teardown_done *out);
+/* Handed over and not collected yet. */
+size_t teardown_in_flight(void);
+/* Wait (up to timeout_ms) until no end is pending or running. */
+bool teardown_settle(unsigned timeout_ms);
 
 /* base.c: under everything. */
 uint64_t sboxd_now(void);                    /* monotonic usec */

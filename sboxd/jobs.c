@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/netns_pool.h"
 
 static void job_forget(struct sboxd *d, struct job *j)
 {
@@ -216,10 +217,68 @@ static void trim_ended(struct sboxd *d, uid_t uid)
 	job_forget(d, oldest);
 }
 
+/* An end finished (by a teardown thread, or in place): a netns judged
+ * clean goes back to the pool for its user's next sandbox, the child is
+ * freed, and GPUs held until now go back.  True when one came free. */
+static bool end_done(struct sboxd *d, const struct teardown_done *t)
+{
+	uid_t uid;
+	int ns = sbox_child_recycled_netns(t->child, &uid);
+
+	if (t->r < 0)
+		sboxd_log("job %llu: %s", (unsigned long long)t->job_id, t->err.msg);
+	if (ns >= 0)
+		sbox_netns_pool_give(d->netns_pool, ns, uid);
+	sbox_child_free(t->child);
+	return t->lease_held && leases_release_id(d, t->job_id);
+}
+
+/* Hand the reaped sandbox's end to the teardown threads (its figures are
+ * read already).  Its GPUs go back at once when no process of it is left
+ * to reach them, the usual case: init's end took the pid namespace, and
+ * every process in it, along (docs/security.md, "Teardown off the loop").
+ * True when they stay leased until the end is done. */
+static bool end_child(struct sboxd *d, struct job *j)
+{
+	struct teardown_done t = { .child = j->child, .job_id = j->id };
+
+	t.lease_held = j->n_gpus > 0 && !sbox_child_empty(j->child);
+	j->child = NULL;
+	if (teardown_give(t.child, t.job_id, t.lease_held))
+		return t.lease_held;
+	/* Queue full (logged): ended here, as before the threads; slower
+	 * for everyone, but nothing is left behind. */
+	t.r = sbox_child_end(t.child, &t.err);
+	t.lease_held = false;
+	end_done(d, &t);
+	return false;
+}
+
+void jobs_on_teardown(struct sboxd *d)
+{
+	struct teardown_done t;
+	bool freed = false;
+
+	while (teardown_collect(&t))
+		freed |= end_done(d, &t);
+	if (freed)
+		jobs_retry_queued(d);
+}
+
+void jobs_finish_teardown(struct sboxd *d, unsigned timeout_ms)
+{
+	if (teardown_in_flight() == 0)
+		return;
+	if (!teardown_settle(timeout_ms))
+		sboxd_log("stopping with %zu sandbox ends unfinished: their cgroups are left to the sweep",
+			  teardown_in_flight());
+	jobs_on_teardown(d);
+}
+
 /* The job is over: tell whoever waits, give its GPUs back. */
 static void finalize(struct sboxd *d, struct job *j)
 {
-	bool told = false;
+	bool told = false, held = false;
 	struct waiter *w, *wn;
 
 	j->state = SBOX_JOB_ENDED;
@@ -228,8 +287,7 @@ static void finalize(struct sboxd *d, struct job *j)
 	if (j->child) {
 		close_event(d, j);
 		sboxd_unwatch(d, sbox_child_pidfd(j->child));
-		sbox_child_free(j->child);
-		j->child = NULL;
+		held = end_child(d, j);
 	}
 	/* The list is taken off the job before the walk: a send may close a
 	 * connection (EPIPE), which only marks it dead (conn_close); its
@@ -254,7 +312,7 @@ static void finalize(struct sboxd *d, struct job *j)
 		keeper_put(d, j);
 		trim_ended(d, j->uid);
 	}
-	if (leases_release(d, j))
+	if (!held && leases_release(d, j))
 		jobs_retry_queued(d);
 }
 

@@ -153,10 +153,15 @@ void leases_take(struct sboxd *d, const struct job *j)
 
 bool leases_release(struct sboxd *d, const struct job *j)
 {
+	return leases_release_id(d, j->id);
+}
+
+bool leases_release_id(struct sboxd *d, uint64_t job_id)
+{
 	bool freed = false;
 
 	for (size_t i = 0; i < d->leases.inv.n; i++)
-		if (d->leases.holder[i] == j->id) {
+		if (d->leases.holder[i] == job_id) {
 			d->leases.holder[i] = 0;
 			freed = true;
 		}

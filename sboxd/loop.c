@@ -143,6 +143,9 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 	case W_KEEPER:
 		keeper_on_event(d, ev->events);
 		break;
+	case W_TEARDOWN:
+		jobs_on_teardown(d);
+		break;
 	default:
 		break;
 	}
@@ -221,6 +224,9 @@ void sboxd_drop_all(struct sboxd *d)
 			sbox_child_release(j->child);
 		j->child = NULL;
 	}
+	/* Ends handed to the teardown threads: finished (bounded), so that
+	 * a stop leaves no cgroup behind. */
+	jobs_finish_teardown(d, SBOXD_STOP_GRACE_USEC / 1000);
 	for (c = d->conns; c; c = cn) {
 		cn = c->next;
 		free(c);

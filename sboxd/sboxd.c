@@ -253,7 +253,7 @@ static int prepare_loop(struct sboxd *d, struct sbox_err *err)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d->rxbuf || d->epfd < 0)
 		return sbox_fail(err, errno ? errno : ENOMEM, "setting up the event loop");
-	return 0;
+	return teardown_start(d, err);
 }
 
 /* Leases, the keeper and what it kept of a predecessor's jobs, and the

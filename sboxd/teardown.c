@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A sandbox's end off the event loop.  Once init is reaped and its figures
+ * read (jobs.c, for the EXIT reply), what is left is slow and nobody's
+ * answer waits for it: kill what may be left in the cgroup, wait for it to
+ * empty, rmdir it (in every v1 hierarchy; a busy one is retried for up to
+ * 5 s), and judge a pooled netns for recycling.  Done in the loop, that
+ * held every other client for as long (a child cgroup left in a sandbox's
+ * cgroup froze sboxd for 5 s per hierarchy); here, a few teardown threads
+ * do it (sbox_child_end(): system calls only, no allocation, no stdio, as
+ * closer.c's threads) and hand the child back through an eventfd, and the
+ * loop frees it (jobs_on_teardown()).
+ *
+ * The queue is bounded (TEARDOWN_QUEUE children handed over and not yet
+ * collected).  When it is full, the caller ends the sandbox in the loop
+ * itself, as before the threads (logged): slower for everyone, never a
+ * leak and never a refusal.  A thread stuck in an end holds only itself;
+ * the others go on.  At stop, sboxd waits (bounded) for the ends under
+ * way; a cgroup whose end did not finish (or that sboxd died in the middle
+ * of) is an empty "sbox-<dead pid>-N" cgroup, which the sweep removes
+ * (docs/cgroups.md, "Teardown").
+ */
+#include "sboxd/daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TEARDOWN_QUEUE 1024
+#define TEARDOWN_THREADS 4
+/* sbox_child_end() reads a cgroup's process list into 64 KiB on its
+ * stack. */
+#define TEARDOWN_STACK (256 * 1024)
+
+/* Handed over (pending, then being ended) or done (waiting for the loop):
+ * two rings of slots, each slot in at most one of them or running. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more, idle;
+	struct teardown_done slot[TEARDOWN_QUEUE];
+	unsigned pend[TEARDOWN_QUEUE], done[TEARDOWN_QUEUE], free_[TEARDOWN_QUEUE];
+	size_t pend_head, n_pend, done_head, n_done, n_free;
+	unsigned threads, running;
+	int efd;
+	bool ready;
+	struct watch w;
+} td = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
+	 .idle = PTHREAD_COND_INITIALIZER, .efd = -1 };
+
+static void *teardown_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&td.lock);
+	for (;;) {
+		struct teardown_done *t;
+		uint64_t one = 1;
+
+		while (td.n_pend == 0)
+			pthread_cond_wait(&td.more, &td.lock);
+		t = &td.slot[td.pend[td.pend_head]];
+		td.pend_head = (td.pend_head + 1) % TEARDOWN_QUEUE;
+		td.n_pend--;
+		td.running++;
+		pthread_mutex_unlock(&td.lock);
+
+		t->r = sbox_child_end(t->child, &t->err);
+
+		pthread_mutex_lock(&td.lock);
+		td.done[(td.done_head + td.n_done) % TEARDOWN_QUEUE] = (unsigned)(t - td.slot);
+		td.n_done++;
+		td.running--;
+		if (td.n_pend == 0 && td.running == 0)
+			pthread_cond_broadcast(&td.idle);
+		/* The loop wakes on the eventfd (a counter: never blocks
+		 * short of 2^64 - 1 unread ends). */
+		if (write(td.efd, &one, sizeof(one)) < 0) {
+			/* Only a counter at its limit: the loop reads it. */
+		}
+	}
+	return NULL;
+}
+
+/* Under the lock: one more thread while every one is busy. */
+static void grow(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (td.threads >= TEARDOWN_THREADS || td.running + td.n_pend <= td.threads)
+		return;
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, TEARDOWN_STACK);
+	if (pthread_create(&t, &attr, teardown_thread, NULL) == 0)
+		td.threads++;
+	pthread_attr_destroy(&attr);
+}
+
+int teardown_start(struct sboxd *d, struct sbox_err *err)
+{
+	td.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (td.efd < 0)
+		return sbox_fail(err, errno, "creating the teardown's eventfd");
+	td.w = (struct watch){ .kind = W_TEARDOWN };
+	if (sboxd_watch(d, td.efd, &td.w, EPOLLIN) < 0) {
+		int e = errno;
+
+		close(td.efd);
+		td.efd = -1;
+		return sbox_fail(err, e, "watching the teardown's eventfd");
+	}
+	td.n_free = TEARDOWN_QUEUE;
+	for (unsigned i = 0; i < TEARDOWN_QUEUE; i++)
+		td.free_[i] = TEARDOWN_QUEUE - 1 - i;
+	td.ready = true;
+	return 0;
+}
+
+bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held)
+{
+	struct teardown_done *t;
+	bool queued = false, full;
+
+	pthread_mutex_lock(&td.lock);
+	full = td.ready && td.n_free == 0;
+	if (td.ready && td.n_free > 0) {
+		unsigned i = td.free_[--td.n_free];
+
+		t = &td.slot[i];
+		memset(t, 0, sizeof(*t));
+		t->child = c;
+		t->job_id = job_id;
+		t->lease_held = lease_held;
+		td.pend[(td.pend_head + td.n_pend) % TEARDOWN_QUEUE] = i;
+		td.n_pend++;
+		grow();
+		if (td.threads == 0) {
+			/* No thread could be started: take it back. */
+			td.n_pend--;
+			td.free_[td.n_free++] = i;
+		} else {
+			pthread_cond_signal(&td.more);
+			queued = true;
+		}
+	}
+	pthread_mutex_unlock(&td.lock);
+	if (full)
+		sboxd_log("job %llu: the teardown queue is full (%d ends under way): ended in the loop",
+			  (unsigned long long)job_id, TEARDOWN_QUEUE);
+	return queued;
+}
+
+bool teardown_collect(struct teardown_done *out)
+{
+	bool got = false;
+	uint64_t n;
+
+	pthread_mutex_lock(&td.lock);
+	if (td.n_done > 0) {
+		unsigned i = td.done[td.done_head];
+
+		td.done_head = (td.done_head + 1) % TEARDOWN_QUEUE;
+		td.n_done--;
+		*out = td.slot[i];
+		td.free_[td.n_free++] = i;
+		got = true;
+	} else if (td.efd >= 0 && read(td.efd, &n, sizeof(n)) < 0) {
+		/* Drained (EAGAIN): the next end writes it again. */
+	}
+	pthread_mutex_unlock(&td.lock);
+	return got;
+}
+
+size_t teardown_in_flight(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&td.lock);
+	n = td.ready ? TEARDOWN_QUEUE - td.n_free : 0;
+	pthread_mutex_unlock(&td.lock);
+	return n;
+}
+
+bool teardown_settle(unsigned timeout_ms)
+{
+	struct timespec until;
+	bool idle;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&td.lock);
+	while ((td.n_pend > 0 || td.running > 0) &&
+	       pthread_cond_timedwait(&td.idle, &td.lock, &until) == 0)
+		;
+	idle = td.n_pend == 0 && td.running == 0;
+	pthread_mutex_unlock(&td.lock);
+	return idle;
+}
