@@ -256,6 +256,24 @@ int sbox_child_adopt_cgroup(struct sbox_child *c, const char *cgroup_path, struc
 	return sbox_cgroup_reopen(cgroup_path, &c->cgroup, err);
 }
 
+int sbox_child_adopt_end(const char *cgroup_path, struct sbox_child **out, struct sbox_err *err)
+{
+	struct sbox_child *c = sbox_child_new();
+
+	*out = NULL;
+	if (!c)
+		return sbox_fail(err, ENOMEM, "adopting the end of the sandbox of %s", cgroup_path);
+	/* Nothing to reap or signal: init was reaped by the predecessor. */
+	c->adopted = true;
+	c->reaped = true;
+	if (sbox_cgroup_reopen(cgroup_path, &c->cgroup, err) < 0) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
 int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
 {
 	*block = c->net.lease.block;

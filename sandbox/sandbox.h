@@ -188,6 +188,10 @@ int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out
 /* ... and its cgroup (the sbox_cgroup_path() of the predecessor's child):
  * its figures are then the cgroup's, and sbox_child_free() removes it. */
 int sbox_child_adopt_cgroup(struct sbox_child *c, const char *cgroup_path, struct sbox_err *err);
+/* ... or only its end: a sandbox whose init its predecessor reaped, whose
+ * cgroup (recorded path) was not removed yet; for sbox_child_end() and
+ * sbox_child_free().  ENOENT: the cgroup is gone already. */
+int sbox_child_adopt_end(const char *cgroup_path, struct sbox_child **out, struct sbox_err *err);
 /* The flock()ed fd of a veth's address lease (-1: none) and its block, for
  * the keeper to hold while no launcher does; the successor gives it back
  * to the adopted child (which then owns fd and releases the lease when the

@@ -141,6 +141,10 @@ struct job {
 	struct sbox_msg_stats stats;
 	struct waiter *waiters;
 	struct queued_launch *queued;       /* state QUEUED */
+	/* Its end runs in a teardown thread: the cgroup still to remove,
+	 * which the keeper records until it is gone (the child's own copy,
+	 * valid until the end is collected). */
+	const char *ending_cgroup;
 	struct job *prev, *next;
 };
 
@@ -242,6 +246,10 @@ struct job *launch_retry_next(struct sboxd *d);
 int keeper_start(struct sboxd *d, struct sbox_err *err);
 void keeper_put(struct sboxd *d, struct job *j);
 void keeper_del(struct sboxd *d, uint64_t id);
+/* A job whose end was told (and that is forgotten) but whose cgroup a
+ * teardown thread is still removing: kept as such until it is gone
+ * (keeper_del), so that a successor removes it if sboxd dies first. */
+void keeper_put_teardown(struct sboxd *d, const struct job *j);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
 

@@ -33,7 +33,11 @@ static void job_forget(struct sboxd *d, struct job *j)
 		j->owner->n_jobs--;
 		j->owner = NULL;
 	}
-	keeper_del(d, j->id);
+	/* A cgroup still being removed stays on record until it is gone. */
+	if (j->ending_cgroup)
+		keeper_put_teardown(d, j);
+	else
+		keeper_del(d, j->id);
 	j->dead = true;
 	d->have_dead = true;
 }
@@ -233,6 +237,22 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 	return t->lease_held && leases_release_id(d, t->job_id);
 }
 
+/* The keeper's record of a job whose end a thread finished: without the
+ * cgroup now gone, or none when the job is forgotten. */
+static void end_recorded(struct sboxd *d, uint64_t id)
+{
+	for (struct job *j = d->jobs; j; j = j->next) {
+		if (j->id != id || !j->ending_cgroup)
+			continue;
+		j->ending_cgroup = NULL;    /* freed with the child */
+		if (!j->dead) {
+			keeper_put(d, j);
+			return;
+		}
+	}
+	keeper_del(d, id);
+}
+
 /* Hand the reaped sandbox's end to the teardown threads (its figures are
  * read already).  Its GPUs go back at once when no process of it is left
  * to reach them, the usual case: init's end took the pid namespace, and
@@ -241,11 +261,15 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 static bool end_child(struct sboxd *d, struct job *j)
 {
 	struct teardown_done t = { .child = j->child, .job_id = j->id };
+	const char *cgroup = sbox_child_cgroup_path(j->child);
 
 	t.lease_held = j->n_gpus > 0 && !sbox_child_empty(j->child);
 	j->child = NULL;
-	if (teardown_give(t.child, t.job_id, t.lease_held))
+	if (teardown_give(t.child, t.job_id, t.lease_held)) {
+		/* finalize's record of the job says it, for a successor. */
+		j->ending_cgroup = cgroup;
 		return t.lease_held;
+	}
 	/* Queue full (logged): ended here, as before the threads; slower
 	 * for everyone, but nothing is left behind. */
 	t.r = sbox_child_end(t.child, &t.err);
@@ -259,8 +283,10 @@ void jobs_on_teardown(struct sboxd *d)
 	struct teardown_done t;
 	bool freed = false;
 
-	while (teardown_collect(&t))
+	while (teardown_collect(&t)) {
+		end_recorded(d, t.job_id);
 		freed |= end_done(d, &t);
+	}
 	if (freed)
 		jobs_retry_queued(d);
 }

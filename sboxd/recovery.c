@@ -391,6 +391,9 @@ static void put_record(struct sboxd *d, struct job *j)
 		sbox_mb_u64(&b, SBOX_ATTR_LAUNCH_TOKEN, j->token);
 	if (j->state == SBOX_JOB_ENDED) {
 		job_put_end(&b, j);
+		/* Its cgroup is still being removed: a successor finishes. */
+		if (j->ending_cgroup)
+			sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH, j->ending_cgroup);
 	} else if (j->child) {
 		fds[nfds++] = sbox_child_pidfd(j->child);
 		fds[nfds++] = sbox_child_event_fd(j->child);
@@ -472,6 +475,18 @@ void keeper_put(struct sboxd *d, struct job *j)
 		put_queued(d, j);
 	else if (j->state != SBOX_JOB_QUEUED)
 		put_record(d, j);
+}
+
+void keeper_put_teardown(struct sboxd *d, const struct job *j)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_KEEP_PUT, 0);
+	job_record(&b, j);
+	sbox_mb_str(&b, SBOX_ATTR_CGROUP_PATH, j->ending_cgroup);
+	sbox_mb_u32(&b, SBOX_ATTR_TEARDOWN, 1);
+	keeper_send(d, &b, NULL, 0);
+	sbox_mb_free(&b);
 }
 
 void keeper_del(struct sboxd *d, uint64_t id)
@@ -592,6 +607,31 @@ static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg 
 		  j->detached ? ", detached" : "");
 }
 
+/* A predecessor died while a teardown thread removed this ended job's
+ * cgroup: finish it here, at start, before any client (bounded: the
+ * cgroup's end waits 5 s at most for a busy directory).  True when only
+ * the end was left (the job's end was told: nothing to restore). */
+static bool finish_end(struct sboxd *d, const struct sbox_msg *m)
+{
+	uint64_t id = m->jobs[0].id;
+	struct sbox_child *c;
+	struct sbox_err err = { 0 };
+
+	if (sbox_child_adopt_end(m->cgroup_path, &c, &err) == 0) {
+		if (sbox_child_end(c, &err) < 0)
+			sboxd_log("job %llu: %s", (unsigned long long)id, err.msg);
+		sbox_child_free(c);
+	} else if (err.errnum != ENOENT && err.errnum != EINVAL) {
+		sboxd_log("job %llu: %s", (unsigned long long)id, err.msg);
+	}
+	sboxd_log("job %llu: finished the removal of its cgroup %s", (unsigned long long)id,
+		  m->cgroup_path);
+	if (!m->teardown)
+		return false;
+	keeper_del(d, id);
+	return true;
+}
+
 /* A job this sboxd has already is not taken twice: the record's fds go. */
 static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, uint64_t now)
 {
@@ -602,16 +642,22 @@ static void adopt(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, ui
 			close_fds(fds, nfds);
 			return;
 		}
+	if (nfds == 0 && m->cgroup_path && finish_end(d, m))
+		return;
 	j = job_new(d, m->jobs[0].id);
 	if (!j) {
 		close_fds(fds, nfds);
 		return;
 	}
 	restore_record(d, j, m, now);
-	if (nfds == 0)
+	if (nfds == 0) {
 		restore_end(j, m);
-	else
+		/* Recorded again without the cgroup it no longer has. */
+		if (m->cgroup_path)
+			keeper_put(d, j);
+	} else {
 		restore_child(d, j, m, fds, nfds);
+	}
 }
 
 /* A launch that was queued for a GPU: queued again, as it was (its id

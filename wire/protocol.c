@@ -116,6 +116,7 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_FEATURES] = { "FEATURES", K_U32 },
 	[SBOX_ATTR_CGROUP_PATH] = { "CGROUP_PATH", K_STR },
 	[SBOX_ATTR_VETH_BLOCK] = { "VETH_BLOCK", K_U32 },
+	[SBOX_ATTR_TEARDOWN] = { "TEARDOWN", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
@@ -173,7 +174,8 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_ERROR, BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_ERRNUM) | BIT(SBOX_ATTR_MESSAGE),
 	  BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_MESSAGE), false },
 	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS |
-	  BIT(SBOX_ATTR_LAUNCH_TOKEN) | BIT(SBOX_ATTR_CGROUP_PATH) | BIT(SBOX_ATTR_VETH_BLOCK),
+	  BIT(SBOX_ATTR_LAUNCH_TOKEN) | BIT(SBOX_ATTR_CGROUP_PATH) | BIT(SBOX_ATTR_VETH_BLOCK) |
+	  BIT(SBOX_ATTR_TEARDOWN),
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
@@ -511,6 +513,7 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_LAUNCH_TOKEN: m->launch_token = v64; break;
 	case SBOX_ATTR_FEATURES: m->features = v32; break;
 	case SBOX_ATTR_VETH_BLOCK: m->veth_block = v32; break;
+	case SBOX_ATTR_TEARDOWN: m->teardown = v32 != 0; break;
 	case SBOX_ATTR_GROUP:
 		if (m->n_groups >= SBOX_PROTO_MAX_GROUPS)
 			return sbox_fail(d->err, 0, "%s: more than %d GROUP attributes", d->what,

@@ -118,7 +118,8 @@ enum sbox_attr_tag {
 	SBOX_ATTR_FEATURES = 47,     /* u32 SBOX_FEATURE_* (PONG) */
 	SBOX_ATTR_CGROUP_PATH = 48,  /* string: a sandbox's cgroup (keeper records) */
 	SBOX_ATTR_VETH_BLOCK = 49,   /* u32: its veth's address block (keeper records) */
-	SBOX_ATTR_MAX_ = 50,
+	SBOX_ATTR_TEARDOWN = 50,     /* u32 bool: only its cgroup's removal is left (keeper records) */
+	SBOX_ATTR_MAX_ = 51,
 };
 
 /* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
@@ -248,6 +249,7 @@ struct sbox_msg {
 	uint64_t launch_token;
 	char *cgroup_path;
 	uint32_t veth_block;
+	bool teardown;
 	char *server_version;
 	/* JOBS, GPU_LIST */
 	struct sbox_msg_job *jobs;
