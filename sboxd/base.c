@@ -34,6 +34,17 @@ uint64_t sboxd_now_real(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+void sboxd_abstime(struct timespec *until, unsigned timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += timeout_ms / 1000;
+	until->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until->tv_nsec >= 1000000000) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000;
+	}
+}
+
 void sboxd_log(const char *fmt, ...)
 {
 	va_list ap;

@@ -114,13 +114,7 @@ bool sboxd_closer_settle(unsigned timeout_ms)
 	struct timespec until;
 	bool idle;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	sboxd_abstime(&until, timeout_ms);
 	pthread_mutex_lock(&cl.lock);
 	while ((cl.n > 0 || cl.idle < cl.threads) &&
 	       pthread_cond_timedwait(&cl.done, &cl.lock, &until) == 0)

@@ -335,6 +335,9 @@ bool teardown_settle(unsigned timeout_ms);
 /* base.c: under everything. */
 uint64_t sboxd_now(void);                    /* monotonic usec */
 uint64_t sboxd_now_real(void);
+/* timeout_ms from now on CLOCK_REALTIME, for pthread_cond_timedwait(). */
+struct timespec;
+void sboxd_abstime(struct timespec *until, unsigned timeout_ms);
 void sboxd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sboxd_watch(struct sboxd *d, int fd, struct watch *w, uint32_t events);
 void sboxd_unwatch(struct sboxd *d, int fd);

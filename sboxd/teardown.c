@@ -193,13 +193,7 @@ bool teardown_settle(unsigned timeout_ms)
 	struct timespec until;
 	bool idle;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	sboxd_abstime(&until, timeout_ms);
 	pthread_mutex_lock(&td.lock);
 	while ((td.n_pend > 0 || td.running > 0) &&
 	       pthread_cond_timedwait(&td.idle, &td.lock, &until) == 0)
