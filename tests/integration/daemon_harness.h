@@ -74,6 +74,10 @@ bool raw_ping(const char *sock);
 
 void become(uid_t uid);
 
+/* The sandbox cgroup of a process on the host (v2, or v1's memory
+ * hierarchy), from /proc/PID/cgroup: false when it has none. */
+bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len);
+
 #define assert_cmd(r, expected)                                               \
 	do {                                                                  \
 		if ((r)->code != (expected))                                  \

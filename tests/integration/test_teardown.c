@@ -51,33 +51,6 @@ static void sleep_ms(int ms)
 	usleep((useconds_t)ms * 1000);
 }
 
-/* The sandbox cgroup of a process on the host (v2, or v1's memory
- * hierarchy), from /proc/PID/cgroup. */
-static bool cgroup_of(pid_t pid, char *buf, size_t len)
-{
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *rel = strrchr(line, ':');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!rel || !strstr(rel, "/sbox-"))
-			continue;
-		if (strncmp(line, "0::", 3) == 0)
-			found = snprintf(buf, len, "/sys/fs/cgroup%s", rel + 1) < (int)len;
-		else if (strstr(line, ":memory:"))
-			found = snprintf(buf, len, "/sys/fs/cgroup/memory%s", rel + 1) < (int)len;
-	}
-	fclose(f);
-	return found;
-}
-
 static struct sbox_client *client(void)
 {
 	struct sbox_client *c = sbox_client_new();
@@ -87,12 +60,11 @@ static struct sbox_client *client(void)
 	return c;
 }
 
-/* A job of the probe with args, detached (its end is WAITed for), as the
- * caller (root); stdout into out_fd (-1: /dev/null). */
-static struct sbox_job_info launch(struct sbox_client *c, const char *policy, int out_fd,
-				   const char *a1, const char *a2, const char *a3)
+/* A job of argv, detached (its end is WAITed for), as the caller
+ * (root); stdout into out_fd (-1: /dev/null). */
+static struct sbox_job_info launch_argv(struct sbox_client *c, const char *policy, int out_fd,
+					const char *const *argv)
 {
-	const char *argv[] = { D.probe, a1, a2, a3, NULL };
 	struct sbox_job_spec s = SBOX_JOB_SPEC_INIT;
 	struct sbox_job_info info;
 
@@ -105,6 +77,15 @@ static struct sbox_job_info launch(struct sbox_client *c, const char *policy, in
 		fail();
 	}
 	return info;
+}
+
+/* The same, of the probe with up to three arguments. */
+static struct sbox_job_info launch(struct sbox_client *c, const char *policy, int out_fd,
+				   const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[] = { D.probe, a1, a2, a3, NULL };
+
+	return launch_argv(c, policy, out_fd, argv);
 }
 
 static ino_t ns_inode(pid_t pid)
@@ -140,6 +121,26 @@ static void wait_end(struct sbox_client *c, uint64_t id, int code)
 	assert_int_equal(sbox_client_exit_code(&ex), code);
 }
 
+/* A job's stdout, into a file under the test's directory: its text. */
+static char *out_of(struct sbox_client *c, const char *policy, const char *const *argv, int code)
+{
+	struct sbox_job_info j;
+	char path[512], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/job.out", D.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	j = launch_argv(c, policy, fd, argv);
+	wait_end(c, j.id, code);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
 /* A PING on a new connection: its round trip in ms, -1 if none came
  * within 4 s. */
 static long long ping_ms(void)
@@ -168,9 +169,9 @@ static void jam_cgroup(pid_t pid, char *cg, size_t cg_len, char *stuck, size_t l
 {
 	long long deadline = now_ms() + 5000;
 
-	while (!cgroup_of(pid, cg, cg_len) && now_ms() < deadline)
+	while (!sandbox_cgroup_of(pid, cg, cg_len) && now_ms() < deadline)
 		sleep_ms(20);
-	if (!cgroup_of(pid, cg, cg_len))
+	if (!sandbox_cgroup_of(pid, cg, cg_len))
 		skip_because("the sandbox runs without a cgroup of its own here");
 	snprintf(stuck, len, "%s/jam", cg);
 	assert_int_equal(mkdir(stuck, 0755), 0);
@@ -482,39 +483,26 @@ static int listen_inside(pid_t pid, int port)
  */
 static void test_held_socket_stops_recycling(void **state)
 {
+	const char *connect[] = { NULL, "connect-tcp", "127.0.0.1", "4077", NULL };
 	struct sbox_client *c;
-	struct sbox_job_info a, b;
-	char out_path[512], *out, *log;
+	struct sbox_job_info a;
+	char *out, *log;
 	ino_t first;
-	int held, out_fd;
+	int held;
 
 	(void)state;
 	start_pooled(NULL);
+	connect[0] = D.probe;
 	c = client();
 	a = launch(c, NONE_POLICY, -1, "sleep", "1", NULL);
 	first = sandbox_netns(a.pid);
 	held = listen_inside(a.pid, 4077);
 	wait_end(c, a.id, 0);
 	sleep_ms(300);
-	snprintf(out_path, sizeof(out_path), "%s/connect.out", D.dir);
-	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(out_fd >= 0);
-	b = launch(c, NONE_POLICY, out_fd, "connect-tcp", "127.0.0.1", "4077");
-	close(out_fd);
-	wait_end(c, b.id, 0);
-	{
-		char buf[1024];
-		int fd = open(out_path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-		if (fd >= 0)
-			close(fd);
-		out = n >= 0 ? strndup(buf, (size_t)n) : NULL;
-	}
+	out = out_of(c, NONE_POLICY, connect, 0);
 	log = sboxd_log(&D);
 	fprintf(stderr, "held socket: netns %lu held; the next sandbox's connect: %s",
-		(unsigned long)first, out ? out : "(none)\n");
-	assert_non_null(out);
+		(unsigned long)first, out);
 	assert_non_null(strstr(out, "connect=ECONNREFUSED"));
 	assert_non_null(strstr(log, "not recycled: a socket of the sandbox is still open in it"));
 	free(out);
@@ -522,34 +510,6 @@ static void test_held_socket_stops_recycling(void **state)
 	close(held);
 	sbox_client_free(c);
 	assert_int_equal(sboxd_stop(&D), 0);
-}
-
-/* A job's stdout, into a file under the test's directory: its text. */
-static char *out_of(struct sbox_client *c, const char *policy, const char *const *argv, int code)
-{
-	struct sbox_job_spec s = SBOX_JOB_SPEC_INIT;
-	struct sbox_job_info j;
-	char path[512], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/job.out", D.dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	s.argv = argv;
-	s.policy = policy;
-	s.stdio[1] = fd;
-	s.flags = SBOX_JOB_DETACH;
-	if (sbox_client_launch(c, &s, &j) != 0) {
-		fprintf(stderr, "launch: %s\n", sbox_client_error(c));
-		fail();
-	}
-	wait_end(c, j.id, code);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	return strdup(buf);
 }
 
 /*
@@ -584,14 +544,7 @@ static void test_net_admin_worker_netns_not_recycled(void **state)
 	/* Changing it. */
 	snprintf(script, sizeof(script), "%s addr add 10.9.9.9/32 dev lo && exec %s sleep 1", ip,
 		 D.probe);
-	{
-		struct sbox_job_spec s = SBOX_JOB_SPEC_INIT;
-
-		s.argv = add;
-		s.policy = caps;
-		s.flags = SBOX_JOB_DETACH;
-		assert_int_equal(sbox_client_launch(c, &s, &a), 0);
-	}
+	a = launch_argv(c, caps, -1, add);
 	changed = sandbox_netns(a.pid);
 	wait_end(c, a.id, 0);
 	sleep_ms(300);
