@@ -278,7 +278,8 @@ static bool end_child(struct sboxd *d, struct job *j)
 	return false;
 }
 
-void jobs_on_teardown(struct sboxd *d)
+/* Collect what the threads finished: true when a GPU came free. */
+static bool collect_ends(struct sboxd *d)
 {
 	struct teardown_done t;
 	bool freed = false;
@@ -287,18 +288,24 @@ void jobs_on_teardown(struct sboxd *d)
 		end_recorded(d, t.job_id);
 		freed |= end_done(d, &t);
 	}
-	if (freed)
+	return freed;
+}
+
+void jobs_on_teardown(struct sboxd *d)
+{
+	if (collect_ends(d))
 		jobs_retry_queued(d);
 }
 
+/* At the end: no queued launch is retried any more. */
 void jobs_finish_teardown(struct sboxd *d, unsigned timeout_ms)
 {
 	if (teardown_in_flight() == 0)
 		return;
 	if (!teardown_settle(timeout_ms))
-		sboxd_log("stopping with %zu sandbox ends unfinished: their cgroups are left to the sweep",
+		sboxd_log("stopping with %zu sandbox ends unfinished: the keeper's records name their cgroups for the next sboxd",
 			  teardown_in_flight());
-	jobs_on_teardown(d);
+	collect_ends(d);
 }
 
 /* The job is over: tell whoever waits, give its GPUs back. */
