@@ -346,7 +346,9 @@ static void drain(struct sbox_cgroup *cg)
 
 bool sbox_cgroup_empty(const struct sbox_cgroup *cg)
 {
-	return !cg || all_empty(cg);
+	if (!cg)
+		return true;
+	return cg->ended ? !cg->left_busy : all_empty(cg);
 }
 
 int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err)
@@ -357,6 +359,12 @@ int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err)
 		return 0;
 	if (!all_empty(cg))
 		drain(cg);
+	/* What the drain could not kill (bounded) is said, not forgotten:
+	 * sbox_cgroup_empty() answers for the ended cgroup from here. */
+	cg->left_busy = !all_empty(cg);
+	if (cg->left_busy)
+		r = sbox_fail(err, EBUSY, "killing the processes of the cgroup %s: some are still there after %d ms",
+			      sbox_cgroup_path(cg), DRAIN_MSEC);
 	/* The paths stay (freed with cg): no allocator here. */
 	for (size_t i = cg->n_dirs; i-- > 0; )
 		if (remove_dir(&cg->dirs[i], r == 0 ? err : NULL) < 0)

@@ -134,7 +134,7 @@ int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err);
  * stdio; a message into err on failure), so that a helper thread may run
  * it beside a thread that clones; sbox_cgroup_destroy() then only frees.
  * sbox_cgroup_empty(): no process is left in any of its directories (one
- * read each; NULL: true). */
+ * read each; NULL: true; after sbox_cgroup_end(), whether it emptied it). */
 int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err);
 bool sbox_cgroup_empty(const struct sbox_cgroup *cg);
 

@@ -40,6 +40,7 @@ struct sbox_cgroup {
 	size_t n_dirs;
 	int guard_fd;               /* our end of the guard's pipe, or -1 */
 	bool ended;                 /* sbox_cgroup_end() ran: removed (or left to the sweep) */
+	bool left_busy;             /* ... with processes it could not kill */
 };
 
 struct sbox_cgroup_ops {

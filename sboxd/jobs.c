@@ -228,13 +228,23 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 {
 	uid_t uid;
 	int ns = sbox_child_recycled_netns(t->child, &uid);
+	bool gone = sbox_child_empty(t->child);
 
 	if (t->r < 0)
 		sboxd_log("job %llu: %s", (unsigned long long)t->job_id, t->err.msg);
 	if (ns >= 0)
 		sbox_netns_pool_give(d->netns_pool, ns, uid);
 	sbox_child_free(t->child);
-	return t->lease_held && leases_release_id(d, t->job_id);
+	if (!t->lease_held)
+		return false;
+	/* A process that could not be killed may still use the GPU: never
+	 * handed to another job (until sboxd restarts), and said so. */
+	if (!gone) {
+		sboxd_log("job %llu: its GPUs stay leased: processes are still in its cgroup",
+			  (unsigned long long)t->job_id);
+		return false;
+	}
+	return leases_release_id(d, t->job_id);
 }
 
 /* The keeper's record of a job whose end a thread finished: without the

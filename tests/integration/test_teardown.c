@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -245,6 +246,106 @@ static void test_slow_end_does_not_stall_the_loop(void **state)
 	fprintf(stderr, "slow end: cgroup %s %s\n", cg, access(cg, F_OK) == 0 ? "still there" : "gone");
 	unjam(stuck, cg);
 	assert_true(took >= 0 && took < 1000);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Who holds GPU index (0: free). */
+static uint64_t gpu_holder(struct sbox_client *c, unsigned index)
+{
+	struct sbox_gpu_lease *g = NULL;
+	uint64_t job = UINT64_MAX;
+	size_t n = 0;
+
+	assert_int_equal(sbox_client_leases(c, &g, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (g[i].index == index)
+			job = g[i].job;
+	free(g);
+	assert_true(job != UINT64_MAX);
+	return job;
+}
+
+/* A process of ours put into the sandbox's cgroup, in every hierarchy
+ * (as root can): still there when init is gone, until the end kills it. */
+static pid_t intrude(const char *cg)
+{
+	const char *name = strrchr(cg, '/') + 1;
+	char pattern[600], text[32];
+	pid_t pid = fork();
+	glob_t g;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/{,*/}sbox/%s/cgroup.procs", name);
+	assert_int_equal(glob(pattern, GLOB_BRACE, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		int fd = open(g.gl_pathv[i], O_WRONLY | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+		close(fd);
+	}
+	globfree(&g);
+	return pid;
+}
+
+/*
+ * A GPU goes back when no process of the sandbox can reach it: at once
+ * when init's end took them all (the usual case, even while the cgroup's
+ * removal is slow), and only once the end has killed and removed them
+ * when something is still in the cgroup (here a process root put there).
+ */
+static void test_gpu_lease_waits_for_the_sandboxs_processes(void **state)
+{
+	char conf[2048], cg[512], stuck[600];
+	struct sbox_job_info a;
+	struct sbox_client *c;
+	uint64_t at_exit_clean, at_exit_busy, later;
+	long long t0;
+	pid_t in, un;
+
+	(void)state;
+	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
+		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
+	sboxd_prepare(&D);
+	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
+	assert_int_equal(system(conf), 0);
+	snprintf(conf, sizeof(conf), "[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n",
+		 D.dir, D.dir, D.dir);
+	sboxd_start(&D, conf);
+	c = client();
+	/* Nothing left in the cgroup, its removal jammed: free at EXIT. */
+	a = launch(c, "[Sandbox]\nGPUs=0\n", -1, "sleep", "30", NULL);
+	jam_cgroup(a.pid, cg, sizeof(cg), stuck, sizeof(stuck));
+	assert_int_equal(sbox_client_signal(c, a.id, SIGKILL), 0);
+	wait_end(c, a.id, 128 + SIGKILL);
+	at_exit_clean = gpu_holder(c, 0);
+	unjam(stuck, cg);
+	/* A process left in it when the worker ends by itself (a SIGKILL
+	 * request kills the whole cgroup at once): held until the end
+	 * killed it. */
+	a = launch(c, "[Sandbox]\nGPUs=0\n", -1, "sleep", "2", NULL);
+	jam_cgroup(a.pid, cg, sizeof(cg), stuck, sizeof(stuck));
+	in = intrude(cg);
+	wait_end(c, a.id, 0);
+	at_exit_busy = gpu_holder(c, 0);
+	un = unjam_later(stuck, 300);
+	for (t0 = now_ms(); (later = gpu_holder(c, 0)) != 0 && now_ms() - t0 < 8000; )
+		sleep_ms(50);
+	reap(un);
+	reap(in);
+	fprintf(stderr, "GPU 0 at EXIT: %s with the sandbox's processes gone, %s with one left in its cgroup; %s after its end (%lld ms)\n",
+		at_exit_clean ? "held" : "free", at_exit_busy ? "held" : "free",
+		later ? "held" : "free", now_ms() - t0);
+	unjam(stuck, cg);
+	assert_true(at_exit_clean == 0);
+	assert_true(at_exit_busy == a.id);
+	assert_true(later == 0);
 	sbox_client_free(c);
 	assert_int_equal(sboxd_stop(&D), 0);
 }
@@ -568,6 +669,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_slow_end_does_not_stall_the_loop, teardown),
 		cmocka_unit_test_teardown(test_stop_during_an_end_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_kill9_during_an_end_is_finished_by_the_successor, teardown),
+		cmocka_unit_test_teardown(test_gpu_lease_waits_for_the_sandboxs_processes, teardown),
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
