@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/network.h"
@@ -26,12 +27,47 @@ struct entry {
 	uid_t uid;
 };
 
+/* A netns handed to a sandbox that may give it back is expected for
+ * this long: the refill leaves its place free meanwhile, so that a short
+ * job's netns comes back to a pool with room for it instead of pushing
+ * out a fresh one made in between (made and destroyed for nothing). */
+#define EXPECT_USEC 1000000ULL
+
 struct sbox_netns_pool {
 	int home_fd;        /* the owner's netns, to return to after each */
 	bool broken;        /* a return failed: refuse to go on */
 	size_t n, capacity;
+	uint64_t *expect;   /* deadlines of the expected returns, oldest first */
+	size_t n_expect;
 	struct entry v[];   /* oldest first */
 };
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Returns still expected (deadline not passed), at most the room left. */
+static size_t expected(const struct sbox_netns_pool *p)
+{
+	uint64_t now = now_usec();
+	size_t k = 0;
+
+	while (k < p->n_expect && p->expect[k] <= now)
+		k++;
+	return p->n_expect - k;
+}
+
+static void drop_expired(struct sbox_netns_pool *p)
+{
+	size_t live = expected(p), gone = p->n_expect - live;
+
+	memmove(p->expect, p->expect + gone, live * sizeof(p->expect[0]));
+	p->n_expect = live;
+}
 
 int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sbox_err *err)
 {
@@ -41,13 +77,18 @@ int sbox_netns_pool_new(struct sbox_netns_pool **out, size_t capacity, struct sb
 	if (capacity == 0 || capacity > 4096)
 		return sbox_fail(err, EINVAL, "a netns pool holds 1 to 4096 namespaces, not %zu", capacity);
 	p = calloc(1, sizeof(*p) + capacity * sizeof(struct entry));
-	if (!p)
+	if (p)
+		p->expect = calloc(capacity, sizeof(p->expect[0]));
+	if (!p || !p->expect) {
+		free(p);
 		return sbox_fail(err, ENOMEM, "allocating a netns pool");
+	}
 	p->capacity = capacity;
 	p->home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (p->home_fd < 0) {
 		int e = errno;
 
+		free(p->expect);
 		free(p);
 		return sbox_fail(err, e, "opening /proc/thread-self/ns/net");
 	}
@@ -86,7 +127,8 @@ int sbox_netns_pool_fill(struct sbox_netns_pool *p, size_t max_new, struct sbox_
 
 	if (p->broken)
 		return sbox_fail(err, EINVAL, "the netns pool is unusable: an earlier fill could not return to the launcher's network namespace");
-	while ((size_t)made < max_new && p->n < p->capacity) {
+	drop_expired(p);
+	while ((size_t)made < max_new && p->n + p->n_expect < p->capacity) {
 		if (make_one(p, err) < 0)
 			return -1;
 		made++;
@@ -104,12 +146,30 @@ static int remove_at(struct sbox_netns_pool *p, size_t i)
 	return fd;
 }
 
+static int take_one(struct sbox_netns_pool *p, uid_t uid);
+
 int sbox_netns_pool_take(struct sbox_netns_pool *p)
 {
-	return sbox_netns_pool_take_for(p, FRESH);
+	return sbox_netns_pool_take_for(p, FRESH, false);
 }
 
-int sbox_netns_pool_take_for(struct sbox_netns_pool *p, uid_t uid)
+/* A taken netns that will be offered back (the sandbox may recycle it). */
+static int expect_back(struct sbox_netns_pool *p, int fd)
+{
+	drop_expired(p);
+	if (p->n_expect < p->capacity)
+		p->expect[p->n_expect++] = now_usec() + EXPECT_USEC;
+	return fd;
+}
+
+int sbox_netns_pool_take_for(struct sbox_netns_pool *p, uid_t uid, bool may_return)
+{
+	int fd = take_one(p, uid);
+
+	return fd >= 0 && may_return ? expect_back(p, fd) : fd;
+}
+
+static int take_one(struct sbox_netns_pool *p, uid_t uid)
 {
 	if (!p || p->broken || p->n == 0)
 		return -1;
@@ -134,6 +194,11 @@ void sbox_netns_pool_give(struct sbox_netns_pool *p, int fd, uid_t uid)
 		close(fd);
 		return;
 	}
+	drop_expired(p);
+	if (p->n_expect > 0) {
+		memmove(p->expect, p->expect + 1, (p->n_expect - 1) * sizeof(p->expect[0]));
+		p->n_expect--;
+	}
 	/* Full: the oldest goes (a fresh one is made again when idle). */
 	if (p->n == p->capacity)
 		close(remove_at(p, 0));
@@ -142,7 +207,9 @@ void sbox_netns_pool_give(struct sbox_netns_pool *p, int fd, uid_t uid)
 
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *p)
 {
-	return p->n;
+	size_t n = p->n + expected(p);
+
+	return n < p->capacity ? n : p->capacity;
 }
 
 void sbox_netns_pool_free(struct sbox_netns_pool *p)
@@ -152,6 +219,7 @@ void sbox_netns_pool_free(struct sbox_netns_pool *p)
 	for (size_t i = 0; i < p->n; i++)
 		close(p->v[i].fd);
 	close(p->home_fd);
+	free(p->expect);
 	free(p);
 }
 

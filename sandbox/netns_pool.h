@@ -17,6 +17,7 @@
 #ifndef SBOX_SANDBOX_NETNS_POOL_H
 #define SBOX_SANDBOX_NETNS_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,12 +35,16 @@ int sbox_netns_pool_fill(struct sbox_netns_pool *pool, size_t max_new, struct sb
 /* A prepared netns fd, now the caller's (O_CLOEXEC), or -1 if empty.
  * _take() hands out fresh ones only; _take_for() the newest that uid gave
  * back, else a fresh one; when only other uids' recycled ones are left,
- * the oldest of them is closed (the refill replaces it) and -1 returned. */
+ * the oldest of them is closed (the refill replaces it) and -1 returned.
+ * may_return: the netns may come back (sbox_netns_pool_give()) soon; for
+ * a second its place is kept (counted by _count(), not refilled). */
 int sbox_netns_pool_take(struct sbox_netns_pool *pool);
-int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid);
+int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid, bool may_return);
 /* A recycled netns back into the pool, for uid's later sandboxes: the
  * pool owns fd now (a full pool closes its oldest; NULL closes fd). */
 void sbox_netns_pool_give(struct sbox_netns_pool *pool, int fd, uid_t uid);
+/* Held, plus the returns still expected (what the refill fills up to
+ * the capacity). */
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *pool);
 void sbox_netns_pool_free(struct sbox_netns_pool *pool);
 

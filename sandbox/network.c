@@ -520,12 +520,12 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 		/* A pooled netns is owned by the host's user namespace: a
 		 * sandbox with a user namespace of its own may not join it. */
 		if (pool && !userns) {
-			n->join_fd = sbox_netns_pool_take_for(pool, owner);
 			/* Recycled only if no capability could ever be
 			 * the worker's: none kept in its bounding set
 			 * (ambient ones lie within it), so no exec of a
 			 * file with capabilities gains one either. */
 			n->recyclable = p->sec.cap_bounding == 0;
+			n->join_fd = sbox_netns_pool_take_for(pool, owner, n->recyclable);
 			if (n->join_fd >= 0)
 				return 0;      /* lo is up already */
 		}

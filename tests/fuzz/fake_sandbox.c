@@ -324,10 +324,11 @@ int sbox_netns_pool_take(struct sbox_netns_pool *pool)
 	return -1;
 }
 
-int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid)
+int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid, bool may_return)
 {
 	(void)pool;
 	(void)uid;
+	(void)may_return;
 	return -1;
 }
 
