@@ -207,9 +207,14 @@ void sbox_netns_pool_give(struct sbox_netns_pool *p, int fd, uid_t uid)
 
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *p)
 {
-	size_t n = p->n + expected(p);
+	return p->n;
+}
 
-	return n < p->capacity ? n : p->capacity;
+size_t sbox_netns_pool_room(const struct sbox_netns_pool *p)
+{
+	size_t taken = p->n + expected(p);
+
+	return p->broken || taken >= p->capacity ? 0 : p->capacity - taken;
 }
 
 void sbox_netns_pool_free(struct sbox_netns_pool *p)

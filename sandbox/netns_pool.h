@@ -37,15 +37,16 @@ int sbox_netns_pool_fill(struct sbox_netns_pool *pool, size_t max_new, struct sb
  * back, else a fresh one; when only other uids' recycled ones are left,
  * the oldest of them is closed (the refill replaces it) and -1 returned.
  * may_return: the netns may come back (sbox_netns_pool_give()) soon; for
- * a second its place is kept (counted by _count(), not refilled). */
+ * a second its place is kept (not refilled: sbox_netns_pool_room()). */
 int sbox_netns_pool_take(struct sbox_netns_pool *pool);
 int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid, bool may_return);
 /* A recycled netns back into the pool, for uid's later sandboxes: the
  * pool owns fd now (a full pool closes its oldest; NULL closes fd). */
 void sbox_netns_pool_give(struct sbox_netns_pool *pool, int fd, uid_t uid);
-/* Held, plus the returns still expected (what the refill fills up to
- * the capacity). */
 size_t sbox_netns_pool_count(const struct sbox_netns_pool *pool);
+/* How many _fill() would make now: the capacity less those held and the
+ * returns still expected. */
+size_t sbox_netns_pool_room(const struct sbox_netns_pool *pool);
 void sbox_netns_pool_free(struct sbox_netns_pool *pool);
 
 #endif

@@ -101,8 +101,7 @@ static void refill_pool(struct sboxd *d)
 {
 	struct sbox_err err = { 0 };
 
-	if (!d->netns_pool || d->stopping ||
-	    sbox_netns_pool_count(d->netns_pool) >= d->site.daemon.netns_pool)
+	if (!d->netns_pool || d->stopping || sbox_netns_pool_room(d->netns_pool) == 0)
 		return;
 	if (sbox_netns_pool_fill(d->netns_pool, 1, &err) < 0) {
 		sboxd_log("netns pool disabled: %s", err.msg);
@@ -113,8 +112,8 @@ static void refill_pool(struct sboxd *d)
 
 static bool pool_wants(const struct sboxd *d)
 {
-	return d->netns_pool && !d->stopping &&
-	       sbox_netns_pool_count(d->netns_pool) < d->site.daemon.netns_pool;
+	/* Not the places kept for netns about to come back (recycled). */
+	return d->netns_pool && !d->stopping && sbox_netns_pool_room(d->netns_pool) > 0;
 }
 
 static void dispatch(struct sboxd *d, const struct epoll_event *ev)

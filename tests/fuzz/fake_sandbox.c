@@ -346,6 +346,12 @@ size_t sbox_netns_pool_count(const struct sbox_netns_pool *pool)
 	return 0;
 }
 
+size_t sbox_netns_pool_room(const struct sbox_netns_pool *pool)
+{
+	(void)pool;
+	return 0;
+}
+
 void sbox_netns_pool_free(struct sbox_netns_pool *pool)
 {
 	(void)pool;
