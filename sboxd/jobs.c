@@ -281,11 +281,12 @@ static bool end_child(struct sboxd *d, struct job *j)
 		return t.lease_held;
 	}
 	/* Queue full (logged): ended here, as before the threads; slower
-	 * for everyone, but nothing is left behind. */
+	 * for everyone, but nothing is left behind.  The GPUs go back with
+	 * finalize's, unless even this end left a process (end_done says). */
 	t.r = sbox_child_end(t.child, &t.err);
-	t.lease_held = false;
+	t.lease_held = j->n_gpus > 0 && !sbox_child_empty(t.child);
 	end_done(d, &t);
-	return false;
+	return t.lease_held;
 }
 
 /* Collect what the threads finished: true when a GPU came free. */
