@@ -87,6 +87,7 @@ struct conn {
 	bool want_out;
 	unsigned n_jobs;                    /* live, non-detached jobs it owns */
 	unsigned n_waits;                   /* WAITs it has pending */
+	bool place_only;                    /* nested, in its user's own pid ns: PLACE only */
 	struct conn *prev, *next;
 };
 
@@ -240,6 +241,9 @@ void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct jo
 /* place.c: PLACE (docs/protocol.md): the sender moved into a sandbox's
  * cgroup, a job until it exits. */
 void place_job(struct sboxd *d, struct conn *c, struct sbox_msg *m);
+/* Whether the peer of fd (uid) lives in a pid namespace owned by a user
+ * namespace that uid made itself (not the host's): a zygote's worker. */
+bool place_peer_in_users_namespace(int fd, uid_t uid);
 
 /* One step of a retry round: the first queued launch refused now (errnum
  * and msg say why), or NULL when the round is over. */

@@ -460,6 +460,12 @@ static void handle_gpus(struct sboxd *d, struct conn *c, uint32_t seq)
 
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
+	if (c->place_only && m->hdr.type != SBOX_MSG_PLACE) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_DENIED, EPERM,
+				"a client in another pid namespace may only PLACE itself (AllowNestedClients=no)");
+		close_client_fds(fds, nfds);
+		return;
+	}
 	switch (m->hdr.type) {
 	case SBOX_MSG_PING:
 		handle_ping(d, c, m->hdr.seq);

@@ -14,7 +14,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -34,6 +37,69 @@ static int peer_pidfd(const struct conn *c, struct sbox_err *err)
 		return sbox_fail(err, errno ? errno : ESRCH,
 				 "PLACE needs the peer's pidfd (SO_PEERPIDFD, Linux 6.5)");
 	return fd;
+}
+
+#ifndef PIDFD_GET_PID_NAMESPACE
+#define PIDFD_GET_PID_NAMESPACE _IO(0xFF, 5)
+#endif
+
+/* Whether the user namespace that owns pid namespace ns is owned by uid
+ * and is not the host's; *ino gets its inode.  Closes ns. */
+static bool owned_by_user(int ns, uid_t uid, const struct stat *host_user, ino_t *ino)
+{
+	struct stat st;
+	uid_t owner = (uid_t)-1;
+	int userns = ioctl(ns, NS_GET_USERNS);
+	bool ok = false;
+
+	close(ns);
+	if (userns < 0)
+		return false;
+	if (fstat(userns, &st) == 0 && ioctl(userns, NS_GET_OWNER_UID, &owner) == 0)
+		ok = owner == uid && (st.st_dev != host_user->st_dev || st.st_ino != host_user->st_ino);
+	*ino = st.st_ino;
+	close(userns);
+	return ok;
+}
+
+/* A zygote's worker: its pid namespace, and each between it and sboxd's,
+ * owned by one user namespace that the peer's uid made itself (not the
+ * host's).  Never a container's: a pid namespace root made on the way
+ * (its user namespace the host's, or root's) would let a PLACE take its
+ * process out of the container's cgroup. */
+bool place_peer_in_users_namespace(int fd, uid_t uid)
+{
+	struct stat host_user, host_pid, st;
+	int pidfd = -1, ns;
+	socklen_t len = sizeof(pidfd);
+	ino_t first = 0, ino;
+
+	if (stat("/proc/self/ns/user", &host_user) < 0 || stat("/proc/self/ns/pid", &host_pid) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 || pidfd < 0)
+		return false;
+	ns = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
+	close(pidfd);
+	for (int depth = 0; ns >= 0 && depth < 32; depth++) {
+		int parent;
+
+		if (fstat(ns, &st) < 0)
+			break;
+		if (st.st_dev == host_pid.st_dev && st.st_ino == host_pid.st_ino) {
+			close(ns);
+			return depth > 0;
+		}
+		parent = ioctl(ns, NS_GET_PARENT);
+		if (!owned_by_user(ns, uid, &host_user, &ino) || (first && ino != first)) {
+			if (parent >= 0)
+				close(parent);
+			return false;
+		}
+		first = ino;
+		ns = parent;
+	}
+	if (ns >= 0)
+		close(ns);
+	return false;
 }
 
 static int place(struct sboxd *d, struct conn *c, struct job *j, const struct sbox_msg *m,
