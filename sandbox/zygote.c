@@ -617,6 +617,7 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 	 * c->pid stays 0 until the process is in the cgroup: a refusal must
 	 * never kill the sender (sbox_child_free kills a sandbox's pid). */
 	c->adopted = true;
+	c->placed = true;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	pid = pidfd_pid(peer_pidfd);
 	c->pidfd = fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 3);

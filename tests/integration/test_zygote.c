@@ -48,6 +48,7 @@ struct plan {
 	uid_t uid;
 	const char *site;           /* $SBOX_SITE_CONFIG for the template */
 	bool place_again;           /* each worker PLACEs itself once more */
+	bool signal;                /* the template LISTs and SIGNALs them */
 };
 
 static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
@@ -222,6 +223,29 @@ static bool gone_within(const char *path, int ms)
 	return false;
 }
 
+/* The placed workers as sboxd lists them, then SIGTERM to each, through
+ * sboxd (the template's own connection, in its own pid namespace). */
+static void list_and_signal(FILE *out, const struct plan *pl)
+{
+	struct sbox_client *c = sbox_client_new();
+	struct sbox_job_info *jobs = NULL;
+	size_t n = 0;
+
+	if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_list(c, &jobs, &n) < 0) {
+		fprintf(out, "list_error=%s\n", sbox_client_error(c));
+		sbox_client_free(c);
+		return;
+	}
+	fprintf(out, "jobs=%zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "job%zu_name=%s\n", i, jobs[i].name);
+		if (sbox_client_signal(c, jobs[i].id, SIGTERM) < 0)
+			fprintf(out, "signal_error=%s\n", sbox_client_error(c));
+	}
+	free(jobs);
+	sbox_client_free(c);
+}
+
 /* The template: a process of its own, as pl->uid; its findings as
  * key=value lines on out. */
 static void template_main(const struct plan *pl, FILE *out)
@@ -269,6 +293,8 @@ static void template_main(const struct plan *pl, FILE *out)
 		copy_report(out, (int)i, rep[i]);
 		put_cgroup(out, (int)i, pids[i]);
 	}
+	if (pl->signal)
+		list_and_signal(out, pl);
 	close(hold[1]);
 	for (unsigned i = 0; i < pl->workers; i++) {
 		int st = 0;
@@ -583,6 +609,28 @@ static void test_place_again_refused(void **state)
 	free(text);
 }
 
+/* A placed worker is a job: LIST shows it, SIGNAL reaches it (the
+ * process itself, by its pidfd), and its end is forgotten. */
+static void test_place_list_signal(void **state)
+{
+	struct plan pl = { .workers = 2, .uid = NOBODY, .signal = true };
+	char *text;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	assert_key(text, "jobs", "2");
+	assert_key(text, "job0_name", "placed");
+	assert_null(strstr(text, "signal_error="));
+	assert_key(text, "w0_status", "143");
+	assert_key(text, "w1_status", "143");
+	assert_key(text, "leftover_children", "0");
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
 /* More workers than MaxJobsPerUser=: the placements past it are refused,
  * each a job of the user's while it runs. */
 static void test_place_beyond_job_limit(void **state)
@@ -722,6 +770,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_sboxd_workers, teardown),
 		cmocka_unit_test_teardown(test_sboxd_gpu, teardown),
 		cmocka_unit_test_teardown(test_place_again_refused, teardown),
+		cmocka_unit_test_teardown(test_place_list_signal, teardown),
 		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
 		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
 	};
