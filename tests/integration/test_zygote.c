@@ -664,6 +664,7 @@ static void test_place_from_launched_sandbox_refused(void **state)
 {
 	char self[512], extra[64];
 	struct cmd r;
+	bool refused;
 
 	(void)state;
 	sboxd_prepare(&D);
@@ -676,9 +677,11 @@ static void test_place_from_launched_sandbox_refused(void **state)
 	}
 	sboxd_start(&D, "");
 	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--", self, "--place", D.sock, NULL);
-	assert_non_null(strstr(r.out, "place_error="));
-	assert_non_null(strstr(r.out, "AllowNestedClients=no"));
+	refused = strstr(r.out, "place_error=") && strstr(r.out, "AllowNestedClients=no");
+	if (!refused)
+		cmd_dump(&r);
 	cmd_free(&r);
+	assert_true(refused);
 	sboxd_cleanup(&D);
 
 	sboxd_prepare(&D);
@@ -692,10 +695,11 @@ static void test_place_from_launched_sandbox_refused(void **state)
 	snprintf(extra, sizeof(extra), "AllowNestedClients=yes\n");
 	sboxd_start(&D, extra);
 	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--", self, "--place", D.sock, NULL);
-	if (!strstr(r.out, "in a sandbox already"))
+	refused = strstr(r.out, "place_error=") && strstr(r.out, "in a sandbox already");
+	if (!refused)
 		cmd_dump(&r);
-	assert_non_null(strstr(r.out, "in a sandbox already"));
 	cmd_free(&r);
+	assert_true(refused);
 	assert_true(sboxd_no_jobs(&D, 5000));
 }
 
@@ -758,7 +762,10 @@ static int place_self(const char *sock)
 	else
 		printf("place=ok\n");
 	sbox_client_free(c);
-	return 0;
+	/* Inside a sandbox LeakSanitizer can't run (no ptrace): skip its
+	 * exit-time check. */
+	fflush(stdout);
+	_exit(0);
 }
 
 int main(int argc, char **argv)
