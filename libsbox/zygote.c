@@ -405,9 +405,47 @@ out:
 	return rc;
 }
 
-int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
+/* The cgroup a direct-mode worker wrote into the shared page, if it is
+ * the one it could have made: the page is writable by the worker, which
+ * runs the caller's code, and the template is root, so a path naming
+ * another sandbox's cgroup (another user's job) must not be killed and
+ * removed here.  Its own is "sbox-<its host pid>-<n>" in a cgroup
+ * hierarchy, with no "." or ".." component; a copy is checked, not the
+ * page the worker may still be writing. */
+static bool own_cgroup(const struct worker *w, char *path, size_t len)
+{
+	const char *base;
+	int pid;
+	unsigned n;
+	char tail;
+
+	memcpy(path, w->shm->cgroup, len);
+	path[len - 1] = '\0';
+	if (!path[0] || strncmp(path, "/sys/fs/cgroup/", 15) != 0 || strstr(path, "/.") ||
+	    strstr(path, "//"))
+		return false;
+	base = strrchr(path, '/') + 1;
+	return sscanf(base, "sbox-%d-%u%c", &pid, &n, &tail) == 2 && pid == w->pid;
+}
+
+/* Direct mode: what is left in the worker's cgroup killed, the cgroup
+ * removed; -1 (err set) only when its own could not be removed. */
+static int remove_cgroup(const struct worker *w, char *err, size_t errlen)
 {
 	struct sbox_err e = { 0 };
+	char path[sizeof(w->shm->cgroup)];
+
+	if (!w->shm || !w->shm->cgroup[0])
+		return 0;
+	if (!own_cgroup(w, path, sizeof(path)))
+		return fail(err, errlen, EPERM, "worker %d named a cgroup that is not its own: left alone", w->pid);
+	if (sbox_zygote_remove_cgroup(path, &e) < 0)
+		return from(err, errlen, &e);
+	return 0;
+}
+
+int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
+{
 	int rc = 0;
 
 	if (errlen)
@@ -417,8 +455,7 @@ int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
 
 		if (w->pid != pid)
 			continue;
-		if (w->shm && sbox_zygote_remove_cgroup(w->shm->cgroup, &e) < 0)
-			rc = from(err, errlen, &e);
+		rc = remove_cgroup(w, err, errlen);
 		drop_worker(w);
 		z->w[i] = z->w[--z->n];
 		return rc;
@@ -431,10 +468,9 @@ void sbox_zygote_close(struct sbox_zygote *z)
 	if (!z)
 		return;
 	for (size_t i = 0; i < z->n; i++) {
-		struct sbox_err e = { 0 };
+		char err[8];
 
-		if (z->w[i].shm)
-			sbox_zygote_remove_cgroup(z->w[i].shm->cgroup, &e);
+		remove_cgroup(&z->w[i], err, sizeof(err));
 		drop_worker(&z->w[i]);
 	}
 	if (z->next_init >= 0) {

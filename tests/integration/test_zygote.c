@@ -49,6 +49,7 @@ struct plan {
 	const char *site;           /* $SBOX_SITE_CONFIG for the template */
 	bool place_again;           /* each worker PLACEs itself once more */
 	bool signal;                /* the template LISTs and SIGNALs them */
+	bool hostile_page;          /* direct: each worker names another cgroup */
 };
 
 static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
@@ -129,6 +130,29 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	fflush(f);
 }
 
+/* A hostile worker (direct mode): in the page it shares with its root
+ * template, its cgroup's path replaced by a sibling "sbox-<template>-77",
+ * which the template made as a decoy. */
+static void name_another_cgroup(pid_t template)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8], *page, *slash;
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "rw-s"))
+			continue;
+		page = (char *)lo;
+		if (strncmp(page, "/sys/fs/cgroup/", 15) || !(slash = strrchr(page, '/')))
+			continue;
+		snprintf(slash + 1, 64, "sbox-%d-77", (int)template);
+	}
+	if (maps)
+		fclose(maps);
+}
+
 static __attribute__((noreturn)) void worker(struct sbox_zygote *z, const struct plan *pl,
 					     int rep, int hold, pid_t template)
 {
@@ -148,11 +172,13 @@ static __attribute__((noreturn)) void worker(struct sbox_zygote *z, const struct
 	/* Alive until the template lets go, so that siblings overlap. */
 	while (read(hold, &c, 1) > 0)
 		;
+	if (pl->hostile_page)
+		name_another_cgroup(template);
 	_exit(0);
 }
 
 /* The host's view of the worker's cgroup: its path and memory limit. */
-static void put_cgroup(FILE *out, int i, pid_t pid)
+static void put_cgroup(FILE *out, int i, pid_t pid, char *dir, size_t dirlen)
 {
 	char path[128], line[1024], file[2048], val[64] = "-";
 	FILE *f;
@@ -166,11 +192,13 @@ static void put_cgroup(FILE *out, int i, pid_t pid)
 		if (strstr(line, ":memory:")) {
 			snprintf(file, sizeof(file), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", rel + 1);
 			fprintf(out, "w%d_cgroup=/sys/fs/cgroup/memory%s\n", i, rel + 1);
+			snprintf(dir, dirlen, "/sys/fs/cgroup/memory%s", rel + 1);
 			break;
 		}
 		if (!strncmp(line, "0::", 3)) {
 			snprintf(file, sizeof(file), "/sys/fs/cgroup%s/memory.max", rel + 1);
 			fprintf(out, "w%d_cgroup=/sys/fs/cgroup%s\n", i, rel + 1);
+			snprintf(dir, dirlen, "/sys/fs/cgroup%s", rel + 1);
 		}
 	}
 	if (f)
@@ -223,6 +251,18 @@ static bool gone_within(const char *path, int ms)
 	return false;
 }
 
+/* Beside the last worker's cgroup dir, a cgroup "sbox-<self>-77": the
+ * one a hostile worker names (name_another_cgroup). */
+static int make_decoy(char *dir, size_t len, pid_t self)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (!slash)
+		return errno = ENOENT, -1;
+	snprintf(slash + 1, len - (size_t)(slash + 1 - dir), "sbox-%d-77", (int)self);
+	return mkdir(dir, 0755);
+}
+
 /* The placed workers as sboxd lists them, then SIGTERM to each, through
  * sboxd (the template's own connection, in its own pid namespace). */
 static void list_and_signal(FILE *out, const struct plan *pl)
@@ -253,6 +293,7 @@ static void template_main(const struct plan *pl, FILE *out)
 	char err[1024], line[8192];
 	int hold[2], rep[8];
 	pid_t pids[8], self;
+	char decoy[4096] = "";
 	struct sbox_zygote *z;
 	FILE *m;
 
@@ -291,8 +332,10 @@ static void template_main(const struct plan *pl, FILE *out)
 		if (sbox_zygote_postfork(z, pids[i], err, sizeof(err)) < 0)
 			fprintf(out, "postfork_error=%s\n", err);
 		copy_report(out, (int)i, rep[i]);
-		put_cgroup(out, (int)i, pids[i]);
+		put_cgroup(out, (int)i, pids[i], decoy, sizeof(decoy));
 	}
+	if (pl->hostile_page && make_decoy(decoy, sizeof(decoy), self) < 0)
+		fprintf(out, "decoy_error=%s\n", strerror(errno));
 	if (pl->signal)
 		list_and_signal(out, pl);
 	close(hold[1]);
@@ -306,6 +349,10 @@ static void template_main(const struct plan *pl, FILE *out)
 	}
 	sbox_zygote_close(z);
 	fprintf(out, "leftover_children=%d\n", leftover_children());
+	if (pl->hostile_page) {
+		fprintf(out, "decoy_kept=%d\n", access(decoy, F_OK) == 0);
+		rmdir(decoy);
+	}
 }
 
 /* Run a template as pl->uid in a child of the test; its findings. */
@@ -609,6 +656,29 @@ static void test_place_again_refused(void **state)
 	free(text);
 }
 
+/* Direct mode's template is root and removes each worker's cgroup by the
+ * path the worker wrote in the page they share: a worker that names
+ * another sandbox's cgroup there must not have it killed and removed. */
+static void test_direct_worker_names_another_cgroup(void **state)
+{
+	struct plan pl = { .socket = NULL, .workers = 1, .uid = 0, .hostile_page = true };
+	char *text, *v;
+
+	(void)state;
+	need_root();
+	fake_dir = make_tempdir();
+	text = run_template(&pl);
+	assert_null(strstr(text, "decoy_error="));
+	v = kv_get(text, "reaped_error");
+	if (!v || !strstr(v, "not its own"))
+		fprintf(stderr, "%s", text);
+	assert_non_null(v);
+	assert_non_null(strstr(v, "not its own"));
+	free(v);
+	assert_key(text, "decoy_kept", "1");
+	free(text);
+}
+
 /* A placed worker is a job: LIST shows it, SIGNAL reaches it (the
  * process itself, by its pidfd), and its end is forgotten. */
 static void test_place_list_signal(void **state)
@@ -774,6 +844,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_check_clean, teardown),
 		cmocka_unit_test_teardown(test_direct_workers, teardown),
 		cmocka_unit_test_teardown(test_direct_gpu, teardown),
+		cmocka_unit_test_teardown(test_direct_worker_names_another_cgroup, teardown),
 		cmocka_unit_test_teardown(test_sboxd_workers, teardown),
 		cmocka_unit_test_teardown(test_sboxd_gpu, teardown),
 		cmocka_unit_test_teardown(test_place_again_refused, teardown),
