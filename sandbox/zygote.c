@@ -654,3 +654,8 @@ fail:
 	sbox_child_free(c);
 	return -1;
 }
+
+void sbox_zygote_mark_placed(struct sbox_child *c)
+{
+	c->placed = true;
+}

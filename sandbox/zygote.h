@@ -82,6 +82,10 @@ struct sbox_child;
 int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch *l,
 			   int peer_pidfd, struct sbox_child **out, struct sbox_err *err);
 
+/* A successor sboxd's adopted sandbox that was a placed process (the
+ * keeper's record says so): its signals go to it by pidfd. */
+void sbox_zygote_mark_placed(struct sbox_child *c);
+
 /* In the template, after a direct-mode worker ended: kill what is left in
  * its cgroup and remove it. */
 int sbox_zygote_remove_cgroup(const char *path, struct sbox_err *err);

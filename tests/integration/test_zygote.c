@@ -50,6 +50,7 @@ struct plan {
 	bool place_again;           /* each worker PLACEs itself once more */
 	bool signal;                /* the template LISTs and SIGNALs them */
 	bool hostile_page;          /* direct: each worker names another cgroup */
+	const char *pause;          /* with the workers up: "paused=1", then wait for this file */
 };
 
 static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
@@ -338,6 +339,12 @@ static void template_main(const struct plan *pl, FILE *out)
 		fprintf(out, "decoy_error=%s\n", strerror(errno));
 	if (pl->signal)
 		list_and_signal(out, pl);
+	if (pl->pause) {
+		fprintf(out, "paused=1\n");
+		fflush(out);
+		for (int t = 0; t < 3000 && access(pl->pause, F_OK) < 0; t++)
+			usleep(10000);
+	}
 	close(hold[1]);
 	for (unsigned i = 0; i < pl->workers; i++) {
 		int st = 0;
@@ -355,22 +362,25 @@ static void template_main(const struct plan *pl, FILE *out)
 	}
 }
 
-/* Run a template as pl->uid in a child of the test; its findings. */
-static char *run_template(const struct plan *pl)
+static void template_path(char *path, size_t len)
+{
+	snprintf(path, len, "%s/template.out", D.dir ? D.dir : fake_dir);
+}
+
+/* Start a template as pl->uid in a child of the test. */
+static pid_t start_template(const struct plan *pl)
 {
 	char path[512];
-	char *text;
-	FILE *f;
 	pid_t pid;
-	int st;
 
-	snprintf(path, sizeof(path), "%s/template.out", D.dir ? D.dir : fake_dir);
+	template_path(path, sizeof(path));
 	unlink(path);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		FILE *f;
 
 		if (fd < 0 || fchown(fd, pl->uid, pl->uid) < 0)
 			_exit(1);
@@ -386,14 +396,33 @@ static char *run_template(const struct plan *pl)
 		fclose(f);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	f = fopen(path, "re");
-	assert_non_null(f);
-	text = calloc(1, 256 * 1024);
+	return pid;
+}
+
+static char *read_template(void)
+{
+	char path[512];
+	char *text = calloc(1, 256 * 1024);
+	FILE *f;
+
 	assert_non_null(text);
-	(void)!fread(text, 1, 256 * 1024 - 1, f);
-	fclose(f);
+	template_path(path, sizeof(path));
+	f = fopen(path, "re");
+	if (f) {
+		(void)!fread(text, 1, 256 * 1024 - 1, f);
+		fclose(f);
+	}
 	return text;
+}
+
+/* Run a template to its end; its findings. */
+static char *run_template(const struct plan *pl)
+{
+	pid_t pid = start_template(pl);
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return read_template();
 }
 
 #define assert_key(text, key, want)                                              \
@@ -701,6 +730,43 @@ static void test_place_list_signal(void **state)
 	free(text);
 }
 
+/* Placed workers outlive a restart of sboxd (the keeper holds their
+ * pidfd and cgroup path); the successor adopts them, and removes each
+ * cgroup at its worker's end. */
+static void test_place_survives_restart(void **state)
+{
+	char go[512];
+	struct plan pl = { .workers = 2, .uid = NOBODY, .pause = go };
+	char *text = NULL;
+	pid_t t;
+	int st;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	snprintf(go, sizeof(go), "%s/go", D.dir);
+	pl.socket = D.sock;
+	t = start_template(&pl);
+	for (int i = 0; i < 3000 && !(text && strstr(text, "paused=1")); i++) {
+		free(text);
+		usleep(10000);
+		text = read_template();
+	}
+	assert_non_null(strstr(text, "paused=1"));
+	free(text);
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	/* The successor knows both placed workers while they run. */
+	assert_false(sboxd_no_jobs(&D, 200));
+	write_text(go, "");
+	assert_int_equal(waitpid(t, &st, 0), t);
+	text = read_template();
+	assert_workers(text, &pl);
+	assert_cgroups_gone(text, pl.workers);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
 /* More workers than MaxJobsPerUser=: the placements past it are refused,
  * each a job of the user's while it runs. */
 static void test_place_beyond_job_limit(void **state)
@@ -849,6 +915,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_sboxd_gpu, teardown),
 		cmocka_unit_test_teardown(test_place_again_refused, teardown),
 		cmocka_unit_test_teardown(test_place_list_signal, teardown),
+		cmocka_unit_test_teardown(test_place_survives_restart, teardown),
 		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
 		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
 	};
