@@ -393,6 +393,15 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	return 0;
 }
 
+/* The job runs: its GPUs are its leases, and the keeper has its record. */
+static void hold_gpus(struct sboxd *d, struct job *j, const unsigned *idx, size_t n)
+{
+	memcpy(j->gpus, idx, n * sizeof(unsigned));
+	j->n_gpus = n;
+	leases_take(d, j);
+	keeper_put(d, j);
+}
+
 /* Steps 2-6 for a job record (new or queued).  1: still waiting for a
  * GPU; 0: launched; -1: refused (r says why). */
 static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requester *who,
@@ -437,10 +446,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	gpus = (struct sbox_gpu_selection){ .inv = &d->leases.inv, .idx = idx, .n = n };
 	if (spawn(d, j, m, fds, &p, src, &gpus, r) < 0)
 		goto out;
-	memcpy(j->gpus, idx, n * sizeof(unsigned));
-	j->n_gpus = n;
-	leases_take(d, j);
-	keeper_put(d, j);
+	hold_gpus(d, j, idx, n);
 	rc = 0;
 out:
 	sbox_policy_free(&p);
@@ -722,10 +728,11 @@ fail:
 	return -1;
 }
 
-/* PLACE's placed process becomes the job's as a sandbox does, and its
- * answer is LAUNCH's. */
+/* PLACE's placed process becomes the job's as a sandbox does, with the
+ * GPUs leased for it (idx, n); its answer is LAUNCH's. */
 int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
-		      const struct sbox_policy *p, struct sbox_err *err)
+		      const struct sbox_policy *p, const unsigned *idx, size_t n,
+		      struct sbox_err *err)
 {
 	struct refusal r = { 0 };
 
@@ -734,6 +741,7 @@ int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 		return -1;
 	}
 	mark_started(j, p);
+	hold_gpus(d, j, idx, n);
 	return 0;
 }
 

@@ -131,14 +131,10 @@ static int place(struct sboxd *d, struct conn *c, struct job *j, const struct sb
 			goto out;
 		}
 	}
-	if (launch_take_child(d, j, child, &p, err) < 0) {
+	if (launch_take_child(d, j, child, &p, idx, n, err) < 0) {
 		*code = SBOX_E_INTERNAL;
 		goto out;
 	}
-	memcpy(j->gpus, idx, n * sizeof(unsigned));
-	j->n_gpus = n;
-	leases_take(d, j);
-	keeper_put(d, j);
 	rc = 0;
 out:
 	if (pidfd >= 0)

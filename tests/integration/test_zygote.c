@@ -436,6 +436,19 @@ static char *run_template(const struct plan *pl)
 		free(v_);                                                        \
 	} while (0)
 
+/* The key's value contains needle. */
+static void assert_key_has(const char *text, const char *key, const char *needle)
+{
+	char *v = kv_get(text, key);
+	bool has = v && strstr(v, needle);
+
+	if (!has)
+		fprintf(stderr, "%s: %s, want it to say '%s'\n--- template ---\n%s", key,
+			v ? v : "(none)", needle, text);
+	free(v);
+	assert_true(has);
+}
+
 static void assert_differ(const char *text, const char *a, const char *b)
 {
 	char *va = kv_get(text, a), *vb = kv_get(text, b);
@@ -667,19 +680,14 @@ static void test_sboxd_gpu(void **state)
 static void test_place_again_refused(void **state)
 {
 	struct plan pl = { .workers = 1, .uid = NOBODY, .place_again = true };
-	char *text, *v;
+	char *text;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "");
 	pl.socket = D.sock;
 	text = run_template(&pl);
-	v = kv_get(text, "w0_place_again");
-	if (!v || !strstr(v, "in a sandbox already"))
-		fprintf(stderr, "%s", text);
-	assert_non_null(v);
-	assert_non_null(strstr(v, "in a sandbox already"));
-	free(v);
+	assert_key_has(text, "w0_place_again", "in a sandbox already");
 	assert_key(text, "w0_status", "0");
 	assert_true(sboxd_no_jobs(&D, 5000));
 	free(text);
@@ -691,19 +699,14 @@ static void test_place_again_refused(void **state)
 static void test_direct_worker_names_another_cgroup(void **state)
 {
 	struct plan pl = { .socket = NULL, .workers = 1, .uid = 0, .hostile_page = true };
-	char *text, *v;
+	char *text;
 
 	(void)state;
 	need_root();
 	fake_dir = make_tempdir();
 	text = run_template(&pl);
 	assert_null(strstr(text, "decoy_error="));
-	v = kv_get(text, "reaped_error");
-	if (!v || !strstr(v, "not its own"))
-		fprintf(stderr, "%s", text);
-	assert_non_null(v);
-	assert_non_null(strstr(v, "not its own"));
-	free(v);
+	assert_key_has(text, "reaped_error", "not its own");
 	assert_key(text, "decoy_kept", "1");
 	free(text);
 }
@@ -772,19 +775,14 @@ static void test_place_survives_restart(void **state)
 static void test_place_beyond_job_limit(void **state)
 {
 	struct plan pl = { .workers = 3, .uid = NOBODY };
-	char *text, *v;
+	char *text;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "MaxJobsPerUser=2\n");
 	pl.socket = D.sock;
 	text = run_template(&pl);
-	v = kv_get(text, "w2_enter_error");
-	if (!v || !strstr(v, "MaxJobsPerUser=2"))
-		fprintf(stderr, "%s", text);
-	assert_non_null(v);
-	assert_non_null(strstr(v, "MaxJobsPerUser=2"));
-	free(v);
+	assert_key_has(text, "w2_enter_error", "MaxJobsPerUser=2");
 	assert_key(text, "w0_status", "0");
 	assert_key(text, "w1_status", "0");
 	assert_key(text, "w2_status", "125");
