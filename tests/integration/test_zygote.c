@@ -287,6 +287,45 @@ static void list_and_signal(FILE *out, const struct plan *pl)
 	sbox_client_free(c);
 }
 
+/* The mount ids of the template's (the host's) mount namespace, as
+ * " id id ... " for strstr. */
+static char *mount_ids(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	size_t len = 0, cap = 1 << 16;
+	char *ids = calloc(1, cap);
+
+	if (!ids)
+		return NULL;
+	ids[len++] = ' ';
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned id;
+
+		if (sscanf(line, "%u", &id) == 1 && len + 16 < cap)
+			len += (size_t)snprintf(ids + len, cap - len, "%u ", id);
+	}
+	if (f)
+		fclose(f);
+	return ids;
+}
+
+/* Mounts the run left in the template's namespace: those not there
+ * before. */
+static int new_mounts(const char *before)
+{
+	char *after = mount_ids();
+	char id[24];
+	int n = 0;
+
+	for (const char *c = after ? after + 1 : ""; *c; c = strchr(c, ' ') + 1) {
+		snprintf(id, sizeof(id), " %.*s ", (int)(strchr(c, ' ') - c), c);
+		n += before && !strstr(before, id);
+	}
+	free(after);
+	return n;
+}
+
 /* The template: a process of its own, as pl->uid; its findings as
  * key=value lines on out. */
 static void template_main(const struct plan *pl, FILE *out)
@@ -295,13 +334,16 @@ static void template_main(const struct plan *pl, FILE *out)
 	int hold[2], rep[8];
 	pid_t pids[8], self;
 	char decoy[4096] = "";
+	char *mounts;
 	struct sbox_zygote *z;
 	FILE *m;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	mounts = mount_ids();
 	z = sbox_zygote_open(pl->socket, err, sizeof(err));
 	if (!z) {
 		fprintf(out, "open_error=%s\n", err);
+		free(mounts);
 		return;
 	}
 	put_ns(out, "t_");
@@ -356,6 +398,8 @@ static void template_main(const struct plan *pl, FILE *out)
 	}
 	sbox_zygote_close(z);
 	fprintf(out, "leftover_children=%d\n", leftover_children());
+	fprintf(out, "new_mounts=%d\n", new_mounts(mounts));
+	free(mounts);
 	if (pl->hostile_page) {
 		fprintf(out, "decoy_kept=%d\n", access(decoy, F_OK) == 0);
 		rmdir(decoy);
@@ -538,6 +582,8 @@ static void assert_workers(const char *text, const struct plan *pl)
 	}
 	(void)want;
 	assert_key(text, "leftover_children", "0");
+	/* The workers' mounts were in their own namespaces. */
+	assert_key(text, "new_mounts", "0");
 }
 
 /* The kept fds only: stdio, the report pipe and the hold pipe (numbers as
