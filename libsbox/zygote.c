@@ -332,10 +332,12 @@ int sbox_zygote_postfork(struct sbox_zygote *z, int pid, char *err, size_t errle
 }
 
 /* Through sboxd: W places itself (PLACE); the GPUs it leased come back,
- * for the grant of W's /dev. */
+ * for the grant of W's /dev, and the resolved policy's Environment= (the
+ * site's [Defaults] included) into env. */
 static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 			   const char *policy_text, unsigned gpu_count,
-			   struct sbox_zygote_grant **g, char *err, size_t len)
+			   struct sbox_zygote_grant **g, char *env, size_t env_len, char *err,
+			   size_t len)
 {
 	struct sbox_client *c = sbox_client_new();
 	struct sbox_job_info info;
@@ -345,7 +347,7 @@ static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 	if (!c)
 		return fail(err, len, ENOMEM, "allocating the sboxd client");
 	if (sbox_client_connect(c, z->socket) < 0 ||
-	    sbox_client_place(c, policy_text, gpu_count, &info) < 0) {
+	    sbox_client_place(c, policy_text, gpu_count, &info, env, env_len) < 0) {
 		fail(err, len, 0, "PLACE through %s: %s", z->socket, sbox_client_error(c));
 		goto out;
 	}
@@ -385,11 +387,14 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 		from(err, errlen, &e);
 		goto out;
 	}
+	/* env_out: the policy's Environment=, then the grant's variables. */
 	if (z->socket) {
-		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, err, errlen) < 0)
+		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, env_out, env_out_len, err,
+				    errlen) < 0)
 			goto out;
 	} else if (sbox_zygote_place_direct(&g, &p, z->site, gpu_count, shm ? shm->cgroup : NULL,
-					    shm ? sizeof(shm->cgroup) : 0, &e) < 0) {
+					    shm ? sizeof(shm->cgroup) : 0, &e) < 0 ||
+		   sbox_zygote_env_append(p.env.v, env_out, env_out_len, &e) < 0) {
 		from(err, errlen, &e);
 		goto out;
 	}

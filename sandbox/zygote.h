@@ -58,7 +58,9 @@ int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_p
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
 			     const struct sbox_zygote_site *zs, const unsigned *gpus, size_t n_gpus,
 			     struct sbox_err *err);
-/* The grant's variables (CUDA_VISIBLE_DEVICES...) as "K=V\n" lines. */
+/* env's "K=V" entries appended to buf (NUL-terminated, len bytes) as
+ * "K=V\n" lines; the grant's variables (CUDA_VISIBLE_DEVICES...) so. */
+int sbox_zygote_env_append(char *const *env, char *buf, size_t len, struct sbox_err *err);
 int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
 			  struct sbox_err *err);
 void sbox_zygote_grant_free(struct sbox_zygote_grant *g);

@@ -237,7 +237,8 @@ int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
 int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 		      const struct sbox_policy *p, const unsigned *idx, size_t n,
 		      struct sbox_err *err);
-void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j);
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+		  char *const *env);
 
 /* place.c: PLACE (docs/protocol.md): the sender moved into a sandbox's
  * cgroup, a job until it exits. */

@@ -290,7 +290,10 @@ static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 	ctx->tasks_total = host.tasks_total;
 }
 
-static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+/* env: PLACE's answer also carries the resolved policy's Environment=
+ * (NULL for LAUNCH). */
+static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+			   char *const *env)
 {
 	struct sbox_mb b = { 0 };
 
@@ -300,6 +303,8 @@ static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const 
 	sbox_mb_u32(&b, SBOX_ATTR_STATE, j->state);
 	for (size_t i = 0; i < j->n_gpus; i++)
 		sbox_mb_u32(&b, SBOX_ATTR_GPU, j->gpus[i]);
+	for (size_t i = 0; env && env[i]; i++)
+		sbox_mb_str(&b, SBOX_ATTR_ENV, env[i]);
 	conn_send(d, c, &b);
 	sbox_mb_free(&b);
 }
@@ -539,7 +544,7 @@ static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 			keeper_put(d, j);
 		}
 	}
-	reply_launched(d, c, m->hdr.seq, j);
+	reply_launched(d, c, m->hdr.seq, j, NULL);
 	return true;
 }
 
@@ -642,7 +647,7 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 		j->owner = c;
 		c->n_jobs++;
 	}
-	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j);
+	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j, NULL);
 }
 
 /* One step of a retry round (jobs_retry_queued): try the queued launches
@@ -745,7 +750,8 @@ int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 	return 0;
 }
 
-void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+		  char *const *env)
 {
-	reply_launched(d, c, seq, j);
+	reply_launched(d, c, seq, j, env);
 }

@@ -135,6 +135,9 @@ static int place(struct sboxd *d, struct conn *c, struct job *j, const struct sb
 		*code = SBOX_E_INTERNAL;
 		goto out;
 	}
+	/* The worker builds its own environment: it gets the resolved
+	 * policy's Environment= (the site's [Defaults] included). */
+	launch_reply(d, c, m->hdr.seq, j, p.env.v);
 	rc = 0;
 out:
 	if (pidfd >= 0)
@@ -159,7 +162,5 @@ void place_job(struct sboxd *d, struct conn *c, struct sbox_msg *m)
 		j->dead = true;
 		d->have_dead = true;
 		conn_send_error(d, c, m->hdr.seq, code ? code : SBOX_E_INTERNAL, err.errnum, err.msg);
-		return;
 	}
-	launch_reply(d, c, m->hdr.seq, j);
 }

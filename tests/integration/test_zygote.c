@@ -33,7 +33,7 @@
 #include "include/sbox/zygote.h"
 
 #define FIXTURE "tests/fixtures/fake-gpus.sh"
-#define POLICY "[Sandbox]\nMemoryMax=64M\nTasksMax=64\n"
+#define POLICY "[Sandbox]\nMemoryMax=64M\nTasksMax=64\nEnvironment=ZYGOTE_POLICY=1\n"
 #define MEMORY_MAX "67108864"
 
 static struct sboxd D;
@@ -121,7 +121,7 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	if (pl->place_again) {
 		struct sbox_client *c = sbox_client_new();
 
-		if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+		if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_place(c, NULL, 0, NULL, NULL, 0) < 0)
 			fprintf(f, "place_again=%s\n", sbox_client_error(c));
 		else
 			fprintf(f, "place_again=placed\n");
@@ -574,10 +574,9 @@ static void assert_workers(const char *text, const struct plan *pl)
 		snprintf(k1, sizeof(k1), "w%u_env", i);
 		v = kv_get(text, k1);
 		assert_non_null(v);
-		if (pl->gpus)
-			assert_non_null(strstr(v, "CUDA_VISIBLE_DEVICES="));
-		else
-			assert_string_equal(v, "-");
+		/* The policy's Environment=, then the GPUs' variables. */
+		assert_non_null(strstr(v, "ZYGOTE_POLICY=1;"));
+		assert_true(!pl->gpus == !strstr(v, "CUDA_VISIBLE_DEVICES="));
 		free(v);
 	}
 	(void)want;
@@ -683,9 +682,12 @@ static void test_sboxd_workers(void **state)
 
 	(void)state;
 	sboxd_prepare(&D);
-	sboxd_start(&D, "");
+	sboxd_start(&D, "[Defaults]\nEnvironment=SITE_DEFAULT=1\n");
 	pl.socket = D.sock;
 	text = run_template(&pl);
+	/* The site's [Defaults] reach the worker's environment too. */
+	assert_key_has(text, "w0_env", "SITE_DEFAULT=1;");
+	assert_key_has(text, "w1_env", "SITE_DEFAULT=1;");
 	/* The template holds a user namespace of its own, nothing more. */
 	assert_key(text, "t_uid_map", "     65534      65534          1");
 	assert_workers(text, &pl);
@@ -937,7 +939,7 @@ static int place_self(const char *sock)
 {
 	struct sbox_client *c = sbox_client_new();
 
-	if (sbox_client_connect(c, sock) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+	if (sbox_client_connect(c, sock) < 0 || sbox_client_place(c, NULL, 0, NULL, NULL, 0) < 0)
 		printf("place_error=%s\n", sbox_client_error(c));
 	else
 		printf("place=ok\n");
