@@ -114,6 +114,7 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	put_dir(f, "proc", "/proc", true);
 	put_dir(f, "fds", "/proc/self/fd", true);
 	put_dir(f, "dev", "/dev", false);
+	put_dir(f, "run", "/run", false);
 	fprintf(f, "env=");
 	for (const char *c = env; *c; c++)
 		fputc(*c == '\n' ? ';' : *c, f);
@@ -570,6 +571,14 @@ static void assert_workers(const char *text, const struct plan *pl)
 		if (gpu_nodes(v) != pl->gpus)
 			fprintf(stderr, "%s=%s: want %u GPU node(s)\n", k1, v, pl->gpus);
 		assert_int_equal(gpu_nodes(v), pl->gpus);
+		free(v);
+		/* /run hidden: no sboxd socket, no /run/sbox registry. */
+		snprintf(k1, sizeof(k1), "w%u_run", i);
+		v = kv_get(text, k1);
+		assert_non_null(v);
+		if (strstr(v, "sbox"))
+			fprintf(stderr, "%s=%s\n", k1, v);
+		assert_null(strstr(v, "sbox"));
 		free(v);
 		snprintf(k1, sizeof(k1), "w%u_env", i);
 		v = kv_get(text, k1);
