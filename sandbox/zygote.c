@@ -217,10 +217,13 @@ static __attribute__((noreturn)) void helper_main(int sock)
 
 int sbox_zygote_helper_ready(int sock, struct sbox_err *err)
 {
-	char c;
+	char c = 0;
 
-	if (send(sock, "j", 1, MSG_NOSIGNAL) != 1 || recv(sock, &c, 1, 0) != 1 || c != 'r')
+	errno = 0;
+	if (send(sock, "j", 1, MSG_NOSIGNAL) != 1 || recv(sock, &c, 1, 0) != 1)
 		return sbox_fail(err, errno ? errno : EPIPE, "waiting for the worker's init to harden itself");
+	if (c != 'r')
+		return sbox_fail(err, EPERM, "the worker's init could not make itself non-dumpable and drop its capabilities");
 	return 0;
 }
 
