@@ -170,7 +170,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # sboxd, libsbox (static, shared with only sbox_client_* exported so that a
 # client links against the protocol and nothing else; pkg-config file), the
 # example node agent, the protocol fuzzer.
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c recovery.c leases.c reply.c state.c closer.c teardown.c base.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c place.c recovery.c leases.c reply.c state.c closer.c teardown.c base.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
@@ -178,10 +178,13 @@ $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
 # version script in the shared library.
-LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c wire/fdpass.c $(wildcard common/*.c policy/*.c)
+# The zygote API (libsbox/zygote.c) does what a sandbox's own steps do, in
+# the calling process: it carries sandbox/ too, hidden the same way.
+LIBSBOX_SRC = libsbox/client.c libsbox/zygote.c wire/protocol.c wire/build.c wire/fdpass.c \
+	$(wildcard common/*.c policy/*.c sandbox/*.c)
 LIBSBOX_SOVERSION = 0
 # policy/ checks capability names with libcap, syscall names with libseccomp.
-LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
+LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih libnl-3.0 libnl-route-3.0 2>/dev/null)
 $(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o)
 	ar rcs $@ $^
 $(B)/pic/%.o: %.c
@@ -205,6 +208,14 @@ $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds $
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
+
+# The zygote tests: a C template through libsbox's zygote API, direct and
+# through their own sboxd.
+$(B)/tests/test_zygote: tests/integration/test_zygote.c $(DAEMON_TEST_LIB) $(CLI_OBJ) \
+		$(O)/libsbox/zygote.o $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(O)/libsbox/zygote.o \
+		$(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # make fuzz [FUZZ_SECONDS=60]: every libFuzzer target tests/fuzz/fuzz_*.c
 # (clang), each for FUZZ_SECONDS from its seeds (tests/fuzz/run.sh), then
@@ -247,6 +258,7 @@ install-daemon:
 	install -m 0755 $(B)/sboxd $(DESTDIR)$(SBINDIR)/sboxd
 	install -m 0644 docs/man/sboxd.8 $(DESTDIR)$(MANDIR)/man8/sboxd.8
 	install -m 0644 include/sbox/libsbox.h $(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h
+	install -m 0644 include/sbox/zygote.h $(DESTDIR)$(INCLUDEDIR)/sbox/zygote.h
 	install -m 0644 $(B)/libsbox.a $(DESTDIR)$(LIBDIR)/libsbox.a
 	install -m 0755 $(B)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION)
 	ln -sf libsbox.so.$(LIBSBOX_SOVERSION) $(DESTDIR)$(LIBDIR)/libsbox.so
@@ -259,7 +271,8 @@ install-daemon:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sboxrun $(DESTDIR)$(MANDIR)/man1/sboxrun.1
 	rm -f $(DESTDIR)$(SBINDIR)/sboxd $(DESTDIR)$(MANDIR)/man8/sboxd.8 \
-		$(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h $(DESTDIR)$(LIBDIR)/libsbox.a \
+		$(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h $(DESTDIR)$(INCLUDEDIR)/sbox/zygote.h \
+		$(DESTDIR)$(LIBDIR)/libsbox.a \
 		$(DESTDIR)$(LIBDIR)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/sbox.pc $(DESTDIR)$(UNITDIR)/sboxd.service \
 		$(DESTDIR)$(UNITDIR)/sboxd.socket

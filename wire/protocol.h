@@ -52,6 +52,7 @@ enum sbox_msg_type {
 	SBOX_MSG_LIST = 5,
 	SBOX_MSG_STATS = 6,
 	SBOX_MSG_GPUS = 7,
+	SBOX_MSG_PLACE = 8,             /* place the sender itself (zygotes); LAUNCHED */
 	/* replies and events */
 	SBOX_MSG_PONG = 0x81,
 	SBOX_MSG_LAUNCHED = 0x82,
@@ -135,6 +136,12 @@ enum {
 	SBOX_LAUNCH_DETACH = 1 << 0,   /* outlive the connection; wait later */
 	SBOX_LAUNCH_WAIT_GPU = 1 << 1, /* queue until the named GPU is free */
 	SBOX_LAUNCH_ALL_FLAGS = 0x3,
+};
+
+/* A JOB record's FLAGS (LIST, the keeper): its LAUNCH flags, and PLACED
+ * for a process PLACE put in a sandbox's cgroup. */
+enum {
+	SBOX_JOB_PLACED = 1 << 8,
 };
 
 /* How a job ended (EXIT). */
