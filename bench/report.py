@@ -105,11 +105,18 @@ def load_api(mode):
 
 load_rows()
 BYID = {r["id"]: r for r in ROWS}
-API = {m: load_api(m) for m in ("fork", "direct", "libsbox")}
+API_MODES = ("fork", "direct", "libsbox", "libsbox-nopool")
+API = {m: load_api(m) for m in API_MODES}
+# Whether sboxd has a pool of prepared sandboxes (bench/lib.sh found out
+# by starting one with the pool off: an sboxd without [Pool] refuses it).
+POOL = kv_file(os.path.join(RES, "pool.txt"))
+HAS_POOL = POOL.get("pool") == "yes"
 API_LABEL = {
     "fork": "fork+exec+waitpid (C, in-process)",
     "direct": "sandbox library in-process (sbox_spawn, events, reap)",
-    "libsbox": "libsbox API through sboxd (no client process)",
+    "libsbox": "libsbox API through sboxd, %s" % (
+        "pool on (default config)" if HAS_POOL else "no client process (this sboxd has no pool)"),
+    "libsbox-nopool": "libsbox API through sboxd, pool off (`[Pool] Size=0`)",
 }
 
 
@@ -294,10 +301,12 @@ w()
 w("| path | launches | p50 ms | p90 ms | p99 ms | p50 ratio to fork+exec | fd/child leaks |")
 w("|---|---:|---:|---:|---:|---:|---|")
 floor = med(API["fork"]["times"])
-for m in ("fork", "direct", "libsbox"):
+for m in API_MODES:
     a = API[m]
+    if m == "libsbox-nopool" and not a["times"] and not HAS_POOL:
+        continue
     if not a["times"]:
-        why = "libsbox and sboxd not built yet" if m == "libsbox" else "apibench failed"
+        why = "libsbox and sboxd not built yet" if m.startswith("libsbox") else "apibench failed"
         w("| %s | not available (%s) | | | | | |" % (API_LABEL[m], why))
         continue
     t = a["times"]
@@ -312,33 +321,7 @@ if API["direct"]["times"]:
     w()
 
 
-# Targets
-def target_row(name, goal, value, good, note=""):
-    verdict = "-" if value != value else ("**met**" if good(value) else "**not met**")
-    return "| %s | %s | %s | %s | %s |" % (name, goal, "-" if value != value else value, verdict, note)
-
-
-w("## Targets (issue 8), as ratios from this run")
-w()
-w("| target | goal | measured | verdict | note |")
-w("|---|---|---|---|---|")
-sboxd_row = "sboxd" if ok("sboxd") else None
-stand = "sboxrun-full" if ok("sboxrun-full") else ("sboxrun" if ok("sboxrun") else None)
-for peer, goal in (("bwrap", 0.5), ("crun", 0.25)):
-    who = sboxd_row or stand
-    if who and ok(peer):
-        x, _ = ratio_to(who, peer)
-        note = "" if sboxd_row else "sboxd not available: measured with %s instead" % BYID[who]["label"]
-        w(target_row("sbox full isolation vs %s" % BYID[peer]["label"], "<= %.2fx" % goal,
-                     round(x, 2), lambda v, g=goal: v <= g, note))
-    else:
-        w(target_row("sbox full isolation vs %s" % peer, "<= %.2fx" % goal, float("nan"),
-                     None, "a row is not available"))
-api = "libsbox" if API["libsbox"]["times"] else "direct"
-if API[api]["times"] and floor == floor:
-    x = med(API[api]["times"]) / floor
-    w(target_row("API path p50 vs fork+exec p50", "<= 2x", round(x, 2), lambda v: v <= 2,
-                 "" if api == "libsbox" else "libsbox not available: the in-process library instead"))
+# Throughput, leak counts and scaling: loaded here, since the targets use them.
 TP = {}
 for f in glob.glob(os.path.join(RES, "tp-*-*.json")):
     mode, c = re.match(r"tp-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
@@ -346,10 +329,180 @@ for f in glob.glob(os.path.join(RES, "tp-*-*.json")):
         TP[(mode, int(c))] = json.loads(read(f))
     except ValueError:
         pass
-tp_mode = next((m for m in ("libsbox", "sboxrun-client") if any(k[0] == m for k in TP)), None)
-best = max((v["per_s"] for k, v in TP.items() if k[0] == (tp_mode or "direct")), default=float("nan"))
-w(target_row("launches/s through sboxd, full isolation", ">= 1000", round(best) if best == best else best,
-             lambda v: v >= 1000, "" if tp_mode else "sboxd not available: the in-process library instead"))
+LEAK_BEFORE = kv_file(os.path.join(RES, "leak-before.txt"))
+LEAK_AFTER = kv_file(os.path.join(RES, "leak-after.txt"))
+# What is sbox's alone (bench/lib.sh's LEAK_OWN), per sboxd.
+LEAK_OWN = {
+    "libsbox": ("sbox_cgroups_stale", "sbox_cgroups_sboxd", "sboxd_fds", "sboxd_children"),
+    "libsbox-nopool": ("sbox_cgroups_stale", "sbox_cgroups_sboxd_nopool", "sboxd_nopool_fds",
+                       "sboxd_nopool_children"),
+}
+LEAK_OWN["sboxrun-client"] = LEAK_OWN["libsbox"]
+LEAK_OWN_ALL = set(k for v in LEAK_OWN.values() for k in v)
+
+
+def leaked(keys):
+    """The own counts that grew over the throughput runs: ["key +N", ...]."""
+    grown = []
+    for k in keys:
+        try:
+            d = int(LEAK_AFTER[k]) - int(LEAK_BEFORE[k])
+        except (KeyError, ValueError):
+            continue
+        if d > 0:
+            grown.append("%s +%d" % (k, d))
+    return grown
+
+
+SC = []
+for f in glob.glob(os.path.join(RES, "scale-*-*.json")):
+    mode, k = re.match(r"scale-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
+    try:
+        SC.append((mode, int(k), json.loads(read(f))))
+    except ValueError:
+        pass
+
+
+# Targets
+def verdict_of(value, good):
+    if value != value:
+        return "-"
+    return "**met**" if good(value) else "**not met**"
+
+
+def target_row(name, goal, measured, verdict, note=""):
+    w("| %s | %s | %s | %s | %s |" % (name, goal, measured, verdict, note))
+
+
+def round_ratios(mode):
+    """Per-round ratio of an API mode's p50 to fork's p50 (same round)."""
+    a, f = API[mode]["rounds"], API["fork"]["rounds"]
+    per = [med(a[k]) / med(f[k]) for k in a if k in f and a[k] and f[k]]
+    return " (rounds %s-%s)" % (ratio(min(per)), ratio(max(per))) if per else ""
+
+
+def pool_modes():
+    """The API/throughput modes through sboxd, pool on first: (mode, suffix)."""
+    if not HAS_POOL:
+        return [("libsbox", "")]
+    return [("libsbox", ", pool on"), ("libsbox-nopool", ", pool off")]
+
+
+BWRAP_CMD = "bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp /bin/true"
+
+
+def bwrap_is_issues():
+    return " ".join(read(os.path.join(RES, "cmd-bwrap")).split()) == BWRAP_CMD
+
+
+def target_api(floor):
+    for mode, sfx in pool_modes():
+        t = API[mode]["times"]
+        name = "API p50 through sboxd (libsbox, launch to reaped exit)%s vs fork+exec+waitpid p50" % sfx
+        if not t or floor != floor:
+            target_row(name, "<= 2x", "-", "-", "a row is not available")
+            continue
+        x = med(t) / floor
+        target_row(name, "<= 2x", ratio(x), verdict_of(x, lambda v: v <= 2),
+                   "%s vs %s ms%s" % (ms(med(t)), ms(floor), round_ratios(mode)))
+
+
+def target_throughput():
+    modes = pool_modes() if any(k[0] == "libsbox" for k in TP) else [("sboxrun-client", "")]
+    for mode, sfx in modes:
+        name = "launches/s through sboxd, 4 clients%s" % sfx
+        goal = ">= 1000/s, 0 failures, leak check clean"
+        v = TP.get((mode, 4))
+        if not v:
+            target_row(name, goal, "-", "-", "not measured at 4 clients")
+            continue
+        grown = leaked(LEAK_OWN[mode]) if LEAK_BEFORE else ["no leak check"]
+        good = v["per_s"] >= 1000 and v["failures"] == 0 and not grown
+        why = [] if v["per_s"] >= 1000 else ["below 1000/s"]
+        why += ["%d failures" % v["failures"]] if v["failures"] else []
+        why += ["leak: " + ", ".join(grown)] if grown else []
+        target_row(name, goal, "%.0f/s, %d failures, leaks %s" % (
+            v["per_s"], v["failures"], "none" if not grown else len(grown)),
+            "**met**" if good else "**not met**",
+            ("sboxrun client processes: libsbox not available; " if mode == "sboxrun-client" else "")
+            + "; ".join(why))
+
+
+def target_vs_bwrap(rid, goal, name):
+    if not ok("bwrap") or not ok(rid):
+        target_row(name, "<= %.1fx" % goal, "-", "-", "a row is not available")
+        return
+    x, (lo, hi) = ratio_to(rid, "bwrap")
+    note = "%s vs %s ms, rounds %s-%s" % (ms(med(BYID[rid]["times"])), ms(med(BYID["bwrap"]["times"])),
+                                         ratio(lo), ratio(hi))
+    if not bwrap_is_issues():
+        target_row(name, "<= %.1fx" % goal, ratio(x), "-",
+                   "the bubblewrap row is not issue 14's command line (`%s`)" % BWRAP_CMD)
+        return
+    target_row(name, "<= %.1fx" % goal, ratio(x), verdict_of(x, lambda v: v <= goal), note)
+
+
+def target_tail():
+    for mode, sfx in pool_modes():
+        t = API[mode]["times"]
+        name = "p99 through sboxd (libsbox%s) vs its p50" % sfx
+        if not t:
+            target_row(name, "<= 3x", "-", "-", "not measured")
+            continue
+        x = pct(t, 99) / med(t)
+        target_row(name, "<= 3x", ratio(x), verdict_of(x, lambda v: v <= 3),
+                   "p99 %s ms, p50 %s ms, %d launches" % (ms(pct(t, 99)), ms(med(t)), len(t)))
+
+
+def target_scaling():
+    name, goal = "a launch with 1000 live sandboxes vs with 0 (p50)", "<= 1.2x"
+    mode = "libsbox" if any(m == "libsbox" for m, _, _ in SC) else "direct"
+    pts = {k: v for m, k, v in SC if m == mode and v["latency"]["n"]}
+    reached = {k: v.get("live", k) for k, v in pts.items()}
+    if 0 not in pts or len(pts) < 2:
+        target_row(name, goal, "-", "-", "scaling not measured")
+        return
+    top = max(pts, key=lambda k: reached[k])
+    x = pts[top]["latency"]["p50_us"] / pts[0]["latency"]["p50_us"]
+    note = "" if mode == "libsbox" else "sboxd not available: the in-process library; "
+    if reached[top] < 1000:
+        short = "asked for %d, reached %d" % (top, reached[top]) if reached[top] < top else \
+            "this run went to %d only%s" % (top, " (quick mode)" if M.get("quick") == "1" else "")
+        target_row(name, goal, "%s at %d live" % (ratio(x), reached[top]), "not measured at 1000",
+                   note + short)
+        return
+    target_row(name, goal, ratio(x), verdict_of(x, lambda v: v <= 1.2), note + "%s vs %s ms" % (
+        ms(pts[top]["latency"]["p50_us"] / 1e3), ms(pts[0]["latency"]["p50_us"] / 1e3)))
+
+
+w("## Targets (issue 14), as ratios from this run")
+w()
+w("Full isolation throughout (`%s`).  The API and throughput targets are through sboxd "
+  "with libsbox (bench/apibench.c); the whole-process targets compare hyperfine's medians "
+  "of the rows above.  %s" % (
+      read(os.path.join(RES, "full-cli.txt")).strip() or " ".join(
+          "--set " + x for x in read(os.path.join(RES, "full-sets.txt")).split()),
+      "Each sboxd target is measured with sboxd's pool of prepared sandboxes on (its default) "
+      "and off." if HAS_POOL else "This sboxd has no pool of prepared sandboxes (%s), so "
+      "there is no pool-off line." % (POOL.get("pool_why") or "it refused `[Pool]`")))
+w()
+w("| target | goal | measured | verdict | note |")
+w("|---|---|---|---|---|")
+target_api(floor)
+target_throughput()
+target_vs_bwrap("sboxd", 0.5,
+                "`sboxrun %s -- /bin/true` via sboxd vs bubblewrap (median)" % (
+                    read(os.path.join(RES, "full-cli.txt")).strip() or "--full"))
+target_vs_bwrap("sboxrun-full", 1.0, "the same, direct mode, vs bubblewrap (median)")
+target_tail()
+target_scaling()
+if ok("crun") and ok("sboxd"):
+    x, _ = ratio_to("sboxd", "crun")
+    target_row("(issue 8) sbox via sboxd vs crun (median)", "<= 0.25x", ratio(x),
+               verdict_of(x, lambda v: v <= 0.25))
+w()
+w("bubblewrap's row is `%s`%s." % (BWRAP_CMD, "" if bwrap_is_issues() or not ok("bwrap") else
+                                  " — **not** what this run measured (see its command in the results)"))
 w()
 
 # Throughput
@@ -360,7 +513,9 @@ w("Concurrent clients launch /bin/true back to back for a fixed time (apibench -
 w()
 w("| path | clients | launches/s | p50 ms | p99 ms | failures |")
 w("|---|---:|---:|---:|---:|---:|")
-TPL = {"libsbox": "through sboxd (libsbox)", "sboxrun-client": "through sboxd (sboxrun clients)",
+TPL = {"libsbox": "through sboxd (libsbox%s)" % (", pool on" if HAS_POOL else ""),
+       "libsbox-nopool": "through sboxd (libsbox, pool off)",
+       "sboxrun-client": "through sboxd (sboxrun clients)",
        "direct": "in-process library (direct)"}
 for (mode, c), v in sorted(TP.items(), key=lambda kv: (list(TPL).index(kv[0][0]), kv[0][1])):
     lat = v["latency"]
@@ -369,24 +524,25 @@ for (mode, c), v in sorted(TP.items(), key=lambda kv: (list(TPL).index(kv[0][0])
 if not TP:
     w("| not measured | | | | | |")
 w()
-before = kv_file(os.path.join(RES, "leak-before.txt"))
-after = kv_file(os.path.join(RES, "leak-after.txt"))
+before, after = LEAK_BEFORE, LEAK_AFTER
 if before:
-    w("Leak check: before the throughput runs and 2 s after them.  The verdicts are on "
-      "what is sbox's alone: cgroups left by a launcher that is gone "
-      "(`sbox_cgroups_stale`), sboxd's cgroups, fds and children; rows marked machine-wide "
-      "also count other users' activity on this shared machine (other sbox tests run here).")
+    w("Leak check: before the throughput runs and after them, once sbox's own counts have "
+      "settled (teardown off sboxd's loop, a pool refilling: %s s here, at most 20).  The "
+      "verdicts are on what is sbox's alone: cgroups left by a launcher that is gone "
+      "(`sbox_cgroups_stale`), each sboxd's cgroups, fds and children (with a pool, its "
+      "prepared sandboxes are among them, as many before as after); rows marked machine-wide "
+      "also count other users' activity on this shared machine (other sbox tests run here)."
+      % after.get("settle_s", "?"))
     w()
     w("| what | before | after | verdict |")
     w("|---|---:|---:|---|")
-    own = {"sbox_cgroups_stale", "sbox_cgroups_sboxd", "sboxd_fds", "sboxd_children"}
     for k in before:
         b, a = before.get(k, "?"), after.get(k, "?")
         try:
             d = int(a) - int(b)
         except ValueError:
             d = 0
-        if k in own:
+        if k in LEAK_OWN_ALL:
             verdict = "ok" if d <= 0 else "**leak: +%d**" % d
         elif k.startswith("sboxd_rss"):
             verdict = "sboxd's RSS (see Memory)"
@@ -402,23 +558,24 @@ w("The driver holds K sandboxes running `sleep`, then times launches of /bin/tru
 w()
 w("| path | live sandboxes | time to start them (s) | p50 ms | p90 ms | p99 ms | MemAvailable per live sandbox (KiB) | launcher RSS per live sandbox (KiB) |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
-SC = []
-for f in glob.glob(os.path.join(RES, "scale-*-*.json")):
-    mode, k = re.match(r"scale-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
-    try:
-        SC.append((mode, int(k), json.loads(read(f))))
-    except ValueError:
-        pass
 for mode, k, v in sorted(SC, key=lambda x: (x[0], x[1])):
     lat = v["latency"]
-    w("| %s | %d | %.2f | %s | %s | %s | %s | %s |" % (
-        TPL.get(mode, mode), k, v.get("live_start_s", 0), ms(lat["p50_us"] / 1e3),
+    live = v.get("live", k)
+    w("| %s | %s | %.2f | %s | %s | %s | %s | %s |" % (
+        TPL.get(mode, mode), live if live == k else "%d (of %d asked: starting more failed)" % (live, k),
+        v.get("live_start_s", 0), ms(lat["p50_us"] / 1e3),
         ms(lat["p90_us"] / 1e3), ms(lat["p99_us"] / 1e3),
-        "%.0f" % v["memavail_kb_per_live"] if k else "-",
-        "%.1f" % v["rss_kb_per_live"] if k else "-"))
+        "%.0f" % v["memavail_kb_per_live"] if "memavail_kb_per_live" in v else "-",
+        "%.1f" % v["rss_kb_per_live"] if "rss_kb_per_live" in v else "-"))
 if not SC:
     w("| not measured | | | | | | | |")
 w()
+if SC and max(v.get("live", k) for _, k, v in SC) < 1000:
+    w("This run did not reach 1000 live sandboxes (%s): the 1000-live target is not measured." % (
+        "starting more failed" if any(v.get("live", k) < k for _, k, v in SC) else
+        "it asked for %d at most%s" % (max(k for _, k, _ in SC),
+                                       ", quick mode" if M.get("quick") == "1" else "")))
+    w()
 
 # Memory
 w("## Memory")

@@ -72,8 +72,9 @@ detect_sbox
 row exec "exec /bin/true" "none: the floor (fork+exec by hyperfine)" $TRUE
 row unshare "unshare(1)" "ns: pid mnt uts ipc net cgroup; host root rw, all caps" \
 	unshare --fork --pid --mount --uts --ipc --net --cgroup $TRUE
-row bwrap "bubblewrap" "ns: user pid mnt uts ipc net cgroup; ro root, minimal /dev, /proc; caps kept as root" \
-	bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc $TRUE
+# bubblewrap: exactly issue 14's command line for the "half of bubblewrap" target.
+row bwrap "bubblewrap" "ns: user pid mnt uts ipc net cgroup; ro root, minimal /dev, /proc, private /tmp; caps kept as root" \
+	bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp $TRUE
 row crun "crun" "ns: pid mnt uts ipc net cgroup; cgroup: memory+pids limits, device list; seccomp deny list; no caps; minimal ro rootfs" \
 	crun run --bundle "$RES/bundle" bench-crun
 row runc "runc" "as crun (same bundle)" \
@@ -82,10 +83,10 @@ row firejail "firejail" "ns: pid mnt uts ipc net; seccomp; caps dropped; private
 	firejail --quiet --noprofile --net=none --private-dev --caps.drop=all --seccomp $TRUE
 row sboxrun "sboxrun (direct)" "$(sbox_isolation default)" \
 	"$B/sboxrun" $SBOX_DIRECT_ARGS -- $TRUE
-row sboxrun-full "sboxrun --full (direct)" "$(sbox_isolation full)" \
-	"$B/sboxrun" $SBOX_DIRECT_ARGS "${FULL_FLAGS[@]}" -- $TRUE
-row sboxd "sboxrun via sboxd --full" "$(sbox_isolation full)" \
-	"$B/sboxrun" --socket "$RES/sboxd.sock" "${FULL_FLAGS[@]}" -- $TRUE
+row sboxrun-full "sboxrun ${FULL_CLI[*]:---full} (direct)" "$(sbox_isolation full)" \
+	"$B/sboxrun" $SBOX_DIRECT_ARGS "${FULL_CLI[@]}" -- $TRUE
+row sboxd "sboxrun ${FULL_CLI[*]:---full} via sboxd" "$(sbox_isolation full)" \
+	"$B/sboxrun" --socket "$RES/sboxd.sock" "${FULL_CLI[@]}" -- $TRUE
 
 # Which rows can run here (the smoke test also checks they isolate).
 check_rows
