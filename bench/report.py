@@ -630,9 +630,116 @@ plot "%s" using 1:3:6:xtic(2) with boxes lc rgb variable, \\
 
 # Profile
 PROF = os.path.join(RES, "profile")
-w("## Where a direct launch spends its time (profile)")
+PHASE_PATHS = (("direct", "direct (`sboxrun --direct`)"),
+               ("sboxd", "through sboxd (libsbox%s)" % (", pool on" if HAS_POOL else "")),
+               ("sboxd-nopool", "through sboxd (libsbox, pool off)"))
+PHASE_COUNTERS = [
+    ("task-clock", "CPU time, ms", "%.2f"),
+    ("page-faults", "page faults", "%.0f"),
+    ("context-switches", "context switches", "%.0f"),
+    ("cpu-migrations", "CPU migrations", "%.1f"),
+    ("sched:sched_process_fork", "forks (fork, clone, clone3)", "%.1f"),
+    ("sched:sched_process_exec", "execs", "%.1f"),
+    ("syscalls:sys_enter_clone3", "clone3 calls", "%.1f"),
+    ("syscalls:sys_enter_unshare", "unshare calls", "%.1f"),
+    ("syscalls:sys_enter_setns", "setns calls", "%.1f"),
+    ("cgroup:cgroup_mkdir", "cgroup mkdir", "%.1f"),
+    ("cgroup:cgroup_attach_task", "cgroup attaches (a task moved into a cgroup)", "%.1f"),
+    ("cgroup:cgroup_rmdir", "cgroup rmdir", "%.1f"),
+    ("syscalls:sys_enter_mount", "mount(2) calls", "%.1f"),
+    ("syscalls:sys_enter_umount", "umount2(2) calls", "%.1f"),
+]
+
+
+def phases_of(name):
+    try:
+        return json.loads(read(os.path.join(PROF, "phases-%s.json" % name)))
+    except ValueError:
+        return None
+
+
+def own_wait(cause):
+    """The launch's processes waiting for each other: not a cost of its own."""
+    return cause.startswith("waiting")
+
+
+def phases_section():
+    ph = [(label, phases_of(name)) for name, label in PHASE_PATHS]
+    ph = [(label, p) for label, p in ph if p]
+    if not ph:
+        return
+    w("### Per launch, by phase (bench/profile.sh, bench/profile_sum.py)")
+    w()
+    w("The same driver launches %d times each way with full isolation, under three tools in "
+      "turn: `perf stat` (counters), `strace -f -c -w` (syscalls with their wall time, so a "
+      "call that blocks shows its wait; strace inflates each call) and `perf record -a -e "
+      "sched:sched_switch -g` (where each process of the launch blocks, read from the kernel "
+      "stack at the switch and timed until it runs again).  Direct: the driver's fork+exec of "
+      "sboxrun, sboxrun, its sandbox and the cgroup guard.  Through sboxd: the libsbox client, "
+      "sboxd and its sandboxes — sboxd's whole work, refill of a pool included; kernel "
+      "threads (a namespace's teardown in a kworker) are not counted." % ph[0][1]["n"])
+    w()
+    w("| per launch | %s |" % " | ".join(label for label, _ in ph))
+    w("|---|" + "---:|" * len(ph))
+    for key, label, fmt in PHASE_COUNTERS:
+        if any(key in p["counters"] for _, p in ph):
+            w("| %s | %s |" % (label, " | ".join(
+                fmt % p["counters"][key] if key in p["counters"] else "-" for _, p in ph)))
+    w("| syscalls (strace) | %s |" % " | ".join(
+        "%.0f" % sum(r["calls_per_launch"] for r in p["syscalls"]) if p["syscalls"] else "-"
+        for _, p in ph))
+    causes = []
+    for _, p in ph:
+        for c in p.get("sched", {}).get("blocked", {}):
+            if c not in causes:
+                causes.append(c)
+    def blocked(p, c):
+        return p.get("sched", {}).get("blocked", {}).get(c)
+
+    small = [c for c in causes if not own_wait(c) and all(
+        (blocked(p, c) or {"ms_per_launch": 0})["ms_per_launch"] < 0.5 for _, p in ph)]
+    for c in sorted(causes, key=lambda c: (own_wait(c), c)):
+        if c in small:
+            continue
+        cells = []
+        for _, p in ph:
+            b = blocked(p, c)
+            cells.append("%.2f ms in %.1f waits" % (b["ms_per_launch"], b["times_per_launch"])
+                         if b else "-")
+        w("| blocked: %s%s | %s |" % (c, " (not a cost of its own)" if own_wait(c) else "",
+                                      " | ".join(cells)))
+    if small:
+        w("| blocked: other kernel waits, each under 0.5 ms per launch (%d kinds) | %s |" % (
+            len(small), " | ".join("%.2f ms" % sum((blocked(p, c) or {"ms_per_launch": 0})
+                                                   ["ms_per_launch"] for c in small) for _, p in ph)))
+    w("| runnable but not running (preempted: the run queue) | %s |" % " | ".join(
+        "%.2f ms" % p["sched"]["preempted_ms_per_launch"] if "sched" in p else "-" for _, p in ph))
+    w()
+    # The syscalls that take the most wall time on either path.
+    top = {}
+    for _, p in ph:
+        for r in p["syscalls"]:
+            top[r["syscall"]] = max(top.get(r["syscall"], 0), r["wall_ms_per_launch"])
+    names = sorted(top, key=lambda k: -top[k])[:14]
+    if names:
+        w("Syscalls by wall time per launch (strace -c -w; calls and ms):")
+        w()
+        w("| syscall | %s |" % " | ".join(label for label, _ in ph))
+        w("|---|" + "---:|" * len(ph))
+        for k in names:
+            cells = []
+            for _, p in ph:
+                r = next((r for r in p["syscalls"] if r["syscall"] == k), None)
+                cells.append("%.1f calls, %.2f ms" % (r["calls_per_launch"], r["wall_ms_per_launch"])
+                             if r else "-")
+            w("| %s | %s |" % (k, " | ".join(cells)))
+        w()
+
+
+w("## Where the time goes (profile)")
 w()
 if os.path.isdir(PROF):
+    phases_section()
     st = read(os.path.join(PROF, "perf-stat.txt"))
     tc = re.search(r"([\d.]+) msec task-clock.*?([\d.]+) CPUs utilized", st)
     el = re.search(r"([\d.]+) \+- [\d.]+ seconds time elapsed", st)

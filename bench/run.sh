@@ -11,6 +11,9 @@
 #   BENCH_OUT=DIR      results directory (default BUILD_DIR/bench)
 #   BENCH_DOCS=DIR     where benchmarks.md/.png go (default docs/)
 #   BENCH_NO_INSTALL=1 don't install missing peers
+#   BENCH_POOL_OFF_CONF  site-config lines that turn sboxd's pool of prepared
+#                      sandboxes off (default "[Pool]\nSize=0"), for the
+#                      pool-off rows; an sboxd that refuses them has no pool
 #
 # Every row runs /bin/true.  A row whose tool is missing or fails its smoke
 # test is reported "not available (reason)"; nothing here fails the run
@@ -106,7 +109,12 @@ done
 throughput
 scaling
 memory
-[ "$PROFILE" = 1 ] && "$top/bench/profile.sh" "$B" "$RES/profile" >&2
+# The profile: direct, and through both sboxds (pool on and off).
+[ "$PROFILE" = 1 ] &&
+	BENCH_PROFILE_SOCKET=${SBOXD_PID:+$SBOXD_SOCK} BENCH_PROFILE_SBOXD_PID=$SBOXD_PID \
+	BENCH_PROFILE_NOPOOL_SOCKET=${NOPOOL_PID:+$NOPOOL_SOCK} BENCH_PROFILE_NOPOOL_PID=$NOPOOL_PID \
+	BENCH_PROFILE_CLI="${FULL_CLI[*]}" BENCH_PROFILE_SETS="$(printf '%s\n' "${FULL_SETS[@]}")" \
+	"$top/bench/profile.sh" "$B" "$RES/profile" >&2
 
 # Python worker start (Process.start to target running): sbox direct and via
 # sboxd against multiprocessing's fork, forkserver and spawn, in this run.
