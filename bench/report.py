@@ -226,6 +226,15 @@ w("- **Scaling**: apibench holds K sandboxes running `sleep` while it times laun
   "MemAvailable before and after starting them gives what one costs the machine.")
 w("- **Isolation seen from inside**: each row runs sbox-probe once instead of /bin/true, "
   "and `sleep` once while bench/ reads its cgroup and limits from the host.")
+w("- **Pool on and off**: sboxd runs with its default configuration (a pool of prepared "
+  "sandboxes, when it has one) for every sboxd row; a second sboxd with `[Pool] Size=0` "
+  "gives the API and throughput rows' pool-off lines.  An sboxd that refuses `[Pool]` has "
+  "no pool, and the report says so instead.")
+w("- **Where the time goes** (full runs): bench/profile.sh profiles a launch direct and "
+  "through sboxd, per launch and by phase: counters, syscalls with their wall time, and "
+  "where the launch's processes block in the kernel (bench/profile_sum.py).")
+w("- **v2**: `make bench-v2` measures the same ratios inside the test-v2 VM (pure cgroup "
+  "v2, docs/testing-v2.md); its section is kept from that run.")
 w()
 
 # Launch latency
@@ -857,11 +866,24 @@ else:
     w("Not measured in this run (python3 or the sbox package unavailable).")
     w()
 
+# The v2 VM's section, from its own run (make bench-v2, bench/report_v2.py).
+V2 = read(os.path.join(DOCS, "benchmarks-v2.md")).rstrip()
+if V2:
+    w(V2)
+    w()
+else:
+    w("## v2 (TCG VM): the same ratios on a pure cgroup v2 machine")
+    w()
+    w("Not measured yet: `sudo make bench-v2` runs the ratios inside the test-v2 VM and "
+      "writes this section.")
+    w()
+
 w("## Rerun")
 w()
 w("```sh")
 w("sudo make bench                  # about 10 minutes; BENCH_QUICK=1 for about 2")
 w("sudo make bench BENCH_B=build/x  # another build directory")
+w("sudo make bench-v2               # the v2 section, inside the test-v2 VM (TCG: 10-20 minutes)")
 w("```")
 w()
 w("Raw results (hyperfine JSON, apibench output, probe reports, profiles) stay in the "
