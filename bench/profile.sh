@@ -95,43 +95,44 @@ phase_events() {
 	echo "${have[*]}"
 }
 
+# TOOL (perf stat or strace, which take -o FILE, and -p PID or -- CMD) over
+# the client command and, with sboxd's pid, a second one attached to sboxd
+# meanwhile: attached apart, since a strace that runs a command holds SIGINT
+# off, and one attached to sboxd only ends when told to.  Prints the output
+# files, comma-separated.
+client_and_sboxd() { # sboxd-pid|"" prefix tool [args...] -- command...
+	local spid=$1 prefix=$2 tool=() bg="" files
+	shift 2
+	while [ "$1" != -- ]; do
+		tool+=("$1")
+		shift
+	done
+	shift
+	if [ -n "$spid" ]; then
+		"${tool[@]}" -o "$prefix-sboxd" -p "$spid" >/dev/null 2>&1 &
+		bg=$!
+		sleep 0.3
+	fi
+	"${tool[@]}" -o "$prefix-client" -- "$@" >/dev/null 2>&1 ||
+		say "phases: ${tool[0]}'s run failed"
+	files="$prefix-client"
+	if [ -n "$bg" ]; then
+		kill -INT "$bg" 2>/dev/null
+		wait "$bg" 2>/dev/null
+		files="$files,$prefix-sboxd"
+	fi
+	echo "$files"
+}
+
 phase() { # name sboxd-pid|"" command...: phases-NAME.json
-	local name=$1 spid=$2 stats="" straces=/dev/null bg rootf="$OUT/phase-$1.root"
+	local name=$1 spid=$2 stats=/dev/null straces=/dev/null rootf="$OUT/phase-$1.root"
 	shift 2
 	say "phases: $name ($PHASE_N launches each for perf stat, strace, perf sched)"
-	if [ -n "$EVENTS" ]; then
-		stats="$OUT/phase-$name-client.stat"
-		if [ -n "$spid" ]; then
-			perf stat -x, -e "$EVENTS" -o "$OUT/phase-$name-sboxd.stat" -p "$spid" &
-			bg=$!
-			sleep 0.3
-		fi
-		perf stat -x, -e "$EVENTS" -o "$stats" -- "$@" >/dev/null 2>&1 ||
-			say "phases $name: perf stat's run failed"
-		if [ -n "$spid" ]; then
-			kill -INT "$bg" 2>/dev/null
-			wait "$bg" 2>/dev/null
-			stats="$stats,$OUT/phase-$name-sboxd.stat"
-		fi
-	fi
-	if have strace; then
-		# Wall time (-w), so that a call that blocks shows its wait.  sboxd
-		# is attached apart: a strace that runs a command holds SIGINT off,
-		# and one attached to sboxd only ends when told to.
-		straces="$OUT/phase-$name-client.strace"
-		if [ -n "$spid" ]; then
-			strace -f -c -w -o "$OUT/phase-$name-sboxd.strace" -p "$spid" 2>/dev/null &
-			bg=$!
-			sleep 0.3
-		fi
-		strace -f -c -w -o "$straces" -- "$@" >/dev/null 2>&1 ||
-			say "phases $name: strace's run failed"
-		if [ -n "$spid" ]; then
-			kill -INT "$bg" 2>/dev/null
-			wait "$bg" 2>/dev/null
-			straces="$straces,$OUT/phase-$name-sboxd.strace"
-		fi
-	fi
+	[ -n "$EVENTS" ] &&
+		stats=$(client_and_sboxd "$spid" "$OUT/phase-$name.stat" perf stat -x, -e "$EVENTS" -- "$@")
+	# Wall time (-w), so that a call that blocks shows its wait.
+	have strace &&
+		straces=$(client_and_sboxd "$spid" "$OUT/phase-$name.strace" strace -f -c -w -- "$@")
 	if have perf; then
 		# Every CPU (-a): a thread's switch back in is recorded on the CPU
 		# that runs it; bench/profile_sum.py keeps the launch's processes.
@@ -143,7 +144,7 @@ phase() { # name sboxd-pid|"" command...: phases-NAME.json
 			>"$OUT/phase-$name.sched" 2>/dev/null
 		rm -f "$OUT/sched.data" "$OUT/sched.data.old"
 	fi
-	python3 "$HERE/profile_sum.py" "$PHASE_N" "${stats:-/dev/null}" "$straces" \
+	python3 "$HERE/profile_sum.py" "$PHASE_N" "$stats" "$straces" \
 		"$OUT/phase-$name.sched" "$(cat "$rootf" 2>/dev/null)${spid:+,$spid}" \
 		>"$OUT/phases-$name.json" || say "phases $name: no summary"
 	rm -f "$OUT/phase-$name.sched"

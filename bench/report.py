@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 
+from bench_results import api_rounds, kv_file, pct, read, round_of
+
 RES, DOCS = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 out = []
@@ -24,31 +26,6 @@ out = []
 
 def w(line=""):
     out.append(line)
-
-
-def read(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-def kv_file(path):
-    d = {}
-    for line in read(path).splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            d.setdefault(k, v)
-    return d
-
-
-def pct(v, p):
-    """Nearest-rank percentile of a sorted list."""
-    if not v:
-        return float("nan")
-    i = max(0, min(len(v) - 1, int(p / 100.0 * len(v) + 0.5) - 1))
-    return v[i]
 
 
 def ms(x):
@@ -71,10 +48,6 @@ def na(rid):
     return r or None
 
 
-def round_of(path):
-    return int(re.search(r"-r(\d+)\.", path).group(1))
-
-
 # Latency per row, from the rounds' raw timings.
 def load_rows():
     for r in ROWS:
@@ -88,9 +61,7 @@ def load_rows():
 
 
 def load_api(mode):
-    rounds = {}
-    for f in glob.glob(os.path.join(RES, "api-%s-r*.raw" % mode)):
-        rounds[round_of(f)] = [float(x) / 1e3 for x in read(f).split()]
+    rounds = api_rounds(RES, mode)
     times = sorted(t for v in rounds.values() for t in v)
     leaks = []
     for f in glob.glob(os.path.join(RES, "api-%s-r*.json" % mode)):

@@ -11,34 +11,13 @@ place in DOCS_DIR/benchmarks.md: replacing an earlier one, else before
 import glob
 import json
 import os
-import re
 import statistics
 import sys
 
+from bench_results import api_rounds, kv_file, pct, read, round_of
+
 RES, DOCS = sys.argv[1], sys.argv[2]
 HEAD = "## v2 (TCG VM): the same ratios on a pure cgroup v2 machine"
-
-
-def read(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-def kv(path):
-    return dict(line.split("=", 1) for line in read(path).splitlines() if "=" in line)
-
-
-def pct(v, p):
-    if not v:
-        return float("nan")
-    return v[max(0, min(len(v) - 1, int(p / 100.0 * len(v) + 0.5) - 1))]
-
-
-def round_of(path):
-    return int(re.search(r"-r(\d+)\.", path).group(1))
 
 
 def row_rounds(rid):
@@ -52,16 +31,11 @@ def row_rounds(rid):
     return out
 
 
-def api_rounds(mode):
-    return {round_of(f): [float(x) / 1e3 for x in read(f).split()]
-            for f in glob.glob(os.path.join(RES, "api-%s-r*.raw" % mode)) if read(f).split()}
-
-
 def ms(x):
     return "-" if x != x else ("%.1f" % x if x < 100 else "%.0f" % x)
 
 
-M = kv(os.path.join(RES, "machine.txt"))
+M = kv_file(os.path.join(RES, "machine.txt"))
 POOL = M.get("pool") == "yes"
 ROWS = [("exec", "exec /bin/true"),
         ("bwrap", "`bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp /bin/true`"),
@@ -73,7 +47,7 @@ APIS = [("fork", "fork+exec+waitpid (apibench)"),
         ("libsbox-nopool", "libsbox through sboxd, pool off")]
 # Every measurement by key ("exec", "api-fork", ...): {round: [ms, ...]}.
 R = {rid: row_rounds(rid) for rid, _ in ROWS}
-R.update({"api-" + m: api_rounds(m) for m, _ in APIS})
+R.update({"api-" + m: api_rounds(RES, m) for m, _ in APIS})
 T = {k: sorted(t for v in r.values() for t in v) for k, r in R.items()}
 A = {m: T["api-" + m] for m, _ in APIS}
 
