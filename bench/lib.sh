@@ -365,17 +365,20 @@ measure_row() { # id round
 }
 
 # The API path: launches from the same process, no client binary.
-# libsbox-nopool: the same through the sboxd whose pool is off.
+# libsbox-nopool: the same through the sboxd whose pool is off.  The probe
+# launches with the measured policy: a pool keeps a few shapes per user
+# (the whole policy is the shape), and a probe of another shape would
+# evict the measured one.
 api_available() { # fork|direct|libsbox|libsbox-nopool
 	[ -x "$B/apibench" ] || return 1
 	case $1 in
 	fork | direct) return 0 ;;
-	libsbox) [ -n "$SBOXD_PID" ] && "$B/apibench" -n 1 -w 0 -S "$SBOXD_SOCK" libsbox \
-		>/dev/null 2>&1 ;;
-	libsbox-nopool) [ -n "$NOPOOL_PID" ] && "$B/apibench" -n 1 -w 0 -S "$NOPOOL_SOCK" libsbox \
-		>/dev/null 2>&1 ;;
+	libsbox) [ -n "$SBOXD_PID" ] || return 1 ;;
+	libsbox-nopool) [ -n "$NOPOOL_PID" ] || return 1 ;;
 	*) return 1 ;;
 	esac
+	api_args "$1"
+	"$B/apibench" -n 1 -w 0 "${API[@]}" >/dev/null 2>&1
 }
 
 api_args() { # mode -> API array: apibench's arguments after the counts
