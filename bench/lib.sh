@@ -341,13 +341,11 @@ host_view() { # id
 }
 
 # The process whose whole command line is "/bin/sleep 3.25" (a wrapper's
-# also holds the words, in a longer line).
+# also holds the words, in a longer line).  One pgrep, not a shell loop over
+# /proc: with other users' thousands of processes on this machine, a scan
+# per try made the isolation check take minutes.
 find_sleeper() {
-	local p c
-	for p in /proc/[0-9]*; do
-		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-		[ "$c" = "/bin/sleep 3.25 " ] && { echo "${p#/proc/}"; return; }
-	done
+	pgrep -n -x -f '/bin/sleep 3\.25'
 }
 
 # One round of one row: hyperfine, without a shell, JSON out.
