@@ -51,6 +51,8 @@ mkdir -p "$RES" "$DOCS"
 RES=$(cd "$RES" && pwd)
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+# No sboxd of this run outlives it, however it ends (a failed step, ^C).
+trap stop_sboxd EXIT
 
 install_peers
 machine_info >"$RES/machine.txt"
