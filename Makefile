@@ -157,6 +157,13 @@ bench:
 	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sbox-probe sboxd apibench)
 	./bench/run.sh $(BENCH_B)
 
+# make bench-v2: issue 14's ratios inside the test-v2 VM (pure cgroup v2;
+# bench/v2.sh); writes docs/benchmarks.md's v2 section.  Not in `make test`.
+.PHONY: bench-v2
+bench-v2:
+	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sboxd apibench)
+	./bench/v2.sh $(BENCH_B)
+
 # The in-process launch driver of bench/ (the API path, no client process).
 APIBENCH_OBJ = $(O)/bench/apibench.o $(O)/bench/apibench_direct.o $(O)/bench/apibench_libsbox.o
 $(B)/apibench: $(APIBENCH_OBJ) $(B)/libsbox.a $(B)/libsbox-core.a

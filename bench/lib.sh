@@ -80,13 +80,14 @@ FULL_DIRECTIVES=(
 	"NoNewPrivileges=yes|no_new_privs"
 )
 FULL_FLAGS=()
+FULL_CLI=()
 FULL_SETS=()
 FULL_WHAT=()
 SBOX_DIRECT_ARGS=""
 : >"$RES/full-missing.txt"
 
 detect_sbox() {
-	local d nv what
+	local d nv what a b
 	for d in "${FULL_DIRECTIVES[@]}"; do
 		nv=${d%%|*} what=${d#*|}
 		if "$B/sboxrun" --set "$nv" --check >/dev/null 2>&1; then
@@ -98,6 +99,16 @@ detect_sbox() {
 		fi
 	done
 	printf '%s\n' "${FULL_SETS[@]}" >"$RES/full-sets.txt"
+	# The issue's command line, `sboxrun --memory 256M --pids 64`, when
+	# its effective policy is the full set's (sboxrun's defaults supply
+	# the rest); the --set list otherwise.
+	FULL_CLI=("${FULL_FLAGS[@]}")
+	if [ ${#FULL_FLAGS[@]} -gt 0 ] &&
+		a=$("$B/sboxrun" --check --memory 256M --pids 64 2>&1) &&
+		b=$("$B/sboxrun" --check "${FULL_FLAGS[@]}" 2>&1) && [ "$a" = "$b" ]; then
+		FULL_CLI=(--memory 256M --pids 64)
+	fi
+	printf '%s\n' "${FULL_CLI[*]}" >"$RES/full-cli.txt"
 	# sboxrun goes through sboxd when its socket answers: the direct rows
 	# must not, whatever runs on this machine.
 	if "$B/sboxrun" --help 2>&1 | grep -q -- '--direct'; then
@@ -121,43 +132,86 @@ sbox_isolation() { # default|full
 	echo "$s"
 }
 
-# A private sboxd for the rows that go through it.
-start_sboxd() { # the reason it can't go to $RES/na-sboxd
-	[ -x "$B/sboxd" ] || { unavailable sboxd "sboxd not built yet ($B/sboxd missing)"; return 1; }
-	# Its own socket, state directory and limits, so that it neither meets
-	# a system sboxd nor refuses the scaling run's 1000 live sandboxes.
-	cat >"$RES/sboxd.conf" <<-EOF
+# A private sboxd for the rows that go through it, with its default pool
+# of prepared sandboxes (when this sboxd has one), and a second one with
+# the pool off (POOL_OFF_CONF) for the API and throughput rows' "pool
+# off" lines.  Each has its own socket, state directory and limits, so
+# that it neither meets a system sboxd nor refuses the scaling run's 1000
+# live sandboxes.
+POOL_OFF_CONF=${BENCH_POOL_OFF_CONF:-$'[Pool]\nSize=0'}
+NOPOOL_PID=
+NOPOOL_SOCK="$RES/sboxd-nopool.sock"
+
+sboxd_conf() { # name extra-config: writes $RES/NAME.conf
+	cat >"$RES/$1.conf" <<-EOF
 		[Daemon]
-		StateDirectory=$RES/sboxd-state
+		StateDirectory=$RES/$1-state
 		MaxJobs=4096
 		MaxJobsPerUser=4096
 		MaxConnections=256
 		NetnsPool=${BENCH_NETNS_POOL:-16}
 	EOF
-	chmod 644 "$RES/sboxd.conf"
+	[ -n "$2" ] && printf '%s\n' "$2" >>"$RES/$1.conf"
+	chmod 644 "$RES/$1.conf"
+}
+
+# Start sboxd as NAME; its pid in SPAWNED.  1 when it did not come up
+# (why: the tail of $RES/NAME.log).
+spawn_sboxd() { # name socket extra-config
+	SPAWNED=
+	sboxd_conf "$1" "$3"
 	# shellcheck disable=SC2086
-	"$B/sboxd" --foreground --config "$RES/sboxd.conf" --socket "$SBOXD_SOCK" \
-		${BENCH_SBOXD_ARGS:-} >"$RES/sboxd.log" 2>&1 &
-	SBOXD_PID=$!
+	"$B/sboxd" --foreground --config "$RES/$1.conf" --socket "$2" \
+		${BENCH_SBOXD_ARGS:-} >"$RES/$1.log" 2>&1 &
+	SPAWNED=$!
 	for _ in $(seq 50); do
-		if [ -S "$SBOXD_SOCK" ]; then
-			awk '/VmRSS/ { print "sboxd_rss_kb_idle=" $2 }' \
-				"/proc/$SBOXD_PID/status" >"$RES/memory.txt"
-			return 0
-		fi
-		kill -0 "$SBOXD_PID" 2>/dev/null || break
+		[ -S "$2" ] && return 0
+		kill -0 "$SPAWNED" 2>/dev/null || break
 		sleep 0.1
 	done
-	unavailable sboxd "sboxd did not start: $(tail -c 300 "$RES/sboxd.log" | tr '\n' ' ')"
-	stop_sboxd
+	kill "$SPAWNED" 2>/dev/null
+	wait "$SPAWNED" 2>/dev/null
+	SPAWNED=
 	return 1
 }
 
+start_sboxd() { # the reason it can't go to $RES/na-sboxd
+	[ -x "$B/sboxd" ] || { unavailable sboxd "sboxd not built yet ($B/sboxd missing)"; return 1; }
+	if ! spawn_sboxd sboxd "$SBOXD_SOCK" ""; then
+		unavailable sboxd "sboxd did not start: $(tail -c 300 "$RES/sboxd.log" | tr '\n' ' ')"
+		return 1
+	fi
+	SBOXD_PID=$SPAWNED
+	awk '/VmRSS/ { print "sboxd_rss_kb_idle=" $2 }' "/proc/$SBOXD_PID/status" >"$RES/memory.txt"
+	start_sboxd_nopool
+}
+
+# The pool-off sboxd: an sboxd without the [Pool] section refuses the
+# configuration (unknown sections are errors), which says it has no pool:
+# then the default rows are already "no pool" and this one is not needed.
+start_sboxd_nopool() {
+	if spawn_sboxd sboxd-nopool "$NOPOOL_SOCK" "$POOL_OFF_CONF"; then
+		NOPOOL_PID=$SPAWNED
+		echo "pool=yes" >"$RES/pool.txt"
+		log "sboxd has a pool of prepared sandboxes: measuring pool on and off"
+	else
+		{
+			echo "pool=no"
+			echo "pool_why=$(grep -m1 -i -E 'pool|unknown|error' "$RES/sboxd-nopool.log" | tr -d '\t')"
+		} >"$RES/pool.txt"
+		log "sboxd refused '$(printf '%s' "$POOL_OFF_CONF" | tr '\n' ' ')': no pool to turn off"
+	fi
+}
+
 stop_sboxd() {
-	[ -n "$SBOXD_PID" ] || return 0
-	kill "$SBOXD_PID" 2>/dev/null
-	wait "$SBOXD_PID" 2>/dev/null
-	SBOXD_PID=
+	local p
+	for p in "$SBOXD_PID" "$NOPOOL_PID"; do
+		[ -n "$p" ] || continue
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	SBOXD_PID=""
+	NOPOOL_PID=""
 }
 
 # The command of each row, as run.sh recorded it.
@@ -287,13 +341,11 @@ host_view() { # id
 }
 
 # The process whose whole command line is "/bin/sleep 3.25" (a wrapper's
-# also holds the words, in a longer line).
+# also holds the words, in a longer line).  One pgrep, not a shell loop over
+# /proc: with other users' thousands of processes on this machine, a scan
+# per try made the isolation check take minutes.
 find_sleeper() {
-	local p c
-	for p in /proc/[0-9]*; do
-		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-		[ "$c" = "/bin/sleep 3.25 " ] && { echo "${p#/proc/}"; return; }
-	done
+	pgrep -n -x -f '/bin/sleep 3\.25'
 }
 
 # One round of one row: hyperfine, without a shell, JSON out.
@@ -311,14 +363,20 @@ measure_row() { # id round
 }
 
 # The API path: launches from the same process, no client binary.
-api_available() { # fork|direct|libsbox
+# libsbox-nopool: the same through the sboxd whose pool is off.  The probe
+# launches with the measured policy: a pool keeps a few shapes per user
+# (the whole policy is the shape), and a probe of another shape would
+# evict the measured one.
+api_available() { # fork|direct|libsbox|libsbox-nopool
 	[ -x "$B/apibench" ] || return 1
 	case $1 in
 	fork | direct) return 0 ;;
-	libsbox) [ -n "$SBOXD_PID" ] && "$B/apibench" -n 1 -w 0 -S "$SBOXD_SOCK" libsbox \
-		>/dev/null 2>&1 ;;
+	libsbox) [ -n "$SBOXD_PID" ] || return 1 ;;
+	libsbox-nopool) [ -n "$NOPOOL_PID" ] || return 1 ;;
 	*) return 1 ;;
 	esac
+	api_args "$1"
+	"$B/apibench" -n 1 -w 0 "${API[@]}" >/dev/null 2>&1
 }
 
 api_args() { # mode -> API array: apibench's arguments after the counts
@@ -326,12 +384,15 @@ api_args() { # mode -> API array: apibench's arguments after the counts
 	API=()
 	case $1 in
 	fork) API=(fork) ;;
-	direct | libsbox)
+	direct | libsbox | libsbox-nopool)
 		for s in "${FULL_SETS[@]}"; do
 			API+=(-s "$s")
 		done
-		[ "$1" = libsbox ] && API+=(-S "$SBOXD_SOCK" -P "$SBOXD_PID")
-		API+=("$1")
+		case $1 in
+		libsbox) API+=(-S "$SBOXD_SOCK" -P "$SBOXD_PID" libsbox) ;;
+		libsbox-nopool) API+=(-S "$NOPOOL_SOCK" -P "$NOPOOL_PID" libsbox) ;;
+		*) API+=(direct) ;;
+		esac
 		;;
 	*) ;;
 	esac
@@ -339,7 +400,7 @@ api_args() { # mode -> API array: apibench's arguments after the counts
 
 api_round() { # round
 	local m
-	for m in fork direct libsbox; do
+	for m in fork direct libsbox libsbox-nopool; do
 		api_available "$m" || continue
 		api_args "$m"
 		"$B/apibench" -n $((API_N / ROUNDS)) -w "$WARMUP" -o "$RES/api-$m-r$1.raw" \
@@ -369,10 +430,20 @@ sbox_cgroups() { # stale|sboxd|all
 	echo "$n"
 }
 
+# What sboxd NAME (its pid) holds: fds, children, cgroups.  With a pool,
+# these include the prepared sandboxes, the same number before and after
+# once the pool has refilled.
+sboxd_snapshot() { # prefix pid
+	echo "sbox_cgroups_$1=$(SBOXD_PID=$2 sbox_cgroups sboxd)"
+	echo "$1_fds=$(find /proc/"$2"/fd -mindepth 1 2>/dev/null | wc -l)"
+	echo "$1_children=$(grep -l "^PPid:.$2\$" /proc/[0-9]*/status 2>/dev/null | wc -l)"
+}
+
 leak_snapshot() {
 	echo "sbox_cgroups_stale=$(sbox_cgroups stale)"
 	echo "sbox_cgroups_all=$(sbox_cgroups all)"
-	[ -n "$SBOXD_PID" ] && echo "sbox_cgroups_sboxd=$(sbox_cgroups sboxd)"
+	[ -n "$SBOXD_PID" ] && sboxd_snapshot sboxd "$SBOXD_PID"
+	[ -n "$NOPOOL_PID" ] && sboxd_snapshot sboxd_nopool "$NOPOOL_PID"
 	echo "all_cgroups=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | wc -l)"
 	echo "host_mounts=$(wc -l </proc/1/mountinfo)"
 	echo "nsfs_mounts=$(grep -c ' - nsfs ' /proc/1/mountinfo)"
@@ -383,33 +454,87 @@ leak_snapshot() {
 	echo "host_links=$(ip -o link 2>/dev/null | wc -l)"
 	echo "sbox_init_procs=$(grep -lx 'sbox-init' /proc/[0-9]*/comm 2>/dev/null | wc -l)"
 	echo "zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)"
-	if [ -n "$SBOXD_PID" ]; then
-		echo "sboxd_fds=$(find /proc/"$SBOXD_PID"/fd -mindepth 1 2>/dev/null | wc -l)"
-		echo "sboxd_children=$(grep -l "^PPid:.$SBOXD_PID\$" /proc/[0-9]*/status 2>/dev/null | wc -l)"
+	[ -n "$SBOXD_PID" ] &&
 		echo "sboxd_rss_kb=$(awk '/VmRSS/ { print $2 }' /proc/"$SBOXD_PID"/status)"
-	fi
+}
+
+# The counts that are sbox's alone (report.py's leak verdict): none may
+# grow.  Teardown may run off sboxd's loop and a pool refills after the
+# last launch, so the check waits for them to settle, up to 20 s.
+LEAK_OWN="sbox_cgroups_stale sbox_cgroups_sboxd sboxd_fds sboxd_children"
+LEAK_OWN="$LEAK_OWN sbox_cgroups_sboxd_nopool sboxd_nopool_fds sboxd_nopool_children"
+
+leak_grown() { # before after: the own counts that grew, as "key+N ..."
+	local k b a out=""
+	for k in $LEAK_OWN; do
+		b=$(sed -n "s/^$k=//p" "$1") a=$(sed -n "s/^$k=//p" "$2")
+		[ -n "$b" ] && [ -n "$a" ] && [ "$a" -gt "$b" ] && out="$out $k+$((a - b))"
+	done
+	echo "${out# }"
+}
+
+settled_leak_snapshot() { # before after
+	local i
+	for i in $(seq 20); do
+		sleep 1
+		leak_snapshot >"$2"
+		[ -z "$(leak_grown "$1" "$2")" ] && break
+	done
+	echo "settle_s=$i" >>"$2"
+}
+
+# The own counts alone, for comparing two snapshots.
+own_counts() { # snapshot file
+	local k
+	for k in $LEAK_OWN; do
+		grep "^$k=" "$1"
+	done
+}
+
+# A pool holds sandboxes per shape it has seen: the "before" count is taken
+# once the throughput's shape has been launched and the pool has refilled
+# (two snapshots 1 s apart agree, up to 15 s), so that a pool that grew to
+# hold it is not counted as a leak.
+stable_leak_snapshot() { # file
+	local i
+	leak_snapshot >"$1"
+	for i in $(seq 15); do
+		sleep 1
+		leak_snapshot >"$1.next"
+		[ "$(own_counts "$1")" = "$(own_counts "$1.next")" ] && break
+		mv "$1.next" "$1"
+	done
+	rm -f "$1.next"
 }
 
 throughput() {
-	local c modes=() m
-	leak_snapshot >"$RES/leak-before.txt"
+	local c modes=() m clients
 	# Through sboxd: libsbox in-process clients when built, else sboxrun
-	# client processes; the direct library always, for comparison.
+	# client processes; with the pool off at the target's 4 clients; the
+	# direct library for comparison (only as a stand-in in a quick run).
 	if api_available libsbox; then
 		modes+=(libsbox)
+		api_available libsbox-nopool && modes+=(libsbox-nopool)
 	elif [ -n "$SBOXD_PID" ] && [ ! -e "$RES/na-sboxd" ]; then
 		modes+=(sboxrun-client)
 	fi
-	# The in-process library too, for comparison (only as a stand-in in
-	# a quick run).
 	[ "$QUICK" = 1 ] && [ ${#modes[@]} -gt 0 ] || modes+=(direct)
 	for m in "${modes[@]}"; do
-		for c in $TP_CLIENTS; do
+		case $m in
+		libsbox*) api_args "$m" && "$B/apibench" -n 4 -w 0 "${API[@]}" >/dev/null 2>&1 ;;
+		*) ;;
+		esac
+	done
+	stable_leak_snapshot "$RES/leak-before.txt"
+	for m in "${modes[@]}"; do
+		clients=$TP_CLIENTS
+		[ "$m" = libsbox-nopool ] && clients=4
+		for c in $clients; do
 			log "throughput: $m, $c clients, ${TP_SECONDS}s"
 			case $m in
 			sboxrun-client)
 				"$B/apibench" -t "$TP_SECONDS" -j "$c" fork -- "$top/$B/sboxrun" \
-					--socket "$SBOXD_SOCK" "${FULL_FLAGS[@]}" -- "$TRUE" ;;
+					--socket "$SBOXD_SOCK" "${FULL_CLI[@]}" -- "$TRUE" ;;
 			*)
 				api_args "$m"
 				"$B/apibench" -t "$TP_SECONDS" -j "$c" "${API[@]}" ;;
@@ -417,9 +542,8 @@ throughput() {
 				log "throughput $m/$c had failures (see $RES/tp.err)"
 		done
 	done
-	# Let the kernel finish tearing namespaces down before the count.
-	sleep 2
-	leak_snapshot >"$RES/leak-after.txt"
+	# Let the kernel and sboxd finish tearing sandboxes down before the count.
+	settled_leak_snapshot "$RES/leak-before.txt" "$RES/leak-after.txt"
 }
 
 # Through sboxd when it runs, the in-process library otherwise; both in a

@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 
+from bench_results import api_rounds, kv_file, pct, read, round_of
+
 RES, DOCS = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 out = []
@@ -24,31 +26,6 @@ out = []
 
 def w(line=""):
     out.append(line)
-
-
-def read(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-def kv_file(path):
-    d = {}
-    for line in read(path).splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            d.setdefault(k, v)
-    return d
-
-
-def pct(v, p):
-    """Nearest-rank percentile of a sorted list."""
-    if not v:
-        return float("nan")
-    i = max(0, min(len(v) - 1, int(p / 100.0 * len(v) + 0.5) - 1))
-    return v[i]
 
 
 def ms(x):
@@ -71,10 +48,6 @@ def na(rid):
     return r or None
 
 
-def round_of(path):
-    return int(re.search(r"-r(\d+)\.", path).group(1))
-
-
 # Latency per row, from the rounds' raw timings.
 def load_rows():
     for r in ROWS:
@@ -88,9 +61,7 @@ def load_rows():
 
 
 def load_api(mode):
-    rounds = {}
-    for f in glob.glob(os.path.join(RES, "api-%s-r*.raw" % mode)):
-        rounds[round_of(f)] = [float(x) / 1e3 for x in read(f).split()]
+    rounds = api_rounds(RES, mode)
     times = sorted(t for v in rounds.values() for t in v)
     leaks = []
     for f in glob.glob(os.path.join(RES, "api-%s-r*.json" % mode)):
@@ -105,11 +76,18 @@ def load_api(mode):
 
 load_rows()
 BYID = {r["id"]: r for r in ROWS}
-API = {m: load_api(m) for m in ("fork", "direct", "libsbox")}
+API_MODES = ("fork", "direct", "libsbox", "libsbox-nopool")
+API = {m: load_api(m) for m in API_MODES}
+# Whether sboxd has a pool of prepared sandboxes (bench/lib.sh found out
+# by starting one with the pool off: an sboxd without [Pool] refuses it).
+POOL = kv_file(os.path.join(RES, "pool.txt"))
+HAS_POOL = POOL.get("pool") == "yes"
 API_LABEL = {
     "fork": "fork+exec+waitpid (C, in-process)",
     "direct": "sandbox library in-process (sbox_spawn, events, reap)",
-    "libsbox": "libsbox API through sboxd (no client process)",
+    "libsbox": "libsbox API through sboxd, %s" % (
+        "pool on (default config)" if HAS_POOL else "no client process (this sboxd has no pool)"),
+    "libsbox-nopool": "libsbox API through sboxd, pool off (`[Pool] Size=0`)",
 }
 
 
@@ -219,6 +197,15 @@ w("- **Scaling**: apibench holds K sandboxes running `sleep` while it times laun
   "MemAvailable before and after starting them gives what one costs the machine.")
 w("- **Isolation seen from inside**: each row runs sbox-probe once instead of /bin/true, "
   "and `sleep` once while bench/ reads its cgroup and limits from the host.")
+w("- **Pool on and off**: sboxd runs with its default configuration (a pool of prepared "
+  "sandboxes, when it has one) for every sboxd row; a second sboxd with `[Pool] Size=0` "
+  "gives the API and throughput rows' pool-off lines.  An sboxd that refuses `[Pool]` has "
+  "no pool, and the report says so instead.")
+w("- **Where the time goes** (full runs): bench/profile.sh profiles a launch direct and "
+  "through sboxd, per launch and by phase: counters, syscalls with their wall time, and "
+  "where the launch's processes block in the kernel (bench/profile_sum.py).")
+w("- **v2**: `make bench-v2` measures the same ratios inside the test-v2 VM (pure cgroup "
+  "v2, docs/testing-v2.md); its section is kept from that run.")
 w()
 
 # Launch latency
@@ -294,10 +281,12 @@ w()
 w("| path | launches | p50 ms | p90 ms | p99 ms | p50 ratio to fork+exec | fd/child leaks |")
 w("|---|---:|---:|---:|---:|---:|---|")
 floor = med(API["fork"]["times"])
-for m in ("fork", "direct", "libsbox"):
+for m in API_MODES:
     a = API[m]
+    if m == "libsbox-nopool" and not a["times"] and not HAS_POOL:
+        continue
     if not a["times"]:
-        why = "libsbox and sboxd not built yet" if m == "libsbox" else "apibench failed"
+        why = "libsbox and sboxd not built yet" if m.startswith("libsbox") else "apibench failed"
         w("| %s | not available (%s) | | | | | |" % (API_LABEL[m], why))
         continue
     t = a["times"]
@@ -312,33 +301,7 @@ if API["direct"]["times"]:
     w()
 
 
-# Targets
-def target_row(name, goal, value, good, note=""):
-    verdict = "-" if value != value else ("**met**" if good(value) else "**not met**")
-    return "| %s | %s | %s | %s | %s |" % (name, goal, "-" if value != value else value, verdict, note)
-
-
-w("## Targets (issue 8), as ratios from this run")
-w()
-w("| target | goal | measured | verdict | note |")
-w("|---|---|---|---|---|")
-sboxd_row = "sboxd" if ok("sboxd") else None
-stand = "sboxrun-full" if ok("sboxrun-full") else ("sboxrun" if ok("sboxrun") else None)
-for peer, goal in (("bwrap", 0.5), ("crun", 0.25)):
-    who = sboxd_row or stand
-    if who and ok(peer):
-        x, _ = ratio_to(who, peer)
-        note = "" if sboxd_row else "sboxd not available: measured with %s instead" % BYID[who]["label"]
-        w(target_row("sbox full isolation vs %s" % BYID[peer]["label"], "<= %.2fx" % goal,
-                     round(x, 2), lambda v, g=goal: v <= g, note))
-    else:
-        w(target_row("sbox full isolation vs %s" % peer, "<= %.2fx" % goal, float("nan"),
-                     None, "a row is not available"))
-api = "libsbox" if API["libsbox"]["times"] else "direct"
-if API[api]["times"] and floor == floor:
-    x = med(API[api]["times"]) / floor
-    w(target_row("API path p50 vs fork+exec p50", "<= 2x", round(x, 2), lambda v: v <= 2,
-                 "" if api == "libsbox" else "libsbox not available: the in-process library instead"))
+# Throughput, leak counts and scaling: loaded here, since the targets use them.
 TP = {}
 for f in glob.glob(os.path.join(RES, "tp-*-*.json")):
     mode, c = re.match(r"tp-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
@@ -346,10 +309,180 @@ for f in glob.glob(os.path.join(RES, "tp-*-*.json")):
         TP[(mode, int(c))] = json.loads(read(f))
     except ValueError:
         pass
-tp_mode = next((m for m in ("libsbox", "sboxrun-client") if any(k[0] == m for k in TP)), None)
-best = max((v["per_s"] for k, v in TP.items() if k[0] == (tp_mode or "direct")), default=float("nan"))
-w(target_row("launches/s through sboxd, full isolation", ">= 1000", round(best) if best == best else best,
-             lambda v: v >= 1000, "" if tp_mode else "sboxd not available: the in-process library instead"))
+LEAK_BEFORE = kv_file(os.path.join(RES, "leak-before.txt"))
+LEAK_AFTER = kv_file(os.path.join(RES, "leak-after.txt"))
+# What is sbox's alone (bench/lib.sh's LEAK_OWN), per sboxd.
+LEAK_OWN = {
+    "libsbox": ("sbox_cgroups_stale", "sbox_cgroups_sboxd", "sboxd_fds", "sboxd_children"),
+    "libsbox-nopool": ("sbox_cgroups_stale", "sbox_cgroups_sboxd_nopool", "sboxd_nopool_fds",
+                       "sboxd_nopool_children"),
+}
+LEAK_OWN["sboxrun-client"] = LEAK_OWN["libsbox"]
+LEAK_OWN_ALL = set(k for v in LEAK_OWN.values() for k in v)
+
+
+def leaked(keys):
+    """The own counts that grew over the throughput runs: ["key +N", ...]."""
+    grown = []
+    for k in keys:
+        try:
+            d = int(LEAK_AFTER[k]) - int(LEAK_BEFORE[k])
+        except (KeyError, ValueError):
+            continue
+        if d > 0:
+            grown.append("%s +%d" % (k, d))
+    return grown
+
+
+SC = []
+for f in glob.glob(os.path.join(RES, "scale-*-*.json")):
+    mode, k = re.match(r"scale-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
+    try:
+        SC.append((mode, int(k), json.loads(read(f))))
+    except ValueError:
+        pass
+
+
+# Targets
+def verdict_of(value, good):
+    if value != value:
+        return "-"
+    return "**met**" if good(value) else "**not met**"
+
+
+def target_row(name, goal, measured, verdict, note=""):
+    w("| %s | %s | %s | %s | %s |" % (name, goal, measured, verdict, note))
+
+
+def round_ratios(mode):
+    """Per-round ratio of an API mode's p50 to fork's p50 (same round)."""
+    a, f = API[mode]["rounds"], API["fork"]["rounds"]
+    per = [med(a[k]) / med(f[k]) for k in a if k in f and a[k] and f[k]]
+    return " (rounds %s-%s)" % (ratio(min(per)), ratio(max(per))) if per else ""
+
+
+def pool_modes():
+    """The API/throughput modes through sboxd, pool on first: (mode, suffix)."""
+    if not HAS_POOL:
+        return [("libsbox", "")]
+    return [("libsbox", ", pool on"), ("libsbox-nopool", ", pool off")]
+
+
+BWRAP_CMD = "bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp /bin/true"
+
+
+def bwrap_is_issues():
+    return " ".join(read(os.path.join(RES, "cmd-bwrap")).split()) == BWRAP_CMD
+
+
+def target_api(floor):
+    for mode, sfx in pool_modes():
+        t = API[mode]["times"]
+        name = "API p50 through sboxd (libsbox, launch to reaped exit)%s vs fork+exec+waitpid p50" % sfx
+        if not t or floor != floor:
+            target_row(name, "<= 2x", "-", "-", "a row is not available")
+            continue
+        x = med(t) / floor
+        target_row(name, "<= 2x", ratio(x), verdict_of(x, lambda v: v <= 2),
+                   "%s vs %s ms%s" % (ms(med(t)), ms(floor), round_ratios(mode)))
+
+
+def target_throughput():
+    modes = pool_modes() if any(k[0] == "libsbox" for k in TP) else [("sboxrun-client", "")]
+    for mode, sfx in modes:
+        name = "launches/s through sboxd, 4 clients%s" % sfx
+        goal = ">= 1000/s, 0 failures, leak check clean"
+        v = TP.get((mode, 4))
+        if not v:
+            target_row(name, goal, "-", "-", "not measured at 4 clients")
+            continue
+        grown = leaked(LEAK_OWN[mode]) if LEAK_BEFORE else ["no leak check"]
+        good = v["per_s"] >= 1000 and v["failures"] == 0 and not grown
+        why = [] if v["per_s"] >= 1000 else ["below 1000/s"]
+        why += ["%d failures" % v["failures"]] if v["failures"] else []
+        why += ["leak: " + ", ".join(grown)] if grown else []
+        target_row(name, goal, "%.0f/s, %d failures, leaks %s" % (
+            v["per_s"], v["failures"], "none" if not grown else len(grown)),
+            "**met**" if good else "**not met**",
+            ("sboxrun client processes: libsbox not available; " if mode == "sboxrun-client" else "")
+            + "; ".join(why))
+
+
+def target_vs_bwrap(rid, goal, name):
+    if not ok("bwrap") or not ok(rid):
+        target_row(name, "<= %.1fx" % goal, "-", "-", "a row is not available")
+        return
+    x, (lo, hi) = ratio_to(rid, "bwrap")
+    note = "%s vs %s ms, rounds %s-%s" % (ms(med(BYID[rid]["times"])), ms(med(BYID["bwrap"]["times"])),
+                                         ratio(lo), ratio(hi))
+    if not bwrap_is_issues():
+        target_row(name, "<= %.1fx" % goal, ratio(x), "-",
+                   "the bubblewrap row is not issue 14's command line (`%s`)" % BWRAP_CMD)
+        return
+    target_row(name, "<= %.1fx" % goal, ratio(x), verdict_of(x, lambda v: v <= goal), note)
+
+
+def target_tail():
+    for mode, sfx in pool_modes():
+        t = API[mode]["times"]
+        name = "p99 through sboxd (libsbox%s) vs its p50" % sfx
+        if not t:
+            target_row(name, "<= 3x", "-", "-", "not measured")
+            continue
+        x = pct(t, 99) / med(t)
+        target_row(name, "<= 3x", ratio(x), verdict_of(x, lambda v: v <= 3),
+                   "p99 %s ms, p50 %s ms, %d launches" % (ms(pct(t, 99)), ms(med(t)), len(t)))
+
+
+def target_scaling():
+    name, goal = "a launch with 1000 live sandboxes vs with 0 (p50)", "<= 1.2x"
+    mode = "libsbox" if any(m == "libsbox" for m, _, _ in SC) else "direct"
+    pts = {k: v for m, k, v in SC if m == mode and v["latency"]["n"]}
+    reached = {k: v.get("live", k) for k, v in pts.items()}
+    if 0 not in pts or len(pts) < 2:
+        target_row(name, goal, "-", "-", "scaling not measured")
+        return
+    top = max(pts, key=lambda k: reached[k])
+    x = pts[top]["latency"]["p50_us"] / pts[0]["latency"]["p50_us"]
+    note = "" if mode == "libsbox" else "sboxd not available: the in-process library; "
+    if reached[top] < 1000:
+        short = "asked for %d, reached %d" % (top, reached[top]) if reached[top] < top else \
+            "this run went to %d only%s" % (top, " (quick mode)" if M.get("quick") == "1" else "")
+        target_row(name, goal, "%s at %d live" % (ratio(x), reached[top]), "not measured at 1000",
+                   note + short)
+        return
+    target_row(name, goal, ratio(x), verdict_of(x, lambda v: v <= 1.2), note + "%s vs %s ms" % (
+        ms(pts[top]["latency"]["p50_us"] / 1e3), ms(pts[0]["latency"]["p50_us"] / 1e3)))
+
+
+w("## Targets (issue 14), as ratios from this run")
+w()
+w("Full isolation throughout (`%s`).  The API and throughput targets are through sboxd "
+  "with libsbox (bench/apibench.c); the whole-process targets compare hyperfine's medians "
+  "of the rows above.  %s" % (
+      read(os.path.join(RES, "full-cli.txt")).strip() or " ".join(
+          "--set " + x for x in read(os.path.join(RES, "full-sets.txt")).split()),
+      "Each sboxd target is measured with sboxd's pool of prepared sandboxes on (its default) "
+      "and off." if HAS_POOL else "This sboxd has no pool of prepared sandboxes (%s), so "
+      "there is no pool-off line." % (POOL.get("pool_why") or "it refused `[Pool]`")))
+w()
+w("| target | goal | measured | verdict | note |")
+w("|---|---|---|---|---|")
+target_api(floor)
+target_throughput()
+target_vs_bwrap("sboxd", 0.5,
+                "`sboxrun %s -- /bin/true` via sboxd vs bubblewrap (median)" % (
+                    read(os.path.join(RES, "full-cli.txt")).strip() or "--full"))
+target_vs_bwrap("sboxrun-full", 1.0, "the same, direct mode, vs bubblewrap (median)")
+target_tail()
+target_scaling()
+if ok("crun") and ok("sboxd"):
+    x, _ = ratio_to("sboxd", "crun")
+    target_row("(issue 8) sbox via sboxd vs crun (median)", "<= 0.25x", ratio(x),
+               verdict_of(x, lambda v: v <= 0.25))
+w()
+w("bubblewrap's row is `%s`%s." % (BWRAP_CMD, "" if bwrap_is_issues() or not ok("bwrap") else
+                                  " — **not** what this run measured (see its command in the results)"))
 w()
 
 # Throughput
@@ -360,7 +493,9 @@ w("Concurrent clients launch /bin/true back to back for a fixed time (apibench -
 w()
 w("| path | clients | launches/s | p50 ms | p99 ms | failures |")
 w("|---|---:|---:|---:|---:|---:|")
-TPL = {"libsbox": "through sboxd (libsbox)", "sboxrun-client": "through sboxd (sboxrun clients)",
+TPL = {"libsbox": "through sboxd (libsbox%s)" % (", pool on" if HAS_POOL else ""),
+       "libsbox-nopool": "through sboxd (libsbox, pool off)",
+       "sboxrun-client": "through sboxd (sboxrun clients)",
        "direct": "in-process library (direct)"}
 for (mode, c), v in sorted(TP.items(), key=lambda kv: (list(TPL).index(kv[0][0]), kv[0][1])):
     lat = v["latency"]
@@ -369,24 +504,25 @@ for (mode, c), v in sorted(TP.items(), key=lambda kv: (list(TPL).index(kv[0][0])
 if not TP:
     w("| not measured | | | | | |")
 w()
-before = kv_file(os.path.join(RES, "leak-before.txt"))
-after = kv_file(os.path.join(RES, "leak-after.txt"))
+before, after = LEAK_BEFORE, LEAK_AFTER
 if before:
-    w("Leak check: before the throughput runs and 2 s after them.  The verdicts are on "
-      "what is sbox's alone: cgroups left by a launcher that is gone "
-      "(`sbox_cgroups_stale`), sboxd's cgroups, fds and children; rows marked machine-wide "
-      "also count other users' activity on this shared machine (other sbox tests run here).")
+    w("Leak check: before the throughput runs and after them, once sbox's own counts have "
+      "settled (teardown off sboxd's loop, a pool refilling: %s s here, at most 20).  The "
+      "verdicts are on what is sbox's alone: cgroups left by a launcher that is gone "
+      "(`sbox_cgroups_stale`), each sboxd's cgroups, fds and children (with a pool, its "
+      "prepared sandboxes are among them, as many before as after); rows marked machine-wide "
+      "also count other users' activity on this shared machine (other sbox tests run here)."
+      % after.get("settle_s", "?"))
     w()
     w("| what | before | after | verdict |")
     w("|---|---:|---:|---|")
-    own = {"sbox_cgroups_stale", "sbox_cgroups_sboxd", "sboxd_fds", "sboxd_children"}
     for k in before:
         b, a = before.get(k, "?"), after.get(k, "?")
         try:
             d = int(a) - int(b)
         except ValueError:
             d = 0
-        if k in own:
+        if k in LEAK_OWN_ALL:
             verdict = "ok" if d <= 0 else "**leak: +%d**" % d
         elif k.startswith("sboxd_rss"):
             verdict = "sboxd's RSS (see Memory)"
@@ -402,23 +538,24 @@ w("The driver holds K sandboxes running `sleep`, then times launches of /bin/tru
 w()
 w("| path | live sandboxes | time to start them (s) | p50 ms | p90 ms | p99 ms | MemAvailable per live sandbox (KiB) | launcher RSS per live sandbox (KiB) |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
-SC = []
-for f in glob.glob(os.path.join(RES, "scale-*-*.json")):
-    mode, k = re.match(r"scale-(.*)-(\d+)\.json$", os.path.basename(f)).groups()
-    try:
-        SC.append((mode, int(k), json.loads(read(f))))
-    except ValueError:
-        pass
 for mode, k, v in sorted(SC, key=lambda x: (x[0], x[1])):
     lat = v["latency"]
-    w("| %s | %d | %.2f | %s | %s | %s | %s | %s |" % (
-        TPL.get(mode, mode), k, v.get("live_start_s", 0), ms(lat["p50_us"] / 1e3),
+    live = v.get("live", k)
+    w("| %s | %s | %.2f | %s | %s | %s | %s | %s |" % (
+        TPL.get(mode, mode), live if live == k else "%d (of %d asked: starting more failed)" % (live, k),
+        v.get("live_start_s", 0), ms(lat["p50_us"] / 1e3),
         ms(lat["p90_us"] / 1e3), ms(lat["p99_us"] / 1e3),
-        "%.0f" % v["memavail_kb_per_live"] if k else "-",
-        "%.1f" % v["rss_kb_per_live"] if k else "-"))
+        "%.0f" % v["memavail_kb_per_live"] if "memavail_kb_per_live" in v else "-",
+        "%.1f" % v["rss_kb_per_live"] if "rss_kb_per_live" in v else "-"))
 if not SC:
     w("| not measured | | | | | | | |")
 w()
+if SC and max(v.get("live", k) for _, k, v in SC) < 1000:
+    w("This run did not reach 1000 live sandboxes (%s): the 1000-live target is not measured." % (
+        "starting more failed" if any(v.get("live", k) < k for _, k, v in SC) else
+        "it asked for %d at most%s" % (max(k for _, k, _ in SC),
+                                       ", quick mode" if M.get("quick") == "1" else "")))
+    w()
 
 # Memory
 w("## Memory")
@@ -473,9 +610,116 @@ plot "%s" using 1:3:6:xtic(2) with boxes lc rgb variable, \\
 
 # Profile
 PROF = os.path.join(RES, "profile")
-w("## Where a direct launch spends its time (profile)")
+PHASE_PATHS = (("direct", "direct (`sboxrun --direct`)"),
+               ("sboxd", "through sboxd (libsbox%s)" % (", pool on" if HAS_POOL else "")),
+               ("sboxd-nopool", "through sboxd (libsbox, pool off)"))
+PHASE_COUNTERS = [
+    ("task-clock", "CPU time, ms", "%.2f"),
+    ("page-faults", "page faults", "%.0f"),
+    ("context-switches", "context switches", "%.0f"),
+    ("cpu-migrations", "CPU migrations", "%.1f"),
+    ("sched:sched_process_fork", "forks (fork, clone, clone3)", "%.1f"),
+    ("sched:sched_process_exec", "execs", "%.1f"),
+    ("syscalls:sys_enter_clone3", "clone3 calls", "%.1f"),
+    ("syscalls:sys_enter_unshare", "unshare calls", "%.1f"),
+    ("syscalls:sys_enter_setns", "setns calls", "%.1f"),
+    ("cgroup:cgroup_mkdir", "cgroup mkdir", "%.1f"),
+    ("cgroup:cgroup_attach_task", "cgroup attaches (a task moved into a cgroup)", "%.1f"),
+    ("cgroup:cgroup_rmdir", "cgroup rmdir", "%.1f"),
+    ("syscalls:sys_enter_mount", "mount(2) calls", "%.1f"),
+    ("syscalls:sys_enter_umount", "umount2(2) calls", "%.1f"),
+]
+
+
+def phases_of(name):
+    try:
+        return json.loads(read(os.path.join(PROF, "phases-%s.json" % name)))
+    except ValueError:
+        return None
+
+
+def own_wait(cause):
+    """The launch's processes waiting for each other: not a cost of its own."""
+    return cause.startswith("waiting")
+
+
+def phases_section():
+    ph = [(label, phases_of(name)) for name, label in PHASE_PATHS]
+    ph = [(label, p) for label, p in ph if p]
+    if not ph:
+        return
+    w("### Per launch, by phase (bench/profile.sh, bench/profile_sum.py)")
+    w()
+    w("The same driver launches %d times each way with full isolation, under three tools in "
+      "turn: `perf stat` (counters), `strace -f -c -w` (syscalls with their wall time, so a "
+      "call that blocks shows its wait; strace inflates each call) and `perf record -a -e "
+      "sched:sched_switch -g` (where each process of the launch blocks, read from the kernel "
+      "stack at the switch and timed until it runs again).  Direct: the driver's fork+exec of "
+      "sboxrun, sboxrun, its sandbox and the cgroup guard.  Through sboxd: the libsbox client, "
+      "sboxd and its sandboxes — sboxd's whole work, refill of a pool included; kernel "
+      "threads (a namespace's teardown in a kworker) are not counted." % ph[0][1]["n"])
+    w()
+    w("| per launch | %s |" % " | ".join(label for label, _ in ph))
+    w("|---|" + "---:|" * len(ph))
+    for key, label, fmt in PHASE_COUNTERS:
+        if any(key in p["counters"] for _, p in ph):
+            w("| %s | %s |" % (label, " | ".join(
+                fmt % p["counters"][key] if key in p["counters"] else "-" for _, p in ph)))
+    w("| syscalls (strace) | %s |" % " | ".join(
+        "%.0f" % sum(r["calls_per_launch"] for r in p["syscalls"]) if p["syscalls"] else "-"
+        for _, p in ph))
+    causes = []
+    for _, p in ph:
+        for c in p.get("sched", {}).get("blocked", {}):
+            if c not in causes:
+                causes.append(c)
+    def blocked(p, c):
+        return p.get("sched", {}).get("blocked", {}).get(c)
+
+    small = [c for c in causes if not own_wait(c) and all(
+        (blocked(p, c) or {"ms_per_launch": 0})["ms_per_launch"] < 0.5 for _, p in ph)]
+    for c in sorted(causes, key=lambda c: (own_wait(c), c)):
+        if c in small:
+            continue
+        cells = []
+        for _, p in ph:
+            b = blocked(p, c)
+            cells.append("%.2f ms in %.1f waits" % (b["ms_per_launch"], b["times_per_launch"])
+                         if b else "-")
+        w("| blocked: %s%s | %s |" % (c, " (not a cost of its own)" if own_wait(c) else "",
+                                      " | ".join(cells)))
+    if small:
+        w("| blocked: other kernel waits, each under 0.5 ms per launch (%d kinds) | %s |" % (
+            len(small), " | ".join("%.2f ms" % sum((blocked(p, c) or {"ms_per_launch": 0})
+                                                   ["ms_per_launch"] for c in small) for _, p in ph)))
+    w("| runnable but not running (preempted: the run queue) | %s |" % " | ".join(
+        "%.2f ms" % p["sched"]["preempted_ms_per_launch"] if "sched" in p else "-" for _, p in ph))
+    w()
+    # The syscalls that take the most wall time on either path.
+    top = {}
+    for _, p in ph:
+        for r in p["syscalls"]:
+            top[r["syscall"]] = max(top.get(r["syscall"], 0), r["wall_ms_per_launch"])
+    names = sorted(top, key=lambda k: -top[k])[:14]
+    if names:
+        w("Syscalls by wall time per launch (strace -c -w; calls and ms):")
+        w()
+        w("| syscall | %s |" % " | ".join(label for label, _ in ph))
+        w("|---|" + "---:|" * len(ph))
+        for k in names:
+            cells = []
+            for _, p in ph:
+                r = next((r for r in p["syscalls"] if r["syscall"] == k), None)
+                cells.append("%.1f calls, %.2f ms" % (r["calls_per_launch"], r["wall_ms_per_launch"])
+                             if r else "-")
+            w("| %s | %s |" % (k, " | ".join(cells)))
+        w()
+
+
+w("## Where the time goes (profile)")
 w()
 if os.path.isdir(PROF):
+    phases_section()
     st = read(os.path.join(PROF, "perf-stat.txt"))
     tc = re.search(r"([\d.]+) msec task-clock.*?([\d.]+) CPUs utilized", st)
     el = re.search(r"([\d.]+) \+- [\d.]+ seconds time elapsed", st)
@@ -593,11 +837,24 @@ else:
     w("Not measured in this run (python3 or the sbox package unavailable).")
     w()
 
+# The v2 VM's section, from its own run (make bench-v2, bench/report_v2.py).
+V2 = read(os.path.join(DOCS, "benchmarks-v2.md")).rstrip()
+if V2:
+    w(V2)
+    w()
+else:
+    w("## v2 (TCG VM): the same ratios on a pure cgroup v2 machine")
+    w()
+    w("Not measured yet: `sudo make bench-v2` runs the ratios inside the test-v2 VM and "
+      "writes this section.")
+    w()
+
 w("## Rerun")
 w()
 w("```sh")
 w("sudo make bench                  # about 10 minutes; BENCH_QUICK=1 for about 2")
 w("sudo make bench BENCH_B=build/x  # another build directory")
+w("sudo make bench-v2               # the v2 section, inside the test-v2 VM (TCG: 10-20 minutes)")
 w("```")
 w()
 w("Raw results (hyperfine JSON, apibench output, probe reports, profiles) stay in the "

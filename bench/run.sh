@@ -11,6 +11,9 @@
 #   BENCH_OUT=DIR      results directory (default BUILD_DIR/bench)
 #   BENCH_DOCS=DIR     where benchmarks.md/.png go (default docs/)
 #   BENCH_NO_INSTALL=1 don't install missing peers
+#   BENCH_POOL_OFF_CONF  site-config lines that turn sboxd's pool of prepared
+#                      sandboxes off (default "[Pool]\nSize=0"), for the
+#                      pool-off rows; an sboxd that refuses them has no pool
 #
 # Every row runs /bin/true.  A row whose tool is missing or fails its smoke
 # test is reported "not available (reason)"; nothing here fails the run
@@ -48,6 +51,8 @@ mkdir -p "$RES" "$DOCS"
 RES=$(cd "$RES" && pwd)
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
+# No sboxd of this run outlives it, however it ends (a failed step, ^C).
+trap stop_sboxd EXIT
 
 install_peers
 machine_info >"$RES/machine.txt"
@@ -72,8 +77,9 @@ detect_sbox
 row exec "exec /bin/true" "none: the floor (fork+exec by hyperfine)" $TRUE
 row unshare "unshare(1)" "ns: pid mnt uts ipc net cgroup; host root rw, all caps" \
 	unshare --fork --pid --mount --uts --ipc --net --cgroup $TRUE
-row bwrap "bubblewrap" "ns: user pid mnt uts ipc net cgroup; ro root, minimal /dev, /proc; caps kept as root" \
-	bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc $TRUE
+# bubblewrap: exactly issue 14's command line for the "half of bubblewrap" target.
+row bwrap "bubblewrap" "ns: user pid mnt uts ipc net cgroup; ro root, minimal /dev, /proc, private /tmp; caps kept as root" \
+	bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp $TRUE
 row crun "crun" "ns: pid mnt uts ipc net cgroup; cgroup: memory+pids limits, device list; seccomp deny list; no caps; minimal ro rootfs" \
 	crun run --bundle "$RES/bundle" bench-crun
 row runc "runc" "as crun (same bundle)" \
@@ -82,10 +88,10 @@ row firejail "firejail" "ns: pid mnt uts ipc net; seccomp; caps dropped; private
 	firejail --quiet --noprofile --net=none --private-dev --caps.drop=all --seccomp $TRUE
 row sboxrun "sboxrun (direct)" "$(sbox_isolation default)" \
 	"$B/sboxrun" $SBOX_DIRECT_ARGS -- $TRUE
-row sboxrun-full "sboxrun --full (direct)" "$(sbox_isolation full)" \
-	"$B/sboxrun" $SBOX_DIRECT_ARGS "${FULL_FLAGS[@]}" -- $TRUE
-row sboxd "sboxrun via sboxd --full" "$(sbox_isolation full)" \
-	"$B/sboxrun" --socket "$RES/sboxd.sock" "${FULL_FLAGS[@]}" -- $TRUE
+row sboxrun-full "sboxrun ${FULL_CLI[*]:---full} (direct)" "$(sbox_isolation full)" \
+	"$B/sboxrun" $SBOX_DIRECT_ARGS "${FULL_CLI[@]}" -- $TRUE
+row sboxd "sboxrun ${FULL_CLI[*]:---full} via sboxd" "$(sbox_isolation full)" \
+	"$B/sboxrun" --socket "$RES/sboxd.sock" "${FULL_CLI[@]}" -- $TRUE
 
 # Which rows can run here (the smoke test also checks they isolate).
 check_rows
@@ -105,7 +111,12 @@ done
 throughput
 scaling
 memory
-[ "$PROFILE" = 1 ] && "$top/bench/profile.sh" "$B" "$RES/profile" >&2
+# The profile: direct, and through both sboxds (pool on and off).
+[ "$PROFILE" = 1 ] &&
+	BENCH_PROFILE_SOCKET=${SBOXD_PID:+$SBOXD_SOCK} BENCH_PROFILE_SBOXD_PID=$SBOXD_PID \
+	BENCH_PROFILE_NOPOOL_SOCKET=${NOPOOL_PID:+$NOPOOL_SOCK} BENCH_PROFILE_NOPOOL_PID=$NOPOOL_PID \
+	BENCH_PROFILE_CLI="${FULL_CLI[*]}" BENCH_PROFILE_SETS="$(printf '%s\n' "${FULL_SETS[@]}")" \
+	"$top/bench/profile.sh" "$B" "$RES/profile" >&2
 
 # Python worker start (Process.start to target running): sbox direct and via
 # sboxd against multiprocessing's fork, forkserver and spawn, in this run.
