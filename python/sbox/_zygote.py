@@ -265,7 +265,7 @@ _owner = 0
 
 def template_key(preload: Tuple[str, ...], opts: Dict[str, Any]) -> Tuple[Any, ...]:
     return (spawn.get_executable(), tuple(util._args_from_interpreter_flags()), preload,
-            sandbox_source(opts), os.getuid())
+            sandbox_source(opts), os.getuid(), NATIVE)
 
 
 def template_for(preload: Tuple[str, ...], opts: Dict[str, Any]) -> Template:
