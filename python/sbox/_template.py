@@ -18,6 +18,7 @@ entered (or b"E" + libsbox's message, then exits 125) and reads the
 preparation data and the process object from data_r, as spawn does.
 """
 
+import gc
 import importlib
 import json
 import os
@@ -281,6 +282,11 @@ def main() -> None:
                      "must not initialise CUDA: each worker does, in its own sandbox)"
                      % (init["preload"], e), "cuda": True})
         sys.exit(SETUP_FAILED)
+    # What the imports made stays out of every later collection: a
+    # collection in a worker would write to each object's header and so
+    # copy every page of them (the memory a zygote exists to share).
+    gc.collect()
+    gc.freeze()
     _send(ctrl, {"ok": os.getpid()})
     t = Template(ctrl, native)
     try:
