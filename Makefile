@@ -170,7 +170,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # sboxd, libsbox (static, shared with only sbox_client_* exported so that a
 # client links against the protocol and nothing else; pkg-config file), the
 # example node agent, the protocol fuzzer.
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c recovery.c leases.c reply.c state.c closer.c base.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c place.c recovery.c leases.c reply.c state.c closer.c base.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
@@ -178,10 +178,13 @@ $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 # libsbox parses policy text (to open the bind sources as the caller) with the
 # same directive table: it carries policy/ and common/, hidden by the
 # version script in the shared library.
-LIBSBOX_SRC = libsbox/client.c wire/protocol.c wire/build.c wire/fdpass.c $(wildcard common/*.c policy/*.c)
+# The zygote API (libsbox/zygote.c) does what a sandbox's own steps do, in
+# the calling process: it carries sandbox/ too, hidden the same way.
+LIBSBOX_SRC = libsbox/client.c libsbox/zygote.c wire/protocol.c wire/build.c wire/fdpass.c \
+	$(wildcard common/*.c policy/*.c sandbox/*.c)
 LIBSBOX_SOVERSION = 0
 # policy/ checks capability names with libcap, syscall names with libseccomp.
-LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih 2>/dev/null)
+LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih libnl-3.0 libnl-route-3.0 2>/dev/null)
 $(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o)
 	ar rcs $@ $^
 $(B)/pic/%.o: %.c

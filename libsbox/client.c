@@ -572,6 +572,35 @@ int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *s,
 	return 0;
 }
 
+int sbox_client_place(struct sbox_client *c, const char *policy, unsigned gpus,
+		      struct sbox_job_info *info)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int r;
+
+	sbox_mb_begin(&b, SBOX_MSG_PLACE, 0);
+	if (policy)
+		sbox_mb_str(&b, SBOX_ATTR_POLICY, policy);
+	if (gpus)
+		sbox_mb_u32(&b, SBOX_ATTR_GPU_COUNT, gpus);
+	r = request(c, &b, &m);
+	sbox_mb_free(&b);
+	if (r < 0)
+		return -1;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->id = m.job_id;
+		info->pid = (pid_t)m.pid;
+		info->state = (int)m.state;
+		info->flags = SBOX_JOB_DETACH;
+		info->n_gpus = m.n_gpus;
+		memcpy(info->gpus, m.gpus, m.n_gpus * sizeof(unsigned));
+	}
+	sbox_msg_free(&m);
+	return 0;
+}
+
 static int job_request(struct sbox_client *c, uint16_t type, uint64_t job, int sig,
 		       struct sbox_msg *m)
 {

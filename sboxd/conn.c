@@ -124,12 +124,17 @@ static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, si
 /* Whether a new client may stay: NULL if so, else why not (in msg when
  * built there) with the reply's code.  Asked in this order: where the
  * client runs, who it is, then how much its user already holds. */
-static const char *admission(struct sboxd *d, const struct conn *c, uint32_t *code,
+static const char *admission(struct sboxd *d, struct conn *c, uint32_t *code,
 			     char *msg, size_t len)
 {
 	errno = 0;
 	if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(c->fd, c->pid)) {
+		/* A zygote's worker is in a pid namespace its own user made:
+		 * it may PLACE itself, and do nothing else (sboxd/place.c). */
+		c->place_only = place_peer_in_users_namespace(c->fd, c->who.uid);
 		*code = SBOX_E_DENIED;
+		if (c->place_only)
+			goto nested_ok;
 		if (errno == EMFILE || errno == ENFILE) {
 			*code = SBOX_E_BUSY;
 			return "sboxd is out of file descriptors: try again later";
@@ -138,6 +143,7 @@ static const char *admission(struct sboxd *d, const struct conn *c, uint32_t *co
 			return "the connecting process is gone";
 		return "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)";
 	}
+nested_ok:
 	if (!sbox_site_daemon_allows(&d->site.daemon, &c->who)) {
 		snprintf(msg, len, "uid %u%s%s%s may not use sboxd (AllowUsers=, AllowGroups= in %s)",
 			 (unsigned)c->who.uid, c->who.user_name ? " (" : "",

@@ -87,6 +87,7 @@ struct conn {
 	bool want_out;
 	unsigned n_jobs;                    /* live, non-detached jobs it owns */
 	unsigned n_waits;                   /* WAITs it has pending */
+	bool place_only;                    /* nested, in its user's own pid ns: PLACE only */
 	struct conn *prev, *next;
 };
 
@@ -119,6 +120,7 @@ struct job {
 	bool dead;
 	enum sbox_job_state state;
 	struct sbox_child *child;
+	bool placed;                        /* PLACE: the sender, not sboxd's child */
 	struct watch w_event, w_pidfd;
 	bool event_open;                    /* event fd still in epoll */
 	pid_t pid;                          /* init, on the host */
@@ -226,6 +228,23 @@ void jobs_stop(struct sboxd *d);
 /* launch.c: LAUNCH (docs/protocol.md); the reply, or the refusal, is sent
  * from here. */
 void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
+/* For place.c: LAUNCH's admission, and its policy steps (site defaults,
+ * leases, bounds). */
+struct job *launch_admit(struct sboxd *d, struct conn *c, const struct sbox_msg *m);
+int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
+			const struct sbox_msg *m, struct sbox_policy *p, unsigned *idx, size_t *n,
+			uint32_t *code, struct sbox_err *err);
+int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
+		      const struct sbox_policy *p, struct sbox_err *err);
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j);
+
+/* place.c: PLACE (docs/protocol.md): the sender moved into a sandbox's
+ * cgroup, a job until it exits. */
+void place_job(struct sboxd *d, struct conn *c, struct sbox_msg *m);
+/* Whether the peer of fd (uid) lives in a pid namespace owned by a user
+ * namespace that uid made itself (not the host's): a zygote's worker. */
+bool place_peer_in_users_namespace(int fd, uid_t uid);
+
 /* One step of a retry round: the first queued launch refused now (errnum
  * and msg say why), or NULL when the round is over. */
 struct job *launch_retry_next(struct sboxd *d);

@@ -172,6 +172,11 @@ static void decide_outcome(struct job *j, int init_status)
 		j->outcome = SBOX_OUTCOME_SETUP_FAILED;
 	} else if (j->exited) {
 		j->outcome = SBOX_OUTCOME_EXITED;
+	} else if (j->placed) {
+		/* Its parent (a zygote's template) reaps it, and alone learns
+		 * its status: the figures are the cgroup's. */
+		j->outcome = SBOX_OUTCOME_LOST;
+		snprintf(j->msg, sizeof(j->msg), "a placed process's exit status is its parent's to know");
 	} else if (init_status != -1) {
 		/* init died without a report: killed from outside, or by
 		 * the OOM killer. */
@@ -455,6 +460,12 @@ static void handle_gpus(struct sboxd *d, struct conn *c, uint32_t seq)
 
 void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
+	if (c->place_only && m->hdr.type != SBOX_MSG_PLACE) {
+		conn_send_error(d, c, m->hdr.seq, SBOX_E_DENIED, EPERM,
+				"a client in another pid namespace may only PLACE itself (AllowNestedClients=no)");
+		close_client_fds(fds, nfds);
+		return;
+	}
 	switch (m->hdr.type) {
 	case SBOX_MSG_PING:
 		handle_ping(d, c, m->hdr.seq);
@@ -476,6 +487,9 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		break;
 	case SBOX_MSG_GPUS:
 		handle_gpus(d, c, m->hdr.seq);
+		break;
+	case SBOX_MSG_PLACE:
+		place_job(d, c, m);
 		break;
 	default:
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");

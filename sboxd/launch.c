@@ -449,7 +449,9 @@ out:
 
 static void set_name(struct job *j, const struct sbox_msg *m)
 {
-	const char *n = m->name ? m->name : m->argv[0];
+	/* A PLACE has no argv: a placed process is named "placed" unless
+	 * it says otherwise. */
+	const char *n = m->name ? m->name : m->argv ? m->argv[0] : "placed";
 	const char *slash = m->name ? NULL : strrchr(n, '/');
 
 	snprintf(j->name, sizeof(j->name), "%s", slash ? slash + 1 : n);
@@ -675,4 +677,67 @@ struct job *launch_retry_next(struct sboxd *d)
 		if (j->queued)
 			j->queued->tried = false;
 	return NULL;
+}
+
+/* PLACE (sboxd/place.c) is admitted as a LAUNCH is: the job limits, an id,
+ * owned by its user.  NULL when it is answered already (refused). */
+struct job *launch_admit(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
+{
+	return new_job(d, c, m, NULL, 0);
+}
+
+/* PLACE's policy, through LAUNCH's steps: the site's [Defaults], the
+ * request's text, validation, the GPU leases (GPU_COUNT or GPUs=), the
+ * site's [Bounds].  A GPU leased by another job is BUSY at once (a placed
+ * process can't be queued: it waits for the answer).  -1: *code and err
+ * say why. */
+int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
+			const struct sbox_msg *m, struct sbox_policy *p, unsigned *idx, size_t *n,
+			uint32_t *code, struct sbox_err *err)
+{
+	struct refusal r = { 0 };
+	struct sbox_bounds_ctx ctx;
+	int busy;
+
+	if (build_policy(d, m, p, &r) < 0)
+		goto fail;
+	busy = leases_choose(d, who, p, m->gpu_count, idx, n, &r.err);
+	if (busy < 0) {
+		refuse(&r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
+		goto fail;
+	}
+	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p->devices.gpus.n);
+	if (sbox_bounds_check_policy(&d->site.daemon.bounds, p, who, &ctx, &r.err) < 0) {
+		refuse(&r, SBOX_E_BOUND);
+		goto fail;
+	}
+	if (busy == 1) {
+		refuse(&r, SBOX_E_BUSY);
+		goto fail;
+	}
+	return 0;
+fail:
+	*code = r.code;
+	*err = r.err;
+	return -1;
+}
+
+/* PLACE's placed process becomes the job's as a sandbox does, and its
+ * answer is LAUNCH's. */
+int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
+		      const struct sbox_policy *p, struct sbox_err *err)
+{
+	struct refusal r = { 0 };
+
+	if (give_to_job(d, j, child, &r) < 0) {
+		*err = r.err;
+		return -1;
+	}
+	mark_started(j, p);
+	return 0;
+}
+
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+{
+	reply_launched(d, c, seq, j);
 }

@@ -35,7 +35,7 @@ static uint64_t get64(const uint8_t *p)
 static const char *const type_names[] = {
 	[SBOX_MSG_PING] = "PING", [SBOX_MSG_LAUNCH] = "LAUNCH", [SBOX_MSG_WAIT] = "WAIT",
 	[SBOX_MSG_SIGNAL] = "SIGNAL", [SBOX_MSG_LIST] = "LIST", [SBOX_MSG_STATS] = "STATS",
-	[SBOX_MSG_GPUS] = "GPUS",
+	[SBOX_MSG_GPUS] = "GPUS", [SBOX_MSG_PLACE] = "PLACE",
 };
 
 const char *sbox_msg_type_name(unsigned type)
@@ -157,6 +157,8 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_LIST, 0, 0, false },
 	{ SBOX_MSG_STATS, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_GPUS, 0, 0, false },
+	{ SBOX_MSG_PLACE, BIT(SBOX_ATTR_POLICY) | BIT(SBOX_ATTR_NAME) | BIT(SBOX_ATTR_GPU_COUNT), 0,
+	  false },
 	{ SBOX_MSG_PONG, BIT(SBOX_ATTR_PROTO_VERSION) | BIT(SBOX_ATTR_SERVER_VERSION) |
 	  BIT(SBOX_ATTR_FEATURES),
 	  BIT(SBOX_ATTR_PROTO_VERSION), false },

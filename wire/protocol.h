@@ -52,6 +52,7 @@ enum sbox_msg_type {
 	SBOX_MSG_LIST = 5,
 	SBOX_MSG_STATS = 6,
 	SBOX_MSG_GPUS = 7,
+	SBOX_MSG_PLACE = 8,             /* place the sender itself (zygotes); LAUNCHED */
 	/* replies and events */
 	SBOX_MSG_PONG = 0x81,
 	SBOX_MSG_LAUNCHED = 0x82,
