@@ -215,9 +215,6 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
         try:
             # T's death takes W with it (T reaps and kills on every other path)
             _prctl_pdeathsig()
-            # PassEnvironment's values are P's, as at start(): the sandbox
-            # reads them from this environment
-            os.environ.update(req["env"])
             env = native.enter(req["policy"], req["gpus"], [0, data_r, ready_w, out, err] + passed)
         except BaseException as e:  # noqa: B902  nothing of the target may run
             msg = str(e) or type(e).__name__
@@ -226,14 +223,17 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
             except OSError:
                 pass
             os._exit(SETUP_FAILED)
-        code = _run(env, data_r, ready_w, out, err, passed)
+        code = _run(dict(req["env"], **dict(env)), data_r, ready_w, out, err, passed)
     finally:
         os._exit(code)
 
 
-def _run(env: List[Any], data_r: int, ready_w: int, out: int, err: int, passed: List[int]) -> int:
+def _run(env: Dict[str, str], data_r: int, ready_w: int, out: int, err: int,
+         passed: List[int]) -> int:
+    # the program's view of the worker's environment, then the sandbox's
+    # own lines (GPU visibility); nothing of the template's
     os.environ.clear()
-    os.environ.update(dict(env))
+    os.environ.update(env)
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)

@@ -135,14 +135,36 @@ class Request:
     timeout: Optional[float]
 
 
+# sandbox/procstate.c's, as a worker sbox launches gets it
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
+    """The worker's whole environment, as sbox_env_build() makes a launched
+    worker's: PATH, HOME, USER, LOGNAME, TERM, pass_env= (the program's
+    values now), env=; the sandbox adds its GPU lines (enter's env_out)."""
+    try:
+        pw = pwd.getpwuid(os.getuid())
+        home, user = pw.pw_dir, pw.pw_name
+    except KeyError:
+        home, user = "/", str(os.getuid())
+    env = {"PATH": DEFAULT_PATH, "HOME": home, "USER": user, "LOGNAME": user}
+    for n in ["TERM"] + list(opts.get("pass_env", [])):
+        if n in os.environ:
+            env[n] = os.environ[n]
+    env.update(opts.get("env", {}))
+    return env
+
+
 def request_for(opts: Dict[str, Any], prog: _program.Program) -> Request:
     """The per-worker part of the options: the policy text enter applies
-    (with the implicit binds and env of every sbox worker)."""
+    (with the implicit binds and env of every sbox worker; no User=: a
+    worker is its template's user)."""
     full = _launch.implicit_options(opts, prog)
+    full.pop("user", None)
     text, _binds = _options.policy_text({k: v for k, v in full.items()
                                          if k not in ("gpus", "wait_gpu", "socket", "direct")})
-    names = ["TERM"] + list(full.get("pass_env", []))
-    env = {n: os.environ[n] for n in names if n in os.environ}
+    env = worker_env(full)
     timeout = None
     if "timeout" in opts:
         timeout = timespan(opts["timeout"])
