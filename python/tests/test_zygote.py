@@ -327,13 +327,37 @@ def _procs_with_cwd(path):
     return found
 
 
-def _host_cgroup(pid):
+def _host_cgroups(pid):
+    """{controller: host dir} of pid's cgroups that are not the root
+    ("" is v2's unified hierarchy)."""
+    out = {}
     try:
         with open("/proc/%d/cgroup" % pid) as f:
-            rel = f.read().strip().split("\n")[-1].split(":", 2)[2]
-    except (OSError, IndexError):
-        return None
-    return "/sys/fs/cgroup" + rel if rel != "/" else None
+            lines = f.read().split()
+    except OSError:
+        return out
+    v1 = not any(l.startswith("0::") for l in lines) or len(lines) > 1
+    for line in lines:
+        _, ctrls, rel = line.split(":", 2)
+        if rel == "/" or ctrls.startswith("name="):
+            continue
+        for c in ctrls.split(","):
+            base = "/sys/fs/cgroup/" + c if (v1 and c) else "/sys/fs/cgroup"
+            if c or not v1:
+                out[c] = base + rel
+    return out
+
+
+def _host_cgroup(pid):
+    dirs = sorted(set(_host_cgroups(pid).values()))
+    return dirs[0] if dirs else None
+
+
+def _host_limit(pid, v2_file, v1_ctrl, v1_file):
+    cg = _host_cgroups(pid)
+    path = os.path.join(cg[""], v2_file) if "" in cg else os.path.join(cg[v1_ctrl], v1_file)
+    with open(path) as f:
+        return f.read().strip()
 
 
 @pytest.mark.parametrize("end", ["exit", "sigkill"])
@@ -357,7 +381,8 @@ def test_program_end_leaves_nothing(zctx, end):
         err.seek(0)
         assert line[:1] == [b"ready"], "parent said %r; stderr: %s" % (line, err.read())
         tpid, wpids = int(line[1]), [int(x) for x in line[2:]]
-        cgroups = [c for c in map(_host_cgroup, wpids) if c] if zctx.mode != "fake" else []
+        cgroups = [c for w in wpids for c in _host_cgroups(w).values()] \
+            if zctx.mode != "fake" else []
         assert set(wpids) | {tpid} <= set(_procs_with_cwd(cwd)), "no template or worker found"
         if end == "sigkill":
             parent.kill()
@@ -431,13 +456,17 @@ def test_worker_is_a_fresh_sandbox(zctx):
 def test_limits_are_in_force(zctx):
     real_only(zctx)
     ctx = zctx(memory="64M", pids=32)
-    q = ctx.Queue()
-    p = ctx.Process(target=workers.zygote_report, args=(q, 1))
+    p = ctx.Process(target=workers.sleep, args=(60,))
     p.start()
-    r = q.get(timeout=60)
-    p.join(60)
-    assert r["limits"]["pids.max"] == "32", r["limits"]
-    assert r["limits"]["memory.max"] == str(64 << 20), r["limits"]
+    try:
+        # the worker's own cgroup, seen from the host
+        assert _host_cgroup(p.pid) != _host_cgroup(template_of(p).pid)
+        assert _host_limit(p.pid, "pids.max", "pids", "pids.max") == "32"
+        assert _host_limit(p.pid, "memory.max", "memory", "memory.limit_in_bytes") == \
+            str(64 << 20)
+    finally:
+        p.kill()
+        p.join(60)
     # per worker: an override gives this one another limit, same template
     e = ctx.Process(target=workers.eat_memory, args=(256,), sandbox={"memory": "48M"})
     e.start()
@@ -460,6 +489,7 @@ def test_unprivileged_direct_is_refused():
 def test_torch_worker(zctx):
     pytest.importorskip("torch")
     ctx = zctx(preload=["torch"])
+    ctx.prepare()
     q = ctx.Queue()
     p = ctx.Process(target=workers.torch_tensor, args=(q,))
     t0 = time.monotonic()
