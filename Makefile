@@ -209,6 +209,14 @@ $(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds: 
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \
 		$(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The zygote tests: a C template through libsbox's zygote API, direct and
+# through their own sboxd.
+$(B)/tests/test_zygote: tests/integration/test_zygote.c $(DAEMON_TEST_LIB) $(CLI_OBJ) \
+		$(O)/libsbox/zygote.o $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(O)/libsbox/zygote.o \
+		$(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
 # make fuzz [FUZZ_SECONDS=60]: every libFuzzer target tests/fuzz/fuzz_*.c
 # (clang), each for FUZZ_SECONDS from its seeds (tests/fuzz/run.sh), then
 # their figures; CI runs it bounded.  Each links the parsers (wire protocol,

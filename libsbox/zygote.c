@@ -249,16 +249,23 @@ int sbox_zygote_prefork(struct sbox_zygote *z, char *err, size_t errlen)
 		return from(err, errlen, &e);
 	}
 	if (setns(z->next_init, CLONE_NEWPID) < 0) {
-		int en = errno;
-
-		syscall(SYS_pidfd_send_signal, z->next_init, SIGKILL, NULL, 0);
-		close(z->next_init);
-		z->next_init = -1;
-		munmap(shm, sizeof(struct shared));
-		return fail(err, errlen, en, "entering the worker's pid namespace");
+		fail(err, errlen, errno, "entering the worker's pid namespace");
+		goto fail;
+	}
+	if (sbox_zygote_helper_ready(z->helper_sock, &e) < 0) {
+		from(err, errlen, &e);
+		/* Back, so that no child lands beside a failed init. */
+		setns(z->children_ns, CLONE_NEWPID);
+		goto fail;
 	}
 	z->next_shm = shm;
 	return 0;
+fail:
+	syscall(SYS_pidfd_send_signal, z->next_init, SIGKILL, NULL, 0);
+	close(z->next_init);
+	z->next_init = -1;
+	munmap(shm, sizeof(struct shared));
+	return -1;
 }
 
 static void drop_worker(struct worker *w)
@@ -303,6 +310,18 @@ int sbox_zygote_postfork(struct sbox_zygote *z, int pid, char *err, size_t errle
 	return rc;
 }
 
+/* The site configuration whose [GPUs] inventory the worker reads:
+ * $SBOX_SITE_CONFIG, as sboxrun's --site-config, else the default.  In
+ * direct mode it is root's own choice, as root's sboxrun's is; through
+ * sboxd it only says where the nodes of the GPUs sboxd leased are, and
+ * sboxd's device rules decide what opens. */
+static const char *site_path(void)
+{
+	const char *s = getenv("SBOX_SITE_CONFIG");
+
+	return s && s[0] ? s : NULL;
+}
+
 /* Through sboxd: W places itself (PLACE); the GPUs it leased come back,
  * for the grant of W's /dev. */
 static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
@@ -321,7 +340,7 @@ static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 		fail(err, len, 0, "PLACE through %s: %s", z->socket, sbox_client_error(c));
 		goto out;
 	}
-	if (sbox_zygote_grant_leased(g, p, info.gpus, info.n_gpus, &e) < 0) {
+	if (sbox_zygote_grant_leased(g, p, site_path(), info.gpus, info.n_gpus, &e) < 0) {
 		from(err, len, &e);
 		goto out;
 	}
@@ -360,7 +379,7 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 	if (z->socket) {
 		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, err, errlen) < 0)
 			goto out;
-	} else if (sbox_zygote_place_direct(&g, &p, gpu_count, shm ? shm->cgroup : NULL,
+	} else if (sbox_zygote_place_direct(&g, &p, site_path(), gpu_count, shm ? shm->cgroup : NULL,
 					    shm ? sizeof(shm->cgroup) : 0, &e) < 0) {
 		from(err, errlen, &e);
 		goto out;

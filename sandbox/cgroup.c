@@ -228,6 +228,12 @@ static const char *first_limit(const struct sbox_resources *r, char *buf, size_t
 int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **out,
 			    struct sbox_err *err)
 {
+	return sbox_cgroup_for_sandbox_as(p, getpid(), out, err);
+}
+
+int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
+			       struct sbox_cgroup **out, struct sbox_err *err)
+{
 	static unsigned counter;
 	_cleanup_free_ struct sbox_cgroup_host *h = calloc(1, sizeof(*h));
 	const struct sbox_resources *res = &p->res;
@@ -245,7 +251,7 @@ int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **ou
 	else
 		sbox_cgroup_default_parent(h, euid, parent, sizeof(parent));
 	/* Atomic: a threaded caller (a Slurm plugin) may launch concurrently. */
-	snprintf(name, sizeof(name), "sbox-%d-%u", (int)getpid(),
+	snprintf(name, sizeof(name), "sbox-%d-%u", (int)launcher,
 		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	if (h->version != 0)
 		sbox_cgroup_sweep_throttled(h, parent);

@@ -94,6 +94,11 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
  * delegated to a user namespace).  Any requested limit then fails, 125. */
 int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **out,
 			    struct sbox_err *err);
+/* The same, named for launcher, the host's pid of the process whose end
+ * makes the cgroup stale for the sweep: a zygote's worker places itself
+ * from a pid namespace of its own, where getpid() is 2 for every one. */
+int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
+			       struct sbox_cgroup **out, struct sbox_err *err);
 
 /* v2: the directory fd for clone3(CLONE_INTO_CGROUP); v1: -1. */
 int sbox_cgroup_clone_fd(const struct sbox_cgroup *cg);

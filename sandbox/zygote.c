@@ -93,18 +93,28 @@ void sbox_zygote_grant_free(struct sbox_zygote_grant *g)
 /* The init of one worker's pid namespace: pid 1, so that W can be pid 2
  * and its orphans have a reaper.  It holds nothing: no fd, no capability
  * (over the template's user namespace, where it was born with all of
- * them), not dumpable, so a worker can't ptrace it or read its memory.
- * It only reaps, and dies with the helper or when the template kills it
- * after reaping W. */
-static __attribute__((noreturn)) void init_main(void)
+ * them), not dumpable, so a worker can't ptrace it -- it lives in the
+ * template's mount and network namespaces, the host's, and a worker
+ * driving it would be outside its own.  The template enters its pid
+ * namespace first (setns on a non-dumpable process would need
+ * CAP_SYS_PTRACE over the host's user namespace, which an unprivileged
+ * template lacks), so init waits for go's EOF, hardens, then says so by
+ * closing ack: both before prefork returns, before the worker exists.
+ * Then it only reaps, and dies with the helper or when the template
+ * kills it after reaping W. */
+static __attribute__((noreturn)) void init_main(int go, int ack)
 {
 	sigset_t all;
 	cap_t none = cap_init();
+	char c;
 
-	close_from(0);
+	while (read(go, &c, 1) > 0)
+		;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    !none || cap_set_proc(none) < 0)
 		_exit(125);
+	close_from(0);
+	(void)ack;      /* closed by close_from: the ack */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
@@ -140,6 +150,40 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* One init: cloned, its pidfd to the template, which enters its pid
+ * namespace and says "j"; then init hardens (go closed, ack's EOF) and
+ * the template hears "r".  A template that goes away leaves init to
+ * harden anyway and die with the helper. */
+static void make_init(int sock)
+{
+	int go[2], ack[2], pidfd = -1, into;
+	pid_t pid;
+	char c;
+
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0) {
+		send_fd(sock, -1);
+		return;
+	}
+	pid = sbox_clone(CLONE_NEWPID, -1, &pidfd, &into);
+	if (pid == 0) {
+		close(go[1]);
+		close(ack[0]);
+		init_main(go[0], ack[1]);
+	}
+	close(go[0]);
+	close(ack[1]);
+	if (send_fd(sock, pid > 0 ? pidfd : -1) == 0 && pid > 0)
+		(void)!recv(sock, &c, 1, 0);
+	close(go[1]);
+	while (read(ack[0], &c, 1) > 0)
+		;
+	close(ack[0]);
+	if (pid > 0)
+		send(sock, "r", 1, MSG_NOSIGNAL);
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
 /* The helper: pid 1 of the template's namespace for children, so that a
  * process the template forks outside prefork has a live init too; orphans
  * are reaped by the kernel (SIGCHLD ignored).  One init per request, a
@@ -159,18 +203,18 @@ static __attribute__((noreturn)) void helper_main(int sock)
 	for (int i = 0; i < 3; i++)
 		close(i);
 	sock = 3;
-	while (recv(sock, &req, 1, 0) == 1) {
-		int pidfd = -1, into;
-		pid_t pid = sbox_clone(CLONE_NEWPID, -1, &pidfd, &into);
-
-		if (pid == 0)
-			init_main();
-		if (send_fd(sock, pid > 0 ? pidfd : -1) < 0)
-			_exit(125);
-		if (pidfd >= 0)
-			close(pidfd);
-	}
+	while (recv(sock, &req, 1, 0) == 1)
+		make_init(sock);
 	_exit(0);
+}
+
+int sbox_zygote_helper_ready(int sock, struct sbox_err *err)
+{
+	char c;
+
+	if (send(sock, "j", 1, MSG_NOSIGNAL) != 1 || recv(sock, &c, 1, 0) != 1 || c != 'r')
+		return sbox_fail(err, errno ? errno : EPIPE, "waiting for the worker's init to harden itself");
+	return 0;
 }
 
 int sbox_zygote_helper_start(int *sock, pid_t *pid, struct sbox_err *err)
@@ -242,12 +286,34 @@ static int direct_gpus(struct sbox_zygote_grant *g, const struct sbox_policy *p,
 	return sbox_device_set_build(&g->devices, p, &g->grant, err);
 }
 
+static int load_site(struct sbox_site *site, const char *path, struct sbox_err *err)
+{
+	return sbox_site_load(site, path ? path : SBOX_SITE_DEFAULT_PATH, path != NULL, err);
+}
+
+/* This process's pid in the outermost pid namespace /proc shows (the
+ * host's: W has not mounted its own yet), from NSpid. */
+static pid_t host_pid(struct sbox_err *err)
+{
+	char buf[4096];
+	const char *at;
+	long pid;
+
+	if (sbox_read_text("/proc/self/status", buf, sizeof(buf)) < 0)
+		return sbox_fail(err, errno, "reading /proc/self/status");
+	at = strstr(buf, "\nNSpid:");
+	if (!at || sscanf(at + 7, "%ld", &pid) != 1 || pid <= 0)
+		return sbox_fail(err, EINVAL, "no NSpid in /proc/self/status");
+	return (pid_t)pid;
+}
+
 int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     unsigned gpu_count, char *cgroup_out, size_t cgroup_len,
-			     struct sbox_err *err)
+			     const char *site_path, unsigned gpu_count, char *cgroup_out,
+			     size_t cgroup_len, struct sbox_err *err)
 {
 	struct sbox_zygote_grant *g = grant_new(err);
 	struct sbox_cgroup *cg = NULL;
+	pid_t self;
 	int rc = -1;
 
 	*out = NULL;
@@ -255,10 +321,10 @@ int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_p
 		cgroup_out[0] = '\0';
 	if (!g)
 		return -1;
-	if (sbox_site_load(&g->site, SBOX_SITE_DEFAULT_PATH, false, err) < 0 ||
+	if ((self = host_pid(err)) < 0 || load_site(&g->site, site_path, err) < 0 ||
 	    sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
 	    direct_gpus(g, p, gpu_count, err) < 0 ||
-	    sbox_cgroup_for_sandbox(p, &cg, err) < 0)
+	    sbox_cgroup_for_sandbox_as(p, self, &cg, err) < 0)
 		goto out;
 	if (cg)
 		snprintf(cgroup_out, cgroup_len, "%s", sbox_cgroup_path(cg));
@@ -276,7 +342,8 @@ out:
 }
 
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const unsigned *gpus, size_t n_gpus, struct sbox_err *err)
+			     const char *site_path, const unsigned *gpus, size_t n_gpus,
+			     struct sbox_err *err)
 {
 	struct sbox_zygote_grant *g = grant_new(err);
 	const struct sbox_gpu_selection *sel = NULL;
@@ -292,7 +359,7 @@ int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_p
 			sbox_zygote_grant_free(g);
 			return sbox_fail(err, ENOMEM, "allocating the leased GPUs");
 		}
-		if (sbox_site_load(&g->site, SBOX_SITE_DEFAULT_PATH, false, err) < 0 ||
+		if (load_site(&g->site, site_path, err) < 0 ||
 		    sbox_gpu_inventory_load(&g->inv, &g->site, err) < 0)
 			goto fail;
 		for (size_t i = 0; i < n_gpus; i++) {
@@ -491,7 +558,7 @@ static int started_channel(struct sbox_child *c, struct sbox_err *err)
 }
 
 /* P1d, P1g, P1h and P4 for a process that exists already. */
-static int place_into_cgroup(struct sbox_child *c, const struct sbox_policy *p,
+static int place_into_cgroup(struct sbox_child *c, pid_t pid, const struct sbox_policy *p,
 			     const struct sbox_launch *l, struct sbox_err *err)
 {
 	struct sbox_gpu_grant grant;
@@ -505,8 +572,8 @@ static int place_into_cgroup(struct sbox_child *c, const struct sbox_policy *p,
 	    sbox_cgroup_for_sandbox(p, &c->cgroup, err) >= 0 &&
 	    sbox_devices_enforce_cgroup(&devices, p, c->cgroup, geteuid(), err) >= 0) {
 		if (!c->cgroup)
-			sbox_fail(err, ENOTSUP, "placing pid %d: no cgroup for it on this host", (int)c->pid);
-		else if (sbox_cgroup_attach(c->cgroup, c->pid, err) >= 0)
+			sbox_fail(err, ENOTSUP, "placing pid %d: no cgroup for it on this host", (int)pid);
+		else if (sbox_cgroup_attach(c->cgroup, pid, err) >= 0)
 			rc = 0;
 	}
 	sbox_device_set_free(&devices);
@@ -519,39 +586,44 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 {
 	struct sbox_child *c;
 	bool inside;
+	pid_t pid;
 
 	*out = NULL;
 	c = sbox_child_new();
 	if (!c)
 		return sbox_fail(err, ENOMEM, "allocating the placed process");
-	/* Not sboxd's child: its end is seen on the pidfd, never reaped. */
+	/* Not sboxd's child: its end is seen on the pidfd, never reaped.
+	 * c->pid stays 0 until the process is in the cgroup: a refusal must
+	 * never kill the sender (sbox_child_free kills a sandbox's pid). */
 	c->adopted = true;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
-	c->pid = pidfd_pid(peer_pidfd);
+	pid = pidfd_pid(peer_pidfd);
 	c->pidfd = fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 3);
-	if (c->pid <= 0 || c->pidfd < 0) {
+	if (pid <= 0 || c->pidfd < 0) {
 		sbox_fail(err, ESRCH, "placing the sender: it is gone");
 		goto fail;
 	}
-	if (in_a_sandbox(c->pid, &inside, err) < 0)
+	if (in_a_sandbox(pid, &inside, err) < 0)
 		goto fail;
 	if (inside) {
 		sbox_fail(err, EPERM, "placing pid %d: it is in a sandbox already (a placed or launched one); a process is placed once, before it runs anything",
-			  (int)c->pid);
+			  (int)pid);
 		goto fail;
 	}
-	if (place_into_cgroup(c, p, l, err) < 0)
+	if (place_into_cgroup(c, pid, p, l, err) < 0)
 		goto fail;
 	/* The pid was read from the pidfd before the move: a peer that died
 	 * since may have left its number to another process, moved in its
 	 * place, which freeing the cgroup would kill; a live pidfd proves
-	 * the number was still the peer's. */
+	 * the number was still the peer's.  Otherwise the cgroup is left to
+	 * the sweep. */
 	if (!alive(c->pidfd)) {
-		sbox_fail(err, ESRCH, "placing pid %d: it ended while it was placed", (int)c->pid);
+		sbox_fail(err, ESRCH, "placing pid %d: it ended while it was placed", (int)pid);
 		sbox_cgroup_release(c->cgroup);
 		c->cgroup = NULL;
 		goto fail;
 	}
+	c->pid = pid;
 	if (started_channel(c, err) < 0)
 		goto fail;
 	*out = c;

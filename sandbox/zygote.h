@@ -24,12 +24,20 @@
  * fork the helper (pid 1 of that namespace), which answers each request on
  * *sock with the pidfd of a new init.  The helper dies with the template. */
 int sbox_zygote_helper_start(int *sock, pid_t *pid, struct sbox_err *err);
-/* One init, pid 1 of a new pid namespace, made by the helper: *pidfd. */
+/* One init, pid 1 of a new pid namespace, made by the helper: *pidfd.
+ * The caller enters its pid namespace, then calls helper_ready, which
+ * returns once init made itself non-dumpable and dropped its capabilities
+ * (a non-dumpable init could not be entered by an unprivileged template).
+ * On any failure after helper_init the caller kills the init. */
 int sbox_zygote_helper_init(int sock, int *pidfd, struct sbox_err *err);
+int sbox_zygote_helper_ready(int sock, struct sbox_err *err);
 
 /* What a worker was given: its GPUs' grant and device set, its cgroup
  * (direct mode). */
 struct sbox_zygote_grant;
+
+/* site_path: the site configuration to read (its [GPUs] inventory); NULL:
+ * SBOX_SITE_DEFAULT_PATH, which may be absent. */
 
 /* Direct mode (root), in the worker: the policy's cgroup with its limits
  * and device rules, the GPUs (GPUs=, or the first gpu_count) granted, the
@@ -37,13 +45,14 @@ struct sbox_zygote_grant;
  * it exists (in memory the template reads, so that it can remove it
  * whatever happens next); "" when the sandbox runs without one. */
 int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     unsigned gpu_count, char *cgroup_out, size_t cgroup_len,
-			     struct sbox_err *err);
+			     const char *site_path, unsigned gpu_count, char *cgroup_out,
+			     size_t cgroup_len, struct sbox_err *err);
 /* Placed by sboxd: the grant of the GPUs it leased (positions in the
- * inventory of the site configuration at SBOX_SITE_DEFAULT_PATH), for the
+ * inventory of the site configuration at site_path, sboxd's), for the
  * worker's /dev; sboxd put the device rules on the cgroup. */
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const unsigned *gpus, size_t n_gpus, struct sbox_err *err);
+			     const char *site_path, const unsigned *gpus, size_t n_gpus,
+			     struct sbox_err *err);
 /* The grant's variables (CUDA_VISIBLE_DEVICES...) as "K=V\n" lines. */
 int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
 			  struct sbox_err *err);

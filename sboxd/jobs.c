@@ -253,7 +253,9 @@ static void finalize(struct sboxd *d, struct job *j)
 	/* Told, or nobody left to tell: gone.  Otherwise the end is kept
 	 * (also by the keeper, so that it survives a restart) for the WAIT
 	 * of its owner, of whoever detached it, or of a client coming back. */
-	if (told || (!j->detached && !j->owner && !j->reattach_deadline)) {
+	/* A placed process's end is its template's to learn: told to
+	 * whoever waits, never kept. */
+	if (told || j->placed || (!j->detached && !j->owner && !j->reattach_deadline)) {
 		job_forget(d, j);
 	} else {
 		keeper_put(d, j);

@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zygotes (include/sbox/zygote.h, docs/security.md "Zygotes"): a C template
+ * forks workers through the API, direct as root and through a real sboxd
+ * as nobody, and each worker reports from inside: its namespaces differ
+ * from the template's and each sibling's, its cgroup's memory limit is in
+ * force, /dev holds only its granted nodes, CapEff 0, NoNewPrivs 1,
+ * Seccomp 2, the template's pid is out of reach, only its kept fds are
+ * open.  After sbox_zygote_close: no cgroup and no process left.  The
+ * hostile side of PLACE: a placed worker placing itself again, a launched
+ * sandbox's worker placing itself, more workers than MaxJobsPerUser=.
+ * check_clean on a fake CUDA template (an fd on a char 195 node, a mapped
+ * libcuda.so.1).
+ */
+#include "tests/integration/daemon_harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "include/sbox/libsbox.h"
+#include "include/sbox/zygote.h"
+
+#define FIXTURE "tests/fixtures/fake-gpus.sh"
+#define POLICY "[Sandbox]\nMemoryMax=64M\nTasksMax=64\n"
+#define MEMORY_MAX "67108864"
+
+static struct sboxd D;
+static char *fake_dir;
+
+/* What a template does: how many workers, through which socket (NULL:
+ * direct), with how many GPUs, as whom. */
+struct plan {
+	const char *socket;
+	unsigned workers;
+	unsigned gpus;
+	uid_t uid;
+	const char *site;           /* $SBOX_SITE_CONFIG for the template */
+	bool place_again;           /* each worker PLACEs itself once more */
+};
+
+static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
+
+static void put_ns(FILE *f, const char *prefix)
+{
+	for (size_t i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_names[i]);
+		fprintf(f, "%sns_%s=%llu\n", prefix, ns_names[i],
+			stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0ULL);
+	}
+}
+
+static void put_status(FILE *f)
+{
+	FILE *s = fopen("/proc/self/status", "re");
+	char line[512];
+
+	while (s && fgets(line, sizeof(line), s)) {
+		if (!strncmp(line, "CapEff:", 7))
+			fprintf(f, "capeff=%s", line + 8);
+		else if (!strncmp(line, "NoNewPrivs:", 11))
+			fprintf(f, "nnp=%s", line + 12);
+		else if (!strncmp(line, "Seccomp:", 8))
+			fprintf(f, "seccomp=%s", line + 9);
+	}
+	if (s)
+		fclose(s);
+}
+
+/* The entries of a directory, sorted by readdir order, one line. */
+static void put_dir(FILE *f, const char *key, const char *path, bool numeric)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	fprintf(f, "%s=", key);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (numeric && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+			continue;
+		if (numeric && atoi(de->d_name) == dirfd(d))
+			continue;
+		fprintf(f, "%s,", de->d_name);
+	}
+	fprintf(f, "\n");
+	if (d)
+		closedir(d);
+}
+
+/* In the worker, after enter: what it sees, on its report pipe. */
+static void worker_report(FILE *f, const struct plan *pl, pid_t template, const char *env)
+{
+	put_ns(f, "");
+	put_status(f);
+	fprintf(f, "kill_template=%s\n",
+		kill(template, 0) < 0 ? (errno == ESRCH ? "ESRCH" : strerror(errno)) : "reached");
+	fprintf(f, "mypid=%d\n", (int)getpid());
+	put_dir(f, "proc", "/proc", true);
+	put_dir(f, "fds", "/proc/self/fd", true);
+	put_dir(f, "dev", "/dev", false);
+	fprintf(f, "env=");
+	for (const char *c = env; *c; c++)
+		fputc(*c == '\n' ? ';' : *c, f);
+	fprintf(f, "%s\n", env[0] ? "" : "-");
+	if (pl->place_again) {
+		struct sbox_client *c = sbox_client_new();
+
+		if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+			fprintf(f, "place_again=%s\n", sbox_client_error(c));
+		else
+			fprintf(f, "place_again=placed\n");
+		sbox_client_free(c);
+	}
+	fprintf(f, "end=1\n");
+	fflush(f);
+}
+
+static __attribute__((noreturn)) void worker(struct sbox_zygote *z, const struct plan *pl,
+					     int rep, int hold, pid_t template)
+{
+	char err[1024], env[1024], c;
+	int keep[2] = { rep, hold };
+	FILE *f;
+
+	if (sbox_zygote_enter(z, POLICY, pl->gpus, keep, 2, env, sizeof(env), err,
+			      sizeof(err)) < 0) {
+		dprintf(rep, "enter_error=%s\nend=1\n", err);
+		_exit(125);
+	}
+	f = fdopen(rep, "w");
+	if (!f)
+		_exit(125);
+	worker_report(f, pl, template, env);
+	/* Alive until the template lets go, so that siblings overlap. */
+	while (read(hold, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/* The host's view of the worker's cgroup: its path and memory limit. */
+static void put_cgroup(FILE *out, int i, pid_t pid)
+{
+	char path[128], line[1024], file[2048], val[64] = "-";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *rel = strrchr(line, ':');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strstr(line, ":memory:")) {
+			snprintf(file, sizeof(file), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", rel + 1);
+			fprintf(out, "w%d_cgroup=/sys/fs/cgroup/memory%s\n", i, rel + 1);
+			break;
+		}
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(file, sizeof(file), "/sys/fs/cgroup%s/memory.max", rel + 1);
+			fprintf(out, "w%d_cgroup=/sys/fs/cgroup%s\n", i, rel + 1);
+		}
+	}
+	if (f)
+		fclose(f);
+	f = fopen(file, "re");
+	if (f && fgets(val, sizeof(val), f))
+		val[strcspn(val, "\n")] = '\0';
+	if (f)
+		fclose(f);
+	fprintf(out, "w%d_memory_max=%s\n", i, val);
+}
+
+/* The worker's report, prefixed, into the template's out. */
+static void copy_report(FILE *out, int i, int rep)
+{
+	FILE *f = fdopen(rep, "r");
+	char line[8192];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		fprintf(out, "w%d_%s", i, line);
+		if (!strcmp(line, "end=1\n"))
+			break;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* After close: every process of the template's tree gone (the template is
+ * their subreaper), within 3 s. */
+static int leftover_children(void)
+{
+	for (int tries = 0; tries < 300; tries++) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+
+		if (r < 0 && errno == ECHILD)
+			return 0;
+		if (r == 0)
+			usleep(10000);
+	}
+	return 1;
+}
+
+static bool gone_within(const char *path, int ms)
+{
+	for (int t = 0; t < ms / 10; t++) {
+		if (access(path, F_OK) < 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* The template: a process of its own, as pl->uid; its findings as
+ * key=value lines on out. */
+static void template_main(const struct plan *pl, FILE *out)
+{
+	char err[1024], line[8192];
+	int hold[2], rep[8];
+	pid_t pids[8], self;
+	struct sbox_zygote *z;
+	FILE *m;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	z = sbox_zygote_open(pl->socket, err, sizeof(err));
+	if (!z) {
+		fprintf(out, "open_error=%s\n", err);
+		return;
+	}
+	put_ns(out, "t_");
+	m = fopen("/proc/self/uid_map", "re");
+	if (m && fgets(line, sizeof(line), m))
+		fprintf(out, "t_uid_map=%s", line);
+	if (m)
+		fclose(m);
+	fprintf(out, "clean=%s\n", sbox_zygote_check_clean(err, sizeof(err)) == 0 ? "yes" : err);
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		return;
+	self = getpid();
+	for (unsigned i = 0; i < pl->workers; i++) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0 || sbox_zygote_prefork(z, err, sizeof(err)) < 0) {
+			fprintf(out, "prefork_error=%s\n", err);
+			return;
+		}
+		fflush(out);
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(p[0]);
+			close(hold[1]);
+			worker(z, pl, p[1], hold[0], self);
+		}
+		close(p[1]);
+		rep[i] = p[0];
+		if (sbox_zygote_postfork(z, pids[i], err, sizeof(err)) < 0)
+			fprintf(out, "postfork_error=%s\n", err);
+		copy_report(out, (int)i, rep[i]);
+		put_cgroup(out, (int)i, pids[i]);
+	}
+	close(hold[1]);
+	for (unsigned i = 0; i < pl->workers; i++) {
+		int st = 0;
+
+		waitpid(pids[i], &st, 0);
+		fprintf(out, "w%u_status=%d\n", i, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		if (sbox_zygote_reaped(z, pids[i], err, sizeof(err)) < 0)
+			fprintf(out, "reaped_error=%s\n", err);
+	}
+	sbox_zygote_close(z);
+	fprintf(out, "leftover_children=%d\n", leftover_children());
+}
+
+/* Run a template as pl->uid in a child of the test; its findings. */
+static char *run_template(const struct plan *pl)
+{
+	char path[512];
+	char *text;
+	FILE *f;
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/template.out", D.dir ? D.dir : fake_dir);
+	unlink(path);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0 || fchown(fd, pl->uid, pl->uid) < 0)
+			_exit(1);
+		if (pl->site)
+			setenv("SBOX_SITE_CONFIG", pl->site, 1);
+		/* As a user's own process is: dumpable (a change of uid
+		 * from root clears it), so /proc/self is its own. */
+		if (pl->uid)
+			become(pl->uid);
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		f = fdopen(fd, "w");
+		template_main(pl, f);
+		fclose(f);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	text = calloc(1, 256 * 1024);
+	assert_non_null(text);
+	(void)!fread(text, 1, 256 * 1024 - 1, f);
+	fclose(f);
+	return text;
+}
+
+#define assert_key(text, key, want)                                              \
+	do {                                                                     \
+		char *v_ = kv_get(text, key);                                    \
+		if (!v_ || strcmp(v_, want))                                      \
+			fprintf(stderr, "%s: %s, want %s\n--- template ---\n%s", \
+				key, v_ ? v_ : "(none)", want, text);           \
+		assert_non_null(v_);                                             \
+		assert_string_equal(v_, want);                                   \
+		free(v_);                                                        \
+	} while (0)
+
+static void assert_differ(const char *text, const char *a, const char *b)
+{
+	char *va = kv_get(text, a), *vb = kv_get(text, b);
+
+	if (!va || !vb || !strcmp(va, vb))
+		fprintf(stderr, "%s=%s and %s=%s should differ\n%s", a, va ? va : "-", b,
+			vb ? vb : "-", text);
+	assert_non_null(va);
+	assert_non_null(vb);
+	assert_string_not_equal(va, vb);
+	assert_string_not_equal(va, "0");
+	free(va);
+	free(vb);
+}
+
+/* Every property of the issue, from inside each worker. */
+static void assert_workers(const char *text, const struct plan *pl)
+{
+	char k1[64], k2[64], want[64];
+
+	assert_key(text, "clean", "yes");
+	for (unsigned i = 0; i < pl->workers; i++) {
+		char *v;
+
+		snprintf(k1, sizeof(k1), "w%u_enter_error", i);
+		v = kv_get(text, k1);
+		if (v)
+			fprintf(stderr, "%s\n", text);
+		assert_null(v);
+		for (size_t n = 0; n < sizeof(ns_names) / sizeof(ns_names[0]); n++) {
+			snprintf(k1, sizeof(k1), "w%u_ns_%s", i, ns_names[n]);
+			snprintf(k2, sizeof(k2), "t_ns_%s", ns_names[n]);
+			assert_differ(text, k1, k2);
+			for (unsigned j = 0; j < i; j++) {
+				snprintf(k2, sizeof(k2), "w%u_ns_%s", j, ns_names[n]);
+				assert_differ(text, k1, k2);
+			}
+		}
+		snprintf(k1, sizeof(k1), "w%u_capeff", i);
+		assert_key(text, k1, "0000000000000000");
+		snprintf(k1, sizeof(k1), "w%u_nnp", i);
+		assert_key(text, k1, "1");
+		snprintf(k1, sizeof(k1), "w%u_seccomp", i);
+		assert_key(text, k1, "2");
+		snprintf(k1, sizeof(k1), "w%u_kill_template", i);
+		assert_key(text, k1, "ESRCH");
+		snprintf(k1, sizeof(k1), "w%u_mypid", i);
+		assert_key(text, k1, "2");
+		/* Its init and itself; nothing of the template's or a sibling's. */
+		snprintf(k1, sizeof(k1), "w%u_proc", i);
+		v = kv_get(text, k1);
+		assert_non_null(v);
+		assert_true(!strcmp(v, "1,2,") || !strcmp(v, "2,1,"));
+		free(v);
+		snprintf(k1, sizeof(k1), "w%u_memory_max", i);
+		assert_key(text, k1, MEMORY_MAX);
+		snprintf(k1, sizeof(k1), "w%u_status", i);
+		assert_key(text, k1, "0");
+		snprintf(k1, sizeof(k1), "w%u_dev", i);
+		v = kv_get(text, k1);
+		assert_non_null(v);
+		if (pl->gpus) {
+			assert_non_null(strstr(v, "nvidia0,"));
+			assert_non_null(strstr(v, "nvidiactl,"));
+		}
+		assert_null(strstr(v, "nvidia1,"));
+		assert_null(strstr(v, "nvidia2,"));
+		free(v);
+		snprintf(k1, sizeof(k1), "w%u_env", i);
+		v = kv_get(text, k1);
+		assert_non_null(v);
+		if (pl->gpus)
+			assert_non_null(strstr(v, "CUDA_VISIBLE_DEVICES="));
+		else
+			assert_string_equal(v, "-");
+		free(v);
+	}
+	(void)want;
+	assert_key(text, "leftover_children", "0");
+}
+
+/* The kept fds only: stdio, the report pipe and the hold pipe (numbers as
+ * the template had them). */
+static void assert_fds(const char *text, unsigned workers)
+{
+	for (unsigned i = 0; i < workers; i++) {
+		char k[64], *v;
+		int n = 0;
+
+		snprintf(k, sizeof(k), "w%u_fds", i);
+		v = kv_get(text, k);
+		assert_non_null(v);
+		for (char *c = v; *c; c++)
+			n += *c == ',';
+		if (n != 5)
+			fprintf(stderr, "%s=%s (want stdio and the two kept)\n", k, v);
+		assert_int_equal(n, 5);
+		free(v);
+	}
+}
+
+/* The workers' cgroups are gone once the template closed. */
+static void assert_cgroups_gone(const char *text, unsigned workers)
+{
+	for (unsigned i = 0; i < workers; i++) {
+		char k[64], *v;
+
+		snprintf(k, sizeof(k), "w%u_cgroup", i);
+		v = kv_get(text, k);
+		assert_non_null(v);
+		assert_non_null(strstr(v, "/sbox-"));
+		if (!gone_within(v, 5000))
+			fprintf(stderr, "%s is still there\n", v);
+		assert_true(gone_within(v, 10));
+		free(v);
+	}
+}
+
+static void need_root(void)
+{
+	if (!running_as_root())
+		skip_because("zygote tests start their template as root or as nobody: run as root");
+}
+
+static void test_direct_workers(void **state)
+{
+	struct plan pl = { .socket = NULL, .workers = 2, .uid = 0 };
+	char *text;
+
+	(void)state;
+	need_root();
+	fake_dir = make_tempdir();
+	text = run_template(&pl);
+	assert_workers(text, &pl);
+	assert_fds(text, pl.workers);
+	assert_cgroups_gone(text, pl.workers);
+	free(text);
+}
+
+/* Fake GPUs (tests/fixtures/fake-gpus.sh): the [GPUs] section of a site
+ * configuration at dir/gpus.conf. */
+static void fake_gpus(const char *dir, char *section, size_t len, char *conf, size_t clen)
+{
+	char cmd[1024];
+
+	if (access(FIXTURE, R_OK) < 0)
+		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
+	snprintf(cmd, sizeof(cmd), "sh %s %s/fake", FIXTURE, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(section, len, "[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n",
+		 dir, dir, dir);
+	snprintf(conf, clen, "%s/gpus.conf", dir);
+	write_text(conf, section);
+	assert_int_equal(chmod(conf, 0644), 0);
+}
+
+static void test_direct_gpu(void **state)
+{
+	char section[1024], conf[512];
+	struct plan pl = { .socket = NULL, .workers = 2, .gpus = 1, .uid = 0, .site = conf };
+	char *text;
+
+	(void)state;
+	need_root();
+	fake_dir = make_tempdir();
+	fake_gpus(fake_dir, section, sizeof(section), conf, sizeof(conf));
+	text = run_template(&pl);
+	assert_workers(text, &pl);
+	free(text);
+}
+
+static void test_sboxd_workers(void **state)
+{
+	struct plan pl = { .workers = 2, .uid = NOBODY };
+	char *text;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	/* The template holds a user namespace of its own, nothing more. */
+	assert_key(text, "t_uid_map", "     65534      65534          1");
+	assert_workers(text, &pl);
+	assert_fds(text, pl.workers);
+	assert_cgroups_gone(text, pl.workers);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
+static void test_sboxd_gpu(void **state)
+{
+	char section[1024], conf[512], extra[1400];
+	struct plan pl = { .workers = 2, .gpus = 1, .uid = NOBODY, .site = conf };
+	char *text, *a, *b;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(D.dir, section, sizeof(section), conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), "%s[Bounds]\nAllowGPUs=nobody 0-3\n", section);
+	sboxd_start(&D, extra);
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	assert_workers(text, &pl);
+	/* Each worker its own GPU, leased by sboxd: not the template's. */
+	a = kv_get(text, "w0_env");
+	b = kv_get(text, "w1_env");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
+/* A placed worker PLACEs itself again, to leave its limits or lease
+ * another GPU: refused. */
+static void test_place_again_refused(void **state)
+{
+	struct plan pl = { .workers = 1, .uid = NOBODY, .place_again = true };
+	char *text, *v;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	v = kv_get(text, "w0_place_again");
+	if (!v || !strstr(v, "in a sandbox already"))
+		fprintf(stderr, "%s", text);
+	assert_non_null(v);
+	assert_non_null(strstr(v, "in a sandbox already"));
+	free(v);
+	assert_key(text, "w0_status", "0");
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
+/* More workers than MaxJobsPerUser=: the placements past it are refused,
+ * each a job of the user's while it runs. */
+static void test_place_beyond_job_limit(void **state)
+{
+	struct plan pl = { .workers = 3, .uid = NOBODY };
+	char *text, *v;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "MaxJobsPerUser=2\n");
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	v = kv_get(text, "w2_enter_error");
+	if (!v || !strstr(v, "MaxJobsPerUser=2"))
+		fprintf(stderr, "%s", text);
+	assert_non_null(v);
+	assert_non_null(strstr(v, "MaxJobsPerUser=2"));
+	free(v);
+	assert_key(text, "w0_status", "0");
+	assert_key(text, "w1_status", "0");
+	assert_key(text, "w2_status", "125");
+	assert_key(text, "leftover_children", "0");
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
+/* The worker of a sandbox sboxd launched PLACEs itself: refused, by the
+ * pid namespace check (a namespace root made) or, where nested clients
+ * are let in, because it lives in a sandbox's cgroup already. */
+static void test_place_from_launched_sandbox_refused(void **state)
+{
+	char self[512], extra[64];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(self, sizeof(self), "%s/zygote-client", D.dir);
+	{
+		char cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s && chmod 0755 %s", (int)getpid(), self, self);
+		assert_int_equal(system(cmd), 0);
+	}
+	sboxd_start(&D, "");
+	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--", self, "--place", D.sock, NULL);
+	assert_non_null(strstr(r.out, "place_error="));
+	assert_non_null(strstr(r.out, "AllowNestedClients=no"));
+	cmd_free(&r);
+	sboxd_cleanup(&D);
+
+	sboxd_prepare(&D);
+	snprintf(self, sizeof(self), "%s/zygote-client", D.dir);
+	{
+		char cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s && chmod 0755 %s", (int)getpid(), self, self);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(extra, sizeof(extra), "AllowNestedClients=yes\n");
+	sboxd_start(&D, extra);
+	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--", self, "--place", D.sock, NULL);
+	if (!strstr(r.out, "in a sandbox already"))
+		cmd_dump(&r);
+	assert_non_null(strstr(r.out, "in a sandbox already"));
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 5000));
+}
+
+/* check_clean: an fd on a char 195 node (the NVIDIA driver's major), or a
+ * mapped libcuda.so.1, is a template that initialised CUDA. */
+static void test_check_clean(void **state)
+{
+	char node[512], lib[512], err[1024];
+	void *map;
+	int fd;
+
+	(void)state;
+	need_root();
+	fake_dir = make_tempdir();
+	assert_int_equal(sbox_zygote_check_clean(err, sizeof(err)), 0);
+	snprintf(node, sizeof(node), "%s/nvidia0", fake_dir);
+	assert_int_equal(mknod(node, S_IFCHR | 0666, makedev(195, 0)), 0);
+	fd = open(node, O_RDONLY | O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(sbox_zygote_check_clean(err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is open on the NVIDIA device"));
+	assert_non_null(strstr(err, "(char 195:0)"));
+	close(fd);
+	assert_int_equal(sbox_zygote_check_clean(err, sizeof(err)), 0);
+
+	snprintf(lib, sizeof(lib), "%s/libcuda.so.1", fake_dir);
+	write_text(lib, "not a library, mapped as one would be\n");
+	fd = open(lib, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	map = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(sbox_zygote_check_clean(err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "libcuda.so.1 is mapped"));
+	munmap(map, 4096);
+	assert_int_equal(sbox_zygote_check_clean(err, sizeof(err)), 0);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sboxd_cleanup(&D);
+	memset(&D, 0, sizeof(D));
+	if (fake_dir) {
+		rm_rf(fake_dir);
+		free(fake_dir);
+		fake_dir = NULL;
+	}
+	return 0;
+}
+
+/* Inside a launched sandbox (test_place_from_launched_sandbox_refused):
+ * PLACE this process through the socket, and say how it went. */
+static int place_self(const char *sock)
+{
+	struct sbox_client *c = sbox_client_new();
+
+	if (sbox_client_connect(c, sock) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+		printf("place_error=%s\n", sbox_client_error(c));
+	else
+		printf("place=ok\n");
+	sbox_client_free(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_check_clean, teardown),
+		cmocka_unit_test_teardown(test_direct_workers, teardown),
+		cmocka_unit_test_teardown(test_direct_gpu, teardown),
+		cmocka_unit_test_teardown(test_sboxd_workers, teardown),
+		cmocka_unit_test_teardown(test_sboxd_gpu, teardown),
+		cmocka_unit_test_teardown(test_place_again_refused, teardown),
+		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
+		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
+	};
+
+	if (argc == 3 && !strcmp(argv[1], "--place"))
+		return place_self(argv[2]);
+	if (getenv("SBOX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SBOX_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
