@@ -309,6 +309,14 @@ def template_for(preload: Tuple[str, ...], opts: Dict[str, Any]) -> Template:
         return t
 
 
+def forget(t: Template) -> None:
+    """A template found dead: out of the table, reaped."""
+    with _templates_lock:
+        if _templates.get(t.key) is t:
+            del _templates[t.key]
+    t.stop(grace=5.0)
+
+
 def stop_all() -> None:
     """At exit, after multiprocessing joined the children: no template (and
     so no worker) outlives the program."""
@@ -366,6 +374,40 @@ class Popen:
         prog = _program.get()
         data = _popen.pickle_process(self, process_obj, prog)
         req = request_for(opts, prog)
+        first, mine = self._request(tmpl, req)
+        if first.get("lost"):
+            # the template died since it was last used (its pipe closed
+            # before the program could reap it): once more, from a new one
+            util.close_fds(*mine)
+            forget(tmpl)
+            tmpl = template_for(preload, opts)
+            first, mine = self._request(tmpl, req)
+        status_r, data_w, ready_r = mine
+        try:
+            if "pid" not in first:
+                msg = first.get("error") or "the template ended"
+                self._set_exit(_status.SandboxExit(
+                    exitcode=SETUP_FAILED, outcome="setup_failed", via="zygote", message=msg))
+                raise SandboxError("sbox: %s did not start (%r): %s"
+                                   % (process_obj.name, tmpl, msg), self.sandbox_exit)
+            self.pid = first["pid"]
+            self._await_ready(ready_r, process_obj.name)
+            try:
+                with open(data_w, "wb", closefd=False) as f:
+                    f.write(data)
+            except BrokenPipeError:
+                pass  # it died reading; exitcode and sandbox_exit say how
+        except BaseException:
+            if self.pid and self.returncode is None:
+                tmpl.signal(self._rid, 9)
+            util.close_fds(*mine)
+            raise
+        os.close(ready_r)
+        self.finalizer = util.Finalize(self, util.close_fds, (status_r, data_w))
+
+    def _request(self, tmpl: Template, req: Request) -> Tuple[Dict[str, Any], List[int]]:
+        """Ask tmpl to fork the worker: its first status line, and the
+        program's ends [status_r (the sentinel), data_w, ready_r]."""
         mine: List[int] = []
         theirs: List[int] = []
         try:
@@ -380,39 +422,21 @@ class Popen:
             theirs.append(ready_w)
             out = 1 if _usable(1) else os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
             err = 2 if _usable(2) else os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-            self._template = tmpl
-            self._rid = tmpl.fork(req, theirs + [out, err] + self._fds)
-            for fd in [out, err]:
-                if fd > 2:
-                    os.close(fd)
-            for fd in theirs:
-                os.close(fd)
-            theirs = []
-            self.sentinel = status_r
-            first = self._read_status(block=True)
-            if "pid" not in first:
-                self._set_exit(_status.SandboxExit(
-                    exitcode=SETUP_FAILED, outcome="setup_failed", via="zygote",
-                    message=first.get("error", "")))
-                raise SandboxError("sbox: %s did not start (%r): %s"
-                                   % (process_obj.name, tmpl, first.get("error")),
-                                   self.sandbox_exit)
-            self.pid = first["pid"]
-            self._await_ready(ready_r, process_obj.name)
             try:
-                with open(data_w, "wb", closefd=False) as f:
-                    f.write(data)
-            except BrokenPipeError:
-                pass  # it died reading; exitcode and sandbox_exit say how
+                self._rid = tmpl.fork(req, theirs + [out, err] + self._fds)
+            except OSError:
+                return {"lost": True}, mine  # its socket's other end is gone
+            finally:
+                util.close_fds(*[fd for fd in (out, err) if fd > 2])
+                util.close_fds(*theirs)
+                theirs = []
         except BaseException:
-            if self.pid and self.returncode is None:
-                tmpl.signal(self._rid, 9)
-            for fd in mine + theirs:
-                os.close(fd)
+            util.close_fds(*(mine + theirs))
             raise
-        os.close(ready_r)
-        self.finalizer = util.Finalize(self, util.close_fds, (status_r, data_w))
-
+        self._template = tmpl
+        self.sentinel = mine[0]
+        self._buf = b""
+        return self._read_status(block=True), mine
     def _await_ready(self, ready_r: int, name: str) -> None:
         """Until the worker has entered its sandbox: raise SandboxError with
         libsbox's message when it could not."""

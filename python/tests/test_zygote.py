@@ -244,11 +244,8 @@ CUDA_MAPS = textwrap.dedent("""
 CUDA_FD = textwrap.dedent("""
     # holds an fd on a char device of major 195 (an NVIDIA device's), as a
     # template that opened a GPU does; O_PATH: no driver needed
-    import os, stat, tempfile
-    _d = tempfile.mkdtemp(prefix="sbox-pytest-nvdev-")
-    _path = os.path.join(_d, "nvidia0")
-    os.mknod(_path, stat.S_IFCHR | 0o600, os.makedev(195, 0))
-    FD = os.open(_path, os.O_PATH)
+    import os
+    FD = os.open(%r, os.O_PATH)
 """)
 
 
@@ -272,7 +269,10 @@ def test_template_that_mapped_libcuda_is_refused(zctx, tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not ROOT, reason="mknod of a device node needs root")
 def test_template_with_an_nvidia_fd_is_refused(zctx, tmp_path, monkeypatch):
-    _preload_module(tmp_path, monkeypatch, "sbox_pytest_cuda_fd", CUDA_FD)
+    # made here, as root: the template may be in a user namespace of its own
+    node = tmp_path / "nvidia0"
+    os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(195, 0))
+    _preload_module(tmp_path, monkeypatch, "sbox_pytest_cuda_fd", CUDA_FD % str(node))
     ctx = zctx(preload=["sbox_pytest_cuda_fd"])
     with pytest.raises(_zygote.TemplateError, match="195|NVIDIA|nvidia") as ei:
         ctx.prepare()
@@ -422,19 +422,20 @@ def test_worker_is_a_fresh_sandbox(zctx):
         ctx = zctx(hostname="zygote-w", env={"SBOX_TEST_GIVEN": "1"})
         t = ctx.prepare()
         os.environ["SBOX_TEST_PARENT_SECRET_2"] = "after the template"
-        q = ctx.Queue()
-        ps = [ctx.Process(target=workers.zygote_report, args=(q, t.pid)) for _ in range(2)]
+        q, done = ctx.Queue(), ctx.Event()
+        ps = [ctx.Process(target=workers.zygote_report, args=(q, t.pid, done)) for _ in range(2)]
         for p in ps:
             p.start()
         rs = [q.get(timeout=60) for _ in ps]
+        mine = {n: os.readlink("/proc/self/ns/" + n) for n in rs[0]["ns"]}
+        tmpl = {n: os.readlink("/proc/%d/ns/%s" % (t.pid, n)) for n in rs[0]["ns"]}
+        done.set()
         for p in ps:
             p.join(60)
             assert p.exitcode == 0, p.sandbox_exit
     finally:
         os.environ.pop("SBOX_TEST_PARENT_SECRET", None)
         os.environ.pop("SBOX_TEST_PARENT_SECRET_2", None)
-    mine = {n: os.readlink("/proc/self/ns/" + n) for n in rs[0]["ns"]}
-    tmpl = {n: os.readlink("/proc/%d/ns/%s" % (t.pid, n)) for n in rs[0]["ns"]}
     for n in ("pid", "net", "mnt", "ipc", "uts", "cgroup"):
         assert rs[0]["ns"][n] != mine[n], "%s namespace is the program's" % n
         assert rs[0]["ns"][n] != tmpl[n], "%s namespace is the template's" % n

@@ -147,9 +147,10 @@ def echo_len(q, blob):
     q.put((len(blob), blob[-100:] * 1000))
 
 
-def zygote_report(q, template_pid):
+def zygote_report(q, template_pid, done=None):
     """report(), and what a zygote's worker sees of its template and its
-    cgroup."""
+    cgroup; then it lives until done is set (so that siblings' namespaces
+    are compared while all live: a freed namespace's number is reused)."""
     sub = type("Q", (), {"put": lambda self, d: setattr(self, "d", d)})()
     report(sub)
     d = sub.d
@@ -176,6 +177,8 @@ def zygote_report(q, template_pid):
     with open("/proc/self/cgroup") as fh:
         d["cgroup"] = fh.read().strip()
     q.put(d)
+    if done is not None:
+        done.wait(60)
 
 
 def read_marker(q):
