@@ -47,11 +47,12 @@ def _prctl_pdeathsig() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def load_native(spec: Optional[str]) -> Any:
-    """libsbox (spec None), or "module:Class" (the tests' fake)."""
+def load_native(spec: Optional[str], library: Optional[str]) -> Any:
+    """libsbox at the path the program found (spec None), or "module:Class"
+    (the tests' fake)."""
     if not spec:
         from . import _native
-        return _native.Libsbox()
+        return _native.Libsbox(library)
     mod, _, cls = spec.partition(":")
     return getattr(importlib.import_module(mod), cls)()
 
@@ -253,7 +254,7 @@ def main() -> None:
     init = pickle.loads(ctrl.recv(MSG_MAX))
     sys.path[:] = init["sys_path"]
     try:
-        native = load_native(init.get("native"))
+        native = load_native(init.get("native"), init.get("library"))
         # first, single-threaded: the template's own user namespace
         native.open(init.get("socket"))
     except Exception as e:

@@ -30,7 +30,7 @@ from multiprocessing import spawn, util
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _launch, _options, _program, _status
+from . import _launch, _native, _options, _program, _status
 
 SandboxError = _status.SandboxError
 MAX_PASS = 64
@@ -214,8 +214,13 @@ class Template:
             os.close(null)
 
     def _handshake(self) -> None:
+        # the program's $SBOX_LIBSBOX decides: the template's environment is clean
+        try:
+            library = None if NATIVE else _native.library_path()
+        except _native.NativeError as e:
+            raise TemplateError(str(e)) from e
         init = dict(preload=list(self.preload), sys_path=list(sys.path), cwd=os.getcwd(),
-                    socket=self.socket, native=NATIVE, parent_pid=os.getpid())
+                    socket=self.socket, native=NATIVE, library=library, parent_pid=os.getpid())
         self.ctrl.send(pickle.dumps(init))
         msg = self.ctrl.recv(1 << 20)
         reply = pickle.loads(msg) if msg else {}
