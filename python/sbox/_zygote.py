@@ -30,7 +30,7 @@ from multiprocessing import spawn, util
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _launch, _native, _options, _program, _status
+from . import _launch, _options, _program, _status
 
 SandboxError = _status.SandboxError
 MAX_PASS = 64
@@ -215,6 +215,7 @@ class Template:
 
     def _handshake(self) -> None:
         # the program's $SBOX_LIBSBOX decides: the template's environment is clean
+        from . import _native  # ctypes: only for a program that uses zygotes
         try:
             library = None if NATIVE else _native.library_path()
         except _native.NativeError as e:
