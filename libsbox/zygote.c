@@ -46,6 +46,7 @@ struct sbox_zygote {
 	int helper_sock;            /* to the helper that makes inits */
 	pid_t helper;
 	int children_ns;            /* the pid namespace for T's other children */
+	struct sbox_zygote_site *site;  /* read at open, before the user namespace */
 	/* prefork's init and memory, until postfork names the worker */
 	int next_init;
 	struct shared *next_shm;
@@ -139,6 +140,18 @@ static int children_namespace(struct sbox_zygote *z, char *err, size_t len)
 	return 0;
 }
 
+/* The site configuration whose [GPUs] inventory the worker reads:
+ * $SBOX_SITE_CONFIG, as sboxrun's --site-config, else the default.  In
+ * direct mode it is root's own choice, as root's sboxrun's is; through
+ * sboxd it only says where the nodes of the GPUs sboxd leased are, and
+ * sboxd's device rules decide what opens. */
+static const char *site_path(void)
+{
+	const char *s = getenv("SBOX_SITE_CONFIG");
+
+	return s && s[0] ? s : NULL;
+}
+
 struct sbox_zygote *sbox_zygote_open(const char *socket_path, char *err, size_t errlen)
 {
 	struct sbox_zygote *z = calloc(1, sizeof(*z));
@@ -159,6 +172,14 @@ struct sbox_zygote *sbox_zygote_open(const char *socket_path, char *err, size_t 
 	} else if (geteuid() != 0) {
 		fail(err, errlen, EPERM, "a direct zygote (no sboxd socket) needs root: pass sboxd's socket");
 		goto fail;
+	}
+	{
+		struct sbox_err e = { 0 };
+
+		if (sbox_zygote_site_load(&z->site, site_path(), &e) < 0) {
+			from(err, errlen, &e);
+			goto fail;
+		}
 	}
 	if ((z->socket && own_user_namespace(err, errlen) < 0) ||
 	    children_namespace(z, err, errlen) < 0)
@@ -310,18 +331,6 @@ int sbox_zygote_postfork(struct sbox_zygote *z, int pid, char *err, size_t errle
 	return rc;
 }
 
-/* The site configuration whose [GPUs] inventory the worker reads:
- * $SBOX_SITE_CONFIG, as sboxrun's --site-config, else the default.  In
- * direct mode it is root's own choice, as root's sboxrun's is; through
- * sboxd it only says where the nodes of the GPUs sboxd leased are, and
- * sboxd's device rules decide what opens. */
-static const char *site_path(void)
-{
-	const char *s = getenv("SBOX_SITE_CONFIG");
-
-	return s && s[0] ? s : NULL;
-}
-
 /* Through sboxd: W places itself (PLACE); the GPUs it leased come back,
  * for the grant of W's /dev. */
 static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
@@ -340,7 +349,7 @@ static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 		fail(err, len, 0, "PLACE through %s: %s", z->socket, sbox_client_error(c));
 		goto out;
 	}
-	if (sbox_zygote_grant_leased(g, p, site_path(), info.gpus, info.n_gpus, &e) < 0) {
+	if (sbox_zygote_grant_leased(g, p, z->site, info.gpus, info.n_gpus, &e) < 0) {
 		from(err, len, &e);
 		goto out;
 	}
@@ -379,7 +388,7 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 	if (z->socket) {
 		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, err, errlen) < 0)
 			goto out;
-	} else if (sbox_zygote_place_direct(&g, &p, site_path(), gpu_count, shm ? shm->cgroup : NULL,
+	} else if (sbox_zygote_place_direct(&g, &p, z->site, gpu_count, shm ? shm->cgroup : NULL,
 					    shm ? sizeof(shm->cgroup) : 0, &e) < 0) {
 		from(err, errlen, &e);
 		goto out;
@@ -441,6 +450,7 @@ void sbox_zygote_close(struct sbox_zygote *z)
 		close(z->helper_sock);
 	if (z->children_ns >= 0)
 		close(z->children_ns);
+	sbox_zygote_site_free(z->site);
 	free(z->w);
 	free(z->socket);
 	free(z);

@@ -98,6 +98,12 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err)
 			return 0;
 		return sbox_fail(err, errno, "killing the sandbox (pid %d)", (int)c->pid);
 	}
+	if (c->placed) {
+		if (syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0)
+			return sbox_fail(err, errno, "sending signal %d to the placed process (pid %d)", sig,
+					 (int)c->pid);
+		return 0;
+	}
 	if (sbox_sync_send(c->sync_fd, SBOX_SYNC_SIGNAL, 0, sig, NULL) < 0)
 		return sbox_fail(err, errno, "forwarding signal %d to the sandbox", sig);
 	return 0;

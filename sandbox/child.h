@@ -39,6 +39,10 @@ struct sbox_child {
 	/* Rebuilt by a successor daemon (sbox_child_adopt()): init was
 	 * reparented, so it is not ours to reap. */
 	bool adopted;
+	/* A zygote's worker placed by sboxd (sbox_zygote_place_peer()): pid
+	 * is that process, no init stands between; signals go to it by its
+	 * pidfd. */
+	bool placed;
 };
 
 /* A child not cloned yet: no pid, no fds, no network state, so that

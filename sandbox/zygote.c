@@ -50,10 +50,16 @@ static void close_from(unsigned lo)
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-struct sbox_zygote_grant {
+/* Read once, in the template before its user namespace exists: inside
+ * it, root's files show as the overflow uid and a site configuration
+ * owned by root would be refused. */
+struct sbox_zygote_site {
 	struct sbox_site site;
+	struct sbox_gpu_inventory inv;      /* what sboxd's GPU positions index */
+};
+
+struct sbox_zygote_grant {
 	struct sbox_gpu_choice choice;      /* direct: the GPUs chosen here */
-	struct sbox_gpu_inventory inv;      /* sboxd: the inventory its positions index */
 	unsigned *idx;
 	struct sbox_gpu_selection sel;
 	struct sbox_gpu_grant grant;
@@ -71,7 +77,6 @@ static struct sbox_zygote_grant *grant_new(struct sbox_err *err)
 		sbox_fail(err, ENOMEM, "allocating a zygote worker's grant");
 		return NULL;
 	}
-	sbox_site_init(&g->site);
 	sbox_gpu_grant_init(&g->grant);
 	sbox_device_set_init(&g->devices);
 	return g;
@@ -84,9 +89,7 @@ void sbox_zygote_grant_free(struct sbox_zygote_grant *g)
 	sbox_device_set_free(&g->devices);
 	sbox_gpu_grant_free(&g->grant);
 	sbox_gpu_choice_free(&g->choice);
-	sbox_gpu_inventory_free(&g->inv);
 	free(g->idx);
-	sbox_site_free(&g->site);
 	free(g);
 }
 
@@ -270,25 +273,46 @@ int sbox_zygote_helper_init(int sock, int *pidfd, struct sbox_err *err)
  * set in force on it, then the caller moved in (P4 by pid: nothing of W
  * runs after this unlimited). */
 static int direct_gpus(struct sbox_zygote_grant *g, const struct sbox_policy *p,
-		       unsigned gpu_count, struct sbox_err *err)
+		       const struct sbox_site *site, unsigned gpu_count, struct sbox_err *err)
 {
 	const struct sbox_gpu_selection *sel = NULL;
 
 	if (p->devices.gpus.n > 0 &&
-	    sbox_gpu_choose_named(&g->choice, p, &g->site, &sel, err) < 0)
+	    sbox_gpu_choose_named(&g->choice, p, site, &sel, err) < 0)
 		return -1;
 	if (p->devices.gpus.n == 0 && gpu_count > 0 &&
-	    sbox_gpu_choose_first(&g->choice, gpu_count, &g->site, &sel, err) < 0)
+	    sbox_gpu_choose_first(&g->choice, gpu_count, site, &sel, err) < 0)
 		return -1;
 	if (sbox_gpu_choice_check_privilege(&g->choice, err) < 0 ||
-	    sbox_gpu_grant_prepare(&g->grant, sel, p, &g->site, err) < 0)
+	    sbox_gpu_grant_prepare(&g->grant, sel, p, site, err) < 0)
 		return -1;
 	return sbox_device_set_build(&g->devices, p, &g->grant, err);
 }
 
-static int load_site(struct sbox_site *site, const char *path, struct sbox_err *err)
+int sbox_zygote_site_load(struct sbox_zygote_site **out, const char *path, struct sbox_err *err)
 {
-	return sbox_site_load(site, path ? path : SBOX_SITE_DEFAULT_PATH, path != NULL, err);
+	struct sbox_zygote_site *zs = calloc(1, sizeof(*zs));
+
+	*out = NULL;
+	if (!zs)
+		return sbox_fail(err, ENOMEM, "allocating the site configuration");
+	sbox_site_init(&zs->site);
+	if (sbox_site_load(&zs->site, path ? path : SBOX_SITE_DEFAULT_PATH, path != NULL, err) < 0 ||
+	    sbox_gpu_inventory_load(&zs->inv, &zs->site, err) < 0) {
+		sbox_zygote_site_free(zs);
+		return -1;
+	}
+	*out = zs;
+	return 0;
+}
+
+void sbox_zygote_site_free(struct sbox_zygote_site *zs)
+{
+	if (!zs)
+		return;
+	sbox_gpu_inventory_free(&zs->inv);
+	sbox_site_free(&zs->site);
+	free(zs);
 }
 
 /* This process's pid in the outermost pid namespace /proc shows (the
@@ -308,7 +332,7 @@ static pid_t host_pid(struct sbox_err *err)
 }
 
 int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const char *site_path, unsigned gpu_count, char *cgroup_out,
+			     const struct sbox_zygote_site *zs, unsigned gpu_count, char *cgroup_out,
 			     size_t cgroup_len, struct sbox_err *err)
 {
 	struct sbox_zygote_grant *g = grant_new(err);
@@ -321,9 +345,9 @@ int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_p
 		cgroup_out[0] = '\0';
 	if (!g)
 		return -1;
-	if ((self = host_pid(err)) < 0 || load_site(&g->site, site_path, err) < 0 ||
+	if ((self = host_pid(err)) < 0 ||
 	    sbox_devices_check_privilege(p, geteuid(), err) < 0 ||
-	    direct_gpus(g, p, gpu_count, err) < 0 ||
+	    direct_gpus(g, p, &zs->site, gpu_count, err) < 0 ||
 	    sbox_cgroup_for_sandbox_as(p, self, &cg, err) < 0)
 		goto out;
 	if (cg)
@@ -342,7 +366,7 @@ out:
 }
 
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const char *site_path, const unsigned *gpus, size_t n_gpus,
+			     const struct sbox_zygote_site *zs, const unsigned *gpus, size_t n_gpus,
 			     struct sbox_err *err)
 {
 	struct sbox_zygote_grant *g = grant_new(err);
@@ -359,21 +383,18 @@ int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_p
 			sbox_zygote_grant_free(g);
 			return sbox_fail(err, ENOMEM, "allocating the leased GPUs");
 		}
-		if (load_site(&g->site, site_path, err) < 0 ||
-		    sbox_gpu_inventory_load(&g->inv, &g->site, err) < 0)
-			goto fail;
 		for (size_t i = 0; i < n_gpus; i++) {
-			if (gpus[i] >= g->inv.n) {
-				sbox_fail(err, ENODEV, "GPU %u that sboxd leased is not in this process's inventory (%zu GPUs)",
-					  gpus[i], g->inv.n);
+			if (gpus[i] >= zs->inv.n) {
+				sbox_fail(err, ENODEV, "GPU %u that sboxd leased is not in the template's inventory (%zu GPUs, %s)",
+					  gpus[i], zs->inv.n, zs->site.path ? zs->site.path : "no site configuration");
 				goto fail;
 			}
 			g->idx[i] = gpus[i];
 		}
-		g->sel = (struct sbox_gpu_selection){ .inv = &g->inv, .idx = g->idx, .n = n_gpus };
+		g->sel = (struct sbox_gpu_selection){ .inv = &zs->inv, .idx = g->idx, .n = n_gpus };
 		sel = &g->sel;
 	}
-	if (sbox_gpu_grant_prepare(&g->grant, sel, p, &g->site, err) < 0 ||
+	if (sbox_gpu_grant_prepare(&g->grant, sel, p, &zs->site, err) < 0 ||
 	    sbox_device_set_build(&g->devices, p, &g->grant, err) < 0)
 		goto fail;
 	*out = g;
@@ -596,6 +617,7 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 	 * c->pid stays 0 until the process is in the cgroup: a refusal must
 	 * never kill the sender (sbox_child_free kills a sandbox's pid). */
 	c->adopted = true;
+	c->placed = true;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	pid = pidfd_pid(peer_pidfd);
 	c->pidfd = fcntl(peer_pidfd, F_DUPFD_CLOEXEC, 3);

@@ -36,8 +36,13 @@ int sbox_zygote_helper_ready(int sock, struct sbox_err *err);
  * (direct mode). */
 struct sbox_zygote_grant;
 
-/* site_path: the site configuration to read (its [GPUs] inventory); NULL:
- * SBOX_SITE_DEFAULT_PATH, which may be absent. */
+/* The site configuration at path (NULL: SBOX_SITE_DEFAULT_PATH, which may
+ * be absent) and the GPU inventory it points at, read once by the
+ * template before its user namespace exists (in it, root's files show as
+ * the overflow uid). */
+struct sbox_zygote_site;
+int sbox_zygote_site_load(struct sbox_zygote_site **out, const char *path, struct sbox_err *err);
+void sbox_zygote_site_free(struct sbox_zygote_site *zs);
 
 /* Direct mode (root), in the worker: the policy's cgroup with its limits
  * and device rules, the GPUs (GPUs=, or the first gpu_count) granted, the
@@ -45,13 +50,13 @@ struct sbox_zygote_grant;
  * it exists (in memory the template reads, so that it can remove it
  * whatever happens next); "" when the sandbox runs without one. */
 int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const char *site_path, unsigned gpu_count, char *cgroup_out,
+			     const struct sbox_zygote_site *zs, unsigned gpu_count, char *cgroup_out,
 			     size_t cgroup_len, struct sbox_err *err);
-/* Placed by sboxd: the grant of the GPUs it leased (positions in the
- * inventory of the site configuration at site_path, sboxd's), for the
- * worker's /dev; sboxd put the device rules on the cgroup. */
+/* Placed by sboxd: the grant of the GPUs it leased (positions in zs's
+ * inventory, which must be sboxd's), for the worker's /dev; sboxd put the
+ * device rules on the cgroup. */
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
-			     const char *site_path, const unsigned *gpus, size_t n_gpus,
+			     const struct sbox_zygote_site *zs, const unsigned *gpus, size_t n_gpus,
 			     struct sbox_err *err);
 /* The grant's variables (CUDA_VISIBLE_DEVICES...) as "K=V\n" lines. */
 int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
