@@ -190,6 +190,30 @@ def test_template_reused_rekeyed_and_refused(zctx, tmp_path):
     del q
 
 
+def test_gpu_count_and_environment_reach_the_worker(zctx, monkeypatch):
+    """gpus= goes to enter per worker (the fake echoes it as SBOX_FAKE_GPUS,
+    as libsbox's env_out lines are applied); the rest of the environment is
+    the program's choice at start(), nothing of the template's."""
+    if zctx.mode != "fake":
+        pytest.skip("the fake echoes the GPU count; real GPUs: tests/integration/test_zygote.c")
+    monkeypatch.setenv("SBOX_TEST_PASSED", "at start")
+    ctx = zctx(env={"SBOX_TEST_GIVEN": "1"}, pass_env=["SBOX_TEST_PASSED"])
+    ctx.prepare()
+    monkeypatch.setenv("SBOX_TEST_PASSED", "changed after the template")
+    monkeypatch.setenv("SBOX_TEST_SECRET", "x")
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.report, args=(q,), sandbox={"gpus": 2})
+    p.start()
+    env = q.get(timeout=60)["env"]
+    p.join(60)
+    assert env["SBOX_FAKE_GPUS"] == "2"
+    assert env["SBOX_TEST_GIVEN"] == "1"
+    assert env["SBOX_TEST_PASSED"] == "changed after the template"
+    assert "SBOX_TEST_SECRET" not in env
+    assert env["PATH"] == _zygote.DEFAULT_PATH
+    assert set(env) <= ALLOWED_ENV | {"SBOX_FAKE_GPUS", "SBOX_TEST_GIVEN", "SBOX_TEST_PASSED"}
+
+
 def test_timeout_kills_the_worker(zctx):
     ctx = zctx(timeout=1)
     p = ctx.Process(target=workers.sleep, args=(60,))
