@@ -120,7 +120,9 @@ class Template:
 
     def _request(self) -> bool:
         try:
-            msg, fds, flags, _ = socket.recv_fds(self.ctrl, MSG_MAX, MAX_FDS)
+            # close-on-exec: no exec'd helper or init of libsbox's inherits them
+            msg, fds, flags, _ = socket.recv_fds(self.ctrl, MSG_MAX, MAX_FDS,
+                                                 socket.MSG_CMSG_CLOEXEC)
         except ConnectionError:
             return False
         if not msg:
@@ -216,6 +218,7 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
         try:
             # T's death takes W with it (T reaps and kills on every other path)
             _prctl_pdeathsig()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not T's clean exit
             env = native.enter(req["policy"], req["gpus"], [0, data_r, ready_w, out, err] + passed)
         except BaseException as e:  # noqa: B902  nothing of the target may run
             msg = str(e) or type(e).__name__
@@ -264,6 +267,8 @@ def main() -> None:
     if os.getppid() != init["parent_pid"]:
         sys.exit(SETUP_FAILED)  # P died before the death signal was set
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is P's to handle
+    # a SIGTERM (a kill of the process group) still cleans up: shutdown()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         os.chdir(init["cwd"])
     except OSError:

@@ -407,8 +407,9 @@ def test_program_end_leaves_nothing(zctx, end):
         tpid, wpids = int(line[1]), [int(x) for x in line[2:]]
         cgroups = [c for w in wpids for c in _host_cgroups(w).values()] \
             if zctx.mode != "fake" else []
-        assert tpid in _procs_with_cwd(cwd), "no template found"
-        assert all(os.path.exists("/proc/%d" % w) for w in wpids)
+        if end == "sigkill":  # (an exiting program may be done already)
+            assert tpid in _procs_with_cwd(cwd), "no template found"
+            assert all(os.path.exists("/proc/%d" % w) for w in wpids)
 
         def left():
             # the helper and inits by their cwd; the workers by pid (a
