@@ -121,6 +121,9 @@ def torch_rows(args, sock):
     """The issue-15 rows, in this python (which has torch)."""
     out = {}
     fs = multiprocessing.get_context("forkserver")
+    # a server the plain rows started has no preload: the next one will
+    from multiprocessing import forkserver
+    getattr(forkserver._forkserver, "_stop", lambda: None)()
     fs.set_forkserver_preload(["torch"])
     opts = {"socket": sock} if sock else {"direct": True}
     zyg = sbox.get_context(preload=["torch"], **opts)
