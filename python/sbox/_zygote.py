@@ -380,14 +380,14 @@ class Popen:
         prog = _program.get()
         data = _popen.pickle_process(self, process_obj, prog)
         req = request_for(opts, prog)
-        first, mine = self._request(tmpl, req)
+        first, mine, sent = self._request(tmpl, req, data)
         if first.get("lost"):
             # the template died since it was last used (its pipe closed
             # before the program could reap it): once more, from a new one
             util.close_fds(*mine)
             forget(tmpl)
             tmpl = template_for(preload, opts)
-            first, mine = self._request(tmpl, req)
+            first, mine, sent = self._request(tmpl, req, data)
         status_r, data_w, ready_r = mine
         try:
             if "pid" not in first:
@@ -400,7 +400,7 @@ class Popen:
             self._await_ready(ready_r, process_obj.name)
             try:
                 with open(data_w, "wb", closefd=False) as f:
-                    f.write(data)
+                    f.write(memoryview(data)[sent:])
             except BrokenPipeError:
                 pass  # it died reading; exitcode and sandbox_exit say how
         except BaseException:
@@ -411,9 +411,13 @@ class Popen:
         os.close(ready_r)
         self.finalizer = util.Finalize(self, util.close_fds, (status_r, data_w))
 
-    def _request(self, tmpl: Template, req: Request) -> Tuple[Dict[str, Any], List[int]]:
-        """Ask tmpl to fork the worker: its first status line, and the
-        program's ends [status_r (the sentinel), data_w, ready_r]."""
+    def _request(self, tmpl: Template, req: Request,
+                 data: bytes) -> Tuple[Dict[str, Any], List[int], int]:
+        """Ask tmpl to fork the worker: its first status line, the
+        program's ends [status_r (the sentinel), data_w, ready_r], and how
+        much of data is already in the data pipe (what fits in its buffer
+        goes now, so the worker reads it as soon as it entered its sandbox,
+        without waiting for the program to run again)."""
         mine: List[int] = []
         theirs: List[int] = []
         try:
@@ -431,7 +435,7 @@ class Popen:
             try:
                 self._rid = tmpl.fork(req, theirs + [out, err] + self._fds)
             except OSError:
-                return {"lost": True}, mine  # its socket's other end is gone
+                return {"lost": True}, mine, 0  # its socket's other end is gone
             finally:
                 util.close_fds(*[fd for fd in (out, err) if fd > 2])
                 util.close_fds(*theirs)
@@ -442,7 +446,8 @@ class Popen:
         self._template = tmpl
         self.sentinel = mine[0]
         self._buf = b""
-        return self._read_status(block=True), mine
+        sent = _write_some(mine[1], data)
+        return self._read_status(block=True), mine, sent
     def _await_ready(self, ready_r: int, name: str) -> None:
         """Until the worker has entered its sandbox: raise SandboxError with
         libsbox's message when it could not."""
@@ -528,6 +533,17 @@ class Popen:
     def close(self) -> None:
         if self.finalizer is not None:
             self.finalizer()
+
+
+def _write_some(fd: int, data: bytes) -> int:
+    """Write what the pipe takes without blocking; how much that was."""
+    os.set_blocking(fd, False)
+    try:
+        return os.write(fd, data[:65536])
+    except (BlockingIOError, BrokenPipeError):
+        return 0
+    finally:
+        os.set_blocking(fd, True)
 
 
 def _usable(fd: int) -> bool:
