@@ -572,8 +572,25 @@ int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *s,
 	return 0;
 }
 
+/* "K=V\n" lines into buf; -1 when they don't fit. */
+static int env_lines(char *const *env, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; env && env[i]; i++) {
+		int n = snprintf(buf + at, len - at, "%s\n", env[i]);
+
+		if (n < 0 || (size_t)n >= len - at)
+			return -1;
+		at += (size_t)n;
+	}
+	return 0;
+}
+
 int sbox_client_place(struct sbox_client *c, const char *policy, unsigned gpus,
-		      struct sbox_job_info *info)
+		      struct sbox_job_info *info, char *env, size_t env_len)
 {
 	struct sbox_mb b = { 0 };
 	struct sbox_msg m;
@@ -597,8 +614,10 @@ int sbox_client_place(struct sbox_client *c, const char *policy, unsigned gpus,
 		info->n_gpus = m.n_gpus;
 		memcpy(info->gpus, m.gpus, m.n_gpus * sizeof(unsigned));
 	}
+	r = env && env_lines(m.env, env, env_len) < 0 ?
+	    fail(c, SBOX_ERR_LOCAL, ENOBUFS, "the placed job's environment needs more than %zu bytes", env_len) : 0;
 	sbox_msg_free(&m);
-	return 0;
+	return r;
 }
 
 static int job_request(struct sbox_client *c, uint16_t type, uint64_t job, int sig,

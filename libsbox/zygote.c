@@ -332,10 +332,12 @@ int sbox_zygote_postfork(struct sbox_zygote *z, int pid, char *err, size_t errle
 }
 
 /* Through sboxd: W places itself (PLACE); the GPUs it leased come back,
- * for the grant of W's /dev. */
+ * for the grant of W's /dev, and the resolved policy's Environment= (the
+ * site's [Defaults] included) into env. */
 static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 			   const char *policy_text, unsigned gpu_count,
-			   struct sbox_zygote_grant **g, char *err, size_t len)
+			   struct sbox_zygote_grant **g, char *env, size_t env_len, char *err,
+			   size_t len)
 {
 	struct sbox_client *c = sbox_client_new();
 	struct sbox_job_info info;
@@ -345,7 +347,7 @@ static int place_via_sboxd(struct sbox_zygote *z, const struct sbox_policy *p,
 	if (!c)
 		return fail(err, len, ENOMEM, "allocating the sboxd client");
 	if (sbox_client_connect(c, z->socket) < 0 ||
-	    sbox_client_place(c, policy_text, gpu_count, &info) < 0) {
+	    sbox_client_place(c, policy_text, gpu_count, &info, env, env_len) < 0) {
 		fail(err, len, 0, "PLACE through %s: %s", z->socket, sbox_client_error(c));
 		goto out;
 	}
@@ -385,11 +387,14 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 		from(err, errlen, &e);
 		goto out;
 	}
+	/* env_out: the policy's Environment=, then the grant's variables. */
 	if (z->socket) {
-		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, err, errlen) < 0)
+		if (place_via_sboxd(z, &p, policy_text, gpu_count, &g, env_out, env_out_len, err,
+				    errlen) < 0)
 			goto out;
 	} else if (sbox_zygote_place_direct(&g, &p, z->site, gpu_count, shm ? shm->cgroup : NULL,
-					    shm ? sizeof(shm->cgroup) : 0, &e) < 0) {
+					    shm ? sizeof(shm->cgroup) : 0, &e) < 0 ||
+		   sbox_zygote_env_append(p.env.v, env_out, env_out_len, &e) < 0) {
 		from(err, errlen, &e);
 		goto out;
 	}
@@ -405,9 +410,47 @@ out:
 	return rc;
 }
 
-int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
+/* The cgroup a direct-mode worker wrote into the shared page, if it is
+ * the one it could have made: the page is writable by the worker, which
+ * runs the caller's code, and the template is root, so a path naming
+ * another sandbox's cgroup (another user's job) must not be killed and
+ * removed here.  Its own is "sbox-<its host pid>-<n>" in a cgroup
+ * hierarchy, with no "." or ".." component; a copy is checked, not the
+ * page the worker may still be writing. */
+static bool own_cgroup(const struct worker *w, char *path, size_t len)
+{
+	const char *base;
+	int pid;
+	unsigned n;
+	char tail;
+
+	memcpy(path, w->shm->cgroup, len);
+	path[len - 1] = '\0';
+	if (!path[0] || strncmp(path, "/sys/fs/cgroup/", 15) != 0 || strstr(path, "/.") ||
+	    strstr(path, "//"))
+		return false;
+	base = strrchr(path, '/') + 1;
+	return sscanf(base, "sbox-%d-%u%c", &pid, &n, &tail) == 2 && pid == w->pid;
+}
+
+/* Direct mode: what is left in the worker's cgroup killed, the cgroup
+ * removed; -1 (err set) only when its own could not be removed. */
+static int remove_cgroup(const struct worker *w, char *err, size_t errlen)
 {
 	struct sbox_err e = { 0 };
+	char path[sizeof(w->shm->cgroup)];
+
+	if (!w->shm || !w->shm->cgroup[0])
+		return 0;
+	if (!own_cgroup(w, path, sizeof(path)))
+		return fail(err, errlen, EPERM, "worker %d named a cgroup that is not its own: left alone", w->pid);
+	if (sbox_zygote_remove_cgroup(path, &e) < 0)
+		return from(err, errlen, &e);
+	return 0;
+}
+
+int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
+{
 	int rc = 0;
 
 	if (errlen)
@@ -417,8 +460,7 @@ int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen)
 
 		if (w->pid != pid)
 			continue;
-		if (w->shm && sbox_zygote_remove_cgroup(w->shm->cgroup, &e) < 0)
-			rc = from(err, errlen, &e);
+		rc = remove_cgroup(w, err, errlen);
 		drop_worker(w);
 		z->w[i] = z->w[--z->n];
 		return rc;
@@ -431,10 +473,9 @@ void sbox_zygote_close(struct sbox_zygote *z)
 	if (!z)
 		return;
 	for (size_t i = 0; i < z->n; i++) {
-		struct sbox_err e = { 0 };
+		char err[8];
 
-		if (z->w[i].shm)
-			sbox_zygote_remove_cgroup(z->w[i].shm->cgroup, &e);
+		remove_cgroup(&z->w[i], err, sizeof(err));
 		drop_worker(&z->w[i]);
 	}
 	if (z->next_init >= 0) {

@@ -404,15 +404,12 @@ fail:
 	return -1;
 }
 
-int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
-			  struct sbox_err *err)
+int sbox_zygote_env_append(char *const *env, char *buf, size_t len, struct sbox_err *err)
 {
-	size_t at = 0;
+	size_t at = len ? strnlen(buf, len) : 0;
 
-	if (len)
-		buf[0] = '\0';
-	for (char **e = g ? g->grant.env : NULL; e && *e; e++) {
-		int n = snprintf(buf + at, len - at, "%s\n", *e);
+	for (size_t i = 0; env && env[i]; i++) {
+		int n = snprintf(buf + at, len - at, "%s\n", env[i]);
 
 		if (n < 0 || (size_t)n >= len - at)
 			return sbox_fail(err, ENOBUFS, "the worker's environment lines need more than %zu bytes",
@@ -420,6 +417,12 @@ int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t l
 		at += (size_t)n;
 	}
 	return 0;
+}
+
+int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
+			  struct sbox_err *err)
+{
+	return sbox_zygote_env_append(g ? g->grant.env : NULL, buf, len, err);
 }
 
 /* P3's namespaces, made by W for itself; after the placement, so that the
@@ -653,4 +656,9 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 fail:
 	sbox_child_free(c);
 	return -1;
+}
+
+void sbox_zygote_mark_placed(struct sbox_child *c)
+{
+	c->placed = true;
 }

@@ -58,7 +58,9 @@ int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_p
 int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_policy *p,
 			     const struct sbox_zygote_site *zs, const unsigned *gpus, size_t n_gpus,
 			     struct sbox_err *err);
-/* The grant's variables (CUDA_VISIBLE_DEVICES...) as "K=V\n" lines. */
+/* env's "K=V" entries appended to buf (NUL-terminated, len bytes) as
+ * "K=V\n" lines; the grant's variables (CUDA_VISIBLE_DEVICES...) so. */
+int sbox_zygote_env_append(char *const *env, char *buf, size_t len, struct sbox_err *err);
 int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t len,
 			  struct sbox_err *err);
 void sbox_zygote_grant_free(struct sbox_zygote_grant *g);
@@ -81,6 +83,10 @@ int sbox_zygote_specialise(const struct sbox_policy *p, const struct sbox_zygote
 struct sbox_child;
 int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch *l,
 			   int peer_pidfd, struct sbox_child **out, struct sbox_err *err);
+
+/* A successor sboxd's adopted sandbox that was a placed process (the
+ * keeper's record says so): its signals go to it by pidfd. */
+void sbox_zygote_mark_placed(struct sbox_child *c);
 
 /* In the template, after a direct-mode worker ended: kill what is left in
  * its cgroup and remove it. */

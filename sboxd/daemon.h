@@ -235,8 +235,10 @@ int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
 			const struct sbox_msg *m, struct sbox_policy *p, unsigned *idx, size_t *n,
 			uint32_t *code, struct sbox_err *err);
 int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
-		      const struct sbox_policy *p, struct sbox_err *err);
-void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j);
+		      const struct sbox_policy *p, const unsigned *idx, size_t n,
+		      struct sbox_err *err);
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+		  char *const *env);
 
 /* place.c: PLACE (docs/protocol.md): the sender moved into a sandbox's
  * cgroup, a job until it exits. */

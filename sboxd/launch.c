@@ -290,7 +290,10 @@ static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 	ctx->tasks_total = host.tasks_total;
 }
 
-static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+/* env: PLACE's answer also carries the resolved policy's Environment=
+ * (NULL for LAUNCH). */
+static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+			   char *const *env)
 {
 	struct sbox_mb b = { 0 };
 
@@ -300,6 +303,8 @@ static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const 
 	sbox_mb_u32(&b, SBOX_ATTR_STATE, j->state);
 	for (size_t i = 0; i < j->n_gpus; i++)
 		sbox_mb_u32(&b, SBOX_ATTR_GPU, j->gpus[i]);
+	for (size_t i = 0; env && env[i]; i++)
+		sbox_mb_str(&b, SBOX_ATTR_ENV, env[i]);
 	conn_send(d, c, &b);
 	sbox_mb_free(&b);
 }
@@ -393,6 +398,15 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	return 0;
 }
 
+/* The job runs: its GPUs are its leases, and the keeper has its record. */
+static void hold_gpus(struct sboxd *d, struct job *j, const unsigned *idx, size_t n)
+{
+	memcpy(j->gpus, idx, n * sizeof(unsigned));
+	j->n_gpus = n;
+	leases_take(d, j);
+	keeper_put(d, j);
+}
+
 /* Steps 2-6 for a job record (new or queued).  1: still waiting for a
  * GPU; 0: launched; -1: refused (r says why). */
 static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requester *who,
@@ -437,10 +451,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	gpus = (struct sbox_gpu_selection){ .inv = &d->leases.inv, .idx = idx, .n = n };
 	if (spawn(d, j, m, fds, &p, src, &gpus, r) < 0)
 		goto out;
-	memcpy(j->gpus, idx, n * sizeof(unsigned));
-	j->n_gpus = n;
-	leases_take(d, j);
-	keeper_put(d, j);
+	hold_gpus(d, j, idx, n);
 	rc = 0;
 out:
 	sbox_policy_free(&p);
@@ -533,7 +544,7 @@ static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 			keeper_put(d, j);
 		}
 	}
-	reply_launched(d, c, m->hdr.seq, j);
+	reply_launched(d, c, m->hdr.seq, j, NULL);
 	return true;
 }
 
@@ -636,7 +647,7 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 		j->owner = c;
 		c->n_jobs++;
 	}
-	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j);
+	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j, NULL);
 }
 
 /* One step of a retry round (jobs_retry_queued): try the queued launches
@@ -722,10 +733,11 @@ fail:
 	return -1;
 }
 
-/* PLACE's placed process becomes the job's as a sandbox does, and its
- * answer is LAUNCH's. */
+/* PLACE's placed process becomes the job's as a sandbox does, with the
+ * GPUs leased for it (idx, n); its answer is LAUNCH's. */
 int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
-		      const struct sbox_policy *p, struct sbox_err *err)
+		      const struct sbox_policy *p, const unsigned *idx, size_t n,
+		      struct sbox_err *err)
 {
 	struct refusal r = { 0 };
 
@@ -734,10 +746,12 @@ int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 		return -1;
 	}
 	mark_started(j, p);
+	hold_gpus(d, j, idx, n);
 	return 0;
 }
 
-void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j)
+void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
+		  char *const *env)
 {
-	reply_launched(d, c, seq, j);
+	reply_launched(d, c, seq, j, env);
 }

@@ -131,14 +131,13 @@ static int place(struct sboxd *d, struct conn *c, struct job *j, const struct sb
 			goto out;
 		}
 	}
-	if (launch_take_child(d, j, child, &p, err) < 0) {
+	if (launch_take_child(d, j, child, &p, idx, n, err) < 0) {
 		*code = SBOX_E_INTERNAL;
 		goto out;
 	}
-	memcpy(j->gpus, idx, n * sizeof(unsigned));
-	j->n_gpus = n;
-	leases_take(d, j);
-	keeper_put(d, j);
+	/* The worker builds its own environment: it gets the resolved
+	 * policy's Environment= (the site's [Defaults] included). */
+	launch_reply(d, c, m->hdr.seq, j, p.env.v);
 	rc = 0;
 out:
 	if (pidfd >= 0)
@@ -163,7 +162,5 @@ void place_job(struct sboxd *d, struct conn *c, struct sbox_msg *m)
 		j->dead = true;
 		d->have_dead = true;
 		conn_send_error(d, c, m->hdr.seq, code ? code : SBOX_E_INTERNAL, err.errnum, err.msg);
-		return;
 	}
-	launch_reply(d, c, m->hdr.seq, j);
 }

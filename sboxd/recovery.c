@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/zygote.h"
 #include "wire/fdpass.h"
 
 #define KEEPER_SOCK "keeper.sock"
@@ -531,6 +532,7 @@ static void restore_record(struct sboxd *d, struct job *j, const struct sbox_msg
 	j->token = m->launch_token;
 	j->pid = (pid_t)r->pid;
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
+	j->placed = r->flags & SBOX_JOB_PLACED;
 	j->start_real = r->start_usec;
 	j->start_mono = now - (sboxd_now_real() - r->start_usec);
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
@@ -577,6 +579,8 @@ static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg 
 		return;
 	}
 	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	if (j->placed)
+		sbox_zygote_mark_placed(j->child);
 	if (nfds > 2)
 		sbox_child_adopt_lease(j->child, fds[2], m->veth_block);
 	if (m->cgroup_path && sbox_child_adopt_cgroup(j->child, m->cgroup_path, &err) < 0) {

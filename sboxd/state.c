@@ -217,7 +217,8 @@ void job_record(struct sbox_mb *b, const struct job *j)
 	sbox_mb_u32(b, SBOX_ATTR_GID, (uint32_t)j->gid);
 	sbox_mb_u32(b, SBOX_ATTR_PID, (uint32_t)j->pid);
 	sbox_mb_u32(b, SBOX_ATTR_STATE, j->state);
-	sbox_mb_u32(b, SBOX_ATTR_FLAGS, j->detached ? SBOX_LAUNCH_DETACH : 0);
+	sbox_mb_u32(b, SBOX_ATTR_FLAGS, (j->detached ? SBOX_LAUNCH_DETACH : 0) |
+					(j->placed ? SBOX_JOB_PLACED : 0));
 	sbox_mb_u64(b, SBOX_ATTR_START_USEC, j->start_real);
 	sbox_mb_str(b, SBOX_ATTR_NAME, j->name);
 	for (size_t i = 0; i < j->n_gpus; i++)

@@ -137,6 +137,12 @@ enum {
 	SBOX_LAUNCH_ALL_FLAGS = 0x3,
 };
 
+/* A JOB record's FLAGS (LIST, the keeper): its LAUNCH flags, and PLACED
+ * for a process PLACE put in a sandbox's cgroup. */
+enum {
+	SBOX_JOB_PLACED = 1 << 8,
+};
+
 /* How a job ended (EXIT). */
 enum sbox_outcome {
 	SBOX_OUTCOME_EXITED = 1,       /* status is the worker's wait status */

@@ -164,10 +164,11 @@ int sbox_client_launch(struct sbox_client *c, const struct sbox_job_spec *spec,
  * policy's limits and device rules and gpus leased GPUs (or GPUs=), under
  * the site's defaults and bounds: a zygote worker's first step
  * (include/sbox/zygote.h).  The job lives until the process exits; info
- * gets its id and the GPUs leased (indexes in sboxd's inventory).
+ * gets its id and the GPUs leased (indexes in sboxd's inventory); env
+ * (may be NULL) the resolved policy's Environment= as "K=V\n" lines.
  * Refused for a process already in a sandbox. */
 int sbox_client_place(struct sbox_client *c, const char *policy, unsigned gpus,
-		      struct sbox_job_info *info);
+		      struct sbox_job_info *info, char *env, size_t env_len);
 /* Ask for a job's end without waiting; sbox_client_next_exit() gets it. */
 int sbox_client_watch(struct sbox_client *c, uint64_t job);
 /* The next end of a watched job: 1, 0 on timeout (ms; -1 waits), -1. */

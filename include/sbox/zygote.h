@@ -58,8 +58,9 @@ int sbox_zygote_postfork(struct sbox_zygote *z, int pid, char *err, size_t errle
  * granted devices, lo up, hostname, rlimits, every fd but keep_fds and
  * stdio closed, capabilities dropped, no_new_privs, the seccomp filter.
  * policy_text: sbox policy text (docs/policy.md), NULL for the defaults.
- * env_out receives "K=V\n" lines the sandbox sets (GPU visibility), for
- * the caller to apply to its environment.  On -1 W must _exit(125) at
+ * env_out receives "K=V\n" lines the sandbox sets, for the caller to
+ * apply to its environment: the policy's Environment= (through sboxd
+ * after the site's [Defaults]), then the GPUs' visibility variables.  On -1 W must _exit(125) at
  * once: the sandbox may be half-built. */
 int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned gpu_count,
 		      const int *keep_fds, size_t n_keep, char *env_out, size_t env_out_len,

@@ -32,6 +32,7 @@
 #include "sandbox/net_host.h"
 #include "sandbox/netns_pool.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/zygote.h"
 
 struct sbox_child {
 	int ev[2];              /* [0] sboxd reads, [1] the fake init writes */
@@ -200,6 +201,24 @@ int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out
 	(void)event_fd;
 	(void)out;
 	return sbox_fail(err, ENOSYS, "fake: no adoption");
+}
+
+/* PLACE (sboxd/place.c): the fuzzer's peers are its own threads' ends,
+ * never placed; the request goes through sboxd's admission and policy
+ * steps and is refused here. */
+int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch *l,
+			   int peer_pidfd, struct sbox_child **out, struct sbox_err *err)
+{
+	(void)p;
+	(void)l;
+	must_be_open(peer_pidfd);
+	*out = NULL;
+	return sbox_fail(err, ENOSYS, "fake: no placement");
+}
+
+void sbox_zygote_mark_placed(struct sbox_child *c)
+{
+	(void)c;
 }
 
 /* Adoption is never reached here (sbox_child_adopt fails), nor is a

@@ -33,7 +33,7 @@
 #include "include/sbox/zygote.h"
 
 #define FIXTURE "tests/fixtures/fake-gpus.sh"
-#define POLICY "[Sandbox]\nMemoryMax=64M\nTasksMax=64\n"
+#define POLICY "[Sandbox]\nMemoryMax=64M\nTasksMax=64\nEnvironment=ZYGOTE_POLICY=1\n"
 #define MEMORY_MAX "67108864"
 
 static struct sboxd D;
@@ -49,6 +49,8 @@ struct plan {
 	const char *site;           /* $SBOX_SITE_CONFIG for the template */
 	bool place_again;           /* each worker PLACEs itself once more */
 	bool signal;                /* the template LISTs and SIGNALs them */
+	bool hostile_page;          /* direct: each worker names another cgroup */
+	const char *pause;          /* with the workers up: "paused=1", then wait for this file */
 };
 
 static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
@@ -119,7 +121,7 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	if (pl->place_again) {
 		struct sbox_client *c = sbox_client_new();
 
-		if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+		if (sbox_client_connect(c, pl->socket) < 0 || sbox_client_place(c, NULL, 0, NULL, NULL, 0) < 0)
 			fprintf(f, "place_again=%s\n", sbox_client_error(c));
 		else
 			fprintf(f, "place_again=placed\n");
@@ -127,6 +129,29 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	}
 	fprintf(f, "end=1\n");
 	fflush(f);
+}
+
+/* A hostile worker (direct mode): in the page it shares with its root
+ * template, its cgroup's path replaced by a sibling "sbox-<template>-77",
+ * which the template made as a decoy. */
+static void name_another_cgroup(pid_t template)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8], *page, *slash;
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "rw-s"))
+			continue;
+		page = (char *)lo;
+		if (strncmp(page, "/sys/fs/cgroup/", 15) || !(slash = strrchr(page, '/')))
+			continue;
+		snprintf(slash + 1, 64, "sbox-%d-77", (int)template);
+	}
+	if (maps)
+		fclose(maps);
 }
 
 static __attribute__((noreturn)) void worker(struct sbox_zygote *z, const struct plan *pl,
@@ -148,11 +173,13 @@ static __attribute__((noreturn)) void worker(struct sbox_zygote *z, const struct
 	/* Alive until the template lets go, so that siblings overlap. */
 	while (read(hold, &c, 1) > 0)
 		;
+	if (pl->hostile_page)
+		name_another_cgroup(template);
 	_exit(0);
 }
 
 /* The host's view of the worker's cgroup: its path and memory limit. */
-static void put_cgroup(FILE *out, int i, pid_t pid)
+static void put_cgroup(FILE *out, int i, pid_t pid, char *dir, size_t dirlen)
 {
 	char path[128], line[1024], file[2048], val[64] = "-";
 	FILE *f;
@@ -166,11 +193,13 @@ static void put_cgroup(FILE *out, int i, pid_t pid)
 		if (strstr(line, ":memory:")) {
 			snprintf(file, sizeof(file), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", rel + 1);
 			fprintf(out, "w%d_cgroup=/sys/fs/cgroup/memory%s\n", i, rel + 1);
+			snprintf(dir, dirlen, "/sys/fs/cgroup/memory%s", rel + 1);
 			break;
 		}
 		if (!strncmp(line, "0::", 3)) {
 			snprintf(file, sizeof(file), "/sys/fs/cgroup%s/memory.max", rel + 1);
 			fprintf(out, "w%d_cgroup=/sys/fs/cgroup%s\n", i, rel + 1);
+			snprintf(dir, dirlen, "/sys/fs/cgroup%s", rel + 1);
 		}
 	}
 	if (f)
@@ -223,6 +252,18 @@ static bool gone_within(const char *path, int ms)
 	return false;
 }
 
+/* Beside the last worker's cgroup dir, a cgroup "sbox-<self>-77": the
+ * one a hostile worker names (name_another_cgroup). */
+static int make_decoy(char *dir, size_t len, pid_t self)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (!slash)
+		return errno = ENOENT, -1;
+	snprintf(slash + 1, len - (size_t)(slash + 1 - dir), "sbox-%d-77", (int)self);
+	return mkdir(dir, 0755);
+}
+
 /* The placed workers as sboxd lists them, then SIGTERM to each, through
  * sboxd (the template's own connection, in its own pid namespace). */
 static void list_and_signal(FILE *out, const struct plan *pl)
@@ -246,6 +287,45 @@ static void list_and_signal(FILE *out, const struct plan *pl)
 	sbox_client_free(c);
 }
 
+/* The mount ids of the template's (the host's) mount namespace, as
+ * " id id ... " for strstr. */
+static char *mount_ids(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	size_t len = 0, cap = 1 << 16;
+	char *ids = calloc(1, cap);
+
+	if (!ids)
+		return NULL;
+	ids[len++] = ' ';
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned id;
+
+		if (sscanf(line, "%u", &id) == 1 && len + 16 < cap)
+			len += (size_t)snprintf(ids + len, cap - len, "%u ", id);
+	}
+	if (f)
+		fclose(f);
+	return ids;
+}
+
+/* Mounts the run left in the template's namespace: those not there
+ * before. */
+static int new_mounts(const char *before)
+{
+	char *after = mount_ids();
+	char id[24];
+	int n = 0;
+
+	for (const char *c = after ? after + 1 : ""; *c; c = strchr(c, ' ') + 1) {
+		snprintf(id, sizeof(id), " %.*s ", (int)(strchr(c, ' ') - c), c);
+		n += before && !strstr(before, id);
+	}
+	free(after);
+	return n;
+}
+
 /* The template: a process of its own, as pl->uid; its findings as
  * key=value lines on out. */
 static void template_main(const struct plan *pl, FILE *out)
@@ -253,13 +333,17 @@ static void template_main(const struct plan *pl, FILE *out)
 	char err[1024], line[8192];
 	int hold[2], rep[8];
 	pid_t pids[8], self;
+	char decoy[4096] = "";
+	char *mounts;
 	struct sbox_zygote *z;
 	FILE *m;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	mounts = mount_ids();
 	z = sbox_zygote_open(pl->socket, err, sizeof(err));
 	if (!z) {
 		fprintf(out, "open_error=%s\n", err);
+		free(mounts);
 		return;
 	}
 	put_ns(out, "t_");
@@ -291,10 +375,18 @@ static void template_main(const struct plan *pl, FILE *out)
 		if (sbox_zygote_postfork(z, pids[i], err, sizeof(err)) < 0)
 			fprintf(out, "postfork_error=%s\n", err);
 		copy_report(out, (int)i, rep[i]);
-		put_cgroup(out, (int)i, pids[i]);
+		put_cgroup(out, (int)i, pids[i], decoy, sizeof(decoy));
 	}
+	if (pl->hostile_page && make_decoy(decoy, sizeof(decoy), self) < 0)
+		fprintf(out, "decoy_error=%s\n", strerror(errno));
 	if (pl->signal)
 		list_and_signal(out, pl);
+	if (pl->pause) {
+		fprintf(out, "paused=1\n");
+		fflush(out);
+		for (int t = 0; t < 3000 && access(pl->pause, F_OK) < 0; t++)
+			usleep(10000);
+	}
 	close(hold[1]);
 	for (unsigned i = 0; i < pl->workers; i++) {
 		int st = 0;
@@ -306,24 +398,33 @@ static void template_main(const struct plan *pl, FILE *out)
 	}
 	sbox_zygote_close(z);
 	fprintf(out, "leftover_children=%d\n", leftover_children());
+	fprintf(out, "new_mounts=%d\n", new_mounts(mounts));
+	free(mounts);
+	if (pl->hostile_page) {
+		fprintf(out, "decoy_kept=%d\n", access(decoy, F_OK) == 0);
+		rmdir(decoy);
+	}
 }
 
-/* Run a template as pl->uid in a child of the test; its findings. */
-static char *run_template(const struct plan *pl)
+static void template_path(char *path, size_t len)
+{
+	snprintf(path, len, "%s/template.out", D.dir ? D.dir : fake_dir);
+}
+
+/* Start a template as pl->uid in a child of the test. */
+static pid_t start_template(const struct plan *pl)
 {
 	char path[512];
-	char *text;
-	FILE *f;
 	pid_t pid;
-	int st;
 
-	snprintf(path, sizeof(path), "%s/template.out", D.dir ? D.dir : fake_dir);
+	template_path(path, sizeof(path));
 	unlink(path);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		FILE *f;
 
 		if (fd < 0 || fchown(fd, pl->uid, pl->uid) < 0)
 			_exit(1);
@@ -339,14 +440,33 @@ static char *run_template(const struct plan *pl)
 		fclose(f);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	f = fopen(path, "re");
-	assert_non_null(f);
-	text = calloc(1, 256 * 1024);
+	return pid;
+}
+
+static char *read_template(void)
+{
+	char path[512];
+	char *text = calloc(1, 256 * 1024);
+	FILE *f;
+
 	assert_non_null(text);
-	(void)!fread(text, 1, 256 * 1024 - 1, f);
-	fclose(f);
+	template_path(path, sizeof(path));
+	f = fopen(path, "re");
+	if (f) {
+		(void)!fread(text, 1, 256 * 1024 - 1, f);
+		fclose(f);
+	}
 	return text;
+}
+
+/* Run a template to its end; its findings. */
+static char *run_template(const struct plan *pl)
+{
+	pid_t pid = start_template(pl);
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return read_template();
 }
 
 #define assert_key(text, key, want)                                              \
@@ -359,6 +479,19 @@ static char *run_template(const struct plan *pl)
 		assert_string_equal(v_, want);                                   \
 		free(v_);                                                        \
 	} while (0)
+
+/* The key's value contains needle. */
+static void assert_key_has(const char *text, const char *key, const char *needle)
+{
+	char *v = kv_get(text, key);
+	bool has = v && strstr(v, needle);
+
+	if (!has)
+		fprintf(stderr, "%s: %s, want it to say '%s'\n--- template ---\n%s", key,
+			v ? v : "(none)", needle, text);
+	free(v);
+	assert_true(has);
+}
 
 static void assert_differ(const char *text, const char *a, const char *b)
 {
@@ -441,14 +574,15 @@ static void assert_workers(const char *text, const struct plan *pl)
 		snprintf(k1, sizeof(k1), "w%u_env", i);
 		v = kv_get(text, k1);
 		assert_non_null(v);
-		if (pl->gpus)
-			assert_non_null(strstr(v, "CUDA_VISIBLE_DEVICES="));
-		else
-			assert_string_equal(v, "-");
+		/* The policy's Environment=, then the GPUs' variables. */
+		assert_non_null(strstr(v, "ZYGOTE_POLICY=1;"));
+		assert_true(!pl->gpus == !strstr(v, "CUDA_VISIBLE_DEVICES="));
 		free(v);
 	}
 	(void)want;
 	assert_key(text, "leftover_children", "0");
+	/* The workers' mounts were in their own namespaces. */
+	assert_key(text, "new_mounts", "0");
 }
 
 /* The kept fds only: stdio, the report pipe and the hold pipe (numbers as
@@ -548,9 +682,12 @@ static void test_sboxd_workers(void **state)
 
 	(void)state;
 	sboxd_prepare(&D);
-	sboxd_start(&D, "");
+	sboxd_start(&D, "[Defaults]\nEnvironment=SITE_DEFAULT=1\n");
 	pl.socket = D.sock;
 	text = run_template(&pl);
+	/* The site's [Defaults] reach the worker's environment too. */
+	assert_key_has(text, "w0_env", "SITE_DEFAULT=1;");
+	assert_key_has(text, "w1_env", "SITE_DEFAULT=1;");
 	/* The template holds a user namespace of its own, nothing more. */
 	assert_key(text, "t_uid_map", "     65534      65534          1");
 	assert_workers(text, &pl);
@@ -591,21 +728,34 @@ static void test_sboxd_gpu(void **state)
 static void test_place_again_refused(void **state)
 {
 	struct plan pl = { .workers = 1, .uid = NOBODY, .place_again = true };
-	char *text, *v;
+	char *text;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "");
 	pl.socket = D.sock;
 	text = run_template(&pl);
-	v = kv_get(text, "w0_place_again");
-	if (!v || !strstr(v, "in a sandbox already"))
-		fprintf(stderr, "%s", text);
-	assert_non_null(v);
-	assert_non_null(strstr(v, "in a sandbox already"));
-	free(v);
+	assert_key_has(text, "w0_place_again", "in a sandbox already");
 	assert_key(text, "w0_status", "0");
 	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
+/* Direct mode's template is root and removes each worker's cgroup by the
+ * path the worker wrote in the page they share: a worker that names
+ * another sandbox's cgroup there must not have it killed and removed. */
+static void test_direct_worker_names_another_cgroup(void **state)
+{
+	struct plan pl = { .socket = NULL, .workers = 1, .uid = 0, .hostile_page = true };
+	char *text;
+
+	(void)state;
+	need_root();
+	fake_dir = make_tempdir();
+	text = run_template(&pl);
+	assert_null(strstr(text, "decoy_error="));
+	assert_key_has(text, "reaped_error", "not its own");
+	assert_key(text, "decoy_kept", "1");
 	free(text);
 }
 
@@ -631,24 +781,56 @@ static void test_place_list_signal(void **state)
 	free(text);
 }
 
+/* Placed workers outlive a restart of sboxd (the keeper holds their
+ * pidfd and cgroup path); the successor adopts them, and removes each
+ * cgroup at its worker's end. */
+static void test_place_survives_restart(void **state)
+{
+	char go[512];
+	struct plan pl = { .workers = 2, .uid = NOBODY, .pause = go };
+	char *text = NULL;
+	pid_t t;
+	int st;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	snprintf(go, sizeof(go), "%s/go", D.dir);
+	pl.socket = D.sock;
+	t = start_template(&pl);
+	for (int i = 0; i < 3000 && !(text && strstr(text, "paused=1")); i++) {
+		free(text);
+		usleep(10000);
+		text = read_template();
+	}
+	assert_non_null(strstr(text, "paused=1"));
+	free(text);
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	/* The successor knows both placed workers while they run. */
+	assert_false(sboxd_no_jobs(&D, 200));
+	write_text(go, "");
+	assert_int_equal(waitpid(t, &st, 0), t);
+	text = read_template();
+	assert_workers(text, &pl);
+	assert_cgroups_gone(text, pl.workers);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
 /* More workers than MaxJobsPerUser=: the placements past it are refused,
  * each a job of the user's while it runs. */
 static void test_place_beyond_job_limit(void **state)
 {
 	struct plan pl = { .workers = 3, .uid = NOBODY };
-	char *text, *v;
+	char *text;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "MaxJobsPerUser=2\n");
 	pl.socket = D.sock;
 	text = run_template(&pl);
-	v = kv_get(text, "w2_enter_error");
-	if (!v || !strstr(v, "MaxJobsPerUser=2"))
-		fprintf(stderr, "%s", text);
-	assert_non_null(v);
-	assert_non_null(strstr(v, "MaxJobsPerUser=2"));
-	free(v);
+	assert_key_has(text, "w2_enter_error", "MaxJobsPerUser=2");
 	assert_key(text, "w0_status", "0");
 	assert_key(text, "w1_status", "0");
 	assert_key(text, "w2_status", "125");
@@ -757,7 +939,7 @@ static int place_self(const char *sock)
 {
 	struct sbox_client *c = sbox_client_new();
 
-	if (sbox_client_connect(c, sock) < 0 || sbox_client_place(c, NULL, 0, NULL) < 0)
+	if (sbox_client_connect(c, sock) < 0 || sbox_client_place(c, NULL, 0, NULL, NULL, 0) < 0)
 		printf("place_error=%s\n", sbox_client_error(c));
 	else
 		printf("place=ok\n");
@@ -774,10 +956,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_check_clean, teardown),
 		cmocka_unit_test_teardown(test_direct_workers, teardown),
 		cmocka_unit_test_teardown(test_direct_gpu, teardown),
+		cmocka_unit_test_teardown(test_direct_worker_names_another_cgroup, teardown),
 		cmocka_unit_test_teardown(test_sboxd_workers, teardown),
 		cmocka_unit_test_teardown(test_sboxd_gpu, teardown),
 		cmocka_unit_test_teardown(test_place_again_refused, teardown),
 		cmocka_unit_test_teardown(test_place_list_signal, teardown),
+		cmocka_unit_test_teardown(test_place_survives_restart, teardown),
 		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
 		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
 	};
