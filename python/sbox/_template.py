@@ -227,7 +227,7 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
             except OSError:
                 pass
             os._exit(SETUP_FAILED)
-        code = _run(dict(req["env"], **dict(env)), data_r, ready_w, out, err, passed)
+        code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, passed)
     finally:
         os._exit(code)
 

@@ -351,6 +351,21 @@ def _procs_with_cwd(path):
     return found
 
 
+def _ps(cwd):
+    """What runs in cwd, for a failure's message: pid, ppid, state, wchan,
+    command line."""
+    rows = []
+    for pid in _procs_with_cwd(cwd):
+        try:
+            st = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+            wchan = open("/proc/%d/wchan" % pid).read()
+            cmd = open("/proc/%d/cmdline" % pid).read().replace("\0", " ")[:100]
+            rows.append("%d ppid %s %s %s %s" % (pid, st[1], st[0], wchan, cmd))
+        except OSError:
+            pass
+    return "\n".join(rows)
+
+
 def _host_cgroups(pid):
     """{controller: host dir} of pid's cgroups that are not the root
     ("" is v2's unified hierarchy)."""
@@ -403,7 +418,8 @@ def test_program_end_leaves_nothing(zctx, end):
         ready, _, _ = select.select([parent.stdout], [], [], 120)
         line = parent.stdout.readline().split() if ready else [b"(nothing in 120 s)"]
         err.seek(0)
-        assert line[:1] == [b"ready"], "parent said %r; stderr: %s" % (line, err.read())
+        assert line[:1] == [b"ready"], "parent said %r; stderr: %s\nprocesses:\n%s" % (
+            line, err.read(), _ps(cwd))
         tpid, wpids = int(line[1]), [int(x) for x in line[2:]]
         cgroups = [c for w in wpids for c in _host_cgroups(w).values()] \
             if zctx.mode != "fake" else []
@@ -448,11 +464,15 @@ ALLOWED_ENV = {"PATH", "HOME", "USER", "LOGNAME", "TERM", "CUDA_VISIBLE_DEVICES"
                "NVIDIA_VISIBLE_DEVICES"} | set(sbox._options.PYTHON_ENV)
 
 
-def test_worker_is_a_fresh_sandbox(zctx):
+def test_worker_is_a_fresh_sandbox(zctx, tmp_path):
     real_only(zctx)
+    pol = tmp_path / "w.policy"
+    pol.write_text("[Sandbox]\nEnvironment=SBOX_TEST_FROM_POLICY=yes\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(pol, 0o644)
     os.environ["SBOX_TEST_PARENT_SECRET"] = "before the template"
     try:
-        ctx = zctx(hostname="zygote-w", env={"SBOX_TEST_GIVEN": "1"})
+        ctx = zctx(hostname="zygote-w", env={"SBOX_TEST_GIVEN": "1"}, policy=[str(pol)])
         t = ctx.prepare()
         os.environ["SBOX_TEST_PARENT_SECRET_2"] = "after the template"
         q, done = ctx.Queue(), ctx.Event()
@@ -480,8 +500,10 @@ def test_worker_is_a_fresh_sandbox(zctx):
         assert r["cap_eff"] == "0000000000000000" and r["seccomp"] == "2"
         assert r["no_new_privs"] == "1"
         assert r["uid"] == os.getuid()
-        assert set(r["env"]) <= ALLOWED_ENV | {"SBOX_TEST_GIVEN"}, sorted(r["env"])
+        assert set(r["env"]) <= ALLOWED_ENV | {"SBOX_TEST_GIVEN", "SBOX_TEST_FROM_POLICY"}, \
+            sorted(r["env"])
         assert r["env"].get("SBOX_TEST_GIVEN") == "1"
+        assert r["env"].get("SBOX_TEST_FROM_POLICY") == "yes", "a policy file's Environment="
         assert r["marker_imported_in"] == t.pid, "preload_marker not from the template"
         assert r["start_method"] == "sbox"
         assert "/etc/hostname" not in r["fds"].values() and len(r["fds"]) <= 12, r["fds"]
