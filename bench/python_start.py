@@ -33,8 +33,9 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "python"))
-import sbox  # noqa: E402
-from sbox import _launch  # noqa: E402
+# sbox is imported in main() and torch_rows(), not here: every worker
+# re-imports this module as __mp_main__ (spawn, forkserver and sbox alike),
+# and what it imports at the top would be timed in every row.
 
 TORCH_PYTHON = "/usr/bin/python3"
 
@@ -126,6 +127,7 @@ def torch_rows(args, sock):
     getattr(forkserver._forkserver, "_stop", lambda: None)()
     fs.set_forkserver_preload(["torch"])
     opts = {"socket": sock} if sock else {"direct": True}
+    import sbox
     zyg = sbox.get_context(preload=["torch"], **opts)
     t0 = time.monotonic()
     zyg.prepare()
@@ -227,6 +229,8 @@ def main():
             json.dump(res, f, indent=1)
         return
 
+    import sbox
+    from sbox import _launch
     daemon = tmp = None
     sock = args.socket
     if not sock and os.geteuid() == 0:
