@@ -85,7 +85,7 @@ def template_of(p):
     return p._popen._template
 
 
-# -- the protocol: lifecycle, status relay, multiprocessing's objects --
+# The protocol: lifecycle, status relay, multiprocessing's objects (every zmode).
 
 
 def test_exitcodes_and_signals_are_relayed(zctx):
@@ -457,7 +457,7 @@ def test_program_end_leaves_nothing(zctx, end):
         subprocess.run(["rm", "-rf", cwd])
 
 
-# -- the sandbox of each worker (real modes) --
+# The sandbox of each worker (the real zmodes).
 
 
 ALLOWED_ENV = {"PATH", "HOME", "USER", "LOGNAME", "TERM", "CUDA_VISIBLE_DEVICES",
