@@ -44,9 +44,9 @@ def target(conn):
     conn.send(time.monotonic())
 
 
-def one(ctx):
+def one(ctx, fn=target):
     r, w = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=target, args=(w,))
+    p = ctx.Process(target=fn, args=(w,))
     t0 = time.monotonic()
     p.start()
     t1 = r.recv()
@@ -68,15 +68,7 @@ def torch_target(conn):
 
 
 def one_torch(ctx):
-    r, w = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=torch_target, args=(w,))
-    t0 = time.monotonic()
-    p.start()
-    t1 = r.recv()
-    p.join()
-    if p.exitcode != 0:
-        raise RuntimeError("worker exited %s" % p.exitcode)
-    return (t1 - t0) * 1000.0
+    return one(ctx, torch_target)
 
 
 def idle_torch(ready, stop):

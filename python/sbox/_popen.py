@@ -101,7 +101,27 @@ def pickle_process(popen: Any, process_obj: Any, prog: _program.Program) -> byte
     return fp.getvalue()
 
 
-class Popen:
+class PopenSignals:
+    """terminate(), kill() and close() of multiprocessing's Popen, over the
+    subclass's _send_signal() and finalizer."""
+
+    finalizer: Any = None
+
+    def _send_signal(self, sig: int) -> None:
+        raise NotImplementedError
+
+    def terminate(self) -> None:
+        self._send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._send_signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        if self.finalizer is not None:
+            self.finalizer()
+
+
+class Popen(PopenSignals):
     method = "sbox"
     DupFd = _DupFd
 
@@ -228,13 +248,3 @@ class Popen:
     def _send_signal(self, sig: int) -> None:
         if self.returncode is None and self._job is not None:
             self._job.signal(sig)
-
-    def terminate(self) -> None:
-        self._send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self._send_signal(signal.SIGKILL)
-
-    def close(self) -> None:
-        if self.finalizer is not None:
-            self.finalizer()

@@ -30,7 +30,7 @@ from multiprocessing import spawn, util
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _launch, _options, _program, _status
+from . import _launch, _options, _popen, _program, _status
 
 SandboxError = _status.SandboxError
 MAX_PASS = 64
@@ -347,7 +347,7 @@ class _DupFd:
         return _template.inherited_fds[self.ind]
 
 
-class Popen:
+class Popen(_popen.PopenSignals):
     """multiprocessing's Popen interface for a worker forked from a template."""
 
     method = "sbox"
@@ -375,7 +375,6 @@ class Popen:
         return len(self._fds) - 1
 
     def _launch(self, process_obj: Any, preload: Tuple[str, ...], opts: Dict[str, Any]) -> None:
-        from . import _popen
         tmpl = template_for(preload, opts)
         prog = _program.get()
         data = _popen.pickle_process(self, process_obj, prog)
@@ -521,18 +520,6 @@ class Popen:
     def _send_signal(self, sig: int) -> None:
         if self.returncode is None and self._template is not None:
             self._template.signal(self._rid, sig)
-
-    def terminate(self) -> None:
-        import signal
-        self._send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        import signal
-        self._send_signal(signal.SIGKILL)
-
-    def close(self) -> None:
-        if self.finalizer is not None:
-            self.finalizer()
 
 
 def _write_some(fd: int, data: bytes) -> int:
