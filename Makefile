@@ -258,6 +258,7 @@ install-daemon:
 	install -m 0755 $(B)/sboxd $(DESTDIR)$(SBINDIR)/sboxd
 	install -m 0644 docs/man/sboxd.8 $(DESTDIR)$(MANDIR)/man8/sboxd.8
 	install -m 0644 include/sbox/libsbox.h $(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h
+	install -m 0644 include/sbox/zygote.h $(DESTDIR)$(INCLUDEDIR)/sbox/zygote.h
 	install -m 0644 $(B)/libsbox.a $(DESTDIR)$(LIBDIR)/libsbox.a
 	install -m 0755 $(B)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION)
 	ln -sf libsbox.so.$(LIBSBOX_SOVERSION) $(DESTDIR)$(LIBDIR)/libsbox.so
@@ -270,7 +271,8 @@ install-daemon:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sboxrun $(DESTDIR)$(MANDIR)/man1/sboxrun.1
 	rm -f $(DESTDIR)$(SBINDIR)/sboxd $(DESTDIR)$(MANDIR)/man8/sboxd.8 \
-		$(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h $(DESTDIR)$(LIBDIR)/libsbox.a \
+		$(DESTDIR)$(INCLUDEDIR)/sbox/libsbox.h $(DESTDIR)$(INCLUDEDIR)/sbox/zygote.h \
+		$(DESTDIR)$(LIBDIR)/libsbox.a \
 		$(DESTDIR)$(LIBDIR)/libsbox.so $(DESTDIR)$(LIBDIR)/libsbox.so.$(LIBSBOX_SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/sbox.pc $(DESTDIR)$(UNITDIR)/sboxd.service \
 		$(DESTDIR)$(UNITDIR)/sboxd.socket

@@ -101,8 +101,8 @@ void sbox_zygote_grant_free(struct sbox_zygote_grant *g)
  * driving it would be outside its own.  The template enters its pid
  * namespace first (setns on a non-dumpable process would need
  * CAP_SYS_PTRACE over the host's user namespace, which an unprivileged
- * template lacks), so init waits for go's EOF, hardens, then says so by
- * closing ack: both before prefork returns, before the worker exists.
+ * template lacks), so init waits for go's EOF, hardens, then says so
+ * ("h" on ack): both before prefork returns, before the worker exists.
  * Then it only reaps, and dies with the helper or when the template
  * kills it after reaping W. */
 static __attribute__((noreturn)) void init_main(int go, int ack)
@@ -114,10 +114,9 @@ static __attribute__((noreturn)) void init_main(int go, int ack)
 	while (read(go, &c, 1) > 0)
 		;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
-	    !none || cap_set_proc(none) < 0)
+	    !none || cap_set_proc(none) < 0 || write(ack, "h", 1) != 1)
 		_exit(125);
 	close_from(0);
-	(void)ack;      /* closed by close_from: the ack */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
@@ -154,16 +153,21 @@ static int send_fd(int sock, int fd)
 }
 
 /* One init: cloned, its pidfd to the template, which enters its pid
- * namespace and says "j"; then init hardens (go closed, ack's EOF) and
- * the template hears "r".  A template that goes away leaves init to
- * harden anyway and die with the helper. */
+ * namespace and says "j"; then init hardens (go closed, "h" on ack) and
+ * the template hears "r" ("e": init failed to harden and is gone).  A
+ * template that goes away leaves init to harden anyway and die with the
+ * helper. */
 static void make_init(int sock)
 {
-	int go[2], ack[2], pidfd = -1, into;
+	int go[2] = { -1, -1 }, ack[2] = { -1, -1 }, pidfd = -1, into;
+	bool hardened = false;
 	pid_t pid;
 	char c;
 
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0) {
+		for (int i = 0; i < 2; i++)
+			if (go[i] >= 0)
+				close(go[i]);
 		send_fd(sock, -1);
 		return;
 	}
@@ -179,10 +183,10 @@ static void make_init(int sock)
 		(void)!recv(sock, &c, 1, 0);
 	close(go[1]);
 	while (read(ack[0], &c, 1) > 0)
-		;
+		hardened = c == 'h';
 	close(ack[0]);
 	if (pid > 0)
-		send(sock, "r", 1, MSG_NOSIGNAL);
+		send(sock, hardened ? "r" : "e", 1, MSG_NOSIGNAL);
 	if (pidfd >= 0)
 		close(pidfd);
 }
@@ -213,10 +217,13 @@ static __attribute__((noreturn)) void helper_main(int sock)
 
 int sbox_zygote_helper_ready(int sock, struct sbox_err *err)
 {
-	char c;
+	char c = 0;
 
-	if (send(sock, "j", 1, MSG_NOSIGNAL) != 1 || recv(sock, &c, 1, 0) != 1 || c != 'r')
+	errno = 0;
+	if (send(sock, "j", 1, MSG_NOSIGNAL) != 1 || recv(sock, &c, 1, 0) != 1)
 		return sbox_fail(err, errno ? errno : EPIPE, "waiting for the worker's init to harden itself");
+	if (c != 'r')
+		return sbox_fail(err, EPERM, "the worker's init could not make itself non-dumpable and drop its capabilities");
 	return 0;
 }
 

@@ -37,7 +37,11 @@ extern "C" {
 
 struct sbox_zygote;
 
-/* In T, first, while single-threaded.  NULL on error. */
+/* In T, first, while single-threaded.  NULL on error.  From here T's
+ * children, whatever forks them, are born in a pid namespace of T's own
+ * whose pid 1 is sbox's helper (their pids, as T sees them, are T's as
+ * ever); $SBOX_SITE_CONFIG names the site configuration whose [GPUs]
+ * inventory the workers' /dev comes from (sboxd's, through sboxd). */
 struct sbox_zygote *sbox_zygote_open(const char *socket_path, char *err, size_t errlen);
 
 /* -1 when the calling process initialised CUDA: libcuda or a libnvidia-*
@@ -70,7 +74,9 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
  * is removed. */
 int sbox_zygote_reaped(struct sbox_zygote *z, int pid, char *err, size_t errlen);
 
-/* Kills every init and helper left, removes what direct mode made. */
+/* Kills every init and helper left, removes what direct mode made.  The
+ * helper was pid 1 of the namespace T's children are born in: after
+ * close, T can't fork any more (ENOMEM), so it is T's last call. */
 void sbox_zygote_close(struct sbox_zygote *z);
 
 #ifdef __cplusplus

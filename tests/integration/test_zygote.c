@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct plan {
 	bool signal;                /* the template LISTs and SIGNALs them */
 	bool hostile_page;          /* direct: each worker names another cgroup */
 	const char *pause;          /* with the workers up: "paused=1", then wait for this file */
+	bool in_container;          /* the template in a pid namespace root made (a container's) */
 };
 
 static const char *const ns_names[] = { "mnt", "net", "ipc", "uts", "cgroup", "pid" };
@@ -114,6 +116,7 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	put_dir(f, "proc", "/proc", true);
 	put_dir(f, "fds", "/proc/self/fd", true);
 	put_dir(f, "dev", "/dev", false);
+	put_dir(f, "run", "/run", false);
 	fprintf(f, "env=");
 	for (const char *c = env; *c; c++)
 		fputc(*c == '\n' ? ';' : *c, f);
@@ -406,6 +409,26 @@ static void template_main(const struct plan *pl, FILE *out)
 	}
 }
 
+/* As a container runtime would: a pid namespace made by root (owned by
+ * the host's user namespace); the caller goes on as its pid 1, while the
+ * process that made it waits for it. */
+static int enter_container(void)
+{
+	pid_t pid;
+	int st;
+
+	if (unshare(CLONE_NEWPID) < 0)
+		return -1;
+	pid = fork();
+	if (pid != 0) {
+		if (pid < 0)
+			return -1;
+		waitpid(pid, &st, 0);
+		_exit(0);
+	}
+	return 0;
+}
+
 static void template_path(char *path, size_t len)
 {
 	snprintf(path, len, "%s/template.out", D.dir ? D.dir : fake_dir);
@@ -427,6 +450,8 @@ static pid_t start_template(const struct plan *pl)
 		FILE *f;
 
 		if (fd < 0 || fchown(fd, pl->uid, pl->uid) < 0)
+			_exit(1);
+		if (pl->in_container && enter_container() < 0)
 			_exit(1);
 		if (pl->site)
 			setenv("SBOX_SITE_CONFIG", pl->site, 1);
@@ -570,6 +595,14 @@ static void assert_workers(const char *text, const struct plan *pl)
 		if (gpu_nodes(v) != pl->gpus)
 			fprintf(stderr, "%s=%s: want %u GPU node(s)\n", k1, v, pl->gpus);
 		assert_int_equal(gpu_nodes(v), pl->gpus);
+		free(v);
+		/* /run hidden: no sboxd socket, no /run/sbox registry. */
+		snprintf(k1, sizeof(k1), "w%u_run", i);
+		v = kv_get(text, k1);
+		assert_non_null(v);
+		if (strstr(v, "sbox"))
+			fprintf(stderr, "%s=%s\n", k1, v);
+		assert_null(strstr(v, "sbox"));
 		free(v);
 		snprintf(k1, sizeof(k1), "w%u_env", i);
 		v = kv_get(text, k1);
@@ -818,6 +851,26 @@ static void test_place_survives_restart(void **state)
 	free(text);
 }
 
+/* A container's process (its pid namespace made by root) makes a user
+ * and pid namespace of its own, as a template would, and PLACEs itself:
+ * refused at accept, since a PLACE would take it out of the container's
+ * cgroup.  Only the innermost pid namespace is the user's own. */
+static void test_place_from_container_refused(void **state)
+{
+	struct plan pl = { .workers = 1, .uid = NOBODY, .in_container = true };
+	char *text;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	pl.socket = D.sock;
+	text = run_template(&pl);
+	assert_key_has(text, "w0_enter_error", "AllowNestedClients=no");
+	assert_key(text, "w0_status", "125");
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(text);
+}
+
 /* More workers than MaxJobsPerUser=: the placements past it are refused,
  * each a job of the user's while it runs. */
 static void test_place_beyond_job_limit(void **state)
@@ -964,6 +1017,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_place_survives_restart, teardown),
 		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
 		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
+		cmocka_unit_test_teardown(test_place_from_container_refused, teardown),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--place"))
