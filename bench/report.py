@@ -820,7 +820,7 @@ if PY:
     w("| start method | median | min | max | n | vs spawn |")
     w("|---|---|---|---|---|---|")
     spawn = PY.get("spawn", {}).get("median_ms")
-    for name in ("fork", "forkserver", "spawn", "sbox-direct", "sbox-sboxd"):
+    for name in ("fork", "forkserver", "spawn", "sbox-direct", "sbox-sboxd", "sbox-zygote"):
         r = PY.get(name)
         if not r:
             continue
@@ -833,8 +833,51 @@ if PY:
         w("Target (issue 18): sbox via sboxd <= 1.5x spawn's median: %.2fx, **%s**." %
           (x, "met" if x <= 1.5 else "not met"))
         w()
+    if "sbox-zygote" in PY:
+        w("`sbox-zygote` is `get_context(preload=[])`: each worker forked from a template "
+          "into a fresh sandbox, no interpreter start.")
+        w()
+
+TORCH = PY.get("torch") or {}
+w("### Zygotes: a worker that imports torch (issue 15)")
+w()
+if TORCH.get("sbox-zygote") and TORCH.get("forkserver-preload") and TORCH.get("spawn"):
+    w("`Process.start()` until a target's `import torch` is done (Debian's python3-torch, "
+      "CPU build): forkserver with `set_forkserver_preload([\"torch\"])` (no isolation), "
+      "spawn (imports torch in each worker), and an sbox zygote, `get_context(preload="
+      "[\"torch\"])` (%s; making its template took %.0f ms, once):" %
+      ("through sboxd" if TORCH.get("via") == "sboxd" else "direct",
+       TORCH.get("zygote_template_ms", 0)))
+    w()
+    w("| start method | median | min | max | n |")
+    w("|---|---|---|---|---|")
+    for name in ("forkserver-preload", "spawn", "sbox-zygote"):
+        r = TORCH[name]
+        w("| %s | %.1f ms | %.1f | %.1f | %d |" % (name, r["median_ms"], r["min_ms"],
+                                                   r["max_ms"], r["n"]))
+    w()
+    x, y = TORCH["zygote_over_forkserver"], TORCH["zygote_over_spawn"]
+    w("Target: zygote median <= 1.0x forkserver-preload's: %.2fx, **%s**." %
+      (x, "met" if x <= 1.0 else "not met"))
+    w()
+    w("Target: zygote median <= 1/50 of spawn's: 1/%.0f, **%s**." %
+      (1 / y, "met" if y <= 1 / 50 else "not met"))
+    w()
+    if "pss_zygote_over_spawn" in TORCH:
+        k = TORCH["pss_workers"]
+        z = TORCH["pss_zygote_over_spawn"]
+        w("Memory of %d idle workers that imported torch, the sum of their PSS "
+          "(`/proc/PID/smaps_rollup`, read while all live): zygote %.0f MiB, spawn %.0f MiB "
+          "(the template itself: %.0f MiB, once)." % (
+              k, TORCH["pss_kb_sbox-zygote"] / 1024.0, TORCH["pss_kb_spawn"] / 1024.0,
+              TORCH.get("pss_kb_template", 0) / 1024.0))
+        w()
+        w("Target: zygote PSS sum <= 1/4 of spawn's: %.3f, **%s**." %
+          (z, "met" if z <= 0.25 else "not met"))
+        w()
 else:
-    w("Not measured in this run (python3 or the sbox package unavailable).")
+    w("Not measured in this run (no python with torch: `apt-get install python3-torch`, "
+      "or the zygote could not start; bench/python_start.py's output says which).")
     w()
 
 # The v2 VM's section, from its own run (make bench-v2, bench/report_v2.py).

@@ -14,6 +14,9 @@ test="libcmocka-dev valgrind util-linux iproute2 procps"
 test="$test clang libclang-rt-dev"
 # The sbox Python package's tests (make test-python).
 test="$test python3 python3-pytest python3-numpy"
+# Zygotes with torch preloaded (test_zygote.py, bench/python_start.py):
+# Debian's CPU build.
+test="$test python3-torch"
 # The SPANK plugin's build and its one-node test cluster (make test-slurm),
 # with --slurm.
 slurm="slurmctld slurmd slurm-client munge libslurm-dev"

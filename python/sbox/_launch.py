@@ -63,11 +63,14 @@ def find_sboxrun() -> str:
 
 
 def implicit(spec: Spec) -> Dict[str, Any]:
+    return implicit_options(spec.options, spec.program)
+
+
+def implicit_options(options: Dict[str, Any], prog: _program.Program) -> Dict[str, Any]:
     """The options every worker needs on top of the user's: the program's
     shm and temp dirs, the parent's paths the sandbox hides, Python's
     environment, and the caller's own uid for root (docs/python.md)."""
-    opts = dict(spec.options)
-    prog = spec.program
+    opts = dict(options)
     binds = list(opts.get("bind", []))
     if prog.shm_dir:
         binds.append("%s:/dev/shm" % prog.shm_dir)

@@ -79,7 +79,49 @@ def child_command(pkg_parent: str) -> List[str]:
             + ["-c", prog, "--multiprocessing-fork"])
 
 
-class Popen:
+def pickle_process(popen: Any, process_obj: Any, prog: _program.Program) -> bytes:
+    """The preparation data and the process object, as the worker reads
+    them (spawn._main); fds go through popen.duplicate_for_child."""
+    prep = spawn.get_preparation_data(process_obj._name)
+    # the worker's default context is sbox's (objects it makes are
+    # spawn-safe, and a Process it starts is a sandbox too)
+    prep["start_method"] = "sbox"
+    # Managers and resource_sharer put sockets here: shared, bound
+    process_obj._config["tempdir"] = prog.mp_tmp
+    fp = io.BytesIO()
+    shm: List[str] = []
+    set_spawning_popen(popen)
+    try:
+        _Pickler(fp, shm).dump(prep)
+        _Pickler(fp, shm).dump(process_obj)
+    finally:
+        set_spawning_popen(None)
+    for name in shm:
+        prog.link_shm(name)
+    return fp.getvalue()
+
+
+class PopenSignals:
+    """terminate(), kill() and close() of multiprocessing's Popen, over the
+    subclass's _send_signal() and finalizer."""
+
+    finalizer: Any = None
+
+    def _send_signal(self, sig: int) -> None:
+        raise NotImplementedError
+
+    def terminate(self) -> None:
+        self._send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._send_signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        if self.finalizer is not None:
+            self.finalizer()
+
+
+class Popen(PopenSignals):
     method = "sbox"
     DupFd = _DupFd
 
@@ -108,23 +150,7 @@ class Popen:
         return _options.merge(base, getattr(process_obj, "_sbox_overrides", None))
 
     def _pickle(self, process_obj: Any, prog: _program.Program) -> bytes:
-        prep = spawn.get_preparation_data(process_obj._name)
-        # the worker's default context is sbox's (objects it makes are
-        # spawn-safe, and a Process it starts is a sandbox too)
-        prep["start_method"] = "sbox"
-        # Managers and resource_sharer put sockets here: shared, bound
-        process_obj._config["tempdir"] = prog.mp_tmp
-        fp = io.BytesIO()
-        shm: List[str] = []
-        set_spawning_popen(self)
-        try:
-            _Pickler(fp, shm).dump(prep)
-            _Pickler(fp, shm).dump(process_obj)
-        finally:
-            set_spawning_popen(None)
-        for name in shm:
-            prog.link_shm(name)
-        return fp.getvalue()
+        return pickle_process(self, process_obj, prog)
 
     def _launch(self, process_obj: Any) -> None:
         opts = self._options(process_obj)
@@ -222,13 +248,3 @@ class Popen:
     def _send_signal(self, sig: int) -> None:
         if self.returncode is None and self._job is not None:
             self._job.signal(sig)
-
-    def terminate(self) -> None:
-        self._send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self._send_signal(signal.SIGKILL)
-
-    def close(self) -> None:
-        if self.finalizer is not None:
-            self.finalizer()

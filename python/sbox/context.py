@@ -3,7 +3,7 @@
 import multiprocessing
 from multiprocessing import context as _mpctx
 from multiprocessing import process
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _options
 
@@ -28,6 +28,10 @@ class SboxProcess(process.BaseProcess):
 
     @staticmethod
     def _Popen(process_obj: Any) -> Any:
+        ctx = getattr(type(process_obj), "_sbox_context", None)
+        if ctx is not None and ctx._preload is not None:
+            from . import _zygote
+            return _zygote.Popen(process_obj, ctx._preload, ctx._process_options(process_obj))
         from ._popen import Popen
         return Popen(process_obj)
 
@@ -59,8 +63,13 @@ class SboxContext(_mpctx.BaseContext):
 
     _name = "sbox"
 
-    def __init__(self, **options: Any):
+    def __init__(self, preload: Optional[Sequence[str]] = None, **options: Any):
         self._options = _options.normalize(options)
+        self._preload: Optional[Tuple[str, ...]] = None
+        if preload is not None:
+            from . import _zygote
+            self._preload = _zygote.normalize_preload(preload)
+            _zygote.check_options(self._options)
         self.Process = type("Process", (SboxProcess,), {
             "_sbox_context": self, "_sbox_per_context": True, "__module__": __name__,
             "__qualname__": "SboxContext.Process",
@@ -69,6 +78,23 @@ class SboxContext(_mpctx.BaseContext):
     @property
     def options(self) -> Dict[str, Any]:
         return dict(self._options)
+
+    @property
+    def preload(self) -> Optional[List[str]]:
+        return list(self._preload) if self._preload is not None else None
+
+    def _process_options(self, process_obj: Any) -> Dict[str, Any]:
+        return _options.merge(self._options, getattr(process_obj, "_sbox_overrides", None))
+
+    def prepare(self) -> Any:
+        """Make the template of this context (preload=) now rather than at
+        the first start(); it raises what that start() would (an import
+        that fails, a template that initialised CUDA).  Returns it."""
+        if self._preload is None:
+            raise ValueError("prepare() is for a context with preload=: this one starts "
+                             "each worker as a fresh interpreter")
+        from . import _zygote
+        return _zygote.template_for(self._preload, self._options)
 
     def get_context(self, method: Optional[str] = None) -> Any:
         if method is None:
@@ -79,13 +105,18 @@ class SboxContext(_mpctx.BaseContext):
         pass
 
     def __repr__(self) -> str:
+        if self._preload is not None:
+            return "<sbox context preload=%r %r>" % (list(self._preload), self._options)
         return "<sbox context %r>" % (self._options,)
 
 
-def get_context(**options: Any) -> SboxContext:
+def get_context(preload: Optional[Sequence[str]] = None, **options: Any) -> SboxContext:
     """A multiprocessing context whose workers are sbox sandboxes with these
-    options (docs/python.md: memory=, pids=, gpus=, net=, bind= ...)."""
-    return SboxContext(**options)
+    options (docs/python.md: memory=, pids=, gpus=, net=, bind= ...).
+
+    preload=["torch", ...]: each worker is forked from a template that has
+    imported these once (a zygote), into a fresh sandbox of its own."""
+    return SboxContext(preload=preload, **options)
 
 
 default_context = SboxContext()

@@ -23,7 +23,7 @@ pytest_args=(-q -rs -p no:cacheprovider)
 
 echo "== python tests as $(id -un) ($py)"
 (cd "$top/python" && SBOXRUN="$release/sboxrun" SBOXD="$release/sboxd" \
-	"$py" -m pytest "${pytest_args[@]}" tests) || rc=1
+	SBOX_LIBSBOX="$release/libsbox.so" "$py" -m pytest "${pytest_args[@]}" tests) || rc=1
 
 # An sboxd root starts, for the unprivileged client (AllowUsers=nobody).
 start_sboxd() { # dir
@@ -47,14 +47,15 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	copy=$(mktemp -d /var/tmp/sbox-pytest.XXXXXX)
 	chmod 755 "$copy"
 	cp -r "$top/python" "$copy/python"
-	cp "$release/sboxrun" "$copy/"
+	cp "$release/sboxrun" "$release/libsbox.so" "$copy/"
 	chmod -R a+rX "$copy"
 	modes=direct sock=
 	if [ -x "$release/sboxd" ] && start_sboxd "$copy"; then
 		modes=direct,sboxd sock=$copy/sboxd.sock
 	fi
 	echo "== python tests as nobody (direct with user namespaces${sock:+, and through sboxd})"
-	(cd "$copy/python" && env SBOXRUN="$copy/sboxrun" SBOX_TEST_MODES=$modes \
+	(cd "$copy/python" && env SBOXRUN="$copy/sboxrun" SBOX_LIBSBOX="$copy/libsbox.so" \
+		SBOX_TEST_MODES=$modes \
 		SBOX_TEST_SOCKET="$sock" HOME="$copy" \
 		setpriv --reuid nobody --regid nogroup --clear-groups \
 		"$py" -m pytest "${pytest_args[@]}" tests) || rc=1

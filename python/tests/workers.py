@@ -145,3 +145,42 @@ def hold(marker_q):
 
 def echo_len(q, blob):
     q.put((len(blob), blob[-100:] * 1000))
+
+
+def zygote_report(q, template_pid, done=None):
+    """report(), and what a zygote's worker sees of its template and its
+    cgroup; then it lives until done is set (so that siblings' namespaces
+    are compared while all live: a freed namespace's number is reused)."""
+    sub = type("Q", (), {"put": lambda self, d: setattr(self, "d", d)})()
+    report(sub)
+    d = sub.d
+    d["ns"] = {n: os.readlink("/proc/self/ns/" + n)
+               for n in ("pid", "net", "mnt", "ipc", "uts", "cgroup", "user")}
+    try:
+        os.kill(template_pid, 0)
+        d["kill_template"] = "delivered"
+    except OSError as e:
+        d["kill_template"] = type(e).__name__
+    d["template_in_proc"] = os.path.exists("/proc/%d" % template_pid)
+    d["procs"] = sorted(int(x) for x in os.listdir("/proc") if x.isdigit())
+    marker = sys.modules.get("preload_marker")
+    d["marker_imported_in"] = getattr(marker, "IMPORTED_IN", None)
+    d["marker_global"] = getattr(marker, "VALUE", None)
+    limits = {}
+    for f in ("pids.max", "memory.max"):
+        try:
+            with open("/sys/fs/cgroup/" + f) as fh:
+                limits[f] = fh.read().strip()
+        except OSError as e:
+            limits[f] = type(e).__name__
+    d["limits"] = limits
+    with open("/proc/self/cgroup") as fh:
+        d["cgroup"] = fh.read().strip()
+    q.put(d)
+    if done is not None:
+        done.wait(60)
+
+
+def read_marker(q):
+    import preload_marker
+    q.put((preload_marker.IMPORTED_IN, preload_marker.VALUE, os.getpid()))

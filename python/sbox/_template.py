@@ -1,0 +1,301 @@
+"""The zygote template T and the first code of each worker W forked from it.
+
+T is `python -c ...main()` started by the program P (sbox._zygote) with a
+clean environment and one SOCK_SEQPACKET socket on fd 3.  Modelled on
+CPython's forkserver:
+
+  P -> T  init   {preload, sys_path, cwd, socket, native}         (once)
+  T -> P  {"ok": pid} or {"error": text}      (after the imports and check_clean)
+  P -> T  fork   {id, policy, gpus, env, timeout} + fds
+                 [status_w, data_r, ready_w, stdout, stderr, passed...]
+  P -> T  signal {id, sig}
+  P closes the socket: T kills its workers, reaps them and exits.
+
+Per worker, T writes JSON lines on status_w: {"pid": N} (or {"error": text}),
+later {"status": WAITSTATUS, "timeout": bool}, then closes it: its EOF is
+the Process's sentinel.  W writes b"R" on ready_w once its sandbox is
+entered (or b"E" + libsbox's message, then exits 125) and reads the
+preparation data and the process object from data_r, as spawn does.
+"""
+
+import gc
+import importlib
+import json
+import os
+import pickle
+import select
+import signal
+import socket
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+CTRL_FD = 3
+MAX_FDS = 5 + 64
+MSG_MAX = 1 << 20
+PR_SET_PDEATHSIG = 1
+SETUP_FAILED = 125
+
+# The fds W received in the fork request, indexed as the parent's
+# duplicate_for_child() numbered them (read by _zygote._DupFd.detach).
+inherited_fds: List[int] = []
+
+
+def _prctl_pdeathsig() -> None:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def load_native(spec: Optional[str], library: Optional[str]) -> Any:
+    """libsbox at the path the program found (spec None), or "module:Class"
+    (the tests' fake)."""
+    if not spec:
+        from . import _native
+        return _native.Libsbox(library)
+    mod, _, cls = spec.partition(":")
+    return getattr(importlib.import_module(mod), cls)()
+
+
+def _send(ctrl: socket.socket, obj: Any) -> None:
+    ctrl.send(pickle.dumps(obj))
+
+
+def _line(fd: int, obj: Dict[str, Any]) -> None:
+    try:
+        os.write(fd, (json.dumps(obj) + "\n").encode())
+    except OSError:
+        pass  # P is gone: nobody to tell
+
+
+class Child:
+    def __init__(self, pid: int, pidfd: int, status_w: int, timeout: Optional[float]):
+        self.pid = pid
+        self.pidfd = pidfd
+        self.status_w = status_w
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.timed_out = False
+
+
+class Template:
+    def __init__(self, ctrl: socket.socket, native: Any):
+        self.ctrl = ctrl
+        self.native = native
+        self.children: Dict[int, Child] = {}  # by request id
+        self.by_pidfd: Dict[int, int] = {}
+
+    def serve(self) -> None:
+        while True:
+            p = select.poll()
+            p.register(self.ctrl.fileno(), select.POLLIN)
+            for pidfd in self.by_pidfd:
+                p.register(pidfd, select.POLLIN)
+            for fd, _ev in p.poll(self._poll_timeout()):
+                if fd == self.ctrl.fileno():
+                    if not self._request():
+                        return
+                elif fd in self.by_pidfd:
+                    self._reap(self.by_pidfd[fd])
+            self._enforce_deadlines()
+
+    def _poll_timeout(self) -> Optional[int]:
+        ds = [c.deadline for c in self.children.values() if c.deadline and not c.timed_out]
+        if not ds:
+            return None
+        return max(0, int((min(ds) - time.monotonic()) * 1000) + 1)
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for c in self.children.values():
+            if c.deadline and not c.timed_out and now >= c.deadline:
+                c.timed_out = True
+                self._kill(c, signal.SIGKILL)
+
+    @staticmethod
+    def _kill(c: Child, sig: int) -> None:
+        try:
+            signal.pidfd_send_signal(c.pidfd, sig)
+        except ProcessLookupError:
+            pass
+
+    def _request(self) -> bool:
+        try:
+            # close-on-exec: no exec'd helper or init of libsbox's inherits them
+            msg, fds, flags, _ = socket.recv_fds(self.ctrl, MSG_MAX, MAX_FDS,
+                                                 socket.MSG_CMSG_CLOEXEC)
+        except ConnectionError:
+            return False
+        if not msg:
+            for fd in fds:
+                os.close(fd)
+            return False
+        req = pickle.loads(msg)
+        if "signal" in req:
+            c = self.children.get(req["signal"])
+            if c is not None:
+                self._kill(c, req["sig"])
+            for fd in fds:
+                os.close(fd)
+            return True
+        if flags & socket.MSG_CTRUNC or len(fds) < 5:
+            # too many fds: say so on status_w if it came, drop the rest
+            if fds:
+                _line(fds[0], {"error": "sbox: the fork request lost fds (%d came)" % len(fds)})
+            for fd in fds:
+                os.close(fd)
+            return True
+        self._fork(req, fds)
+        return True
+
+    def _fork(self, req: Dict[str, Any], fds: List[int]) -> None:
+        status_w = fds[0]
+        try:
+            self.native.prefork()
+        except OSError as e:
+            _line(status_w, {"error": str(e)})
+            for fd in fds:
+                os.close(fd)
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError as e:
+            self._postfork(-1)
+            _line(status_w, {"error": "sbox: the template could not fork: %s" % e.strerror})
+            for fd in fds:
+                os.close(fd)
+            return
+        if pid == 0:
+            worker(self.native, req, fds)  # never returns
+        self._postfork(pid)
+        for fd in fds[1:]:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        c = Child(pid, pidfd, status_w, req.get("timeout"))
+        self.children[req["id"]] = c
+        self.by_pidfd[pidfd] = req["id"]
+        _line(status_w, {"pid": pid})
+
+    def _postfork(self, pid: int) -> None:
+        try:
+            self.native.postfork(pid)
+        except OSError as e:
+            # T could not go back to its own pid namespace for children: it
+            # must not fork another worker into this one
+            print("sbox template: %s; exiting" % e, file=sys.stderr, flush=True)
+            os._exit(SETUP_FAILED)
+
+    def _reap(self, rid: int) -> None:
+        c = self.children.pop(rid)
+        del self.by_pidfd[c.pidfd]
+        _, status = os.waitpid(c.pid, 0)
+        os.close(c.pidfd)
+        message = ""
+        try:
+            self.native.reaped(c.pid)
+        except OSError as e:
+            message = str(e)
+        _line(c.status_w, {"status": status, "timeout": c.timed_out, "message": message})
+        os.close(c.status_w)
+
+    def shutdown(self) -> None:
+        """P is gone or closed the socket: no worker outlives it."""
+        for c in list(self.children.values()):
+            self._kill(c, signal.SIGKILL)
+        for rid in list(self.children):
+            self._reap(rid)
+        self.native.close()
+
+
+def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
+    """W, just forked: enter the sandbox first, then run as spawn's child
+    does.  Never returns into T's loop."""
+    code = SETUP_FAILED
+    _status_w, data_r, ready_w, out, err = fds[:5]
+    passed = fds[5:]
+    try:
+        try:
+            # T's death takes W with it (T reaps and kills on every other path)
+            _prctl_pdeathsig()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not T's clean exit
+            env = native.enter(req["policy"], req["gpus"], [0, data_r, ready_w, out, err] + passed)
+        except BaseException as e:  # noqa: B902  nothing of the target may run
+            msg = str(e) or type(e).__name__
+            try:
+                os.write(ready_w, b"E" + msg.encode("utf-8", "replace"))
+            except OSError:
+                pass
+            os._exit(SETUP_FAILED)
+        code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, passed)
+    finally:
+        os._exit(code)
+
+
+def _run(env: Dict[str, str], data_r: int, ready_w: int, out: int, err: int,
+         passed: List[int]) -> int:
+    # the program's view of the worker's environment, then the sandbox's
+    # own lines (GPU visibility); nothing of the template's
+    os.environ.clear()
+    os.environ.update(env)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    inherited_fds[:] = passed
+    os.write(ready_w, b"R")
+    os.close(ready_w)
+    from multiprocessing import spawn
+    return spawn._main(data_r, os.dup(data_r))
+
+
+def main() -> None:
+    ctrl = socket.socket(fileno=CTRL_FD)
+    init = pickle.loads(ctrl.recv(MSG_MAX))
+    sys.path[:] = init["sys_path"]
+    try:
+        native = load_native(init.get("native"), init.get("library"))
+        # first, single-threaded: the template's own user namespace
+        native.open(init.get("socket"))
+    except Exception as e:
+        _send(ctrl, {"error": "sbox: the template could not open the zygote: %s" % e})
+        sys.exit(SETUP_FAILED)
+    _prctl_pdeathsig()
+    if os.getppid() != init["parent_pid"]:
+        sys.exit(SETUP_FAILED)  # P died before the death signal was set
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is P's to handle
+    # a SIGTERM (a kill of the process group) still cleans up: shutdown()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        os.chdir(init["cwd"])
+    except OSError:
+        pass
+    try:
+        for name in init["preload"]:
+            importlib.import_module(name)
+    except BaseException:
+        import traceback
+        _send(ctrl, {"error": "sbox: the template could not import its preload list %r:\n%s"
+                     % (init["preload"], traceback.format_exc())})
+        sys.exit(SETUP_FAILED)
+    try:
+        native.check_clean()
+    except OSError as e:
+        _send(ctrl, {"error": "sbox: the template for preload=%r is refused: %s (a template "
+                     "must not initialise CUDA: each worker does, in its own sandbox)"
+                     % (init["preload"], e), "cuda": True})
+        sys.exit(SETUP_FAILED)
+    # What the imports made stays out of every later collection: a
+    # collection in a worker would write to each object's header and so
+    # copy every page of them (the memory a zygote exists to share).
+    gc.collect()
+    gc.freeze()
+    _send(ctrl, {"ok": os.getpid()})
+    t = Template(ctrl, native)
+    try:
+        t.serve()
+    finally:
+        t.shutdown()
