@@ -155,6 +155,13 @@ int sbox_check_paths(const struct sbox_policy *p, struct sbox_err *err);
 int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
 		    const struct sbox_gpu_selection *gpus, struct sbox_err *err);
 
+/* A long-lived launcher (sboxd) at start: the cgroup v2 device program of
+ * a sandbox granted no device, loaded once ahead into the process's cache
+ * (sandbox/devices.c), so that the common launch finds it ready and adds
+ * no fd of the launcher's.  Best effort: -1 with the reason, and launches
+ * load it themselves. */
+int sbox_devices_prepare_base(struct sbox_err *err);
+
 /* Kill whatever is left of the sandbox, reap, release everything.  With a
  * cgroup: every process in it is killed (v2 cgroup.kill, v1 freeze + kill)
  * and the cgroup removed, waiting (bounded) for the processes to go. */
