@@ -154,6 +154,12 @@ const char *sbox_child_cgroup_path(const struct sbox_child *c);
 int sbox_check_paths(const struct sbox_policy *p, struct sbox_err *err);
 int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
 		    const struct sbox_gpu_selection *gpus, struct sbox_err *err);
+/* --check=host's note (sboxd logs it at start): what makes launches slower
+ * on this host without failing them, as one sentence in note: cgroup
+ * hierarchies mounted without favordynmods (Linux >= 6.0).  1 with a note,
+ * 0 without.  _at: another mountinfo than /proc/self/mountinfo (tests). */
+int sbox_check_host_note(char *note, size_t len);
+int sbox_check_host_note_at(const char *mountinfo, char *note, size_t len);
 
 /* A long-lived launcher (sboxd) at start: the cgroup v2 device program of
  * a sandbox granted no device, loaded once ahead into the process's cache

@@ -289,9 +289,13 @@ static int prepare_network(struct sboxd *d, struct sbox_err *err)
 static void prepare_devices(void)
 {
 	struct sbox_err err = { 0 };
+	char note[SBOX_ERR_MSG_MAX];
 
 	if (sbox_devices_prepare_base(&err) < 0)
 		sboxd_log("%s: launches will load the device program themselves", err.msg);
+	/* And what the host's mounts cost every launch (--check=host's). */
+	if (sbox_check_host_note(note, sizeof(note)))
+		sboxd_log("note: %s", note);
 }
 
 /* The listening socket last: clients come in only to a ready daemon. */
