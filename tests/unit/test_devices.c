@@ -392,7 +392,8 @@ static void remove_nodes(struct probe_nodes *n)
 	rmdir(n->dir);
 }
 
-static void build_test_set(struct sbox_device_set *s)
+/* The base set and one more rule. */
+static void base_plus(struct sbox_device_set *s, int32_t minor, unsigned access)
 {
 	struct sbox_err err = { 0 };
 
@@ -401,7 +402,14 @@ static void build_test_set(struct sbox_device_set *s)
 		assert_int_equal(sbox_device_set_add(s, sbox_devices_base[i].type, sbox_devices_base[i].major,
 						     sbox_devices_base[i].minor, sbox_devices_base[i].access,
 						     &err), 0);
-	assert_int_equal(sbox_device_set_add(s, 'c', 195, 3, RW, &err), 0);
+	assert_int_equal(sbox_device_set_add(s, 'c', 195, minor, access, &err), 0);
+}
+
+static void build_test_set(struct sbox_device_set *s)
+{
+	struct sbox_err err = { 0 };
+
+	base_plus(s, 3, RW);
 	assert_int_equal(sbox_device_set_add(s, 'c', 195, 4, SBOX_DEV_ACC_READ, &err), 0);
 }
 
@@ -611,19 +619,6 @@ static uint32_t prog_id(int fd)
 	attr.info.info = (uint64_t)(uintptr_t)&info;
 	assert_int_equal(syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)), 0);
 	return info.id;
-}
-
-/* The base set and one more rule. */
-static void base_plus(struct sbox_device_set *s, int32_t minor, unsigned access)
-{
-	struct sbox_err err = { 0 };
-
-	sbox_device_set_init(s);
-	for (size_t i = 0; i < sbox_n_devices_base; i++)
-		assert_int_equal(sbox_device_set_add(s, sbox_devices_base[i].type, sbox_devices_base[i].major,
-						     sbox_devices_base[i].minor, sbox_devices_base[i].access,
-						     &err), 0);
-	assert_int_equal(sbox_device_set_add(s, 'c', 195, minor, access, &err), 0);
 }
 
 static int load_or_fail(const struct sbox_device_set *s)
