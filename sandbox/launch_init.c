@@ -77,8 +77,10 @@ static int write_file(const char *path, const char *text, struct sbox_err *err)
  * before anything can fail and leave init holding them. */
 static void c0_close_launcher_fds(const struct sbox_recipe *r)
 {
-	for (size_t i = 0; i < r->launch->n_close_fds; i++)
-		close(r->launch->close_fds[i]);
+	/* By runs of consecutive numbers: sboxd's list grows with its live
+	 * sandboxes (some ten fds each), and one close(2) per fd made every
+	 * launch cost more the more sandboxes ran. */
+	sbox_fds_close_list(r->launch->close_fds, r->launch->n_close_fds);
 }
 
 /* C1: when the launcher dies, the sandbox dies with it: init is pid 1, and

@@ -282,6 +282,30 @@ static int close_from_to(unsigned int lo, unsigned int hi)
 	return 0;
 }
 
+void sbox_fds_close_list(const int *list, size_t n)
+{
+	int *v = n ? malloc(n * sizeof(*v)) : NULL;
+	size_t k = 0;
+
+	if (!v) {
+		/* Out of memory (or nothing to do): one by one. */
+		for (size_t i = 0; i < n; i++)
+			if (list[i] >= 0)
+				close(list[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (list[i] >= 0)
+			v[k++] = list[i];
+	qsort(v, k, sizeof(*v), cmp_int);
+	for (size_t i = 0, j; i < k; i = j + 1) {
+		for (j = i; j + 1 < k && v[j + 1] <= v[j] + 1; j++)
+			;
+		close_from_to((unsigned int)v[i], (unsigned int)v[j]);
+	}
+	free(v);
+}
+
 /* pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives
  * a client's fds under numbers of its own).  Every source goes up high
  * first, so that no target clobbers a source not moved yet. */
