@@ -328,6 +328,56 @@ static void test_exit_codes(void **state)
 	run_result_free(&r);
 }
 
+/* A worker whose set-up fails never runs a step of the caller's: the
+ * command would leave a file in a bound host directory, and after a
+ * failing working directory (W2) or rlimit (W1b) it is not there; an exec
+ * failure is still reported with its message.  The same command with
+ * nothing failing leaves it (so the test can see a run).  The worker
+ * starts in init's memory (C7a): a failure travels on its report channel
+ * from its own stack. */
+static void test_failed_setup_never_runs_worker(void **state)
+{
+	char *dir = make_tempdir();
+	char bind[600], path[700];
+	struct run_result r;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(bind, sizeof(bind), "%s:/out", dir);
+	run_sbox(&r, NULL, "--bind", bind, "--chdir", "/no/such/dir", "/bin/sh", "-c",
+		 "echo ran > /out/chdir", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "WorkingDirectory=/no/such/dir: No such file or directory");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/chdir", dir);
+	assert_int_equal(stat(path, &st), -1);
+	/* Past fs.nr_open: refused for root too. */
+	run_sbox(&r, NULL, "--bind", bind, "--set", "LimitNOFILE=1073741824", "/bin/sh", "-c",
+		 "echo ran > /out/rlimit", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "LimitNOFILE");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/rlimit", dir);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/notexec", dir);
+	write_text(path, "#!/bin/sh\necho ran > /out/exec\n");
+	assert_int_equal(chmod(path, 0644), 0);
+	run_sbox(&r, NULL, "--bind", bind, "/out/notexec", NULL);
+	assert_exit(&r, 126);
+	assert_err_contains(&r, "/out/notexec: cannot execute: Permission denied");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/exec", dir);
+	assert_int_equal(stat(path, &st), -1);
+	run_sbox(&r, NULL, "--bind", bind, "/bin/sh", "-c", "echo ran > /out/control", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/control", dir);
+	assert_int_equal(stat(path, &st), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_policy_file_errors_and_check(void **state)
 {
 	char *dir = make_tempdir();
@@ -677,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_umask_cwd_tty),
 		cmocka_unit_test(test_pass_fd),
 		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_failed_setup_never_runs_worker),
 		cmocka_unit_test(test_policy_file_errors_and_check),
 		cmocka_unit_test(test_no_half_built_sandbox),
 		cmocka_unit_test(test_signal_forwarding),
