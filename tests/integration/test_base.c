@@ -344,9 +344,9 @@ static void test_failed_setup_never_runs_worker(void **state)
 
 	(void)state;
 	assert_int_equal(chmod(dir, 0777), 0);
-	snprintf(bind, sizeof(bind), "%s:/out", dir);
+	snprintf(bind, sizeof(bind), "%s:/tmp/out", dir);
 	run_sbox(&r, NULL, "--bind", bind, "--chdir", "/no/such/dir", "/bin/sh", "-c",
-		 "echo ran > /out/chdir", NULL);
+		 "echo ran > /tmp/out/chdir", NULL);
 	assert_exit(&r, 125);
 	assert_err_contains(&r, "WorkingDirectory=/no/such/dir: No such file or directory");
 	run_result_free(&r);
@@ -354,22 +354,22 @@ static void test_failed_setup_never_runs_worker(void **state)
 	assert_int_equal(stat(path, &st), -1);
 	/* Past fs.nr_open: refused for root too. */
 	run_sbox(&r, NULL, "--bind", bind, "--set", "LimitNOFILE=1073741824", "/bin/sh", "-c",
-		 "echo ran > /out/rlimit", NULL);
+		 "echo ran > /tmp/out/rlimit", NULL);
 	assert_exit(&r, 125);
 	assert_err_contains(&r, "LimitNOFILE");
 	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/rlimit", dir);
 	assert_int_equal(stat(path, &st), -1);
 	snprintf(path, sizeof(path), "%s/notexec", dir);
-	write_text(path, "#!/bin/sh\necho ran > /out/exec\n");
+	write_text(path, "#!/bin/sh\necho ran > /tmp/out/exec\n");
 	assert_int_equal(chmod(path, 0644), 0);
-	run_sbox(&r, NULL, "--bind", bind, "/out/notexec", NULL);
+	run_sbox(&r, NULL, "--bind", bind, "/tmp/out/notexec", NULL);
 	assert_exit(&r, 126);
-	assert_err_contains(&r, "/out/notexec: cannot execute: Permission denied");
+	assert_err_contains(&r, "/tmp/out/notexec: cannot execute: Permission denied");
 	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/exec", dir);
 	assert_int_equal(stat(path, &st), -1);
-	run_sbox(&r, NULL, "--bind", bind, "/bin/sh", "-c", "echo ran > /out/control", NULL);
+	run_sbox(&r, NULL, "--bind", bind, "/bin/sh", "-c", "echo ran > /tmp/out/control", NULL);
 	assert_exit(&r, 0);
 	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/control", dir);
