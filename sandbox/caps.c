@@ -155,20 +155,34 @@ static void read_bound_ambient(int max, uint64_t *bnd, uint64_t *amb)
 	}
 }
 
+/* The capability states the worker's drop works in: made ahead by
+ * sbox_caps_prepare(), in init, because the worker shares init's memory
+ * until its execve (sandbox/spawn.h) and must not allocate there. */
+static cap_t worker_caps, worker_readback;
+
+int sbox_caps_prepare(struct sbox_err *err)
+{
+	if (!worker_caps)
+		worker_caps = cap_init();
+	if (!worker_readback)
+		worker_readback = cap_init();
+	if (!worker_caps || !worker_readback)
+		return sbox_fail(err, errno, "allocating the worker's capability sets");
+	return 0;
+}
+
 /* A half-dropped set must never run: read everything back. */
 static int verify(const struct sbox_security *s, cap_t want, int max, struct sbox_err *err)
 {
 	uint64_t known = max >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << max) - 1;
 	uint64_t bnd, amb, missing;
-	cap_t now = cap_get_proc();
-	int same, c;
+	cap_t now = worker_readback;
+	int c;
 	char name[64];
 
-	if (!now)
+	if (capgetp(0, now) < 0)
 		return sbox_fail(err, errno, "reading the worker's capabilities back");
-	same = cap_compare(now, want) == 0;
-	cap_free(now);
-	if (!same)
+	if (cap_compare(now, want) != 0)
 		return sbox_fail(err, EPERM, "the worker's capability sets are not what was set");
 	read_bound_ambient(max, &bnd, &amb);
 	/* Every bit the policy does not allow, whether or not libcap or
@@ -196,10 +210,13 @@ static int verify(const struct sbox_security *s, cap_t want, int max, struct sbo
 int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
 {
 	int max = kernel_cap_count();
-	cap_t caps = cap_get_proc();
+	cap_t caps;
 	int r = -1;
 
-	if (!caps)
+	if (sbox_caps_prepare(err) < 0)
+		return -1;
+	caps = worker_caps;
+	if (capgetp(0, caps) < 0)
 		return sbox_fail(err, errno, "reading the worker's capabilities");
 	/* A bounding set naming capabilities newer than the kernel is fine
 	 * ("~CAP_SYS_ADMIN" names them all); granting one is not. */
@@ -242,7 +259,6 @@ int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
 	}
 	r = verify(s, caps, max, err);
 out:
-	cap_free(caps);
 	return r;
 }
 

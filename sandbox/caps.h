@@ -20,6 +20,12 @@
 /* The securebits every worker gets, all locked. */
 unsigned sbox_caps_worker_secbits(void);
 
+/* In init, before the worker's start: the capability sets
+ * sbox_caps_drop() works in, allocated once per process, so that the
+ * worker, which shares init's memory until its execve, allocates
+ * nothing. */
+int sbox_caps_prepare(struct sbox_err *err);
+
 /* In the worker, after sbox_identity_apply() (which left PR_SET_KEEPCAPS
  * on): drop every capability the policy does not grant, lock the
  * securebits, and check the result. */

@@ -304,6 +304,18 @@ int sbox_cgroup_devices_fd(const struct sbox_cgroup *cg)
 	return cg ? cg->ops->devices_fd(cg) : -1;
 }
 
+size_t sbox_cgroup_fds(const struct sbox_cgroup *cg, int *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (cg->dirs[i].fd >= 0)
+			out[n++] = cg->dirs[i].fd;
+	if (cg->guard_fd >= 0)
+		out[n++] = cg->guard_fd;
+	return n;
+}
+
 const char *sbox_cgroup_path(const struct sbox_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n_dirs; i++)

@@ -111,6 +111,9 @@ bool sbox_cgroup_is_v2(const struct sbox_cgroup *cg);
  * the devices hierarchy (-1 when that controller is not mounted); v2, the
  * sandbox's cgroup directory (a BPF_CGROUP_DEVICE program attaches there). */
 int sbox_cgroup_devices_fd(const struct sbox_cgroup *cg);
+/* The fds cg holds open (its directories, the guard's pipe), at most
+ * SBOX_CG_MOUNTS_MAX + 1, into out; how many. */
+size_t sbox_cgroup_fds(const struct sbox_cgroup *cg, int *out);
 /* "/sys/fs/cgroup/sbox/sbox-123-1" (v2) or the memory hierarchy's dir (v1),
  * for messages. */
 const char *sbox_cgroup_path(const struct sbox_cgroup *cg);

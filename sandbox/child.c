@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sync.h"
 
@@ -42,6 +43,22 @@ int sbox_child_event_fd(const struct sbox_child *c)
 int sbox_child_pidfd(const struct sbox_child *c)
 {
 	return c->pidfd;
+}
+
+size_t sbox_child_fds(const struct sbox_child *c, int *out)
+{
+	int net[] = { c->sync_fd, c->pidfd, c->net.join_fd, c->net.lease.fd,
+		      c->net.group.lock_fd, c->net.group.member_fd, c->net.group.ns_fd };
+	size_t n = 0;
+
+	_Static_assert(SBOX_ARRAY_SIZE(net) + SBOX_CG_MOUNTS_MAX + 1 <= SBOX_CHILD_FDS_MAX,
+		       "SBOX_CHILD_FDS_MAX too small");
+	for (size_t i = 0; i < SBOX_ARRAY_SIZE(net); i++)
+		if (net[i] >= 0)
+			out[n++] = net[i];
+	if (c->cgroup)
+		n += sbox_cgroup_fds(c->cgroup, out + n);
+	return n;
 }
 
 pid_t sbox_child_pid(const struct sbox_child *c)

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <linux/bpf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,17 +197,25 @@ static int add_allow(struct sbox_device_set *s, const struct sbox_device_allow *
 	return 0;
 }
 
-int sbox_device_set_build_at(struct sbox_device_set *s, const struct sbox_policy *p,
-			     const struct sbox_gpu_grant *g, const char *proc_devices,
-			     struct sbox_err *err)
+/* A fresh set of the base nodes' rules, in their order. */
+static int base_set(struct sbox_device_set *s, struct sbox_err *err)
 {
 	sbox_device_set_init(s);
 	for (size_t i = 0; i < sbox_n_devices_base; i++) {
 		const struct sbox_device_rule *r = &sbox_devices_base[i];
 
 		if (sbox_device_set_add(s, r->type, r->major, r->minor, r->access, err) < 0)
-			goto fail;
+			return -1;
 	}
+	return 0;
+}
+
+int sbox_device_set_build_at(struct sbox_device_set *s, const struct sbox_policy *p,
+			     const struct sbox_gpu_grant *g, const char *proc_devices,
+			     struct sbox_err *err)
+{
+	if (base_set(s, err) < 0)
+		goto fail;
 	/* The grant's nodes: the granted GPUs' own and their driver's shared
 	 * ones, with the numbers sbox_gpu_grant_prepare() checked. */
 	for (size_t i = 0; g && i < g->n_nodes; i++)
@@ -247,16 +256,49 @@ int sbox_device_rule_format(const struct sbox_device_rule *r, char *buf, size_t 
 /* cgroup v1: the device rules are lines written to devices.deny and
  * devices.allow. */
 
-static int write_at(int dir_fd, const char *file, const char *text, struct sbox_err *err)
+static int open_at(int dir_fd, const char *file, struct sbox_err *err)
 {
-	_cleanup_close_ int fd = openat(dir_fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(text);
+	int fd = openat(dir_fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return sbox_fail(err, errno, "opening %s of the sandbox's devices cgroup", file);
-	/* One rule per write(): that is how the controller parses them. */
+	return fd;
+}
+
+/* One rule per write(): that is how the controller parses them, on one
+ * open file as well as on many. */
+static int write_rule(int fd, const char *file, const char *text, struct sbox_err *err)
+{
+	size_t len = strlen(text);
+
 	if (write(fd, text, len) != (ssize_t)len)
 		return sbox_fail(err, errno, "writing '%s' to %s of the sandbox's devices cgroup", text, file);
+	return 0;
+}
+
+static int write_at(int dir_fd, const char *file, const char *text, struct sbox_err *err)
+{
+	_cleanup_close_ int fd = open_at(dir_fd, file, err);
+
+	if (fd < 0)
+		return -1;
+	return write_rule(fd, file, text, err);
+}
+
+/* Every rule of the set into devices.allow, opened once (an open and a
+ * close per rule were two thirds of the writer's system calls). */
+static int write_allow(int dir_fd, const struct sbox_device_set *s, struct sbox_err *err)
+{
+	_cleanup_close_ int fd = open_at(dir_fd, "devices.allow", err);
+	char rule[64];
+
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		sbox_device_rule_format(&s->rules[i], rule, sizeof(rule));
+		if (write_rule(fd, "devices.allow", rule, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -279,13 +321,9 @@ int sbox_devices_apply_v1(int devices_dir_fd, const struct sbox_device_set *s,
 	size_t lines = 0, len = 0, cap = 0;
 
 	/* Deny everything first: a fresh cgroup inherits "a *:* rwm". */
-	if (write_at(devices_dir_fd, "devices.deny", "a", err) < 0)
+	if (write_at(devices_dir_fd, "devices.deny", "a", err) < 0 ||
+	    write_allow(devices_dir_fd, s, err) < 0)
 		return -1;
-	for (size_t i = 0; i < s->n; i++) {
-		sbox_device_rule_format(&s->rules[i], rule, sizeof(rule));
-		if (write_at(devices_dir_fd, "devices.allow", rule, err) < 0)
-			return -1;
-	}
 	/* Read it back: what the kernel holds is what the sandbox gets. */
 	fd = openat(devices_dir_fd, "devices.list", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -414,17 +452,15 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
-int sbox_devices_bpf_load(const struct sbox_device_set *s, struct sbox_err *err)
+/* The program for the set: a header loading the context into r2-r5, one
+ * block per rule, "return 0".  NULL on ENOMEM. */
+static struct bpf_insn *build_program(const struct sbox_device_set *s, size_t *len)
 {
-	size_t cap = 8 + s->n * 8, n = 0;
-	_cleanup_free_ struct bpf_insn *prog = calloc(cap, sizeof(*prog));
-	static const char license[] = "MIT";
-	union bpf_attr attr;
-	char log[4096];
-	int fd;
+	size_t n = 0;
+	struct bpf_insn *prog = calloc(8 + s->n * 8, sizeof(*prog));
 
 	if (!prog)
-		return sbox_fail(err, ENOMEM, "building the device program");
+		return NULL;
 	/* struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
 	 * access_type = access << 16 | type. */
 	prog[n++] = ldx_w(2, 1, 0);
@@ -437,6 +473,16 @@ int sbox_devices_bpf_load(const struct sbox_device_set *s, struct sbox_err *err)
 		n += emit_rule(prog + n, &s->rules[i]);
 	prog[n++] = mov64_k(0, 0);
 	prog[n++] = exit_insn();
+	*len = n;
+	return prog;
+}
+
+static int load_program(const struct bpf_insn *prog, size_t n, struct sbox_err *err)
+{
+	static const char license[] = "MIT";
+	union bpf_attr attr;
+	char log[4096];
+	int fd;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
@@ -460,6 +506,141 @@ int sbox_devices_bpf_load(const struct sbox_device_set *s, struct sbox_err *err)
 		return sbox_fail(err, e, "loading the device program (BPF_CGROUP_DEVICE) needs CAP_BPF or CAP_SYS_ADMIN");
 	return sbox_fail(err, e, "loading the device program (BPF_CGROUP_DEVICE, %zu instructions)%s%.200s", n,
 			 log[0] ? "; verifier: " : "", log);
+}
+
+/*
+ * A long-lived launcher (sboxd) loads the program of the same few device
+ * sets again and again, and each load runs the verifier.  The cache keeps
+ * the loaded programs of the last PROG_SLOTS sets, keyed by the program's
+ * instructions themselves, compared whole: exactly what the kernel would
+ * be given, so two sets share a program only when they would load the
+ * same one, never by a pointer, a hash or a name.  The kernel's program
+ * is immutable once loaded.  Callers get their own fd (a duplicate), to
+ * close as before; the cache's fds are CLOEXEC, and a sandbox's init
+ * closes every launcher fd (C0, C6c).  A mutex, as for the seccomp cache:
+ * a libsbox caller may launch from several threads.
+ */
+#define PROG_SLOTS 8
+
+struct prog_slot {
+	struct bpf_insn *insns;  /* NULL: empty */
+	size_t n;
+	int fd;
+	unsigned long used;      /* progs.clock when last served */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct prog_slot slot[PROG_SLOTS];
+	unsigned long clock, hits;
+} progs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Under the lock: the slot holding exactly this program, or NULL. */
+static struct prog_slot *prog_cache_find(const struct bpf_insn *insns, size_t n)
+{
+	for (size_t i = 0; i < PROG_SLOTS; i++) {
+		struct prog_slot *c = &progs.slot[i];
+
+		if (c->insns && c->n == n && memcmp(c->insns, insns, n * sizeof(*insns)) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Under the lock: a duplicate of the cached program's fd, or -1. */
+static int prog_cache_get(const struct bpf_insn *insns, size_t n)
+{
+	struct prog_slot *c = prog_cache_find(insns, n);
+	int fd;
+
+	if (!c)
+		return -1;
+	fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -1;
+	c->used = ++progs.clock;
+	progs.hits++;
+	return fd;
+}
+
+/* Under the lock: keep insns (taken) and a duplicate of fd in the least
+ * recently used slot.  Out of fds or memory, nothing is kept. */
+static void prog_cache_put(struct bpf_insn *insns, size_t n, int fd)
+{
+	struct prog_slot *victim = &progs.slot[0];
+	int own;
+
+	/* Another thread may have loaded the same program meanwhile. */
+	if (prog_cache_find(insns, n) || (own = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(insns);
+		return;
+	}
+	for (size_t i = 0; i < PROG_SLOTS; i++) {
+		if (!progs.slot[i].insns) {
+			victim = &progs.slot[i];
+			break;
+		}
+		if (progs.slot[i].used < victim->used)
+			victim = &progs.slot[i];
+	}
+	if (victim->insns) {
+		free(victim->insns);
+		close(victim->fd);
+	}
+	*victim = (struct prog_slot){ .insns = insns, .n = n, .fd = own, .used = ++progs.clock };
+}
+
+int sbox_devices_bpf_load(const struct sbox_device_set *s, struct sbox_err *err)
+{
+	size_t n = 0;
+	struct bpf_insn *prog = build_program(s, &n);
+	int fd;
+
+	if (!prog)
+		return sbox_fail(err, ENOMEM, "building the device program");
+	pthread_mutex_lock(&progs.lock);
+	fd = prog_cache_get(prog, n);
+	pthread_mutex_unlock(&progs.lock);
+	if (fd >= 0) {
+		free(prog);
+		return fd;
+	}
+	fd = load_program(prog, n, err);
+	if (fd < 0) {
+		free(prog);
+		return -1;
+	}
+	pthread_mutex_lock(&progs.lock);
+	prog_cache_put(prog, n, fd);
+	pthread_mutex_unlock(&progs.lock);
+	return fd;
+}
+
+void sbox_devices_bpf_cache_stats(size_t *entries, unsigned long *hits)
+{
+	pthread_mutex_lock(&progs.lock);
+	*entries = 0;
+	for (size_t i = 0; i < PROG_SLOTS; i++)
+		*entries += progs.slot[i].insns != NULL;
+	*hits = progs.hits;
+	pthread_mutex_unlock(&progs.lock);
+}
+
+int sbox_devices_prepare_base(struct sbox_err *err)
+{
+	struct sbox_device_set s;
+	int fd;
+
+	if (base_set(&s, err) < 0) {
+		sbox_device_set_free(&s);
+		return -1;
+	}
+	fd = sbox_devices_bpf_load(&s, err);
+	sbox_device_set_free(&s);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 int sbox_devices_bpf_attach(int prog_fd, int cgroup_fd, struct sbox_err *err)

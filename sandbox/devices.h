@@ -76,8 +76,14 @@ int sbox_devices_apply_v1(int devices_dir_fd, const struct sbox_device_set *s,
 			  struct sbox_err *err);
 
 /* cgroup v2: load the set as a BPF_CGROUP_DEVICE program; returns its fd
- * (CLOEXEC) or -1.  Needs CAP_BPF or CAP_SYS_ADMIN. */
+ * (CLOEXEC, the caller's to close) or -1.  Needs CAP_BPF or CAP_SYS_ADMIN.
+ * Built once per set and process: the programs of the last few sets stay
+ * loaded, keyed by their instructions compared whole, and a set that
+ * would load the same program gets a duplicate of its fd. */
 int sbox_devices_bpf_load(const struct sbox_device_set *s, struct sbox_err *err);
+/* How many programs the cache holds, and how many loads it served. */
+void sbox_devices_bpf_cache_stats(size_t *entries, unsigned long *hits);
+/* sbox_devices_prepare_base() is sandbox/sandbox.h's. */
 /* Attach it to a cgroup v2 directory (BPF_F_ALLOW_MULTI: programs of
  * ancestors still run, and every one must allow). */
 int sbox_devices_bpf_attach(int prog_fd, int cgroup_fd, struct sbox_err *err);

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,23 @@ void sbox_host_probe(struct sbox_host *h)
 	sbox_host_probe_in(h, "/proc");
 }
 
+/* Whether the comma-separated options hold name, whole. */
+static bool opts_have(const char *opts, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = opts; *p; ) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, name, len) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
 /* The controllers sbox uses among a v1 mount's super options
  * ("rw,memory"), as SBOX_CG_* bits. */
 static unsigned v1_mask_of(const char *opts)
@@ -60,16 +78,9 @@ static unsigned v1_mask_of(const char *opts)
 	};
 	unsigned mask = 0;
 
-	for (const char *p = opts; *p; ) {
-		size_t len = strcspn(p, ",");
-
-		for (size_t i = 0; i < SBOX_ARRAY_SIZE(known); i++)
-			if (strlen(known[i].name) == len && strncmp(p, known[i].name, len) == 0)
-				mask |= known[i].bit;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
+	for (size_t i = 0; i < SBOX_ARRAY_SIZE(known); i++)
+		if (opts_have(opts, known[i].name))
+			mask |= known[i].bit;
 	return mask;
 }
 
@@ -90,6 +101,21 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
+/* A mountinfo line's mount point, filesystem type and super options; false
+ * for a line of another shape. */
+static bool parse_mount(const char *line, char mnt[SBOX_CG_PATH_MAX], char fstype[32],
+			char opts[512])
+{
+	const char *sep = strstr(line, " - ");
+
+	/* id parent major:minor root MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS */
+	if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+	    sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
+		return false;
+	unescape_octal(mnt);
+	return true;
+}
+
 /* Every cgroup mount: the v1 hierarchies sbox uses (the first mount of each
  * controller), and into v2 the first cgroup2 mount. */
 static void scan_mountinfo(struct sbox_cgroup_host *h, char *v2, size_t v2_len)
@@ -102,13 +128,9 @@ static void scan_mountinfo(struct sbox_cgroup_host *h, char *v2, size_t v2_len)
 		return;
 	while (getline(&line, &cap, f) > 0) {
 		char mnt[SBOX_CG_PATH_MAX], fstype[32], opts[512];
-		char *sep = strstr(line, " - ");
 
-		/* id parent major:minor root MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS */
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
-		    sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
+		if (!parse_mount(line, mnt, fstype, opts))
 			continue;
-		unescape_octal(mnt);
 		if (strcmp(fstype, "cgroup2") == 0 && v2[0] == '\0') {
 			snprintf(v2, v2_len, "%s", mnt);
 		} else if (strcmp(fstype, "cgroup") == 0) {
@@ -126,6 +148,29 @@ static void scan_mountinfo(struct sbox_cgroup_host *h, char *v2, size_t v2_len)
 	}
 	free(line);
 	fclose(f);
+}
+
+int sbox_host_favordynmods(const char *mountinfo, unsigned *mounts, unsigned *with)
+{
+	FILE *f = fopen(mountinfo, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	*mounts = *with = 0;
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[SBOX_CG_PATH_MAX], fstype[32], opts[512];
+
+		if (!parse_mount(line, mnt, fstype, opts) ||
+		    (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0))
+			continue;
+		(*mounts)++;
+		*with += opts_have(opts, "favordynmods");
+	}
+	free(line);
+	fclose(f);
+	return 0;
 }
 
 /* Which cgroup version rules, and where it is mounted. */

@@ -33,4 +33,11 @@ void sbox_host_probe(struct sbox_host *h);
  * over a fake tree. */
 void sbox_host_probe_in(struct sbox_host *h, const char *proc);
 
+/* favordynmods (a cgroup v1 and v2 mount option, Linux 6.0): of the
+ * cgroup and cgroup2 mounts mountinfo lists (normally
+ * /proc/self/mountinfo), how many there are and how many carry it
+ * (docs/cgroups.md, "favordynmods").  0, or -1 with errno when the file
+ * can't be read. */
+int sbox_host_favordynmods(const char *mountinfo, unsigned *mounts, unsigned *with);
+
 #endif

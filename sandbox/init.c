@@ -83,9 +83,9 @@ static bool arg_area(unsigned long *start, unsigned long *end)
 /* Where init's command line points when PR_SET_MM may move it. */
 static char init_title[256];
 
-void sbox_init_set_title(const char *worker_argv0)
+bool sbox_init_set_title(const char *worker_argv0)
 {
-	unsigned long start, end;
+	unsigned long start;
 	size_t len;
 
 	prctl(PR_SET_NAME, "sbox-init", 0, 0, 0);
@@ -93,19 +93,27 @@ void sbox_init_set_title(const char *worker_argv0)
 	 * `pkill -f sboxd` would kill every sandbox.  With CAP_SYS_RESOURCE
 	 * in the host's user namespace, PR_SET_MM points it at memory of
 	 * our own (the start first: the new area lies below the old one,
-	 * and the kernel wants start <= end at every step).  Else the
-	 * argument area is overwritten in place, as setproctitle does, but
-	 * only when it is this program's own argv (not under valgrind, whose
-	 * client argv lies elsewhere).  Only in init, after the fork: the
-	 * worker's argv may point into that area. */
+	 * and the kernel wants start <= end at every step); that writes no
+	 * memory the worker reads. */
 	len = (size_t)snprintf(init_title, sizeof(init_title), "sbox-init: %s",
 			       worker_argv0 ? worker_argv0 : "");
 	if (len >= sizeof(init_title))
 		len = sizeof(init_title) - 1;
 	start = (unsigned long)init_title;
-	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, start, 0, 0) == 0 &&
-	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + len + 1, 0, 0) == 0)
-		return;
+	return prctl(PR_SET_MM, PR_SET_MM_ARG_START, start, 0, 0) == 0 &&
+	       prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + len + 1, 0, 0) == 0;
+}
+
+void sbox_init_overwrite_title(void)
+{
+	unsigned long start, end;
+	size_t len = strlen(init_title);
+
+	/* The argument area overwritten in place, as setproctitle does, but
+	 * only when it is this program's own argv (not under valgrind, whose
+	 * client argv lies elsewhere).  Only once the worker has exec'd: it
+	 * shares init's memory until then, and its argv may point into that
+	 * area. */
 	if (!arg_area(&start, &end) || start != (unsigned long)program_invocation_name)
 		return;
 	if (len > end - start - 1)

@@ -11,6 +11,7 @@
 #ifndef SBOX_SANDBOX_INIT_H
 #define SBOX_SANDBOX_INIT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Signals init forwards to the worker. */
@@ -21,13 +22,18 @@ extern const int sbox_forwarded_signals[];
  * Must run before the worker is forked. Returns a signalfd or -1. */
 int sbox_init_prepare_signals(void);
 
-/* Run init until the worker ends; never returns. */
 /* Name init for what it is: comm "sbox-init", command line "sbox-init:
  * ARGV0" (it was the launcher's, so `pkill -f sboxd` reached every
- * sandbox).  Best effort: a name is no security boundary, and the command
- * line needs CAP_SYS_RESOURCE (a root launcher).  In init, after the
- * worker's fork, before C7b drops the capability. */
-void sbox_init_set_title(const char *worker_argv0);
+ * sandbox).  Best effort: a name is no security boundary.  The command
+ * line moves with PR_SET_MM, which needs CAP_SYS_RESOURCE (a root
+ * launcher): in init, after the worker's start, before C7b drops the
+ * capability.  false: it could not move, and sbox_init_overwrite_title()
+ * may write it over the launcher's own argv instead, once the worker,
+ * which shares init's memory until its execve, has exec'd. */
+bool sbox_init_set_title(const char *worker_argv0);
+void sbox_init_overwrite_title(void);
+
+/* Run init until the worker ends; never returns. */
 
 __attribute__((noreturn)) void sbox_init_run(pid_t worker, int sigfd, int sync_fd);
 

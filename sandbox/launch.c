@@ -38,8 +38,9 @@
  *                                         C6c close the launcher's fds, all
  *                                             but the kept ones
  *                                         C7 init's signals; report channel
- *                                         C7a init non-dumpable; fork the
- *                                             worker
+ *                                         C7a init non-dumpable; start the
+ *                                             worker (in init's memory
+ *                                             until its exec)
  *                                         C7c init named sbox-init
  *                                         C7b init: CAP_KILL only; S1b GO -->
  *                                            Worker

@@ -10,8 +10,10 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -19,6 +21,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/devices.h"
 #include "sandbox/gpu_grant.h"
+#include "sandbox/host.h"
 #include "sandbox/identity.h"
 #include "sandbox/recipe.h"
 
@@ -139,4 +142,40 @@ int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
 	    check_devices(p, site, gpus, err) < 0 || check_cgroup(p, err) < 0)
 		return -1;
 	return 0;
+}
+
+#define FAVORDYNMODS_WHY                                                                 \
+	"moving a process into a cgroup there (cgroup v1, or v2 without CLONE_INTO_CGROUP) " \
+	"can wait for an RCU grace period, milliseconds per launch on a busy host; see "     \
+	"docs/cgroups.md, \"favordynmods\""
+
+/* favordynmods came with Linux 6.0: before, there is nothing to mount. */
+static bool kernel_has_favordynmods(void)
+{
+	struct utsname u;
+	int major = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d", &major) == 1 && major >= 6;
+}
+
+int sbox_check_host_note_at(const char *mountinfo, char *note, size_t len)
+{
+	unsigned mounts, with;
+
+	note[0] = '\0';
+	if (!kernel_has_favordynmods() || sbox_host_favordynmods(mountinfo, &mounts, &with) < 0 ||
+	    mounts == 0 || with == mounts)
+		return 0;
+	if (with == 0)
+		snprintf(note, len, "no cgroup hierarchy (of %u) is mounted with favordynmods: %s", mounts,
+			 FAVORDYNMODS_WHY);
+	else
+		snprintf(note, len, "%u of the %u cgroup hierarchies are mounted without favordynmods: %s",
+			 mounts - with, mounts, FAVORDYNMODS_WHY);
+	return 1;
+}
+
+int sbox_check_host_note(char *note, size_t len)
+{
+	return sbox_check_host_note_at("/proc/self/mountinfo", note, len);
 }

@@ -27,7 +27,13 @@
 #include "sandbox/mounts.h"
 #include "sandbox/network.h"
 #include "sandbox/procstate.h"
+#include "sandbox/spawn.h"
 #include "sandbox/sync.h"
+
+/* The worker's stack until its execve (C7a): it shares init's memory
+ * (sandbox/spawn.h), and runs W0-W3b and a failure's report on it; 64 KiB
+ * is some 4 times what they take, ASan's red zones included. */
+#define WORKER_STACK_SIZE (64 * 1024)
 
 /* What init's later steps need of its earlier ones. */
 struct init {
@@ -35,6 +41,10 @@ struct init {
 	int sigfd;                  /* C7: the forwarded signals */
 	int report[2];              /* C7: the worker's report channel */
 	pid_t worker;               /* C7a */
+	bool title_moved;           /* C7c: PR_SET_MM did it */
+	/* C7a: in sbox_recipe_init()'s frame, which lives as long as init
+	 * does, on the thread's own stack (where ASan looks for frames). */
+	char *worker_stack;
 };
 
 static __attribute__((noreturn)) void child_fail(int sync_fd, const struct sbox_err *err)
@@ -67,8 +77,10 @@ static int write_file(const char *path, const char *text, struct sbox_err *err)
  * before anything can fail and leave init holding them. */
 static void c0_close_launcher_fds(const struct sbox_recipe *r)
 {
-	for (size_t i = 0; i < r->launch->n_close_fds; i++)
-		close(r->launch->close_fds[i]);
+	/* By runs of consecutive numbers: sboxd's list grows with its live
+	 * sandboxes (some ten fds each), and one close(2) per fd made every
+	 * launch cost more the more sandboxes ran. */
+	sbox_fds_close_list(r->launch->close_fds, r->launch->n_close_fds);
 }
 
 /* C1: when the launcher dies, the sandbox dies with it: init is pid 1, and
@@ -221,41 +233,59 @@ static int c7_signals(struct init *in, struct sbox_err *err)
 	return 0;
 }
 
+/* The worker's start on its own stack: only its end of the report
+ * channel stays open (its fd table is its own), then W0-W4. */
+static int worker_main(void *p)
+{
+	const struct init *in = p;
+
+	close(in->report[0]);
+	close(in->sigfd);
+	close(in->r->sync_fd);
+	sbox_recipe_worker(in->r, in->report[1]);
+}
+
 /* C7a, security: init non-dumpable before the worker exists, so there is
  * no moment when a worker could open /proc/1/mem, environ or exe or ptrace
  * init.  The worker inherits it until its execve (or its change of ids)
- * decides its own.  Then the fork: the worker keeps only its end of the
- * report channel. */
-static int c7a_fork_worker(struct init *in, struct sbox_err *err)
+ * decides its own.  Then the worker's start, with vfork's economy
+ * (sandbox/spawn.h): it shares init's memory until its execve, so no page
+ * table is copied and nothing faults copy-on-write; it allocates nothing
+ * (its capability sets are made here) and writes only its own stack,
+ * and init, once it has sent S1b, touches nothing until the worker has
+ * exec'd or exited (C8).  The worker keeps only its end of the report
+ * channel. */
+static int c7a_start_worker(struct init *in, struct sbox_err *err)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return sbox_fail(err, errno, "making the sandbox's init non-dumpable");
-	in->worker = fork();
+	if (sbox_caps_prepare(err) < 0)
+		return -1;
+	in->worker = sbox_clone_vm(worker_main, in, in->worker_stack, WORKER_STACK_SIZE);
 	if (in->worker < 0)
-		return sbox_fail(err, errno, "forking the worker");
-	if (in->worker == 0) {
-		close(in->report[0]);
-		close(in->sigfd);
-		close(in->r->sync_fd);
-		sbox_recipe_worker(in->r, in->report[1]);
-	}
+		return sbox_fail(err, errno, "starting the worker");
 	close(in->report[1]);
 	return 0;
 }
 
 /* C7c: named for what it is, no longer the launcher's command line (with
- * which `pkill -f sboxd` reached every sandbox).  After
- * the fork, because the worker's argv may point into that memory; before
- * C7b drops CAP_SYS_RESOURCE, which rewriting it needs. */
-static void c7c_set_title(const struct sbox_recipe *r)
+ * which `pkill -f sboxd` reached every sandbox).  After the worker's
+ * start; before C7b drops CAP_SYS_RESOURCE, which moving the command line
+ * (PR_SET_MM) needs.  Without it the launcher's own argv is written over
+ * instead, but only after C8: the worker's argv may point into that
+ * memory, which it shares until its execve. */
+static void c7c_set_title(struct init *in)
 {
-	sbox_init_set_title(r->launch->argv[0]);
+	in->title_moved = sbox_init_set_title(in->r->launch->argv[0]);
 }
 
 /* C7b, security: from here init only forwards signals and reaps, so it
  * keeps CAP_KILL alone.  The worker needs the full set to drop it itself,
- * so this can only follow the fork; the worker waits for S1b before its
- * first step, so nothing it runs sees init with more than CAP_KILL. */
+ * and a task's capabilities are its own from its start on, so this can
+ * only follow the start (which is why the worker can't be a vfork: init
+ * would be suspended until the worker's execve, with all of them); the
+ * worker waits for S1b before its first step, so nothing it runs sees
+ * init with more than CAP_KILL. */
 static int c7b_harden_init(struct init *in, struct sbox_err *err)
 {
 	if (sbox_caps_harden_init(err) >= 0 &&
@@ -288,7 +318,10 @@ static void c8_report_start(const struct init *in)
 void sbox_recipe_init(const struct sbox_recipe *r)
 {
 	struct sbox_err err = { 0 };
-	struct init in = { .r = r, .sigfd = -1, .report = { -1, -1 }, .worker = -1 };
+	/* Not in struct init: its initializer would clear all of it. */
+	char worker_stack[WORKER_STACK_SIZE] __attribute__((aligned(16)));
+	struct init in = { .r = r, .sigfd = -1, .report = { -1, -1 }, .worker = -1,
+			   .worker_stack = worker_stack };
 
 	c0_close_launcher_fds(r);
 	if (c1_die_with_launcher(r, &err) < 0)
@@ -302,12 +335,14 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6b_gpu_locality(r, &err) < 0 ||
 	    c6c_close_launcher_fds(r, &err) < 0 ||
 	    c7_signals(&in, &err) < 0 ||
-	    c7a_fork_worker(&in, &err) < 0)
+	    c7a_start_worker(&in, &err) < 0)
 		child_fail(r->sync_fd, &err);
-	c7c_set_title(r);
+	c7c_set_title(&in);
 	if (c7b_harden_init(&in, &err) < 0)
 		child_fail(r->sync_fd, &err);
 	c8_report_start(&in);
+	if (!in.title_moved)
+		sbox_init_overwrite_title();
 	/* C9: forward signals, reap every child, S4 EXITED with the worker's
 	 * wait status, exit: init's end ends the pid namespace and kills
 	 * whatever the worker left behind. */

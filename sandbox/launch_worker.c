@@ -5,7 +5,10 @@
  * list at the top of sandbox/launch.c.  A failure goes back on report_fd
  * (S2 via init) and ends the worker with 125, before anything of the
  * caller's runs; report_fd is CLOEXEC, so it closes by itself when execve
- * succeeds.
+ * succeeds.  Until then the worker runs in init's memory, on a stack init
+ * lent it (sandbox/spawn.h): every step here writes only that stack and
+ * what init set aside for it (the capability sets), and allocates
+ * nothing.
  */
 #include "sandbox/recipe.h"
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,51 @@ static int close_from_to(unsigned int lo, unsigned int hi)
 	for (unsigned long fd = lo; fd <= hi && (long)fd < (max > 0 ? max : 65536); fd++)
 		close((int)fd);
 	return 0;
+}
+
+/* A bit per fd number from lo: the list's fds, to be read back in order. */
+static bool fd_bit(const uint64_t *bits, size_t i)
+{
+	return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+void sbox_fds_close_list(const int *list, size_t n)
+{
+	int lo = INT_MAX, hi = -1;
+	uint64_t *bits;
+	size_t span;
+
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] < 0)
+			continue;
+		lo = list[i] < lo ? list[i] : lo;
+		hi = list[i] > hi ? list[i] : hi;
+	}
+	if (hi < 0)
+		return;
+	/* A bitmap rather than a sort: linear in the list and its span (a
+	 * daemon's fds are dense), where sorting ten thousand would cost
+	 * what the runs save. */
+	span = (size_t)(hi - lo) + 1;
+	bits = calloc((span + 63) / 64, sizeof(*bits));
+	if (!bits) {
+		for (size_t i = 0; i < n; i++)
+			if (list[i] >= 0)
+				close(list[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (list[i] >= 0)
+			bits[(size_t)(list[i] - lo) / 64] |= UINT64_C(1) << ((size_t)(list[i] - lo) % 64);
+	for (size_t i = 0, j; i < span; i = j + 1) {
+		j = i;
+		if (!fd_bit(bits, i))
+			continue;
+		while (j + 1 < span && fd_bit(bits, j + 1))
+			j++;
+		close_from_to((unsigned int)(lo + (int)i), (unsigned int)(lo + (int)j));
+	}
+	free(bits);
 }
 
 /* pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives

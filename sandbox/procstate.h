@@ -46,6 +46,12 @@ int sbox_proc_status_read(struct sbox_proc_status *st);
 int sbox_fds_close_launcher(const struct sbox_launch *l, const int *extra, size_t n_extra,
 			    struct sbox_err *err);
 
+/* Close exactly the fds of list (any order; duplicates and -1 entries
+ * allowed), each run of consecutive numbers with one close_range(2): a
+ * daemon's own fds (sboxd holds some ten per live sandbox) cost a few
+ * system calls, not one each.  Best effort, as close(2) is. */
+void sbox_fds_close_list(const int *list, size_t n);
+
 /* Make l->stdio the fds 0-2, keep l->pass_fds and `keep` (an internal fd that
  * is CLOEXEC), close everything else. */
 int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err);

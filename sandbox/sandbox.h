@@ -125,6 +125,14 @@ int sbox_child_read_event(struct sbox_child *c, struct sbox_event *ev, struct sb
 
 /* Readable when the sandbox's init (its pid 1) has exited. */
 int sbox_child_pidfd(const struct sbox_child *c);
+/* Every fd the sandbox's object holds in the launcher (its event channel
+ * and pidfd, its cgroup's directories, its network's netns and locks), at
+ * most SBOX_CHILD_FDS_MAX, into out; how many.  What a daemon lists in
+ * sbox_launch.close_fds for the launches that follow: init closes them
+ * first thing (C0), and as they lie side by side with the daemon's other
+ * fds, in a few close_range(2) calls. */
+#define SBOX_CHILD_FDS_MAX 16
+size_t sbox_child_fds(const struct sbox_child *c, int *out);
 pid_t sbox_child_pid(const struct sbox_child *c);
 
 /* Ask init to deliver sig to the worker (init forwards it). */
@@ -154,6 +162,19 @@ const char *sbox_child_cgroup_path(const struct sbox_child *c);
 int sbox_check_paths(const struct sbox_policy *p, struct sbox_err *err);
 int sbox_check_host(const struct sbox_policy *p, const struct sbox_site *site,
 		    const struct sbox_gpu_selection *gpus, struct sbox_err *err);
+/* --check=host's note (sboxd logs it at start): what makes launches slower
+ * on this host without failing them, as one sentence in note: cgroup
+ * hierarchies mounted without favordynmods (Linux >= 6.0).  1 with a note,
+ * 0 without.  _at: another mountinfo than /proc/self/mountinfo (tests). */
+int sbox_check_host_note(char *note, size_t len);
+int sbox_check_host_note_at(const char *mountinfo, char *note, size_t len);
+
+/* A long-lived launcher (sboxd) at start: the cgroup v2 device program of
+ * a sandbox granted no device, loaded once ahead into the process's cache
+ * (sandbox/devices.c), so that the common launch finds it ready and adds
+ * no fd of the launcher's.  Best effort: -1 with the reason, and launches
+ * load it themselves. */
+int sbox_devices_prepare_base(struct sbox_err *err);
 
 /* Kill whatever is left of the sandbox, reap, release everything.  With a
  * cgroup: every process in it is killed (v2 cgroup.kill, v1 freeze + kill)

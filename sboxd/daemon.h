@@ -179,6 +179,11 @@ struct sboxd {
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
+	/* No job's deadline (RuntimeMaxSec=, ReattachTimeoutSec=) falls
+	 * before this (monotonic usec; 0: unknown): jobs_check_deadlines()
+	 * walks the jobs only from then on, not on every turn of the loop,
+	 * and job_set_deadline() lowers it. */
+	uint64_t deadlines_from;
 	/* conn.c's conn_close, for reply.c: a reply that cannot be sent
 	 * ends its connection, which also tells the jobs (set by conn.c
 	 * before there is a connection). */
@@ -227,6 +232,9 @@ void jobs_conn_gone(struct sboxd *d, struct conn *c);
  * batches: no walk over a waiter list is under way then). */
 void jobs_drop_dead_waiters(struct sboxd *d);
 void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next);
+/* Every deadline of a job is set here: *field = when (monotonic usec),
+ * and sboxd's earliest-deadline mark lowered to it. */
+void job_set_deadline(struct sboxd *d, uint64_t *field, uint64_t when);
 /* Try the queued launches again (a GPU came free, or sboxd recovered
  * queued ones); a launch refused now ends as a set-up failure. */
 void jobs_retry_queued(struct sboxd *d);

@@ -664,17 +664,33 @@ static void check_runtime(struct job *j, uint64_t now, uint64_t *next)
 		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 }
 
+void job_set_deadline(struct sboxd *d, uint64_t *field, uint64_t when)
+{
+	*field = when;
+	if (when && when < d->deadlines_from)
+		d->deadlines_from = when;
+}
+
+/* The loop turns several times per launch: walking a thousand live jobs
+ * on each turn made a launch cost more the more sandboxes ran.  The walk
+ * runs once the earliest deadline is due, and finds the next one. */
 void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next)
 {
 	struct sbox_err err = { 0 };
+	uint64_t earliest = UINT64_MAX;
 
+	if (now < d->deadlines_from) {
+		if (d->deadlines_from < *next)
+			*next = d->deadlines_from;
+		return;
+	}
 	for (struct job *j = d->jobs; j; j = j->next) {
-		check_runtime(j, now, next);
+		check_runtime(j, now, &earliest);
 		if (j->dead || !j->reattach_deadline)
 			continue;
 		if (j->reattach_deadline > now) {
-			if (j->reattach_deadline < *next)
-				*next = j->reattach_deadline;
+			if (j->reattach_deadline < earliest)
+				earliest = j->reattach_deadline;
 			continue;
 		}
 		j->reattach_deadline = 0;
@@ -693,6 +709,9 @@ void jobs_check_deadlines(struct sboxd *d, uint64_t now, uint64_t *next)
 		if (j->child && sbox_child_signal(j->child, SIGKILL, &err) < 0)
 			sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 	}
+	d->deadlines_from = earliest;
+	if (earliest < *next)
+		*next = earliest;
 }
 
 void jobs_stop(struct sboxd *d)

@@ -345,14 +345,14 @@ static int give_to_job(struct sboxd *d, struct job *j, struct sbox_child *child,
 }
 
 /* The job runs from now: RuntimeMaxSec= counts from here. */
-static void mark_started(struct job *j, const struct sbox_policy *p)
+static void mark_started(struct sboxd *d, struct job *j, const struct sbox_policy *p)
 {
 	j->pid = sbox_child_pid(j->child);
 	j->state = SBOX_JOB_STARTING;
 	j->start_real = sboxd_now_real();
 	j->start_mono = sboxd_now();
 	if (p->res.runtime_max_usec != UINT64_MAX)
-		j->runtime_deadline = j->start_mono + p->res.runtime_max_usec;
+		job_set_deadline(d, &j->runtime_deadline, j->start_mono + p->res.runtime_max_usec);
 }
 
 static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const int *fds,
@@ -394,7 +394,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		return refuse(r, SBOX_E_LAUNCH);
 	if (give_to_job(d, j, child, r) < 0)
 		return -1;
-	mark_started(j, p);
+	mark_started(d, j, p);
 	return 0;
 }
 

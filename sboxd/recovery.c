@@ -554,11 +554,12 @@ static void restore_record(struct sboxd *d, struct job *j, const struct sbox_msg
 	j->n_gpus = r->n_gpus;
 	memcpy(j->gpus, r->gpus, r->n_gpus * sizeof(unsigned));
 	if (!j->detached)
-		j->reattach_deadline = now + d->site.daemon.reattach_timeout_usec;
+		job_set_deadline(d, &j->reattach_deadline, now + d->site.daemon.reattach_timeout_usec);
 	if (m->deadline_usec) {
 		uint64_t real = sboxd_now_real();
 
-		j->runtime_deadline = now + (m->deadline_usec > real ? m->deadline_usec - real : 1);
+		job_set_deadline(d, &j->runtime_deadline,
+				 now + (m->deadline_usec > real ? m->deadline_usec - real : 1));
 	}
 }
 
@@ -697,7 +698,7 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
 	if (!j->detached)
-		j->reattach_deadline = now + d->site.daemon.reattach_timeout_usec;
+		job_set_deadline(d, &j->reattach_deadline, now + d->site.daemon.reattach_timeout_usec);
 	memcpy(q->fds, fds, nfds * sizeof(int));
 	q->nfds = nfds;
 	q->who.uid = r->uid;

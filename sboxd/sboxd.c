@@ -283,6 +283,21 @@ static int prepare_network(struct sboxd *d, struct sbox_err *err)
 	return 0;
 }
 
+/* What every launch needs that can be made once, ahead: the device
+ * program of a sandbox granted no device (cgroup v2).  Without it
+ * launches load their own. */
+static void prepare_devices(void)
+{
+	struct sbox_err err = { 0 };
+	char note[SBOX_ERR_MSG_MAX];
+
+	if (sbox_devices_prepare_base(&err) < 0)
+		sboxd_log("%s: launches will load the device program themselves", err.msg);
+	/* And what the host's mounts cost every launch (--check=host's). */
+	if (sbox_check_host_note(note, sizeof(note)))
+		sboxd_log("note: %s", note);
+}
+
 /* The listening socket last: clients come in only to a ready daemon. */
 static int open_socket(struct sboxd *d, bool *made, struct sbox_err *err)
 {
@@ -302,8 +317,10 @@ static int open_socket(struct sboxd *d, bool *made, struct sbox_err *err)
 static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
 {
 	if (load_config(d, config_given, err) < 0 || prepare_loop(d, err) < 0 ||
-	    restore_state(d, err) < 0 || prepare_network(d, err) < 0 ||
-	    open_socket(d, made, err) < 0)
+	    restore_state(d, err) < 0 || prepare_network(d, err) < 0)
+		return -1;
+	prepare_devices();
+	if (open_socket(d, made, err) < 0)
 		return -1;
 	/* Launches queued before a restart whose GPUs came free meanwhile. */
 	jobs_retry_queued(d);

@@ -239,7 +239,7 @@ void job_put_end(struct sbox_mb *b, const struct job *j)
 
 int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 {
-	size_t cap = 8 + d->n_conns + 2 * (size_t)d->n_jobs, k = 0;
+	size_t cap = 8 + d->n_conns + SBOX_CHILD_FDS_MAX * (size_t)d->n_jobs, k = 0;
 	int *v;
 
 	for (struct job *j = d->jobs; j; j = j->next)
@@ -261,10 +261,11 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 		if (c->fd >= 0)
 			v[k++] = c->fd;
 	for (struct job *j = d->jobs; j; j = j->next) {
-		if (j->child && k + 2 <= cap) {
-			v[k++] = sbox_child_event_fd(j->child);
-			v[k++] = sbox_child_pidfd(j->child);
-		}
+		/* All the sandbox's fds, not only the two sboxd watches:
+		 * they lie between the others, and a list with no holes
+		 * closes in a few calls in the new init (C0). */
+		if (j->child && k + SBOX_CHILD_FDS_MAX <= cap)
+			k += sbox_child_fds(j->child, v + k);
 		for (size_t i = 0; j->queued && j != except && i < j->queued->nfds && k < cap; i++)
 			if (j->queued->fds[i] >= 0)
 				v[k++] = j->queued->fds[i];

@@ -254,6 +254,16 @@ static int list_gpus(const struct sbox_cli *cli, struct sbox_site *site)
 	return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 }
 
+/* --check=host's note on this host (sboxd's launches run here too): what
+ * makes launches slower without failing them. */
+static void print_host_note(void)
+{
+	char note[SBOX_ERR_MSG_MAX];
+
+	if (sbox_check_host_note(note, sizeof(note)))
+		fprintf(stderr, "sboxrun: --check=host: note: %s\n", note);
+}
+
 /* --check=host: what the launch would resolve, without running anything.
  * A direct launch: all of it, the site configuration read as the launch
  * reads it.  Through sboxd: what holds either way; sboxd's site bounds
@@ -281,6 +291,7 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 			"are checked; users, devices, GPUs, the network and cgroup limits are sboxd's, "
 			"checked against its site bounds at launch, and are not checked here (--direct checks a direct launch)\n",
 			sock);
+		print_host_note();
 		return 0;
 	}
 	if ((p->devices.gpus.n > 0 || cli->gpus || cli->site_config) && load_site(site, cli, err) < 0)
@@ -293,6 +304,7 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 		sbox_err_prefix(err, "--check=host");
 		return -1;
 	}
+	print_host_note();
 	return 0;
 }
 

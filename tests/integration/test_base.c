@@ -328,6 +328,63 @@ static void test_exit_codes(void **state)
 	run_result_free(&r);
 }
 
+/* A worker whose set-up fails never runs a step of the caller's: the
+ * command would leave a file in a bound host directory, and after a
+ * failing working directory (W2) or rlimit (W1b) it is not there; an exec
+ * failure is still reported with its message.  The same command with
+ * nothing failing leaves it (so the test can see a run).  The worker
+ * starts in init's memory (C7a): a failure travels on its report channel
+ * from its own stack. */
+/* Run `sh -c 'echo ran > /tmp/out/NAME'` with dir bound at /tmp/out and
+ * the extra flags; expect code and the message (NULL: none); then whether
+ * the command left its file. */
+static bool ran_in(const char *dir, const char *flag, const char *value, const char *name,
+		   int code, const char *msg)
+{
+	char bind[600], cmd[128], path[700];
+	struct run_result r;
+	struct stat st;
+
+	snprintf(bind, sizeof(bind), "%s:/tmp/out", dir);
+	snprintf(cmd, sizeof(cmd), "echo ran > /tmp/out/%s", name);
+	run_sbox(&r, NULL, "--bind", bind, flag, value, "/bin/sh", "-c", cmd, NULL);
+	assert_exit(&r, code);
+	if (msg)
+		assert_err_contains(&r, msg);
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+static void test_failed_setup_never_runs_worker(void **state)
+{
+	char *dir = make_tempdir();
+	char bind[600], path[700];
+	struct run_result r;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_false(ran_in(dir, "--chdir", "/no/such/dir", "chdir", 125,
+			    "WorkingDirectory=/no/such/dir: No such file or directory"));
+	/* Past fs.nr_open: refused for root too. */
+	assert_false(ran_in(dir, "--set", "LimitNOFILE=1073741824", "rlimit", 125, "LimitNOFILE"));
+	/* Nothing failing: the file is there. */
+	assert_true(ran_in(dir, "--hostname", "ok", "control", 0, NULL));
+	snprintf(bind, sizeof(bind), "%s:/tmp/out", dir);
+	snprintf(path, sizeof(path), "%s/notexec", dir);
+	write_text(path, "#!/bin/sh\necho ran > /tmp/out/exec\n");
+	assert_int_equal(chmod(path, 0644), 0);
+	run_sbox(&r, NULL, "--bind", bind, "/tmp/out/notexec", NULL);
+	assert_exit(&r, 126);
+	assert_err_contains(&r, "/tmp/out/notexec: cannot execute: Permission denied");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/exec", dir);
+	assert_int_equal(stat(path, &st), -1);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_policy_file_errors_and_check(void **state)
 {
 	char *dir = make_tempdir();
@@ -677,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_umask_cwd_tty),
 		cmocka_unit_test(test_pass_fd),
 		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_failed_setup_never_runs_worker),
 		cmocka_unit_test(test_policy_file_errors_and_check),
 		cmocka_unit_test(test_no_half_built_sandbox),
 		cmocka_unit_test(test_signal_forwarding),

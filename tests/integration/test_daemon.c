@@ -503,6 +503,41 @@ static void wait_for_text(const char *path, const char *text)
 	}
 }
 
+/* RuntimeMaxSec= through sboxd holds each job to its own deadline, an
+ * early one included while other jobs hold later ones: sboxd walks its
+ * jobs for deadlines only once the earliest is due, and a job's deadline
+ * must lower that mark.  A detached job with a far deadline first, then a
+ * 1 s one: killed at about 1 s, not at the first job's 60 s. */
+static void test_early_deadline_among_later_ones(void **state)
+{
+	const char *argv[] = { D.sboxrun, "--socket", D.sock, "--timeout", "60s", "--", D.probe,
+			       "sleep-print", "120", NULL };
+	char out[512];
+	struct cmd r;
+	long long t0;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	argv[1] = "--socket";
+	snprintf(out, sizeof(out), "%s/far.out", D.dir);
+	pid = cmd_start(0, argv, out);
+	wait_for_text(out, "ready");
+	t0 = now_ms();
+	RUN(&r, 0, "--timeout", "1s", "--", D.probe, "sleep", "30");
+	fprintf(stderr, "deadline: the 1 s job ended after %lld ms, beside a 60 s one\n",
+		now_ms() - t0);
+	assert_cmd(&r, 124);
+	assert_cmd_err(&r, "timeout (RuntimeMaxSec=1s)");
+	assert_true(now_ms() - t0 < 20000);
+	cmd_free(&r);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_signals_and_limits_either_way(void **state)
 {
 	static const struct {
@@ -1583,6 +1618,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
 		cmocka_unit_test_teardown(test_signals_and_limits_either_way, teardown),
+		cmocka_unit_test_teardown(test_early_deadline_among_later_ones, teardown),
 		cmocka_unit_test_teardown(test_client_killed_kills_its_job, teardown),
 		cmocka_unit_test_teardown(test_detach_attach_list, teardown),
 		cmocka_unit_test_teardown(test_detach_in_command_substitution, teardown),

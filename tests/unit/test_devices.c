@@ -22,10 +22,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -390,7 +392,8 @@ static void remove_nodes(struct probe_nodes *n)
 	rmdir(n->dir);
 }
 
-static void build_test_set(struct sbox_device_set *s)
+/* The base set and one more rule. */
+static void base_plus(struct sbox_device_set *s, int32_t minor, unsigned access)
 {
 	struct sbox_err err = { 0 };
 
@@ -399,7 +402,14 @@ static void build_test_set(struct sbox_device_set *s)
 		assert_int_equal(sbox_device_set_add(s, sbox_devices_base[i].type, sbox_devices_base[i].major,
 						     sbox_devices_base[i].minor, sbox_devices_base[i].access,
 						     &err), 0);
-	assert_int_equal(sbox_device_set_add(s, 'c', 195, 3, RW, &err), 0);
+	assert_int_equal(sbox_device_set_add(s, 'c', 195, minor, access, &err), 0);
+}
+
+static void build_test_set(struct sbox_device_set *s)
+{
+	struct sbox_err err = { 0 };
+
+	base_plus(s, 3, RW);
 	assert_int_equal(sbox_device_set_add(s, 'c', 195, 4, SBOX_DEV_ACC_READ, &err), 0);
 }
 
@@ -596,6 +606,108 @@ static void test_bpf_shapes(void **state)
 	remove_nodes(&n);
 }
 
+/* The kernel's id of a loaded program: equal ids, the same program. */
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	assert_int_equal(syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)), 0);
+	return info.id;
+}
+
+static int load_or_fail(const struct sbox_device_set *s)
+{
+	struct sbox_err err = { 0 };
+	int fd = sbox_devices_bpf_load(s, &err);
+
+	if (fd < 0)
+		fail_msg("%s", err.msg);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	return fd;
+}
+
+/* One long-lived process loading the programs of several device sets:
+ * the same set gets the same program again (built once, not reloaded),
+ * each caller its own fd; sets that differ in one minor or one access bit
+ * (programs of the same length) never get each other's. */
+static void test_bpf_program_cache(void **state)
+{
+	struct sbox_device_set a, b, c;
+	int fa, fb, fc, fa2, fb2;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: loading a BPF program needs root\n");
+		skip();
+	}
+	base_plus(&a, 0, RW);
+	base_plus(&b, 1, RW);
+	base_plus(&c, 0, SBOX_DEV_ACC_READ);
+	fa = load_or_fail(&a);
+	fb = load_or_fail(&b);
+	fc = load_or_fail(&c);
+	fa2 = load_or_fail(&a);
+	assert_int_not_equal(fa, fa2);
+	assert_int_equal(prog_id(fa2), prog_id(fa));
+	assert_int_not_equal(prog_id(fb), prog_id(fa));
+	assert_int_not_equal(prog_id(fc), prog_id(fa));
+	assert_int_not_equal(prog_id(fc), prog_id(fb));
+	/* The caller's fd closed, the program lives on for the next. */
+	close(fb);
+	fb2 = load_or_fail(&b);
+	assert_int_not_equal(prog_id(fb2), prog_id(fa));
+	assert_int_not_equal(prog_id(fb2), prog_id(fc));
+	close(fa);
+	close(fa2);
+	close(fb2);
+	close(fc);
+	sbox_device_set_free(&a);
+	sbox_device_set_free(&b);
+	sbox_device_set_free(&c);
+}
+
+/* The cache is bounded: many sets, few programs kept, each still right. */
+static void test_bpf_program_cache_bounded(void **state)
+{
+	struct sbox_device_set s;
+	size_t entries;
+	unsigned long hits;
+	uint32_t first;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: loading a BPF program needs root\n");
+		skip();
+	}
+	base_plus(&s, 100, RW);
+	fd = load_or_fail(&s);
+	first = prog_id(fd);
+	close(fd);
+	sbox_device_set_free(&s);
+	for (int i = 101; i < 140; i++) {
+		base_plus(&s, i, RW);
+		fd = load_or_fail(&s);
+		assert_int_not_equal(prog_id(fd), first);
+		close(fd);
+		sbox_device_set_free(&s);
+	}
+	sbox_devices_bpf_cache_stats(&entries, &hits);
+	assert_true(entries > 0 && entries <= 16);
+	/* Evicted long ago: loaded again, and still the right program. */
+	base_plus(&s, 100, RW);
+	fd = load_or_fail(&s);
+	assert_int_not_equal(prog_id(fd), first);
+	close(fd);
+	sbox_device_set_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +721,8 @@ int main(void)
 		cmocka_unit_test(test_enforce_v1),
 		cmocka_unit_test(test_enforce_v2),
 		cmocka_unit_test(test_bpf_shapes),
+		cmocka_unit_test(test_bpf_program_cache),
+		cmocka_unit_test(test_bpf_program_cache_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
 
 static char proc[256];
 
@@ -192,6 +193,72 @@ static void test_directive_text(void **state)
 			    "MemoryMax=2");
 }
 
+/* A fake mountinfo, written to a temporary file; its path into path. */
+static void write_mountinfo(char *path, size_t len, const char *text)
+{
+	int fd;
+
+	snprintf(path, len, "/tmp/sbox-unit-mountinfo.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+#define MI_ROOT "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+#define MI_TMPFS "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+
+/* favordynmods is read from the cgroup mounts' super options (after the
+ * " - "), as a whole option: the note says how many lack it, and nothing
+ * when all have it or there is no cgroup mount; an unreadable file is no
+ * note either. */
+static void test_favordynmods_note(void **state)
+{
+	char path[64], note[1024];
+	unsigned mounts, with;
+
+	(void)state;
+	/* Hybrid: two v1 hierarchies and systemd's unified cgroup2, one of
+	 * them with the option; a mount *point* named favordynmods does not
+	 * count, nor a look-alike option. */
+	write_mountinfo(path, sizeof(path),
+			MI_ROOT MI_TMPFS
+			"31 30 0:28 / /sys/fs/cgroup/memory rw,favordynmods - cgroup cgroup rw,memory\n"
+			"32 30 0:29 / /sys/fs/cgroup/favordynmods rw - cgroup cgroup rw,pids,favordynmodsx\n"
+			"33 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate,favordynmods\n");
+	assert_int_equal(sbox_host_favordynmods(path, &mounts, &with), 0);
+	assert_int_equal(mounts, 3);
+	assert_int_equal(with, 1);
+	assert_int_equal(sbox_check_host_note_at(path, note, sizeof(note)), 1);
+	assert_non_null(strstr(note, "2 of the 3 cgroup hierarchies are mounted without favordynmods"));
+	assert_non_null(strstr(note, "docs/cgroups.md"));
+	unlink(path);
+
+	/* Every hierarchy with it: no note. */
+	write_mountinfo(path, sizeof(path),
+			MI_ROOT "40 22 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate,favordynmods,memory_recursiveprot\n");
+	assert_int_equal(sbox_host_favordynmods(path, &mounts, &with), 0);
+	assert_int_equal(mounts, 1);
+	assert_int_equal(with, 1);
+	assert_int_equal(sbox_check_host_note_at(path, note, sizeof(note)), 0);
+	assert_string_equal(note, "");
+	unlink(path);
+
+	/* Pure v2 without it: the note. */
+	write_mountinfo(path, sizeof(path),
+			MI_ROOT "40 22 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+	assert_int_equal(sbox_check_host_note_at(path, note, sizeof(note)), 1);
+	assert_non_null(strstr(note, "no cgroup hierarchy (of 1) is mounted with favordynmods"));
+	unlink(path);
+
+	/* No cgroup mounted, or no file: nothing to say. */
+	write_mountinfo(path, sizeof(path), MI_ROOT MI_TMPFS);
+	assert_int_equal(sbox_check_host_note_at(path, note, sizeof(note)), 0);
+	unlink(path);
+	assert_int_equal(sbox_host_favordynmods("/nonexistent/mountinfo", &mounts, &with), -1);
+	assert_int_equal(sbox_check_host_note_at("/nonexistent/mountinfo", note, sizeof(note)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_percent_rounding),
 		cmocka_unit_test(test_bound_and_cgroup_agree),
 		cmocka_unit_test(test_directive_text),
+		cmocka_unit_test(test_favordynmods_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

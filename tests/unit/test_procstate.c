@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +176,53 @@ static void test_reset_with_forged_proc(void **state)
 	assert_int_equal(r, 0);
 }
 
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* C0's close of a daemon's own fds (some ten per live sandbox in sboxd):
+ * exactly the listed ones, in any order, with duplicates and -1 entries,
+ * and no other, whether they form runs or not; an fd just past a run
+ * stays open. */
+static void test_close_list(void **state)
+{
+	enum { N = 40 };
+	int fds[N], list[N + 4];
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(fds[i] >= 0);
+	}
+	/* Every fd but each fifth (runs of four with gaps), backwards, two
+	 * listed twice, and a -1. */
+	for (int i = N - 1; i >= 0; i--)
+		if (i % 5 != 4)
+			list[n++] = fds[i];
+	list[n++] = fds[0];
+	list[n++] = -1;
+	list[n++] = fds[N - 2];
+	sbox_fds_close_list(list, n);
+	for (int i = 0; i < N; i++) {
+		if (i % 5 == 4) {
+			assert_true(fd_open(fds[i]));
+			close(fds[i]);
+		} else {
+			assert_false(fd_open(fds[i]));
+		}
+	}
+	sbox_fds_close_list(list, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reset_from_status),
 		cmocka_unit_test(test_status_read),
 		cmocka_unit_test(test_reset_with_forged_proc),
+		cmocka_unit_test(test_close_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
