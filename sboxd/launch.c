@@ -745,7 +745,7 @@ int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 		*err = r.err;
 		return -1;
 	}
-	mark_started(j, p);
+	mark_started(d, j, p);
 	hold_gpus(d, j, idx, n);
 	return 0;
 }
