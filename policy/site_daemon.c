@@ -34,6 +34,10 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	d->max_queued_per_user = 16;
 	d->max_fds_per_user = 1024;
 	d->max_ended_per_user = 256;
+	d->pool_size = 2;
+	d->pool_max_shapes = 8;
+	d->pool_max_shapes_per_user = 2;
+	d->pool_max_sandboxes = 16;
 	sbox_bounds_init(&d->bounds);
 }
 
@@ -269,6 +273,37 @@ int sbox_site_set_allow_nested(struct sbox_site *s, const char *v, unsigned line
 {
 	(void)line;
 	return set_flag(&s->daemon.allow_nested, "AllowNestedClients", v, err);
+}
+
+/* [Pool]: how many prepared sandboxes sboxd keeps (sboxd/pool.c).  Each
+ * holds a cgroup, a netns and an init process: bounded in all and per
+ * user, by the site. */
+
+int sbox_site_set_pool_size(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_size, "Size", v, 0, 64, err);
+}
+
+int sbox_site_set_pool_max_shapes(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_shapes, "MaxShapes", v, 0, 256, err);
+}
+
+int sbox_site_set_pool_max_shapes_per_user(struct sbox_site *s, const char *v, unsigned line,
+					   struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_shapes_per_user, "MaxShapesPerUser", v, 0, 256, err);
+}
+
+int sbox_site_set_pool_max_sandboxes(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_sandboxes, "MaxSandboxes", v, 0, 4096, err);
 }
 
 /* [Bounds]: what a client's policy may ask for at most; sboxd refuses a

@@ -238,7 +238,10 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 	memcpy(l->stdio, req->stdio, sizeof(l->stdio));
 	l->pass_fds = req->pass_fds;
 	l->n_pass_fds = req->n_pass;
-	l->pass_fd_targets = req->targets;
+	/* The passed fds arrived under numbers of their own: each moves onto
+	 * its target at W3 (none: nothing to move, and W3 then needs no fd
+	 * above a low LimitNOFILE=). */
+	l->pass_fd_targets = req->n_pass ? req->targets : NULL;
 	l->caller_cwd = req->cwd;
 	l->caller_env = NULL;
 	*spec = *r;
