@@ -94,6 +94,11 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/libsbox-core.a $(CLI_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_OBJ) $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The pool's shape key is sboxd's, and needs nothing else of sboxd.
+$(B)/tests/test_shape: tests/unit/test_shape.c $(O)/sboxd/shape.o $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(O)/sboxd/shape.o $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
 $(B)/tests/test_%: tests/integration/test_%.c $(INTEG_LIB) $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
