@@ -47,16 +47,6 @@ int sbox_prepared_event_fd(const struct sbox_prepared *p)
 	return p->child->sync_fd;
 }
 
-pid_t sbox_prepared_pid(const struct sbox_prepared *p)
-{
-	return p->child->pid;
-}
-
-const char *sbox_prepared_cgroup_path(const struct sbox_prepared *p)
-{
-	return sbox_child_cgroup_path(p->child);
-}
-
 /* S1c from init's side: PREPARED, or its failure (S2), or its end. */
 int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err)
 {

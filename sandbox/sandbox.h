@@ -106,7 +106,7 @@ enum {
 struct sbox_stats {
 	unsigned have;              /* SBOX_STAT_* bits of the figures known */
 	int cgroup_version;         /* 2, 1, or 0: no cgroup (figures from rusage) */
-	uint64_t wall_usec;         /* from clone to init's end (or to now) */
+	uint64_t wall_usec;         /* from the request (S1c) to init's end (or to now) */
 	uint64_t cpu_user_usec;
 	uint64_t cpu_system_usec;
 	uint64_t memory_peak;       /* bytes: v2 memory.peak, v1 memory.max_usage_in_bytes;
@@ -148,8 +148,6 @@ int sbox_prepared_event_fd(const struct sbox_prepared *p);
  * -1: it failed or ended (err says why): free it. */
 int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err);
 bool sbox_prepared_ready(const struct sbox_prepared *p);
-pid_t sbox_prepared_pid(const struct sbox_prepared *p);
-const char *sbox_prepared_cgroup_path(const struct sbox_prepared *p);
 /* Kill init, remove its cgroup, release everything. */
 void sbox_prepared_free(struct sbox_prepared *p);
 
