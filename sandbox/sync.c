@@ -6,25 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int sbox_sync_send(int fd, uint32_t type, int errnum, int value, const char *text)
-{
-	struct sbox_sync_msg m = { .type = type, .errnum = errnum, .value = value };
-	ssize_t n;
-
-	if (text)
-		strncpy(m.text, text, sizeof(m.text) - 1);
-	do
-		n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	if ((size_t)n != sizeof(m)) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return 0;
-}
-
 int sbox_sync_recv(int fd, struct sbox_sync_msg *m)
 {
 	ssize_t n;
@@ -44,16 +25,16 @@ int sbox_sync_recv(int fd, struct sbox_sync_msg *m)
 	return 1;
 }
 
-/* sandbox/ may not use wire/fdpass.c (it depends on policy/ only): the
- * cmsg arithmetic for the one message that carries fds, S1c. */
-int sbox_sync_send_fds(int fd, uint32_t type, int value, const int *fds, size_t nfds)
+/* One message, with fds beside it (SCM_RIGHTS) when nfds > 0.  sandbox/
+ * may not use wire/fdpass.c (it depends on policy/ and common/ only):
+ * this is the cmsg arithmetic of the one message that carries fds, S1c. */
+static int send_msg(int fd, struct sbox_sync_msg *m, const int *fds, size_t nfds)
 {
-	struct sbox_sync_msg m = { .type = type, .value = value };
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * SBOX_SYNC_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
@@ -78,11 +59,27 @@ int sbox_sync_send_fds(int fd, uint32_t type, int value, const int *fds, size_t 
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	if ((size_t)n != sizeof(m)) {
+	if ((size_t)n != sizeof(*m)) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	return 0;
+}
+
+int sbox_sync_send(int fd, uint32_t type, int errnum, int value, const char *text)
+{
+	struct sbox_sync_msg m = { .type = type, .errnum = errnum, .value = value };
+
+	if (text)
+		strncpy(m.text, text, sizeof(m.text) - 1);
+	return send_msg(fd, &m, NULL, 0);
+}
+
+int sbox_sync_send_fds(int fd, uint32_t type, int value, const int *fds, size_t nfds)
+{
+	struct sbox_sync_msg m = { .type = type, .value = value };
+
+	return send_msg(fd, &m, fds, nfds);
 }
 
 static size_t take_fds(struct msghdr *mh, int *fds)

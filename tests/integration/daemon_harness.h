@@ -74,6 +74,10 @@ bool raw_ping(const char *sock);
 
 void become(uid_t uid);
 
+/* The cgroup directory of pid's sandbox on the host (v2, or v1's memory
+ * hierarchy), or false when it has none. */
+bool cgroup_of(pid_t pid, char *buf, size_t len);
+
 #define assert_cmd(r, expected)                                               \
 	do {                                                                  \
 		if ((r)->code != (expected))                                  \

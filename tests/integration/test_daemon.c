@@ -1225,33 +1225,6 @@ static void test_launches_survive_a_restart(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
-/* The sandbox cgroup of a process on the host (v2, or v1's memory
- * hierarchy), from /proc/PID/cgroup. */
-static bool cgroup_of(pid_t pid, char *buf, size_t len)
-{
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *rel = strrchr(line, ':');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!rel || !strstr(rel, "/sbox-"))
-			continue;
-		if (strncmp(line, "0::", 3) == 0)
-			found = snprintf(buf, len, "/sys/fs/cgroup%s", rel + 1) < (int)len;
-		else if (strstr(line, ":memory:"))
-			found = snprintf(buf, len, "/sys/fs/cgroup/memory%s", rel + 1) < (int)len;
-	}
-	fclose(f);
-	return found;
-}
-
 /*
  * Issue 13: a job adopted after `kill -9 sboxd` keeps its cgroup.  Before,
  * the successor knew nothing of it: the job's EXIT carried the wall time

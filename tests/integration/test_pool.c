@@ -95,32 +95,6 @@ static bool alive(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-/* The cgroup directory of pid's sandbox on the host, or false. */
-static bool cgroup_of(pid_t pid, char *buf, size_t len)
-{
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *rel = strrchr(line, ':');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!rel || !strstr(rel, "/sbox-"))
-			continue;
-		if (strncmp(line, "0::", 3) == 0)
-			found = snprintf(buf, len, "/sys/fs/cgroup%s", rel + 1) < (int)len;
-		else if (strstr(line, ":memory:"))
-			found = snprintf(buf, len, "/sys/fs/cgroup/memory%s", rel + 1) < (int)len;
-	}
-	fclose(f);
-	return found;
-}
-
 static void start_with_pool(const char *size)
 {
 	char conf[256];
@@ -333,11 +307,19 @@ static void test_size_zero(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
-static void record_pool(size_t n, pid_t *pids, char cgs[][512], size_t *n_cg)
+/* sboxd with a pool of Size=2, filled by one launch of a shape: the
+ * prepared inits and their cgroups. */
+static void fill_pool_of_two(pid_t *pids, char cgs[][512], size_t *n_cg)
 {
+	struct cmd r;
+
+	start_with_pool("2");
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
 	*n_cg = 0;
-	wait_pool(n, pids, 10000);
-	for (size_t i = 0; i < n; i++)
+	wait_pool(2, pids, 10000);
+	for (size_t i = 0; i < 2; i++)
 		if (cgroup_of(pids[i], cgs[*n_cg], 512))
 			(*n_cg)++;
 }
@@ -359,14 +341,9 @@ static void test_stop_leaves_nothing(void **state)
 	pid_t pids[POOL_MAX];
 	char cgs[POOL_MAX][512];
 	size_t n_cg;
-	struct cmd r;
 
 	(void)state;
-	start_with_pool("2");
-	RUN(&r, NOBODY, D.probe, "exit", "0");
-	assert_cmd(&r, 0);
-	cmd_free(&r);
-	record_pool(2, pids, cgs, &n_cg);
+	fill_pool_of_two(pids, cgs, &n_cg);
 	assert_int_equal(sboxd_stop(&D), 0);
 	assert_true(all_gone(pids, 2, cgs, n_cg));
 }
@@ -384,11 +361,7 @@ static void test_sigkill_leaves_nothing(void **state)
 	struct cmd r;
 
 	(void)state;
-	start_with_pool("2");
-	RUN(&r, NOBODY, D.probe, "exit", "0");
-	assert_cmd(&r, 0);
-	cmd_free(&r);
-	record_pool(2, pids, cgs, &n_cg);
+	fill_pool_of_two(pids, cgs, &n_cg);
 	sboxd_kill9(&D);
 	deadline = now_ms() + 5000;
 	while ((alive(pids[0]) || alive(pids[1])) && now_ms() < deadline)
