@@ -47,17 +47,17 @@ int sbox_prepared_event_fd(const struct sbox_prepared *p)
 	return p->child->sync_fd;
 }
 
-/* S1c from init's side: PREPARED, or its failure (S2), or its end. */
+/* S1c from init's side: PREPARED, or its failure (S2), or its end.  After
+ * PREPARED, init says nothing until the request: anything readable then
+ * is its end (killed from outside) or a fault, never "still ready". */
 int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err)
 {
 	struct sbox_sync_msg m;
-	int r;
+	int r = sbox_sync_recv(p->child->sync_fd, &m);
 
-	if (p->ready)
-		return 1;
-	r = sbox_sync_recv(p->child->sync_fd, &m);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
+		return p->ready ? 1 : 0;
+	p->ready = false;
 	if (r < 0)
 		return sbox_fail(err, errno, "reading from the prepared sandbox's init");
 	if (r == 0)
@@ -67,7 +67,7 @@ int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err)
 		snprintf(err->msg, sizeof(err->msg), "%s", m.text);
 		return -1;
 	}
-	if (m.type != SBOX_SYNC_PREPARED)
+	if (m.type != SBOX_SYNC_PREPARED || p->announce == false)
 		return sbox_fail(err, EPROTO, "the prepared sandbox's init sent message %u", m.type);
 	p->ready = true;
 	return 1;
