@@ -249,7 +249,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err);
  * entries (reap_dead); pool_free ends them all (stop). */
 struct pool;
 struct pool_entry;
-int pool_init(struct sboxd *d);
+int pool_init(struct sboxd *d, struct sbox_err *err);
 int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_launch *l,
 	      struct sbox_child **out);
 bool pool_wants_refill(const struct sboxd *d);

@@ -70,17 +70,6 @@ static const struct sbox_site_daemon *cfg(const struct sboxd *d)
 	return &d->site.daemon;
 }
 
-int pool_init(struct sboxd *d)
-{
-	const struct sbox_site_daemon *s = cfg(d);
-
-	if (!s->pool_size || !s->pool_max_shapes || !s->pool_max_sandboxes ||
-	    !s->pool_max_shapes_per_user)
-		return 0;
-	d->pool = calloc(1, sizeof(*d->pool));
-	return d->pool ? 0 : -1;
-}
-
 /* The entry's sandbox goes (init killed, its cgroup removed); the record
  * waits for pool_reap, as an event of this batch may still point at it. */
 static void entry_kill(struct sboxd *d, struct pool_entry *e)
@@ -173,6 +162,59 @@ static void shape_note(struct sboxd *d, char *key, size_t off, const struct sbox
 	s->next = d->pool->shapes;
 	d->pool->shapes = s;
 	d->pool->n_shapes++;
+}
+
+/* Shapes=USER:FILE: the shape of USER's launch of FILE through sboxd
+ * (after [Defaults], as sboxd/launch.c builds a request's policy), noted
+ * at start so that its first launch finds it prepared. */
+static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct sbox_err *err)
+{
+	const struct sbox_launch l = { .stdio = { -1, -1, -1 }, .caller_uid = c->uid,
+				       .caller_gid = c->gid,
+				       .survive_launcher = d->keeper_fd >= 0 };
+	struct sbox_policy p;
+	size_t off;
+	char *key = NULL;
+	int rc = -1;
+
+	sbox_policy_init(&p);
+	if ((cfg(d)->defaults &&
+	     sbox_policy_load_string(&p, cfg(d)->defaults, "[Defaults]", err) < 0) ||
+	    sbox_policy_load_file(&p, c->policy_file, err) < 0 || sbox_policy_validate(&p, err) < 0)
+		goto out;
+	if (!pool_shape_poolable(&p, &l)) {
+		sbox_fail(err, EINVAL, "%s: a policy with binds, GPUs, PrivateNetwork=veth or group:, or NewSession=no is never prepared ahead",
+			  c->policy_file);
+		goto out;
+	}
+	key = pool_shape_key(&p, &l, &off);
+	if (!key) {
+		sbox_fail(err, ENOMEM, "%s", c->policy_file);
+		goto out;
+	}
+	shape_note(d, key, off, &l);
+	rc = 0;
+out:
+	sbox_policy_free(&p);
+	return rc;
+}
+
+int pool_init(struct sboxd *d, struct sbox_err *err)
+{
+	const struct sbox_site_daemon *s = cfg(d);
+
+	if (!s->pool_size || !s->pool_max_shapes || !s->pool_max_sandboxes ||
+	    !s->pool_max_shapes_per_user)
+		return 0;
+	d->pool = calloc(1, sizeof(*d->pool));
+	if (!d->pool)
+		return sbox_fail(err, ENOMEM, "allocating the pool of prepared sandboxes");
+	for (size_t i = 0; i < s->n_pool_shapes; i++)
+		if (prewarm(d, &s->pool_shapes[i], err) < 0) {
+			sbox_err_prefix(err, "[Pool] Shapes=");
+			return -1;
+		}
+	return 0;
 }
 
 static struct pool_entry *entry_ready(struct pool *pool, const struct pool_shape *s)

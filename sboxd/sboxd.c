@@ -299,19 +299,11 @@ static int open_socket(struct sboxd *d, bool *made, struct sbox_err *err)
 	return 0;
 }
 
-/* The pool of prepared sandboxes ([Pool]), empty: launches fill it. */
-static int prepare_pool(struct sboxd *d, struct sbox_err *err)
-{
-	if (pool_init(d) < 0)
-		return sbox_fail(err, ENOMEM, "allocating the pool of prepared sandboxes");
-	return 0;
-}
-
 static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
 {
 	if (load_config(d, config_given, err) < 0 || prepare_loop(d, err) < 0 ||
 	    restore_state(d, err) < 0 || prepare_network(d, err) < 0 ||
-	    prepare_pool(d, err) < 0 || open_socket(d, made, err) < 0)
+	    pool_init(d, err) < 0 || open_socket(d, made, err) < 0)
 		return -1;
 	/* Launches queued before a restart whose GPUs came free meanwhile. */
 	jobs_retry_queued(d);

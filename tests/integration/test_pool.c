@@ -317,6 +317,30 @@ static void test_size_zero(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Shapes=USER:FILE is prepared from the start: the first launch of that
+ * user and policy is served from the pool. */
+static void test_shapes_prepared_at_start(void **state)
+{
+	char conf[512], file[300];
+	pid_t pids[POOL_MAX];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(file, sizeof(file), "%s/worker.policy", D.dir);
+	write_text(file, "[Sandbox]\nMemoryMax=256M\nTasksMax=64\n");
+	snprintf(conf, sizeof(conf), "[Pool]\nSize=1\nShapes=nobody:%s\n", file);
+	sboxd_start(&D, conf);
+	wait_pool(1, pids, 10000);
+	RUN(&r, NOBODY, "--memory", "256M", "--pids", "64", "--", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=65534\n"));
+	cmd_free(&r);
+	assert_false(alive(pids[0]));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* sboxd with a pool of Size=2, filled by one launch of a shape: the
  * prepared inits and their cgroups. */
 static void fill_pool_of_two(pid_t *pids, char cgs[][512], size_t *n_cg)
@@ -409,6 +433,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),
+		cmocka_unit_test_teardown(test_shapes_prepared_at_start, teardown),
 		cmocka_unit_test_teardown(test_stop_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_sigkill_leaves_nothing, teardown),
 	};

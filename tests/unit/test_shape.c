@@ -5,7 +5,7 @@
  * sbox_prepare().  Every directive of the table is in it; a directive set
  * to another value, another caller, changes it; the policy's text in it
  * parses back to the same key (a refill prepares from it); launches whose
- * preparation reads the request are never pooled.
+ * preparation reads the request are never pooled.  And [Pool]'s keys.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@
 #include "policy/directives.h"
 #include "policy/parse.h"
 #include "policy/policy.h"
+#include "policy/site.h"
 #include "sboxd/shape.h"
 
 static struct sbox_launch launch_as(uid_t uid, gid_t gid)
@@ -178,6 +179,47 @@ static void test_request_bound_launches_are_not_pooled(void **state)
 	assert_false(poolable_with("NewSession", "no"));
 }
 
+static int site(const char *text, struct sbox_site *s, struct sbox_err *err)
+{
+	sbox_site_init(s);
+	return sbox_site_load_string(s, text, "site.conf", err);
+}
+
+static void test_pool_config(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "[Pool]\nSize=65\n", "Size=65: expected a number from 0 to 64" },
+		{ "[Pool]\nShapes=nobody\n", "expected USER:/absolute/policy/file" },
+		{ "[Pool]\nShapes=nobody:relative.policy\n", "expected USER:/absolute/policy/file" },
+		{ "[Pool]\nShapes=no-such-user-sbox:/p\n", "no such user 'no-such-user-sbox'" },
+	};
+	struct sbox_site s;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(site("", &s, &err), 0);
+	assert_int_equal(s.daemon.pool_size, 2);
+	assert_int_equal(s.daemon.pool_max_shapes, 8);
+	assert_int_equal(s.daemon.pool_max_shapes_per_user, 2);
+	assert_int_equal(s.daemon.pool_max_sandboxes, 16);
+	sbox_site_free(&s);
+	assert_int_equal(site("[Pool]\nSize=0\nShapes=nobody:/etc/a.policy 0:/etc/b.policy\n", &s,
+			      &err), 0);
+	assert_int_equal(s.daemon.pool_size, 0);
+	assert_int_equal(s.daemon.n_pool_shapes, 2);
+	assert_int_equal(s.daemon.pool_shapes[1].uid, 0);
+	assert_int_equal(s.daemon.pool_shapes[1].gid, 0);
+	assert_string_equal(s.daemon.pool_shapes[0].policy_file, "/etc/a.policy");
+	sbox_site_free(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(site(bad[i][0], &s, &err), -1);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("'%s': got '%s'", bad[i][0], err.msg);
+		sbox_site_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_caller_is_in_the_key),
 		cmocka_unit_test(test_policy_text_round_trips),
 		cmocka_unit_test(test_request_bound_launches_are_not_pooled),
+		cmocka_unit_test(test_pool_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
