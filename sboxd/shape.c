@@ -19,8 +19,10 @@
  * which specialise hands over (argv, stdio, passed fds, cwd, environment),
  * or the daemon's own (its pools, site, fds to close).  A field added to
  * sbox_launch stops this build until someone decides which it is. */
+#if __SIZEOF_POINTER__ == 8 && __SIZEOF_INT__ == 4     /* the size below is LP64's */
 _Static_assert(sizeof(struct sbox_launch) == 144,
 	       "struct sbox_launch changed: decide whether sbox_prepare() reads the new field, then update sboxd/shape.c (key or poolable) and this size");
+#endif
 
 static bool has_bind(const struct sbox_policy *p)
 {
