@@ -244,7 +244,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err);
 /* pool.c: sandboxes prepared ahead ([Pool]).  pool_take: a sandbox for
  * this launch from the pool, specialised (1, *out), or 0: launch in full
  * (the shape is noted for a refill).  pool_refill prepares one sandbox,
- * once per turn of the loop; pool_on_event reads a prepared init's
+ * for an idle moment of the loop; pool_on_event reads a prepared init's
  * PREPARED or its end; pool_reap frees the records of the batch's dead
  * entries (reap_dead); pool_free ends them all (stop). */
 struct pool;

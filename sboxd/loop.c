@@ -4,11 +4,9 @@
  * signalfd, every client, every sandbox's event channel and pidfd, and the
  * keeper.  Deadlines (idle clients, jobs waiting for their client to come
  * back, the stop grace) set the epoll timeout.  While nothing happens, the
- * netns pool is refilled one namespace at a time, so that a request never
- * waits behind more than one; the pool of prepared sandboxes one sandbox
- * at a time, when idle and after each batch of events (a loop that is
- * never idle still refills it), so that a batch waits behind at most one
- * preparation.
+ * netns pool is refilled one namespace at a time, and the pool of prepared
+ * sandboxes one sandbox at a time, so that a request never waits behind
+ * more than one of each.
  */
 #include "sboxd/daemon.h"
 
@@ -198,9 +196,6 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	for (int i = 0; i < n; i++)
 		dispatch(d, &evs[i]);
 	reap_dead(d);
-	/* After the batch, its replies sent: one preparation at most, so
-	 * that a busy loop, never idle, still refills its pool. */
-	pool_refill(d);
 	return 0;
 }
 

@@ -8,11 +8,10 @@
  * exactly that of a prepared sandbox is served by sbox_specialise() on
  * it: the request's argv, environment, cwd and fds go to an init that
  * has built everything else.  Any other launch runs in full, as without a
- * pool, and its shape is noted, so that the loop prepares sandboxes of it,
- * one per turn (when idle, and after a batch of events, its replies sent):
- * a refill never keeps a client waiting behind more than one
- * preparation's parent side (P1-P4); init's own steps run in its process,
- * and its PREPARED arrives as a loop event.
+ * pool, and its shape is noted, so that idle moments of the loop prepare
+ * sandboxes of it, one per turn: a refill never keeps a client waiting
+ * behind more than one preparation's parent side (P1-P4); init's own
+ * steps run in its process, and its PREPARED arrives as a loop event.
  *
  * Bounds, from the site: Size= prepared per shape, MaxShapes= shapes in
  * all, MaxShapesPerUser= (a user's new shape evicts that user's least
