@@ -94,6 +94,11 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/libsbox-core.a $(CLI_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_OBJ) $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The pool's shape key is sboxd's, and needs nothing else of sboxd.
+$(B)/tests/test_shape: tests/unit/test_shape.c $(O)/sboxd/shape.o $(B)/libsbox-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(O)/sboxd/shape.o $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
 $(B)/tests/test_%: tests/integration/test_%.c $(INTEG_LIB) $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(B)/libsbox-core.a $(PKG_LIBS) $(CMOCKA_LIBS)
@@ -177,7 +182,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # sboxd, libsbox (static, shared with only sbox_client_* exported so that a
 # client links against the protocol and nothing else; pkg-config file), the
 # example node agent, the protocol fuzzer.
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c place.c recovery.c leases.c reply.c state.c closer.c teardown.c base.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c place.c recovery.c leases.c reply.c state.c closer.c teardown.c base.c pool.c shape.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
@@ -210,7 +215,7 @@ $(B)/node-agent: examples/node-agent.c $(B)/libsbox.a
 # The daemon's integration tests start their own sboxd and speak the
 # protocol themselves (tests/integration/daemon_harness.c).
 DAEMON_TEST_LIB = $(INTEG_LIB) $(O)/tests/integration/daemon_harness.o
-$(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds $(B)/tests/test_teardown: $(B)/tests/test_%: tests/integration/test_%.c \
+$(B)/tests/test_daemon $(B)/tests/test_daemon_abuse $(B)/tests/test_escape_fds $(B)/tests/test_teardown $(B)/tests/test_pool: $(B)/tests/test_%: tests/integration/test_%.c \
 		$(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_TEST_LIB) $(CLI_OBJ) $(B)/libsbox-core.a \

@@ -34,6 +34,10 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	d->max_queued_per_user = 16;
 	d->max_fds_per_user = 1024;
 	d->max_ended_per_user = 256;
+	d->pool_size = 2;
+	d->pool_max_shapes = 8;
+	d->pool_max_shapes_per_user = 2;
+	d->pool_max_sandboxes = 16;
 	sbox_bounds_init(&d->bounds);
 }
 
@@ -44,6 +48,9 @@ void sbox_site_daemon_free(struct sbox_site_daemon *d)
 	free(d->allow_users);
 	free(d->allow_groups);
 	free(d->defaults);
+	for (size_t i = 0; i < d->n_pool_shapes; i++)
+		free(d->pool_shapes[i].policy_file);
+	free(d->pool_shapes);
 	sbox_bounds_free(&d->bounds);
 	sbox_site_daemon_init(d);
 }
@@ -269,6 +276,87 @@ int sbox_site_set_allow_nested(struct sbox_site *s, const char *v, unsigned line
 {
 	(void)line;
 	return set_flag(&s->daemon.allow_nested, "AllowNestedClients", v, err);
+}
+
+/* [Pool]: how many prepared sandboxes sboxd keeps (sboxd/pool.c).  Each
+ * holds a cgroup, a netns and an init process: bounded in all and per
+ * user, by the site. */
+
+int sbox_site_set_pool_size(struct sbox_site *s, const char *v, unsigned line, struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_size, "Size", v, 0, 64, err);
+}
+
+int sbox_site_set_pool_max_shapes(struct sbox_site *s, const char *v, unsigned line,
+				  struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_shapes, "MaxShapes", v, 0, 256, err);
+}
+
+int sbox_site_set_pool_max_shapes_per_user(struct sbox_site *s, const char *v, unsigned line,
+					   struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_shapes_per_user, "MaxShapesPerUser", v, 0, 256, err);
+}
+
+int sbox_site_set_pool_max_sandboxes(struct sbox_site *s, const char *v, unsigned line,
+				     struct sbox_err *err)
+{
+	(void)line;
+	return set_uint(&s->daemon.pool_max_sandboxes, "MaxSandboxes", v, 0, 4096, err);
+}
+
+/* USER:FILE, the user by name or number, with a passwd entry (its
+ * primary group is the shape's gid, as its client's would be). */
+static int pool_shape_word(const char *w, struct sbox_pool_shape_cfg *c, struct sbox_err *err)
+{
+	const char *colon = strchr(w, ':');
+	_cleanup_free_ char *user = colon ? strndup(w, (size_t)(colon - w)) : NULL;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (!colon || colon[1] != '/')
+		return sbox_fail(err, 0, "'%s': expected USER:/absolute/policy/file", w);
+	if (!user || resolve_user(user, &c->uid, err) < 0)
+		return user ? -1 : sbox_fail(err, ENOMEM, "'%s'", w);
+	if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return sbox_fail(err, 0, "'%s': uid %u has no passwd entry", w, (unsigned)c->uid);
+	c->gid = res->pw_gid;
+	c->policy_file = strdup(colon + 1);
+	return c->policy_file ? 0 : sbox_fail(err, ENOMEM, "'%s'", w);
+}
+
+int sbox_site_set_pool_shapes(struct sbox_site *s, const char *v, unsigned line,
+			      struct sbox_err *err)
+{
+	struct sbox_site_daemon *d = &s->daemon;
+	char **w = NULL;
+	size_t nw = 0;
+	int r = 0;
+
+	(void)line;
+	if (sbox_split_words(v, &w, &nw) < 0)
+		return sbox_fail(err, 0, "Shapes=%s: unbalanced quote", v);
+	for (size_t i = 0; i < nw && r == 0; i++) {
+		struct sbox_pool_shape_cfg *na = realloc(d->pool_shapes,
+							 (d->n_pool_shapes + 1) * sizeof(*na));
+
+		if (!na) {
+			r = sbox_fail(err, ENOMEM, "Shapes=%s", v);
+			break;
+		}
+		d->pool_shapes = na;
+		r = pool_shape_word(w[i], &na[d->n_pool_shapes], err);
+		if (r == 0)
+			d->n_pool_shapes++;
+		else
+			sbox_err_prefix(err, "Shapes=%s", v);
+	}
+	sbox_strv_free(w);
+	return r;
 }
 
 /* [Bounds]: what a client's policy may ask for at most; sboxd refuses a

@@ -14,6 +14,7 @@
  *               AllowUserSwitch=, AllowNoSeccomp=, AllowNewPrivileges=,
  *               AllowCapabilities=, MemoryMax=, TasksMax=,
  *               CPUQuota=, AllowedCPUs=, RuntimeMaxSec=
+ *   [Pool]      Size=, MaxShapes=, MaxShapesPerUser=, MaxSandboxes=, Shapes=
  *   [Defaults]  any job policy directive but BindPaths=/BindReadOnlyPaths=:
  *               applied to every job before the job's own policy
  */
@@ -31,6 +32,14 @@
 #define SBOX_STATE_DIR_DEFAULT "/run/sbox/sboxd"
 
 struct sbox_site;
+
+/* [Pool] Shapes=USER:FILE: a shape prepared from sboxd's start, as USER's
+ * launch of the policy FILE (after [Defaults]) would be. */
+struct sbox_pool_shape_cfg {
+	uid_t uid;
+	gid_t gid;                      /* USER's primary group */
+	char *policy_file;
+};
 
 struct sbox_site_daemon {
 	/* [Daemon] */
@@ -53,6 +62,13 @@ struct sbox_site_daemon {
 	unsigned max_queued_per_user;   /* MaxQueuedJobsPerUser=: --wait-gpu launches */
 	unsigned max_fds_per_user;      /* MaxFdsPerUser=: connections + queued launches' fds */
 	unsigned max_ended_per_user;    /* MaxEndedJobsPerUser=: ended records kept */
+	/* [Pool]: sandboxes prepared ahead, per shape (sboxd/pool.c) */
+	unsigned pool_size;             /* Size=: kept per shape; 0: no pool */
+	unsigned pool_max_shapes;       /* MaxShapes= */
+	unsigned pool_max_shapes_per_user; /* MaxShapesPerUser= */
+	unsigned pool_max_sandboxes;    /* MaxSandboxes=: prepared, all shapes */
+	struct sbox_pool_shape_cfg *pool_shapes; /* Shapes= */
+	size_t n_pool_shapes;
 	/* [Bounds] */
 	struct sbox_bounds bounds;
 	bool resource_bounds_set;       /* a resources bound was given */
@@ -93,6 +109,11 @@ SBOX_SITE_DAEMON_SETTER(max_conns_per_user)
 SBOX_SITE_DAEMON_SETTER(max_queued_per_user)
 SBOX_SITE_DAEMON_SETTER(max_fds_per_user)
 SBOX_SITE_DAEMON_SETTER(max_ended_per_user)
+SBOX_SITE_DAEMON_SETTER(pool_size)
+SBOX_SITE_DAEMON_SETTER(pool_max_shapes)
+SBOX_SITE_DAEMON_SETTER(pool_max_shapes_per_user)
+SBOX_SITE_DAEMON_SETTER(pool_max_sandboxes)
+SBOX_SITE_DAEMON_SETTER(pool_shapes)
 SBOX_SITE_DAEMON_SETTER(allow_bind_paths)
 SBOX_SITE_DAEMON_SETTER(allow_gpus)
 SBOX_SITE_DAEMON_SETTER(max_gpus)
@@ -124,6 +145,11 @@ SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
 	{ "Daemon", "MaxQueuedJobsPerUser", sbox_site_set_max_queued_per_user },         \
 	{ "Daemon", "MaxFdsPerUser", sbox_site_set_max_fds_per_user },                   \
 	{ "Daemon", "MaxEndedJobsPerUser", sbox_site_set_max_ended_per_user },           \
+	{ "Pool", "Size", sbox_site_set_pool_size },                                     \
+	{ "Pool", "MaxShapes", sbox_site_set_pool_max_shapes },                          \
+	{ "Pool", "MaxShapesPerUser", sbox_site_set_pool_max_shapes_per_user },          \
+	{ "Pool", "MaxSandboxes", sbox_site_set_pool_max_sandboxes },                    \
+	{ "Pool", "Shapes", sbox_site_set_pool_shapes },                                 \
 	{ "Bounds", "AllowBindPaths", sbox_site_set_allow_bind_paths },                  \
 	{ "Bounds", "AllowGPUs", sbox_site_set_allow_gpus },                             \
 	{ "Bounds", "MaxGPUs", sbox_site_set_max_gpus },                                 \

@@ -35,6 +35,60 @@ struct sbox_child *sbox_child_new(void)
 	return c;
 }
 
+struct sbox_prepared *sbox_prepared_new(void)
+{
+	struct sbox_prepared *p = calloc(1, sizeof(*p));
+
+	if (p)
+		sbox_gpu_grant_init(&p->grant);
+	return p;
+}
+
+int sbox_prepared_event_fd(const struct sbox_prepared *p)
+{
+	return p->child->sync_fd;
+}
+
+/* S1c from init's side: PREPARED, or its failure (S2), or its end.  After
+ * PREPARED, init says nothing until the request: anything readable then
+ * is its end (killed from outside) or a fault, never "still ready". */
+int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err)
+{
+	struct sbox_sync_msg m;
+	int r = sbox_sync_recv(p->child->sync_fd, &m);
+
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return p->ready ? 1 : 0;
+	p->ready = false;
+	if (r < 0)
+		return sbox_fail(err, errno, "reading from the prepared sandbox's init");
+	if (r == 0)
+		return sbox_fail(err, ECONNRESET, "the prepared sandbox's init ended");
+	if (m.type == SBOX_SYNC_SETUP_ERROR) {
+		err->errnum = m.errnum;
+		snprintf(err->msg, sizeof(err->msg), "%s", m.text);
+		return -1;
+	}
+	if (m.type != SBOX_SYNC_PREPARED || p->announce == false)
+		return sbox_fail(err, EPROTO, "the prepared sandbox's init sent message %u", m.type);
+	p->ready = true;
+	return 1;
+}
+
+bool sbox_prepared_ready(const struct sbox_prepared *p)
+{
+	return p->ready;
+}
+
+void sbox_prepared_free(struct sbox_prepared *p)
+{
+	if (!p)
+		return;
+	sbox_child_free(p->child);
+	sbox_gpu_grant_free(&p->grant);
+	free(p);
+}
+
 int sbox_child_event_fd(const struct sbox_child *c)
 {
 	return c->sync_fd;

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "sandbox/gpu_grant.h"
 #include "sandbox/network.h"
 #include "sandbox/sandbox.h"
 
@@ -44,6 +45,23 @@ struct sbox_child {
 	 * pidfd. */
 	bool placed;
 };
+
+/* A sandbox prepared ahead (sbox_prepare()): built, its init waiting for
+ * a request at S1c; sbox_specialise() turns it into a running sbox_child
+ * (sandbox/launch.c). */
+struct sbox_prepared {
+	struct sbox_child *child;
+	/* P1d: the GPUs granted: their variables join the environment at
+	 * P5. */
+	struct sbox_gpu_grant grant;
+	/* P1b: who the worker runs as (its HOME and USER at P5). */
+	uid_t worker_uid;
+	/* P3: init says PREPARED at S1c (a pool's); ready once it has. */
+	bool announce;
+	bool ready;
+};
+
+struct sbox_prepared *sbox_prepared_new(void);
 
 /* A child not cloned yet: no pid, no fds, no network state, so that
  * sbox_child_free() can unwind a launch at any of its steps.  NULL:

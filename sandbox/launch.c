@@ -7,12 +7,17 @@
  * worker's sandbox/launch_worker.c's.  Sync points S1-S4 are messages on
  * the sync channel, named the same on both sides (sandbox/sync.h).
  *
- * Parent (sbox_spawn)                    Child: init, pid 1 of the new pid ns
+ * sbox_spawn() is the two halves back to back: prepare (sbox_prepare(),
+ * everything that does not depend on the request: P1-P4 and init's
+ * C0-C6c, then init waits at S1c) and specialise (sbox_specialise(): the
+ * request's argv, environment, cwd and fds, P5 and S1c, then C7 on).  A
+ * pool (sboxd) prepares ahead and specialises per request: one recipe.
+ *
+ * Parent (sbox_prepare)                  Child: init, pid 1 of the new pid ns
  *  P1  everything that can fail, ahead:
  *      namespaces, the caller's ids
  *  P1b identity resolved (host passwd),
  *      the seccomp filter compiled
- *  P1c the worker's environment
  *  P1d devices: the launcher's GPU
  *      selection granted, every node
  *      checked, the device set built
@@ -36,7 +41,14 @@
  *                                         C6 filesystem: sources, root, pivot
  *                                         C6b GPU locality: CPUs, memory node
  *                                         C6c close the launcher's fds, all
- *                                             but the kept ones
+ *                                             but the sync channel's
+ *                                         C6d <-- S1c PREPARED (a pool's);
+ *      (sbox_specialise)                      wait for the request
+ *  P5  the worker's environment for
+ *      this request (host passwd, the
+ *      GPU grant's variables);
+ *      S1c SPECIALISE: argv, env, cwd,
+ *      stdio, passed fds ------------>   C6e the request taken
  *                                         C7 init's signals; report channel
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory
@@ -56,6 +68,9 @@
  *                                            W4 exec (S3 on failure)
  *                                         C8 S3 STARTED / EXEC_FAILED
  *                                         C9 init loop; S4 EXITED
+ *
+ * A prepared sandbox has run nothing of the user's: no argv, no fd of the
+ * client's, no environment.  A failure at specialise destroys it.
  *
  * S2: any child step that fails sends SETUP_ERROR and exits 125 (a failed
  * exec: 127 not found, 126 otherwise): the worker never runs in a
@@ -82,15 +97,17 @@
 #include "sandbox/network.h"
 #include "sandbox/procstate.h"
 #include "sandbox/recipe.h"
+#include "sandbox/request.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 
-/* Everything the parent computes for one launch, by phase.  launch_free()
- * undoes whatever exists of it at any step; on success the sbox_child
- * takes what outlives sbox_spawn() (network, cgroup, init's pidfd and the
- * sync channel) and the rest was needed until clone only: the child has
- * its copy. */
+/* Everything the parent computes to prepare a sandbox, by phase.
+ * launch_free() undoes whatever exists of it at any step; on success the
+ * prepared sandbox takes what outlives sbox_prepare() (network, cgroup,
+ * init's pidfd and the sync channel; the GPU grant, whose variables P5
+ * adds to the environment) and the rest was needed until clone only: the
+ * child has its copy. */
 struct launch {
 	/* What the child reads (sandbox/recipe.h): values and pointers into
 	 * the fields below, filled in by the phases that make them. */
@@ -126,7 +143,6 @@ static void launch_free(struct launch *l)
 	sbox_fs_trees_free(l->src_trees, l->n_src_trees);
 	sbox_device_set_free(&l->devices);
 	sbox_gpu_grant_free(&l->grant);
-	sbox_strv_free(l->r.envp);
 	sbox_seccomp_free(&l->seccomp);
 	sbox_identity_free(&l->ident);
 }
@@ -144,8 +160,6 @@ static int p1_namespaces(struct launch *l, struct sbox_err *err)
 {
 	const struct sbox_policy *policy = l->r.policy;
 
-	if (!l->r.launch->argv || !l->r.launch->argv[0])
-		return sbox_fail(err, EINVAL, "no command to run");
 	l->clone_flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 	l->r.userns = sbox_launch_userns(policy);
 	if (l->r.userns)
@@ -169,14 +183,6 @@ static int p1b_identity(struct launch *l, struct sbox_err *err)
 	return 0;
 }
 
-/* P1c: the worker's environment, for the user P1b resolved (its HOME and
- * USER from the host's passwd, read here). */
-static int p1c_environment(struct launch *l, struct sbox_err *err)
-{
-	l->r.envp = sbox_env_build(l->r.policy, l->r.launch, l->ident.uid, err);
-	return l->r.envp ? 0 : -1;
-}
-
 /* A grant needs a device cgroup, which only root can set up.  The policy's
  * check reads GPUs= only, and --gpus N leaves it empty: a non-root caller
  * of sbox_spawn() handing over a selection is refused here too, in the
@@ -196,9 +202,9 @@ static int p1d_check_selection_privilege(const struct sbox_gpu_selection *sel,
 /* P1d, devices and GPUs: the GPUs the launcher selected from its own
  * inventory (sbox_launch.gpus: GPUs= is resolved once, by sboxrun or
  * sboxd, never inside the sandbox) are granted here, in the privileged
- * parent, and every node is checked; the grant's variables join the
- * environment; the device set (base + grant + DeviceAllow=) is built from
- * the result.  A GPU that can't be had fails the launch before anything
+ * parent, and every node is checked (its variables join the environment
+ * at P5); the device set (base + grant + DeviceAllow=) is built from the
+ * result.  A GPU that can't be had fails the launch before anything
  * exists. */
 static int p1d_devices(struct launch *l, struct sbox_err *err)
 {
@@ -208,7 +214,6 @@ static int p1d_devices(struct launch *l, struct sbox_err *err)
 	if (sbox_devices_check_privilege(policy, geteuid(), err) < 0 ||
 	    p1d_check_selection_privilege(launch->gpus, err) < 0 ||
 	    sbox_gpu_grant_prepare(&l->grant, launch->gpus, policy, launch->site, err) < 0 ||
-	    sbox_gpu_grant_env(&l->grant, &l->r.envp, err) < 0 ||
 	    sbox_device_set_build(&l->devices, policy, &l->grant, err) < 0)
 		return -1;
 	l->r.grant = &l->grant;
@@ -354,17 +359,28 @@ static int s1_go(struct launch *l, struct sbox_err *err)
 	return 0;
 }
 
-int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launch,
-	       struct sbox_child **out, struct sbox_err *err)
+static void prepared_take(struct launch *l, struct sbox_prepared *p)
+{
+	p->child = sbox_steal_ptr(l->child);
+	p->grant = l->grant;
+	sbox_gpu_grant_init(&l->grant);
+	p->worker_uid = l->ident.uid;
+	p->announce = l->r.announce;
+}
+
+/* Prepare: P1-P4 and S1; init builds the sandbox (C0-C6c) and waits for a
+ * request at S1c, telling the launcher so first when announce is set. */
+static int prepare(const struct sbox_policy *policy, const struct sbox_launch *launch,
+		   bool announce, struct sbox_prepared **out, struct sbox_err *err)
 {
 	_cleanup_(launch_free) struct launch l = {
-		.r = { .policy = policy, .launch = launch, .sync_fd = -1 },
+		.r = { .policy = policy, .launch = launch, .sync_fd = -1, .announce = announce },
 	};
+	struct sbox_prepared *p;
 
 	*out = NULL;
 	if (p1_namespaces(&l, err) < 0 ||
 	    p1b_identity(&l, err) < 0 ||
-	    p1c_environment(&l, err) < 0 ||
 	    p1d_devices(&l, err) < 0 ||
 	    p1e_network(&l, err) < 0 ||
 	    p1f_bind_sources(&l, err) < 0 ||
@@ -375,6 +391,85 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
 	    p4_parent_side(&l, err) < 0 ||
 	    s1_go(&l, err) < 0)
 		return -1;
-	*out = sbox_steal_ptr(l.child);
+	p = sbox_prepared_new();
+	if (!p)
+		return sbox_fail(err, ENOMEM, "allocating the prepared sandbox");
+	prepared_take(&l, p);
+	*out = p;
 	return 0;
+}
+
+int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *launch,
+		 struct sbox_prepared **out, struct sbox_err *err)
+{
+	return prepare(policy, launch, true, out, err);
+}
+
+/* P5, specialise: the worker's environment, for the user P1b resolved
+ * (its HOME and USER from the host's passwd, read here, never by NSS in
+ * the sandbox) and this request's caller (PassEnvironment=, TERM), then
+ * the GPU grant's variables, which are facts of the grant. */
+static char **p5_environment(const struct sbox_prepared *p, const struct sbox_policy *policy,
+			     const struct sbox_launch *launch, struct sbox_err *err)
+{
+	char **envp = sbox_env_build(policy, launch, p->worker_uid, err);
+
+	if (envp && sbox_gpu_grant_env(&p->grant, &envp, err) < 0) {
+		sbox_strv_free(envp);
+		return NULL;
+	}
+	return envp;
+}
+
+/* S1c: the request, to an init that has built everything else.  The
+ * sandbox's figures count from here: its time in a pool is not the
+ * worker's.  Sent right after S1 (sbox_spawn()), it may find init gone
+ * already: a step of its own failed, and its report (S2) waits on the
+ * channel for the caller, as the launch's outcome.  A prepared sandbox
+ * that said it was ready and is gone is a failure here: a pool then
+ * launches in full instead. */
+static int s1c_request(struct sbox_prepared *p, const struct sbox_launch *launch,
+		       char *const *envp, struct sbox_err *err)
+{
+	if (sbox_request_send(p->child->sync_fd, launch, envp, err) < 0) {
+		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))
+			return -1;
+		sbox_err_clear(err);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &p->child->started);
+	return 0;
+}
+
+int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
+		    const struct sbox_launch *launch, struct sbox_child **out,
+		    struct sbox_err *err)
+{
+	char **envp = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!launch->argv || !launch->argv[0])
+		sbox_fail(err, EINVAL, "no command to run");
+	else if ((envp = p5_environment(p, policy, launch, err)) && s1c_request(p, launch, envp, err) == 0) {
+		*out = sbox_steal_ptr(p->child);
+		rc = 0;
+	}
+	sbox_strv_free(envp);
+	sbox_prepared_free(p);
+	return rc;
+}
+
+int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launch,
+	       struct sbox_child **out, struct sbox_err *err)
+{
+	struct sbox_prepared *p;
+
+	*out = NULL;
+	/* Before anything exists: a launch without a command is refused as
+	 * cheaply as it was before the split. */
+	if (!launch->argv || !launch->argv[0])
+		return sbox_fail(err, EINVAL, "no command to run");
+	if (prepare(policy, launch, false, &p, err) < 0)
+		return -1;
+	return sbox_specialise(p, policy, launch, out, err);
 }

@@ -28,6 +28,7 @@
 #include "sandbox/network.h"
 #include "sandbox/procstate.h"
 #include "sandbox/spawn.h"
+#include "sandbox/request.h"
 #include "sandbox/sync.h"
 
 /* The worker's stack until its execve (C7a): it shares init's memory
@@ -208,15 +209,56 @@ static int c6b_gpu_locality(const struct sbox_recipe *r, struct sbox_err *err)
  * sboxd other clients' and sandboxes') go now that the filesystem is built
  * and before anything of the worker exists, where one left open would be
  * a way out through /proc/self/fd/N (CVE-2024-21626): only the sync
- * channel, stdio and the passed fds live on -- and init's copies of the veth address
- * lease and the group membership locks, which make them the sandbox's for
- * its whole life, whoever launched it (the worker closes them at W0: a
- * copy of the open file could unlock them). */
+ * channel lives on -- and init's copies of the veth address lease and the
+ * group membership locks, which make them the sandbox's for its whole
+ * life, whoever launched it (the worker closes them at W0: a copy of the
+ * open file could unlock them).  Not stdio nor the passed fds either: the
+ * request brings its own at S1c, so a prepared sandbox holds nothing of
+ * any client's. */
 static int c6c_close_launcher_fds(const struct sbox_recipe *r, struct sbox_err *err)
 {
+	static const struct sbox_launch none = { .stdio = { -1, -1, -1 } };
 	int keep[] = { r->sync_fd, r->net->lease.fd, r->net->group.member_fd };
 
-	return sbox_fds_close_launcher(r->launch, keep, 3, err);
+	return sbox_fds_close_launcher(&none, keep, 3, err);
+}
+
+/* C6d: S1c.  The sandbox is built; a pool's launcher learns so (PREPARED)
+ * and init waits for the request, as long as it takes: it holds nothing
+ * of anyone's and has run nothing of the user's.  EOF: the launcher gave
+ * the sandbox up (or died): init exits and the pid namespace with it. */
+static int c6d_wait_for_request(const struct sbox_recipe *r, struct sbox_request *req,
+				struct sbox_err *err)
+{
+	if (r->announce && sbox_sync_send(r->sync_fd, SBOX_SYNC_PREPARED, 0, 0, NULL) < 0)
+		_exit(125);
+	if (sbox_request_recv(r->sync_fd, req, err) == 0)
+		return 0;
+	if (err->errnum == ECONNRESET)
+		_exit(125);
+	return -1;
+}
+
+/* C6e: the request becomes the recipe that C7 on follows: init's own
+ * copies of the launch and the recipe, with argv, the environment, the
+ * caller's cwd and the fds from S1c, and all else as prepared. */
+static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_request *req,
+			     struct sbox_launch *l, struct sbox_recipe *spec)
+{
+	*l = *r->launch;
+	l->argv = req->argv;
+	memcpy(l->stdio, req->stdio, sizeof(l->stdio));
+	l->pass_fds = req->pass_fds;
+	l->n_pass_fds = req->n_pass;
+	/* The passed fds arrived under numbers of their own: each moves onto
+	 * its target at W3 (none: nothing to move, and W3 then needs no fd
+	 * above a low LimitNOFILE=). */
+	l->pass_fd_targets = req->n_pass ? req->targets : NULL;
+	l->caller_cwd = req->cwd;
+	l->caller_env = NULL;
+	*spec = *r;
+	spec->launch = l;
+	spec->envp = req->envp;
 }
 
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
@@ -320,7 +362,10 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	struct sbox_err err = { 0 };
 	/* Not in struct init: its initializer would clear all of it. */
 	char worker_stack[WORKER_STACK_SIZE] __attribute__((aligned(16)));
-	struct init in = { .r = r, .sigfd = -1, .report = { -1, -1 }, .worker = -1,
+	struct sbox_request req;
+	struct sbox_launch launch;
+	struct sbox_recipe spec;
+	struct init in = { .r = &spec, .sigfd = -1, .report = { -1, -1 }, .worker = -1,
 			   .worker_stack = worker_stack };
 
 	c0_close_launcher_fds(r);
@@ -334,17 +379,20 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6_filesystem(r, &err) < 0 ||
 	    c6b_gpu_locality(r, &err) < 0 ||
 	    c6c_close_launcher_fds(r, &err) < 0 ||
-	    c7_signals(&in, &err) < 0 ||
-	    c7a_start_worker(&in, &err) < 0)
+	    c6d_wait_for_request(r, &req, &err) < 0)
 		child_fail(r->sync_fd, &err);
+	c6e_take_request(r, &req, &launch, &spec);
+	if (c7_signals(&in, &err) < 0 ||
+	    c7a_start_worker(&in, &err) < 0)
+		child_fail(spec.sync_fd, &err);
 	c7c_set_title(&in);
 	if (c7b_harden_init(&in, &err) < 0)
-		child_fail(r->sync_fd, &err);
+		child_fail(spec.sync_fd, &err);
 	c8_report_start(&in);
 	if (!in.title_moved)
 		sbox_init_overwrite_title();
 	/* C9: forward signals, reap every child, S4 EXITED with the worker's
 	 * wait status, exit: init's end ends the pid namespace and kills
 	 * whatever the worker left behind. */
-	sbox_init_run(in.worker, in.sigfd, r->sync_fd);
+	sbox_init_run(in.worker, in.sigfd, spec.sync_fd);
 }

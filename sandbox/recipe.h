@@ -3,7 +3,8 @@
 /*
  * What the sandbox's side of the launch reads: everything the parent
  * computed before clone (P1, P2), in the child's copy of the parent's
- * memory.  Internal: sandbox/launch.c fills it and clones; init runs
+ * memory; the request's own part (argv, environment, cwd, fds) arrives
+ * later, at S1c (sandbox/request.h), and init puts it in its copy.  Internal: sandbox/launch.c fills it and clones; init runs
  * sbox_recipe_init() (sandbox/launch_init.c, steps C0-C9), which forks
  * the worker into sbox_recipe_worker() (sandbox/launch_worker.c, steps
  * W0-W4).  The step list and the reasons for its order are at the top of
@@ -38,8 +39,8 @@ struct sbox_recipe {
 	 * only install it). */
 	const struct sbox_identity *ident;
 	const struct sbox_seccomp *seccomp;
-	/* P1c, P1d: the worker's environment, the GPU grant's variables
-	 * included (W4). */
+	/* P5, S1c: the worker's environment, the GPU grant's variables
+	 * included (W4): NULL until init took the request (C6e). */
 	char **envp;
 	/* P1d: the GPUs granted (bound at C6, their locality at C6b) and
 	 * every device the sandbox may open (C6's /dev). */
@@ -56,6 +57,9 @@ struct sbox_recipe {
 	bool devices_enforced;
 	/* P2: the child's end of the sync channel (S1 in, S2-S4 out). */
 	int sync_fd;
+	/* P3: a pool prepares ahead: init says PREPARED at S1c (C6d) before
+	 * it waits for the request.  sbox_spawn() sends it right away. */
+	bool announce;
 };
 
 /* Init's steps C0-C9 in the cloned child; never returns. */

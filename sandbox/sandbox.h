@@ -106,7 +106,7 @@ enum {
 struct sbox_stats {
 	unsigned have;              /* SBOX_STAT_* bits of the figures known */
 	int cgroup_version;         /* 2, 1, or 0: no cgroup (figures from rusage) */
-	uint64_t wall_usec;         /* from clone to init's end (or to now) */
+	uint64_t wall_usec;         /* from the request (S1c) to init's end (or to now) */
 	uint64_t cpu_user_usec;
 	uint64_t cpu_system_usec;
 	uint64_t memory_peak;       /* bytes: v2 memory.peak, v1 memory.max_usage_in_bytes;
@@ -117,6 +117,39 @@ struct sbox_stats {
 /* Start a sandbox.  Returns once the child is cloned; *out owns it. */
 int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launch,
 	       struct sbox_child **out, struct sbox_err *err);
+
+/* Prepare and specialise: sbox_spawn() is sbox_prepare() then
+ * sbox_specialise(), back to back; a launcher that keeps a pool (sboxd)
+ * prepares ahead, off its launch path, and specialises per request
+ * (docs/design.md, "Prepare and specialise").
+ *
+ * sbox_prepare() does everything that does not depend on the request --
+ * namespaces, ids, the compiled filter, devices, network, cgroup with its
+ * limits and device set, the root view -- and returns after clone, as
+ * sbox_spawn() does; init builds the sandbox and says PREPARED on
+ * sbox_prepared_event_fd().  It reads launch's caller ids, site, pools,
+ * GPU selection, bind fds, close_fds and flags, never its argv, stdio,
+ * passed fds, cwd or environment: those are the request's.
+ *
+ * sbox_specialise() hands a request to a prepared sandbox: launch's argv,
+ * caller_env, caller_cwd, stdio and passed fds, with the environment built
+ * for it from policy, which must be the one it was prepared with (a pool
+ * matches them exactly).  It always consumes p: a failure destroys the
+ * sandbox, which is never used again. */
+struct sbox_prepared;
+int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *launch,
+		 struct sbox_prepared **out, struct sbox_err *err);
+int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
+		    const struct sbox_launch *launch, struct sbox_child **out,
+		    struct sbox_err *err);
+/* Readable when init said PREPARED, failed, or ended. */
+int sbox_prepared_event_fd(const struct sbox_prepared *p);
+/* 1: ready for a request; 0: not yet (a non-blocking fd had nothing);
+ * -1: it failed or ended (err says why): free it. */
+int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err);
+bool sbox_prepared_ready(const struct sbox_prepared *p);
+/* Kill init, remove its cgroup, release everything. */
+void sbox_prepared_free(struct sbox_prepared *p);
 
 /* Readable when an event (or the end of events) is pending. */
 int sbox_child_event_fd(const struct sbox_child *c);

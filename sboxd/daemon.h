@@ -11,6 +11,8 @@
  *   launch.c    LAUNCH, from a request to a running sandbox or a queued
  *               one (--wait-gpu), and the retries of queued launches
  *   recovery.c  the keeper that outlives sboxd, and re-adoption
+ *   pool.c      sandboxes prepared ahead, served to launches of their
+ *               exact shape (shape.c), refilled when the loop is idle
  *   leases.c    the GPU inventory and exclusive leases
  *
  * and under them, used by whichever needs them (each calls only those
@@ -63,6 +65,7 @@ enum watch_kind {
 	W_JOB_PIDFD,
 	W_KEEPER,
 	W_TEARDOWN,
+	W_POOL,
 };
 
 struct watch {
@@ -176,6 +179,7 @@ struct sboxd {
 	struct leases leases;
 	struct sbox_netns_pool *netns_pool;
 	struct sbox_net_reaper *net_reaper; /* veth teardown off the loop */
+	struct pool *pool;                  /* prepared sandboxes; NULL: [Pool] Size=0 */
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
@@ -281,6 +285,23 @@ void keeper_del(struct sboxd *d, uint64_t id);
 void keeper_put_teardown(struct sboxd *d, const struct job *j);
 void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
+
+/* pool.c: sandboxes prepared ahead ([Pool]).  pool_take: a sandbox for
+ * this launch from the pool, specialised (1, *out), or 0: launch in full
+ * (the shape is noted for a refill).  pool_refill prepares one sandbox,
+ * for an idle moment of the loop; pool_on_event reads a prepared init's
+ * PREPARED or its end; pool_reap frees the records of the batch's dead
+ * entries (reap_dead); pool_free ends them all (stop). */
+struct pool;
+struct pool_entry;
+int pool_init(struct sboxd *d, struct sbox_err *err);
+int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_launch *l,
+	      struct sbox_child **out);
+bool pool_wants_refill(const struct sboxd *d);
+void pool_refill(struct sboxd *d);
+void pool_on_event(struct sboxd *d, struct pool_entry *e);
+void pool_reap(struct sboxd *d);
+void pool_free(struct sboxd *d);
 
 /* leases.c: which GPU each job holds. */
 int leases_init(struct sboxd *d, struct sbox_err *err);

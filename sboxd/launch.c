@@ -15,8 +15,10 @@
  *      real path (not the text of the policy) is held against
  *      AllowBindPaths=; the sandbox binds exactly that fd
  *   5. bounds ([Bounds]) and GPU leases (AllowGPUs=, free or --wait-gpu)
- *   6. sbox_spawn() as the client's uid and gid (SO_PEERCRED): returns
- *      after clone; the set-up's outcome arrives as events
+ *   6. a sandbox prepared ahead for exactly this request's shape,
+ *      specialised (sboxd/pool.c), or sbox_spawn() as the client's uid and
+ *      gid (SO_PEERCRED): returns after clone; the set-up's outcome
+ *      arrives as events
  *
  * Every refusal is an ERROR naming what was refused and why; nothing of a
  * refused request is left behind.
@@ -390,7 +392,8 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	if (!own)
 		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
 	take_client_fds(&l, m, fds, pass_src, pass_tgt);
-	if (sbox_spawn(p, &l, &child, &r->err) < 0)
+	/* A sandbox prepared ahead for exactly this shape, else in full. */
+	if (!pool_take(d, p, &l, &child) && sbox_spawn(p, &l, &child, &r->err) < 0)
 		return refuse(r, SBOX_E_LAUNCH);
 	if (give_to_job(d, j, child, r) < 0)
 		return -1;

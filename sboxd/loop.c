@@ -4,8 +4,9 @@
  * signalfd, every client, every sandbox's event channel and pidfd, and the
  * keeper.  Deadlines (idle clients, jobs waiting for their client to come
  * back, the stop grace) set the epoll timeout.  While nothing happens, the
- * netns pool is refilled one namespace at a time, so that a request never
- * waits behind more than one.
+ * netns pool is refilled one namespace at a time, and the pool of prepared
+ * sandboxes one sandbox at a time, so that a request never waits behind
+ * more than one of each.
  */
 #include "sboxd/daemon.h"
 
@@ -59,6 +60,7 @@ static void reap_dead(struct sboxd *d)
 		return;
 	d->have_dead = false;
 	jobs_drop_dead_waiters(d);
+	pool_reap(d);
 	for (c = d->conns; c; c = cn) {
 		cn = c->next;
 		if (!c->dead)
@@ -145,6 +147,9 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 	case W_TEARDOWN:
 		jobs_on_teardown(d);
 		break;
+	case W_POOL:
+		pool_on_event(d, w->obj);
+		break;
 	default:
 		break;
 	}
@@ -174,7 +179,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	n = sbox_net_reaper_run(d->net_reaper);
 	if (n >= 0 && (t < 0 || n < t))
 		t = n;
-	if (pool_wants(d))
+	if (pool_wants(d) || pool_wants_refill(d))
 		t = 0;
 	if (max_wait_ms >= 0 && (t < 0 || t > max_wait_ms))
 		t = max_wait_ms;
@@ -187,6 +192,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	}
 	if (n == 0) {
 		refill_pool(d);
+		pool_refill(d);
 		return 0;
 	}
 	for (int i = 0; i < n; i++)

@@ -320,7 +320,7 @@ static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err
 	    restore_state(d, err) < 0 || prepare_network(d, err) < 0)
 		return -1;
 	prepare_devices();
-	if (open_socket(d, made, err) < 0)
+	if (pool_init(d, err) < 0 || open_socket(d, made, err) < 0)
 		return -1;
 	/* Launches queued before a restart whose GPUs came free meanwhile. */
 	jobs_retry_queued(d);
@@ -398,6 +398,7 @@ static void shut_down(struct sboxd *d, bool made)
 	sboxd_drop_all(d);
 	if (made && d->listen_fd >= 0)
 		unlink(d->socket_path);
+	pool_free(d);
 	if (d->netns_pool)
 		sbox_netns_pool_free(d->netns_pool);
 	sbox_net_reaper_free(d->net_reaper);

@@ -425,3 +425,51 @@ void sbox_host_probe(struct sbox_host *h)
 	h->mem_total = 16ULL << 30;
 	h->tasks_total = 4194304;
 }
+
+/* The pool of prepared sandboxes (sboxd/pool.c): the fake never prepares
+ * one, so every launch runs in full through sbox_spawn() above and the
+ * pool drops each shape after its failures; the rest is never reached. */
+int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *l,
+		 struct sbox_prepared **out, struct sbox_err *err)
+{
+	(void)policy;
+	(void)l;
+	*out = NULL;
+	return sbox_fail(err, ENOSYS, "the fuzzer's launch layer prepares nothing");
+}
+
+int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
+		    const struct sbox_launch *l, struct sbox_child **out, struct sbox_err *err)
+{
+	(void)p;
+	(void)policy;
+	(void)l;
+	(void)out;
+	(void)err;
+	__builtin_trap();
+}
+
+int sbox_prepared_event_fd(const struct sbox_prepared *p)
+{
+	(void)p;
+	__builtin_trap();
+}
+
+int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err)
+{
+	(void)p;
+	(void)err;
+	__builtin_trap();
+}
+
+bool sbox_prepared_ready(const struct sbox_prepared *p)
+{
+	(void)p;
+	__builtin_trap();
+}
+
+void sbox_prepared_free(struct sbox_prepared *p)
+{
+	(void)p;
+	__builtin_trap();
+}

@@ -430,6 +430,8 @@ bool raw_ping(const char *sock)
 	return ok;
 }
 
+/* The sandbox cgroup of a process on the host (v2, or v1's memory
+ * hierarchy), from /proc/PID/cgroup. */
 bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len)
 {
 	char path[64], line[512];

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A prepared sandbox's shape (sboxd/pool.c): everything sbox_prepare()
+ * consumed, as one text, so that the pool hands a request only a sandbox
+ * prepared from exactly the same inputs.  No other sboxd file is needed
+ * to compute it (the unit tests link it alone).
+ */
+#ifndef SBOX_SBOXD_SHAPE_H
+#define SBOX_SBOXD_SHAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/policy.h"
+#include "sandbox/sandbox.h"
+
+/* May a sandbox for this launch be prepared ahead at all?  Not when its
+ * preparation reads something of the request itself: binds of the
+ * client's fds, GPUs leased to it, a veth's address or a network group
+ * taken for it, its terminal (NewSession=no) -- those launch in full. */
+bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *l);
+
+/* The shape's key: the launch's facts that prepare reads, then the policy
+ * as sbox_policy_print() writes it (every directive of the table, so a
+ * new directive is part of the shape without a change here).
+ * *policy_off: where the policy's text starts in it (what a refill
+ * parses).  NULL: out of memory. */
+char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l,
+		     size_t *policy_off);
+
+#endif

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sboxd's pool of prepared sandboxes ([Pool], sboxd/pool.c), from outside
+ * and from inside.  A prepared sandbox is a child of sboxd that is no job:
+ * with no job running, sboxd's children are exactly its pool (the keeper
+ * is double-forked, nobody's child), so the tests see which prepared init
+ * a launch consumed, and which it left alone.
+ *
+ * - a pooled launch reports from inside (sbox-probe report) exactly what a
+ *   launch in full reports: ids, capabilities, seccomp, signals, /dev,
+ *   mounts, hostname, environment, rlimits, network, cgroup namespace, and
+ *   its limits hold (TasksMax=);
+ * - another user's launch of the same policy never gets it;
+ * - a policy that differs in one directive never gets it;
+ * - a prepared init killed from the host: the next launch still succeeds;
+ * - Size=0: no pool at all;
+ * - stop, and SIGKILL then restart: no prepared process nor cgroup left,
+ *   and no prepared sandbox adopted as a job.
+ */
+#include "tests/integration/daemon_harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sboxd D;
+
+#define POOL_MAX 16
+
+static int teardown(void **state)
+{
+	(void)state;
+	sboxd_cleanup(&D);
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define RUN(r, uid, ...) cmd_runl(r, uid, 30, D.sboxrun, "--socket", D.sock, __VA_ARGS__, NULL)
+
+/* sboxd's children: with no job running, its prepared sandboxes' inits. */
+static size_t pool_pids(pid_t *pids, size_t max)
+{
+	char path[64], buf[4096];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)D.pid, (int)D.pid);
+	f = fopen(path, "r");
+	if (!f)
+		skip_because("no /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)");
+	if (fgets(buf, sizeof(buf), f))
+		for (char *t = strtok(buf, " \n"); t && n < max; t = strtok(NULL, " \n"))
+			pids[n++] = (pid_t)atoi(t);
+	fclose(f);
+	return n;
+}
+
+/* Poll until sboxd holds exactly n prepared sandboxes, all ready to be
+ * handed out (its PREPARED read: sboxd had an idle moment since). */
+static size_t wait_pool(size_t n, pid_t *pids, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t got;
+
+	while ((got = pool_pids(pids, POOL_MAX)) != n && now_ms() < deadline)
+		usleep(20 * 1000);
+	/* Its init says PREPARED when it is built: give it and the loop a
+	 * moment (a launch that finds it not ready yet launches in full,
+	 * which the tests below would see as "not consumed"). */
+	usleep(300 * 1000);
+	got = pool_pids(pids, POOL_MAX);
+	if (got != n)
+		fprintf(stderr, "pool: %zu prepared sandboxes, expected %zu\n", got, n);
+	assert_int_equal(got, n);
+	return got;
+}
+
+static bool alive(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+static void start_with_pool(const char *size)
+{
+	char conf[256];
+
+	sboxd_prepare(&D);
+	snprintf(conf, sizeof(conf), "[Pool]\nSize=%s\nMaxShapesPerUser=4\n", size);
+	sboxd_start(&D, conf);
+}
+
+/* The host's own namespace of kind ns.X, for "is it a new one?". */
+static bool host_ns(const char *key, const char *value)
+{
+	char path[64], link[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", key + 3);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, value) == 0;
+}
+
+/* Two reports say the same: every line equal, but the fds' names (the
+ * harness's output files) and the namespaces' ids, which must be new in
+ * both or the host's in both. */
+static void assert_same_report(const char *a, const char *b)
+{
+	char *x = strdup(a), *y = strdup(b), *sx, *sy;
+	char *lx = strtok_r(x, "\n", &sx), *ly = strtok_r(y, "\n", &sy);
+	size_t lines = 0;
+
+	for (; lx && ly; lx = strtok_r(NULL, "\n", &sx), ly = strtok_r(NULL, "\n", &sy), lines++) {
+		char *ex = strchr(lx, '='), *ey = strchr(ly, '=');
+
+		assert_non_null(ex);
+		assert_non_null(ey);
+		*ex++ = '\0';
+		*ey++ = '\0';
+		assert_string_equal(lx, ly);
+		if (strncmp(lx, "fd.", 3) == 0)
+			continue;
+		if (strncmp(lx, "ns.", 3) == 0) {
+			if (host_ns(lx, ex) != host_ns(ly, ey))
+				fprintf(stderr, "%s: %s vs %s\n", lx, ex, ey);
+			assert_int_equal(host_ns(lx, ex), host_ns(ly, ey));
+			continue;
+		}
+		if (strcmp(ex, ey) != 0)
+			fprintf(stderr, "%s: '%s' (in full) vs '%s' (pooled)\n", lx, ex, ey);
+		assert_string_equal(ex, ey);
+	}
+	assert_null(lx);
+	assert_null(ly);
+	assert_true(lines > 50);
+	free(x);
+	free(y);
+}
+
+static void test_pooled_sees_what_full_sees(void **state)
+{
+	const char *limits[] = { "--memory", "256M", "--pids", "16" };
+	pid_t pids[POOL_MAX];
+	struct cmd full, pooled, fork_full, fork_pooled;
+
+	(void)state;
+	start_with_pool("1");
+	/* The first launch of a shape runs in full and notes the shape. */
+	RUN(&full, NOBODY, limits[0], limits[1], limits[2], limits[3], "--", D.probe, "report");
+	assert_cmd(&full, 0);
+	wait_pool(1, pids, 10000);
+	RUN(&pooled, NOBODY, limits[0], limits[1], limits[2], limits[3], "--", D.probe, "report");
+	assert_cmd(&pooled, 0);
+	/* It was the prepared one (gone with its job) ... */
+	assert_false(alive(pids[0]));
+	/* ... and it saw what the launch in full saw. */
+	assert_same_report(full.out, pooled.out);
+	assert_non_null(strstr(pooled.out, "\nuid=65534\n"));
+	/* Its limits hold: TasksMax=16 stops the same fork bomb. */
+	RUN(&fork_full, NOBODY, limits[0], limits[1], limits[2], limits[3], "--", D.probe,
+	    "forkbomb", "40");
+	wait_pool(1, pids, 10000);
+	RUN(&fork_pooled, NOBODY, limits[0], limits[1], limits[2], limits[3], "--", D.probe,
+	    "forkbomb", "40");
+	assert_false(alive(pids[0]));
+	assert_int_equal(fork_full.code, fork_pooled.code);
+	assert_non_null(strstr(fork_pooled.out, "fork_errno=EAGAIN"));
+	assert_string_equal(fork_full.out, fork_pooled.out);
+	cmd_free(&full);
+	cmd_free(&pooled);
+	cmd_free(&fork_full);
+	cmd_free(&fork_pooled);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A shape is the user's: root's prepared sandbox is never nobody's, and
+ * the other way round, for the very same policy. */
+static void test_other_user_never_gets_it(void **state)
+{
+	pid_t pids[POOL_MAX], roots;
+	struct cmd r;
+
+	(void)state;
+	start_with_pool("1");
+	RUN(&r, 0, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	wait_pool(1, pids, 10000);
+	roots = pids[0];
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=65534\n"));
+	cmd_free(&r);
+	/* root's is still there, untouched; nobody's shape now has one too. */
+	assert_true(alive(roots));
+	wait_pool(2, pids, 10000);
+	/* (root's worker runs as nobody too, as it names no User=: the
+	 * shapes differ by who asked, which is what prepare read.) */
+	RUN(&r, 0, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=65534\n"));
+	cmd_free(&r);
+	assert_false(alive(roots));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* One directive apart is another shape: MemoryMax=256M's prepared
+ * sandbox is not served to MemoryMax=257M, whose launch gets its own
+ * limit; then the 256M one is. */
+static void test_one_directive_apart(void **state)
+{
+	pid_t pids[POOL_MAX], first;
+	char cg[512];
+	struct cmd r;
+
+	(void)state;
+	start_with_pool("1");
+	RUN(&r, NOBODY, "--memory", "256M", "--", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	wait_pool(1, pids, 10000);
+	first = pids[0];
+	if (!sandbox_cgroup_of(first, cg, sizeof(cg)))
+		skip_because("the sandbox runs without a cgroup of its own here");
+	RUN(&r, NOBODY, "--memory", "257M", "--set", "Hostname=other", "--", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nhostname=other\n"));
+	cmd_free(&r);
+	assert_true(alive(first));
+	RUN(&r, NOBODY, "--set", "Hostname=other", "--memory", "256M", "--", D.probe, "report");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(alive(first));
+	RUN(&r, NOBODY, "--memory", "256M", "--", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nhostname=sbox\n"));
+	cmd_free(&r);
+	assert_false(alive(first));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A prepared init killed from the host is reaped and replaced at once;
+ * one killed right before a launch: the launch still succeeds. */
+static void test_prepared_init_killed(void **state)
+{
+	pid_t pids[POOL_MAX], killed;
+	long long deadline;
+	struct cmd r;
+
+	(void)state;
+	start_with_pool("1");
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	wait_pool(1, pids, 10000);
+	killed = pids[0];
+	assert_int_equal(kill(killed, SIGKILL), 0);
+	/* sboxd sees its end at once: reaped (no zombie left) and replaced,
+	 * with no launch to find it. */
+	deadline = now_ms() + 5000;
+	while (alive(killed) && now_ms() < deadline)
+		usleep(20 * 1000);
+	assert_false(alive(killed));
+	wait_pool(1, pids, 10000);
+	assert_int_not_equal(pids[0], killed);
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=65534\n"));
+	cmd_free(&r);
+	wait_pool(1, pids, 10000);
+	/* Killed right before the launch, with no idle moment between. */
+	assert_int_equal(kill(pids[0], SIGKILL), 0);
+	RUN(&r, NOBODY, D.probe, "exit", "3");
+	assert_cmd(&r, 3);
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Size=0: launches as without a pool, nothing prepared. */
+static void test_size_zero(void **state)
+{
+	pid_t pids[POOL_MAX];
+	struct cmd r;
+
+	(void)state;
+	start_with_pool("0");
+	for (int i = 0; i < 2; i++) {
+		RUN(&r, NOBODY, D.probe, "report");
+		assert_cmd(&r, 0);
+		assert_non_null(strstr(r.out, "\nuid=65534\n"));
+		cmd_free(&r);
+	}
+	assert_true(sboxd_no_jobs(&D, 3000));
+	usleep(300 * 1000);
+	assert_int_equal(pool_pids(pids, POOL_MAX), 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Shapes=USER:FILE is prepared from the start: the first launch of that
+ * user and policy is served from the pool. */
+static void test_shapes_prepared_at_start(void **state)
+{
+	char conf[512], file[300];
+	pid_t pids[POOL_MAX];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(file, sizeof(file), "%s/worker.policy", D.dir);
+	write_text(file, "[Sandbox]\nMemoryMax=256M\nTasksMax=64\n");
+	snprintf(conf, sizeof(conf), "[Pool]\nSize=1\nShapes=nobody:%s\n", file);
+	sboxd_start(&D, conf);
+	wait_pool(1, pids, 10000);
+	RUN(&r, NOBODY, "--memory", "256M", "--pids", "64", "--", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=65534\n"));
+	cmd_free(&r);
+	assert_false(alive(pids[0]));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* sboxd with a pool of Size=2, filled by one launch of a shape: the
+ * prepared inits and their cgroups. */
+static void fill_pool_of_two(pid_t *pids, char cgs[][512], size_t *n_cg)
+{
+	struct cmd r;
+
+	start_with_pool("2");
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	*n_cg = 0;
+	wait_pool(2, pids, 10000);
+	for (size_t i = 0; i < 2; i++)
+		if (sandbox_cgroup_of(pids[i], cgs[*n_cg], 512))
+			(*n_cg)++;
+}
+
+static bool all_gone(const pid_t *pids, size_t n, char cgs[][512], size_t n_cg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (alive(pids[i]))
+			return false;
+	for (size_t i = 0; i < n_cg; i++)
+		if (access(cgs[i], F_OK) == 0)
+			return false;
+	return true;
+}
+
+/* sboxd stops: its prepared sandboxes go with it, cgroups and all. */
+static void test_stop_leaves_nothing(void **state)
+{
+	pid_t pids[POOL_MAX];
+	char cgs[POOL_MAX][512];
+	size_t n_cg;
+
+	(void)state;
+	fill_pool_of_two(pids, cgs, &n_cg);
+	assert_int_equal(sboxd_stop(&D), 0);
+	assert_true(all_gone(pids, 2, cgs, n_cg));
+}
+
+/* SIGKILL of sboxd: the prepared inits end (their channel closed; the
+ * keeper never had it), no successor adopts one as a job, and their
+ * cgroups go at the successor's sweep. */
+static void test_sigkill_leaves_nothing(void **state)
+{
+	pid_t pids[POOL_MAX];
+	char cgs[POOL_MAX][512];
+	size_t n_cg;
+	long long deadline;
+	int lines;
+	struct cmd r;
+
+	(void)state;
+	fill_pool_of_two(pids, cgs, &n_cg);
+	sboxd_kill9(&D);
+	deadline = now_ms() + 5000;
+	while ((alive(pids[0]) || alive(pids[1])) && now_ms() < deadline)
+		usleep(20 * 1000);
+	assert_false(alive(pids[0]));
+	assert_false(alive(pids[1]));
+	sboxd_restart(&D);
+	/* --jobs: its header line, no job. */
+	RUN(&r, 0, "--jobs");
+	assert_cmd(&r, 0);
+	lines = 0;
+	for (const char *p = r.out; (p = strchr(p, '\n')); p++)
+		lines++;
+	if (lines != 1)
+		cmd_dump(&r);
+	assert_int_equal(lines, 1);
+	cmd_free(&r);
+	/* The sweep removes a dead launcher's cgroups once 10 s old, at a
+	 * launch under their parent. */
+	deadline = now_ms() + 25000;
+	while (!all_gone(pids, 2, cgs, n_cg) && now_ms() < deadline) {
+		RUN(&r, 0, D.probe, "exit", "0");
+		cmd_free(&r);
+		sleep(1);
+	}
+	assert_true(all_gone(pids, 2, cgs, n_cg));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_pooled_sees_what_full_sees, teardown),
+		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
+		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
+		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
+		cmocka_unit_test_teardown(test_size_zero, teardown),
+		cmocka_unit_test_teardown(test_shapes_prepared_at_start, teardown),
+		cmocka_unit_test_teardown(test_stop_leaves_nothing, teardown),
+		cmocka_unit_test_teardown(test_sigkill_leaves_nothing, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pool's shape key (sboxd/shape.c): a prepared sandbox is served only
+ * to a launch whose key is equal, so the key must hold every input of
+ * sbox_prepare().  Every directive of the table is in it; a directive set
+ * to another value, another caller, changes it; the policy's text in it
+ * parses back to the same key (a refill prepares from it); launches whose
+ * preparation reads the request are never pooled.  And [Pool]'s keys.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/directives.h"
+#include "policy/parse.h"
+#include "policy/policy.h"
+#include "policy/site.h"
+#include "sboxd/shape.h"
+
+static struct sbox_launch launch_as(uid_t uid, gid_t gid)
+{
+	return (struct sbox_launch){ .stdio = { -1, -1, -1 }, .caller_uid = uid,
+				     .caller_gid = gid, .survive_launcher = true };
+}
+
+static char *key_of(const struct sbox_policy *p, const struct sbox_launch *l)
+{
+	size_t off;
+	char *k = pool_shape_key(p, l, &off);
+
+	assert_non_null(k);
+	return k;
+}
+
+static char *key_with(const char *name, const char *value, const struct sbox_launch *l)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char *k;
+
+	sbox_policy_init(&p);
+	if (name && sbox_policy_set(&p, name, value, &err) < 0)
+		fail_msg("%s=%s: %s", name, value, err.msg);
+	k = key_of(&p, l);
+	sbox_policy_free(&p);
+	return k;
+}
+
+/* Every directive of the table has its line in the key: a directive
+ * added to the table is in the shape with no change to the pool. */
+static void test_every_directive_is_in_the_key(void **state)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	char *k = key_with(NULL, NULL, &l);
+
+	(void)state;
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		char line[96];
+
+		if (!sbox_directives[i].print)
+			continue;   /* a flag's alias of the row before */
+		snprintf(line, sizeof(line), "\n%s=", sbox_directives[i].name);
+		if (!strstr(k, line))
+			fail_msg("%s is not in the shape key", sbox_directives[i].name);
+	}
+	free(k);
+}
+
+/* One directive set to its documented example is another shape, unless
+ * the example is what the default prints as. */
+static void test_one_directive_apart_is_another_shape(void **state)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	char *base = key_with(NULL, NULL, &l);
+	size_t changed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sbox_n_directives; i++) {
+		const struct sbox_directive *d = &sbox_directives[i];
+		char line[256], *k;
+
+		if (!d->print || !d->example)
+			continue;
+		k = key_with(d->name, d->example, &l);
+		snprintf(line, sizeof(line), "\n%s=%s\n", d->name, d->example);
+		if (strcmp(k, base) == 0 && !strstr(base, line))
+			fail_msg("%s=%s leaves the shape key unchanged", d->name, d->example);
+		changed += strcmp(k, base) != 0;
+		free(k);
+	}
+	assert_true(changed > 40);
+	free(base);
+}
+
+static void test_caller_is_in_the_key(void **state)
+{
+	struct sbox_launch a = launch_as(1000, 1000), b = launch_as(1001, 1000);
+	struct sbox_launch c = launch_as(1000, 1001), e = launch_as(1000, 1000);
+	char *ka = key_with(NULL, NULL, &a), *kb = key_with(NULL, NULL, &b);
+	char *kc = key_with(NULL, NULL, &c), *ke;
+
+	(void)state;
+	e.survive_launcher = false;
+	ke = key_with(NULL, NULL, &e);
+	assert_string_not_equal(ka, kb);
+	assert_string_not_equal(ka, kc);
+	assert_string_not_equal(ka, ke);
+	free(ka);
+	free(kb);
+	free(kc);
+	free(ke);
+}
+
+/* A refill parses the key's policy text: it must come back as the same
+ * key, for a policy that sets many directives. */
+static void test_policy_text_round_trips(void **state)
+{
+	static const char *const text =
+		"[Sandbox]\nMemoryMax=256M\nTasksMax=64\nHostname=w1\nEnvironment=A=1 \"B=two words\"\n"
+		"PassEnvironment=HOME\nTemporaryFileSystem=/scratch:size=16M\nInaccessiblePaths=/srv\n"
+		"SystemCallFilter=~@mount\nCapabilityBoundingSet=\nLimitNOFILE=256:512\nCPUQuota=50%\n"
+		"UMask=0077\nWorkingDirectory=/tmp\nRuntimeMaxSec=30\n";
+	struct sbox_launch l = launch_as(65534, 65534);
+	struct sbox_policy p, q;
+	struct sbox_err err = { 0 };
+	size_t off;
+	char *k1, *k2;
+
+	(void)state;
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_load_string(&p, text, "test", &err), 0);
+	k1 = pool_shape_key(&p, &l, &off);
+	assert_non_null(k1);
+	sbox_policy_init(&q);
+	if (sbox_policy_load_string(&q, k1 + off, "key", &err) < 0)
+		fail_msg("the key's policy does not parse: %s", err.msg);
+	k2 = key_of(&q, &l);
+	assert_string_equal(k1, k2);
+	free(k1);
+	free(k2);
+	sbox_policy_free(&p);
+	sbox_policy_free(&q);
+}
+
+static bool poolable_with(const char *name, const char *value)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	bool r;
+
+	sbox_policy_init(&p);
+	if (name && sbox_policy_set(&p, name, value, &err) < 0)
+		fail_msg("%s=%s: %s", name, value, err.msg);
+	r = pool_shape_poolable(&p, &l);
+	sbox_policy_free(&p);
+	return r;
+}
+
+/* What prepare would read of the request itself: never pooled. */
+static void test_request_bound_launches_are_not_pooled(void **state)
+{
+	(void)state;
+	assert_true(poolable_with(NULL, NULL));
+	assert_true(poolable_with("MemoryMax", "256M"));
+	assert_true(poolable_with("TemporaryFileSystem", "/scratch"));
+	assert_true(poolable_with("PrivateNetwork", "host"));
+	assert_false(poolable_with("BindPaths", "/srv"));
+	assert_false(poolable_with("BindReadOnlyPaths", "/srv"));
+	assert_false(poolable_with("GPUs", "0"));
+	assert_false(poolable_with("PrivateNetwork", "veth"));
+	assert_false(poolable_with("PrivateNetwork", "group:a"));
+	assert_false(poolable_with("NewSession", "no"));
+}
+
+static int site(const char *text, struct sbox_site *s, struct sbox_err *err)
+{
+	sbox_site_init(s);
+	return sbox_site_load_string(s, text, "site.conf", err);
+}
+
+static void test_pool_config(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "[Pool]\nSize=65\n", "Size=65: expected a number from 0 to 64" },
+		{ "[Pool]\nShapes=nobody\n", "expected USER:/absolute/policy/file" },
+		{ "[Pool]\nShapes=nobody:relative.policy\n", "expected USER:/absolute/policy/file" },
+		{ "[Pool]\nShapes=no-such-user-sbox:/p\n", "no such user 'no-such-user-sbox'" },
+	};
+	struct sbox_site s;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(site("", &s, &err), 0);
+	assert_int_equal(s.daemon.pool_size, 2);
+	assert_int_equal(s.daemon.pool_max_shapes, 8);
+	assert_int_equal(s.daemon.pool_max_shapes_per_user, 2);
+	assert_int_equal(s.daemon.pool_max_sandboxes, 16);
+	sbox_site_free(&s);
+	assert_int_equal(site("[Pool]\nSize=0\nShapes=nobody:/etc/a.policy 0:/etc/b.policy\n", &s,
+			      &err), 0);
+	assert_int_equal(s.daemon.pool_size, 0);
+	assert_int_equal(s.daemon.n_pool_shapes, 2);
+	assert_int_equal(s.daemon.pool_shapes[1].uid, 0);
+	assert_int_equal(s.daemon.pool_shapes[1].gid, 0);
+	assert_string_equal(s.daemon.pool_shapes[0].policy_file, "/etc/a.policy");
+	sbox_site_free(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(site(bad[i][0], &s, &err), -1);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("'%s': got '%s'", bad[i][0], err.msg);
+		sbox_site_free(&s);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_directive_is_in_the_key),
+		cmocka_unit_test(test_one_directive_apart_is_another_shape),
+		cmocka_unit_test(test_caller_is_in_the_key),
+		cmocka_unit_test(test_policy_text_round_trips),
+		cmocka_unit_test(test_request_bound_launches_are_not_pooled),
+		cmocka_unit_test(test_pool_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
