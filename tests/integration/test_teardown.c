@@ -457,12 +457,14 @@ static void test_kill9_during_an_end_is_finished_by_the_successor(void **state)
 
 #define NONE_POLICY "[Sandbox]\nPrivateNetwork=none\n"
 
-/* sboxd with a netns pool, given a moment to fill it. */
+/* sboxd with a netns pool, given a moment to fill it.  No prepared
+ * sandboxes ([Pool] Size=0): they would take the pool's netns ahead, and
+ * these tests follow one netns from one sandbox to the next. */
 static void start_pooled(const char *extra)
 {
 	char conf[512];
 
-	snprintf(conf, sizeof(conf), "NetnsPool=4\n%s", extra ? extra : "");
+	snprintf(conf, sizeof(conf), "NetnsPool=4\n%s[Pool]\nSize=0\n", extra ? extra : "");
 	sboxd_prepare(&D);
 	sboxd_start(&D, conf);
 	sleep_ms(500);
