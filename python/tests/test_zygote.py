@@ -10,6 +10,7 @@ are checked in the real modes only.
 """
 
 import concurrent.futures
+import errno
 import os
 import select
 import signal
@@ -650,6 +651,22 @@ def _assert_fresh_sandboxes(rs, mine, tmpl, t):
         assert r["marker_imported_in"] == t.pid, "preload_marker not from the template"
         assert r["start_method"] == "sbox"
         assert "/etc/hostname" not in r["fds"].values() and len(r["fds"]) <= 12, r["fds"]
+
+
+def test_worker_filter_is_its_policys(zctx):
+    """The template compiled the default seccomp filter ahead (libsbox's
+    cache, for every worker's enter): a worker whose policy edits the
+    filter still gets its own, a default one the default."""
+    real_only(zctx)
+    ctx = zctx(spares=0)
+    q = ctx.Queue()
+    for opts, want in (({"set": {"SystemCallFilter": "~getcwd:EACCES"}}, errno.EACCES),
+                       ({}, 0), ({"set": {"SystemCallFilter": "~getcwd:ENOSYS"}}, errno.ENOSYS)):
+        p = ctx.Process(target=workers.getcwd_errno, args=(q,), sandbox=opts)
+        p.start()
+        assert q.get(timeout=60) == want, opts
+        p.join(60)
+        assert p.exitcode == 0
 
 
 def test_limits_are_in_force(zctx):
