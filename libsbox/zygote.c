@@ -377,6 +377,18 @@ out:
 	return rc;
 }
 
+/* In W, first: the pages T shares with its other workers (still mapped in
+ * T, so inherited by the fork) are not W's to write: a sibling's cgroup
+ * path is what T reads back when it reaps that sibling. */
+static void drop_siblings_pages(struct sbox_zygote *z)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		if (z->w[i].shm)
+			munmap(z->w[i].shm, sizeof(struct shared));
+		z->w[i].shm = NULL;
+	}
+}
+
 static struct shared *shared_of(struct sbox_zygote *z)
 {
 	/* In W, prefork's page is the one of the fork that made it. */
@@ -393,6 +405,7 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 	struct shared *shm = shared_of(z);
 	int rc = -1;
 
+	drop_siblings_pages(z);
 	if (errlen)
 		err[0] = '\0';
 	if (env_out_len)
