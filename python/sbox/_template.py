@@ -50,8 +50,6 @@ SETUP_FAILED = 125
 # are killed), and this many spares per key
 MAX_SPARE_KEYS = 2
 MAX_SPARES = 8
-# seconds from a request to the refill of its key's spares
-REFILL_DELAY = 0.1
 
 # The fds W received in the fork request, indexed as the parent's
 # duplicate_for_child() numbered them (read by _zygote._DupFd.detach).
@@ -118,7 +116,6 @@ class Template:
         # how many it wants (0 after one of its spares failed)
         self.spare_want: "OrderedDict[SpareKey, int]" = OrderedDict()
         self.spares: Dict[int, Spare] = {}  # by pidfd
-        self.refill_at: Dict[SpareKey, float] = {}
 
     def serve(self) -> None:
         while True:
@@ -146,11 +143,9 @@ class Template:
                 elif fd in self.spares:
                     self._spare_died(self.spares[fd])
             self._enforce_deadlines()
-            self._refill_due()
 
     def _poll_timeout(self) -> Optional[int]:
         ds = [c.deadline for c in self.children.values() if c.deadline and not c.timed_out]
-        ds += list(self.refill_at.values())
         if not ds:
             return None
         return max(0, int((min(ds) - time.monotonic()) * 1000) + 1)
@@ -205,9 +200,8 @@ class Template:
             self._fork_fresh(req, fds)
         if want:
             self._want_spares(key, want)
-            # not now: the worker just started needs the CPUs more than
-            # the next one does
-            self.refill_at.setdefault(key, time.monotonic() + REFILL_DELAY)
+            # after P got its answer (_started wrote it): off the start path
+            self._refill(key)
 
     def _fork_fresh(self, req: Dict[str, Any], fds: List[int]) -> None:
         status_w = fds[0]
@@ -267,12 +261,6 @@ class Template:
             for sp in [s for s in self.spares.values() if s.key == old]:
                 del self.spares[sp.pidfd]
                 self._discard(sp)
-
-    def _refill_due(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, t in self.refill_at.items() if t <= now]:
-            del self.refill_at[key]
-            self._refill(key)
 
     def _refill(self, key: SpareKey) -> None:
         """Fork spares of key until it has as many as it wants (after P
