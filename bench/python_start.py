@@ -4,7 +4,7 @@ many, for multiprocessing's fork / forkserver / spawn and sbox direct / via
 sboxd / from a zygote, in the same run (bench/run.sh wires it into `make bench`).
 
     bench/python_start.py [-n 30] [--sboxd build/release/sboxd | --socket PATH] [--json FILE]
-                          [--torch-n 10] [--pss-workers 32] [--no-torch]
+                          [--torch-n 20] [--pss-workers 32] [--no-torch] [--torch-only]
 
 The torch rows (issue 15): Process.start() until a target that imports torch
 has it, for forkserver with set_forkserver_preload(["torch"]), spawn, and an
@@ -124,8 +124,12 @@ def torch_rows(args, sock):
     t0 = time.monotonic()
     zyg.prepare()
     out["zygote_template_ms"] = (time.monotonic() - t0) * 1000.0
+    # the same template's workers, each forked and entered at start()
+    # (spares=0), against the default: one entered ahead (a spare)
+    nospare = sbox.get_context(preload=["torch"], spares=0, **opts)
     rows = [("forkserver-preload", fs, args.torch_n), ("spawn", multiprocessing.get_context("spawn"),
-            max(3, args.torch_n // 3)), ("sbox-zygote", zyg, args.torch_n)]
+            max(3, args.torch_n // 3)), ("sbox-zygote", zyg, args.torch_n),
+            ("sbox-zygote-nospare", nospare, args.torch_n)]
     for name, ctx, n in rows:
         xs = measure(ctx, n, one_torch)
         out[name] = stat_row(xs)
@@ -143,11 +147,14 @@ def torch_rows(args, sock):
     fsm = out["forkserver-preload"]["median_ms"]
     out["zygote_over_forkserver"] = out["sbox-zygote"]["median_ms"] / fsm
     out["zygote_over_spawn"] = out["sbox-zygote"]["median_ms"] / out["spawn"]["median_ms"]
+    out["nospare_over_forkserver"] = out["sbox-zygote-nospare"]["median_ms"] / fsm
     if "pss_kb_spawn" in out:
         out["pss_zygote_over_spawn"] = out["pss_kb_sbox-zygote"] / out["pss_kb_spawn"]
-    print("python-start torch zygote / forkserver-preload = %.2fx (goal <= 1.0x), "
+    print("python-start torch (%s) zygote / forkserver-preload = %.2fx (goal <= 1.0x; "
+          "%.2fx without spares), "
           "zygote / spawn = 1/%.0f (goal <= 1/50)%s" % (
-              out["zygote_over_forkserver"], 1 / out["zygote_over_spawn"],
+              out["via"], out["zygote_over_forkserver"], out["nospare_over_forkserver"],
+              1 / out["zygote_over_spawn"],
               ", PSS zygote / spawn = %.3f (goal <= 0.25)" % out["pss_zygote_over_spawn"]
               if "pss_zygote_over_spawn" in out else ""), flush=True)
     return out
@@ -210,10 +217,11 @@ def main():
     ap.add_argument("--socket")
     ap.add_argument("--sboxd")
     ap.add_argument("--json")
-    ap.add_argument("--torch-n", type=int, default=10)
+    ap.add_argument("--torch-n", type=int, default=20)
     ap.add_argument("--pss-workers", type=int, default=32)
     ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-only", action="store_true",
+                    help="only the torch rows, in this python (which must have torch)")
     args = ap.parse_args()
     if args.torch_only:
         res = torch_rows(args, args.socket)
@@ -247,10 +255,17 @@ def main():
             print("python-start %-12s median %7.1f ms  min %7.1f  max %7.1f  (n=%d)"
                   % (name, results[name]["median_ms"], min(xs), max(xs), len(xs)), flush=True)
         if not args.no_torch:
-            try:
-                results["torch"] = torch_results(args, sock)
-            except (OSError, RuntimeError, subprocess.SubprocessError) as e:
-                print("python-start torch: not measured: %s" % e, flush=True)
+            # through sboxd (when there is one) and, as root, direct too
+            vias = [("torch", sock)] + ([("torch_direct", None)] if sock and os.geteuid() == 0
+                                        else [])
+            for key, via in vias:
+                try:
+                    # the PSS rows once (through sboxd): the memory is the same
+                    a = args if key == "torch" else argparse.Namespace(**{**vars(args),
+                                                                          "pss_workers": 0})
+                    results[key] = torch_results(a, via)
+                except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+                    print("python-start torch: not measured: %s" % e, flush=True)
     finally:
         sbox._zygote.stop_all()  # its workers placed by the sboxd about to stop
         if daemon:

@@ -152,6 +152,21 @@ static const char *site_path(void)
 	return s && s[0] ? s : NULL;
 }
 
+/* The filter of a policy with no seccomp settings of its own (the usual
+ * worker's) compiled once here, in T, for every worker's cache hit.  T's
+ * memory is already what every worker runs libsbox from: the cache adds
+ * nothing a template's imports could not reach before. */
+static void warm_default_filter(void)
+{
+	struct sbox_policy p;
+	struct sbox_err e = { 0 };
+
+	sbox_policy_init(&p);
+	if (sbox_policy_validate(&p, &e) == 0)
+		sbox_zygote_warm(&p);
+	sbox_policy_free(&p);
+}
+
 struct sbox_zygote *sbox_zygote_open(const char *socket_path, char *err, size_t errlen)
 {
 	struct sbox_zygote *z = calloc(1, sizeof(*z));
@@ -184,6 +199,7 @@ struct sbox_zygote *sbox_zygote_open(const char *socket_path, char *err, size_t 
 	if ((z->socket && own_user_namespace(err, errlen) < 0) ||
 	    children_namespace(z, err, errlen) < 0)
 		goto fail;
+	warm_default_filter();
 	return z;
 fail:
 	sbox_zygote_close(z);
@@ -361,6 +377,18 @@ out:
 	return rc;
 }
 
+/* In W, first: the pages T shares with its other workers (still mapped in
+ * T, so inherited by the fork) are not W's to write: a sibling's cgroup
+ * path is what T reads back when it reaps that sibling. */
+static void drop_siblings_pages(struct sbox_zygote *z)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		if (z->w[i].shm)
+			munmap(z->w[i].shm, sizeof(struct shared));
+		z->w[i].shm = NULL;
+	}
+}
+
 static struct shared *shared_of(struct sbox_zygote *z)
 {
 	/* In W, prefork's page is the one of the fork that made it. */
@@ -377,6 +405,7 @@ int sbox_zygote_enter(struct sbox_zygote *z, const char *policy_text, unsigned g
 	struct shared *shm = shared_of(z);
 	int rc = -1;
 
+	drop_siblings_pages(z);
 	if (errlen)
 		err[0] = '\0';
 	if (env_out_len)

@@ -496,6 +496,16 @@ static int z_least_privilege(const struct sbox_policy *p, const struct sbox_secc
 	return 0;
 }
 
+void sbox_zygote_warm(const struct sbox_policy *p)
+{
+	struct sbox_seccomp filter = { 0 };
+	struct sbox_err e = { 0 };
+
+	/* A failure here is the worker's to report, with its own policy. */
+	if (sbox_seccomp_compile(&filter, &p->sec, &e) == 0)
+		sbox_seccomp_free(&filter);
+}
+
 int sbox_zygote_specialise(const struct sbox_policy *p, const struct sbox_zygote_grant *g,
 			   const int *keep, size_t n_keep, struct sbox_err *err)
 {

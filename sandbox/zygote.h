@@ -65,6 +65,13 @@ int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t l
 			  struct sbox_err *err);
 void sbox_zygote_grant_free(struct sbox_zygote_grant *g);
 
+/* In the template, before its imports: compile p's seccomp filter into
+ * sandbox/seccomp.c's cache, so that each worker forked from it with the
+ * same filter settings copies it instead of compiling (libseccomp's work,
+ * about half of a worker's specialise on a loaded VM).  Best effort: a
+ * worker whose filter is not there compiles its own. */
+void sbox_zygote_warm(const struct sbox_policy *p);
+
 /* In the worker, after placement: new mount, net, ipc, uts and cgroup
  * namespaces, hostname, lo up, the root view with only the granted
  * devices, every fd but stdio and keep closed, rlimits, capabilities,

@@ -55,6 +55,10 @@ class Libsbox:
                               "include/sbox/zygote.h" % (self.path, e)) from e
         self.lib = lib
         self.z: Optional[int] = None
+        # made here, in the template: a worker's enter() then writes a few
+        # bytes of its copy instead of zeroing 64 KiB of fresh heap (each
+        # page a copy-on-write fault of the template's heap)
+        self._env_buf = ctypes.create_string_buffer(ENV_LEN)
 
     @staticmethod
     def _declare(lib: ctypes.CDLL) -> None:
@@ -102,7 +106,7 @@ class Libsbox:
         """Make this process (just forked) a fresh sandbox; the environment
         the sandbox gives it, as (name, value) pairs."""
         keep = (ctypes.c_int * max(len(keep_fds), 1))(*keep_fds)
-        env = ctypes.create_string_buffer(ENV_LEN)
+        env = self._env_buf
         self._call("sbox_zygote_enter", self.z, policy.encode(), gpu_count, keep, len(keep_fds),
                    env, ENV_LEN)
         return parse_env(_text(env))

@@ -6,16 +6,26 @@ CPython's forkserver:
 
   P -> T  init   {preload, sys_path, cwd, socket, native}         (once)
   T -> P  {"ok": pid} or {"error": text}      (after the imports and check_clean)
-  P -> T  fork   {id, policy, gpus, env, timeout} + fds
+  P -> T  fork   {id, policy, gpus, env, timeout, spares} + fds
                  [status_w, data_r, ready_w, stdout, stderr, passed...]
   P -> T  signal {id, sig}
   P closes the socket: T kills its workers, reaps them and exits.
 
-Per worker, T writes JSON lines on status_w: {"pid": N} (or {"error": text}),
+Per worker, T writes JSON lines on status_w: {"pid": N, "spare": bool} (or
+{"error": text}),
 later {"status": WAITSTATUS, "timeout": bool}, then closes it: its EOF is
 the Process's sentinel.  W writes b"R" on ready_w once its sandbox is
 entered (or b"E" + libsbox's message, then exits 125) and reads the
 preparation data and the process object from data_r, as spawn does.
+
+Spares: for a request with gpus == 0 and spares > 0, T keeps that many
+workers forked and ENTERED ahead for its sandbox key (policy text, gpu
+count), each waiting on a socketpair with T (the only fd enter leaves it
+besides stdio).  A request hands its fds and env to a ready spare (T sends
+them on that socket, then closes its end: a spare is used once) and T
+refills after answering P.  A spare that could not enter (b"E" on its
+socket, exit 125) is reaped and its key gets no more spares until the next
+request for it, which forks a fresh worker (whose error then reaches P).
 """
 
 import gc
@@ -28,13 +38,18 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
 
 CTRL_FD = 3
 MAX_FDS = 5 + 64
 MSG_MAX = 1 << 20
 PR_SET_PDEATHSIG = 1
 SETUP_FAILED = 125
+# at most this many sandbox keys keep spares (the least recently used one's
+# are killed), and this many spares per key
+MAX_SPARE_KEYS = 2
+MAX_SPARES = 8
 
 # The fds W received in the fork request, indexed as the parent's
 # duplicate_for_child() numbered them (read by _zygote._DupFd.detach).
@@ -77,12 +92,30 @@ class Child:
         self.timed_out = False
 
 
+SpareKey = Tuple[str, int]
+
+
+class Spare:
+    """A worker forked and entered ahead, waiting on chan for a request."""
+
+    def __init__(self, key: SpareKey, pid: int, pidfd: int, chan: socket.socket):
+        self.key = key
+        self.pid = pid
+        self.pidfd = pidfd
+        self.chan = chan
+        self.ready = False
+
+
 class Template:
     def __init__(self, ctrl: socket.socket, native: Any):
         self.ctrl = ctrl
         self.native = native
         self.children: Dict[int, Child] = {}  # by request id
         self.by_pidfd: Dict[int, int] = {}
+        # spares by key, the most recently used key last; a key maps to
+        # how many it wants (0 after one of its spares failed)
+        self.spare_want: "OrderedDict[SpareKey, int]" = OrderedDict()
+        self.spares: Dict[int, Spare] = {}  # by pidfd
 
     def serve(self) -> None:
         while True:
@@ -90,12 +123,25 @@ class Template:
             p.register(self.ctrl.fileno(), select.POLLIN)
             for pidfd in self.by_pidfd:
                 p.register(pidfd, select.POLLIN)
-            for fd, _ev in p.poll(self._poll_timeout()):
+            chans = {}
+            for sp in list(self.spares.values()):
+                p.register(sp.pidfd, select.POLLIN)
+                if not sp.ready:
+                    chans[sp.chan.fileno()] = sp
+                    p.register(sp.chan.fileno(), select.POLLIN)
+            events = [fd for fd, _ev in p.poll(self._poll_timeout())]
+            # the ctrl request last: only it opens fds, so no number an
+            # event of this round names is reused meanwhile
+            for fd in sorted(events, key=lambda fd: fd == self.ctrl.fileno()):
                 if fd == self.ctrl.fileno():
                     if not self._request():
                         return
                 elif fd in self.by_pidfd:
                     self._reap(self.by_pidfd[fd])
+                elif fd in chans and chans[fd].pidfd in self.spares:
+                    self._spare_said(chans[fd])
+                elif fd in self.spares:
+                    self._spare_died(self.spares[fd])
             self._enforce_deadlines()
 
     def _poll_timeout(self) -> Optional[int]:
@@ -148,6 +194,16 @@ class Template:
         return True
 
     def _fork(self, req: Dict[str, Any], fds: List[int]) -> None:
+        key = (req["policy"], req["gpus"])
+        want = min(max(int(req.get("spares") or 0), 0), MAX_SPARES) if req["gpus"] == 0 else 0
+        if not (want and self._hand_to_spare(key, req, fds)):
+            self._fork_fresh(req, fds)
+        if want:
+            self._want_spares(key, want)
+            # after P got its answer (_started wrote it): off the start path
+            self._refill(key)
+
+    def _fork_fresh(self, req: Dict[str, Any], fds: List[int]) -> None:
         status_w = fds[0]
         try:
             self.native.prefork()
@@ -171,11 +227,110 @@ class Template:
         self._postfork(pid)
         for fd in fds[1:]:
             os.close(fd)
-        pidfd = os.pidfd_open(pid)
+        self._started(req, pid, os.pidfd_open(pid), status_w, False)
+
+    def _started(self, req: Dict[str, Any], pid: int, pidfd: int, status_w: int,
+                 spare: bool) -> None:
         c = Child(pid, pidfd, status_w, req.get("timeout"))
         self.children[req["id"]] = c
         self.by_pidfd[pidfd] = req["id"]
-        _line(status_w, {"pid": pid})
+        _line(status_w, {"pid": pid, "spare": spare})
+
+    def _hand_to_spare(self, key: SpareKey, req: Dict[str, Any], fds: List[int]) -> bool:
+        """Give the request to a ready spare of key: False if none took it."""
+        for sp in [s for s in self.spares.values() if s.key == key and s.ready]:
+            del self.spares[sp.pidfd]
+            msg = json.dumps({"env": req["env"]}).encode()
+            try:
+                socket.send_fds(sp.chan, [msg], fds[1:])
+            except OSError:
+                self._discard(sp)  # it died meanwhile: its pidfd tells no more
+                continue
+            sp.chan.close()
+            for fd in fds[1:]:
+                os.close(fd)
+            self._started(req, sp.pid, sp.pidfd, fds[0], True)
+            return True
+        return False
+
+    def _want_spares(self, key: SpareKey, want: int) -> None:
+        self.spare_want[key] = want
+        self.spare_want.move_to_end(key)
+        while len(self.spare_want) > MAX_SPARE_KEYS:
+            old, _ = self.spare_want.popitem(last=False)
+            for sp in [s for s in self.spares.values() if s.key == old]:
+                del self.spares[sp.pidfd]
+                self._discard(sp)
+
+    def _refill(self, key: SpareKey) -> None:
+        """Fork spares of key until it has as many as it wants (after P
+        got its answer: off the start path)."""
+        have = sum(1 for s in self.spares.values() if s.key == key)
+        for _ in range(self.spare_want.get(key, 0) - have):
+            if not self._fork_spare(key):
+                self.spare_want[key] = 0
+                return
+
+    def _fork_spare(self, key: SpareKey) -> bool:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.native.prefork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return False
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            self._postfork(-1)
+            ours.close()
+            theirs.close()
+            return False
+        if pid == 0:
+            ours.close()
+            spare(self.native, key, theirs)  # never returns
+        self._postfork(pid)
+        theirs.close()
+        sp = Spare(key, pid, os.pidfd_open(pid), ours)
+        self.spares[sp.pidfd] = sp
+        return True
+
+    def _spare_said(self, sp: Spare) -> None:
+        try:
+            got = sp.chan.recv(4096)
+        except OSError:
+            got = b""
+        if got == b"R":
+            sp.ready = True
+            return
+        # its sandbox failed (b"E" + why) or it ended: no more for this key
+        # until the next request for it, whose fresh worker says why
+        if sp.key in self.spare_want:
+            self.spare_want[sp.key] = 0
+        del self.spares[sp.pidfd]
+        self._discard(sp)
+
+    def _spare_died(self, sp: Spare) -> None:
+        if sp.key in self.spare_want:
+            self.spare_want[sp.key] = 0
+        del self.spares[sp.pidfd]
+        self._discard(sp)
+
+    def _discard(self, sp: Spare) -> None:
+        """Kill (never used) and reap a spare that is out of the table."""
+        sp.chan.close()
+        try:
+            signal.pidfd_send_signal(sp.pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(sp.pid, 0)
+        os.close(sp.pidfd)
+        try:
+            self.native.reaped(sp.pid)
+        except OSError as e:
+            print("sbox template: a spare: %s" % e, file=sys.stderr, flush=True)
 
     def _postfork(self, pid: int) -> None:
         try:
@@ -205,6 +360,9 @@ class Template:
             self._kill(c, signal.SIGKILL)
         for rid in list(self.children):
             self._reap(rid)
+        for sp in list(self.spares.values()):
+            del self.spares[sp.pidfd]
+            self._discard(sp)
         self.native.close()
 
 
@@ -228,6 +386,35 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
                 pass
             os._exit(SETUP_FAILED)
         code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, passed)
+    finally:
+        os._exit(code)
+
+
+def spare(native: Any, key: SpareKey, chan: socket.socket) -> None:
+    """A spare, just forked: enter the sandbox of key, say so on chan, then
+    wait there for a request (its env and fds), and run as worker() does.
+    T closing chan first (the spare is not wanted) ends it."""
+    code = SETUP_FAILED
+    try:
+        try:
+            _prctl_pdeathsig()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            env = native.enter(key[0], key[1], [0, chan.fileno()])
+        except BaseException as e:  # noqa: B902  nothing of the target may run
+            msg = str(e) or type(e).__name__
+            try:
+                chan.send(b"E" + msg.encode("utf-8", "replace"))
+            except OSError:
+                pass
+            os._exit(SETUP_FAILED)
+        chan.send(b"R")
+        msg, fds, flags, _ = socket.recv_fds(chan, MSG_MAX, MAX_FDS, socket.MSG_CMSG_CLOEXEC)
+        chan.close()
+        if not msg or flags & socket.MSG_CTRUNC or len(fds) < 4:
+            os._exit(0)
+        req = json.loads(msg)
+        data_r, ready_w, out, err = fds[:4]
+        code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, fds[4:])
     finally:
         os._exit(code)
 

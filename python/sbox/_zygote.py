@@ -133,6 +133,21 @@ class Request:
     gpus: int
     env: Dict[str, str]
     timeout: Optional[float]
+    spares: int = 0
+
+
+# workers the template keeps entered ahead per sandbox key (get_context's
+# spares=): one takes a sequential start()'s sandbox building off its path
+DEFAULT_SPARES = 1
+MAX_SPARES = 8
+
+
+def normalize_spares(spares: Any) -> int:
+    if spares is None:
+        return DEFAULT_SPARES
+    if isinstance(spares, bool) or not isinstance(spares, int) or not 0 <= spares <= MAX_SPARES:
+        raise _options.OptionError("spares=%r: expected a count from 0 to %d" % (spares, MAX_SPARES))
+    return spares
 
 
 # sandbox/procstate.c's, as a worker sbox launches gets it
@@ -156,7 +171,7 @@ def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
     return env
 
 
-def request_for(opts: Dict[str, Any], prog: _program.Program) -> Request:
+def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0) -> Request:
     """The per-worker part of the options: the policy text enter applies
     (with the implicit binds and env of every sbox worker; no User=: a
     worker is its template's user)."""
@@ -170,7 +185,11 @@ def request_for(opts: Dict[str, Any], prog: _program.Program) -> Request:
         timeout = timespan(opts["timeout"])
     if "RuntimeMaxSec" in opts.get("set", {}):
         timeout = timespan(opts["set"]["RuntimeMaxSec"])
-    return Request(policy=text, gpus=int(opts.get("gpus") or 0), env=env, timeout=timeout)
+    gpus = int(opts.get("gpus") or 0)
+    # a spare never holds GPUs: a lease waiting in it could be another
+    # worker's that needs one now
+    return Request(policy=text, gpus=gpus, env=env, timeout=timeout,
+                   spares=0 if gpus else spares)
 
 
 def _template_env() -> Dict[str, str]:
@@ -250,7 +269,7 @@ class Template:
             self._seq += 1
             rid = self._seq
             msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus, env=req.env,
-                                    timeout=req.timeout))
+                                    timeout=req.timeout, spares=req.spares))
             socket.send_fds(self.ctrl, [msg], list(fds))
         return rid
 
@@ -353,7 +372,8 @@ class Popen(_popen.PopenSignals):
     method = "sbox"
     DupFd = _DupFd
 
-    def __init__(self, process_obj: Any, preload: Tuple[str, ...], opts: Dict[str, Any]):
+    def __init__(self, process_obj: Any, preload: Tuple[str, ...], opts: Dict[str, Any],
+                 spares: int = DEFAULT_SPARES):
         util._flush_std_streams()
         self.returncode: Optional[int] = None
         self.finalizer: Any = None
@@ -364,7 +384,8 @@ class Popen(_popen.PopenSignals):
         self._lock = threading.Lock()
         self._template: Optional[Template] = None
         self._rid = 0
-        self._launch(process_obj, preload, opts)
+        self.from_spare = False  # handed to a worker the template entered ahead
+        self._launch(process_obj, preload, opts, spares)
 
     def duplicate_for_child(self, fd: int) -> int:
         if fd in self._fds:
@@ -374,11 +395,12 @@ class Popen(_popen.PopenSignals):
         self._fds.append(fd)
         return len(self._fds) - 1
 
-    def _launch(self, process_obj: Any, preload: Tuple[str, ...], opts: Dict[str, Any]) -> None:
+    def _launch(self, process_obj: Any, preload: Tuple[str, ...], opts: Dict[str, Any],
+                spares: int) -> None:
         tmpl = template_for(preload, opts)
         prog = _program.get()
         data = _popen.pickle_process(self, process_obj, prog)
-        req = request_for(opts, prog)
+        req = request_for(opts, prog, spares)
         first, mine, sent = self._request(tmpl, req, data)
         if first.get("lost"):
             # the template died since it was last used (its pipe closed
@@ -396,6 +418,7 @@ class Popen(_popen.PopenSignals):
                 raise SandboxError("sbox: %s did not start (%r): %s"
                                    % (process_obj.name, tmpl, msg), self.sandbox_exit)
             self.pid = first["pid"]
+            self.from_spare = bool(first.get("spare"))
             self._await_ready(ready_r, process_obj.name)
             try:
                 with open(data_w, "wb", closefd=False) as f:

@@ -31,7 +31,8 @@ class SboxProcess(process.BaseProcess):
         ctx = getattr(type(process_obj), "_sbox_context", None)
         if ctx is not None and ctx._preload is not None:
             from . import _zygote
-            return _zygote.Popen(process_obj, ctx._preload, ctx._process_options(process_obj))
+            return _zygote.Popen(process_obj, ctx._preload, ctx._process_options(process_obj),
+                                 ctx._spares)
         from ._popen import Popen
         return Popen(process_obj)
 
@@ -63,13 +64,18 @@ class SboxContext(_mpctx.BaseContext):
 
     _name = "sbox"
 
-    def __init__(self, preload: Optional[Sequence[str]] = None, **options: Any):
+    def __init__(self, preload: Optional[Sequence[str]] = None, spares: Optional[int] = None,
+                 **options: Any):
         self._options = _options.normalize(options)
         self._preload: Optional[Tuple[str, ...]] = None
+        self._spares = 0
         if preload is not None:
             from . import _zygote
             self._preload = _zygote.normalize_preload(preload)
+            self._spares = _zygote.normalize_spares(spares)
             _zygote.check_options(self._options)
+        elif spares is not None:
+            raise _options.OptionError("spares= is for a context with preload= (zygote workers)")
         self.Process = type("Process", (SboxProcess,), {
             "_sbox_context": self, "_sbox_per_context": True, "__module__": __name__,
             "__qualname__": "SboxContext.Process",
@@ -110,13 +116,16 @@ class SboxContext(_mpctx.BaseContext):
         return "<sbox context %r>" % (self._options,)
 
 
-def get_context(preload: Optional[Sequence[str]] = None, **options: Any) -> SboxContext:
+def get_context(preload: Optional[Sequence[str]] = None, spares: Optional[int] = None,
+                **options: Any) -> SboxContext:
     """A multiprocessing context whose workers are sbox sandboxes with these
     options (docs/python.md: memory=, pids=, gpus=, net=, bind= ...).
 
     preload=["torch", ...]: each worker is forked from a template that has
-    imported these once (a zygote), into a fresh sandbox of its own."""
-    return SboxContext(preload=preload, **options)
+    imported these once (a zygote), into a fresh sandbox of its own;
+    spares=N (default 1, 0 for none): the template keeps N such workers
+    entered ahead per sandbox (gpus=0 only), so start() only hands one over."""
+    return SboxContext(preload=preload, spares=spares, **options)
 
 
 default_context = SboxContext()

@@ -4,7 +4,8 @@ relay, signals, fds, errors) where no sandbox is wanted: it builds none.
 
 sbox._zygote.NATIVE = "fake_zygote:Fake" makes a template use it.  Its
 enter() refuses a policy holding "FakeEnterFails=" (the path of an enter
-that fails); check_clean() looks at /proc/self/maps and fds as libsbox
+that fails), and while the file a policy's "FakeSpareFails=PATH" names
+exists, a spare's enter (keep_fds: [0, its socket]) fails too; check_clean() looks at /proc/self/maps and fds as libsbox
 does, so the refusal's path to the program is exercised too.
 """
 
@@ -42,6 +43,10 @@ class Fake:
     def enter(self, policy, gpu_count, keep_fds):
         if "FakeEnterFails=" in policy:
             raise FakeError("fake: enter refused the policy (FakeEnterFails=)")
+        for line in policy.splitlines():
+            name, _, path = line.partition("=")
+            if name == "FakeSpareFails" and len(keep_fds) == 2 and os.path.exists(path):
+                raise FakeError("fake: a spare's enter failed (FakeSpareFails=%s)" % path)
         keep = set(keep_fds) | {0}
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)

@@ -10,6 +10,7 @@ are checked in the real modes only.
 """
 
 import concurrent.futures
+import errno
 import os
 import select
 import signal
@@ -332,7 +333,24 @@ PROGRAM = textwrap.dedent("""
         for p in ps:
             p.start()
         pids = [q.get(timeout=60) for _ in ps]
-        print("ready", ps[0]._popen._template.pid, *[p.pid for p in ps], flush=True)
+        tp = ps[0]._popen._template.pid
+
+        def kids():
+            out = []
+            for d in os.listdir("/proc"):
+                try:
+                    st = open("/proc/%%s/stat" %% d).read().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if int(st[1]) == tp and int(d) not in [p.pid for p in ps]:
+                    out.append(int(d))
+            return out
+
+        # the template's spare (and libsbox's helper, a real one's child too)
+        deadline = time.time() + 30
+        while len(kids()) < %(extra)d and time.time() < deadline:
+            time.sleep(0.05)
+        print("ready", tp, *[p.pid for p in ps], "+", *kids(), flush=True)
         if %(exit)r:
             sys.exit(0)
         time.sleep(300)
@@ -410,7 +428,8 @@ def test_program_end_leaves_nothing(zctx, end):
     script = os.path.join(cwd, "parent.py")
     with open(script, "w") as f:
         f.write(PROGRAM % dict(pkg=PKG, tests=HERE, opts=opts, exit=(end == "exit"),
-                               native=FAKE if zctx.mode == "fake" else None))
+                               native=FAKE if zctx.mode == "fake" else None,
+                               extra=1 if zctx.mode == "fake" else 2))
     err = open(os.path.join(cwd, "parent.err"), "w+")
     parent = subprocess.Popen([sys.executable, script], cwd=cwd, stdout=subprocess.PIPE,
                               stderr=err, start_new_session=True)
@@ -420,8 +439,13 @@ def test_program_end_leaves_nothing(zctx, end):
         err.seek(0)
         assert line[:1] == [b"ready"], "parent said %r; stderr: %s\nprocesses:\n%s" % (
             line, err.read(), _ps(cwd))
-        tpid, wpids = int(line[1]), [int(x) for x in line[2:]]
-        cgroups = [c for w in wpids for c in _host_cgroups(w).values()] \
+        tpid = int(line[1])
+        wpids = [int(x) for x in line[2:line.index(b"+")]]
+        extra = [int(x) for x in line[line.index(b"+") + 1:]]
+        # the spare (a worker entered ahead), and the helper of a real one
+        assert len(extra) == (1 if zctx.mode == "fake" else 2), "no spare: %r" % line
+        tcg = set(_host_cgroups(tpid).values())
+        cgroups = [c for w in wpids + extra for c in _host_cgroups(w).values() if c not in tcg] \
             if zctx.mode != "fake" else []
         if end == "sigkill":  # (an exiting program may be done already)
             assert tpid in _procs_with_cwd(cwd), "no template found"
@@ -431,7 +455,7 @@ def test_program_end_leaves_nothing(zctx, end):
             # the helper and inits by their cwd; the workers by pid (a
             # worker's cwd may be unreadable to its user: not dumpable)
             return sorted(set(_procs_with_cwd(cwd)) |
-                          {w for w in wpids + [tpid] if os.path.exists("/proc/%d" % w)})
+                          {w for w in wpids + extra + [tpid] if os.path.exists("/proc/%d" % w)})
 
         if end == "sigkill":
             parent.kill()
@@ -455,6 +479,120 @@ def test_program_end_leaves_nothing(zctx, end):
                 pass
         err.close()
         subprocess.run(["rm", "-rf", cwd])
+
+
+# Spares: workers the template forks and enters ahead (get_context's spares=).
+
+
+def _start_from_spare(ctx, make, tries=40):
+    """Start make(i)'s processes one by one (each left running) until one
+    was handed to a spare; all of them."""
+    ps = []
+    for i in range(tries):
+        p = make(i)
+        p.start()
+        ps.append(p)
+        if p._popen.from_spare:
+            return ps
+        time.sleep(0.25)  # its refill enters meanwhile
+    raise AssertionError("no start() in %d was handed a spare" % tries)
+
+
+def test_spare_worker_sees_what_start_gave(zctx, monkeypatch):
+    """A spare entered before start(): its worker still gets start()'s
+    args, pass_env= values current at start(), env= and its own fds."""
+    ctx = zctx(spares=1, env={"SBOX_TEST_GIVEN": "1"}, pass_env=["SBOX_TEST_PASSED"])
+    ctx.prepare()
+    q = ctx.Queue()
+
+    def make(i):
+        monkeypatch.setenv("SBOX_TEST_PASSED", "start %d" % i)
+        return ctx.Process(target=workers.echo_len, args=(q, b"x" * (1000 + i)))
+
+    ps = _start_from_spare(ctx, make)
+    got = sorted(q.get(timeout=60)[0] for _ in ps)
+    for p in ps:
+        p.join(60)
+        assert p.exitcode == 0, p.sandbox_exit
+    assert got == sorted(1000 + i for i in range(len(ps)))
+    r = ctx.Queue()
+    monkeypatch.setenv("SBOX_TEST_PASSED", "the last start")
+    last = _start_from_spare(ctx, lambda i: ctx.Process(target=workers.report, args=(r,)))
+    envs = [r.get(timeout=60)["env"] for _ in last]
+    for p in last:
+        p.join(60)
+    assert last[-1]._popen.from_spare and last[-1].exitcode == 0
+    assert all(e["SBOX_TEST_PASSED"] == "the last start" for e in envs)
+    assert all(e["SBOX_TEST_GIVEN"] == "1" for e in envs)
+    assert template_of(last[-1]) is template_of(ps[0])
+
+
+def test_no_spares_when_off_or_with_gpus(zctx):
+    """spares=0: every worker is forked at start(); gpus= workers never
+    come from spares (a spare would hold a GPU lease while waiting)."""
+    if zctx.mode != "fake":
+        pytest.skip("the fake has GPUs to count; the rule is the program's and the template's")
+    for ctx, opts in ((zctx(spares=0), {}), (zctx(spares=2), {"gpus": 1})):
+        for _ in range(4):
+            p = ctx.Process(target=workers.sleep, args=(0,), sandbox=opts)
+            p.start()
+            p.join(60)
+            assert p.exitcode == 0 and not p._popen.from_spare
+            time.sleep(0.2)
+    with pytest.raises(sbox.OptionError, match="spares="):
+        zctx(spares=-1)
+    with pytest.raises(sbox.OptionError, match="spares="):
+        sbox.get_context(spares=1)
+
+
+def test_failed_spare_is_discarded_quietly(zctx, tmp_path):
+    """A spare whose sandbox failed is thrown away: start() forks a fresh
+    worker (which enters: no error), and spares come back once they can."""
+    if zctx.mode != "fake":
+        pytest.skip("the fake fails a spare's enter on demand")
+    flag = tmp_path / "fail-spares"
+    flag.write_text("")
+    ctx = zctx(spares=1, set={"FakeSpareFails": str(flag)})
+    for _ in range(4):
+        p = ctx.Process(target=workers.sleep, args=(0,))
+        p.start()
+        p.join(60)
+        assert p.exitcode == 0 and not p._popen.from_spare
+        time.sleep(0.3)
+    flag.unlink()
+    ps = _start_from_spare(ctx, lambda i: ctx.Process(target=workers.sleep, args=(0,)))
+    for p in ps:
+        p.join(60)
+        assert p.exitcode == 0
+
+
+def test_spare_worker_is_a_fresh_sandbox(zctx, tmp_path):
+    """Two workers handed to spares: each the fresh sandbox of
+    test_worker_is_a_fresh_sandbox, though entered before start()."""
+    real_only(zctx)
+    pol = tmp_path / "w.policy"
+    pol.write_text("[Sandbox]\nEnvironment=SBOX_TEST_FROM_POLICY=yes\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(pol, 0o644)
+    ctx = zctx(spares=2, hostname="zygote-w", env={"SBOX_TEST_GIVEN": "1"}, policy=[str(pol)])
+    t = ctx.prepare()
+    q, done = ctx.Queue(), ctx.Event()
+    ps = []
+    try:
+        while sum(p._popen.from_spare for p in ps) < 2:
+            n = len(ps)
+            ps += _start_from_spare(ctx, lambda i: ctx.Process(
+                target=workers.zygote_report_tagged, args=(n + i, q, t.pid, done)))
+        reports = dict(q.get(timeout=60) for _ in ps)
+    finally:
+        done.set()
+        for p in ps:
+            p.join(60)
+    assert all(p.exitcode == 0 for p in ps), [p.sandbox_exit for p in ps]
+    rs = [reports[i] for i, p in enumerate(ps) if p._popen.from_spare][:2]
+    mine = {n: os.readlink("/proc/self/ns/" + n) for n in rs[0]["ns"]}
+    tmpl = {n: os.readlink("/proc/%d/ns/%s" % (t.pid, n)) for n in rs[0]["ns"]}
+    _assert_fresh_sandboxes(rs, mine, tmpl, t)
 
 
 # The sandbox of each worker (the real zmodes).
@@ -489,6 +627,12 @@ def test_worker_is_a_fresh_sandbox(zctx, tmp_path):
     finally:
         os.environ.pop("SBOX_TEST_PARENT_SECRET", None)
         os.environ.pop("SBOX_TEST_PARENT_SECRET_2", None)
+    _assert_fresh_sandboxes(rs, mine, tmpl, t)
+
+
+def _assert_fresh_sandboxes(rs, mine, tmpl, t):
+    """What two live workers of t reported (workers.zygote_report) against
+    the program's (mine) and the template's (tmpl) namespaces."""
     for n in ("pid", "net", "mnt", "ipc", "uts", "cgroup"):
         assert rs[0]["ns"][n] != mine[n], "%s namespace is the program's" % n
         assert rs[0]["ns"][n] != tmpl[n], "%s namespace is the template's" % n
@@ -507,6 +651,22 @@ def test_worker_is_a_fresh_sandbox(zctx, tmp_path):
         assert r["marker_imported_in"] == t.pid, "preload_marker not from the template"
         assert r["start_method"] == "sbox"
         assert "/etc/hostname" not in r["fds"].values() and len(r["fds"]) <= 12, r["fds"]
+
+
+def test_worker_filter_is_its_policys(zctx):
+    """The template compiled the default seccomp filter ahead (libsbox's
+    cache, for every worker's enter): a worker whose policy edits the
+    filter still gets its own, a default one the default."""
+    real_only(zctx)
+    ctx = zctx(spares=0)
+    q = ctx.Queue()
+    for opts, want in (({"set": {"SystemCallFilter": "~getcwd:EACCES"}}, errno.EACCES),
+                       ({}, 0), ({"set": {"SystemCallFilter": "~getcwd:ENOSYS"}}, errno.ENOSYS)):
+        p = ctx.Process(target=workers.getcwd_errno, args=(q,), sandbox=opts)
+        p.start()
+        assert q.get(timeout=60) == want, opts
+        p.join(60)
+        assert p.exitcode == 0
 
 
 def test_limits_are_in_force(zctx):

@@ -184,3 +184,18 @@ def zygote_report(q, template_pid, done=None):
 def read_marker(q):
     import preload_marker
     q.put((preload_marker.IMPORTED_IN, preload_marker.VALUE, os.getpid()))
+
+
+def zygote_report_tagged(tag, q, template_pid, done=None):
+    """zygote_report(), sent as (tag, report): whose report it is."""
+    tagged = type("Q", (), {"put": lambda self, d: q.put((tag, d))})()
+    zygote_report(tagged, template_pid, done)
+
+
+def getcwd_errno(q):
+    """0, or the errno getcwd(2) fails with (a seccomp filter's answer)."""
+    try:
+        os.getcwd()
+        q.put(0)
+    except OSError as e:
+        q.put(e.errno)

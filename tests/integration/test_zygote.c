@@ -105,11 +105,27 @@ static void put_dir(FILE *f, const char *key, const char *path, bool numeric)
 		closedir(d);
 }
 
+/* Shared anonymous mappings (the template's pages shared with its
+ * workers): a worker must have its own only, no sibling's. */
+static void put_shared_maps(FILE *f)
+{
+	FILE *m = fopen("/proc/self/maps", "re");
+	char line[512];
+	unsigned n = 0;
+
+	while (m && fgets(line, sizeof(line), m))
+		n += strstr(line, " rw-s ") && strstr(line, "/dev/zero");
+	if (m)
+		fclose(m);
+	fprintf(f, "shared_maps=%u\n", n);
+}
+
 /* In the worker, after enter: what it sees, on its report pipe. */
 static void worker_report(FILE *f, const struct plan *pl, pid_t template, const char *env)
 {
 	put_ns(f, "");
 	put_status(f);
+	put_shared_maps(f);
 	fprintf(f, "kill_template=%s\n",
 		kill(template, 0) < 0 ? (errno == ESRCH ? "ESRCH" : strerror(errno)) : "reached");
 	fprintf(f, "mypid=%d\n", (int)getpid());
@@ -576,6 +592,11 @@ static void assert_workers(const char *text, const struct plan *pl)
 		assert_key(text, k1, "ESRCH");
 		snprintf(k1, sizeof(k1), "w%u_mypid", i);
 		assert_key(text, k1, "2");
+		/* Its own shared page only: a sibling's (still mapped in the
+		 * template) would let it scribble on what the template reads
+		 * back at the sibling's reaping. */
+		snprintf(k1, sizeof(k1), "w%u_shared_maps", i);
+		assert_key(text, k1, "1");
 		/* Its init and itself; nothing of the template's or a sibling's. */
 		snprintf(k1, sizeof(k1), "w%u_proc", i);
 		v = kv_get(text, k1);
