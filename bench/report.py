@@ -838,23 +838,23 @@ if PY:
           "into a fresh sandbox, no interpreter start.")
         w()
 
-TORCH = PY.get("torch") or {}
-w("### Zygotes: a worker that imports torch (issue 15)")
-w()
-if TORCH.get("sbox-zygote") and TORCH.get("forkserver-preload") and TORCH.get("spawn"):
+def torch_section(TORCH):
+    """One run's torch rows (through sboxd, or direct): medians and the verdicts."""
     w("`Process.start()` until a target's `import torch` is done (Debian's python3-torch, "
       "CPU build): forkserver with `set_forkserver_preload([\"torch\"])` (no isolation), "
       "spawn (imports torch in each worker), and an sbox zygote, `get_context(preload="
-      "[\"torch\"])` (%s; making its template took %.0f ms, once):" %
+      "[\"torch\"])` (%s; making its template took %.0f ms, once; `sbox-zygote-nospare` "
+      "is the same with `spares=0`):" %
       ("through sboxd" if TORCH.get("via") == "sboxd" else "direct",
        TORCH.get("zygote_template_ms", 0)))
     w()
     w("| start method | median | min | max | n |")
     w("|---|---|---|---|---|")
-    for name in ("forkserver-preload", "spawn", "sbox-zygote"):
-        r = TORCH[name]
-        w("| %s | %.1f ms | %.1f | %.1f | %d |" % (name, r["median_ms"], r["min_ms"],
-                                                   r["max_ms"], r["n"]))
+    for name in ("forkserver-preload", "spawn", "sbox-zygote", "sbox-zygote-nospare"):
+        r = TORCH.get(name)
+        if r:
+            w("| %s | %.1f ms | %.1f | %.1f | %d |" % (name, r["median_ms"], r["min_ms"],
+                                                       r["max_ms"], r["n"]))
     w()
     x, y = TORCH["zygote_over_forkserver"], TORCH["zygote_over_spawn"]
     w("Target: zygote median <= 1.0x forkserver-preload's: %.2fx, **%s**." %
@@ -875,7 +875,17 @@ if TORCH.get("sbox-zygote") and TORCH.get("forkserver-preload") and TORCH.get("s
         w("Target: zygote PSS sum <= 1/4 of spawn's: %.3f, **%s**." %
           (z, "met" if z <= 0.25 else "not met"))
         w()
-else:
+
+
+w("### Zygotes: a worker that imports torch (issue 15)")
+w()
+measured = False
+for key in ("torch", "torch_direct"):
+    T = PY.get(key) or {}
+    if T.get("sbox-zygote") and T.get("forkserver-preload") and T.get("spawn"):
+        torch_section(T)
+        measured = True
+if not measured:
     w("Not measured in this run (no python with torch: `apt-get install python3-torch`, "
       "or the zygote could not start; bench/python_start.py's output says which).")
     w()
