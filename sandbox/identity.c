@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -281,20 +282,28 @@ int sbox_identity_resolve(struct sbox_identity *id, const struct sbox_policy *p,
 	return r;
 }
 
+/* The worker is a clone (clone3, then init's start of it) of sboxd, which
+ * has threads (closers, teardowns), made without glibc's fork: glibc's
+ * setgroups/setresgid/setresuid would signal every thread its copied
+ * bookkeeping lists and wait for each, forever for one that was being
+ * created at the clone (seen: a worker stuck in __nptl_setxid while
+ * sboxd started a teardown thread).  The worker really has one thread,
+ * so the system calls themselves are the whole change, and the check
+ * below verifies it. */
 int sbox_identity_apply(const struct sbox_identity *id, struct sbox_err *err)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
-	if (id->set_groups && setgroups(id->n_groups, id->groups) < 0)
+	if (id->set_groups && syscall(SYS_setgroups, id->n_groups, id->groups) < 0)
 		return sbox_fail(err, errno, "setting the worker's %zu supplementary groups", id->n_groups);
-	if (setresgid(id->gid, id->gid, id->gid) < 0)
+	if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) < 0)
 		return sbox_fail(err, errno, "setting the worker's gid to %u", (unsigned)id->gid);
 	/* Keep the permitted set across the change away from uid 0: the
 	 * capability step needs CAP_SETPCAP, and drops everything itself. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return sbox_fail(err, errno, "keeping capabilities across the uid change");
-	if (setresuid(id->uid, id->uid, id->uid) < 0)
+	if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) < 0)
 		return sbox_fail(err, errno, "setting the worker's uid to %u", (unsigned)id->uid);
 	/* Trust, but verify: a half-applied identity must never run. */
 	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
