@@ -199,15 +199,30 @@ static int report_exit(const struct run *run, const struct sbox_job_exit *ex, co
 	return EXIT_SBOX_FAILED;
 }
 
+static void forwarded_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < SBOX_ARRAY_SIZE(forwarded); i++)
+		sigaddset(set, forwarded[i]);
+}
+
 static int block_forwarded(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	for (size_t i = 0; i < SBOX_ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+	forwarded_set(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* The forwarded signals, blocked, as a signalfd: one that came before
+ * (during the launch) is read from it too. */
+static int forwarded_fd(void)
+{
+	sigset_t set;
+
+	if (block_forwarded() < 0)
 		return -1;
+	forwarded_set(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -234,7 +249,7 @@ static int supervise(const struct run *run, uint64_t job, const char *command)
 {
 	struct sbox_client *c = run->c;
 	const char *path = run->path;
-	int sigfd = block_forwarded();
+	int sigfd = forwarded_fd();
 	struct sbox_job_exit ex;
 	bool said = false;
 
@@ -375,6 +390,13 @@ static int launch(const struct run *run, const struct sbox_cli *cli, char **envp
 			fprintf(stderr, "sboxrun: --detach: the job's stdio: %s\n", strerror(errno));
 			return EXIT_SBOX_FAILED;
 		}
+	}
+	/* A signal that comes while the launch is under way (the worker may
+	 * run before LAUNCHED is read: a prepared sandbox starts it at once)
+	 * waits, blocked, and supervise()'s signalfd forwards it to the job. */
+	if (!cli->detach && block_forwarded() < 0) {
+		perror("sboxrun: setting up signal forwarding");
+		return EXIT_SBOX_FAILED;
 	}
 	if (sbox_client_launch(c, &s, &info) < 0) {
 		*run->ran = !cli->detach;    /* as a direct launch that failed */
