@@ -26,7 +26,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,6 +539,96 @@ static void test_early_deadline_among_later_ones(void **state)
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A fake sboxd's side of one message: the header of what came (LAUNCH's
+ * fds are left unread: only its seq matters here). */
+static int fake_recv(int fd, struct sbox_msg_hdr *h)
+{
+	static uint8_t buf[SBOX_PROTO_MAX_MSG + 1];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct sbox_err err = { 0 };
+	ssize_t n;
+
+	if (poll(&p, 1, 10000) <= 0)
+		return -1;
+	n = recv(fd, buf, sizeof(buf), MSG_CMSG_CLOEXEC);
+	if (n <= 0 || sbox_msg_peek(buf, (size_t)n, h, &err) < 0)
+		return -1;
+	return 0;
+}
+
+static void fake_reply(int fd, uint16_t type, uint32_t seq, uint64_t job)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, type, seq);
+	if (type == SBOX_MSG_PONG)
+		sbox_mb_u32(&b, SBOX_ATTR_PROTO_VERSION, SBOX_PROTO_VERSION);
+	if (type == SBOX_MSG_LAUNCHED) {
+		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
+		sbox_mb_u32(&b, SBOX_ATTR_PID, 4242);
+		sbox_mb_u32(&b, SBOX_ATTR_STATE, SBOX_JOB_RUNNING);
+	}
+	if (type == SBOX_MSG_EXIT) {
+		sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, job);
+		sbox_mb_u32(&b, SBOX_ATTR_OUTCOME, SBOX_OUTCOME_EXITED);
+		sbox_mb_i32(&b, SBOX_ATTR_STATUS, 0);
+	}
+	assert_int_equal(raw_send_mb(fd, &b), 0);
+	sbox_mb_free(&b);
+}
+
+/* A signal that reaches sboxrun while its LAUNCH is under way (a prepared
+ * sandbox's worker may run before LAUNCHED is read) is forwarded to the
+ * job once it is known, not lost with sboxrun.  A fake sboxd holds
+ * LAUNCHED back while sboxrun gets SIGTERM. */
+static void test_signal_during_launch_is_forwarded(void **state)
+{
+	const char *argv[] = { NULL, "--socket", NULL, "--", "/bin/true", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sbox_msg_hdr h;
+	char sock[256], out[512];
+	bool signalled = false;
+	int lfd, fd, st;
+	pid_t pid;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(sock, sizeof(sock), "%s/fake.sock", D.dir);
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	argv[0] = D.sboxrun;
+	argv[2] = sock;
+	snprintf(out, sizeof(out), "%s/fake.out", D.dir);
+	pid = cmd_start(0, argv, out);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	while (fake_recv(fd, &h) == 0) {
+		if (h.type == SBOX_MSG_PING) {
+			fake_reply(fd, SBOX_MSG_PONG, h.seq, 0);
+		} else if (h.type == SBOX_MSG_LAUNCH) {
+			kill(pid, SIGTERM);
+			usleep(300 * 1000);
+			assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still there */
+			fake_reply(fd, SBOX_MSG_LAUNCHED, h.seq, 7);
+		} else if (h.type == SBOX_MSG_SIGNAL) {
+			signalled = true;
+			fake_reply(fd, SBOX_MSG_OK, h.seq, 7);
+			fake_reply(fd, SBOX_MSG_EXIT, 0, 7);
+		}
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	fprintf(stderr, "signal during launch: forwarded %d, sboxrun %s %d\n", signalled,
+		WIFEXITED(st) ? "exited" : "killed by", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	assert_true(signalled);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(fd);
+	close(lfd);
 }
 
 static void test_signals_and_limits_either_way(void **state)
@@ -1634,6 +1727,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
 		cmocka_unit_test_teardown(test_restart_keeps_the_queue, teardown),
 		cmocka_unit_test_teardown(test_launches_survive_a_restart, teardown),
+		cmocka_unit_test_teardown(test_signal_during_launch_is_forwarded, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_lease, teardown),
 		cmocka_unit_test_teardown(test_adopted_veth_pair_gone_before_lease, teardown),
