@@ -114,6 +114,18 @@ int sbox_child_pidfd(const struct sbox_child *c)
 	return c->pid_pipe[0];
 }
 
+/* The fds the fake holds that sboxd's listing of its own fds must name. */
+size_t sbox_child_fds(const struct sbox_child *c, int *out)
+{
+	size_t k = 0;
+
+	if (c->ev[0] >= 0)
+		out[k++] = c->ev[0];
+	if (c->pid_pipe[0] >= 0)
+		out[k++] = c->pid_pipe[0];
+	return k;
+}
+
 pid_t sbox_child_pid(const struct sbox_child *c)
 {
 	return c->pid;
