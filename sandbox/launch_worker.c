@@ -124,7 +124,9 @@ static int w2_working_directory(const struct sbox_recipe *r, struct sbox_err *er
 static int w3_fds(const struct sbox_recipe *r, int *report_fd, struct sbox_err *err)
 {
 	if (r->launch->pass_fd_targets) {
-		int hi = fcntl(*report_fd, F_DUPFD_CLOEXEC, SBOX_FD_TARGET_MAX + 1);
+		/* Just above the highest target, not above every possible one:
+		 * fd numbers past RLIMIT_NOFILE (often 1024) can't be had. */
+		int hi = fcntl(*report_fd, F_DUPFD_CLOEXEC, sbox_fd_targets_top(r->launch) + 1);
 
 		if (hi < 0)
 			return sbox_fail(err, errno, "moving the worker's report channel");

@@ -328,12 +328,25 @@ void sbox_fds_close_list(const int *list, size_t n)
 	free(bits);
 }
 
+int sbox_fd_targets_top(const struct sbox_launch *l)
+{
+	int top = 2;
+
+	for (size_t i = 0; l->pass_fd_targets && i < l->n_pass_fds; i++)
+		if (l->pass_fd_targets[i] > top)
+			top = l->pass_fd_targets[i];
+	return top;
+}
+
 /* pass_fds[i] becomes fd pass_fd_targets[i] (a daemon receives
- * a client's fds under numbers of its own).  Every source goes up high
- * first, so that no target clobbers a source not moved yet. */
+ * a client's fds under numbers of its own).  Every source goes up first,
+ * above every target (not above every possible one: fd numbers past
+ * RLIMIT_NOFILE, often 1024, can't be had), so that no target clobbers
+ * a source not moved yet. */
 static int remap_pass_fds(const struct sbox_launch *l, struct sbox_err *err)
 {
 	int high[64];
+	int top = sbox_fd_targets_top(l);
 
 	for (size_t i = 0; i < l->n_pass_fds; i++) {
 		int t = l->pass_fd_targets[i];
@@ -341,7 +354,7 @@ static int remap_pass_fds(const struct sbox_launch *l, struct sbox_err *err)
 		if (t < 3 || t > SBOX_FD_TARGET_MAX)
 			return sbox_fail(err, EBADF, "passing fd %d as %d: the target must be 3..%d",
 					 l->pass_fds[i], t, SBOX_FD_TARGET_MAX);
-		high[i] = fcntl(l->pass_fds[i], F_DUPFD_CLOEXEC, SBOX_FD_TARGET_MAX + 1);
+		high[i] = fcntl(l->pass_fds[i], F_DUPFD_CLOEXEC, top + 1);
 		if (high[i] < 0)
 			return sbox_fail(err, errno, "passing fd %d", l->pass_fds[i]);
 	}

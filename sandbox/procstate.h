@@ -52,6 +52,10 @@ int sbox_fds_close_launcher(const struct sbox_launch *l, const int *extra, size_
  * system calls, not one each.  Best effort, as close(2) is. */
 void sbox_fds_close_list(const int *list, size_t n);
 
+/* The highest fd number a launch's passed fds go to (2 when none):
+ * what must stay free while they move (W3). */
+int sbox_fd_targets_top(const struct sbox_launch *l);
+
 /* Make l->stdio the fds 0-2, keep l->pass_fds and `keep` (an internal fd that
  * is CLOEXEC), close everything else. */
 int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *err);

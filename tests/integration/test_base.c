@@ -285,6 +285,13 @@ static void test_pass_fd(void **state)
 	assert_kv(&r, "fd.7", "/etc/hostname");
 	assert_null(kv_get(r.out, "fd.200"));
 	run_result_free(&r);
+	/* Under a low fd limit (1024 is the usual soft one) the passed fd
+	 * still arrives: nothing of the set-up needs an fd number past it. */
+	run_sbox(&r, &o, "--set", "LimitNOFILE=256:256", "--pass-fd", "7", probe_path(),
+		 "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "fd.7", "/etc/hostname");
+	run_result_free(&r);
 }
 
 /* The exit-code contract (125, 126, 127, the worker's own), which scripts
