@@ -159,20 +159,25 @@ demo: all
 # make bench [BENCH_QUICK=1] [BENCH_B=build/x]: docs/benchmarks.md (bench/).
 BENCH_B ?= build/release
 bench:
-	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sbox-probe sboxd apibench)
+	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sbox-probe sboxd apibench floorbench)
 	./bench/run.sh $(BENCH_B)
 
 # make bench-v2: issue 14's ratios inside the test-v2 VM (pure cgroup v2;
 # bench/v2.sh); writes docs/benchmarks.md's v2 section.  Not in `make test`.
 .PHONY: bench-v2
 bench-v2:
-	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sboxd apibench)
+	$(MAKE) VARIANT=release B=$(BENCH_B) $(addprefix $(BENCH_B)/,sboxrun sboxd apibench floorbench)
 	./bench/v2.sh $(BENCH_B)
 
 # The in-process launch driver of bench/ (the API path, no client process).
 APIBENCH_OBJ = $(O)/bench/apibench.o $(O)/bench/apibench_direct.o $(O)/bench/apibench_libsbox.o
 $(B)/apibench: $(APIBENCH_OBJ) $(B)/libsbox.a $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The kernel's floor for a launch with full isolation and no launcher
+# (bench/floor.c): what no launcher can go under on this machine.
+$(B)/floorbench: bench/floor.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # What a netns costs a launch (docs/network.md); run as root.
 $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a

@@ -565,6 +565,25 @@ scaling() {
 	done
 }
 
+# Floors (bench/floor.c): the kernel's own cost of the same isolation with no
+# launcher, sequential (as the API rows), with the scaling run's most live
+# sandboxes, and at the throughput target's 4 clients; and fork+exec at 4
+# clients, the most any launcher of /bin/true could do here.
+floors() {
+	local k top=0
+	[ -x "$B/floorbench" ] || { log "floors: $B/floorbench not built"; return 0; }
+	for k in $SCALES; do [ "$k" -gt "$top" ] && top=$k; done
+	log "floors: the kernel alone, 0 and $top live, and 4 clients"
+	"$B/floorbench" -n "$SCALE_N" -w 5 >"$RES/floor-0.json" 2>>"$RES/floor.err" ||
+		log "floor failed (see $RES/floor.err)"
+	[ "$top" -gt 0 ] && { "$B/floorbench" -n "$SCALE_N" -w 5 -L "$top" >"$RES/floor-$top.json" \
+		2>>"$RES/floor.err" || log "floor with $top live failed (see $RES/floor.err)"; }
+	"$B/floorbench" -t "$TP_SECONDS" -j 4 >"$RES/floor-tp-4.json" 2>>"$RES/floor.err" ||
+		log "floor throughput failed (see $RES/floor.err)"
+	"$B/apibench" -t "$TP_SECONDS" -j 4 fork >"$RES/tp-fork-4.json" 2>>"$RES/tp.err" ||
+		log "fork throughput failed (see $RES/tp.err)"
+}
+
 # sboxd's resident memory once every row has run (idle size: start_sboxd).
 memory() {
 	[ -n "$SBOXD_PID" ] || return 0

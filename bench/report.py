@@ -343,6 +343,35 @@ for f in glob.glob(os.path.join(RES, "scale-*-*.json")):
         pass
 
 
+# Floors (bench/floor.c): the kernel's cost of the same isolation with no
+# launcher; FLOOR[live] for the sequential runs, FLOOR_TP at 4 clients.
+FLOOR, FLOOR_TP = {}, None
+for f in glob.glob(os.path.join(RES, "floor-*.json")):
+    name = os.path.basename(f)[len("floor-"):-len(".json")]
+    try:
+        v = json.loads(read(f))
+    except ValueError:
+        continue
+    if name.startswith("tp-"):
+        FLOOR_TP = v
+    elif name.isdigit() and v.get("latency", {}).get("n"):
+        FLOOR[int(name)] = v
+NCPU = int(M.get("cpus") or os.cpu_count() or 1)
+
+
+def floor_p50_ms(live=0):
+    v = FLOOR.get(live)
+    return v["latency"]["p50_us"] / 1e3 if v else float("nan")
+
+
+def floor_cpu_bound_ms():
+    """Back to back on NCPU cores, a launch can't take less wall time than
+    the floor's CPU per launch spread over every core: a pool moves the
+    work off the caller's path, it does not make it free."""
+    v = FLOOR.get(0)
+    return v["cpu_ms_per_launch"] / NCPU if v else float("nan")
+
+
 # Targets
 def verdict_of(value, good):
     if value != value:
@@ -383,8 +412,10 @@ def target_api(floor):
             target_row(name, "<= 2x", "-", "-", "a row is not available")
             continue
         x = med(t) / floor
+        lo = (floor_cpu_bound_ms() if mode == "libsbox" and HAS_POOL else floor_p50_ms()) / floor
         target_row(name, "<= 2x", ratio(x), verdict_of(x, lambda v: v <= 2),
-                   "%s vs %s ms%s" % (ms(med(t)), ms(floor), round_ratios(mode)))
+                   "%s vs %s ms%s%s" % (ms(med(t)), ms(floor), round_ratios(mode),
+                                       "; floor here %s (Floors)" % ratio(lo) if lo == lo else ""))
 
 
 def target_throughput():
@@ -399,6 +430,11 @@ def target_throughput():
         grown = leaked(LEAK_OWN[mode]) if LEAK_BEFORE else ["no leak check"]
         good = v["per_s"] >= 1000 and v["failures"] == 0 and not grown
         why = [] if v["per_s"] >= 1000 else ["below 1000/s"]
+        fk = TP.get(("fork", 4))
+        if v["per_s"] < 1000 and (fk or FLOOR_TP):
+            why += ["floor here: %s (Floors)" % ", ".join(
+                ([("kernel alone %.0f/s" % FLOOR_TP["per_s"])] if FLOOR_TP else []) +
+                ([("fork+exec with no isolation %.0f/s" % fk["per_s"])] if fk else []))]
         why += ["%d failures" % v["failures"]] if v["failures"] else []
         why += ["leak: " + ", ".join(grown)] if grown else []
         target_row(name, goal, "%.0f/s, %d failures, leaks %s" % (
@@ -451,8 +487,10 @@ def target_scaling():
         target_row(name, goal, "%s at %d live" % (ratio(x), reached[top]), "not measured at 1000",
                    note + short)
         return
-    target_row(name, goal, ratio(x), verdict_of(x, lambda v: v <= 1.2), note + "%s vs %s ms" % (
-        ms(pts[top]["latency"]["p50_us"] / 1e3), ms(pts[0]["latency"]["p50_us"] / 1e3)))
+    fl = floor_p50_ms(top) / floor_p50_ms(0)
+    target_row(name, goal, ratio(x), verdict_of(x, lambda v: v <= 1.2), note + "%s vs %s ms%s" % (
+        ms(pts[top]["latency"]["p50_us"] / 1e3), ms(pts[0]["latency"]["p50_us"] / 1e3),
+        "; floor here %s (Floors)" % ratio(fl) if fl == fl else ""))
 
 
 w("## Targets (issue 14), as ratios from this run")
@@ -485,6 +523,72 @@ w("bubblewrap's row is `%s`%s." % (BWRAP_CMD, "" if bwrap_is_issues() or not ok(
                                   " — **not** what this run measured (see its command in the results)"))
 w()
 
+# Floors
+def floors_section():
+    w("## Floors: what this kernel charges with no launcher (bench/floor.c)")
+    w()
+    w("`floorbench` does the kernel's work of one full-isolation launch and nothing else: the "
+      "cgroup with its limits and device rules (each v1 controller sbox uses, or one v2 "
+      "directory), clone3 into new pid, mount, ipc, uts and net namespaces, placement, a cgroup "
+      "namespace, bubblewrap's root view (read-only bind of /, tmpfs /dev with six nodes, proc, "
+      "tmpfs /tmp, pivot_root), hostname, lo up, and a worker with no capabilities, "
+      "no_new_privs and a 40-rule seccomp filter that execs /bin/true; then init reaped and the "
+      "cgroups removed.  No policy, protocol, pool or daemon: what a launcher that did only "
+      "that would cost here.  Where a floor is beyond a target's goal, no launcher can meet "
+      "that target on this machine and kernel.")
+    w()
+    if not FLOOR.get(0):
+        w("Not measured in this run (%s)." % (read(os.path.join(RES, "floor.err")).strip()[:200]
+                                             or "floorbench not built"))
+        w()
+        return
+    f0, fork = FLOOR[0], floor
+    cpu_ms = f0["cpu_ms_per_launch"]
+    w("| floor | measured here | bounds | goal | reachable here |")
+    w("|---|---|---|---|---|")
+
+    def row(what, measured, bounds, goal, value, good):
+        w("| %s | %s | %s | %s | %s |" % (what, measured, bounds, goal,
+                                          "-" if value != value else ("yes" if good(value) else
+                                                                      "**no**")))
+    x = floor_p50_ms() / fork
+    row("a launch, back to back (p50)", "%s ms = %s fork+exec" % (ms(floor_p50_ms()), ratio(x)),
+        "API p50 without a pool", "<= 2x", x, lambda v: v <= 2)
+    x = floor_cpu_bound_ms() / fork
+    row("CPU per launch, the whole machine (kernel workers included), over %d cores" % NCPU,
+        "%.2f ms / %d = %s ms = %s fork+exec" % (cpu_ms, NCPU, ms(floor_cpu_bound_ms()), ratio(x)),
+        "API p50 with a pool, back to back", "<= 2x", x, lambda v: v <= 2)
+    fk = TP.get(("fork", 4))
+    if FLOOR_TP or fk:
+        best = min(v["per_s"] for v in (FLOOR_TP, fk) if v)
+        row("launches/s at 4 clients", "; ".join(
+            (["kernel alone %.0f/s" % FLOOR_TP["per_s"]] if FLOOR_TP else []) +
+            (["fork+exec+waitpid of /bin/true, no isolation at all, %.0f/s" % fk["per_s"]]
+             if fk else [])), "throughput", ">= 1000/s", best, lambda v: v >= 1000)
+    live = max(FLOOR)
+    if live > 0:
+        x = floor_p50_ms(live) / floor_p50_ms(0)
+        row("a launch with %d live sandboxes vs 0 (p50)" % live,
+            "%s vs %s ms = %s" % (ms(floor_p50_ms(live)), ms(floor_p50_ms(0)), ratio(x)),
+            "scaling", "<= 1.2x", x, lambda v: v <= 1.2)
+    if ok("bwrap") and ok("exec"):
+        bw, ex = med(BYID["bwrap"]["times"]), med(BYID["exec"]["times"])
+        x = (ex + floor_cpu_bound_ms()) / bw
+        row("a client process (one exec, as `exec /bin/true`) plus a pooled launch's CPU bound",
+            "(%s + %s) ms = %s bubblewrap" % (ms(ex), ms(floor_cpu_bound_ms()), ratio(x)),
+            "sboxrun via sboxd vs bubblewrap", "<= 0.5x", x, lambda v: v <= 0.5)
+        x = (ex + floor_p50_ms()) / bw
+        row("the same process with no pool", "(%s + %s) ms = %s bubblewrap" % (
+            ms(ex), ms(floor_p50_ms()), ratio(x)), "direct sboxrun vs bubblewrap", "<= 1.0x", x,
+            lambda v: v <= 1.0)
+    w()
+    w("sbox's own cost is what it adds above these: the API rows against the first two, the "
+      "throughput rows against the third, the scaling rows against the fourth.")
+    w()
+
+
+floors_section()
+
 # Throughput
 w("## Throughput and leaks")
 w()
@@ -496,7 +600,8 @@ w("|---|---:|---:|---:|---:|---:|")
 TPL = {"libsbox": "through sboxd (libsbox%s)" % (", pool on" if HAS_POOL else ""),
        "libsbox-nopool": "through sboxd (libsbox, pool off)",
        "sboxrun-client": "through sboxd (sboxrun clients)",
-       "direct": "in-process library (direct)"}
+       "direct": "in-process library (direct)",
+       "fork": "fork+exec+waitpid, no isolation (the ceiling)"}
 for (mode, c), v in sorted(TP.items(), key=lambda kv: (list(TPL).index(kv[0][0]), kv[0][1])):
     lat = v["latency"]
     w("| %s | %d | %.0f | %s | %s | %d |" % (TPL.get(mode, mode), c, v["per_s"],

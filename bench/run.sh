@@ -107,9 +107,11 @@ for r in $(seq 1 "$ROUNDS"); do
 	api_round "$r"
 done
 
-# Throughput and leak counts, scaling, sboxd's memory, then the profile.
+# Throughput and leak counts, scaling, the kernel's floors, sboxd's memory,
+# then the profile.
 throughput
 scaling
+floors
 memory
 # The profile: direct, and through both sboxds (pool on and off).
 [ "$PROFILE" = 1 ] &&
