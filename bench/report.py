@@ -968,6 +968,14 @@ def torch_section(TORCH):
     w("Target: zygote median <= 1/50 of spawn's: 1/%.0f, **%s**." %
       (1 / y, "met" if y <= 1 / 50 else "not met"))
     w()
+    fs, sp = TORCH.get("forkserver-preload"), TORCH.get("spawn")
+    if fs and sp and sp["median_ms"] > 0:
+        f = fs["median_ms"] / sp["median_ms"]
+        w("Floor: the forkserver with the same preload and no isolation at all is itself 1/%.0f "
+          "of spawn here%s." % (1 / f, (": 1/50 would need a zygote %.1fx faster than the "
+                                        "unisolated forkserver, beyond the first target's "
+                                        "1.0x" % (f * 50)) if f > 1 / 50 else ""))
+        w()
     if "pss_zygote_over_spawn" in TORCH:
         k = TORCH["pss_workers"]
         z = TORCH["pss_zygote_over_spawn"]
