@@ -11,8 +11,9 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "sandbox/procstate.h"
 
 /* Become the guard: its own session and name, stdio on /dev/null, the
  * pipe's read end as fd 3 and nothing else open.  Holds nothing of the
@@ -33,7 +34,8 @@ static void guard_detach(struct sbox_cgroup *cg, int rfd)
 		dup2(null, fd);
 	if (rfd != 3 && dup2(rfd, 3) < 0)
 		_exit(1);
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	if (sbox_fds_close_from(4) < 0)
+		_exit(1);
 	for (size_t i = 0; i < cg->n_dirs; i++)
 		cg->dirs[i].fd = -1;
 	cg->guard_fd = -1;

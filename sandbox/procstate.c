@@ -283,6 +283,11 @@ static int close_from_to(unsigned int lo, unsigned int hi)
 	return 0;
 }
 
+int sbox_fds_close_from(unsigned int lo)
+{
+	return close_from_to(lo, ~0U);
+}
+
 /* A bit per fd number from lo: the list's fds, to be read back in order. */
 static bool fd_bit(const uint64_t *bits, size_t i)
 {

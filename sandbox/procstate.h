@@ -46,6 +46,11 @@ int sbox_proc_status_read(struct sbox_proc_status *st);
 int sbox_fds_close_launcher(const struct sbox_launch *l, const int *extra, size_t n_extra,
 			    struct sbox_err *err);
 
+/* Close every fd from lo up: close_range(2), else one by one up to the fd
+ * limit (kernels before 5.9).  -1 with errno when close_range(2) failed
+ * otherwise: the caller must not go on holding what it meant to drop. */
+int sbox_fds_close_from(unsigned int lo);
+
 /* Close exactly the fds of list (any order; duplicates and -1 entries
  * allowed), each run of consecutive numbers with one close_range(2): a
  * daemon's own fds (sboxd holds some ten per live sandbox) cost a few

@@ -21,7 +21,6 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,12 +42,6 @@
 #include "sandbox/seccomp.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
-
-/* Close every fd from lo up (close_range, Linux 5.9: no fd walk). */
-static void close_from(unsigned lo)
-{
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
 
 /* Read once, in the template before its user namespace exists: inside
  * it, root's files show as the overflow uid and a site configuration
@@ -114,9 +107,9 @@ static __attribute__((noreturn)) void init_main(int go, int ack)
 	while (read(go, &c, 1) > 0)
 		;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
-	    !none || cap_set_proc(none) < 0 || write(ack, "h", 1) != 1)
+	    !none || cap_set_proc(none) < 0 || write(ack, "h", 1) != 1 ||
+	    sbox_fds_close_from(0) < 0)
 		_exit(125);
-	close_from(0);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
@@ -204,9 +197,8 @@ static __attribute__((noreturn)) void helper_main(int sock)
 		_exit(125);
 	signal(SIGCHLD, SIG_IGN);
 	/* Nothing of the template's: only the request channel, on 3. */
-	if (dup2(keep, 3) < 0)
+	if (dup2(keep, 3) < 0 || sbox_fds_close_from(4) < 0)
 		_exit(125);
-	close_from(4);
 	for (int i = 0; i < 3; i++)
 		close(i);
 	sock = 3;
