@@ -283,8 +283,9 @@ static int make_decoy(char *dir, size_t len, pid_t self)
 	return mkdir(dir, 0755);
 }
 
-/* The placed workers as sboxd lists them, then SIGTERM to each, through
- * sboxd (the template's own connection, in its own pid namespace). */
+/* The placed workers as sboxd lists them, their STATS, then SIGTERM to
+ * each and a WAIT for each end, through sboxd (the template's own
+ * connection, in its own pid namespace). */
 static void list_and_signal(FILE *out, const struct plan *pl)
 {
 	struct sbox_client *c = sbox_client_new();
@@ -298,9 +299,31 @@ static void list_and_signal(FILE *out, const struct plan *pl)
 	}
 	fprintf(out, "jobs=%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
+		struct sbox_job_stats st;
+		int state = -1;
+
 		fprintf(out, "job%zu_name=%s\n", i, jobs[i].name);
+		if (sbox_client_stats(c, jobs[i].id, &st, &state) < 0) {
+			fprintf(out, "stats_error=%s\n", sbox_client_error(c));
+		} else {
+			fprintf(out, "job%zu_stats_valid=%d\n", i, st.valid);
+			fprintf(out, "job%zu_stats_cgroup=%d\n", i, st.cgroup_version > 0);
+			fprintf(out, "job%zu_stats_memory=%d\n", i,
+				(st.have & SBOX_STATS_HAVE_MEMORY_PEAK) && st.memory_peak > 0);
+		}
 		if (sbox_client_signal(c, jobs[i].id, SIGTERM) < 0)
 			fprintf(out, "signal_error=%s\n", sbox_client_error(c));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sbox_job_exit ex;
+
+		if (sbox_client_wait(c, jobs[i].id, &ex) < 0) {
+			fprintf(out, "wait_error=%s\n", sbox_client_error(c));
+			continue;
+		}
+		fprintf(out, "job%zu_outcome=%d\n", i, ex.outcome);
+		fprintf(out, "job%zu_message=%s\n", i, ex.message);
+		fprintf(out, "job%zu_wait_stats_valid=%d\n", i, ex.stats.valid);
 	}
 	free(jobs);
 	sbox_client_free(c);
@@ -813,8 +836,10 @@ static void test_direct_worker_names_another_cgroup(void **state)
 	free(text);
 }
 
-/* A placed worker is a job: LIST shows it, SIGNAL reaches it (the
- * process itself, by its pidfd), and its end is forgotten. */
+/* A placed worker is a job: LIST shows it, STATS gives its cgroup's
+ * figures, SIGNAL reaches it (the process itself, by its pidfd), WAIT
+ * tells its end as LOST (its template, not sboxd, reaps it) with the
+ * figures, and the end is then forgotten. */
 static void test_place_list_signal(void **state)
 {
 	struct plan pl = { .workers = 2, .uid = NOBODY, .signal = true };
@@ -828,6 +853,31 @@ static void test_place_list_signal(void **state)
 	assert_key(text, "jobs", "2");
 	assert_key(text, "job0_name", "placed");
 	assert_null(strstr(text, "signal_error="));
+	/* STATS: the cgroup's figures, as for a launched job. */
+	assert_null(strstr(text, "stats_error="));
+	for (int i = 0; i < 2; i++) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "job%d_stats_valid", i);
+		assert_key(text, k, "1");
+		snprintf(k, sizeof(k), "job%d_stats_cgroup", i);
+		assert_key(text, k, "1");
+		snprintf(k, sizeof(k), "job%d_stats_memory", i);
+		assert_key(text, k, "1");
+	}
+	/* WAIT: the end, LOST (the template is the parent), with the
+	 * cgroup's figures. */
+	assert_null(strstr(text, "wait_error="));
+	for (int i = 0; i < 2; i++) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "job%d_outcome", i);
+		assert_key(text, k, "5");
+		snprintf(k, sizeof(k), "job%d_message", i);
+		assert_key_has(text, k, "exit status is its parent's to know");
+		snprintf(k, sizeof(k), "job%d_wait_stats_valid", i);
+		assert_key(text, k, "1");
+	}
 	assert_key(text, "w0_status", "143");
 	assert_key(text, "w1_status", "143");
 	assert_key(text, "leftover_children", "0");
