@@ -649,11 +649,17 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 	/* The pid was read from the pidfd before the move: a peer that died
 	 * since may have left its number to another process, moved in its
 	 * place, which freeing the cgroup would kill; a live pidfd proves
-	 * the number was still the peer's.  Otherwise the cgroup is left to
-	 * the sweep. */
+	 * the number was still the peer's.  When it is not, an empty cgroup
+	 * (the usual case: a zombie "moves" without an error and is gone)
+	 * is removed now: the sweep spares a live sboxd's cgroups, and a
+	 * user sending PLACE and exiting, again and again, would pile them
+	 * up.  One holding a process is left to it, never killed. */
 	if (!alive(c->pidfd)) {
 		sbox_fail(err, ESRCH, "placing pid %d: it ended while it was placed", (int)pid);
-		sbox_cgroup_release(c->cgroup);
+		if (sbox_cgroup_empty(c->cgroup))
+			sbox_cgroup_destroy(c->cgroup, NULL);
+		else
+			sbox_cgroup_release(c->cgroup);
 		c->cgroup = NULL;
 		goto fail;
 	}

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,9 +284,10 @@ static int make_decoy(char *dir, size_t len, pid_t self)
 	return mkdir(dir, 0755);
 }
 
-/* The placed workers as sboxd lists them, their STATS, then SIGTERM to
- * each and a WAIT for each end, through sboxd (the template's own
- * connection, in its own pid namespace). */
+/* The placed workers as sboxd lists them, their STATS, then a WAIT for
+ * each end (asked before the end: a placed job's end is told to whoever
+ * waits, then forgotten) and SIGTERM to each, through sboxd (the
+ * template's own connection, in its own pid namespace). */
 static void list_and_signal(FILE *out, const struct plan *pl)
 {
 	struct sbox_client *c = sbox_client_new();
@@ -311,16 +313,22 @@ static void list_and_signal(FILE *out, const struct plan *pl)
 			fprintf(out, "job%zu_stats_memory=%d\n", i,
 				(st.have & SBOX_STATS_HAVE_MEMORY_PEAK) && st.memory_peak > 0);
 		}
+		if (sbox_client_watch(c, jobs[i].id) < 0)
+			fprintf(out, "wait_error=%s\n", sbox_client_error(c));
+	}
+	for (size_t i = 0; i < n; i++)
 		if (sbox_client_signal(c, jobs[i].id, SIGTERM) < 0)
 			fprintf(out, "signal_error=%s\n", sbox_client_error(c));
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t k = 0; k < n; k++) {
 		struct sbox_job_exit ex;
+		size_t i;
 
-		if (sbox_client_wait(c, jobs[i].id, &ex) < 0) {
+		if (sbox_client_next_exit(c, &ex, 10000) != 1) {
 			fprintf(out, "wait_error=%s\n", sbox_client_error(c));
-			continue;
+			break;
 		}
+		for (i = 0; i < n && jobs[i].id != ex.id; i++)
+			;
 		fprintf(out, "job%zu_outcome=%d\n", i, ex.outcome);
 		fprintf(out, "job%zu_message=%s\n", i, ex.message);
 		fprintf(out, "job%zu_wait_stats_valid=%d\n", i, ex.stats.valid);
@@ -1057,6 +1065,80 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* sboxd's own sandbox cgroups (sbox-<its pid>-N), in any hierarchy. */
+static int cgroups_of(pid_t daemon)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup/sbox", "/sys/fs/cgroup/*/sbox" };
+	char pattern[128];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		glob_t g;
+
+		snprintf(pattern, sizeof(pattern), "%s/sbox-%d-*", roots[i], (int)daemon);
+		if (glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0)
+			n += (int)g.gl_pathc;
+		globfree(&g);
+	}
+	return n;
+}
+
+static bool no_cgroups_of(pid_t daemon, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 20) {
+		if (cgroups_of(daemon) == 0)
+			return true;
+		usleep(20 * 1000);
+	}
+	return cgroups_of(daemon) == 0;
+}
+
+/* The PLACE of a sender that is gone by the time sboxd places it: exited
+ * and left a zombie (its parent not reaping: the pidfd still names a pid,
+ * and a zombie "moves" into a cgroup without an error), exited and reaped,
+ * or exiting while sboxd places it.  Each placement fails or ends and
+ * leaves no cgroup behind: a user repeating this must not pile up cgroups
+ * (the sweep spares those of a live sboxd), and sboxd goes on serving. */
+static void test_place_sender_gone(void **state)
+{
+	(void)state;
+	need_root();
+	sboxd_prepare(&D);
+	/* No pool: its prepared sandboxes' cgroups would be counted. */
+	sboxd_start(&D, "NetnsPool=0\n[Pool]\nSize=0\n");
+	for (int round = 0; round < 18; round++) {
+		int mode = round % 3, st;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct sbox_mb b = { 0 };
+			int fd = raw_connect(D.sock);
+
+			if (fd < 0)
+				_exit(1);
+			sbox_mb_begin(&b, SBOX_MSG_PLACE, 1);
+			sbox_mb_str(&b, SBOX_ATTR_NAME, "gone");
+			if (raw_send_mb(fd, &b) < 0)
+				_exit(2);
+			if (mode == 2)
+				usleep((unsigned)(round % 6) * 1000);
+			_exit(0);
+		}
+		if (mode != 1)
+			usleep(300 * 1000);     /* a zombie while sboxd places it */
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_true(sboxd_no_jobs(&D, 5000));
+	if (!no_cgroups_of(D.pid, 5000))
+		fprintf(stderr, "sboxd %d left %d cgroups of gone senders\n", (int)D.pid,
+			cgroups_of(D.pid));
+	assert_int_equal(cgroups_of(D.pid), 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Inside a launched sandbox (test_place_from_launched_sandbox_refused):
  * PLACE this process through the socket, and say how it went. */
 static int place_self(const char *sock)
@@ -1089,6 +1171,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_place_beyond_job_limit, teardown),
 		cmocka_unit_test_teardown(test_place_from_launched_sandbox_refused, teardown),
 		cmocka_unit_test_teardown(test_place_from_container_refused, teardown),
+		cmocka_unit_test_teardown(test_place_sender_gone, teardown),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--place"))
