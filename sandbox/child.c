@@ -89,6 +89,24 @@ void sbox_prepared_free(struct sbox_prepared *p)
 	free(p);
 }
 
+struct sbox_child *sbox_prepared_kill(struct sbox_prepared *p)
+{
+	struct sbox_child *c;
+
+	if (!p)
+		return NULL;
+	c = p->child;
+	p->child = NULL;
+	if (c && c->pid > 0 && !c->reaped) {
+		if (c->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+		else
+			kill(c->pid, SIGKILL);
+	}
+	sbox_prepared_free(p);
+	return c;
+}
+
 int sbox_child_event_fd(const struct sbox_child *c)
 {
 	return c->sync_fd;

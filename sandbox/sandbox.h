@@ -150,6 +150,12 @@ int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err);
 bool sbox_prepared_ready(const struct sbox_prepared *p);
 /* Kill init, remove its cgroup, release everything. */
 void sbox_prepared_free(struct sbox_prepared *p);
+/* The same end in halves (sboxd's pool, which keeps the slow part off its
+ * loop): init is sent SIGKILL, p's own parts are freed, and its sandbox
+ * comes back for sbox_child_end() in a helper thread (the cgroup empties
+ * as init goes), then sbox_child_free(), which reaps init.  NULL for a
+ * p without one. */
+struct sbox_child *sbox_prepared_kill(struct sbox_prepared *p);
 
 /* Readable when an event (or the end of events) is pending. */
 int sbox_child_event_fd(const struct sbox_child *c);
@@ -225,7 +231,9 @@ void sbox_child_free(struct sbox_child *c);
  * takes it) or the netns is not clean (it is then closed).  Then, on the
  * main thread: sbox_child_recycled_netns() hands over the netns judged
  * clean (-1: none) and the uid it may go to (sbox_netns_pool_give()), and
- * sbox_child_free() frees the rest at once. */
+ * sbox_child_free() frees the rest at once.  A prepared sandbox's init is
+ * killed, not reaped, first (sbox_prepared_kill()): its netns is never
+ * judged clean, and sbox_child_free() reaps it. */
 bool sbox_child_empty(const struct sbox_child *c);
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err);
 int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid);

@@ -365,7 +365,8 @@ void close_client_fds(int *fds, size_t n);
 /* teardown.c: a sandbox's end off the loop (sbox_child_end() in a few
  * threads).  teardown_give(): the child is the threads' until collected;
  * false when the queue is full (or no thread could start): the caller
- * ends it itself.  lease_held rides along for the collector. */
+ * ends it itself.  lease_held rides along for the collector; job_id 0 is
+ * a pool's prepared sandbox (pool.c), no job's. */
 struct teardown_done {
 	struct sbox_child *child;
 	uint64_t job_id;

@@ -235,8 +235,10 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 	int ns = sbox_child_recycled_netns(t->child, &uid);
 	bool gone = sbox_child_empty(t->child);
 
-	if (t->r < 0)
+	if (t->r < 0 && t->job_id)
 		sboxd_log("job %llu: %s", (unsigned long long)t->job_id, t->err.msg);
+	else if (t->r < 0)
+		sboxd_log("pool: a prepared sandbox's end: %s", t->err.msg);
 	if (ns >= 0)
 		sbox_netns_pool_give(d->netns_pool, ns, uid);
 	sbox_child_free(t->child);
@@ -253,9 +255,12 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 }
 
 /* The keeper's record of a job whose end a thread finished: without the
- * cgroup now gone, or none when the job is forgotten. */
+ * cgroup now gone, or none when the job is forgotten.  Id 0: a pool's
+ * prepared sandbox, never a job nor the keeper's. */
 static void end_recorded(struct sboxd *d, uint64_t id)
 {
+	if (id == 0)
+		return;
 	for (struct job *j = d->jobs; j; j = j->next) {
 		if (j->id != id || !j->ending_cgroup)
 			continue;

@@ -69,6 +69,19 @@ static const struct sbox_site_daemon *cfg(const struct sboxd *d)
 	return &d->site.daemon;
 }
 
+/* A prepared sandbox's end: its init killed here, the rest (the cgroup
+ * waited for and removed in every hierarchy) by the teardown threads, as
+ * a job's end is: a user cycling through shapes evicts prepared
+ * sandboxes on every launch, and none of that may hold the loop.  At
+ * stop, or with the threads' queue full, in the loop as before. */
+static void prepared_end(struct sboxd *d, struct sbox_prepared *prep)
+{
+	struct sbox_child *c = sbox_prepared_kill(prep);
+
+	if (c && (d->stopping || !teardown_give(c, 0, false)))
+		sbox_child_free(c);
+}
+
 /* The entry's sandbox goes (init killed, its cgroup removed); the record
  * waits for pool_reap, as an event of this batch may still point at it. */
 static void entry_kill(struct sboxd *d, struct pool_entry *e)
@@ -77,7 +90,7 @@ static void entry_kill(struct sboxd *d, struct pool_entry *e)
 		return;
 	if (e->prep) {
 		sboxd_unwatch(d, sbox_prepared_event_fd(e->prep));
-		sbox_prepared_free(e->prep);
+		prepared_end(d, e->prep);
 		e->prep = NULL;
 	}
 	e->shape->n--;

@@ -13,6 +13,8 @@
  * - another user's launch of the same policy never gets it;
  * - a policy that differs in one directive never gets it;
  * - a prepared init killed from the host: the next launch still succeeds;
+ * - a user cycling through more shapes than MaxShapesPerUser=: every
+ *   evicted sandbox ended (through the teardown threads), nothing left;
  * - Size=0: no pool at all;
  * - stop, and SIGKILL then restart: no prepared process nor cgroup left,
  *   and no prepared sandbox adopted as a job.
@@ -21,6 +23,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +300,61 @@ static void test_prepared_init_killed(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* sboxd's sandbox cgroups (sbox-<its pid>-N), in one hierarchy: the
+ * memory controller's (v1) or the unified one. */
+static int sboxd_cgroups(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup/sbox", "/sys/fs/cgroup/memory/sbox" };
+	char pattern[128];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		glob_t g;
+
+		snprintf(pattern, sizeof(pattern), "%s/sbox-%d-*", roots[i], (int)D.pid);
+		if (glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0)
+			n += (int)g.gl_pathc;
+		globfree(&g);
+	}
+	return n;
+}
+
+/* A user cycling through more shapes than MaxShapesPerUser= evicts the
+ * other shape's prepared sandboxes at each launch.  Their ends go through
+ * the teardown threads (init killed in the loop, the cgroup emptied and
+ * removed off it, init reaped at collection): every evicted init is gone
+ * and reaped, and only the last shape's sandboxes and cgroups remain. */
+static void test_evicted_shapes_leave_nothing(void **state)
+{
+	pid_t pids[POOL_MAX];
+	struct cmd r;
+	char set[64];
+	long long deadline;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Pool]\nSize=2\nMaxShapesPerUser=1\n");
+	for (int i = 0; i < 8; i++) {
+		snprintf(set, sizeof(set), "Hostname=shape%d", i % 2);
+		RUN(&r, NOBODY, "--set", set, "--", D.probe, "exit", "0");
+		assert_cmd(&r, 0);
+		cmd_free(&r);
+		/* Let the pool refill, so the next launch evicts a full shape. */
+		usleep(150 * 1000);
+	}
+	assert_true(sboxd_no_jobs(&D, 3000));
+	wait_pool(2, pids, 10000);
+	deadline = now_ms() + 5000;
+	while (sboxd_cgroups() > 2 && now_ms() < deadline)
+		usleep(20 * 1000);
+	if (sboxd_cgroups() > 2)
+		fprintf(stderr, "%d cgroups of sboxd's, 2 prepared sandboxes\n", sboxd_cgroups());
+	assert_true(sboxd_cgroups() <= 2);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+	assert_int_equal(sboxd_cgroups(), 0);
+}
+
 /* Size=0: launches as without a pool, nothing prepared. */
 static void test_size_zero(void **state)
 {
@@ -432,6 +490,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
+		cmocka_unit_test_teardown(test_evicted_shapes_leave_nothing, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),
 		cmocka_unit_test_teardown(test_shapes_prepared_at_start, teardown),
 		cmocka_unit_test_teardown(test_stop_leaves_nothing, teardown),
