@@ -126,9 +126,12 @@ struct sbox_security {
 	struct sbox_rlimit rlimits[SBOX_RLIMIT_COUNT];  /* Limit*=, by RLIMIT_ number */
 };
 
+/* The sandbox's hostname when the policy names none. */
+#define SBOX_DEFAULT_HOSTNAME "sbox"
+
 struct sbox_policy {
 	/* Namespaces and identity of the sandbox. */
-	char *hostname;            /* Hostname= */
+	char *hostname;            /* Hostname= (NULL: SBOX_DEFAULT_HOSTNAME) */
 	int private_users;         /* PrivateUsers=: -1 auto (when not root) */
 
 	/* Filesystem view. */

@@ -48,7 +48,9 @@
  *      this request (host passwd, the
  *      GPU grant's variables);
  *      S1c SPECIALISE: argv, env, cwd,
- *      stdio, passed fds ------------>   C6e the request taken
+ *      hostname, stdio, passed fds -->   C6e the request taken
+ *                                         C6f its hostname (a pool's
+ *                                             shape leaves it out)
  *                                         C7 init's signals; report channel
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory
@@ -428,10 +430,13 @@ static char **p5_environment(const struct sbox_prepared *p, const struct sbox_po
  * channel for the caller, as the launch's outcome.  A prepared sandbox
  * that said it was ready and is gone is a failure here: a pool then
  * launches in full instead. */
-static int s1c_request(struct sbox_prepared *p, const struct sbox_launch *launch,
-		       char *const *envp, struct sbox_err *err)
+static int s1c_request(struct sbox_prepared *p, const struct sbox_policy *policy,
+		       const struct sbox_launch *launch, char *const *envp, struct sbox_err *err)
 {
-	if (sbox_request_send(p->child->sync_fd, launch, envp, err) < 0) {
+	/* The hostname is the request's too: a pool's shape leaves it out. */
+	const char *hostname = policy->hostname ? policy->hostname : SBOX_DEFAULT_HOSTNAME;
+
+	if (sbox_request_send(p->child->sync_fd, launch, envp, hostname, err) < 0) {
 		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))
 			return -1;
 		sbox_err_clear(err);
@@ -450,7 +455,7 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 	*out = NULL;
 	if (!launch->argv || !launch->argv[0])
 		sbox_fail(err, EINVAL, "no command to run");
-	else if ((envp = p5_environment(p, policy, launch, err)) && s1c_request(p, launch, envp, err) == 0) {
+	else if ((envp = p5_environment(p, policy, launch, err)) && s1c_request(p, policy, launch, envp, err) == 0) {
 		*out = sbox_steal_ptr(p->child);
 		rc = 0;
 	}

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,7 +136,7 @@ static int c4_cgroup_ns(struct sbox_err *err)
 /* C5: in the new UTS namespace. */
 static int c5_hostname(const struct sbox_recipe *r, struct sbox_err *err)
 {
-	const char *h = r->policy->hostname ? r->policy->hostname : "sbox";
+	const char *h = r->policy->hostname ? r->policy->hostname : SBOX_DEFAULT_HOSTNAME;
 
 	if (sethostname(h, strlen(h)) < 0)
 		return sbox_fail(err, errno, "setting the hostname to '%s'", h);
@@ -241,7 +242,9 @@ static int c6d_wait_for_request(const struct sbox_recipe *r, struct sbox_request
 
 /* C6e: the request becomes the recipe that C7 on follows: init's own
  * copies of the launch and the recipe, with argv, the environment, the
- * caller's cwd and the fds from S1c, and all else as prepared. */
+ * caller's cwd and the fds from S1c, and all else as prepared.  Its
+ * hostname replaces the one C5 set (a pool's shape leaves it out), still
+ * with init's capabilities and before the worker exists. */
 static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_request *req,
 			     struct sbox_launch *l, struct sbox_recipe *spec)
 {
@@ -259,6 +262,20 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 	*spec = *r;
 	spec->launch = l;
 	spec->envp = req->envp;
+}
+
+/* C6f: the request's hostname, when it differs from the one C5 set. */
+static int c6f_request_hostname(const struct sbox_request *req, struct sbox_err *err)
+{
+	char now[HOST_NAME_MAX + 1] = "";
+
+	if (!req->hostname)
+		return 0;
+	if (gethostname(now, sizeof(now) - 1) == 0 && strcmp(now, req->hostname) == 0)
+		return 0;
+	if (sethostname(req->hostname, strlen(req->hostname)) < 0)
+		return sbox_fail(err, errno, "setting the hostname to '%s'", req->hostname);
+	return 0;
 }
 
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
@@ -382,7 +399,8 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6d_wait_for_request(r, &req, &err) < 0)
 		child_fail(r->sync_fd, &err);
 	c6e_take_request(r, &req, &launch, &spec);
-	if (c7_signals(&in, &err) < 0 ||
+	if (c6f_request_hostname(&req, &err) < 0 ||
+	    c7_signals(&in, &err) < 0 ||
 	    c7a_start_worker(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);
 	c7c_set_title(&in);

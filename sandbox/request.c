@@ -19,12 +19,12 @@
 #include "common/util.h"
 #include "sandbox/sync.h"
 
-#define REQUEST_MAGIC 0x53425231u       /* "SBR1" */
+#define REQUEST_MAGIC 0x53425232u       /* "SBR2" */
 #define REQUEST_MAX_BYTES (64u << 20)
 
 struct request_hdr {
 	uint32_t magic;
-	uint32_t argc, envc, has_cwd;
+	uint32_t argc, envc, has_cwd, has_hostname;
 	uint32_t n_pass;
 	uint32_t stdio_mask;            /* bit i: stdio[i] travels beside it */
 	int32_t targets[SBOX_REQUEST_MAX_PASS];
@@ -62,7 +62,8 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* The header and the strings, in a new memfd, sealed: what init reads is
  * what was written. */
-static int pack(const struct sbox_launch *l, char *const *envp, const struct request_hdr *h)
+static int pack(const struct sbox_launch *l, char *const *envp, const char *hostname,
+		const struct request_hdr *h)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -76,6 +77,8 @@ static int pack(const struct sbox_launch *l, char *const *envp, const struct req
 	put_strv(f, envp, h->envc);
 	if (l->caller_cwd)
 		fwrite(l->caller_cwd, 1, strlen(l->caller_cwd) + 1, f);
+	if (hostname)
+		fwrite(hostname, 1, strlen(hostname) + 1, f);
 	if (fclose(f) != 0)
 		return -1;
 	fd = memfd_create("sbox-request", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -117,10 +120,11 @@ static size_t collect_fds(const struct sbox_launch *l, int memfd, struct request
 }
 
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
-		      struct sbox_err *err)
+		      const char *hostname, struct sbox_err *err)
 {
 	struct request_hdr h = { .magic = REQUEST_MAGIC, .argc = strv_len(l->argv),
-				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL };
+				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL,
+				 .has_hostname = hostname != NULL };
 	int fds[SBOX_SYNC_MAX_FDS];
 	size_t n;
 	int rc;
@@ -131,7 +135,7 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 	/* The header is written last-but-first: collect_fds() fills in the
 	 * stdio mask and the targets it describes. */
 	n = collect_fds(l, -1, &h, fds);
-	fds[0] = pack(l, envp, &h);
+	fds[0] = pack(l, envp, hostname, &h);
 	if (fds[0] < 0)
 		return sbox_fail(err, errno, "writing the request for the sandbox (memfd)");
 	rc = sbox_sync_send_fds(sync_fd, SBOX_SYNC_SPECIALISE, (int)n, fds, n);
@@ -170,12 +174,12 @@ static char *read_blob(int fd, size_t *len, struct sbox_err *err)
 	return buf;
 }
 
-/* Point argv, envp and cwd at the blob's strings: exactly as many as the
- * header says, each ending inside it. */
+/* Point argv, envp, cwd and the hostname at the blob's strings: exactly
+ * as many as the header says, each ending inside it. */
 static int split_strings(struct sbox_request *req, const struct request_hdr *h, size_t len,
 			 struct sbox_err *err)
 {
-	size_t n = (size_t)h->argc + h->envc + h->has_cwd;
+	size_t n = (size_t)h->argc + h->envc + !!h->has_cwd + !!h->has_hostname;
 	size_t off = sizeof(*h);
 
 	if (h->argc == 0 || h->argc > REQUEST_MAX_BYTES / 2 || h->envc > REQUEST_MAX_BYTES / 2)
@@ -198,6 +202,7 @@ static int split_strings(struct sbox_request *req, const struct request_hdr *h, 
 	req->argv = req->vec;
 	req->envp = req->vec + h->argc + 1;
 	req->cwd = h->has_cwd ? req->envp[h->envc] : NULL;
+	req->hostname = h->has_hostname ? req->envp[h->envc + !!h->has_cwd] : NULL;
 	req->envp[h->envc] = NULL;
 	return 0;
 }

@@ -4,9 +4,9 @@
  * S1c, specialise: the request a prepared sandbox's init waits for (the
  * step list atop sandbox/launch.c).  Init was cloned before the request
  * existed, so what differs per request travels on the sync channel: argv,
- * the worker's environment and the caller's cwd in a memfd (no size limit
- * of a packet), stdio and the passed fds beside it (SCM_RIGHTS), each
- * passed fd with the number it gets in the worker.
+ * the worker's environment, the caller's cwd and the request's hostname in
+ * a memfd (no size limit of a packet), stdio and the passed fds beside it
+ * (SCM_RIGHTS), each passed fd with the number it gets in the worker.
  */
 #ifndef SBOX_SANDBOX_REQUEST_H
 #define SBOX_SANDBOX_REQUEST_H
@@ -23,6 +23,7 @@ struct sbox_request {
 	char **argv;
 	char **envp;
 	char *cwd;                  /* NULL: the caller named none */
+	char *hostname;             /* NULL: the one init set at C5 stays */
 	int stdio[3];               /* -1: /dev/null */
 	int pass_fds[SBOX_REQUEST_MAX_PASS];
 	int targets[SBOX_REQUEST_MAX_PASS];
@@ -32,9 +33,10 @@ struct sbox_request {
 };
 
 /* Parent (P5): the request of launch l, with the environment built for
- * it, sent on sync_fd as S1c SPECIALISE. */
+ * it and the request's hostname (NULL: none to set), sent on sync_fd as
+ * S1c SPECIALISE. */
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
-		      struct sbox_err *err);
+		      const char *hostname, struct sbox_err *err);
 /* Init (C6d): wait for S1c and take the request.  -1 with err when it is
  * malformed; EOF (the launcher gave the sandbox up) is ECONNRESET. */
 int sbox_request_recv(int sync_fd, struct sbox_request *req, struct sbox_err *err);

@@ -39,9 +39,21 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
 	       p->new_session && !l->cgroup_guard;
 }
 
+/* What of the policy prepare reads: all of it but the hostname, which
+ * specialise sets (C6f), so that launches apart only in Hostname= share
+ * prepared sandboxes.  A shallow copy, only printed. */
+static const struct sbox_policy *shape_policy_of(const struct sbox_policy *p,
+						 struct sbox_policy *q)
+{
+	*q = *p;
+	q->hostname = NULL;
+	return q;
+}
+
 char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l,
 		     size_t *policy_off)
 {
+	struct sbox_policy q;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -54,7 +66,7 @@ char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l,
 	fprintf(f, "caller_uid=%u\ncaller_gid=%u\nsurvive_launcher=%d\n", (unsigned)l->caller_uid,
 		(unsigned)l->caller_gid, (int)l->survive_launcher);
 	off = ftell(f);
-	sbox_policy_print(p, f);
+	sbox_policy_print(shape_policy_of(p, &q), f);
 	if (fclose(f) != 0 || off < 0) {
 		free(buf);
 		return NULL;

@@ -226,12 +226,24 @@ static void test_other_user_never_gets_it(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The other of two prepared sandboxes (sboxd's children), given one. */
+static pid_t other_than(pid_t known)
+{
+	pid_t pids[POOL_MAX];
+
+	wait_pool(2, pids, 10000);
+	return pids[0] == known ? pids[1] : pids[0];
+}
+
 /* One directive apart is another shape: MemoryMax=256M's prepared
  * sandbox is not served to MemoryMax=257M, whose launch gets its own
- * limit; then the 256M one is. */
+ * limit.  Hostname= is not part of the shape: specialise sets it (C6f),
+ * so a launch of the 256M policy with another hostname is served the
+ * prepared sandbox and sees its own hostname, and the next one, with
+ * none, sees the default again in the refilled one. */
 static void test_one_directive_apart(void **state)
 {
-	pid_t pids[POOL_MAX], first;
+	pid_t pids[POOL_MAX], first, other, second;
 	char cg[512];
 	struct cmd r;
 
@@ -249,15 +261,20 @@ static void test_one_directive_apart(void **state)
 	assert_non_null(strstr(r.out, "\nhostname=other\n"));
 	cmd_free(&r);
 	assert_true(alive(first));
+	/* 257M's shape is prepared too now. */
+	other = other_than(first);
 	RUN(&r, NOBODY, "--set", "Hostname=other", "--memory", "256M", "--", D.probe, "report");
 	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nhostname=other\n"));
 	cmd_free(&r);
-	assert_true(alive(first));
+	assert_false(alive(first));
+	second = other_than(other);
 	RUN(&r, NOBODY, "--memory", "256M", "--", D.probe, "report");
 	assert_cmd(&r, 0);
 	assert_non_null(strstr(r.out, "\nhostname=sbox\n"));
 	cmd_free(&r);
-	assert_false(alive(first));
+	assert_false(alive(second));
+	assert_true(alive(other));
 	assert_true(sboxd_no_jobs(&D, 3000));
 	assert_int_equal(sboxd_stop(&D), 0);
 }

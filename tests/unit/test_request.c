@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * S1c's request (sandbox/request.c) between a launcher and a prepared
+ * init: argv, the environment, the caller's cwd and the hostname in a
+ * sealed memfd, stdio and passed fds beside it.  What is sent is what
+ * init reads, each optional part absent when it was not sent, and a
+ * request that is not one is refused.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sandbox/request.h"
+#include "sandbox/sync.h"
+
+static void pair(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static void request_free(struct sbox_request *req)
+{
+	for (int i = 0; i < 3; i++)
+		if (req->stdio[i] >= 0)
+			close(req->stdio[i]);
+	for (size_t i = 0; i < req->n_pass; i++)
+		close(req->pass_fds[i]);
+	free(req->vec);
+	free(req->blob);
+}
+
+/* Everything, then each optional part left out. */
+static void round_trip(const char *cwd, const char *hostname)
+{
+	char *argv[] = { "/bin/echo", "two words", NULL };
+	char *envp[] = { "A=1", "B=", NULL };
+	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 },
+				 .caller_cwd = (char *)cwd };
+	struct sbox_request req;
+	struct sbox_err err = { 0 };
+	int sv[2];
+
+	pair(sv);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, hostname, &err), 0);
+	if (sbox_request_recv(sv[1], &req, &err) < 0)
+		fail_msg("recv: %s", err.msg);
+	assert_string_equal(req.argv[0], "/bin/echo");
+	assert_string_equal(req.argv[1], "two words");
+	assert_null(req.argv[2]);
+	assert_string_equal(req.envp[0], "A=1");
+	assert_string_equal(req.envp[1], "B=");
+	assert_null(req.envp[2]);
+	if (cwd)
+		assert_string_equal(req.cwd, cwd);
+	else
+		assert_null(req.cwd);
+	if (hostname)
+		assert_string_equal(req.hostname, hostname);
+	else
+		assert_null(req.hostname);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(req.stdio[i], -1);
+	request_free(&req);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_round_trips(void **state)
+{
+	(void)state;
+	round_trip("/home/u", "worker-7");
+	round_trip(NULL, "worker-7");
+	round_trip("/home/u", NULL);
+	round_trip(NULL, NULL);
+}
+
+/* Any other message where the request belongs, or the launcher gone, is
+ * a refusal with a reason, never a request. */
+static void test_not_a_request(void **state)
+{
+	struct sbox_request req;
+	struct sbox_err err = { 0 };
+	int sv[2];
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(sbox_sync_send(sv[0], SBOX_SYNC_GO, 0, 0, NULL), 0);
+	assert_int_equal(sbox_request_recv(sv[1], &req, &err), -1);
+	assert_int_equal(err.errnum, EPROTO);
+	close(sv[0]);
+	sbox_err_clear(&err);
+	assert_int_equal(sbox_request_recv(sv[1], &req, &err), -1);
+	assert_int_equal(err.errnum, ECONNRESET);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_not_a_request),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
