@@ -3,7 +3,7 @@
  * floor: the least this kernel charges for a launch with full isolation,
  * with no launcher around it (docs/benchmarks.md, "Floors").
  *
- *   floor [-n N] [-w W] [-L LIVE] [-t SECONDS -j CLIENTS]     (as root)
+ *   floor [-n N] [-w W] [-L LIVE] [-o RAW] [-t SECONDS -j CLIENTS]   (as root)
  *
  * One launch here is the kernel's work of one sbox launch and nothing
  * else: a cgroup with memory and pids limits and the device rules (v1: in
@@ -23,7 +23,8 @@
  * Output: one JSON object: latency percentiles (us) of sequential
  * launches; cpu_ms_per_launch, the whole machine's busy time per launch
  * (kernel workers included: the namespaces' and cgroups' teardown runs in
- * them) over the measured launches; per_s for -t.
+ * them) over the measured launches; per_s for -t.  -o RAW: each launch's
+ * time too, in microseconds, one a line (as apibench -o).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -472,19 +473,21 @@ static void throughput(int seconds, int clients)
 int main(int argc, char **argv)
 {
 	int n = 200, warm = 10, live = 0, seconds = 0, clients = 0, opt, failures = 0;
+	const char *raw = NULL;
 	struct sandbox *held = NULL;
 	unsigned long long j0, j1;
 	double *lat, live_s = 0;
 
-	while ((opt = getopt(argc, argv, "n:w:L:t:j:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:L:t:j:o:")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'w': warm = atoi(optarg); break;
 		case 'L': live = atoi(optarg); break;
 		case 't': seconds = atoi(optarg); break;
 		case 'j': clients = atoi(optarg); break;
+		case 'o': raw = optarg; break;
 		default:
-			fprintf(stderr, "usage: floor [-n N] [-w W] [-L LIVE] [-t SECONDS -j CLIENTS]\n");
+			fprintf(stderr, "usage: floor [-n N] [-w W] [-L LIVE] [-o RAW] [-t SECONDS -j CLIENTS]\n");
 			return 2;
 		}
 	}
@@ -530,6 +533,16 @@ int main(int argc, char **argv)
 		lat[i] = now_us() - t;
 	}
 	j1 = busy_jiffies();
+	if (raw) {
+		FILE *f = fopen(raw, "we");
+
+		if (!f)
+			die(raw);
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%.1f\n", lat[i]);
+		if (fclose(f) != 0)
+			die(raw);
+	}
 	for (int i = 0; i < live; i++)
 		sandbox_end(&held[i], 1);
 	rmdir(scratch);

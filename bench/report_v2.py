@@ -42,6 +42,7 @@ ROWS = [("exec", "exec /bin/true"),
         ("sboxd", "`sboxrun --memory 256M --pids 64 -- /bin/true` via sboxd"),
         ("sboxrun-full", "the same, direct (`--direct`)")]
 APIS = [("fork", "fork+exec+waitpid (apibench)"),
+        ("floor", "the kernel alone, no launcher (floorbench: docs/benchmarks.md, \"Floors\")"),
         ("direct", "sandbox library in-process (apibench direct)"),
         ("libsbox", "libsbox through sboxd%s" % (", pool on" if POOL else "")),
         ("libsbox-nopool", "libsbox through sboxd, pool off")]
@@ -122,6 +123,13 @@ if POOL:
 target("sboxrun via sboxd vs bubblewrap (median)", "<= 0.5x", "sboxd", "bwrap", 0.5)
 target("sboxrun direct vs bubblewrap (median)", "<= 1.0x", "sboxrun-full", "bwrap", 1.0)
 w("")
+if "api-floor" in med and med["api-floor"] == med["api-floor"] and "api-fork" in med:
+    w("Floor in the VM: the kernel's own work of one full-isolation launch with no launcher "
+      "(floorbench) is %.2fx fork+exec+waitpid here; a launch without a pool can't go under "
+      "that, and sboxd's pool-off path is %.2fx of it." % (
+          med["api-floor"] / med["api-fork"],
+          med.get("api-libsbox-nopool", float("nan")) / med["api-floor"]))
+    w("")
 w("Throughput, the p99 and the 1000 live sandboxes are not measured here: under TCG they "
   "would measure the emulator.")
 w("")

@@ -83,7 +83,7 @@ inside() {
 	local r k rows api
 	for r in $(seq "$rounds"); do
 		rows=$(printf '%s\n' "${!cmd[@]}" | shuf)
-		api=$(printf '%s\n' fork direct ${pid:+libsbox} ${nopool:+libsbox-nopool} | shuf)
+		api=$(printf '%s\n' fork floor direct ${pid:+libsbox} ${nopool:+libsbox-nopool} | shuf)
 		log "round $r of $rounds: $runs runs per row, $n API launches per path"
 		for id in $rows; do
 			hyperfine -N --style none --warmup 2 --runs "$runs" \
@@ -94,6 +94,7 @@ inside() {
 		for k in $api; do
 			case $k in
 			fork) "$B/apibench" -n $((n * 3)) -w "$w" -o "$RES/api-fork-r$r.raw" fork ;;
+			floor) "$B/floorbench" -n "$n" -w "$w" -o "$RES/api-floor-r$r.raw" ;;
 			direct) "$B/apibench" -n "$n" -w "$w" -o "$RES/api-direct-r$r.raw" "${sets[@]}" direct ;;
 			libsbox) "$B/apibench" -n "$n" -w "$w" -o "$RES/api-libsbox-r$r.raw" \
 				-S "$tmp/sboxd.sock" "${sets[@]}" libsbox ;;
@@ -120,8 +121,8 @@ B=${1:-build/release}
 B=${B%/}
 DOCS=${BENCH_DOCS:-docs}
 [ "$(id -u)" = 0 ] || { log "run as root (the VM's set-up and sboxd need it)"; exit 1; }
-for f in sboxrun sboxd apibench; do
-	[ -x "$B/$f" ] || { log "$B/$f is missing: run 'make VARIANT=release B=$B all $B/apibench' first"; exit 1; }
+for f in sboxrun sboxd apibench floorbench; do
+	[ -x "$B/$f" ] || { log "$B/$f is missing: run 'make VARIANT=release B=$B all $B/apibench $B/floorbench' first"; exit 1; }
 done
 { command -v hyperfine && command -v bwrap; } >/dev/null ||
 	log "hyperfine or bwrap missing on the host (the VM runs the host's tools): their rows will fail"
