@@ -441,7 +441,7 @@ static int reopen_dirs(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 		char full[PATH_MAX];
 
 		snprintf(full, sizeof(full), "%s%s", h->version == 2 ? h->v2_mount : h->v1[i].path, rel);
-		d->fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		d->fd = open(full, SBOX_CG_DIR_OPEN | O_NOFOLLOW);
 		if (d->fd < 0 && errno == ENOENT)
 			continue;       /* made in fewer hierarchies (or gone) */
 		d->path = d->fd >= 0 ? strdup(full) : NULL;

@@ -9,17 +9,27 @@
 #ifndef SBOX_SANDBOX_CGROUP_BACKEND_H
 #define SBOX_SANDBOX_CGROUP_BACKEND_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "sandbox/cgroup.h"
 
+/* How a sandbox's cgroup directory is held for its whole life: O_PATH.
+ * Every use is relative to it (openat, faccessat), or the kernel takes it
+ * raw (clone3's CLONE_INTO_CGROUP, a BPF program's attach target); and
+ * every init a launcher forks inherits these fds and closes them (C0),
+ * which for an O_PATH file skips the directory-notify and lock work of a
+ * close: sboxd holds one per hierarchy per live sandbox (docs/benchmarks.md,
+ * "Scaling"). */
+#define SBOX_CG_DIR_OPEN (O_PATH | O_DIRECTORY | O_CLOEXEC)
+
 /* One directory of the sandbox's cgroup: v2 has one, v1 one per hierarchy. */
 struct sbox_cg_dir {
 	unsigned mask;              /* v1: SBOX_CG_* of its hierarchy; v2: 0 */
 	char *path;                 /* absolute, on the cgroup filesystem */
-	int fd;                     /* O_DIRECTORY, or -1 */
+	int fd;                     /* SBOX_CG_DIR_OPEN, or -1 */
 };
 
 /* The limits of a policy with percentages made absolute for this host. */

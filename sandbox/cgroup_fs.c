@@ -182,7 +182,7 @@ int sbox_cg_make_dir(struct sbox_cg_dir *d, const char *path, struct sbox_err *e
 			return sbox_fail(err, e, "creating the sandbox's cgroup %s (a stale one of that name?)", path);
 		return sbox_fail(err, e, "creating the sandbox's cgroup %s", path);
 	}
-	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->fd = open(path, SBOX_CG_DIR_OPEN);
 	if (d->fd < 0)
 		return sbox_fail(err, errno, "opening the sandbox's cgroup %s", path);
 	return 0;

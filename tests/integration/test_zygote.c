@@ -844,6 +844,23 @@ static void test_direct_worker_names_another_cgroup(void **state)
 	free(text);
 }
 
+/* jobN_what, as list_and_signal() wrote it. */
+static void assert_job_key(const char *text, int job, const char *what, const char *want)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "job%d_%s", job, what);
+	assert_key(text, k, want);
+}
+
+static void assert_job_has(const char *text, int job, const char *what, const char *part)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "job%d_%s", job, what);
+	assert_key_has(text, k, part);
+}
+
 /* A placed worker is a job: LIST shows it, STATS gives its cgroup's
  * figures, SIGNAL reaches it (the process itself, by its pidfd), WAIT
  * tells its end as LOST (its template, not sboxd, reaps it) with the
@@ -861,30 +878,17 @@ static void test_place_list_signal(void **state)
 	assert_key(text, "jobs", "2");
 	assert_key(text, "job0_name", "placed");
 	assert_null(strstr(text, "signal_error="));
-	/* STATS: the cgroup's figures, as for a launched job. */
+	/* STATS: the cgroup's figures, as for a launched job.  WAIT: the
+	 * end, LOST (the template is the parent), with those figures. */
 	assert_null(strstr(text, "stats_error="));
-	for (int i = 0; i < 2; i++) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "job%d_stats_valid", i);
-		assert_key(text, k, "1");
-		snprintf(k, sizeof(k), "job%d_stats_cgroup", i);
-		assert_key(text, k, "1");
-		snprintf(k, sizeof(k), "job%d_stats_memory", i);
-		assert_key(text, k, "1");
-	}
-	/* WAIT: the end, LOST (the template is the parent), with the
-	 * cgroup's figures. */
 	assert_null(strstr(text, "wait_error="));
 	for (int i = 0; i < 2; i++) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "job%d_outcome", i);
-		assert_key(text, k, "5");
-		snprintf(k, sizeof(k), "job%d_message", i);
-		assert_key_has(text, k, "exit status is its parent's to know");
-		snprintf(k, sizeof(k), "job%d_wait_stats_valid", i);
-		assert_key(text, k, "1");
+		assert_job_key(text, i, "stats_valid", "1");
+		assert_job_key(text, i, "stats_cgroup", "1");
+		assert_job_key(text, i, "stats_memory", "1");
+		assert_job_key(text, i, "outcome", "5");
+		assert_job_key(text, i, "wait_stats_valid", "1");
+		assert_job_has(text, i, "message", "exit status is its parent's to know");
 	}
 	assert_key(text, "w0_status", "143");
 	assert_key(text, "w1_status", "143");
