@@ -485,3 +485,9 @@ void sbox_prepared_free(struct sbox_prepared *p)
 	(void)p;
 	__builtin_trap();
 }
+
+struct sbox_child *sbox_prepared_kill(struct sbox_prepared *p)
+{
+	(void)p;
+	__builtin_trap();
+}
