@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/values.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -793,12 +794,15 @@ void sbox_strv_free(char **v)
 	free(v);
 }
 
+/* Quoted: a blank (libinih's, which counts \v and \f too: it would strip
+ * one at the end of a value), a quote, a backslash, or ';' (which after a
+ * blank starts libinih's inline comment). */
 static bool needs_quoting(const char *w)
 {
 	if (!*w)
 		return true;
 	for (; *w; w++)
-		if (is_ws(*w) || *w == '"' || *w == '\'' || *w == '\\')
+		if (isspace((unsigned char)*w) || *w == '"' || *w == '\'' || *w == '\\' || *w == ';')
 			return true;
 	return false;
 }
@@ -830,6 +834,11 @@ char *sbox_quote_word(const char *w, char *buf, size_t len)
 			break;
 		case '\t':
 			sbuf_put(&b, "\\t", 2);
+			break;
+		case ';':
+			/* Never " ;" in the printed line: libinih would cut the
+			 * value there (an inline comment), inside quotes or not. */
+			sbuf_put(&b, "\\;", 2);
 			break;
 		default:
 			sbuf_put(&b, w, 1);
