@@ -527,6 +527,29 @@ def test_spare_worker_sees_what_start_gave(zctx, monkeypatch):
     assert template_of(last[-1]) is template_of(ps[0])
 
 
+def test_spare_replaced_once_its_worker_started(zctx):
+    """A spare's replacement is forked once the worker handed to it has
+    started (its process object read), not while it starts, and well
+    before the 2 s bound: a worker still running its target does not keep
+    the next start from a spare."""
+    from sbox import _template
+    ctx = zctx(spares=1)
+    ctx.prepare()
+    first = _start_from_spare(ctx, lambda i: ctx.Process(target=workers.sleep, args=(30,)))
+    # started at once (sleep's target runs); the replacement then enters
+    time.sleep(_template.SPARE_START_MAX_S * 0.75)
+    second = ctx.Process(target=workers.sleep, args=(0,))
+    second.start()
+    try:
+        assert second._popen.from_spare
+    finally:
+        second.join(60)
+        for p in first:
+            p.kill()
+            p.join(60)
+    assert second.exitcode == 0, second.sandbox_exit
+
+
 def test_no_spares_when_off_or_with_gpus(zctx):
     """spares=0: every worker is forked at start(); gpus= workers never
     come from spares (a spare would hold a GPU lease while waiting)."""
