@@ -139,6 +139,22 @@ static void cg_base(void)
 	}
 }
 
+/* The base directories go at the end (best effort: another floorbench
+ * may still use them), so that a run leaves no cgroup behind. */
+static void cg_base_remove(void)
+{
+	char path[256];
+
+	if (v2) {
+		rmdir(CG_ROOT "/" BASE_NAME);
+		return;
+	}
+	for (size_t i = 0; i < N_V1; i++) {
+		snprintf(path, sizeof(path), CG_ROOT "/%s/" BASE_NAME, v1_controllers[i]);
+		rmdir(path);
+	}
+}
+
 static void cg_make(struct cg *c)
 {
 	char path[256];
@@ -506,6 +522,7 @@ int main(int argc, char **argv)
 	cg_base();
 	if (seconds > 0) {
 		throughput(seconds, clients);
+		cg_base_remove();
 		rmdir(scratch);
 		return 0;
 	}
@@ -545,6 +562,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < live; i++)
 		sandbox_end(&held[i], 1);
+	cg_base_remove();
 	rmdir(scratch);
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_d);
 	printf("{\"mode\": \"floor\", \"live\": %d, \"live_start_s\": %.3f, \"cgroup\": \"%s\", "
