@@ -80,7 +80,7 @@ static int set_hostname(struct sbox_policy *p, const char *v, struct sbox_err *e
 
 static void print_hostname(const struct sbox_policy *p, const struct sbox_directive *d, FILE *out)
 {
-	sbox_print_string(out, d->name, p->hostname ? p->hostname : SBOX_DEFAULT_HOSTNAME);
+	sbox_print_string(out, d->name, sbox_policy_hostname(p));
 }
 
 /* PrivateUsers=: stays -1 (auto) unless set, so root and users get the

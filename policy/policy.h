@@ -156,6 +156,12 @@ struct sbox_policy {
 	struct sbox_net_policy net;
 };
 
+/* Hostname=, or the default: what the sandbox's UTS namespace is set to. */
+static inline const char *sbox_policy_hostname(const struct sbox_policy *p)
+{
+	return p->hostname ? p->hostname : SBOX_DEFAULT_HOSTNAME;
+}
+
 void sbox_policy_init(struct sbox_policy *p);
 void sbox_policy_free(struct sbox_policy *p);
 

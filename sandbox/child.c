@@ -89,6 +89,19 @@ void sbox_prepared_free(struct sbox_prepared *p)
 	free(p);
 }
 
+/* Init, if it was ever cloned and is still ours to end, sent SIGKILL
+ * (by its pidfd: no pid reuse race); true when it is ours to reap. */
+static bool kill_init(struct sbox_child *c)
+{
+	if (c->reaped || c->pid <= 0)
+		return false;
+	if (c->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	else if (!c->adopted)
+		kill(c->pid, SIGKILL);
+	return !c->adopted;
+}
+
 struct sbox_child *sbox_prepared_kill(struct sbox_prepared *p)
 {
 	struct sbox_child *c;
@@ -97,12 +110,8 @@ struct sbox_child *sbox_prepared_kill(struct sbox_prepared *p)
 		return NULL;
 	c = p->child;
 	p->child = NULL;
-	if (c && c->pid > 0 && !c->reaped) {
-		if (c->pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-		else
-			kill(c->pid, SIGKILL);
-	}
+	if (c)
+		kill_init(c);
 	sbox_prepared_free(p);
 	return c;
 }
@@ -230,13 +239,9 @@ static void kill_and_reap(struct sbox_child *c)
 {
 	int st;
 
-	if (c->reaped || c->pid <= 0)
+	if (!kill_init(c))
 		return;
-	if (c->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-	else if (!c->adopted)
-		kill(c->pid, SIGKILL);
-	while (!c->adopted && waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 		;
 }
 

@@ -433,8 +433,10 @@ static char **p5_environment(const struct sbox_prepared *p, const struct sbox_po
 static int s1c_request(struct sbox_prepared *p, const struct sbox_policy *policy,
 		       const struct sbox_launch *launch, char *const *envp, struct sbox_err *err)
 {
-	/* The hostname is the request's too: a pool's shape leaves it out. */
-	const char *hostname = policy->hostname ? policy->hostname : SBOX_DEFAULT_HOSTNAME;
+	/* A pool's shape leaves the hostname out: the request brings it.  A
+	 * sandbox prepared for this very request (sbox_spawn()) has it from
+	 * C5 already. */
+	const char *hostname = p->announce ? sbox_policy_hostname(policy) : NULL;
 
 	if (sbox_request_send(p->child->sync_fd, launch, envp, hostname, err) < 0) {
 		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,14 +132,17 @@ static int c4_cgroup_ns(struct sbox_err *err)
 	return 0;
 }
 
-/* C5: in the new UTS namespace. */
-static int c5_hostname(const struct sbox_recipe *r, struct sbox_err *err)
+static int set_hostname(const char *h, struct sbox_err *err)
 {
-	const char *h = r->policy->hostname ? r->policy->hostname : SBOX_DEFAULT_HOSTNAME;
-
 	if (sethostname(h, strlen(h)) < 0)
 		return sbox_fail(err, errno, "setting the hostname to '%s'", h);
 	return 0;
+}
+
+/* C5: in the new UTS namespace. */
+static int c5_hostname(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	return set_hostname(sbox_policy_hostname(r->policy), err);
 }
 
 /* C5b: join the group's or a pooled netns, lo up, the sandbox's end of a
@@ -264,18 +266,11 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 	spec->envp = req->envp;
 }
 
-/* C6f: the request's hostname, when it differs from the one C5 set. */
+/* C6f: the request's hostname, when it brings one (a pool's sandbox: C5
+ * set its shape's). */
 static int c6f_request_hostname(const struct sbox_request *req, struct sbox_err *err)
 {
-	char now[HOST_NAME_MAX + 1] = "";
-
-	if (!req->hostname)
-		return 0;
-	if (gethostname(now, sizeof(now) - 1) == 0 && strcmp(now, req->hostname) == 0)
-		return 0;
-	if (sethostname(req->hostname, strlen(req->hostname)) < 0)
-		return sbox_fail(err, errno, "setting the hostname to '%s'", req->hostname);
-	return 0;
+	return req->hostname ? set_hostname(req->hostname, err) : 0;
 }
 
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the

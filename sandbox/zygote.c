@@ -436,7 +436,7 @@ static int z_namespaces(struct sbox_err *err)
 /* C5 and C5b. */
 static int z_host_and_lo(const struct sbox_policy *p, struct sbox_err *err)
 {
-	const char *h = p->hostname ? p->hostname : SBOX_DEFAULT_HOSTNAME;
+	const char *h = sbox_policy_hostname(p);
 
 	if (sethostname(h, strlen(h)) < 0)
 		return sbox_fail(err, errno, "setting the hostname to '%s'", h);

@@ -25,9 +25,10 @@ besides stdio).  A request hands its fds and env to a ready spare (T sends
 them on that socket: a spare is used once) and T refills once that worker
 has started: the worker closes its end of the socket when it has read
 its process object, right before the target runs (or T refills after
-SPARE_START_MAX_S).  Forking T, torch-sized, and entering the next spare
-beside a worker's first steps took the CPUs from them: a spare-served
-start took about 72 ms that way, 53 ms with nothing beside it.  A spare that could not enter (b"E" on its
+SPARE_START_MAX_S); T never reads that socket again.  Forking T,
+torch-sized, and entering the next spare beside a worker's first steps
+took the CPUs from them: a spare-served start took about 72 ms that way,
+53 ms with nothing beside it.  A spare that could not enter (b"E" on its
 socket, exit 125) is reaped and its key gets no more spares until the next
 request for it, which forks a fresh worker (whose error then reaches P).
 """
@@ -337,14 +338,12 @@ class Template:
         if got == b"R":
             sp.ready = True
             return
-        # its sandbox failed (b"E" + why) or it ended: no more for this key
-        # until the next request for it, whose fresh worker says why
-        if sp.key in self.spare_want:
-            self.spare_want[sp.key] = 0
-        del self.spares[sp.pidfd]
-        self._discard(sp)
+        # its sandbox failed (b"E" + why) or it ended
+        self._spare_died(sp)
 
     def _spare_died(self, sp: Spare) -> None:
+        """No more spares for this key until the next request for it, whose
+        fresh worker says why."""
         if sp.key in self.spare_want:
             self.spare_want[sp.key] = 0
         del self.spares[sp.pidfd]
