@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sandbox's cgroup, the backend-neutral half (sandbox/cgroup.h): choose
- * the parent and the name, resolve percentages, dispatch to the v1 or v2
- * backend, and end it: kill, wait, remove.  Elsewhere: the host's cgroup
+ * the parent and the name, dispatch to the v1 or v2 backend, and end it:
+ * kill, wait, remove.  The limits (percentages resolved, rewritten for a
+ * prepared sandbox's request) are sandbox/cgroup_limits.c's.  Elsewhere: the host's cgroup
  * filesystems are found by the host probe (sandbox/host.c); the guard that
  * ends the cgroup after a SIGKILLed launcher is sandbox/cgroup_guard.c, the
  * sweep that removes what even the guard missed sandbox/cgroup_sweep.c; the
@@ -83,33 +84,6 @@ void sbox_cgroup_default_parent(const struct sbox_cgroup_host *h, uid_t euid, ch
 	snprintf(buf, len, "%s", h->self);
 }
 
-static int resolve_limits(const struct sbox_cgroup_host *h, const struct sbox_resources *res,
-			  struct sbox_cg_limits *l, struct sbox_err *err)
-{
-	const struct { const struct sbox_limit *lim; uint64_t total; uint64_t *out;
-		       const char *name; } rows[] = {
-		{ &res->memory_max, h->host.mem_total, &l->memory_max, "MemoryMax" },
-		{ &res->memory_high, h->host.mem_total, &l->memory_high, "MemoryHigh" },
-		{ &res->memory_swap_max, h->host.mem_total, &l->memory_swap_max, "MemorySwapMax" },
-		{ &res->tasks_max, h->host.tasks_total, &l->tasks_max, "TasksMax" },
-	};
-
-	memset(l, 0, sizeof(*l));
-	l->res = res;
-	for (size_t i = 0; i < SBOX_ARRAY_SIZE(rows); i++) {
-		if (!rows[i].lim->set)
-			continue;
-		if (rows[i].lim->percent && rows[i].total == 0)
-			return sbox_fail(err, 0, "%s=: a percentage, but the host's total is unknown",
-					 rows[i].name);
-		*rows[i].out = sbox_limit_resolve(rows[i].lim, rows[i].total);
-	}
-	/* A percentage that rounds to no task at all would stop init. */
-	if (res->tasks_max.set && l->tasks_max == 0)
-		l->tasks_max = 1;
-	return 0;
-}
-
 /* Close d and remove its directory, retrying while a killed task is on
  * its way out (EBUSY), for a bounded while.  System calls only (and a
  * message on failure): sbox_cgroup_end() runs it off the main thread. */
@@ -161,6 +135,7 @@ static void cgroup_free(struct sbox_cgroup *cg)
 	}
 	if (cg->guard_fd >= 0)
 		close(cg->guard_fd);
+	sbox_cg_written_clear(cg);
 	free(cg);
 }
 
@@ -189,12 +164,13 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 	*out = NULL;
 	if (h->version != 1 && h->version != 2)
 		return sbox_fail(err, ENOENT, "no cgroup filesystem is mounted on " CGROUP_FS);
-	if (resolve_limits(h, res, &lim, err) < 0)
+	if (sbox_cg_resolve_limits(&h->host, res, &lim, err) < 0)
 		return -1;
 	cg = cgroup_new(h->version, name);
 	if (!cg)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox's cgroup");
-	if (cg->ops->create(cg, h, parent, &lim, err) < 0) {
+	if (cg->ops->create(cg, h, parent, &lim, err) < 0 ||
+	    sbox_cg_written_set(cg, &h->host, res, err) < 0) {
 		sbox_cg_remove_dirs(cg, NULL);
 		cgroup_free(cg);
 		return -1;

@@ -87,6 +87,14 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 		       const struct sbox_resources *res, struct sbox_cgroup **out,
 		       struct sbox_err *err);
 
+/* A prepared sandbox's request (sbox_specialise(), P5b): the limits res
+ * asks for written where their values differ from what cg has, before
+ * any process of the request's runs in it.  res must set the same limits
+ * (the same ones infinite) as cg was made with, which a pool's shape
+ * guarantees; anything else is refused. */
+int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *res,
+			   struct sbox_err *err);
+
 /* What sbox_spawn() calls at P1: detect, choose the parent and a unique
  * name, create.  *out is NULL (and 0 returned) in the one case a sandbox
  * runs without a cgroup: an unprivileged caller, no CgroupParent=, no limit

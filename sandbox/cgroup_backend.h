@@ -43,6 +43,16 @@ struct sbox_cg_limits {
 
 struct sbox_cgroup_ops;
 
+/* What the cgroup's limit files say now, as sbox wrote them: the
+ * resources they came from (a copy, its strings owned) and their values
+ * resolved on the host they were resolved for.  sbox_cgroup_set_limits()
+ * (sandbox/cgroup_limits.c) writes only what a request changes. */
+struct sbox_cg_written {
+	struct sbox_resources res;
+	struct sbox_cg_limits lim;          /* lim.res == &res */
+	struct sbox_host host;
+};
+
 struct sbox_cgroup {
 	const struct sbox_cgroup_ops *ops;
 	char name[64];
@@ -51,6 +61,7 @@ struct sbox_cgroup {
 	int guard_fd;               /* our end of the guard's pipe, or -1 */
 	bool ended;                 /* sbox_cgroup_end() ran: removed (or left to the sweep) */
 	bool left_busy;             /* ... with processes it could not kill */
+	struct sbox_cg_written written;     /* zero for a cgroup reopened by path */
 };
 
 struct sbox_cgroup_ops {
@@ -59,6 +70,10 @@ struct sbox_cgroup_ops {
 	 * whatever it made is still in cg->dirs for the caller to remove. */
 	int (*create)(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 		      const char *parent, const struct sbox_cg_limits *l, struct sbox_err *err);
+	/* Write the limits l->res sets, and only those, on cg's existing
+	 * directories (a request's, on a prepared sandbox). */
+	int (*set_limits)(struct sbox_cgroup *cg, const struct sbox_cg_limits *l,
+			  struct sbox_err *err);
 	int (*attach)(struct sbox_cgroup *cg, pid_t pid, struct sbox_err *err);
 	int (*kill)(struct sbox_cgroup *cg, struct sbox_err *err);
 	int (*stats)(const struct sbox_cgroup *cg, struct sbox_stats *st, struct sbox_err *err);
@@ -67,6 +82,15 @@ struct sbox_cgroup_ops {
 
 extern const struct sbox_cgroup_ops sbox_cgroup_v1_ops;
 extern const struct sbox_cgroup_ops sbox_cgroup_v2_ops;
+
+/* The limits of res resolved for host (percentages of its totals), in
+ * sandbox/cgroup_limits.c; and what cg now has written, recorded there
+ * (res copied: -1 only when out of memory), and forgotten. */
+int sbox_cg_resolve_limits(const struct sbox_host *host, const struct sbox_resources *res,
+			   struct sbox_cg_limits *l, struct sbox_err *err);
+int sbox_cg_written_set(struct sbox_cgroup *cg, const struct sbox_host *host,
+			const struct sbox_resources *res, struct sbox_err *err);
+void sbox_cg_written_clear(struct sbox_cgroup *cg);
 
 /* Remove cg's directories, the innermost first, retrying a busy one (a
  * killed task on its way out) for a bounded while; closes and frees them.

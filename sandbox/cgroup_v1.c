@@ -124,33 +124,42 @@ static void u64_or_unlimited(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
+/* memory.limit_in_bytes, and memory.memsw.limit_in_bytes when swap is
+ * limited: v1 limits memory and swap together, memsw = MemoryMax + swap,
+ * and keeps memsw >= limit at every write, so that when memsw grows
+ * (a request's larger limits on a prepared sandbox) it goes first. */
 static int write_memory(const struct sbox_cg_dir *d, const struct sbox_cg_limits *l,
 			struct sbox_err *err)
 {
 	const struct sbox_resources *r = l->res;
-	char value[32], text[96];
+	char value[32], memsw[32], text[96], swtext[96];
+	uint64_t current = UINT64_MAX, total = 0;
+	bool swap = r->memory_swap_max.set && l->memory_swap_max != SBOX_INFINITY;
 
-	if (r->memory_max.set) {
-		u64_or_unlimited(l->memory_max, value, sizeof(value));
-		if (sbox_cg_write_limit(d, "memory.limit_in_bytes", value,
-			sbox_limit_text("MemoryMax", &r->memory_max, true, text, sizeof(text)), err) < 0)
+	sbox_limit_text("MemoryMax", &r->memory_max, true, text, sizeof(text));
+	u64_or_unlimited(l->memory_max, value, sizeof(value));
+	if (swap) {
+		sbox_limit_text("MemorySwapMax", &r->memory_swap_max, true, swtext, sizeof(swtext));
+		if (!r->memory_max.set || l->memory_max == SBOX_INFINITY)
+			return sbox_fail(err, 0, "%s: cgroup v1 limits memory and swap together, so it needs MemoryMax= too",
+					 swtext);
+		if (!sbox_cg_has_file(d->fd, "memory.memsw.limit_in_bytes"))
+			return sbox_fail(err, 0, "%s: this host can't enforce it: swap accounting is off (no memory.memsw.limit_in_bytes; boot with swapaccount=1)",
+					 swtext);
+		total = l->memory_swap_max > UINT64_MAX - l->memory_max ?
+			SBOX_INFINITY : l->memory_max + l->memory_swap_max;
+		u64_or_unlimited(total, memsw, sizeof(memsw));
+		sbox_cg_read_u64(d->fd, "memory.memsw.limit_in_bytes", &current);
+		if (total > current &&
+		    sbox_cg_write_limit(d, "memory.memsw.limit_in_bytes", memsw, swtext, err) < 0)
 			return -1;
 	}
-	if (!r->memory_swap_max.set || l->memory_swap_max == SBOX_INFINITY)
+	if (r->memory_max.set &&
+	    sbox_cg_write_limit(d, "memory.limit_in_bytes", value, text, err) < 0)
+		return -1;
+	if (!swap || total > current)
 		return 0;
-	/* v1 limits memory and swap together: memsw = MemoryMax + swap. */
-	sbox_limit_text("MemorySwapMax", &r->memory_swap_max, true, text, sizeof(text));
-	if (!r->memory_max.set || l->memory_max == SBOX_INFINITY)
-		return sbox_fail(err, 0, "%s: cgroup v1 limits memory and swap together, so it needs MemoryMax= too",
-				 text);
-	if (!sbox_cg_has_file(d->fd, "memory.memsw.limit_in_bytes"))
-		return sbox_fail(err, 0, "%s: this host can't enforce it: swap accounting is off (no memory.memsw.limit_in_bytes; boot with swapaccount=1)",
-				 text);
-	if (l->memory_swap_max > UINT64_MAX - l->memory_max)
-		u64_or_unlimited(SBOX_INFINITY, value, sizeof(value));
-	else
-		u64_or_unlimited(l->memory_max + l->memory_swap_max, value, sizeof(value));
-	return sbox_cg_write_limit(d, "memory.memsw.limit_in_bytes", value, text, err);
+	return sbox_cg_write_limit(d, "memory.memsw.limit_in_bytes", memsw, swtext, err);
 }
 
 static int write_pids(const struct sbox_cg_dir *d, const struct sbox_cg_limits *l,
@@ -280,6 +289,15 @@ static int v1_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 	return 0;
 }
 
+static int v1_set_limits(struct sbox_cgroup *cg, const struct sbox_cg_limits *l,
+			 struct sbox_err *err)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (write_limits(&cg->dirs[i], l, err) < 0)
+			return -1;
+	return 0;
+}
+
 static int v1_attach(struct sbox_cgroup *cg, pid_t pid, struct sbox_err *err)
 {
 	char value[32];
@@ -374,6 +392,7 @@ static int v1_devices_fd(const struct sbox_cgroup *cg)
 const struct sbox_cgroup_ops sbox_cgroup_v1_ops = {
 	.version = 1,
 	.create = v1_create,
+	.set_limits = v1_set_limits,
 	.attach = v1_attach,
 	.kill = v1_kill,
 	.stats = v1_stats,

@@ -202,6 +202,22 @@ static int write_io(const struct sbox_cg_dir *d, const struct sbox_resources *r,
 	return sbox_cg_write_limit(d, "io.bfq.weight", value, text, err);
 }
 
+/* The limits l->res sets, and only those. */
+static int write_limits(const struct sbox_cg_dir *d, const struct sbox_cg_limits *l,
+			struct sbox_err *err)
+{
+	const struct sbox_resources *r = l->res;
+
+	if (put_limit(d, "memory.max", "MemoryMax", &r->memory_max, l->memory_max, true, err) < 0 ||
+	    put_limit(d, "memory.high", "MemoryHigh", &r->memory_high, l->memory_high, true, err) < 0 ||
+	    put_limit(d, "memory.swap.max", "MemorySwapMax", &r->memory_swap_max,
+		      l->memory_swap_max, true, err) < 0 ||
+	    put_limit(d, "pids.max", "TasksMax", &r->tasks_max, l->tasks_max, false, err) < 0 ||
+	    write_cpu(d, r, err) < 0 || sbox_cg_write_cpuset(d, r, err) < 0 || write_io(d, r, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int v2_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 		     const char *parent, const struct sbox_cg_limits *l, struct sbox_err *err)
 {
@@ -217,14 +233,13 @@ static int v2_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 	if (sbox_cg_make_dir(d, path, err) < 0)
 		return -1;
 	cg->n_dirs = 1;
-	if (put_limit(d, "memory.max", "MemoryMax", &r->memory_max, l->memory_max, true, err) < 0 ||
-	    put_limit(d, "memory.high", "MemoryHigh", &r->memory_high, l->memory_high, true, err) < 0 ||
-	    put_limit(d, "memory.swap.max", "MemorySwapMax", &r->memory_swap_max,
-		      l->memory_swap_max, true, err) < 0 ||
-	    put_limit(d, "pids.max", "TasksMax", &r->tasks_max, l->tasks_max, false, err) < 0 ||
-	    write_cpu(d, r, err) < 0 || sbox_cg_write_cpuset(d, r, err) < 0 || write_io(d, r, err) < 0)
-		return -1;
-	return 0;
+	return write_limits(d, l, err);
+}
+
+static int v2_set_limits(struct sbox_cgroup *cg, const struct sbox_cg_limits *l,
+			 struct sbox_err *err)
+{
+	return write_limits(&cg->dirs[0], l, err);
 }
 
 static int v2_attach(struct sbox_cgroup *cg, pid_t pid, struct sbox_err *err)
@@ -303,6 +318,7 @@ static int v2_devices_fd(const struct sbox_cgroup *cg)
 const struct sbox_cgroup_ops sbox_cgroup_v2_ops = {
 	.version = 2,
 	.create = v2_create,
+	.set_limits = v2_set_limits,
 	.attach = v2_attach,
 	.kill = v2_kill,
 	.stats = v2_stats,

@@ -47,6 +47,8 @@
  *  P5  the worker's environment for
  *      this request (host passwd, the
  *      GPU grant's variables);
+ *  P5b its limits, where their values
+ *      differ from the shape's;
  *      S1c SPECIALISE: argv, env, cwd,
  *      hostname, stdio, passed fds -->   C6e the request taken
  *                                         C6f its hostname (a pool's
@@ -423,6 +425,20 @@ static char **p5_environment(const struct sbox_prepared *p, const struct sbox_po
 	return envp;
 }
 
+/* P5b, specialise: the request's limits.  A pool's shape says which
+ * limits are set, not their values (sboxd/shape.c): those the request
+ * changes are written on the cgroup here, where init is alone and waits,
+ * before the request reaches it (S1c), so the worker never runs a moment
+ * under the shape's.  A sandbox prepared for this very request has them
+ * already: nothing differs, nothing is written. */
+static int p5b_limits(struct sbox_prepared *p, const struct sbox_policy *policy,
+		      struct sbox_err *err)
+{
+	if (!p->child->cgroup)
+		return 0;
+	return sbox_cgroup_set_limits(p->child->cgroup, &policy->res, err);
+}
+
 /* S1c: the request, to an init that has built everything else.  The
  * sandbox's figures count from here: its time in a pool is not the
  * worker's.  Sent right after S1 (sbox_spawn()), it may find init gone
@@ -457,7 +473,9 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 	*out = NULL;
 	if (!launch->argv || !launch->argv[0])
 		sbox_fail(err, EINVAL, "no command to run");
-	else if ((envp = p5_environment(p, policy, launch, err)) && s1c_request(p, policy, launch, envp, err) == 0) {
+	else if ((envp = p5_environment(p, policy, launch, err)) &&
+		 p5b_limits(p, policy, err) == 0 &&
+		 s1c_request(p, policy, launch, envp, err) == 0) {
 		*out = sbox_steal_ptr(p->child);
 		rc = 0;
 	}

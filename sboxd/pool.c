@@ -6,8 +6,9 @@
  *
  * A LAUNCH whose shape (sboxd/shape.c: every input of sbox_prepare()) is
  * exactly that of a prepared sandbox is served by sbox_specialise() on
- * it: the request's argv, environment, cwd and fds go to an init that
- * has built everything else.  Any other launch runs in full, as without a
+ * it: the request's argv, environment, cwd, hostname and fds go to an
+ * init that has built everything else, and the limits whose values it
+ * changes are written on the cgroup first.  Any other launch runs in full, as without a
  * pool, and its shape is noted, so that idle moments of the loop prepare
  * sandboxes of it, one per turn: a refill never keeps a client waiting
  * behind more than one preparation's parent side (P1-P4); init's own
@@ -48,7 +49,7 @@ struct pool_entry {
 
 struct pool_shape {
 	char *key;                          /* sboxd/shape.h */
-	size_t policy_off;                  /* the policy's text in key */
+	char *policy;                       /* what a refill prepares from */
 	uid_t uid;
 	gid_t gid;
 	bool survive;
@@ -112,6 +113,7 @@ static void shape_drop(struct sboxd *d, struct pool_shape *s)
 	*pp = s->next;
 	d->pool->n_shapes--;
 	free(s->key);
+	free(s->policy);
 	free(s);
 }
 
@@ -155,18 +157,24 @@ static void shape_make_room(struct sboxd *d, uid_t uid)
 		shape_drop(d, lru);
 }
 
-/* A shape asked for: kept, for idle moments to prepare sandboxes of. */
-static void shape_note(struct sboxd *d, char *key, size_t off, const struct sbox_launch *l)
+/* A shape asked for: kept, for idle moments to prepare sandboxes of.
+ * Its refills prepare from the policy of the launch that noted it: its
+ * limits' values too, which the next requests of the shape rewrite where
+ * theirs differ (sbox_specialise(), P5b). */
+static int shape_note(struct sboxd *d, char *key, const struct sbox_policy *p,
+		      const struct sbox_launch *l)
 {
 	struct pool_shape *s = calloc(1, sizeof(*s));
+	char *policy = s ? pool_shape_policy(p) : NULL;
 
-	if (!s) {
+	if (!policy) {
+		free(s);
 		free(key);
-		return;
+		return -1;
 	}
 	shape_make_room(d, l->caller_uid);
 	s->key = key;
-	s->policy_off = off;
+	s->policy = policy;
 	s->uid = l->caller_uid;
 	s->gid = l->caller_gid;
 	s->survive = l->survive_launcher;
@@ -174,6 +182,7 @@ static void shape_note(struct sboxd *d, char *key, size_t off, const struct sbox
 	s->next = d->pool->shapes;
 	d->pool->shapes = s;
 	d->pool->n_shapes++;
+	return 0;
 }
 
 /* Shapes=USER:FILE: the shape of USER's launch of FILE through sboxd
@@ -185,7 +194,6 @@ static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct 
 				       .caller_gid = c->gid,
 				       .survive_launcher = d->keeper_fd >= 0 };
 	struct sbox_policy p;
-	size_t off;
 	char *key = NULL;
 	int rc = -1;
 
@@ -199,12 +207,11 @@ static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct 
 			  c->policy_file);
 		goto out;
 	}
-	key = pool_shape_key(&p, &l, &off);
-	if (!key) {
+	key = pool_shape_key(&p, &l);
+	if (!key || shape_note(d, key, &p, &l) < 0) {
 		sbox_fail(err, ENOMEM, "%s", c->policy_file);
 		goto out;
 	}
-	shape_note(d, key, off, &l);
 	rc = 0;
 out:
 	sbox_policy_free(&p);
@@ -264,18 +271,17 @@ int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_la
 	      struct sbox_child **out)
 {
 	struct pool_shape *s;
-	size_t off;
 	char *key;
 
 	*out = NULL;
 	if (!d->pool || d->stopping || !pool_shape_poolable(p, l))
 		return 0;
-	key = pool_shape_key(p, l, &off);
+	key = pool_shape_key(p, l);
 	if (!key)
 		return 0;
 	s = shape_find(d->pool, key);
 	if (!s) {
-		shape_note(d, key, off, l);
+		shape_note(d, key, p, l);
 		return 0;
 	}
 	free(key);
@@ -335,24 +341,23 @@ bool pool_wants_refill(const struct sboxd *d)
 	return shape_wanting(d) != NULL;
 }
 
-/* The shape's policy, from its own text: a refill prepares from exactly
- * what the key says, and checks that it says it again. */
+/* The shape's policy, from its own text: a refill prepares from it, and
+ * checks that it is of the shape's key. */
 static int shape_policy(const struct pool_shape *s, struct sbox_policy *p, struct sbox_err *err)
 {
 	const struct sbox_launch l = { .caller_uid = s->uid, .caller_gid = s->gid,
 				       .survive_launcher = s->survive };
-	size_t off;
 	char *again;
 	int same;
 
 	sbox_policy_init(p);
-	if (sbox_policy_load_string(p, s->key + s->policy_off, "pool shape", err) < 0 ||
+	if (sbox_policy_load_string(p, s->policy, "pool shape", err) < 0 ||
 	    sbox_policy_validate(p, err) < 0)
 		return -1;
-	again = pool_shape_key(p, &l, &off);
+	again = pool_shape_key(p, &l);
 	same = again && strcmp(again, s->key) == 0;
 	free(again);
-	return same ? 0 : sbox_fail(err, EINVAL, "the shape's policy does not print as itself");
+	return same ? 0 : sbox_fail(err, EINVAL, "the shape's policy is not of its shape's key");
 }
 
 static int entry_add(struct sboxd *d, struct pool_shape *s, struct sbox_prepared *prep,

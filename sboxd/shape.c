@@ -4,7 +4,8 @@
  * the policy goes in as the policy file it prints as, which the directive
  * table writes (docs/design.md, "Prepare and specialise": the key is
  * every input of prepare, and an equal key is the only way to a pooled
- * sandbox).
+ * sandbox).  What specialise sets is left out of it: the hostname, the
+ * environment, RuntimeMaxSec= and the limits' values.
  */
 #include "sboxd/shape.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 #include "policy/directives.h"
+#include "policy/values.h"
 #include "sandbox/gpu.h"
 
 /* Every field of sbox_launch is either one prepare reads, and then is in
@@ -39,38 +41,80 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
 	       p->new_session && !l->cgroup_guard;
 }
 
-/* What of the policy prepare reads: all of it but the hostname, which
- * specialise sets (C6f), so that launches apart only in Hostname= share
- * prepared sandboxes.  A shallow copy, only printed. */
-static const struct sbox_policy *shape_policy_of(const struct sbox_policy *p,
-						 struct sbox_policy *q)
+/* What of the policy prepare reads: all of it but what specialise sets
+ * (sandbox/launch.c): the hostname (C6f), the environment (P5) and
+ * RuntimeMaxSec= (sboxd's own timer), so that launches apart only in
+ * those share prepared sandboxes.  A shallow copy, only printed. */
+static void unspecialised(const struct sbox_policy *p, struct sbox_policy *q)
 {
 	*q = *p;
 	q->hostname = NULL;
-	return q;
+	q->env = (struct sbox_strv){ 0 };
+	q->pass_env = (struct sbox_strv){ 0 };
+	q->res.runtime_max_usec = SBOX_INFINITY;
 }
 
-char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l,
-		     size_t *policy_off)
+/* A limit's value, for the key: specialise writes the request's (P5b),
+ * so only whether it is set, and whether it is infinite, make the shape
+ * (which controllers prepare enables, which files it writes, and v1's
+ * memsw limit exists or not). */
+static void limit_unvalued(struct sbox_limit *l)
 {
-	struct sbox_policy q;
+	if (l->set && (l->percent || l->value != SBOX_INFINITY)) {
+		l->percent = false;
+		l->value = 1;
+	}
+}
+
+static void limits_unvalued(struct sbox_resources *r)
+{
+	static char one_cpu[] = "0";
+
+	limit_unvalued(&r->memory_max);
+	limit_unvalued(&r->memory_high);
+	limit_unvalued(&r->memory_swap_max);
+	limit_unvalued(&r->tasks_max);
+	r->cpu_quota = r->cpu_quota ? 1 : 0;
+	r->cpu_weight = r->cpu_weight ? 1 : 0;
+	r->io_weight = r->io_weight ? 1 : 0;
+	r->allowed_cpus = r->allowed_cpus ? one_cpu : NULL;
+	r->allowed_mems = r->allowed_mems ? one_cpu : NULL;
+}
+
+static char *printed(const struct sbox_policy *p, const struct sbox_launch *l)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	long off;
 
 	if (!f)
 		return NULL;
 	/* Prepare resolves the worker's ids from the caller's (P1b) and maps
 	 * them (C3); whether init outlives sboxd is decided at clone (C1). */
-	fprintf(f, "caller_uid=%u\ncaller_gid=%u\nsurvive_launcher=%d\n", (unsigned)l->caller_uid,
-		(unsigned)l->caller_gid, (int)l->survive_launcher);
-	off = ftell(f);
-	sbox_policy_print(shape_policy_of(p, &q), f);
-	if (fclose(f) != 0 || off < 0) {
+	if (l)
+		fprintf(f, "caller_uid=%u\ncaller_gid=%u\nsurvive_launcher=%d\n",
+			(unsigned)l->caller_uid, (unsigned)l->caller_gid, (int)l->survive_launcher);
+	sbox_policy_print(p, f);
+	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
 	}
-	*policy_off = (size_t)off;
 	return buf;
+}
+
+char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l)
+{
+	struct sbox_policy q;
+
+	unspecialised(p, &q);
+	limits_unvalued(&q.res);
+	return printed(&q, l);
+}
+
+char *pool_shape_policy(const struct sbox_policy *p)
+{
+	struct sbox_policy q;
+
+	unspecialised(p, &q);
+	return printed(&q, NULL);
 }

@@ -22,10 +22,15 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
 
 /* The shape's key: the launch's facts that prepare reads, then the policy
  * as sbox_policy_print() writes it (every directive of the table, so a
- * new directive is part of the shape without a change here).
- * *policy_off: where the policy's text starts in it (what a refill
- * parses).  NULL: out of memory. */
-char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l,
-		     size_t *policy_off);
+ * new directive is part of the shape without a change here), less what
+ * specialise sets: the hostname, the environment, RuntimeMaxSec=, and
+ * the limits' values (which limits are set, and which are infinite, stay
+ * in it).  NULL: out of memory. */
+char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l);
+
+/* What a refill of p's shape prepares from: p's policy text less what
+ * specialise sets, its limits with p's values.  It parses back to a
+ * policy of the same key.  NULL: out of memory. */
+char *pool_shape_policy(const struct sbox_policy *p);
 
 #endif

@@ -11,7 +11,8 @@
  *   mounts, hostname, environment, rlimits, network, cgroup namespace, and
  *   its limits hold (TasksMax=);
  * - another user's launch of the same policy never gets it;
- * - a policy that differs in one directive never gets it;
+ * - a policy that differs in one directive never gets it, one that
+ *   differs in its hostname or its limits' values does, and those hold;
  * - a prepared init killed from the host: the next launch still succeeds;
  * - a user cycling through more shapes than MaxShapesPerUser=: every
  *   evicted sandbox ended (through the teardown threads), nothing left;
@@ -235,12 +236,13 @@ static pid_t other_than(pid_t known)
 	return pids[0] == known ? pids[1] : pids[0];
 }
 
-/* One directive apart is another shape: MemoryMax=256M's prepared
- * sandbox is not served to MemoryMax=257M, whose launch gets its own
- * limit.  Hostname= is not part of the shape: specialise sets it (C6f),
- * so a launch of the 256M policy with another hostname is served the
- * prepared sandbox and sees its own hostname, and the next one, with
- * none, sees the default again in the refilled one. */
+/* One directive apart is another shape: UMask=0077's launch is not
+ * served the default umask's prepared sandbox, and gets its own.
+ * Hostname= and the limits' values are not part of the shape: specialise
+ * sets them (C6f, P5b), so a launch of the 512M policy with another
+ * hostname is served the 256M one's prepared sandbox and sees its own
+ * hostname, and the next one, with none, sees the default again in the
+ * refilled one. */
 static void test_one_directive_apart(void **state)
 {
 	pid_t pids[POOL_MAX], first, other, second;
@@ -256,16 +258,19 @@ static void test_one_directive_apart(void **state)
 	first = pids[0];
 	if (!sandbox_cgroup_of(first, cg, sizeof(cg)))
 		skip_because("the sandbox runs without a cgroup of its own here");
-	RUN(&r, NOBODY, "--memory", "257M", "--set", "Hostname=other", "--", D.probe, "report");
+	RUN(&r, NOBODY, "--memory", "256M", "--set", "UMask=0077", "--set", "Hostname=other", "--",
+	    D.probe, "report");
 	assert_cmd(&r, 0);
 	assert_non_null(strstr(r.out, "\nhostname=other\n"));
+	assert_non_null(strstr(r.out, "\numask=0077\n"));
 	cmd_free(&r);
 	assert_true(alive(first));
-	/* 257M's shape is prepared too now. */
+	/* UMask=0077's shape is prepared too now. */
 	other = other_than(first);
-	RUN(&r, NOBODY, "--set", "Hostname=other", "--memory", "256M", "--", D.probe, "report");
+	RUN(&r, NOBODY, "--set", "Hostname=other", "--memory", "512M", "--", D.probe, "report");
 	assert_cmd(&r, 0);
 	assert_non_null(strstr(r.out, "\nhostname=other\n"));
+	assert_non_null(strstr(r.out, "\numask=0022\n"));
 	cmd_free(&r);
 	assert_false(alive(first));
 	second = other_than(other);
@@ -276,6 +281,94 @@ static void test_one_directive_apart(void **state)
 	assert_false(alive(second));
 	assert_true(alive(other));
 	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* The limits a request changes hold in the prepared sandbox it is served
+ * (P5b): each pooled run (its prepared init consumed) reports what the
+ * same run reports in full, from a daemon with no pool, and the lower
+ * and the higher limits each make a difference: TasksMax= 6 stops a fork
+ * bomb sooner than the shape's 16, MemoryMax=32M kills a 100M
+ * allocation the shape's 256M lets through, MemoryMax=512M lets a 300M
+ * one through.  A limit that can't be written on the prepared sandbox
+ * (under what init holds already) ends it, and the launch runs in full. */
+struct limits_run {
+	const char *memory, *pids, *cmd, *arg;
+};
+
+static const struct limits_run limits_runs[] = {
+	{ "256M", "6", "forkbomb", "40" },
+	{ "32M", "16", "alloc", "100" },
+	{ "512M", "16", "alloc", "300" },
+	{ "256M", "16", "alloc", "300" },
+	/* Under what init already holds: the write fails (v1: EBUSY), the
+	 * prepared sandbox ends and the launch runs in full. */
+	{ "100K", "16", "exit", "0" },
+};
+
+#define N_LIMITS_RUNS (sizeof(limits_runs) / sizeof(limits_runs[0]))
+
+static void run_limits(const struct limits_run *l, struct cmd *r)
+{
+	RUN(r, NOBODY, "--memory", l->memory, "--pids", l->pids, "--", D.probe, l->cmd, l->arg);
+}
+
+/* With swap, a memory limit alone lets an allocation past it (v1 has
+ * no swap limit without MemorySwapMax=, which needs swap accounting). */
+static bool host_has_swap(void)
+{
+	char line[256];
+	int lines = 0;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		lines++;
+	if (f)
+		fclose(f);
+	return lines > 1;
+}
+
+static void test_limits_are_specialised(void **state)
+{
+	struct cmd pooled[N_LIMITS_RUNS], full[N_LIMITS_RUNS], r;
+	pid_t pids[POOL_MAX];
+
+	(void)state;
+	start_with_pool("1");
+	/* The shape: MemoryMax=256M, TasksMax=16, noted by this launch. */
+	RUN(&r, NOBODY, "--memory", "256M", "--pids", "16", "--", D.probe, "forkbomb", "40");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "fork_errno=EAGAIN"));
+	for (size_t i = 0; i < N_LIMITS_RUNS; i++) {
+		wait_pool(1, pids, 10000);
+		run_limits(&limits_runs[i], &pooled[i]);
+		if (alive(pids[0]))
+			fail_msg("run %zu was not served the prepared sandbox", i);
+	}
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+	sboxd_cleanup(&D);
+	start_with_pool("0");
+	for (size_t i = 0; i < N_LIMITS_RUNS; i++) {
+		run_limits(&limits_runs[i], &full[i]);
+		if (pooled[i].code != full[i].code || strcmp(pooled[i].out, full[i].out) != 0)
+			fail_msg("run %zu: pooled %d '%s', in full %d '%s'", i, pooled[i].code,
+				 pooled[i].out, full[i].code, full[i].out);
+	}
+	/* Each limit made its difference. */
+	assert_string_not_equal(pooled[0].out, r.out);
+	assert_non_null(strstr(pooled[0].out, "fork_errno=EAGAIN"));
+	assert_cmd(&pooled[2], 0);
+	assert_non_null(strstr(pooled[2].out, "alloc=ok"));
+	if (!host_has_swap()) {
+		assert_int_not_equal(pooled[1].code, 0);
+		assert_int_not_equal(pooled[3].code, 0);
+	}
+	for (size_t i = 0; i < N_LIMITS_RUNS; i++) {
+		cmd_free(&pooled[i]);
+		cmd_free(&full[i]);
+	}
+	cmd_free(&r);
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
@@ -506,6 +599,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pooled_sees_what_full_sees, teardown),
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
+		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
 		cmocka_unit_test_teardown(test_evicted_shapes_leave_nothing, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),

@@ -175,6 +175,55 @@ int rmdir(const char *path)
 	return (int)syscall(SYS_rmdir, path);
 }
 
+/* A write to a fake cgroupfs file replaces it, as the kernel's take one
+ * value per write (freezer.state, whose tests read a state and its
+ * newline back, excepted); and cgroup v1's rule for the memory pair is
+ * kept as the kernel keeps it: memory.limit_in_bytes never above
+ * memory.memsw.limit_in_bytes, EINVAL otherwise. */
+static bool memory_pair_ok(const char *path, const void *buf, size_t n)
+{
+	static const char *const limit = "memory.limit_in_bytes", *const memsw = "memory.memsw.limit_in_bytes";
+	const char *base = strrchr(path, '/') + 1, *other;
+	char dir[1024], value[64], *have;
+	unsigned long long mine, theirs;
+
+	if (strcmp(base, limit) == 0)
+		other = memsw;
+	else if (strcmp(base, memsw) == 0)
+		other = limit;
+	else
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - 1 - path), path);
+	snprintf(value, sizeof(value), "%.*s", (int)n, (const char *)buf);
+	have = get_file(dir, other);
+	if (!have || !*have)
+		return true;
+	mine = strtoull(value, NULL, 10);
+	theirs = strtoull(have, NULL, 10);
+	return other == memsw ? mine <= theirs : mine >= theirs;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	char link[64], path[1024];
+	ssize_t k = -1;
+
+	if (fake_root[0]) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		k = readlink(link, path, sizeof(path) - 1);
+	}
+	if (k > 0) {
+		path[k] = '\0';
+		if (under_fake(path) && !memory_pair_ok(path, buf, n)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (under_fake(path) && !strstr(path, "freezer.state") && ftruncate(fd, 0) < 0)
+			return -1;
+	}
+	return syscall(SYS_write, fd, buf, n);
+}
+
 static void rm_tree(const char *path)
 {
 	char cmd[512];
@@ -679,6 +728,110 @@ static void test_v1_infinity_and_unlimited(void **state)
 	sbox_policy_free(&p);
 }
 
+/* A prepared sandbox's request (sbox_cgroup_set_limits()): only the
+ * limits whose values differ are written; the same limits, none written;
+ * other limits than the cgroup has, refused. */
+static void test_v2_set_limits_writes_what_differs(void **state)
+{
+	struct sbox_cgroup_host h;
+	struct sbox_policy p, q;
+	struct sbox_cgroup *cg;
+	struct sbox_err err = { 0 };
+	char dir[2048];
+
+	(void)state;
+	fake_v2_host(&h, "cpuset cpu io memory pids\n");
+	sbox_policy_init(&p);
+	all_limits(&p);
+	if (sbox_cgroup_create(&h, "/sbox", "sbox-7-1", &p.res, &cg, &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(dir, sizeof(dir), "%s/sbox/sbox-7-1", h.v2_mount);
+	/* What the request leaves as it is must not be written again. */
+	put_file(dir, "memory.high", "untouched");
+	put_file(dir, "cpu.weight", "untouched");
+	put_file(dir, "cpuset.cpus", "untouched");
+	put_file(dir, "io.weight", "untouched");
+	sbox_policy_init(&q);
+	all_limits(&q);
+	set_ok(&q, "MemoryMax", "128M");
+	set_ok(&q, "TasksMax", "10");
+	set_ok(&q, "CPUQuota", "50%");
+	set_ok(&q, "AllowedMemoryNodes", "1");
+	if (sbox_cgroup_set_limits(cg, &q.res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(get_file(dir, "memory.max"), "134217728");
+	assert_string_equal(get_file(dir, "memory.swap.max"), "16777216");
+	assert_string_equal(get_file(dir, "pids.max"), "10");
+	assert_string_equal(get_file(dir, "cpu.max"), "50000 100000");
+	assert_string_equal(get_file(dir, "cpuset.mems"), "1");
+	assert_string_equal(get_file(dir, "memory.high"), "untouched");
+	assert_string_equal(get_file(dir, "cpu.weight"), "untouched");
+	assert_string_equal(get_file(dir, "cpuset.cpus"), "untouched");
+	assert_string_equal(get_file(dir, "io.weight"), "untouched");
+	/* The same request again: what it has is what it asks for. */
+	put_file(dir, "memory.max", "untouched");
+	put_file(dir, "pids.max", "untouched");
+	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), 0);
+	assert_string_equal(get_file(dir, "memory.max"), "untouched");
+	assert_string_equal(get_file(dir, "pids.max"), "untouched");
+	/* 10% of the host's 1G is 107374182 bytes: a percentage resolves. */
+	set_ok(&q, "MemoryMax", "10%");
+	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), 0);
+	assert_string_equal(get_file(dir, "memory.max"), "107374182");
+	/* Other limits than the cgroup was made with: refused, nothing written. */
+	put_file(dir, "memory.max", "untouched");
+	set_ok(&q, "TasksMax", "");
+	set_ok(&q, "MemoryMax", "1G");
+	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), -1);
+	assert_non_null(strstr(err.msg, "other limits than its prepared sandbox's cgroup has"));
+	set_ok(&q, "TasksMax", "10");
+	set_ok(&q, "MemoryMax", "infinity");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), -1);
+	assert_string_equal(get_file(dir, "memory.max"), "untouched");
+	assert_int_equal(sbox_cgroup_destroy(cg, &err), 0);
+	sbox_policy_free(&p);
+	sbox_policy_free(&q);
+}
+
+/* v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every
+ * write (the write() above refuses otherwise): a request's larger limits
+ * write memsw first, smaller ones the limit first. */
+static void test_v1_set_limits_keeps_memsw_above(void **state)
+{
+	struct sbox_cgroup_host h;
+	struct sbox_policy p;
+	struct sbox_cgroup *cg;
+	struct sbox_err err = { 0 };
+	char d[2048];
+
+	(void)state;
+	fake_v1_host(&h, true);
+	sbox_policy_init(&p);
+	set_ok(&p, "MemoryMax", "64M");
+	set_ok(&p, "MemorySwapMax", "16M");
+	set_ok(&p, "TasksMax", "64");
+	if (sbox_cgroup_create(&h, "/sbox", "sbox-8-1", &p.res, &cg, &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(d, sizeof(d), "%s/memory/sbox/sbox-8-1", fake_root);
+	assert_string_equal(get_file(d, "memory.memsw.limit_in_bytes"), "83886080");
+	set_ok(&p, "MemoryMax", "512M");
+	if (sbox_cgroup_set_limits(cg, &p.res, &err) < 0)
+		fail_msg("growing: %s", err.msg);
+	assert_string_equal(get_file(d, "memory.limit_in_bytes"), "536870912");
+	assert_string_equal(get_file(d, "memory.memsw.limit_in_bytes"), "553648128");
+	set_ok(&p, "MemoryMax", "32M");
+	set_ok(&p, "MemorySwapMax", "0");
+	if (sbox_cgroup_set_limits(cg, &p.res, &err) < 0)
+		fail_msg("shrinking: %s", err.msg);
+	assert_string_equal(get_file(d, "memory.limit_in_bytes"), "33554432");
+	assert_string_equal(get_file(d, "memory.memsw.limit_in_bytes"), "33554432");
+	snprintf(d, sizeof(d), "%s/pids/sbox/sbox-8-1", fake_root);
+	assert_string_equal(get_file(d, "pids.max"), "64");
+	assert_int_equal(sbox_cgroup_destroy(cg, &err), 0);
+	sbox_policy_free(&p);
+}
+
 /* How it ended: the end's explanation and its JSON. */
 
 static void test_json_status(void **state)
@@ -738,6 +891,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v1_refuses_what_it_cannot_enforce, setup_fake,
 						teardown_fake),
 		cmocka_unit_test_setup_teardown(test_v1_infinity_and_unlimited, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_v2_set_limits_writes_what_differs, setup_fake,
+						teardown_fake),
+		cmocka_unit_test_setup_teardown(test_v1_set_limits_keeps_memsw_above, setup_fake,
+						teardown_fake),
 		cmocka_unit_test(test_json_status),
 	};
 

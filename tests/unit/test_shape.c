@@ -2,11 +2,13 @@
 /*
  * The pool's shape key (sboxd/shape.c): a prepared sandbox is served only
  * to a launch whose key is equal, so the key must hold every input of
- * sbox_prepare().  Every directive of the table is in it (Hostname= as its
- * default: specialise sets it); a directive set to another value, another
- * caller, changes it; the policy's text in it
- * parses back to the same key (a refill prepares from it); launches whose
- * preparation reads the request are never pooled.  And [Pool]'s keys.
+ * sbox_prepare().  Every directive of the table is in it (Hostname=,
+ * Environment=, PassEnvironment= and RuntimeMaxSec= as their defaults,
+ * the limits with their values left out: specialise sets them); a
+ * directive set to another value, another caller, changes it; the
+ * shape's policy text parses back to the same key (a refill prepares
+ * from it); launches whose preparation reads the request are never
+ * pooled.  And [Pool]'s keys.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,8 +34,7 @@ static struct sbox_launch launch_as(uid_t uid, gid_t gid)
 
 static char *key_of(const struct sbox_policy *p, const struct sbox_launch *l)
 {
-	size_t off;
-	char *k = pool_shape_key(p, l, &off);
+	char *k = pool_shape_key(p, l);
 
 	assert_non_null(k);
 	return k;
@@ -73,11 +74,12 @@ static void test_every_directive_is_in_the_key(void **state)
 	free(k);
 }
 
-/* What specialise sets in a prepared sandbox (C6f), and so leaves out of
- * the key. */
+/* What specialise sets in a prepared sandbox (P5, C6f; RuntimeMaxSec=
+ * is sboxd's timer), and so leaves out of the key. */
 static bool specialised(const char *name)
 {
-	return strcmp(name, "Hostname") == 0;
+	return strcmp(name, "Hostname") == 0 || strcmp(name, "Environment") == 0 ||
+	       strcmp(name, "PassEnvironment") == 0 || strcmp(name, "RuntimeMaxSec") == 0;
 }
 
 /* One directive set to its documented example is another shape, unless
@@ -124,6 +126,72 @@ static void test_hostname_is_specialised(void **state)
 	free(none);
 }
 
+/* The environment and RuntimeMaxSec= are the request's too (P5, sboxd's
+ * timer): out of the key. */
+static void test_environment_is_specialised(void **state)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	char *none = key_with(NULL, NULL, &l), *env = key_with("Environment", "A=1", &l);
+	char *pass = key_with("PassEnvironment", "LANG", &l), *rt = key_with("RuntimeMaxSec", "30", &l);
+
+	(void)state;
+	assert_string_equal(none, env);
+	assert_string_equal(none, pass);
+	assert_string_equal(none, rt);
+	free(none);
+	free(env);
+	free(pass);
+	free(rt);
+}
+
+/* A limit's value is the request's (P5b writes it): MemoryMax=256M and
+ * 512M, or 10% of the host, share a shape; set against unset, and finite
+ * against infinity, do not (other controllers, other files). */
+static void test_limit_values_are_specialised(void **state)
+{
+	static const char *const same[][3] = {
+		{ "MemoryMax", "256M", "512M" },
+		{ "MemoryMax", "256M", "10%" },
+		{ "MemoryHigh", "1G", "2G" },
+		{ "MemorySwapMax", "0", "1G" },
+		{ "TasksMax", "64", "8" },
+		{ "CPUQuota", "50%", "200%" },
+		{ "CPUWeight", "100", "500" },
+		{ "IOWeight", "100", "10" },
+		{ "AllowedCPUs", "0", "1" },
+		{ "AllowedMemoryNodes", "0", "0-1" },
+	};
+	static const char *const apart[][3] = {
+		{ "MemoryMax", "256M", "infinity" },
+		{ "TasksMax", "64", "infinity" },
+	};
+	struct sbox_launch l = launch_as(65534, 65534);
+	char *none = key_with(NULL, NULL, &l);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char *a = key_with(same[i][0], same[i][1], &l), *b = key_with(same[i][0], same[i][2], &l);
+
+		if (strcmp(a, b) != 0)
+			fail_msg("%s=%s and %s=%s are other shapes", same[i][0], same[i][1], same[i][0],
+				 same[i][2]);
+		if (strcmp(a, none) == 0)
+			fail_msg("%s=%s is the shape of no limit", same[i][0], same[i][1]);
+		free(a);
+		free(b);
+	}
+	for (size_t i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+		char *a = key_with(apart[i][0], apart[i][1], &l), *b = key_with(apart[i][0], apart[i][2], &l);
+
+		if (strcmp(a, b) == 0)
+			fail_msg("%s=%s and %s=%s are one shape", apart[i][0], apart[i][1], apart[i][0],
+				 apart[i][2]);
+		free(a);
+		free(b);
+	}
+	free(none);
+}
+
 static void test_caller_is_in_the_key(void **state)
 {
 	struct sbox_launch a = launch_as(1000, 1000), b = launch_as(1001, 1000);
@@ -143,8 +211,9 @@ static void test_caller_is_in_the_key(void **state)
 	free(ke);
 }
 
-/* A refill parses the key's policy text: it must come back as the same
- * key, for a policy that sets many directives. */
+/* A refill parses the shape's policy text: it must come back as a policy
+ * of the same key, with the limits' values of the launch that noted it,
+ * for a policy that sets many directives. */
 static void test_policy_text_round_trips(void **state)
 {
 	static const char *const text =
@@ -155,21 +224,27 @@ static void test_policy_text_round_trips(void **state)
 	struct sbox_launch l = launch_as(65534, 65534);
 	struct sbox_policy p, q;
 	struct sbox_err err = { 0 };
-	size_t off;
-	char *k1, *k2;
+	char *k1, *k2, *text1;
 
 	(void)state;
 	sbox_policy_init(&p);
 	assert_int_equal(sbox_policy_load_string(&p, text, "test", &err), 0);
-	k1 = pool_shape_key(&p, &l, &off);
-	assert_non_null(k1);
+	k1 = key_of(&p, &l);
+	text1 = pool_shape_policy(&p);
+	assert_non_null(text1);
 	sbox_policy_init(&q);
-	if (sbox_policy_load_string(&q, k1 + off, "key", &err) < 0)
-		fail_msg("the key's policy does not parse: %s", err.msg);
+	if (sbox_policy_load_string(&q, text1, "shape", &err) < 0)
+		fail_msg("the shape's policy does not parse: %s", err.msg);
 	k2 = key_of(&q, &l);
 	assert_string_equal(k1, k2);
+	assert_true(q.res.memory_max.set && q.res.memory_max.value == 256ull << 20);
+	assert_int_equal(q.res.tasks_max.value, 64);
+	assert_int_equal(q.res.cpu_quota, 5000);
+	assert_string_equal(sbox_policy_hostname(&q), SBOX_DEFAULT_HOSTNAME);
+	assert_int_equal(q.env.n, 0);
 	free(k1);
 	free(k2);
+	free(text1);
 	sbox_policy_free(&p);
 	sbox_policy_free(&q);
 }
@@ -252,6 +327,8 @@ int main(void)
 		cmocka_unit_test(test_every_directive_is_in_the_key),
 		cmocka_unit_test(test_one_directive_apart_is_another_shape),
 		cmocka_unit_test(test_hostname_is_specialised),
+		cmocka_unit_test(test_environment_is_specialised),
+		cmocka_unit_test(test_limit_values_are_specialised),
 		cmocka_unit_test(test_caller_is_in_the_key),
 		cmocka_unit_test(test_policy_text_round_trips),
 		cmocka_unit_test(test_request_bound_launches_are_not_pooled),
