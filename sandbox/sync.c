@@ -2,17 +2,24 @@
 #include "sandbox/sync.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int sbox_sync_recv(int fd, struct sbox_sync_msg *m)
 {
+	bool reset = false;
 	ssize_t n;
 
+	/* A peer that ends with a message of ours unread (init failing at
+	 * C6 before it took S1c) leaves ECONNRESET on this socket, which
+	 * recv() reports once, ahead of the messages that peer sent before
+	 * it went (its SETUP_ERROR): read on past it, or the reason is
+	 * lost.  After it, an empty queue is EOF. */
 	do
 		n = recv(fd, m, sizeof(*m), 0);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
 	if (n < 0)
 		return errno == ECONNRESET ? 0 : -1;
 	if (n == 0)

@@ -82,6 +82,30 @@ static void test_round_trips(void **state)
 	round_trip(NULL, NULL);
 }
 
+/* Init failing before it took the request: it reports, and exits with
+ * the request unread, which leaves ECONNRESET on the launcher's end,
+ * reported ahead of the report.  The report is still read, then EOF. */
+static void test_report_after_unread_request(void **state)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char *envp[] = { NULL };
+	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 } };
+	struct sbox_sync_msg m;
+	struct sbox_err err = { 0 };
+	int sv[2];
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, &err), 0);
+	assert_int_equal(sbox_sync_send(sv[1], SBOX_SYNC_SETUP_ERROR, EACCES, 0, "C6 failed"), 0);
+	close(sv[1]);
+	assert_int_equal(sbox_sync_recv(sv[0], &m), 1);
+	assert_int_equal(m.type, SBOX_SYNC_SETUP_ERROR);
+	assert_string_equal(m.text, "C6 failed");
+	assert_int_equal(sbox_sync_recv(sv[0], &m), 0);
+	close(sv[0]);
+}
+
 /* Any other message where the request belongs, or the launcher gone, is
  * a refusal with a reason, never a request. */
 static void test_not_a_request(void **state)
@@ -106,6 +130,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_report_after_unread_request),
 		cmocka_unit_test(test_not_a_request),
 	};
 
