@@ -156,6 +156,20 @@ struct sbox_policy {
 	struct sbox_net_policy net;
 };
 
+static inline bool sbox_mount_is_bind(const struct sbox_mount *m)
+{
+	return m->kind == SBOX_MOUNT_BIND || m->kind == SBOX_MOUNT_BIND_RO;
+}
+
+/* BindPaths= or BindReadOnlyPaths= given: sources a launch must open. */
+static inline bool sbox_policy_has_binds(const struct sbox_policy *p)
+{
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if (sbox_mount_is_bind(&p->mounts[i]))
+			return true;
+	return false;
+}
+
 /* Hostname=, or the default: what the sandbox's UTS namespace is set to. */
 static inline const char *sbox_policy_hostname(const struct sbox_policy *p)
 {

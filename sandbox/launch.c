@@ -49,10 +49,14 @@
  *      GPU grant's variables);
  *  P5b its limits, where their values
  *      differ from the shape's;
+ *  P5c a pool's: its bind sources
+ *      cloned from the client's fds;
  *      S1c SPECIALISE: argv, env, cwd,
  *      hostname, stdio, passed fds -->   C6e the request taken
  *                                         C6f its hostname (a pool's
  *                                             shape leaves it out)
+ *                                         C6g a pool's: its binds, in
+ *                                             the pivoted root
  *                                         C7 init's signals; report channel
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory
@@ -439,6 +443,24 @@ static int p5b_limits(struct sbox_prepared *p, const struct sbox_policy *policy,
 	return sbox_cgroup_set_limits(p->child->cgroup, &policy->res, err);
 }
 
+/* P5c, specialise, a pool's sandbox: the request's bind sources, cloned
+ * here from the client's fds as P1f clones them for a launch in full
+ * (the paths are never looked up as root); init attaches them at C6g.
+ * Prepare left the binds out (sboxd/shape.c allows it only where their
+ * destinations are apart from every other mount, /dev, /proc and /sys:
+ * attached last, they give the tree a launch in full builds). */
+static int p5c_bind_sources(const struct sbox_prepared *p, const struct sbox_policy *policy,
+			    const struct sbox_launch *launch, int **trees, struct sbox_err *err)
+{
+	*trees = NULL;
+	if (!p->announce || !sbox_policy_has_binds(policy))
+		return 0;
+	if (!launch->bind_src_fds)
+		return sbox_fail(err, EINVAL, "a prepared sandbox's binds come from the client's fds, and this launch has none");
+	return sbox_fs_clone_fd_sources(policy, launch->bind_src_fds, launch->n_bind_src_fds, trees,
+					err);
+}
+
 /* S1c: the request, to an init that has built everything else.  The
  * sandbox's figures count from here: its time in a pool is not the
  * worker's.  Sent right after S1 (sbox_spawn()), it may find init gone
@@ -447,14 +469,16 @@ static int p5b_limits(struct sbox_prepared *p, const struct sbox_policy *policy,
  * that said it was ready and is gone is a failure here: a pool then
  * launches in full instead. */
 static int s1c_request(struct sbox_prepared *p, const struct sbox_policy *policy,
-		       const struct sbox_launch *launch, char *const *envp, struct sbox_err *err)
+		       const struct sbox_launch *launch, char *const *envp, const int *trees,
+		       struct sbox_err *err)
 {
 	/* A pool's shape leaves the hostname out: the request brings it.  A
 	 * sandbox prepared for this very request (sbox_spawn()) has it from
 	 * C5 already. */
 	const char *hostname = p->announce ? sbox_policy_hostname(policy) : NULL;
 
-	if (sbox_request_send(p->child->sync_fd, launch, envp, hostname, err) < 0) {
+	if (sbox_request_send(p->child->sync_fd, launch, envp, hostname, trees, policy->n_mounts,
+			      err) < 0) {
 		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))
 			return -1;
 		sbox_err_clear(err);
@@ -468,6 +492,7 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 		    struct sbox_err *err)
 {
 	char **envp = NULL;
+	int *trees = NULL;
 	int rc = -1;
 
 	*out = NULL;
@@ -475,10 +500,13 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 		sbox_fail(err, EINVAL, "no command to run");
 	else if ((envp = p5_environment(p, policy, launch, err)) &&
 		 p5b_limits(p, policy, err) == 0 &&
-		 s1c_request(p, policy, launch, envp, err) == 0) {
+		 p5c_bind_sources(p, policy, launch, &trees, err) == 0 &&
+		 s1c_request(p, policy, launch, envp, trees, err) == 0) {
 		*out = sbox_steal_ptr(p->child);
 		rc = 0;
 	}
+	/* Init has its own copies of the trees now (or never will). */
+	sbox_fs_trees_free(trees, policy->n_mounts);
 	sbox_strv_free(envp);
 	sbox_prepared_free(p);
 	return rc;

@@ -14,12 +14,14 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "sandbox/caps.h"
 #include "sandbox/gpu_grant.h"
 #include "sandbox/identity.h"
@@ -191,6 +193,8 @@ static int c6_filesystem(const struct sbox_recipe *r, struct sbox_err *err)
 		 * mapped 1:1 there. */
 		.caller = { .uid = r->uid, .privileged = r->uid == 0 },
 		.console_fd = caller_tty(r),
+		/* A pool's: the binds are the request's (C6g). */
+		.binds_later = r->announce,
 	};
 
 	if (sbox_fs_open_sources(&fs, r->policy, err) < 0 ||
@@ -271,6 +275,44 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 static int c6f_request_hostname(const struct sbox_request *req, struct sbox_err *err)
 {
 	return req->hostname ? set_hostname(req->hostname, err) : 0;
+}
+
+/* C6g, a pool's sandbox: the request's binds (P5c cloned them from the
+ * client's fds), attached in the pivoted root with init's capabilities,
+ * before the worker exists; prepare left them out (sboxd/shape.c lets it
+ * only where they meet no other mount).  Init keeps no tree: each is in
+ * the mount tree now, or the launch fails. */
+static int c6g_request_binds(const struct sbox_recipe *r, struct sbox_request *req,
+			     struct sbox_err *err)
+{
+	const struct sbox_policy *p = r->policy;
+	size_t n = p->n_mounts;
+	_cleanup_free_ int *trees = NULL;
+	int rc = 0;
+
+	if (r->announce && sbox_policy_has_binds(p)) {
+		trees = malloc(n * sizeof(*trees));
+		if (!trees)
+			rc = sbox_fail(err, ENOMEM, "taking the request's binds");
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			trees[i] = -1;
+		for (size_t i = 0; rc == 0 && i < req->n_binds; i++) {
+			unsigned k = req->bind_index[i];
+
+			if (k >= n || !sbox_mount_is_bind(&p->mounts[k]) || trees[k] >= 0)
+				rc = sbox_fail(err, EPROTO, "the request's bind source %u is no bind of the policy", k);
+			else
+				trees[k] = req->bind_trees[i];
+		}
+		if (rc == 0)
+			rc = sbox_fs_attach_binds(p, trees, r->devices_enforced, err);
+	} else if (req->n_binds) {
+		rc = sbox_fail(err, EPROTO, "the request brings bind sources this sandbox did not leave out");
+	}
+	for (size_t i = 0; i < req->n_binds; i++)
+		close(req->bind_trees[i]);
+	req->n_binds = 0;
+	return rc;
 }
 
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
@@ -395,6 +437,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 		child_fail(r->sync_fd, &err);
 	c6e_take_request(r, &req, &launch, &spec);
 	if (c6f_request_hostname(&req, &err) < 0 ||
+	    c6g_request_binds(r, &req, &err) < 0 ||
 	    c7_signals(&in, &err) < 0 ||
 	    c7a_start_worker(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);

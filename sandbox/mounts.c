@@ -41,6 +41,17 @@ static unsigned long long bind_attrs(const struct sbox_mount *m)
 	return SAFE_ATTRS;
 }
 
+/* Through sboxd: a source the client passed no fd for, where the policy
+ * does not call it optional. */
+static bool no_source(const struct sbox_mount *m, int tree, struct sbox_err *err)
+{
+	if (tree >= 0 || m->optional)
+		return false;
+	sbox_fail(err, EBADF, "%s=%s: the client passed no fd for this source",
+		  m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths", m->src);
+	return true;
+}
+
 int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)
 {
 	fs->root_fd = -1;
@@ -54,6 +65,8 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 	/* Our mounts must never propagate back into the host's namespace. */
 	if (sbox_mount_change(NULL, "/", MS_REC | MS_SLAVE) < 0)
 		return sbox_fail(err, errno, "making / a slave mount");
+	if (fs->binds_later)
+		return 0;
 
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
@@ -62,17 +75,15 @@ int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct
 		bool missing;
 		int src;
 
-		if (m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO)
+		if (!sbox_mount_is_bind(m))
 			continue;
 		/* Through sboxd the source is the client's own fd, cloned by
 		 * the parent: the path string is never resolved here, as root,
 		 * where a client could name a file only root may read. */
 		if (fs->src_trees) {
 			fs->trees[i] = fs->src_trees[i];
-			if (fs->trees[i] < 0 && !m->optional)
-				return sbox_fail(err, EBADF, "%s=%s: the client passed no fd for this source",
-						 m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths",
-						 m->src);
+			if (no_source(m, fs->trees[i], err))
+				return -1;
 			continue;
 		}
 		/* The source is resolved as the caller sees it
@@ -316,6 +327,26 @@ int sbox_fs_pivot(struct sbox_fs *fs, struct sbox_err *err)
 	return 0;
 }
 
+int sbox_fs_attach_binds(const struct sbox_policy *p, const int *trees, bool devices_enforced,
+			 struct sbox_err *err)
+{
+	struct sbox_fs fs = { .trees = (int *)trees, .n = p->n_mounts,
+			      .devices_enforced = devices_enforced };
+	int rc = 0;
+
+	fs.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs.root_fd < 0)
+		return sbox_fail(err, errno, "opening the sandbox's root");
+	for (size_t i = 0; i < p->n_mounts && rc == 0; i++) {
+		const struct sbox_mount *m = &p->mounts[i];
+
+		if (sbox_mount_is_bind(m))
+			rc = no_source(m, trees[i], err) ? -1 : mount_bind(&fs, i, m, err);
+	}
+	close(fs.root_fd);
+	return rc;
+}
+
 void sbox_fs_release(struct sbox_fs *fs)
 {
 	for (size_t i = 0; fs->trees && i < fs->n; i++)
@@ -349,7 +380,7 @@ int sbox_fs_clone_fd_sources(const struct sbox_policy *p, const int *src_fds, si
 		const char *what = m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
 		struct mount_attr attr = { .attr_set = bind_attrs(m), .propagation = MS_PRIVATE };
 
-		if ((m->kind != SBOX_MOUNT_BIND && m->kind != SBOX_MOUNT_BIND_RO) || src_fds[i] < 0)
+		if (!sbox_mount_is_bind(m) || src_fds[i] < 0)
 			continue;
 		t[i] = sbox_sys_open_tree(src_fds[i], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					  AT_EMPTY_PATH | AT_RECURSIVE);

@@ -48,6 +48,10 @@ struct sbox_fs {
 	int console_fd;
 	/* Whose view bind sources are resolved in (sbox_open_bind_source). */
 	struct sbox_bind_caller caller;
+	/* A pool's prepared sandbox: its binds are the request's, attached
+	 * after the pivot (sbox_fs_attach_binds(), C6g); steps 1 and 2 leave
+	 * them out. */
+	bool binds_later;
 };
 
 /* sboxd, P1, in the launcher.  Clone each bind source from the fd the
@@ -69,5 +73,14 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 /* Step 3: pivot_root into it and drop the old root. */
 int sbox_fs_pivot(struct sbox_fs *fs, struct sbox_err *err);
 void sbox_fs_release(struct sbox_fs *fs);
+
+/* C6g, a pool's prepared sandbox, in init after the pivot: the request's
+ * bind sources (trees[i] for policy mount i, cloned by the launcher from
+ * the client's fds; -1: none) attached onto their destinations in the
+ * root, in the policy's order, with the attributes step 2 gives them.  A
+ * source missing where the policy does not say it is optional fails, as
+ * at step 1.  The trees stay the caller's. */
+int sbox_fs_attach_binds(const struct sbox_policy *p, const int *trees, bool devices_enforced,
+			 struct sbox_err *err);
 
 #endif

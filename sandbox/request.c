@@ -19,7 +19,7 @@
 #include "common/util.h"
 #include "sandbox/sync.h"
 
-#define REQUEST_MAGIC 0x53425232u       /* "SBR2" */
+#define REQUEST_MAGIC 0x53425233u       /* "SBR3" */
 #define REQUEST_MAX_BYTES (64u << 20)
 
 struct request_hdr {
@@ -28,6 +28,8 @@ struct request_hdr {
 	uint32_t n_pass;
 	uint32_t stdio_mask;            /* bit i: stdio[i] travels beside it */
 	int32_t targets[SBOX_REQUEST_MAX_PASS];
+	uint32_t n_binds;
+	uint32_t bind_index[SBOX_REQUEST_MAX_BINDS];
 };
 
 static size_t strv_len(char *const *v)
@@ -95,10 +97,12 @@ static int pack(const struct sbox_launch *l, char *const *envp, const char *host
 	return fd;
 }
 
-/* The fds that travel: the memfd, the stdio given, the passed fds.  A
- * passed fd keeps its number unless the launcher names a target; one
- * below 3 is stdio's business (sbox_fds_sanitize() skips it). */
-static size_t collect_fds(const struct sbox_launch *l, int memfd, struct request_hdr *h, int *fds)
+/* The fds that travel: the memfd, the stdio given, the passed fds, the
+ * bind sources.  A passed fd keeps its number unless the launcher names a
+ * target; one below 3 is stdio's business (sbox_fds_sanitize() skips it).
+ * fds has room for all; how many. */
+static size_t collect_fds(const struct sbox_launch *l, int memfd, const int *trees,
+			  size_t n_trees, struct request_hdr *h, int *fds)
 {
 	size_t n = 0;
 
@@ -116,25 +120,45 @@ static size_t collect_fds(const struct sbox_launch *l, int memfd, struct request
 		h->targets[h->n_pass++] = t;
 		fds[n++] = l->pass_fds[i];
 	}
+	for (size_t i = 0; trees && i < n_trees; i++)
+		if (trees[i] >= 0) {
+			h->bind_index[h->n_binds++] = (uint32_t)i;
+			fds[n++] = trees[i];
+		}
 	return n;
 }
 
+static size_t count_trees(const int *trees, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; trees && i < n; i++)
+		k += trees[i] >= 0;
+	return k;
+}
+
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
-		      const char *hostname, struct sbox_err *err)
+		      const char *hostname, const int *trees, size_t n_trees, struct sbox_err *err)
 {
 	struct request_hdr h = { .magic = REQUEST_MAGIC, .argc = strv_len(l->argv),
 				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL,
 				 .has_hostname = hostname != NULL };
-	int fds[SBOX_SYNC_MAX_FDS];
-	size_t n;
+	int fds[4 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS];
+	size_t n, binds = count_trees(trees, n_trees);
 	int rc;
 
 	if (l->n_pass_fds > SBOX_REQUEST_MAX_PASS)
 		return sbox_fail(err, E2BIG, "passing %zu fds (at most %d)", l->n_pass_fds,
 				 SBOX_REQUEST_MAX_PASS);
+	if (binds > SBOX_REQUEST_MAX_BINDS)
+		return sbox_fail(err, E2BIG, "%zu bind sources (at most %d in a request)", binds,
+				 SBOX_REQUEST_MAX_BINDS);
 	/* The header is written last-but-first: collect_fds() fills in the
-	 * stdio mask and the targets it describes. */
-	n = collect_fds(l, -1, &h, fds);
+	 * stdio mask, the targets and the bind indexes it describes. */
+	n = collect_fds(l, -1, trees, n_trees, &h, fds);
+	if (n > SBOX_SYNC_MAX_FDS)
+		return sbox_fail(err, E2BIG, "%zu fds in the request (stdio, passed fds, bind sources: at most %d)",
+				 n, SBOX_SYNC_MAX_FDS);
 	fds[0] = pack(l, envp, hostname, &h);
 	if (fds[0] < 0)
 		return sbox_fail(err, errno, "writing the request for the sandbox (memfd)");
@@ -207,14 +231,15 @@ static int split_strings(struct sbox_request *req, const struct request_hdr *h, 
 	return 0;
 }
 
-/* stdio and the passed fds, in the order collect_fds() sent them. */
+/* stdio, the passed fds and the bind sources, in the order
+ * collect_fds() sent them. */
 static int place_fds(struct sbox_request *req, const struct request_hdr *h, const int *fds,
 		     size_t nfds, struct sbox_err *err)
 {
 	size_t k = 1;
 
-	if (h->n_pass > SBOX_REQUEST_MAX_PASS ||
-	    nfds != 1 + (size_t)__builtin_popcount(h->stdio_mask & 7) + h->n_pass)
+	if (h->n_pass > SBOX_REQUEST_MAX_PASS || h->n_binds > SBOX_REQUEST_MAX_BINDS ||
+	    nfds != 1 + (size_t)__builtin_popcount(h->stdio_mask & 7) + h->n_pass + h->n_binds)
 		return sbox_fail(err, EPROTO, "the request carries %zu fds", nfds);
 	for (int i = 0; i < 3; i++)
 		req->stdio[i] = (h->stdio_mask & (1u << i)) ? fds[k++] : -1;
@@ -223,6 +248,11 @@ static int place_fds(struct sbox_request *req, const struct request_hdr *h, cons
 		req->targets[i] = h->targets[i];
 	}
 	req->n_pass = h->n_pass;
+	for (size_t i = 0; i < h->n_binds; i++) {
+		req->bind_trees[i] = fds[k++];
+		req->bind_index[i] = h->bind_index[i];
+	}
+	req->n_binds = h->n_binds;
 	return 0;
 }
 

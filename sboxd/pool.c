@@ -203,7 +203,7 @@ static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct 
 	    sbox_policy_load_file(&p, c->policy_file, err) < 0 || sbox_policy_validate(&p, err) < 0)
 		goto out;
 	if (!pool_shape_poolable(&p, &l)) {
-		sbox_fail(err, EINVAL, "%s: a policy with binds, GPUs, PrivateNetwork=veth or group:, or NewSession=no is never prepared ahead",
+		sbox_fail(err, EINVAL, "%s: a policy with GPUs, PrivateNetwork=veth or group:, NewSession=no, binds onto /dev, /proc, /sys or another mount's path, or its mounts out of the printed order is never prepared ahead",
 			  c->policy_file);
 		goto out;
 	}

@@ -12,7 +12,8 @@
  *   its limits hold (TasksMax=);
  * - another user's launch of the same policy never gets it;
  * - a policy that differs in one directive never gets it, one that
- *   differs in its hostname or its limits' values does, and those hold;
+ *   differs in its hostname, its limits' values or its binds' sources
+ *   does, and those hold;
  * - a prepared init killed from the host: the next launch still succeeds;
  * - a user cycling through more shapes than MaxShapesPerUser=: every
  *   evicted sandbox ended (through the teardown threads), nothing left;
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -372,6 +374,133 @@ static void test_limits_are_specialised(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* text's lines sorted: mountinfo lists a pool's binds after the masks
+ * (attached at C6g, after the pivot), a launch in full's before them;
+ * the mounts are the same, their order of attachment is not. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *sorted_lines(const char *text)
+{
+	char *copy = strdup(text), *save, *out, **lines = calloc(4096, sizeof(char *));
+	size_t n = 0, len = strlen(text) + 2, used = 0;
+
+	assert_non_null(copy);
+	assert_non_null(lines);
+	for (char *l = strtok_r(copy, "\n", &save); l && n < 4096; l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	out = calloc(1, len);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s\n", lines[i]);
+	free(lines);
+	free(copy);
+	return out;
+}
+
+/* A directory nobody's client can open, holding a file "which" that
+ * says name. */
+static void source_dir(char *dir, size_t len, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(dir, len, "%s/src-%s", D.dir, name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/which", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", name);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
+/* Binds are the request's (P5c cloned from the client's fds, C6g
+ * attached in the pivoted root): a launch binding b where the shape was
+ * noted with a is served the prepared sandbox, sees b's file and not a's,
+ * and reports what the launch in full reported, its mounts included; a
+ * read-write bind is written through to the host.  One with more bind
+ * sources than a request carries ends the prepared sandbox and runs in
+ * full. */
+static void test_binds_are_specialised(void **state)
+{
+	char a[256], b[256], bind[600], out[600], path[700];
+	char many[17][300];
+	const char *argv[64];
+	size_t n = 0;
+	pid_t pids[POOL_MAX], known;
+	struct cmd full, pooled, r;
+	char *sf, *sp;
+
+	(void)state;
+	start_with_pool("1");
+	source_dir(a, sizeof(a), "a");
+	source_dir(b, sizeof(b), "b");
+	snprintf(out, sizeof(out), "%s/out", D.dir);
+	assert_int_equal(mkdir(out, 0777), 0);
+	assert_int_equal(chmod(out, 0777), 0);
+	snprintf(bind, sizeof(bind), "%s:/tmp/data", a);
+	RUN(&full, NOBODY, "--ro-bind", bind, "--bind", out, "--", D.probe, "report");
+	assert_cmd(&full, 0);
+	wait_pool(1, pids, 10000);
+	snprintf(bind, sizeof(bind), "%s:/tmp/data", b);
+	RUN(&pooled, NOBODY, "--ro-bind", bind, "--bind", out, "--", D.probe, "report");
+	assert_cmd(&pooled, 0);
+	assert_false(alive(pids[0]));
+	sf = sorted_lines(full.out);
+	sp = sorted_lines(pooled.out);
+	assert_same_report(sf, sp);
+	assert_non_null(strstr(pooled.out, "mount=/tmp/data "));
+	free(sf);
+	free(sp);
+	cmd_free(&full);
+	cmd_free(&pooled);
+	/* Its own source's file, read-only; the read-write one written
+	 * through. */
+	wait_pool(1, pids, 10000);
+	snprintf(path, sizeof(path), "cat /tmp/data/which; touch /tmp/data/x 2>/dev/null || echo ro; echo w > %s/from-pool",
+		 out);
+	RUN(&r, NOBODY, "--ro-bind", bind, "--bind", out, "--", "/bin/sh", "-c", path);
+	assert_cmd(&r, 0);
+	assert_false(alive(pids[0]));
+	assert_string_equal(r.out, "b\nro\n");
+	cmd_free(&r);
+	snprintf(path, sizeof(path), "%s/from-pool", out);
+	assert_int_equal(access(path, F_OK), 0);
+	/* 17 bind sources: more than a request carries.  The first launch
+	 * notes the shape; the second is handed its prepared sandbox, which
+	 * can't take them: it ends, and the launch runs in full. */
+	argv[n++] = D.sboxrun;
+	argv[n++] = "--socket";
+	argv[n++] = D.sock;
+	for (int i = 0; i < 17; i++) {
+		snprintf(many[i], sizeof(many[i]), "%s:/tmp/d%d", a, i);
+		argv[n++] = "--ro-bind";
+		argv[n++] = many[i];
+	}
+	argv[n++] = "--";
+	argv[n++] = "/bin/cat";
+	argv[n++] = "/tmp/d16/which";
+	argv[n] = NULL;
+	wait_pool(1, pids, 10000);
+	known = pids[0];
+	for (int round = 0; round < 2; round++) {
+		pid_t prepared = round ? other_than(known) : -1;
+
+		cmd_run(&r, NOBODY, 30, argv);
+		assert_cmd(&r, 0);
+		assert_string_equal(r.out, "a\n");
+		cmd_free(&r);
+		if (round)
+			assert_false(alive(prepared));
+	}
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* A prepared init killed from the host is reaped and replaced at once;
  * one killed right before a launch: the launch still succeeds. */
 static void test_prepared_init_killed(void **state)
@@ -600,6 +729,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
+		cmocka_unit_test_teardown(test_binds_are_specialised, teardown),
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
 		cmocka_unit_test_teardown(test_evicted_shapes_leave_nothing, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),

@@ -2,7 +2,7 @@
 /*
  * S1c's request (sandbox/request.c) between a launcher and a prepared
  * init: argv, the environment, the caller's cwd and the hostname in a
- * sealed memfd, stdio and passed fds beside it.  What is sent is what
+ * sealed memfd, stdio, passed fds and a pool's bind sources beside it.  What is sent is what
  * init reads, each optional part absent when it was not sent, and a
  * request that is not one is refused.
  */
@@ -13,9 +13,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sandbox/request.h"
@@ -33,6 +35,8 @@ static void request_free(struct sbox_request *req)
 			close(req->stdio[i]);
 	for (size_t i = 0; i < req->n_pass; i++)
 		close(req->pass_fds[i]);
+	for (size_t i = 0; i < req->n_binds; i++)
+		close(req->bind_trees[i]);
 	free(req->vec);
 	free(req->blob);
 }
@@ -49,7 +53,7 @@ static void round_trip(const char *cwd, const char *hostname)
 	int sv[2];
 
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, hostname, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, hostname, NULL, 0, &err), 0);
 	if (sbox_request_recv(sv[1], &req, &err) < 0)
 		fail_msg("recv: %s", err.msg);
 	assert_string_equal(req.argv[0], "/bin/echo");
@@ -68,6 +72,7 @@ static void round_trip(const char *cwd, const char *hostname)
 		assert_null(req.hostname);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(req.stdio[i], -1);
+	assert_int_equal(req.n_binds, 0);
 	request_free(&req);
 	close(sv[0]);
 	close(sv[1]);
@@ -80,6 +85,50 @@ static void test_round_trips(void **state)
 	round_trip(NULL, "worker-7");
 	round_trip("/home/u", NULL);
 	round_trip(NULL, NULL);
+}
+
+/* A pool's bind sources travel with their policy mounts' indexes (a
+ * mount with none, -1, is left out); more than a request holds is
+ * refused before anything is sent. */
+static void test_bind_sources(void **state)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char *envp[] = { NULL };
+	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 } };
+	int trees[SBOX_REQUEST_MAX_BINDS + 2];
+	struct sbox_request req;
+	struct sbox_err err = { 0 };
+	struct stat a, b;
+	int sv[2], dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	(void)state;
+	assert_true(dir >= 0);
+	for (size_t i = 0; i < SBOX_REQUEST_MAX_BINDS + 2; i++)
+		trees[i] = -1;
+	trees[1] = dir;
+	trees[4] = STDIN_FILENO;
+	pair(sv);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, trees, 6, &err), 0);
+	if (sbox_request_recv(sv[1], &req, &err) < 0)
+		fail_msg("recv: %s", err.msg);
+	assert_int_equal(req.n_binds, 2);
+	assert_int_equal(req.bind_index[0], 1);
+	assert_int_equal(req.bind_index[1], 4);
+	assert_int_equal(fstat(req.bind_trees[0], &a), 0);
+	assert_int_equal(fstat(dir, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	assert_int_equal(fstat(req.bind_trees[1], &a), 0);
+	assert_int_equal(fstat(STDIN_FILENO, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	request_free(&req);
+	for (size_t i = 0; i < SBOX_REQUEST_MAX_BINDS + 2; i++)
+		trees[i] = dir;
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, trees, SBOX_REQUEST_MAX_BINDS + 1,
+					   &err), -1);
+	assert_int_equal(err.errnum, E2BIG);
+	close(dir);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* Init failing before it took the request: it reports, and exits with
@@ -96,7 +145,7 @@ static void test_report_after_unread_request(void **state)
 
 	(void)state;
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, NULL, 0, &err), 0);
 	assert_int_equal(sbox_sync_send(sv[1], SBOX_SYNC_SETUP_ERROR, EACCES, 0, "C6 failed"), 0);
 	close(sv[1]);
 	assert_int_equal(sbox_sync_recv(sv[0], &m), 1);
@@ -130,6 +179,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_bind_sources),
 		cmocka_unit_test(test_report_after_unread_request),
 		cmocka_unit_test(test_not_a_request),
 	};

@@ -272,12 +272,93 @@ static void test_request_bound_launches_are_not_pooled(void **state)
 	assert_true(poolable_with("MemoryMax", "256M"));
 	assert_true(poolable_with("TemporaryFileSystem", "/scratch"));
 	assert_true(poolable_with("PrivateNetwork", "host"));
-	assert_false(poolable_with("BindPaths", "/srv"));
-	assert_false(poolable_with("BindReadOnlyPaths", "/srv"));
+	assert_true(poolable_with("BindPaths", "/srv"));
+	assert_true(poolable_with("BindReadOnlyPaths", "/home/u/data:/data"));
 	assert_false(poolable_with("GPUs", "0"));
 	assert_false(poolable_with("PrivateNetwork", "veth"));
 	assert_false(poolable_with("PrivateNetwork", "group:a"));
 	assert_false(poolable_with("NewSession", "no"));
+}
+
+static bool poolable_text(const char *text)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	bool r;
+
+	sbox_policy_init(&p);
+	if (sbox_policy_load_string(&p, text, "test", &err) < 0)
+		fail_msg("%s: %s", text, err.msg);
+	r = pool_shape_poolable(&p, &l);
+	sbox_policy_free(&p);
+	return r;
+}
+
+/* A pool's sandbox takes its binds after the pivot, /dev's seal and the
+ * masks (C6g): only where that gives the tree a launch in full builds.
+ * Each refusal below is a policy whose deferred bind would land on, under
+ * or over another mount, or whose text a refill would read back in
+ * another order. */
+static void test_binds_wait_only_where_order_does_not_matter(void **state)
+{
+	static const char *const yes[] = {
+		"[Sandbox]\nBindPaths=/home/u/a:/data /home/u/b:/data/b\n",
+		"[Sandbox]\nBindReadOnlyPaths=/srv:/srv\nTemporaryFileSystem=/scratch\n",
+		"[Sandbox]\nBindPaths=/a:/scratch2\nTemporaryFileSystem=/scratch\nInaccessiblePaths=/home\n",
+		"[Sandbox]\nBindPaths=/a:/tmp/a /b:/run/b\n",
+	};
+	static const char *const no[] = {
+		"[Sandbox]\nBindPaths=/a:/dev/a\n",
+		"[Sandbox]\nBindPaths=/a:/dev\n",
+		"[Sandbox]\nBindReadOnlyPaths=/a:/proc/sys\n",
+		"[Sandbox]\nBindPaths=/a:/sys/fs/x\n",
+		"[Sandbox]\nBindPaths=/a:/data/../dev/x\n",
+		"[Sandbox]\nBindPaths=/a:/data/./x\n",
+		"[Sandbox]\nBindPaths=/a:/data//x\n",
+		"[Sandbox]\nBindPaths=/a:/data/\nTemporaryFileSystem=/data\n",
+		/* a tmpfs over the bind (in full it hides it) */
+		"[Sandbox]\nBindPaths=/a:/scratch/a\nTemporaryFileSystem=/scratch\n",
+		/* a hidden path under the bind's destination */
+		"[Sandbox]\nBindPaths=/a:/data\nInaccessiblePaths=/data/secret\n",
+		/* the bind over a hidden path */
+		"[Sandbox]\nBindPaths=/a:/home\nInaccessiblePaths=/home/u\n",
+		/* out of the printed order: a refill would bind first */
+		"[Sandbox]\nTemporaryFileSystem=/scratch\nBindPaths=/a:/data\n",
+		"[Sandbox]\nInaccessiblePaths=/srv\nTemporaryFileSystem=/scratch\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!poolable_text(yes[i]))
+			fail_msg("not poolable: %s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (poolable_text(no[i]))
+			fail_msg("poolable: %s", no[i]);
+}
+
+/* A bind's source is the request's (P5c, C6g): out of the key; its
+ * destination, kind and optional mark stay in it. */
+static void test_bind_sources_are_specialised(void **state)
+{
+	struct sbox_launch l = launch_as(65534, 65534);
+	char *a = key_with("BindPaths", "/home/u/a:/data", &l);
+	char *b = key_with("BindPaths", "/home/v/b:/data", &l);
+	char *other = key_with("BindPaths", "/home/u/a:/elsewhere", &l);
+	char *ro = key_with("BindReadOnlyPaths", "/home/u/a:/data", &l);
+	char *opt = key_with("BindPaths", "-/home/u/a:/data", &l);
+
+	(void)state;
+	assert_string_equal(a, b);
+	assert_null(strstr(a, "/home/u/a"));
+	assert_string_not_equal(a, other);
+	assert_string_not_equal(a, ro);
+	assert_string_not_equal(a, opt);
+	free(a);
+	free(b);
+	free(other);
+	free(ro);
+	free(opt);
 }
 
 static int site(const char *text, struct sbox_site *s, struct sbox_err *err)
@@ -332,6 +413,8 @@ int main(void)
 		cmocka_unit_test(test_caller_is_in_the_key),
 		cmocka_unit_test(test_policy_text_round_trips),
 		cmocka_unit_test(test_request_bound_launches_are_not_pooled),
+		cmocka_unit_test(test_binds_wait_only_where_order_does_not_matter),
+		cmocka_unit_test(test_bind_sources_are_specialised),
 		cmocka_unit_test(test_pool_config),
 	};
 
