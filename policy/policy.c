@@ -138,6 +138,11 @@ int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 			return sbox_fail(err, 0, "mount destination '/' is not allowed: the root is the host's, read-only");
 		if (m->src && m->src[0] != '/')
 			return sbox_fail(err, 0, "bind source '%s' must be an absolute path", m->src);
+		/* The kernel reads a mount's options up to a page and drops
+		 * the rest (a size= past it would be lost): well under. */
+		if (m->options && strlen(m->options) > SBOX_TMPFS_OPTIONS_MAX)
+			return sbox_fail(err, 0, "TemporaryFileSystem=%s: its options are %zu bytes, at most %d",
+					 m->dst, strlen(m->options), SBOX_TMPFS_OPTIONS_MAX);
 		/* A tmpfs without a bound fills the host's memory outside any
 		 * accounting a site set up for it (docs/policy.md). */
 		if (m->kind == SBOX_MOUNT_TMPFS && tmpfs_unbounded(m->options)) {

@@ -24,6 +24,10 @@ enum sbox_mount_kind {
 	SBOX_MOUNT_INACCESSIBLE,
 };
 
+/* TemporaryFileSystem='s options, at most: the kernel takes a page of
+ * them, and sbox adds its bound and owner. */
+#define SBOX_TMPFS_OPTIONS_MAX 1024
+
 struct sbox_mount {
 	enum sbox_mount_kind kind;
 	char *src;       /* host path (binds only) */

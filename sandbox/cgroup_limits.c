@@ -156,18 +156,50 @@ static unsigned limits_delta(const struct sbox_cg_written *w, const struct sbox_
 	return n;
 }
 
+static bool any_percent(const struct sbox_resources *r)
+{
+	return (r->memory_max.set && r->memory_max.percent) ||
+	       (r->memory_high.set && r->memory_high.percent) ||
+	       (r->memory_swap_max.set && r->memory_swap_max.percent) ||
+	       (r->tasks_max.set && r->tasks_max.percent);
+}
+
+/* The memory the cgroup holds now (init's, at specialise): v2's
+ * memory.current, v1's memory.usage_in_bytes; 0 where neither reads. */
+static uint64_t memory_held(const struct sbox_cgroup *cg)
+{
+	uint64_t v;
+
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (sbox_cg_read_u64(cg->dirs[i].fd, "memory.current", &v) == 0 ||
+		    sbox_cg_read_u64(cg->dirs[i].fd, "memory.usage_in_bytes", &v) == 0)
+			return v;
+	return 0;
+}
+
 int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *res,
 			   struct sbox_err *err)
 {
 	struct sbox_cg_limits now, write;
 	struct sbox_resources delta;
+	struct sbox_host host = cg->written.host;
 
-	if (sbox_cg_resolve_limits(&cg->written.host, res, &now, err) < 0)
+	/* A percentage is of the host as it is now, as [Bounds] and a
+	 * launch in full read it. */
+	if (any_percent(res))
+		sbox_host_probe(&host);
+	if (sbox_cg_resolve_limits(&host, res, &now, err) < 0)
 		return -1;
 	if (!same_limits_asked(&cg->written, res, &now))
 		return sbox_fail(err, EINVAL, "the request asks for other limits than its prepared sandbox's cgroup has: its shape should have differed");
 	if (limits_delta(&cg->written, res, &now, &delta) == 0)
 		return 0;
+	/* Under what init already holds, v1 refuses the write (EBUSY) and
+	 * v2 reclaims, then kills init: neither is a sandbox to hand over. */
+	if (delta.memory_max.set && now.memory_max < memory_held(cg))
+		return sbox_fail(err, EBUSY, "MemoryMax=%llu is under the %llu bytes its prepared sandbox holds already",
+				 (unsigned long long)now.memory_max,
+				 (unsigned long long)memory_held(cg));
 	write = now;
 	write.res = &delta;
 	/* Written or not, the files may now say something else than the
@@ -176,5 +208,5 @@ int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *
 		sbox_err_prefix(err, "writing the request's limits on its prepared sandbox");
 		return -1;
 	}
-	return sbox_cg_written_set(cg, &cg->written.host, res, err);
+	return sbox_cg_written_set(cg, &host, res, err);
 }

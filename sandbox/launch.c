@@ -472,12 +472,17 @@ static int s1c_request(struct sbox_prepared *p, const struct sbox_policy *policy
 		       const struct sbox_launch *launch, char *const *envp, const int *trees,
 		       struct sbox_err *err)
 {
-	/* A pool's shape leaves the hostname out: the request brings it.  A
-	 * sandbox prepared for this very request (sbox_spawn()) has it from
-	 * C5 already. */
-	const char *hostname = p->announce ? sbox_policy_hostname(policy) : NULL;
+	/* A pool's shape leaves the hostname, WorkingDirectory= and the binds'
+	 * sources out: the request brings them.  A sandbox prepared for this
+	 * very request (sbox_spawn()) has them from C5 and C6 already. */
+	const struct sbox_request_pooled pooled = {
+		.hostname = sbox_policy_hostname(policy),
+		.workdir = policy->workdir,
+		.bind_trees = trees,
+		.n_mounts = policy->n_mounts,
+	};
 
-	if (sbox_request_send(p->child->sync_fd, launch, envp, hostname, trees, policy->n_mounts,
+	if (sbox_request_send(p->child->sync_fd, launch, envp, p->announce ? &pooled : NULL,
 			      err) < 0) {
 		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))
 			return -1;

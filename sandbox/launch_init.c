@@ -247,14 +247,21 @@ static int c6d_wait_for_request(const struct sbox_recipe *r, struct sbox_request
 }
 
 /* C6e: the request becomes the recipe that C7 on follows: init's own
- * copies of the launch and the recipe, with argv, the environment, the
- * caller's cwd and the fds from S1c, and all else as prepared.  Its
+ * copies of the launch, the policy and the recipe, with argv, the
+ * environment, the caller's cwd, the fds and (a pool's) the
+ * WorkingDirectory= from S1c, and all else as prepared.  Its
  * hostname replaces the one C5 set (a pool's shape leaves it out), still
  * with init's capabilities and before the worker exists. */
 static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_request *req,
-			     struct sbox_launch *l, struct sbox_recipe *spec)
+			     struct sbox_launch *l, struct sbox_policy *policy,
+			     struct sbox_recipe *spec)
 {
 	*l = *r->launch;
+	/* A pool's shape leaves WorkingDirectory= out: W2 enters the
+	 * request's (a shallow copy: the rest is the prepared policy). */
+	*policy = *r->policy;
+	if (req->pooled)
+		policy->workdir = req->workdir;
 	l->argv = req->argv;
 	memcpy(l->stdio, req->stdio, sizeof(l->stdio));
 	l->pass_fds = req->pass_fds;
@@ -266,6 +273,7 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 	l->caller_cwd = req->cwd;
 	l->caller_env = NULL;
 	*spec = *r;
+	spec->policy = policy;
 	spec->launch = l;
 	spec->envp = req->envp;
 }
@@ -418,6 +426,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	char worker_stack[WORKER_STACK_SIZE] __attribute__((aligned(16)));
 	struct sbox_request req;
 	struct sbox_launch launch;
+	struct sbox_policy policy;
 	struct sbox_recipe spec;
 	struct init in = { .r = &spec, .sigfd = -1, .report = { -1, -1 }, .worker = -1,
 			   .worker_stack = worker_stack };
@@ -435,7 +444,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6c_close_launcher_fds(r, &err) < 0 ||
 	    c6d_wait_for_request(r, &req, &err) < 0)
 		child_fail(r->sync_fd, &err);
-	c6e_take_request(r, &req, &launch, &spec);
+	c6e_take_request(r, &req, &launch, &policy, &spec);
 	if (c6f_request_hostname(&req, &err) < 0 ||
 	    c6g_request_binds(r, &req, &err) < 0 ||
 	    c7_signals(&in, &err) < 0 ||

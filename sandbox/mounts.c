@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "policy/bind_order.h"
 #include "sandbox/devfs.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/kapi.h"
@@ -198,6 +200,28 @@ static int mount_tmp(struct sbox_fs *fs, struct sbox_err *err)
 				err, "/tmp");
 }
 
+/* C6g: a bind attached after the other mounts, where its destination
+ * resolved in the root: sboxd/shape.c judged the text, but a link in the
+ * root (one the user planted in its own tree) may lead elsewhere, onto
+ * /dev, /proc, /sys or another mount's path, which a launch in full would
+ * have mounted over the bind: refused. */
+static int late_target_apart(const struct sbox_policy *p, int target, const struct sbox_mount *m,
+			     struct sbox_err *err)
+{
+	char self[64], where[PATH_MAX];
+	ssize_t n;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", target);
+	n = readlink(self, where, sizeof(where) - 1);
+	if (n < 0)
+		return sbox_fail(err, errno, "resolving the bind destination %s", m->dst);
+	where[n] = '\0';
+	if (sbox_bind_dst_apart(p, where))
+		return 0;
+	return sbox_fail(err, EXDEV, "%s=...:%s: the destination resolves to %s, which a prepared sandbox can't bind onto: /dev, /proc, /sys or another mount's path, mounted after the binds in a launch in full",
+			 m->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths", m->dst, where);
+}
+
 static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 		      struct sbox_err *err)
 {
@@ -209,7 +233,7 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 	if (fstat(fs->trees[i], &st) < 0)
 		return sbox_fail(err, errno, "bind source %s", m->src);
 	target = sbox_open_or_create_in_root(fs->root_fd, m->dst, S_ISDIR(st.st_mode), err);
-	if (target < 0)
+	if (target < 0 || (fs->late_of && late_target_apart(fs->late_of, target, m, err) < 0))
 		return -1;
 	unsigned long long attrs = bind_attrs(m);
 
@@ -331,7 +355,7 @@ int sbox_fs_attach_binds(const struct sbox_policy *p, const int *trees, bool dev
 			 struct sbox_err *err)
 {
 	struct sbox_fs fs = { .trees = (int *)trees, .n = p->n_mounts,
-			      .devices_enforced = devices_enforced };
+			      .devices_enforced = devices_enforced, .late_of = p };
 	int rc = 0;
 
 	fs.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

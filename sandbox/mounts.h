@@ -52,6 +52,9 @@ struct sbox_fs {
 	 * after the pivot (sbox_fs_attach_binds(), C6g); steps 1 and 2 leave
 	 * them out. */
 	bool binds_later;
+	/* C6g: the policy whose other mounts a bind attached late must stay
+	 * apart from, where its destination resolved (through links). */
+	const struct sbox_policy *late_of;
 };
 
 /* sboxd, P1, in the launcher.  Clone each bind source from the fd the

@@ -19,12 +19,12 @@
 #include "common/util.h"
 #include "sandbox/sync.h"
 
-#define REQUEST_MAGIC 0x53425233u       /* "SBR3" */
+#define REQUEST_MAGIC 0x53425234u       /* "SBR4" */
 #define REQUEST_MAX_BYTES (64u << 20)
 
 struct request_hdr {
 	uint32_t magic;
-	uint32_t argc, envc, has_cwd, has_hostname;
+	uint32_t argc, envc, has_cwd, pooled, has_hostname, has_workdir;
 	uint32_t n_pass;
 	uint32_t stdio_mask;            /* bit i: stdio[i] travels beside it */
 	int32_t targets[SBOX_REQUEST_MAX_PASS];
@@ -64,8 +64,8 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* The header and the strings, in a new memfd, sealed: what init reads is
  * what was written. */
-static int pack(const struct sbox_launch *l, char *const *envp, const char *hostname,
-		const struct request_hdr *h)
+static int pack(const struct sbox_launch *l, char *const *envp,
+		const struct sbox_request_pooled *pooled, const struct request_hdr *h)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -79,8 +79,10 @@ static int pack(const struct sbox_launch *l, char *const *envp, const char *host
 	put_strv(f, envp, h->envc);
 	if (l->caller_cwd)
 		fwrite(l->caller_cwd, 1, strlen(l->caller_cwd) + 1, f);
-	if (hostname)
-		fwrite(hostname, 1, strlen(hostname) + 1, f);
+	if (h->has_hostname)
+		fwrite(pooled->hostname, 1, strlen(pooled->hostname) + 1, f);
+	if (h->has_workdir)
+		fwrite(pooled->workdir, 1, strlen(pooled->workdir) + 1, f);
 	if (fclose(f) != 0)
 		return -1;
 	fd = memfd_create("sbox-request", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -138,11 +140,15 @@ static size_t count_trees(const int *trees, size_t n)
 }
 
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
-		      const char *hostname, const int *trees, size_t n_trees, struct sbox_err *err)
+		      const struct sbox_request_pooled *pooled, struct sbox_err *err)
 {
 	struct request_hdr h = { .magic = REQUEST_MAGIC, .argc = strv_len(l->argv),
 				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL,
-				 .has_hostname = hostname != NULL };
+				 .pooled = pooled != NULL,
+				 .has_hostname = pooled && pooled->hostname,
+				 .has_workdir = pooled && pooled->workdir };
+	const int *trees = pooled ? pooled->bind_trees : NULL;
+	size_t n_trees = pooled ? pooled->n_mounts : 0;
 	int fds[4 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS];
 	size_t n, binds = count_trees(trees, n_trees);
 	int rc;
@@ -159,7 +165,7 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 	if (n > SBOX_SYNC_MAX_FDS)
 		return sbox_fail(err, E2BIG, "%zu fds in the request (stdio, passed fds, bind sources: at most %d)",
 				 n, SBOX_SYNC_MAX_FDS);
-	fds[0] = pack(l, envp, hostname, &h);
+	fds[0] = pack(l, envp, pooled, &h);
 	if (fds[0] < 0)
 		return sbox_fail(err, errno, "writing the request for the sandbox (memfd)");
 	rc = sbox_sync_send_fds(sync_fd, SBOX_SYNC_SPECIALISE, (int)n, fds, n);
@@ -198,12 +204,13 @@ static char *read_blob(int fd, size_t *len, struct sbox_err *err)
 	return buf;
 }
 
-/* Point argv, envp, cwd and the hostname at the blob's strings: exactly
- * as many as the header says, each ending inside it. */
+/* Point argv, envp, cwd, the hostname and the working directory at the
+ * blob's strings: exactly as many as the header says, each ending inside
+ * it. */
 static int split_strings(struct sbox_request *req, const struct request_hdr *h, size_t len,
 			 struct sbox_err *err)
 {
-	size_t n = (size_t)h->argc + h->envc + !!h->has_cwd + !!h->has_hostname;
+	size_t n = (size_t)h->argc + h->envc + !!h->has_cwd + !!h->has_hostname + !!h->has_workdir;
 	size_t off = sizeof(*h);
 
 	if (h->argc == 0 || h->argc > REQUEST_MAX_BYTES / 2 || h->envc > REQUEST_MAX_BYTES / 2)
@@ -227,6 +234,8 @@ static int split_strings(struct sbox_request *req, const struct request_hdr *h, 
 	req->envp = req->vec + h->argc + 1;
 	req->cwd = h->has_cwd ? req->envp[h->envc] : NULL;
 	req->hostname = h->has_hostname ? req->envp[h->envc + !!h->has_cwd] : NULL;
+	req->workdir = h->has_workdir ? req->envp[h->envc + !!h->has_cwd + !!h->has_hostname] : NULL;
+	req->pooled = h->pooled != 0;
 	req->envp[h->envc] = NULL;
 	return 0;
 }

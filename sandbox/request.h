@@ -6,30 +6,36 @@
  * existed, so what differs per request travels on the sync channel: argv,
  * the worker's environment, the caller's cwd and the request's hostname in
  * a memfd (no size limit of a packet), stdio and the passed fds beside it
- * (SCM_RIGHTS), each passed fd with the number it gets in the worker, and
- * a pool's bind sources (detached mount trees, each with the index of its
- * policy mount).
+ * (SCM_RIGHTS), each passed fd with the number it gets in the worker; and
+ * for a pool's sandbox, what its shape left to the request: the hostname,
+ * the WorkingDirectory=, the bind sources (detached mount trees, each
+ * with the index of its policy mount).
  */
 #ifndef SBOX_SANDBOX_REQUEST_H
 #define SBOX_SANDBOX_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sync.h"
 
 #define SBOX_REQUEST_MAX_PASS 64
-/* Bind sources in one request: with stdio and the passed fds they must fit
- * one message (SBOX_SYNC_MAX_FDS); a request that does not is refused, and
- * a pool then launches in full. */
-#define SBOX_REQUEST_MAX_BINDS 16
+/* Bind sources in one request: with the memfd, stdio and the passed fds
+ * they fit one message (1 + 3 + 64 + 12 = SBOX_SYNC_MAX_FDS). */
+#define SBOX_REQUEST_MAX_BINDS SBOX_POOL_MAX_BINDS
+_Static_assert(1 + 3 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS <= SBOX_SYNC_MAX_FDS,
+	       "a request must fit one sync message");
 
 /* What init holds of the request once received: pointers into blob. */
 struct sbox_request {
 	char **argv;
 	char **envp;
 	char *cwd;                  /* NULL: the caller named none */
+	bool pooled;                /* a pool's: the fields below are its */
 	char *hostname;             /* NULL: the one init set at C5 stays */
+	char *workdir;              /* WorkingDirectory=; NULL: none */
 	int stdio[3];               /* -1: /dev/null */
 	int pass_fds[SBOX_REQUEST_MAX_PASS];
 	int targets[SBOX_REQUEST_MAX_PASS];
@@ -41,12 +47,22 @@ struct sbox_request {
 	char **vec;
 };
 
+/* What a pool's shape leaves to the request (sboxd/shape.c), which init
+ * then applies: its hostname (C6f), WorkingDirectory= (C6e) and binds
+ * (C6g). */
+struct sbox_request_pooled {
+	const char *hostname;
+	const char *workdir;        /* NULL: the policy names none */
+	const int *bind_trees;      /* one per policy mount, -1: none; NULL: none at all */
+	size_t n_mounts;
+};
+
 /* Parent (P5): the request of launch l, with the environment built for
- * it, the request's hostname (NULL: none to set) and its bind sources
- * (trees[i] for policy mount i of n, -1 or trees NULL: none), sent on
- * sync_fd as S1c SPECIALISE. */
+ * it and, for a pool's sandbox, what its shape left out (NULL: a sandbox
+ * prepared for this very request has it all), sent on sync_fd as S1c
+ * SPECIALISE. */
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
-		      const char *hostname, const int *trees, size_t n, struct sbox_err *err);
+		      const struct sbox_request_pooled *pooled, struct sbox_err *err);
 /* Init (C6d): wait for S1c and take the request.  -1 with err when it is
  * malformed; EOF (the launcher gave the sandbox up) is ECONNRESET. */
 int sbox_request_recv(int sync_fd, struct sbox_request *req, struct sbox_err *err);

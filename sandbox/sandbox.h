@@ -24,6 +24,12 @@
 #include "policy/site.h"
 
 /* Who asks and with what: not policy, but the request's own facts. */
+/* Bind sources a prepared sandbox takes with its request (sbox_specialise(),
+ * C6g): they travel in one message with stdio and up to 64 passed fds,
+ * SCM_RIGHTS's 80 in all here.  A policy with more binds is never
+ * prepared ahead (sboxd/shape.c). */
+#define SBOX_POOL_MAX_BINDS 12
+
 struct sbox_launch {
 	char *const *argv;          /* argv[0] is looked up in the sandbox's PATH */
 	int stdio[3];               /* fds that become 0, 1, 2 (-1: /dev/null) */

@@ -17,8 +17,8 @@
  * Bounds, from the site: Size= prepared per shape, MaxShapes= shapes in
  * all, MaxShapesPerUser= (a user's new shape evicts that user's least
  * recently used one, never another user's while the user is at its cap),
- * MaxSandboxes= prepared in all.  A shape whose preparation fails
- * POOL_MAX_FAILURES times in a row is dropped.
+ * MaxSandboxes= prepared in all.  A shape whose preparation, or whose
+ * specialisation, fails POOL_MAX_FAILURES times in a row is dropped.
  *
  * Prepared sandboxes are never given to the keeper: when sboxd dies their
  * channel closes and each init exits (C6d), so a successor can't adopt
@@ -55,6 +55,7 @@ struct pool_shape {
 	bool survive;
 	unsigned n;                         /* live entries */
 	unsigned failures;                  /* preparations failed in a row */
+	unsigned specialise_failures;       /* specialisations failed in a row */
 	uint64_t last_used;
 	struct pool_shape *next;
 };
@@ -260,10 +261,19 @@ static bool serve(struct sboxd *d, struct pool_shape *s, const struct sbox_polic
 	sboxd_unwatch(d, sbox_prepared_event_fd(prep));
 	e->prep = NULL;
 	entry_kill(d, e);
-	if (sbox_specialise(prep, p, l, out, &err) == 0)
+	if (sbox_specialise(prep, p, l, out, &err) == 0) {
+		s->specialise_failures = 0;
 		return true;
+	}
 	sboxd_log("pool: a prepared sandbox failed at specialise (%s): launching in full",
 		  err.msg);
+	/* Each failure cost a preparation and the loop's time: a shape
+	 * whose requests keep failing (limits under init's usage) goes. */
+	if (++s->specialise_failures >= POOL_MAX_FAILURES) {
+		sboxd_log("pool: uid %u's shape dropped after %u failures at specialise",
+			  (unsigned)s->uid, s->specialise_failures);
+		shape_drop(d, s);
+	}
 	return false;
 }
 

@@ -4,15 +4,16 @@
  * the policy goes in as the policy file it prints as, which the directive
  * table writes (docs/design.md, "Prepare and specialise": the key is
  * every input of prepare, and an equal key is the only way to a pooled
- * sandbox).  What specialise sets is left out of it: the hostname, the
- * environment, RuntimeMaxSec=, the limits' values and the binds' sources.
+ * sandbox).  What specialise sets is left out of it: the hostname,
+ * WorkingDirectory=, the environment, RuntimeMaxSec=, the limits' values
+ * and the binds' sources.
  */
 #include "sboxd/shape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "policy/bind_order.h"
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/gpu.h"
@@ -27,79 +28,22 @@ _Static_assert(sizeof(struct sbox_launch) == 144,
 	       "struct sbox_launch changed: decide whether sbox_prepare() reads the new field, then update sboxd/shape.c (key or poolable) and this size");
 #endif
 
-/* path is dir or lies below it (both clean, absolute). */
-static bool under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
-					       (n == 1 && dir[0] == '/'));
-}
-
-static bool related(const char *a, const char *b)
-{
-	return under(a, b) || under(b, a);
-}
-
-/* Absolute, no "." or ".." component, no "//", no trailing '/': a text
- * that says which directory it is (before links in the root). */
-static bool clean_path(const char *p)
-{
-	if (p[0] != '/' || p[1] == '\0' || p[strlen(p) - 1] == '/' || strstr(p, "//"))
-		return false;
-	for (const char *c = p; (c = strchr(c, '/')) != NULL; c++)
-		if ((c[1] == '.' && (c[2] == '/' || c[2] == '\0')) ||
-		    (c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0')))
-			return false;
-	return true;
-}
-
-/* A pool's sandbox takes its binds at the request (C6g), after the pivot,
- * /dev's seal and the /proc and /sys masks: the same tree as a launch in
- * full only where the order makes no difference.  So each bind's
- * destination lies apart from /dev, /proc and /sys, and from
- * every TemporaryFileSystem= and InaccessiblePaths= (one over a bind
- * hides it in full; a bind over one, deferred, would uncover it).  And the
- * mounts come in the order the shape's text prints them (every BindPaths=,
- * then BindReadOnlyPaths=, TemporaryFileSystem=, InaccessiblePaths=): a
- * refill parses that text, so another interleaving would be prepared in
- * another order than the request's.  With binds, every destination must
- * be clean for the text to say which are apart. */
-static bool mounts_poolable(const struct sbox_policy *p)
-{
-	static const char *const kernel_trees[] = { "/dev", "/proc", "/sys" };
-	bool binds = sbox_policy_has_binds(p);
-
-	for (size_t i = 0; i < p->n_mounts; i++) {
-		const struct sbox_mount *m = &p->mounts[i];
-
-		if (i > 0 && m->kind < p->mounts[i - 1].kind)
-			return false;
-		if (binds && !clean_path(m->dst))
-			return false;
-		if (!sbox_mount_is_bind(m))
-			continue;
-		for (size_t k = 0; k < sizeof(kernel_trees) / sizeof(kernel_trees[0]); k++)
-			if (under(m->dst, kernel_trees[k]))
-				return false;
-		for (size_t j = 0; j < p->n_mounts; j++)
-			if (!sbox_mount_is_bind(&p->mounts[j]) && related(m->dst, p->mounts[j].dst))
-				return false;
-	}
-	return true;
-}
-
 bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *l)
 {
-	return mounts_poolable(p) && p->devices.gpus.n == 0 && (!l->gpus || l->gpus->n == 0) &&
+	/* Binds wait for the request (C6g) where that builds the tree a
+	 * launch in full builds, and fit in one (SBOX_POOL_MAX_BINDS); the
+	 * mounts in the order their text prints, which a refill parses
+	 * back. */
+	return sbox_policy_binds_deferrable(p, SBOX_POOL_MAX_BINDS) && p->devices.gpus.n == 0 && (!l->gpus || l->gpus->n == 0) &&
 	       (p->net.mode == SBOX_NET_NONE || p->net.mode == SBOX_NET_HOST) &&
 	       p->new_session && !l->cgroup_guard;
 }
 
 /* What of the policy prepare reads: all of it but what specialise sets
- * (sandbox/launch.c): the hostname (C6f), the environment (P5) and
- * RuntimeMaxSec= (sboxd's own timer), so that launches apart only in
- * those share prepared sandboxes.  A shallow copy, only printed. */
+ * (sandbox/launch.c): the hostname (C6f), WorkingDirectory= (C6e, entered
+ * by the worker at W2), the environment (P5) and RuntimeMaxSec= (sboxd's
+ * own timer), so that launches apart only in those share prepared
+ * sandboxes.  A shallow copy, only printed. */
 static void unspecialised(const struct sbox_policy *p, struct sbox_policy *q)
 {
 	*q = *p;
@@ -107,6 +51,7 @@ static void unspecialised(const struct sbox_policy *p, struct sbox_policy *q)
 	q->env = (struct sbox_strv){ 0 };
 	q->pass_env = (struct sbox_strv){ 0 };
 	q->res.runtime_max_usec = SBOX_INFINITY;
+	q->workdir = NULL;
 }
 
 /* A limit's value, for the key: specialise writes the request's (P5b),

@@ -25,7 +25,8 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
 /* The shape's key: the launch's facts that prepare reads, then the policy
  * as sbox_policy_print() writes it (every directive of the table, so a
  * new directive is part of the shape without a change here), less what
- * specialise sets: the hostname, the environment, RuntimeMaxSec=, the
+ * specialise sets: the hostname, WorkingDirectory=, the environment,
+ * RuntimeMaxSec=, the
  * limits' values (which limits are set, and which are infinite, stay in
  * it) and the binds' sources (their destinations stay).  NULL: out of memory. */
 char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l);

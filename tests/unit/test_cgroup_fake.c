@@ -18,6 +18,7 @@
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/host.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -733,6 +734,8 @@ static void test_v1_infinity_and_unlimited(void **state)
  * other limits than the cgroup has, refused. */
 static void test_v2_set_limits_writes_what_differs(void **state)
 {
+	struct sbox_host now;
+	char want[32];
 	struct sbox_cgroup_host h;
 	struct sbox_policy p, q;
 	struct sbox_cgroup *cg;
@@ -774,10 +777,22 @@ static void test_v2_set_limits_writes_what_differs(void **state)
 	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), 0);
 	assert_string_equal(get_file(dir, "memory.max"), "untouched");
 	assert_string_equal(get_file(dir, "pids.max"), "untouched");
-	/* 10% of the host's 1G is 107374182 bytes: a percentage resolves. */
+	/* A percentage is of the host as it is now (the fake host said 1G
+	 * at create; the real one is probed again). */
 	set_ok(&q, "MemoryMax", "10%");
 	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), 0);
-	assert_string_equal(get_file(dir, "memory.max"), "107374182");
+	sbox_host_probe(&now);
+	snprintf(want, sizeof(want), "%llu",
+		 (unsigned long long)sbox_limit_resolve(&q.res.memory_max, now.mem_total));
+	assert_string_equal(get_file(dir, "memory.max"), want);
+	/* Under what the cgroup holds already: refused, nothing written. */
+	put_file(dir, "memory.current", "50000000\n");
+	set_ok(&q, "MemoryMax", "32M");
+	assert_int_equal(sbox_cgroup_set_limits(cg, &q.res, &err), -1);
+	assert_int_equal(err.errnum, EBUSY);
+	assert_string_equal(get_file(dir, "memory.max"), want);
+	put_file(dir, "memory.current", "1000000\n");
+	memset(&err, 0, sizeof(err));
 	/* Other limits than the cgroup was made with: refused, nothing written. */
 	put_file(dir, "memory.max", "untouched");
 	set_ok(&q, "TasksMax", "");

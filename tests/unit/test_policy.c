@@ -396,6 +396,37 @@ static void test_tmpfs_numbers_that_wrap(void **state)
 		tmpfs_verdict(accepted[i], false);
 }
 
+/* Options past what the kernel reads (a page) would lose a size= at
+ * their end and mount a tmpfs with no bound (found by review): refused
+ * well before, at SBOX_TMPFS_OPTIONS_MAX. */
+static void test_tmpfs_options_bounded(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char value[4400];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(value, sizeof(value), "/scratch:mode=0755");
+	while (n < 4150)
+		n += (size_t)snprintf(value + n, sizeof(value) - n, ",");
+	snprintf(value + n, sizeof(value) - n, ",size=1M");
+	sbox_policy_init(&p);
+	assert_int_equal(sbox_policy_set(&p, "TemporaryFileSystem", value, &err), 0);
+	assert_int_equal(sbox_policy_validate(&p, &err), -1);
+	assert_non_null(strstr(err.msg, "at most 1024"));
+	sbox_policy_free(&p);
+	sbox_policy_init(&p);
+	memset(&err, 0, sizeof(err));
+	n = (size_t)snprintf(value, sizeof(value), "/scratch:size=1M");
+	while (n < 9 + SBOX_TMPFS_OPTIONS_MAX)
+		n += (size_t)snprintf(value + n, sizeof(value) - n, ",");
+	assert_int_equal(sbox_policy_set(&p, "TemporaryFileSystem", value, &err), 0);
+	if (sbox_policy_validate(&p, &err) < 0)
+		fail_msg("%zu bytes of options refused: %s", n - 9, err.msg);
+	sbox_policy_free(&p);
+}
+
 static void test_missing_file(void **state)
 {
 	struct sbox_policy p;
@@ -652,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_long_comments_and_escapes),
 		cmocka_unit_test(test_zero_limits_refused),
 		cmocka_unit_test(test_tmpfs_numbers_that_wrap),
+		cmocka_unit_test(test_tmpfs_options_bounded),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_lists_accumulate_and_reset),
 		cmocka_unit_test(test_print_round_trips),

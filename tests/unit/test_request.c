@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * S1c's request (sandbox/request.c) between a launcher and a prepared
- * init: argv, the environment, the caller's cwd and the hostname in a
+ * init: argv, the environment, the caller's cwd, a pool's hostname and
+ * working directory in a
  * sealed memfd, stdio, passed fds and a pool's bind sources beside it.  What is sent is what
  * init reads, each optional part absent when it was not sent, and a
  * request that is not one is refused.
@@ -41,9 +42,12 @@ static void request_free(struct sbox_request *req)
 	free(req->blob);
 }
 
-/* Everything, then each optional part left out. */
-static void round_trip(const char *cwd, const char *hostname)
+/* Everything, then each optional part left out; a pool's parts or
+ * none. */
+static void round_trip(const char *cwd, const char *hostname, const char *workdir)
 {
+	const struct sbox_request_pooled pooled = { .hostname = hostname, .workdir = workdir };
+	bool is_pooled = hostname || workdir;
 	char *argv[] = { "/bin/echo", "two words", NULL };
 	char *envp[] = { "A=1", "B=", NULL };
 	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 },
@@ -53,7 +57,7 @@ static void round_trip(const char *cwd, const char *hostname)
 	int sv[2];
 
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, hostname, NULL, 0, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, is_pooled ? &pooled : NULL, &err), 0);
 	if (sbox_request_recv(sv[1], &req, &err) < 0)
 		fail_msg("recv: %s", err.msg);
 	assert_string_equal(req.argv[0], "/bin/echo");
@@ -70,6 +74,11 @@ static void round_trip(const char *cwd, const char *hostname)
 		assert_string_equal(req.hostname, hostname);
 	else
 		assert_null(req.hostname);
+	if (workdir)
+		assert_string_equal(req.workdir, workdir);
+	else
+		assert_null(req.workdir);
+	assert_int_equal(req.pooled, is_pooled);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(req.stdio[i], -1);
 	assert_int_equal(req.n_binds, 0);
@@ -81,10 +90,12 @@ static void round_trip(const char *cwd, const char *hostname)
 static void test_round_trips(void **state)
 {
 	(void)state;
-	round_trip("/home/u", "worker-7");
-	round_trip(NULL, "worker-7");
-	round_trip("/home/u", NULL);
-	round_trip(NULL, NULL);
+	round_trip("/home/u", "worker-7", "/srv/w");
+	round_trip("/home/u", "worker-7", NULL);
+	round_trip(NULL, "worker-7", "/srv/w");
+	round_trip("/home/u", NULL, "/srv/w");
+	round_trip("/home/u", NULL, NULL);
+	round_trip(NULL, NULL, NULL);
 }
 
 /* A pool's bind sources travel with their policy mounts' indexes (a
@@ -108,7 +119,9 @@ static void test_bind_sources(void **state)
 	trees[1] = dir;
 	trees[4] = STDIN_FILENO;
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, trees, 6, &err), 0);
+	struct sbox_request_pooled pooled = { .bind_trees = trees, .n_mounts = 6 };
+
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &pooled, &err), 0);
 	if (sbox_request_recv(sv[1], &req, &err) < 0)
 		fail_msg("recv: %s", err.msg);
 	assert_int_equal(req.n_binds, 2);
@@ -123,8 +136,8 @@ static void test_bind_sources(void **state)
 	request_free(&req);
 	for (size_t i = 0; i < SBOX_REQUEST_MAX_BINDS + 2; i++)
 		trees[i] = dir;
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, trees, SBOX_REQUEST_MAX_BINDS + 1,
-					   &err), -1);
+	pooled.n_mounts = SBOX_REQUEST_MAX_BINDS + 1;
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &pooled, &err), -1);
 	assert_int_equal(err.errnum, E2BIG);
 	close(dir);
 	close(sv[0]);
@@ -145,7 +158,7 @@ static void test_report_after_unread_request(void **state)
 
 	(void)state;
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, NULL, 0, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, &err), 0);
 	assert_int_equal(sbox_sync_send(sv[1], SBOX_SYNC_SETUP_ERROR, EACCES, 0, "C6 failed"), 0);
 	close(sv[1]);
 	assert_int_equal(sbox_sync_recv(sv[0], &m), 1);

@@ -78,7 +78,8 @@ static void test_every_directive_is_in_the_key(void **state)
  * is sboxd's timer), and so leaves out of the key. */
 static bool specialised(const char *name)
 {
-	return strcmp(name, "Hostname") == 0 || strcmp(name, "Environment") == 0 ||
+	return strcmp(name, "Hostname") == 0 || strcmp(name, "WorkingDirectory") == 0 ||
+	       strcmp(name, "Environment") == 0 ||
 	       strcmp(name, "PassEnvironment") == 0 || strcmp(name, "RuntimeMaxSec") == 0;
 }
 
@@ -126,18 +127,21 @@ static void test_hostname_is_specialised(void **state)
 	free(none);
 }
 
-/* The environment and RuntimeMaxSec= are the request's too (P5, sboxd's
- * timer): out of the key. */
+/* The environment, RuntimeMaxSec= and WorkingDirectory= are the
+ * request's too (P5, sboxd's timer, C6e): out of the key. */
 static void test_environment_is_specialised(void **state)
 {
 	struct sbox_launch l = launch_as(65534, 65534);
 	char *none = key_with(NULL, NULL, &l), *env = key_with("Environment", "A=1", &l);
 	char *pass = key_with("PassEnvironment", "LANG", &l), *rt = key_with("RuntimeMaxSec", "30", &l);
+	char *wd = key_with("WorkingDirectory", "/srv/w", &l);
 
 	(void)state;
 	assert_string_equal(none, env);
 	assert_string_equal(none, pass);
 	assert_string_equal(none, rt);
+	assert_string_equal(none, wd);
+	free(wd);
 	free(none);
 	free(env);
 	free(pass);
@@ -307,6 +311,8 @@ static void test_binds_wait_only_where_order_does_not_matter(void **state)
 		"[Sandbox]\nBindReadOnlyPaths=/srv:/srv\nTemporaryFileSystem=/scratch\n",
 		"[Sandbox]\nBindPaths=/a:/scratch2\nTemporaryFileSystem=/scratch\nInaccessiblePaths=/home\n",
 		"[Sandbox]\nBindPaths=/a:/tmp/a /b:/run/b\n",
+		"[Sandbox]\nBindPaths=/a:/t/1 /a:/t/2 /a:/t/3 /a:/t/4 /a:/t/5 /a:/t/6 /a:/t/7 /a:/t/8 /a:/t/9 /a:/t/10 /a:/t/11 /a:/t/12\n",
+		"[Sandbox]\nBindPaths=/a:/devices /b:/process /c:/system\n",
 	};
 	static const char *const no[] = {
 		"[Sandbox]\nBindPaths=/a:/dev/a\n",
@@ -326,6 +332,8 @@ static void test_binds_wait_only_where_order_does_not_matter(void **state)
 		/* out of the printed order: a refill would bind first */
 		"[Sandbox]\nTemporaryFileSystem=/scratch\nBindPaths=/a:/data\n",
 		"[Sandbox]\nInaccessiblePaths=/srv\nTemporaryFileSystem=/scratch\n",
+		/* more than one request carries (SBOX_POOL_MAX_BINDS) */
+		"[Sandbox]\nBindPaths=/a:/t/1 /a:/t/2 /a:/t/3 /a:/t/4 /a:/t/5 /a:/t/6 /a:/t/7 /a:/t/8 /a:/t/9 /a:/t/10 /a:/t/11 /a:/t/12 /a:/t/13\n",
 	};
 
 	(void)state;
