@@ -56,13 +56,14 @@ done
 # By default the suites whose code paths differ on a pure v2 machine: cgroup
 # limits, stats and cleanup, the device cgroup (BPF program), GPUs, the base
 # sandbox (CLONE_INTO_CGROUP), and sboxd (its jobs' v2 cgroups, stats, kill
-# and recovery, and its abuse suite) — as root, and as nobody from a
+# and recovery, its abuse suite, and its pool: a request's limits written on
+# a live v2 cgroup) — as root, and as nobody from a
 # delegated non-root cgroup (the daemon suites need root and skip there).
 # Under TCG every launch costs ~40x the host's, so the whole suite
 # (`-- tests/run-tests.sh --no-valgrind build/asan build/release`) takes
 # longer still; this subset is what the VM is for.
 [ $# -gt 0 ] || set -- tests/run-tests.sh \
-	--only '^test_(cgroups|cgroup_fake|devices|gpus|base|daemon|daemon_abuse)$' \
+	--only '^test_(cgroups|cgroup_fake|devices|gpus|base|daemon|daemon_abuse|pool)$' \
 	build/asan build/release
 case $1 in
 */*) [ -x "$1" ] || die "$1 does not exist or is not executable (in $REPO)" ;;
