@@ -124,7 +124,7 @@ memory
 # sboxd against multiprocessing's fork, forkserver and spawn, in this run.
 PYTHONPATH="$top/python" SBOXRUN="$B/sboxrun" SBOX_LIBSBOX="$B/libsbox.so" \
 	python3 "$top/bench/python_start.py" --socket "$RES/sboxd.sock" \
-	$([ "$QUICK" = 1 ] && echo "-n 15 --torch-n 5 --pss-workers 8" || echo "-n 50 --torch-n 20") \
+	$([ "$QUICK" = 1 ] && echo "-n 15 --torch-n 15 --pss-workers 8" || echo "-n 50 --torch-n 20") \
 	--json "$RES/python_start.json" >&2 || log "python worker start: not measured"
 stop_sboxd
 echo "elapsed_s=$(($(date +%s) - T0))" >>"$RES/machine.txt"
