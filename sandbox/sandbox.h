@@ -23,13 +23,13 @@
 #include "policy/policy.h"
 #include "policy/site.h"
 
-/* Who asks and with what: not policy, but the request's own facts. */
 /* Bind sources a prepared sandbox takes with its request (sbox_specialise(),
  * C6g): they travel in one message with stdio and up to 64 passed fds,
  * SCM_RIGHTS's 80 in all here.  A policy with more binds is never
  * prepared ahead (sboxd/shape.c). */
 #define SBOX_POOL_MAX_BINDS 12
 
+/* Who asks and with what: not policy, but the request's own facts. */
 struct sbox_launch {
 	char *const *argv;          /* argv[0] is looked up in the sandbox's PATH */
 	int stdio[3];               /* fds that become 0, 1, 2 (-1: /dev/null) */
@@ -134,14 +134,17 @@ int sbox_spawn(const struct sbox_policy *policy, const struct sbox_launch *launc
  * limits and device set, the root view -- and returns after clone, as
  * sbox_spawn() does; init builds the sandbox and says PREPARED on
  * sbox_prepared_event_fd().  It reads launch's caller ids, site, pools,
- * GPU selection, bind fds, close_fds and flags, never its argv, stdio,
- * passed fds, cwd or environment: those are the request's.
+ * GPU selection, close_fds and flags, never its argv, stdio, passed fds,
+ * bind fds, cwd or environment: those are the request's.  It leaves the
+ * policy's binds out: they come with the request.
  *
  * sbox_specialise() hands a request to a prepared sandbox: launch's argv,
- * caller_env, caller_cwd, stdio and passed fds, with the environment built
- * for it from policy, which must be the one it was prepared with (a pool
- * matches them exactly).  It always consumes p: a failure destroys the
- * sandbox, which is never used again. */
+ * caller_env, caller_cwd, stdio, passed fds and bind fds, with the
+ * environment built for it from policy, which must be of the shape it was
+ * prepared with (sboxd/shape.c): policy's hostname, WorkingDirectory=,
+ * environment, limits' values and bind sources are the request's, the
+ * rest must be the prepared one's.  It always consumes p: a failure
+ * destroys the sandbox, which is never used again. */
 struct sbox_prepared;
 int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *launch,
 		 struct sbox_prepared **out, struct sbox_err *err);
