@@ -137,8 +137,10 @@ class Request:
 
 
 # workers the template keeps entered ahead per sandbox key (get_context's
-# spares=): one takes a sequential start()'s sandbox building off its path
-DEFAULT_SPARES = 1
+# spares=).  Two: with one, back-to-back starts alternate between a spare
+# (24 ms) and a fresh fork (55-65 ms), the next start coming before the
+# refill has entered; with two every start finds one (docs/python.md)
+DEFAULT_SPARES = 2
 MAX_SPARES = 8
 
 

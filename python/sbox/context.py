@@ -123,7 +123,7 @@ def get_context(preload: Optional[Sequence[str]] = None, spares: Optional[int] =
 
     preload=["torch", ...]: each worker is forked from a template that has
     imported these once (a zygote), into a fresh sandbox of its own;
-    spares=N (default 1, 0 for none): the template keeps N such workers
+    spares=N (default 2, 0 for none): the template keeps N such workers
     entered ahead per sandbox (gpus=0 only), so start() only hands one over."""
     return SboxContext(preload=preload, spares=spares, **options)
 

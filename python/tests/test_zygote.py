@@ -346,7 +346,7 @@ PROGRAM = textwrap.dedent("""
                     out.append(int(d))
             return out
 
-        # the template's spare (and libsbox's helper, a real one's child too)
+        # the template's spares (and libsbox's helper, a real one's child too)
         deadline = time.time() + 30
         while len(kids()) < %(extra)d and time.time() < deadline:
             time.sleep(0.05)
@@ -429,7 +429,7 @@ def test_program_end_leaves_nothing(zctx, end):
     with open(script, "w") as f:
         f.write(PROGRAM % dict(pkg=PKG, tests=HERE, opts=opts, exit=(end == "exit"),
                                native=FAKE if zctx.mode == "fake" else None,
-                               extra=1 if zctx.mode == "fake" else 2))
+                               extra=_zygote.DEFAULT_SPARES + (0 if zctx.mode == "fake" else 1)))
     err = open(os.path.join(cwd, "parent.err"), "w+")
     parent = subprocess.Popen([sys.executable, script], cwd=cwd, stdout=subprocess.PIPE,
                               stderr=err, start_new_session=True)
@@ -442,8 +442,9 @@ def test_program_end_leaves_nothing(zctx, end):
         tpid = int(line[1])
         wpids = [int(x) for x in line[2:line.index(b"+")]]
         extra = [int(x) for x in line[line.index(b"+") + 1:]]
-        # the spare (a worker entered ahead), and the helper of a real one
-        assert len(extra) == (1 if zctx.mode == "fake" else 2), "no spare: %r" % line
+        # the spares (workers entered ahead), and the helper of a real one
+        assert len(extra) == _zygote.DEFAULT_SPARES + (0 if zctx.mode == "fake" else 1), \
+            "not every spare: %r" % line
         tcg = set(_host_cgroups(tpid).values())
         cgroups = [c for w in wpids + extra for c in _host_cgroups(w).values() if c not in tcg] \
             if zctx.mode != "fake" else []
