@@ -170,7 +170,7 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 	if (!cg)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox's cgroup");
 	if (cg->ops->create(cg, h, parent, &lim, err) < 0 ||
-	    sbox_cg_written_set(cg, &h->host, res, err) < 0) {
+	    sbox_cg_written_set(cg, &h->host, &lim, err) < 0) {
 		sbox_cg_remove_dirs(cg, NULL);
 		cgroup_free(cg);
 		return -1;

@@ -84,12 +84,13 @@ extern const struct sbox_cgroup_ops sbox_cgroup_v1_ops;
 extern const struct sbox_cgroup_ops sbox_cgroup_v2_ops;
 
 /* The limits of res resolved for host (percentages of its totals), in
- * sandbox/cgroup_limits.c; and what cg now has written, recorded there
- * (res copied: -1 only when out of memory), and forgotten. */
+ * sandbox/cgroup_limits.c; and what cg now has written, recorded there:
+ * lim as resolved on host, its resources copied (-1 only when out of
+ * memory); and forgotten. */
 int sbox_cg_resolve_limits(const struct sbox_host *host, const struct sbox_resources *res,
 			   struct sbox_cg_limits *l, struct sbox_err *err);
 int sbox_cg_written_set(struct sbox_cgroup *cg, const struct sbox_host *host,
-			const struct sbox_resources *res, struct sbox_err *err);
+			const struct sbox_cg_limits *lim, struct sbox_err *err);
 void sbox_cg_written_clear(struct sbox_cgroup *cg);
 
 /* Remove cg's directories, the innermost first, retrying a busy one (a

@@ -55,10 +55,10 @@ void sbox_cg_written_clear(struct sbox_cgroup *cg)
 }
 
 int sbox_cg_written_set(struct sbox_cgroup *cg, const struct sbox_host *host,
-			const struct sbox_resources *res, struct sbox_err *err)
+			const struct sbox_cg_limits *lim, struct sbox_err *err)
 {
 	struct sbox_cg_written *w = &cg->written;
-	const struct sbox_host h = *host;   /* may be w->host itself */
+	const struct sbox_resources *res = lim->res;
 	char *cpus = res->allowed_cpus ? strdup(res->allowed_cpus) : NULL;
 	char *mems = res->allowed_mems ? strdup(res->allowed_mems) : NULL;
 
@@ -72,8 +72,10 @@ int sbox_cg_written_set(struct sbox_cgroup *cg, const struct sbox_host *host,
 	w->res.allowed_cpus = cpus;
 	w->res.allowed_mems = mems;
 	w->res.cgroup_parent = NULL;        /* where it is, not a limit */
-	w->host = h;
-	return sbox_cg_resolve_limits(&w->host, &w->res, &w->lim, err);
+	w->host = *host;
+	w->lim = *lim;
+	w->lim.res = &w->res;
+	return 0;
 }
 
 static bool infinite(const struct sbox_limit *l, uint64_t resolved)
@@ -183,6 +185,7 @@ int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *
 	struct sbox_cg_limits now, write;
 	struct sbox_resources delta;
 	struct sbox_host host = cg->written.host;
+	uint64_t held;
 
 	/* A percentage is of the host as it is now, as [Bounds] and a
 	 * launch in full read it. */
@@ -196,10 +199,9 @@ int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *
 		return 0;
 	/* Under what init already holds, v1 refuses the write (EBUSY) and
 	 * v2 reclaims, then kills init: neither is a sandbox to hand over. */
-	if (delta.memory_max.set && now.memory_max < memory_held(cg))
+	if (delta.memory_max.set && now.memory_max < (held = memory_held(cg)))
 		return sbox_fail(err, EBUSY, "MemoryMax=%llu is under the %llu bytes its prepared sandbox holds already",
-				 (unsigned long long)now.memory_max,
-				 (unsigned long long)memory_held(cg));
+				 (unsigned long long)now.memory_max, (unsigned long long)held);
 	write = now;
 	write.res = &delta;
 	/* Written or not, the files may now say something else than the
@@ -208,5 +210,5 @@ int sbox_cgroup_set_limits(struct sbox_cgroup *cg, const struct sbox_resources *
 		sbox_err_prefix(err, "writing the request's limits on its prepared sandbox");
 		return -1;
 	}
-	return sbox_cg_written_set(cg, &host, res, err);
+	return sbox_cg_written_set(cg, &host, &now, err);
 }

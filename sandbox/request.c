@@ -149,7 +149,7 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 				 .has_workdir = pooled && pooled->workdir };
 	const int *trees = pooled ? pooled->bind_trees : NULL;
 	size_t n_trees = pooled ? pooled->n_mounts : 0;
-	int fds[4 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS];
+	int fds[SBOX_SYNC_MAX_FDS];         /* room for all: sandbox/request.h */
 	size_t n, binds = count_trees(trees, n_trees);
 	int rc;
 
@@ -162,9 +162,6 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 	/* The header is written last-but-first: collect_fds() fills in the
 	 * stdio mask, the targets and the bind indexes it describes. */
 	n = collect_fds(l, -1, trees, n_trees, &h, fds);
-	if (n > SBOX_SYNC_MAX_FDS)
-		return sbox_fail(err, E2BIG, "%zu fds in the request (stdio, passed fds, bind sources: at most %d)",
-				 n, SBOX_SYNC_MAX_FDS);
 	fds[0] = pack(l, envp, pooled, &h);
 	if (fds[0] < 0)
 		return sbox_fail(err, errno, "writing the request for the sandbox (memfd)");

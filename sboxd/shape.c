@@ -34,7 +34,8 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
 	 * launch in full builds, and fit in one (SBOX_POOL_MAX_BINDS); the
 	 * mounts in the order their text prints, which a refill parses
 	 * back. */
-	return sbox_policy_binds_deferrable(p, SBOX_POOL_MAX_BINDS) && p->devices.gpus.n == 0 && (!l->gpus || l->gpus->n == 0) &&
+	return sbox_policy_binds_deferrable(p, SBOX_POOL_MAX_BINDS) &&
+	       p->devices.gpus.n == 0 && (!l->gpus || l->gpus->n == 0) &&
 	       (p->net.mode == SBOX_NET_NONE || p->net.mode == SBOX_NET_HOST) &&
 	       p->new_session && !l->cgroup_guard;
 }

@@ -26,9 +26,9 @@ bool pool_shape_poolable(const struct sbox_policy *p, const struct sbox_launch *
  * as sbox_policy_print() writes it (every directive of the table, so a
  * new directive is part of the shape without a change here), less what
  * specialise sets: the hostname, WorkingDirectory=, the environment,
- * RuntimeMaxSec=, the
- * limits' values (which limits are set, and which are infinite, stay in
- * it) and the binds' sources (their destinations stay).  NULL: out of memory. */
+ * RuntimeMaxSec=, the limits' values (which limits are set, and which
+ * are infinite, stay in it) and the binds' sources (their destinations
+ * stay).  NULL: out of memory. */
 char *pool_shape_key(const struct sbox_policy *p, const struct sbox_launch *l);
 
 /* What a refill of p's shape prepares from: p's policy text less what
