@@ -38,6 +38,7 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	d->pool_max_shapes = 8;
 	d->pool_max_shapes_per_user = 2;
 	d->pool_max_sandboxes = 16;
+	d->pool_refill_idle_usec = 10 * 1000;
 	sbox_bounds_init(&d->bounds);
 }
 
@@ -307,6 +308,23 @@ int sbox_site_set_pool_max_sandboxes(struct sbox_site *s, const char *v, unsigne
 {
 	(void)line;
 	return set_uint(&s->daemon.pool_max_sandboxes, "MaxSandboxes", v, 0, 4096, err);
+}
+
+/* A refill's parent half runs in sboxd's loop: it waits until the loop
+ * has been quiet this long, so that it does not hold the events of a
+ * launch just served (its worker's exit among them).  0: at the first
+ * idle moment.  A shape with nothing prepared is refilled at once. */
+int sbox_site_set_pool_refill_idle(struct sbox_site *s, const char *v, unsigned line,
+				   struct sbox_err *err)
+{
+	uint64_t usec;
+
+	(void)line;
+	if (sbox_parse_timespan(v, &usec) < 0 || usec > 60 * 1000000ULL)
+		return sbox_fail(err, 0, "RefillIdleSec=%s: expected a time span up to 60s (e.g. 10ms, 0)",
+				 v);
+	s->daemon.pool_refill_idle_usec = usec;
+	return 0;
 }
 
 /* USER:FILE, the user by name or number, with a passwd entry (its

@@ -14,7 +14,8 @@
  *               AllowUserSwitch=, AllowNoSeccomp=, AllowNewPrivileges=,
  *               AllowCapabilities=, MemoryMax=, TasksMax=,
  *               CPUQuota=, AllowedCPUs=, RuntimeMaxSec=
- *   [Pool]      Size=, MaxShapes=, MaxShapesPerUser=, MaxSandboxes=, Shapes=
+ *   [Pool]      Size=, MaxShapes=, MaxShapesPerUser=, MaxSandboxes=, Shapes=,
+ *               RefillIdleSec=
  *   [Defaults]  any job policy directive but BindPaths=/BindReadOnlyPaths=:
  *               applied to every job before the job's own policy
  */
@@ -67,6 +68,7 @@ struct sbox_site_daemon {
 	unsigned pool_max_shapes;       /* MaxShapes= */
 	unsigned pool_max_shapes_per_user; /* MaxShapesPerUser= */
 	unsigned pool_max_sandboxes;    /* MaxSandboxes=: prepared, all shapes */
+	uint64_t pool_refill_idle_usec; /* RefillIdleSec=: quiet before a refill */
 	struct sbox_pool_shape_cfg *pool_shapes; /* Shapes= */
 	size_t n_pool_shapes;
 	/* [Bounds] */
@@ -113,6 +115,7 @@ SBOX_SITE_DAEMON_SETTER(pool_size)
 SBOX_SITE_DAEMON_SETTER(pool_max_shapes)
 SBOX_SITE_DAEMON_SETTER(pool_max_shapes_per_user)
 SBOX_SITE_DAEMON_SETTER(pool_max_sandboxes)
+SBOX_SITE_DAEMON_SETTER(pool_refill_idle)
 SBOX_SITE_DAEMON_SETTER(pool_shapes)
 SBOX_SITE_DAEMON_SETTER(allow_bind_paths)
 SBOX_SITE_DAEMON_SETTER(allow_gpus)
@@ -149,6 +152,7 @@ SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
 	{ "Pool", "MaxShapes", sbox_site_set_pool_max_shapes },                          \
 	{ "Pool", "MaxShapesPerUser", sbox_site_set_pool_max_shapes_per_user },          \
 	{ "Pool", "MaxSandboxes", sbox_site_set_pool_max_sandboxes },                    \
+	{ "Pool", "RefillIdleSec", sbox_site_set_pool_refill_idle },                     \
 	{ "Pool", "Shapes", sbox_site_set_pool_shapes },                                 \
 	{ "Bounds", "AllowBindPaths", sbox_site_set_allow_bind_paths },                  \
 	{ "Bounds", "AllowGPUs", sbox_site_set_allow_gpus },                             \

@@ -188,6 +188,7 @@ struct sboxd {
 	 * walks the jobs only from then on, not on every turn of the loop,
 	 * and job_set_deadline() lowers it. */
 	uint64_t deadlines_from;
+	uint64_t last_event;                /* monotonic usec of the loop's last event */
 	/* conn.c's conn_close, for reply.c: a reply that cannot be sent
 	 * ends its connection, which also tells the jobs (set by conn.c
 	 * before there is a connection). */
@@ -288,8 +289,9 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err);
 
 /* pool.c: sandboxes prepared ahead ([Pool]).  pool_take: a sandbox for
  * this launch from the pool, specialised (1, *out), or 0: launch in full
- * (the shape is noted for a refill).  pool_refill prepares one sandbox,
- * for an idle moment of the loop; pool_on_event reads a prepared init's
+ * (the shape is noted for a refill).  pool_refill_due says when the
+ * loop should refill (monotonic usec; UINT64_MAX: nothing wanted), and
+ * pool_refill prepares one sandbox, in an idle moment of the loop; pool_on_event reads a prepared init's
  * PREPARED or its end; pool_reap frees the records of the batch's dead
  * entries (reap_dead); pool_free ends them all (stop). */
 struct pool;
@@ -297,7 +299,7 @@ struct pool_entry;
 int pool_init(struct sboxd *d, struct sbox_err *err);
 int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_launch *l,
 	      struct sbox_child **out);
-bool pool_wants_refill(const struct sboxd *d);
+uint64_t pool_refill_due(const struct sboxd *d);
 void pool_refill(struct sboxd *d);
 void pool_on_event(struct sboxd *d, struct pool_entry *e);
 void pool_reap(struct sboxd *d);

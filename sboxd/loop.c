@@ -6,7 +6,8 @@
  * back, the stop grace) set the epoll timeout.  While nothing happens, the
  * netns pool is refilled one namespace at a time, and the pool of prepared
  * sandboxes one sandbox at a time, so that a request never waits behind
- * more than one of each.
+ * more than one of each; the latter once the loop has been quiet for
+ * RefillIdleSec= (sboxd/pool.c, pool_refill_due).
  */
 #include "sboxd/daemon.h"
 
@@ -158,7 +159,7 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 int sboxd_turn(struct sboxd *d, int max_wait_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	uint64_t now = sboxd_now(), next = UINT64_MAX;
+	uint64_t now = sboxd_now(), next = UINT64_MAX, refill;
 	int n, t;
 
 	conn_check_idle(d, now, &next);
@@ -179,8 +180,15 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	n = sbox_net_reaper_run(d->net_reaper);
 	if (n >= 0 && (t < 0 || n < t))
 		t = n;
-	if (pool_wants(d) || pool_wants_refill(d))
+	if (pool_wants(d))
 		t = 0;
+	refill = pool_refill_due(d);
+	if (refill != UINT64_MAX) {
+		int r = timeout_ms(now, refill);
+
+		if (t < 0 || r < t)
+			t = r;
+	}
 	if (max_wait_ms >= 0 && (t < 0 || t > max_wait_ms))
 		t = max_wait_ms;
 	n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);
@@ -192,9 +200,11 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	}
 	if (n == 0) {
 		refill_pool(d);
-		pool_refill(d);
+		if (pool_refill_due(d) <= sboxd_now())
+			pool_refill(d);
 		return 0;
 	}
+	d->last_event = sboxd_now();
 	for (int i = 0; i < n; i++)
 		dispatch(d, &evs[i]);
 	reap_dead(d);

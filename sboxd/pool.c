@@ -13,6 +13,8 @@
  * sandboxes of it, one per turn: a refill never keeps a client waiting
  * behind more than one preparation's parent side (P1-P4); init's own
  * steps run in its process, and its PREPARED arrives as a loop event.
+ * A refill waits for RefillIdleSec= of quiet in the loop, so that a launch
+ * just served does not wait behind it (pool_refill_due).
  *
  * Bounds, from the site: Size= prepared per shape, MaxShapes= shapes in
  * all, MaxShapesPerUser= (a user's new shape evicts that user's least
@@ -346,9 +348,21 @@ static struct pool_shape *shape_wanting(const struct sboxd *d)
 	return best;
 }
 
-bool pool_wants_refill(const struct sboxd *d)
+/* A refill's parent half holds the loop for milliseconds (on a v1 host:
+ * eight cgroup directories, the clone, the attach).  Run right after a
+ * launch was served, it makes that launch's own events (its worker's
+ * exit) wait behind it: it waits for RefillIdleSec= of quiet instead.
+ * A shape with nothing prepared or being prepared is refilled at the
+ * first idle moment, as its next launch would otherwise run in full. */
+uint64_t pool_refill_due(const struct sboxd *d)
 {
-	return shape_wanting(d) != NULL;
+	const struct pool_shape *s = shape_wanting(d);
+
+	if (!s)
+		return UINT64_MAX;
+	if (s->n == 0)
+		return 0;
+	return d->last_event + cfg(d)->pool_refill_idle_usec;
 }
 
 /* The shape's policy, from its own text: a refill prepares from it, and

@@ -18,6 +18,8 @@
  * - a user cycling through more shapes than MaxShapesPerUser=: every
  *   evicted sandbox ended (through the teardown threads), nothing left;
  * - Size=0: no pool at all;
+ * - RefillIdleSec=: a refill waits for the loop's quiet, but a shape with
+ *   nothing prepared is refilled at once;
  * - stop, and SIGKILL then restart: no prepared process nor cgroup left,
  *   and no prepared sandbox adopted as a job.
  */
@@ -648,6 +650,46 @@ static void test_size_zero(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* RefillIdleSec=: a refill waits until sboxd's loop has been quiet that
+ * long, so that a launch just served never waits behind one; a shape
+ * with nothing prepared is refilled at once.  With 4 s: the shape's
+ * first sandbox comes at once, the second only after the quiet, and the
+ * one a pooled launch took only after the quiet again. */
+static void test_refill_waits_for_quiet(void **state)
+{
+	pid_t pids[POOL_MAX];
+	long long t0;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Pool]\nSize=2\nMaxShapesPerUser=4\nRefillIdleSec=4s\n");
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	t0 = now_ms();
+	wait_pool(1, pids, 3000);
+	/* Refills never come early: at most one, 1.5 s into the quiet. */
+	if (now_ms() - t0 < 1500) {
+		usleep((useconds_t)(1500 - (now_ms() - t0)) * 1000);
+		assert_int_equal(pool_pids(pids, POOL_MAX), 1);
+	}
+	wait_pool(2, pids, 15000);
+	assert_true(now_ms() - t0 >= 3500);
+	/* A pooled launch takes one; the shape still has one, so its
+	 * refill waits for the quiet again. */
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	t0 = now_ms();
+	usleep(1500 * 1000);
+	assert_int_equal(pool_pids(pids, POOL_MAX), 1);
+	wait_pool(2, pids, 15000);
+	assert_true(now_ms() - t0 >= 2000);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Shapes=USER:FILE is prepared from the start: the first launch of that
  * user and policy is served from the pool. */
 static void test_shapes_prepared_at_start(void **state)
@@ -768,6 +810,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),
 		cmocka_unit_test_teardown(test_evicted_shapes_leave_nothing, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),
+		cmocka_unit_test_teardown(test_refill_waits_for_quiet, teardown),
 		cmocka_unit_test_teardown(test_shapes_prepared_at_start, teardown),
 		cmocka_unit_test_teardown(test_stop_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_sigkill_leaves_nothing, teardown),

@@ -133,6 +133,21 @@ static void test_daemon_section(void **state)
 	site_refused("[Daemon]\nSocket=relative.sock\n", "expected an absolute path");
 	site_refused("[Daemon]\nMaxJob=3\n", "did you mean 'MaxJobs'");
 	site_refused("[Daemon]\nIdleTimeoutSec=0\n", "a time span above 0");
+
+	/* [Pool] RefillIdleSec=: 10ms unless set; 0 is allowed (refill at
+	 * the first idle moment), forever is not. */
+	load_site(&s, "[GPUs]\n");
+	assert_int_equal(s.daemon.pool_refill_idle_usec, 10000);
+	sbox_site_free(&s);
+	load_site(&s, "[Pool]\nRefillIdleSec=0\n");
+	assert_int_equal(s.daemon.pool_refill_idle_usec, 0);
+	sbox_site_free(&s);
+	load_site(&s, "[Pool]\nRefillIdleSec=250ms\n");
+	assert_int_equal(s.daemon.pool_refill_idle_usec, 250000);
+	sbox_site_free(&s);
+	site_refused("[Pool]\nRefillIdleSec=infinity\n", "a time span up to 60s");
+	site_refused("[Pool]\nRefillIdleSec=61s\n", "a time span up to 60s");
+	site_refused("[Pool]\nRefillIdleSec=soon\n", "RefillIdleSec=soon");
 	site_refused("[Bounds]\nAllowGPUs=alice\n", "expected USER|@GROUP|*");
 	site_refused("[Bounds]\nAllowGPUs=* 0-x\n", "is not a GPU index list");
 	site_refused("[Bounds]\nAllowCapabilities=CAP_NOPE\n", "'CAP_NOPE' is not a capability");
