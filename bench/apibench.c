@@ -13,7 +13,10 @@
  * Latency mode (default): -w warm-up launches, then -n timed launches of the
  * command (default /bin/true), each timed from the call that starts it to
  * the reaped exit; with -L K, K sandboxes running `sleep` are held alive
- * meanwhile (scaling), and the memory they cost is reported.
+ * meanwhile (scaling), and the memory they cost is reported.  With -p MS,
+ * each timed launch follows MS milliseconds of idle time: the latency a
+ * caller sees when launches are not back to back (sboxd's pool refills in
+ * the pause, as it does between a real job's launches).
  * Throughput mode (-t SECONDS -j CLIENTS): CLIENTS processes launch back to
  * back for SECONDS; launches per second and the latency under load.
  * -P PID also reports that process's RSS (sboxd's) before and after the
@@ -285,6 +288,8 @@ static int latency_mode(struct bench_ctx *x)
 			fails++;
 	}
 	for (i = 0; i < x->n; i++) {
+		if (x->pause_ms)
+			usleep((useconds_t)x->pause_ms * 1000);
 		if (run_one(x, &lat[k]) < 0)
 			fails++;
 		else
@@ -403,7 +408,7 @@ static int throughput_mode(struct bench_ctx *x)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: apibench [-n N] [-w N] [-L LIVE] [-t SECONDS -j CLIENTS]\n"
+		"usage: apibench [-n N] [-w N] [-p MS] [-L LIVE] [-t SECONDS -j CLIENTS]\n"
 		"                [-s Name=Value]... [-S SOCKET] [-P PID] [-o FILE]\n"
 		"                fork|direct|libsbox [-- CMD...]\n");
 }
@@ -437,13 +442,16 @@ int main(int argc, char **argv)
 	static char watch[64];
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "+n:w:L:t:j:s:S:P:o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:w:p:L:t:j:s:S:P:o:h")) != -1) {
 		switch (opt) {
 		case 'n':
 			x.n = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'w':
 			x.warmup = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			x.pause_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'L':
 			x.live = (unsigned)strtoul(optarg, NULL, 10);

@@ -14,6 +14,7 @@ struct bench_ctx {
 	const struct bench_backend *be;
 	unsigned n, warmup, live, clients;
 	double seconds;
+	unsigned pause_ms;                 /* -p: idle time before each timed launch */
 	const char *sets[BENCH_MAX_SETS];  /* -s Name=Value: policy directives */
 	size_t n_sets;
 	const char *socket;                /* -S: sboxd's socket (libsbox) */

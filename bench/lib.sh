@@ -132,6 +132,9 @@ sbox_isolation() { # default|full
 	echo "$s"
 }
 
+# The paced API rows (apibench -p): the idle time before each timed launch.
+API_PAUSE_MS=${BENCH_API_PAUSE_MS:-50}
+
 # A private sboxd for the rows that go through it, with its default pool
 # of prepared sandboxes (when this sboxd has one), and a second one with
 # the pool off (POOL_OFF_CONF) for the API and throughput rows' "pool
@@ -367,11 +370,11 @@ measure_row() { # id round
 # launches with the measured policy: a pool keeps a few shapes per user
 # (the whole policy is the shape), and a probe of another shape would
 # evict the measured one.
-api_available() { # fork|direct|libsbox|libsbox-nopool
+api_available() { # fork|direct|libsbox|libsbox-nopool|fork-paced|libsbox-paced
 	[ -x "$B/apibench" ] || return 1
 	case $1 in
-	fork | direct) return 0 ;;
-	libsbox) [ -n "$SBOXD_PID" ] || return 1 ;;
+	fork | direct | fork-paced) return 0 ;;
+	libsbox | libsbox-paced) [ -n "$SBOXD_PID" ] || return 1 ;;
 	libsbox-nopool) [ -n "$NOPOOL_PID" ] || return 1 ;;
 	*) return 1 ;;
 	esac
@@ -382,14 +385,17 @@ api_available() { # fork|direct|libsbox|libsbox-nopool
 api_args() { # mode -> API array: apibench's arguments after the counts
 	local s
 	API=()
+	# *-paced: API_PAUSE_MS of idle before each timed launch, the latency of
+	# a launch that does not follow another at once (the pool refilled).
+	case $1 in *-paced) API=(-p "$API_PAUSE_MS") ;; esac
 	case $1 in
-	fork) API=(fork) ;;
-	direct | libsbox | libsbox-nopool)
+	fork | fork-paced) API+=(fork) ;;
+	direct | libsbox | libsbox-nopool | libsbox-paced)
 		for s in "${FULL_SETS[@]}"; do
 			API+=(-s "$s")
 		done
 		case $1 in
-		libsbox) API+=(-S "$SBOXD_SOCK" -P "$SBOXD_PID" libsbox) ;;
+		libsbox | libsbox-paced) API+=(-S "$SBOXD_SOCK" -P "$SBOXD_PID" libsbox) ;;
 		libsbox-nopool) API+=(-S "$NOPOOL_SOCK" -P "$NOPOOL_PID" libsbox) ;;
 		*) API+=(direct) ;;
 		esac
@@ -400,7 +406,8 @@ api_args() { # mode -> API array: apibench's arguments after the counts
 
 api_round() { # round
 	local m
-	for m in fork direct libsbox libsbox-nopool; do
+	echo "pause_ms=$API_PAUSE_MS" >"$RES/api-paced.txt"
+	for m in fork direct libsbox libsbox-nopool fork-paced libsbox-paced; do
 		api_available "$m" || continue
 		api_args "$m"
 		"$B/apibench" -n $((API_N / ROUNDS)) -w "$WARMUP" -o "$RES/api-$m-r$1.raw" \

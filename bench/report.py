@@ -76,8 +76,10 @@ def load_api(mode):
 
 load_rows()
 BYID = {r["id"]: r for r in ROWS}
-API_MODES = ("fork", "direct", "libsbox", "libsbox-nopool")
+API_MODES = ("fork", "direct", "libsbox", "libsbox-nopool", "fork-paced", "libsbox-paced")
 API = {m: load_api(m) for m in API_MODES}
+# The idle time before each launch of the paced rows (bench/lib.sh).
+PAUSE_MS = kv_file(os.path.join(RES, "api-paced.txt")).get("pause_ms", "?")
 # Whether sboxd has a pool of prepared sandboxes (bench/lib.sh found out
 # by starting one with the pool off: an sboxd without [Pool] refuses it).
 POOL = kv_file(os.path.join(RES, "pool.txt"))
@@ -88,7 +90,15 @@ API_LABEL = {
     "libsbox": "libsbox API through sboxd, %s" % (
         "pool on (default config)" if HAS_POOL else "no client process (this sboxd has no pool)"),
     "libsbox-nopool": "libsbox API through sboxd, pool off (`[Pool] Size=0`)",
+    "fork-paced": "fork+exec+waitpid, paced (%s ms idle before each launch)" % PAUSE_MS,
+    "libsbox-paced": "libsbox API through sboxd, pool on, paced (%s ms idle before each launch)"
+                     % PAUSE_MS,
 }
+
+
+def api_floor_mode(mode):
+    """The fork mode a mode's ratio is taken against: paced against paced."""
+    return "fork-paced" if mode.endswith("-paced") else "fork"
 
 
 def med(times):
@@ -285,6 +295,8 @@ for m in API_MODES:
     a = API[m]
     if m == "libsbox-nopool" and not a["times"] and not HAS_POOL:
         continue
+    if m.endswith("-paced") and not a["times"]:
+        continue
     if not a["times"]:
         why = "libsbox and sboxd not built yet" if m.startswith("libsbox") else "apibench failed"
         w("| %s | not available (%s) | | | | | |" % (API_LABEL[m], why))
@@ -293,8 +305,15 @@ for m in API_MODES:
     PLOT.append(("API: " + m, med(t), pct(t, 10), pct(t, 90)))
     w("| %s | %d | %s | %s | %s | %s | %s |" % (
         API_LABEL[m], len(t), ms(med(t)), ms(pct(t, 90)), ms(pct(t, 99)),
-        ratio(med(t) / floor) if m != "fork" else "1", ", ".join(a["leaks"]) or "none"))
+        ratio(med(t) / med(API[api_floor_mode(m)]["times"])) if not m.startswith("fork") else "1",
+        ", ".join(a["leaks"]) or "none"))
 w()
+if API["libsbox-paced"]["times"]:
+    w("The paced rows wait %s ms before each timed launch: the latency of a launch that does "
+      "not follow another at once, with sboxd's pool refilled in the pause (`[Pool] "
+      "RefillIdleSec=`); back to back, a launch also waits for the refill of the one before "
+      "it (Where the time goes).  Each is read against fork+exec paced the same way." % PAUSE_MS)
+    w()
 if API["direct"]["times"]:
     w("`direct` uses the full-isolation policy; it is what sboxd's launch costs without the "
       "request and reply, and what a Slurm plugin would pay.")
@@ -385,7 +404,7 @@ def target_row(name, goal, measured, verdict, note=""):
 
 def round_ratios(mode):
     """Per-round ratio of an API mode's p50 to fork's p50 (same round)."""
-    a, f = API[mode]["rounds"], API["fork"]["rounds"]
+    a, f = API[mode]["rounds"], API[api_floor_mode(mode)]["rounds"]
     per = [med(a[k]) / med(f[k]) for k in a if k in f and a[k] and f[k]]
     return " (rounds %s-%s)" % (ratio(min(per)), ratio(max(per))) if per else ""
 
@@ -416,6 +435,13 @@ def target_api(floor):
         target_row(name, "<= 2x", ratio(x), verdict_of(x, lambda v: v <= 2),
                    "%s vs %s ms%s%s" % (ms(med(t)), ms(floor), round_ratios(mode),
                                        "; floor here %s (Floors)" % ratio(lo) if lo == lo else ""))
+    t, pf = API["libsbox-paced"]["times"], med(API["fork-paced"]["times"])
+    if t and pf == pf:
+        x = med(t) / pf
+        target_row("API p50 through sboxd, pool on, paced (%s ms idle before each launch) vs "
+                   "fork+exec+waitpid paced" % PAUSE_MS, "<= 2x", ratio(x),
+                   verdict_of(x, lambda v: v <= 2),
+                   "%s vs %s ms%s" % (ms(med(t)), ms(pf), round_ratios("libsbox-paced")))
 
 
 def target_throughput():
