@@ -207,7 +207,12 @@ static int verify(const struct sbox_security *s, cap_t want, int max, struct sbo
 	return 0;
 }
 
-int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
+int sbox_caps_narrow_bounding(const struct sbox_security *s, struct sbox_err *err)
+{
+	return drop_bounding(s->cap_bounding, kernel_cap_count(), err);
+}
+
+int sbox_caps_drop(const struct sbox_security *s, bool bounding_narrowed, struct sbox_err *err)
 {
 	int max = kernel_cap_count();
 	cap_t caps;
@@ -232,8 +237,10 @@ int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err)
 		goto out;
 	}
 	/* 2. The bounding set: nothing outside it can ever come back,
-	 *    whatever a file's capabilities say. */
-	if (drop_bounding(s->cap_bounding, max, err) < 0)
+	 *    whatever a file's capabilities say.  Narrowed already where
+	 *    init did it ahead (C6h); the read-back below checks it either
+	 *    way. */
+	if (!bounding_narrowed && drop_bounding(s->cap_bounding, max, err) < 0)
 		goto out;
 	/* 3. Inheritable, then ambient (a cap must be permitted and
 	 *    inheritable to be raised into the ambient set). */

@@ -12,6 +12,7 @@
 #ifndef SBOX_SANDBOX_CAPS_H
 #define SBOX_SANDBOX_CAPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -26,10 +27,19 @@ unsigned sbox_caps_worker_secbits(void);
  * nothing. */
 int sbox_caps_prepare(struct sbox_err *err);
 
+/* In init, before the request (C6h): the bounding set narrowed to
+ * CapabilityBoundingSet=, one PR_CAPBSET_DROP per capability it does not
+ * keep.  Init's own sets are untouched (the bounding set only limits what
+ * an execve or a capset can add); the worker inherits the narrowed set,
+ * so its start pays none of these calls. */
+int sbox_caps_narrow_bounding(const struct sbox_security *s, struct sbox_err *err);
+
 /* In the worker, after sbox_identity_apply() (which left PR_SET_KEEPCAPS
- * on): drop every capability the policy does not grant, lock the
- * securebits, and check the result. */
-int sbox_caps_drop(const struct sbox_security *s, struct sbox_err *err);
+ * on): drop every capability the policy does not grant (the bounding set
+ * too, unless bounding_narrowed: sbox_caps_narrow_bounding() ran in an
+ * ancestor), lock the securebits, and check the result, the bounding set
+ * included. */
+int sbox_caps_drop(const struct sbox_security *s, bool bounding_narrowed, struct sbox_err *err);
 
 /* The lowest capability set in have (a CapBnd or CapAmb mask) that
  * allowed does not hold, or -1 when none is: the read-back's check, over

@@ -28,6 +28,7 @@ struct sbox_child *sbox_child_new(void)
 		return NULL;
 	c->sync_fd = -1;
 	c->pidfd = -1;
+	c->mntns_fd = -1;
 	c->net.join_fd = -1;
 	c->net.keep_fd = -1;
 	sbox_ipam_lease_init(&c->net.lease);
@@ -128,7 +129,7 @@ int sbox_child_pidfd(const struct sbox_child *c)
 
 size_t sbox_child_fds(const struct sbox_child *c, int *out)
 {
-	int net[] = { c->sync_fd, c->pidfd, c->net.join_fd, c->net.lease.fd,
+	int net[] = { c->sync_fd, c->pidfd, c->mntns_fd, c->net.join_fd, c->net.lease.fd,
 		      c->net.group.lock_fd, c->net.group.member_fd, c->net.group.ns_fd };
 	size_t n = 0;
 
@@ -250,6 +251,7 @@ void sbox_child_free(struct sbox_child *c)
 	if (!c)
 		return;
 	kill_and_reap(c);
+	sbox_closep(&c->mntns_fd);
 	/* Init's end took the pid namespace down; whatever is left in the
 	 * cgroup is killed, waited for (bounded) and the cgroup removed.  A
 	 * failure leaves it to the guard or the sweep. */
@@ -270,7 +272,12 @@ bool sbox_child_empty(const struct sbox_child *c)
 
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
-	int r = sbox_cgroup_end(c->cgroup, err);
+	int r;
+
+	/* The mount namespace first: its tmpfs pages are charged to the
+	 * cgroup, and its sysfs holds the netns judged below. */
+	sbox_closep(&c->mntns_fd);
+	r = sbox_cgroup_end(c->cgroup, err);
 
 	/* A netns is judged only once nothing of the sandbox is left that
 	 * could still change it: init reaped (the pid namespace gone with
@@ -394,6 +401,7 @@ void sbox_child_release(struct sbox_child *c)
 	 * handles on them go. */
 	sbox_cgroup_release(c->cgroup);
 	sbox_net_drop_kept(&c->net);
+	sbox_closep(&c->mntns_fd);
 	if (c->net.join_fd >= 0)
 		close(c->net.join_fd);
 	if (c->pidfd >= 0)

@@ -32,6 +32,11 @@ struct sbox_child {
 	 * pidfd from birth where the kernel has one, so no pid reuse races. */
 	pid_t pid;
 	int pidfd;
+	/* P3: init's mount namespace, held (-1: none), so that its end --
+	 * the sandbox's tree unmounted, an RCU grace period -- comes when
+	 * the launcher lets it go (sbox_child_end(), free), not in init's
+	 * exit, on the way from the worker's exit to its report. */
+	int mntns_fd;
 	/* The figures of its life: clone to reap; init's rusage once reaped
 	 * (its waited-for children's too), for a sandbox without a cgroup. */
 	struct timespec started, ended;

@@ -42,6 +42,9 @@
  *                                         C6b GPU locality: CPUs, memory node
  *                                         C6c close the launcher's fds, all
  *                                             but the sync channel's
+ *                                         C6h the bounding set narrowed
+ *                                             to the policy's (init keeps
+ *                                             its own capabilities)
  *                                         C6d <-- S1c PREPARED (a pool's);
  *      (sbox_specialise)                      wait for the request
  *  P5  the worker's environment for
@@ -67,7 +70,8 @@
  *                                            (waits for S1b)
  *                                            W0 close all but the kept fds
  *                                            W1 signals, session
- *                                            W1b rlimits, ids, capabilities,
+ *                                            W1b rlimits, ids, capabilities
+ *                                                (the bounding set checked),
  *                                                no_new_privs
  *                                            W2 umask, working directory
  *                                               (resolved in the root)
@@ -88,7 +92,9 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -312,6 +318,19 @@ static int p2_sync_channel(struct launch *l, struct sbox_err *err)
 	return 0;
 }
 
+/* Init's mount namespace, held by the launcher: the unmounting of the
+ * sandbox's tree and its RCU grace period then fall to the sandbox's end
+ * (sbox_child_end(), in sboxd's teardown threads), not to init's exit,
+ * which the worker's exit status waits for.  Init is our unreaped child,
+ * so its pid names it.  Only time is at stake: -1 when it can't be had. */
+static int hold_mount_ns(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /* P3: clone3 with a pidfd from birth (no pid-reuse races) and every
  * namespace at once, so the child never runs half-isolated; on cgroup v2
  * straight into the sandbox's cgroup.  The child runs init's steps and
@@ -340,6 +359,7 @@ static int p3_clone(struct launch *l, struct sbox_err *err)
 	}
 	c->pid = pid;
 	c->pidfd = pidfd;
+	c->mntns_fd = hold_mount_ns(pid);
 	return 0;
 }
 

@@ -230,6 +230,17 @@ static int c6c_close_launcher_fds(const struct sbox_recipe *r, struct sbox_err *
 	return sbox_fds_close_launcher(&none, keep, 3, err);
 }
 
+/* C6h, least privilege, ahead: the bounding set narrowed to the policy's,
+ * here rather than in each worker (W1b), so that a prepared sandbox's
+ * worker starts without its one call per capability.  Init keeps its own
+ * capabilities (the bounding set limits only what an execve or a capset
+ * can add): C6f, C6g and C7a still need them, and C7b drops them.  The
+ * worker inherits the narrowed set, and its read-back (W1b) checks it. */
+static int c6h_narrow_bounding_set(const struct sbox_recipe *r, struct sbox_err *err)
+{
+	return sbox_caps_narrow_bounding(&r->policy->sec, err);
+}
+
 /* C6d: S1c.  The sandbox is built; a pool's launcher learns so (PREPARED)
  * and init waits for the request, as long as it takes: it holds nothing
  * of anyone's and has run nothing of the user's.  EOF: the launcher gave
@@ -442,6 +453,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6_filesystem(r, &err) < 0 ||
 	    c6b_gpu_locality(r, &err) < 0 ||
 	    c6c_close_launcher_fds(r, &err) < 0 ||
+	    c6h_narrow_bounding_set(r, &err) < 0 ||
 	    c6d_wait_for_request(r, &req, &err) < 0)
 		child_fail(r->sync_fd, &err);
 	c6e_take_request(r, &req, &launch, &policy, &spec);

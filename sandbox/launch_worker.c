@@ -65,7 +65,7 @@ static int w1_signals_session(const struct sbox_recipe *r, struct sbox_err *err)
  * kept across the change; the capability sets, bounding set and locked
  * securebits, which need CAP_SETPCAP and so come after the ids;
  * no_new_privs.  Before W2, so that the working directory is entered as
- * the worker's user. */
+ * the worker's user.  The bounding set came narrowed from init (C6h). */
 static int w1b_least_privilege(const struct sbox_recipe *r, struct sbox_err *err)
 {
 	const struct sbox_security *sec = &r->policy->sec;
@@ -73,7 +73,7 @@ static int w1b_least_privilege(const struct sbox_recipe *r, struct sbox_err *err
 	if (sbox_rlimits_apply(sec, err) < 0 ||
 	    (!sec->no_new_privs && sbox_seccomp_load(r->seccomp, err) < 0) ||
 	    sbox_identity_apply(r->ident, err) < 0 ||
-	    sbox_caps_drop(sec, err) < 0 ||
+	    sbox_caps_drop(sec, true, err) < 0 ||
 	    (sec->no_new_privs && sbox_caps_no_new_privs(err) < 0))
 		return -1;
 	return 0;

@@ -173,13 +173,14 @@ int sbox_child_read_event(struct sbox_child *c, struct sbox_event *ev, struct sb
 
 /* Readable when the sandbox's init (its pid 1) has exited. */
 int sbox_child_pidfd(const struct sbox_child *c);
-/* Every fd the sandbox's object holds in the launcher (its event channel
- * and pidfd, its cgroup's directories, its network's netns and locks), at
+/* Every fd the sandbox's object holds in the launcher (its event channel,
+ * pidfd and mount namespace, its cgroup's directories, its network's netns
+ * and locks), at
  * most SBOX_CHILD_FDS_MAX, into out; how many.  What a daemon lists in
  * sbox_launch.close_fds for the launches that follow: init closes them
  * first thing (C0), and as they lie side by side with the daemon's other
  * fds, in a few close_range(2) calls. */
-#define SBOX_CHILD_FDS_MAX 16
+#define SBOX_CHILD_FDS_MAX 17
 size_t sbox_child_fds(const struct sbox_child *c, int *out);
 pid_t sbox_child_pid(const struct sbox_child *c);
 

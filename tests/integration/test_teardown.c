@@ -5,7 +5,8 @@
  * made in it) does not hold other clients' PING and LAUNCH; a stop in the
  * middle of one still leaves no cgroup; a pooled netns goes back to the
  * pool only for the same user's next sandbox, and never when a socket of
- * it is still held outside, nor when the worker could hold CAP_NET_ADMIN.
+ * it is still held outside, nor when the worker could hold CAP_NET_ADMIN;
+ * the sandbox's mount namespace, held by sboxd, goes with its end.
  */
 #include "tests/integration/daemon_harness.h"
 
@@ -455,6 +456,72 @@ static void test_kill9_during_an_end_is_finished_by_the_successor(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* How many of pid's fds are the mount namespace "mnt:[ino]". */
+static int fds_on_mount_ns(pid_t pid, ino_t ino)
+{
+	char dir[64], path[320], link[64], want[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "mnt:[%lu]", (unsigned long)ino);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		ssize_t k;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k <= 0)
+			continue;
+		link[k] = '\0';
+		n += strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * sboxd holds each sandbox's mount namespace (P3), so that unmounting its
+ * tree happens at the sandbox's end, in a teardown thread, not in init's
+ * exit, which the worker's exit status waits for.  Held while the job
+ * runs; let go at its end, killed or exited: nothing keeps the namespace
+ * (no process in it, no fd on it) once the end is done.
+ */
+static void test_mount_namespace_goes_with_the_end(void **state)
+{
+	struct sbox_client *c;
+	struct sbox_job_info a;
+	char path[64];
+	struct stat st;
+	ino_t mnt;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Pool]\nSize=0\n");
+	c = client();
+	a = launch(c, NULL, -1, "sleep", "30", NULL);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)a.pid);
+	assert_int_equal(stat(path, &st), 0);
+	mnt = st.st_ino;
+	assert_int_equal(fds_on_mount_ns(D.pid, mnt), 1);
+	assert_int_equal(sbox_client_signal(c, a.id, SIGKILL), 0);
+	wait_end(c, a.id, 128 + SIGKILL);
+	sleep_ms(300);
+	assert_int_equal(fds_on_mount_ns(D.pid, mnt), 0);
+	/* An exit, as well as a kill. */
+	a = launch(c, NULL, -1, "sleep", "0.2", NULL);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)a.pid);
+	assert_int_equal(stat(path, &st), 0);
+	mnt = st.st_ino;
+	wait_end(c, a.id, 0);
+	sleep_ms(300);
+	assert_int_equal(fds_on_mount_ns(D.pid, mnt), 0);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 #define NONE_POLICY "[Sandbox]\nPrivateNetwork=none\n"
 
 /* sboxd with a netns pool, given a moment to fill it.  No prepared
@@ -672,6 +739,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stop_during_an_end_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_kill9_during_an_end_is_finished_by_the_successor, teardown),
 		cmocka_unit_test_teardown(test_gpu_lease_waits_for_the_sandboxs_processes, teardown),
+		cmocka_unit_test_teardown(test_mount_namespace_goes_with_the_end, teardown),
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
