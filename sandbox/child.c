@@ -50,6 +50,11 @@ int sbox_prepared_event_fd(const struct sbox_prepared *p)
 	return p->child->sync_fd;
 }
 
+size_t sbox_prepared_fds(const struct sbox_prepared *p, int *out)
+{
+	return p->child ? sbox_child_fds(p->child, out) : 0;
+}
+
 /* S1c from init's side: PREPARED, or its failure (S2), or its end.  After
  * PREPARED, init says nothing until the request: anything readable then
  * is its end (killed from outside) or a fault, never "still ready". */
@@ -141,6 +146,11 @@ size_t sbox_child_fds(const struct sbox_child *c, int *out)
 	if (c->cgroup)
 		n += sbox_cgroup_fds(c->cgroup, out + n);
 	return n;
+}
+
+int sbox_child_take_mount_ns(struct sbox_child *c)
+{
+	return sbox_steal_fd(c->mntns_fd);
 }
 
 pid_t sbox_child_pid(const struct sbox_child *c)
@@ -274,8 +284,8 @@ int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
 	int r;
 
-	/* The mount namespace first: its tmpfs pages are charged to the
-	 * cgroup, and its sysfs holds the netns judged below. */
+	/* The mount namespace first (where the caller did not take it):
+	 * a tmpfs of the sandbox is charged to its cgroup. */
 	sbox_closep(&c->mntns_fd);
 	r = sbox_cgroup_end(c->cgroup, err);
 

@@ -34,8 +34,9 @@ struct sbox_child {
 	int pidfd;
 	/* P3: init's mount namespace, held (-1: none), so that its end --
 	 * the sandbox's tree unmounted, an RCU grace period -- comes when
-	 * the launcher lets it go (sbox_child_end(), free), not in init's
-	 * exit, on the way from the worker's exit to its report. */
+	 * the launcher lets it go (sbox_child_take_mount_ns(), end, free),
+	 * not in init's exit, on the way from the worker's exit to its
+	 * report. */
 	int mntns_fd;
 	/* The figures of its life: clone to reap; init's rusage once reaped
 	 * (its waited-for children's too), for a sandbox without a cgroup. */

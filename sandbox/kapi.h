@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +26,10 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+
+/* The pidfd's namespace ioctls (Linux 6.11, linux/pidfd.h: PIDFS_IOCTL_MAGIC
+ * 0xFF, the mount namespace's number 3); older kernels answer ENOTTY. */
+#define SBOX_PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3)
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1

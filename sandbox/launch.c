@@ -94,8 +94,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +110,7 @@
 #include "sandbox/devices.h"
 #include "sandbox/gpu_grant.h"
 #include "sandbox/identity.h"
+#include "sandbox/kapi.h"
 #include "sandbox/mounts.h"
 #include "sandbox/network.h"
 #include "sandbox/procstate.h"
@@ -319,14 +323,26 @@ static int p2_sync_channel(struct launch *l, struct sbox_err *err)
 }
 
 /* Init's mount namespace, held by the launcher: the unmounting of the
- * sandbox's tree and its RCU grace period then fall to the sandbox's end
- * (sbox_child_end(), in sboxd's teardown threads), not to init's exit,
- * which the worker's exit status waits for.  Init is our unreaped child,
- * so its pid names it.  Only time is at stake: -1 when it can't be had. */
-static int hold_mount_ns(pid_t pid)
+ * sandbox's tree and its RCU grace period then come when the launcher lets
+ * it go (in sboxd, a closer thread right after the EXIT reply), not in
+ * init's exit, which the worker's exit status waits for.  By the pidfd
+ * (Linux 6.11); else by pid, which names our unreaped child only in a
+ * /proc of our own pid namespace.  Only time is at stake: -1 when it
+ * can't be had. */
+static int hold_mount_ns(pid_t pid, int pidfd)
 {
-	char path[64];
+	char path[64], self[32];
+	ssize_t n;
+	int fd = pidfd >= 0 ? ioctl(pidfd, SBOX_PIDFD_GET_MNT_NAMESPACE, 0) : -1;
 
+	if (fd >= 0)
+		return fd;
+	n = readlink("/proc/self", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	if (strtol(self, NULL, 10) != (long)getpid())
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
@@ -359,7 +375,7 @@ static int p3_clone(struct launch *l, struct sbox_err *err)
 	}
 	c->pid = pid;
 	c->pidfd = pidfd;
-	c->mntns_fd = hold_mount_ns(pid);
+	c->mntns_fd = hold_mount_ns(pid, pidfd);
 	return 0;
 }
 

@@ -153,6 +153,8 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 		    struct sbox_err *err);
 /* Readable when init said PREPARED, failed, or ended. */
 int sbox_prepared_event_fd(const struct sbox_prepared *p);
+/* Every fd the prepared sandbox holds in the launcher, as sbox_child_fds(). */
+size_t sbox_prepared_fds(const struct sbox_prepared *p, int *out);
 /* 1: ready for a request; 0: not yet (a non-blocking fd had nothing);
  * -1: it failed or ended (err says why): free it. */
 int sbox_prepared_read(struct sbox_prepared *p, struct sbox_err *err);
@@ -182,6 +184,14 @@ int sbox_child_pidfd(const struct sbox_child *c);
  * fds, in a few close_range(2) calls. */
 #define SBOX_CHILD_FDS_MAX 17
 size_t sbox_child_fds(const struct sbox_child *c, int *out);
+/* The launcher holds the sandbox's mount namespace from the clone on, so
+ * that unmounting its tree is not part of init's exit (which the worker's
+ * reported exit waits for): the mounts outlive sbox_child_reap() until
+ * sbox_child_end() or sbox_child_free() lets the namespace go, or until
+ * whoever took it here closes it (-1: none held).  The last close of a
+ * namespace may wait, as any close may, on a file system it holds the
+ * last mount of (FUSE writing back): a daemon closes it off its loop. */
+int sbox_child_take_mount_ns(struct sbox_child *c);
 pid_t sbox_child_pid(const struct sbox_child *c);
 
 /* Ask init to deliver sig to the worker (init forwards it). */

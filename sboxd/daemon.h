@@ -304,6 +304,11 @@ void pool_refill(struct sboxd *d);
 void pool_on_event(struct sboxd *d, struct pool_entry *e);
 void pool_reap(struct sboxd *d);
 void pool_free(struct sboxd *d);
+/* The prepared sandboxes' fds (sbox_child_fds() each), for
+ * daemon_own_fds(): at most room, into out; how many.  pool_live: how
+ * many prepared sandboxes there are. */
+size_t pool_fds(const struct sboxd *d, int *out, size_t room);
+unsigned pool_live(const struct sboxd *d);
 
 /* leases.c: which GPU each job holds. */
 int leases_init(struct sboxd *d, struct sbox_err *err);

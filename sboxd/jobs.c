@@ -375,7 +375,7 @@ static void finalize(struct sboxd *d, struct job *j)
 void job_on_exit(struct sboxd *d, struct job *j)
 {
 	struct sbox_err err = { 0 };
-	int st = -1;
+	int st = -1, mntns;
 
 	/* Everything init said before it went is queued on the channel. */
 	read_events(d, j);
@@ -385,7 +385,13 @@ void job_on_exit(struct sboxd *d, struct job *j)
 	}
 	read_stats(j, &j->stats);
 	decide_outcome(j, st);
+	/* Its mount namespace goes after the EXIT reply, by a closer thread,
+	 * not behind other sandboxes' slow ends in the teardown threads, and
+	 * never in the loop: the last close of a namespace holding the last
+	 * mount of a FUSE file system may wait for its server. */
+	mntns = j->child ? sbox_child_take_mount_ns(j->child) : -1;
 	finalize(d, j);
+	sboxd_close_client_fd(mntns);
 }
 
 /* End a job that never started (queued, then cancelled or refused). */

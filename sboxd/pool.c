@@ -82,7 +82,11 @@ static void prepared_end(struct sboxd *d, struct sbox_prepared *prep)
 {
 	struct sbox_child *c = sbox_prepared_kill(prep);
 
-	if (c && (d->stopping || !teardown_give(c, 0, false)))
+	if (!c)
+		return;
+	/* Its mount namespace, as a job's (job_on_exit): by a closer. */
+	sboxd_close_client_fd(sbox_child_take_mount_ns(c));
+	if (d->stopping || !teardown_give(c, 0, false))
 		sbox_child_free(c);
 }
 
@@ -334,17 +338,24 @@ void pool_on_event(struct sboxd *d, struct pool_entry *e)
 	shape_failed(d, s, &err);
 }
 
-/* The shape an idle moment prepares for: the most recently used one
- * short of Size=, while the pool is under MaxSandboxes=. */
+/* The shape an idle moment prepares for, while the pool is under
+ * MaxSandboxes=: of those short of Size=, one with nothing prepared first
+ * (its next launch would run in full; and one user keeping a shape of
+ * its own in use can't hold other users' empty shapes back), then the
+ * most recently used. */
 static struct pool_shape *shape_wanting(const struct sboxd *d)
 {
 	struct pool_shape *best = NULL;
 
 	if (!d->pool || d->stopping || d->pool->n_live >= cfg(d)->pool_max_sandboxes)
 		return NULL;
-	for (struct pool_shape *s = d->pool->shapes; s; s = s->next)
-		if (s->n < cfg(d)->pool_size && (!best || s->last_used > best->last_used))
+	for (struct pool_shape *s = d->pool->shapes; s; s = s->next) {
+		if (s->n >= cfg(d)->pool_size)
+			continue;
+		if (!best || (s->n == 0) > (best->n == 0) ||
+		    ((s->n == 0) == (best->n == 0) && s->last_used > best->last_used))
 			best = s;
+	}
 	return best;
 }
 
@@ -450,6 +461,23 @@ void pool_refill(struct sboxd *d)
 
 	if (s && prepare_one(d, s, &err) < 0)
 		shape_failed(d, s, &err);
+}
+
+size_t pool_fds(const struct sboxd *d, int *out, size_t room)
+{
+	size_t k = 0;
+
+	if (!d->pool)
+		return 0;
+	for (const struct pool_entry *e = d->pool->entries; e; e = e->next)
+		if (e->prep && k + SBOX_CHILD_FDS_MAX <= room)
+			k += sbox_prepared_fds(e->prep, out + k);
+	return k;
+}
+
+unsigned pool_live(const struct sboxd *d)
+{
+	return d->pool ? d->pool->n_live : 0;
 }
 
 void pool_reap(struct sboxd *d)

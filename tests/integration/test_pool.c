@@ -19,7 +19,7 @@
  *   evicted sandbox ended (through the teardown threads), nothing left;
  * - Size=0: no pool at all;
  * - RefillIdleSec=: a refill waits for the loop's quiet, but a shape with
- *   nothing prepared is refilled at once;
+ *   nothing prepared is refilled at once, before a more recently used one;
  * - stop, and SIGKILL then restart: no prepared process nor cgroup left,
  *   and no prepared sandbox adopted as a job.
  */
@@ -690,6 +690,49 @@ static void test_refill_waits_for_quiet(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A shape with nothing prepared is refilled first and at once, even when
+ * another user's shape, used more recently and short of Size=, waits for
+ * RefillIdleSec=: root's prepared init is killed while nobody's shape
+ * (used last) holds one of two; root's is back within the second, and
+ * nobody's second only after the quiet. */
+static void test_empty_shape_refilled_first(void **state)
+{
+	pid_t pids[POOL_MAX], roots, nobodys, fresh;
+	long long t0;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Pool]\nSize=2\nMaxShapesPerUser=4\nRefillIdleSec=6s\n");
+	RUN(&r, 0, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	wait_pool(1, pids, 3000);
+	roots = pids[0];
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	wait_pool(2, pids, 3000);
+	nobodys = pids[0] == roots ? pids[1] : pids[0];
+	assert_int_equal(kill(roots, SIGKILL), 0);
+	t0 = now_ms();
+	while (alive(roots) && now_ms() < t0 + 3000)
+		usleep(20 * 1000);
+	assert_false(alive(roots));
+	wait_pool(2, pids, 2500);
+	assert_true(now_ms() - t0 < 4000);
+	fresh = pids[0] == nobodys ? pids[1] : pids[0];
+	assert_true(alive(nobodys));
+	/* The new one is root's: root's next launch consumes it. */
+	RUN(&r, 0, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_false(alive(fresh));
+	assert_true(alive(nobodys));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Shapes=USER:FILE is prepared from the start: the first launch of that
  * user and policy is served from the pool. */
 static void test_shapes_prepared_at_start(void **state)
@@ -811,6 +854,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_evicted_shapes_leave_nothing, teardown),
 		cmocka_unit_test_teardown(test_size_zero, teardown),
 		cmocka_unit_test_teardown(test_refill_waits_for_quiet, teardown),
+		cmocka_unit_test_teardown(test_empty_shape_refilled_first, teardown),
 		cmocka_unit_test_teardown(test_shapes_prepared_at_start, teardown),
 		cmocka_unit_test_teardown(test_stop_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_sigkill_leaves_nothing, teardown),
