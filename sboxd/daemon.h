@@ -304,11 +304,11 @@ void pool_refill(struct sboxd *d);
 void pool_on_event(struct sboxd *d, struct pool_entry *e);
 void pool_reap(struct sboxd *d);
 void pool_free(struct sboxd *d);
-/* The prepared sandboxes' fds (sbox_child_fds() each), for
- * daemon_own_fds(): at most room, into out; how many.  pool_live: how
- * many prepared sandboxes there are. */
-size_t pool_fds(const struct sboxd *d, int *out, size_t room);
-unsigned pool_live(const struct sboxd *d);
+/* What a new init closes first (C0, sbox_launch.close_fds): sboxd's own
+ * fds (daemon_own_fds()) and the prepared sandboxes' -- another user's
+ * sync channel or mount namespace would otherwise stay open in it until
+ * C6c, which closes everything but its own.  Allocated; NULL: no memory. */
+int *init_close_fds(struct sboxd *d, const struct job *except, size_t *n);
 
 /* leases.c: which GPU each job holds. */
 int leases_init(struct sboxd *d, struct sbox_err *err);

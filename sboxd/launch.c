@@ -364,7 +364,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	static char *const no_env[] = { NULL };
 	int pass_src[SBOX_PROTO_MAX_PASS], pass_tgt[SBOX_PROTO_MAX_PASS];
 	size_t n_own = 0;
-	_cleanup_free_ int *own = daemon_own_fds(d, j, &n_own);
+	_cleanup_free_ int *own = init_close_fds(d, j, &n_own);
 	struct sbox_launch l = {
 		.argv = m->argv,
 		.stdio = { -1, -1, -1 },

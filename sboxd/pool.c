@@ -423,13 +423,35 @@ static int entry_add(struct sboxd *d, struct pool_shape *s, struct sbox_prepared
 	return 0;
 }
 
+int *init_close_fds(struct sboxd *d, const struct job *except, size_t *n)
+{
+	size_t k, end, room = d->pool ? SBOX_CHILD_FDS_MAX * (size_t)d->pool->n_live : 0;
+	int *v = daemon_own_fds(d, except, &k), *w;
+
+	if (!v || !room) {
+		*n = k;
+		return v;
+	}
+	w = realloc(v, (k + room) * sizeof(int));
+	if (!w) {
+		free(v);
+		return NULL;
+	}
+	end = k + room;
+	for (const struct pool_entry *e = d->pool->entries; e; e = e->next)
+		if (e->prep && k + SBOX_CHILD_FDS_MAX <= end)
+			k += sbox_prepared_fds(e->prep, w + k);
+	*n = k;
+	return w;
+}
+
 /* One preparation, as the shape's user would launch it through sboxd
  * (sboxd/launch.c's spawn()), minus the request. */
 static int prepare_one(struct sboxd *d, struct pool_shape *s, struct sbox_err *err)
 {
 	struct sbox_gpu_selection none = { .inv = &d->leases.inv };
 	size_t n_own = 0;
-	_cleanup_free_ int *own = daemon_own_fds(d, NULL, &n_own);
+	_cleanup_free_ int *own = init_close_fds(d, NULL, &n_own);
 	struct sbox_launch l = {
 		.stdio = { -1, -1, -1 },
 		.caller_uid = s->uid,
@@ -461,23 +483,6 @@ void pool_refill(struct sboxd *d)
 
 	if (s && prepare_one(d, s, &err) < 0)
 		shape_failed(d, s, &err);
-}
-
-size_t pool_fds(const struct sboxd *d, int *out, size_t room)
-{
-	size_t k = 0;
-
-	if (!d->pool)
-		return 0;
-	for (const struct pool_entry *e = d->pool->entries; e; e = e->next)
-		if (e->prep && k + SBOX_CHILD_FDS_MAX <= room)
-			k += sbox_prepared_fds(e->prep, out + k);
-	return k;
-}
-
-unsigned pool_live(const struct sboxd *d)
-{
-	return d->pool ? d->pool->n_live : 0;
 }
 
 void pool_reap(struct sboxd *d)

@@ -239,8 +239,7 @@ void job_put_end(struct sbox_mb *b, const struct job *j)
 
 int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 {
-	size_t cap = 8 + d->n_conns + SBOX_CHILD_FDS_MAX * ((size_t)d->n_jobs + pool_live(d)),
-	       k = 0;
+	size_t cap = 8 + d->n_conns + SBOX_CHILD_FDS_MAX * (size_t)d->n_jobs, k = 0;
 	int *v;
 
 	for (struct job *j = d->jobs; j; j = j->next)
@@ -271,10 +270,6 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 			if (j->queued->fds[i] >= 0)
 				v[k++] = j->queued->fds[i];
 	}
-	/* The prepared sandboxes' too: another user's sync channel or
-	 * mount namespace would otherwise stay open in a new init until
-	 * C6c, which closes everything but its own. */
-	k += pool_fds(d, v + k, cap - k);
 	*n = k;
 	return v;
 }
