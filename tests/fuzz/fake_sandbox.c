@@ -126,6 +126,13 @@ size_t sbox_child_fds(const struct sbox_child *c, int *out)
 	return k;
 }
 
+/* The fake has no mount namespace to hold. */
+int sbox_child_take_mount_ns(struct sbox_child *c)
+{
+	(void)c;
+	return -1;
+}
+
 pid_t sbox_child_pid(const struct sbox_child *c)
 {
 	return c->pid;
@@ -464,6 +471,13 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 int sbox_prepared_event_fd(const struct sbox_prepared *p)
 {
 	(void)p;
+	__builtin_trap();
+}
+
+size_t sbox_prepared_fds(const struct sbox_prepared *p, int *out)
+{
+	(void)p;
+	(void)out;
 	__builtin_trap();
 }
 
