@@ -425,7 +425,7 @@ static int entry_add(struct sboxd *d, struct pool_shape *s, struct sbox_prepared
 
 int *init_close_fds(struct sboxd *d, const struct job *except, size_t *n)
 {
-	size_t k, end, room = d->pool ? SBOX_CHILD_FDS_MAX * (size_t)d->pool->n_live : 0;
+	size_t k = 0, end, room = d->pool ? SBOX_CHILD_FDS_MAX * (size_t)d->pool->n_live : 0;
 	int *v = daemon_own_fds(d, except, &k), *w;
 
 	if (!v || !room) {
