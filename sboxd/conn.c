@@ -218,25 +218,22 @@ void conn_accept(struct sboxd *d)
 	}
 }
 
-/* Read and drop what the client sent that we won't handle (closing every fd
- * it carried): closing an AF_UNIX socket with unread data makes the peer's
- * next recv fail with ECONNRESET before it reads our last answer — the
- * client of a refused connection then saw "connection lost" instead of the
- * refusal's message.  Bounded: a client can't keep us here. */
+/* Read and drop what the client sent that we won't handle: closing an
+ * AF_UNIX socket with unread data makes the peer's next recv fail with
+ * ECONNRESET before it reads our last answer — the client of a refused
+ * connection then saw "connection lost" instead of the refusal's message.
+ * The fds it carried are never taken (max 0): the kernel drops them
+ * unopened, so no close (and no FUSE flush) is ours to make.  Bounded: a
+ * client can't keep us here. */
 static void drain(int fd)
 {
 	for (int i = 0; i < 64; i++) {
 		char buf[512];
-		int fds[SBOX_FDPASS_MAX];
-		struct sbox_fdpass_in in = { .fds = fds, .max = SBOX_FDPASS_MAX,
-					     .close_fd = sboxd_close_client_fd };
+		struct sbox_fdpass_in in = { .max = 0 };
 		ssize_t n = sbox_fdpass_recv(fd, buf, sizeof(buf), MSG_DONTWAIT, &in);
 
-		if (n < 0)
-			return;
-		close_client_fds(fds, in.nfds);
-		if (n == 0 && in.nfds == 0)
-			return;    /* the peer's end */
+		if (n <= 0 && !(in.msg_flags & MSG_CTRUNC))
+			return;    /* nothing left, or the peer's end */
 	}
 }
 
@@ -267,21 +264,52 @@ void conn_close(struct sboxd *d, struct conn *c)
 	c->outq = c->outq_tail = NULL;
 }
 
+static void close_peer_fd(int fd, void *arg)
+{
+	const struct conn *c = arg;
+
+	sboxd_close_client_fd(fd, c->who.uid);
+}
+
+/* A user with SBOXD_CLOSES_PER_USER of its fds still being closed (a file
+ * system that never answers FLUSH holds a closer thread each) is given no
+ * more: each would hold another thread.  Root is trusted, as with every
+ * other cap. */
+static bool closes_held_up(const struct conn *c, size_t *pending)
+{
+	if (c->who.uid == 0)
+		return false;
+	*pending = sboxd_closer_pending(c->who.uid);
+	return *pending >= SBOXD_CLOSES_PER_USER;
+}
+
 /* Receive one packet and its fds.  Returns its length, 0 at EOF, -1 when
  * there is nothing (EAGAIN), -2 when the packet is refused (reply sent,
  * fds closed, connection to be closed). */
 static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 {
 	struct sbox_fdpass_in in = { .fds = fds, .max = SBOX_FDPASS_MAX,
-				     .close_fd = sboxd_close_client_fd };
+				     .close_fd = close_peer_fd, .close_arg = c };
+	size_t pending = 0;
+	bool held_up = closes_held_up(c, &pending);
 	ssize_t n;
 	const char *why = NULL;
 
 	*nfds = 0;
+	if (held_up)
+		in.max = 0;     /* dropped by the kernel, unopened */
 	n = sbox_fdpass_recv(c->fd, d->rxbuf, SBOX_PROTO_MAX_MSG + 1, MSG_DONTWAIT, &in);
 	if (n < 0)
 		return errno == EAGAIN ? -1 : 0;
 	*nfds = in.nfds;
+	if (held_up && (in.msg_flags & MSG_CTRUNC)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "uid %u: sboxd is still closing %zu of its fds (a file system that does not answer?); none more are taken until those closes return",
+			 (unsigned)c->who.uid, pending);
+		conn_send_error(d, c, 0, SBOX_E_BUSY, EAGAIN, msg);
+		return -2;
+	}
 	if (in.msg_flags & MSG_CTRUNC)
 		why = "too many fds in one message (control data truncated)";
 	else if (*nfds > SBOX_PROTO_MAX_FDS)
@@ -293,7 +321,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 
 		snprintf(msg, sizeof(msg), "%s (at most %d bytes and %d fds)", why, SBOX_PROTO_MAX_MSG,
 			 SBOX_PROTO_MAX_FDS);
-		close_client_fds(fds, *nfds);
+		close_client_fds(fds, *nfds, c->who.uid);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EMSGSIZE, msg);
 		return -2;
@@ -305,7 +333,7 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 		 * would take n == 0 for EOF and close the connection without
 		 * closing them — a client could leak fds into sboxd until it
 		 * can't accept or launch anything.  Close them and refuse. */
-		close_client_fds(fds, *nfds);
+		close_client_fds(fds, *nfds, c->who.uid);
 		*nfds = 0;
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, "empty message with fds");
 		return -2;
@@ -321,7 +349,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 	struct sbox_msg m;
 
 	if (sbox_msg_peek(d->rxbuf, len, &h, &err) < 0) {
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		conn_send_error(d, c, 0, SBOX_E_PROTO, EPROTO, err.msg);
 		return false;
 	}
@@ -330,7 +358,7 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 
 		/* Answered in our version's header: the error layout is the
 		 * one thing every version keeps (docs/protocol.md). */
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		snprintf(msg, sizeof(msg), "protocol version %u is not supported (sboxd speaks %d)",
 			 h.version, SBOX_PROTO_VERSION);
 		conn_send_error(d, c, h.seq, SBOX_E_VERSION, EPROTONOSUPPORT, msg);
@@ -341,12 +369,12 @@ static bool handle_packet(struct sboxd *d, struct conn *c, size_t len, int *fds,
 		 * client probing: answer and keep the connection. */
 		bool keep = h.type < 0x200 && !sbox_msg_type_name(h.type);
 
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, err.msg);
 		return keep;
 	}
 	if (m.hdr.type >= 0x80) {
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		conn_send_error(d, c, h.seq, SBOX_E_PROTO, EPROTO, "not a request");
 		sbox_msg_free(&m);
 		return false;

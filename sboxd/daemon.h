@@ -360,14 +360,22 @@ int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err);
 int write_state_file(const char *dir, const char *name, const char *text,
 		     struct sbox_err *err);
 
-/* closer.c: closing fds. */
-void sboxd_close_client_fd(int fd);
+/* closer.c: closing fds.  A client's fd is closed by a closer thread,
+ * never in the loop (a close may wait on a FUSE server), and charged to
+ * uid, the user it came from, until its close returns. */
+void sboxd_close_client_fd(int fd, uid_t uid);
+void close_client_fds(int *fds, size_t n, uid_t uid);
+/* uid's closes queued or under way (stuck ones included). */
+size_t sboxd_closer_pending(uid_t uid);
+/* Past this many, sboxd takes no more fds from the user (conn.c). */
+#define SBOXD_CLOSES_PER_USER 32
+/* Before an init is cloned: wait (100 ms at most) until no client fd
+ * handed to a closer is still in sboxd's fd table, where the init would
+ * inherit it (and hang closing it). */
+void sboxd_closer_before_clone(void);
 /* Wait (up to timeout_ms) until every queued close is done: true if so. */
 bool sboxd_closer_settle(unsigned timeout_ms);
 void close_fds(int *fds, size_t n);
-/* The same for fds that came from a client: closed by the closer's
- * threads, never in the loop (a close may wait on a FUSE server). */
-void close_client_fds(int *fds, size_t n);
 
 /* teardown.c: a sandbox's end off the loop (sbox_child_end() in a few
  * threads).  teardown_give(): the child is the threads' until collected;

@@ -391,7 +391,7 @@ void job_on_exit(struct sboxd *d, struct job *j)
 	 * mount of a FUSE file system may wait for its server. */
 	mntns = j->child ? sbox_child_take_mount_ns(j->child) : -1;
 	finalize(d, j);
-	sboxd_close_client_fd(mntns);
+	sboxd_close_client_fd(mntns, j->uid);
 }
 
 /* End a job that never started (queued, then cancelled or refused). */
@@ -578,7 +578,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 	if (c->place_only && m->hdr.type != SBOX_MSG_PLACE) {
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_DENIED, EPERM,
 				"a client in another pid namespace may only PLACE itself (AllowNestedClients=no)");
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		return;
 	}
 	switch (m->hdr.type) {
@@ -610,7 +610,7 @@ void jobs_handle(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, 
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_PROTO, EPROTO, "unexpected message");
 		break;
 	}
-	close_client_fds(fds, nfds);
+	close_client_fds(fds, nfds, c->who.uid);
 }
 
 /* What happens to jobs without a request: their client goes, a deadline

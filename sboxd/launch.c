@@ -393,8 +393,11 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
 	take_client_fds(&l, m, fds, pass_src, pass_tgt);
 	/* A sandbox prepared ahead for exactly this shape, else in full. */
-	if (!pool_take(d, p, &l, &child) && sbox_spawn(p, &l, &child, &r->err) < 0)
-		return refuse(r, SBOX_E_LAUNCH);
+	if (!pool_take(d, p, &l, &child)) {
+		sboxd_closer_before_clone();
+		if (sbox_spawn(p, &l, &child, &r->err) < 0)
+			return refuse(r, SBOX_E_LAUNCH);
+	}
 	if (give_to_job(d, j, child, r) < 0)
 		return -1;
 	mark_started(d, j, p);
@@ -556,7 +559,7 @@ static bool relaunch(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 static void refuse_request(struct sboxd *d, struct conn *c, const struct sbox_msg *m, int *fds,
 			   size_t nfds, uint32_t code, int errnum, const char *msg)
 {
-	close_client_fds(fds, nfds);
+	close_client_fds(fds, nfds, c->who.uid);
 	conn_send_error(d, c, m->hdr.seq, code, errnum, msg);
 }
 
@@ -573,7 +576,7 @@ static int admit(struct sboxd *d, struct conn *c, const struct sbox_msg *m, int 
 		return -1;
 	}
 	if (relaunch(d, c, m)) {
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		return -1;
 	}
 	if (check_limits(d, c->who.uid, &r) < 0) {
@@ -636,14 +639,14 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 		return;
 	rc = launch_or_queue(d, j, c, m, fds, nfds, &r);
 	if (rc < 0) {
-		close_client_fds(fds, nfds);
+		close_client_fds(fds, nfds, c->who.uid);
 		j->dead = true;
 		d->have_dead = true;
 		conn_send_error(d, c, m->hdr.seq, r.code, r.err.errnum, r.err.msg);
 		return;
 	}
 	if (rc == 0)
-		close_client_fds(fds, nfds);  /* the sandbox has its own copies */
+		close_client_fds(fds, nfds, c->who.uid);  /* the sandbox has its own copies */
 	else
 		keeper_put(d, j);             /* queued: a successor queues it again */
 	if (!j->detached) {

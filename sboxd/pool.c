@@ -78,14 +78,14 @@ static const struct sbox_site_daemon *cfg(const struct sboxd *d)
  * a job's end is: a user cycling through shapes evicts prepared
  * sandboxes on every launch, and none of that may hold the loop.  At
  * stop, or with the threads' queue full, in the loop as before. */
-static void prepared_end(struct sboxd *d, struct sbox_prepared *prep)
+static void prepared_end(struct sboxd *d, struct sbox_prepared *prep, uid_t uid)
 {
 	struct sbox_child *c = sbox_prepared_kill(prep);
 
 	if (!c)
 		return;
 	/* Its mount namespace, as a job's (job_on_exit): by a closer. */
-	sboxd_close_client_fd(sbox_child_take_mount_ns(c));
+	sboxd_close_client_fd(sbox_child_take_mount_ns(c), uid);
 	if (d->stopping || !teardown_give(c, 0, false))
 		sbox_child_free(c);
 }
@@ -98,7 +98,7 @@ static void entry_kill(struct sboxd *d, struct pool_entry *e)
 		return;
 	if (e->prep) {
 		sboxd_unwatch(d, sbox_prepared_event_fd(e->prep));
-		prepared_end(d, e->prep);
+		prepared_end(d, e->prep, e->shape->uid);
 		e->prep = NULL;
 	}
 	e->shape->n--;
@@ -470,6 +470,7 @@ static int prepare_one(struct sboxd *d, struct pool_shape *s, struct sbox_err *e
 
 	if (!own)
 		return sbox_fail(err, ENOMEM, "listing sboxd's fds");
+	sboxd_closer_before_clone();
 	if (shape_policy(s, &p, err) == 0 && sbox_prepare(&p, &l, &prep, err) == 0)
 		rc = entry_add(d, s, prep, err);
 	sbox_policy_free(&p);

@@ -147,7 +147,8 @@ unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
 
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
 {
-	size_t n = sboxd_user_conns(d, uid);
+	/* Its fds being closed are sboxd's until the close returns. */
+	size_t n = sboxd_user_conns(d, uid) + sboxd_closer_pending(uid);
 
 	for (const struct job *j = d->jobs; j; j = j->next)
 		if (!j->dead && j->queued && j->uid == uid)
@@ -278,7 +279,7 @@ void queued_free(struct queued_launch *q)
 {
 	if (!q)
 		return;
-	close_client_fds(q->fds, q->nfds);
+	close_client_fds(q->fds, q->nfds, q->who.uid);
 	free(q->fds);
 	sbox_msg_free(&q->msg);
 	free(q);

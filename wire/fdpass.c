@@ -65,7 +65,7 @@ static void take_fds(struct sbox_fdpass_in *in, const struct cmsghdr *cm)
 		}
 		in->msg_flags |= MSG_CTRUNC;
 		if (in->close_fd)
-			in->close_fd(fd);
+			in->close_fd(fd, in->close_arg);
 		else
 			close(fd);
 	}
@@ -83,6 +83,10 @@ ssize_t sbox_fdpass_recv(int sock, void *buf, size_t len, int flags, struct sbox
 	in->msg_flags = 0;
 	if (in->max > SBOX_FDPASS_MAX)
 		in->max = SBOX_FDPASS_MAX;
+	if (in->max == 0) {
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	}
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);

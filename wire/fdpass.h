@@ -31,14 +31,18 @@ int sbox_fdpass_send(int sock, const void *buf, size_t len, const int *fds, size
 /* What arrived beside a packet. */
 struct sbox_fdpass_in {
 	int *fds;                   /* room for max fds */
-	size_t max;                 /* at most SBOX_FDPASS_MAX */
+	/* At most SBOX_FDPASS_MAX.  0: no fd is taken at all: the kernel
+	 * drops what came unopened in this process (MSG_CTRUNC says some
+	 * did), so nothing is closed here and no ->flush runs. */
+	size_t max;
 	size_t nfds;                /* how many are in fds */
 	/* MSG_TRUNC: the packet was longer than the buffer; MSG_CTRUNC: more
 	 * fds came than max (those past max are closed). */
 	int msg_flags;
-	/* Closes an fd past max; NULL: close(2).  sboxd passes its closer, as
-	 * closing a client's fd may block. */
-	void (*close_fd)(int fd);
+	/* Closes an fd past max (with close_arg); NULL: close(2).  sboxd
+	 * passes its closer, as closing a client's fd may block. */
+	void (*close_fd)(int fd, void *close_arg);
+	void *close_arg;
 };
 
 /* Receive one packet into buf[len] (with MSG_CMSG_CLOEXEC and flags, e.g.

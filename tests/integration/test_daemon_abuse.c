@@ -670,14 +670,13 @@ static void *fuse_serve(void *arg)
 	return NULL;
 }
 
-/* Mount it under the test's directory and open a file on it.  The
- * connection's number is taken while the server still answers: a stat()
- * of the mount afterwards would wait for ever. */
-static int stuck_fuse_open(struct stuck_fuse *f)
+/* Mount it under the test's directory and open a file on it n times.
+ * The connection's number is taken while the server still answers: a
+ * stat() of the mount afterwards would wait for ever. */
+static void stuck_fuse_open_n(struct stuck_fuse *f, int *fds, size_t n)
 {
 	char opts[128], path[600];
 	struct stat st;
-	int fd;
 
 	snprintf(f->mnt, sizeof(f->mnt), "%s/fuse", D.dir);
 	assert_int_equal(mkdir(f->mnt, 0755), 0);
@@ -693,11 +692,20 @@ static int stuck_fuse_open(struct stuck_fuse *f)
 	}
 	assert_int_equal(pthread_create(&f->thread, NULL, fuse_serve, f), 0);
 	snprintf(path, sizeof(path), "%s/f", f->mnt);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = open(path, O_RDWR | O_CLOEXEC);
+		assert_true(fds[i] >= 0);
+	}
+	assert_int_equal(fstat(fds[0], &st), 0);
 	f->conn = minor(st.st_dev);
 	atomic_store(&f->stop, true);
+}
+
+static int stuck_fuse_open(struct stuck_fuse *f)
+{
+	int fd;
+
+	stuck_fuse_open_n(f, &fd, 1);
 	return fd;
 }
 
@@ -745,10 +753,11 @@ static int teardown_fuse(void **state)
 	return teardown(state);
 }
 
-/* A raw LAUNCH of `probe exit 3` and its WAIT on a new connection: the
- * test itself must not fork while it holds the FUSE fd (the child's exec
- * would close it: a FLUSH that never returns). */
-static int launch_and_wait(void)
+/* A raw LAUNCH of `probe exit 3` (its stdout out_fd when >= 0) and its
+ * WAIT on a new connection: the test itself must not fork and exec while
+ * it holds the FUSE fd (the exec would close it: a FLUSH that never
+ * returns). */
+static int launch_out_and_wait(int out_fd)
 {
 	struct sbox_mb b = { 0 };
 	struct sbox_msg m;
@@ -760,6 +769,8 @@ static int launch_and_wait(void)
 	sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
 	sbox_mb_str(&b, SBOX_ATTR_ARGV, "exit");
 	sbox_mb_str(&b, SBOX_ATTR_ARGV, "3");
+	if (out_fd >= 0)
+		sbox_mb_u32(&b, SBOX_ATTR_STDOUT, (uint32_t)sbox_mb_fd(&b, out_fd));
 	if (raw_send_mb(fd, &b) == 0 && raw_recv(fd, &m, 5000) == 1) {
 		if (m.hdr.type == SBOX_MSG_LAUNCHED) {
 			uint64_t id = m.job_id;
@@ -776,6 +787,11 @@ static int launch_and_wait(void)
 	sbox_mb_free(&b);
 	close(fd);
 	return code;
+}
+
+static int launch_and_wait(void)
+{
+	return launch_out_and_wait(-1);
 }
 
 /* Once the stuck fd has had time to reach sboxd: another client's PING is
@@ -891,6 +907,178 @@ static void test_stuck_fuse_fd_relaunch(void **state)
 	close(fd);
 	close(again);
 	close(c);                       /* its client gone, the sleeper is killed */
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* A user whose closes never return: a child, as nobody, sends up to n
+ * launches, one connection each (kept open), each passing as stdout one of
+ * fds, files on the stuck FUSE mount.  sboxd's copy of each goes to a
+ * closer thread, whose close (FUSE_FLUSH) never returns.  The child says
+ * how many were answered LAUNCHED before the first refusal, then holds its
+ * copies (closing them would wait on the FLUSH too) until hog_end(). */
+struct hog {
+	pid_t pid;
+	int end;
+	int launched;
+	char refusal[256];
+};
+
+static void hog_start(struct hog *h, const int *fds, size_t n)
+{
+	int res[2], end[2];
+
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(pipe2(res, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(end, O_CLOEXEC), 0);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
+		char b;
+
+		close(res[0]);
+		close(end[1]);
+		become(NOBODY);
+		for (size_t i = 0; i < n; i++) {
+			struct sbox_mb mb = { 0 };
+			struct sbox_msg m;
+			int c = raw_connect(D.sock);
+
+			if (c < 0)
+				break;
+			launch_with(&mb, fds[i], NULL);
+			(void)raw_send_mb(c, &mb);   /* EPIPE when refused at once */
+			sbox_mb_free(&mb);
+			if (raw_recv(c, &m, 5000) != 1)
+				break;
+			if (m.hdr.type != SBOX_MSG_LAUNCHED) {
+				snprintf(h->refusal, sizeof(h->refusal), "%s",
+					 m.message ? m.message : "?");
+				sbox_msg_free(&m);
+				break;
+			}
+			sbox_msg_free(&m);
+			h->launched++;
+		}
+		(void)!write(res[1], &h->launched, sizeof(h->launched));
+		(void)!write(res[1], h->refusal, sizeof(h->refusal));
+		(void)!read(end[0], &b, 1);
+		_exit(0);
+	}
+	close(res[1]);
+	close(end[0]);
+	assert_int_equal(read(res[0], &h->launched, sizeof(h->launched)), sizeof(h->launched));
+	assert_int_equal(read(res[0], h->refusal, sizeof(h->refusal)), sizeof(h->refusal));
+	close(res[0]);
+	h->end = end[1];
+	fprintf(stderr, "nobody: %d launches passing a stuck fd answered%s%s\n", h->launched,
+		h->refusal[0] ? ", then refused: " : "", h->refusal);
+}
+
+/* After the FUSE connection's abort: the child's closes return, it goes. */
+static void hog_end(struct hog *h)
+{
+	int st;
+
+	close(h->end);
+	assert_int_equal(waitpid(h->pid, &st, 0), h->pid);
+}
+
+/* Whether fd reads EOF within ms. */
+static bool eof_within(int fd, int ms)
+{
+	long long deadline = now_ms() + ms;
+	char buf[256];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return false;
+		if (read(fd, buf, sizeof(buf)) == 0)
+			return true;
+	}
+}
+
+/* One user jams sboxd's closer threads: ten launches, each passing an fd
+ * on a FUSE mount that never answers FLUSH.  The threads closing them are
+ * stuck for good; they used to be every thread there was (8), and then
+ * another user's fds waited behind them for ever: here root's stdout pipe,
+ * whose reader never saw EOF after its worker ended.  Now a user has at
+ * most two closes under way at once; the others' go on. */
+static void test_stuck_closes_held_to_their_user(void **state)
+{
+	static struct stuck_fuse f;
+	int fds[10], p[2], code;
+	struct hog h;
+	bool eof;
+	long long t0;
+	char *log;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	memset(&f, 0, sizeof(f));
+	stuck_fuse_open_n(&f, fds, 10);
+	fuse_active = &f;
+	hog_start(&h, fds, 10);
+	usleep(500 * 1000);             /* the closers take the stuck closes */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	t0 = now_ms();
+	code = launch_out_and_wait(p[1]);
+	close(p[1]);
+	eof = eof_within(p[0], 3000);
+	fprintf(stderr, "root's launch exited %d; its stdout pipe %s after %lld ms (%d FUSE requests waiting)\n",
+		code, eof ? "read EOF" : "NOT at EOF", now_ms() - t0, atomic_load(&f.ignored));
+	close(p[0]);
+	/* Root's init was cloned with ten closes stuck in sboxd's threads:
+	 * each was seen out of the table (blocked in close(2)) at once. */
+	log = sboxd_log(&D);
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	hog_end(&h);
+	for (size_t i = 0; i < 10; i++)
+		close(fds[i]);
+	assert_int_equal(h.launched, 10);
+	assert_int_equal(code, 3);
+	assert_true(eof);
+	assert_non_null(log);
+	assert_null(strstr(log, "has not yet taken its fd"));
+	free(log);
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* The same user's stuck closes count against MaxFdsPerUser=: sboxd holds
+ * each of those fds until its close returns.  With MaxFdsPerUser=10 and a
+ * connection kept per launch, each launch holds two (its connection and
+ * its fd in a closer), so the user is refused after about five; counting
+ * its connections alone, after ten. */
+static void test_stuck_closes_count_against_the_user(void **state)
+{
+	static struct stuck_fuse f;
+	int fds[12];
+	struct hog h;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxFdsPerUser=10\n");
+	memset(&f, 0, sizeof(f));
+	stuck_fuse_open_n(&f, fds, 12);
+	fuse_active = &f;
+	hog_start(&h, fds, 12);
+	/* root is not held to it */
+	assert_int_equal(launch_and_wait(), 3);
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	hog_end(&h);
+	for (size_t i = 0; i < 12; i++)
+		close(fds[i]);
+	assert_in_range(h.launched, 3, 6);
+	assert_non_null(strstr(h.refusal, "MaxFdsPerUser=10"));
 	assert_true(sboxd_no_jobs(&D, 10000));
 	assert_true(raw_ping(D.sock));
 	assert_int_equal(sboxd_stop(&D), 0);
@@ -1284,6 +1472,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_half_closed_waiters, teardown),
 		cmocka_unit_test_teardown(test_stuck_fuse_fd, teardown_fuse),
 		cmocka_unit_test_teardown(test_stuck_fuse_fd_relaunch, teardown_fuse),
+		cmocka_unit_test_teardown(test_stuck_closes_held_to_their_user, teardown_fuse),
+		cmocka_unit_test_teardown(test_stuck_closes_count_against_the_user, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),

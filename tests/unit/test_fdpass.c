@@ -73,17 +73,20 @@ static void test_round_trip(void **state)
 }
 
 static unsigned hook_calls;
+static void *hook_arg;
 
-static void counting_close(int fd)
+static void counting_close(int fd, void *arg)
 {
 	hook_calls++;
+	hook_arg = arg;
 	close(fd);
 }
 
 static void test_more_fds_than_max(void **state)
 {
 	int out[200], in_fds[160];
-	struct sbox_fdpass_in in = { .fds = in_fds, .max = 160, .close_fd = counting_close };
+	struct sbox_fdpass_in in = { .fds = in_fds, .max = 160, .close_fd = counting_close,
+				     .close_arg = &hook_calls };
 	size_t before = open_fds();
 	char buf[4];
 
@@ -96,8 +99,34 @@ static void test_more_fds_than_max(void **state)
 	assert_int_equal(in.nfds, 160);
 	assert_true(in.msg_flags & MSG_CTRUNC);
 	assert_int_equal(hook_calls, 40);
+	assert_ptr_equal(hook_arg, &hook_calls);
 	close_all(in_fds, in.nfds);
 	assert_int_equal(open_fds(), before);
+}
+
+/* max 0: the packet arrives, its fds never do: the kernel drops them
+ * unopened here (sboxd's way of refusing a user's fds without closing,
+ * and so without flushing, any of them); MSG_CTRUNC says they came. */
+static void test_fds_dropped_unopened(void **state)
+{
+	int out[3] = { 0, 1, 2 }, in_fds[1] = { -1 };
+	struct sbox_fdpass_in in = { .fds = in_fds, .max = 0, .close_fd = counting_close };
+	size_t before = open_fds();
+	char buf[8];
+
+	(void)state;
+	hook_calls = 0;
+	assert_int_equal(sbox_fdpass_send(sp[0], "drop", 4, out, 3, 0), 0);
+	assert_int_equal(sbox_fdpass_recv(sp[1], buf, sizeof(buf), 0, &in), 4);
+	assert_memory_equal(buf, "drop", 4);
+	assert_int_equal(in.nfds, 0);
+	assert_true(in.msg_flags & MSG_CTRUNC);
+	assert_int_equal(hook_calls, 0);
+	assert_int_equal(open_fds(), before);
+	/* Without fds: no MSG_CTRUNC. */
+	assert_int_equal(sbox_fdpass_send(sp[0], "none", 4, NULL, 0, 0), 0);
+	assert_int_equal(sbox_fdpass_recv(sp[1], buf, sizeof(buf), 0, &in), 4);
+	assert_int_equal(in.msg_flags, 0);
 }
 
 static void test_packet_over_buffer(void **state)
@@ -141,6 +170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fds_dropped_unopened, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_more_fds_than_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packet_over_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_over_kernel_limit, setup, teardown),
