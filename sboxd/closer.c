@@ -3,36 +3,40 @@
  * Closing a client's fds off the event loop.  close(2) is not harmless:
  * it calls the file's ->flush, which for FUSE sends FUSE_FLUSH and waits
  * for the server's answer (NFS, CIFS and 9p write back and wait on their
- * servers).  A client that passes an fd of a FUSE mount that never answers
- * would freeze sboxd — for everyone — at the moment sboxd closes its copy
- * (after a launch, on a refusal, when a queued launch ends).  So every fd
- * that came from a client is closed here, by closer threads; a stuck flush
- * holds one thread, never the loop.
+ * servers); dropping the last reference to a file runs its ->release,
+ * which for FUSE with a write-back cache writes dirty pages back and
+ * waits too.  A client that passes an fd of a FUSE mount that never
+ * answers would freeze sboxd — for everyone — at the moment sboxd closes
+ * its copy (after a launch, on a refusal, when a queued launch ends), or
+ * closes a connection with that fd still in flight.  So every fd that came
+ * from a client, and every client's socket, is closed here, by closer
+ * threads; a stuck close holds one thread, never the loop.
  *
  * A close waiting in the queue is worse than one stuck in a thread: close(2)
  * takes the fd out of the table before it flushes, but a queued fd is still
  * in sboxd's table, and every sandbox init cloned meanwhile inherits it and
  * closes its copy (C0, C6c) — a FLUSH that never returns, in another user's
  * init.  So no close waits for a thread: one starts whenever none is free
- * (up to CLOSER_THREADS_MAX), and a user's closes under way are what is
- * bounded instead: each queued or stuck close is charged to the uid whose
- * fd it was (sboxd_closer_pending()), counts against its MaxFdsPerUser=,
- * and past SBOXD_CLOSES_PER_USER sboxd takes no more fds from that user
- * (conn.c: the kernel drops them unopened, which flushes nothing).  One
- * user whose file system never answers holds at most that many threads.
+ * (up to CLOSER_THREADS_MAX), and what is bounded is what a user can give
+ * sboxd to close: each queued or stuck close is charged to the uid whose
+ * fd it was (sboxd_closer_pending()) and counts against its MaxFdsPerUser=;
+ * once a user has SBOXD_CLOSES_PER_USER of them, or the threads are near
+ * their cap, sboxd takes no more fds from it (sboxd_closer_held_up(),
+ * conn.c).  (A connection's socket is charged the same way; a socket an
+ * init inherits is harmless: its copy is never the last.)
  *
  * One window is left: a thread has taken an fd but not yet entered
- * close(2).  sboxd_closer_before_clone(), called before sboxd clones an init,
- * waits it out: until each thread is idle or blocked in close(2) of its
- * fd (/proc/self/task/TID/syscall), which it enters only once the fd has
- * left the table.
+ * close(2).  sboxd_closer_before_clone(), called before sboxd clones an
+ * init, waits it out: until each thread is idle or blocked in close(2) of
+ * its fd (/proc/self/task/TID/syscall), which it enters only once the fd
+ * has left the table.
  *
- * The threads only take the queue's lock and call close(): no malloc, no
- * stdio, no lock that sbox_spawn()'s child (cloned from the loop's thread)
- * could find held.  They start with every signal blocked (sboxd blocks
- * them all for its signalfd before anything else).  When no thread can
- * start and none is left, the fd is kept open (logged): sboxd holds it,
- * rather than waiting for it.
+ * The threads only take the queue's lock, recv(2) and close(2): no malloc,
+ * no stdio, no lock that sbox_spawn()'s child (cloned from the loop's
+ * thread) could find held.  They start with every signal blocked (sboxd
+ * blocks them all for its signalfd before anything else).  When no thread
+ * can start and none is left, the fd is kept open (logged): sboxd holds
+ * it, rather than waiting for it.
  *
  * close_fds() is for sboxd's own fds (a sandbox's channel and pidfd, what
  * the keeper hands back): closed in place.
@@ -44,17 +48,33 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/fdpass.h"
+
 #define CLOSER_THREADS_MAX 1024
+/* Kept for root and for closes under way when the users are held up. */
+#define CLOSER_RESERVE 256
 #define CLOSER_QUEUE_MIN 64
 
 struct closing {
 	int fd;                     /* -1: none (an idle thread's slot) */
 	uid_t uid;                  /* whose fd it was */
-	pid_t tid;                  /* in busy[]: the thread's */
+	bool drain;                 /* a client's socket: read what waits first */
+};
+
+/* What each thread is closing, and what sboxd_closer_before_clone() knows
+ * of it during take gen: seen blocked in close(2) of its fd, or waited for
+ * once in vain (a socket whose drain is stuck in a release: not waited for
+ * again, or every clone would wait). */
+struct busy {
+	struct closing c;
+	pid_t tid;
+	unsigned long gen;
+	bool settled;
 };
 
 static struct {
@@ -62,56 +82,90 @@ static struct {
 	pthread_cond_t more, done;
 	struct closing *q;          /* a ring of cap entries, n from head */
 	size_t cap, head, n;
-	struct closing busy[CLOSER_THREADS_MAX];    /* what each thread closes */
+	struct busy busy[CLOSER_THREADS_MAX];
 	unsigned threads, idle;
 	unsigned long kept;
+	bool starved_said;          /* a close waiting for a thread was logged */
 } cl = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
 	 .done = PTHREAD_COND_INITIALIZER };
 
+/* A connection's end: what the client sent and sboxd won't read goes
+ * first (closing an AF_UNIX socket with unread data makes the peer's next
+ * recv fail with ECONNRESET before it reads sboxd's last answer); no room
+ * for fds, so the kernel drops those unopened — here, in this thread,
+ * where their release may wait.  Bounded. */
+static void drain(int fd)
+{
+	for (int i = 0; i < 64; i++) {
+		char buf[512];
+		struct sbox_fdpass_in in = { .max = 0 };
+		ssize_t n = sbox_fdpass_recv(fd, buf, sizeof(buf), MSG_DONTWAIT, &in);
+
+		if (n < 0 || (n == 0 && !(in.msg_flags & MSG_CTRUNC)))
+			return;
+	}
+}
+
 static void *closer(void *arg)
 {
-	struct closing *mine = &cl.busy[(uintptr_t)arg];
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	struct busy *mine = &cl.busy[(uintptr_t)arg];
 
 	pthread_mutex_lock(&cl.lock);
+	mine->tid = (pid_t)syscall(SYS_gettid);
 	for (;;) {
 		while (cl.n == 0) {
 			pthread_cond_broadcast(&cl.done);
 			pthread_cond_wait(&cl.more, &cl.lock);
 		}
-		*mine = cl.q[cl.head];
-		mine->tid = tid;
+		mine->c = cl.q[cl.head];
+		mine->gen++;
+		mine->settled = false;
 		cl.head = (cl.head + 1) % cl.cap;
 		cl.n--;
 		cl.idle--;
 		pthread_mutex_unlock(&cl.lock);
-		close(mine->fd);
+		if (mine->c.drain)
+			drain(mine->c.fd);
+		close(mine->c.fd);
 		pthread_mutex_lock(&cl.lock);
-		mine->fd = -1;
+		mine->c.fd = -1;
 		cl.idle++;
 	}
 	return NULL;
 }
 
-/* Under the lock: threads enough for what waits, as far as they start. */
+/* Threads enough for what waits, as far as they start: made outside the
+ * lock, so that those already there go on closing meanwhile.  Only the
+ * loop's thread makes them, so a slot it took is still the last when a
+ * start fails. */
 static void grow_threads(void)
 {
 	pthread_attr_t attr;
 
-	if (cl.idle >= cl.n || cl.threads >= CLOSER_THREADS_MAX)
-		return;
 	if (pthread_attr_init(&attr) != 0)
 		return;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	while (cl.idle < cl.n && cl.threads < CLOSER_THREADS_MAX) {
+	for (;;) {
 		pthread_t t;
+		unsigned slot;
 
-		cl.busy[cl.threads].fd = -1;
-		if (pthread_create(&t, &attr, closer, (void *)(uintptr_t)cl.threads) != 0)
+		pthread_mutex_lock(&cl.lock);
+		if (cl.idle >= cl.n || cl.threads >= CLOSER_THREADS_MAX) {
+			pthread_mutex_unlock(&cl.lock);
 			break;
-		cl.threads++;
+		}
+		slot = cl.threads++;
 		cl.idle++;
+		cl.busy[slot].c.fd = -1;
+		pthread_mutex_unlock(&cl.lock);
+		if (pthread_create(&t, &attr, closer, (void *)(uintptr_t)slot) != 0) {
+			pthread_mutex_lock(&cl.lock);
+			cl.threads--;
+			cl.idle--;
+			pthread_mutex_unlock(&cl.lock);
+			break;
+		}
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -138,48 +192,99 @@ static bool queue_room(void)
 	return true;
 }
 
-void sboxd_close_client_fd(int fd, uid_t uid)
+static void give(int fd, uid_t uid, bool drain_first)
 {
-	bool kept = false;
+	bool kept = false, starved = false, queued = false;
 
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&cl.lock);
-	if (!queue_room()) {
+	if (queue_room()) {
+		cl.q[(cl.head + cl.n) % cl.cap] =
+			(struct closing){ .fd = fd, .uid = uid, .drain = drain_first };
+		cl.n++;
+		pthread_cond_signal(&cl.more);
+		queued = true;
+	}
+	pthread_mutex_unlock(&cl.lock);
+	if (queued)
+		grow_threads();
+	pthread_mutex_lock(&cl.lock);
+	if (!queued) {
+		kept = true;
+	} else if (cl.threads == 0) {
+		/* None could start: it is still the last entry (only this
+		 * thread adds any, and no closer took it). */
+		cl.n--;
 		kept = true;
 	} else {
-		cl.q[(cl.head + cl.n) % cl.cap] = (struct closing){ .fd = fd, .uid = uid };
-		cl.n++;
-		grow_threads();
-		if (cl.threads == 0) {
-			cl.n--;
-			kept = true;
-		} else {
-			pthread_cond_signal(&cl.more);
-		}
+		/* No thread for it: it waits in the table (logged once
+		 * until the queue empties again). */
+		starved = cl.idle < cl.n && !cl.starved_said;
+		cl.starved_said = cl.idle < cl.n;
 	}
 	cl.kept += kept;
 	pthread_mutex_unlock(&cl.lock);
 	if (kept)
-		sboxd_log("fd %d of uid %u kept open: no closer thread could take it",
-			  fd, (unsigned)uid);
+		sboxd_log("fd %d of uid %u kept open: no closer thread could take it", fd,
+			  (unsigned)uid);
+	else if (starved)
+		sboxd_log("fd %d of uid %u waits for a closer thread: %u are busy and no more could start",
+			  fd, (unsigned)uid, CLOSER_THREADS_MAX);
+}
+
+void sboxd_close_client_fd(int fd, uid_t uid)
+{
+	give(fd, uid, false);
+}
+
+void sboxd_close_client_socket(int fd, uid_t uid)
+{
+	give(fd, uid, true);
+}
+
+/* Under the lock. */
+static size_t pending_locked(uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cl.n; i++)
+		n += cl.q[(cl.head + i) % cl.cap].uid == uid;
+	for (unsigned t = 0; t < cl.threads; t++)
+		n += cl.busy[t].c.fd >= 0 && cl.busy[t].c.uid == uid;
+	return n;
 }
 
 size_t sboxd_closer_pending(uid_t uid)
 {
-	size_t n = 0;
+	size_t n;
 
 	pthread_mutex_lock(&cl.lock);
-	for (size_t i = 0; i < cl.n; i++)
-		n += cl.q[(cl.head + i) % cl.cap].uid == uid;
-	for (unsigned t = 0; t < cl.threads; t++)
-		n += cl.busy[t].fd >= 0 && cl.busy[t].uid == uid;
+	n = pending_locked(uid);
 	pthread_mutex_unlock(&cl.lock);
 	return n;
 }
 
+bool sboxd_closer_held_up(uid_t uid, size_t *pending)
+{
+	bool held;
+
+	*pending = 0;
+	if (uid == 0)
+		return false;
+	pthread_mutex_lock(&cl.lock);
+	*pending = pending_locked(uid);
+	held = *pending >= SBOXD_CLOSES_PER_USER ||
+	       (cl.threads - cl.idle) + cl.n >= CLOSER_THREADS_MAX - CLOSER_RESERVE;
+	pthread_mutex_unlock(&cl.lock);
+	return held;
+}
+
 /* Whether thread tid is blocked in close(fd): then fd has left the table
- * (close(2) takes it out before it flushes). */
+ * (close(2) takes it out before it flushes or releases).  Not so on a
+ * kernel where taking the table's lock may sleep (PREEMPT_RT), or where a
+ * syscall-entry hook (audit, seccomp, ptrace) sleeps: there the check is
+ * only likely. */
 static bool in_close(pid_t tid, int fd)
 {
 	char path[64], buf[128];
@@ -201,46 +306,84 @@ static bool in_close(pid_t tid, int fd)
 	       arg0 == (unsigned long)fd;
 }
 
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Until every fd given to a closer has left the table, timeout_ms at most.
+ * A thread seen in close(2) is not looked at again for the same take:
+ * stuck ones stay stuck, and each look costs three system calls. */
+struct look {
+	unsigned slot;
+	unsigned long gen;
+	pid_t tid;
+	int fd;
+};
+
 static bool quiesce(unsigned timeout_ms)
 {
-	struct closing *taken = NULL;
-	unsigned long waited_us = 0;
+	struct look *look = malloc(CLOSER_THREADS_MAX * sizeof(*look));
+	long long deadline = now_us() + (long long)timeout_ms * 1000;
 	bool clear = false;
 
 	for (;;) {
 		size_t k = 0;
 
 		pthread_mutex_lock(&cl.lock);
-		if (cl.n == 0 && cl.idle == cl.threads) {
-			pthread_mutex_unlock(&cl.lock);
-			clear = true;
-			break;
+		if (cl.n == 0 && look) {
+			for (unsigned t = 0; t < cl.threads; t++) {
+				const struct busy *b = &cl.busy[t];
+
+				if (b->c.fd >= 0 && !b->settled)
+					look[k++] = (struct look){ t, b->gen, b->tid, b->c.fd };
+			}
 		}
-		if (cl.n == 0 && (taken || (taken = malloc(sizeof(cl.busy))))) {
-			for (unsigned t = 0; t < cl.threads; t++)
-				if (cl.busy[t].fd >= 0)
-					taken[k++] = cl.busy[t];
-			clear = true;
-		}
+		clear = cl.n == 0 && look;
 		pthread_mutex_unlock(&cl.lock);
-		for (size_t i = 0; clear && i < k; i++)
-			clear = in_close(taken[i].tid, taken[i].fd);
-		if (clear || waited_us >= timeout_ms * 1000UL)
+		bool late = now_us() >= deadline;
+
+		for (size_t i = 0; i < k; i++) {
+			bool out = in_close(look[i].tid, look[i].fd);
+
+			clear &= out;
+			if (!out && !late)
+				continue;
+			pthread_mutex_lock(&cl.lock);
+			if (cl.busy[look[i].slot].gen == look[i].gen)
+				cl.busy[look[i].slot].settled = true;
+			pthread_mutex_unlock(&cl.lock);
+		}
+		if (clear || late)
 			break;
 		usleep(500);
-		waited_us += 500;
 	}
-	free(taken);
+	free(look);
 	return clear;
 }
 
 void sboxd_closer_before_clone(void)
 {
-	/* Threads enter close(2) within microseconds; 100 ms means the
-	 * machine is starved, and the clone goes ahead (what its init might
-	 * inherit is a close another thread is about to make). */
+	/* Threads enter close(2) within microseconds; 100 ms means a close
+	 * waits for a thread that could not start, a socket's drain is stuck
+	 * in a release (a copy of a socket is harmless to an init while
+	 * sboxd's own is open), or the machine is starved.  The clone goes
+	 * ahead: refusing it would not make the fd leave the table sooner. */
 	if (!quiesce(100))
-		sboxd_log("a closer thread has not yet taken its fd out of sboxd's table after 100 ms; cloning the next init all the same");
+		sboxd_log("a client's fd given to a closer is still in sboxd's fd table after 100 ms; cloning the next init all the same");
+}
+
+bool sboxd_closer_busy(void)
+{
+	bool busy;
+
+	pthread_mutex_lock(&cl.lock);
+	busy = cl.n > 0 || cl.idle < cl.threads;
+	pthread_mutex_unlock(&cl.lock);
+	return busy;
 }
 
 bool sboxd_closer_settle(unsigned timeout_ms)

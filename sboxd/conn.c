@@ -51,24 +51,25 @@ static void fill_identity(struct conn *c)
 	}
 }
 
-static void drain(int fd);
-
-/* Send an error to a socket we are about to close, without a conn, and
- * read what the client sent: closing with unread data makes the client's
- * recv fail with ECONNRESET before it reads the refusal.  SHUT_RD first,
- * so that nothing more can arrive between the drain and the close (the
- * client's sends fail with EPIPE from then on; it reads the refusal). */
+/* Send an error to a socket we are about to close, without a conn.  SHUT_RD
+ * first, so that nothing more can arrive (the client's sends fail with
+ * EPIPE from then on; it reads the refusal); what it sent before is read
+ * and the socket closed by a closer thread (sboxd_close_client_socket():
+ * fds left in flight in it are released there), charged to its peer. */
 static void refuse(int fd, uint32_t code, const char *msg)
 {
 	struct sbox_mb b = { 0 };
+	struct ucred cred = { .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
 
 	sbox_mb_error(&b, 0, code, 0, msg);
 	if (sbox_mb_finish(&b, NULL) == 0)
 		(void)send(fd, b.buf, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	sbox_mb_free(&b);
 	shutdown(fd, SHUT_RD);
-	drain(fd);
-	close(fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		cred.uid = (uid_t)-1;
+	sboxd_close_client_socket(fd, cred.uid);
 }
 
 /* Out of fds: give up the spare to take the connection, refuse it with a
@@ -80,12 +81,21 @@ static void accept_at_emfile(struct sboxd *d)
 
 	sboxd_log("accept: %s: refusing a connection", strerror(errno));
 	if (d->spare_fd < 0)
+		d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (d->spare_fd < 0)
 		return;
 	close(d->spare_fd);
 	fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0)
 		refuse(fd, SBOX_E_BUSY, "sboxd is out of file descriptors: try again later");
-	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* The refused socket is closed by a closer thread: its slot comes
+	 * back within moments (a few ms at most, or the next time). */
+	for (int i = 0; i < 20; i++) {
+		d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (d->spare_fd >= 0 || errno != EMFILE)
+			break;
+		usleep(500);
+	}
 }
 
 /* The caps of connections (NULL: within them), with the message. */
@@ -202,11 +212,27 @@ static void take(struct sboxd *d, int fd)
 
 /* At most 64 a turn, so that a flood of connections does not starve the
  * clients already in. */
+/* At EMFILE while the closers are at work (gone clients' connections
+ * among what they close): the slots they free, 50 ms at most. */
+static int accept_when_closed(struct sboxd *d)
+{
+	int fd = -1;
+
+	for (int i = 0; i < 100 && fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+			sboxd_closer_busy(); i++) {
+		usleep(500);
+		fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	return fd;
+}
+
 void conn_accept(struct sboxd *d)
 {
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+			fd = accept_when_closed(d);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				accept_at_emfile(d);
@@ -215,25 +241,6 @@ void conn_accept(struct sboxd *d)
 			return;
 		}
 		take(d, fd);
-	}
-}
-
-/* Read and drop what the client sent that we won't handle: closing an
- * AF_UNIX socket with unread data makes the peer's next recv fail with
- * ECONNRESET before it reads our last answer — the client of a refused
- * connection then saw "connection lost" instead of the refusal's message.
- * The fds it carried are never taken (max 0): the kernel drops them
- * unopened, so no close (and no FUSE flush) is ours to make.  Bounded: a
- * client can't keep us here. */
-static void drain(int fd)
-{
-	for (int i = 0; i < 64; i++) {
-		char buf[512];
-		struct sbox_fdpass_in in = { .max = 0 };
-		ssize_t n = sbox_fdpass_recv(fd, buf, sizeof(buf), MSG_DONTWAIT, &in);
-
-		if (n <= 0 && !(in.msg_flags & MSG_CTRUNC))
-			return;    /* nothing left, or the peer's end */
 	}
 }
 
@@ -254,8 +261,7 @@ void conn_close(struct sboxd *d, struct conn *c)
 	jobs_conn_gone(d, c);
 	sboxd_unwatch(d, c->fd);
 	shutdown(c->fd, SHUT_RD);       /* see refuse() */
-	drain(c->fd);
-	close(c->fd);
+	sboxd_close_client_socket(c->fd, c->who.uid);
 	c->fd = -1;
 	for (o = c->outq; o; o = on) {
 		on = o->next;
@@ -271,16 +277,20 @@ static void close_peer_fd(int fd, void *arg)
 	sboxd_close_client_fd(fd, c->who.uid);
 }
 
-/* A user with SBOXD_CLOSES_PER_USER of its fds still being closed (a file
- * system that never answers FLUSH holds a closer thread each) is given no
- * more: each would hold another thread.  Root is trusted, as with every
- * other cap. */
-static bool closes_held_up(const struct conn *c, size_t *pending)
+/* Whether the next packet carries fds (1), seen without taking them: a
+ * peek with no room for them dups their references and drops the dups
+ * (never the last: the packet still holds its own), setting MSG_CTRUNC.
+ * 0: a packet without fds; -1: nothing to read; -2: the peer's end (or an
+ * empty packet). */
+static int next_has_fds(int fd)
 {
-	if (c->who.uid == 0)
-		return false;
-	*pending = sboxd_closer_pending(c->who.uid);
-	return *pending >= SBOXD_CLOSES_PER_USER;
+	char b;
+	struct sbox_fdpass_in in = { .max = 0 };
+	ssize_t n = sbox_fdpass_recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT, &in);
+
+	if (n < 0)
+		return -1;
+	return (in.msg_flags & MSG_CTRUNC) ? 1 : n > 0 ? 0 : -2;
 }
 
 /* Receive one packet and its fds.  Returns its length, 0 at EOF, -1 when
@@ -290,26 +300,28 @@ static ssize_t receive(struct sboxd *d, struct conn *c, int *fds, size_t *nfds)
 {
 	struct sbox_fdpass_in in = { .fds = fds, .max = SBOX_FDPASS_MAX,
 				     .close_fd = close_peer_fd, .close_arg = c };
-	size_t pending = 0;
-	bool held_up = closes_held_up(c, &pending);
+	size_t pending;
 	ssize_t n;
 	const char *why = NULL;
 
 	*nfds = 0;
-	if (held_up)
-		in.max = 0;     /* dropped by the kernel, unopened */
-	n = sbox_fdpass_recv(c->fd, d->rxbuf, SBOX_PROTO_MAX_MSG + 1, MSG_DONTWAIT, &in);
-	if (n < 0)
-		return errno == EAGAIN ? -1 : 0;
-	*nfds = in.nfds;
-	if (held_up && (in.msg_flags & MSG_CTRUNC)) {
+	/* A user with SBOXD_CLOSES_PER_USER of its fds still being closed
+	 * (a file system that never answers holds a closer thread each) is
+	 * given no more: its packets without fds are read as ever; one with
+	 * fds is refused without taking them, and the connection closed (a
+	 * closer thread drops them with the socket). */
+	if (sboxd_closer_held_up(c->who.uid, &pending) && next_has_fds(c->fd) == 1) {
 		char msg[200];
 
-		snprintf(msg, sizeof(msg), "uid %u: sboxd is still closing %zu of its fds (a file system that does not answer?); none more are taken until those closes return",
+		snprintf(msg, sizeof(msg), "uid %u: sboxd is still closing %zu of its fds (a file system that does not answer?); it takes no more until those closes return",
 			 (unsigned)c->who.uid, pending);
 		conn_send_error(d, c, 0, SBOX_E_BUSY, EAGAIN, msg);
 		return -2;
 	}
+	n = sbox_fdpass_recv(c->fd, d->rxbuf, SBOX_PROTO_MAX_MSG + 1, MSG_DONTWAIT, &in);
+	if (n < 0)
+		return errno == EAGAIN ? -1 : 0;
+	*nfds = in.nfds;
 	if (in.msg_flags & MSG_CTRUNC)
 		why = "too many fds in one message (control data truncated)";
 	else if (*nfds > SBOX_PROTO_MAX_FDS)

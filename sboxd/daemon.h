@@ -365,16 +365,23 @@ int write_state_file(const char *dir, const char *name, const char *text,
  * uid, the user it came from, until its close returns. */
 void sboxd_close_client_fd(int fd, uid_t uid);
 void close_client_fds(int *fds, size_t n, uid_t uid);
+/* A client's connection: what waits unread is dropped, then closed. */
+void sboxd_close_client_socket(int fd, uid_t uid);
 /* uid's closes queued or under way (stuck ones included). */
 size_t sboxd_closer_pending(uid_t uid);
-/* Past this many, sboxd takes no more fds from the user (conn.c). */
+/* Whether sboxd takes no more fds from uid (never root): it has
+ * SBOXD_CLOSES_PER_USER closes pending, or the threads are near their
+ * cap.  *pending: its closes. */
 #define SBOXD_CLOSES_PER_USER 32
+bool sboxd_closer_held_up(uid_t uid, size_t *pending);
 /* Before an init is cloned: wait (100 ms at most) until no client fd
  * handed to a closer is still in sboxd's fd table, where the init would
  * inherit it (and hang closing it). */
 void sboxd_closer_before_clone(void);
 /* Wait (up to timeout_ms) until every queued close is done: true if so. */
 bool sboxd_closer_settle(unsigned timeout_ms);
+/* Whether a close is queued or under way. */
+bool sboxd_closer_busy(void);
 void close_fds(int *fds, size_t n);
 
 /* teardown.c: a sandbox's end off the loop (sbox_child_end() in a few

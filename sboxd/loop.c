@@ -124,9 +124,6 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 	struct watch *w = ev->data.ptr;
 
 	switch (w->kind) {
-	case W_LISTEN:
-		conn_accept(d);
-		break;
 	case W_SIGNAL:
 		on_signal(d);
 		break;
@@ -160,6 +157,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	uint64_t now = sboxd_now(), next = UINT64_MAX, refill;
+	bool listening = false;
 	int n, t;
 
 	conn_check_idle(d, now, &next);
@@ -204,8 +202,18 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 			pool_refill(d);
 		return 0;
 	}
-	for (int i = 0; i < n; i++)
-		dispatch(d, &evs[i]);
+	for (int i = 0; i < n; i++) {
+		const struct watch *w = evs[i].data.ptr;
+
+		if (w->kind == W_LISTEN)
+			listening = true;
+		else
+			dispatch(d, &evs[i]);
+	}
+	/* New connections last: the connections this batch ended are with
+	 * the closers by then, whose slots an accept at EMFILE waits for. */
+	if (listening)
+		conn_accept(d);
 	reap_dead(d);
 	/* The quiet a refill waits for counts from the batch's end: a
 	 * launch in full dispatched here takes milliseconds itself. */

@@ -316,6 +316,9 @@ static int fork_keeper(const struct sboxd *d, const char *path, struct sbox_err 
 		close(lfd);
 		return sbox_fail(err, e, "creating a pipe for the keeper's pid");
 	}
+	/* Its middle child's exit closes its copy of every fd: none may be
+	 * a client's on its way to a closer (sboxd/closer.c). */
+	sboxd_closer_before_clone();
 	pid = fork();
 	if (pid == 0) {
 		pid_t kp = fork();

@@ -32,8 +32,10 @@ int sbox_fdpass_send(int sock, const void *buf, size_t len, const int *fds, size
 struct sbox_fdpass_in {
 	int *fds;                   /* room for max fds */
 	/* At most SBOX_FDPASS_MAX.  0: no fd is taken at all: the kernel
-	 * drops what came unopened in this process (MSG_CTRUNC says some
-	 * did), so nothing is closed here and no ->flush runs. */
+	 * drops what came without installing it (MSG_CTRUNC says some did;
+	 * with MSG_PEEK the packet keeps them): nothing is closed here, so no
+	 * ->flush runs, but a dropped last reference is released in this
+	 * thread. */
 	size_t max;
 	size_t nfds;                /* how many are in fds */
 	/* MSG_TRUNC: the packet was longer than the buffer; MSG_CTRUNC: more

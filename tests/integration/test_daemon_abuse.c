@@ -1006,8 +1006,10 @@ static bool eof_within(int fd, int ms)
  * on a FUSE mount that never answers FLUSH.  The threads closing them are
  * stuck for good; they used to be every thread there was (8), and then
  * another user's fds waited behind them for ever: here root's stdout pipe,
- * whose reader never saw EOF after its worker ended.  Now a user has at
- * most two closes under way at once; the others' go on. */
+ * whose reader never saw EOF after its worker ended, and root's launch
+ * itself hung: its init inherited the queued fds and stuck closing them.
+ * Now every close gets a thread at once, and sboxd clones an init only
+ * once each is out of its fd table. */
 static void test_stuck_closes_held_to_their_user(void **state)
 {
 	static struct stuck_fuse f;
@@ -1079,6 +1081,97 @@ static void test_stuck_closes_count_against_the_user(void **state)
 		close(fds[i]);
 	assert_in_range(h.launched, 3, 6);
 	assert_non_null(strstr(h.refusal, "MaxFdsPerUser=10"));
+	assert_true(sboxd_no_jobs(&D, 10000));
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* What a held-up user saw (test_stuck_closes_hold_up_the_user). */
+struct held_up_report {
+	char first[256];            /* the answer to 40 stuck fds on a PING */
+	char second[256];           /* the answer to one more fd */
+	bool pong;                  /* a PING without fds, then */
+};
+
+static struct sbox_mb ping_mb(void)
+{
+	struct sbox_mb b = { 0 };
+
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	assert_int_equal(sbox_mb_finish(&b, NULL), 0);
+	return b;
+}
+
+/* In the child: send fds on a PING, the answer's message into out. */
+static void ping_with_fds(const struct sbox_mb *b, const int *fds, size_t n, char *out, size_t len)
+{
+	struct sbox_msg m;
+	int c = raw_connect(D.sock);
+
+	if (c < 0)
+		return;
+	(void)raw_send(c, b->buf, b->len, fds, n);
+	if (raw_recv(c, &m, 5000) == 1) {
+		snprintf(out, len, "%s", m.message ? m.message : "(no message)");
+		sbox_msg_free(&m);
+	}
+	close(c);
+}
+
+/* One message brings a user's pending closes past SBOXD_CLOSES_PER_USER:
+ * 40 fds on the stuck FUSE mount on a PING (refused: a PING takes none;
+ * sboxd closes them, and each close sticks).  The user's next message
+ * with an fd is refused without sboxd taking the fd; one without fds is
+ * answered as ever; root's launch runs. */
+static void test_stuck_closes_hold_up_the_user(void **state)
+{
+	static struct stuck_fuse f;
+	struct held_up_report rep = { 0 };
+	int fds[41], res[2], end[2], st, code;
+	pid_t pid;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	memset(&f, 0, sizeof(f));
+	stuck_fuse_open_n(&f, fds, 41);
+	fuse_active = &f;
+	assert_int_equal(pipe2(res, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(end, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sbox_mb b = ping_mb();
+		char c;
+
+		close(res[0]);
+		close(end[1]);
+		become(NOBODY);
+		ping_with_fds(&b, fds, 40, rep.first, sizeof(rep.first));
+		usleep(300 * 1000);     /* the closers take the 40 closes */
+		ping_with_fds(&b, fds + 40, 1, rep.second, sizeof(rep.second));
+		rep.pong = raw_ping(D.sock);
+		(void)!write(res[1], &rep, sizeof(rep));
+		(void)!read(end[0], &c, 1);
+		_exit(0);
+	}
+	close(res[1]);
+	close(end[0]);
+	assert_int_equal(read(res[0], &rep, sizeof(rep)), sizeof(rep));
+	close(res[0]);
+	fprintf(stderr, "nobody: 40 stuck fds: %s\nnobody: one more: %s\nnobody: a PING without fds %s\n",
+		rep.first, rep.second, rep.pong ? "answered" : "NOT answered");
+	code = launch_and_wait();
+	fuse_active = NULL;
+	stuck_fuse_end(&f);
+	close(end[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	for (size_t i = 0; i < 41; i++)
+		close(fds[i]);
+	assert_non_null(strstr(rep.first, "carries 40 fds but takes none"));
+	assert_non_null(strstr(rep.second, "sboxd is still closing 40 of its fds"));
+	assert_true(rep.pong);
+	assert_int_equal(code, 3);
 	assert_true(sboxd_no_jobs(&D, 10000));
 	assert_true(raw_ping(D.sock));
 	assert_int_equal(sboxd_stop(&D), 0);
@@ -1474,6 +1567,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stuck_fuse_fd_relaunch, teardown_fuse),
 		cmocka_unit_test_teardown(test_stuck_closes_held_to_their_user, teardown_fuse),
 		cmocka_unit_test_teardown(test_stuck_closes_count_against_the_user, teardown_fuse),
+		cmocka_unit_test_teardown(test_stuck_closes_hold_up_the_user, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),

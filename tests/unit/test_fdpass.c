@@ -104,18 +104,29 @@ static void test_more_fds_than_max(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
-/* max 0: the packet arrives, its fds never do: the kernel drops them
- * unopened here (sboxd's way of refusing a user's fds without closing,
- * and so without flushing, any of them); MSG_CTRUNC says they came. */
+/* max 0: the packet arrives, its fds never do: none is installed, so none
+ * is closed here (MSG_CTRUNC says they came).  With MSG_PEEK the packet
+ * keeps them for the next read: how sboxd sees that a packet carries fds
+ * without taking them. */
 static void test_fds_dropped_unopened(void **state)
 {
-	int out[3] = { 0, 1, 2 }, in_fds[1] = { -1 };
+	int out[3] = { 0, 1, 2 }, in_fds[3] = { -1, -1, -1 };
 	struct sbox_fdpass_in in = { .fds = in_fds, .max = 0, .close_fd = counting_close };
 	size_t before = open_fds();
 	char buf[8];
 
 	(void)state;
 	hook_calls = 0;
+	assert_int_equal(sbox_fdpass_send(sp[0], "peek", 4, out, 3, 0), 0);
+	assert_int_equal(sbox_fdpass_recv(sp[1], buf, sizeof(buf), MSG_PEEK, &in), 4);
+	assert_int_equal(in.nfds, 0);
+	assert_true(in.msg_flags & MSG_CTRUNC);
+	assert_int_equal(open_fds(), before);
+	in.max = 3;
+	assert_int_equal(sbox_fdpass_recv(sp[1], buf, sizeof(buf), 0, &in), 4);
+	assert_int_equal(in.nfds, 3);
+	close_all(in_fds, in.nfds);
+	in.max = 0;
 	assert_int_equal(sbox_fdpass_send(sp[0], "drop", 4, out, 3, 0), 0);
 	assert_int_equal(sbox_fdpass_recv(sp[1], buf, sizeof(buf), 0, &in), 4);
 	assert_memory_equal(buf, "drop", 4);
