@@ -210,8 +210,6 @@ static void take(struct sboxd *d, int fd)
 	d->n_conns++;
 }
 
-/* At most 64 a turn, so that a flood of connections does not starve the
- * clients already in. */
 /* At EMFILE while the closers are at work (gone clients' connections
  * among what they close): the slots they free, 50 ms at most. */
 static int accept_when_closed(struct sboxd *d)
@@ -226,6 +224,8 @@ static int accept_when_closed(struct sboxd *d)
 	return fd;
 }
 
+/* At most 64 a turn, so that a flood of connections does not starve the
+ * clients already in. */
 void conn_accept(struct sboxd *d)
 {
 	for (int i = 0; i < 64; i++) {
