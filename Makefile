@@ -62,7 +62,27 @@ $(O)/%.o: %.c
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/libsbox-core.a: $(CORE_OBJ)
+# The default profiles' system call filters, compiled when sbox is built
+# by sandbox/seccomp.c itself (sandbox/seccomp_prebuilt.h says why): the
+# generator links the core's objects with an empty table of its own.
+PREBUILT_SRC = $(B)/gen/seccomp_prebuilt.c
+PREBUILT_OBJ = $(O)/gen/seccomp_prebuilt.o
+$(B)/tools/seccomp-prebuild: tools/seccomp_prebuild.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(PREBUILT_SRC): $(B)/tools/seccomp-prebuild
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+$(PREBUILT_OBJ): $(PREBUILT_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/pic/gen/seccomp_prebuilt.o: $(PREBUILT_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  CC [PIC] $@"
+	@$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(B)/libsbox-core.a: $(CORE_OBJ) $(PREBUILT_OBJ)
 	ar rcs $@ $^
 
 # sboxrun is started once per launch, mostly as a client of sboxd: it links
@@ -202,13 +222,13 @@ LIBSBOX_SRC = libsbox/client.c libsbox/zygote.c wire/protocol.c wire/build.c wir
 LIBSBOX_SOVERSION = 0
 # policy/ checks capability names with libcap, syscall names with libseccomp.
 LIBSBOX_LIBS := $(shell pkg-config --libs libseccomp libcap inih libnl-3.0 libnl-route-3.0 2>/dev/null)
-$(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o)
+$(B)/libsbox.a: $(LIBSBOX_SRC:%.c=$(O)/%.o) $(PREBUILT_OBJ)
 	ar rcs $@ $^
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC [PIC] $@"
 	@$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
-$(B)/libsbox.so: $(LIBSBOX_SRC:%.c=$(B)/pic/%.o) libsbox/libsbox.map
+$(B)/libsbox.so: $(LIBSBOX_SRC:%.c=$(B)/pic/%.o) $(B)/pic/gen/seccomp_prebuilt.o libsbox/libsbox.map
 	$(CC) -shared -Wl,-soname,libsbox.so.$(LIBSBOX_SOVERSION) -Wl,--version-script=libsbox/libsbox.map \
 		-Wl,-z,relro,-z,now $(SAN_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSBOX_LIBS)
 $(B)/sbox.pc: libsbox/sbox.pc.in Makefile

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "sandbox/seccomp.h"
+#include "sandbox/seccomp_prebuilt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -401,7 +402,8 @@ static int compile_allow_layer(const struct plan *p, struct sock_fprog *prog, st
 	return r < 0 ? -1 : 0;
 }
 
-static int compile(struct sbox_seccomp *f, const struct sbox_security *s, struct sbox_err *err)
+int sbox_seccomp_compile_fresh(struct sbox_seccomp *f, const struct sbox_security *s,
+			       struct sbox_err *err)
 {
 	struct plan p = { 0 };
 	int r = 0;
@@ -445,7 +447,11 @@ static int compile(struct sbox_seccomp *f, const struct sbox_security *s, struct
  * length before its bytes: two policies share a program only when those
  * are equal byte for byte, never by a pointer, a hash or a profile name.
  * The rest of the program comes from constants of this file and the
- * native architecture, the same for the whole process.  Callers get their
+ * native architecture, the same for the whole process, and for the build:
+ * the build's table of the default profiles' programs (sandbox/
+ * seccomp_prebuilt.h), made by this file, is looked up first, by the same
+ * key, and a launch that finds its policy there runs no libseccomp at all
+ * (a direct sboxrun, which compiles once per process).  Callers get their
  * own copy, to free as before.  A mutex, since a libsbox caller may launch
  * from several threads (sboxd launches from its loop thread only); it is
  * never taken after fork, where the worker only installs the programs.
@@ -496,7 +502,7 @@ static void key_put_u64(struct keybuf *k, uint64_t v)
 }
 
 /* The canonical form of what the filter is built from; NULL on ENOMEM. */
-static char *policy_key(const struct sbox_security *s, size_t *len)
+char *sbox_seccomp_policy_key(const struct sbox_security *s, size_t *len)
 {
 	struct keybuf k = { 0 };
 
@@ -517,22 +523,50 @@ static char *policy_key(const struct sbox_security *s, size_t *len)
 	return k.v;
 }
 
+static int prog_copy(struct sock_fprog *dst, const struct sock_filter *insns, unsigned short len)
+{
+	struct sock_filter *copy = malloc(len * sizeof(struct sock_filter));
+
+	if (!copy)
+		return -1;
+	memcpy(copy, insns, len * sizeof(struct sock_filter));
+	*dst = (struct sock_fprog){ .len = len, .filter = copy };
+	return 0;
+}
+
 static int filter_copy(struct sbox_seccomp *dst, const struct sbox_seccomp *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	for (size_t i = 0; i < src->n; i++) {
-		size_t size = src->progs[i].len * sizeof(struct sock_filter);
-		struct sock_filter *insns = malloc(size);
-
-		if (!insns) {
+		if (prog_copy(&dst->progs[i], src->progs[i].filter, src->progs[i].len) < 0) {
 			sbox_seccomp_free(dst);
 			return -1;
 		}
-		memcpy(insns, src->progs[i].filter, size);
-		dst->progs[i] = (struct sock_fprog){ .len = src->progs[i].len, .filter = insns };
 		dst->n = i + 1;
 	}
 	return 0;
+}
+
+/* A copy of the build's program for key (sandbox/seccomp_prebuilt.h), or
+ * -1: none, or out of memory.  The table is constant: no lock. */
+static int prebuilt_get(const char *key, size_t len, struct sbox_seccomp *f)
+{
+	for (size_t i = 0; i < sbox_seccomp_n_prebuilt; i++) {
+		const struct sbox_seccomp_prebuilt *p = &sbox_seccomp_prebuilt[i];
+
+		if (p->key_len != len || memcmp(p->key, key, len) != 0)
+			continue;
+		memset(f, 0, sizeof(*f));
+		for (size_t j = 0; j < p->n; j++) {
+			if (prog_copy(&f->progs[j], p->progs[j].insns, p->progs[j].len) < 0) {
+				sbox_seccomp_free(f);
+				return -1;
+			}
+			f->n = j + 1;
+		}
+		return 0;
+	}
+	return -1;
 }
 
 /* Under the lock: the slot whose key is exactly key, or NULL. */
@@ -595,17 +629,21 @@ int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
 	memset(f, 0, sizeof(*f));
 	if (s->seccomp == SBOX_SECCOMP_NONE)
 		return 0;
-	key = policy_key(s, &len);
+	key = sbox_seccomp_policy_key(s, &len);
 	if (key) {
+		r = prebuilt_get(key, len, f);
 		pthread_mutex_lock(&cache.lock);
-		r = cache_get(key, len, f);
+		if (r == 0)
+			cache.hits++;
+		else
+			r = cache_get(key, len, f);
 		pthread_mutex_unlock(&cache.lock);
 		if (r == 0) {
 			free(key);
 			return 0;
 		}
 	}
-	if (compile(f, s, err) < 0) {
+	if (sbox_seccomp_compile_fresh(f, s, err) < 0) {
 		free(key);
 		return -1;
 	}

@@ -38,15 +38,17 @@ struct sbox_seccomp {
 /* P1: build the filter the policy asks for.  *f is empty on failure.  A
  * policy compiled before (same SeccompProfile=, SystemCallErrorNumber= and
  * SystemCallFilter= entries, in order) gets a copy of the programs kept
- * from then (a bounded cache, safe across threads).  Free *f as always. */
+ * from then (a bounded cache, safe across threads); a default profile as
+ * the policy defaults leave it, a copy of the program compiled when sbox
+ * was built (sandbox/seccomp_prebuilt.h).  Free *f as always. */
 int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
 			 struct sbox_err *err);
 /* In the worker: install the programs (needs no_new_privs, or
  * CAP_SYS_ADMIN).  Async-signal-safe: system calls only. */
 int sbox_seccomp_load(const struct sbox_seccomp *f, struct sbox_err *err);
 void sbox_seccomp_free(struct sbox_seccomp *f);
-/* The cache's filled slots and how many compilations it has answered
- * (tests, statistics). */
+/* The cache's filled slots and how many compilations it and the build's
+ * table have answered (tests, statistics). */
 void sbox_seccomp_cache_stats(size_t *entries, unsigned long *hits);
 
 /* What the deny list of the default profile holds (names and @groups),

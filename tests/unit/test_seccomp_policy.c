@@ -37,6 +37,7 @@
 #include "policy/syscall_groups.h"
 #include "sandbox/identity.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/seccomp_prebuilt.h"
 
 #include "tests/unit/valgrind_skip.h"
 
@@ -757,6 +758,96 @@ static void test_filter_cache_bounded(void **state)
 	sbox_seccomp_free(&again);
 }
 
+/* The build's programs (sandbox/seccomp_prebuilt.h): a policy that leaves
+ * the filter directives as they are gets, without a compile and without
+ * taking a cache slot, exactly what libseccomp makes of it now; one entry
+ * more, and it is compiled.  Each entry of the table is the compile of its
+ * own key. */
+static void assert_prebuilt(const char *const *settings)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	struct sbox_seccomp served, fresh;
+	size_t entries0, entries;
+	unsigned long hits0, hits;
+
+	sbox_policy_init(&p);
+	for (size_t i = 0; settings[i]; i += 2)
+		set_ok(&p, settings[i], settings[i + 1]);
+	if (sbox_policy_validate(&p, &err) != 0)
+		fail_msg("%s", err.msg);
+	sbox_seccomp_cache_stats(&entries0, &hits0);
+	if (sbox_seccomp_compile(&served, &p.sec, &err) != 0 ||
+	    sbox_seccomp_compile_fresh(&fresh, &p.sec, &err) != 0)
+		fail_msg("%s", err.msg);
+	sbox_seccomp_cache_stats(&entries, &hits);
+	assert_int_equal(hits, hits0 + 1);
+	assert_int_equal(entries, entries0);
+	assert_true(served.n > 0);
+	assert_true(same_programs(&served, &fresh));
+	sbox_seccomp_free(&served);
+	sbox_seccomp_free(&fresh);
+	sbox_policy_free(&p);
+}
+
+static void test_filter_prebuilt(void **state)
+{
+	const char *const dflt[] = { NULL };
+	const char *const dflt_named[] = { "SeccompProfile", "default", "SystemCallErrorNumber",
+					   "EPERM", NULL };
+	const char *const strict[] = { "SeccompProfile", "strict", NULL };
+	/* A name no other test compiles, so the cache can't answer it. */
+	const char *const one_more[] = { "SystemCallFilter", "~sched_yield", NULL };
+	struct sbox_seccomp f;
+	size_t entries0, entries;
+	unsigned long hits0, hits;
+
+	(void)state;
+	assert_int_equal(sbox_seccomp_n_prebuilt, 2);
+	assert_prebuilt(dflt);
+	assert_prebuilt(dflt_named);
+	assert_prebuilt(strict);
+	for (size_t i = 0; i < sbox_seccomp_n_prebuilt; i++) {
+		const struct sbox_seccomp_prebuilt *e = &sbox_seccomp_prebuilt[i];
+		bool found = false;
+
+		for (int prof = SBOX_SECCOMP_DEFAULT; prof <= SBOX_SECCOMP_STRICT; prof++) {
+			struct sbox_security s;
+			struct sbox_err err = { 0 };
+			struct sbox_seccomp fresh;
+			size_t len = 0;
+			char *key;
+
+			sbox_security_policy_init(&s);
+			s.seccomp = prof;
+			key = sbox_seccomp_policy_key(&s, &len);
+			assert_non_null(key);
+			if (len == e->key_len && memcmp(key, e->key, len) == 0) {
+				found = true;
+				if (sbox_seccomp_compile_fresh(&fresh, &s, &err) != 0)
+					fail_msg("%s", err.msg);
+				assert_int_equal(fresh.n, e->n);
+				for (size_t j = 0; j < e->n; j++) {
+					assert_int_equal(fresh.progs[j].len, e->progs[j].len);
+					assert_memory_equal(fresh.progs[j].filter, e->progs[j].insns,
+							    e->progs[j].len * sizeof(struct sock_filter));
+				}
+				sbox_seccomp_free(&fresh);
+			}
+			free(key);
+			sbox_security_policy_free(&s);
+		}
+		assert_true(found);
+	}
+	/* Not the defaults: compiled, and kept in the cache. */
+	sbox_seccomp_cache_stats(&entries0, &hits0);
+	compile_settings(one_more, &f);
+	sbox_seccomp_cache_stats(&entries, &hits);
+	assert_true(entries == entries0 + 1 || (entries0 == 16 && entries == 16));
+	assert_int_equal(hits, hits0);
+	sbox_seccomp_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -772,6 +863,7 @@ int main(void)
 		cmocka_unit_test(test_filter_strict),
 		cmocka_unit_test(test_filter_cache),
 		cmocka_unit_test(test_filter_cache_bounded),
+		cmocka_unit_test(test_filter_prebuilt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
