@@ -106,7 +106,7 @@ struct waiter {
 /* A launch waiting for a GPU (--wait-gpu): what is needed to retry it. */
 struct queued_launch {
 	struct sbox_msg msg;                /* the decoded request */
-	int *fds;                           /* the fds it carried */
+	int park;                           /* the fds it carried (park.c) */
 	size_t nfds;
 	uint32_t seq;
 	bool tried;                         /* in the current retry round */
@@ -308,7 +308,7 @@ void pool_free(struct sboxd *d);
  * fds (daemon_own_fds()) and the prepared sandboxes' -- another user's
  * sync channel or mount namespace would otherwise stay open in it until
  * C6c, which closes everything but its own.  Allocated; NULL: no memory. */
-int *init_close_fds(struct sboxd *d, const struct job *except, size_t *n);
+int *init_close_fds(struct sboxd *d, size_t *n);
 
 /* leases.c: which GPU each job holds. */
 int leases_init(struct sboxd *d, struct sbox_err *err);
@@ -343,10 +343,18 @@ void job_record(struct sbox_mb *b, const struct job *j);
 /* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
  * same attributes in an EXIT reply and in the keeper's record. */
 void job_put_end(struct sbox_mb *b, const struct job *j);
-/* The fds sboxd holds but job `except`'s, for sbox_launch.close_fds. */
-int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n);
-/* A queued launch's request and fds (closed through the closer). */
+/* The fds sboxd holds, for sbox_launch.close_fds. */
+int *daemon_own_fds(struct sboxd *d, size_t *n);
+/* A queued launch's request and fds (its park closed through a closer). */
 void queued_free(struct queued_launch *q);
+
+/* park.c: a queued launch's fds, kept out of sboxd's fd table.  Park:
+ * fds[nfds] sent into a new socket whose end *park holds them (the caller
+ * still closes its own copies); -1 with errno.  Unpark: copies of them,
+ * the packet left in place; -1 with errno (EBADMSG: not nfds of them),
+ * nothing taken. */
+int fds_park(const int *fds, size_t nfds, int *park);
+int fds_unpark(int park, int *fds, size_t nfds, uid_t uid);
 /* What a user holds of what all share: live connections; fds (its
  * connections and its queued launches' fds). */
 unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);

@@ -39,6 +39,7 @@
 #include "common/util.h"
 #include "policy/parse.h"
 #include "sandbox/host.h"
+#include "wire/fdpass.h"
 
 struct refusal {
 	uint32_t code;
@@ -364,7 +365,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	static char *const no_env[] = { NULL };
 	int pass_src[SBOX_PROTO_MAX_PASS], pass_tgt[SBOX_PROTO_MAX_PASS];
 	size_t n_own = 0;
-	_cleanup_free_ int *own = init_close_fds(d, j, &n_own);
+	_cleanup_free_ int *own = init_close_fds(d, &n_own);
 	struct sbox_launch l = {
 		.argv = m->argv,
 		.stdio = { -1, -1, -1 },
@@ -500,19 +501,19 @@ static int check_queue_caps(struct sboxd *d, uid_t uid, size_t nfds, struct refu
 	return 0;
 }
 
-/* Keep what a retry needs: the request, its fds, who asked. */
+/* Keep what a retry needs: the request, its fds (parked: park.c; the
+ * caller's copies go to the closers), who asked. */
 static int enqueue(struct job *j, const struct conn *c, struct sbox_msg *m, int *fds, size_t nfds)
 {
 	struct queued_launch *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return -1;
-	q->fds = calloc(nfds ? nfds : 1, sizeof(int));
-	if (!q->fds) {
+	if (fds_park(fds, nfds, &q->park) < 0) {
 		free(q);
 		return -1;
 	}
-	memcpy(q->fds, fds, nfds * sizeof(int));
+	close_client_fds(fds, nfds, c->who.uid);
 	q->nfds = nfds;
 	q->msg = *m;                   /* the request's memory is the queue's now */
 	memset(m, 0, sizeof(*m));
@@ -623,7 +624,7 @@ static int launch_or_queue(struct sboxd *d, struct job *j, struct conn *c, struc
 	if (rc == 1 && check_queue_caps(d, c->who.uid, nfds, r) < 0)
 		rc = -1;
 	else if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
-		sbox_fail(&r->err, ENOMEM, "queueing the launch");
+		sbox_fail(&r->err, errno, "queueing the launch");
 		rc = refuse(r, SBOX_E_INTERNAL);
 	}
 	return rc;
@@ -666,7 +667,7 @@ struct job *launch_retry_next(struct sboxd *d)
 		struct job *oldest = NULL;
 		struct refusal r = { 0 };
 		struct queued_launch *q;
-		int rc;
+		int fds[SBOX_FDPASS_MAX], rc;
 
 		for (struct job *j = d->jobs; j; j = j->next)
 			if (!j->dead && j->state == SBOX_JOB_QUEUED && !j->queued->tried &&
@@ -676,12 +677,19 @@ struct job *launch_retry_next(struct sboxd *d)
 			break;
 		q = oldest->queued;
 		q->tried = true;
-		rc = try_launch(d, oldest, &q->who, &q->msg, q->fds, &r);
+		if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
+			rc = -1;
+			sbox_fail(&r.err, errno, "taking back the fds the launch waited with");
+		} else {
+			rc = try_launch(d, oldest, &q->who, &q->msg, fds, &r);
+			/* Launched, the sandbox has its own copies. */
+			close_client_fds(fds, q->nfds, q->who.uid);
+		}
 		if (rc == 1)
 			continue;
 		if (rc == 0) {
 			oldest->queued = NULL;
-			queued_free(q);        /* closes our copies of its fds */
+			queued_free(q);        /* its park goes to a closer */
 			continue;
 		}
 		/* Refused now (the sandbox could not be started): the caller

@@ -423,10 +423,10 @@ static int entry_add(struct sboxd *d, struct pool_shape *s, struct sbox_prepared
 	return 0;
 }
 
-int *init_close_fds(struct sboxd *d, const struct job *except, size_t *n)
+int *init_close_fds(struct sboxd *d, size_t *n)
 {
 	size_t k = 0, end, room = d->pool ? SBOX_CHILD_FDS_MAX * (size_t)d->pool->n_live : 0;
-	int *v = daemon_own_fds(d, except, &k), *w;
+	int *v = daemon_own_fds(d, &k), *w;
 
 	if (!v || !room) {
 		*n = k;
@@ -451,7 +451,7 @@ static int prepare_one(struct sboxd *d, struct pool_shape *s, struct sbox_err *e
 {
 	struct sbox_gpu_selection none = { .inv = &d->leases.inv };
 	size_t n_own = 0;
-	_cleanup_free_ int *own = init_close_fds(d, NULL, &n_own);
+	_cleanup_free_ int *own = init_close_fds(d, &n_own);
 	struct sbox_launch l = {
 		.stdio = { -1, -1, -1 },
 		.caller_uid = s->uid,

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ struct record {
 	size_t len;
 	int *fds;
 	size_t nfds;
+	bool client;                /* a queued launch's: its client's fds */
 };
 
 struct keeper {
@@ -99,9 +101,55 @@ struct keeper {
 	size_t n;
 };
 
+/* A queued launch's fds are its client's, and closing one may wait for
+ * ever (FLUSH on a FUSE mount that never answers) while the keeper, which
+ * holds every job's channel, must go on answering sboxd.  So they are
+ * closed by a detached thread of their own, one per record.  How many can
+ * be stuck is what sboxd let the user queue: sboxd parks its own copies
+ * and closes them through its closers, where the user's stuck closes hold
+ * it up (sboxd/closer.c), so it queues no more fds than that.  Without a
+ * thread the fds stay open, never closed in the keeper's own. */
+struct keeper_close {
+	size_t n;
+	int fds[];
+};
+
+static void *keeper_close_run(void *arg)
+{
+	struct keeper_close *c = arg;
+
+	close_fds(c->fds, c->n);
+	free(c);
+	return NULL;
+}
+
+static void keeper_close(int *fds, size_t n, bool client)
+{
+	struct keeper_close *c;
+	pthread_attr_t a;
+	pthread_t t;
+
+	if (!client || n == 0) {
+		close_fds(fds, n);
+		return;
+	}
+	c = malloc(sizeof(*c) + n * sizeof(int));
+	if (!c || pthread_attr_init(&a) != 0) {
+		free(c);
+		return;
+	}
+	c->n = n;
+	memcpy(c->fds, fds, n * sizeof(int));
+	if (pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_attr_setstacksize(&a, 64 * 1024) != 0 ||
+	    pthread_create(&t, &a, keeper_close_run, c) != 0)
+		free(c);
+	pthread_attr_destroy(&a);
+}
+
 static void rec_free(struct record *r)
 {
-	close_fds(r->fds, r->nfds);
+	keeper_close(r->fds, r->nfds, r->client);
 	free(r->fds);
 	free(r->buf);
 }
@@ -121,17 +169,17 @@ static ssize_t rec_find(const struct keeper *k, uint64_t id)
 }
 
 static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, size_t len,
-			   int *fds, size_t nfds)
+			   int *fds, size_t nfds, bool client)
 {
 	ssize_t at = rec_find(k, id);
-	struct record r = { .id = id, .len = len, .nfds = nfds };
+	struct record r = { .id = id, .len = len, .nfds = nfds, .client = client };
 
 	r.buf = malloc(len);
 	r.fds = malloc(nfds ? nfds * sizeof(int) : 1);
 	if (!r.buf || !r.fds || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
 		free(r.buf);
 		free(r.fds);
-		close_fds(fds, nfds);
+		keeper_close(fds, nfds, client);
 		return;
 	}
 	memcpy(r.buf, buf, len);
@@ -147,7 +195,7 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 		if (!nr) {
 			r.nfds = 0;
 			rec_free(&r);
-			close_fds(fds, nfds);
+			keeper_close(fds, nfds, client);
 			return;
 		}
 		k->recs = nr;
@@ -170,7 +218,8 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 	switch (m.hdr.type) {
 	case SBOX_MSG_KEEP_PUT:
 	case SBOX_MSG_KEEP_QUEUE:
-		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds);
+		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds,
+			       m.hdr.type == SBOX_MSG_KEEP_QUEUE);
 		break;
 	case SBOX_MSG_KEEP_DEL: {
 		ssize_t at = rec_find(k, m.job_id);
@@ -459,17 +508,23 @@ static void put_queued(struct sboxd *d, struct job *j)
 {
 	const struct queued_launch *q = j->queued;
 	struct sbox_mb b = { 0 };
+	int fds[KEEPER_MAX_FDS];
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_QUEUE, 0);
 	job_record(&b, j);
 	for (size_t i = 0; i < q->who.n_groups && i < SBOX_PROTO_MAX_GROUPS; i++)
 		sbox_mb_u32(&b, SBOX_ATTR_GROUP, (uint32_t)q->who.groups[i]);
 	put_launch(&b, &q->msg);
-	if (b.overflow || q->nfds > KEEPER_MAX_FDS)
+	if (b.overflow || q->nfds > KEEPER_MAX_FDS) {
 		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
 			  (unsigned long long)j->id);
-	else
-		keeper_send(d, &b, q->fds, q->nfds);
+	} else if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
+		sboxd_log("job %llu: taking back its queued fds for the keeper: %s: it will not survive a restart of sboxd",
+			  (unsigned long long)j->id, strerror(errno));
+	} else {
+		keeper_send(d, &b, fds, q->nfds);
+		close_client_fds(fds, q->nfds, q->who.uid);
+	}
 	sbox_mb_free(&b);
 }
 
@@ -680,21 +735,29 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 
 	for (j = d->jobs; j; j = j->next)
 		if (j->id == r->id) {
-			close_fds(fds, nfds);
+			close_client_fds(fds, nfds, r->uid);
 			return;
 		}
+	/* Its fds parked (park.c), and the keeper's copies in sboxd's
+	 * table closed by the closers: they are a client's. */
 	q = calloc(1, sizeof(*q));
-	if (q)
-		q->fds = malloc(nfds ? nfds * sizeof(int) : 1);
-	j = q && q->fds ? job_new(d, r->id) : NULL;
+	if (q && fds_park(fds, nfds, &q->park) < 0) {
+		sboxd_log("queued job %llu: parking its fds: %s: dropped", (unsigned long long)r->id,
+			  strerror(errno));
+		free(q);
+		close_client_fds(fds, nfds, r->uid);
+		return;
+	}
+	j = q ? job_new(d, r->id) : NULL;
 	if (!j) {
 		if (q)
-			free(q->fds);
+			close(q->park);
 		free(q);
-		close_fds(fds, nfds);
+		close_client_fds(fds, nfds, r->uid);
 		sboxd_log("queued job %llu: out of memory: dropped", (unsigned long long)r->id);
 		return;
 	}
+	close_client_fds(fds, nfds, r->uid);
 	j->uid = r->uid;
 	j->gid = r->gid;
 	j->token = m->launch_token;
@@ -702,7 +765,6 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
 	if (!j->detached)
 		job_set_deadline(d, &j->reattach_deadline, now + d->site.daemon.reattach_timeout_usec);
-	memcpy(q->fds, fds, nfds * sizeof(int));
 	q->nfds = nfds;
 	q->who.uid = r->uid;
 	q->who.gid = r->gid;
@@ -743,8 +805,10 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 
 		if (len <= 0)
 			return sbox_fail(err, len < 0 ? errno : EPIPE, "reading the keeper's records");
+		/* A queued launch's fds are a client's: a closer's to close
+		 * (uid 0: not charged to anyone). */
 		if (sbox_msg_decode(d->rxbuf, (size_t)len, nfds, &m, err) < 0) {
-			close_fds(fds, nfds);
+			close_client_fds(fds, nfds, 0);
 			sbox_err_prefix(err, "a record of the keeper");
 			return -1;
 		}
@@ -759,7 +823,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 			requeue(d, &m, fds, nfds, now);
 			n++;
 		} else {
-			close_fds(fds, nfds);
+			close_client_fds(fds, nfds, 0);
 		}
 		sbox_msg_free(&m);
 	}

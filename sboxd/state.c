@@ -238,15 +238,12 @@ void job_put_end(struct sbox_mb *b, const struct job *j)
 	sbox_mb_stats(b, &j->stats);
 }
 
-int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
+int *daemon_own_fds(struct sboxd *d, size_t *n)
 {
+	/* A queued job's one fd (its park) fits in a running one's room. */
 	size_t cap = 8 + d->n_conns + SBOX_CHILD_FDS_MAX * (size_t)d->n_jobs, k = 0;
-	int *v;
+	int *v = calloc(cap, sizeof(int));
 
-	for (struct job *j = d->jobs; j; j = j->next)
-		if (j->queued)
-			cap += j->queued->nfds;
-	v = calloc(cap, sizeof(int));
 	if (!v)
 		return NULL;
 	v[k++] = d->epfd;
@@ -267,9 +264,8 @@ int *daemon_own_fds(struct sboxd *d, const struct job *except, size_t *n)
 		 * closes in a few calls in the new init (C0). */
 		if (j->child && k + SBOX_CHILD_FDS_MAX <= cap)
 			k += sbox_child_fds(j->child, v + k);
-		for (size_t i = 0; j->queued && j != except && i < j->queued->nfds && k < cap; i++)
-			if (j->queued->fds[i] >= 0)
-				v[k++] = j->queued->fds[i];
+		if (j->queued && j->queued->park >= 0 && k < cap)
+			v[k++] = j->queued->park;
 	}
 	*n = k;
 	return v;
@@ -279,8 +275,8 @@ void queued_free(struct queued_launch *q)
 {
 	if (!q)
 		return;
-	close_client_fds(q->fds, q->nfds, q->who.uid);
-	free(q->fds);
+	if (q->park >= 0)
+		sboxd_close_client_socket(q->park, q->who.uid);
 	sbox_msg_free(&q->msg);
 	free(q);
 }

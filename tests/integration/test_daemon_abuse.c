@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -579,6 +580,13 @@ static void test_half_closed_waiters(void **state)
  * LOOKUP, OPEN, GETATTR) and, once told to stop, nothing more: every later
  * request on it waits for ever — in the kernel, in whoever made it.  No
  * libfuse: the kernel protocol, the few messages needed. */
+/* A request the stuck server left unanswered, and whose it was. */
+struct fuse_left {
+	uint64_t unique;
+	pid_t pid;
+	uint32_t opcode;
+};
+
 struct stuck_fuse {
 	char mnt[512];
 	int dev;
@@ -587,6 +595,13 @@ struct stuck_fuse {
 	atomic_bool stop;
 	atomic_bool quit;
 	atomic_int ignored;         /* requests left unanswered */
+	/* Set (stuck_only()): only this process's requests stay unanswered;
+	 * those of others left so far are answered then, and from then on. */
+	atomic_int stuck_tgid;
+	atomic_bool replay;
+	/* The server's own: the requests left unanswered, by whom. */
+	struct fuse_left left[256];
+	int n_left;
 };
 
 static void fuse_reply(int dev, uint64_t unique, const void *body, size_t len)
@@ -608,6 +623,57 @@ static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
 	a->nlink = 1;
 }
 
+/* The process a request's thread belongs to (FUSE names the thread). */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = -1;
+	FILE *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	s = fopen(path, "re");
+	if (!s)
+		return -1;
+	while (fgets(line, sizeof(line), s))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(s);
+	return tgid;
+}
+
+static void fuse_answer(int dev, uint64_t unique, uint32_t opcode)
+{
+	/* FLUSH: done.  Never ENOSYS there: the kernel would stop sending
+	 * FLUSH on the connection at all. */
+	struct fuse_out_header h = { .len = sizeof(h), .unique = unique,
+				     .error = opcode == FUSE_FLUSH ? 0 : -EIO };
+
+	(void)!write(dev, &h, sizeof(h));
+}
+
+static bool left_stuck(const struct stuck_fuse *f, pid_t pid)
+{
+	pid_t only = atomic_load(&f->stuck_tgid);
+
+	return !only || tgid_of(pid) == only;
+}
+
+/* After stuck_only(): answer what others were left waiting for. */
+static void fuse_replay(struct stuck_fuse *f)
+{
+	int k = 0;
+
+	for (int i = 0; i < f->n_left; i++) {
+		if (left_stuck(f, f->left[i].pid)) {
+			f->left[k++] = f->left[i];
+			continue;
+		}
+		fuse_answer(f->dev, f->left[i].unique, f->left[i].opcode);
+		atomic_fetch_sub(&f->ignored, 1);
+	}
+	f->n_left = k;
+}
+
 static void *fuse_serve(void *arg)
 {
 	struct stuck_fuse *f = arg;
@@ -618,6 +684,8 @@ static void *fuse_serve(void *arg)
 		struct fuse_in_header *in = (void *)buf;
 		ssize_t n;
 
+		if (atomic_exchange(&f->replay, false))
+			fuse_replay(f);
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = read(f->dev, buf, sizeof(buf));
@@ -625,7 +693,11 @@ static void *fuse_serve(void *arg)
 			continue;
 		if (n < (ssize_t)sizeof(*in))
 			return NULL;          /* aborted, or unmounted */
-		if (atomic_load(&f->stop) && in->opcode != FUSE_INIT) {
+		if (atomic_load(&f->stop) && in->opcode != FUSE_INIT &&
+		    left_stuck(f, (pid_t)in->pid)) {
+			if (f->n_left < (int)(sizeof(f->left) / sizeof(f->left[0])))
+				f->left[f->n_left++] = (struct fuse_left){ in->unique, (pid_t)in->pid,
+									   in->opcode };
 			atomic_fetch_add(&f->ignored, 1);
 			continue;
 		}
@@ -658,6 +730,9 @@ static void *fuse_serve(void *arg)
 			fuse_reply(f->dev, in->unique, &o, sizeof(o));
 			break;
 		}
+		case FUSE_FLUSH:
+			fuse_answer(f->dev, in->unique, in->opcode);
+			break;
 		default: {
 			struct fuse_out_header h = { .len = sizeof(h), .error = -ENOSYS,
 						     .unique = in->unique };
@@ -707,6 +782,14 @@ static int stuck_fuse_open(struct stuck_fuse *f)
 
 	stuck_fuse_open_n(f, &fd, 1);
 	return fd;
+}
+
+/* From now on only process tgid's requests go unanswered; the others'
+ * left waiting so far are answered (within the server's next turn). */
+static void stuck_only(struct stuck_fuse *f, pid_t tgid)
+{
+	atomic_store(&f->stuck_tgid, tgid);
+	atomic_store(&f->replay, true);
 }
 
 /* Abort the connection through fusectl: every request waiting on it fails
@@ -1437,6 +1520,195 @@ static void test_per_user_jobs(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A daemon with fake GPUs 0-3 that nobody may lease. */
+static void start_with_gpus(const char *more)
+{
+	char conf[1024], extra[2048];
+
+	sboxd_prepare(&D);
+	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
+		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
+	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
+	assert_int_equal(system(conf), 0);
+	snprintf(extra, sizeof(extra),
+		 "NetnsPool=0\n%s[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
+		 "[Bounds]\nAllowGPUs=nobody 0-3\n", more, D.dir, D.dir, D.dir);
+	sboxd_start(&D, extra);
+}
+
+/* A child, as nobody, queues a launch for GPU 0 (--wait-gpu) whose stdout
+ * is fd, a file on the stuck FUSE mount; it says whether the launch was
+ * answered LAUNCHED, then, told to, drops its connection (and with it the
+ * queued job), says so, and holds its copy of fd until the end. */
+struct queuer {
+	pid_t pid;
+	int res, cmd;
+};
+
+static void queuer_start(struct queuer *qr, int fd)
+{
+	int res[2], cmd[2];
+	char ok;
+
+	assert_int_equal(pipe2(res, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	qr->pid = fork();
+	assert_true(qr->pid >= 0);
+	if (qr->pid == 0) {
+		struct sbox_mb b = { 0 };
+		int c;
+		char go;
+
+		child_lets_fuse_go();
+		close(res[0]);
+		close(cmd[1]);
+		become(NOBODY);
+		c = raw_connect(D.sock);
+		launch_gpu(&b, "0", SBOX_LAUNCH_WAIT_GPU, "1");
+		sbox_mb_u32(&b, SBOX_ATTR_STDOUT, (uint32_t)sbox_mb_fd(&b, fd));
+		ok = c >= 0 && ask(c, &b, SBOX_MSG_LAUNCHED, NULL, NULL) ? 'y' : 'n';
+		sbox_mb_free(&b);
+		(void)!write(res[1], &ok, 1);
+		(void)!read(cmd[0], &go, 1);   /* drop the queued launch */
+		close(c);
+		(void)!write(res[1], &ok, 1);
+		(void)!read(cmd[0], &go, 1);   /* the end */
+		_exit(0);
+	}
+	close(res[1]);
+	close(cmd[0]);
+	qr->res = res[0];
+	qr->cmd = cmd[1];
+	assert_int_equal(read(qr->res, &ok, 1), 1);
+	fprintf(stderr, "nobody's launch for GPU 0, its stdout on the stuck mount: %s\n",
+		ok == 'y' ? "queued" : "NOT queued");
+	assert_int_equal(ok, 'y');
+}
+
+static void queuer_drop(struct queuer *qr)
+{
+	char ok;
+
+	assert_int_equal(write(qr->cmd, "d", 1), 1);
+	assert_int_equal(read(qr->res, &ok, 1), 1);
+}
+
+static void queuer_end(struct queuer *qr)
+{
+	int st;
+
+	close(qr->cmd);
+	close(qr->res);
+	assert_int_equal(waitpid(qr->pid, &st, 0), qr->pid);
+}
+
+/* The keeper's pid, from sboxd's state directory; -1. */
+static pid_t keeper_pid(void)
+{
+	char path[512];
+	FILE *f;
+	int pid = -1;
+
+	snprintf(path, sizeof(path), "%s/keeper.pid", D.state);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return pid;
+}
+
+/* Whether thread tid of pid is blocked in close(2). */
+static bool in_close(pid_t pid, pid_t tid)
+{
+	char path[96];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_close;
+}
+
+/* A launch queued for a GPU holds its client's fds until it starts.
+ * nobody queues one whose stdout is a file on a FUSE mount that never
+ * answers FLUSH.  sboxd used to keep that fd in its own table while the
+ * launch waited, and every init cloned meanwhile (root's launch in full, a
+ * pool's refill) inherited it and hung closing it (C0): root's launch
+ * never ended.  The keeper held a copy too, and closed it in its one
+ * thread when the queued job went: stuck there, it never answered the next
+ * sboxd, which lost every job it kept.  Now the queued launch's fds wait in
+ * a socket of their own, in no table of sboxd's, and the keeper closes a
+ * queued launch's fds in a thread. */
+static void test_stuck_fd_queued_for_a_gpu(void **state)
+{
+	static struct stuck_fuse f;
+	struct sbox_mb b = { 0 };
+	struct queuer qr;
+	uint64_t held;
+	int fd, root, p[2], code;
+	pid_t kpid;
+	long long t0;
+	char *log, want[96];
+	bool eof;
+
+	(void)state;
+	start_with_gpus("");
+	memset(&f, 0, sizeof(f));
+	stuck_fuse_open_n(&f, &fd, 1);
+	fuse_active = &f;
+	/* Root holds GPU 0, detached: its job must outlive a restart. */
+	root = raw_connect(D.sock);
+	assert_true(root >= 0);
+	launch_gpu(&b, "0", SBOX_LAUNCH_DETACH, "60");
+	assert_true(ask(root, &b, SBOX_MSG_LAUNCHED, NULL, &held));
+	sbox_mb_free(&b);
+	close(root);
+	queuer_start(&qr, fd);
+	/* Root's launch in full, with a pipe as its stdout. */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	t0 = now_ms();
+	code = launch_out_and_wait(p[1]);
+	close(p[1]);
+	eof = eof_within(p[0], 3000);
+	close(p[0]);
+	fprintf(stderr, "root's launch exited %d; its stdout pipe %s after %lld ms (%d FUSE requests waiting)\n",
+		code, eof ? "read EOF" : "NOT at EOF", now_ms() - t0, atomic_load(&f.ignored));
+	assert_int_equal(code, 3);
+	assert_true(eof);
+	/* From here the FUSE server leaves only the keeper's requests
+	 * unanswered: sboxd's stuck closes return, so that it can die at
+	 * SIGKILL (a thread in a FUSE request already sent waits through a
+	 * fatal signal).  nobody's client goes, and its queued job with it:
+	 * the keeper lets the job's fds go, and its close waits.  Then sboxd
+	 * dies; the next takes root's job back from the keeper. */
+	kpid = keeper_pid();
+	assert_true(kpid > 0);
+	stuck_only(&f, kpid);
+	queuer_drop(&qr);
+	usleep(500 * 1000);
+	fprintf(stderr, "the keeper: its main thread %s; %d FUSE requests waiting\n",
+		in_close(kpid, kpid) ? "IN close(2)" : "not in close(2)", atomic_load(&f.ignored));
+	sboxd_kill9(&D);
+	t0 = now_ms();
+	sboxd_restart(&D);
+	log = sboxd_log(&D);
+	snprintf(want, sizeof(want), "recovered job %llu (pid", (unsigned long long)held);
+	fprintf(stderr, "the next sboxd answered after %lld ms; root's job %llu %s\n", now_ms() - t0,
+		(unsigned long long)held, strstr(log, want) ? "recovered" : "NOT recovered");
+	assert_non_null(strstr(log, want));
+	free(log);
+	stuck_end(&f, &fd, 1);
+	queuer_end(&qr);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static int nobody_passes_root(void)
 {
 	struct sbox_mb b = { 0 };
@@ -1587,6 +1859,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stuck_closes_hold_up_the_user, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
+		cmocka_unit_test_teardown(test_stuck_fd_queued_for_a_gpu, teardown_fuse),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
