@@ -657,6 +657,23 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j, NULL);
 }
 
+/* Whether a queued launch's GPUs are still leased, asked without its fds:
+ * a retry takes them back (a copy each, closed after) only to launch.
+ * Any other answer (free, refused) is try_launch()'s to give. */
+static bool still_waits(struct sboxd *d, const struct queued_launch *q)
+{
+	struct sbox_policy p;
+	struct refusal r = { 0 };
+	unsigned idx[SBOX_PROTO_MAX_GPUS];
+	size_t n = 0;
+	bool waits = false;
+
+	if (build_policy(d, &q->msg, &p, &r) == 0)
+		waits = leases_choose(d, &q->who, &p, q->msg.gpu_count, idx, &n, &r.err) == 1;
+	sbox_policy_free(&p);
+	return waits;
+}
+
 /* One step of a retry round (jobs_retry_queued): try the queued launches
  * not yet tried in this round, oldest first.  Returns the first one refused
  * now (its errnum and msg say why; the caller ends it), or NULL once the
@@ -677,7 +694,13 @@ struct job *launch_retry_next(struct sboxd *d)
 			break;
 		q = oldest->queued;
 		q->tried = true;
+		if (still_waits(d, q))
+			continue;
 		if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
+			/* sboxd's table full: the fds stay parked for the next
+			 * round. */
+			if (errno == EMFILE || errno == ENFILE)
+				continue;
 			rc = -1;
 			sbox_fail(&r.err, errno, "taking back the fds the launch waited with");
 		} else {

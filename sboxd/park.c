@@ -58,8 +58,13 @@ int fds_unpark(int park, int *fds, size_t nfds, uid_t uid)
 	if (n < 0)
 		return -1;
 	if (n != 1 || in.nfds != nfds || (in.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		/* Fewer than the packet holds: most likely no room in sboxd's
+		 * table (the kernel installs what it can); more, or none: not
+		 * the packet parked. */
+		bool full = n == 1 && in.nfds < nfds && (in.msg_flags & MSG_CTRUNC);
+
 		close_client_fds(fds, in.nfds, uid);
-		errno = EBADMSG;
+		errno = full ? EMFILE : EBADMSG;
 		return -1;
 	}
 	return 0;

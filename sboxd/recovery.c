@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,7 +92,6 @@ struct record {
 	size_t len;
 	int *fds;
 	size_t nfds;
-	bool client;                /* a queued launch's: its client's fds */
 };
 
 struct keeper {
@@ -101,55 +99,9 @@ struct keeper {
 	size_t n;
 };
 
-/* A queued launch's fds are its client's, and closing one may wait for
- * ever (FLUSH on a FUSE mount that never answers) while the keeper, which
- * holds every job's channel, must go on answering sboxd.  So they are
- * closed by a detached thread of their own, one per record.  How many can
- * be stuck is what sboxd let the user queue: sboxd parks its own copies
- * and closes them through its closers, where the user's stuck closes hold
- * it up (sboxd/closer.c), so it queues no more fds than that.  Without a
- * thread the fds stay open, never closed in the keeper's own. */
-struct keeper_close {
-	size_t n;
-	int fds[];
-};
-
-static void *keeper_close_run(void *arg)
-{
-	struct keeper_close *c = arg;
-
-	close_fds(c->fds, c->n);
-	free(c);
-	return NULL;
-}
-
-static void keeper_close(int *fds, size_t n, bool client)
-{
-	struct keeper_close *c;
-	pthread_attr_t a;
-	pthread_t t;
-
-	if (!client || n == 0) {
-		close_fds(fds, n);
-		return;
-	}
-	c = malloc(sizeof(*c) + n * sizeof(int));
-	if (!c || pthread_attr_init(&a) != 0) {
-		free(c);
-		return;
-	}
-	c->n = n;
-	memcpy(c->fds, fds, n * sizeof(int));
-	if (pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_attr_setstacksize(&a, 64 * 1024) != 0 ||
-	    pthread_create(&t, &a, keeper_close_run, c) != 0)
-		free(c);
-	pthread_attr_destroy(&a);
-}
-
 static void rec_free(struct record *r)
 {
-	keeper_close(r->fds, r->nfds, r->client);
+	close_fds(r->fds, r->nfds);
 	free(r->fds);
 	free(r->buf);
 }
@@ -169,17 +121,17 @@ static ssize_t rec_find(const struct keeper *k, uint64_t id)
 }
 
 static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, size_t len,
-			   int *fds, size_t nfds, bool client)
+			   int *fds, size_t nfds)
 {
 	ssize_t at = rec_find(k, id);
-	struct record r = { .id = id, .len = len, .nfds = nfds, .client = client };
+	struct record r = { .id = id, .len = len, .nfds = nfds };
 
 	r.buf = malloc(len);
 	r.fds = malloc(nfds ? nfds * sizeof(int) : 1);
 	if (!r.buf || !r.fds || (at < 0 && k->n >= KEEPER_MAX_RECORDS)) {
 		free(r.buf);
 		free(r.fds);
-		keeper_close(fds, nfds, client);
+		close_fds(fds, nfds);
 		return;
 	}
 	memcpy(r.buf, buf, len);
@@ -195,7 +147,7 @@ static void keeper_put_rec(struct keeper *k, uint64_t id, const uint8_t *buf, si
 		if (!nr) {
 			r.nfds = 0;
 			rec_free(&r);
-			keeper_close(fds, nfds, client);
+			close_fds(fds, nfds);
 			return;
 		}
 		k->recs = nr;
@@ -218,8 +170,7 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 	switch (m.hdr.type) {
 	case SBOX_MSG_KEEP_PUT:
 	case SBOX_MSG_KEEP_QUEUE:
-		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds,
-			       m.hdr.type == SBOX_MSG_KEEP_QUEUE);
+		keeper_put_rec(k, m.jobs[0].id, buf, len, fds, nfds);
 		break;
 	case SBOX_MSG_KEEP_DEL: {
 		ssize_t at = rec_find(k, m.job_id);
@@ -508,23 +459,20 @@ static void put_queued(struct sboxd *d, struct job *j)
 {
 	const struct queued_launch *q = j->queued;
 	struct sbox_mb b = { 0 };
-	int fds[KEEPER_MAX_FDS];
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_QUEUE, 0);
 	job_record(&b, j);
 	for (size_t i = 0; i < q->who.n_groups && i < SBOX_PROTO_MAX_GROUPS; i++)
 		sbox_mb_u32(&b, SBOX_ATTR_GROUP, (uint32_t)q->who.groups[i]);
+	/* Its fds as they wait, parked: the keeper gets the socket, and
+	 * never holds (nor closes) a client's file. */
+	sbox_mb_u32(&b, SBOX_ATTR_PARKED_FDS, (uint32_t)q->nfds);
 	put_launch(&b, &q->msg);
-	if (b.overflow || q->nfds > KEEPER_MAX_FDS) {
+	if (b.overflow || q->nfds > KEEPER_MAX_FDS)
 		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
 			  (unsigned long long)j->id);
-	} else if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
-		sboxd_log("job %llu: taking back its queued fds for the keeper: %s: it will not survive a restart of sboxd",
-			  (unsigned long long)j->id, strerror(errno));
-	} else {
-		keeper_send(d, &b, fds, q->nfds);
-		close_client_fds(fds, q->nfds, q->who.uid);
-	}
+	else
+		keeper_send(d, &b, &q->park, 1);
 	sbox_mb_free(&b);
 }
 
@@ -738,10 +686,16 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 			close_client_fds(fds, nfds, r->uid);
 			return;
 		}
-	/* Its fds parked (park.c), and the keeper's copies in sboxd's
-	 * table closed by the closers: they are a client's. */
+	/* Its fds wait parked (park.c): the record's one fd is their park
+	 * (PARKED_FDS); a record with the fds themselves (from an sboxd
+	 * before parks) has them parked now, and sboxd's copies go to the
+	 * closers: they are a client's. */
 	q = calloc(1, sizeof(*q));
-	if (q && fds_park(fds, nfds, &q->park) < 0) {
+	if (q && m->parked) {
+		q->park = fds[0];
+		fds = NULL;
+		nfds = 0;
+	} else if (q && fds_park(fds, nfds, &q->park) < 0) {
 		sboxd_log("queued job %llu: parking its fds: %s: dropped", (unsigned long long)r->id,
 			  strerror(errno));
 		free(q);
@@ -751,13 +705,14 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	j = q ? job_new(d, r->id) : NULL;
 	if (!j) {
 		if (q)
-			close(q->park);
+			sboxd_close_client_socket(q->park, r->uid);
 		free(q);
 		close_client_fds(fds, nfds, r->uid);
 		sboxd_log("queued job %llu: out of memory: dropped", (unsigned long long)r->id);
 		return;
 	}
-	close_client_fds(fds, nfds, r->uid);
+	if (fds)
+		close_client_fds(fds, nfds, r->uid);
 	j->uid = r->uid;
 	j->gid = r->gid;
 	j->token = m->launch_token;
@@ -765,7 +720,7 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
 	if (!j->detached)
 		job_set_deadline(d, &j->reattach_deadline, now + d->site.daemon.reattach_timeout_usec);
-	q->nfds = nfds;
+	q->nfds = m->parked ? m->parked_fds : nfds;
 	q->who.uid = r->uid;
 	q->who.gid = r->gid;
 	for (size_t i = 0; i < m->n_groups && i < SBOXD_MAX_GROUPS; i++)

@@ -117,6 +117,7 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_CGROUP_PATH] = { "CGROUP_PATH", K_STR },
 	[SBOX_ATTR_VETH_BLOCK] = { "VETH_BLOCK", K_U32 },
 	[SBOX_ATTR_TEARDOWN] = { "TEARDOWN", K_U32 },
+	[SBOX_ATTR_PARKED_FDS] = { "PARKED_FDS", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
@@ -182,7 +183,8 @@ static const struct type_def type_defs[] = {
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
 	{ SBOX_MSG_KEEP_END, 0, 0, false },
-	{ SBOX_MSG_KEEP_QUEUE, LAUNCH_ATTRS | BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_GROUP),
+	{ SBOX_MSG_KEEP_QUEUE, LAUNCH_ATTRS | BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_GROUP) |
+	  BIT(SBOX_ATTR_PARKED_FDS),
 	  BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_JOB), true },
 };
 
@@ -262,7 +264,8 @@ static char *copy_str(const struct attr *a)
 struct dctx {
 	struct sbox_msg *m;
 	const char *what;
-	size_t nfds;
+	size_t nfds;                /* what fd indices count: the message's, or the park's */
+	size_t msg_nfds;            /* the fds that came with the message */
 	uint8_t fd_used[SBOX_PROTO_MAX_FDS];
 	size_t argv_cap, env_cap;
 	struct sbox_err *err;
@@ -516,6 +519,19 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_FEATURES: m->features = v32; break;
 	case SBOX_ATTR_VETH_BLOCK: m->veth_block = v32; break;
 	case SBOX_ATTR_TEARDOWN: m->teardown = v32 != 0; break;
+	case SBOX_ATTR_PARKED_FDS:
+		/* The one fd is the park; the fd attributes that follow count
+		 * the packet waiting in it. */
+		if (d->msg_nfds != 1 || v32 > SBOX_PROTO_MAX_FDS)
+			return sbox_fail(d->err, 0, "%s: PARKED_FDS %u with %zu fds (want the one park, and at most %d in it)",
+					 d->what, v32, d->msg_nfds, SBOX_PROTO_MAX_FDS);
+		for (size_t i = 0; i < d->msg_nfds; i++)
+			if (d->fd_used[i])
+				return sbox_fail(d->err, 0, "%s: PARKED_FDS after an fd attribute", d->what);
+		m->parked = true;
+		m->parked_fds = v32;
+		d->nfds = v32;
+		break;
 	case SBOX_ATTR_GROUP:
 		if (m->n_groups >= SBOX_PROTO_MAX_GROUPS)
 			return sbox_fail(d->err, 0, "%s: more than %d GROUP attributes", d->what,
@@ -592,7 +608,7 @@ static void init_msg(struct sbox_msg *m)
 int sbox_msg_decode(const void *buf, size_t len, size_t nfds, struct sbox_msg *m,
 		    struct sbox_err *err)
 {
-	struct dctx d = { .m = m, .nfds = nfds, .err = err };
+	struct dctx d = { .m = m, .nfds = nfds, .msg_nfds = nfds, .err = err };
 	const struct type_def *td;
 	struct cursor c;
 	struct attr a;
@@ -660,7 +676,7 @@ int sbox_msg_decode(const void *buf, size_t len, size_t nfds, struct sbox_msg *m
 		}
 		return 0;
 	}
-	for (size_t i = 0; i < nfds; i++)
+	for (size_t i = 0; i < nfds && !m->parked; i++)
 		if (!d.fd_used[i]) {
 			sbox_fail(err, 0, "%s: fd #%zu arrived but no attribute uses it", what, i);
 			goto fail;

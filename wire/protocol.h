@@ -120,7 +120,11 @@ enum sbox_attr_tag {
 	SBOX_ATTR_CGROUP_PATH = 48,  /* string: a sandbox's cgroup (keeper records) */
 	SBOX_ATTR_VETH_BLOCK = 49,   /* u32: its veth's address block (keeper records) */
 	SBOX_ATTR_TEARDOWN = 50,     /* u32 bool: only its cgroup's removal is left (keeper records) */
-	SBOX_ATTR_MAX_ = 51,
+	/* u32 (KEEP_QUEUE): the launch's fds wait parked (sboxd/park.c) in
+	 * the record's one fd, a socket holding them as one packet; its fd
+	 * attributes, which must follow, index that packet's fds. */
+	SBOX_ATTR_PARKED_FDS = 51,
+	SBOX_ATTR_MAX_ = 52,
 };
 
 /* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
@@ -257,6 +261,8 @@ struct sbox_msg {
 	char *cgroup_path;
 	uint32_t veth_block;
 	bool teardown;
+	bool parked;                /* PARKED_FDS: the fds are parked_fds */
+	uint32_t parked_fds;
 	char *server_version;
 	/* JOBS, GPU_LIST */
 	struct sbox_msg_job *jobs;

@@ -10,8 +10,10 @@
  */
 #include "tests/integration/daemon_harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,7 +27,6 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -1619,21 +1620,33 @@ static pid_t keeper_pid(void)
 	return pid;
 }
 
-/* Whether thread tid of pid is blocked in close(2). */
-static bool in_close(pid_t pid, pid_t tid)
+/* How many of process pid's fds are files under dir (their links, read
+ * without asking the file system). */
+static int fds_under(pid_t pid, const char *dir)
 {
-	char path[96];
-	long nr = -1;
-	FILE *f;
+	char path[64], link[PATH_MAX], target[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr == SYS_close;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strncmp(target, dir, strlen(dir)) == 0;
+	}
+	closedir(d);
+	return n;
 }
 
 /* A launch queued for a GPU holds its client's fds until it starts.
@@ -1643,16 +1656,16 @@ static bool in_close(pid_t pid, pid_t tid)
  * pool's refill) inherited it and hung closing it (C0): root's launch
  * never ended.  The keeper held a copy too, and closed it in its one
  * thread when the queued job went: stuck there, it never answered the next
- * sboxd, which lost every job it kept.  Now the queued launch's fds wait in
- * a socket of their own, in no table of sboxd's, and the keeper closes a
- * queued launch's fds in a thread. */
+ * sboxd, which could not start.  Now the queued launch's fds wait parked,
+ * in flight in a socket of their own, and the keeper holds that socket:
+ * neither holds (nor closes) the file itself. */
 static void test_stuck_fd_queued_for_a_gpu(void **state)
 {
 	static struct stuck_fuse f;
 	struct sbox_mb b = { 0 };
 	struct queuer qr;
 	uint64_t held;
-	int fd, root, p[2], code;
+	int fd, root, p[2], code, in_sboxd, in_keeper;
 	pid_t kpid;
 	long long t0;
 	char *log, want[96];
@@ -1682,27 +1695,35 @@ static void test_stuck_fd_queued_for_a_gpu(void **state)
 		code, eof ? "read EOF" : "NOT at EOF", now_ms() - t0, atomic_load(&f.ignored));
 	assert_int_equal(code, 3);
 	assert_true(eof);
-	/* From here the FUSE server leaves only the keeper's requests
-	 * unanswered: sboxd's stuck closes return, so that it can die at
-	 * SIGKILL (a thread in a FUSE request already sent waits through a
-	 * fatal signal).  nobody's client goes, and its queued job with it:
-	 * the keeper lets the job's fds go, and its close waits.  Then sboxd
-	 * dies; the next takes root's job back from the keeper. */
+	/* While it waits, the stuck file is in no table of sboxd's nor of
+	 * its keeper's: nothing they clone or close can reach it. */
 	kpid = keeper_pid();
 	assert_true(kpid > 0);
+	in_sboxd = fds_under(D.pid, f.mnt);
+	in_keeper = fds_under(kpid, f.mnt);
+	fprintf(stderr, "files on the stuck mount in sboxd's table: %d, in the keeper's: %d\n",
+		in_sboxd, in_keeper);
+	assert_int_equal(in_sboxd, 0);
+	assert_int_equal(in_keeper, 0);
+	/* The FUSE server now answers everyone but the keeper: sboxd's own
+	 * stuck closes (the copies it parked) return, so that it can die at
+	 * SIGKILL (a thread whose FUSE request was sent waits through a
+	 * fatal signal).  nobody's client goes, and its queued job with it;
+	 * the keeper drops the job's record.  Then sboxd dies, and the next
+	 * takes root's job back from the keeper. */
 	stuck_only(&f, kpid);
 	queuer_drop(&qr);
 	usleep(500 * 1000);
-	fprintf(stderr, "the keeper: its main thread %s; %d FUSE requests waiting\n",
-		in_close(kpid, kpid) ? "IN close(2)" : "not in close(2)", atomic_load(&f.ignored));
 	sboxd_kill9(&D);
 	t0 = now_ms();
 	sboxd_restart(&D);
 	log = sboxd_log(&D);
 	snprintf(want, sizeof(want), "recovered job %llu (pid", (unsigned long long)held);
-	fprintf(stderr, "the next sboxd answered after %lld ms; root's job %llu %s\n", now_ms() - t0,
-		(unsigned long long)held, strstr(log, want) ? "recovered" : "NOT recovered");
+	fprintf(stderr, "the next sboxd answered after %lld ms; root's job %llu %s; %d FUSE requests waiting\n",
+		now_ms() - t0, (unsigned long long)held,
+		strstr(log, want) ? "recovered" : "NOT recovered", atomic_load(&f.ignored));
 	assert_non_null(strstr(log, want));
+	assert_int_equal(atomic_load(&f.ignored), 0);
 	free(log);
 	stuck_end(&f, &fd, 1);
 	queuer_end(&qr);

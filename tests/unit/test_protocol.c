@@ -365,6 +365,59 @@ static void test_fd_abuse(void **state)
 	sbox_mb_free(&b);
 }
 
+/* A keeper's record of a queued launch whose fds wait parked: the one fd
+ * that comes is the park, PARKED_FDS says how many wait in it, and the
+ * launch's fd attributes (after it) index those. */
+static void parked_record(struct sbox_mb *b, uint32_t parked, bool stdout_first)
+{
+	sbox_mb_begin(b, SBOX_MSG_KEEP_QUEUE, 0);
+	sbox_mb_nest_begin(b, SBOX_ATTR_JOB);
+	sbox_mb_u64(b, SBOX_ATTR_JOB_ID, 7);
+	sbox_mb_nest_end(b);
+	if (stdout_first)
+		sbox_mb_u32(b, SBOX_ATTR_STDOUT, 0);
+	sbox_mb_u32(b, SBOX_ATTR_PARKED_FDS, parked);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "x");
+	if (!stdout_first) {
+		sbox_mb_u32(b, SBOX_ATTR_STDOUT, 2);
+		sbox_mb_pair(b, SBOX_ATTR_PASS_FD, 5, 0);
+	}
+	finish(b);
+}
+
+static void test_parked_fds(void **state)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+
+	(void)state;
+	parked_record(&b, 3, false);
+	assert_int_equal(sbox_msg_decode(b.buf, b.len, 1, &m, &err), 0);
+	assert_true(m.parked);
+	assert_int_equal(m.parked_fds, 3);
+	assert_int_equal(m.stdio[1], 2);
+	sbox_msg_free(&m);
+	/* Only with the one park. */
+	refused(b.buf, b.len, 2, "PARKED_FDS 3 with 2 fds");
+	refused(b.buf, b.len, 0, "PARKED_FDS 3 with 0 fds");
+	/* Its indices count the park's fds, not the message's. */
+	parked_record(&b, 2, false);
+	refused(b.buf, b.len, 1, "STDOUT names fd #2, but 2 arrived");
+	/* After an fd attribute, it would move what that one counted. */
+	parked_record(&b, 3, true);
+	refused(b.buf, b.len, 1, "PARKED_FDS after an fd attribute");
+	/* Over the cap. */
+	parked_record(&b, SBOX_PROTO_MAX_FDS + 1, false);
+	refused(b.buf, b.len, 1, "PARKED_FDS");
+	/* Nowhere else. */
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "x");
+	sbox_mb_u32(&b, SBOX_ATTR_PARKED_FDS, 1);
+	finish(&b);
+	refused(b.buf, b.len, 0, "attribute PARKED_FDS is not allowed here");
+	sbox_mb_free(&b);
+}
+
 static void test_builder_limits(void **state)
 {
 	struct sbox_mb b = { 0 };
@@ -429,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_bad_attributes),
 		cmocka_unit_test(test_required_and_duplicates),
+		cmocka_unit_test(test_parked_fds),
 		cmocka_unit_test(test_fd_abuse),
 		cmocka_unit_test(test_builder_limits),
 		cmocka_unit_test(test_mutations),
