@@ -523,25 +523,19 @@ char *sbox_seccomp_policy_key(const struct sbox_security *s, size_t *len)
 	return k.v;
 }
 
-static int prog_copy(struct sock_fprog *dst, const struct sock_filter *insns, unsigned short len)
-{
-	struct sock_filter *copy = malloc(len * sizeof(struct sock_filter));
-
-	if (!copy)
-		return -1;
-	memcpy(copy, insns, len * sizeof(struct sock_filter));
-	*dst = (struct sock_fprog){ .len = len, .filter = copy };
-	return 0;
-}
-
 static int filter_copy(struct sbox_seccomp *dst, const struct sbox_seccomp *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	for (size_t i = 0; i < src->n; i++) {
-		if (prog_copy(&dst->progs[i], src->progs[i].filter, src->progs[i].len) < 0) {
+		size_t size = src->progs[i].len * sizeof(struct sock_filter);
+		struct sock_filter *insns = malloc(size);
+
+		if (!insns) {
 			sbox_seccomp_free(dst);
 			return -1;
 		}
+		memcpy(insns, src->progs[i].filter, size);
+		dst->progs[i] = (struct sock_fprog){ .len = src->progs[i].len, .filter = insns };
 		dst->n = i + 1;
 	}
 	return 0;
@@ -553,18 +547,17 @@ static int prebuilt_get(const char *key, size_t len, struct sbox_seccomp *f)
 {
 	for (size_t i = 0; i < sbox_seccomp_n_prebuilt; i++) {
 		const struct sbox_seccomp_prebuilt *p = &sbox_seccomp_prebuilt[i];
+		struct sbox_seccomp view = { .n = p->n };
 
 		if (p->key_len != len || memcmp(p->key, key, len) != 0)
 			continue;
-		memset(f, 0, sizeof(*f));
-		for (size_t j = 0; j < p->n; j++) {
-			if (prog_copy(&f->progs[j], p->progs[j].insns, p->progs[j].len) < 0) {
-				sbox_seccomp_free(f);
-				return -1;
-			}
-			f->n = j + 1;
-		}
-		return 0;
+		/* A view of the constant table for filter_copy(), which only
+		 * reads through it. */
+		for (size_t j = 0; j < p->n; j++)
+			view.progs[j] = (struct sock_fprog){
+				.len = p->progs[j].len,
+				.filter = (struct sock_filter *)p->progs[j].insns };
+		return filter_copy(f, &view);
 	}
 	return -1;
 }

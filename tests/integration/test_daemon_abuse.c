@@ -1484,26 +1484,32 @@ static int nobody_detaches(void)
 	return n == 2 ? 0 : 2;
 }
 
-/* Break 5 of issue 12 (jobs): queued launches, the fds they hold and the
- * ended records kept are capped per user, and a BUSY reply names no other
- * user's job. */
-static void test_per_user_jobs(void **state)
+/* A daemon with fake GPUs 0-3 that nobody may lease. */
+static void start_with_gpus(const char *more)
 {
-	struct sbox_mb b = { 0 };
 	char conf[1024], extra[2048];
-	int root;
 
-	(void)state;
 	sboxd_prepare(&D);
 	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
 		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
 	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
 	assert_int_equal(system(conf), 0);
 	snprintf(extra, sizeof(extra),
-		 "NetnsPool=0\nMaxQueuedJobsPerUser=2\nMaxFdsPerUser=20\nMaxEndedJobsPerUser=2\n"
-		 "[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
-		 "[Bounds]\nAllowGPUs=nobody 0-3\n", D.dir, D.dir, D.dir);
+		 "NetnsPool=0\n%s[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
+		 "[Bounds]\nAllowGPUs=nobody 0-3\n", more, D.dir, D.dir, D.dir);
 	sboxd_start(&D, extra);
+}
+
+/* Break 5 of issue 12 (jobs): queued launches, the fds they hold and the
+ * ended records kept are capped per user, and a BUSY reply names no other
+ * user's job. */
+static void test_per_user_jobs(void **state)
+{
+	struct sbox_mb b = { 0 };
+	int root;
+
+	(void)state;
+	start_with_gpus("MaxQueuedJobsPerUser=2\nMaxFdsPerUser=20\nMaxEndedJobsPerUser=2\n");
 	root = raw_connect(D.sock);
 	launch_gpu(&b, "1", 0, "30");
 	assert_true(ask(root, &b, SBOX_MSG_LAUNCHED, NULL, NULL));
@@ -1519,22 +1525,6 @@ static void test_per_user_jobs(void **state)
 		free(log);
 	}
 	assert_int_equal(sboxd_stop(&D), 0);
-}
-
-/* A daemon with fake GPUs 0-3 that nobody may lease. */
-static void start_with_gpus(const char *more)
-{
-	char conf[1024], extra[2048];
-
-	sboxd_prepare(&D);
-	if (access("tests/fixtures/fake-gpus.sh", R_OK) < 0)
-		skip_because("tests/fixtures/fake-gpus.sh not found: run from the repository's root");
-	snprintf(conf, sizeof(conf), "sh tests/fixtures/fake-gpus.sh %s/fake", D.dir);
-	assert_int_equal(system(conf), 0);
-	snprintf(extra, sizeof(extra),
-		 "NetnsPool=0\n%s[GPUs]\nProcRoot=%s/fake/proc\nSysRoot=%s/fake/sys\nDevRoot=%s/fake/dev\n"
-		 "[Bounds]\nAllowGPUs=nobody 0-3\n", more, D.dir, D.dir, D.dir);
-	sboxd_start(&D, extra);
 }
 
 /* A child, as nobody, queues a launch for GPU 0 (--wait-gpu) whose stdout
