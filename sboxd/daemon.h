@@ -181,6 +181,7 @@ struct sboxd {
 	struct sbox_net_reaper *net_reaper; /* veth teardown off the loop */
 	struct pool *pool;                  /* prepared sandboxes; NULL: [Pool] Size=0 */
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
+	bool keeper_parks;                  /* it takes parked fds (SBOX_KEEPER_PARKS) */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
 	/* No job's deadline (RuntimeMaxSec=, ReattachTimeoutSec=) falls
@@ -351,8 +352,8 @@ void queued_free(struct queued_launch *q);
 /* park.c: a queued launch's fds, kept out of sboxd's fd table.  Park:
  * fds[nfds] sent into a new socket whose end *park holds them (the caller
  * still closes its own copies); -1 with errno.  Unpark: copies of them,
- * the packet left in place; -1 with errno (EBADMSG: not nfds of them),
- * nothing taken. */
+ * the packet left in place; -1 with errno (EMFILE: no room for them all;
+ * EBADMSG: not nfds of them), nothing taken. */
 int fds_park(const int *fds, size_t nfds, int *park);
 int fds_unpark(int park, int *fds, size_t nfds, uid_t uid);
 /* What a user holds of what all share: live connections; fds (its

@@ -657,19 +657,25 @@ void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, s
 	reply_launched(d, c, rc == 1 ? j->queued->seq : m->hdr.seq, j, NULL);
 }
 
-/* Whether a queued launch's GPUs are still leased, asked without its fds:
- * a retry takes them back (a copy each, closed after) only to launch.
- * Any other answer (free, refused) is try_launch()'s to give. */
+/* Whether a queued launch's GPUs are still leased, asked without its fds
+ * (try_launch()'s checks up to its "busy", less those of the fds): a retry
+ * takes them back (a copy each, closed after) only to launch.  Any other
+ * answer (free, refused) is try_launch()'s to give. */
 static bool still_waits(struct sboxd *d, const struct queued_launch *q)
 {
 	struct sbox_policy p;
+	struct sbox_bounds_ctx ctx;
 	struct refusal r = { 0 };
 	unsigned idx[SBOX_PROTO_MAX_GPUS];
 	size_t n = 0;
 	bool waits = false;
 
-	if (build_policy(d, &q->msg, &p, &r) == 0)
-		waits = leases_choose(d, &q->who, &p, q->msg.gpu_count, idx, &n, &r.err) == 1;
+	if (build_policy(d, &q->msg, &p, &r) == 0 &&
+	    leases_choose(d, &q->who, &p, q->msg.gpu_count, idx, &n, &r.err) == 1) {
+		bounds_ctx(&ctx, q->msg.gpu_count ? q->msg.gpu_count : p.devices.gpus.n);
+		waits = sbox_bounds_check_policy(&d->site.daemon.bounds, &p, &q->who, &ctx,
+						 &r.err) == 0;
+	}
 	sbox_policy_free(&p);
 	return waits;
 }
@@ -697,10 +703,6 @@ struct job *launch_retry_next(struct sboxd *d)
 		if (still_waits(d, q))
 			continue;
 		if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
-			/* sboxd's table full: the fds stay parked for the next
-			 * round. */
-			if (errno == EMFILE || errno == ENFILE)
-				continue;
 			rc = -1;
 			sbox_fail(&r.err, errno, "taking back the fds the launch waited with");
 		} else {

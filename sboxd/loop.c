@@ -248,6 +248,13 @@ void sboxd_drop_all(struct sboxd *d)
 		if (j->child)
 			sbox_child_release(j->child);
 		j->child = NULL;
+		/* A queued one's park is the keeper's too: closed, never
+		 * drained (queued_free()), or the next sboxd would find it
+		 * empty. */
+		if (j->queued && j->queued->park >= 0) {
+			sboxd_close_client_fd(j->queued->park, j->uid);
+			j->queued->park = -1;
+		}
 	}
 	/* Ends handed to the teardown threads: finished (bounded), so that
 	 * a stop leaves no cgroup behind. */

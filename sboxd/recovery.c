@@ -52,7 +52,8 @@
 #define KEEPER_MAX_RECORDS 65536
 
 /* A record carries a running job's pidfd and channel, or a queued
- * launch's fds (up to a message's worth). */
+ * launch's park (or, for a keeper from before parks, its fds: up to a
+ * message's worth). */
 #define KEEPER_MAX_FDS SBOX_PROTO_MAX_FDS
 
 static int send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
@@ -184,6 +185,7 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 			ok = send_fds(conn, k->recs[i].buf, k->recs[i].len, k->recs[i].fds,
 				      k->recs[i].nfds) == 0;
 		sbox_mb_begin(&b, SBOX_MSG_KEEP_END, m.hdr.seq);
+		sbox_mb_u32(&b, SBOX_ATTR_FEATURES, SBOX_KEEPER_PARKS);
 		ok = ok && sbox_mb_finish(&b, NULL) == 0 && send_fds(conn, b.buf, b.len, NULL, 0) == 0;
 		sbox_mb_free(&b);
 		break;
@@ -366,6 +368,7 @@ int keeper_start(struct sboxd *d, struct sbox_err *err)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
 	if (fork_keeper(d, path, err) < 0)
 		return -1;
+	d->keeper_parks = true;
 	d->keeper_fd = connect_keeper(path);
 	if (d->keeper_fd < 0)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
@@ -459,20 +462,32 @@ static void put_queued(struct sboxd *d, struct job *j)
 {
 	const struct queued_launch *q = j->queued;
 	struct sbox_mb b = { 0 };
+	int fds[KEEPER_MAX_FDS];
 
 	sbox_mb_begin(&b, SBOX_MSG_KEEP_QUEUE, 0);
 	job_record(&b, j);
 	for (size_t i = 0; i < q->who.n_groups && i < SBOX_PROTO_MAX_GROUPS; i++)
 		sbox_mb_u32(&b, SBOX_ATTR_GROUP, (uint32_t)q->who.groups[i]);
 	/* Its fds as they wait, parked: the keeper gets the socket, and
-	 * never holds (nor closes) a client's file. */
-	sbox_mb_u32(&b, SBOX_ATTR_PARKED_FDS, (uint32_t)q->nfds);
+	 * never holds (nor closes) a client's file.  A keeper from an sboxd
+	 * before parks would refuse that record (and the connection with it):
+	 * it gets copies of the fds themselves, which go to the closers here
+	 * once sent. */
+	if (d->keeper_parks)
+		sbox_mb_u32(&b, SBOX_ATTR_PARKED_FDS, (uint32_t)q->nfds);
 	put_launch(&b, &q->msg);
-	if (b.overflow || q->nfds > KEEPER_MAX_FDS)
+	if (b.overflow || q->nfds > KEEPER_MAX_FDS) {
 		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
 			  (unsigned long long)j->id);
-	else
+	} else if (d->keeper_parks) {
 		keeper_send(d, &b, &q->park, 1);
+	} else if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
+		sboxd_log("job %llu: taking its fds back for the keeper: %s: it will not survive a restart of sboxd",
+			  (unsigned long long)j->id, strerror(errno));
+	} else {
+		keeper_send(d, &b, fds, q->nfds);
+		close_client_fds(fds, q->nfds, q->who.uid);
+	}
 	sbox_mb_free(&b);
 }
 
@@ -768,6 +783,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 			return -1;
 		}
 		if (m.hdr.type == SBOX_MSG_KEEP_END) {
+			d->keeper_parks = m.features & SBOX_KEEPER_PARKS;
 			sbox_msg_free(&m);
 			break;
 		}

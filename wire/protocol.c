@@ -182,7 +182,7 @@ static const struct type_def type_defs[] = {
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
-	{ SBOX_MSG_KEEP_END, 0, 0, false },
+	{ SBOX_MSG_KEEP_END, BIT(SBOX_ATTR_FEATURES), 0, false },
 	{ SBOX_MSG_KEEP_QUEUE, LAUNCH_ATTRS | BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_GROUP) |
 	  BIT(SBOX_ATTR_PARKED_FDS),
 	  BIT(SBOX_ATTR_ARGV) | BIT(SBOX_ATTR_JOB), true },

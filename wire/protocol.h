@@ -135,6 +135,13 @@ enum {
 	SBOX_FEATURE_LAUNCH_TOKEN = 1 << 0,
 };
 
+/* KEEP_END FEATURES: what the keeper that answers takes. */
+enum {
+	/* KEEP_QUEUE records with PARKED_FDS.  A keeper from an sboxd before
+	 * parks says nothing, and gets a queued launch's fds themselves. */
+	SBOX_KEEPER_PARKS = 1 << 0,
+};
+
 /* LAUNCH flags. */
 enum {
 	SBOX_LAUNCH_DETACH = 1 << 0,   /* outlive the connection; wait later */

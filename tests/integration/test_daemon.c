@@ -1225,6 +1225,42 @@ static void test_restart_keeps_the_queue(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The same across a clean stop (SIGTERM, as an upgrade does): a detached
+ * job queued for a GPU stays with the keeper and runs under the next
+ * sboxd.  Its fds wait parked in a socket the keeper holds too; the
+ * stopping sboxd used to drain that socket as it let its jobs go, and the
+ * next one then failed the launch: "taking back the fds the launch waited
+ * with: Bad message". */
+static void test_clean_restart_keeps_the_queue(void **state)
+{
+	char conf[2048], extra[4096], *hold, *queued;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	fake_gpus(conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), "%s[Bounds]\nAllowGPUs=nobody 0-3\n", conf);
+	sboxd_start(&D, extra);
+	hold = detach(NOBODY, (const char *[]){ "--gpu", "0", "--", D.probe, "sleep", "3", NULL });
+	queued = detach(NOBODY, (const char *[]){ "--wait-gpu", "--gpu", "0", "--", D.probe, "exit", "4",
+						  NULL });
+	free(wait_jobs(2, 5000));
+	assert_int_equal(sboxd_stop(&D), 0);
+	sboxd_restart(&D);
+	RUN(&r, NOBODY, "--attach", queued);
+	fprintf(stderr, "queue: after a clean restart, sboxrun --attach %s exited %d: %s", queued,
+		r.code, r.err);
+	assert_cmd(&r, 4);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", hold);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(hold);
+	free(queued);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 #define N_INFLIGHT 20
 #ifndef SBOX_INFLIGHT_KILL_MS
 #define SBOX_INFLIGHT_KILL_MS 80      /* some answered, most in flight */
@@ -1726,6 +1762,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
 		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
 		cmocka_unit_test_teardown(test_restart_keeps_the_queue, teardown),
+		cmocka_unit_test_teardown(test_clean_restart_keeps_the_queue, teardown),
 		cmocka_unit_test_teardown(test_launches_survive_a_restart, teardown),
 		cmocka_unit_test_teardown(test_signal_during_launch_is_forwarded, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
