@@ -1150,6 +1150,26 @@ static void test_wait_and_signal_name_the_job(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The end of the queue tests: the detached queued job (`exit 4`) ran once
+ * the holder (`sleep 3`) let GPU 0 go; both collected, then sboxd stops. */
+static void queue_ran(char *queued, char *hold, const char *when)
+{
+	struct cmd r;
+
+	RUN(&r, NOBODY, "--attach", queued);
+	fprintf(stderr, "queue: %s, sboxrun --attach %s exited %d: %s", when, queued, r.code,
+		r.err);
+	assert_cmd(&r, 4);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", hold);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 5000));
+	free(hold);
+	free(queued);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /*
  * Issue 13: queued --wait-gpu launches survive a restart.  Before, an
  * attached queued client exited 125 "no job N" and a detached queued job
@@ -1160,7 +1180,6 @@ static void test_restart_keeps_the_queue(void **state)
 {
 	const char *argv[16];
 	char conf[2048], extra[4096], out[512], *hold, *queued, *list, *got;
-	struct cmd r;
 	pid_t client;
 	int st;
 	FILE *f;
@@ -1212,17 +1231,7 @@ static void test_restart_keeps_the_queue(void **state)
 	assert_non_null(strstr(got, "queued-ran"));
 	free(got);
 	/* The detached one ran after it (GPU 0, in order). */
-	RUN(&r, NOBODY, "--attach", queued);
-	fprintf(stderr, "queue: sboxrun --attach %s exited %d\n", queued, r.code);
-	assert_cmd(&r, 4);
-	cmd_free(&r);
-	RUN(&r, NOBODY, "--attach", hold);
-	assert_cmd(&r, 0);
-	cmd_free(&r);
-	assert_true(sboxd_no_jobs(&D, 5000));
-	free(hold);
-	free(queued);
-	assert_int_equal(sboxd_stop(&D), 0);
+	queue_ran(queued, hold, "after the restart");
 }
 
 /* The same across a clean stop (SIGTERM, as an upgrade does): a detached
@@ -1234,7 +1243,6 @@ static void test_restart_keeps_the_queue(void **state)
 static void test_clean_restart_keeps_the_queue(void **state)
 {
 	char conf[2048], extra[4096], *hold, *queued;
-	struct cmd r;
 
 	(void)state;
 	sboxd_prepare(&D);
@@ -1247,18 +1255,7 @@ static void test_clean_restart_keeps_the_queue(void **state)
 	free(wait_jobs(2, 5000));
 	assert_int_equal(sboxd_stop(&D), 0);
 	sboxd_restart(&D);
-	RUN(&r, NOBODY, "--attach", queued);
-	fprintf(stderr, "queue: after a clean restart, sboxrun --attach %s exited %d: %s", queued,
-		r.code, r.err);
-	assert_cmd(&r, 4);
-	cmd_free(&r);
-	RUN(&r, NOBODY, "--attach", hold);
-	assert_cmd(&r, 0);
-	cmd_free(&r);
-	assert_true(sboxd_no_jobs(&D, 5000));
-	free(hold);
-	free(queued);
-	assert_int_equal(sboxd_stop(&D), 0);
+	queue_ran(queued, hold, "after a clean restart");
 }
 
 #define N_INFLIGHT 20
