@@ -126,9 +126,8 @@ static char *read_inventory(char *dev_root, size_t size)
 	return buf;
 }
 
-/* Slurm's allocation to sbox's --gpu: SLURM_STEP_GPUS (else SLURM_JOB_GPUS)
- * holds gres indices; each is a File= node in gres.conf, named in the
- * inventory as /dev/<node below DevRoot=>. */
+/* Slurm's allocation to sbox's --gpu: a list of gres indices, each a File=
+ * node in gres.conf, named in the inventory as /dev/<node below DevRoot=>. */
 static const char *env_get(char **env, const char *name)
 {
 	size_t n = strlen(name);
@@ -139,18 +138,28 @@ static const char *env_get(char **env, const char *name)
 	return NULL;
 }
 
-int sbox_slurm_add_gpus(struct vec *a, char **env)
+/* The task's environment is the job's: what srun or sbatch exported, with
+ * Slurm's own variables set over it.  Slurm's GPU plugin sets (or, for a
+ * step without GPUs, unsets) only the variable of the step's kind:
+ * SLURM_STEP_GPUS for a step, SLURM_JOB_GPUS for the batch script.  The
+ * other one is whatever the submitter exported (SLURM_JOB_GPUS=0,1,2,3
+ * srun --gres=none ...), so it is never read, not even as a fallback. */
+static const char *gpus_var(bool batch_step)
+{
+	return batch_step ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS";
+}
+
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step)
 {
 	char list[1024], dev_root[4096] = "/dev", *inv, *p, *tok;
-	const char *v = env_get(env, "SLURM_STEP_GPUS");
+	const char *var = gpus_var(batch_step);
+	const char *v = env_get(env, var);
 	int rc = 0;
 
-	if (!v)
-		v = env_get(env, "SLURM_JOB_GPUS");
 	if (!v || !*v)
 		return 0;
 	if (snprintf(list, sizeof list, "%s", v) >= (int)sizeof list) {
-		sbox_slurm_task_error("SLURM_STEP_GPUS too long");
+		sbox_slurm_task_error("%s too long", var);
 		return -1;
 	}
 	inv = read_inventory(dev_root, sizeof dev_root);

@@ -37,8 +37,11 @@ int sbox_slurm_vec_addf(struct vec *a, const char *fmt, ...) __attribute__((form
 /* On the task's stderr (the job's) and in slurmd's log. */
 void sbox_slurm_task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* gpus.c: --gpu=UUID for each GPU of SLURM_STEP_GPUS (else SLURM_JOB_GPUS). */
-int sbox_slurm_add_gpus(struct vec *a, char **env);
+/* gpus.c: --gpu=UUID for each GPU Slurm allocated to the step: the
+ * variable Slurm itself sets or unsets for this kind of step (batch:
+ * SLURM_JOB_GPUS; any other: SLURM_STEP_GPUS), never the other one, which
+ * the job's own environment may carry. */
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step);
 
 /* cgroups.c */
 int sbox_slurm_own_cgroup(char *out, size_t size);

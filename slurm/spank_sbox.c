@@ -20,6 +20,7 @@
  */
 #include <stdint.h>     /* spank.h needs it first */
 #include <slurm/spank.h>
+#include <slurm/slurm.h>  /* SLURM_BATCH_SCRIPT */
 
 #include <ctype.h>
 #include <errno.h>
@@ -60,6 +61,7 @@ static struct {
 	bool sbox;
 	char *policy;
 	char *sets;             /* SET_SEP-joined */
+	bool batch_step;        /* the batch script's step (S_JOB_STEPID) */
 } job;
 
 static int opt_sbox(int val, const char *optarg, int remote);
@@ -443,7 +445,7 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 	}
 	if (sbox_slurm_vec_addf(a, "--cgroup-parent=%s", cg))
 		return -1;
-	if (sbox_slurm_add_gpus(a, t->env) < 0)
+	if (sbox_slurm_add_gpus(a, t->env, job.batch_step) < 0)
 		return -1;
 	if (t->cwd[0] && sbox_slurm_vec_addf(a, "--chdir=%s", t->cwd))
 		return -1;
@@ -671,6 +673,7 @@ static void helper_main(int sock, uid_t uid, gid_t gid)
 int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 {
 	int sv[2];
+	uint32_t stepid;
 	uid_t uid;
 	gid_t gid;
 
@@ -685,6 +688,14 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		sbox_slurm_task_error("can't get the job's user");
 		return -1;
 	}
+	/* Which of the job's GPU variables is Slurm's (gpus.c), from
+	 * Slurm's side, before the fork: the helper reads the task's
+	 * environment, not how it came to be. */
+	if (spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS) {
+		sbox_slurm_task_error("can't get the job's step id");
+		return -1;
+	}
+	job.batch_step = stepid == SLURM_BATCH_SCRIPT;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		sbox_slurm_task_error("socketpair: %s", strerror(errno));
 		return -1;

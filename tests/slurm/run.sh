@@ -95,6 +95,28 @@ grep -qx nvidia0 <<<"$out" && ! grep -qx nvidia1 <<<"$out" && grep -q "gpu1: Ope
 as_user srun -n1 --sbox sh -c "cat /tmp/gpu0 2>&1; true"
 expect "no gres: every GPU node refused (EPERM)" 0 "gpu0: Operation not permitted"
 
+# Hostile: the job's environment names GPUs Slurm did not allocate.  The
+# step's own variable is Slurm's (set, or unset when the step has none);
+# the other one, and a batch step's copy of the step's, are the user's.
+as_user env SLURM_JOB_GPUS=0,1,2,3 srun -n1 --sbox sh -c 'ls /dev | grep -c "^nvidia[0-9]"; cat /tmp/gpu0 2>&1; echo "cvd=$CUDA_VISIBLE_DEVICES"; true'
+expect "hostile: SLURM_JOB_GPUS=0,1,2,3 exported into a step without gres grants nothing" 0 \
+	"gpu0: Operation not permitted" "cvd=.+|No such device"
+as_user env SLURM_JOB_GPUS=0,1,2,3 srun -n1 --gres=gpu:1 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; true'
+expect "hostile: SLURM_JOB_GPUS=0,1,2,3 with gres gpu:1: only the step's GPU" 0 "^nvidia0 $" "nvidia[123]"
+printf '#!/bin/sh\nls /dev | grep -c "^nvidia[0-9]"; cat /tmp/gpu0 2>&1; echo "cvd=$CUDA_VISIBLE_DEVICES"\n' >"$dir/work/spoof.sh"
+chmod 755 "$dir/work/spoof.sh"
+as_user env SLURM_STEP_GPUS=0,1 SLURM_JOB_GPUS=0,1 sbatch --wait -o "$dir/work/spoof.out" --sbox "$dir/work/spoof.sh"
+out=$(cat "$dir/work/spoof.out" 2>&1)
+expect "hostile: a batch job without gres, SLURM_STEP_GPUS and SLURM_JOB_GPUS exported, grants nothing" 0 \
+	"gpu0: Operation not permitted" "cvd=.+|No such device"
+
+as_user env SLURM_STEP_GPUS=0,1,2,3 sbatch --wait --gres=gpu:1 -o "$dir/work/spoof1.out" --sbox "$dir/work/spoof.sh"
+out=$(cat "$dir/work/spoof1.out" 2>&1)
+expect "hostile: a batch job with gres gpu:1, SLURM_STEP_GPUS=0,1,2,3 exported: its one GPU only" 0 \
+	"^1$" "cvd=.*,"
+grep -q "gpu0: No such device or address" <<<"$out" && grep -q "cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$" <<<"$out" ||
+	nok "batch gres gpu:1: gres 0 granted" "$out"
+
 # gres 2 is nvidia2 (minor 2), which is sbox's GPU 3 (bus order): the
 # mapping goes by node, not by index.
 as_user srun -n1 --gres=gpu:3 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
