@@ -219,6 +219,40 @@ static int build_plan(struct plan *p, const struct sbox_security *s, struct sbox
 	return 0;
 }
 
+int sbox_seccomp_lifts_deny(const struct sbox_security *s, char *out, size_t size,
+			    struct sbox_err *err)
+{
+	struct sbox_security profile = *s;
+	struct plan p = { 0 };
+	int found = 0;
+
+	/* The profile's own layers, before any entry edits them. */
+	profile.syscall_filter.n = 0;
+	if (build_plan(&p, &profile, err) < 0) {
+		free(p.v);
+		return -1;
+	}
+	for (size_t i = 0; i < s->syscall_filter.n && !found; i++) {
+		const char *e = s->syscall_filter.v[i];
+		char name[128];
+		int nr;
+
+		/* Denies only add; a group only extends the strict allow
+		 * list (apply_one). */
+		if (e[0] == '~' || e[0] == '@')
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(e, ":"), e);
+		nr = seccomp_syscall_resolve_name(name);
+		for (size_t k = 0; nr >= 0 && k < p.n && !found; k++)
+			if (p.v[k].nr == nr && (p.v[k].deny || p.v[k].args != ARGS_NONE)) {
+				snprintf(out, size, "%s", e);
+				found = 1;
+			}
+	}
+	free(p.v);
+	return found;
+}
+
 #define CMP_MASKED(arg, mask, value) SCMP_CMP64(arg, SCMP_CMP_MASKED_EQ, mask, value)
 
 /* personality(2): only what Docker's profile allows, PER_LINUX and

@@ -39,6 +39,7 @@
 #include "common/util.h"
 #include "policy/parse.h"
 #include "sandbox/host.h"
+#include "sandbox/seccomp.h"
 #include "wire/fdpass.h"
 
 struct refusal {
@@ -293,6 +294,29 @@ static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 	ctx->tasks_total = host.tasks_total;
 }
 
+/* The site's [Bounds] on a policy, and the filter's deny layer, which a
+ * client may not edit away where the site keeps the filter on: a
+ * SystemCallFilter= entry naming unshare or bpf turns off what
+ * SeccompProfile=none would (sbox_seccomp_lifts_deny()). */
+static int check_bounds(struct sboxd *d, const struct sbox_policy *p,
+			const struct sbox_requester *who, const struct sbox_bounds_ctx *ctx,
+			struct sbox_err *err)
+{
+	const struct sbox_bounds *b = &d->site.daemon.bounds;
+	char entry[128];
+	int r;
+
+	if (sbox_bounds_check_policy(b, p, who, ctx, err) < 0)
+		return -1;
+	if (!sbox_bounds_apply_to(who) || b->allow_no_seccomp || p->sec.seccomp == SBOX_SECCOMP_NONE)
+		return 0;
+	r = sbox_seccomp_lifts_deny(&p->sec, entry, sizeof(entry), err);
+	if (r > 0)
+		return sbox_fail(err, 0, "SystemCallFilter=%s lifts the filter's deny of that call, past the site bound AllowNoSeccomp=no (%s)",
+				 entry, b->file ? b->file : "the site configuration");
+	return r;
+}
+
 /* env: PLACE's answer also carries the resolved policy's Environment=
  * (NULL for LAUNCH). */
 static void reply_launched(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
@@ -445,7 +469,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		goto out;
 	}
 	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p.devices.gpus.n);
-	if (sbox_bounds_check_policy(&d->site.daemon.bounds, &p, who, &ctx, &r->err) < 0) {
+	if (check_bounds(d, &p, who, &ctx, &r->err) < 0) {
 		refuse(r, SBOX_E_BOUND);
 		goto out;
 	}
@@ -673,8 +697,7 @@ static bool still_waits(struct sboxd *d, const struct queued_launch *q)
 	if (build_policy(d, &q->msg, &p, &r) == 0 &&
 	    leases_choose(d, &q->who, &p, q->msg.gpu_count, idx, &n, &r.err) == 1) {
 		bounds_ctx(&ctx, q->msg.gpu_count ? q->msg.gpu_count : p.devices.gpus.n);
-		waits = sbox_bounds_check_policy(&d->site.daemon.bounds, &p, &q->who, &ctx,
-						 &r.err) == 0;
+		waits = check_bounds(d, &p, &q->who, &ctx, &r.err) == 0;
 	}
 	sbox_policy_free(&p);
 	return waits;
@@ -757,7 +780,7 @@ int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
 		goto fail;
 	}
 	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p->devices.gpus.n);
-	if (sbox_bounds_check_policy(&d->site.daemon.bounds, p, who, &ctx, &r.err) < 0) {
+	if (check_bounds(d, p, who, &ctx, &r.err) < 0) {
 		refuse(&r, SBOX_E_BOUND);
 		goto fail;
 	}

@@ -299,6 +299,20 @@ static void test_refused_user_and_bounds(void **state)
 	assert_cmd(&r, 125);
 	assert_cmd_err(&r, "User=root is not the caller (uid 65534)");
 	cmd_free(&r);
+	/* Hostile: the filter edited away one call at a time, which
+	 * AllowNoSeccomp=no refuses as it refuses SeccompProfile=none. */
+	RUN(&r, NOBODY, "--set", "SystemCallFilter=getpid unshare", D.probe, "syscalls");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "SystemCallFilter=unshare lifts the filter's deny of that call, past the site bound AllowNoSeccomp=no (");
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--set", "SystemCallFilter=ioctl", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "SystemCallFilter=ioctl lifts the filter's deny");
+	cmd_free(&r);
+	/* Denials and calls the profile never refused stay the client's. */
+	RUN(&r, NOBODY, "--set", "SystemCallFilter=~getcwd getpid", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
 	/* Within the bounds (the site's default MemoryMax=128M applies). */
 	RUN(&r, NOBODY, D.probe, "exit", "0");
 	assert_cmd(&r, 0);
@@ -308,6 +322,15 @@ static void test_refused_user_and_bounds(void **state)
 	cmd_free(&r);
 	/* Root is not bounded. */
 	RUN(&r, 0, "--memory", "1G", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, 0, "--set", "SystemCallFilter=unshare", D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+	/* A site that allows the filter off allows editing it. */
+	sboxd_start(&D, "[Bounds]\nAllowNoSeccomp=yes\n");
+	RUN(&r, NOBODY, "--set", "SystemCallFilter=unshare", D.probe, "exit", "0");
 	assert_cmd(&r, 0);
 	cmd_free(&r);
 	assert_int_equal(sboxd_stop(&D), 0);

@@ -594,6 +594,46 @@ static void test_filter_edits(void **state)
 	assert_outcome(kill, p_getpid, "ok");
 }
 
+/* A site that keeps the filter on (AllowNoSeccomp=no) must see the entries
+ * that edit its deny layer away: exact names the profile refuses or whose
+ * arguments it checks; not denials, groups, or calls it never refused. */
+static void assert_lifts(const char *profile, const char *const *entries, const char *want)
+{
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	char got[128] = "";
+	int r;
+
+	sbox_policy_init(&p);
+	if (profile)
+		set_ok(&p, "SeccompProfile", profile);
+	for (size_t i = 0; entries[i]; i++)
+		set_ok(&p, "SystemCallFilter", entries[i]);
+	r = sbox_seccomp_lifts_deny(&p.sec, got, sizeof(got), &err);
+	if (want) {
+		assert_int_equal(r, 1);
+		assert_string_equal(got, want);
+	} else {
+		assert_int_equal(r, 0);
+	}
+	sbox_policy_free(&p);
+}
+
+static void test_filter_lifts_deny(void **state)
+{
+	(void)state;
+	assert_lifts(NULL, (const char *const[]){ "unshare", NULL }, "unshare");
+	assert_lifts(NULL, (const char *const[]){ "read", "bpf", NULL }, "bpf");
+	assert_lifts(NULL, (const char *const[]){ "ioctl", NULL }, "ioctl");       /* TIOCSTI */
+	assert_lifts(NULL, (const char *const[]){ "clone", NULL }, "clone");       /* CLONE_NEWUSER */
+	assert_lifts(NULL, (const char *const[]){ "~unshare", "unshare", NULL }, "unshare");
+	assert_lifts("strict", (const char *const[]){ "ptrace", NULL }, "ptrace");
+	assert_lifts(NULL, (const char *const[]){ "read", "getpid", NULL }, NULL);
+	assert_lifts(NULL, (const char *const[]){ "~getcwd:ENOSYS", "~ptrace", NULL }, NULL);
+	assert_lifts(NULL, (const char *const[]){ "@system-service", "@mount", NULL }, NULL);
+	assert_lifts("strict", (const char *const[]){ "sethostname", "@default", NULL }, NULL);
+}
+
 static void test_filter_strict(void **state)
 {
 	const char *const strict[] = { "SeccompProfile", "strict", NULL };
@@ -860,6 +900,7 @@ int main(void)
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_filter_default),
 		cmocka_unit_test(test_filter_edits),
+		cmocka_unit_test(test_filter_lifts_deny),
 		cmocka_unit_test(test_filter_strict),
 		cmocka_unit_test(test_filter_cache),
 		cmocka_unit_test(test_filter_cache_bounded),
