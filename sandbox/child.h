@@ -60,8 +60,16 @@ struct sbox_prepared {
 	/* P1d: the GPUs granted: their variables join the environment at
 	 * P5. */
 	struct sbox_gpu_grant grant;
-	/* P1b: who the worker runs as (its HOME and USER at P5). */
+	/* P1b: who the worker runs as (its HOME and USER at P5), and with
+	 * which groups: a pool's P5a resolves them again for the request. */
 	uid_t worker_uid;
+	gid_t worker_gid;
+	gid_t *worker_groups;
+	size_t n_worker_groups;
+	/* P1: the namespaces' ids, as P1b resolved the identity in them. */
+	bool userns;
+	uid_t mapped_uid;
+	gid_t mapped_gid;
 	/* P3: init says PREPARED at S1c (a pool's); ready once it has. */
 	bool announce;
 	bool ready;

@@ -47,6 +47,9 @@
  *                                             its own capabilities)
  *                                         C6d <-- S1c PREPARED (a pool's);
  *      (sbox_specialise)                      wait for the request
+ *  P5a a pool's: the worker's ids and
+ *      groups resolved again, as they
+ *      are now, or no specialising;
  *  P5  the worker's environment for
  *      this request (host passwd, the
  *      GPU grant's variables);
@@ -409,6 +412,13 @@ static void prepared_take(struct launch *l, struct sbox_prepared *p)
 	p->grant = l->grant;
 	sbox_gpu_grant_init(&l->grant);
 	p->worker_uid = l->ident.uid;
+	p->worker_gid = l->ident.gid;
+	p->worker_groups = sbox_steal_ptr(l->ident.groups);
+	p->n_worker_groups = l->ident.n_groups;
+	l->ident.n_groups = 0;
+	p->userns = l->r.userns;
+	p->mapped_uid = l->r.uid;
+	p->mapped_gid = l->r.gid;
 	p->announce = l->r.announce;
 }
 
@@ -447,6 +457,48 @@ int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *lau
 		 struct sbox_prepared **out, struct sbox_err *err)
 {
 	return prepare(policy, launch, true, out, err);
+}
+
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The same groups, in any order. */
+static bool same_groups(gid_t *a, size_t na, gid_t *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	qsort(a, na, sizeof(*a), cmp_gid);
+	qsort(b, nb, sizeof(*b), cmp_gid);
+	return na == 0 || memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+/* P5a, specialise, a pool's sandbox: who the worker runs as, resolved
+ * again for this request.  P1b resolved it when the sandbox was prepared,
+ * which may be days ago and is the requester's to choose: a user removed
+ * from a group since, or a uid given to a new account, must not start a
+ * worker with the groups of then.  A difference fails the specialisation
+ * (a pool launches in full instead, resolved afresh). */
+static int p5a_identity_current(struct sbox_prepared *p, const struct sbox_policy *policy,
+				const struct sbox_launch *launch, struct sbox_err *err)
+{
+	struct sbox_identity now = { 0 };
+	bool same;
+
+	if (!p->announce)
+		return 0;
+	if (sbox_identity_resolve(&now, policy, launch, p->userns, p->mapped_uid, p->mapped_gid,
+				  err) < 0)
+		return -1;
+	same = now.uid == p->worker_uid && now.gid == p->worker_gid &&
+	       same_groups(now.groups, now.n_groups, p->worker_groups, p->n_worker_groups);
+	sbox_identity_free(&now);
+	if (!same)
+		return sbox_fail(err, ESTALE, "the worker's user or groups changed since the sandbox was prepared");
+	return 0;
 }
 
 /* P5, specialise: the worker's environment, for the user P1b resolved
@@ -539,7 +591,8 @@ int sbox_specialise(struct sbox_prepared *p, const struct sbox_policy *policy,
 	*out = NULL;
 	if (!launch->argv || !launch->argv[0])
 		sbox_fail(err, EINVAL, "no command to run");
-	else if ((envp = p5_environment(p, policy, launch, err)) &&
+	else if (p5a_identity_current(p, policy, launch, err) == 0 &&
+		 (envp = p5_environment(p, policy, launch, err)) &&
 		 p5b_limits(p, policy, err) == 0 &&
 		 p5c_bind_sources(p, policy, launch, &trees, err) == 0 &&
 		 s1c_request(p, policy, launch, envp, trees, err) == 0) {

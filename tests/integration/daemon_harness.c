@@ -8,11 +8,13 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +95,12 @@ static void launch_daemon(struct sboxd *d)
 		dup2(log, 1);
 		dup2(log, 2);
 		setpgid(0, 0);
+		if (d->group_file[0] &&
+		    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+		     mount(d->group_file, "/etc/group", NULL, MS_BIND, NULL) < 0)) {
+			perror("sboxd's own /etc/group");
+			_exit(98);
+		}
 		execl(path, "sboxd", "--foreground", "--config", d->conf, "--socket", d->sock,
 		      (char *)NULL);
 		_exit(99);

@@ -29,6 +29,9 @@ struct sboxd {
 	char sboxrun[256];      /* copies nobody may run */
 	char probe[256];
 	char agent[256];
+	/* Set: sboxd runs in a mount namespace of its own where this file
+	 * is /etc/group, which a test may edit (the host's stays as it is). */
+	char group_file[256];
 	pid_t pid;
 };
 

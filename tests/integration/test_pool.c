@@ -44,6 +44,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	sboxd_cleanup(&D);
+	D.group_file[0] = '\0';
 	return 0;
 }
 
@@ -227,6 +228,68 @@ static void test_other_user_never_gets_it(void **state)
 	assert_non_null(strstr(r.out, "\nuid=65534\n"));
 	cmd_free(&r);
 	assert_false(alive(roots));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* sboxd's /etc/group (D.group_file): the host's, and nobody in group
+ * 4242 or not. */
+static void write_group_file(bool nobody_in_4242)
+{
+	FILE *in = fopen("/etc/group", "r"), *out;
+	char line[4096];
+
+	assert_non_null(in);
+	/* In place: the bind mount shows the same inode. */
+	out = fopen(D.group_file, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in))
+		if (strncmp(line, "sboxpool:", 9) != 0)
+			fputs(line, out);
+	fprintf(out, "sboxpool:x:4242:%s\n", nobody_in_4242 ? "nobody" : "");
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* Hostile: a sandbox prepared while nobody was in group 4242 must not
+ * start a worker with that group once nobody has left it, however long
+ * the sandbox waited and whenever nobody chooses to use it. */
+static void test_groups_as_they_are_now(void **state)
+{
+	pid_t pids[POOL_MAX];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(D.group_file, sizeof(D.group_file), "%s/group", D.dir);
+	write_group_file(true);
+	assert_int_equal(chmod(D.group_file, 0644), 0);
+	sboxd_start(&D, "[Pool]\nSize=1\n");
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
+	cmd_free(&r);
+	wait_pool(1, pids, 10000);
+	write_group_file(false);
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\ngroups=65534\n"));
+	cmd_free(&r);
+	/* The stale one went, and was said. */
+	assert_false(alive(pids[0]));
+	{
+		char *log = sboxd_log(&D);
+
+		assert_non_null(strstr(log, "the worker's user or groups changed since the sandbox was prepared"));
+		free(log);
+	}
+	/* Refilled with the groups of now, and served. */
+	wait_pool(1, pids, 10000);
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\ngroups=65534\n"));
+	cmd_free(&r);
+	assert_false(alive(pids[0]));
 	assert_true(sboxd_no_jobs(&D, 3000));
 	assert_int_equal(sboxd_stop(&D), 0);
 }
@@ -857,6 +920,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_pooled_sees_what_full_sees, teardown),
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
+		cmocka_unit_test_teardown(test_groups_as_they_are_now, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
 		cmocka_unit_test_teardown(test_binds_are_specialised, teardown),
