@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <poll.h>
@@ -90,8 +91,47 @@ static const char *const job_directives[] = {
 	"SeccompProfile", "SystemCallFilter", "SystemCallErrorNumber", "LimitCPU",
 	"LimitFSIZE", "LimitDATA", "LimitSTACK", "LimitCORE", "LimitRSS", "LimitNOFILE",
 	"LimitAS", "LimitNPROC", "LimitMEMLOCK", "LimitLOCKS", "LimitSIGPENDING",
-	"LimitMSGQUEUE", "LimitNICE", "LimitRTPRIO", "LimitRTTIME", NULL
+	"LimitMSGQUEUE", "LimitRTTIME", NULL
 };
+
+/* sboxrun runs as root here, where sboxd's [Bounds] don't apply: what a
+ * job may do with the directives above is what sboxd's default bounds let
+ * an ordinary client do (policy/bounds.c, sboxd/launch.c check_bounds),
+ * and the site's policy= is the job's starting point, not a suggestion:
+ * - no list of the site's reset (an empty value clears the site's masks,
+ *   tmpfs or denials);
+ * - the filter stays on (AllowNoSeccomp=no): no SeccompProfile=none, and
+ *   SystemCallFilter= only adds denials (~NAME), since a name on its own
+ *   lifts that call's deny (unshare, bpf, ioctl's TIOCSTI rule);
+ * - no_new_privs stays on (AllowNewPrivileges=no);
+ * - LimitNICE= and LimitRTPRIO=, which only grant (a nice value below 0,
+ *   real-time priority on cores the node shares), are the site's: they
+ *   are not in the list above.
+ * NULL: the value may go to sboxrun, which checks it as for any policy. */
+static const char *job_value_refused(const char *name, size_t len, const char *v)
+{
+	static const char *const lists[] = { "InaccessiblePaths", "TemporaryFileSystem",
+					     "SystemCallFilter", NULL };
+	const char *w;
+
+	for (size_t i = 0; lists[i]; i++)
+		if (strlen(lists[i]) == len && strncmp(lists[i], name, len) == 0 && !*v)
+			return "an empty value would reset the site's list";
+	if (len == 14 && strncmp(name, "SeccompProfile", len) == 0 &&
+	    strcmp(v, "default") != 0 && strcmp(v, "strict") != 0)
+		return "a job may choose default or strict, never turn the filter off";
+	if (len == 15 && strncmp(name, "NoNewPrivileges", len) == 0 &&
+	    strcasecmp(v, "yes") != 0 && strcasecmp(v, "true") != 0 && strcasecmp(v, "on") != 0 &&
+	    strcmp(v, "1") != 0)
+		return "no_new_privs stays on for a job";
+	if (len == 16 && strncmp(name, "SystemCallFilter", len) == 0)
+		for (w = v; *w; w += strcspn(w, " \t")) {
+			w += strspn(w, " \t");
+			if (*w && *w != '~')
+				return "a job may only add denials (~NAME): a name on its own lifts that call's deny";
+		}
+	return NULL;
+}
 
 static int opt_sbox(int val, const char *optarg, int remote)
 {
@@ -237,10 +277,10 @@ static bool job_directive(const char *name, size_t len)
 }
 
 /* One DIRECTIVE=VALUE from the job becomes `--set DIRECTIVE=VALUE`, if the
- * job may set that directive; sboxrun checks the value. */
+ * job may set that directive to that value; sboxrun checks the value. */
 static int add_job_set(struct vec *a, const char *line, const char *where)
 {
-	const char *eq = strchr(line, '=');
+	const char *eq = strchr(line, '='), *why;
 	size_t len;
 
 	if (!eq) {
@@ -258,6 +298,11 @@ static int add_job_set(struct vec *a, const char *line, const char *where)
 	eq++;
 	while (isspace((unsigned char)*eq))
 		eq++;
+	why = job_value_refused(line, len, eq);
+	if (why) {
+		sbox_slurm_task_error("%s: %.*s=%s: %s (docs/slurm.md)", where, (int)len, line, eq, why);
+		return -1;
+	}
 	return sbox_slurm_vec_addf(a, "--set=%.*s=%s", (int)len, line, eq);
 }
 

@@ -42,7 +42,7 @@ mounts_before=$(grep -c . /proc/self/mountinfo)
 # the allocated GPU's opens (ENXIO: no driver), another's is refused (EPERM).
 fake=$dir/cluster/fake/dev
 mkdir -p "$dir/etc"
-printf '[Sandbox]\nBindReadOnlyPaths=%s/nvidia0:/tmp/gpu0 %s/nvidia1:/tmp/gpu1\n' "$fake" "$fake" \
+printf '[Sandbox]\nBindReadOnlyPaths=%s/nvidia0:/tmp/gpu0 %s/nvidia1:/tmp/gpu1\nInaccessiblePaths=/etc/issue\n' "$fake" "$fake" \
 	>"$dir/etc/slurm.policy"
 chmod 755 "$dir/etc"; chmod 644 "$dir/etc/slurm.policy"
 cluster_start "$dir/cluster" "$dir/bin/spank_sbox.so" "$dir/bin/sboxrun" \
@@ -140,6 +140,29 @@ as_user srun -n1 --sbox-set=BindPaths=/etc:/mnt sh -c 'echo RAN'
 expect "--sbox-set BindPaths=: refused (the site's), the task never runs" 1 "BindPaths= is the site's" "^RAN$"
 as_user srun -n1 --sbox-set=User=0 sh -c 'echo RAN'
 expect "--sbox-set User=0: refused, the task never runs" 1 "User= is the site's" "^RAN$"
+
+# Hostile: the job loosening what sboxd's bounds keep for any client, or
+# resetting the site's policy= lists.
+as_user srun -n1 --sbox sh -c 'cat /etc/issue 2>&1; true'
+expect "the site's policy=: InaccessiblePaths=/etc/issue holds in the job" 0 "Permission denied"
+as_user srun -n1 --sbox-set=InaccessiblePaths= sh -c 'cat /etc/issue; echo RAN'
+expect "hostile: --sbox-set=InaccessiblePaths= (resetting the site's masks) refused, never run" 1 \
+	"an empty value would reset the site's list" "^RAN$"
+as_user srun -n1 --sbox-set=SeccompProfile=none sh -c 'echo RAN'
+expect "hostile: --sbox-set=SeccompProfile=none refused, never run" 1 "never turn the filter off" "^RAN$"
+as_user srun -n1 --sbox-set="SystemCallFilter=~ptrace unshare" sh -c 'echo RAN'
+expect "hostile: --sbox-set=SystemCallFilter=unshare (lifting a deny) refused, never run" 1 \
+	"a job may only add denials" "^RAN$"
+as_user srun -n1 --sbox-set=NoNewPrivileges=no sh -c 'echo RAN'
+expect "hostile: --sbox-set=NoNewPrivileges=no refused, never run" 1 "no_new_privs stays on" "^RAN$"
+as_user srun -n1 --sbox-set=LimitRTPRIO=99 sh -c 'echo RAN'
+expect "hostile: --sbox-set=LimitRTPRIO=99 refused (the site's), never run" 1 "LimitRTPRIO= is the site's" "^RAN$"
+printf '[Sandbox]\nLimitNICE=40\n' >"$dir/work/nice.policy"
+chmod 644 "$dir/work/nice.policy"
+as_user srun -n1 --sbox-policy="$dir/work/nice.policy" sh -c 'echo RAN'
+expect "hostile: LimitNICE=40 in the job's policy file refused, never run" 1 "LimitNICE= is the site's" "^RAN$"
+as_user srun -n1 --sbox-set="SystemCallFilter=~getcwd:ENOSYS" --sbox-set=SeccompProfile=strict sh -c 'echo RAN'
+expect "a job's denials and the strict profile still its own" 0 "^RAN$"
 
 secret=$dir/work/root-only.policy
 printf '[Sandbox]\nTasksMax=6\n' >"$secret"
