@@ -114,7 +114,7 @@ static const char *hierarchy_dir(const char *ctrls, char *buf, size_t size)
 	return stat(buf, &st) == 0 ? buf : NULL;
 }
 
-int sbox_slurm_join_cgroups_of(pid_t pid)
+static int join_cgroups_of(pid_t pid)
 {
 	char file[64], line[4096];
 	FILE *f;
@@ -150,6 +150,22 @@ int sbox_slurm_join_cgroups_of(pid_t pid)
 	}
 	fclose(f);
 	return rc;
+}
+
+int sbox_slurm_join_task_cgroups(pid_t task)
+{
+	if (join_cgroups_of(task) < 0)
+		return -1;
+	/* The task is our parent until it dies; had it died before or
+	 * while its cgroups were read, its pid may have named another
+	 * process by then (and we would have been given to a reaper, whose
+	 * cgroups getppid() would name: outside Slurm's limits).  Still our
+	 * parent now: it was alive all along, the cgroups were its own. */
+	if (getppid() != task) {
+		sbox_slurm_task_error("the task was not run: it ended before its sandbox could join its cgroups");
+		return -1;
+	}
+	return 0;
 }
 
 /* Removes the empty directories below and at dir, deepest first; a busy

@@ -45,7 +45,10 @@ int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step);
 
 /* cgroups.c */
 int sbox_slurm_own_cgroup(char *out, size_t size);
-int sbox_slurm_join_cgroups_of(pid_t pid);
+/* The helper (the task's child) joins the task's cgroups, every hierarchy,
+ * and checks the task is still its parent after: -1 (said on the task's
+ * stderr) when it is not, as its cgroups may have been another's. */
+int sbox_slurm_join_task_cgroups(pid_t task);
 void sbox_slurm_note_missing_levels(const char *cg);
 void sbox_slurm_remove_made_levels(void);
 void sbox_slurm_rmdir_empty_tree(const char *dir);

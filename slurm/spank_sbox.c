@@ -686,7 +686,7 @@ static void __attribute__((noreturn)) run_sboxrun(struct vec *argv, struct vec *
 	end_like(st);
 }
 
-static void helper_main(int sock, uid_t uid, gid_t gid)
+static void helper_main(int sock, uid_t uid, gid_t gid, pid_t task)
 {
 	struct vec argv = { 0 }, envp = { 0 };
 	struct task_msg t;
@@ -706,7 +706,7 @@ static void helper_main(int sock, uid_t uid, gid_t gid)
 		_exit(1);
 	}
 	t.cwd = cw[0] ? cw[0] : (cwdv[0] = "");
-	if (sbox_slurm_join_cgroups_of(getppid()) < 0)
+	if (sbox_slurm_join_task_cgroups(task) < 0)
 		_exit(1);
 	if (build_argv(&argv, &envp, &t, uid, gid) < 0) {
 		sbox_slurm_task_error("the task was not run: its sandbox can't be described (above)");
@@ -719,6 +719,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 {
 	int sv[2];
 	uint32_t stepid;
+	pid_t task;
 	uid_t uid;
 	gid_t gid;
 
@@ -741,6 +742,10 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		return -1;
 	}
 	job.batch_step = stepid == SLURM_BATCH_SCRIPT;
+	/* The task (this process): the helper joins its cgroups by this pid,
+	 * never by getppid() at that time, which after the task's death names
+	 * whoever inherited the helper. */
+	task = getpid();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		sbox_slurm_task_error("socketpair: %s", strerror(errno));
 		return -1;
@@ -752,7 +757,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 	if (helper_pid == 0) {
 		close(sv[1]);
-		helper_main(sv[0], uid, gid);
+		helper_main(sv[0], uid, gid, task);
 	}
 	close(sv[0]);
 	helper_sock = sv[1];

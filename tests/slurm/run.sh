@@ -266,5 +266,28 @@ mounts_after=$(grep -c . /proc/self/mountinfo)
 processes: $procs
 mounts: $mounts ($mounts_before lines before, $mounts_after after)"
 
+# Hostile: the task killed between handing the helper its description and
+# the helper's join (a user's SIGKILL to its own task): the helper must
+# not join whoever inherited it (outside Slurm's cgroup) and run there.
+# Deterministic, outside the cluster: tests/slurm/join_check.c drives
+# slurm/cgroups.c with a task it kills first.
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	jc_cg=/sys/fs/cgroup/sbox-joincheck.$$
+else
+	jc_cg=/sys/fs/cgroup/pids/sbox-joincheck.$$
+fi
+if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/join_check" \
+	"$top/tests/slurm/join_check.c" "$top/slurm/cgroups.c" 2>"$dir/join_check.err" && mkdir "$jc_cg"; then
+	while IFS= read -r line; do
+		case $line in
+		"ok   - "*) ok "${line#ok   - }" ;;
+		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/join_check.log")" ;;
+		esac
+	done < <("$dir/join_check" "$jc_cg" 2>"$dir/join_check.log")
+	rmdir "$jc_cg"
+else
+	nok "join_check: can't build it or make $jc_cg" "$(cat "$dir/join_check.err")"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
