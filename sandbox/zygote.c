@@ -21,6 +21,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -426,6 +427,18 @@ int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t l
 
 /* P3's namespaces, made by W for itself; after the placement, so that the
  * cgroup namespace's root is W's own cgroup (C4). */
+/* W1 and W2 as a launched worker has them: a session of its own, so that
+ * it has no controlling terminal (NewSession=, by default: the template's
+ * /dev/tty is the caller's terminal, and /dev/tty is in every sandbox's
+ * /dev), and the policy's umask, not the template's. */
+static int z_session_and_umask(const struct sbox_policy *p, struct sbox_err *err)
+{
+	if (p->new_session && setsid() < 0)
+		return sbox_fail(err, errno, "starting the worker's own session");
+	umask(p->umask);
+	return 0;
+}
+
 static int z_namespaces(struct sbox_err *err)
 {
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
@@ -513,7 +526,8 @@ int sbox_zygote_specialise(const struct sbox_policy *p, const struct sbox_zygote
 	 * step that could leave the worker half-built. */
 	if (sbox_seccomp_compile(&filter, &p->sec, err) < 0)
 		return -1;
-	if (z_namespaces(err) >= 0 && z_host_and_lo(p, err) >= 0 && z_filesystem(p, g, err) >= 0 &&
+	if (z_session_and_umask(p, err) >= 0 && z_namespaces(err) >= 0 &&
+	    z_host_and_lo(p, err) >= 0 && z_filesystem(p, g, err) >= 0 &&
 	    z_close_fds(keep, n_keep, err) >= 0 && z_least_privilege(p, &filter, err) >= 0)
 		rc = 0;
 	sbox_seccomp_free(&filter);

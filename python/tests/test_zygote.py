@@ -693,6 +693,25 @@ def test_worker_filter_is_its_policys(zctx):
         assert p.exitcode == 0
 
 
+def test_worker_has_its_own_session_and_umask(zctx):
+    """Hostile: the template's session is the caller's, with its
+    terminal; a worker (NewSession=, by default) starts its own, so
+    /dev/tty (in every sandbox's /dev) reaches no terminal, and its umask
+    is the policy's, not the template's."""
+    real_only(zctx)
+    ctx = zctx(spares=0)
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.session_and_tty, args=(q,),
+                    sandbox={"set": {"UMask": "0027"}})
+    p.start()
+    r = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0
+    assert r["session_leader"], r
+    assert r["tty"] != "opened", r
+    assert r["umask"] == 0o027, r
+
+
 def test_limits_are_in_force(zctx):
     real_only(zctx)
     ctx = zctx(memory="64M", pids=32)

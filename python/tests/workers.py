@@ -1,6 +1,7 @@
 """Targets the tests run inside sandboxes (importable by the workers: the
 worker re-imports them by name, as spawn does)."""
 
+import errno
 import os
 import signal
 import socket
@@ -190,6 +191,19 @@ def zygote_report_tagged(tag, q, template_pid, done=None):
     """zygote_report(), sent as (tag, report): whose report it is."""
     tagged = type("Q", (), {"put": lambda self, d: q.put((tag, d))})()
     zygote_report(tagged, template_pid, done)
+
+
+def session_and_tty(q):
+    """Whether the worker leads a session of its own, its umask, and what
+    opening /dev/tty gives."""
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+        tty = "opened"
+    except OSError as e:
+        tty = errno.errorcode.get(e.errno, str(e.errno))
+    q.put({"session_leader": os.getsid(0) == os.getpid(), "umask": mask, "tty": tty})
 
 
 def getcwd_errno(q):
