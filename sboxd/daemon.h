@@ -146,6 +146,7 @@ struct job {
 	struct sbox_msg_stats stats;
 	struct waiter *waiters;
 	struct queued_launch *queued;       /* state QUEUED */
+	struct pool_note *pool_note;        /* its new shape, noted once STARTED */
 	/* Its end runs in a teardown thread: the cgroup still to remove,
 	 * which the keeper records until it is gone (the child's own copy,
 	 * valid until the end is collected). */
@@ -289,17 +290,23 @@ void keeper_on_event(struct sboxd *d, uint32_t events);
 int keeper_recover(struct sboxd *d, struct sbox_err *err);
 
 /* pool.c: sandboxes prepared ahead ([Pool]).  pool_take: a sandbox for
- * this launch from the pool, specialised (1, *out), or 0: launch in full
- * (the shape is noted for a refill).  pool_refill_due says when the
+ * this launch from the pool, specialised (1, *out), or 0: launch in full;
+ * a shape the pool does not know comes back in *note, which the job keeps
+ * (job.pool_note) until its worker STARTED: only then is the shape noted
+ * for refills (pool_note_commit), so that a launch that fails can't make
+ * room for itself in the pool (pool_note_free otherwise).  pool_refill_due says when the
  * loop should refill (monotonic usec; UINT64_MAX: nothing wanted), and
  * pool_refill prepares one sandbox, in an idle moment of the loop; pool_on_event reads a prepared init's
  * PREPARED or its end; pool_reap frees the records of the batch's dead
  * entries (reap_dead); pool_free ends them all (stop). */
 struct pool;
 struct pool_entry;
+struct pool_note;
 int pool_init(struct sboxd *d, struct sbox_err *err);
 int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_launch *l,
-	      struct sbox_child **out);
+	      struct sbox_child **out, struct pool_note **note);
+void pool_note_commit(struct sboxd *d, struct pool_note *n);
+void pool_note_free(struct pool_note *n);
 uint64_t pool_refill_due(const struct sboxd *d);
 void pool_refill(struct sboxd *d);
 void pool_on_event(struct sboxd *d, struct pool_entry *e);

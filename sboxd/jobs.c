@@ -116,6 +116,9 @@ static void read_events(struct sboxd *d, struct job *j)
 		switch (ev.kind) {
 		case SBOX_EV_STARTED:
 			j->state = SBOX_JOB_RUNNING;
+			/* A shape proves itself by a worker that ran. */
+			pool_note_commit(d, j->pool_note);
+			j->pool_note = NULL;
 			keeper_put(d, j);     /* a successor lists it as running */
 			break;
 		case SBOX_EV_SETUP_FAILED:

@@ -413,18 +413,24 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		.survive_launcher = d->keeper_fd >= 0,
 	};
 	struct sbox_child *child;
+	struct pool_note *note = NULL;
 
 	if (!own)
 		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
 	take_client_fds(&l, m, fds, pass_src, pass_tgt);
 	/* A sandbox prepared ahead for exactly this shape, else in full. */
-	if (!pool_take(d, p, &l, &child)) {
+	if (!pool_take(d, p, &l, &child, &note)) {
 		sboxd_closer_before_clone();
-		if (sbox_spawn(p, &l, &child, &r->err) < 0)
+		if (sbox_spawn(p, &l, &child, &r->err) < 0) {
+			pool_note_free(note);
 			return refuse(r, SBOX_E_LAUNCH);
+		}
 	}
-	if (give_to_job(d, j, child, r) < 0)
+	if (give_to_job(d, j, child, r) < 0) {
+		pool_note_free(note);
 		return -1;
+	}
+	j->pool_note = note;
 	mark_started(d, j, p);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * it: the request's argv, environment, cwd, hostname and fds go to an
  * init that has built everything else, and the limits whose values it
  * changes are written on the cgroup first.  Any other launch runs in full, as without a
- * pool, and its shape is noted, so that idle moments of the loop prepare
+ * pool, and its shape is noted once its worker started (pool_note_commit),
+ * so that idle moments of the loop prepare
  * sandboxes of it, one per turn: a refill never keeps a client waiting
  * behind more than one preparation's parent side (P1-P4); init's own
  * steps run in its process, and its PREPARED arrives as a loop event.
@@ -164,32 +165,82 @@ static void shape_make_room(struct sboxd *d, uid_t uid)
 		shape_drop(d, lru);
 }
 
-/* A shape asked for: kept, for idle moments to prepare sandboxes of.
- * Its refills prepare from the policy of the launch that noted it: its
- * limits' values too, which the next requests of the shape rewrite where
- * theirs differ (sbox_specialise(), P5b). */
-static int shape_note(struct sboxd *d, char *key, const struct sbox_policy *p,
-		      const struct sbox_launch *l)
+/* A shape asked for by a launch still running in full: noted only once its
+ * worker started (pool_note_commit).  A launch that fails (a mount init
+ * can't make, say) would otherwise evict another user's shape to make room
+ * for one whose every preparation fails, dropped after three, and the user
+ * could start over: no other user served from the pool, three wasted
+ * preparations per request. */
+struct pool_note {
+	char *key;
+	char *policy;
+	uid_t uid;
+	gid_t gid;
+	bool survive;
+};
+
+void pool_note_free(struct pool_note *n)
+{
+	if (!n)
+		return;
+	free(n->key);
+	free(n->policy);
+	free(n);
+}
+
+static struct pool_note *note_new(char *key, const struct sbox_policy *p,
+				  const struct sbox_launch *l)
+{
+	struct pool_note *n = calloc(1, sizeof(*n));
+
+	if (n)
+		n->policy = pool_shape_policy(p);
+	if (!n || !n->policy) {
+		free(n);
+		free(key);
+		return NULL;
+	}
+	n->key = key;
+	n->uid = l->caller_uid;
+	n->gid = l->caller_gid;
+	n->survive = l->survive_launcher;
+	return n;
+}
+
+/* A shape kept, for idle moments to prepare sandboxes of.  Its refills
+ * prepare from the policy of the launch that noted it: its limits' values
+ * too, which the next requests of the shape rewrite where theirs differ
+ * (sbox_specialise(), P5b).  Takes n. */
+static int shape_add(struct sboxd *d, struct pool_note *n)
 {
 	struct pool_shape *s = calloc(1, sizeof(*s));
-	char *policy = s ? pool_shape_policy(p) : NULL;
 
-	if (!policy) {
-		free(s);
-		free(key);
+	if (!s) {
+		pool_note_free(n);
 		return -1;
 	}
-	shape_make_room(d, l->caller_uid);
-	s->key = key;
-	s->policy = policy;
-	s->uid = l->caller_uid;
-	s->gid = l->caller_gid;
-	s->survive = l->survive_launcher;
+	shape_make_room(d, n->uid);
+	s->key = n->key;
+	s->policy = n->policy;
+	s->uid = n->uid;
+	s->gid = n->gid;
+	s->survive = n->survive;
 	s->last_used = sboxd_now();
 	s->next = d->pool->shapes;
 	d->pool->shapes = s;
 	d->pool->n_shapes++;
+	free(n);
 	return 0;
+}
+
+void pool_note_commit(struct sboxd *d, struct pool_note *n)
+{
+	if (!n)
+		return;
+	if (!d->pool || d->stopping || shape_find(d->pool, n->key))
+		pool_note_free(n);
+	else
+		shape_add(d, n);
 }
 
 /* Shapes=USER:FILE: the shape of USER's launch of FILE through sboxd
@@ -201,6 +252,7 @@ static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct 
 				       .caller_gid = c->gid,
 				       .survive_launcher = d->keeper_fd >= 0 };
 	struct sbox_policy p;
+	struct pool_note *note;
 	char *key = NULL;
 	int rc = -1;
 
@@ -215,7 +267,8 @@ static int prewarm(struct sboxd *d, const struct sbox_pool_shape_cfg *c, struct 
 		goto out;
 	}
 	key = pool_shape_key(&p, &l);
-	if (!key || shape_note(d, key, &p, &l) < 0) {
+	note = key ? note_new(key, &p, &l) : NULL;
+	if (!note || shape_add(d, note) < 0) {
 		sbox_fail(err, ENOMEM, "%s", c->policy_file);
 		goto out;
 	}
@@ -284,12 +337,13 @@ static bool serve(struct sboxd *d, struct pool_shape *s, const struct sbox_polic
 }
 
 int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_launch *l,
-	      struct sbox_child **out)
+	      struct sbox_child **out, struct pool_note **note)
 {
 	struct pool_shape *s;
 	char *key;
 
 	*out = NULL;
+	*note = NULL;
 	if (!d->pool || d->stopping || !pool_shape_poolable(p, l))
 		return 0;
 	key = pool_shape_key(p, l);
@@ -297,7 +351,7 @@ int pool_take(struct sboxd *d, const struct sbox_policy *p, const struct sbox_la
 		return 0;
 	s = shape_find(d->pool, key);
 	if (!s) {
-		shape_note(d, key, p, l);
+		*note = note_new(key, p, l);
 		return 0;
 	}
 	free(key);

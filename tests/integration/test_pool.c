@@ -232,6 +232,40 @@ static void test_other_user_never_gets_it(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Hostile: a launch that fails (a tmpfs its init can't mount on the
+ * read-only root) must not make room for its shape in the pool: with
+ * MaxShapes=1, nobody's failing launches would evict root's prepared
+ * sandbox, again and again, and every refill of the failing shape fails. */
+static void test_failing_launch_evicts_nothing(void **state)
+{
+	pid_t pids[POOL_MAX], roots;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Pool]\nSize=1\nMaxShapes=1\nMaxShapesPerUser=1\n");
+	RUN(&r, 0, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(wait_pool(1, pids, 10000), 1);
+	roots = pids[0];
+	for (int i = 0; i < 3; i++) {
+		RUN(&r, NOBODY, "--tmpfs", "/sbox-no-such-dir/t", D.probe, "exit", "0");
+		assert_cmd(&r, 125);
+		cmd_free(&r);
+	}
+	usleep(300 * 1000);
+	assert_true(alive(roots));
+	assert_int_equal(wait_pool(1, pids, 1000), 1);
+	/* And root is served it. */
+	RUN(&r, 0, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_false(alive(roots));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* sboxd's /etc/group (D.group_file): the host's, and nobody in group
  * 4242 or not. */
 static void write_group_file(bool nobody_in_4242)
@@ -921,6 +955,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pooled_sees_what_full_sees, teardown),
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_groups_as_they_are_now, teardown),
+		cmocka_unit_test_teardown(test_failing_launch_evicts_nothing, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
 		cmocka_unit_test_teardown(test_binds_are_specialised, teardown),
