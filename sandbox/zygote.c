@@ -577,6 +577,40 @@ static int in_a_sandbox(pid_t pid, bool *inside, struct sbox_err *err)
 	return 0;
 }
 
+/* Whether pid's user and group ids, all four of each (real, effective,
+ * saved, file system), are still uid and gid: those the sender had when it
+ * connected (SO_PEERCRED), which sboxd judged it by.  A sender that has
+ * since exec'd a setuid program (its socket kept by a child of its) would
+ * otherwise have that program's process placed in its own limits and
+ * device rules, and signalled by sboxd at its word. */
+static int same_ids(pid_t pid, uid_t uid, gid_t gid, bool *same, struct sbox_err *err)
+{
+	char path[64], buf[4096];
+	const char *u, *g;
+	unsigned long v[4];
+
+	*same = false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (sbox_read_text(path, buf, sizeof(buf)) < 0)
+		return sbox_fail(err, errno, "reading %s", path);
+	u = strstr(buf, "\nUid:");
+	g = strstr(buf, "\nGid:");
+	if (!u || !g)
+		return sbox_fail(err, EINVAL, "%s: no Uid: or Gid: line", path);
+	if (sscanf(u + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+		return sbox_fail(err, EINVAL, "%s: its Uid: line", path);
+	for (int i = 0; i < 4; i++)
+		if (v[i] != (unsigned long)uid)
+			return 0;
+	if (sscanf(g + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+		return sbox_fail(err, EINVAL, "%s: its Gid: line", path);
+	for (int i = 0; i < 4; i++)
+		if (v[i] != (unsigned long)gid)
+			return 0;
+	*same = true;
+	return 0;
+}
+
 static int alive(int pidfd)
 {
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
@@ -632,7 +666,7 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 			   int peer_pidfd, struct sbox_child **out, struct sbox_err *err)
 {
 	struct sbox_child *c;
-	bool inside;
+	bool inside, same;
 	pid_t pid;
 
 	*out = NULL;
@@ -656,6 +690,13 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 	if (inside) {
 		sbox_fail(err, EPERM, "placing pid %d: it is in a sandbox already (a placed or launched one); a process is placed once, before it runs anything",
 			  (int)pid);
+		goto fail;
+	}
+	if (same_ids(pid, l->caller_uid, l->caller_gid, &same, err) < 0)
+		goto fail;
+	if (!same) {
+		sbox_fail(err, EPERM, "placing pid %d: its user or group ids are not those it connected with (uid %u, gid %u)",
+			  (int)pid, (unsigned)l->caller_uid, (unsigned)l->caller_gid);
 		goto fail;
 	}
 	if (place_into_cgroup(c, pid, p, l, err) < 0)

@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <sched.h>
@@ -1143,6 +1144,54 @@ static void test_place_sender_gone(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Hostile: a sender that connected as nobody and is root by the time it
+ * sends PLACE (a setuid program exec'd by the connector, its socket kept by
+ * a child) must not have that process placed: sboxd judged the connection
+ * by nobody's credentials. */
+static void test_place_after_privilege_change(void **state)
+{
+	int out[2], st;
+	char buf[512] = "";
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	need_root();
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n[Pool]\nSize=0\n");
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sbox_client *c = sbox_client_new();
+		int r;
+
+		close(out[0]);
+		/* nobody, with root kept as the saved uid to come back to. */
+		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, 0) < 0 || sbox_client_connect(c, D.sock) < 0)
+			_exit(3);
+		if (setresuid(0, 0, 0) < 0)
+			_exit(4);
+		r = sbox_client_place(c, NULL, 0, NULL, NULL, 0);
+		dprintf(out[1], "%s\n", r < 0 ? sbox_client_error(c) : "placed");
+		sbox_client_free(c);
+		_exit(0);
+	}
+	close(out[1]);
+	n = read(out[0], buf, sizeof(buf) - 1);
+	close(out[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "its user or group ids are not those it connected with (uid 65534, gid 65534)"));
+	assert_true(sboxd_no_jobs(&D, 5000));
+	assert_int_equal(cgroups_of(D.pid), 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Inside a launched sandbox (test_place_from_launched_sandbox_refused):
  * PLACE this process through the socket, and say how it went. */
 static int place_self(const char *sock)
@@ -1165,6 +1214,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_check_clean, teardown),
 		cmocka_unit_test_teardown(test_direct_workers, teardown),
+		cmocka_unit_test_teardown(test_place_after_privilege_change, teardown),
 		cmocka_unit_test_teardown(test_direct_gpu, teardown),
 		cmocka_unit_test_teardown(test_direct_worker_names_another_cgroup, teardown),
 		cmocka_unit_test_teardown(test_sboxd_workers, teardown),
