@@ -652,8 +652,16 @@ static int place_into_cgroup(struct sbox_child *c, pid_t pid, const struct sbox_
 	    sbox_device_set_build(&devices, p, &grant, err) >= 0 &&
 	    sbox_cgroup_for_sandbox(p, &c->cgroup, err) >= 0 &&
 	    sbox_devices_enforce_cgroup(&devices, p, c->cgroup, geteuid(), err) >= 0) {
+		/* The move is by pid number (cgroup.procs has no pidfd form):
+		 * the making of the cgroup, its limits and its device rules
+		 * took milliseconds, in which a peer that ended could have
+		 * left its number to another process.  Checked again here,
+		 * the window left is this call's; the check after the move
+		 * (sbox_zygote_place_peer) says whether it was hit. */
 		if (!c->cgroup)
 			sbox_fail(err, ENOTSUP, "placing pid %d: no cgroup for it on this host", (int)pid);
+		else if (!alive(c->pidfd))
+			sbox_fail(err, ESRCH, "placing pid %d: it ended while its cgroup was made", (int)pid);
 		else if (sbox_cgroup_attach(c->cgroup, pid, err) >= 0)
 			rc = 0;
 	}
