@@ -33,6 +33,7 @@ struct vec {
 
 int sbox_slurm_vec_add(struct vec *a, const char *s);
 int sbox_slurm_vec_addf(struct vec *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbox_slurm_vec_free(struct vec *a);
 
 /* On the task's stderr (the job's) and in slurmd's log. */
 void sbox_slurm_task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

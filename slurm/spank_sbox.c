@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <signal.h>
 #include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -276,9 +277,10 @@ static bool job_directive(const char *name, size_t len)
 	return false;
 }
 
-/* One DIRECTIVE=VALUE from the job becomes `--set DIRECTIVE=VALUE`, if the
- * job may set that directive to that value; sboxrun checks the value. */
-static int add_job_set(struct vec *a, const char *line, const char *where)
+/* One DIRECTIVE=VALUE from the job becomes a line of the job's policy
+ * (job_policy_fd), if the job may set that directive to that value;
+ * sboxrun checks the value. */
+static int add_job_set(struct vec *lines, const char *line, const char *where)
 {
 	const char *eq = strchr(line, '='), *why;
 	size_t len;
@@ -303,7 +305,7 @@ static int add_job_set(struct vec *a, const char *line, const char *where)
 		sbox_slurm_task_error("%s: %.*s=%s: %s (docs/slurm.md)", where, (int)len, line, eq, why);
 		return -1;
 	}
-	return sbox_slurm_vec_addf(a, "--set=%.*s=%s", (int)len, line, eq);
+	return sbox_slurm_vec_addf(lines, "%.*s=%s", (int)len, line, eq);
 }
 
 static char *trim(char *s)
@@ -321,7 +323,7 @@ static char *trim(char *s)
 /* The job policy is read here with the user's file system identity, so a
  * job can't name a file only root may read; each line goes through the
  * directive check above. */
-static int add_job_policy(struct vec *a, const char *file, uid_t uid, gid_t gid)
+static int add_job_policy(struct vec *lines, const char *file, uid_t uid, gid_t gid)
 {
 	char line[8192];
 	FILE *f;
@@ -365,13 +367,13 @@ static int add_job_policy(struct vec *a, const char *file, uid_t uid, gid_t gid)
 			rc = -1;
 			continue;
 		}
-		rc = add_job_set(a, s, where);
+		rc = add_job_set(lines, s, where);
 	}
 	fclose(f);
 	return rc;
 }
 
-static int add_job_sets(struct vec *a)
+static int add_job_sets(struct vec *lines)
 {
 	char *copy, *p, *line;
 
@@ -381,7 +383,7 @@ static int add_job_sets(struct vec *a)
 	if (!copy)
 		return -1;
 	for (p = copy; (line = strsep(&p, "\n"));)
-		if (*line && add_job_set(a, line, "--sbox-set") < 0) {
+		if (*line && add_job_set(lines, line, "--sbox-set") < 0) {
 			free(copy);
 			return -1;
 		}
@@ -460,6 +462,41 @@ static int add_env(struct vec *argv, struct vec *envp, char **env)
 	return 0;
 }
 
+/* The job's policy lines (its --sbox-policy file's and its --sbox-set
+ * lines, as checked above), for sboxrun as a policy file of their own,
+ * after the site's: a sealed memfd at fd 3 of sboxrun (run_sboxrun), named
+ * /proc/self/fd/3.  Not --set on sboxrun's command line, which every user
+ * of the node reads in /proc/PID/cmdline: a job's Environment=API_KEY=...
+ * is the job's own. */
+static int job_policy_fd = -1;
+
+static int job_policy_file(struct vec *a, const struct vec *lines)
+{
+	int fd;
+
+	if (lines->n == 0)
+		return 0;
+	fd = memfd_create("sbox-job-policy", MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		sbox_slurm_task_error("the job's policy: memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (dprintf(fd, "[Sandbox]\n") < 0)
+		goto fail;
+	for (size_t i = 0; i < lines->n; i++)
+		if (dprintf(fd, "%s\n", lines->v[i]) < 0)
+			goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0)
+		goto fail;
+	job_policy_fd = fd;
+	return sbox_slurm_vec_add(a, "--policy=/proc/self/fd/3");
+fail:
+	sbox_slurm_task_error("the job's policy: writing it: %s", strerror(errno));
+	close(fd);
+	return -1;
+}
+
 /* What the task sends the root helper from slurm_spank_task_init. */
 struct task_msg {
 	char **argv, **env;
@@ -469,6 +506,7 @@ struct task_msg {
 static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t, uid_t uid,
 		      gid_t gid)
 {
+	struct vec lines = { 0 };
 	char cg[4096];
 
 	if (sbox_slurm_vec_add(a, sbox_slurm_site.sboxrun) || sbox_slurm_vec_add(a, "--direct"))
@@ -477,10 +515,12 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 		return -1;
 	if (sbox_slurm_site.policy[0] && sbox_slurm_vec_addf(a, "--policy=%s", sbox_slurm_site.policy))
 		return -1;
-	if (job.policy && add_job_policy(a, job.policy, uid, gid) < 0)
+	if ((job.policy && add_job_policy(&lines, job.policy, uid, gid) < 0) ||
+	    add_job_sets(&lines) < 0 || job_policy_file(a, &lines) < 0) {
+		sbox_slurm_vec_free(&lines);
 		return -1;
-	if (add_job_sets(a) < 0)
-		return -1;
+	}
+	sbox_slurm_vec_free(&lines);
 	/* After the job's: the worker is the job's user, in Slurm's cgroup. */
 	if (sbox_slurm_vec_addf(a, "--user=%u", (unsigned)uid) || sbox_slurm_vec_addf(a, "--group=%u", (unsigned)gid))
 		return -1;
@@ -670,9 +710,16 @@ static void __attribute__((noreturn)) run_sboxrun(struct vec *argv, struct vec *
 		 * see them to forward them to the worker. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* Only the task's stdio: none of slurmstepd's descriptors
-		 * (its log, its pipes) live on in the sandbox's launcher. */
-		close_range(3, ~0U, 0);
+		/* Only the task's stdio, and the job's policy at 3: none of
+		 * slurmstepd's descriptors (its log, its pipes) live on in
+		 * the sandbox's launcher. */
+		if (job_policy_fd >= 0) {
+			if (dup2(job_policy_fd, 3) < 0)
+				_exit(1);
+			close_range(4, ~0U, 0);
+		} else {
+			close_range(3, ~0U, 0);
+		}
 		execve(sbox_slurm_site.sboxrun, argv->v, envp->v);
 		sbox_slurm_task_error("the task was not run: exec %s: %s", sbox_slurm_site.sboxrun, strerror(errno));
 		_exit(1);

@@ -44,6 +44,14 @@ int sbox_slurm_vec_add(struct vec *a, const char *s)
 	return 0;
 }
 
+void sbox_slurm_vec_free(struct vec *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	*a = (struct vec){ 0 };
+}
+
 int sbox_slurm_vec_addf(struct vec *a, const char *fmt, ...)
 {
 	char buf[8192];

@@ -164,6 +164,34 @@ expect "hostile: LimitNICE=40 in the job's policy file refused, never run" 1 "Li
 as_user srun -n1 --sbox-set="SystemCallFilter=~getcwd:ENOSYS" --sbox-set=SeccompProfile=strict sh -c 'echo RAN'
 expect "a job's denials and the strict profile still its own" 0 "^RAN$"
 
+# Hostile (another user of the node): a job's policy file is the user's
+# own (0600); its Environment= values must not show in sboxrun's command
+# line, which /proc/PID/cmdline shows everyone.
+printf '[Sandbox]\nEnvironment=SBOX_T_KEY=s3cr3t-k3y\n' >"$dir/work/key.policy"
+chown nobody "$dir/work/key.policy"
+chmod 600 "$dir/work/key.policy"
+(cd "$dir/work" && timeout 60 setpriv --reuid nobody --regid nogroup --clear-groups \
+	env SLURM_CONF="$SLURM_CONF" srun -n1 --sbox-policy="$dir/work/key.policy" \
+	sh -c 'echo "key=$SBOX_T_KEY"; sleep 4' >"$dir/work/key.out" 2>&1) &
+key_job=$!
+seen=
+for _ in $(seq 30); do
+	sleep 0.1
+	pgrep -f sbox-job-policy >/dev/null 2>&1 || pgrep -x sboxrun >/dev/null 2>&1 || continue
+	break
+done
+sleep 1
+for f in /proc/[0-9]*/cmdline; do
+	tr '\0' ' ' <"$f" 2>/dev/null | grep -q 's3cr3t-k3y' && seen="$seen $(tr '\0' ' ' <"$f")"
+done
+wait "$key_job"
+out=$(cat "$dir/work/key.out"); rc=0
+if [ -z "$seen" ] && grep -q '^key=s3cr3t-k3y$' <<<"$out"; then
+	ok "hostile: a job policy's Environment= value reaches the worker, in no process's command line"
+else
+	nok "a job policy's secret: seen in [$seen]" "$out"
+fi
+
 secret=$dir/work/root-only.policy
 printf '[Sandbox]\nTasksMax=6\n' >"$secret"
 chmod 600 "$secret"
