@@ -219,8 +219,16 @@ static int build_plan(struct plan *p, const struct sbox_security *s, struct sbox
 	return 0;
 }
 
-int sbox_seccomp_lifts_deny(const struct sbox_security *s, char *out, size_t size,
-			    struct sbox_err *err)
+static bool in_strv(const struct sbox_strv *v, const char *e)
+{
+	for (size_t i = 0; v && i < v->n; i++)
+		if (strcmp(v->v[i], e) == 0)
+			return true;
+	return false;
+}
+
+int sbox_seccomp_lifts_deny(const struct sbox_security *s, const struct sbox_strv *site,
+			    char *out, size_t size, struct sbox_err *err)
 {
 	struct sbox_security profile = *s;
 	struct plan p = { 0 };
@@ -239,7 +247,7 @@ int sbox_seccomp_lifts_deny(const struct sbox_security *s, char *out, size_t siz
 
 		/* Denies only add; a group only extends the strict allow
 		 * list (apply_one). */
-		if (e[0] == '~' || e[0] == '@')
+		if (e[0] == '~' || e[0] == '@' || in_strv(site, e))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(e, ":"), e);
 		nr = seccomp_syscall_resolve_name(name);

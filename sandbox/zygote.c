@@ -425,8 +425,6 @@ int sbox_zygote_grant_env(const struct sbox_zygote_grant *g, char *buf, size_t l
 	return sbox_zygote_env_append(g ? g->grant.env : NULL, buf, len, err);
 }
 
-/* P3's namespaces, made by W for itself; after the placement, so that the
- * cgroup namespace's root is W's own cgroup (C4). */
 /* W1 and W2 as a launched worker has them: a session of its own, so that
  * it has no controlling terminal (NewSession=, by default: the template's
  * /dev/tty is the caller's terminal, and /dev/tty is in every sandbox's
@@ -439,6 +437,8 @@ static int z_session_and_umask(const struct sbox_policy *p, struct sbox_err *err
 	return 0;
 }
 
+/* P3's namespaces, made by W for itself; after the placement, so that the
+ * cgroup namespace's root is W's own cgroup (C4). */
 static int z_namespaces(struct sbox_err *err)
 {
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
@@ -723,6 +723,15 @@ int sbox_zygote_place_peer(const struct sbox_policy *p, const struct sbox_launch
 			sbox_cgroup_destroy(c->cgroup, NULL);
 		else
 			sbox_cgroup_release(c->cgroup);
+		c->cgroup = NULL;
+		goto fail;
+	}
+	/* And its ids again: a setuid exec during the move keeps the pidfd. */
+	if (same_ids(pid, l->caller_uid, l->caller_gid, &same, err) < 0 || !same) {
+		if (!err->msg[0])
+			sbox_fail(err, EPERM, "placing pid %d: its user or group ids changed while it was placed",
+				  (int)pid);
+		sbox_cgroup_release(c->cgroup);
 		c->cgroup = NULL;
 		goto fail;
 	}

@@ -102,8 +102,9 @@ static const char *const job_directives[] = {
  * - no list of the site's reset (an empty value clears the site's masks,
  *   tmpfs or denials);
  * - the filter stays on (AllowNoSeccomp=no): no SeccompProfile=none, and
- *   SystemCallFilter= only adds denials (~NAME), since a name on its own
- *   lifts that call's deny (unshare, bpf, ioctl's TIOCSTI rule);
+ *   SystemCallFilter= only adds denials (a line starting with ~), since a
+ *   name on its own lifts that call's deny (unshare, bpf, ioctl's TIOCSTI
+ *   rule);
  * - no_new_privs stays on (AllowNewPrivileges=no);
  * - LimitNICE= and LimitRTPRIO=, which only grant (a nice value below 0,
  *   real-time priority on cores the node shares), are the site's: they
@@ -125,12 +126,12 @@ static const char *job_value_refused(const char *name, size_t len, const char *v
 	    strcasecmp(v, "yes") != 0 && strcasecmp(v, "true") != 0 && strcasecmp(v, "on") != 0 &&
 	    strcmp(v, "1") != 0)
 		return "no_new_privs stays on for a job";
-	if (len == 16 && strncmp(name, "SystemCallFilter", len) == 0)
-		for (w = v; *w; w += strcspn(w, " \t")) {
-			w += strspn(w, " \t");
-			if (*w && *w != '~')
-				return "a job may only add denials (~NAME): a name on its own lifts that call's deny";
-		}
+	/* systemd's syntax, as sboxrun reads it: a "~" before the first
+	 * name makes the whole line a deny line ("~@clock ptrace"); any other
+	 * line allows, and a name allowed on its own lifts its deny. */
+	w = v + strspn(v, " \t");
+	if (len == 16 && strncmp(name, "SystemCallFilter", len) == 0 && *w != '~')
+		return "a job may only add denials (a line starting with ~): a name on its own lifts that call's deny";
 	return NULL;
 }
 

@@ -334,6 +334,17 @@ static void test_refused_user_and_bounds(void **state)
 	assert_cmd(&r, 0);
 	cmd_free(&r);
 	assert_int_equal(sboxd_stop(&D), 0);
+	/* The site's own [Defaults] lift is the site's word; a client's
+	 * other one is still refused. */
+	sboxd_start(&D, "[Defaults]\nSystemCallFilter=ptrace\n");
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--set", "SystemCallFilter=unshare", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "SystemCallFilter=unshare lifts the filter's deny");
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
 }
 
 /* The default gateway's /30 ("192.0.2.0/30"), from /proc/net/route. */

@@ -150,9 +150,11 @@ expect "hostile: --sbox-set=InaccessiblePaths= (resetting the site's masks) refu
 	"an empty value would reset the site's list" "^RAN$"
 as_user srun -n1 --sbox-set=SeccompProfile=none sh -c 'echo RAN'
 expect "hostile: --sbox-set=SeccompProfile=none refused, never run" 1 "never turn the filter off" "^RAN$"
-as_user srun -n1 --sbox-set="SystemCallFilter=~ptrace unshare" sh -c 'echo RAN'
-expect "hostile: --sbox-set=SystemCallFilter=unshare (lifting a deny) refused, never run" 1 \
+as_user srun -n1 --sbox-set="SystemCallFilter=getpid unshare" sh -c 'echo RAN'
+expect "hostile: --sbox-set=SystemCallFilter=getpid unshare (lifting a deny) refused, never run" 1 \
 	"a job may only add denials" "^RAN$"
+as_user srun -n1 --sbox-set="SystemCallFilter=~@clock ptrace" sh -c 'echo RAN'
+expect "a deny line (~ first, the whole line denied) is a job's" 0 "^RAN$"
 as_user srun -n1 --sbox-set=NoNewPrivileges=no sh -c 'echo RAN'
 expect "hostile: --sbox-set=NoNewPrivileges=no refused, never run" 1 "no_new_privs stays on" "^RAN$"
 as_user srun -n1 --sbox-set=LimitRTPRIO=99 sh -c 'echo RAN'

@@ -609,7 +609,7 @@ static void assert_lifts(const char *profile, const char *const *entries, const 
 		set_ok(&p, "SeccompProfile", profile);
 	for (size_t i = 0; entries[i]; i++)
 		set_ok(&p, "SystemCallFilter", entries[i]);
-	r = sbox_seccomp_lifts_deny(&p.sec, got, sizeof(got), &err);
+	r = sbox_seccomp_lifts_deny(&p.sec, NULL, got, sizeof(got), &err);
 	if (want) {
 		assert_int_equal(r, 1);
 		assert_string_equal(got, want);
@@ -632,6 +632,27 @@ static void test_filter_lifts_deny(void **state)
 	assert_lifts(NULL, (const char *const[]){ "~getcwd:ENOSYS", "~ptrace", NULL }, NULL);
 	assert_lifts(NULL, (const char *const[]){ "@system-service", "@mount", NULL }, NULL);
 	assert_lifts("strict", (const char *const[]){ "sethostname", "@default", NULL }, NULL);
+}
+
+/* The site's own entries ([Defaults]) are not the client's lifts. */
+static void test_filter_lifts_deny_site(void **state)
+{
+	struct sbox_policy p;
+	struct sbox_strv site = { 0 };
+	struct sbox_err err = { 0 };
+	char got[128] = "";
+
+	(void)state;
+	sbox_policy_init(&p);
+	set_ok(&p, "SystemCallFilter", "ptrace");
+	set_ok(&p, "SystemCallFilter", "unshare");
+	assert_int_equal(sbox_strv_push(&site, "ptrace"), 0);
+	assert_int_equal(sbox_seccomp_lifts_deny(&p.sec, &site, got, sizeof(got), &err), 1);
+	assert_string_equal(got, "unshare");
+	assert_int_equal(sbox_strv_push(&site, "unshare"), 0);
+	assert_int_equal(sbox_seccomp_lifts_deny(&p.sec, &site, got, sizeof(got), &err), 0);
+	sbox_strv_clear(&site);
+	sbox_policy_free(&p);
 }
 
 static void test_filter_strict(void **state)
@@ -901,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_filter_default),
 		cmocka_unit_test(test_filter_edits),
 		cmocka_unit_test(test_filter_lifts_deny),
+		cmocka_unit_test(test_filter_lifts_deny_site),
 		cmocka_unit_test(test_filter_strict),
 		cmocka_unit_test(test_filter_cache),
 		cmocka_unit_test(test_filter_cache_bounded),
