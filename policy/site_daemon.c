@@ -48,6 +48,9 @@ void sbox_site_daemon_free(struct sbox_site_daemon *d)
 	free(d->state_dir);
 	free(d->allow_users);
 	free(d->allow_groups);
+	for (size_t i = 0; i < d->n_refuse_cgroups; i++)
+		free(d->refuse_cgroups[i]);
+	free(d->refuse_cgroups);
 	free(d->defaults);
 	for (size_t i = 0; i < d->n_pool_shapes; i++)
 		free(d->pool_shapes[i].policy_file);
@@ -270,6 +273,56 @@ int sbox_site_set_netns_pool(struct sbox_site *s, const char *v, unsigned line, 
 {
 	(void)line;
 	return set_uint(&s->daemon.netns_pool, "NetnsPool", v, 0, 4096, err);
+}
+
+/* Cgroups whose processes may not use sboxd: a process in a Slurm job's
+ * (/slurm, /system.slice/slurmstepd.scope) would otherwise leave the
+ * job's limits for a sandbox of sboxd's (docs/slurm.md).  Absolute paths
+ * as /proc/PID/cgroup shows them; each covers the cgroups below it.
+ * Appends; an empty value clears the list. */
+int sbox_site_set_refuse_cgroups(struct sbox_site *s, const char *v, unsigned line,
+				 struct sbox_err *err)
+{
+	struct sbox_site_daemon *d = &s->daemon;
+	char **words;
+	size_t n;
+	int rc = 0;
+
+	(void)line;
+	if (sbox_split_words(v, &words, &n) < 0)
+		return sbox_fail(err, 0, "RefuseClientCgroups=%s: bad quoting", v);
+	if (n == 0) {
+		for (size_t i = 0; i < d->n_refuse_cgroups; i++)
+			free(d->refuse_cgroups[i]);
+		d->n_refuse_cgroups = 0;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char **v2;
+		size_t len = strlen(words[i]);
+
+		if (words[i][0] != '/' || strstr(words[i], "//") || strstr(words[i], "/../") ||
+		    (len >= 3 && strcmp(words[i] + len - 3, "/..") == 0)) {
+			rc = sbox_fail(err, 0, "RefuseClientCgroups=%s: not an absolute cgroup path", words[i]);
+			break;
+		}
+		v2 = realloc(d->refuse_cgroups, (d->n_refuse_cgroups + 2) * sizeof(*v2));
+		if (!v2) {
+			rc = sbox_fail(err, ENOMEM, "RefuseClientCgroups=");
+			break;
+		}
+		d->refuse_cgroups = v2;
+		/* "/slurm/" and "/slurm" alike. */
+		while (len > 1 && words[i][len - 1] == '/')
+			words[i][--len] = '\0';
+		d->refuse_cgroups[d->n_refuse_cgroups] = strdup(words[i]);
+		if (!d->refuse_cgroups[d->n_refuse_cgroups]) {
+			rc = sbox_fail(err, ENOMEM, "RefuseClientCgroups=");
+			break;
+		}
+		d->refuse_cgroups[++d->n_refuse_cgroups] = NULL;
+	}
+	sbox_strv_free(words);
+	return rc;
 }
 
 int sbox_site_set_allow_nested(struct sbox_site *s, const char *v, unsigned line,

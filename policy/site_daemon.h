@@ -8,6 +8,7 @@
  *   [Daemon]    Socket=, StateDirectory=, AllowUsers=, AllowGroups=,
  *               MaxConnections=, MaxJobs=, MaxJobsPerUser=, IdleTimeoutSec=,
  *               ReattachTimeoutSec=, NetnsPool=, AllowNestedClients=,
+ *               RefuseClientCgroups=,
  *               MaxConnectionsPerUser=, MaxQueuedJobsPerUser=,
  *               MaxFdsPerUser=, MaxEndedJobsPerUser=
  *   [Bounds]    AllowBindPaths=, AllowGPUs=, MaxGPUs=, AllowHostNetwork=,
@@ -57,6 +58,8 @@ struct sbox_site_daemon {
 	uint64_t reattach_timeout_usec; /* ReattachTimeoutSec= */
 	unsigned netns_pool;            /* NetnsPool=: prepared netns kept */
 	bool allow_nested;              /* AllowNestedClients=: peers in other pid ns */
+	char **refuse_cgroups;          /* RefuseClientCgroups=: cgroup paths, NULL-ended */
+	size_t n_refuse_cgroups;
 	/* Per user other than root (0: no cap): what one user may take of
 	 * what all share. */
 	unsigned max_conns_per_user;    /* MaxConnectionsPerUser= */
@@ -107,6 +110,7 @@ SBOX_SITE_DAEMON_SETTER(idle_timeout)
 SBOX_SITE_DAEMON_SETTER(reattach_timeout)
 SBOX_SITE_DAEMON_SETTER(netns_pool)
 SBOX_SITE_DAEMON_SETTER(allow_nested)
+SBOX_SITE_DAEMON_SETTER(refuse_cgroups)
 SBOX_SITE_DAEMON_SETTER(max_conns_per_user)
 SBOX_SITE_DAEMON_SETTER(max_queued_per_user)
 SBOX_SITE_DAEMON_SETTER(max_fds_per_user)
@@ -144,6 +148,7 @@ SBOX_SITE_DAEMON_SETTER(bound_runtime_max)
 	{ "Daemon", "ReattachTimeoutSec", sbox_site_set_reattach_timeout },              \
 	{ "Daemon", "NetnsPool", sbox_site_set_netns_pool },                             \
 	{ "Daemon", "AllowNestedClients", sbox_site_set_allow_nested },                  \
+	{ "Daemon", "RefuseClientCgroups", sbox_site_set_refuse_cgroups },               \
 	{ "Daemon", "MaxConnectionsPerUser", sbox_site_set_max_conns_per_user },         \
 	{ "Daemon", "MaxQueuedJobsPerUser", sbox_site_set_max_queued_per_user },         \
 	{ "Daemon", "MaxFdsPerUser", sbox_site_set_max_fds_per_user },                   \

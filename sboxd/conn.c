@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/fsutil.h"
 #include "wire/fdpass.h"
 
 static void fill_identity(struct conn *c)
@@ -131,12 +133,68 @@ static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, si
 	return NULL;
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* RefuseClientCgroups=: a connecting process whose cgroup, in any
+ * hierarchy, is one of the site's or below one (a Slurm job's) would
+ * leave that cgroup's limits for a sandbox of sboxd's.  Its cgroup file is
+ * read by pid, then its pidfd checked: still running, the file was its
+ * own.  Refused when that can't be told. */
+static const char *refused_cgroup(struct sboxd *d, struct conn *c, char *msg, size_t len)
+{
+	const struct sbox_site_daemon *s = &d->site.daemon;
+	char path[64], buf[8192], *line, *save = NULL;
+	socklen_t sl = sizeof(int);
+	int pidfd = -1;
+	bool read_ok;
+
+	if (!s->n_refuse_cgroups)
+		return NULL;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &sl) < 0)
+		pidfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)c->pid);
+	read_ok = c->pid > 0 && sbox_read_text(path, buf, sizeof(buf)) == 0;
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) != 0)
+			read_ok = false;        /* gone: the file may be another's */
+		close(pidfd);
+	}
+	if (!read_ok)
+		return "the connecting process's cgroup can't be read, and RefuseClientCgroups= is set";
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *cg = strchr(line, ':');
+
+		cg = cg ? strchr(cg + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		cg++;
+		for (size_t i = 0; i < s->n_refuse_cgroups; i++) {
+			const char *r = s->refuse_cgroups[i];
+			size_t n = strlen(r);
+
+			if (strcmp(r, "/") == 0 ||
+			    (strncmp(cg, r, n) == 0 && (cg[n] == '\0' || cg[n] == '/'))) {
+				snprintf(msg, len, "a process in the cgroup %s may not use sboxd: a sandbox of sboxd's would leave that cgroup's limits (RefuseClientCgroups=%s in %s; in a Slurm job, --sbox: docs/slurm.md)",
+					 cg, r, d->config_path);
+				return msg;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* Whether a new client may stay: NULL if so, else why not (in msg when
  * built there) with the reply's code.  Asked in this order: where the
  * client runs, who it is, then how much its user already holds. */
 static const char *admission(struct sboxd *d, struct conn *c, uint32_t *code,
 			     char *msg, size_t len)
 {
+	const char *why;
+
 	errno = 0;
 	if (!d->site.daemon.allow_nested && !sboxd_peer_in_our_pidns(c->fd, c->pid)) {
 		/* A zygote's worker is in a pid namespace its own user made:
@@ -154,6 +212,10 @@ static const char *admission(struct sboxd *d, struct conn *c, uint32_t *code,
 		return "a client in another pid namespace (a sandbox's worker, a container) may not use sboxd (AllowNestedClients=no)";
 	}
 nested_ok:
+	*code = SBOX_E_DENIED;
+	why = refused_cgroup(d, c, msg, len);
+	if (why)
+		return why;
 	if (!sbox_site_daemon_allows(&d->site.daemon, &c->who)) {
 		snprintf(msg, len, "uid %u%s%s%s may not use sboxd (AllowUsers=, AllowGroups= in %s)",
 			 (unsigned)c->who.uid, c->who.user_name ? " (" : "",

@@ -267,6 +267,97 @@ static void test_check_host_through_sboxd(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Move this process into the cgroup dir (v2: the unified one; v1: the
+ * pids hierarchy); back with dir NULL.  Where it was, for the way back. */
+static char cg_home[512];
+
+static void move_self_to(const char *dir)
+{
+	char procs[700];
+	FILE *f;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir ? dir : cg_home);
+	f = fopen(procs, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The cgroup directories of this test's pids (v1) or unified (v2) tree. */
+static const char *cg_root(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup"
+								       : "/sys/fs/cgroup/pids";
+}
+
+static void remember_home(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	bool v2 = strcmp(cg_root(), "/sys/fs/cgroup") == 0;
+
+	assert_non_null(f);
+	cg_home[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *q = p ? strchr(p + 1, ':') : NULL;
+
+		if (!q)
+			continue;
+		q[strcspn(q, "\n")] = '\0';
+		if ((v2 && strncmp(line, "0::", 3) == 0) || (!v2 && strstr(line, ":pids:")))
+			snprintf(cg_home, sizeof(cg_home), "%s%s", cg_root(), strcmp(q + 1, "/") ? q + 1 : "");
+	}
+	fclose(f);
+	assert_true(cg_home[0] != '\0');
+}
+
+/* Hostile: a process in a cgroup the site names (a Slurm job's) asks sboxd
+ * for a sandbox, which would be outside that cgroup's limits. */
+static void test_refused_client_cgroup(void **state)
+{
+	char job[256], other[256];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(job, sizeof(job), "%s/sbox-refuse-test", cg_root());
+	snprintf(other, sizeof(other), "%s/sbox-refuse-testing", cg_root());
+	mkdir(job, 0755);
+	mkdir(other, 0755);
+	snprintf(job + strlen(job), sizeof(job) - strlen(job), "/job_1");
+	mkdir(job, 0755);
+	remember_home();
+	sboxd_start(&D, "RefuseClientCgroups=/sbox-refuse-test/\n");
+	move_self_to(job);
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	move_self_to(NULL);
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "a process in the cgroup /sbox-refuse-test/job_1 may not use sboxd");
+	assert_cmd_err(&r, "RefuseClientCgroups=/sbox-refuse-test in ");
+	cmd_free(&r);
+	/* Root's process too: the limits left would be the job's. */
+	move_self_to(job);
+	RUN(&r, 0, D.probe, "exit", "0");
+	move_self_to(NULL);
+	assert_cmd(&r, 125);
+	cmd_free(&r);
+	/* A name that only begins the same is another cgroup. */
+	move_self_to(other);
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	move_self_to(NULL);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, NOBODY, D.probe, "exit", "0");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+	rmdir(job);
+	*strrchr(job, '/') = '\0';
+	rmdir(job);
+	rmdir(other);
+}
+
 static void test_refused_user_and_bounds(void **state)
 {
 	struct cmd r;
@@ -1778,6 +1869,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_launch_as_root_and_nobody, teardown),
 		cmocka_unit_test_teardown(test_exit_codes_same_either_way, teardown),
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
+		cmocka_unit_test_teardown(test_refused_client_cgroup, teardown),
 		cmocka_unit_test_teardown(test_check_host_through_sboxd, teardown),
 		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),

@@ -113,6 +113,23 @@ static void test_daemon_section(void **state)
 	assert_true(s.daemon.allow_nested);
 	sbox_site_free(&s);
 
+	/* RefuseClientCgroups=: absolute paths, a trailing / dropped; an
+	 * empty value clears; a relative or .. path is refused. */
+	load_site(&s, "[Daemon]\nRefuseClientCgroups=/slurm/ /system.slice/slurmstepd.scope\n"
+		      "RefuseClientCgroups=/x\n");
+	assert_int_equal(s.daemon.n_refuse_cgroups, 3);
+	assert_string_equal(s.daemon.refuse_cgroups[0], "/slurm");
+	assert_string_equal(s.daemon.refuse_cgroups[1], "/system.slice/slurmstepd.scope");
+	assert_string_equal(s.daemon.refuse_cgroups[2], "/x");
+	sbox_site_free(&s);
+	load_site(&s, "[Daemon]\nRefuseClientCgroups=/slurm\nRefuseClientCgroups=\n");
+	assert_int_equal(s.daemon.n_refuse_cgroups, 0);
+	sbox_site_free(&s);
+	site_refused("[Daemon]\nRefuseClientCgroups=slurm\n",
+		     "RefuseClientCgroups=slurm: not an absolute cgroup path");
+	site_refused("[Daemon]\nRefuseClientCgroups=/a/../b\n",
+		     "RefuseClientCgroups=/a/../b: not an absolute cgroup path");
+
 	/* Who may connect: listed users, members of listed groups, root. */
 	load_site(&s, "[Daemon]\nAllowGroups=1001\n");
 	{
