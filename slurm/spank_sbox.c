@@ -27,6 +27,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pwd.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -321,30 +323,97 @@ static char *trim(char *s)
 	return s;
 }
 
-/* The job policy is read here with the user's file system identity, so a
- * job can't name a file only root may read; each line goes through the
- * directive check above. */
+#define JOB_POLICY_MAX (64 * 1024)
+
+/* The job's policy file, read as the job's user and nothing more: in a
+ * child that has the user's ids and groups (root's supplementary groups,
+ * which setfsuid() leaves in place, would let the job name a file only
+ * group root may read, and its first line would come back in an error),
+ * opened without waiting (a FIFO), and only a regular file.  Its text in
+ * buf (NUL-ended); -1 said on the job's stderr. */
+static int read_as_user(const char *file, uid_t uid, gid_t gid, char *buf, size_t size)
+{
+	int pipefd[2], st;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return sbox_slurm_task_error("--sbox-policy=%s: pipe: %s", file, strerror(errno)), -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return sbox_slurm_task_error("--sbox-policy=%s: fork: %s", file, strerror(errno)), -1;
+	}
+	if (pid == 0) {
+		struct passwd pw, *res = NULL;
+		char pwbuf[4096];
+		gid_t groups[256];
+		int n = 256, fd;
+		struct stat sb;
+		char chunk[4096];
+		ssize_t r;
+
+		close(pipefd[0]);
+		if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &res) != 0 || !res ||
+		    getgrouplist(pw.pw_name, gid, groups, &n) < 0)
+			n = 0;
+		if (setgroups((size_t)n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(EPERM);
+		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			_exit(errno & 0xff);
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+			_exit(EINVAL);
+		while ((r = read(fd, chunk, sizeof chunk)) > 0)
+			if (write(pipefd[1], chunk, (size_t)r) != r)
+				_exit(EIO);
+		_exit(r < 0 ? (errno & 0xff) : 0);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t r = read(pipefd[0], buf + got, size - 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || (got += (size_t)r) >= size - 1)
+			break;
+	}
+	if (got >= size - 1)
+		kill(pid, SIGKILL);     /* it may be blocked writing the rest */
+	close(pipefd[0]);
+	buf[got] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got >= size - 1) {
+		sbox_slurm_task_error("--sbox-policy=%s: over %d bytes", file, JOB_POLICY_MAX);
+		return -1;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		int e = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+
+		sbox_slurm_task_error("--sbox-policy=%s: can't open it as the job's user: %s", file,
+				      e == EINVAL ? "not a regular file" : strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* The job policy, read as the job's user (read_as_user); each line goes
+ * through the directive check above. */
 static int add_job_policy(struct vec *lines, const char *file, uid_t uid, gid_t gid)
 {
 	char line[8192];
+	static char text[JOB_POLICY_MAX + 1];
 	FILE *f;
-	int fd, lineno = 0, rc = 0;
+	int lineno = 0, rc = 0;
 	bool in_sandbox = false;
 
-	setfsgid(gid);
-	setfsuid(uid);
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int saved = errno;
-	setfsuid(0);
-	setfsgid(0);
-	if (fd < 0) {
-		sbox_slurm_task_error("--sbox-policy=%s: can't open it as the job's user: %s", file,
-			   strerror(saved));
+	if (read_as_user(file, uid, gid, text, sizeof text) < 0)
 		return -1;
-	}
-	f = fdopen(fd, "r");
+	f = fmemopen(text, strlen(text), "r");
 	if (!f) {
-		close(fd);
 		sbox_slurm_task_error("--sbox-policy=%s: %s", file, strerror(errno));
 		return -1;
 	}

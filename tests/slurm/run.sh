@@ -200,6 +200,20 @@ chmod 600 "$secret"
 as_user srun -n1 --sbox-policy="$secret" sh -c 'echo RAN'
 expect "--sbox-policy: a file the user can't read is refused" 1 "can't open it as the job's user: Permission denied" "^RAN$"
 
+# Hostile: a file only group root may read (root's supplementary groups
+# must not open it for the job), and a FIFO nobody writes (no hang).
+grp=$dir/work/group-root.policy
+printf '[SECRET-FIRST-LINE]\n' >"$grp"
+chown root:root "$grp"
+chmod 640 "$grp"
+as_user srun -n1 --sbox-policy="$grp" sh -c 'echo RAN'
+expect "hostile: --sbox-policy of a root:root 0640 file refused, its first line never shown" 1 \
+	"can't open it as the job's user: Permission denied" "SECRET-FIRST-LINE|^RAN$"
+mkfifo "$dir/work/fifo.policy"
+chmod 666 "$dir/work/fifo.policy"
+as_user srun -n1 --sbox-policy="$dir/work/fifo.policy" sh -c 'echo RAN'
+expect "hostile: --sbox-policy of a FIFO refused at once, not waited on" 1 "not a regular file" "^RAN$"
+
 as_user srun -n1 --sbox-set=AllowedCPUs=4000 sh -c 'echo RAN'
 expect "a sandbox that can't be built: sbox's message in the job's stderr, never run unsandboxed" 125 \
 	"sboxrun: .*AllowedCPUs" "^RAN$"
