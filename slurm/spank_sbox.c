@@ -718,6 +718,41 @@ static bool is_namespace_init(pid_t pid)
  * go to the worker directly: the sandbox's init is the child of sboxrun
  * that is pid 1 of a new pid namespace (sboxrun's other child, if any, is
  * its cgroup guard), and init's only child is the worker. */
+/* A pidfd for pid when its parent is parent now: -1 otherwise. */
+static int pidfd_of_child(pid_t pid, pid_t parent)
+{
+	char file[64], buf[1024], *p;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), ppid = -1;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	snprintf(file, sizeof file, "/proc/%d/stat", (int)pid);
+	f = fopen(file, "re");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+
+		buf[n] = '\0';
+		fclose(f);
+		/* After the parenthesised comm: state, then ppid. */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			ppid = -1;
+	}
+	if (ppid != parent) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool pidfd_alive(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
 static void pass_signal(pid_t sboxrun, int sig)
 {
 	pid_t kids[8], worker[1];
@@ -728,9 +763,23 @@ static void pass_signal(pid_t sboxrun, int sig)
 		return;
 	}
 	n = children_of(sboxrun, kids, sizeof kids / sizeof kids[0]);
-	for (size_t i = 0; i < n; i++)
-		if (is_namespace_init(kids[i]) && children_of(kids[i], worker, 1) == 1)
-			kill(worker[0], sig);
+	for (size_t i = 0; i < n; i++) {
+		int init, w;
+
+		if (!is_namespace_init(kids[i]) || children_of(kids[i], worker, 1) != 1)
+			continue;
+		/* By pidfds, each proved a child of the one above it while
+		 * held (sboxrun is ours and unreaped): a number read from
+		 * /proc may name another process by the time it is used. */
+		init = pidfd_of_child(kids[i], sboxrun);
+		w = init >= 0 ? pidfd_of_child(worker[0], kids[i]) : -1;
+		if (w >= 0 && pidfd_alive(init))
+			syscall(SYS_pidfd_send_signal, w, sig, NULL, 0);
+		if (w >= 0)
+			close(w);
+		if (init >= 0)
+			close(init);
+	}
 }
 
 static void relay_signals(int sock, pid_t pid)
