@@ -208,6 +208,16 @@ int sbox_child_stats(const struct sbox_child *c, struct sbox_stats *st, struct s
  * successor passes to sbox_child_adopt_cgroup(). */
 const char *sbox_child_cgroup_path(const struct sbox_child *c);
 
+/* The first SystemCallFilter= entry that takes a call out of the
+ * profile's deny layer: an exact name the profile refuses (unshare), or
+ * whose arguments it checks (ioctl, clone), and that is not among site's
+ * entries (the site's own [Defaults]; NULL: none).  1 with the entry in
+ * out, 0 when none does, -1 with err.  A site bound that keeps the filter
+ * on (AllowNoSeccomp=no) refuses such a policy as it refuses
+ * SeccompProfile=none. */
+int sbox_seccomp_lifts_deny(const struct sbox_security *s, const struct sbox_strv *site,
+			    char *out, size_t size, struct sbox_err *err);
+
 /* --check=host: what the launch would resolve on this host, without
  * running anything.  sbox_check_paths(): bind sources (exist, readable by
  * the caller) and mount points (exist on the host's root, or lie in a

@@ -47,15 +47,6 @@ int sbox_seccomp_compile(struct sbox_seccomp *f, const struct sbox_security *s,
  * CAP_SYS_ADMIN).  Async-signal-safe: system calls only. */
 int sbox_seccomp_load(const struct sbox_seccomp *f, struct sbox_err *err);
 void sbox_seccomp_free(struct sbox_seccomp *f);
-/* The first SystemCallFilter= entry that takes a call out of the
- * profile's deny layer: an exact name the profile refuses (unshare), or
- * whose arguments it checks (ioctl, clone), and that is not among site's
- * entries (the site's own [Defaults]; NULL: none).  1 with the entry in
- * out, 0 when none does, -1 with err.  A site bound that keeps the filter
- * on (AllowNoSeccomp=no) refuses such a policy as it refuses
- * SeccompProfile=none. */
-int sbox_seccomp_lifts_deny(const struct sbox_security *s, const struct sbox_strv *site,
-			    char *out, size_t size, struct sbox_err *err);
 /* The cache's filled slots and how many compilations it and the build's
  * table have answered (tests, statistics). */
 void sbox_seccomp_cache_stats(size_t *entries, unsigned long *hits);

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "sandbox/fsutil.h"
 #include "wire/fdpass.h"
 
 static void fill_identity(struct conn *c)
@@ -137,6 +136,22 @@ static const char *conn_cap(struct sboxd *d, const struct conn *c, char *msg, si
 #define SO_PEERPIDFD 77
 #endif
 
+/* A small /proc file whole, NUL-ended; -1 when it can't be read. */
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t r = 0;
+
+	if (fd < 0)
+		return -1;
+	while (got + 1 < size && (r = read(fd, buf + got, size - 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	buf[got] = '\0';
+	return r < 0 ? -1 : 0;
+}
+
 /* RefuseClientCgroups=: a connecting process whose cgroup, in any
  * hierarchy, is one of the site's or below one (a Slurm job's) would
  * leave that cgroup's limits for a sandbox of sboxd's.  Its cgroup file is
@@ -155,7 +170,7 @@ static const char *refused_cgroup(struct sboxd *d, struct conn *c, char *msg, si
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &sl) < 0)
 		pidfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)c->pid);
-	read_ok = c->pid > 0 && sbox_read_text(path, buf, sizeof(buf)) == 0;
+	read_ok = c->pid > 0 && read_small(path, buf, sizeof(buf)) == 0;
 	if (pidfd >= 0) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 

@@ -116,10 +116,12 @@ static void read_events(struct sboxd *d, struct job *j)
 		switch (ev.kind) {
 		case SBOX_EV_STARTED:
 			j->state = SBOX_JOB_RUNNING;
-			/* A shape proves itself by a worker that ran. */
+			keeper_put(d, j);     /* a successor lists it as running */
+			/* A shape proves itself by a worker that ran (after the
+			 * keeper's record: a new shape may evict another's
+			 * sandboxes, which takes time). */
 			pool_note_commit(d, j->pool_note);
 			j->pool_note = NULL;
-			keeper_put(d, j);     /* a successor lists it as running */
 			break;
 		case SBOX_EV_SETUP_FAILED:
 			j->setup_failed = true;

@@ -39,7 +39,6 @@
 #include "common/util.h"
 #include "policy/parse.h"
 #include "sandbox/host.h"
-#include "sandbox/seccomp.h"
 #include "wire/fdpass.h"
 
 struct refusal {
