@@ -50,6 +50,15 @@ static void on_signal(struct sboxd *d)
 	}
 }
 
+/* A job's record goes, with the shape it would have noted had its worker
+ * started (sboxd/pool.c). */
+static void job_free(struct sboxd *d, struct job *j)
+{
+	pool_note_free(j->pool_note);
+	j->pool_note = NULL;
+	job_unlink(d, j);
+}
+
 /* Free what was marked dead during the last batch of events: until the
  * batch is done, a later event of the same batch may still point at it. */
 static void reap_dead(struct sboxd *d)
@@ -77,7 +86,7 @@ static void reap_dead(struct sboxd *d)
 	for (j = d->jobs; j; j = jn) {
 		jn = j->next;
 		if (j->dead)
-			job_unlink(d, j);
+			job_free(d, j);
 	}
 }
 
@@ -266,6 +275,6 @@ void sboxd_drop_all(struct sboxd *d)
 	d->conns = NULL;
 	for (j = d->jobs; j; j = jn) {
 		jn = j->next;
-		job_unlink(d, j);
+		job_free(d, j);
 	}
 }

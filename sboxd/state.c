@@ -192,7 +192,6 @@ void job_unlink(struct sboxd *d, struct job *j)
 		free(w);
 	}
 	queued_free(j->queued);
-	pool_note_free(j->pool_note);
 	d->n_jobs--;
 	free(j);
 }
