@@ -439,6 +439,20 @@ int sbox_gpu_find(const struct sbox_gpu_inventory *inv, const char *spec, size_t
 
 /* The host's totals for sboxd's [Bounds] percentages: fixed, so that a
  * run replays the same way on any machine. */
+/* The filter's deny layer is sandbox/seccomp.c's to judge, by libseccomp's
+ * names: the fake lets every entry through (the bound's refusal path is
+ * test_daemon's). */
+int sbox_seccomp_lifts_deny(const struct sbox_security *s, const struct sbox_strv *site,
+			    char *out, size_t size, struct sbox_err *err)
+{
+	(void)s;
+	(void)site;
+	(void)err;
+	if (size)
+		out[0] = '\0';
+	return 0;
+}
+
 void sbox_host_probe(struct sbox_host *h)
 {
 	h->mem_total = 16ULL << 30;
