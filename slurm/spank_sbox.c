@@ -98,9 +98,11 @@ static const char *const job_directives[] = {
 };
 
 /* sboxrun runs as root here, where sboxd's [Bounds] don't apply: what a
- * job may do with the directives above is what sboxd's default bounds let
- * an ordinary client do (policy/bounds.c, sboxd/launch.c check_bounds),
- * and the site's policy= is the job's starting point, not a suggestion:
+ * job may do with the directives above follows sboxd's default bounds for
+ * an ordinary client (policy/bounds.c, sboxd/launch.c check_bounds), but
+ * for Limit*= hard limits, which sboxd caps at its own and nothing caps
+ * here, and the site's policy= lists can't be undone (a job may still
+ * pick a looser SeccompProfile= of the two: docs/slurm.md, known limits):
  * - no list of the site's reset (an empty value clears the site's masks,
  *   tmpfs or denials);
  * - the filter stays on (AllowNoSeccomp=no): no SeccompProfile=none, and
