@@ -220,6 +220,15 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err)
 	return 0;
 }
 
+int sbox_child_run(struct sbox_child *c, struct sbox_err *err)
+{
+	if (c->placed)
+		return 0;
+	if (sbox_sync_send(c->sync_fd, SBOX_SYNC_RUN, 0, 0, NULL) < 0)
+		return sbox_fail(err, errno, "letting the sandbox's worker start (sync S1d)");
+	return 0;
+}
+
 int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
 {
 	pid_t r;

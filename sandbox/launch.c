@@ -63,6 +63,10 @@
  *                                             shape leaves it out)
  *                                         C6g a pool's: its binds, in
  *                                             the pivoted root
+ *  (the caller: sboxd's keeper record)
+ *      S1d RUN, only when the launcher
+ *      asked (survive_launcher) ----->   C6i wait for RUN (EOF: exit,
+ *                                             nothing ran)
  *                                         C7 init's signals; report channel
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory

@@ -334,6 +334,25 @@ static int c6g_request_binds(const struct sbox_recipe *r, struct sbox_request *r
 	return rc;
 }
 
+/* C6i: S1d.  A launcher whose sandboxes outlive it (survive_launcher:
+ * sboxd with its keeper) lets the worker start only once its record of
+ * the sandbox is where a successor finds it; until then nothing of the
+ * request has run.  EOF: the launcher died before its record, so no
+ * successor knows this sandbox and a retried launch starts another: init
+ * exits, the worker never having existed.  The launcher sends nothing
+ * else before RUN; anything else is dropped. */
+static void c6i_wait_for_run(const struct sbox_recipe *r)
+{
+	struct sbox_sync_msg m;
+
+	if (!r->launch->survive_launcher)
+		return;
+	do {
+		if (sbox_sync_recv(r->sync_fd, &m) <= 0)
+			_exit(125);
+	} while (m.type != SBOX_SYNC_RUN);
+}
+
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
  * forwarded ones, gives them handlers and reads them from a signalfd.
  * Then the worker's report channel: CLOEXEC, so execve() closing it is the
@@ -458,8 +477,10 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 		child_fail(r->sync_fd, &err);
 	c6e_take_request(r, &req, &launch, &policy, &spec);
 	if (c6f_request_hostname(&req, &err) < 0 ||
-	    c6g_request_binds(r, &req, &err) < 0 ||
-	    c7_signals(&in, &err) < 0 ||
+	    c6g_request_binds(r, &req, &err) < 0)
+		child_fail(spec.sync_fd, &err);
+	c6i_wait_for_run(&spec);
+	if (c7_signals(&in, &err) < 0 ||
 	    c7a_start_worker(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);
 	c7c_set_title(&in);

@@ -69,7 +69,8 @@ struct sbox_launch {
 	 * that no sandbox keeps them open.  survive_launcher: the sandbox
 	 * outlives the launcher's death (no parent-death signal), for a
 	 * daemon that keeps its jobs' channels elsewhere (docs/protocol.md,
-	 * "Recovery"). */
+	 * "Recovery"); its worker then starts only at sbox_child_run(),
+	 * once the daemon has recorded the sandbox there. */
 #define SBOX_FD_TARGET_MAX 1023
 	const int *bind_src_fds;
 	size_t n_bind_src_fds;
@@ -193,6 +194,14 @@ size_t sbox_child_fds(const struct sbox_child *c, int *out);
  * last mount of (FUSE writing back): a daemon closes it off its loop. */
 int sbox_child_take_mount_ns(struct sbox_child *c);
 pid_t sbox_child_pid(const struct sbox_child *c);
+
+/* S1d, for a sandbox launched with survive_launcher: its worker starts
+ * only now.  A daemon calls it once its record of the sandbox is where a
+ * successor finds it (sboxd's keeper), so a launch the daemon's death
+ * interrupts either ran and is known, or never ran: its init exits when
+ * the channel closes before this.  Sent again to an init past it (a
+ * successor that can't tell), it is ignored.  A placed process: 0. */
+int sbox_child_run(struct sbox_child *c, struct sbox_err *err);
 
 /* Ask init to deliver sig to the worker (init forwards it). */
 int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err);

@@ -11,6 +11,10 @@
  *   S1c parent -> child SYNC_SPECIALISE  the request: a memfd with argv,
  *                                        env, cwd, then stdio and the
  *                                        passed fds (SCM_RIGHTS)
+ *   S1d parent -> child SYNC_RUN         the launcher has recorded the
+ *                                        sandbox where a successor finds
+ *                                        it: the worker may start (only
+ *                                        when it asked: survive_launcher)
  *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
  *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)
  *   S3 child  -> parent SYNC_STARTED     execve succeeded
@@ -33,6 +37,7 @@ enum sbox_sync_type {
 	SBOX_SYNC_SIGNAL,
 	SBOX_SYNC_PREPARED,
 	SBOX_SYNC_SPECIALISE,
+	SBOX_SYNC_RUN,
 };
 
 struct sbox_sync_msg {

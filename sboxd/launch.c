@@ -456,6 +456,22 @@ static void hold_gpus(struct sboxd *d, struct job *j, const unsigned *idx, size_
 	keeper_put(d, j);
 }
 
+/* S1d: the worker starts only now that the keeper has the job's record,
+ * so a launch that sboxd's death interrupts either ran and a successor
+ * answers its retry with it, or never ran and is started once, anew.  A
+ * sandbox whose init can't be told is ended: it never ran anything. */
+static void run_worker(struct job *j)
+{
+	struct sbox_err err = { 0 };
+
+	if (sbox_child_run(j->child, &err) == 0)
+		return;
+	sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+	sbox_err_clear(&err);
+	if (sbox_child_signal(j->child, SIGKILL, &err) < 0)
+		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
+}
+
 /* Steps 2-6 for a job record (new or queued).  1: still waiting for a
  * GPU; 0: launched; -1: refused (r says why). */
 static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requester *who,
@@ -501,6 +517,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	if (spawn(d, j, m, fds, &p, src, &gpus, r) < 0)
 		goto out;
 	hold_gpus(d, j, idx, n);
+	run_worker(j);
 	rc = 0;
 out:
 	sbox_policy_free(&p);

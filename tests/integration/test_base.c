@@ -8,14 +8,19 @@
 
 #include <fcntl.h>
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "policy/policy.h"
+#include "sandbox/sandbox.h"
 
 static char *report(struct run_result *r, const char *const *extra)
 {
@@ -634,6 +639,109 @@ static void test_launcher_death_kills_sandbox(void **state)
 	assert_false(token_alive(token));
 }
 
+/* `/bin/echo ran` to out_fd through the library, as sboxd launches:
+ * survive_launcher (a keeper may hold the channel).  cgroup_guard: for a
+ * launcher that dies without cleaning up. */
+static struct sbox_child *spawn_surviving(int out_fd, bool cgroup_guard)
+{
+	static char *argv[] = { "/bin/echo", "ran", NULL };
+	struct sbox_policy policy;
+	struct sbox_err err = { 0 };
+	struct sbox_child *child;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	assert_true(devnull >= 0);
+	sbox_policy_init(&policy);
+	struct sbox_launch launch = {
+		.argv = argv, .stdio = { devnull, out_fd, 2 }, .caller_cwd = "/",
+		.caller_uid = getuid(), .caller_gid = getgid(),
+		.survive_launcher = true, .cgroup_guard = cgroup_guard,
+	};
+	if (sbox_spawn(&policy, &launch, &child, &err) < 0)
+		fail_msg("sbox_spawn: %s", err.msg);
+	close(devnull);
+	sbox_policy_free(&policy);
+	return child;
+}
+
+/* What arrives on fd within ms milliseconds, until EOF or quiet. */
+static size_t read_for(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	ssize_t k;
+
+	while (n + 1 < len && poll(&pfd, 1, ms) == 1 && (k = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	return n;
+}
+
+/* S1d: a sandbox that may outlive its launcher (sboxd with a keeper)
+ * starts its worker only when the launcher says so, after it has
+ * recorded the sandbox where a successor finds it.  Before, the worker ran
+ * at once, so sboxd killed between the launch and its record left a
+ * worker that ran and that no successor knew of: a retried launch ran it
+ * a second time. */
+static void test_worker_waits_for_run(void **state)
+{
+	struct sbox_err err = { 0 };
+	struct sbox_child *child;
+	struct sbox_event ev;
+	char out[64];
+	int pipefd[2], status = -1, st;
+
+	(void)state;
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	child = spawn_surviving(pipefd[1], false);
+	close(pipefd[1]);
+	assert_int_equal(read_for(pipefd[0], out, sizeof(out), 300), 0);
+	assert_int_equal(sbox_child_run(child, &err), 0);
+	while (sbox_child_read_event(child, &ev, &err) > 0)
+		if (ev.kind == SBOX_EV_EXITED)
+			status = ev.status;
+		else if (ev.kind != SBOX_EV_STARTED)
+			fail_msg("sandbox: %s", ev.msg);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	read_for(pipefd[0], out, sizeof(out), 5000);
+	assert_string_equal(out, "ran\n");
+	assert_int_equal(sbox_child_reap(child, &st, &err), 0);
+	sbox_child_free(child);
+	close(pipefd[0]);
+}
+
+/* The launcher SIGKILLed after the launch and before S1d: the sandbox's
+ * init sees its channel close and exits, and its worker never ran.
+ * Before, the worker ran in the 300 ms the launcher waits. */
+static void test_launcher_death_before_run_runs_nothing(void **state)
+{
+	char out[64];
+	int pipefd[2], st;
+	pid_t launcher;
+
+	(void)state;
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	launcher = fork();
+	assert_true(launcher >= 0);
+	if (launcher == 0) {
+		spawn_surviving(pipefd[1], true);
+		usleep(300 * 1000);     /* time enough for a worker to run */
+		raise(SIGKILL);
+	}
+	close(pipefd[1]);
+	assert_int_equal(waitpid(launcher, &st, 0), launcher);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	/* EOF once init is gone (it held the worker's stdout): nothing. */
+	assert_int_equal(read_for(pipefd[0], out, sizeof(out), 10000), 0);
+	{
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 0), 1);
+		assert_true(pfd.revents & POLLHUP);
+	}
+	close(pipefd[0]);
+}
+
 /* A bind may land under the sandbox's private tmpfs mounts (/dev, /run,
  * /tmp): the mount point is made there.  /dev stays read-only for the
  * worker once the binds are in place. */
@@ -747,6 +855,8 @@ int main(void)
 		cmocka_unit_test(test_signal_forwarding),
 		cmocka_unit_test(test_worker_dies_of_forwarded_signal),
 		cmocka_unit_test(test_launcher_death_kills_sandbox),
+		cmocka_unit_test(test_worker_waits_for_run),
+		cmocka_unit_test(test_launcher_death_before_run_runs_nothing),
 		cmocka_unit_test(test_check_and_check_host),
 		cmocka_unit_test(test_bind_under_private_tmpfs),
 		cmocka_unit_test(test_tmpfs_bounded),
