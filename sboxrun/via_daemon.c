@@ -238,8 +238,15 @@ static int reconnect(struct sbox_client *c, const char *path, uint64_t job, bool
 			sbox_client_error(c));
 	*said = true;
 	for (int waited = 0; waited < RECONNECT_MS; waited += 200) {
-		if (sbox_client_connect(c, path) == 0)
-			return sbox_client_watch(c, job);
+		if (sbox_client_connect(c, path) == 0) {
+			if (sbox_client_watch(c, job) == 0)
+				return 0;
+			/* A connection the dying sboxd's socket took, reset as
+			 * it went (the WAIT fails with ECONNRESET): the same
+			 * outage, so try again.  A refusal is an answer. */
+			if (sbox_client_errcode(c) != SBOX_ERR_GONE)
+				return -1;
+		}
 		nanosleep(&ts, NULL);
 	}
 	return -1;
