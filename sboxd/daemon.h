@@ -347,6 +347,10 @@ void conn_flush(struct sboxd *d, struct conn *c);
 struct job *job_new(struct sboxd *d, uint64_t id);
 void job_unlink(struct sboxd *d, struct job *j);
 int job_track(struct sboxd *d, struct job *j, struct sbox_err *err);
+/* S1d: tell the job's init that its worker may start (sbox_child_run()),
+ * once the keeper has the job's record.  An init that can't be told is
+ * ended (it ran nothing); one already gone says why in its events. */
+void job_run_worker(struct job *j);
 void job_record(struct sbox_mb *b, const struct job *j);
 /* A job's end (outcome, status, errno, message, OOM, timeout, stats): the
  * same attributes in an EXIT reply and in the keeper's record. */

@@ -401,7 +401,7 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	static char *const no_env[] = { NULL };
 	int pass_src[SBOX_PROTO_MAX_PASS], pass_tgt[SBOX_PROTO_MAX_PASS];
 	size_t n_own = 0;
-	_cleanup_free_ int *own = init_close_fds(d, &n_own);
+	_cleanup_free_ int *own = NULL;
 	struct sbox_launch l = {
 		.argv = m->argv,
 		.stdio = { -1, -1, -1 },
@@ -418,8 +418,6 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		.gpus = gpus,
 		.bind_src_fds = src,
 		.n_bind_src_fds = p->n_mounts,
-		.close_fds = own,
-		.n_close_fds = n_own,
 		/* With a keeper holding the channel, a sandbox outlives a
 		 * crash of sboxd; without one, it dies with sboxd. */
 		.survive_launcher = d->keeper_fd >= 0,
@@ -427,11 +425,20 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 	struct sbox_child *child;
 	struct pool_note *note = NULL;
 
-	if (!own)
-		return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"), refuse(r, SBOX_E_INTERNAL);
 	take_client_fds(&l, m, fds, pass_src, pass_tgt);
 	/* A sandbox prepared ahead for exactly this shape, else in full. */
 	if (!pool_take(d, p, &l, &child, &note)) {
+		/* sboxd's fds listed only now: a prepared sandbox that failed
+		 * at specialise has just closed its own, and the new one's may
+		 * take their numbers (init would close its own channel at C0). */
+		own = init_close_fds(d, &n_own);
+		if (!own) {
+			pool_note_free(note);
+			return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"),
+			       refuse(r, SBOX_E_INTERNAL);
+		}
+		l.close_fds = own;
+		l.n_close_fds = n_own;
 		sboxd_closer_before_clone();
 		if (sbox_spawn(p, &l, &child, &r->err) < 0) {
 			pool_note_free(note);
@@ -454,22 +461,6 @@ static void hold_gpus(struct sboxd *d, struct job *j, const unsigned *idx, size_
 	j->n_gpus = n;
 	leases_take(d, j);
 	keeper_put(d, j);
-}
-
-/* S1d: the worker starts only now that the keeper has the job's record,
- * so a launch that sboxd's death interrupts either ran and a successor
- * answers its retry with it, or never ran and is started once, anew.  A
- * sandbox whose init can't be told is ended: it never ran anything. */
-static void run_worker(struct job *j)
-{
-	struct sbox_err err = { 0 };
-
-	if (sbox_child_run(j->child, &err) == 0)
-		return;
-	sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
-	sbox_err_clear(&err);
-	if (sbox_child_signal(j->child, SIGKILL, &err) < 0)
-		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 }
 
 /* Steps 2-6 for a job record (new or queued).  1: still waiting for a
@@ -517,7 +508,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	if (spawn(d, j, m, fds, &p, src, &gpus, r) < 0)
 		goto out;
 	hold_gpus(d, j, idx, n);
-	run_worker(j);
+	job_run_worker(j);        /* S1d: after the keeper's record */
 	rc = 0;
 out:
 	sbox_policy_free(&p);

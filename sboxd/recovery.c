@@ -630,10 +630,8 @@ static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg 
 	leases_take(d, j);
 	/* The predecessor may have died between its record and S1d: the
 	 * worker starts now (an init past S1d ignores it). */
-	if (j->state == SBOX_JOB_STARTING && sbox_child_run(j->child, &err) < 0) {
-		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
-		sbox_err_clear(&err);
-	}
+	if (j->state == SBOX_JOB_STARTING)
+		job_run_worker(j);
 	sboxd_log("recovered job %llu (pid %d, uid %u, %zu GPU%s%s)", (unsigned long long)j->id,
 		  (int)j->pid, (unsigned)j->uid, j->n_gpus, j->n_gpus == 1 ? "" : "s",
 		  j->detached ? ", detached" : "");

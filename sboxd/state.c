@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,22 @@ int job_track(struct sboxd *d, struct job *j, struct sbox_err *err)
 		return sbox_fail(err, errno, "job %llu: watching its sandbox", (unsigned long long)j->id);
 	j->event_open = true;
 	return 0;
+}
+
+void job_run_worker(struct job *j)
+{
+	struct sbox_err err = { 0 };
+
+	if (sbox_child_run(j->child, &err) == 0)
+		return;
+	/* Init failed a step of the request (its SETUP_ERROR waits in the
+	 * channel) or was killed: its events and its end say so. */
+	if (err.errnum == EPIPE || err.errnum == ECONNRESET)
+		return;
+	sboxd_log("job %llu: %s: ending it", (unsigned long long)j->id, err.msg);
+	sbox_err_clear(&err);
+	if (sbox_child_signal(j->child, SIGKILL, &err) < 0)
+		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 }
 
 void job_record(struct sbox_mb *b, const struct job *j)

@@ -243,8 +243,11 @@ static int reconnect(struct sbox_client *c, const char *path, uint64_t job, bool
 				return 0;
 			/* A connection the dying sboxd's socket took, reset as
 			 * it went (the WAIT fails with ECONNRESET): the same
-			 * outage, so try again.  A refusal is an answer. */
-			if (sbox_client_errcode(c) != SBOX_ERR_GONE)
+			 * outage, so try again; and a refusal for now (too
+			 * many connections, sboxd out of fds) while the job
+			 * runs on.  Any other refusal is an answer. */
+			if (sbox_client_errcode(c) != SBOX_ERR_GONE &&
+			    sbox_client_errcode(c) != SBOX_ERR_BUSY)
 				return -1;
 		}
 		nanosleep(&ts, NULL);
