@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -84,9 +85,19 @@ static int lock_state(struct sboxd *d, struct sbox_err *err)
 	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (d->lock_fd < 0)
 		return sbox_fail(err, errno, "opening %s", path);
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return sbox_fail(err, errno, "another sboxd runs with StateDirectory=%s (%s is locked)",
-				 dir, path);
+	/* A predecessor just killed may have cloned a sandbox's init a
+	 * moment before: the lock lives on in the init's copy of its fds
+	 * until its first step (C0) closes them.  So a lock held is tried
+	 * again for up to 2 s before it means another sboxd. */
+	for (int tries = 0; flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		struct timespec ts = { 0, 50 * 1000000 };
+
+		if (errno != EWOULDBLOCK || tries == 40)
+			return sbox_fail(err, errno,
+					 "another sboxd runs with StateDirectory=%s (%s is locked)", dir,
+					 path);
+		nanosleep(&ts, NULL);
+	}
 	return 0;
 }
 

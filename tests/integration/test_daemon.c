@@ -841,6 +841,34 @@ static void test_client_killed_kills_its_job(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* One sboxd per state directory (two would lease the same GPUs): a second
+ * one, on a socket of its own, refuses to start, naming the lock, after
+ * trying it for a moment (a killed predecessor's newest init holds it
+ * until its first step); the first goes on serving. */
+static void test_second_sboxd_refused(void **state)
+{
+	char path[PATH_MAX], sock[300];
+	const char *env = getenv("SBOXD");
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "");
+	snprintf(path, sizeof(path), "%s", env ? env : sboxrun_path());
+	if (!env)
+		snprintf(strrchr(path, '/') + 1, sizeof(path) - (size_t)(strrchr(path, '/') + 1 - path),
+			 "sboxd");
+	snprintf(sock, sizeof(sock), "%s.second", D.sock);
+	cmd_runl(&r, 0, 20, path, "--foreground", "--config", D.conf, "--socket", sock, NULL);
+	fprintf(stderr, "second sboxd: exit %d: %s", r.code, r.err);
+	assert_true(r.code > 0);
+	assert_non_null(strstr(r.err, "another sboxd runs"));
+	cmd_free(&r);
+	assert_true(raw_ping(D.sock));
+	assert_false(raw_ping(sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* J=$(sboxrun --detach ...) returns at once: the job must not hold the
  * pipe the id is printed on (it did: the shell waited for the job's end). */
 static void test_detach_in_command_substitution(void **state)
@@ -1881,6 +1909,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_binds_are_the_clients_fds, teardown),
 		cmocka_unit_test_teardown(test_pass_fd_and_stdin, teardown),
 		cmocka_unit_test_teardown(test_node_agent, teardown),
+		cmocka_unit_test_teardown(test_second_sboxd_refused, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
 		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
