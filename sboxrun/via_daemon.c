@@ -262,6 +262,7 @@ static int supervise(const struct run *run, uint64_t job, const char *command)
 	int sigfd = forwarded_fd();
 	struct sbox_job_exit ex;
 	bool said = false;
+	int busy_ms = 0;
 
 	if (sigfd < 0) {
 		perror("sboxrun: setting up signal forwarding");
@@ -294,7 +295,18 @@ static int supervise(const struct run *run, uint64_t job, const char *command)
 			*run->ran = true;
 			return report_exit(run, &ex, command);
 		}
-		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_GONE) {
+		/* Lost, or refused at a reconnect's accept for now (sboxd's
+		 * answer to the WAIT sent on it: too many connections): wait
+		 * for sboxd again, the refusals paced and bounded as the
+		 * reconnects are. */
+		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS) {
+			struct timespec ts = { 0, 200 * 1000000 };
+
+			nanosleep(&ts, NULL);
+			busy_ms += 200;
+		}
+		if (r < 0 && (sbox_client_errcode(c) == SBOX_ERR_GONE ||
+			      (sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS))) {
 			if (reconnect(c, path, job, &said) == 0)
 				continue;
 		}

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
@@ -838,6 +839,69 @@ static void test_client_killed_kills_its_job(void **state)
 		usleep(20 * 1000);
 	assert_int_equal(kill(init, 0), -1);
 	assert_int_equal(errno, ESRCH);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Nobody's connections, all nobody may hold, for a while (a child). */
+static pid_t hold_connections(int n, int ms)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fds[64];
+
+		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(1);
+		for (int i = 0; i < n && i < 64; i++)
+			fds[i] = raw_connect(D.sock);
+		usleep((useconds_t)ms * 1000);
+		for (int i = 0; i < n && i < 64; i++)
+			close(fds[i]);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* An attached sboxrun reconnecting after a restart while another client
+ * holds every connection sboxd gives a user: the refusal ("too many
+ * connections") is for now, and sboxrun tries again until it gets its
+ * job's end.  Before, it took the refusal as final and exited 125. */
+static void test_reattach_waits_out_full_connections(void **state)
+{
+	const char *argv[] = { D.sboxrun, "--socket", D.sock, "--", "/bin/sh", "-c",
+			       "sleep 2; echo attached-out; exit 5", NULL };
+	char out[512], got[4096];
+	pid_t client, hog;
+	FILE *f;
+	size_t n;
+	int st;
+
+	(void)state;
+	sboxd_prepare(&D);
+	/* 8 connections, 1 kept for root: nobody gets 7. */
+	sboxd_start(&D, "MaxConnections=8\nMaxConnectionsPerUser=0\nReattachTimeoutSec=20s\n");
+	snprintf(out, sizeof(out), "%s/attached.out", D.dir);
+	client = cmd_start(NOBODY, argv, out);
+	free(wait_jobs(1, 10000));
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	hog = hold_connections(7, 1500);
+	assert_int_equal(waitpid(hog, &st, 0), hog);
+	assert_int_equal(st, 0);
+	assert_int_equal(waitpid(client, &st, 0), client);
+	f = fopen(out, "r");
+	n = f ? fread(got, 1, sizeof(got) - 1, f) : 0;
+	got[n] = '\0';
+	if (f)
+		fclose(f);
+	fprintf(stderr, "full connections: the attached client said:\n%sand exited %d\n", got,
+		WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	assert_true(WIFEXITED(st));
+	assert_non_null(strstr(got, "attached-out"));
+	assert_int_equal(WEXITSTATUS(st), 5);
+	assert_true(sboxd_no_jobs(&D, 5000));
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
@@ -1910,6 +1974,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pass_fd_and_stdin, teardown),
 		cmocka_unit_test_teardown(test_node_agent, teardown),
 		cmocka_unit_test_teardown(test_second_sboxd_refused, teardown),
+		cmocka_unit_test_teardown(test_reattach_waits_out_full_connections, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
 		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
