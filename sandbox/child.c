@@ -311,9 +311,9 @@ int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 	return sbox_net_judge_kept(&c->net, err);
 }
 
-int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid)
+int sbox_child_recycled_netns(struct sbox_child *c, uint64_t *owner)
 {
-	return sbox_net_take_kept(&c->net, uid);
+	return sbox_net_take_kept(&c->net, owner);
 }
 
 static uint64_t usec_between(const struct timespec *a, const struct timespec *b)

@@ -259,7 +259,7 @@ static int p1e_network(struct launch *l, struct sbox_err *err)
 	if (!l->child)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox");
 	if (sbox_net_prepare(&l->child->net, l->r.policy, l->r.userns, launch->netns_pool,
-			     launch->site, launch->caller_uid, err) < 0)
+			     launch->site, launch->caller_uid, l->ident.uid, err) < 0)
 		return -1;
 	l->child->net.reaper = launch->net_reaper;
 	l->clone_flags |= sbox_net_clone_flags(&l->child->net);

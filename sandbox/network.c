@@ -500,14 +500,14 @@ void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block)
 
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
 		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
-		     struct sbox_err *err)
+		     uid_t worker_uid, struct sbox_err *err)
 {
 	memset(n, 0, sizeof(*n));
 	n->mode = p->net.mode;
 	n->userns = userns;
 	n->join_fd = -1;
 	n->keep_fd = -1;
-	n->owner = owner;
+	n->owner = sbox_netns_owner(owner, worker_uid);
 	sbox_ipam_lease_init(&n->lease);
 	sbox_netgroup_init(&n->group);
 
@@ -525,7 +525,7 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 			 * (ambient ones lie within it), so no exec of a
 			 * file with capabilities gains one either. */
 			n->recyclable = p->sec.cap_bounding == 0;
-			n->join_fd = sbox_netns_pool_take_for(pool, owner, n->recyclable);
+			n->join_fd = sbox_netns_pool_take_for(pool, n->owner, n->recyclable);
 			if (n->join_fd >= 0)
 				return 0;      /* lo is up already */
 		}

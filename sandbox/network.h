@@ -55,22 +55,26 @@ struct sbox_net {
 	struct sbox_netgroup group;
 	/* A pooled netns whose worker can hold no capability: kept open by
 	 * the launcher past P4 (keep_fd), so that the end may judge it
-	 * clean (recycle_ok) and give it back to the pool for owner's next
-	 * sandbox (docs/security.md, "Recycled network namespaces"). */
+	 * clean (recycle_ok) and give it back to the pool for the next
+	 * sandbox of the same owner: launched for the same uid, its worker
+	 * running as the same uid (sbox_netns_owner(); docs/security.md,
+	 * "Recycled network namespaces"). */
 	bool recyclable;
 	int keep_fd;
 	bool recycle_ok;
-	uid_t owner;
+	uint64_t owner;
 };
 
 /* P1.  userns: the sandbox gets a user namespace of its own; pool: a
  * pool of prepared netns (sboxd), or NULL to create one in the clone;
  * site: the site configuration the privileged side read (veth's address
  * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
- * the launch is for (a group is its creator's uid's). */
+ * the launch is for (a group is its creator's uid's); worker_uid: the
+ * uid the worker runs as (User=): a netns another sandbox used goes only
+ * to a sandbox of the same two. */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
 		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
-		     struct sbox_err *err);
+		     uid_t worker_uid, struct sbox_err *err);
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
@@ -89,7 +93,7 @@ void sbox_net_release(struct sbox_net *n);
  * sbox_net_take_kept() gives it to the caller when judged clean (-1:
  * none); sbox_net_drop_kept() closes what is left. */
 int sbox_net_judge_kept(struct sbox_net *n, struct sbox_err *err);
-int sbox_net_take_kept(struct sbox_net *n, uid_t *owner);
+int sbox_net_take_kept(struct sbox_net *n, uint64_t *owner);
 void sbox_net_drop_kept(struct sbox_net *n);
 /* sandbox/netns_pool.c: enter ns_fd in this thread, check it holds only
  * lo as made and no socket, come back: 0, or -1 with err. */

@@ -269,13 +269,13 @@ void sbox_child_free(struct sbox_child *c);
  * clones; -1 with err when the cgroup could not be removed (the sweep
  * takes it) or the netns is not clean (it is then closed).  Then, on the
  * main thread: sbox_child_recycled_netns() hands over the netns judged
- * clean (-1: none) and the uid it may go to (sbox_netns_pool_give()), and
+ * clean (-1: none) and the owner it may go to (sbox_netns_pool_give()), and
  * sbox_child_free() frees the rest at once.  A prepared sandbox's init is
  * killed, not reaped, first (sbox_prepared_kill()): its netns is never
  * judged clean, and sbox_child_free() reaps it. */
 bool sbox_child_empty(const struct sbox_child *c);
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err);
-int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid);
+int sbox_child_recycled_netns(struct sbox_child *c, uint64_t *owner);
 
 /* Recovery.  A launcher that may die with sandboxes running
  * (launched with survive_launcher) hands the sandbox's pidfd and event

@@ -236,8 +236,8 @@ static void trim_ended(struct sboxd *d, uid_t uid)
  * freed, and GPUs held until now go back.  True when one came free. */
 static bool end_done(struct sboxd *d, const struct teardown_done *t)
 {
-	uid_t uid;
-	int ns = sbox_child_recycled_netns(t->child, &uid);
+	uint64_t owner;
+	int ns = sbox_child_recycled_netns(t->child, &owner);
 	bool gone = sbox_child_empty(t->child);
 
 	if (t->r < 0 && t->job_id)
@@ -245,7 +245,7 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 	else if (t->r < 0)
 		sboxd_log("pool: a prepared sandbox's end: %s", t->err.msg);
 	if (ns >= 0)
-		sbox_netns_pool_give(d->netns_pool, ns, uid);
+		sbox_netns_pool_give(d->netns_pool, ns, owner);
 	sbox_child_free(t->child);
 	if (!t->lease_held)
 		return false;

@@ -237,10 +237,10 @@ int sbox_child_adopt_end(const char *cgroup_path, struct sbox_child **out, struc
 	return sbox_fail(err, ENOENT, "fake: no cgroups");
 }
 
-int sbox_child_recycled_netns(struct sbox_child *c, uid_t *uid)
+int sbox_child_recycled_netns(struct sbox_child *c, uint64_t *owner)
 {
 	(void)c;
-	(void)uid;
+	(void)owner;
 	return -1;
 }
 
@@ -370,18 +370,18 @@ int sbox_netns_pool_take(struct sbox_netns_pool *pool)
 	return -1;
 }
 
-int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uid_t uid, bool may_return)
+int sbox_netns_pool_take_for(struct sbox_netns_pool *pool, uint64_t owner, bool may_return)
 {
 	(void)pool;
-	(void)uid;
+	(void)owner;
 	(void)may_return;
 	return -1;
 }
 
-void sbox_netns_pool_give(struct sbox_netns_pool *pool, int fd, uid_t uid)
+void sbox_netns_pool_give(struct sbox_netns_pool *pool, int fd, uint64_t owner)
 {
 	(void)pool;
-	(void)uid;
+	(void)owner;
 	if (fd >= 0)
 		close(fd);
 }

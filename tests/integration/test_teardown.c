@@ -608,6 +608,73 @@ static void test_recycled_netns_never_crosses_users(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Hostile: one client (root here; any client a site lets switch users)
+ * launching as one user, then as another: what the first worker left in
+ * its netns (its counters, a flow label) is that worker's uid's, so the
+ * second never gets it.  Before, the netns went by the client's uid: the
+ * User=daemon sandbox got User=nobody's used netns. */
+static void test_recycled_netns_follows_the_worker(void **state)
+{
+	static const char *as_nobody = "[Sandbox]\nPrivateNetwork=none\nUser=nobody\n";
+	static const char *as_daemon = "[Sandbox]\nPrivateNetwork=none\nUser=daemon\n";
+	struct sbox_client *c;
+	ino_t nobody1, daemon1, nobody2;
+
+	(void)state;
+	start_pooled(NULL);
+	c = client();
+	nobody1 = netns_of_a_job(c, as_nobody, "exit", "0", NULL, 0);
+	daemon1 = netns_of_a_job(c, as_daemon, "exit", "0", NULL, 0);
+	nobody2 = netns_of_a_job(c, as_nobody, "exit", "0", NULL, 0);
+	fprintf(stderr, "worker uids: nobody's netns %lu, then daemon's %lu, then nobody's %lu\n",
+		(unsigned long)nobody1, (unsigned long)daemon1, (unsigned long)nobody2);
+	assert_true(daemon1 != nobody1);
+	assert_true(nobody2 == nobody1);       /* still recycled for its own */
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* Hostile: an IPv6 flow label (IPV6_FLOWLABEL_MGR, no capability) lingers
+ * up to 150 s after its socket, listed in /proc/net/ip6_flowlabel and
+ * held against others: a netns with one left is not recycled.  Before,
+ * every socket count was 0 and the next sandbox got the netns, label and
+ * all. */
+static void test_flow_label_stops_recycling(void **state)
+{
+	static const char *script =
+		"import socket, struct\n"
+		"s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+		"req = socket.inet_pton(socket.AF_INET6, '::1') + struct.pack('!I', 0x12345)"
+		" + struct.pack('=BBHHHI', 0, 1, 1, 0, 150, 0)\n"
+		"s.setsockopt(socket.IPPROTO_IPV6, 32, req)\n"
+		"s.close()\n"
+		"print(open('/proc/net/ip6_flowlabel').read().count('\\n'))\n";
+	const char *argv[] = { "/usr/bin/python3", "-c", script, NULL };
+	struct sbox_client *c;
+	struct sbox_job_info j;
+	ino_t labelled, next;
+	char *log;
+
+	(void)state;
+	if (access(argv[0], X_OK) < 0 || access("/proc/net/ip6_flowlabel", R_OK) < 0)
+		skip_because("no python3 or no IPv6 here");
+	start_pooled(NULL);
+	c = client();
+	j = launch_argv(c, NONE_POLICY, -1, argv);
+	labelled = sandbox_netns(j.pid);
+	wait_end(c, j.id, 0);
+	sleep_ms(300);
+	next = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	log = sboxd_log(&D);
+	fprintf(stderr, "flow label: netns %lu labelled, the next sandbox's %lu\n",
+		(unsigned long)labelled, (unsigned long)next);
+	assert_true(next != labelled);
+	assert_non_null(strstr(log, "not recycled: an IPv6 flow label of the sandbox is still held in it"));
+	free(log);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* In the netns of pid, from a child process: a TCP socket listening on
  * 127.0.0.1:port, sent back to us (a worker could pass its own out the
  * same way, over a unix socket it was given). */
@@ -743,6 +810,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
+		cmocka_unit_test_teardown(test_recycled_netns_follows_the_worker, teardown),
+		cmocka_unit_test_teardown(test_flow_label_stops_recycling, teardown),
 		cmocka_unit_test_teardown(test_net_admin_worker_netns_not_recycled, teardown),
 	};
 
