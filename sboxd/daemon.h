@@ -412,16 +412,20 @@ void close_fds(int *fds, size_t n);
 struct teardown_done {
 	struct sbox_child *child;
 	uint64_t job_id;
+	uid_t uid;                          /* whose sandbox it was */
 	bool lease_held;                    /* its GPUs go back when it is done */
 	int r;                              /* sbox_child_end()'s */
 	struct sbox_err err;
 };
 int teardown_start(struct sboxd *d, struct sbox_err *err);
-bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held);
+bool teardown_give(struct sbox_child *c, uint64_t job_id, uid_t uid, bool lease_held);
 /* One finished end into *out, or false when none is waiting. */
 bool teardown_collect(struct teardown_done *out);
 /* Handed over and not collected yet. */
 size_t teardown_in_flight(void);
+/* uid's ends handed over and not collected yet, when they are past its
+ * share of the queue (TEARDOWN_QUEUE / 16); else 0. */
+size_t teardown_user_over_share(uid_t uid);
 /* Wait (up to timeout_ms) until no end is pending or running. */
 bool teardown_settle(unsigned timeout_ms);
 

@@ -285,12 +285,12 @@ static void end_recorded(struct sboxd *d, uint64_t id)
  * True when they stay leased until the end is done. */
 static bool end_child(struct sboxd *d, struct job *j)
 {
-	struct teardown_done t = { .child = j->child, .job_id = j->id };
+	struct teardown_done t = { .child = j->child, .job_id = j->id, .uid = j->uid };
 	const char *cgroup = sbox_child_cgroup_path(j->child);
 
 	t.lease_held = j->n_gpus > 0 && !sbox_child_empty(j->child);
 	j->child = NULL;
-	if (teardown_give(t.child, t.job_id, t.lease_held)) {
+	if (teardown_give(t.child, t.job_id, t.uid, t.lease_held)) {
 		/* finalize's record of the job says it, for a successor. */
 		j->ending_cgroup = cgroup;
 		return t.lease_held;

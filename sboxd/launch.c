@@ -56,6 +56,7 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 {
 	unsigned all = 0, mine = 0;
 	unsigned per_user = d->site.daemon.max_jobs_per_user;
+	size_t ends;
 
 	for (struct job *j = d->jobs; j; j = j->next) {
 		if (j->dead || j->state == SBOX_JOB_ENDED)
@@ -77,6 +78,12 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 	if (uid != 0 && per_user && mine >= per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s)",
 			  (unsigned)uid, mine, per_user, d->config_path);
+		return refuse(r, SBOX_E_BUSY);
+	}
+	if (uid != 0 && (ends = teardown_user_over_share(uid)) > 0) {
+		sbox_fail(&r->err, EAGAIN,
+			  "uid %u has %zu sandbox ends under way (processes left in their cgroups that do not die): try again later",
+			  (unsigned)uid, ends);
 		return refuse(r, SBOX_E_BUSY);
 	}
 	return 0;

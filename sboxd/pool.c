@@ -87,7 +87,7 @@ static void prepared_end(struct sboxd *d, struct sbox_prepared *prep, uid_t uid)
 		return;
 	/* Its mount namespace, as a job's (job_on_exit): by a closer. */
 	sboxd_close_client_fd(sbox_child_take_mount_ns(c), uid);
-	if (d->stopping || !teardown_give(c, 0, false))
+	if (d->stopping || !teardown_give(c, 0, uid, false))
 		sbox_child_free(c);
 }
 

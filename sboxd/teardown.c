@@ -123,7 +123,7 @@ int teardown_start(struct sboxd *d, struct sbox_err *err)
 	return 0;
 }
 
-bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held)
+bool teardown_give(struct sbox_child *c, uint64_t job_id, uid_t uid, bool lease_held)
 {
 	struct teardown_done *t;
 	bool queued = false, full;
@@ -137,6 +137,7 @@ bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held)
 		memset(t, 0, sizeof(*t));
 		t->child = c;
 		t->job_id = job_id;
+		t->uid = uid;
 		t->lease_held = lease_held;
 		td.pend[(td.pend_head + td.n_pend) % TEARDOWN_QUEUE] = i;
 		td.n_pend++;
@@ -144,6 +145,7 @@ bool teardown_give(struct sbox_child *c, uint64_t job_id, bool lease_held)
 		if (td.threads == 0) {
 			/* No thread could be started: take it back. */
 			td.n_pend--;
+			t->child = NULL;
 			td.free_[td.n_free++] = i;
 		} else {
 			pthread_cond_signal(&td.more);
@@ -169,6 +171,7 @@ bool teardown_collect(struct teardown_done *out)
 		td.done_head = (td.done_head + 1) % TEARDOWN_QUEUE;
 		td.n_done--;
 		*out = td.slot[i];
+		td.slot[i].child = NULL;
 		td.free_[td.n_free++] = i;
 		got = true;
 	} else if (td.efd >= 0 && read(td.efd, &n, sizeof(n)) < 0) {
@@ -186,6 +189,21 @@ size_t teardown_in_flight(void)
 	n = td.ready ? TEARDOWN_QUEUE - td.n_free : 0;
 	pthread_mutex_unlock(&td.lock);
 	return n;
+}
+
+/* One user's ends that never finish (processes in D state in the cgroups
+ * of placed jobs, which a zygote's template reaps, not init) would fill
+ * the queue, and every end after them would run in the loop: so each
+ * user gets a share, and past it its launches wait (launch.c). */
+size_t teardown_user_over_share(uid_t uid)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&td.lock);
+	for (unsigned i = 0; td.ready && i < TEARDOWN_QUEUE; i++)
+		n += td.slot[i].child && td.slot[i].uid == uid;
+	pthread_mutex_unlock(&td.lock);
+	return n >= TEARDOWN_QUEUE / 16 ? n : 0;
 }
 
 bool teardown_settle(unsigned timeout_ms)

@@ -251,6 +251,117 @@ static void test_slow_end_does_not_stall_the_loop(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Jam the sandbox's cgroup (cg, as sandbox_cgroup_of() gives it) in
+ * every hierarchy (v1: each controller's), so that its end retries each
+ * for 5 s; with unjam, remove every jam and the cgroup (an end that gave
+ * up left it to the next sweep). */
+static void jam_everywhere(const char *cg, bool unjam)
+{
+	const char *name = strrchr(cg, '/') + 1;
+	char pattern[600];
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/{,*/}sbox/%s", name);
+	if (glob(pattern, GLOB_BRACE | GLOB_ONLYDIR, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char jam[700];
+
+		snprintf(jam, sizeof(jam), "%s/jam", g.gl_pathv[i]);
+		if (unjam) {
+			rmdir(jam);
+			rmdir(g.gl_pathv[i]);
+		} else {
+			mkdir(jam, 0755);
+		}
+	}
+	globfree(&g);
+}
+
+#define STUCK_ENDS 72           /* past one user's share: teardown.c's 1024 / 16 */
+
+/*
+ * Hostile: one user whose sandboxes' ends never finish (here cgroups
+ * jammed by root in every hierarchy, 5 s each; for a user, unkillable
+ * processes left in a placed job's cgroup) fills only its own share of the
+ * teardown queue: its next launch is refused, saying why, and root's (and
+ * so anyone else's) are served.  Before, the ends piled up to the queue's
+ * 1024, after which every end ran in the loop, holding it for seconds.
+ */
+static void test_stuck_ends_hold_back_their_user_alone(void **state)
+{
+	static char cg[STUCK_ENDS][512];
+	struct sbox_client *c;
+	struct sbox_job_info *jobs, j;
+	struct cmd r = { 0 };
+	size_t n;
+	int jammed = 0;
+	bool refused = false;
+	long long t0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	c = client();
+	for (int i = 0; i < STUCK_ENDS && !refused; i++) {
+		uint64_t id = 0;
+		pid_t pid = 0;
+
+		cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--detach", "--", D.probe,
+			 "sleep", "60", NULL);
+		if (r.code != 0) {
+			fprintf(stderr, "stuck ends: %d jammed; nobody's next launch: exit %d: %s",
+				jammed, r.code, r.err);
+			refused = r.code == 125 && strstr(r.err, "sandbox ends under way");
+			cmd_free(&r);
+			break;
+		}
+		id = strtoull(r.out, NULL, 10);
+		cmd_free(&r);
+		jobs = NULL;
+		n = 0;
+		assert_int_equal(sbox_client_list(c, &jobs, &n), 0);
+		for (size_t k = 0; k < n; k++)
+			if (jobs[k].id == id)
+				pid = jobs[k].pid;
+		free(jobs);
+		assert_true(id && pid);
+		for (long long t = now_ms(); !sandbox_cgroup_of(pid, cg[i], sizeof(cg[i])) &&
+					      now_ms() - t < 5000; )
+			sleep_ms(20);
+		if (!sandbox_cgroup_of(pid, cg[i], sizeof(cg[i])))
+			skip_because("the sandbox runs without a cgroup of its own here");
+		jam_everywhere(cg[i], false);
+		jammed++;
+		assert_int_equal(sbox_client_signal(c, id, SIGKILL), 0);
+	}
+	/* Root is served meanwhile. */
+	if (refused) {
+		j = launch(c, NULL, -1, "exit", "0", NULL);
+		wait_end(c, j.id, 0);
+	}
+	/* Unjammed, the ends finish, and nobody is served again. */
+	for (int i = 0; i < jammed; i++)
+		jam_everywhere(cg[i], true);
+	for (t0 = now_ms();; sleep_ms(200)) {
+		cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--", D.probe, "exit", "0",
+			 NULL);
+		if (r.code == 0 || now_ms() - t0 > 60000)
+			break;
+		cmd_free(&r);
+	}
+	fprintf(stderr, "stuck ends: unjammed, nobody served again after %lld ms (exit %d)\n",
+		now_ms() - t0, r.code);
+	for (int i = 0; i < jammed; i++)
+		jam_everywhere(cg[i], true);
+	assert_true(refused);
+	assert_true(jammed >= 48 && jammed <= 64);
+	assert_int_equal(r.code, 0);
+	cmd_free(&r);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Who holds GPU index (0: free). */
 static uint64_t gpu_holder(struct sbox_client *c, unsigned index)
 {
@@ -537,7 +648,8 @@ static void start_pooled(const char *extra)
 	sleep_ms(500);
 }
 
-/* Run a short job as root and return the netns its sandbox had. */
+/* Run a short job as root and return the netns its sandbox had (one
+ * that lives long enough to be looked at: `exit 0` could end first). */
 static ino_t netns_of_a_job(struct sbox_client *c, const char *policy, const char *a1,
 			    const char *a2, const char *a3, int code)
 {
@@ -565,8 +677,8 @@ static void test_clean_netns_is_recycled_for_the_same_user(void **state)
 	(void)state;
 	start_pooled(NULL);
 	c = client();
-	first = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
-	second = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	first = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
+	second = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
 	fprintf(stderr, "recycle: netns %lu then %lu\n", (unsigned long)first,
 		(unsigned long)second);
 	assert_true(first == second);
@@ -588,7 +700,7 @@ static void test_recycled_netns_never_crosses_users(void **state)
 	(void)state;
 	start_pooled(NULL);
 	c = client();
-	mine = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	mine = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
 	snprintf(policy, sizeof(policy), "%s/none.policy", D.dir);
 	write_text(policy, NONE_POLICY);
 	chmod(policy, 0644);
@@ -623,9 +735,9 @@ static void test_recycled_netns_follows_the_worker(void **state)
 	(void)state;
 	start_pooled(NULL);
 	c = client();
-	nobody1 = netns_of_a_job(c, as_nobody, "exit", "0", NULL, 0);
-	daemon1 = netns_of_a_job(c, as_daemon, "exit", "0", NULL, 0);
-	nobody2 = netns_of_a_job(c, as_nobody, "exit", "0", NULL, 0);
+	nobody1 = netns_of_a_job(c, as_nobody, "sleep", "0.2", NULL, 0);
+	daemon1 = netns_of_a_job(c, as_daemon, "sleep", "0.2", NULL, 0);
+	nobody2 = netns_of_a_job(c, as_nobody, "sleep", "0.2", NULL, 0);
 	fprintf(stderr, "worker uids: nobody's netns %lu, then daemon's %lu, then nobody's %lu\n",
 		(unsigned long)nobody1, (unsigned long)daemon1, (unsigned long)nobody2);
 	assert_true(daemon1 != nobody1);
@@ -664,7 +776,7 @@ static void test_flow_label_stops_recycling(void **state)
 	labelled = sandbox_netns(j.pid);
 	wait_end(c, j.id, 0);
 	sleep_ms(300);
-	next = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	next = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
 	log = sboxd_log(&D);
 	fprintf(stderr, "flow label: netns %lu labelled, the next sandbox's %lu\n",
 		(unsigned long)labelled, (unsigned long)next);
@@ -776,8 +888,8 @@ static void test_net_admin_worker_netns_not_recycled(void **state)
 	start_pooled("[Bounds]\nAllowCapabilities=CAP_NET_ADMIN\n");
 	c = client();
 	/* Holding the capability, changing nothing: still not kept. */
-	quiet = netns_of_a_job(c, caps, "exit", "0", NULL, 0);
-	next = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	quiet = netns_of_a_job(c, caps, "sleep", "0.2", NULL, 0);
+	next = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
 	/* Changing it. */
 	snprintf(script, sizeof(script), "%s addr add 10.9.9.9/32 dev lo && exec %s sleep 1", ip,
 		 D.probe);
@@ -785,7 +897,7 @@ static void test_net_admin_worker_netns_not_recycled(void **state)
 	changed = sandbox_netns(a.pid);
 	wait_end(c, a.id, 0);
 	sleep_ms(300);
-	after = netns_of_a_job(c, NONE_POLICY, "exit", "0", NULL, 0);
+	after = netns_of_a_job(c, NONE_POLICY, "sleep", "0.2", NULL, 0);
 	out = out_of(c, NONE_POLICY, show, 0);
 	fprintf(stderr, "CAP_NET_ADMIN: netns %lu (quiet) then %lu; %lu (changed) then %lu; the next one's lo:\n%s",
 		(unsigned long)quiet, (unsigned long)next, (unsigned long)changed,
@@ -803,6 +915,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_slow_end_does_not_stall_the_loop, teardown),
+		cmocka_unit_test_teardown(test_stuck_ends_hold_back_their_user_alone, teardown),
 		cmocka_unit_test_teardown(test_stop_during_an_end_leaves_nothing, teardown),
 		cmocka_unit_test_teardown(test_kill9_during_an_end_is_finished_by_the_successor, teardown),
 		cmocka_unit_test_teardown(test_gpu_lease_waits_for_the_sandboxs_processes, teardown),
