@@ -63,15 +63,15 @@
  *                                             shape leaves it out)
  *                                         C6g a pool's: its binds, in
  *                                             the pivoted root
- *  (the caller: sboxd's keeper record)
- *      S1d RUN, only when the launcher
- *      asked (survive_launcher) ----->   C6i wait for RUN (EOF: exit,
- *                                             nothing ran)
  *                                         C7 init's signals; report channel
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory
  *                                             until its exec)
  *                                         C7c init named sbox-init
+ *  (the caller: sboxd's keeper record)
+ *      S1d RUN, only when the launcher
+ *      asked (survive_launcher) ----->   C7d wait for RUN (EOF: the
+ *                                             worker killed unrun, exit)
  *                                         C7b init: CAP_KILL only; S1b GO -->
  *                                            Worker
  *                                            (waits for S1b)

@@ -334,25 +334,6 @@ static int c6g_request_binds(const struct sbox_recipe *r, struct sbox_request *r
 	return rc;
 }
 
-/* C6i: S1d.  A launcher whose sandboxes outlive it (survive_launcher:
- * sboxd with its keeper) lets the worker start only once its record of
- * the sandbox is where a successor finds it; until then nothing of the
- * request has run.  EOF: the launcher died before its record, so no
- * successor knows this sandbox and a retried launch starts another: init
- * exits, the worker never having existed.  The launcher sends nothing
- * else before RUN; anything else is dropped. */
-static void c6i_wait_for_run(const struct sbox_recipe *r)
-{
-	struct sbox_sync_msg m;
-
-	if (!r->launch->survive_launcher)
-		return;
-	do {
-		if (sbox_sync_recv(r->sync_fd, &m) <= 0)
-			_exit(125);
-	} while (m.type != SBOX_SYNC_RUN);
-}
-
 /* C7: a pid 1 drops SIG_DFL signals from outside, so init blocks the
  * forwarded ones, gives them handlers and reads them from a signalfd.
  * Then the worker's report channel: CLOEXEC, so execve() closing it is the
@@ -411,6 +392,31 @@ static int c7a_start_worker(struct init *in, struct sbox_err *err)
 static void c7c_set_title(struct init *in)
 {
 	in->title_moved = sbox_init_set_title(in->r->launch->argv[0]);
+}
+
+/* C7d: S1d.  A launcher whose sandboxes outlive it (survive_launcher:
+ * sboxd with its keeper) lets the worker go only once its record of the
+ * sandbox is where a successor finds it.  The worker exists (C7a) but
+ * waits for S1b before its first step, so nothing of the request has run;
+ * waiting here, not before C7a, lets the launcher's record overlap the
+ * worker's start.  EOF: the launcher died before its record, so no
+ * successor knows this sandbox and a retried launch starts another: the
+ * worker is killed unrun and init exits.  The launcher sends nothing else
+ * before RUN; anything else is dropped.  Init writes only its own stack
+ * here, which the worker (on its own stack, in init's memory) never reads. */
+static void c7d_wait_for_run(const struct init *in)
+{
+	struct sbox_sync_msg m;
+
+	if (!in->r->launch->survive_launcher)
+		return;
+	do {
+		if (sbox_sync_recv(in->r->sync_fd, &m) <= 0) {
+			kill(in->worker, SIGKILL);
+			waitpid(in->worker, NULL, 0);
+			_exit(125);
+		}
+	} while (m.type != SBOX_SYNC_RUN);
 }
 
 /* C7b, security: from here init only forwards signals and reaps, so it
@@ -477,13 +483,12 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 		child_fail(r->sync_fd, &err);
 	c6e_take_request(r, &req, &launch, &policy, &spec);
 	if (c6f_request_hostname(&req, &err) < 0 ||
-	    c6g_request_binds(r, &req, &err) < 0)
-		child_fail(spec.sync_fd, &err);
-	c6i_wait_for_run(&spec);
-	if (c7_signals(&in, &err) < 0 ||
+	    c6g_request_binds(r, &req, &err) < 0 ||
+	    c7_signals(&in, &err) < 0 ||
 	    c7a_start_worker(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);
 	c7c_set_title(&in);
+	c7d_wait_for_run(&in);
 	if (c7b_harden_init(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);
 	c8_report_start(&in);

@@ -13,7 +13,7 @@
  *                                        passed fds (SCM_RIGHTS)
  *   S1d parent -> child SYNC_RUN         the launcher has recorded the
  *                                        sandbox where a successor finds
- *                                        it: the worker may start (only
+ *                                        it: the worker may go (C7d; only
  *                                        when it asked: survive_launcher)
  *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
  *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)
