@@ -11,11 +11,15 @@
  * closer.c's threads) and hand the child back through an eventfd, and the
  * loop frees it (jobs_on_teardown()).
  *
- * The queue is bounded (TEARDOWN_QUEUE children handed over and not yet
- * collected).  When it is full, the caller ends the sandbox in the loop
- * itself, as before the threads (logged): slower for everyone, never a
- * leak and never a refusal.  A thread stuck in an end holds only itself;
- * the others go on.  At stop, sboxd waits (bounded) for the ends under
+ * The ring holds TEARDOWN_QUEUE children handed over and not yet
+ * collected; past it they wait in a list (allocated in the loop) and
+ * enter the ring as it frees up.  Only when even that allocation fails
+ * does the caller end the sandbox in the loop itself, as before the
+ * threads (logged).  A thread stuck in an end holds only itself; and no
+ * user's ends run on more than TEARDOWN_THREADS - 1 threads at once (a
+ * thread takes the oldest end whose user has fewer running), so one
+ * user's ends that never finish (unkillable processes in a placed job's
+ * cgroup) leave a thread to everyone else's.  At stop, sboxd waits (bounded) for the ends under
  * way; a cgroup whose end did not finish (or that sboxd died in the middle
  * of) is an empty "sbox-<dead pid>-N" cgroup, which the sweep removes
  * (docs/cgroups.md, "Teardown").
@@ -26,6 +30,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -38,8 +43,15 @@
  * stack. */
 #define TEARDOWN_STACK (256 * 1024)
 
+/* Past the ring: handed over, waiting for a slot. */
+struct overflow {
+	struct teardown_done t;
+	struct overflow *next;
+};
+
 /* Handed over (pending, then being ended) or done (waiting for the loop):
- * two rings of slots, each slot in at most one of them or running. */
+ * two rings of slots, each slot in at most one of them or running; the
+ * uid of each thread's end while it runs (run_used: a thread has one). */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t more, idle;
@@ -47,11 +59,43 @@ static struct {
 	unsigned pend[TEARDOWN_QUEUE], done[TEARDOWN_QUEUE], free_[TEARDOWN_QUEUE];
 	size_t pend_head, n_pend, done_head, n_done, n_free;
 	unsigned threads, running;
+	uid_t run_uid[TEARDOWN_THREADS];
+	bool run_used[TEARDOWN_THREADS];
+	struct overflow *over, *over_tail;
+	size_t n_over;
 	int efd;
 	bool ready;
 	struct watch w;
 } td = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
 	 .idle = PTHREAD_COND_INITIALIZER, .efd = -1 };
+
+/* Under the lock: the place in the pending ring of the oldest end whose
+ * user runs fewer than TEARDOWN_THREADS - 1 ends, or -1. */
+static long next_fair(void)
+{
+	for (size_t k = 0; k < td.n_pend; k++) {
+		uid_t uid = td.slot[td.pend[(td.pend_head + k) % TEARDOWN_QUEUE]].uid;
+		unsigned same = 0;
+
+		for (unsigned r = 0; r < TEARDOWN_THREADS; r++)
+			same += td.run_used[r] && td.run_uid[r] == uid;
+		if (same < TEARDOWN_THREADS - 1)
+			return (long)k;
+	}
+	return -1;
+}
+
+/* Under the lock: take the k-th pending end out of the ring (the order of
+ * the others kept); its slot. */
+static unsigned take_pending(size_t k)
+{
+	unsigned i = td.pend[(td.pend_head + k) % TEARDOWN_QUEUE];
+
+	for (size_t j = k; j + 1 < td.n_pend; j++)
+		td.pend[(td.pend_head + j) % TEARDOWN_QUEUE] = td.pend[(td.pend_head + j + 1) % TEARDOWN_QUEUE];
+	td.n_pend--;
+	return i;
+}
 
 static void *teardown_thread(void *arg)
 {
@@ -60,12 +104,16 @@ static void *teardown_thread(void *arg)
 	for (;;) {
 		struct teardown_done *t;
 		uint64_t one = 1;
+		unsigned r = 0;
+		long k;
 
-		while (td.n_pend == 0)
+		while ((k = next_fair()) < 0)
 			pthread_cond_wait(&td.more, &td.lock);
-		t = &td.slot[td.pend[td.pend_head]];
-		td.pend_head = (td.pend_head + 1) % TEARDOWN_QUEUE;
-		td.n_pend--;
+		t = &td.slot[take_pending((size_t)k)];
+		while (td.run_used[r])
+			r++;
+		td.run_used[r] = true;
+		td.run_uid[r] = t->uid;
 		td.running++;
 		pthread_mutex_unlock(&td.lock);
 
@@ -75,6 +123,10 @@ static void *teardown_thread(void *arg)
 		td.done[(td.done_head + td.n_done) % TEARDOWN_QUEUE] = (unsigned)(t - td.slot);
 		td.n_done++;
 		td.running--;
+		td.run_used[r] = false;
+		/* A user under its share of the threads again: its next
+		 * end may be taken. */
+		pthread_cond_broadcast(&td.more);
 		if (td.n_pend == 0 && td.running == 0)
 			pthread_cond_broadcast(&td.idle);
 		/* The loop wakes on the eventfd (a counter: never blocks
@@ -123,29 +175,51 @@ int teardown_start(struct sboxd *d, struct sbox_err *err)
 	return 0;
 }
 
+/* Under the lock: into a free slot, pending. */
+static void put_pending(const struct teardown_done *in)
+{
+	unsigned i = td.free_[--td.n_free];
+
+	td.slot[i] = *in;
+	td.pend[(td.pend_head + td.n_pend) % TEARDOWN_QUEUE] = i;
+	td.n_pend++;
+}
+
 bool teardown_give(struct sbox_child *c, uint64_t job_id, uid_t uid, bool lease_held)
 {
-	struct teardown_done *t;
+	struct teardown_done in = { .child = c, .job_id = job_id, .uid = uid,
+				    .lease_held = lease_held };
+	struct overflow *o = NULL;
 	bool queued = false, full;
 
 	pthread_mutex_lock(&td.lock);
 	full = td.ready && td.n_free == 0;
-	if (td.ready && td.n_free > 0) {
-		unsigned i = td.free_[--td.n_free];
+	if (full && td.threads > 0) {
+		/* The ring is full: wait in the list, allocated here in the
+		 * loop (the threads allocate nothing). */
+		pthread_mutex_unlock(&td.lock);
+		o = calloc(1, sizeof(*o));
+		pthread_mutex_lock(&td.lock);
+		if (o) {
+			o->t = in;
+			if (td.over_tail)
+				td.over_tail->next = o;
+			else
+				td.over = o;
+			td.over_tail = o;
+			td.n_over++;
+			queued = true;
+		}
+	} else if (td.ready && td.n_free > 0) {
+		unsigned i;
 
-		t = &td.slot[i];
-		memset(t, 0, sizeof(*t));
-		t->child = c;
-		t->job_id = job_id;
-		t->uid = uid;
-		t->lease_held = lease_held;
-		td.pend[(td.pend_head + td.n_pend) % TEARDOWN_QUEUE] = i;
-		td.n_pend++;
+		put_pending(&in);
+		i = td.pend[(td.pend_head + td.n_pend - 1) % TEARDOWN_QUEUE];
 		grow();
 		if (td.threads == 0) {
 			/* No thread could be started: take it back. */
 			td.n_pend--;
-			t->child = NULL;
+			td.slot[i].child = NULL;
 			td.free_[td.n_free++] = i;
 		} else {
 			pthread_cond_signal(&td.more);
@@ -153,8 +227,8 @@ bool teardown_give(struct sbox_child *c, uint64_t job_id, uid_t uid, bool lease_
 		}
 	}
 	pthread_mutex_unlock(&td.lock);
-	if (full)
-		sboxd_log("job %llu: the teardown queue is full (%d ends under way): ended in the loop",
+	if (full && !queued)
+		sboxd_log("job %llu: the teardown queue is full (%d ends under way) and no room past it: ended in the loop",
 			  (unsigned long long)job_id, TEARDOWN_QUEUE);
 	return queued;
 }
@@ -174,6 +248,18 @@ bool teardown_collect(struct teardown_done *out)
 		td.slot[i].child = NULL;
 		td.free_[td.n_free++] = i;
 		got = true;
+		/* The oldest waiting past the ring takes the slot. */
+		if (td.over) {
+			struct overflow *o = td.over;
+
+			td.over = o->next;
+			if (!td.over)
+				td.over_tail = NULL;
+			td.n_over--;
+			put_pending(&o->t);
+			free(o);
+			pthread_cond_broadcast(&td.more);
+		}
 	} else if (td.efd >= 0 && read(td.efd, &n, sizeof(n)) < 0) {
 		/* Drained (EAGAIN): the next end writes it again. */
 	}
@@ -186,7 +272,7 @@ size_t teardown_in_flight(void)
 	size_t n;
 
 	pthread_mutex_lock(&td.lock);
-	n = td.ready ? TEARDOWN_QUEUE - td.n_free : 0;
+	n = td.ready ? TEARDOWN_QUEUE - td.n_free + td.n_over : 0;
 	pthread_mutex_unlock(&td.lock);
 	return n;
 }
@@ -202,6 +288,8 @@ size_t teardown_user_over_share(uid_t uid)
 	pthread_mutex_lock(&td.lock);
 	for (unsigned i = 0; td.ready && i < TEARDOWN_QUEUE; i++)
 		n += td.slot[i].child && td.slot[i].uid == uid;
+	for (const struct overflow *o = td.over; o; o = o->next)
+		n += o->t.uid == uid;
 	pthread_mutex_unlock(&td.lock);
 	return n >= TEARDOWN_QUEUE / 16 ? n : 0;
 }

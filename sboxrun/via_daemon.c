@@ -243,11 +243,9 @@ static int reconnect(struct sbox_client *c, const char *path, uint64_t job, bool
 				return 0;
 			/* A connection the dying sboxd's socket took, reset as
 			 * it went (the WAIT fails with ECONNRESET): the same
-			 * outage, so try again; and a refusal for now (too
-			 * many connections, sboxd out of fds) while the job
-			 * runs on.  Any other refusal is an answer. */
-			if (sbox_client_errcode(c) != SBOX_ERR_GONE &&
-			    sbox_client_errcode(c) != SBOX_ERR_BUSY)
+			 * outage, so try again.  (A refusal at accept is the
+			 * WAIT's answer, which supervise() reads.) */
+			if (sbox_client_errcode(c) != SBOX_ERR_GONE)
 				return -1;
 		}
 		nanosleep(&ts, NULL);
@@ -298,7 +296,9 @@ static int supervise(const struct run *run, uint64_t job, const char *command)
 		/* Lost, or refused at a reconnect's accept for now (sboxd's
 		 * answer to the WAIT sent on it: too many connections): wait
 		 * for sboxd again, the refusals paced and bounded as the
-		 * reconnects are. */
+		 * reconnects are, each outage with a budget of its own. */
+		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_GONE)
+			busy_ms = 0;
 		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS) {
 			struct timespec ts = { 0, 200 * 1000000 };
 

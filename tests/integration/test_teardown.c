@@ -285,8 +285,10 @@ static void jam_everywhere(const char *cg, bool unjam)
  * jammed by root in every hierarchy, 5 s each; for a user, unkillable
  * processes left in a placed job's cgroup) fills only its own share of the
  * teardown queue: its next launch is refused, saying why, and root's (and
- * so anyone else's) are served.  Before, the ends piled up to the queue's
- * 1024, after which every end ran in the loop, holding it for seconds.
+ * so anyone else's) are served, their ends on the thread nobody's may not
+ * take.  Before, the ends piled up to the queue's 1024, after which every
+ * end ran in the loop, holding it for seconds; and every other end waited
+ * behind them, first in first out.
  */
 static void test_stuck_ends_hold_back_their_user_alone(void **state)
 {
@@ -297,7 +299,7 @@ static void test_stuck_ends_hold_back_their_user_alone(void **state)
 	size_t n;
 	int jammed = 0;
 	bool refused = false;
-	long long t0;
+	long long t0, root_end_ms = -1;
 
 	(void)state;
 	sboxd_prepare(&D);
@@ -335,10 +337,21 @@ static void test_stuck_ends_hold_back_their_user_alone(void **state)
 		jammed++;
 		assert_int_equal(sbox_client_signal(c, id, SIGKILL), 0);
 	}
-	/* Root is served meanwhile. */
+	/* Root is served meanwhile, and its end is not queued behind
+	 * nobody's: nobody's run on 3 of the 4 threads at most. */
 	if (refused) {
-		j = launch(c, NULL, -1, "exit", "0", NULL);
+		char mine[512];
+
+		j = launch(c, NULL, -1, "sleep", "0.3", NULL);
+		for (t0 = now_ms(); !sandbox_cgroup_of(j.pid, mine, sizeof(mine)) &&
+				    now_ms() - t0 < 5000; )
+			sleep_ms(20);
 		wait_end(c, j.id, 0);
+		for (t0 = now_ms(); access(mine, F_OK) == 0 && now_ms() - t0 < 5000; )
+			sleep_ms(20);
+		root_end_ms = access(mine, F_OK) == 0 ? -1 : now_ms() - t0;
+		fprintf(stderr, "stuck ends: root's cgroup %s gone %lld ms after its end (-1: not in 5 s)\n",
+			mine, root_end_ms);
 	}
 	/* Unjammed, the ends finish, and nobody is served again. */
 	for (int i = 0; i < jammed; i++)
@@ -356,6 +369,7 @@ static void test_stuck_ends_hold_back_their_user_alone(void **state)
 		jam_everywhere(cg[i], true);
 	assert_true(refused);
 	assert_true(jammed >= 48 && jammed <= 64);
+	assert_true(root_end_ms >= 0);
 	assert_int_equal(r.code, 0);
 	cmd_free(&r);
 	sbox_client_free(c);
