@@ -424,7 +424,7 @@ bool teardown_collect(struct teardown_done *out);
 /* Handed over and not collected yet. */
 size_t teardown_in_flight(void);
 /* uid's ends handed over and not collected yet, when they are past its
- * share of the queue (TEARDOWN_QUEUE / 16); else 0. */
+ * share (64); else 0. */
 size_t teardown_user_over_share(uid_t uid);
 /* Wait (up to timeout_ms) until no end is pending or running. */
 bool teardown_settle(unsigned timeout_ms);

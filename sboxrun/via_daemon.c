@@ -226,29 +226,39 @@ static int forwarded_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+#define RECONNECT_PAUSE_MS 200
+
+static void pause_a_moment(void)
+{
+	struct timespec ts = { 0, RECONNECT_PAUSE_MS * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* sboxd went away: try again until it is back, then wait anew.  (A dying
  * sboxd's socket may still take a connection for a moment, then reset it:
  * that is the same outage, said once.) */
 static int reconnect(struct sbox_client *c, const char *path, uint64_t job, bool *said)
 {
-	struct timespec ts = { 0, 200 * 1000000 };
-
 	if (!*said)
 		fprintf(stderr, "sboxrun: lost sboxd (%s); waiting for it to come back\n",
 			sbox_client_error(c));
 	*said = true;
-	for (int waited = 0; waited < RECONNECT_MS; waited += 200) {
+	for (int waited = 0; waited < RECONNECT_MS; waited += RECONNECT_PAUSE_MS) {
 		if (sbox_client_connect(c, path) == 0) {
 			if (sbox_client_watch(c, job) == 0)
 				return 0;
 			/* A connection the dying sboxd's socket took, reset as
 			 * it went (the WAIT fails with ECONNRESET): the same
-			 * outage, so try again.  (A refusal at accept is the
-			 * WAIT's answer, which supervise() reads.) */
-			if (sbox_client_errcode(c) != SBOX_ERR_GONE)
+			 * outage, so try again; and a refusal for now (too many
+			 * connections), when sboxd closed before the WAIT went
+			 * (EPIPE, its ERROR read then; after, the refusal is
+			 * the WAIT's answer, which supervise() reads). */
+			if (sbox_client_errcode(c) != SBOX_ERR_GONE &&
+			    sbox_client_errcode(c) != SBOX_ERR_BUSY)
 				return -1;
 		}
-		nanosleep(&ts, NULL);
+		pause_a_moment();
 	}
 	return -1;
 }
@@ -293,24 +303,21 @@ static int supervise(const struct run *run, uint64_t job, const char *command)
 			*run->ran = true;
 			return report_exit(run, &ex, command);
 		}
+		if (r >= 0)
+			continue;
 		/* Lost, or refused at a reconnect's accept for now (sboxd's
 		 * answer to the WAIT sent on it: too many connections): wait
 		 * for sboxd again, the refusals paced and bounded as the
 		 * reconnects are, each outage with a budget of its own. */
-		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_GONE)
+		if (sbox_client_errcode(c) == SBOX_ERR_GONE) {
 			busy_ms = 0;
-		if (r < 0 && sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS) {
-			struct timespec ts = { 0, 200 * 1000000 };
-
-			nanosleep(&ts, NULL);
-			busy_ms += 200;
+		} else if (sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS) {
+			pause_a_moment();
+			busy_ms += RECONNECT_PAUSE_MS;
+		} else {
+			break;
 		}
-		if (r < 0 && (sbox_client_errcode(c) == SBOX_ERR_GONE ||
-			      (sbox_client_errcode(c) == SBOX_ERR_BUSY && busy_ms < RECONNECT_MS))) {
-			if (reconnect(c, path, job, &said) == 0)
-				continue;
-		}
-		if (r < 0)
+		if (reconnect(c, path, job, &said) < 0)
 			break;
 	}
 	close(sigfd);

@@ -56,15 +56,21 @@ static const char *bin_next_to_sboxrun(const char *name, char *buf)
 	return buf;
 }
 
+const char *sboxd_path(char *buf)
+{
+	const char *env = getenv("SBOXD");
+
+	return env ? env : bin_next_to_sboxrun("sboxd", buf);
+}
+
 void sboxd_prepare(struct sboxd *d)
 {
 	char bin[PATH_MAX];
-	const char *env = getenv("SBOXD");
 
 	memset(d, 0, sizeof(*d));
 	if (!running_as_root())
 		skip_because("sboxd runs as root: its tests start one");
-	if (access(env ? env : bin_next_to_sboxrun("sboxd", bin), X_OK) < 0)
+	if (access(sboxd_path(bin), X_OK) < 0)
 		skip_because("no sboxd binary next to $SBOXRUN (or $SBOXD)");
 	d->dir = make_tempdir();
 	snprintf(d->sock, sizeof(d->sock), "%s/sboxd.sock", d->dir);
@@ -83,8 +89,7 @@ void sboxd_prepare(struct sboxd *d)
 static void launch_daemon(struct sboxd *d)
 {
 	char bin[PATH_MAX];
-	const char *env = getenv("SBOXD");
-	const char *path = env ? env : bin_next_to_sboxrun("sboxd", bin);
+	const char *path = sboxd_path(bin);
 	long long deadline = now_ms() + 10000;
 	pid_t pid = fork();
 

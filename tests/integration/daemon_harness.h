@@ -76,6 +76,8 @@ int raw_recv(int fd, struct sbox_msg *m, int timeout_ms);
 bool raw_ping(const char *sock);
 
 void become(uid_t uid);
+/* The sboxd binary: $SBOXD, else the one next to $SBOXRUN (buf: PATH_MAX). */
+const char *sboxd_path(char *buf);
 
 /* The sandbox cgroup of a process on the host (v2, or v1's memory
  * hierarchy), from /proc/PID/cgroup: false when it has none. */

@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
@@ -465,18 +464,12 @@ static bool host_gateway_30(char *buf, size_t len)
 static void refused_range(const char *range, const char *why)
 {
 	char text[512], bin[PATH_MAX];
-	const char *env = getenv("SBOXD");
 	struct cmd r;
 
 	snprintf(text, sizeof(text), "[Daemon]\nStateDirectory=%s\n[Network]\nVethSubnet=%s\n",
 		 D.state, range);
 	write_text(D.conf, text);
-	if (!env) {
-		snprintf(bin, sizeof(bin), "%s", sboxrun_path());
-		snprintf(strrchr(bin, '/') + 1, sizeof(bin) - (size_t)(strrchr(bin, '/') + 1 - bin),
-			 "sboxd");
-	}
-	cmd_runl(&r, 0, 10, env ? env : bin, "--foreground", "--config", D.conf, "--socket", D.sock,
+	cmd_runl(&r, 0, 10, sboxd_path(bin), "--foreground", "--config", D.conf, "--socket", D.sock,
 		 NULL);
 	assert_cmd(&r, 1);
 	assert_cmd_err(&r, why);
@@ -851,9 +844,7 @@ static pid_t hold_connections(int n, int ms)
 	if (pid == 0) {
 		int fds[64];
 
-		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
-			_exit(1);
+		become(NOBODY);
 		for (int i = 0; i < n && i < 64; i++)
 			fds[i] = raw_connect(D.sock);
 		usleep((useconds_t)ms * 1000);
@@ -911,19 +902,14 @@ static void test_reattach_waits_out_full_connections(void **state)
  * until its first step); the first goes on serving. */
 static void test_second_sboxd_refused(void **state)
 {
-	char path[PATH_MAX], sock[300];
-	const char *env = getenv("SBOXD");
+	char bin[PATH_MAX], sock[300];
 	struct cmd r;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "");
-	snprintf(path, sizeof(path), "%s", env ? env : sboxrun_path());
-	if (!env)
-		snprintf(strrchr(path, '/') + 1, sizeof(path) - (size_t)(strrchr(path, '/') + 1 - path),
-			 "sboxd");
 	snprintf(sock, sizeof(sock), "%s.second", D.sock);
-	cmd_runl(&r, 0, 20, path, "--foreground", "--config", D.conf, "--socket", sock, NULL);
+	cmd_runl(&r, 0, 20, sboxd_path(bin), "--foreground", "--config", D.conf, "--socket", sock, NULL);
 	fprintf(stderr, "second sboxd: exit %d: %s", r.code, r.err);
 	assert_true(r.code > 0);
 	assert_non_null(strstr(r.err, "another sboxd runs"));
@@ -1830,19 +1816,15 @@ static void test_adopted_veth_pair_gone_before_lease(void **state)
  */
 static void test_full_state_directory(void **state)
 {
-	char sboxd[512], text[1024], fill[600], keeper[600];
-	const char *env = getenv("SBOXD");
+	char bin[PATH_MAX], text[1024], fill[600], keeper[600];
+	const char *sboxd;
 	struct cmd r;
 	FILE *f;
 	int fd;
 
 	(void)state;
 	sboxd_prepare(&D);
-	if (env)
-		snprintf(sboxd, sizeof(sboxd), "%s", env);
-	else
-		snprintf(sboxd, sizeof(sboxd), "%.*s/sboxd", (int)(strrchr(sboxrun_path(), '/') - sboxrun_path()),
-			 sboxrun_path());
+	sboxd = sboxd_path(bin);
 	assert_int_equal(mkdir(D.state, 0700), 0);
 	if (mount("tmpfs", D.state, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=0700") < 0)
 		skip_because("can't mount a tmpfs for the state directory");

@@ -278,7 +278,7 @@ static void jam_everywhere(const char *cg, bool unjam)
 	globfree(&g);
 }
 
-#define STUCK_ENDS 72           /* past one user's share: teardown.c's 1024 / 16 */
+#define STUCK_ENDS 72           /* past one user's share: teardown.c's 64 */
 
 /*
  * Hostile: one user whose sandboxes' ends never finish (here cgroups
@@ -286,9 +286,9 @@ static void jam_everywhere(const char *cg, bool unjam)
  * processes left in a placed job's cgroup) fills only its own share of the
  * teardown queue: its next launch is refused, saying why, and root's (and
  * so anyone else's) are served, their ends on the thread nobody's may not
- * take.  Before, the ends piled up to the queue's 1024, after which every
- * end ran in the loop, holding it for seconds; and every other end waited
- * behind them, first in first out.
+ * take.  Before, the ends piled up to the queue's bound (1024), after
+ * which every end ran in the loop, holding it for seconds; and every
+ * other end waited behind them, first in first out.
  */
 static void test_stuck_ends_hold_back_their_user_alone(void **state)
 {
