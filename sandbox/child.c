@@ -229,10 +229,25 @@ int sbox_child_run(struct sbox_child *c, struct sbox_err *err)
 	return 0;
 }
 
-int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
+/* wait4: init's rusage holds the worker's (init waited for it), the
+ * figures of a sandbox without a cgroup.  A system call and no more: a
+ * teardown thread runs it for an end handed over at EXITED. */
+static pid_t wait_init(struct sbox_child *c, int *status)
 {
 	pid_t r;
 
+	do
+		r = wait4(c->pid, status, 0, &c->ru);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return r;
+	c->reaped = true;
+	clock_gettime(CLOCK_MONOTONIC, &c->ended);
+	return r;
+}
+
+int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
+{
 	/* An adopted init was reparented: whoever reaps it is not us.  Its
 	 * pidfd said it ended; the events say how. */
 	if (c->adopted) {
@@ -240,15 +255,8 @@ int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
 		c->reaped = true;
 		return 0;
 	}
-	/* wait4: init's rusage holds the worker's (init waited for it), the
-	 * figures of a sandbox without a cgroup. */
-	do
-		r = wait4(c->pid, status, 0, &c->ru);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
+	if (wait_init(c, status) < 0)
 		return sbox_fail(err, errno, "waiting for the sandbox's init (pid %d)", (int)c->pid);
-	c->reaped = true;
-	clock_gettime(CLOCK_MONOTONIC, &c->ended);
 	/* Init's end is the sandbox's (the pid ns dies with it): its veth
 	 * address and group membership go back at once. */
 	sbox_net_release(&c->net);
@@ -290,9 +298,27 @@ bool sbox_child_empty(const struct sbox_child *c)
 	return sbox_cgroup_empty(c->cgroup);
 }
 
+bool sbox_child_end_at_exited(struct sbox_child *c)
+{
+	/* Not an adopted init (not ours to reap), nor a placed process (no
+	 * init), nor a sandbox without a cgroup (its figures are init's
+	 * rusage, known once it is reaped). */
+	if (c->adopted || c->placed || c->reaped || c->pid <= 0 || !c->cgroup)
+		return false;
+	c->end_reaps_init = true;
+	return true;
+}
+
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
-	int r;
+	int r, st;
+
+	/* Handed over at EXITED: init exits on its own, nothing else of the
+	 * sandbox left (S4); reaped before its cgroup goes and its netns is
+	 * judged.  Its host-side network state goes back in
+	 * sbox_child_free(), on the launcher's main thread. */
+	if (c->end_reaps_init && !c->reaped)
+		wait_init(c, &st);
 
 	/* The mount namespace first (where the caller did not take it):
 	 * a tmpfs of the sandbox is charged to its cgroup. */

@@ -56,6 +56,26 @@ static int reap(pid_t worker, int *status)
 	return found;
 }
 
+/* S4 comes once nothing of the sandbox runs: every other process of the
+ * pid namespace killed (init kept CAP_KILL at C7b for this) and reaped, so
+ * that a launcher may answer the worker's end at EXITED, before init's own
+ * exit (the copy of the launcher's memory it frees takes a millisecond),
+ * and no process of the sandbox outlives the answer.  This is what the
+ * kernel does at init's exit anyway (zap_pid_ns_processes); a process that
+ * can't die (stuck in the kernel) holds the report back as it held init's
+ * exit.  A child made with a fork in flight dies with it (the kernel
+ * fails a fork whose parent has a fatal signal pending). */
+static void empty_the_sandbox(void)
+{
+	kill(-1, SIGKILL);
+	for (;;) {
+		if (waitpid(-1, NULL, __WALL) > 0)
+			continue;
+		if (errno != EINTR)
+			return;
+	}
+}
+
 /* The argument area [arg_start, arg_end) of this process, from
  * /proc/self/stat (fields 48 and 49, after the parenthesised comm). */
 static bool arg_area(unsigned long *start, unsigned long *end)
@@ -165,6 +185,7 @@ void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 	_exit(125);
 
 worker_done:
+	empty_the_sandbox();
 	sbox_sync_send(sync_fd, SBOX_SYNC_EXITED, 0, status, NULL);
 	_exit(0);
 }

@@ -86,7 +86,8 @@
  *                                            W3b seccomp filter installed
  *                                            W4 exec (S3 on failure)
  *                                         C8 S3 STARTED / EXEC_FAILED
- *                                         C9 init loop; S4 EXITED
+ *                                         C9 init loop; the rest killed
+ *                                             and reaped; S4 EXITED
  *
  * A prepared sandbox has run nothing of the user's: no argv, no fd of the
  * client's, no environment.  A failure at specialise destroys it.

@@ -494,8 +494,8 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	c8_report_start(&in);
 	if (!in.title_moved)
 		sbox_init_overwrite_title();
-	/* C9: forward signals, reap every child, S4 EXITED with the worker's
-	 * wait status, exit: init's end ends the pid namespace and kills
-	 * whatever the worker left behind. */
+	/* C9: forward signals, reap every child; once the worker ended,
+	 * kill and reap whatever it left behind, S4 EXITED with its wait
+	 * status, exit (sandbox/init.c). */
 	sbox_init_run(in.worker, in.sigfd, spec.sync_fd);
 }

@@ -275,6 +275,14 @@ void sbox_child_free(struct sbox_child *c);
  * judged clean, and sbox_child_free() reaps it. */
 bool sbox_child_empty(const struct sbox_child *c);
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err);
+/* A launcher may also end the sandbox at its EXITED event, without
+ * waiting for init's exit: init sends it once every other process of the
+ * sandbox is killed and reaped (S4), so only init, exiting, is left.  The
+ * figures read then are the cgroup's final ones (init's own use aside);
+ * sbox_child_end() reaps init before the cgroup goes.  False (reap it as
+ * usual) for an adopted init, a placed process, or a sandbox without a
+ * cgroup, whose figures are init's rusage. */
+bool sbox_child_end_at_exited(struct sbox_child *c);
 int sbox_child_recycled_netns(struct sbox_child *c, uint64_t *owner);
 
 /* Recovery.  A launcher that may die with sandboxes running

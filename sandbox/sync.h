@@ -18,7 +18,10 @@
  *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
  *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)
  *   S3 child  -> parent SYNC_STARTED     execve succeeded
- *   S4 child  -> parent SYNC_EXITED      the worker's wait status
+ *   S4 child  -> parent SYNC_EXITED      the worker's wait status, once
+ *                                        every other process of the
+ *                                        sandbox is killed and reaped:
+ *                                        only init, exiting, is left
  *   any parent -> child SYNC_SIGNAL      forward a signal to the worker
  */
 #ifndef SBOX_SANDBOX_SYNC_H

@@ -143,9 +143,19 @@ static void read_events(struct sboxd *d, struct job *j)
 	}
 }
 
+static void job_end(struct sboxd *d, struct job *j, int init_status);
+
+/* EXITED says the worker ended and nothing else of the sandbox runs
+ * (S4): the job ends there, not at init's exit a millisecond later, and
+ * init is reaped with the rest of the end, off the loop.  Not a job with
+ * GPUs: init, alive in the cgroup, would keep the lease past the EXIT,
+ * and a client's next launch on the same GPU would find it busy. */
 void job_on_event(struct sboxd *d, struct job *j)
 {
 	read_events(d, j);
+	if (j->exited && j->child && j->state != SBOX_JOB_ENDED && j->n_gpus == 0 &&
+	    sbox_child_end_at_exited(j->child))
+		job_end(d, j, -1);
 }
 
 _Static_assert((int)SBOX_STATS_CPU == (int)SBOX_STAT_CPU &&
@@ -380,16 +390,29 @@ static void finalize(struct sboxd *d, struct job *j)
 void job_on_exit(struct sboxd *d, struct job *j)
 {
 	struct sbox_err err = { 0 };
-	int st = -1, mntns;
+	int st = -1;
 
-	/* Everything init said before it went is queued on the channel. */
-	read_events(d, j);
+	if (!j->child || j->state == SBOX_JOB_ENDED)
+		return;
+	/* Everything init said before it went is queued on the channel;
+	 * its EXITED may end the job (job_on_event). */
+	job_on_event(d, j);
+	if (!j->child || j->state == SBOX_JOB_ENDED)
+		return;
 	if (sbox_child_reap(j->child, &st, &err) < 0) {
 		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 		st = -1;
 	}
+	job_end(d, j, st);
+}
+
+/* The end's figures, its outcome, and the end told (finalize). */
+static void job_end(struct sboxd *d, struct job *j, int init_status)
+{
+	int mntns;
+
 	read_stats(j, &j->stats);
-	decide_outcome(j, st);
+	decide_outcome(j, init_status);
 	/* Its mount namespace goes after the EXIT reply, by a closer thread,
 	 * not behind other sandboxes' slow ends in the teardown threads, and
 	 * never in the loop: the last close of a namespace holding the last

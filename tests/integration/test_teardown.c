@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -647,6 +648,86 @@ static void test_mount_namespace_goes_with_the_end(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Children of sboxd that are zombies: an init nobody reaped. */
+static int zombie_children(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[300], buf[512], st;
+		int ppid;
+		FILE *f;
+		char *p;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && sscanf(p + 1, " %c %d", &st, &ppid) == 2 && ppid == parent && st == 'Z')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The EXIT reply comes once nothing of the sandbox runs.  sboxd answers at
+ * init's EXITED, without waiting for init's own exit, because init sends
+ * it only after killing and reaping whatever the worker left (S4); init is
+ * reaped later, by the teardown thread.  The adversary: a worker that
+ * leaves processes behind, in sessions of their own, as another user than
+ * init's, to act after its client was told the sandbox is over.  Here 16
+ * of them hold a shared lock on a host file; the worker exits once one
+ * holds it.  At the EXIT the test takes the lock exclusively at once: had
+ * sboxd answered before they were dead, the kernel's own kill at init's
+ * exit would still be under way and the lock held.  No init is left
+ * unreaped.
+ */
+static void test_exit_comes_after_the_whole_sandbox(void **state)
+{
+	static const char *const policies[] = { NULL, "[Sandbox]\nUser=nobody\n" };
+	char lock[256], script[1024];
+	struct sbox_client *c;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	snprintf(lock, sizeof(lock), "%s/leftovers.lock", D.dir);
+	assert_true(close(open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == 0);
+	assert_int_equal(chmod(D.dir, 0755), 0);
+	snprintf(script, sizeof(script),
+		 "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
+		 "setsid flock -s %s sleep 1000 </dev/null >/dev/null 2>&1 & done; "
+		 "until ! flock -n -x %s true; do :; done; exit 3", lock, lock);
+	c = client();
+	for (int round = 0; round < 6; round++) {
+		const char *argv[] = { "/bin/sh", "-c", script, NULL };
+		struct sbox_job_info j = launch_argv(c, policies[round % 2], -1, argv);
+		int fd;
+
+		wait_end(c, j.id, 3);
+		fd = open(lock, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+			fprintf(stderr, "round %d (%s): the lock is still held at the EXIT\n", round,
+				policies[round % 2] ? "User=nobody" : "root");
+		assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+		close(fd);
+	}
+	assert_true(sboxd_no_jobs(&D, 5000));
+	sleep_ms(300);
+	assert_int_equal(zombie_children(D.pid), 0);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 #define NONE_POLICY "[Sandbox]\nPrivateNetwork=none\n"
 
 /* sboxd with a netns pool, given a moment to fill it.  No prepared
@@ -934,6 +1015,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill9_during_an_end_is_finished_by_the_successor, teardown),
 		cmocka_unit_test_teardown(test_gpu_lease_waits_for_the_sandboxs_processes, teardown),
 		cmocka_unit_test_teardown(test_mount_namespace_goes_with_the_end, teardown),
+		cmocka_unit_test_teardown(test_exit_comes_after_the_whole_sandbox, teardown),
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
