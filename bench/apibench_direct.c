@@ -88,7 +88,7 @@ static int direct_run(struct bench_ctx *x, char *const argv[], int *status)
 		if (ev.kind == SBOX_EV_EXITED) {
 			*status = ev.status;
 			ok = 0;
-		} else if (ev.kind != SBOX_EV_STARTED) {
+		} else if (ev.kind != SBOX_EV_STARTED && ev.kind != SBOX_EV_EMPTIED) {
 			fprintf(stderr, "apibench: direct: %s\n", ev.msg);
 		}
 	}

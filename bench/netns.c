@@ -152,7 +152,7 @@ static void launch_once(struct mode *m, double *start, double *total)
 	while (sbox_child_read_event(c, &ev, &err) > 0) {
 		if (ev.kind == SBOX_EV_STARTED)
 			*start = now_us() - t0;
-		else if (ev.kind != SBOX_EV_EXITED)
+		else if (ev.kind != SBOX_EV_EXITED && ev.kind != SBOX_EV_EMPTIED)
 			die(ev.msg, NULL);
 	}
 	if (sbox_child_reap(c, &st, &err) < 0)

@@ -186,6 +186,9 @@ int sbox_child_read_event(struct sbox_child *c, struct sbox_event *ev, struct sb
 		ev->kind = SBOX_EV_EXITED;
 		ev->status = m.value;
 		break;
+	case SBOX_SYNC_EMPTIED:
+		ev->kind = SBOX_EV_EMPTIED;
+		break;
 	default:
 		return sbox_fail(err, EPROTO, "unexpected message %u from the sandbox's init", m.type);
 	}
@@ -298,12 +301,16 @@ bool sbox_child_empty(const struct sbox_child *c)
 	return sbox_cgroup_empty(c->cgroup);
 }
 
-bool sbox_child_end_at_exited(struct sbox_child *c)
+bool sbox_child_end_at_emptied(struct sbox_child *c)
 {
 	/* Not an adopted init (not ours to reap), nor a placed process (no
 	 * init), nor a sandbox without a cgroup (its figures are init's
-	 * rusage, known once it is reaped). */
-	if (c->adopted || c->placed || c->reaped || c->pid <= 0 || !c->cgroup)
+	 * rusage, known once it is reaped), nor one with host-side network
+	 * state (a veth's address, a group's membership), which goes back
+	 * at init's reap, before the end is told, so that a relaunch finds
+	 * its address free. */
+	if (c->adopted || c->placed || c->reaped || c->pid <= 0 || !c->cgroup ||
+	    c->net.mode == SBOX_NET_VETH || c->net.mode == SBOX_NET_GROUP)
 		return false;
 	c->end_reaps_init = true;
 	return true;
@@ -313,16 +320,18 @@ int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
 	int r, st;
 
-	/* Handed over at EXITED: init exits on its own, nothing else of the
-	 * sandbox left (S4); reaped before its cgroup goes and its netns is
-	 * judged.  Its host-side network state goes back in
-	 * sbox_child_free(), on the launcher's main thread. */
-	if (c->end_reaps_init && !c->reaped)
-		wait_init(c, &st);
-
-	/* The mount namespace first (where the caller did not take it):
-	 * a tmpfs of the sandbox is charged to its cgroup. */
-	sbox_closep(&c->mntns_fd);
+	/* Handed over at EMPTIED: init exits on its own, nothing else of
+	 * the sandbox left (S4b); reaped before its cgroup goes and its netns
+	 * is judged.  Its mount namespace stays for the launcher to let go
+	 * of (the last close may wait for a FUSE server). */
+	if (c->end_reaps_init) {
+		if (!c->reaped)
+			wait_init(c, &st);
+	} else {
+		/* The mount namespace first (where the caller did not take
+		 * it): a tmpfs of the sandbox is charged to its cgroup. */
+		sbox_closep(&c->mntns_fd);
+	}
 	r = sbox_cgroup_end(c->cgroup, err);
 
 	/* A netns is judged only once nothing of the sandbox is left that

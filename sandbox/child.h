@@ -50,7 +50,7 @@ struct sbox_child {
 	 * is that process, no init stands between; signals go to it by its
 	 * pidfd. */
 	bool placed;
-	/* Ended at init's EXITED (sbox_child_end_at_exited()): init is
+	/* Ended at init's EMPTIED (sbox_child_end_at_emptied()): init is
 	 * reaped by sbox_child_end(). */
 	bool end_reaps_init;
 };

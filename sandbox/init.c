@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/sync.h"
@@ -56,23 +57,46 @@ static int reap(pid_t worker, int *status)
 	return found;
 }
 
-/* S4 comes once nothing of the sandbox runs: every other process of the
- * pid namespace killed (init kept CAP_KILL at C7b for this) and reaped, so
- * that a launcher may answer the worker's end at EXITED, before init's own
- * exit (the copy of the launcher's memory it frees takes a millisecond),
- * and no process of the sandbox outlives the answer.  This is what the
- * kernel does at init's exit anyway (zap_pid_ns_processes); a process that
- * can't die (stuck in the kernel) holds the report back as it held init's
- * exit.  A child made with a fork in flight dies with it (the kernel
+/* S4b: every other process of the pid namespace killed (init kept
+ * CAP_KILL at C7b for this) and reaped, so that a launcher may tell the
+ * sandbox's end before init's own exit (the copy of the launcher's memory
+ * it frees takes a millisecond) and no process of the sandbox outlives
+ * the telling.  It is what the kernel does at init's exit anyway
+ * (zap_pid_ns_processes), but that kill passes no permission check and
+ * kill(-1) does: a process that a security module keeps init from
+ * signalling, or one that can't die (stuck in the kernel), would hold
+ * init here for good.  So the wait is bounded: past it, init exits
+ * without S4b and the launcher ends the sandbox at init's exit, as the
+ * kernel empties it.  A fork in flight dies with its parent (the kernel
  * fails a fork whose parent has a fatal signal pending). */
-static void empty_the_sandbox(void)
+#define EMPTY_WAIT_MSEC 2000
+
+static bool empty_the_sandbox(int sigfd)
 {
-	kill(-1, SIGKILL);
+	struct timespec start, now;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (waitpid(-1, NULL, __WALL) > 0)
-			continue;
-		if (errno != EINTR)
-			return;
+		struct signalfd_siginfo si;
+		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		pid_t pid;
+
+		kill(-1, SIGKILL);
+		while ((pid = waitpid(-1, NULL, __WALL | WNOHANG)) > 0)
+			;
+		if (pid < 0 && errno == ECHILD)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = EMPTY_WAIT_MSEC - ((now.tv_sec - start.tv_sec) * 1000 +
+					  (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return false;
+		/* SIGCHLD is blocked and read from the signalfd: a child's
+		 * end wakes the poll. */
+		if (poll(&p, 1, (int)(left < 50 ? left : 50)) > 0)
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
 	}
 }
 
@@ -185,7 +209,10 @@ void sbox_init_run(pid_t worker, int sigfd, int sync_fd)
 	_exit(125);
 
 worker_done:
-	empty_the_sandbox();
+	/* S4a at once: the worker's status (the launcher's timers stop
+	 * here), then S4b once the rest is gone. */
 	sbox_sync_send(sync_fd, SBOX_SYNC_EXITED, 0, status, NULL);
+	if (empty_the_sandbox(sigfd))
+		sbox_sync_send(sync_fd, SBOX_SYNC_EMPTIED, 0, 0, NULL);
 	_exit(0);
 }

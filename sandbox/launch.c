@@ -67,6 +67,8 @@
  *                                         C7a init non-dumpable; start the
  *                                             worker (in init's memory
  *                                             until its exec)
+ *                                         C7e init closes its copies of
+ *                                             the worker's fds
  *                                         C7c init named sbox-init
  *  (the caller: sboxd's keeper record)
  *      S1d RUN, only when the launcher
@@ -86,8 +88,9 @@
  *                                            W3b seccomp filter installed
  *                                            W4 exec (S3 on failure)
  *                                         C8 S3 STARTED / EXEC_FAILED
- *                                         C9 init loop; the rest killed
- *                                             and reaped; S4 EXITED
+ *                                         C9 init loop; S4a EXITED; the
+ *                                             rest killed and reaped (2 s
+ *                                             at most); S4b EMPTIED
  *
  * A prepared sandbox has run nothing of the user's: no argv, no fd of the
  * client's, no environment.  A failure at specialise destroys it.

@@ -383,6 +383,39 @@ static int c7a_start_worker(struct init *in, struct sbox_err *err)
 	return 0;
 }
 
+/* C7e: init lets go of the worker's stdio and passed fds, which the
+ * worker has in its own fd table now: from here init holds nothing of
+ * the client's, so whatever the worker was given reaches EOF (a pipe) or
+ * its last close when the worker and what it left are gone -- by S4b, not
+ * at init's exit after it.  Its own 0-2 become /dev/null (the sandbox's),
+ * so that nothing init writes there later lands in a file it opened.
+ * Kept: the sync, report and signal fds, and (as at C6c) the veth lease
+ * and group membership locks, the sandbox's for its whole life. */
+static int c7e_drop_worker_fds(const struct init *in, struct sbox_err *err)
+{
+	static const struct sbox_launch none = { .stdio = { -1, -1, -1 } };
+	int keep[] = { in->r->sync_fd, in->report[0], in->sigfd, in->r->net->lease.fd,
+		       in->r->net->group.member_fd };
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return sbox_fail(err, errno, "opening /dev/null for init");
+	/* A launcher started with 0-2 closed may have put a kept fd there. */
+	for (int fd = 0; fd < 3; fd++) {
+		bool kept = fd == null;
+
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			kept |= keep[i] == fd;
+		if (!kept && dup2(null, fd) < 0) {
+			close(null);
+			return sbox_fail(err, errno, "replacing init's fd %d", fd);
+		}
+	}
+	if (null > 2)
+		close(null);
+	return sbox_fds_close_launcher(&none, keep, 5, err);
+}
+
 /* C7c: named for what it is, no longer the launcher's command line (with
  * which `pkill -f sboxd` reached every sandbox).  After the worker's
  * start; before C7b drops CAP_SYS_RESOURCE, which moving the command line
@@ -487,6 +520,10 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c7_signals(&in, &err) < 0 ||
 	    c7a_start_worker(&in, &err) < 0)
 		child_fail(spec.sync_fd, &err);
+	if (c7e_drop_worker_fds(&in, &err) < 0) {
+		kill(in.worker, SIGKILL);
+		child_fail(spec.sync_fd, &err);
+	}
 	c7c_set_title(&in);
 	c7d_wait_for_run(&in);
 	if (c7b_harden_init(&in, &err) < 0)
@@ -495,7 +532,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	if (!in.title_moved)
 		sbox_init_overwrite_title();
 	/* C9: forward signals, reap every child; once the worker ended,
-	 * kill and reap whatever it left behind, S4 EXITED with its wait
-	 * status, exit (sandbox/init.c). */
+	 * S4a EXITED with its wait status, kill and reap whatever it left
+	 * behind, S4b EMPTIED, exit (sandbox/init.c). */
 	sbox_init_run(in.worker, in.sigfd, spec.sync_fd);
 }

@@ -92,6 +92,8 @@ enum sbox_event_kind {
 	SBOX_EV_SETUP_FAILED,       /* a set-up step failed; nothing ran */
 	SBOX_EV_EXEC_FAILED,        /* set-up done, execve() failed */
 	SBOX_EV_EXITED,             /* the worker ended; status = wait status */
+	SBOX_EV_EMPTIED,            /* after EXITED: nothing of the sandbox runs
+				     * but init, which is exiting */
 };
 
 struct sbox_event {
@@ -275,14 +277,17 @@ void sbox_child_free(struct sbox_child *c);
  * judged clean, and sbox_child_free() reaps it. */
 bool sbox_child_empty(const struct sbox_child *c);
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err);
-/* A launcher may also end the sandbox at its EXITED event, without
- * waiting for init's exit: init sends it once every other process of the
- * sandbox is killed and reaped (S4), so only init, exiting, is left.  The
- * figures read then are the cgroup's final ones (init's own use aside);
- * sbox_child_end() reaps init before the cgroup goes.  False (reap it as
- * usual) for an adopted init, a placed process, or a sandbox without a
- * cgroup, whose figures are init's rusage. */
-bool sbox_child_end_at_exited(struct sbox_child *c);
+/* A launcher may also end the sandbox at its EMPTIED event, without
+ * waiting for init's exit: init sends it after EXITED, once every other
+ * process of the sandbox is killed and reaped (S4b), so only init,
+ * exiting, is left.  The figures read then are the cgroup's final ones
+ * (init's own use aside); sbox_child_end() reaps init before the cgroup
+ * goes, and leaves the mount namespace to sbox_child_take_mount_ns() or
+ * sbox_child_free().  False (reap it as usual) for an adopted init, a
+ * placed process, a sandbox without a cgroup, whose figures are init's
+ * rusage, and one with a veth or a network group, whose host-side state
+ * goes back at the reap. */
+bool sbox_child_end_at_emptied(struct sbox_child *c);
 int sbox_child_recycled_netns(struct sbox_child *c, uint64_t *owner);
 
 /* Recovery.  A launcher that may die with sandboxes running

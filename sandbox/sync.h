@@ -18,10 +18,11 @@
  *   S2 child  -> parent SYNC_SETUP_ERROR a child step failed (then exit)
  *   S3 child  -> parent SYNC_EXEC_FAILED execve failed (errno)
  *   S3 child  -> parent SYNC_STARTED     execve succeeded
- *   S4 child  -> parent SYNC_EXITED      the worker's wait status, once
- *                                        every other process of the
- *                                        sandbox is killed and reaped:
- *                                        only init, exiting, is left
+ *   S4a child -> parent SYNC_EXITED      the worker's wait status
+ *   S4b child -> parent SYNC_EMPTIED     every other process of the
+ *                                        sandbox killed and reaped: only
+ *                                        init, exiting, is left (not sent
+ *                                        when that took past 2 s)
  *   any parent -> child SYNC_SIGNAL      forward a signal to the worker
  */
 #ifndef SBOX_SANDBOX_SYNC_H
@@ -41,6 +42,7 @@ enum sbox_sync_type {
 	SBOX_SYNC_PREPARED,
 	SBOX_SYNC_SPECIALISE,
 	SBOX_SYNC_RUN,
+	SBOX_SYNC_EMPTIED,
 };
 
 struct sbox_sync_msg {

@@ -138,6 +138,7 @@ struct job {
 	size_t n_gpus;
 	/* How it ended, once it has. */
 	bool setup_failed, exec_failed, exited;
+	bool emptied;               /* init's S4b: nothing else of it runs */
 	uint32_t outcome;
 	int32_t status;
 	uint32_t errnum;

@@ -137,25 +137,29 @@ static void read_events(struct sboxd *d, struct job *j)
 			j->exited = true;
 			j->status = ev.status;
 			break;
+		case SBOX_EV_EMPTIED:
+			j->emptied = true;
+			break;
 		default:
 			break;
 		}
 	}
 }
 
-static void job_end(struct sboxd *d, struct job *j, int init_status);
+static void job_end(struct sboxd *d, struct job *j, int init_status, bool reaped);
 
-/* EXITED says the worker ended and nothing else of the sandbox runs
- * (S4): the job ends there, not at init's exit a millisecond later, and
- * init is reaped with the rest of the end, off the loop.  Not a job with
- * GPUs: init, alive in the cgroup, would keep the lease past the EXIT,
- * and a client's next launch on the same GPU would find it busy. */
+/* EMPTIED, after EXITED, says nothing of the sandbox runs but init (S4b):
+ * the job ends there, not at init's exit a millisecond later, and init is
+ * reaped with the rest of the end, off the loop (docs/security.md, "The
+ * end is told at EMPTIED").  Not a job with GPUs: init, alive in the
+ * cgroup, would keep the lease past the EXIT, and a client's next launch
+ * on the same GPU would find it busy. */
 void job_on_event(struct sboxd *d, struct job *j)
 {
 	read_events(d, j);
-	if (j->exited && j->child && j->state != SBOX_JOB_ENDED && j->n_gpus == 0 &&
-	    sbox_child_end_at_exited(j->child))
-		job_end(d, j, -1);
+	if (j->exited && j->emptied && j->child && j->state != SBOX_JOB_ENDED &&
+	    j->n_gpus == 0 && sbox_child_end_at_emptied(j->child))
+		job_end(d, j, -1, false);
 }
 
 _Static_assert((int)SBOX_STATS_CPU == (int)SBOX_STAT_CPU &&
@@ -256,6 +260,9 @@ static bool end_done(struct sboxd *d, const struct teardown_done *t)
 		sboxd_log("pool: a prepared sandbox's end: %s", t->err.msg);
 	if (ns >= 0)
 		sbox_netns_pool_give(d->netns_pool, ns, owner);
+	/* An end at EMPTIED left the mount namespace with the child until
+	 * init was reaped (job_end). */
+	sboxd_close_client_fd(sbox_child_take_mount_ns(t->child), t->uid);
 	sbox_child_free(t->child);
 	if (!t->lease_held)
 		return false;
@@ -403,11 +410,11 @@ void job_on_exit(struct sboxd *d, struct job *j)
 		sboxd_log("job %llu: %s", (unsigned long long)j->id, err.msg);
 		st = -1;
 	}
-	job_end(d, j, st);
+	job_end(d, j, st, true);
 }
 
 /* The end's figures, its outcome, and the end told (finalize). */
-static void job_end(struct sboxd *d, struct job *j, int init_status)
+static void job_end(struct sboxd *d, struct job *j, int init_status, bool reaped)
 {
 	int mntns;
 
@@ -416,8 +423,11 @@ static void job_end(struct sboxd *d, struct job *j, int init_status)
 	/* Its mount namespace goes after the EXIT reply, by a closer thread,
 	 * not behind other sandboxes' slow ends in the teardown threads, and
 	 * never in the loop: the last close of a namespace holding the last
-	 * mount of a FUSE file system may wait for its server. */
-	mntns = j->child ? sbox_child_take_mount_ns(j->child) : -1;
+	 * mount of a FUSE file system may wait for its server.  Once init is
+	 * reaped: an end at EMPTIED leaves it to end_done(), so that the
+	 * namespace's end is never in init's exit, which a teardown thread
+	 * waits for. */
+	mntns = j->child && reaped ? sbox_child_take_mount_ns(j->child) : -1;
 	finalize(d, j);
 	sboxd_close_client_fd(mntns, j->uid);
 }

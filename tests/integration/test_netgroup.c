@@ -276,7 +276,7 @@ static int spawn_collect(struct sbox_netns_pool *pool, const char *cmd, char *ou
 	while (sbox_child_read_event(child, &ev, &err) > 0)
 		if (ev.kind == SBOX_EV_EXITED)
 			status = ev.status;
-		else if (ev.kind != SBOX_EV_STARTED)
+		else if (ev.kind != SBOX_EV_STARTED && ev.kind != SBOX_EV_EMPTIED)
 			fail_msg("sandbox: %s", ev.msg);
 	while (n + 1 < len && (k = read(pipefd[0], out + n, len - 1 - n)) > 0)
 		n += (size_t)k;

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -687,8 +688,9 @@ static int zombie_children(pid_t parent)
  * of them hold a shared lock on a host file; the worker exits once one
  * holds it.  At the EXIT the test takes the lock exclusively at once: had
  * sboxd answered before they were dead, the kernel's own kill at init's
- * exit would still be under way and the lock held.  No init is left
- * unreaped.
+ * exit would still be under way and the lock held.  The worker's stdout,
+ * a pipe, is at its end by then too: init let go of its copy when the
+ * worker started (C7e).  No init is left unreaped.
  */
 static void test_exit_comes_after_the_whole_sandbox(void **state)
 {
@@ -709,10 +711,20 @@ static void test_exit_comes_after_the_whole_sandbox(void **state)
 	c = client();
 	for (int round = 0; round < 6; round++) {
 		const char *argv[] = { "/bin/sh", "-c", script, NULL };
-		struct sbox_job_info j = launch_argv(c, policies[round % 2], -1, argv);
-		int fd;
+		struct sbox_job_info j;
+		struct pollfd out = { .events = POLLIN };
+		int fd, pipefd[2];
 
+		assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+		j = launch_argv(c, policies[round % 2], pipefd[1], argv);
+		close(pipefd[1]);
 		wait_end(c, j.id, 3);
+		/* The worker's stdout: no process of the sandbox holds it, nor
+		 * init (C7e), so it is at its end already. */
+		out.fd = pipefd[0];
+		assert_int_equal(poll(&out, 1, 0), 1);
+		assert_true(out.revents & POLLHUP);
+		close(pipefd[0]);
 		fd = open(lock, O_RDONLY | O_CLOEXEC);
 		assert_true(fd >= 0);
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0)
@@ -724,6 +736,181 @@ static void test_exit_comes_after_the_whole_sandbox(void **state)
 	assert_true(sboxd_no_jobs(&D, 5000));
 	sleep_ms(300);
 	assert_int_equal(zombie_children(D.pid), 0);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* The freezer of pid's sandbox cgroup: v1's freezer hierarchy, or the
+ * v2 cgroup; its state file's name and the words that freeze and thaw. */
+struct freezer {
+	char dir[400];
+	const char *file, *freeze, *thaw;
+};
+
+static bool freezer_of(pid_t pid, struct freezer *fz)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *rel = strrchr(line, ':');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!rel || !strstr(rel, "/sbox-"))
+			continue;
+		if (strstr(line, ":freezer:")) {
+			snprintf(fz->dir, sizeof(fz->dir), "/sys/fs/cgroup/freezer%s", rel + 1);
+			fz->file = "freezer.state", fz->freeze = "FROZEN", fz->thaw = "THAWED";
+			found = true;
+			break;
+		}
+		if (strncmp(line, "0::", 3) == 0 && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+			snprintf(fz->dir, sizeof(fz->dir), "/sys/fs/cgroup%s", rel + 1);
+			fz->file = "cgroup.freeze", fz->freeze = "1", fz->thaw = "0";
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* A process of dir's cgroup.procs whose command line is want (its
+ * arguments NUL-separated) or, with comm, whose name is want; 0: none. */
+static pid_t proc_in(const char *dir, const char *want, size_t want_len, bool comm)
+{
+	char path[512];
+	FILE *f;
+	int pid, found = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fscanf(f, "%d", &pid) == 1) {
+		char buf[128] = { 0 };
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, comm ? "comm" : "cmdline");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (comm && n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		if (n == (ssize_t)want_len && memcmp(buf, want, want_len) == 0)
+			found = pid;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Field 9 of /proc/PID/stat, the task's flags: PF_EXITING. */
+static bool exiting(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long flags = 0;
+	int fd, field = 3;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (p = p ? p + 2 : buf; *p && field < 9; p++)
+		if (*p == ' ')
+			field++;
+	return sscanf(p, "%lu", &flags) == 1 && (flags & 0x4);
+}
+
+/*
+ * Init's wait for what the worker left is bounded.  kill(-1) asks for
+ * permission, which a security module may refuse for some process
+ * (AppArmor's signal rules), and a process may not die at once: init
+ * waits 2 s at most, then exits without EMPTIED, and the sandbox ends at
+ * init's exit, where the kernel kills the rest without asking, as before
+ * the end at EMPTIED; the EXIT then comes when nothing is left, with the
+ * worker's own status.  Here the leftover is frozen (a child cgroup of
+ * the sandbox's, by root), so it can't die until thawed: 3 s after the
+ * worker's end, init is exiting (it was not before the bound) and no
+ * EXIT came; once thawed, the EXIT comes, with the worker's status.
+ */
+static void test_init_waits_for_leftovers_2s_at_most(void **state)
+{
+	static const char sleeper[] = "sleep\0" "1000";
+	const char *argv[] = { "/bin/sh", "-c", "sleep 1000 & exec sleep 1", NULL };
+	struct sbox_job_exit ex;
+	struct sbox_job_info j;
+	struct sbox_client *c;
+	struct freezer fz;
+	char frozen[450], path[512];
+	pid_t leftover = 0, init = 0;
+	long long deadline;
+	bool gave_up;
+	int told;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	c = client();
+	j = launch_argv(c, NULL, -1, argv);
+	assert_int_equal(sbox_client_watch(c, j.id), 0);
+	if (!freezer_of(j.pid, &fz))
+		skip_because("no freezer for the sandbox's cgroup here");
+	deadline = now_ms() + 3000;
+	while (now_ms() < deadline && (!(leftover = proc_in(fz.dir, sleeper, sizeof(sleeper), false)) ||
+				       !(init = proc_in(fz.dir, "sbox-init", 9, true))))
+		sleep_ms(10);
+	assert_true(leftover > 0 && init > 0);
+	snprintf(frozen, sizeof(frozen), "%s/frozen", fz.dir);
+	assert_int_equal(mkdir(frozen, 0755), 0);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", frozen);
+	{
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "%d", (int)leftover);
+		write_file(path, pid);
+	}
+	snprintf(path, sizeof(path), "%s/%s", frozen, fz.file);
+	write_file(path, fz.freeze);
+	/* The worker ends at 1 s; init gives up 2 s later. */
+	sleep_ms(1000 + 2000 + 700);
+	gave_up = exiting(init);
+	told = sbox_client_next_exit(c, &ex, 0);
+	/* Thawed before any check, so that a failure leaves nothing frozen. */
+	write_file(path, fz.thaw);
+	fprintf(stderr, "3.7 s in, init %d exiting: %d, EXIT told: %d (leftover %d frozen)\n",
+		(int)init, gave_up, told, (int)leftover);
+	assert_true(gave_up);
+	assert_int_equal(told, 0);
+	assert_int_equal(sbox_client_next_exit(c, &ex, 10000), 1);
+	assert_int_equal(ex.outcome, SBOX_OUTCOME_EXITED);
+	assert_int_equal(sbox_client_exit_code(&ex), 0);
+	deadline = now_ms() + 5000;
+	while (rmdir(frozen) < 0 && errno == EBUSY && now_ms() < deadline)
+		sleep_ms(10);
 	sbox_client_free(c);
 	assert_int_equal(sboxd_stop(&D), 0);
 }
@@ -1016,6 +1203,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_gpu_lease_waits_for_the_sandboxs_processes, teardown),
 		cmocka_unit_test_teardown(test_mount_namespace_goes_with_the_end, teardown),
 		cmocka_unit_test_teardown(test_exit_comes_after_the_whole_sandbox, teardown),
+		cmocka_unit_test_teardown(test_init_waits_for_leftovers_2s_at_most, teardown),
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
