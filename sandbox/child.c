@@ -8,6 +8,7 @@
 #include "sandbox/child.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,7 @@ int sbox_child_run(struct sbox_child *c, struct sbox_err *err)
 
 /* wait4: init's rusage holds the worker's (init waited for it), the
  * figures of a sandbox without a cgroup.  A system call and no more: a
- * teardown thread runs it for an end handed over at EXITED. */
+ * teardown thread runs it for an end handed over at EMPTIED. */
 static pid_t wait_init(struct sbox_child *c, int *status)
 {
 	pid_t r;
@@ -271,7 +272,7 @@ static void kill_and_reap(struct sbox_child *c)
 {
 	int st;
 
-	if (!kill_init(c))
+	if (!kill_init(c) || c->init_left)
 		return;
 	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -316,9 +317,40 @@ bool sbox_child_end_at_emptied(struct sbox_child *c)
 	return true;
 }
 
+/* Past EMPTIED init does nothing but exit.  What could still hold its
+ * exit (a freeze or a stop from outside, a process of its namespace that
+ * is no child of its and can't die) must not hold a teardown thread for
+ * good: SIGKILL (its status is not needed: EXITED said the worker's),
+ * then INIT_EXIT_MSEC at most.  Not reaped then: left to the kernel's
+ * reparenting at the launcher's own exit (sbox_child_free() does not
+ * wait for it). */
+#define INIT_EXIT_MSEC 5000
+
+static int reap_exiting_init(struct sbox_child *c, struct sbox_err *err)
+{
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+	int st, r = 0;
+
+	if (c->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+		do
+			r = poll(&p, 1, INIT_EXIT_MSEC);
+		while (r < 0 && errno == EINTR);
+		if (r != 1) {
+			c->init_left = true;
+			return sbox_fail(err, ETIMEDOUT, "the sandbox's init (pid %d) did not exit within %d ms of its end: left unreaped",
+					 (int)c->pid, INIT_EXIT_MSEC);
+		}
+	}
+	if (wait_init(c, &st) < 0)
+		return sbox_fail(err, errno, "waiting for the sandbox's init (pid %d)", (int)c->pid);
+	return 0;
+}
+
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
-	int r, st;
+	struct sbox_err reap_err = { 0 };
+	int r, reaped = 0;
 
 	/* Handed over at EMPTIED: init exits on its own, nothing else of
 	 * the sandbox left (S4b); reaped before its cgroup goes and its netns
@@ -326,13 +358,17 @@ int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 	 * of (the last close may wait for a FUSE server). */
 	if (c->end_reaps_init) {
 		if (!c->reaped)
-			wait_init(c, &st);
+			reaped = reap_exiting_init(c, &reap_err);
 	} else {
 		/* The mount namespace first (where the caller did not take
 		 * it): a tmpfs of the sandbox is charged to its cgroup. */
 		sbox_closep(&c->mntns_fd);
 	}
 	r = sbox_cgroup_end(c->cgroup, err);
+	if (reaped < 0 && r == 0) {
+		*err = reap_err;
+		r = -1;
+	}
 
 	/* A netns is judged only once nothing of the sandbox is left that
 	 * could still change it: init reaped (the pid namespace gone with

@@ -51,8 +51,10 @@ struct sbox_child {
 	 * pidfd. */
 	bool placed;
 	/* Ended at init's EMPTIED (sbox_child_end_at_emptied()): init is
-	 * reaped by sbox_child_end(). */
+	 * reaped by sbox_child_end(), or, when it did not exit in time,
+	 * left (init_left: nobody waits for it). */
 	bool end_reaps_init;
+	bool init_left;
 };
 
 /* A sandbox prepared ahead (sbox_prepare()): built, its init waiting for

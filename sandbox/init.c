@@ -80,21 +80,26 @@ static bool empty_the_sandbox(int sigfd)
 	for (;;) {
 		struct signalfd_siginfo si;
 		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		bool none = kill(-1, SIGKILL) < 0 && errno == ESRCH, reaped = false;
 		pid_t pid;
 
-		kill(-1, SIGKILL);
 		while ((pid = waitpid(-1, NULL, __WALL | WNOHANG)) > 0)
-			;
-		if (pid < 0 && errno == ECHILD)
+			reaped = true;
+		/* No child of init's left, nor any other process of the
+		 * namespace (kill(-1)'s ESRCH: not one that joined it by
+		 * setns from outside, nor a zombie). */
+		if (none && pid < 0 && errno == ECHILD)
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = EMPTY_WAIT_MSEC - ((now.tv_sec - start.tv_sec) * 1000 +
 					  (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			return false;
-		/* SIGCHLD is blocked and read from the signalfd: a child's
-		 * end wakes the poll. */
-		if (poll(&p, 1, (int)(left < 50 ? left : 50)) > 0)
+		/* Something was reaped: ask kill(-1) again at once.  Else
+		 * wait: SIGCHLD is blocked and read from the signalfd, so a
+		 * child's end wakes the poll (another's, outside init's
+		 * children, is looked for again 10 ms later). */
+		if (!reaped && poll(&p, 1, (int)(left < 10 ? left : 10)) > 0)
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 				;
 	}

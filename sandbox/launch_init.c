@@ -387,8 +387,9 @@ static int c7a_start_worker(struct init *in, struct sbox_err *err)
  * worker has in its own fd table now: from here init holds nothing of
  * the client's, so whatever the worker was given reaches EOF (a pipe) or
  * its last close when the worker and what it left are gone -- by S4b, not
- * at init's exit after it.  Its own 0-2 become /dev/null (the sandbox's),
- * so that nothing init writes there later lands in a file it opened.
+ * at init's exit after it.  Its own 0-2 become an O_PATH fd of /dev/null
+ * (not opened: a bind over it could be anything of the user's), so that
+ * nothing init writes there lands in a file it opened later.
  * Kept: the sync, report and signal fds, and (as at C6c) the veth lease
  * and group membership locks, the sandbox's for its whole life. */
 static int c7e_drop_worker_fds(const struct init *in, struct sbox_err *err)
@@ -396,7 +397,7 @@ static int c7e_drop_worker_fds(const struct init *in, struct sbox_err *err)
 	static const struct sbox_launch none = { .stdio = { -1, -1, -1 } };
 	int keep[] = { in->r->sync_fd, in->report[0], in->sigfd, in->r->net->lease.fd,
 		       in->r->net->group.member_fd };
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int null = open("/dev/null", O_PATH | O_CLOEXEC);
 
 	if (null < 0)
 		return sbox_fail(err, errno, "opening /dev/null for init");

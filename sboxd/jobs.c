@@ -2,8 +2,10 @@
 /*
  * Jobs: a sandbox sboxd started (or re-adopted, or queued for a GPU), from
  * its launch to the moment its end has been told.  A job's end is learnt
- * from its pidfd (init is gone) after the events on its channel (started,
- * set-up failed, exec failed, exited) have been read.  The end is sent to
+ * from init's EMPTIED (nothing of the sandbox runs but init, exiting:
+ * job_on_event) or else from its pidfd (init is gone), after the events
+ * on its channel (started, set-up failed, exec failed, exited) have been
+ * read.  The end is sent to
  * every WAIT on it; the record is then dropped, or kept until someone
  * waits: a detached job's (also across a restart, through the keeper), or
  * one whose client may still come back (ReattachTimeoutSec=).
@@ -695,12 +697,15 @@ void jobs_drop_dead_waiters(struct sboxd *d)
 	}
 }
 
-/* RuntimeMaxSec=: sboxd enforces it as sboxrun does in direct mode. */
+/* RuntimeMaxSec=: sboxd enforces it as sboxrun does in direct mode, on
+ * the worker: once it has ended (EXITED), what init still does (emptying
+ * the sandbox, up to 2 s) is not the worker's time. */
 static void check_runtime(struct job *j, uint64_t now, uint64_t *next)
 {
 	struct sbox_err err = { 0 };
 
-	if (j->dead || !j->runtime_deadline || !j->child || j->state == SBOX_JOB_ENDED)
+	if (j->dead || !j->runtime_deadline || !j->child || j->state == SBOX_JOB_ENDED ||
+	    j->exited)
 		return;
 	if (j->runtime_deadline > now) {
 		if (j->runtime_deadline < *next)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A sandbox's end off the event loop.  Once init is reaped and its figures
+ * A sandbox's end off the event loop.  Once init is reaped, or has said
+ * EMPTIED (then it is reaped here first, 5 s at most), and the figures are
  * read (jobs.c, for the EXIT reply), what is left is slow and nobody's
  * answer waits for it: kill what may be left in the cgroup, wait for it to
  * empty, rmdir it (in every v1 hierarchy; a busy one is retried for up to

@@ -341,7 +341,7 @@ static void step(struct input *in)
 		*fd = -1;
 		break;
 	case 12:
-		fake_event(take(in), (enum sbox_event_kind)(1 + take(in) % 4), take(in) << 8);
+		fake_event(take(in), (enum sbox_event_kind)(1 + take(in) % 5), take(in) << 8);
 		break;
 	case 13:
 		fake_exit(take(in), take(in) % 2 ? 9 : 0);
