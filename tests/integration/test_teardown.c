@@ -282,6 +282,12 @@ static void jam_everywhere(const char *cg, bool unjam)
 
 #define STUCK_ENDS 72           /* past one user's share: teardown.c's 64 */
 
+/* Cgroup v1 hierarchies (a hybrid host): a jammed end takes 5 s in each. */
+static bool v1_host(void)
+{
+	return access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) == 0;
+}
+
 /*
  * Hostile: one user whose sandboxes' ends never finish (here cgroups
  * jammed by root in every hierarchy, 5 s each; for a user, unkillable
@@ -301,12 +307,13 @@ static void test_stuck_ends_hold_back_their_user_alone(void **state)
 	size_t n;
 	int jammed = 0;
 	bool refused = false;
-	long long t0, root_end_ms = -1;
+	long long t0, t_launches, root_end_ms = -1;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, NULL);
 	c = client();
+	t_launches = now_ms();
 	for (int i = 0; i < STUCK_ENDS && !refused; i++) {
 		uint64_t id = 0;
 		pid_t pid = 0;
@@ -338,6 +345,16 @@ static void test_stuck_ends_hold_back_their_user_alone(void **state)
 		jam_everywhere(cg[i], false);
 		jammed++;
 		assert_int_equal(sbox_client_signal(c, id, SIGKILL), 0);
+	}
+	/* A jammed end gives up after 5 s a hierarchy: 40 s on a v1 host,
+	 * 5 s on a pure v2 one, where a slow machine (the test-v2 VM, under
+	 * emulation) launches fewer than 64 in that time and the share
+	 * never fills.  Said, not failed: the share is what is tested. */
+	if (!refused && now_ms() - t_launches > 5000 && !v1_host()) {
+		for (int i = 0; i < jammed; i++)
+			jam_everywhere(cg[i], true);
+		sbox_client_free(c);
+		skip_because("ends here give up (5 s) before 64 of them are launched");
 	}
 	/* Root is served meanwhile, and its end is not queued behind
 	 * nobody's: nobody's run on 3 of the 4 threads at most. */
@@ -861,8 +878,10 @@ static void test_init_waits_for_leftovers_2s_at_most(void **state)
 	c = client();
 	j = launch_argv(c, NULL, -1, argv);
 	assert_int_equal(sbox_client_watch(c, j.id), 0);
-	if (!freezer_of(j.pid, fz, sizeof(fz)))
+	if (!freezer_of(j.pid, fz, sizeof(fz))) {
+		sbox_client_free(c);
 		skip_because("no cgroup v1 freezer here (v2's lets a killed process exit)");
+	}
 	deadline = now_ms() + 3000;
 	while (now_ms() < deadline && (!(leftover = proc_in(fz, sleeper, sizeof(sleeper), false)) ||
 				       !(init = proc_in(fz, "sbox-init", 9, true))))
