@@ -321,9 +321,9 @@ bool sbox_child_end_at_emptied(struct sbox_child *c)
  * exit (a freeze or a stop from outside, a process of its namespace that
  * is no child of its and can't die) must not hold a teardown thread for
  * good: SIGKILL (its status is not needed: EXITED said the worker's),
- * then INIT_EXIT_MSEC at most.  Not reaped then: left to the kernel's
- * reparenting at the launcher's own exit (sbox_child_free() does not
- * wait for it). */
+ * then INIT_EXIT_MSEC at most (by its pidfd; without one, a kernel before
+ * 5.3, wait4 waits).  Not reaped then: left to the kernel's reparenting
+ * at the launcher's own exit (sbox_child_free() does not wait for it). */
 #define INIT_EXIT_MSEC 5000
 
 static int reap_exiting_init(struct sbox_child *c, struct sbox_err *err)
@@ -350,7 +350,7 @@ static int reap_exiting_init(struct sbox_child *c, struct sbox_err *err)
 int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 {
 	struct sbox_err reap_err = { 0 };
-	int r, reaped = 0;
+	int r, reap_r = 0;
 
 	/* Handed over at EMPTIED: init exits on its own, nothing else of
 	 * the sandbox left (S4b); reaped before its cgroup goes and its netns
@@ -358,14 +358,14 @@ int sbox_child_end(struct sbox_child *c, struct sbox_err *err)
 	 * of (the last close may wait for a FUSE server). */
 	if (c->end_reaps_init) {
 		if (!c->reaped)
-			reaped = reap_exiting_init(c, &reap_err);
+			reap_r = reap_exiting_init(c, &reap_err);
 	} else {
 		/* The mount namespace first (where the caller did not take
 		 * it): a tmpfs of the sandbox is charged to its cgroup. */
 		sbox_closep(&c->mntns_fd);
 	}
 	r = sbox_cgroup_end(c->cgroup, err);
-	if (reaped < 0 && r == 0) {
+	if (reap_r < 0 && r == 0) {
 		*err = reap_err;
 		r = -1;
 	}

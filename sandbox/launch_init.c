@@ -405,7 +405,7 @@ static int c7e_drop_worker_fds(const struct init *in, struct sbox_err *err)
 	for (int fd = 0; fd < 3; fd++) {
 		bool kept = fd == null;
 
-		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		for (size_t i = 0; i < SBOX_ARRAY_SIZE(keep); i++)
 			kept |= keep[i] == fd;
 		if (!kept && dup2(null, fd) < 0) {
 			close(null);
@@ -414,7 +414,7 @@ static int c7e_drop_worker_fds(const struct init *in, struct sbox_err *err)
 	}
 	if (null > 2)
 		close(null);
-	return sbox_fds_close_launcher(&none, keep, 5, err);
+	return sbox_fds_close_launcher(&none, keep, SBOX_ARRAY_SIZE(keep), err);
 }
 
 /* C7c: named for what it is, no longer the launcher's command line (with

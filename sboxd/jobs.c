@@ -404,7 +404,7 @@ void job_on_exit(struct sboxd *d, struct job *j)
 	if (!j->child || j->state == SBOX_JOB_ENDED)
 		return;
 	/* Everything init said before it went is queued on the channel;
-	 * its EXITED may end the job (job_on_event). */
+	 * its EMPTIED may end the job (job_on_event). */
 	job_on_event(d, j);
 	if (!j->child || j->state == SBOX_JOB_ENDED)
 		return;

@@ -443,16 +443,19 @@ bool raw_ping(const char *sock)
 	return ok;
 }
 
-/* The sandbox cgroup of a process on the host (v2, or v1's memory
- * hierarchy), from /proc/PID/cgroup. */
-bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len)
+/* The sandbox cgroup of a process on the host, from /proc/PID/cgroup: in
+ * v1's hierarchy of controller, or (controller NULL) v2's or else v1's
+ * memory hierarchy. */
+static bool sandbox_cgroup_in(pid_t pid, const char *controller, char *buf, size_t len)
 {
-	char path[64], line[512];
+	const char *name = controller ? controller : "memory";
+	char path[64], line[512], want[64];
 	bool found = false;
 	FILE *f;
 
+	snprintf(want, sizeof(want), ":%s:", name);
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -461,11 +464,21 @@ bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len)
 		line[strcspn(line, "\n")] = '\0';
 		if (!rel || !strstr(rel, "/sbox-"))
 			continue;
-		if (strncmp(line, "0::", 3) == 0)
+		if (!controller && strncmp(line, "0::", 3) == 0)
 			found = snprintf(buf, len, "/sys/fs/cgroup%s", rel + 1) < (int)len;
-		else if (strstr(line, ":memory:"))
-			found = snprintf(buf, len, "/sys/fs/cgroup/memory%s", rel + 1) < (int)len;
+		else if (strstr(line, want))
+			found = snprintf(buf, len, "/sys/fs/cgroup/%s%s", name, rel + 1) < (int)len;
 	}
 	fclose(f);
 	return found;
+}
+
+bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len)
+{
+	return sandbox_cgroup_in(pid, NULL, buf, len);
+}
+
+bool sandbox_v1_cgroup_of(pid_t pid, const char *controller, char *buf, size_t len)
+{
+	return sandbox_cgroup_in(pid, controller, buf, len);
 }

@@ -82,6 +82,8 @@ const char *sboxd_path(char *buf);
 /* The sandbox cgroup of a process on the host (v2, or v1's memory
  * hierarchy), from /proc/PID/cgroup: false when it has none. */
 bool sandbox_cgroup_of(pid_t pid, char *buf, size_t len);
+/* The same in v1's hierarchy of controller ("freezer"): false without. */
+bool sandbox_v1_cgroup_of(pid_t pid, const char *controller, char *buf, size_t len);
 
 #define assert_cmd(r, expected)                                               \
 	do {                                                                  \

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/fsutil.h"
 #include "wire/fdpass.h"
 
 static struct sboxd D;
@@ -666,6 +667,18 @@ static void test_mount_namespace_goes_with_the_end(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Fields 3, 4 and 9 of /proc/PID/stat: state, parent, flags. */
+static bool proc_stat(const char *pid, char *state, int *ppid, unsigned long *flags)
+{
+	char path[300], buf[1024];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (sbox_read_text(path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+		return false;
+	return sscanf(p + 1, " %c %d %*d %*d %*d %*d %lu", state, ppid, flags) == 3;
+}
+
 /* Children of sboxd that are zombies: an init nobody reaped. */
 static int zombie_children(pid_t parent)
 {
@@ -675,20 +688,12 @@ static int zombie_children(pid_t parent)
 
 	assert_non_null(d);
 	while ((e = readdir(d))) {
-		char path[300], buf[512], st;
+		unsigned long flags;
 		int ppid;
-		FILE *f;
-		char *p;
+		char st;
 
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		fclose(f);
-		if (p && sscanf(p + 1, " %c %d", &st, &ppid) == 2 && ppid == parent && st == 'Z')
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+		    proc_stat(e->d_name, &st, &ppid, &flags) && ppid == parent && st == 'Z')
 			n++;
 	}
 	closedir(d);
@@ -697,9 +702,9 @@ static int zombie_children(pid_t parent)
 
 /*
  * The EXIT reply comes once nothing of the sandbox runs.  sboxd answers at
- * init's EXITED, without waiting for init's own exit, because init sends
- * it only after killing and reaping whatever the worker left (S4); init is
- * reaped later, by the teardown thread.  The adversary: a worker that
+ * init's EMPTIED, without waiting for init's own exit, because init sends
+ * it only after killing and reaping whatever the worker left (S4b); init
+ * is reaped later, by the teardown thread.  The adversary: a worker that
  * leaves processes behind, in sessions of their own, as another user than
  * init's, to act after its client was told the sandbox is over.  Here 16
  * of them hold a shared lock on a host file; the worker exits once one
@@ -757,39 +762,6 @@ static void test_exit_comes_after_the_whole_sandbox(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
-/* v1's freezer of pid's sandbox cgroup: a frozen task there can't die,
- * not even of SIGKILL, until thawed.  (v2's freezer lets a killed task
- * exit, so it holds nothing against init's kill.) */
-static bool freezer_of(pid_t pid, char *dir, size_t len)
-{
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *rel = strrchr(line, ':');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (rel && strstr(rel, "/sbox-") && strstr(line, ":freezer:"))
-			found = snprintf(dir, len, "/sys/fs/cgroup/freezer%s", rel + 1) < (int)len;
-	}
-	fclose(f);
-	return found;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
 /* A process of dir's cgroup.procs whose command line is want (its
  * arguments NUL-separated) or, with comm, whose name is want; 0: none. */
 static pid_t proc_in(const char *dir, const char *want, size_t want_len, bool comm)
@@ -822,29 +794,15 @@ static pid_t proc_in(const char *dir, const char *want, size_t want_len, bool co
 	return found;
 }
 
-/* Field 9 of /proc/PID/stat, the task's flags: PF_EXITING. */
+/* PF_EXITING in pid's flags. */
 static bool exiting(pid_t pid)
 {
-	char path[64], buf[1024];
-	unsigned long flags = 0;
-	int fd, field = 3;
-	ssize_t n;
-	char *p;
+	char pid_s[16], st;
+	unsigned long flags;
+	int ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (p = p ? p + 2 : buf; *p && field < 9; p++)
-		if (*p == ' ')
-			field++;
-	return sscanf(p, "%lu", &flags) == 1 && (flags & 0x4);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	return proc_stat(pid_s, &st, &ppid, &flags) && (flags & 0x4);
 }
 
 /*
@@ -878,7 +836,9 @@ static void test_init_waits_for_leftovers_2s_at_most(void **state)
 	c = client();
 	j = launch_argv(c, NULL, -1, argv);
 	assert_int_equal(sbox_client_watch(c, j.id), 0);
-	if (!freezer_of(j.pid, fz, sizeof(fz))) {
+	/* v1's freezer: a frozen task there can't die, not even of
+	 * SIGKILL, until thawed (v2's lets a killed task exit). */
+	if (!sandbox_v1_cgroup_of(j.pid, "freezer", fz, sizeof(fz))) {
 		sbox_client_free(c);
 		skip_because("no cgroup v1 freezer here (v2's lets a killed process exit)");
 	}
@@ -894,16 +854,16 @@ static void test_init_waits_for_leftovers_2s_at_most(void **state)
 		char pid[32];
 
 		snprintf(pid, sizeof(pid), "%d", (int)leftover);
-		write_file(path, pid);
+		write_text(path, pid);
 	}
 	snprintf(path, sizeof(path), "%s/freezer.state", frozen);
-	write_file(path, "FROZEN");
+	write_text(path, "FROZEN");
 	/* The worker ends at 1 s; init gives up 2 s later. */
 	sleep_ms(1000 + 2000 + 700);
 	gave_up = exiting(init);
 	told = sbox_client_next_exit(c, &ex, 0);
 	/* Thawed before any check, so that a failure leaves nothing frozen. */
-	write_file(path, "THAWED");
+	write_text(path, "THAWED");
 	fprintf(stderr, "3.7 s in, init %d exiting: %d, EXIT told: %d (leftover %d frozen)\n",
 		(int)init, gave_up, told, (int)leftover);
 	assert_true(gave_up);
