@@ -93,7 +93,7 @@ void sbox_prepared_free(struct sbox_prepared *p)
 		return;
 	sbox_child_free(p->child);
 	sbox_gpu_grant_free(&p->grant);
-	free(p->worker_groups);
+	sbox_identity_free(&p->worker);
 	free(p);
 }
 

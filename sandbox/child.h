@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "sandbox/gpu_grant.h"
+#include "sandbox/identity.h"
 #include "sandbox/network.h"
 #include "sandbox/sandbox.h"
 
@@ -65,12 +66,10 @@ struct sbox_prepared {
 	/* P1d: the GPUs granted: their variables join the environment at
 	 * P5. */
 	struct sbox_gpu_grant grant;
-	/* P1b: who the worker runs as (its HOME and USER at P5), and with
-	 * which groups: a pool's P5a resolves them again for the request. */
-	uid_t worker_uid;
-	gid_t worker_gid;
-	gid_t *worker_groups;
-	size_t n_worker_groups;
+	/* P1b: who the worker runs as (its HOME and USER at P5), and the
+	 * names its groups come from: P5a resolves the ids again for a pool's
+	 * request and the login groups for every one. */
+	struct sbox_identity worker;
 	/* P1: the namespaces' ids, as P1b resolved the identity in them. */
 	bool userns;
 	uid_t mapped_uid;

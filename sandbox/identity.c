@@ -246,8 +246,10 @@ static int resolve_host(struct sbox_identity *id, const struct sbox_security *s,
 		sbox_fail(err, ENOMEM, "listing the worker's groups");
 		goto out;
 	}
-	if (user_name && add_user_groups(id, user_name, err) < 0)
+	if (user_name && !(id->login = strdup(user_name))) {
+		sbox_fail(err, ENOMEM, "listing the worker's groups");
 		goto out;
+	}
 	for (size_t i = 0; i < s->supp_groups.n; i++) {
 		gid_t g;
 
@@ -257,10 +259,6 @@ static int resolve_host(struct sbox_identity *id, const struct sbox_security *s,
 			sbox_fail(err, ENOMEM, "listing the worker's groups");
 			goto out;
 		}
-	}
-	if ((long)id->n_groups > sysconf(_SC_NGROUPS_MAX)) {
-		sbox_fail(err, E2BIG, "the worker would have %zu groups", id->n_groups);
-		goto out;
 	}
 	r = 0;
 out:
@@ -280,6 +278,15 @@ int sbox_identity_resolve(struct sbox_identity *id, const struct sbox_policy *p,
 	if (r < 0)
 		sbox_identity_free(id);
 	return r;
+}
+
+int sbox_identity_resolve_groups(struct sbox_identity *id, struct sbox_err *err)
+{
+	if (id->login && add_user_groups(id, id->login, err) < 0)
+		return -1;
+	if ((long)id->n_groups > sysconf(_SC_NGROUPS_MAX))
+		return sbox_fail(err, E2BIG, "the worker would have %zu groups", id->n_groups);
+	return 0;
 }
 
 /* The worker is a clone (clone3, then init's start of it) of sboxd, which
@@ -319,4 +326,6 @@ void sbox_identity_free(struct sbox_identity *id)
 	free(id->groups);
 	id->groups = NULL;
 	id->n_groups = 0;
+	free(id->login);
+	id->login = NULL;
 }

@@ -16,8 +16,9 @@
  * Parent (sbox_prepare)                  Child: init, pid 1 of the new pid ns
  *  P1  everything that can fail, ahead:
  *      namespaces, the caller's ids
- *  P1b identity resolved (host passwd),
- *      the seccomp filter compiled
+ *  P1b identity resolved (host passwd;
+ *      the login groups at P5a), the
+ *      seccomp filter compiled
  *  P1d devices: the launcher's GPU
  *      selection granted, every node
  *      checked, the device set built
@@ -47,9 +48,10 @@
  *                                             its own capabilities)
  *                                         C6d <-- S1c PREPARED (a pool's);
  *      (sbox_specialise)                      wait for the request
- *  P5a a pool's: the worker's ids and
- *      groups resolved again, as they
- *      are now, or no specialising;
+ *  P5a the worker's identity as of the
+ *      request: a pool's ids resolved
+ *      again (changed: no specialising),
+ *      every worker's login groups;
  *  P5  the worker's environment for
  *      this request (host passwd, the
  *      GPU grant's variables);
@@ -58,7 +60,8 @@
  *  P5c a pool's: its bind sources
  *      cloned from the client's fds;
  *      S1c SPECIALISE: argv, env, cwd,
- *      hostname, stdio, passed fds -->   C6e the request taken
+ *      groups, hostname, stdio, passed
+ *      fds --------------------------->   C6e the request taken
  *                                         C6f its hostname (a pool's
  *                                             shape leaves it out)
  *                                         C6g a pool's: its binds, in
@@ -419,11 +422,8 @@ static void prepared_take(struct launch *l, struct sbox_prepared *p)
 	p->child = sbox_steal_ptr(l->child);
 	p->grant = l->grant;
 	sbox_gpu_grant_init(&l->grant);
-	p->worker_uid = l->ident.uid;
-	p->worker_gid = l->ident.gid;
-	p->worker_groups = sbox_steal_ptr(l->ident.groups);
-	p->n_worker_groups = l->ident.n_groups;
-	l->ident.n_groups = 0;
+	p->worker = l->ident;
+	l->ident = (struct sbox_identity){ 0 };
 	p->userns = l->r.userns;
 	p->mapped_uid = l->r.uid;
 	p->mapped_gid = l->r.gid;
@@ -467,46 +467,34 @@ int sbox_prepare(const struct sbox_policy *policy, const struct sbox_launch *lau
 	return prepare(policy, launch, true, out, err);
 }
 
-static int cmp_gid(const void *a, const void *b)
-{
-	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The same groups, in any order. */
-static bool same_groups(gid_t *a, size_t na, gid_t *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	qsort(a, na, sizeof(*a), cmp_gid);
-	qsort(b, nb, sizeof(*b), cmp_gid);
-	return na == 0 || memcmp(a, b, na * sizeof(*a)) == 0;
-}
-
-/* P5a, specialise, a pool's sandbox: who the worker runs as, resolved
- * again for this request.  P1b resolved it when the sandbox was prepared,
- * which may be days ago and is the requester's to choose: a user removed
- * from a group since, or a uid given to a new account, must not start a
- * worker with the groups of then.  A difference fails the specialisation
- * (a pool launches in full instead, resolved afresh). */
+/* P5a, specialise: who the worker runs as, as of this request.  A pool's
+ * sandbox was prepared with the ids of then, which may be days ago and is
+ * the requester's to choose: a uid given to a new account must not start
+ * a worker with the ids of then, so they are resolved again and a
+ * difference fails the specialisation (a pool launches in full instead,
+ * resolved afresh).  Then, for every sandbox, the login groups
+ * (sbox_identity_resolve_groups()): here, after the clone, where they
+ * overlap init's build, and as they are now; S1c carries them to init.  A
+ * user removed from a group since the sandbox was prepared starts without
+ * it. */
 static int p5a_identity_current(struct sbox_prepared *p, const struct sbox_policy *policy,
 				const struct sbox_launch *launch, struct sbox_err *err)
 {
 	struct sbox_identity now = { 0 };
-	bool same;
 
-	if (!p->announce)
-		return 0;
-	if (sbox_identity_resolve(&now, policy, launch, p->userns, p->mapped_uid, p->mapped_gid,
-				  err) < 0)
-		return -1;
-	same = now.uid == p->worker_uid && now.gid == p->worker_gid &&
-	       same_groups(now.groups, now.n_groups, p->worker_groups, p->n_worker_groups);
-	sbox_identity_free(&now);
-	if (!same)
-		return sbox_fail(err, ESTALE, "the worker's user or groups changed since the sandbox was prepared");
-	return 0;
+	if (p->announce) {
+		if (sbox_identity_resolve(&now, policy, launch, p->userns, p->mapped_uid,
+					  p->mapped_gid, err) < 0)
+			return -1;
+		if (now.uid != p->worker.uid || now.gid != p->worker.gid ||
+		    now.set_groups != p->worker.set_groups) {
+			sbox_identity_free(&now);
+			return sbox_fail(err, ESTALE, "the worker's uid or gid changed since the sandbox was prepared");
+		}
+		sbox_identity_free(&p->worker);
+		p->worker = now;
+	}
+	return sbox_identity_resolve_groups(&p->worker, err);
 }
 
 /* P5, specialise: the worker's environment, for the user P1b resolved
@@ -516,7 +504,7 @@ static int p5a_identity_current(struct sbox_prepared *p, const struct sbox_polic
 static char **p5_environment(const struct sbox_prepared *p, const struct sbox_policy *policy,
 			     const struct sbox_launch *launch, struct sbox_err *err)
 {
-	char **envp = sbox_env_build(policy, launch, p->worker_uid, err);
+	char **envp = sbox_env_build(policy, launch, p->worker.uid, err);
 
 	if (envp && sbox_gpu_grant_env(&p->grant, &envp, err) < 0) {
 		sbox_strv_free(envp);
@@ -578,8 +566,8 @@ static int s1c_request(struct sbox_prepared *p, const struct sbox_policy *policy
 		.n_mounts = policy->n_mounts,
 	};
 
-	if (sbox_request_send(p->child->sync_fd, launch, envp, p->announce ? &pooled : NULL,
-			      err) < 0) {
+	if (sbox_request_send(p->child->sync_fd, launch, envp, &p->worker,
+			      p->announce ? &pooled : NULL, err) < 0) {
 		if (p->ready || (err->errnum != EPIPE && err->errnum != ECONNRESET))
 			return -1;
 		sbox_err_clear(err);

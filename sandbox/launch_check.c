@@ -89,7 +89,8 @@ int sbox_check_paths(const struct sbox_policy *p, struct sbox_err *err)
 	return check_binds(p, err) < 0 || check_destinations(p, err) < 0 ? -1 : 0;
 }
 
-/* P1b as the launch does it: the caller's own facts. */
+/* P1b and P5a's login groups as the launch does them: the caller's own
+ * facts. */
 static int check_identity(const struct sbox_policy *p, struct sbox_err *err)
 {
 	char cwd[4096];
@@ -101,10 +102,13 @@ static int check_identity(const struct sbox_policy *p, struct sbox_err *err)
 	};
 	struct sbox_identity id;
 
+	int r;
+
 	if (sbox_identity_resolve(&id, p, &l, sbox_launch_userns(p), geteuid(), getegid(), err) < 0)
 		return -1;
+	r = sbox_identity_resolve_groups(&id, err);
 	sbox_identity_free(&id);
-	return 0;
+	return r;
 }
 
 /* P1d: gpus is the launcher's choice (--gpus N); NULL: GPUs= is resolved

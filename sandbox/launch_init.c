@@ -258,15 +258,24 @@ static int c6d_wait_for_request(const struct sbox_recipe *r, struct sbox_request
 }
 
 /* C6e: the request becomes the recipe that C7 on follows: init's own
- * copies of the launch, the policy and the recipe, with argv, the
- * environment, the caller's cwd, the fds and (a pool's) the
- * WorkingDirectory= from S1c, and all else as prepared.  Its
- * hostname replaces the one C5 set (a pool's shape leaves it out), still
- * with init's capabilities and before the worker exists. */
-static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_request *req,
-			     struct sbox_launch *l, struct sbox_policy *policy,
-			     struct sbox_recipe *spec)
+ * copies of the launch, the policy, the identity and the recipe, with
+ * argv, the environment, the worker's groups, the caller's cwd, the fds
+ * and (a pool's) the WorkingDirectory= from S1c, and all else as
+ * prepared.  Its hostname replaces the one C5 set (a pool's shape leaves
+ * it out), still with init's capabilities and before the worker exists.
+ * The groups must come where the identity sets them: else the worker
+ * would keep init's own (the launcher's) at W1b. */
+static int c6e_take_request(const struct sbox_recipe *r, const struct sbox_request *req,
+			    struct sbox_launch *l, struct sbox_policy *policy,
+			    struct sbox_identity *ident, struct sbox_recipe *spec,
+			    struct sbox_err *err)
 {
+	if (req->has_groups != r->ident->set_groups)
+		return sbox_fail(err, EPROTO, "the request %s the worker's groups",
+				 req->has_groups ? "names" : "lacks");
+	*ident = *r->ident;
+	ident->groups = req->groups;
+	ident->n_groups = req->n_groups;
 	*l = *r->launch;
 	/* A pool's shape leaves WorkingDirectory= out: W2 enters the
 	 * request's (a shallow copy: the rest is the prepared policy). */
@@ -286,7 +295,9 @@ static void c6e_take_request(const struct sbox_recipe *r, const struct sbox_requ
 	*spec = *r;
 	spec->policy = policy;
 	spec->launch = l;
+	spec->ident = ident;
 	spec->envp = req->envp;
+	return 0;
 }
 
 /* C6f: the request's hostname, when it brings one (a pool's sandbox: C5
@@ -497,6 +508,7 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	struct sbox_request req;
 	struct sbox_launch launch;
 	struct sbox_policy policy;
+	struct sbox_identity ident;
 	struct sbox_recipe spec;
 	struct init in = { .r = &spec, .sigfd = -1, .report = { -1, -1 }, .worker = -1,
 			   .worker_stack = worker_stack };
@@ -513,9 +525,9 @@ void sbox_recipe_init(const struct sbox_recipe *r)
 	    c6b_gpu_locality(r, &err) < 0 ||
 	    c6c_close_launcher_fds(r, &err) < 0 ||
 	    c6h_narrow_bounding_set(r, &err) < 0 ||
-	    c6d_wait_for_request(r, &req, &err) < 0)
+	    c6d_wait_for_request(r, &req, &err) < 0 ||
+	    c6e_take_request(r, &req, &launch, &policy, &ident, &spec, &err) < 0)
 		child_fail(r->sync_fd, &err);
-	c6e_take_request(r, &req, &launch, &policy, &spec);
 	if (c6f_request_hostname(&req, &err) < 0 ||
 	    c6g_request_binds(r, &req, &err) < 0 ||
 	    c7_signals(&in, &err) < 0 ||

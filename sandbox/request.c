@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * S1c's request between the parent and a prepared init (sandbox/request.h):
- * a header and NUL-terminated strings in a sealed memfd, the client's fds
- * beside it.
+ * a header, the worker's groups and NUL-terminated strings in a sealed
+ * memfd, the client's fds beside it.
  */
 #include "sandbox/request.h"
 
@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/identity.h"
 #include "sandbox/sync.h"
 
-#define REQUEST_MAGIC 0x53425234u       /* "SBR4" */
+#define REQUEST_MAGIC 0x53425235u       /* "SBR5" */
 #define REQUEST_MAX_BYTES (64u << 20)
 
 struct request_hdr {
@@ -30,7 +31,11 @@ struct request_hdr {
 	int32_t targets[SBOX_REQUEST_MAX_PASS];
 	uint32_t n_binds;
 	uint32_t bind_index[SBOX_REQUEST_MAX_BINDS];
+	uint32_t has_groups, n_groups;  /* the gids follow the header */
 };
+
+/* setgroups(2)'s own bound (NGROUPS_MAX in the kernel). */
+#define REQUEST_MAX_GROUPS 65536u
 
 static size_t strv_len(char *const *v)
 {
@@ -64,7 +69,7 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* The header and the strings, in a new memfd, sealed: what init reads is
  * what was written. */
-static int pack(const struct sbox_launch *l, char *const *envp,
+static int pack(const struct sbox_launch *l, char *const *envp, const gid_t *groups,
 		const struct sbox_request_pooled *pooled, const struct request_hdr *h)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -75,6 +80,8 @@ static int pack(const struct sbox_launch *l, char *const *envp,
 	if (!f)
 		return -1;
 	fwrite(h, 1, sizeof(*h), f);
+	if (h->n_groups)
+		fwrite(groups, sizeof(*groups), h->n_groups, f);
 	put_strv(f, l->argv, h->argc);
 	put_strv(f, envp, h->envc);
 	if (l->caller_cwd)
@@ -140,13 +147,16 @@ static size_t count_trees(const int *trees, size_t n)
 }
 
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
+		      const struct sbox_identity *worker,
 		      const struct sbox_request_pooled *pooled, struct sbox_err *err)
 {
 	struct request_hdr h = { .magic = REQUEST_MAGIC, .argc = strv_len(l->argv),
 				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL,
 				 .pooled = pooled != NULL,
 				 .has_hostname = pooled && pooled->hostname,
-				 .has_workdir = pooled && pooled->workdir };
+				 .has_workdir = pooled && pooled->workdir,
+				 .has_groups = worker->set_groups,
+				 .n_groups = worker->set_groups ? (uint32_t)worker->n_groups : 0 };
 	const int *trees = pooled ? pooled->bind_trees : NULL;
 	size_t n_trees = pooled ? pooled->n_mounts : 0;
 	int fds[SBOX_SYNC_MAX_FDS];         /* room for all: sandbox/request.h */
@@ -159,10 +169,12 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 	if (binds > SBOX_REQUEST_MAX_BINDS)
 		return sbox_fail(err, E2BIG, "%zu bind sources (at most %d in a request)", binds,
 				 SBOX_REQUEST_MAX_BINDS);
+	if (worker->set_groups && worker->n_groups > REQUEST_MAX_GROUPS)
+		return sbox_fail(err, E2BIG, "the worker would have %zu groups", worker->n_groups);
 	/* The header is written last-but-first: collect_fds() fills in the
 	 * stdio mask, the targets and the bind indexes it describes. */
 	n = collect_fds(l, -1, trees, n_trees, &h, fds);
-	fds[0] = pack(l, envp, pooled, &h);
+	fds[0] = pack(l, envp, worker->groups, pooled, &h);
 	if (fds[0] < 0)
 		return sbox_fail(err, errno, "writing the request for the sandbox (memfd)");
 	rc = sbox_sync_send_fds(sync_fd, SBOX_SYNC_SPECIALISE, (int)n, fds, n);
@@ -204,11 +216,10 @@ static char *read_blob(int fd, size_t *len, struct sbox_err *err)
 /* Point argv, envp, cwd, the hostname and the working directory at the
  * blob's strings: exactly as many as the header says, each ending inside
  * it. */
-static int split_strings(struct sbox_request *req, const struct request_hdr *h, size_t len,
-			 struct sbox_err *err)
+static int split_strings(struct sbox_request *req, const struct request_hdr *h, size_t off,
+			 size_t len, struct sbox_err *err)
 {
 	size_t n = (size_t)h->argc + h->envc + !!h->has_cwd + !!h->has_hostname + !!h->has_workdir;
-	size_t off = sizeof(*h);
 
 	if (h->argc == 0 || h->argc > REQUEST_MAX_BYTES / 2 || h->envc > REQUEST_MAX_BYTES / 2)
 		return sbox_fail(err, EPROTO, "the request names %u arguments", h->argc);
@@ -262,10 +273,33 @@ static int place_fds(struct sbox_request *req, const struct request_hdr *h, cons
 	return 0;
 }
 
+/* The gids right after the header, copied out (the blob has no
+ * alignment to offer them).  Where the strings start. */
+static int take_groups(struct sbox_request *req, const struct request_hdr *h, size_t len,
+		       size_t *off, struct sbox_err *err)
+{
+	size_t bytes = (size_t)h->n_groups * sizeof(gid_t);
+
+	*off = sizeof(*h);
+	if ((!h->has_groups && h->n_groups) || h->n_groups > REQUEST_MAX_GROUPS ||
+	    bytes > len - *off)
+		return sbox_fail(err, EPROTO, "the request names %u groups", h->n_groups);
+	req->has_groups = h->has_groups != 0;
+	req->n_groups = h->n_groups;
+	if (bytes) {
+		req->groups = malloc(bytes);
+		if (!req->groups)
+			return sbox_fail(err, ENOMEM, "reading the request");
+		memcpy(req->groups, req->blob + *off, bytes);
+	}
+	*off += bytes;
+	return 0;
+}
+
 static int unpack(struct sbox_request *req, const int *fds, size_t nfds, struct sbox_err *err)
 {
 	struct request_hdr h;
-	size_t len;
+	size_t len, off;
 
 	if (nfds < 1)
 		return sbox_fail(err, EPROTO, "the request carries no memfd");
@@ -275,7 +309,10 @@ static int unpack(struct sbox_request *req, const int *fds, size_t nfds, struct 
 	memcpy(&h, req->blob, sizeof(h));
 	if (h.magic != REQUEST_MAGIC)
 		return sbox_fail(err, EPROTO, "the request is not one (magic %#x)", h.magic);
-	return split_strings(req, &h, len, err) < 0 ? -1 : place_fds(req, &h, fds, nfds, err);
+	if (take_groups(req, &h, len, &off, err) < 0 ||
+	    split_strings(req, &h, off, len, err) < 0)
+		return -1;
+	return place_fds(req, &h, fds, nfds, err);
 }
 
 int sbox_request_recv(int sync_fd, struct sbox_request *req, struct sbox_err *err)

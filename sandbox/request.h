@@ -4,8 +4,9 @@
  * S1c, specialise: the request a prepared sandbox's init waits for (the
  * step list atop sandbox/launch.c).  Init was cloned before the request
  * existed, so what differs per request travels on the sync channel: argv,
- * the worker's environment, the caller's cwd and the request's hostname in
- * a memfd (no size limit of a packet), stdio and the passed fds beside it
+ * the worker's environment and groups, the caller's cwd and the request's
+ * hostname in a memfd (no size limit of a packet), stdio and the passed
+ * fds beside it
  * (SCM_RIGHTS), each passed fd with the number it gets in the worker; and
  * for a pool's sandbox, what its shape left to the request: the hostname,
  * the WorkingDirectory=, the bind sources (detached mount trees, each
@@ -16,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 #include "sandbox/sandbox.h"
@@ -27,6 +29,8 @@
 #define SBOX_REQUEST_MAX_BINDS SBOX_POOL_MAX_BINDS
 _Static_assert(1 + 3 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS <= SBOX_SYNC_MAX_FDS,
 	       "a request must fit one sync message");
+
+struct sbox_identity;
 
 /* What init holds of the request once received: pointers into blob. */
 struct sbox_request {
@@ -43,6 +47,11 @@ struct sbox_request {
 	int bind_trees[SBOX_REQUEST_MAX_BINDS];
 	unsigned bind_index[SBOX_REQUEST_MAX_BINDS];  /* its policy mount */
 	size_t n_binds;
+	/* The worker's supplementary groups, resolved at P5a; has_groups
+	 * false where it sets none (a user namespace denies setgroups). */
+	bool has_groups;
+	gid_t *groups;
+	size_t n_groups;
 	char *blob;
 	char **vec;
 };
@@ -58,10 +67,11 @@ struct sbox_request_pooled {
 };
 
 /* Parent (P5): the request of launch l, with the environment built for
- * it and, for a pool's sandbox, what its shape left out (NULL: a sandbox
- * prepared for this very request has it all), sent on sync_fd as S1c
- * SPECIALISE. */
+ * it, the worker's groups (P5a) and, for a pool's sandbox, what its shape
+ * left out (NULL: a sandbox prepared for this very request has it all),
+ * sent on sync_fd as S1c SPECIALISE. */
 int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *envp,
+		      const struct sbox_identity *worker,
 		      const struct sbox_request_pooled *pooled, struct sbox_err *err);
 /* Init (C6d): wait for S1c and take the request.  -1 with err when it is
  * malformed; EOF (the launcher gave the sandbox up) is ECONNRESET. */

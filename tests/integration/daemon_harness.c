@@ -100,10 +100,13 @@ static void launch_daemon(struct sboxd *d)
 		dup2(log, 1);
 		dup2(log, 2);
 		setpgid(0, 0);
-		if (d->group_file[0] &&
+		if ((d->group_file[0] || d->passwd_file[0]) &&
 		    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-		     mount(d->group_file, "/etc/group", NULL, MS_BIND, NULL) < 0)) {
-			perror("sboxd's own /etc/group");
+		     (d->group_file[0] &&
+		      mount(d->group_file, "/etc/group", NULL, MS_BIND, NULL) < 0) ||
+		     (d->passwd_file[0] &&
+		      mount(d->passwd_file, "/etc/passwd", NULL, MS_BIND, NULL) < 0))) {
+			perror("sboxd's own /etc/group or /etc/passwd");
 			_exit(98);
 		}
 		execl(path, "sboxd", "--foreground", "--config", d->conf, "--socket", d->sock,

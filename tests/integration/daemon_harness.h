@@ -30,8 +30,10 @@ struct sboxd {
 	char probe[256];
 	char agent[256];
 	/* Set: sboxd runs in a mount namespace of its own where this file
-	 * is /etc/group, which a test may edit (the host's stays as it is). */
+	 * is /etc/group (passwd_file: /etc/passwd), which a test may edit
+	 * (the host's stays as it is). */
 	char group_file[256];
+	char passwd_file[256];
 	pid_t pid;
 };
 

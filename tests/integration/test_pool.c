@@ -45,6 +45,7 @@ static int teardown(void **state)
 	(void)state;
 	sboxd_cleanup(&D);
 	D.group_file[0] = '\0';
+	D.passwd_file[0] = '\0';
 	return 0;
 }
 
@@ -287,13 +288,13 @@ static void write_group_file(bool nobody_in_4242)
 
 /* Hostile: a sandbox prepared while nobody was in group 4242 must not
  * start a worker with that group once nobody has left it, however long
- * the sandbox waited and whenever nobody chooses to use it.  The launch
- * in full that follows the stale sandbox's end also checks that sboxd's
- * fds are listed after it (in the v2 VM, the new init's channel took the
- * number of the old one's, and init closed it at C0: exit 125). */
+ * the sandbox waited and whenever nobody chooses to use it; nor one
+ * prepared before nobody joined it without.  The groups travel with the
+ * request (P5a, S1c): the prepared sandbox serves, with the groups of
+ * now, and no launch in full is needed for it. */
 static void test_groups_as_they_are_now(void **state)
 {
-	pid_t pids[POOL_MAX];
+	pid_t pids[POOL_MAX], stale;
 	struct cmd r;
 
 	(void)state;
@@ -306,27 +307,88 @@ static void test_groups_as_they_are_now(void **state)
 	assert_cmd(&r, 0);
 	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
 	cmd_free(&r);
-	wait_pool(1, pids, 10000);
+	assert_int_equal(wait_pool(1, pids, 10000), 1);
+	stale = pids[0];
 	write_group_file(false);
 	RUN(&r, NOBODY, D.probe, "report");
 	assert_cmd(&r, 0);
 	assert_non_null(strstr(r.out, "\ngroups=65534\n"));
+	assert_null(strstr(r.out, "4242"));
 	cmd_free(&r);
-	/* The stale one went, and was said. */
-	assert_false(alive(pids[0]));
+	/* The prepared one served (its init ended with the worker). */
+	assert_false(alive(stale));
 	{
 		char *log = sboxd_log(&D);
 
-		assert_non_null(strstr(log, "the worker's user or groups changed since the sandbox was prepared"));
+		assert_null(strstr(log, "changed since the sandbox was prepared"));
 		free(log);
 	}
-	/* Refilled with the groups of now, and served. */
-	wait_pool(1, pids, 10000);
+	/* And the other way: prepared without, nobody joins, served with. */
+	assert_int_equal(wait_pool(1, pids, 10000), 1);
+	stale = pids[0];
+	write_group_file(true);
 	RUN(&r, NOBODY, D.probe, "report");
 	assert_cmd(&r, 0);
-	assert_non_null(strstr(r.out, "\ngroups=65534\n"));
+	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
 	cmd_free(&r);
-	assert_false(alive(pids[0]));
+	assert_false(alive(stale));
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/* sboxd's /etc/passwd (D.passwd_file): the host's, and user sboxpu with
+ * this uid. */
+static void write_passwd_file(unsigned uid)
+{
+	FILE *in = fopen("/etc/passwd", "r"), *out;
+	char line[4096];
+
+	assert_non_null(in);
+	out = fopen(D.passwd_file, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in))
+		if (strncmp(line, "sboxpu:", 7) != 0)
+			fputs(line, out);
+	fprintf(out, "sboxpu:x:%u:%u::/nonexistent:/usr/sbin/nologin\n", uid, uid);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* Hostile: User=sboxpu names whoever has that name when the request
+ * comes.  A sandbox prepared while the name had another uid (an account
+ * removed and its name given again) must not start the worker with the
+ * old one: the specialisation fails, says why, and the request is served
+ * by a launch in full, as the user is now. */
+static void test_uid_as_it_is_now(void **state)
+{
+	pid_t pids[POOL_MAX], stale;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(D.passwd_file, sizeof(D.passwd_file), "%s/passwd", D.dir);
+	write_passwd_file(23450);
+	assert_int_equal(chmod(D.passwd_file, 0644), 0);
+	sboxd_start(&D, "[Pool]\nSize=1\n");
+	RUN(&r, 0, "--set", "User=sboxpu", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=23450\n"));
+	cmd_free(&r);
+	assert_int_equal(wait_pool(1, pids, 10000), 1);
+	stale = pids[0];
+	write_passwd_file(23451);
+	RUN(&r, 0, "--set", "User=sboxpu", D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\nuid=23451\n"));
+	assert_non_null(strstr(r.out, "\ngroups=23451\n"));
+	cmd_free(&r);
+	assert_false(alive(stale));
+	{
+		char *log = sboxd_log(&D);
+
+		assert_non_null(strstr(log, "the worker's uid or gid changed since the sandbox was prepared"));
+		free(log);
+	}
 	assert_true(sboxd_no_jobs(&D, 3000));
 	assert_int_equal(sboxd_stop(&D), 0);
 }
@@ -958,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pooled_sees_what_full_sees, teardown),
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_groups_as_they_are_now, teardown),
+		cmocka_unit_test_teardown(test_uid_as_it_is_now, teardown),
 		cmocka_unit_test_teardown(test_failing_launch_evicts_nothing, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * S1c's request (sandbox/request.c) between a launcher and a prepared
- * init: argv, the environment, the caller's cwd, a pool's hostname and
- * working directory in a
- * sealed memfd, stdio, passed fds and a pool's bind sources beside it.  What is sent is what
- * init reads, each optional part absent when it was not sent, and a
- * request that is not one is refused.
+ * init: argv, the environment, the worker's groups, the caller's cwd, a
+ * pool's hostname and working directory in a sealed memfd, stdio, passed
+ * fds and a pool's bind sources beside it.  What is sent is what init
+ * reads, each optional part absent when it was not sent, and a request
+ * that is not one is refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/identity.h"
 #include "sandbox/request.h"
 #include "sandbox/sync.h"
 
@@ -38,9 +39,13 @@ static void request_free(struct sbox_request *req)
 		close(req->pass_fds[i]);
 	for (size_t i = 0; i < req->n_binds; i++)
 		close(req->bind_trees[i]);
+	free(req->groups);
 	free(req->vec);
 	free(req->blob);
 }
+
+/* A worker in a user namespace: no groups of its own to set. */
+static const struct sbox_identity userns_worker = { .uid = 1000, .gid = 1000 };
 
 /* Everything, then each optional part left out; a pool's parts or
  * none. */
@@ -57,7 +62,7 @@ static void round_trip(const char *cwd, const char *hostname, const char *workdi
 	int sv[2];
 
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, is_pooled ? &pooled : NULL, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &userns_worker, is_pooled ? &pooled : NULL, &err), 0);
 	if (sbox_request_recv(sv[1], &req, &err) < 0)
 		fail_msg("recv: %s", err.msg);
 	assert_string_equal(req.argv[0], "/bin/echo");
@@ -82,6 +87,8 @@ static void round_trip(const char *cwd, const char *hostname, const char *workdi
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(req.stdio[i], -1);
 	assert_int_equal(req.n_binds, 0);
+	assert_false(req.has_groups);
+	assert_int_equal(req.n_groups, 0);
 	request_free(&req);
 	close(sv[0]);
 	close(sv[1]);
@@ -96,6 +103,51 @@ static void test_round_trips(void **state)
 	round_trip("/home/u", NULL, "/srv/w");
 	round_trip("/home/u", NULL, NULL);
 	round_trip(NULL, NULL, NULL);
+}
+
+/* The worker's groups (P5a's) travel in the request, in their order, the
+ * strings after them intact; an empty list that is to be set (setgroups
+ * with none) stays apart from no list at all (a user namespace); more than
+ * setgroups(2) takes is refused before anything is sent. */
+static void test_groups(void **state)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char *envp[] = { "HOME=/", NULL };
+	struct sbox_launch l = { .argv = argv, .stdio = { -1, -1, -1 }, .caller_cwd = "/w" };
+	gid_t groups[] = { 65534, 4242, 0, 7 };
+	struct sbox_identity w = { .uid = 65534, .gid = 65534, .groups = groups, .n_groups = 4,
+				   .set_groups = true };
+	struct sbox_request req;
+	struct sbox_err err = { 0 };
+	int sv[2];
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &w, NULL, &err), 0);
+	if (sbox_request_recv(sv[1], &req, &err) < 0)
+		fail_msg("recv: %s", err.msg);
+	assert_true(req.has_groups);
+	assert_int_equal(req.n_groups, 4);
+	assert_memory_equal(req.groups, groups, sizeof(groups));
+	assert_string_equal(req.argv[0], "/bin/true");
+	assert_string_equal(req.envp[0], "HOME=/");
+	assert_string_equal(req.cwd, "/w");
+	request_free(&req);
+
+	w.n_groups = 0;
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &w, NULL, &err), 0);
+	if (sbox_request_recv(sv[1], &req, &err) < 0)
+		fail_msg("recv: %s", err.msg);
+	assert_true(req.has_groups);
+	assert_int_equal(req.n_groups, 0);
+	assert_string_equal(req.argv[0], "/bin/true");
+	request_free(&req);
+
+	w.n_groups = 65537;
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &w, NULL, &err), -1);
+	assert_int_equal(err.errnum, E2BIG);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* A pool's bind sources travel with their policy mounts' indexes (a
@@ -121,7 +173,7 @@ static void test_bind_sources(void **state)
 	pair(sv);
 	struct sbox_request_pooled pooled = { .bind_trees = trees, .n_mounts = 6 };
 
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, &pooled, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &userns_worker, &pooled, &err), 0);
 	if (sbox_request_recv(sv[1], &req, &err) < 0)
 		fail_msg("recv: %s", err.msg);
 	assert_int_equal(req.n_binds, 2);
@@ -137,7 +189,7 @@ static void test_bind_sources(void **state)
 	for (size_t i = 0; i < SBOX_REQUEST_MAX_BINDS + 2; i++)
 		trees[i] = dir;
 	pooled.n_mounts = SBOX_REQUEST_MAX_BINDS + 1;
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, &pooled, &err), -1);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &userns_worker, &pooled, &err), -1);
 	assert_int_equal(err.errnum, E2BIG);
 	close(dir);
 	close(sv[0]);
@@ -158,7 +210,7 @@ static void test_report_after_unread_request(void **state)
 
 	(void)state;
 	pair(sv);
-	assert_int_equal(sbox_request_send(sv[0], &l, envp, NULL, &err), 0);
+	assert_int_equal(sbox_request_send(sv[0], &l, envp, &userns_worker, NULL, &err), 0);
 	assert_int_equal(sbox_sync_send(sv[1], SBOX_SYNC_SETUP_ERROR, EACCES, 0, "C6 failed"), 0);
 	close(sv[1]);
 	assert_int_equal(sbox_sync_recv(sv[0], &m), 1);
@@ -192,6 +244,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_bind_sources),
 		cmocka_unit_test(test_report_after_unread_request),
 		cmocka_unit_test(test_not_a_request),

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -202,8 +203,20 @@ static void test_identity_resolve(void **state)
 	assert_int_equal(id.uid, nobody ? nobody->pw_uid : 65534);
 	assert_int_not_equal(id.uid, 0);
 	assert_true(id.set_groups);
-	assert_true(id.n_groups >= 1);
+	assert_int_equal(id.n_groups, 1);
 	assert_int_equal(id.groups[0], id.gid);
+	/* Its login groups come apart (P5a): nobody's own, and those the
+	 * group database gives it. */
+	if (nobody) {
+		gid_t v[256];
+		int n = 256;
+
+		assert_string_equal(id.login, nobody->pw_name);
+		assert_true(getgrouplist(nobody->pw_name, id.gid, v, &n) >= 0);
+		assert_int_equal(sbox_identity_resolve_groups(&id, &err), 0);
+		assert_int_equal(id.n_groups, (size_t)n);
+		assert_int_equal(id.groups[0], id.gid);
+	}
 	sbox_identity_free(&id);
 	/* A privileged launcher acting for a client: the client. */
 	assert_int_equal(sbox_identity_resolve(&id, &p, &client, false, 0, 0, &err), 0);
@@ -224,6 +237,10 @@ static void test_identity_resolve(void **state)
 	assert_int_equal(id.gid, 424242);
 	assert_int_equal(id.n_groups, 3);
 	assert_int_equal(id.groups[1], 4243);
+	/* No passwd entry: no login groups to add. */
+	assert_null(id.login);
+	assert_int_equal(sbox_identity_resolve_groups(&id, &err), 0);
+	assert_int_equal(id.n_groups, 3);
 	sbox_identity_free(&id);
 	set_ok(&p, "SupplementaryGroups", "");
 	set_ok(&p, "User", "no-such-user-sbox");
