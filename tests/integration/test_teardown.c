@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -762,6 +763,81 @@ static void test_exit_comes_after_the_whole_sandbox(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/*
+ * The EXIT also waits for a process that joined the sandbox's pid
+ * namespace from outside (setns, as root can): it is no child of init's,
+ * so init's wait for its own children can't see it, but it is in init's
+ * namespace, so init's kill(-1) reaches it, and init says EMPTIED only
+ * once kill(-1) finds no process left there (ESRCH), its zombie reaped by
+ * its own parent outside.  The intruder holds 512 MiB of touched memory,
+ * whose freeing makes its exit slow, and the only write end of a pipe,
+ * let go only after the memory: at the EXIT that pipe must be at its end.
+ * Without the ESRCH (an EMPTIED at ECHILD alone) the EXIT came while the
+ * intruder was still dying.
+ */
+static void test_exit_waits_for_a_process_that_joined(void **state)
+{
+	const char *argv[] = { "/bin/sleep", "3", NULL };
+	struct pollfd hup = { .events = POLLIN };
+	struct sbox_job_info j;
+	struct sbox_client *c;
+	char path[64], ready;
+	int p[2], ns, st;
+	pid_t outside;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	c = client();
+	j = launch_argv(c, NULL, -1, argv);
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)j.pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(ns >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	outside = fork();
+	assert_true(outside >= 0);
+	if (outside == 0) {
+		pid_t in;
+
+		close(p[0]);
+		if (setns(ns, CLONE_NEWPID) < 0)
+			_exit(90);
+		in = fork();
+		if (in == 0) {
+			size_t len = 512u << 20;
+			char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (m == MAP_FAILED)
+				_exit(91);
+			memset(m, 1, len);
+			if (write(p[1], "r", 1) != 1)
+				_exit(92);
+			for (;;)
+				pause();
+		}
+		close(p[1]);
+		_exit(in > 0 && waitpid(in, &st, 0) == in && WIFSIGNALED(st) &&
+		      WTERMSIG(st) == SIGKILL ? 0 : 93);
+	}
+	close(p[1]);
+	close(ns);
+	/* In the namespace, its memory touched, before the worker ends. */
+	assert_int_equal(read(p[0], &ready, 1), 1);
+	wait_end(c, j.id, 0);
+	hup.fd = p[0];
+	if (poll(&hup, 1, 0) != 1 || !(hup.revents & POLLHUP))
+		fprintf(stderr, "the intruder still holds its pipe at the EXIT\n");
+	assert_true(hup.revents & POLLHUP);
+	close(p[0]);
+	/* It died of init's SIGKILL. */
+	assert_int_equal(waitpid(outside, &st, 0), outside);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	sbox_client_free(c);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* A process of dir's cgroup.procs whose command line is want (its
  * arguments NUL-separated) or, with comm, whose name is want; 0: none. */
 static pid_t proc_in(const char *dir, const char *want, size_t want_len, bool comm)
@@ -1167,6 +1243,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_mount_namespace_goes_with_the_end, teardown),
 		cmocka_unit_test_teardown(test_exit_comes_after_the_whole_sandbox, teardown),
 		cmocka_unit_test_teardown(test_init_waits_for_leftovers_2s_at_most, teardown),
+		cmocka_unit_test_teardown(test_exit_waits_for_a_process_that_joined, teardown),
 		cmocka_unit_test_teardown(test_clean_netns_is_recycled_for_the_same_user, teardown),
 		cmocka_unit_test_teardown(test_recycled_netns_never_crosses_users, teardown),
 		cmocka_unit_test_teardown(test_held_socket_stops_recycling, teardown),
