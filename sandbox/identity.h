@@ -2,9 +2,9 @@
 /* Internal to sandbox/: only its own files and white-box tests include it. */
 /*
  * Who the worker runs as: User=, Group=, SupplementaryGroups=, resolved from
- * the host's databases in the launcher's parent process (P1), never by NSS
- * inside the sandbox, and applied in the worker before the capabilities are
- * dropped.  The default (docs/security.md, "Identity"):
+ * the host's databases in the launcher's parent process (the ids at P1b,
+ * the login groups at P5a), never by NSS inside the sandbox, and applied
+ * in the worker before the capabilities are dropped.  The default (docs/security.md, "Identity"):
  *   - in a user namespace (an unprivileged caller): the caller's own ids,
  *     the only ones the kernel lets it map;
  *   - without one (a root caller): the requester's ids when a privileged

@@ -486,10 +486,15 @@ static int p5a_identity_current(struct sbox_prepared *p, const struct sbox_polic
 		if (sbox_identity_resolve(&now, policy, launch, p->userns, p->mapped_uid,
 					  p->mapped_gid, err) < 0)
 			return -1;
-		if (now.uid != p->worker.uid || now.gid != p->worker.gid ||
-		    now.set_groups != p->worker.set_groups) {
+		if (now.uid != p->worker.uid || now.gid != p->worker.gid) {
 			sbox_identity_free(&now);
 			return sbox_fail(err, ESTALE, "the worker's uid or gid changed since the sandbox was prepared");
+		}
+		/* Both come from p->userns: never apart, but a request must
+		 * not change whether init sets groups. */
+		if (now.set_groups != p->worker.set_groups) {
+			sbox_identity_free(&now);
+			return sbox_fail(err, ESTALE, "the worker's groups would be set differently from the prepared sandbox's");
 		}
 		sbox_identity_free(&p->worker);
 		p->worker = now;

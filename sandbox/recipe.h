@@ -34,9 +34,10 @@ struct sbox_recipe {
 	bool userns;
 	uid_t uid;
 	gid_t gid;
-	/* P1b: who the worker runs as, resolved from the host's databases
-	 * (W1b), and its system call filter, compiled to BPF (W1b or W3b
-	 * only install it). */
+	/* P1b: who the worker runs as, its ids resolved from the host's
+	 * databases, its groups without the login's (P5a resolves those and
+	 * S1c brings them: W1b applies init's copy, C6e), and its system
+	 * call filter, compiled to BPF (W1b or W3b only install it). */
 	const struct sbox_identity *ident;
 	const struct sbox_seccomp *seccomp;
 	/* P5, S1c: the worker's environment, the GPU grant's variables

@@ -336,6 +336,39 @@ static void test_groups_as_they_are_now(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* The login groups are resolved at specialise (P5a) for every launch, not
+ * only a pool's: through sboxd with no pool, and direct (sboxrun as root,
+ * in a mount namespace of its own where the same file is /etc/group),
+ * the worker (nobody) has group 4242 from the group database.  And
+ * nothing of the launcher's own: the direct launcher runs with extra
+ * groups 4 and 27, which the worker must not keep. */
+static void test_login_groups_on_every_path(void **state)
+{
+	char script[1024];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(D.group_file, sizeof(D.group_file), "%s/group", D.dir);
+	write_group_file(true);
+	assert_int_equal(chmod(D.group_file, 0644), 0);
+	sboxd_start(&D, "[Pool]\nSize=0\n");
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
+	cmd_free(&r);
+	snprintf(script, sizeof(script),
+		 "mount --bind %s /etc/group && exec setpriv --groups 4,27 %s --direct -- %s report",
+		 D.group_file, D.sboxrun, D.probe);
+	cmd_runl(&r, 0, 30, "/usr/bin/unshare", "-m", "--propagation", "slave", "/bin/sh", "-c", script,
+		 NULL);
+	assert_cmd(&r, 0);
+	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
+	cmd_free(&r);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* sboxd's /etc/passwd (D.passwd_file): the host's, and user sboxpu with
  * this uid. */
 static void write_passwd_file(unsigned uid)
@@ -1021,6 +1054,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_other_user_never_gets_it, teardown),
 		cmocka_unit_test_teardown(test_groups_as_they_are_now, teardown),
 		cmocka_unit_test_teardown(test_uid_as_it_is_now, teardown),
+		cmocka_unit_test_teardown(test_login_groups_on_every_path, teardown),
 		cmocka_unit_test_teardown(test_failing_launch_evicts_nothing, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
