@@ -267,23 +267,58 @@ static void test_failing_launch_evicts_nothing(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A copy of the host's database file src at dst with the entry of name
+ * (its line starting "name:") replaced by entry.  In place: a bind mount
+ * of dst shows the same inode. */
+static void write_db_file(const char *dst, const char *src, const char *name, const char *entry)
+{
+	FILE *in = fopen(src, "r"), *out;
+	size_t n = strlen(name);
+	char line[4096];
+
+	assert_non_null(in);
+	out = fopen(dst, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in))
+		if (strncmp(line, name, n) != 0 || line[n] != ':')
+			fputs(line, out);
+	fprintf(out, "%s\n", entry);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
 /* sboxd's /etc/group (D.group_file): the host's, and nobody in group
  * 4242 or not. */
 static void write_group_file(bool nobody_in_4242)
 {
-	FILE *in = fopen("/etc/group", "r"), *out;
-	char line[4096];
+	write_db_file(D.group_file, "/etc/group", "sboxpool",
+		      nobody_in_4242 ? "sboxpool:x:4242:nobody" : "sboxpool:x:4242:");
+}
 
-	assert_non_null(in);
-	/* In place: the bind mount shows the same inode. */
-	out = fopen(D.group_file, "w");
-	assert_non_null(out);
-	while (fgets(line, sizeof(line), in))
-		if (strncmp(line, "sboxpool:", 9) != 0)
-			fputs(line, out);
-	fprintf(out, "sboxpool:x:4242:%s\n", nobody_in_4242 ? "nobody" : "");
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
+/* sboxd with conf, in a mount namespace where /etc/group is
+ * D.group_file, nobody in group 4242 to begin with. */
+static void start_with_own_group_file(const char *conf)
+{
+	sboxd_prepare(&D);
+	snprintf(D.group_file, sizeof(D.group_file), "%s/group", D.dir);
+	write_group_file(true);
+	assert_int_equal(chmod(D.group_file, 0644), 0);
+	sboxd_start(&D, conf);
+}
+
+/* A launch through sboxd as nobody: its worker's groups are want. */
+static void assert_nobody_groups(const char *want)
+{
+	char line[64];
+	struct cmd r;
+
+	snprintf(line, sizeof(line), "\ngroups=%s\n", want);
+	RUN(&r, NOBODY, D.probe, "report");
+	assert_cmd(&r, 0);
+	if (!strstr(r.out, line))
+		fprintf(stderr, "the worker's groups are not %s:\n%s\n", want, r.out);
+	assert_non_null(strstr(r.out, line));
+	cmd_free(&r);
 }
 
 /* Hostile: a sandbox prepared while nobody was in group 4242 must not
@@ -295,26 +330,14 @@ static void write_group_file(bool nobody_in_4242)
 static void test_groups_as_they_are_now(void **state)
 {
 	pid_t pids[POOL_MAX], stale;
-	struct cmd r;
 
 	(void)state;
-	sboxd_prepare(&D);
-	snprintf(D.group_file, sizeof(D.group_file), "%s/group", D.dir);
-	write_group_file(true);
-	assert_int_equal(chmod(D.group_file, 0644), 0);
-	sboxd_start(&D, "[Pool]\nSize=1\n");
-	RUN(&r, NOBODY, D.probe, "report");
-	assert_cmd(&r, 0);
-	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
-	cmd_free(&r);
+	start_with_own_group_file("[Pool]\nSize=1\n");
+	assert_nobody_groups("4242,65534");
 	assert_int_equal(wait_pool(1, pids, 10000), 1);
 	stale = pids[0];
 	write_group_file(false);
-	RUN(&r, NOBODY, D.probe, "report");
-	assert_cmd(&r, 0);
-	assert_non_null(strstr(r.out, "\ngroups=65534\n"));
-	assert_null(strstr(r.out, "4242"));
-	cmd_free(&r);
+	assert_nobody_groups("65534");
 	/* The prepared one served (its init ended with the worker). */
 	assert_false(alive(stale));
 	{
@@ -327,10 +350,7 @@ static void test_groups_as_they_are_now(void **state)
 	assert_int_equal(wait_pool(1, pids, 10000), 1);
 	stale = pids[0];
 	write_group_file(true);
-	RUN(&r, NOBODY, D.probe, "report");
-	assert_cmd(&r, 0);
-	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
-	cmd_free(&r);
+	assert_nobody_groups("4242,65534");
 	assert_false(alive(stale));
 	assert_true(sboxd_no_jobs(&D, 3000));
 	assert_int_equal(sboxd_stop(&D), 0);
@@ -348,15 +368,8 @@ static void test_login_groups_on_every_path(void **state)
 	struct cmd r;
 
 	(void)state;
-	sboxd_prepare(&D);
-	snprintf(D.group_file, sizeof(D.group_file), "%s/group", D.dir);
-	write_group_file(true);
-	assert_int_equal(chmod(D.group_file, 0644), 0);
-	sboxd_start(&D, "[Pool]\nSize=0\n");
-	RUN(&r, NOBODY, D.probe, "report");
-	assert_cmd(&r, 0);
-	assert_non_null(strstr(r.out, "\ngroups=4242,65534\n"));
-	cmd_free(&r);
+	start_with_own_group_file("[Pool]\nSize=0\n");
+	assert_nobody_groups("4242,65534");
 	snprintf(script, sizeof(script),
 		 "mount --bind %s /etc/group && exec setpriv --groups 4,27 %s --direct -- %s report",
 		 D.group_file, D.sboxrun, D.probe);
@@ -373,18 +386,10 @@ static void test_login_groups_on_every_path(void **state)
  * this uid. */
 static void write_passwd_file(unsigned uid)
 {
-	FILE *in = fopen("/etc/passwd", "r"), *out;
-	char line[4096];
+	char entry[128];
 
-	assert_non_null(in);
-	out = fopen(D.passwd_file, "w");
-	assert_non_null(out);
-	while (fgets(line, sizeof(line), in))
-		if (strncmp(line, "sboxpu:", 7) != 0)
-			fputs(line, out);
-	fprintf(out, "sboxpu:x:%u:%u::/nonexistent:/usr/sbin/nologin\n", uid, uid);
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
+	snprintf(entry, sizeof(entry), "sboxpu:x:%u:%u::/nonexistent:/usr/sbin/nologin", uid, uid);
+	write_db_file(D.passwd_file, "/etc/passwd", "sboxpu", entry);
 }
 
 /* Hostile: User=sboxpu names whoever has that name when the request
