@@ -20,23 +20,6 @@
 #include "sandbox/identity.h"
 #include "sandbox/sync.h"
 
-#define REQUEST_MAGIC 0x53425235u       /* "SBR5" */
-#define REQUEST_MAX_BYTES (64u << 20)
-
-struct request_hdr {
-	uint32_t magic;
-	uint32_t argc, envc, has_cwd, pooled, has_hostname, has_workdir;
-	uint32_t n_pass;
-	uint32_t stdio_mask;            /* bit i: stdio[i] travels beside it */
-	int32_t targets[SBOX_REQUEST_MAX_PASS];
-	uint32_t n_binds;
-	uint32_t bind_index[SBOX_REQUEST_MAX_BINDS];
-	uint32_t has_groups, n_groups;  /* the gids follow the header */
-};
-
-/* setgroups(2)'s own bound (NGROUPS_MAX in the kernel). */
-#define REQUEST_MAX_GROUPS 65536u
-
 static size_t strv_len(char *const *v)
 {
 	size_t n = 0;
@@ -70,7 +53,7 @@ static int write_all(int fd, const char *buf, size_t len)
 /* The header and the strings, in a new memfd, sealed: what init reads is
  * what was written. */
 static int pack(const struct sbox_launch *l, char *const *envp, const gid_t *groups,
-		const struct sbox_request_pooled *pooled, const struct request_hdr *h)
+		const struct sbox_request_pooled *pooled, const struct sbox_request_hdr *h)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -111,7 +94,7 @@ static int pack(const struct sbox_launch *l, char *const *envp, const gid_t *gro
  * target; one below 3 is stdio's business (sbox_fds_sanitize() skips it).
  * fds has room for all; how many. */
 static size_t collect_fds(const struct sbox_launch *l, int memfd, const int *trees,
-			  size_t n_trees, struct request_hdr *h, int *fds)
+			  size_t n_trees, struct sbox_request_hdr *h, int *fds)
 {
 	size_t n = 0;
 
@@ -150,7 +133,7 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 		      const struct sbox_identity *worker,
 		      const struct sbox_request_pooled *pooled, struct sbox_err *err)
 {
-	struct request_hdr h = { .magic = REQUEST_MAGIC, .argc = strv_len(l->argv),
+	struct sbox_request_hdr h = { .magic = SBOX_REQUEST_MAGIC, .argc = strv_len(l->argv),
 				 .envc = strv_len(envp), .has_cwd = l->caller_cwd != NULL,
 				 .pooled = pooled != NULL,
 				 .has_hostname = pooled && pooled->hostname,
@@ -169,7 +152,7 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 	if (binds > SBOX_REQUEST_MAX_BINDS)
 		return sbox_fail(err, E2BIG, "%zu bind sources (at most %d in a request)", binds,
 				 SBOX_REQUEST_MAX_BINDS);
-	if (worker->set_groups && worker->n_groups > REQUEST_MAX_GROUPS)
+	if (worker->set_groups && worker->n_groups > SBOX_REQUEST_MAX_GROUPS)
 		return sbox_fail(err, E2BIG, "the worker would have %zu groups", worker->n_groups);
 	/* The header is written last-but-first: collect_fds() fills in the
 	 * stdio mask, the targets and the bind indexes it describes. */
@@ -194,7 +177,7 @@ static char *read_blob(int fd, size_t *len, struct sbox_err *err)
 
 	if (fstat(fd, &st) < 0)
 		return sbox_fail(err, errno, "reading the request (memfd)"), NULL;
-	if (st.st_size < (off_t)sizeof(struct request_hdr) || st.st_size > REQUEST_MAX_BYTES)
+	if (st.st_size < (off_t)sizeof(struct sbox_request_hdr) || st.st_size > SBOX_REQUEST_MAX_BYTES)
 		return sbox_fail(err, EPROTO, "the request is %lld bytes", (long long)st.st_size), NULL;
 	*len = (size_t)st.st_size;
 	buf = malloc(*len + 1);
@@ -216,12 +199,12 @@ static char *read_blob(int fd, size_t *len, struct sbox_err *err)
 /* Point argv, envp, cwd, the hostname and the working directory at the
  * blob's strings: exactly as many as the header says, each ending inside
  * it. */
-static int split_strings(struct sbox_request *req, const struct request_hdr *h, size_t off,
+static int split_strings(struct sbox_request *req, const struct sbox_request_hdr *h, size_t off,
 			 size_t len, struct sbox_err *err)
 {
 	size_t n = (size_t)h->argc + h->envc + !!h->has_cwd + !!h->has_hostname + !!h->has_workdir;
 
-	if (h->argc == 0 || h->argc > REQUEST_MAX_BYTES / 2 || h->envc > REQUEST_MAX_BYTES / 2)
+	if (h->argc == 0 || h->argc > SBOX_REQUEST_MAX_BYTES / 2 || h->envc > SBOX_REQUEST_MAX_BYTES / 2)
 		return sbox_fail(err, EPROTO, "the request names %u arguments", h->argc);
 	req->vec = calloc(n + 2, sizeof(char *));
 	if (!req->vec)
@@ -250,7 +233,7 @@ static int split_strings(struct sbox_request *req, const struct request_hdr *h, 
 
 /* stdio, the passed fds and the bind sources, in the order
  * collect_fds() sent them. */
-static int place_fds(struct sbox_request *req, const struct request_hdr *h, const int *fds,
+static int place_fds(struct sbox_request *req, const struct sbox_request_hdr *h, const int *fds,
 		     size_t nfds, struct sbox_err *err)
 {
 	size_t k = 1;
@@ -275,13 +258,13 @@ static int place_fds(struct sbox_request *req, const struct request_hdr *h, cons
 
 /* The gids right after the header, copied out (the blob has no
  * alignment to offer them).  Where the strings start. */
-static int take_groups(struct sbox_request *req, const struct request_hdr *h, size_t len,
+static int take_groups(struct sbox_request *req, const struct sbox_request_hdr *h, size_t len,
 		       size_t *off, struct sbox_err *err)
 {
 	size_t bytes = (size_t)h->n_groups * sizeof(gid_t);
 
 	*off = sizeof(*h);
-	if ((!h->has_groups && h->n_groups) || h->n_groups > REQUEST_MAX_GROUPS ||
+	if ((!h->has_groups && h->n_groups) || h->n_groups > SBOX_REQUEST_MAX_GROUPS ||
 	    bytes > len - *off)
 		return sbox_fail(err, EPROTO, "the request names %u groups", h->n_groups);
 	req->has_groups = h->has_groups != 0;
@@ -298,7 +281,7 @@ static int take_groups(struct sbox_request *req, const struct request_hdr *h, si
 
 static int unpack(struct sbox_request *req, const int *fds, size_t nfds, struct sbox_err *err)
 {
-	struct request_hdr h;
+	struct sbox_request_hdr h;
 	size_t len, off;
 
 	if (nfds < 1)
@@ -307,7 +290,7 @@ static int unpack(struct sbox_request *req, const int *fds, size_t nfds, struct 
 	if (!req->blob)
 		return -1;
 	memcpy(&h, req->blob, sizeof(h));
-	if (h.magic != REQUEST_MAGIC)
+	if (h.magic != SBOX_REQUEST_MAGIC)
 		return sbox_fail(err, EPROTO, "the request is not one (magic %#x)", h.magic);
 	if (take_groups(req, &h, len, &off, err) < 0 ||
 	    split_strings(req, &h, off, len, err) < 0)
@@ -336,8 +319,14 @@ int sbox_request_recv(int sync_fd, struct sbox_request *req, struct sbox_err *er
 	rc = unpack(req, fds, nfds, err);
 	if (nfds)
 		close(fds[0]);
-	if (rc < 0)
+	if (rc < 0) {
+		/* Nothing of a refused request is kept. */
 		for (size_t i = 1; i < nfds; i++)
 			close(fds[i]);
+		free(req->groups);
+		free(req->vec);
+		free(req->blob);
+		memset(req, 0, sizeof(*req));
+	}
 	return rc;
 }

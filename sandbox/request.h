@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -31,6 +32,26 @@ _Static_assert(1 + 3 + SBOX_REQUEST_MAX_PASS + SBOX_REQUEST_MAX_BINDS <= SBOX_SY
 	       "a request must fit one sync message");
 
 struct sbox_identity;
+
+/* The request's memfd: this header, then n_groups gids, then the
+ * NUL-terminated strings (argv, envp, and the cwd, hostname and working
+ * directory where the header says so).  Here rather than in request.c so
+ * that white-box tests can write malformed ones. */
+#define SBOX_REQUEST_MAGIC 0x53425235u          /* "SBR5" */
+#define SBOX_REQUEST_MAX_BYTES (64u << 20)
+/* setgroups(2)'s own bound (NGROUPS_MAX in the kernel). */
+#define SBOX_REQUEST_MAX_GROUPS 65536u
+
+struct sbox_request_hdr {
+	uint32_t magic;
+	uint32_t argc, envc, has_cwd, pooled, has_hostname, has_workdir;
+	uint32_t n_pass;
+	uint32_t stdio_mask;            /* bit i: stdio[i] travels beside it */
+	int32_t targets[SBOX_REQUEST_MAX_PASS];
+	uint32_t n_binds;
+	uint32_t bind_index[SBOX_REQUEST_MAX_BINDS];
+	uint32_t has_groups, n_groups;  /* the gids follow the header */
+};
 
 /* What init holds of the request once received: pointers into blob. */
 struct sbox_request {

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -220,6 +221,74 @@ static void test_report_after_unread_request(void **state)
 	close(sv[0]);
 }
 
+/* A memfd of its own making (sealed or not: init reads what is there)
+ * sent as S1c, and what init's side makes of it. */
+static int recv_crafted(const struct sbox_request_hdr *h, const void *tail, size_t tail_len,
+			struct sbox_err *err)
+{
+	struct sbox_request req;
+	int sv[2], fd = memfd_create("crafted", MFD_CLOEXEC), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, h, sizeof(*h)), (ssize_t)sizeof(*h));
+	if (tail_len)
+		assert_int_equal(write(fd, tail, tail_len), (ssize_t)tail_len);
+	pair(sv);
+	assert_int_equal(sbox_sync_send_fds(sv[0], SBOX_SYNC_SPECIALISE, 1, &fd, 1), 0);
+	close(fd);
+	rc = sbox_request_recv(sv[1], &req, err);
+	if (rc == 0)
+		request_free(&req);
+	close(sv[0]);
+	close(sv[1]);
+	return rc;
+}
+
+/* Hostile (init trusts its launcher, but bounds what it reads): a group
+ * count the request does not hold, or more than setgroups(2) takes, or
+ * groups where none are to be set, is refused, never read past the
+ * memfd's end nor taken as strings; the largest valid count is taken. */
+static void test_malformed_groups(void **state)
+{
+	static const char strings[] = "/bin/true";
+	struct sbox_request_hdr h = { .magic = SBOX_REQUEST_MAGIC, .argc = 1, .has_groups = 1 };
+	size_t big = (size_t)SBOX_REQUEST_MAX_GROUPS * sizeof(gid_t) + sizeof(strings);
+	char *tail = calloc(1, big);
+	struct sbox_err err = { 0 };
+	static const uint32_t counts[] = { 5, SBOX_REQUEST_MAX_GROUPS + 1, 0x40000000u,
+					   0xffffffffu };
+
+	(void)state;
+	assert_non_null(tail);
+	/* Two gids and the strings (18 bytes): the count says five (20), or
+	 * more than setgroups(2) takes, or enough to wrap a 32-bit size. */
+	memcpy(tail + 2 * sizeof(gid_t), strings, sizeof(strings));
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		h.n_groups = counts[i];
+		sbox_err_clear(&err);
+		assert_int_equal(recv_crafted(&h, tail, 2 * sizeof(gid_t) + sizeof(strings), &err), -1);
+		assert_int_equal(err.errnum, EPROTO);
+	}
+	/* Gids, where the identity sets none. */
+	h.has_groups = 0;
+	h.n_groups = 2;
+	sbox_err_clear(&err);
+	assert_int_equal(recv_crafted(&h, tail, 2 * sizeof(gid_t) + sizeof(strings), &err), -1);
+	assert_int_equal(err.errnum, EPROTO);
+	/* The gids take the whole rest: no strings after them. */
+	h.has_groups = 1;
+	sbox_err_clear(&err);
+	assert_int_equal(recv_crafted(&h, tail, 2 * sizeof(gid_t), &err), -1);
+	assert_int_equal(err.errnum, EPROTO);
+	/* setgroups(2)'s most, then the strings: taken. */
+	h.n_groups = SBOX_REQUEST_MAX_GROUPS;
+	memset(tail, 0, big);
+	memcpy(tail + big - sizeof(strings), strings, sizeof(strings));
+	sbox_err_clear(&err);
+	assert_int_equal(recv_crafted(&h, tail, big, &err), 0);
+	free(tail);
+}
+
 /* Any other message where the request belongs, or the launcher gone, is
  * a refusal with a reason, never a request. */
 static void test_not_a_request(void **state)
@@ -245,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_malformed_groups),
 		cmocka_unit_test(test_bind_sources),
 		cmocka_unit_test(test_report_after_unread_request),
 		cmocka_unit_test(test_not_a_request),
