@@ -214,6 +214,9 @@ int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **ou
 	return sbox_cgroup_for_sandbox_as(p, getpid(), out, err);
 }
 
+/* Names tried for a sandbox's cgroup when the first is taken. */
+#define NAME_TRIES 8
+
 int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 			       struct sbox_cgroup **out, struct sbox_err *err)
 {
@@ -233,13 +236,24 @@ int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 		snprintf(parent, sizeof(parent), "%s", res->cgroup_parent);
 	else
 		sbox_cgroup_default_parent(h, euid, parent, sizeof(parent));
-	/* Atomic: a threaded caller (a Slurm plugin) may launch concurrently. */
-	snprintf(name, sizeof(name), "sbox-%d-%u", (int)launcher,
-		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	if (h->version != 0)
 		sbox_cgroup_sweep_throttled(h, parent);
-	if (sbox_cgroup_create(h, parent, name, res, out, err) == 0)
-		return 0;
+	/* The name is the launcher's pid and a count.  A pid comes back (32768
+	 * of them by default) while the cgroup of its last owner may still be
+	 * there: a killed launcher's, which its guard is removing, or a stale
+	 * one the sweep leaves for SWEEP_MIN_AGE_SEC.  That name is taken,
+	 * not ours to remove (a failed create takes back only the directories
+	 * it made): the next count is tried instead, a few times.  Atomic: a
+	 * threaded caller (a Slurm plugin) may launch concurrently. */
+	for (int tries = 0;; tries++) {
+		snprintf(name, sizeof(name), "sbox-%d-%u", (int)launcher,
+			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+		if (sbox_cgroup_create(h, parent, name, res, out, err) == 0)
+			return 0;
+		if (err->errnum != EEXIST || tries == NAME_TRIES - 1)
+			break;
+		sbox_err_clear(err);
+	}
 	if (euid == 0 || res->cgroup_parent)
 		return -1;
 	if (!limits && (err->errnum == EACCES || err->errnum == EPERM ||
