@@ -14,7 +14,9 @@
  * pool (sboxd) prepares ahead and specialises per request: one recipe.
  *
  * Parent (sbox_prepare)                  Child: init, pid 1 of the new pid ns
- *  P1  everything that can fail, ahead:
+ *  P1  everything that can fail, ahead
+ *      (the request's own parts:
+ *      P5a-P5c, after the clone):
  *      namespaces, the caller's ids
  *  P1b identity resolved (host passwd;
  *      the login groups at P5a), the

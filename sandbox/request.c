@@ -327,6 +327,8 @@ int sbox_request_recv(int sync_fd, struct sbox_request *req, struct sbox_err *er
 		free(req->vec);
 		free(req->blob);
 		memset(req, 0, sizeof(*req));
+		for (int i = 0; i < 3; i++)
+			req->stdio[i] = -1;
 	}
 	return rc;
 }
