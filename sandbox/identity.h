@@ -4,7 +4,8 @@
  * Who the worker runs as: User=, Group=, SupplementaryGroups=, resolved from
  * the host's databases in the launcher's parent process (the ids at P1b,
  * the login groups at P5a), never by NSS inside the sandbox, and applied
- * in the worker before the capabilities are dropped.  The default (docs/security.md, "Identity"):
+ * in the worker before the capabilities are dropped.  The default
+ * (docs/security.md, "Identity"):
  *   - in a user namespace (an unprivileged caller): the caller's own ids,
  *     the only ones the kernel lets it map;
  *   - without one (a root caller): the requester's ids when a privileged
@@ -43,7 +44,7 @@ struct sbox_identity {
 int sbox_identity_resolve(struct sbox_identity *id, const struct sbox_policy *p,
 			  const struct sbox_launch *l, bool userns, uid_t mapped_uid,
 			  gid_t mapped_gid, struct sbox_err *err);
-/* P5, per request: the groups a login of the user would have
+/* P5a, per request: the groups a login of the user would have
  * (getgrouplist, as systemd's User= gives them), added to groups.  Apart
  * from the ids because it is the costly part (NSS loads its modules for
  * it: about 1 ms of a fresh process here) and because a prepared sandbox

@@ -101,7 +101,6 @@ static int check_identity(const struct sbox_policy *p, struct sbox_err *err)
 		.caller_gid = getgid(),
 	};
 	struct sbox_identity id;
-
 	int r;
 
 	if (sbox_identity_resolve(&id, p, &l, sbox_launch_userns(p), geteuid(), getegid(), err) < 0)

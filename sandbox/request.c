@@ -50,8 +50,8 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The header and the strings, in a new memfd, sealed: what init reads is
- * what was written. */
+/* The header, the groups and the strings, in a new memfd, sealed: what
+ * init reads is what was written. */
 static int pack(const struct sbox_launch *l, char *const *envp, const gid_t *groups,
 		const struct sbox_request_pooled *pooled, const struct sbox_request_hdr *h)
 {
@@ -153,7 +153,8 @@ int sbox_request_send(int sync_fd, const struct sbox_launch *l, char *const *env
 		return sbox_fail(err, E2BIG, "%zu bind sources (at most %d in a request)", binds,
 				 SBOX_REQUEST_MAX_BINDS);
 	if (worker->set_groups && worker->n_groups > SBOX_REQUEST_MAX_GROUPS)
-		return sbox_fail(err, E2BIG, "the worker would have %zu groups", worker->n_groups);
+		return sbox_fail(err, E2BIG, "the worker would have %zu groups (a request carries %u at most)",
+				 worker->n_groups, SBOX_REQUEST_MAX_GROUPS);
 	/* The header is written last-but-first: collect_fds() fills in the
 	 * stdio mask, the targets and the bind indexes it describes. */
 	n = collect_fds(l, -1, trees, n_trees, &h, fds);

@@ -6,8 +6,8 @@
  * existed, so what differs per request travels on the sync channel: argv,
  * the worker's environment and groups, the caller's cwd and the request's
  * hostname in a memfd (no size limit of a packet), stdio and the passed
- * fds beside it
- * (SCM_RIGHTS), each passed fd with the number it gets in the worker; and
+ * fds beside it (SCM_RIGHTS), each passed fd with the number it gets in
+ * the worker; and
  * for a pool's sandbox, what its shape left to the request: the hostname,
  * the WorkingDirectory=, the bind sources (detached mount trees, each
  * with the index of its policy mount).
