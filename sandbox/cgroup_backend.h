@@ -129,7 +129,8 @@ bool sbox_cg_has_file(int dirfd, const char *file);
 int sbox_cg_mkdir_parents(const char *root, const char *rel,
 			  int (*made)(const char *path, void *arg), void *arg,
 			  struct sbox_err *err);
-/* mkdir path and open it into d. */
+/* mkdir path and open it into d; on failure nothing of it is left (a
+ * directory made and not opened is removed again). */
 int sbox_cg_make_dir(struct sbox_cg_dir *d, const char *path, struct sbox_err *err);
 /* SIGKILL every pid listed in d/cgroup.procs; how many were listed, or -errno. */
 int sbox_cg_kill_listed(const struct sbox_cg_dir *d);

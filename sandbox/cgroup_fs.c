@@ -183,8 +183,16 @@ int sbox_cg_make_dir(struct sbox_cg_dir *d, const char *path, struct sbox_err *e
 		return sbox_fail(err, e, "creating the sandbox's cgroup %s", path);
 	}
 	d->fd = open(path, SBOX_CG_DIR_OPEN);
-	if (d->fd < 0)
-		return sbox_fail(err, errno, "opening the sandbox's cgroup %s", path);
+	if (d->fd < 0) {
+		/* Not yet counted in the cgroup's dirs: removed here, or the
+		 * failed launch would leave it (no process can be in it). */
+		int e = errno;
+
+		rmdir(path);
+		free(d->path);
+		d->path = NULL;
+		return sbox_fail(err, e, "opening the sandbox's cgroup %s", path);
+	}
 	return 0;
 }
 

@@ -143,6 +143,28 @@ int mkdir(const char *path, mode_t mode)
 	return (int)r;
 }
 
+/* A path whose open() fails as a process out of fds would (EMFILE): the
+ * cgroup's directory is made, and can't be opened. */
+static const char *fail_open;
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (fail_open && strcmp(path, fail_open) == 0) {
+		errno = EMFILE;
+		return -1;
+	}
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
 int rmdir(const char *path)
 {
 	if (under_fake(path)) {
@@ -556,6 +578,44 @@ static void test_v2_missing_controller_is_an_error(void **state)
 	sbox_policy_free(&p);
 }
 
+/* A directory made and not opened (out of fds) is removed with the rest:
+ * no cgroup of a failed launch is left behind, on either version. */
+static void test_unopened_dir_is_removed(void **state)
+{
+	struct sbox_cgroup_host h;
+	struct sbox_policy p;
+	struct sbox_cgroup *cg = NULL;
+	struct sbox_err err = { 0 };
+	char dir[2048];
+
+	(void)state;
+	fake_v2_host(&h, "cpu memory pids\n");
+	sbox_policy_init(&p);
+	set_ok(&p, "TasksMax", "10");
+	snprintf(dir, sizeof(dir), "%s/sbox/sbox-4-1", h.v2_mount);
+	fail_open = dir;
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-1", &p.res, &cg, &err), -1);
+	fail_open = NULL;
+	assert_null(cg);
+	assert_int_equal(err.errnum, EMFILE);
+	assert_non_null(strstr(err.msg, "opening the sandbox's cgroup"));
+	assert_false(exists(dir));
+
+	/* v1: the third hierarchy's; the two made before it go too. */
+	fake_v1_host(&h, true);
+	snprintf(dir, sizeof(dir), "%s/%s/sbox/sbox-4-2", fake_root, v1_files[2].ctrl);
+	fail_open = dir;
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-2", &p.res, &cg, &err), -1);
+	fail_open = NULL;
+	assert_null(cg);
+	assert_int_equal(err.errnum, EMFILE);
+	for (size_t i = 0; i < sizeof(v1_files) / sizeof(v1_files[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s/sbox/sbox-4-2", fake_root, v1_files[i].ctrl);
+		assert_false(exists(dir));
+	}
+	sbox_policy_free(&p);
+}
+
 static void test_v2_default_parent(void **state)
 {
 	struct sbox_cgroup_host h;
@@ -902,6 +962,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v2_missing_controller_is_an_error, setup_fake,
 						teardown_fake),
 		cmocka_unit_test_setup_teardown(test_v2_default_parent, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_unopened_dir_is_removed, setup_fake,
+						teardown_fake),
 		cmocka_unit_test_setup_teardown(test_v1_writes_every_limit, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_v1_refuses_what_it_cannot_enforce, setup_fake,
 						teardown_fake),
