@@ -144,6 +144,52 @@ static int add_group(struct sbox_identity *id, gid_t g)
 	return 0;
 }
 
+struct gid_at {
+	gid_t gid;
+	size_t at;
+};
+
+static int gid_at_cmp(const void *a, const void *b)
+{
+	const struct gid_at *x = a, *y = b;
+
+	if (x->gid != y->gid)
+		return x->gid < y->gid ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* add_group() for each of v[0..n), in their order, in n log n: a login's
+ * list can be NGROUPS_MAX (65536) long, which one scan per group makes
+ * seconds of work, and P5a runs in sboxd's loop.  Sorted by gid, then by
+ * position, the first of each gid is the one kept. */
+static int add_groups(struct sbox_identity *id, const gid_t *v, size_t n)
+{
+	size_t have = id->n_groups, total = have + n, kept = have;
+	_cleanup_free_ struct gid_at *all = NULL;
+	_cleanup_free_ bool *keep = NULL;
+	gid_t *out;
+
+	if (n == 0)
+		return 0;
+	all = calloc(total, sizeof(*all));
+	keep = calloc(n, sizeof(*keep));
+	out = realloc(id->groups, total * sizeof(*out));
+	if (!all || !keep || !out)
+		return -1;
+	id->groups = out;
+	for (size_t i = 0; i < total; i++)
+		all[i] = (struct gid_at){ i < have ? out[i] : v[i - have], i };
+	qsort(all, total, sizeof(*all), gid_at_cmp);
+	for (size_t i = 0; i < total; i++)
+		if ((i == 0 || all[i].gid != all[i - 1].gid) && all[i].at >= have)
+			keep[all[i].at - have] = true;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i])
+			out[kept++] = v[i];
+	id->n_groups = kept;
+	return 0;
+}
+
 /* The groups a login of the user would have (initgroups), as systemd's
  * User= gives them. */
 static int add_user_groups(struct sbox_identity *id, const char *user, struct sbox_err *err)
@@ -157,9 +203,8 @@ static int add_user_groups(struct sbox_identity *id, const char *user, struct sb
 		if (!v)
 			return sbox_fail(err, ENOMEM, "listing the groups of %s", user);
 		if (getgrouplist(user, id->gid, v, &got) >= 0) {
-			for (int i = 0; i < got; i++)
-				if (add_group(id, v[i]) < 0)
-					return sbox_fail(err, ENOMEM, "listing the groups of %s", user);
+			if (add_groups(id, v, (size_t)got) < 0)
+				return sbox_fail(err, ENOMEM, "listing the groups of %s", user);
 			return 0;
 		}
 		n = got > n ? got : n * 2;

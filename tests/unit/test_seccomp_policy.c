@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -408,6 +409,112 @@ static void test_groups(void **state)
 		assert_int_equal(sbox_syscall_group_expand(sbox_syscall_groups[i].name, count_name, &n), 0);
 		assert_true(n > 0);
 	}
+}
+
+/* A login in as many groups as the kernel allows, from a group database of
+ * the test's own (bind-mounted over /etc/group in a mount namespace of a
+ * child's: root only): every group once, the primary first, the rest in
+ * the database's order, a gid listed twice kept once; one group more is
+ * E2BIG.  Checked in the child, whose exit status says which check
+ * failed. */
+#define BIG_USER "sboxbig"
+#define BIG_UID 23460
+#define BIG_BASE 100000u
+
+static int big_db(const char *dir, unsigned n_groups)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "root:x:0:0::/root:/bin/sh\n%s:x:%u:%u::/:/bin/false\n", BIG_USER, BIG_UID, BIG_UID);
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/group", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "root:x:0:\n%s:x:%u:\n", BIG_USER, BIG_UID);
+	/* The primary again, by another name; then every group, and one gid
+	 * listed again at the end. */
+	fprintf(f, "again:x:%u:%s\n", BIG_UID, BIG_USER);
+	for (unsigned i = 0; i < n_groups; i++)
+		fprintf(f, "g%u:x:%u:%s\n", i, BIG_BASE + i, BIG_USER);
+	fprintf(f, "twice:x:%u:%s\n", BIG_BASE + 7, BIG_USER);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int big_login_check(const char *dir, unsigned n_groups)
+{
+	struct sbox_policy p;
+	struct sbox_identity id;
+	struct sbox_err err = { 0 };
+	struct sbox_launch root = { .caller_uid = 0, .caller_gid = 0 };
+	char src[512];
+	int rc;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
+		return 10;
+	snprintf(src, sizeof(src), "%s/passwd", dir);
+	if (mount(src, "/etc/passwd", "none", MS_BIND, NULL) < 0)
+		return 11;
+	snprintf(src, sizeof(src), "%s/group", dir);
+	if (mount(src, "/etc/group", "none", MS_BIND, NULL) < 0)
+		return 12;
+	sbox_policy_init(&p);
+	if (sbox_policy_set(&p, "User", BIG_USER, &err) < 0 ||
+	    sbox_identity_resolve(&id, &p, &root, false, 0, 0, &err) < 0)
+		return 13;
+	rc = sbox_identity_resolve_groups(&id, &err);
+	if (n_groups + 1 > (unsigned)sysconf(_SC_NGROUPS_MAX)) {
+		/* One past the bound: refused, with the count. */
+		if (rc == 0 || err.errnum != E2BIG || !strstr(err.msg, "groups"))
+			return 14;
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 15;
+	}
+	if (id.n_groups != n_groups + 1 || id.groups[0] != BIG_UID)
+		return 16;
+	for (unsigned i = 0; i < n_groups; i++)
+		if (id.groups[i + 1] != BIG_BASE + i)
+			return 17;
+	sbox_identity_free(&id);
+	sbox_policy_free(&p);
+	return 0;
+}
+
+static void test_login_in_every_group(void **state)
+{
+	char dir[] = "/tmp/sbox-groups.XXXXXX", cmd[600];
+	long max = sysconf(_SC_NGROUPS_MAX);
+	/* The primary and max - 1 more: exactly the bound; then one past. */
+	unsigned counts[] = { (unsigned)max - 1, (unsigned)max };
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	for (size_t c = 0; c < 2; c++) {
+		int status;
+		pid_t pid;
+
+		assert_int_equal(big_db(dir, counts[c]), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(big_login_check(dir, counts[c]));
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("%u groups: check %d failed", counts[c], WEXITSTATUS(status));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* The compiled filter, installed in a child. */
@@ -933,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_identity_syntax),
 		cmocka_unit_test(test_identity_resolve),
+		cmocka_unit_test(test_login_in_every_group),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_filter_syntax),
 		cmocka_unit_test(test_groups),
