@@ -23,8 +23,6 @@
 #define RESOLVE_NO_SYMLINKS 0x04
 #endif
 
-#define MASK_FILE SBOX_STAGING_DIR "/masked-file"
-#define MASK_TMPFS_OPTS "mode=0000,size=4k,nr_inodes=1"
 #define SAFE_RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 /* Docker's and runc's masked paths, and more of the same kind: kernel
@@ -88,37 +86,18 @@ int sbox_masks_hide_run(int root_fd, struct sbox_err *err)
 	return hide_dir(root_fd, "/var/run", "mode=0755,size=64k", flags, err);
 }
 
-static int make_mask_file(struct sbox_err *err)
-{
-	int fd = open(MASK_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-
-	if (fd < 0 && errno != EEXIST)
-		return sbox_fail(err, errno, "creating %s", MASK_FILE);
-	if (fd >= 0)
-		close(fd);
-	return 0;
-}
-
 static int mask_one(int root_fd, const char *path, struct sbox_err *err)
 {
 	_cleanup_close_ int target = sbox_open_in_root(root_fd, path, O_NOFOLLOW);
-	struct stat st;
+	char what[256];
 
 	if (target < 0) {
 		if (errno == ENOENT)
 			return 0;   /* not on this kernel: nothing to mask */
 		return sbox_fail(err, errno, "masking %s: opening it", path);
 	}
-	if (fstat(target, &st) < 0)
-		return sbox_fail(err, errno, "masking %s", path);
-	if (S_ISDIR(st.st_mode))
-		return sbox_mount_tmpfs(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-					MASK_TMPFS_OPTS, err, path);
-	if (attach_ro_bind(MASK_FILE, target, false, err) < 0) {
-		sbox_err_prefix(err, "masking %s with an empty file", path);
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "masking %s", path);
+	return sbox_fs_hide(target, what, err);
 }
 
 static int make_readonly(int root_fd, const char *path, struct sbox_err *err)
@@ -142,8 +121,6 @@ static int make_readonly(int root_fd, const char *path, struct sbox_err *err)
 
 int sbox_masks_apply(int root_fd, struct sbox_err *err)
 {
-	if (make_mask_file(err) < 0)
-		return -1;
 	for (size_t i = 0; sbox_readonly_paths[i]; i++)
 		if (make_readonly(root_fd, sbox_readonly_paths[i], err) < 0)
 			return -1;

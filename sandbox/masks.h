@@ -13,9 +13,9 @@
 
 #include "common/err.h"
 
-/* Paths masked (files: an empty mode-0 file; directories: an empty,
- * read-only, mode-0 tmpfs) and paths re-bound read-only, NULL-terminated,
- * for docs and tests. */
+/* Paths masked (an empty mode-0 file or directory, bound read-only over
+ * them: sbox_fs_hide()) and paths re-bound read-only, NULL-terminated, for
+ * docs and tests. */
 extern const char *const sbox_masked_paths[];
 extern const char *const sbox_readonly_paths[];
 

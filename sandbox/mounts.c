@@ -124,8 +124,9 @@ static int make_staging(struct sbox_err *err)
 		return sbox_fail(err, errno, "mounting the staging tmpfs on %s", SBOX_STAGING_DIR);
 	if (mkdir(STAGING_ROOT, 0755) < 0)
 		return sbox_fail(err, errno, "creating %s", STAGING_ROOT);
-	/* The nodes InaccessiblePaths= mounts over hidden paths, as systemd's
-	 * /run/systemd/inaccessible/: mode 0, on a read-only mount. */
+	/* The nodes InaccessiblePaths= and the masks mount over hidden
+	 * paths, as systemd's /run/systemd/inaccessible/: mode 0, on a
+	 * read-only mount (sbox_fs_hide()). */
 	if (mkdir(STAGING_HIDDEN_DIR, 0) < 0)
 		return sbox_fail(err, errno, "creating %s", STAGING_HIDDEN_DIR);
 	fd = open(STAGING_HIDDEN_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
@@ -246,26 +247,34 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 	return 0;
 }
 
-static int mount_hidden(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)
+int sbox_fs_hide(int target, const char *what, struct sbox_err *err)
 {
-	_cleanup_close_ int target = sbox_open_in_root(fs->root_fd, m->dst, 0);
 	_cleanup_close_ int tree = -1;
 	struct stat st;
 
-	if (target < 0) {
-		if (errno == ENOENT)
-			return 0;  /* nothing there: nothing to hide */
-		return sbox_fail(err, errno, "InaccessiblePaths=%s", m->dst);
-	}
 	if (fstat(target, &st) < 0)
-		return sbox_fail(err, errno, "InaccessiblePaths=%s", m->dst);
+		return sbox_fail(err, errno, "%s", what);
 	tree = sbox_bind_source(S_ISDIR(st.st_mode) ? STAGING_HIDDEN_DIR : STAGING_HIDDEN_FILE,
 				HIDDEN_ATTRS, false, err);
 	if (tree < 0 || sbox_bind_attach(tree, target, HIDDEN_ATTRS, false, err) < 0) {
-		sbox_err_prefix(err, "InaccessiblePaths=%s: mounting over it", m->dst);
+		sbox_err_prefix(err, "%s: mounting over it", what);
 		return -1;
 	}
 	return 0;
+}
+
+static int mount_hidden(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)
+{
+	_cleanup_close_ int target = sbox_open_in_root(fs->root_fd, m->dst, 0);
+	char what[4200];
+
+	snprintf(what, sizeof(what), "InaccessiblePaths=%s", m->dst);
+	if (target < 0) {
+		if (errno == ENOENT)
+			return 0;  /* nothing there: nothing to hide */
+		return sbox_fail(err, errno, "%s", what);
+	}
+	return sbox_fs_hide(target, what, err);
 }
 
 static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, struct sbox_err *err)

@@ -10,7 +10,7 @@
  *   - one "key=value" per line on stdout;
  *   - a value never contains a newline: '\n' is written as the two
  *     characters "\n" and '\\' as "\\" (keys are escaped the same way);
- *   - some keys repeat (mount=), one line per item;
+ *   - some keys repeat (mount=, dev=), one line per item;
  *   - when a report value cannot be obtained, "KEY_error=ERRNO_NAME" is
  *     printed instead of "KEY=".
  *
@@ -1156,6 +1156,25 @@ static int cmd_stat(char **args)
 	return 0;
 }
 
+/* "dev=PATH MAJ:MIN" for each of a colon-separated list: which
+ * superblock each path is on (lstat's st_dev), all in one sandbox. */
+static int cmd_devs(char **args)
+{
+	char *list = args[0], *path;
+
+	while ((path = strsep(&list, ":")) != NULL) {
+		struct stat st;
+
+		if (!*path)
+			continue;
+		if (lstat(path, &st) < 0)
+			put_kvf("dev", "%s %s", path, errno_name(errno));
+		else
+			put_kvf("dev", "%s %u:%u", path, major(st.st_dev), minor(st.st_dev));
+	}
+	return 0;
+}
+
 /* Resources: alloc, forkbomb, spin. */
 
 static int cmd_alloc(char **args)
@@ -2189,6 +2208,7 @@ static const struct command {
 	{ "mkdir", 1, "PATH", cmd_mkdir },
 	{ "unlink", 1, "PATH", cmd_unlink },
 	{ "stat", 1, "PATH", cmd_stat },
+	{ "devs", 1, "PATH[:PATH...]", cmd_devs },
 	{ "init-state", 0, "", cmd_init_state },
 	{ "alloc", 1, "MB", cmd_alloc },
 	{ "forkbomb", 1, "N", cmd_forkbomb },
