@@ -511,9 +511,18 @@ static void test_writable_mounts_nosuid_nodev(void **state)
 	for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		char point[256], type[64], opts[256];
 
+		char later[300];
+
 		if (strncmp(l, "mount=", 6) != 0 || sscanf(l + 6, "%255s %63s %255s", point, type, opts) != 3)
 			continue;
 		if (strncmp(opts, "rw", 2) != 0)
+			continue;
+		/* A mount with another on top at the same place is out of
+		 * every path's reach; the classic path leaves its flags as
+		 * they are (sandbox/mounts_classic.c), as on a host with two
+		 * tmpfs stacked on /dev/shm. */
+		snprintf(later, sizeof(later), "\nmount=%s ", point);
+		if (strstr(l, later))
 			continue;
 		rw++;
 		if (!strstr(opts, "nosuid") || (!strstr(opts, "nodev") && strcmp(type, "devpts") != 0)) {
