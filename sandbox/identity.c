@@ -171,12 +171,15 @@ static int add_groups(struct sbox_identity *id, const gid_t *v, size_t n)
 
 	if (n == 0)
 		return 0;
+	out = realloc(id->groups, total * sizeof(*out));
+	if (!out)
+		return -1;
+	/* Room for all, the list as it was: consistent whatever fails next. */
+	id->groups = out;
 	all = calloc(total, sizeof(*all));
 	keep = calloc(n, sizeof(*keep));
-	out = realloc(id->groups, total * sizeof(*out));
-	if (!all || !keep || !out)
+	if (!all || !keep)
 		return -1;
-	id->groups = out;
 	for (size_t i = 0; i < total; i++)
 		all[i] = (struct gid_at){ i < have ? out[i] : v[i - have], i };
 	qsort(all, total, sizeof(*all), gid_at_cmp);
