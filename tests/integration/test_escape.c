@@ -357,6 +357,9 @@ static void test_strict_profile(void **state)
 
 /* 3. Escapes through the filesystem: the host's files out of reach. */
 
+/* The options of mount point `point` in a probe report ("" if absent). */
+static void mount_opts(const char *out, const char *point, char *opts, size_t len);
+
 /* Every masked directory and file, and InaccessiblePaths=, is the one
  * empty node of the staging tmpfs bound over it: the masks bring no
  * superblock each.  A superblock is a list_lru that each memory cgroup's
@@ -396,6 +399,33 @@ static void test_masks_share_one_superblock(void **state)
 	/* The worker's /tmp is a tmpfs of its own: the check tells them apart. */
 	assert_true(tmp_dev[0] && strcmp(tmp_dev, first) != 0);
 	run_result_free(&r);
+
+	/* One node under every mask: a mask left writable would be a place
+	 * shared by all of them.  Each is read-only, nosuid, nodev, noexec,
+	 * and even root with CAP_DAC_OVERRIDE, which mode 0 does not stop,
+	 * writes nothing there. */
+	report_with(&r, hide, "report", NULL, NULL);
+	assert_exit(&r, 0);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const points[] = { "/proc/acpi", "/proc/keys", "/srv" };
+		char opts[256];
+
+		mount_opts(r.out, points[i], opts, sizeof(opts));
+		if (!opts[0] && i == 0)
+			continue;   /* no /proc/acpi on this kernel */
+		if (strncmp(opts, "ro,nosuid,nodev,noexec", 22) != 0)
+			fail_msg("mask %s is mounted '%s'", points[i], opts);
+	}
+	run_result_free(&r);
+	if (running_as_root()) {
+		const char *const root_dac[] = { "--user", "root", "--cap-add", "CAP_DAC_OVERRIDE",
+						 "--set", "InaccessiblePaths=/srv", NULL };
+
+		report_with(&r, root_dac, "write", "/srv/planted", NULL);
+		assert_exit(&r, 0);
+		assert_line(&r, "write=EROFS");
+		run_result_free(&r);
+	}
 }
 
 static void test_proc_sys_masks(void **state)
