@@ -86,6 +86,20 @@ int sbox_masks_hide_run(int root_fd, struct sbox_err *err)
 	return hide_dir(root_fd, "/var/run", "mode=0755,size=64k", flags, err);
 }
 
+int sbox_fs_hide(int target, const char *what, struct sbox_err *err)
+{
+	struct stat st;
+
+	if (fstat(target, &st) < 0)
+		return sbox_fail(err, errno, "%s", what);
+	if (attach_ro_bind(S_ISDIR(st.st_mode) ? SBOX_HIDDEN_DIR : SBOX_HIDDEN_FILE, target, false,
+			   err) < 0) {
+		sbox_err_prefix(err, "%s: mounting over it", what);
+		return -1;
+	}
+	return 0;
+}
+
 static int mask_one(int root_fd, const char *path, struct sbox_err *err)
 {
 	_cleanup_close_ int target = sbox_open_in_root(root_fd, path, O_NOFOLLOW);

@@ -13,6 +13,12 @@
 
 #include "common/err.h"
 
+/* The staging tmpfs's (SBOX_STAGING_DIR, sandbox/mounts.h) empty mode-0
+ * directory and file, made with it (sandbox/mounts.c), as systemd's
+ * /run/systemd/inaccessible/ nodes. */
+#define SBOX_HIDDEN_DIR SBOX_STAGING_DIR "/inaccessible-dir"
+#define SBOX_HIDDEN_FILE SBOX_STAGING_DIR "/inaccessible-file"
+
 /* Paths masked (an empty mode-0 file or directory, bound read-only over
  * them: sbox_fs_hide()) and paths re-bound read-only, NULL-terminated, for
  * docs and tests. */
@@ -28,6 +34,15 @@ int sbox_masks_hide_run(int root_fd, struct sbox_err *err);
 /* After every other mount: mask the paths of sbox_masked_paths and make
  * sbox_readonly_paths (/proc/sys ...) read-only in the fresh /proc. */
 int sbox_masks_apply(int root_fd, struct sbox_err *err);
+
+/* Hide target (an fd of the root being built): SBOX_HIDDEN_DIR, or
+ * SBOX_HIDDEN_FILE, as target is a directory or not, bound over it
+ * read-only, nosuid, nodev, noexec.  The masks and InaccessiblePaths=;
+ * until the pivot, while the staging tmpfs exists.  Every mask of every
+ * kind shares that one tmpfs: no superblock of its own (each is a
+ * list_lru that a memory cgroup's removal walks, with every live
+ * sandbox's).  what names target in errors. */
+int sbox_fs_hide(int target, const char *what, struct sbox_err *err);
 
 /* Open path (absolute) with O_PATH | O_CLOEXEC without following a
  * symbolic link in any component: openat2(RESOLVE_NO_SYMLINKS), or one

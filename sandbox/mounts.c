@@ -21,14 +21,11 @@
 #include "sandbox/mounts_classic.h"
 
 #define STAGING_ROOT SBOX_STAGING_DIR "/root"
-#define STAGING_HIDDEN_DIR SBOX_STAGING_DIR "/inaccessible-dir"
-#define STAGING_HIDDEN_FILE SBOX_STAGING_DIR "/inaccessible-file"
 
 /* Every mount sbox makes for the worker is at least nosuid and nodev: a
  * writable place must not become a way to plant a setuid binary or a
  * device node. */
 #define SAFE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
-#define HIDDEN_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC | SAFE_ATTRS)
 
 /* A writable bind is nosuid and nodev: nothing planted there can become a
  * setuid binary or a device.  A read-only bind is nosuid but keeps its device
@@ -127,11 +124,11 @@ static int make_staging(struct sbox_err *err)
 	/* The nodes InaccessiblePaths= and the masks mount over hidden
 	 * paths, as systemd's /run/systemd/inaccessible/: mode 0, on a
 	 * read-only mount (sbox_fs_hide()). */
-	if (mkdir(STAGING_HIDDEN_DIR, 0) < 0)
-		return sbox_fail(err, errno, "creating %s", STAGING_HIDDEN_DIR);
-	fd = open(STAGING_HIDDEN_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
+	if (mkdir(SBOX_HIDDEN_DIR, 0) < 0)
+		return sbox_fail(err, errno, "creating %s", SBOX_HIDDEN_DIR);
+	fd = open(SBOX_HIDDEN_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return sbox_fail(err, errno, "creating %s", STAGING_HIDDEN_FILE);
+		return sbox_fail(err, errno, "creating %s", SBOX_HIDDEN_FILE);
 	close(fd);
 	return 0;
 }
@@ -242,22 +239,6 @@ static int mount_bind(struct sbox_fs *fs, size_t i, const struct sbox_mount *m,
 		attrs |= MOUNT_ATTR_NODEV;
 	if (sbox_bind_attach(fs->trees[i], target, attrs, true, err) < 0) {
 		sbox_err_prefix(err, "binding %s onto %s", m->src, m->dst);
-		return -1;
-	}
-	return 0;
-}
-
-int sbox_fs_hide(int target, const char *what, struct sbox_err *err)
-{
-	_cleanup_close_ int tree = -1;
-	struct stat st;
-
-	if (fstat(target, &st) < 0)
-		return sbox_fail(err, errno, "%s", what);
-	tree = sbox_bind_source(S_ISDIR(st.st_mode) ? STAGING_HIDDEN_DIR : STAGING_HIDDEN_FILE,
-				HIDDEN_ATTRS, false, err);
-	if (tree < 0 || sbox_bind_attach(tree, target, HIDDEN_ATTRS, false, err) < 0) {
-		sbox_err_prefix(err, "%s: mounting over it", what);
 		return -1;
 	}
 	return 0;

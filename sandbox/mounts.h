@@ -22,15 +22,6 @@ struct sbox_device_set;
 /* Where the new root is assembled in the child's mount namespace. */
 #define SBOX_STAGING_DIR "/tmp"
 
-/* Hide target (an fd of the root being built): the staging tmpfs's empty
- * mode-0 directory, or file, as target is one, bound over it read-only,
- * nosuid, nodev, noexec.  InaccessiblePaths= and the masks; until the
- * pivot, while the staging tmpfs exists.  Every mask of every kind shares
- * that one tmpfs: no superblock of its own (each is a list_lru that a
- * memory cgroup's removal walks, with every live sandbox's).  what names
- * target in errors. */
-int sbox_fs_hide(int target, const char *what, struct sbox_err *err);
-
 struct sbox_fs {
 	/* The sources and the root being assembled (steps 1 and 2). */
 	int *trees;         /* detached bind sources, one per policy mount (-1: none) */
