@@ -84,7 +84,9 @@ GresTypes=gpu
 SchedulerType=sched/backfill
 KillWait=5
 InactiveLimit=0
-MinJobAge=2
+# sbatch --wait polls for the end of its job, seconds apart: a record purged
+# sooner loses the exit code ("Job N no longer found and exit code not found").
+MinJobAge=60
 NodeName=$host CPUs=$(nproc) RealMemory=1024 Gres=gpu:4 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
