@@ -129,21 +129,6 @@ static int resolve_group(const char *what, const char *s, gid_t *gid, struct sbo
 	return 0;
 }
 
-static int add_group(struct sbox_identity *id, gid_t g)
-{
-	gid_t *v;
-
-	for (size_t i = 0; i < id->n_groups; i++)
-		if (id->groups[i] == g)
-			return 0;
-	v = realloc(id->groups, (id->n_groups + 1) * sizeof(*v));
-	if (!v)
-		return -1;
-	id->groups = v;
-	id->groups[id->n_groups++] = g;
-	return 0;
-}
-
 struct gid_at {
 	gid_t gid;
 	size_t at;
@@ -158,10 +143,10 @@ static int gid_at_cmp(const void *a, const void *b)
 	return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* add_group() for each of v[0..n), in their order, in n log n: a login's
- * list can be NGROUPS_MAX (65536) long, which one scan per group makes
- * seconds of work, and P5a runs in sboxd's loop.  Sorted by gid, then by
- * position, the first of each gid is the one kept. */
+/* Append those of v[0..n) not in the list yet, in their order, in n log
+ * n: a login's list can be NGROUPS_MAX (65536) long, which one scan per
+ * group makes seconds of work, and P5a runs in sboxd's loop.  Sorted by
+ * gid, then by position, the first of each gid is the one kept. */
 static int add_groups(struct sbox_identity *id, const gid_t *v, size_t n)
 {
 	size_t have = id->n_groups, total = have + n, kept = have;
@@ -191,6 +176,11 @@ static int add_groups(struct sbox_identity *id, const gid_t *v, size_t n)
 			out[kept++] = v[i];
 	id->n_groups = kept;
 	return 0;
+}
+
+static int add_group(struct sbox_identity *id, gid_t g)
+{
+	return add_groups(id, &g, 1);
 }
 
 /* The groups a login of the user would have (initgroups), as systemd's
