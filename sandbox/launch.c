@@ -89,7 +89,10 @@
  *                                                no_new_privs
  *                                            W2 umask, working directory
  *                                               (resolved in the root)
- *                                            W3 stdio and fds
+ *                                            W3 stdio and fds, then
+ *                                               LimitNOFILE= exactly
+ *                                               (W1b kept it no lower
+ *                                               than it was)
  *                                            W3b seccomp filter installed
  *                                            W4 exec (S3 on failure)
  *                                         C8 S3 STARTED / EXEC_FAILED

@@ -60,7 +60,8 @@ static int w1_signals_session(const struct sbox_recipe *r, struct sbox_err *err)
 }
 
 /* W1b, least privilege, in this order: rlimits, while CAP_SYS_RESOURCE may
- * still raise a hard limit; a filter that can't rely on no_new_privs,
+ * still raise a hard limit (LimitNOFILE= not below the present limit
+ * until W3 has moved the fds); a filter that can't rely on no_new_privs,
  * while CAP_SYS_ADMIN is still effective; the ids, with the capabilities
  * kept across the change; the capability sets, bounding set and locked
  * securebits, which need CAP_SETPCAP and so come after the ids;
@@ -70,7 +71,7 @@ static int w1b_least_privilege(const struct sbox_recipe *r, struct sbox_err *err
 {
 	const struct sbox_security *sec = &r->policy->sec;
 
-	if (sbox_rlimits_apply(sec, err) < 0 ||
+	if (sbox_rlimits_apply(sec, true, err) < 0 ||
 	    (!sec->no_new_privs && sbox_seccomp_load(r->seccomp, err) < 0) ||
 	    sbox_identity_apply(r->ident, err) < 0 ||
 	    sbox_caps_drop(sec, true, err) < 0 ||
@@ -120,7 +121,9 @@ static int w2_working_directory(const struct sbox_recipe *r, struct sbox_err *er
 /* W3: stdio installed, every other fd closed, CLOEXEC or not; last
  * before exec, so that no step above can leave a stray fd.  A passed fd may be given
  * *report_fd's number (pass_fds move onto pass_fd_targets), so the report
- * channel first moves above every target. */
+ * channel first moves above every target.  Then LimitNOFILE= exactly: W2
+ * opened and these moves made fds that a small one (16, say) would have
+ * refused; lowering needs no capability. */
 static int w3_fds(const struct sbox_recipe *r, int *report_fd, struct sbox_err *err)
 {
 	if (r->launch->pass_fd_targets) {
@@ -133,7 +136,9 @@ static int w3_fds(const struct sbox_recipe *r, int *report_fd, struct sbox_err *
 		close(*report_fd);
 		*report_fd = hi;
 	}
-	return sbox_fds_sanitize(r->launch, *report_fd, err);
+	if (sbox_fds_sanitize(r->launch, *report_fd, err) < 0)
+		return -1;
+	return sbox_rlimits_apply_nofile(&r->policy->sec, err);
 }
 
 /* W3b: the filter last, so no set-up step is limited by it; after it only

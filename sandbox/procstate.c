@@ -427,7 +427,9 @@ int sbox_fds_sanitize(const struct sbox_launch *l, int keep, struct sbox_err *er
 			if (src < 0)
 				return sbox_fail(err, errno, "opening /dev/null for fd %d", i);
 		}
-		high[i] = fcntl(src, F_DUPFD_CLOEXEC, 100);
+		/* The lowest free fd from 3: under a small RLIMIT_NOFILE
+		 * (the caller's ulimit -n 64) there may be no fd 100. */
+		high[i] = fcntl(src, F_DUPFD_CLOEXEC, 3);
 		if (high[i] < 0)
 			return sbox_fail(err, errno, "duplicating the worker's fd %d (from %d)", i, src);
 	}

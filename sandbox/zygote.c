@@ -492,7 +492,7 @@ static int z_least_privilege(const struct sbox_policy *p, const struct sbox_secc
 {
 	const struct sbox_security *sec = &p->sec;
 
-	if (sbox_rlimits_apply(sec, err) < 0 ||
+	if (sbox_rlimits_apply(sec, false, err) < 0 ||
 	    (!sec->no_new_privs && sbox_seccomp_load(f, err) < 0) ||
 	    sbox_caps_drop(sec, false, err) < 0 ||
 	    (sec->no_new_privs && sbox_caps_no_new_privs(err) < 0) ||

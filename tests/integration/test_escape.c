@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -977,8 +978,18 @@ static void test_cwd_and_fds_inside(void **state)
 
 /* 6. Escapes from the resource limits. */
 
+/* The launcher's own RLIMIT_NOFILE, as its caller's ulimit -n would be:
+ * arg is the struct rlimit. */
+static void launcher_nofile(void *arg)
+{
+	if (setrlimit(RLIMIT_NOFILE, arg) < 0)
+		_exit(99);
+}
+
 static void test_rlimits(void **state)
 {
+	struct rlimit lim = { 64, 64 };
+	struct run_opts small = { .pre_exec = launcher_nofile, .arg = &lim };
 	struct run_result r;
 
 	(void)state;
@@ -995,6 +1006,18 @@ static void test_rlimits(void **state)
 	assert_exit(&r, 0);
 	assert_line(&r, "refused");
 	assert_line(&r, "300");
+	run_result_free(&r);
+	/* A small LimitNOFILE= is the worker's, not its set-up's: W2 and W3
+	 * open and move fds before exec (it used to fail the launch with
+	 * "duplicating the worker's fd 0": no fd 100 under a limit of 64). */
+	run_sbox(&r, NULL, "--set", "LimitNOFILE=16", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "rlimit.NOFILE", "16:16");
+	run_result_free(&r);
+	/* Nor does a launcher under ulimit -n 64 fail to start its worker. */
+	run_sbox(&r, &small, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "rlimit.NOFILE", "64:64");
 	run_result_free(&r);
 	if (!running_as_root()) {
 		/* An unprivileged caller can't raise its own hard limit
