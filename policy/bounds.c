@@ -164,22 +164,28 @@ static int check_privileges(const struct sbox_bounds *b, const struct sbox_polic
 	if (!p->sec.no_new_privs && !b->allow_new_privileges)
 		return sbox_fail(err, 0, "NoNewPrivileges=no is past the site bound AllowNewPrivileges=no (%s)",
 				 file_of(b));
+	return sbox_bounds_check_rlimits(p, ctx->hard, "sboxd's own", "is past the site bounds", err);
+}
+
+int sbox_bounds_check_rlimits(const struct sbox_policy *p, const uint64_t hard[SBOX_RLIMIT_COUNT],
+			      const char *whose, const char *why, struct sbox_err *err)
+{
 	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++) {
 		const struct sbox_rlimit *l = &p->sec.rlimits[r];
 		const char *name = sbox_rlimit_directive(r);
-		uint64_t ceiling = ctx->hard[r];
+		uint64_t ceiling = hard[r];
 
 		/* RLIMIT_NICE only grants: up to 20 is "back to nice 0", what
-		 * any process starts at; sboxd's own (0: it is root and needs
+		 * any process starts at; a root launcher's own (0: it needs
 		 * none) would refuse every LimitNICE=. */
 		if (r == RLIMIT_NICE && ceiling < 20)
 			ceiling = 20;
 		if (!l->set || l->hard <= ceiling)
 			continue;
 		if (r == RLIMIT_NICE)
-			return sbox_fail(err, 0, "LimitNICE: a hard limit above 20 (a nice value below 0) is past the site bounds");
-		return sbox_fail(err, 0, "%s: a hard limit above sboxd's own (%llu) is past the site bounds; a job may only lower it",
-				 name ? name : "Limit", (unsigned long long)ctx->hard[r]);
+			return sbox_fail(err, 0, "LimitNICE: a hard limit above 20 (a nice value below 0) %s", why);
+		return sbox_fail(err, 0, "%s: a hard limit above %s (%llu) %s; a job may only lower it",
+				 name ? name : "Limit", whose, (unsigned long long)hard[r], why);
 	}
 	return 0;
 }

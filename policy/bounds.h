@@ -91,6 +91,17 @@ int sbox_bounds_check_policy(const struct sbox_bounds *b, const struct sbox_poli
 			     const struct sbox_requester *who, const struct sbox_bounds_ctx *ctx,
 			     struct sbox_err *err);
 
+/* Every Limit*= hard limit of p at most hard[] (by RLIMIT_ number;
+ * UINT64_MAX: infinity), LimitNICE= up to 20 (nice 0) whatever hard[]
+ * says.  The launcher's own hard limits are what a worker of a root
+ * launcher could have without the policy: sboxd's bounds for clients, and
+ * sboxrun --cap-limits for a caller that must not hand a policy more (the
+ * Slurm plugin: a task's limits never above slurmd's).  0, or -1 naming
+ * the first limit past it, whose ceiling it was ("sboxd's own") and why
+ * that refuses it. */
+int sbox_bounds_check_rlimits(const struct sbox_policy *p, const uint64_t hard[SBOX_RLIMIT_COUNT],
+			      const char *whose, const char *why, struct sbox_err *err);
+
 /* A bind source, by the path its fd really has (readlink of the fd). */
 int sbox_bounds_check_bind(const struct sbox_bounds *b, const char *directive,
 			   const char *real_path, struct sbox_err *err);

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
 
 #include "common/util.h"
+#include "policy/policy.h"
 #include "sandbox/cgroup_backend.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
@@ -47,6 +49,17 @@ void sbox_host_probe_in(struct sbox_host *h, const char *proc)
 void sbox_host_probe(struct sbox_host *h)
 {
 	sbox_host_probe_in(h, "/proc");
+}
+
+void sbox_host_hard_limits(uint64_t *hard)
+{
+	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++) {
+		struct rlimit rl;
+
+		hard[r] = UINT64_MAX;
+		if (getrlimit(r, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+			hard[r] = rl.rlim_max;
+	}
 }
 
 /* Whether the comma-separated options hold name, whole. */

@@ -33,6 +33,12 @@ void sbox_host_probe(struct sbox_host *h);
  * over a fake tree. */
 void sbox_host_probe_in(struct sbox_host *h, const char *proc);
 
+/* This process's hard rlimits by RLIMIT_ number, SBOX_RLIMIT_COUNT of
+ * them (UINT64_MAX: infinity, or unreadable): what a root launcher's
+ * worker has where the policy sets no Limit*=, and the ceiling of the
+ * policy's own (policy/bounds.h, sbox_bounds_check_rlimits()). */
+void sbox_host_hard_limits(uint64_t *hard);
+
 /* favordynmods (a cgroup v1 and v2 mount option, Linux 6.0): of the
  * cgroup and cgroup2 mounts mountinfo lists (normally
  * /proc/self/mountinfo), how many there are and how many carry it

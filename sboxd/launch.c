@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -286,13 +285,7 @@ static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
 {
 	struct sbox_host host;
 
-	for (int i = 0; i < SBOX_RLIMIT_COUNT; i++) {
-		struct rlimit rl;
-
-		ctx->hard[i] = UINT64_MAX;
-		if (getrlimit(i, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
-			ctx->hard[i] = rl.rlim_max;
-	}
+	sbox_host_hard_limits(ctx->hard);
 	ctx->n_gpus = n_gpus;
 	/* The totals the sandbox's cgroup will resolve N% against. */
 	sbox_host_probe(&host);

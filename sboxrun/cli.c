@@ -32,6 +32,7 @@ enum {
 	OPT_ATTACH,
 	OPT_JOBS,
 	OPT_LEASES,
+	OPT_CAP_LIMITS,
 	OPT_DIRECTIVE = 0x2000,   /* + index in sbox_directives */
 };
 
@@ -48,6 +49,7 @@ static const struct option launcher_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "json-status", required_argument, NULL, OPT_JSON_STATUS },
+	{ "cap-limits", no_argument, NULL, OPT_CAP_LIMITS },
 	/* sboxd's client (sboxrun/via_daemon.c); --direct refuses the rest. */
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
@@ -200,6 +202,9 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 		case OPT_JSON:
 			cli->json = true;
 			break;
+		case OPT_CAP_LIMITS:
+			cli->cap_limits = true;
+			break;
 		case OPT_SOCKET:
 			cli->socket = optarg;
 			break;
@@ -275,7 +280,8 @@ void sbox_cli_usage(FILE *out)
 	      "      --check=host       and resolve it against this host as a launch here\n"
 	      "                         would: bind sources, users, GPUs, devices, cgroup\n"
 	      "                         (through sboxd: bind sources and mount points;\n"
-	      "                         sboxd checks the rest against its bounds at launch)\n"	      "      --pass-fd N        keep fd N open in the worker (repeatable)\n"
+	      "                         sboxd checks the rest against its bounds at launch)\n"
+	      "      --pass-fd N        keep fd N open in the worker (repeatable)\n"
 	      "      --help-policy      list every policy directive\n"
 	      "      --list-gpus        print the GPU inventory (with --json: as JSON)\n"
 	      "      --site-config FILE read this site configuration instead of\n"
@@ -286,6 +292,8 @@ void sbox_cli_usage(FILE *out)
 	      "                         kills of the sandbox on stderr\n"
 	      "      --json-status FILE at exit, write the exit code, signal, OOM and timeout\n"
 	      "                         flags and those figures to FILE as one JSON object\n"
+	      "      --cap-limits       refuse a Limit*= hard limit above sboxrun's own (for\n"
+	      "                         a root caller passing on another's policy)\n"
 	      "\n"
 	      "Through sboxd (used when its socket answers; see sboxd(8)):\n"
 	      "      --socket PATH      sboxd's socket (default $SBOX_SOCKET, else\n"

@@ -35,6 +35,12 @@ struct sbox_cli {
 	bool detach;              /* --detach: print the job id, don't wait */
 	const char *attach;       /* --attach JOB: wait for a (detached) job */
 
+	/* The policy's Limit*= hard limits no higher than sboxrun's own:
+	 * for a root caller that passes on another's policy (the Slurm
+	 * plugin, the job's lines), whose worker must get no more than that
+	 * caller could have given it unsandboxed. */
+	bool cap_limits;          /* --cap-limits */
+
 	/* What the worker gets besides the policy. */
 	char **command;           /* argv of the worker, NULL-terminated */
 	int pass_fds[SBOX_MAX_PASS_FDS];

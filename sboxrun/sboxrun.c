@@ -20,9 +20,11 @@
 #include "sboxrun/gpu_list.h"
 #include "sboxrun/via_daemon.h"
 #include "sboxrun/status.h"
+#include "policy/bounds.h"
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/gpu.h"
+#include "sandbox/host.h"
 #include "sandbox/sandbox.h"
 
 #define EXIT_SBOX_FAILED 125
@@ -350,6 +352,19 @@ static int list_gpus_from_sboxd(struct sbox_cli *cli)
 	return 0;
 }
 
+/* --cap-limits: a hard limit above sboxrun's own is refused, as sboxd
+ * refuses one above its own to a client (policy/bounds.c); checked with
+ * the policy, so --check says so too. */
+static int cap_limits(const struct sbox_cli *cli, const struct sbox_policy *p, struct sbox_err *err)
+{
+	uint64_t hard[SBOX_RLIMIT_COUNT];
+
+	if (!cli->cap_limits)
+		return 0;
+	sbox_host_hard_limits(hard);
+	return sbox_bounds_check_rlimits(p, hard, "sboxrun's own", "is past --cap-limits", err);
+}
+
 /* What sboxrun answers without a sandbox: help and version, the GPU
  * inventory, --check and --check=host (the policy is validated here, as
  * both checks and every launch need it).  CARRY_ON when a launch is asked. */
@@ -364,7 +379,7 @@ static int answer_without_sandbox(struct sbox_cli *cli, struct sbox_policy *p,
 		return EXIT_SBOX_FAILED;
 	if (cli->list_gpus)
 		return list_gpus(cli, site);
-	if (sbox_policy_validate(p, &err) < 0)
+	if (sbox_policy_validate(p, &err) < 0 || cap_limits(cli, p, &err) < 0)
 		return die(&err);
 	if (cli->check_host && check_host(cli, p, site, &err) < 0)
 		return die(&err);

@@ -581,7 +581,11 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 	struct vec lines = { 0 };
 	char cg[4096];
 
-	if (sbox_slurm_vec_add(a, sbox_slurm_site.sboxrun) || sbox_slurm_vec_add(a, "--direct"))
+	/* --cap-limits: no Limit*= hard limit above sboxrun's own, which are
+	 * slurmstepd's: an unsandboxed task can't raise past them either
+	 * (Slurm sets its rlimits as the user). */
+	if (sbox_slurm_vec_add(a, sbox_slurm_site.sboxrun) || sbox_slurm_vec_add(a, "--direct") ||
+	    sbox_slurm_vec_add(a, "--cap-limits"))
 		return -1;
 	if (sbox_slurm_site.site_config[0] && sbox_slurm_vec_addf(a, "--site-config=%s", sbox_slurm_site.site_config))
 		return -1;

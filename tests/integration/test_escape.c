@@ -1030,6 +1030,57 @@ static void test_rlimits(void **state)
 	}
 }
 
+/* --cap-limits: a root caller passing on someone else's policy (the Slurm
+ * plugin, a job's lines) hands the worker no hard limit above its own,
+ * whatever the policy asks; without it a root sboxrun sets what the policy
+ * says (where it holds CAP_SYS_RESOURCE). */
+static void test_cap_limits(void **state)
+{
+	/* The launcher's own limit lowered, as slurmd's would be for a
+	 * task: 256 open files, 512 at most. */
+	struct rlimit lim = { 256, 512 };
+	struct run_opts o = { .pre_exec = launcher_nofile, .arg = &lim };
+	char *dir = make_tempdir();
+	char policy[512];
+	struct run_result r;
+
+	(void)state;
+	run_sbox(&r, &o, "--cap-limits", "--set", "LimitNOFILE=100:1024", probe_path(), "report", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "LimitNOFILE: a hard limit above sboxrun's own (512) is past --cap-limits");
+	assert_null(kv_get(r.out, "pid"));
+	run_result_free(&r);
+	/* The same from a policy file (the plugin's job policy is one),
+	 * infinity included, and --check says so before any launch. */
+	snprintf(policy, sizeof(policy), "%s/job.policy", dir);
+	write_text(policy, "[Sandbox]\nLimitNOFILE=infinity\n");
+	run_sbox(&r, &o, "--cap-limits", "--policy", policy, "--check", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "LimitNOFILE: a hard limit above sboxrun's own (512)");
+	run_result_free(&r);
+	/* At or below its own: the policy's, exactly. */
+	run_sbox(&r, &o, "--cap-limits", "--set", "LimitNOFILE=64:512", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "rlimit.NOFILE", "64:512");
+	run_result_free(&r);
+	/* None set: the launcher's own, as ever. */
+	run_sbox(&r, &o, "--cap-limits", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	assert_kv(&r, "rlimit.NOFILE", "256:512");
+	run_result_free(&r);
+	/* Without the flag the check is not sboxrun's: the limit is set as
+	 * asked, or fails at W1b where the kernel says no. */
+	run_sbox(&r, &o, "--set", "LimitNOFILE=100:1024", probe_path(), "report", NULL);
+	assert_null(strstr(r.err, "--cap-limits"));
+	if (r.code == 0)
+		assert_kv(&r, "rlimit.NOFILE", "100:1024");
+	else
+		assert_err_contains(&r, "LimitNOFILE: setting the limit");
+	run_result_free(&r);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* 7. Set-up errors fail closed: no half-built sandbox runs a worker. */
 
 static void test_identity_errors(void **state)
@@ -1087,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_init_hardened_before_worker),
 		cmocka_unit_test(test_cwd_and_fds_inside),
 		cmocka_unit_test(test_rlimits),
+		cmocka_unit_test(test_cap_limits),
 		cmocka_unit_test(test_identity_errors),
 	};
 

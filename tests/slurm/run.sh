@@ -163,6 +163,20 @@ printf '[Sandbox]\nLimitNICE=40\n' >"$dir/work/nice.policy"
 chmod 644 "$dir/work/nice.policy"
 as_user srun -n1 --sbox-policy="$dir/work/nice.policy" sh -c 'echo RAN'
 expect "hostile: LimitNICE=40 in the job's policy file refused, never run" 1 "LimitNICE= is the site's" "^RAN$"
+# Hostile: a hard limit past what an unsandboxed task could have.  Slurm
+# sets a task's rlimits as the user, so slurmstepd's (slurmd's) hard limits
+# are its ceiling; sboxrun runs as root and could set any (--cap-limits).
+nofile_hard=$(awk '/^Max open files/ { print $5 }' "/proc/$(cat "$dir/cluster/slurmd.pid")/limits")
+as_user srun -n1 --sbox-set="LimitNOFILE=64:$((nofile_hard + 1))" sh -c 'echo RAN'
+expect "hostile: --sbox-set=LimitNOFILE= hard above slurmd's ($nofile_hard) refused, never run" any \
+	"LimitNOFILE: a hard limit above sboxrun's own \($nofile_hard\) is past --cap-limits" "^RAN$"
+printf '[Sandbox]\nLimitNOFILE=infinity\n' >"$dir/work/nofile.policy"
+chmod 644 "$dir/work/nofile.policy"
+as_user srun -n1 --sbox-policy="$dir/work/nofile.policy" sh -c 'echo RAN'
+expect "hostile: LimitNOFILE=infinity in the job's policy file refused, never run" any \
+	"a hard limit above sboxrun's own" "^RAN$"
+as_user srun -n1 --sbox-set="LimitNOFILE=64:$nofile_hard" sh -c 'ulimit -Sn; ulimit -Hn'
+expect "a job's LimitNOFILE= up to slurmd's own is set as asked" 0 "^$nofile_hard$" "cap-limits"
 as_user srun -n1 --sbox-set="SystemCallFilter=~getcwd:ENOSYS" --sbox-set=SeccompProfile=strict sh -c 'echo RAN'
 expect "a job's denials and the strict profile still its own" 0 "^RAN$"
 
