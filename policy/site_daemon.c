@@ -27,6 +27,7 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	memset(d, 0, sizeof(*d));
 	d->max_connections = 1024;
 	d->max_jobs = 1024;
+	d->max_jobs_per_user = SBOX_JOBS_PER_USER_UNSET;
 	d->idle_timeout_usec = 60ULL * 1000000;
 	d->reattach_timeout_usec = 30ULL * 1000000;
 	d->netns_pool = 4;
@@ -40,6 +41,13 @@ void sbox_site_daemon_init(struct sbox_site_daemon *d)
 	d->pool_max_sandboxes = 16;
 	d->pool_refill_idle_usec = 10 * 1000;
 	sbox_bounds_init(&d->bounds);
+}
+
+unsigned sbox_site_jobs_per_user(const struct sbox_site_daemon *d)
+{
+	if (d->max_jobs_per_user != SBOX_JOBS_PER_USER_UNSET)
+		return d->max_jobs_per_user;
+	return d->max_jobs / 4 ? d->max_jobs / 4 : 1;
 }
 
 void sbox_site_daemon_free(struct sbox_site_daemon *d)

@@ -23,6 +23,7 @@
 #ifndef SBOX_POLICY_SITE_DAEMON_H
 #define SBOX_POLICY_SITE_DAEMON_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,7 +54,7 @@ struct sbox_site_daemon {
 	size_t n_allow_groups;
 	unsigned max_connections;       /* MaxConnections= */
 	unsigned max_jobs;              /* MaxJobs= */
-	unsigned max_jobs_per_user;     /* MaxJobsPerUser=; 0: MaxJobs */
+	unsigned max_jobs_per_user;     /* MaxJobsPerUser=; 0: MaxJobs; unset: sbox_site_jobs_per_user() */
 	uint64_t idle_timeout_usec;     /* IdleTimeoutSec= */
 	uint64_t reattach_timeout_usec; /* ReattachTimeoutSec= */
 	unsigned netns_pool;            /* NetnsPool=: prepared netns kept */
@@ -84,6 +85,12 @@ struct sbox_site_daemon {
 
 void sbox_site_daemon_init(struct sbox_site_daemon *d);
 void sbox_site_daemon_free(struct sbox_site_daemon *d);
+
+/* MaxJobsPerUser= as it holds: the value set (0: only MaxJobs= bounds a
+ * user), else a quarter of MaxJobs= (at least 1), so that by default no
+ * one user takes every job slot (docs/security.md). */
+#define SBOX_JOBS_PER_USER_UNSET UINT_MAX
+unsigned sbox_site_jobs_per_user(const struct sbox_site_daemon *d);
 
 /* A key of [Defaults] (any policy directive). */
 int sbox_site_defaults_add(struct sbox_site *s, const char *key, const char *value,

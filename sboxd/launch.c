@@ -54,7 +54,7 @@ static int refuse(struct refusal *r, uint32_t code)
 static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 {
 	unsigned all = 0, mine = 0;
-	unsigned per_user = d->site.daemon.max_jobs_per_user;
+	unsigned per_user = sbox_site_jobs_per_user(&d->site.daemon);
 	size_t ends;
 
 	for (struct job *j = d->jobs; j; j = j->next) {
@@ -75,8 +75,10 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 		return refuse(r, SBOX_E_BUSY);
 	}
 	if (uid != 0 && per_user && mine >= per_user) {
-		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s)",
-			  (unsigned)uid, mine, per_user, d->config_path);
+		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s%s)",
+			  (unsigned)uid, mine, per_user, d->config_path,
+			  d->site.daemon.max_jobs_per_user == SBOX_JOBS_PER_USER_UNSET ?
+			  ": not set, a quarter of MaxJobs=" : "");
 		return refuse(r, SBOX_E_BUSY);
 	}
 	if (uid != 0 && (ends = teardown_user_over_share(uid)) > 0) {

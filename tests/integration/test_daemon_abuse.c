@@ -1527,6 +1527,50 @@ static void test_per_user_jobs(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* As nobody: four jobs detached, the fifth refused by the default
+ * MaxJobsPerUser= (a quarter of MaxJobs=16). */
+static int nobody_takes_a_quarter(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), bad = 0;
+
+	for (int i = 0; i < 5; i++) {
+		sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 20 + (uint32_t)i);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "sleep");
+		sbox_mb_str(&b, SBOX_ATTR_ARGV, "60");
+		sbox_mb_u32(&b, SBOX_ATTR_FLAGS, SBOX_LAUNCH_DETACH);
+		if (i < 4 && !ask(fd, &b, SBOX_MSG_LAUNCHED, NULL, NULL))
+			bad = 1;
+		if (i == 4 && !ask(fd, &b, 0, "has 4 jobs running (MaxJobsPerUser=4 in", NULL))
+			bad = 2;
+	}
+	sbox_mb_free(&b);
+	close(fd);
+	return bad;
+}
+
+/* One user can't take every job slot by default: MaxJobsPerUser= unset is
+ * a quarter of MaxJobs= (before, all but root's reserve: 15 of 16 here),
+ * and others are still served. */
+static void test_per_user_jobs_default(void **state)
+{
+	struct sbox_mb b = { 0 };
+	int root;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "MaxJobs=16\nNetnsPool=0\n");
+	assert_int_equal(as_nobody(nobody_takes_a_quarter), 0);
+	root = raw_connect(D.sock);
+	assert_true(root >= 0);
+	launch_with(&b, -1, NULL);
+	assert_true(ask(root, &b, SBOX_MSG_LAUNCHED, NULL, NULL));
+	close(root);
+	sbox_mb_free(&b);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* A child, as nobody, queues a launch for GPU 0 (--wait-gpu) whose stdout
  * is fd, a file on the stuck FUSE mount; it says whether the launch was
  * answered LAUNCHED, then, told to, drops its connection (and with it the
@@ -1870,6 +1914,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stuck_closes_hold_up_the_user, teardown_fuse),
 		cmocka_unit_test_teardown(test_per_user_connections, teardown),
 		cmocka_unit_test_teardown(test_per_user_jobs, teardown),
+		cmocka_unit_test_teardown(test_per_user_jobs_default, teardown),
 		cmocka_unit_test_teardown(test_stuck_fd_queued_for_a_gpu, teardown_fuse),
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),

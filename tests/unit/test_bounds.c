@@ -107,10 +107,26 @@ static void test_daemon_section(void **state)
 	assert_int_equal(s.daemon.allow_users[1], 1000);
 	assert_int_equal(s.daemon.max_connections, 10);
 	assert_int_equal(s.daemon.max_jobs_per_user, 2);
+	assert_int_equal(sbox_site_jobs_per_user(&s.daemon), 2);
 	assert_int_equal(s.daemon.idle_timeout_usec, 2000000);
 	assert_int_equal(s.daemon.reattach_timeout_usec, 60000000);
 	assert_int_equal(s.daemon.netns_pool, 0);
 	assert_true(s.daemon.allow_nested);
+	sbox_site_free(&s);
+
+	/* MaxJobsPerUser= unset: a quarter of MaxJobs= (no one user takes
+	 * every slot), at least 1; 0 set: MaxJobs= alone. */
+	load_site(&s, "[Daemon]\n");
+	assert_int_equal(sbox_site_jobs_per_user(&s.daemon), 256);
+	sbox_site_free(&s);
+	load_site(&s, "[Daemon]\nMaxJobs=40\n");
+	assert_int_equal(sbox_site_jobs_per_user(&s.daemon), 10);
+	sbox_site_free(&s);
+	load_site(&s, "[Daemon]\nMaxJobs=3\n");
+	assert_int_equal(sbox_site_jobs_per_user(&s.daemon), 1);
+	sbox_site_free(&s);
+	load_site(&s, "[Daemon]\nMaxJobs=40\nMaxJobsPerUser=0\n");
+	assert_int_equal(sbox_site_jobs_per_user(&s.daemon), 0);
 	sbox_site_free(&s);
 
 	/* RefuseClientCgroups=: absolute paths, a trailing / dropped; an
