@@ -69,8 +69,10 @@ static struct option *build_options(char *shortopts, size_t len)
 
 	if (!o)
 		return NULL;
-	/* '+': stop at the first non-option, the worker's command. */
-	s += (size_t)snprintf(shortopts + s, len - s, "+p:h");
+	/* '+': stop at the first non-option, the worker's command; ':': a
+	 * missing argument is ':', not '?' (whose optopt, for a long option,
+	 * is its value, not a character). */
+	s += (size_t)snprintf(shortopts + s, len - s, "+:p:h");
 	for (size_t i = 0; i < SBOX_ARRAY_SIZE(launcher_options); i++)
 		o[k++] = launcher_options[i];
 	for (size_t i = 0; i < sbox_n_directives; i++) {
@@ -241,11 +243,11 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 			r = parse_pass_fd(cli, optarg, err);
 			break;
 		case '?':
-			if (optopt)
+			if (optopt > 0 && optopt < 0x80 && strncmp(argv[optind - 1], "--", 2) != 0)
 				return sbox_fail(err, 0, "unknown option '-%c' (see --help)", optopt);
 			return sbox_fail(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
 		case ':':
-			return sbox_fail(err, 0, "option '%s' needs an argument", argv[optind - 1]);
+			return sbox_fail(err, 0, "option '%s' needs an argument (see --help)", argv[optind - 1]);
 		default:
 			if (c >= OPT_DIRECTIVE && c < OPT_DIRECTIVE + (int)sbox_n_directives)
 				d = &sbox_directives[c - OPT_DIRECTIVE];

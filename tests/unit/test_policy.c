@@ -645,6 +645,17 @@ static void test_flag_errors(void **state)
 	assert_int_equal(cli(&c, &p, &err, "--set", "novalue", "true", NULL), -1);
 	assert_non_null(strstr(err.msg, "expected NAME=VALUE"));
 	sbox_policy_free(&p);
+	/* A flag missing its argument is named as given (a long option's
+	 * value printed as a character gave "unknown option '-\002'"). */
+	assert_int_equal(cli(&c, &p, &err, "--bind", NULL), -1);
+	assert_string_equal(err.msg, "option '--bind' needs an argument (see --help)");
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "-e", NULL), -1);
+	assert_string_equal(err.msg, "option '-e' needs an argument (see --help)");
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "-hz", "true", NULL), -1);
+	assert_string_equal(err.msg, "unknown option '-z' (see --help)");
+	sbox_policy_free(&p);
 	assert_int_equal(cli(&c, &p, &err, "--tty", "-C", "/srv", "true", NULL), 0);
 	assert_false(p.new_session);
 	assert_string_equal(p.workdir, "/srv");
