@@ -171,8 +171,13 @@ int sbox_caps_prepare(struct sbox_err *err)
 	return 0;
 }
 
-/* A half-dropped set must never run: read everything back. */
-static int verify(const struct sbox_security *s, cap_t want, int max, struct sbox_err *err)
+/* A half-dropped set must never run: read everything back.  had: the
+ * bounding set before this drop, so that a capability the launcher never
+ * had (a container's root without CAP_SYS_RESOURCE, and
+ * "CapabilityBoundingSet=~CAP_SYS_ADMIN" names it) is not taken for one
+ * the drop lost. */
+static int verify(const struct sbox_security *s, cap_t want, int max, uint64_t had,
+		  struct sbox_err *err)
 {
 	uint64_t known = max >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << max) - 1;
 	uint64_t bnd, amb, missing;
@@ -191,9 +196,10 @@ static int verify(const struct sbox_security *s, cap_t want, int max, struct sbo
 	if (c >= 0)
 		return sbox_fail(err, EPERM, "%s is still in the bounding set after the drop",
 				 cap_label(c, name, sizeof(name)));
-	/* A kept capability the kernel has must still be there; one newer
-	 * than the kernel ("~CAP_SYS_ADMIN" names them all) can't be. */
-	missing = s->cap_bounding & ~bnd & known;
+	/* A kept capability the kernel and the launcher have must still be
+	 * there; one newer than the kernel ("~CAP_SYS_ADMIN" names them all)
+	 * or missing from the launcher's own set can't be. */
+	missing = s->cap_bounding & ~bnd & known & had;
 	if (missing)
 		return sbox_fail(err, EPERM, "%s is not in the bounding set after the drop",
 				 cap_label(__builtin_ctzll(missing), name, sizeof(name)));
@@ -215,14 +221,24 @@ int sbox_caps_narrow_bounding(const struct sbox_security *s, struct sbox_err *er
 int sbox_caps_drop(const struct sbox_security *s, bool bounding_narrowed, struct sbox_err *err)
 {
 	int max = kernel_cap_count();
+	uint64_t had, amb;
 	cap_t caps;
 	int r = -1;
+	char name[64];
 
 	if (sbox_caps_prepare(err) < 0)
 		return -1;
 	caps = worker_caps;
 	if (capgetp(0, caps) < 0)
 		return sbox_fail(err, errno, "reading the worker's capabilities");
+	read_bound_ambient(max, &had, &amb);
+	/* Granting a capability the launcher lacks itself can't work: say
+	 * so, rather than the kernel's EPERM at step 3. */
+	if (s->cap_ambient & ~had) {
+		sbox_fail(err, EPERM, "AmbientCapabilities=%s: the launcher itself lacks it (not in its bounding set)",
+			  cap_label(__builtin_ctzll(s->cap_ambient & ~had), name, sizeof(name)));
+		goto out;
+	}
 	/* A bounding set naming capabilities newer than the kernel is fine
 	 * ("~CAP_SYS_ADMIN" names them all); granting one is not. */
 	if (max < 64 && (s->cap_ambient >> max) != 0) {
@@ -264,7 +280,7 @@ int sbox_caps_drop(const struct sbox_security *s, bool bounding_narrowed, struct
 		sbox_fail(err, errno, "dropping the worker's capabilities");
 		goto out;
 	}
-	r = verify(s, caps, max, err);
+	r = verify(s, caps, max, had, err);
 out:
 	return r;
 }

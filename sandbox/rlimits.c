@@ -24,7 +24,7 @@ static int set_limit(int r, rlim_t soft, rlim_t hard, struct sbox_err *err)
 	if (setrlimit(r, &rl) == 0)
 		return 0;
 	if (errno == EPERM)
-		return sbox_fail(err, errno, "%s: setting the limit (raising a hard limit needs CAP_SYS_RESOURCE in the host's user namespace, which an unprivileged caller lacks; LimitNOFILE= is also bounded by fs.nr_open)",
+		return sbox_fail(err, errno, "%s: setting the limit (raising a hard limit needs CAP_SYS_RESOURCE in the host's user namespace, which an unprivileged caller, or a container's root without it, lacks; LimitNOFILE= is also bounded by fs.nr_open)",
 				 sbox_rlimit_directive(r));
 	return sbox_fail(err, errno, "%s: setting the limit", sbox_rlimit_directive(r));
 }

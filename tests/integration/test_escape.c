@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -145,6 +147,47 @@ static void test_cap_add(void **state)
 	assert_kv(&r, "cap_amb", "0000000000000400");
 	assert_kv(&r, "cap_bnd", "0000000000000400");
 	assert_kv(&r, "no_new_privs", "1");
+	run_result_free(&r);
+}
+
+/* The launcher without CAP_SYS_BOOT in its bounding set, as a container's
+ * root may be without some capability. */
+static void launcher_without_sys_boot(void *arg)
+{
+	(void)arg;
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT, 0, 0, 0) < 0)
+		_exit(99);
+}
+
+/* "All but" means all the launcher has but these: a capability it lacks
+ * is not one the drop lost (before: "cap_sys_boot is not in the bounding
+ * set after the drop", exit 125, for any ~ set); granting one it lacks
+ * says so. */
+static void test_caps_the_launcher_lacks(void **state)
+{
+	struct run_opts o = { .pre_exec = launcher_without_sys_boot };
+	struct run_result r;
+	char *bnd;
+	uint64_t v;
+
+	(void)state;
+	if (!running_as_root())
+		skip();
+	run_sbox(&r, &o, "--set", "CapabilityBoundingSet=~CAP_SYS_ADMIN", probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	bnd = kv_get(r.out, "cap_bnd");
+	assert_non_null(bnd);
+	v = strtoull(bnd, NULL, 16);
+	assert_int_equal(v & (UINT64_C(1) << CAP_SYS_ADMIN), 0);
+	assert_int_equal(v & (UINT64_C(1) << CAP_SYS_BOOT), 0);
+	assert_int_not_equal(v & (UINT64_C(1) << CAP_CHOWN), 0);
+	assert_kv(&r, "cap_eff", ZERO_CAPS);
+	free(bnd);
+	run_result_free(&r);
+	run_sbox(&r, &o, "--cap-add", "CAP_SYS_BOOT", probe_path(), "report", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "AmbientCapabilities=cap_sys_boot: the launcher itself lacks it");
+	assert_null(kv_get(r.out, "pid"));
 	run_result_free(&r);
 }
 
@@ -1117,6 +1160,7 @@ int main(void)
 		cmocka_unit_test(test_root_by_name_only),
 		cmocka_unit_test(test_other_ids),
 		cmocka_unit_test(test_cap_add),
+		cmocka_unit_test(test_caps_the_launcher_lacks),
 		cmocka_unit_test(test_setuid_does_not_elevate),
 		cmocka_unit_test(test_syscalls_filtered),
 		cmocka_unit_test(test_other_architectures_killed),
