@@ -341,8 +341,12 @@ int sbox_gpu_apply_locality(const struct sbox_gpu_grant *g, struct sbox_err *err
 	for (int c = 0; c < SBOX_GPU_MAX_CPUS; c++)
 		if (g->cpus[c / 8] & (1u << (c % 8)))
 			CPU_SET_S((size_t)c, size, set);
-	/* Init's affinity and memory policy are inherited by the worker. */
-	if (sched_setaffinity(0, size, set) < 0) {
+	/* Init's affinity and memory policy are inherited by the worker.  A
+	 * placement, not a limit (docs/policy.md): one the kernel finds
+	 * nothing to place on (EINVAL: none of the CPUs online or in the
+	 * launcher's cpuset, a node without memory, as sysfs may name for a
+	 * GPU) is left out, not a failed launch. */
+	if (sched_setaffinity(0, size, set) < 0 && errno != EINVAL) {
 		int e = errno;
 
 		CPU_FREE(set);
@@ -362,7 +366,8 @@ int sbox_gpu_apply_locality(const struct sbox_gpu_grant *g, struct sbox_err *err
 	/* Preferred, not bound: memory comes from the GPUs' node while it
 	 * has some, and from elsewhere rather than failing. */
 	int mode = nodes == 1 ? MPOL_PREFERRED : MPOL_PREFERRED_MANY;
-	if (syscall(SYS_set_mempolicy, mode, mask, (unsigned long)SBOX_GPU_MAX_NUMA + 1) < 0) {
+	if (syscall(SYS_set_mempolicy, mode, mask, (unsigned long)SBOX_GPU_MAX_NUMA + 1) < 0 &&
+	    errno != EINVAL) {
 		sbox_format_id_list(g->mems, SBOX_GPU_MAX_NUMA, list, sizeof(list));
 		return sbox_fail(err, errno, "preferring the GPUs' memory node(s) %s (GPULocality=)", list);
 	}

@@ -487,6 +487,31 @@ static void test_locality_off(void **state)
 	run_result_free(&base);
 }
 
+/* A GPU whose sysfs names a NUMA node this host lacks (or one without
+ * memory): the memory preference is left out, the launch runs, still
+ * pinned to the GPU's CPUs (before: "preferring the GPUs' memory node(s)
+ * 9 (GPULocality=): Invalid argument", exit 125). */
+static void test_locality_node_without_memory(void **state)
+{
+	static const char *const flags[] = { "--gpu", "2", NULL };
+	char path[600], want[64];
+	struct run_result r;
+	int first, last;
+
+	(void)state;
+	need_root();
+	online_cpus(&first, &last);
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:41:00.0/numa_node", fake.dir);
+	write_text(path, "9\n");
+	run_report(&r, flags);
+	write_text(path, "0\n");
+	assert_exit(&r, 0);
+	assert_line(&r, "env.CUDA_VISIBLE_DEVICES=" UUID2);
+	snprintf(want, sizeof(want), "cpus_allowed=%d", last);
+	assert_line(&r, want);
+	run_result_free(&r);
+}
+
 /* The site configuration is the only way to fake roots. */
 
 static void test_site_config_guarded(void **state)
@@ -666,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_two_gpus),
 		cmocka_unit_test(test_select_errors),
 		cmocka_unit_test(test_locality_off),
+		cmocka_unit_test(test_locality_node_without_memory),
 		cmocka_unit_test(test_site_config_guarded),
 		cmocka_unit_test(test_broken_node_refused),
 		cmocka_unit_test(test_device_allow),
