@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "policy/bounds.h"
 #include "policy/values.h"
 #include "sandbox/devices.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/gpu_grant.h"
+#include "sandbox/mounts.h"
 
 #define INFO_MAX 16384
 
@@ -435,6 +437,15 @@ int sbox_gpu_inventory_load(struct sbox_gpu_inventory *inv, const struct sbox_si
 	if (!inv->proc_root || !inv->sys_root || !inv->dev_root) {
 		sbox_gpu_inventory_free(inv);
 		return sbox_fail(err, ENOMEM, "reading the GPU inventory");
+	}
+	/* Init binds the granted nodes by their host path after it has put
+	 * its staging tmpfs over SBOX_STAGING_DIR: nodes below it can't be
+	 * reached then, and every launch would fail where --check=host and
+	 * --list-gpus said yes. */
+	if (sbox_path_below(inv->dev_root, SBOX_STAGING_DIR)) {
+		sbox_fail(err, EINVAL, "DevRoot=%s is below %s, where a sandbox's init assembles its root and so can't bind nodes from; keep the nodes elsewhere (/var/lib/sbox/dev, say)",
+			  inv->dev_root, SBOX_STAGING_DIR);
+		goto fail;
 	}
 	if (site && site->gpus.inventory == SBOX_SITE_INVENTORY_STATIC) {
 		inv->source = "static";

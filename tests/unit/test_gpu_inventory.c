@@ -185,6 +185,31 @@ static void test_site_errors(void **state)
 	expect_site_error("[GPUs]\nSharedNodes=nvidiactl\n", "SharedNodes= belongs to a static inventory");
 }
 
+/* DevRoot= below /tmp, where init's staging tmpfs hides the host's: every
+ * launch failed binding its nodes ("No such file or directory") while
+ * --check=host and --list-gpus passed.  Refused when the inventory is
+ * read, which all three do. */
+static void test_dev_root_below_staging(void **state)
+{
+	struct sbox_gpu_inventory inv;
+	struct sbox_site s;
+	struct sbox_err err = { 0 };
+
+	(void)state;
+	sbox_site_init(&s);
+	assert_int_equal(sbox_site_load_string(&s, "[GPUs]\nDevRoot=/tmp/curated/dev\n", "t", &err), 0);
+	assert_int_equal(sbox_gpu_inventory_load(&inv, &s, &err), -1);
+	if (!strstr(err.msg, "DevRoot=/tmp/curated/dev is below /tmp"))
+		fail_msg("'%s'", err.msg);
+	sbox_site_free(&s);
+	/* /tmpfoo is not below /tmp. */
+	sbox_site_init(&s);
+	assert_int_equal(sbox_site_load_string(&s, "[GPUs]\nDevRoot=/tmpfoo\n", "t", &err), 0);
+	assert_int_equal(sbox_gpu_inventory_load(&inv, &s, &err), 0);
+	sbox_gpu_inventory_free(&inv);
+	sbox_site_free(&s);
+}
+
 static void write_conf(const char *path, mode_t mode, uid_t uid)
 {
 	write_text(path, "[GPUs]\nLocality=yes\n");
@@ -987,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_site_defaults),
 		cmocka_unit_test(test_site_keys),
 		cmocka_unit_test(test_site_errors),
+		cmocka_unit_test(test_dev_root_below_staging),
 		cmocka_unit_test(test_site_file_ownership),
 		cmocka_unit_test(test_discover_nvidia_and_amd),
 		cmocka_unit_test(test_discover_nothing),
