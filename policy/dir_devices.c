@@ -152,12 +152,21 @@ const char *sbox_format_device_access(unsigned access, char *buf)
 	return buf;
 }
 
-static bool has_dotdot(const char *path)
+/* Every component of path (after its leading '/') a name: none empty
+ * ("/dev//fuse", a trailing '/'), "." or "..".  Init makes the node's
+ * directories one component at a time and binds by name, so only a
+ * plain path names one node, in the policy and in the sandbox alike. */
+static bool plain_path(const char *path)
 {
-	for (const char *c = path; *c; c++)
-		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0'))
+	for (const char *c = path + 1;; ) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (c[n] == '\0')
 			return true;
-	return false;
+		c += n + 1;
+	}
 }
 
 static int check_device_spec(const char *s, struct sbox_err *err)
@@ -165,8 +174,9 @@ static int check_device_spec(const char *s, struct sbox_err *err)
 	const char *group = NULL;
 
 	if (strncmp(s, "/dev/", 5) == 0) {
-		if (s[5] == '\0' || has_dotdot(s))
-			return sbox_fail(err, 0, "'%s' is not a device node path below /dev/", s);
+		if (!plain_path(s))
+			return sbox_fail(err, 0, "'%s' is not a device node path below /dev/ (no empty, '.' or '..' component)",
+					 s);
 		return 0;
 	}
 	if (strncmp(s, "char-", 5) == 0)

@@ -137,6 +137,12 @@ static void test_device_allow_directive(void **state)
 	set_fails("DeviceAllow", "fuse rw", "'fuse' is not a device: give a path below /dev/, char-GROUP or block-GROUP");
 	set_fails("DeviceAllow", "/dev/../etc/passwd r", "is not a device node path below /dev/");
 	set_fails("DeviceAllow", "/dev/ r", "is not a device node path below /dev/");
+	/* Passed --check=host and failed at launch, "creating /dev/ in the
+	 * sandbox". */
+	set_fails("DeviceAllow", "/dev//fuse rw", "is not a device node path below /dev/");
+	set_fails("DeviceAllow", "/dev/./fuse rw", "is not a device node path below /dev/");
+	set_fails("DeviceAllow", "/dev/dri/ rw", "is not a device node path below /dev/");
+	set_fails("DeviceAllow", "/dev/dri/.. rw", "is not a device node path below /dev/");
 	set_fails("DeviceAllow", "char- rw", "names no device group");
 	set_fails("DeviceAllow", "/dev/fuse rwx", "'rwx' is not a device access");
 	set_fails("DeviceAllow", "/dev/fuse r w", "expected one device and its access");
