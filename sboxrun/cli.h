@@ -49,6 +49,7 @@ struct sbox_cli {
 	/* What is reported once the sandbox is gone. */
 	bool stats;               /* --stats: a summary line at exit */
 	const char *json_status;  /* --json-status FILE */
+	int json_status_fd;       /* its fd, opened before the launch (-1: none) */
 };
 
 /* Parse argv: policy files (-p, in order) first, then every flag and

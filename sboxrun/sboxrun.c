@@ -311,14 +311,15 @@ static int check_host(const struct sbox_cli *cli, struct sbox_policy *p, struct 
 }
 
 /* --stats and --json-status, once the sandbox is gone. */
-static void report_end(const struct sbox_cli *cli, struct sbox_end *end, int code)
+static void report_end(struct sbox_cli *cli, struct sbox_end *end, int code)
 {
 	struct sbox_err err = { 0 };
 
 	end->code = code;
 	if (cli->stats)
 		sbox_end_print_stats(end, stderr);
-	if (cli->json_status && sbox_end_write_json(end, cli->json_status, &err) < 0)
+	if (cli->json_status_fd >= 0 &&
+	    sbox_end_write_json(end, sbox_steal_fd(cli->json_status_fd), cli->json_status, &err) < 0)
 		fprintf(stderr, "sboxrun: %s\n", err.msg);
 }
 
@@ -387,6 +388,10 @@ static int answer_without_sandbox(struct sbox_cli *cli, struct sbox_policy *p,
 		sbox_policy_print(p, stdout);
 		return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 	}
+	/* Before anything runs: a status that could never be written
+	 * would let the worker run unaccounted for. */
+	if (cli->json_status && (cli->json_status_fd = sbox_end_open_json(cli->json_status, &err)) < 0)
+		return die(&err);
 	return CARRY_ON;
 }
 
@@ -481,7 +486,7 @@ int main(int argc, char **argv)
 {
 	struct sbox_policy policy;
 	struct sbox_site site;
-	struct sbox_cli cli = { 0 };
+	struct sbox_cli cli = { .json_status_fd = -1 };
 	struct sbox_err err = { 0 };
 	struct sbox_end end = { 0 };   /* how it ended, for report_end() */
 	struct sboxrun_gpus gpus = { 0 };

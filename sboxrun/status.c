@@ -133,13 +133,25 @@ void sbox_end_format_json(const struct sbox_end *e, FILE *out)
 		fprintf(out, ",\"cgroup\":null}\n");
 }
 
-int sbox_end_write_json(const struct sbox_end *e, const char *path, struct sbox_err *err)
+int sbox_end_open_json(const char *path, struct sbox_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	FILE *f;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return sbox_fail(err, errno, "--json-status %s", path);
+	return fd;
+}
+
+int sbox_end_write_json(const struct sbox_end *e, int fd, const char *path, struct sbox_err *err)
+{
+	FILE *f;
+
+	if (ftruncate(fd, 0) < 0) {
+		int x = errno;
+
+		close(fd);
+		return sbox_fail(err, x, "--json-status %s", path);
+	}
 	f = fdopen(fd, "w");
 	if (!f) {
 		int x = errno;

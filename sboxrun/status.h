@@ -43,8 +43,13 @@ int sbox_end_judge(struct sbox_end *e, const struct sbox_policy *p, int worker_s
  * 12.4M, oom kills 0" */
 void sbox_end_print_stats(const struct sbox_end *e, FILE *out);
 
-/* One JSON object (and a newline) into path, replacing it. */
-int sbox_end_write_json(const struct sbox_end *e, const char *path, struct sbox_err *err);
+/* --json-status's file, opened (made if need be) before the launch, so
+ * that a path that can't be written fails it before anything runs: the
+ * fd, or -1 with err set. */
+int sbox_end_open_json(const char *path, struct sbox_err *err);
+/* One JSON object (and a newline) into fd (path's, for messages),
+ * replacing what it held; closes fd. */
+int sbox_end_write_json(const struct sbox_end *e, int fd, const char *path, struct sbox_err *err);
 void sbox_end_format_json(const struct sbox_end *e, FILE *out);
 
 #endif

@@ -297,6 +297,23 @@ static void test_memory_max_oom_reported(void **state)
 	assert_true(json_num(json, "memory_peak_bytes") >= 32LL << 20);
 	free(json);
 	run_result_free(&r);
+	/* A status file that can't be written fails the launch before the
+	 * worker runs (before: the worker ran, and sboxrun exited 0 with
+	 * only a message), and a longer old one is replaced whole. */
+	run_sbox(&r, NULL, "--json-status", "/nonexistent-sbox/x.json", probe_path(), "report", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "--json-status /nonexistent-sbox/x.json: No such file or directory");
+	assert_null(kv_get(r.out, "pid"));
+	run_result_free(&r);
+	write_text(js, "{\"exit_code\":0, \"left over from an older, much longer run\":1}\n");
+	run_sbox(&r, NULL, "--json-status", js, probe_path(), "exit", "3", NULL);
+	assert_exit(&r, 3);
+	json = slurp(js);
+	assert_int_equal(json_num(json, "exit_code"), 3);
+	assert_null(strstr(json, "left over"));
+	assert_int_equal(strchr(json, '\n') - json + 1, (long)strlen(json));
+	free(json);
+	run_result_free(&r);
 	rm_file_and_dir(js);
 }
 
