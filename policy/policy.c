@@ -148,8 +148,12 @@ int sbox_policy_validate(const struct sbox_policy *p, struct sbox_err *err)
 		if (m->kind == SBOX_MOUNT_TMPFS && tmpfs_unbounded(m->options)) {
 			const char *bad = tmpfs_unbounded(m->options);
 
-			return sbox_fail(err, 0, "TemporaryFileSystem=%s:%s: '%.*s' means unlimited to the kernel; give a bound (e.g. size=1G or size=50%%)",
-					 m->dst, m->options, (int)strcspn(bad, ","), bad);
+			int n = (int)strcspn(bad, ",");
+
+			return sbox_fail(err, 0, "TemporaryFileSystem=%s:%s: '%.*s' %s; give a bound (e.g. size=1G or size=50%%)",
+					 m->dst, m->options, n, bad,
+					 bad[n - 1] == '%' ? "is not a share of the RAM between 1% and 100%" :
+					 "means unlimited to the kernel");
 		}
 	}
 	if (p->workdir && p->workdir[0] != '/')
