@@ -83,47 +83,124 @@ static bool is_caller(const char *user, const struct sbox_requester *who)
 	return who->user_name && strcmp(user, who->user_name) == 0;
 }
 
-/* Does a User=/Group= value name uid/gid 0 (by number or by a name that
- * resolves to it)? */
-static bool is_root_user(const char *user)
+/* The uid or gid a User=/Group= value names (a number, or a name the
+ * host's databases resolve); false when it names none. */
+static bool user_id(const char *user, uint32_t *id)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	uint64_t v;
 
-	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0)
-		return v == 0;
-	return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0) {
+		*id = (uint32_t)v;
+		return true;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	*id = res->pw_uid;
+	return true;
 }
 
-static bool is_root_group(const char *group)
+static bool group_id(const char *group, uint32_t *id)
 {
 	struct group gr, *res = NULL;
 	char buf[4096];
 	uint64_t v;
 
-	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0)
-		return v == 0;
-	return getgrnam_r(group, &gr, buf, sizeof(buf), &res) == 0 && res && res->gr_gid == 0;
+	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0) {
+		*id = (uint32_t)v;
+		return true;
+	}
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	*id = res->gr_gid;
+	return true;
+}
+
+/* The first regular id, UID_MIN or GID_MIN of /etc/login.defs (1000 where
+ * it says nothing): below it are the system's accounts and groups. */
+static uint32_t login_min(const char *key)
+{
+	FILE *f = fopen("/etc/login.defs", "re");
+	char line[256];
+	uint32_t min = 1000;
+	size_t kl = strlen(key);
+
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *l = line + strspn(line, " \t");
+		uint64_t v;
+		char num[32];
+
+		if (strncmp(l, key, kl) == 0 && (l[kl] == ' ' || l[kl] == '\t') &&
+		    sscanf(l + kl, "%31s", num) == 1 && sbox_parse_uint(num, 1, UINT32_MAX, &v) == 0)
+			min = (uint32_t)v;
+	}
+	if (f)
+		fclose(f);
+	return min;
+}
+
+#define NOBODY_ID 65534
+
+static bool caller_in_group(const struct sbox_requester *who, uint32_t gid)
+{
+	if (who->gid == gid)
+		return true;
+	for (size_t i = 0; i < who->n_groups; i++)
+		if (who->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* A group a client may hand its worker under AllowUserSwitch=: a regular
+ * one, nogroup, or a system group the client is in itself.  0, or -1
+ * naming the directive. */
+static int check_switch_group(const char *directive, const char *group, uint32_t gid_min,
+			      const struct sbox_requester *who, const struct sbox_bounds *b,
+			      struct sbox_err *err)
+{
+	uint32_t gid;
+
+	if (!group_id(group, &gid))
+		return 0;   /* P1b says there is no such group */
+	if (gid == 0)
+		return sbox_fail(err, 0, "%s=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
+				 directive, group, file_of(b));
+	if (gid >= gid_min || gid == NOBODY_ID || caller_in_group(who, gid))
+		return 0;
+	return sbox_fail(err, 0, "%s=%s is a system group (gid %u, below %u): AllowUserSwitch= lets a client choose one only if it is in it itself (%s)",
+			 directive, group, (unsigned)gid, (unsigned)gid_min, file_of(b));
 }
 
 /* AllowUserSwitch= lets a client run its worker as another user, never as
  * root: uid 0 owns the host's files, so a root worker handed a directory
  * fd of / (or any of root's files) writes /etc/shadow.  Root's group is
- * refused for the same reason (group-writable root files). */
-static int check_no_root_switch(const struct sbox_policy *p, const struct sbox_bounds *b,
-				struct sbox_err *err)
+ * refused for the same reason (group-writable root files).  Nor as a
+ * system account or with a system group the client is not in: those own
+ * what is as good as root (shadow reads /etc/shadow, disk the raw disks,
+ * a daemon's account its state); a regular account or group, nobody and
+ * nogroup are what the switch is for. */
+static int check_switch(const struct sbox_policy *p, const struct sbox_requester *who,
+			const struct sbox_bounds *b, struct sbox_err *err)
 {
-	if (p->sec.user && is_root_user(p->sec.user))
-		return sbox_fail(err, 0, "User=%s is root: AllowUserSwitch= never lets a client other than root run a worker as root (%s)",
-				 p->sec.user, file_of(b));
-	if (p->sec.group && is_root_group(p->sec.group))
-		return sbox_fail(err, 0, "Group=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
-				 p->sec.group, file_of(b));
+	uint32_t gid_min = login_min("GID_MIN"), uid;
+
+	if (p->sec.user && user_id(p->sec.user, &uid)) {
+		uint32_t uid_min = login_min("UID_MIN");
+
+		if (uid == 0)
+			return sbox_fail(err, 0, "User=%s is root: AllowUserSwitch= never lets a client other than root run a worker as root (%s)",
+					 p->sec.user, file_of(b));
+		if (uid < uid_min && uid != NOBODY_ID && uid != who->uid)
+			return sbox_fail(err, 0, "User=%s is a system account (uid %u, below %u): AllowUserSwitch= lets a client run workers as regular accounts and nobody only (%s)",
+					 p->sec.user, (unsigned)uid, (unsigned)uid_min, file_of(b));
+	}
+	if (p->sec.group && check_switch_group("Group", p->sec.group, gid_min, who, b, err) < 0)
+		return -1;
 	for (size_t i = 0; i < p->sec.supp_groups.n; i++)
-		if (is_root_group(p->sec.supp_groups.v[i]))
-			return sbox_fail(err, 0, "SupplementaryGroups=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
-					 p->sec.supp_groups.v[i], file_of(b));
+		if (check_switch_group("SupplementaryGroups", p->sec.supp_groups.v[i], gid_min, who, b,
+				       err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -131,7 +208,7 @@ static int check_identity(const struct sbox_bounds *b, const struct sbox_policy 
 			  const struct sbox_requester *who, struct sbox_err *err)
 {
 	if (b->allow_user_switch)
-		return check_no_root_switch(p, b, err);
+		return check_switch(p, who, b, err);
 	if (p->sec.user && !is_caller(p->sec.user, who))
 		return sbox_fail(err, 0, "User=%s is not the caller (uid %u): the site bound AllowUserSwitch=no forbids it (%s)",
 				 p->sec.user, (unsigned)who->uid, file_of(b));

@@ -239,8 +239,21 @@ static void test_network_identity_privileges(void **state)
 	      "User=0 is root: AllowUserSwitch= never lets a client other than root run a worker as root");
 	check(&s, "[Sandbox]\nUser=root\n", "User=root is root: AllowUserSwitch= never");
 	check(&s, "[Sandbox]\nUser=bob\nGroup=0\n", "Group=0 is root's group: AllowUserSwitch= never");
-	check(&s, "[Sandbox]\nUser=bob\nSupplementaryGroups=users root\n",
+	check(&s, "[Sandbox]\nUser=bob\nSupplementaryGroups=2000 root\n",
 	      "SupplementaryGroups=root is root's group: AllowUserSwitch= never");
+	/* Nor a system account, or a system group the client is not in
+	 * itself (a hostile review: SupplementaryGroups=shadow read
+	 * /etc/shadow through the read-only root).  gid 42 is shadow's
+	 * number on Debian; by number, so that the test needs no group. */
+	check(&s, "[Sandbox]\nSupplementaryGroups=42\n",
+	      "SupplementaryGroups=42 is a system group (gid 42, below 1000): AllowUserSwitch= lets a client choose one only if it is in it itself");
+	check(&s, "[Sandbox]\nGroup=6\n", "Group=6 is a system group (gid 6, below 1000)");
+	check(&s, "[Sandbox]\nUser=1\n",
+	      "User=1 is a system account (uid 1, below 1000): AllowUserSwitch= lets a client run workers as regular accounts and nobody only");
+	/* Its own groups (alice is in 50), regular ones, nobody and
+	 * nogroup stay the client's to choose. */
+	check(&s, "[Sandbox]\nUser=2000\nGroup=50\nSupplementaryGroups=1001 3000 65534\n", NULL);
+	check(&s, "[Sandbox]\nUser=65534\nGroup=65534\n", NULL);
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW\n", NULL);
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW CAP_SYS_ADMIN\n",
 	      "AmbientCapabilities=CAP_SYS_ADMIN is past");
