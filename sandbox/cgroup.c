@@ -85,12 +85,13 @@ void sbox_cgroup_default_parent(const struct sbox_cgroup_host *h, uid_t euid, ch
 }
 
 /* Close d and remove its directory, retrying while a killed task is on
- * its way out (EBUSY), for a bounded while.  System calls only (and a
- * message on failure): sbox_cgroup_end() runs it off the main thread. */
-static int remove_dir(struct sbox_cg_dir *d, struct sbox_err *err)
+ * its way out (EBUSY), for drain_msec at most (0: one try).  System calls
+ * only (and a message on failure): sbox_cgroup_end() runs it off the main
+ * thread. */
+static int remove_dir(struct sbox_cg_dir *d, long long drain_msec, struct sbox_err *err)
 {
 	long wait = 1;
-	long long deadline = now_msec() + DRAIN_MSEC;
+	long long deadline = now_msec() + drain_msec;
 
 	if (d->fd >= 0)
 		close(d->fd);
@@ -100,7 +101,7 @@ static int remove_dir(struct sbox_cg_dir *d, struct sbox_err *err)
 	while (rmdir(d->path) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		if (errno != EBUSY || now_msec() > deadline)
+		if (errno != EBUSY || now_msec() >= deadline)
 			return sbox_fail(err, errno, errno == EBUSY ?
 					 "removing the cgroup %s (processes or child cgroups still in it)" :
 					 "removing the cgroup %s", d->path);
@@ -110,14 +111,14 @@ static int remove_dir(struct sbox_cg_dir *d, struct sbox_err *err)
 	return 0;
 }
 
-int sbox_cg_remove_dirs(struct sbox_cgroup *cg, struct sbox_err *err)
+int sbox_cg_remove_dirs(struct sbox_cgroup *cg, bool drain, struct sbox_err *err)
 {
 	int r = 0;
 
 	for (size_t i = cg->n_dirs; i-- > 0; ) {
 		struct sbox_cg_dir *d = &cg->dirs[i];
 
-		if (remove_dir(d, r == 0 ? err : NULL) < 0)
+		if (remove_dir(d, drain ? DRAIN_MSEC : 0, r == 0 ? err : NULL) < 0)
 			r = -1;
 		free(d->path);
 		d->path = NULL;
@@ -171,7 +172,7 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 		return sbox_fail(err, ENOMEM, "allocating the sandbox's cgroup");
 	if (cg->ops->create(cg, h, parent, &lim, err) < 0 ||
 	    sbox_cg_written_set(cg, &h->host, &lim, err) < 0) {
-		sbox_cg_remove_dirs(cg, NULL);
+		sbox_cg_remove_dirs(cg, true, NULL);
 		cgroup_free(cg);
 		return -1;
 	}
@@ -236,7 +237,13 @@ int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 		snprintf(parent, sizeof(parent), "%s", res->cgroup_parent);
 	else
 		sbox_cgroup_default_parent(h, euid, parent, sizeof(parent));
-	if (h->version != 0)
+	/* The sweep judges a cgroup's launcher by its pid in this process's
+	 * pid namespace, which is the one the names use only when the caller
+	 * names itself by getpid(): a zygote worker, named by its host pid
+	 * from inside a pid namespace of its own, sees every launcher dead and
+	 * (cgroup v1) every cgroup empty, and leaves the sweep to launches
+	 * that can judge. */
+	if (h->version != 0 && launcher == getpid())
 		sbox_cgroup_sweep_throttled(h, parent);
 	/* The name is the launcher's pid and a count.  A pid comes back (32768
 	 * of them by default) while the cgroup of its last owner may still be
@@ -375,7 +382,7 @@ int sbox_cgroup_end(struct sbox_cgroup *cg, struct sbox_err *err)
 			      sbox_cgroup_path(cg), DRAIN_MSEC);
 	/* The paths stay (freed with cg): no allocator here. */
 	for (size_t i = cg->n_dirs; i-- > 0; )
-		if (remove_dir(&cg->dirs[i], r == 0 ? err : NULL) < 0)
+		if (remove_dir(&cg->dirs[i], DRAIN_MSEC, r == 0 ? err : NULL) < 0)
 			r = -1;
 	cg->ended = true;
 	return r;
@@ -390,7 +397,7 @@ int sbox_cgroup_destroy(struct sbox_cgroup *cg, struct sbox_err *err)
 	if (!cg->ended) {
 		if (!all_empty(cg))
 			drain(cg);
-		r = sbox_cg_remove_dirs(cg, err);
+		r = sbox_cg_remove_dirs(cg, true, err);
 	}
 	cgroup_free(cg);
 	return r;

@@ -93,11 +93,11 @@ int sbox_cg_written_set(struct sbox_cgroup *cg, const struct sbox_host *host,
 			const struct sbox_cg_limits *lim, struct sbox_err *err);
 void sbox_cg_written_clear(struct sbox_cgroup *cg);
 
-/* Remove cg's directories, the innermost first, retrying a busy one (a
- * killed task on its way out) for a bounded while; closes and frees them.
- * The first failure is in err (NULL: not wanted).  In sandbox/cgroup.c,
- * for the end and the sweep. */
-int sbox_cg_remove_dirs(struct sbox_cgroup *cg, struct sbox_err *err);
+/* Remove cg's directories, the innermost first, with drain retrying a
+ * busy one (a killed task on its way out) for a bounded while, else one
+ * try each; closes and frees them.  The first failure is in err (NULL:
+ * not wanted).  In sandbox/cgroup.c, for the end and the sweep. */
+int sbox_cg_remove_dirs(struct sbox_cgroup *cg, bool drain, struct sbox_err *err);
 
 /* The cgroupfs file helpers of sandbox/cgroup_fs.c. */
 

@@ -63,7 +63,12 @@ static bool sweep_one(const struct sbox_cgroup_host *h, const char *parent, cons
 		cg.n_dirs++;
 		busy = !cd->path || !sbox_cg_is_empty(cd);
 	}
-	removed = !busy && sbox_cg_remove_dirs(&cg, NULL) == 0;
+	/* One try each: no process of ours is on its way out of it, and a
+	 * cgroup that only looked empty (cgroup v1 lists no process of a pid
+	 * namespace above ours) and dead (its launcher's pid is another pid
+	 * namespace's) is busy for good: waiting for it held the launch 5 s
+	 * per hierarchy. */
+	removed = !busy && sbox_cg_remove_dirs(&cg, false, NULL) == 0;
 	/* A busy one kept its directories open; sbox_cg_remove_dirs() frees
 	 * what it was given. */
 	for (size_t i = 0; i < cg.n_dirs; i++) {

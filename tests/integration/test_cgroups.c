@@ -1015,6 +1015,74 @@ static void test_sweep_reclaims_at_most_every_interval(void **state)
 	remove_test_parent(parent, live);
 }
 
+/* Moves pid into the stale cgroup of owner under parent, every hierarchy. */
+static void put_in_stale(const char *parent, int owner, pid_t pid)
+{
+	for (size_t i = 0; i < n_hierarchies(); i++) {
+		char d[256], procs[300], num[32];
+
+		sweep_dir(parent, v1_ctrls[i], owner, d, sizeof(d));
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", d);
+		snprintf(num, sizeof(num), "%d\n", (int)pid);
+		write_text(procs, num);
+	}
+}
+
+/* A launcher in a pid namespace of its own (a container's sboxrun, or a
+ * zygote worker) sees every host launcher dead and, on cgroup v1, every
+ * cgroup empty, since neither lists a process of a pid namespace above
+ * its own.  Its sweep must not wait on such a cgroup: a hostile review
+ * saw a zygote worker's start take 40 s per live sandbox on the host (5 s
+ * of retried rmdir in each of 8 hierarchies).  One try each now; the live
+ * sandbox's cgroup stays. */
+static void test_sweep_from_another_pid_namespace(void **state)
+{
+	const char *sboxrun = sboxrun_path();
+	char parent[64];
+	pid_t live, launcher;
+	int st = -1;
+	long long waited = 0;
+
+	(void)state;
+	NEED_ROOT();
+	snprintf(parent, sizeof(parent), "/sbox-test-%d/pidns", (int)getpid());
+	live = fork();
+	assert_true(live >= 0);
+	if (live == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	launch_under(parent);
+	make_stale(parent, live);
+	put_in_stale(parent, live, live);
+	sleep_ms(10500);
+	launcher = fork();
+	assert_true(launcher >= 0);
+	if (launcher == 0) {
+		execl("/usr/bin/unshare", "unshare", "--pid", "--fork", "--kill-child", sboxrun,
+		      "--cgroup-parent", parent, "--", "/bin/true", (char *)NULL);
+		_exit(127);
+	}
+	/* A launch takes milliseconds; the old wait was 5 s per hierarchy. */
+	while (waitpid(launcher, &st, WNOHANG) == 0 && waited < 4000) {
+		sleep_ms(50);
+		waited += 50;
+	}
+	if (waited >= 4000) {
+		kill(launcher, SIGKILL);
+		waitpid(launcher, &st, 0);
+	}
+	assert_int_equal(stale_left(parent, live), n_hierarchies());
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	remove_test_parent(parent, live);
+	if (waited >= 4000)
+		fail_msg("the launch in a pid namespace of its own took over 4 s: its sweep waited on a live sandbox's cgroup");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* The sweep's stamps can't hold it off (docs/security.md): a launch
  * trusts a stamp only in a /run/sbox that is root's and not writable by
  * others, owned by root, with one link, naming its own parent.  Each test
@@ -1354,6 +1422,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_parent),
 		cmocka_unit_test(test_taken_name_is_skipped),
 		cmocka_unit_test(test_sweep_reclaims_at_most_every_interval),
+		cmocka_unit_test(test_sweep_from_another_pid_namespace),
 		cmocka_unit_test_setup_teardown(test_sweep_stamp_in_a_writable_dir_is_ignored, stamp_setup, stamp_teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_stamp_not_roots_is_ignored, stamp_setup, stamp_teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_stamp_of_another_parent_is_ignored, stamp_setup, stamp_teardown),
