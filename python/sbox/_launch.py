@@ -74,8 +74,11 @@ def implicit_options(options: Dict[str, Any], prog: _program.Program) -> Dict[st
     binds = list(opts.get("bind", []))
     if prog.shm_dir:
         binds.append("%s:/dev/shm" % prog.shm_dir)
-    binds.append("%s:%s" % (prog.mp_tmp, prog.mp_tmp))
     opts["bind"] = binds
+    # after the read-only binds below, one of which may be its parent
+    # (/tmp, where the script or the cwd is): Managers' and
+    # resource_sharer's sockets go there
+    opts["_late_bind"] = ["%s:%s" % (prog.mp_tmp, prog.mp_tmp)]
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     paths = list(sys.path) + [os.getcwd(), PKG_PARENT]
     if main:

@@ -22,6 +22,10 @@ _TABLE: Dict[str, Tuple[str, str, str]] = {
     "hostname": ("--hostname", "Hostname", "str"),
     "bind": ("--bind", "BindPaths", "list"),
     "ro_bind": ("--ro-bind", "BindReadOnlyPaths", "list"),
+    # sbox's own read-write binds that must land on top of the read-only
+    # ones (mounts go in the order given): the program's multiprocessing
+    # directory under /tmp, when the script or the cwd is in /tmp
+    "_late_bind": ("--bind", "BindPaths", "list"),
     "tmpfs": ("--tmpfs", "TemporaryFileSystem", "list"),
     "env": ("--env", "Environment", "map"),
     "pass_env": ("--pass-env", "PassEnvironment", "list"),

@@ -18,6 +18,7 @@ stdin).  The differences, and why:
 
 import dataclasses
 import io
+import multiprocessing
 import os
 import select
 import signal
@@ -83,9 +84,8 @@ def pickle_process(popen: Any, process_obj: Any, prog: _program.Program) -> byte
     """The preparation data and the process object, as the worker reads
     them (spawn._main); fds go through popen.duplicate_for_child."""
     prep = spawn.get_preparation_data(process_obj._name)
-    # the worker's default context is sbox's (objects it makes are
-    # spawn-safe, and a Process it starts is a sandbox too)
-    prep["start_method"] = "sbox"
+    # the worker's default context is the platform's (context._as_worker)
+    prep["start_method"] = multiprocessing.get_all_start_methods()[0]
     # Managers and resource_sharer put sockets here: shared, bound
     process_obj._config["tempdir"] = prog.mp_tmp
     fp = io.BytesIO()

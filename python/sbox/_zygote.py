@@ -102,7 +102,8 @@ def sandbox_source(opts: Dict[str, Any]) -> Optional[str]:
         return None
     if must:
         if not _answers(path):
-            raise ConnectionError("sbox: sboxd socket %s does not answer" % path)
+            # as the other workers' start() says it (_popen): a SandboxError
+            raise SandboxError("sbox: sboxd socket %s does not answer" % path)
         return path
     return path if os.path.exists(path) and _answers(path) else None
 

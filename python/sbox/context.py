@@ -52,10 +52,25 @@ class SboxProcess(process.BaseProcess):
             return (_rebuild_process, (self.__dict__,))
         return super().__reduce_ex__(protocol)
 
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        _as_worker(self)
+
+
+def _as_worker(p: SboxProcess) -> None:
+    # Unpickled only in its worker, whose _bootstrap() makes the
+    # process's start method the worker's default: the platform's, as a
+    # spawn child's is, since a sandbox can't start another sandbox (no
+    # namespaces under its filter; sboxd refuses clients in other pid
+    # namespaces).  A Pool, torch's DataLoader(num_workers>0) or joblib in
+    # a worker then fork inside the worker's own sandbox.
+    p._start_method = multiprocessing.get_all_start_methods()[0]
+
 
 def _rebuild_process(state: Dict[str, Any]) -> SboxProcess:
     p = SboxProcess.__new__(SboxProcess)
     p.__dict__.update(state)
+    _as_worker(p)
     return p
 
 

@@ -40,6 +40,38 @@ def run_report(ctx, **kw):
     return r, p
 
 
+def test_multiprocessing_inside_a_worker(make_ctx):
+    # A worker's own Pool (torch's DataLoader with workers, joblib) runs in
+    # the worker's sandbox with the platform's start method: it used to be
+    # sbox's, and a sandbox can't start another ("no sboxrun found ... and
+    # no sboxd answering").
+    ctx = make_ctx()
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.nested_pool, args=(q,))
+    p.start()
+    method, squares = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0, p.sandbox_exit
+    assert method == multiprocessing.get_all_start_methods()[0]
+    assert squares == [1, 4, 9]
+
+
+def test_tempdir_writable_from_a_tmp_cwd(make_ctx, monkeypatch):
+    # The parent's cwd is /tmp ("cd /tmp; python3 x.py"): /tmp is bound
+    # read-only into the worker, over the program's multiprocessing
+    # directory below it (Managers' and resource_sharer's sockets, torch's
+    # tensors through a Queue), which must stay writable there.
+    monkeypatch.chdir("/tmp")
+    ctx = make_ctx()
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.write_tempdir, args=(q,))
+    p.start()
+    r = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0, p.sandbox_exit
+    assert r == "written", r
+
+
 def test_worker_is_isolated(make_ctx):
     ctx = make_ctx(hostname="collector-7")
     secret_fd = os.open("/etc/hostname", os.O_RDONLY)
@@ -78,7 +110,8 @@ def test_worker_is_isolated(make_ctx):
     assert r["uid"] == os.getuid(), "a worker runs as its caller (root's as root, no caps)"
     assert r["main"] == "__mp_main__" or r["main"].endswith("__main__")
     assert "torch" not in r["modules"] and "numpy" not in r["modules"]
-    assert r["start_method"] == "sbox"
+    # the platform's, not sbox's: a sandbox can't start another sandbox
+    assert r["start_method"] == multiprocessing.get_all_start_methods()[0]
     assert not any(n for n in r["shm"] if not n.startswith("sem.")), r["shm"]
 
 

@@ -225,6 +225,15 @@ def test_timeout_kills_the_worker(zctx):
     assert time.time() - t0 < 30
 
 
+def test_unanswering_socket_raises_sandbox_error():
+    # As a launched worker's start() does: code that catches SandboxError
+    # caught a zygote's ConnectionError before.
+    ctx = sbox.get_context(socket="/nonexistent-sbox-pytest.sock", preload=[])
+    p = ctx.Process(target=workers.square, args=(1,))
+    with pytest.raises(sbox.SandboxError, match="does not answer"):
+        p.start()
+
+
 def test_unbuildable_sandbox_raises_in_start(zctx):
     if zctx.mode == "fake":
         ctx = zctx(set={"FakeEnterFails": "1"})

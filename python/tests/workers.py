@@ -213,3 +213,27 @@ def getcwd_errno(q):
         q.put(0)
     except OSError as e:
         q.put(e.errno)
+
+
+def nested_pool(q):
+    """A Pool in a worker, as a torch DataLoader(num_workers>0) or joblib
+    makes one: the worker's default start method and the pool's answers."""
+    import multiprocessing
+    with multiprocessing.Pool(2) as pool:
+        squares = pool.map(square, [1, 2, 3])
+    q.put((multiprocessing.get_start_method(), squares))
+
+
+def write_tempdir(q):
+    """A file in multiprocessing's temp dir, where Managers and
+    resource_sharer bind their sockets."""
+    import os
+    from multiprocessing import util
+    path = os.path.join(util.get_temp_dir(), "sbox-test-%d" % os.getpid())
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        os.unlink(path)
+        q.put("written")
+    except OSError as e:
+        q.put(str(e))
