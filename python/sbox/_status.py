@@ -61,7 +61,8 @@ def from_json(d: Dict[str, Any], message: str = "") -> SandboxExit:
         exitcode=code, signal=sig, oom=bool(d.get("oom_killed")), timeout=bool(d.get("timed_out")),
         memory_peak=d.get("memory_peak_bytes"), cpu_user_usec=d.get("cpu_user_usec"),
         cpu_system_usec=d.get("cpu_system_usec"), wall_usec=d.get("wall_usec"),
-        oom_kills=d.get("oom_kills"), outcome="exited", message=message, via="direct")
+        oom_kills=d.get("oom_kills"), outcome="killed" if d.get("timed_out") else "exited", message=message,
+        via="direct")
 
 
 def from_sboxrun_status(status: int, message: str) -> SandboxExit:

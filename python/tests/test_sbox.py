@@ -270,6 +270,7 @@ def test_sandbox_exit_reports_oom(make_ctx):
     ex = p.sandbox_exit
     assert ex.oom, ex
     assert p.exitcode == -signal.SIGKILL
+    assert ex.outcome == "exited", ex  # the kernel's kill, not sbox's
     assert ex.memory_peak is None or ex.memory_peak >= 32 << 20
 
 
@@ -282,6 +283,8 @@ def test_sandbox_exit_reports_timeout(make_ctx):
     assert ex.timeout, ex
     assert p.exitcode == -signal.SIGKILL
     assert ex.cpu_time is None or ex.cpu_time >= 0
+    # the same word direct and through sboxd (direct said "exited")
+    assert ex.outcome == "killed", ex
 
 
 def test_fds_sent_after_start_reach_the_worker(make_ctx):
