@@ -6,6 +6,7 @@
  */
 #include "policy/bounds.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -83,47 +84,73 @@ static bool is_caller(const char *user, const struct sbox_requester *who)
 	return who->user_name && strcmp(user, who->user_name) == 0;
 }
 
-/* The uid or gid a User=/Group= value names (a number, or a name the
- * host's databases resolve); false when it names none. */
-static bool user_id(const char *user, uint32_t *id)
+/* The uid or gid a User=/Group= value names: a number, or a name the
+ * host's databases resolve.  1, 0 when it names none (P1b then refuses the
+ * launch), -1 when the lookup failed (an entry past any buffer, an NSS
+ * error): the caller refuses then, never allows. */
+static int user_id(const char *user, uint32_t *id)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
 	uint64_t v;
 
 	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0) {
 		*id = (uint32_t)v;
-		return true;
+		return 1;
 	}
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return false;
-	*id = res->pw_uid;
-	return true;
+	for (size_t len = 4096; len <= (1u << 24); len *= 4) {
+		struct passwd pw, *res = NULL;
+		char *buf = malloc(len);
+		int r;
+
+		if (!buf)
+			return -1;
+		r = getpwnam_r(user, &pw, buf, len, &res);
+		if (r == 0 && res)
+			*id = res->pw_uid;
+		free(buf);
+		if (r == ERANGE)
+			continue;
+		return r != 0 ? -1 : res ? 1 : 0;
+	}
+	return -1;
 }
 
-static bool group_id(const char *group, uint32_t *id)
+static int group_id(const char *group, uint32_t *id)
 {
-	struct group gr, *res = NULL;
-	char buf[4096];
 	uint64_t v;
 
 	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0) {
 		*id = (uint32_t)v;
-		return true;
+		return 1;
 	}
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return false;
-	*id = res->gr_gid;
-	return true;
+	/* A group with many members (docker, render: the ones that matter)
+	 * has a long entry: grow until it fits. */
+	for (size_t len = 4096; len <= (1u << 24); len *= 4) {
+		struct group gr, *res = NULL;
+		char *buf = malloc(len);
+		int r;
+
+		if (!buf)
+			return -1;
+		r = getgrnam_r(group, &gr, buf, len, &res);
+		if (r == 0 && res)
+			*id = res->gr_gid;
+		free(buf);
+		if (r == ERANGE)
+			continue;
+		return r != 0 ? -1 : res ? 1 : 0;
+	}
+	return -1;
 }
 
-/* The first regular id, UID_MIN or GID_MIN of /etc/login.defs (1000 where
- * it says nothing): below it are the system's accounts and groups. */
-static uint32_t login_min(const char *key)
+/* UID_MIN, UID_MAX, GID_MIN or GID_MAX of /etc/login.defs (1000 and 60000
+ * where it says nothing): the regular accounts' range; below it are the
+ * system's, above it the system's dynamic ones (systemd's DynamicUser=,
+ * 61184-65519). */
+static uint32_t login_def(const char *key, uint32_t dflt)
 {
 	FILE *f = fopen("/etc/login.defs", "re");
 	char line[256];
-	uint32_t min = 1000;
+	uint32_t val = dflt;
 	size_t kl = strlen(key);
 
 	while (f && fgets(line, sizeof(line), f)) {
@@ -133,11 +160,11 @@ static uint32_t login_min(const char *key)
 
 		if (strncmp(l, key, kl) == 0 && (l[kl] == ' ' || l[kl] == '\t') &&
 		    sscanf(l + kl, "%31s", num) == 1 && sbox_parse_uint(num, 1, UINT32_MAX, &v) == 0)
-			min = (uint32_t)v;
+			val = (uint32_t)v;
 	}
 	if (f)
 		fclose(f);
-	return min;
+	return val;
 }
 
 #define NOBODY_ID 65534
@@ -156,20 +183,24 @@ static bool caller_in_group(const struct sbox_requester *who, uint32_t gid)
  * one, nogroup, or a system group the client is in itself.  0, or -1
  * naming the directive. */
 static int check_switch_group(const char *directive, const char *group, uint32_t gid_min,
-			      const struct sbox_requester *who, const struct sbox_bounds *b,
-			      struct sbox_err *err)
+			      uint32_t gid_max, const struct sbox_requester *who,
+			      const struct sbox_bounds *b, struct sbox_err *err)
 {
 	uint32_t gid;
+	int r = group_id(group, &gid);
 
-	if (!group_id(group, &gid))
+	if (r == 0)
 		return 0;   /* P1b says there is no such group */
+	if (r < 0)
+		return sbox_fail(err, 0, "%s=%s: looking the group up failed, so it can't be checked against AllowUserSwitch= (%s)",
+				 directive, group, file_of(b));
 	if (gid == 0)
 		return sbox_fail(err, 0, "%s=%s is root's group: AllowUserSwitch= never lets a client other than root choose it (%s)",
 				 directive, group, file_of(b));
-	if (gid >= gid_min || gid == NOBODY_ID || caller_in_group(who, gid))
+	if ((gid >= gid_min && gid <= gid_max) || gid == NOBODY_ID || caller_in_group(who, gid))
 		return 0;
-	return sbox_fail(err, 0, "%s=%s is a system group (gid %u, below %u): AllowUserSwitch= lets a client choose one only if it is in it itself (%s)",
-			 directive, group, (unsigned)gid, (unsigned)gid_min, file_of(b));
+	return sbox_fail(err, 0, "%s=%s is a system group (gid %u, outside %u-%u): AllowUserSwitch= lets a client choose one only if it is in it itself (%s)",
+			 directive, group, (unsigned)gid, (unsigned)gid_min, (unsigned)gid_max, file_of(b));
 }
 
 /* AllowUserSwitch= lets a client run its worker as another user, never as
@@ -183,23 +214,28 @@ static int check_switch_group(const char *directive, const char *group, uint32_t
 static int check_switch(const struct sbox_policy *p, const struct sbox_requester *who,
 			const struct sbox_bounds *b, struct sbox_err *err)
 {
-	uint32_t gid_min = login_min("GID_MIN"), uid;
+	uint32_t gid_min = login_def("GID_MIN", 1000), gid_max = login_def("GID_MAX", 60000), uid;
+	int r = p->sec.user ? user_id(p->sec.user, &uid) : 0;
 
-	if (p->sec.user && user_id(p->sec.user, &uid)) {
-		uint32_t uid_min = login_min("UID_MIN");
+	if (r < 0)
+		return sbox_fail(err, 0, "User=%s: looking the account up failed, so it can't be checked against AllowUserSwitch= (%s)",
+				 p->sec.user, file_of(b));
+	if (r > 0) {
+		uint32_t uid_min = login_def("UID_MIN", 1000), uid_max = login_def("UID_MAX", 60000);
 
 		if (uid == 0)
 			return sbox_fail(err, 0, "User=%s is root: AllowUserSwitch= never lets a client other than root run a worker as root (%s)",
 					 p->sec.user, file_of(b));
-		if (uid < uid_min && uid != NOBODY_ID && uid != who->uid)
-			return sbox_fail(err, 0, "User=%s is a system account (uid %u, below %u): AllowUserSwitch= lets a client run workers as regular accounts and nobody only (%s)",
-					 p->sec.user, (unsigned)uid, (unsigned)uid_min, file_of(b));
+		if ((uid < uid_min || uid > uid_max) && uid != NOBODY_ID && uid != who->uid)
+			return sbox_fail(err, 0, "User=%s is a system account (uid %u, outside %u-%u): AllowUserSwitch= lets a client run workers as regular accounts and nobody only (%s)",
+					 p->sec.user, (unsigned)uid, (unsigned)uid_min, (unsigned)uid_max,
+					 file_of(b));
 	}
-	if (p->sec.group && check_switch_group("Group", p->sec.group, gid_min, who, b, err) < 0)
+	if (p->sec.group && check_switch_group("Group", p->sec.group, gid_min, gid_max, who, b, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->sec.supp_groups.n; i++)
-		if (check_switch_group("SupplementaryGroups", p->sec.supp_groups.v[i], gid_min, who, b,
-				       err) < 0)
+		if (check_switch_group("SupplementaryGroups", p->sec.supp_groups.v[i], gid_min, gid_max,
+				       who, b, err) < 0)
 			return -1;
 	return 0;
 }

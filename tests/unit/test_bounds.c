@@ -14,7 +14,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "policy/directives.h"
 #include "policy/parse.h"
@@ -207,6 +212,64 @@ static void test_defaults_section(void **state)
 	site_refused("[Defaults]\nMemoryMax=lots\n", "MemoryMax=lots");
 }
 
+/* In a child with its own mount namespace, /etc/group bound over by the
+ * test's: a system group (gid 995) whose entry, with 2000 members, is
+ * longer than a 4 KiB lookup buffer.  Its name must be refused as its
+ * number is (a hostile review: ERANGE read as "no such group" let it
+ * through, and the worker's own lookup, which grows its buffer, granted
+ * it). */
+static int big_group_check(const char *group_file)
+{
+	struct sbox_site s;
+	struct sbox_policy p;
+	struct sbox_bounds_ctx c = ctx();
+	int r;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
+		return 10;
+	if (mount(group_file, "/etc/group", "none", MS_BIND, NULL) < 0)
+		return 11;
+	load_site(&s, "[Bounds]\nAllowUserSwitch=yes\n");
+	policy_of(&p, "[Sandbox]\nSupplementaryGroups=sboxbigsys\n");
+	memset(&err, 0, sizeof(err));
+	r = sbox_bounds_check_policy(&s.daemon.bounds, &p, &alice, &c, &err);
+	sbox_policy_free(&p);
+	sbox_site_free(&s);
+	if (r != -1 || !strstr(err.msg, "SupplementaryGroups=sboxbigsys is a system group (gid 995"))
+		return fprintf(stderr, "got %d: %s\n", r, err.msg), 12;
+	return 0;
+}
+
+static void test_long_group_entry(void **state)
+{
+	char dir[] = "/var/tmp/sbox-bounds.XXXXXX", path[64];
+	FILE *f;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/group", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "root:x:0:\nsboxbigsys:x:995:");
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "%smember%04d", i ? "," : "", i);
+	fprintf(f, "\n");
+	assert_int_equal(fclose(f), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(big_group_check(path));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	unlink(path);
+	rmdir(dir);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_network_identity_privileges(void **state)
 {
 	struct sbox_site s;
@@ -246,14 +309,18 @@ static void test_network_identity_privileges(void **state)
 	 * /etc/shadow through the read-only root).  gid 42 is shadow's
 	 * number on Debian; by number, so that the test needs no group. */
 	check(&s, "[Sandbox]\nSupplementaryGroups=42\n",
-	      "SupplementaryGroups=42 is a system group (gid 42, below 1000): AllowUserSwitch= lets a client choose one only if it is in it itself");
-	check(&s, "[Sandbox]\nGroup=6\n", "Group=6 is a system group (gid 6, below 1000)");
+	      "SupplementaryGroups=42 is a system group (gid 42, outside 1000-60000): AllowUserSwitch= lets a client choose one only if it is in it itself");
+	check(&s, "[Sandbox]\nGroup=6\n", "Group=6 is a system group (gid 6, outside 1000-60000)");
 	check(&s, "[Sandbox]\nUser=1\n",
-	      "User=1 is a system account (uid 1, below 1000): AllowUserSwitch= lets a client run workers as regular accounts and nobody only");
+	      "User=1 is a system account (uid 1, outside 1000-60000): AllowUserSwitch= lets a client run workers as regular accounts and nobody only");
 	/* Its own groups (alice is in 50), regular ones, nobody and
 	 * nogroup stay the client's to choose. */
 	check(&s, "[Sandbox]\nUser=2000\nGroup=50\nSupplementaryGroups=1001 3000 65534\n", NULL);
 	check(&s, "[Sandbox]\nUser=65534\nGroup=65534\n", NULL);
+	/* Above UID_MAX: the system's dynamic accounts (systemd's
+	 * DynamicUser= services, 61184-65519). */
+	check(&s, "[Sandbox]\nUser=61184\n", "User=61184 is a system account (uid 61184, outside 1000-60000)");
+	check(&s, "[Sandbox]\nGroup=61184\n", "Group=61184 is a system group");
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW\n", NULL);
 	check(&s, "[Sandbox]\nAmbientCapabilities=CAP_NET_RAW CAP_SYS_ADMIN\n",
 	      "AmbientCapabilities=CAP_SYS_ADMIN is past");
@@ -376,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_section),
 		cmocka_unit_test(test_defaults_section),
 		cmocka_unit_test(test_network_identity_privileges),
+		cmocka_unit_test(test_long_group_entry),
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_binds_and_gpus),
 	};
