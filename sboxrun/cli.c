@@ -146,6 +146,19 @@ static int parse_pass_fd(struct sbox_cli *cli, const char *arg, struct sbox_err 
 	return 0;
 }
 
+/* "--stats=1": a long option that takes no argument, given one. */
+static bool takes_no_argument(const struct option *opts, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) != 0 || arg[n] != '=')
+		return false;
+	for (; opts->name; opts++)
+		if (strlen(opts->name) == n - 2 && strncmp(opts->name, arg + 2, n - 2) == 0)
+			return opts->has_arg == no_argument;
+	return false;
+}
+
 int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_policy *p,
 		   struct sbox_err *err)
 {
@@ -245,7 +258,11 @@ int sbox_cli_parse(int argc, char **argv, struct sbox_cli *cli, struct sbox_poli
 		case '?':
 			if (optopt > 0 && optopt < 0x80 && strncmp(argv[optind - 1], "--", 2) != 0)
 				return sbox_fail(err, 0, "unknown option '-%c' (see --help)", optopt);
-			return sbox_fail(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
+			if (takes_no_argument(opts, argv[optind - 1]))
+				return sbox_fail(err, 0, "option '%.*s' takes no argument (see --help)",
+						 (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			return sbox_fail(err, 0, "unknown or ambiguous option '%s' (see --help)",
+					 argv[optind - 1]);
 		case ':':
 			return sbox_fail(err, 0, "option '%s' needs an argument (see --help)", argv[optind - 1]);
 		default:

@@ -389,8 +389,10 @@ static int answer_without_sandbox(struct sbox_cli *cli, struct sbox_policy *p,
 		return fflush(stdout) == 0 ? 0 : EXIT_SBOX_FAILED;
 	}
 	/* Before anything runs: a status that could never be written
-	 * would let the worker run unaccounted for. */
-	if (cli->json_status && (cli->json_status_fd = sbox_end_open_json(cli->json_status, &err)) < 0)
+	 * would let the worker run unaccounted for.  Not for what reports no
+	 * end here (--detach, --jobs, --leases): no file is made for them. */
+	if (cli->json_status && !cli->detach && !cli->jobs && !cli->leases &&
+	    (cli->json_status_fd = sbox_end_open_json(cli->json_status, &err)) < 0)
 		return die(&err);
 	return CARRY_ON;
 }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,9 +145,12 @@ int sbox_end_open_json(const char *path, struct sbox_err *err)
 
 int sbox_end_write_json(const struct sbox_end *e, int fd, const char *path, struct sbox_err *err)
 {
+	struct stat st;
 	FILE *f;
 
-	if (ftruncate(fd, 0) < 0) {
+	/* A regular file is replaced; a pipe or a terminal (/dev/stdout) is
+	 * written to, as when it was opened with O_TRUNC at the end. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) {
 		int x = errno;
 
 		close(fd);

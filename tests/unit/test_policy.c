@@ -643,7 +643,10 @@ static void test_flag_errors(void **state)
 	assert_non_null(strstr(err.msg, "--umask banana"));
 	sbox_policy_free(&p);
 	assert_int_equal(cli(&c, &p, &err, "--no-such-flag", "true", NULL), -1);
-	assert_non_null(strstr(err.msg, "unknown option '--no-such-flag'"));
+	assert_non_null(strstr(err.msg, "unknown or ambiguous option '--no-such-flag'"));
+	sbox_policy_free(&p);
+	assert_int_equal(cli(&c, &p, &err, "--stats=1", "true", NULL), -1);
+	assert_string_equal(err.msg, "option '--stats' takes no argument (see --help)");
 	sbox_policy_free(&p);
 	assert_int_equal(cli(&c, &p, &err, "--set", "novalue", "true", NULL), -1);
 	assert_non_null(strstr(err.msg, "expected NAME=VALUE"));
