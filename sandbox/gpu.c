@@ -11,7 +11,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +429,18 @@ void sbox_gpu_inventory_free(struct sbox_gpu_inventory *inv)
 	memset(inv, 0, sizeof(*inv));
 }
 
+/* As the path reads, or as it resolves (//tmp/x, /./tmp/x, a link to
+ * /tmp/x): init binds nodes by the host's path, which then resolves
+ * under its staging tmpfs. */
+static bool dev_root_below_staging(const char *dev_root)
+{
+	char real[PATH_MAX];
+
+	if (sbox_path_below(dev_root, SBOX_STAGING_DIR))
+		return true;
+	return realpath(dev_root, real) && sbox_path_below(real, SBOX_STAGING_DIR);
+}
+
 int sbox_gpu_inventory_load(struct sbox_gpu_inventory *inv, const struct sbox_site *site,
 			    struct sbox_err *err)
 {
@@ -442,7 +456,7 @@ int sbox_gpu_inventory_load(struct sbox_gpu_inventory *inv, const struct sbox_si
 	 * its staging tmpfs over SBOX_STAGING_DIR: nodes below it can't be
 	 * reached then, and every launch would fail where --check=host and
 	 * --list-gpus said yes. */
-	if (sbox_path_below(inv->dev_root, SBOX_STAGING_DIR)) {
+	if (dev_root_below_staging(inv->dev_root)) {
 		sbox_fail(err, EINVAL, "DevRoot=%s is below %s, where a sandbox's init assembles its root and so can't bind nodes from; keep the nodes elsewhere (/var/lib/sbox/dev, say)",
 			  inv->dev_root, SBOX_STAGING_DIR);
 		goto fail;

@@ -202,6 +202,11 @@ static void test_dev_root_below_staging(void **state)
 	if (!strstr(err.msg, "DevRoot=/tmp/curated/dev is below /tmp"))
 		fail_msg("'%s'", err.msg);
 	sbox_site_free(&s);
+	/* Nor as it resolves: //tmp/x and /./tmp/x read otherwise. */
+	sbox_site_init(&s);
+	assert_int_equal(sbox_site_load_string(&s, "[GPUs]\nDevRoot=//tmp\n", "t", &err), 0);
+	assert_int_equal(sbox_gpu_inventory_load(&inv, &s, &err), -1);
+	sbox_site_free(&s);
 	/* /tmpfoo is not below /tmp. */
 	sbox_site_init(&s);
 	assert_int_equal(sbox_site_load_string(&s, "[GPUs]\nDevRoot=/tmpfoo\n", "t", &err), 0);
