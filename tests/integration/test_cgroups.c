@@ -314,6 +314,12 @@ static void test_memory_max_oom_reported(void **state)
 	assert_int_equal(strchr(json, '\n') - json + 1, (long)strlen(json));
 	free(json);
 	run_result_free(&r);
+	/* A pipe is written to, not truncated (/dev/stdout: run_sbox's
+	 * stdout is one). */
+	run_sbox(&r, NULL, "--json-status", "/dev/stdout", probe_path(), "exit", "4", NULL);
+	assert_exit(&r, 4);
+	assert_non_null(strstr(r.out, "{\"exit_code\":4,"));
+	run_result_free(&r);
 	rm_file_and_dir(js);
 }
 
