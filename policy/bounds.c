@@ -84,60 +84,57 @@ static bool is_caller(const char *user, const struct sbox_requester *who)
 	return who->user_name && strcmp(user, who->user_name) == 0;
 }
 
-/* The uid or gid a User=/Group= value names: a number, or a name the
- * host's databases resolve.  1, 0 when it names none (P1b then refuses the
- * launch), -1 when the lookup failed (an entry past any buffer, an NSS
- * error): the caller refuses then, never allows. */
-static int user_id(const char *user, uint32_t *id)
+static int passwd_entry(const char *name, char *buf, size_t len, uint32_t *id, bool *found)
 {
-	uint64_t v;
+	struct passwd pw, *res = NULL;
+	int r = getpwnam_r(name, &pw, buf, len, &res);
 
-	if (sbox_parse_uint(user, 0, UINT32_MAX, &v) == 0) {
-		*id = (uint32_t)v;
-		return 1;
+	if (r == 0 && res) {
+		*id = res->pw_uid;
+		*found = true;
 	}
-	for (size_t len = 4096; len <= (1u << 24); len *= 4) {
-		struct passwd pw, *res = NULL;
-		char *buf = malloc(len);
-		int r;
-
-		if (!buf)
-			return -1;
-		r = getpwnam_r(user, &pw, buf, len, &res);
-		if (r == 0 && res)
-			*id = res->pw_uid;
-		free(buf);
-		if (r == ERANGE)
-			continue;
-		return r != 0 ? -1 : res ? 1 : 0;
-	}
-	return -1;
+	return r;
 }
 
-static int group_id(const char *group, uint32_t *id)
+static int group_entry(const char *name, char *buf, size_t len, uint32_t *id, bool *found)
+{
+	struct group gr, *res = NULL;
+	int r = getgrnam_r(name, &gr, buf, len, &res);
+
+	if (r == 0 && res) {
+		*id = res->gr_gid;
+		*found = true;
+	}
+	return r;
+}
+
+/* The uid or gid a User=/Group= value names: a number, or a name the
+ * host's database (entry()) resolves, with a buffer grown until the entry
+ * fits (a group with many members, docker or render, the ones that
+ * matter, has a long one).  1, 0 when it names none (P1b then refuses the
+ * launch), -1 when the lookup failed (an NSS error): the caller refuses
+ * then, never allows. */
+static int name_id(const char *name, int (*entry)(const char *, char *, size_t, uint32_t *, bool *),
+		   uint32_t *id)
 {
 	uint64_t v;
 
-	if (sbox_parse_uint(group, 0, UINT32_MAX, &v) == 0) {
+	if (sbox_parse_uint(name, 0, UINT32_MAX, &v) == 0) {
 		*id = (uint32_t)v;
 		return 1;
 	}
-	/* A group with many members (docker, render: the ones that matter)
-	 * has a long entry: grow until it fits. */
 	for (size_t len = 4096; len <= (1u << 24); len *= 4) {
-		struct group gr, *res = NULL;
 		char *buf = malloc(len);
+		bool found = false;
 		int r;
 
 		if (!buf)
 			return -1;
-		r = getgrnam_r(group, &gr, buf, len, &res);
-		if (r == 0 && res)
-			*id = res->gr_gid;
+		r = entry(name, buf, len, id, &found);
 		free(buf);
 		if (r == ERANGE)
 			continue;
-		return r != 0 ? -1 : res ? 1 : 0;
+		return r != 0 ? -1 : found;
 	}
 	return -1;
 }
@@ -187,7 +184,7 @@ static int check_switch_group(const char *directive, const char *group, uint32_t
 			      const struct sbox_bounds *b, struct sbox_err *err)
 {
 	uint32_t gid;
-	int r = group_id(group, &gid);
+	int r = name_id(group, group_entry, &gid);
 
 	if (r == 0)
 		return 0;   /* P1b says there is no such group */
@@ -215,7 +212,7 @@ static int check_switch(const struct sbox_policy *p, const struct sbox_requester
 			const struct sbox_bounds *b, struct sbox_err *err)
 {
 	uint32_t gid_min = login_def("GID_MIN", 1000), gid_max = login_def("GID_MAX", 60000), uid;
-	int r = p->sec.user ? user_id(p->sec.user, &uid) : 0;
+	int r = p->sec.user ? name_id(p->sec.user, passwd_entry, &uid) : 0;
 
 	if (r < 0)
 		return sbox_fail(err, 0, "User=%s: looking the account up failed, so it can't be checked against AllowUserSwitch= (%s)",

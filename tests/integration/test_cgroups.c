@@ -982,6 +982,24 @@ static void test_taken_name_is_skipped(void **state)
 	remove_test_parent(parent, pid);
 }
 
+/* A child of ours that lives until killed (or we die), as a live
+ * launcher, and a stale-looking cgroup named for it under parent, which
+ * sbox makes its way first (v1 cpuset: clone_children). */
+static pid_t live_launcher_with_stale(const char *parent)
+{
+	pid_t live = fork();
+
+	assert_true(live >= 0);
+	if (live == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	launch_under(parent);
+	make_stale(parent, live);
+	return live;
+}
+
 static void test_sweep_reclaims_at_most_every_interval(void **state)
 {
 	char parent[64];
@@ -991,17 +1009,8 @@ static void test_sweep_reclaims_at_most_every_interval(void **state)
 	(void)state;
 	NEED_ROOT();
 	snprintf(parent, sizeof(parent), "/sbox-test-%d/sweep", (int)getpid());
-	live = fork();
-	assert_true(live >= 0);
-	if (live == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	/* sbox makes the parent its way (v1 cpuset: clone_children). */
-	launch_under(parent);
+	live = live_launcher_with_stale(parent);
 	make_stale(parent, NO_SUCH_PID);
-	make_stale(parent, live);
 	sleep_ms(10500);
 	/* Old enough: the dead launcher's goes, the live one's stays. */
 	launch_under(parent);
@@ -1052,15 +1061,7 @@ static void test_sweep_from_another_pid_namespace(void **state)
 	(void)state;
 	NEED_ROOT();
 	snprintf(parent, sizeof(parent), "/sbox-test-%d/pidns", (int)getpid());
-	live = fork();
-	assert_true(live >= 0);
-	if (live == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	launch_under(parent);
-	make_stale(parent, live);
+	live = live_launcher_with_stale(parent);
 	put_in_stale(parent, live, live);
 	sleep_ms(10500);
 	launcher = fork();
