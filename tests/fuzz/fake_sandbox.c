@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -472,6 +473,14 @@ void sbox_host_probe(struct sbox_host *h)
 {
 	h->mem_total = 16ULL << 30;
 	h->tasks_total = 4194304;
+}
+
+/* Fixed, as the probe's: a fuzzed request's Limit*= meets the same
+ * ceiling on every run (NOFILE 1024, the rest infinity). */
+void sbox_host_hard_limits(uint64_t *hard)
+{
+	for (int r = 0; r < SBOX_RLIMIT_COUNT; r++)
+		hard[r] = r == RLIMIT_NOFILE ? 1024 : UINT64_MAX;
 }
 
 /* The pool of prepared sandboxes (sboxd/pool.c): the fake never prepares
