@@ -378,10 +378,15 @@ static int check_resources(const struct sbox_bounds *b, const struct sbox_policy
 				return past(err, b, "AllowedCPUs", r->allowed_cpus, list);
 	}
 	/* The cgroup a sandbox goes into is the site's to choose: a client
-	 * could otherwise leave its own limits, or join another's. */
-	if (r->cgroup_parent)
-		return sbox_fail(err, 0, "CgroupParent=%s: only root may choose the cgroup through sboxd (%s)",
-				 r->cgroup_parent, file_of(b));
+	 * could otherwise leave its own limits, or join another's, or, by
+	 * clearing the site's [Defaults] value, leave the site's own parent
+	 * (and the limits it puts on all jobs). */
+	if (r->cgroup_parent && ctx->cgroup_parent && strcmp(r->cgroup_parent, ctx->cgroup_parent) == 0)
+		return 0;
+	if (r->cgroup_parent || ctx->cgroup_parent)
+		return sbox_fail(err, 0, "CgroupParent=%s: only root may choose the cgroup through sboxd%s%s (%s)",
+				 r->cgroup_parent ? r->cgroup_parent : "", ctx->cgroup_parent ? "; the site's is " : "",
+				 ctx->cgroup_parent ? ctx->cgroup_parent : "", file_of(b));
 	return 0;
 }
 

@@ -83,6 +83,9 @@ struct sbox_bounds_ctx {
 	 * the same percentages against. */
 	uint64_t mem_total;                 /* bytes, for MemoryMax=N% */
 	uint64_t tasks_total;               /* tasks, for TasksMax=N% */
+	/* The site's [Defaults] CgroupParent= (NULL: none), the only one a
+	 * client's policy may hold: the cgroup is the site's to choose. */
+	const char *cgroup_parent;
 };
 
 /* Everything in the policy itself: network mode, identity, capabilities,

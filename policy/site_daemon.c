@@ -60,6 +60,7 @@ void sbox_site_daemon_free(struct sbox_site_daemon *d)
 		free(d->refuse_cgroups[i]);
 	free(d->refuse_cgroups);
 	free(d->defaults);
+	free(d->defaults_cgroup_parent);
 	for (size_t i = 0; i < d->n_pool_shapes; i++)
 		free(d->pool_shapes[i].policy_file);
 	free(d->pool_shapes);
@@ -644,6 +645,10 @@ int sbox_site_defaults_add(struct sbox_site *s, const char *key, const char *val
 	/* Checked now, with the same setter a job's line goes through. */
 	sbox_policy_init(&scratch);
 	r = sbox_policy_set(&scratch, key, value, err);
+	if (r == 0 && strcmp(key, "CgroupParent") == 0) {
+		free(d->defaults_cgroup_parent);
+		d->defaults_cgroup_parent = sbox_steal_ptr(scratch.res.cgroup_parent);
+	}
 	sbox_policy_free(&scratch);
 	if (r < 0)
 		return -1;

@@ -81,6 +81,9 @@ struct sbox_site_daemon {
 	/* [Defaults]: "[Sandbox]\nName=value\n..." */
 	char *defaults;
 	size_t defaults_len;
+	/* [Defaults]' CgroupParent=, as set (NULL: none): the one parent a
+	 * client's policy may end up with (policy/bounds.c). */
+	char *defaults_cgroup_parent;
 };
 
 void sbox_site_daemon_init(struct sbox_site_daemon *d);

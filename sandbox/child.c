@@ -206,11 +206,12 @@ int sbox_child_signal(struct sbox_child *c, int sig, struct sbox_err *err)
 		 * namespace goes down. */
 		if (c->cgroup)
 			sbox_cgroup_kill(c->cgroup, NULL);
-		if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0) == 0)
+		if ((c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0) == 0) ||
+		    /* An adopted init's pid may be another process's by now. */
+		    (!c->reaped && !c->adopted && kill(c->pid, SIGKILL) == 0)) {
+			c->killed = true;
 			return 0;
-		/* An adopted init's pid may be another process's by now. */
-		if (!c->reaped && !c->adopted && kill(c->pid, SIGKILL) == 0)
-			return 0;
+		}
 		return sbox_fail(err, errno, "killing the sandbox (pid %d)", (int)c->pid);
 	}
 	if (c->placed) {
@@ -253,9 +254,10 @@ static pid_t wait_init(struct sbox_child *c, int *status)
 int sbox_child_reap(struct sbox_child *c, int *status, struct sbox_err *err)
 {
 	/* An adopted init was reparented: whoever reaps it is not us.  Its
-	 * pidfd said it ended; the events say how. */
+	 * pidfd said it ended; the events say how, or our own SIGKILL does
+	 * (sboxd's: a timeout, a client's signal, a client gone). */
 	if (c->adopted) {
-		*status = -1;
+		*status = c->killed ? SIGKILL : -1;
 		c->reaped = true;
 		return 0;
 	}

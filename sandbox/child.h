@@ -47,6 +47,9 @@ struct sbox_child {
 	/* Rebuilt by a successor daemon (sbox_child_adopt()): init was
 	 * reparented, so it is not ours to reap. */
 	bool adopted;
+	/* sbox_child_signal(SIGKILL) delivered: how an adopted init ended
+	 * is then known (sboxd killed it), though it is not ours to reap. */
+	bool killed;
 	/* A zygote's worker placed by sboxd (sbox_zygote_place_peer()): pid
 	 * is that process, no init stands between; signals go to it by its
 	 * pidfd. */

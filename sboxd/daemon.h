@@ -246,6 +246,8 @@ void job_set_deadline(struct sboxd *d, uint64_t *field, uint64_t when);
 /* Try the queued launches again (a GPU came free, or sboxd recovered
  * queued ones); a launch refused now ends as a set-up failure. */
 void jobs_retry_queued(struct sboxd *d);
+/* uid's ended records past MaxEndedJobsPerUser=, oldest first, dropped. */
+void jobs_trim_ended(struct sboxd *d, uid_t uid);
 void jobs_stop(struct sboxd *d);
 /* The teardown threads finished ends (W_TEARDOWN): free those children,
  * give back what they held.  _finish: at the end, wait (bounded) for the

@@ -226,25 +226,31 @@ static void decide_outcome(struct job *j, int init_status)
 
 /* Ended records kept for a WAIT cost memory here and in the keeper until
  * someone asks: a user who detaches and never waits would grow them
- * without bound.  Past MaxEndedJobsPerUser=, the user's oldest go. */
-static void trim_ended(struct sboxd *d, uid_t uid)
+ * without bound.  Past MaxEndedJobsPerUser=, the user's oldest go, as
+ * many as it takes: a successor started with a lower cap recovers more
+ * than it keeps. */
+void jobs_trim_ended(struct sboxd *d, uid_t uid)
 {
-	unsigned cap = d->site.daemon.max_ended_per_user, n = 0;
-	struct job *oldest = NULL;
+	unsigned cap = d->site.daemon.max_ended_per_user;
 
 	if (uid == 0 || cap == 0)
 		return;
-	for (struct job *j = d->jobs; j; j = j->next)
-		if (!j->dead && j->uid == uid && j->state == SBOX_JOB_ENDED) {
-			n++;
-			if (!oldest || j->id < oldest->id)
-				oldest = j;
-		}
-	if (n <= cap)
-		return;
-	sboxd_log("job %llu of uid %u: its end was never asked for; dropped (MaxEndedJobsPerUser=%u)",
-		  (unsigned long long)oldest->id, (unsigned)uid, cap);
-	job_forget(d, oldest);
+	for (;;) {
+		struct job *oldest = NULL;
+		unsigned n = 0;
+
+		for (struct job *j = d->jobs; j; j = j->next)
+			if (!j->dead && j->uid == uid && j->state == SBOX_JOB_ENDED) {
+				n++;
+				if (!oldest || j->id < oldest->id)
+					oldest = j;
+			}
+		if (n <= cap)
+			return;
+		sboxd_log("job %llu of uid %u: its end was never asked for; dropped (MaxEndedJobsPerUser=%u)",
+			  (unsigned long long)oldest->id, (unsigned)uid, cap);
+		job_forget(d, oldest);
+	}
 }
 
 /* An end finished (by a teardown thread, or in place): a netns judged
@@ -390,7 +396,7 @@ static void finalize(struct sboxd *d, struct job *j)
 		job_forget(d, j);
 	} else {
 		keeper_put(d, j);
-		trim_ended(d, j->uid);
+		jobs_trim_ended(d, j->uid);
 	}
 	if (!held && leases_release(d, j))
 		jobs_retry_queued(d);

@@ -283,10 +283,11 @@ static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
 	return 0;
 }
 
-static void bounds_ctx(struct sbox_bounds_ctx *ctx, size_t n_gpus)
+static void bounds_ctx(const struct sboxd *d, struct sbox_bounds_ctx *ctx, size_t n_gpus)
 {
 	struct sbox_host host;
 
+	ctx->cgroup_parent = d->site.daemon.defaults_cgroup_parent;
 	sbox_host_hard_limits(ctx->hard);
 	ctx->n_gpus = n_gpus;
 	/* The totals the sandbox's cgroup will resolve N% against. */
@@ -495,7 +496,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		refuse(r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
 		goto out;
 	}
-	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p.devices.gpus.n);
+	bounds_ctx(d, &ctx, m->gpu_count ? m->gpu_count : p.devices.gpus.n);
 	if (check_bounds(d, &p, who, &ctx, &r->err) < 0) {
 		refuse(r, SBOX_E_BOUND);
 		goto out;
@@ -724,7 +725,7 @@ static bool still_waits(struct sboxd *d, const struct queued_launch *q)
 
 	if (build_policy(d, &q->msg, &p, &r) == 0 &&
 	    leases_choose(d, &q->who, &p, q->msg.gpu_count, idx, &n, &r.err) == 1) {
-		bounds_ctx(&ctx, q->msg.gpu_count ? q->msg.gpu_count : p.devices.gpus.n);
+		bounds_ctx(d, &ctx, q->msg.gpu_count ? q->msg.gpu_count : p.devices.gpus.n);
 		waits = check_bounds(d, &p, &q->who, &ctx, &r.err) == 0;
 	}
 	sbox_policy_free(&p);
@@ -807,7 +808,7 @@ int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
 		refuse(&r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
 		goto fail;
 	}
-	bounds_ctx(&ctx, m->gpu_count ? m->gpu_count : p->devices.gpus.n);
+	bounds_ctx(d, &ctx, m->gpu_count ? m->gpu_count : p->devices.gpus.n);
 	if (check_bounds(d, p, who, &ctx, &r.err) < 0) {
 		refuse(&r, SBOX_E_BOUND);
 		goto fail;

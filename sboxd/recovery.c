@@ -804,5 +804,10 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 	}
 	if (n)
 		sboxd_log("%u job%s recovered from the keeper", n, n == 1 ? "" : "s");
+	/* Ended records past this sboxd's MaxEndedJobsPerUser= (its
+	 * predecessor's may have been higher). */
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (!j->dead && j->state == SBOX_JOB_ENDED)
+			jobs_trim_ended(d, j->uid);
 	return 0;
 }

@@ -16,7 +16,9 @@
 /* "MemoryMax=64M", or what else bounded the memory. */
 static void memory_limit_text(const struct sbox_policy *p, char *buf, size_t len)
 {
-	if (p->res.memory_max.set && p->res.memory_max.value != SBOX_INFINITY)
+	if (!p)
+		snprintf(buf, len, "its MemoryMax=");
+	else if (p->res.memory_max.set && p->res.memory_max.value != SBOX_INFINITY)
 		sbox_limit_text("MemoryMax", &p->res.memory_max, true, buf, len);
 	else if (p->res.memory_swap_max.set)
 		sbox_limit_text("MemorySwapMax", &p->res.memory_swap_max, true, buf, len);
@@ -44,8 +46,12 @@ int sbox_end_judge(struct sbox_end *e, const struct sbox_policy *p, int worker_s
 	else if (worker_status < 0 && init_status >= 0 && WIFSIGNALED(init_status))
 		e->signal = WTERMSIG(init_status);
 	if (e->timed_out) {
-		sbox_format_timespan(p->res.runtime_max_usec, text, sizeof(text));
-		fprintf(msg, "sboxrun: worker killed: timeout (RuntimeMaxSec=%s)\n", text);
+		if (p) {
+			sbox_format_timespan(p->res.runtime_max_usec, text, sizeof(text));
+			fprintf(msg, "sboxrun: worker killed: timeout (RuntimeMaxSec=%s)\n", text);
+		} else {
+			fprintf(msg, "sboxrun: worker killed: timeout (its RuntimeMaxSec=)\n");
+		}
 		return EXIT_TIMEOUT;
 	}
 	ooms = e->have_stats && (e->stats.have & SBOX_STAT_OOM) ? e->stats.oom_kills : 0;

@@ -35,7 +35,9 @@ struct sbox_end {
 int sbox_end_explain(struct sbox_end *e, struct sbox_child *child, const struct sbox_policy *p,
 		     int worker_status, int init_status, FILE *msg);
 /* The same judgement from figures already in e (have_stats, stats,
- * timed_out), as sboxd reports them to sboxrun in client mode. */
+ * timed_out), as sboxd reports them to sboxrun in client mode.  p NULL:
+ * the job's policy is not known here (--attach), and the words name
+ * no value. */
 int sbox_end_judge(struct sbox_end *e, const struct sbox_policy *p, int worker_status,
 		   int init_status, FILE *msg);
 

@@ -182,6 +182,13 @@ static int report_exit(const struct run *run, const struct sbox_job_exit *ex, co
 		break;
 	case SBOX_END_LOST:
 	default:
+		/* sboxd's timeout ended it (a predecessor's, before a
+		 * restart, whose report was lost with it): a timeout all the
+		 * same, 124. */
+		if (ex->timeout) {
+			is = SIGKILL;
+			break;
+		}
 		fprintf(stderr, "sboxrun: %s\n", ex->message);
 		return EXIT_SBOX_FAILED;
 	}
@@ -513,6 +520,9 @@ int sboxrun_via_daemon(const struct sbox_cli *cli, const struct sbox_policy *p, 
 			fprintf(stderr, "sboxrun: --attach %s: expected a job id\n", cli->attach);
 			code = EXIT_SBOX_FAILED;
 		} else {
+			/* The job's policy is not this command line's: its
+			 * limits are not named in the end's words. */
+			run.p = NULL;
 			code = supervise(&run, id, cli->attach);
 		}
 	} else {

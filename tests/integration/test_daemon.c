@@ -313,6 +313,54 @@ static void remember_home(void)
 
 /* Hostile: a process in a cgroup the site names (a Slurm job's) asks sboxd
  * for a sandbox, which would be outside that cgroup's limits. */
+/* A site's [Defaults] CgroupParent= (docs/cgroups.md: sboxd under
+ * systemd) is where its clients' sandboxes go; a client's own is
+ * refused.  Before, the site's value counted as the client's, and every
+ * non-root launch was refused. */
+static void test_site_cgroup_parent(void **state)
+{
+	char parent[512], *id;
+	struct cmd r;
+	DIR *dir;
+	struct dirent *e;
+	int found = 0;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Defaults]\nCgroupParent=/sbox-site-parent\n");
+	RUN(&r, NOBODY, "--detach", "--", D.probe, "sleep", "5");
+	assert_cmd(&r, 0);
+	id = job_id(&r);
+	cmd_free(&r);
+	snprintf(parent, sizeof(parent), "%s/sbox-site-parent", cg_root());
+	dir = opendir(parent);
+	assert_non_null(dir);
+	while ((e = readdir(dir)))
+		found += strncmp(e->d_name, "sbox-", 5) == 0;
+	closedir(dir);
+	/* The job's, and a pool's prepared sandboxes, if any, with it. */
+	assert_true(found >= 1);
+	RUN(&r, NOBODY, "--set", "CgroupParent=/elsewhere", "--", D.probe, "exit", "0");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "the site's is /sbox-site-parent");
+	cmd_free(&r);
+	RUN(&r, NOBODY, "--attach", id);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	free(id);
+	assert_int_equal(sboxd_stop(&D), 0);
+	/* The parent sbox made, in each hierarchy (v1) or the one (v2). */
+	rmdir(parent);
+	dir = opendir("/sys/fs/cgroup");
+	while (dir && (e = readdir(dir))) {
+		snprintf(parent, sizeof(parent), "/sys/fs/cgroup/%s/sbox-site-parent", e->d_name);
+		if (e->d_name[0] != '.')
+			rmdir(parent);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 static void test_refused_client_cgroup(void **state)
 {
 	char job[256], other[256];
@@ -1211,6 +1259,113 @@ static void test_restart_recovery(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/*
+ * A recovered job that sboxd itself ends is told as what it is.  The
+ * successor's init is not its child (adopted): its exit status is not
+ * sboxd's to read.  Its RuntimeMaxSec= kill used to be told as LOST, "ended
+ * while sboxd was away, without a report", and sboxrun exited 125 instead
+ * of 124 (found by a hostile review).  Now sboxd's own SIGKILL is the
+ * known end: KILLED by signal 9, a timeout where it was one.
+ */
+static void test_restart_then_timeout(void **state)
+{
+	const char *argv[12] = { D.sboxrun, "--socket", D.sock, "--timeout", "4s", "--",
+				 "/bin/sleep", "100", NULL };
+	char out[512], *det, *got, *log;
+	struct cmd r;
+	pid_t client;
+	int st;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "[Daemon]\nReattachTimeoutSec=30s\n");
+	RUN(&r, NOBODY, "--detach", "--timeout", "4s", "--", "/bin/sleep", "100");
+	assert_cmd(&r, 0);
+	det = job_id(&r);
+	cmd_free(&r);
+	snprintf(out, sizeof(out), "%s/attached.out", D.dir);
+	client = cmd_start(NOBODY, argv, out);
+	free(wait_jobs(2, 10000));
+	sboxd_kill9(&D);
+	sboxd_restart(&D);
+	free(wait_jobs(2, 5000));
+	/* The attached client: its job's deadline passes under the
+	 * successor. */
+	assert_int_equal(waitpid(client, &st, 0), client);
+	got = calloc(1, 4096);
+	{
+		FILE *f = fopen(out, "r");
+		size_t n = f ? fread(got, 1, 4095, f) : 0;
+
+		got[n] = '\0';
+		if (f)
+			fclose(f);
+	}
+	fprintf(stderr, "restart then timeout: the attached client said:\n%sand exited %d\n", got,
+		WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 124);
+	assert_non_null(strstr(got, "timeout"));
+	assert_null(strstr(got, "while sboxd was away"));
+	free(got);
+	/* The detached one, waited for after its end. */
+	RUN(&r, NOBODY, "--attach", det);
+	fprintf(stderr, "restart then timeout: sboxrun --attach %s exited %d: %s", det, r.code, r.err);
+	assert_cmd(&r, 124);
+	assert_null(strstr(r.err, "while sboxd was away"));
+	/* Not the attaching command line's own (default) limit. */
+	assert_null(strstr(r.err, "RuntimeMaxSec=infinity"));
+	cmd_free(&r);
+	log = sboxd_log(&D);
+	assert_non_null(strstr(log, "2 jobs recovered from the keeper"));
+	free(log);
+	free(det);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+static int count_ended(uid_t uid)
+{
+	struct cmd r;
+	int n = 0;
+
+	RUN(&r, uid, "--jobs");
+	assert_cmd(&r, 0);
+	for (const char *p = r.out; (p = strstr(p, " ended ")); p++)
+		n++;
+	cmd_free(&r);
+	return n;
+}
+
+/* MaxEndedJobsPerUser= holds after a restart whose cap is lower than its
+ * predecessor's: the recovered records past it go, oldest first.  Before,
+ * one went per later end, and a count above the cap never came down
+ * (found by a hostile review). */
+static void test_restart_trims_ended(void **state)
+{
+	char *log;
+	struct cmd r;
+	int i;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "MaxEndedJobsPerUser=8\n");
+	for (i = 0; i < 5; i++) {
+		RUN(&r, NOBODY, "--detach", "--", D.probe, "exit", "0");
+		assert_cmd(&r, 0);
+		cmd_free(&r);
+	}
+	for (i = 0; i < 100 && count_ended(NOBODY) < 5; i++)
+		usleep(100000);
+	assert_int_equal(count_ended(NOBODY), 5);
+	sboxd_kill9(&D);
+	sboxd_start(&D, "MaxEndedJobsPerUser=2\n");
+	assert_int_equal(count_ended(NOBODY), 2);
+	log = sboxd_log(&D);
+	assert_non_null(strstr(log, "dropped (MaxEndedJobsPerUser=2)"));
+	free(log);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static unsigned long long num(const char *id)
 {
 	return strtoull(id, NULL, 10);
@@ -1944,6 +2099,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_exit_codes_same_either_way, teardown),
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
 		cmocka_unit_test_teardown(test_refused_client_cgroup, teardown),
+		cmocka_unit_test_teardown(test_site_cgroup_parent, teardown),
 		cmocka_unit_test_teardown(test_check_host_through_sboxd, teardown),
 		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
@@ -1958,6 +2114,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_second_sboxd_refused, teardown),
 		cmocka_unit_test_teardown(test_reattach_waits_out_full_connections, teardown),
 		cmocka_unit_test_teardown(test_restart_recovery, teardown),
+		cmocka_unit_test_teardown(test_restart_then_timeout, teardown),
+		cmocka_unit_test_teardown(test_restart_trims_ended, teardown),
 		cmocka_unit_test_teardown(test_restart_never_reuses_ids, teardown),
 		cmocka_unit_test_teardown(test_wait_and_signal_name_the_job, teardown),
 		cmocka_unit_test_teardown(test_restart_keeps_the_queue, teardown),

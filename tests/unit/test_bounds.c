@@ -79,6 +79,7 @@ static void check(const struct sbox_site *s, const char *policy, const char *why
 	struct sbox_bounds_ctx c = ctx();
 	int r;
 
+	c.cgroup_parent = s->daemon.defaults_cgroup_parent;
 	policy_of(&p, policy);
 	memset(&err, 0, sizeof(err));
 	r = sbox_bounds_check_policy(&s->daemon.bounds, &p, &alice, &c, &err);
@@ -388,6 +389,31 @@ static void test_resources(void **state)
 	sbox_site_free(&s);
 }
 
+/* A site's [Defaults] CgroupParent= is the one its clients' sandboxes go
+ * under: a policy that ends with it passes, any other parent, or none (a
+ * client's empty CgroupParent= clearing the site's), is refused.  Before,
+ * every non-root launch was refused once the site set one (found by a
+ * hostile review), as docs/cgroups.md advises for sboxd under systemd. */
+static void test_site_cgroup_parent(void **state)
+{
+	struct sbox_site s;
+
+	(void)state;
+	load_site(&s, "[Defaults]\nCgroupParent=/system.slice/sbox-jobs.service/\n");
+	assert_string_equal(s.daemon.defaults_cgroup_parent, "/system.slice/sbox-jobs.service");
+	check(&s, "[Sandbox]\nCgroupParent=/system.slice/sbox-jobs.service\n", NULL);
+	check(&s, "[Sandbox]\nCgroupParent=/other\n",
+	      "CgroupParent=/other: only root may choose the cgroup through sboxd; the site's is /system.slice/sbox-jobs.service");
+	check(&s, "[Sandbox]\n", "CgroupParent=: only root may choose the cgroup through sboxd; the site's is");
+	sbox_site_free(&s);
+	/* Without one, none is allowed but the default. */
+	load_site(&s, "[Daemon]\n");
+	assert_null(s.daemon.defaults_cgroup_parent);
+	check(&s, "[Sandbox]\n", NULL);
+	check(&s, "[Sandbox]\nCgroupParent=/sbox\n", "CgroupParent=/sbox: only root may choose the cgroup through sboxd (");
+	sbox_site_free(&s);
+}
+
 static void test_binds_and_gpus(void **state)
 {
 	struct sbox_site s;
@@ -445,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_network_identity_privileges),
 		cmocka_unit_test(test_long_group_entry),
 		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_site_cgroup_parent),
 		cmocka_unit_test(test_binds_and_gpus),
 	};
 
