@@ -259,14 +259,16 @@ out:
 void sbox_dir_print_device_allow(const struct sbox_policy *p, const struct sbox_directive *d,
 				 FILE *out)
 {
-	char quoted[8192], acc[4];
+	char acc[4];
 
 	if (p->devices.n_allow == 0)
 		fprintf(out, "%s=\n", d->name);
-	for (size_t i = 0; i < p->devices.n_allow; i++)
-		fprintf(out, "%s=%s %s\n", d->name,
-			sbox_quote_word(p->devices.allow[i].spec, quoted, sizeof(quoted)),
+	for (size_t i = 0; i < p->devices.n_allow; i++) {
+		_cleanup_free_ char *quoted = sbox_quote_word_dup(p->devices.allow[i].spec);
+
+		fprintf(out, "%s=%s %s\n", d->name, quoted ? quoted : "\"",
 			sbox_format_device_access(p->devices.allow[i].access, acc));
+	}
 }
 
 /* GPULocality=: pin the worker near its GPUs (applied in init, C6b). */

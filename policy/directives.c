@@ -254,11 +254,12 @@ static enum sbox_mount_kind kind_of_directive(const struct sbox_directive *d)
 static void print_mounts(const struct sbox_policy *p, const struct sbox_directive *d, FILE *out)
 {
 	enum sbox_mount_kind kind = kind_of_directive(d);
-	char word[8192], quoted[8300];
 	bool any = false;
 
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];
+		_cleanup_free_ char *word = NULL;
+		int n;
 
 		if (m->kind != kind)
 			continue;
@@ -266,18 +267,20 @@ static void print_mounts(const struct sbox_policy *p, const struct sbox_directiv
 		switch (kind) {
 		case SBOX_MOUNT_BIND:
 		case SBOX_MOUNT_BIND_RO:
-			snprintf(word, sizeof(word), "%s%s:%s", m->optional ? "-" : "", m->src, m->dst);
+			n = asprintf(&word, "%s%s:%s", m->optional ? "-" : "", m->src, m->dst);
 			break;
 		case SBOX_MOUNT_TMPFS:
-			snprintf(word, sizeof(word), "%s%s%s", m->dst, m->options ? ":" : "",
-				 m->options ? m->options : "");
+			n = asprintf(&word, "%s%s%s", m->dst, m->options ? ":" : "",
+				     m->options ? m->options : "");
 			break;
 		case SBOX_MOUNT_INACCESSIBLE:
 		default:
-			snprintf(word, sizeof(word), "%s%s", m->optional ? "-" : "", m->dst);
+			n = asprintf(&word, "%s%s", m->optional ? "-" : "", m->dst);
 			break;
 		}
-		fprintf(out, "%s=%s\n", d->name, sbox_quote_word(word, quoted, sizeof(quoted)));
+		if (n < 0)
+			word = NULL;
+		sbox_print_word(out, d->name, word);
 	}
 	if (!any)
 		fprintf(out, "%s=\n", d->name);
@@ -354,14 +357,21 @@ static int set_pass_env(struct sbox_policy *p, const char *v, struct sbox_err *e
 	return set_env_list(&p->pass_env, true, v, err);
 }
 
+void sbox_print_word(FILE *out, const char *name, const char *word)
+{
+	_cleanup_free_ char *quoted = word ? sbox_quote_word_dup(word) : NULL;
+
+	/* Out of memory: a lone quote, which fails to read back, never an
+	 * empty value, which would reset a list. */
+	fprintf(out, "%s=%s\n", name, quoted ? quoted : "\"");
+}
+
 void sbox_print_strv(FILE *out, const char *name, const struct sbox_strv *s)
 {
-	char quoted[8192];
-
 	if (s->n == 0)
 		fprintf(out, "%s=\n", name);
 	for (size_t i = 0; i < s->n; i++)
-		fprintf(out, "%s=%s\n", name, sbox_quote_word(s->v[i], quoted, sizeof(quoted)));
+		sbox_print_word(out, name, s->v[i]);
 }
 
 static void print_env(const struct sbox_policy *p, const struct sbox_directive *d, FILE *out)

@@ -807,6 +807,15 @@ static bool needs_quoting(const char *w)
 	return false;
 }
 
+char *sbox_quote_word_dup(const char *w)
+{
+	/* Each byte is at most two quoted, plus the quotes and the NUL. */
+	size_t len = 2 * strlen(w ? w : "") + 3;
+	char *buf = malloc(len);
+
+	return buf ? sbox_quote_word(w, buf, len) : NULL;
+}
+
 char *sbox_quote_word(const char *w, char *buf, size_t len)
 {
 	struct sbuf b;
@@ -814,12 +823,14 @@ char *sbox_quote_word(const char *w, char *buf, size_t len)
 	sbuf_init(&b, buf, len);
 	if (!w)
 		w = "";
-	if (!needs_quoting(w)) {
+	if (!needs_quoting(w) && strlen(w) < len) {
 		sbuf_puts(&b, w);
 		return buf;
 	}
 	/* A cut-off quoted word then lacks its closing quote and fails to
-	 * split, instead of reading back as a shorter word. */
+	 * split, instead of reading back as a shorter word, or as an empty
+	 * one, which resets a list: so is a word that needed no quotes but
+	 * did not fit. */
 	sbuf_put(&b, "\"", 1);
 	for (; *w; w++) {
 		switch (*w) {

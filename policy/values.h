@@ -64,8 +64,12 @@ void sbox_strv_free(char **v);
 
 /* Quote a word so that sbox_split_words() gives it back unchanged: returned
  * as-is when it needs no quoting, otherwise in double quotes with \ escapes.
- * Writes into buf (truncates safely); returns buf. */
+ * Writes into buf and returns buf; a word that does not fit is cut inside
+ * an unclosed quote, so that it fails to split rather than read back as
+ * a shorter or an empty word.  _dup: in a buffer of its own, whole (NULL:
+ * out of memory); free it. */
 char *sbox_quote_word(const char *w, char *buf, size_t len);
+char *sbox_quote_word_dup(const char *w);
 
 /* An absolute path with no ".." component: what mount destinations and
  * site paths must be (".." could still climb within a root, but makes a

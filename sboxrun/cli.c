@@ -104,11 +104,15 @@ static const struct sbox_directive *directive_of_short(int c)
 static int apply_flag(struct sbox_policy *p, const struct sbox_directive *d, const char *arg,
 		      struct sbox_err *err)
 {
-	char quoted[8192];
+	_cleanup_free_ char *quoted = NULL;
 	const char *v = d->metavar ? arg : d->flag_value;
 
-	if (d->flags & SBOX_DIR_LIST)
-		v = sbox_quote_word(v, quoted, sizeof(quoted));
+	if (d->flags & SBOX_DIR_LIST) {
+		quoted = sbox_quote_word_dup(v);
+		if (!quoted)
+			return sbox_fail(err, ENOMEM, "--%s", d->flag);
+		v = quoted;
+	}
 	if (d->set(p, v, err) < 0) {
 		sbox_err_prefix(err, "--%s %s", d->flag, arg ? arg : "");
 		return -1;

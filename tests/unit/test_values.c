@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define POISON UINT64_C(0xdeadbeefcafef00d)
@@ -899,8 +900,17 @@ static void test_truncation(void **state)
 	assert_string_equal(buf, "\"a b c ");
 	sbox_quote_word("\\\\\\\\", buf, sizeof(buf));
 	assert_string_equal(buf, "\"\\\\\\\\\\\\");
+	/* Nor as an empty word (a list's reset): one that needed no quotes
+	 * is cut the same way. */
 	sbox_quote_word("abcdefghij", buf, sizeof(buf));
-	assert_string_equal(buf, "");
+	assert_string_equal(buf, "\"abcdef");
+	{
+		char *q = sbox_quote_word_dup("x y\n\"z");
+
+		assert_non_null(q);
+		assert_string_equal(q, "\"x y\\n\\\"z\"");
+		free(q);
+	}
 
 	{
 		uint8_t bits[8] = { 0x15 };
