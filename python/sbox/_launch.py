@@ -75,9 +75,9 @@ def implicit_options(options: Dict[str, Any], prog: _program.Program) -> Dict[st
     if prog.shm_dir:
         binds.append("%s:/dev/shm" % prog.shm_dir)
     opts["bind"] = binds
-    # after the read-only binds below, one of which may be its parent
-    # (/tmp, where the script or the cwd is): Managers' and
-    # resource_sharer's sockets go there
+    # after the read-only binds, one of which may be its parent (/tmp,
+    # where the script or the cwd is): Managers' and resource_sharer's
+    # sockets go there
     opts["_late_bind"] = ["%s:%s" % (prog.mp_tmp, prog.mp_tmp)]
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     paths = list(sys.path) + [os.getcwd(), PKG_PARENT]
@@ -86,7 +86,7 @@ def implicit_options(options: Dict[str, Any], prog: _program.Program) -> Dict[st
     mp_tmp = os.path.realpath(prog.mp_tmp)
     ro = [p for p in _program.visible_binds(paths)
           if not (p == mp_tmp or p.startswith(mp_tmp + "/"))]
-    opts["ro_bind"] = list(opts.get("ro_bind", [])) + ["%s:%s" % (p, p) for p in ro]
+    opts["_implicit_ro_bind"] = ["%s:%s" % (p, p) for p in ro]
     names = [n for n in _options.PYTHON_ENV if n in os.environ]
     opts["pass_env"] = list(opts.get("pass_env", [])) + [n for n in names
                                                          if n not in opts.get("pass_env", [])]

@@ -20,6 +20,11 @@ _TABLE: Dict[str, Tuple[str, str, str]] = {
     "net": ("--net", "PrivateNetwork", "str"),
     "timeout": ("--timeout", "RuntimeMaxSec", "str"),
     "hostname": ("--hostname", "Hostname", "str"),
+    # the parent's own paths every worker gets read-only (its cwd, script
+    # and sys.path where the sandbox hides them): first, so that none of
+    # them covers a bind of the user's below it (mounts go in the order
+    # given)
+    "_implicit_ro_bind": ("--ro-bind", "BindReadOnlyPaths", "list"),
     "bind": ("--bind", "BindPaths", "list"),
     "ro_bind": ("--ro-bind", "BindReadOnlyPaths", "list"),
     # sbox's own read-write binds that must land on top of the read-only

@@ -507,6 +507,9 @@ def main() -> None:
     if os.getppid() != init["parent_pid"]:
         sys.exit(SETUP_FAILED)  # P died before the death signal was set
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is P's to handle
+    # T reaps its workers by pid: never auto-reaped (a parent that ignores
+    # SIGCHLD, through whatever started T)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # a SIGTERM (a kill of the process group) still cleans up: shutdown()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -17,12 +17,14 @@ replaced on the next start().
 """
 
 import dataclasses
+import errno
 import json
 import os
 import pickle
 import pwd
 import re
 import select
+import signal
 import socket
 import sys
 import threading
@@ -174,7 +176,8 @@ def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
     return env
 
 
-def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0) -> Request:
+def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
+                via_sboxd: bool = False) -> Request:
     """The per-worker part of the options: the policy text enter applies
     (with the implicit binds and env of every sbox worker; no User=: a
     worker is its template's user)."""
@@ -190,9 +193,12 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0) -
         timeout = timespan(opts["set"]["RuntimeMaxSec"])
     gpus = int(opts.get("gpus") or 0)
     # a spare never holds GPUs: a lease waiting in it could be another
-    # worker's that needs one now
-    return Request(policy=text, gpus=gpus, env=env, timeout=timeout,
-                   spares=0 if gpus else spares)
+    # worker's that needs one now.  Nor, through sboxd, a timeout: sboxd
+    # counts RuntimeMaxSec= from the placement, which for a spare is when
+    # it was made, not when a worker takes it (docs/python.md)
+    if gpus or (via_sboxd and timeout is not None):
+        spares = 0
+    return Request(policy=text, gpus=gpus, env=env, timeout=timeout, spares=spares)
 
 
 def _template_env() -> Dict[str, str]:
@@ -231,7 +237,10 @@ class Template:
         try:
             actions = [(os.POSIX_SPAWN_DUP2, null, 0),
                        (os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)]
-            return os.posix_spawn(argv[0], argv, _template_env(), file_actions=actions)
+            # the template reaps its workers itself: a program that ignores
+            # SIGCHLD (or blocks signals) must not hand it that
+            return os.posix_spawn(argv[0], argv, _template_env(), file_actions=actions,
+                                  setsigdef=(signal.SIGCHLD,), setsigmask=())
         finally:
             os.close(null)
 
@@ -273,7 +282,17 @@ class Template:
             rid = self._seq
             msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus, env=req.env,
                                     timeout=req.timeout, spares=req.spares))
-            socket.send_fds(self.ctrl, [msg], list(fds))
+            try:
+                socket.send_fds(self.ctrl, [msg], list(fds))
+            except OSError as e:
+                if e.errno != errno.EMSGSIZE:
+                    raise
+                # too big for one message: this request's fault, not the
+                # template's, which serves its other workers on
+                limit = self.ctrl.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                raise SandboxError("sbox: the request to start the worker is %d bytes (its "
+                                   "environment, policy and options), past the %d the "
+                                   "template's socket carries" % (len(msg), limit)) from None
         return rid
 
     def signal(self, rid: int, sig: int) -> None:
@@ -338,7 +357,10 @@ def template_for(preload: Tuple[str, ...], opts: Dict[str, Any]) -> Template:
 
 
 def forget(t: Template) -> None:
-    """A template found dead: out of the table, reaped."""
+    """A template found dead: out of the table, reaped.  One still alive
+    is left as it is (stopping it would kill its running workers)."""
+    if t.alive():
+        return
     with _templates_lock:
         if _templates.get(t.key) is t:
             del _templates[t.key]
@@ -403,7 +425,7 @@ class Popen(_popen.PopenSignals):
         tmpl = template_for(preload, opts)
         prog = _program.get()
         data = _popen.pickle_process(self, process_obj, prog)
-        req = request_for(opts, prog, spares)
+        req = request_for(opts, prog, spares, via_sboxd=tmpl.socket is not None)
         first, mine, sent = self._request(tmpl, req, data)
         if first.get("lost"):
             # the template died since it was last used (its pipe closed
@@ -459,7 +481,10 @@ class Popen(_popen.PopenSignals):
             err = 2 if _usable(2) else os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
             try:
                 self._rid = tmpl.fork(req, theirs + [out, err] + self._fds)
-            except OSError:
+            except OSError as e:
+                if tmpl.alive():
+                    raise SandboxError("sbox: starting the worker: the template's socket: %s"
+                                       % e) from None
                 return {"lost": True}, mine, 0  # its socket's other end is gone
             finally:
                 util.close_fds(*[fd for fd in (out, err) if fd > 2])

@@ -72,6 +72,31 @@ def test_tempdir_writable_from_a_tmp_cwd(make_ctx, monkeypatch):
     assert r == "written", r
 
 
+def test_user_bind_under_a_tmp_cwd_is_writable(make_ctx, monkeypatch, tmp_path_factory):
+    # The cwd (bound read-only into the worker, as /tmp is hidden there)
+    # holds the user's bind=: the read-only bind of the cwd came after the
+    # user's and covered it, EROFS.  The user's binds go on top.
+    import tempfile
+    top = tempfile.mkdtemp(dir="/tmp", prefix="sbox-cwd-")
+    try:
+        out = os.path.join(top, "out")
+        os.mkdir(out)
+        monkeypatch.chdir(top)
+        ctx = make_ctx(bind=[out])
+        q = ctx.Queue()
+        p = ctx.Process(target=workers.write_file, args=(os.path.join(out, "f"), q))
+        p.start()
+        r = q.get(timeout=60)
+        p.join(60)
+        assert r == "written", r
+        assert p.exitcode == 0, p.sandbox_exit
+        with open(os.path.join(out, "f")) as f:
+            assert f.read() == "from the worker"
+    finally:
+        import shutil
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_worker_is_isolated(make_ctx):
     ctx = make_ctx(hostname="collector-7")
     secret_fd = os.open("/etc/hostname", os.O_RDONLY)

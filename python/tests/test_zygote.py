@@ -226,6 +226,64 @@ def test_timeout_kills_the_worker(zctx):
     assert time.time() - t0 < 30
 
 
+def test_spare_timeout_counts_from_the_hand_over(zctx):
+    # Through sboxd a spare was placed with the worker's RuntimeMaxSec=,
+    # which sboxd counts from the placement: a worker taken from a spare
+    # made 3 s earlier had 2 s of its 5, and was not told it timed out.
+    real_only(zctx)
+    ctx = zctx(timeout=4)
+    a = ctx.Process(target=workers.sleep, args=(20,))
+    a.start()
+    time.sleep(3)  # the spares (if any) made meanwhile
+    b = ctx.Process(target=workers.sleep, args=(20,))
+    t0 = time.time()
+    b.start()
+    b.join(60)
+    took = time.time() - t0
+    a.join(60)
+    assert b.exitcode == -signal.SIGKILL
+    assert b.sandbox_exit.timeout, b.sandbox_exit
+    assert took > 3.5, "killed %.1f s after its start, not 4" % took
+
+
+def test_oversized_request_leaves_the_template_serving(zctx):
+    # A start whose request did not fit the template's socket (EMSGSIZE)
+    # was taken for a dead template: it was stopped, and every running
+    # worker of it killed.  Now that start alone fails, with the reason.
+    ctx = zctx()
+    a = ctx.Process(target=workers.sleep, args=(2,))
+    a.start()
+    b = ctx.Process(target=workers.exit_with, args=(0,), sandbox={"env": {"BIG": "x" * 300000}})
+    with pytest.raises(sbox.SandboxError, match="bytes .*past the"):
+        b.start()
+    a.join(60)
+    assert a.exitcode == 0, a.sandbox_exit
+    c = ctx.Process(target=workers.exit_with, args=(3,))
+    c.start()
+    c.join(60)
+    assert c.exitcode == 3
+    assert template_of(c) is template_of(a)
+
+
+def test_program_ignoring_sigchld(zctx):
+    # A program that ignores SIGCHLD handed that to the template, whose
+    # workers were then reaped by the kernel: the template crashed in
+    # waitpid and every worker was lost.
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        ctx = zctx()
+        b = ctx.Process(target=workers.sleep, args=(1,))
+        b.start()
+        a = ctx.Process(target=workers.exit_with, args=(5,))
+        a.start()
+        a.join(60)
+        b.join(60)
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+    assert a.exitcode == 5, a.sandbox_exit
+    assert b.exitcode == 0, b.sandbox_exit
+
+
 def test_unanswering_socket_raises_sandbox_error():
     # As a launched worker's start() does: code that catches SandboxError
     # caught a zygote's ConnectionError before.

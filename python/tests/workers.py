@@ -237,3 +237,13 @@ def write_tempdir(q):
         q.put("written")
     except OSError as e:
         q.put(str(e))
+
+
+def write_file(path, q):
+    """path written from inside the sandbox: "written", or the error."""
+    try:
+        with open(path, "w") as f:
+            f.write("from the worker")
+        q.put("written")
+    except OSError as e:
+        q.put(str(e))
