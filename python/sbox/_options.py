@@ -199,6 +199,23 @@ def policy_files_text(paths: Sequence[str]) -> Tuple[str, List[Tuple[str, str]]]
     return "\n".join(text) + "\n", order
 
 
+_RUNTIME_LINE = re.compile(r"^\s*RuntimeMaxSec\s*=(.*)$")
+
+
+def policy_files_runtime(paths: Sequence[str]) -> Optional[str]:
+    """The policy files' RuntimeMaxSec= in effect (the last one), as
+    written; None when they set none.  A zygote's template enforces it
+    itself (sbox itself checked the files when the context was made)."""
+    value = None
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                m = _RUNTIME_LINE.match(line)
+                if m:
+                    value = m.group(1).split(" ;", 1)[0].strip()
+    return value
+
+
 def policy_text(opts: Mapping[str, Any]) -> Tuple[str, List[Tuple[str, str]]]:
     """The options as policy text for sboxd's LAUNCH, and every bind of it in
     the order the daemon counts them: (directive, "SRC[:DST]")."""

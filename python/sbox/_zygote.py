@@ -187,6 +187,9 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
                                          if k not in ("gpus", "wait_gpu", "socket", "direct")})
     env = worker_env(full)
     timeout = None
+    from_files = _options.policy_files_runtime(opts.get("policy", []))
+    if from_files is not None:
+        timeout = timespan(from_files)
     if "timeout" in opts:
         timeout = timespan(opts["timeout"])
     if "RuntimeMaxSec" in opts.get("set", {}):

@@ -226,6 +226,21 @@ def test_timeout_kills_the_worker(zctx):
     assert time.time() - t0 < 30
 
 
+def test_timeout_from_a_policy_file(zctx, tmp_path):
+    # A policy= file's RuntimeMaxSec= was not seen by the template: direct,
+    # the worker ran on; through sboxd, sboxd's kill was not told as a
+    # timeout.
+    pol = tmp_path / "rt.policy"
+    pol.write_text("[Sandbox]\nRuntimeMaxSec=1\n")
+    ctx = zctx(policy=[str(pol)])
+    p = ctx.Process(target=workers.sleep, args=(60,))
+    t0 = time.time()
+    p.start()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL and p.sandbox_exit.timeout, p.sandbox_exit
+    assert time.time() - t0 < 30
+
+
 def test_spare_timeout_counts_from_the_hand_over(zctx):
     # Through sboxd a spare was placed with the worker's RuntimeMaxSec=,
     # which sboxd counts from the placement: a worker taken from a spare
