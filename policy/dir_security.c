@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "policy/setters.h"
 #include "policy/syscall_groups.h"
+#include "policy/syscall_names.h"
 #include "policy/values.h"
 
 void sbox_security_policy_init(struct sbox_security *s)
@@ -397,7 +398,7 @@ static int check_filter_entry(const char *w, bool deny, struct sbox_err *err)
 	}
 	/* Names of every architecture libseccomp knows are valid: a policy
 	 * may be shared between machines. */
-	if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
+	if (!sbox_syscall_known(name))
 		return sbox_fail(err, 0, "unknown system call '%s'", name);
 	return 0;
 }

@@ -63,7 +63,7 @@ const struct sbox_syscall_group sbox_syscall_groups[] = {
 	  "delete_module finit_module init_module" },
 	{ "@mount", "mounting, the new mount API, chroot, pivot_root",
 	  "chroot fsconfig fsmount fsopen fspick mount mount_setattr move_mount open_tree "
-	  "pivot_root umount umount2" },
+	  "open_tree_attr pivot_root umount umount2" },
 	{ "@network-io", "sockets",
 	  "accept accept4 bind connect getpeername getsockname getsockopt listen recv "
 	  "recvfrom recvmmsg recvmmsg_time64 recvmsg send sendmmsg sendmsg sendto setsockopt "

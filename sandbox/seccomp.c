@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "policy/dir_security.h"
 #include "policy/syscall_groups.h"
+#include "policy/syscall_names.h"
 
 /*
  * The default profile's deny list, in the spirit of Docker's default
@@ -91,7 +92,7 @@ struct walk {
 static int apply_one(const char *name, void *arg)
 {
 	struct walk *w = arg;
-	int nr = seccomp_syscall_resolve_name(name);
+	int nr = sbox_syscall_resolve(name);
 	struct rule *r;
 
 	/* Not a call of the native architecture (mmap2 on x86-64): a group
@@ -162,7 +163,7 @@ static int apply_list(struct plan *p, const char *list, enum op op, uint32_t act
 
 static int mark_args(struct plan *p, const char *name, enum arg_rules kind)
 {
-	int nr = seccomp_syscall_resolve_name(name);
+	int nr = sbox_syscall_resolve(name);
 	struct rule *r;
 
 	if (nr < 0)
@@ -251,7 +252,7 @@ int sbox_seccomp_lifts_deny(const struct sbox_security *s, const struct sbox_str
 		if (e[0] == '~' || e[0] == '@' || in_strv(site, e))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(e, ":"), e);
-		nr = seccomp_syscall_resolve_name(name);
+		nr = sbox_syscall_resolve(name);
 		for (size_t k = 0; nr >= 0 && k < p.n && !found; k++)
 			if (p.v[k].nr == nr && (p.v[k].deny || p.v[k].args != ARGS_NONE)) {
 				snprintf(out, size, "%s", e);

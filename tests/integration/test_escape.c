@@ -253,7 +253,7 @@ static void test_syscalls_filtered(void **state)
 		"finit_module", "delete_module", "kexec_load", "reboot", "swapon", "swapoff", "acct",
 		"quotactl", "iopl", "ioperm", "clock_settime", "clock_adjtime", "syslog",
 		"personality-bad", "socket-alg", "socket-vsock", "chroot", "pivot_root", "fsopen",
-		"open_tree", "move_mount", "fsmount", "mount_setattr", "mknod",
+		"open_tree", "open_tree_attr", "move_mount", "fsmount", "mount_setattr", "mknod",
 	};
 	struct run_result r;
 	char line[128];

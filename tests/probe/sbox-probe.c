@@ -1610,6 +1610,14 @@ static int cmd_echo_tcp_loopback(char **args)
 #ifndef SYS_move_mount
 #define SYS_move_mount (-1)
 #endif
+/* Linux 6.15; one number on every architecture of the generic table. */
+#ifndef SYS_open_tree_attr
+#if defined(__x86_64__) || defined(__aarch64__)
+#define SYS_open_tree_attr 467
+#else
+#define SYS_open_tree_attr (-1)
+#endif
+#endif
 #ifndef SYS_fsmount
 #define SYS_fsmount (-1)
 #endif
@@ -2007,6 +2015,13 @@ static long sc_open_tree(void)
 	return TRY(SYS_open_tree, -1, NULL, 0U);
 }
 
+/* NULL path: EFAULT; with OPEN_TREE_CLONE and attributes it clones a
+ * mount with its read-only flag cleared. */
+static long sc_open_tree_attr(void)
+{
+	return TRY(SYS_open_tree_attr, -1, NULL, 0U, NULL, 0UL);
+}
+
 /* Unknown flags: EINVAL (after the may_mount() check). */
 static long sc_move_mount(void)
 {
@@ -2076,6 +2091,7 @@ static const struct {
 	{ "pivot_root", sc_pivot_root },
 	{ "fsopen", sc_fsopen },
 	{ "open_tree", sc_open_tree },
+	{ "open_tree_attr", sc_open_tree_attr },
 	{ "move_mount", sc_move_mount },
 	{ "fsmount", sc_fsmount },
 	{ "mount_setattr", sc_mount_setattr },
