@@ -28,6 +28,16 @@ static inline void sbox_closep(int *fd)
 	*fd = -1;
 }
 
+/* A client's text shown to others (a job's name in root's --jobs):
+ * control bytes and DEL become '?', so that it can't drive the terminal
+ * of whoever reads it. */
+static inline void sbox_tame_controls(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* Hand ownership out of a cleanup variable. */
 #define sbox_steal_fd(fd) ({ int _t = (fd); (fd) = -1; _t; })
 #define sbox_steal_ptr(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })

@@ -526,6 +526,7 @@ static void set_name(struct job *j, const struct sbox_msg *m)
 	const char *slash = m->name ? NULL : strrchr(n, '/');
 
 	snprintf(j->name, sizeof(j->name), "%s", slash ? slash + 1 : n);
+	sbox_tame_controls(j->name);
 }
 
 /* A launch about to wait for a GPU holds its fds (up to 160) and a job

@@ -572,6 +572,7 @@ static void restore_record(struct sboxd *d, struct job *j, const struct sbox_msg
 	j->start_real = r->start_usec;
 	j->start_mono = now - (sboxd_now_real() - r->start_usec);
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
+	sbox_tame_controls(j->name);
 	j->n_gpus = r->n_gpus;
 	memcpy(j->gpus, r->gpus, r->n_gpus * sizeof(unsigned));
 	if (!j->detached)
@@ -737,6 +738,7 @@ static void requeue(struct sboxd *d, struct sbox_msg *m, int *fds, size_t nfds, 
 	j->token = m->launch_token;
 	j->detached = r->flags & SBOX_LAUNCH_DETACH;
 	snprintf(j->name, sizeof(j->name), "%s", r->name ? r->name : "");
+	sbox_tame_controls(j->name);
 	if (!j->detached)
 		job_set_deadline(d, &j->reattach_deadline, now + d->site.daemon.reattach_timeout_usec);
 	q->nfds = m->parked ? m->parked_fds : nfds;

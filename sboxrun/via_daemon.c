@@ -342,9 +342,12 @@ static int list_jobs(struct sbox_client *c)
 	printf("%-8s %-8s %-8s %-9s %-9s %-8s %s\n", "JOB", "UID", "PID", "STATE", "DETACHED",
 	       "GPUS", "NAME");
 	for (size_t i = 0; i < n; i++) {
-		const struct sbox_job_info *j = &jobs[i];
+		struct sbox_job_info *j = &jobs[i];
 		char gpus[64] = "-";
 		size_t k = 0;
+
+		/* An older sboxd's, or another daemon's: as sboxd keeps them. */
+		sbox_tame_controls(j->name);
 
 		for (size_t g = 0; g < j->n_gpus && k + 8 < sizeof(gpus); g++)
 			k += (size_t)snprintf(gpus + k, sizeof(gpus) - k, "%s%u", g ? "," : "", j->gpus[g]);

@@ -317,6 +317,28 @@ static void remember_home(void)
  * systemd) is where its clients' sandboxes go; a client's own is
  * refused.  Before, the site's value counted as the client's, and every
  * non-root launch was refused. */
+/* A job's name is the client's text, shown in root's --jobs: control
+ * bytes in it reached root's terminal raw (clear the screen, set the
+ * title, fake lines; found by a hostile review).  sboxd keeps them as '?'. */
+static void test_job_name_control_bytes(void **state)
+{
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	RUN(&r, NOBODY, "--detach", "--", "x\033[2J\033]0;PWNED\007\033[31mFAKE");
+	cmd_free(&r);
+	RUN(&r, 0, "--jobs");
+	assert_cmd(&r, 0);
+	fprintf(stderr, "job names: %s", r.out);
+	assert_null(strchr(r.out, '\033'));
+	assert_null(strchr(r.out, '\007'));
+	assert_non_null(strstr(r.out, "x?[2J?]0;PWNED??[31mFAKE"));
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_site_cgroup_parent(void **state)
 {
 	char parent[512], *id;
@@ -2100,6 +2122,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_refused_user_and_bounds, teardown),
 		cmocka_unit_test_teardown(test_refused_client_cgroup, teardown),
 		cmocka_unit_test_teardown(test_site_cgroup_parent, teardown),
+		cmocka_unit_test_teardown(test_job_name_control_bytes, teardown),
 		cmocka_unit_test_teardown(test_check_host_through_sboxd, teardown),
 		cmocka_unit_test_teardown(test_network_bounds, teardown),
 		cmocka_unit_test_teardown(test_gpu_leases, teardown),
