@@ -154,6 +154,7 @@ def sboxrun_flags(opts: Mapping[str, Any]) -> List[str]:
     return argv
 
 
+_QUOTE_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", ";": "\\;"})
 _PLAIN = re.compile(r"^[^\s\"'\\;#]+$")
 
 
@@ -162,7 +163,10 @@ def quote_word(word: str) -> str:
     (systemd's rules: whitespace separates, "..." groups, \\ escapes)."""
     if word and _PLAIN.match(word):
         return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # as policy/values.c's sbox_quote_word(): a newline or tab escaped (the
+    # text is read a line at a time), ";" too (" ;" starts libinih's
+    # inline comment, inside quotes or not)
+    return '"' + word.translate(_QUOTE_ESCAPES) + '"'
 
 
 _BIND_LINE = re.compile(r"^\s*(BindPaths|BindReadOnlyPaths)\s*=(.*)$")

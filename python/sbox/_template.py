@@ -6,7 +6,7 @@ CPython's forkserver:
 
   P -> T  init   {preload, sys_path, cwd, socket, native}         (once)
   T -> P  {"ok": pid} or {"error": text}      (after the imports and check_clean)
-  P -> T  fork   {id, policy, gpus, env, timeout, spares} + fds
+  P -> T  fork   {id, policy, gpus, timeout, spares} + fds
                  [status_w, data_r, ready_w, stdout, stderr, passed...]
   P -> T  signal {id, sig}
   P closes the socket: T kills its workers, reaps them and exits.
@@ -15,13 +15,16 @@ Per worker, T writes JSON lines on status_w: {"pid": N, "spare": bool} (or
 {"error": text}),
 later {"status": WAITSTATUS, "timeout": bool}, then closes it: its EOF is
 the Process's sentinel.  W writes b"R" on ready_w once its sandbox is
-entered (or b"E" + libsbox's message, then exits 125) and reads the
-preparation data and the process object from data_r, as spawn does.
+entered (or b"E" + libsbox's message, then exits 125), reads its
+environment from data_r (a 4-byte length, then JSON), then the
+preparation data and the process object, as spawn does.  The environment
+never passes through T: what T holds, every later fork of T copies, and a
+worker's env= (a token, a key) must not be readable in another's memory.
 
 Spares: for a request with gpus == 0 and spares > 0, T keeps that many
 workers forked and ENTERED ahead for its sandbox key (policy text, gpu
 count), each waiting on a socketpair with T (the only fd enter leaves it
-besides stdio).  A request hands its fds and env to a ready spare (T sends
+besides stdio).  A request hands its fds to a ready spare (T sends
 them on that socket: a spare is used once) and T refills once that worker
 has started: the worker closes its end of the socket when it has read
 its process object, right before the target runs (or T refills after
@@ -263,7 +266,7 @@ class Template:
         """Give the request to a ready spare of key: False if none took it."""
         for sp in [s for s in self.spares.values() if s.key == key and s.ready]:
             del self.spares[sp.pidfd]
-            msg = json.dumps({"env": req["env"]}).encode()
+            msg = json.dumps({}).encode()
             try:
                 socket.send_fds(sp.chan, [msg], fds[1:])
             except OSError:
@@ -419,14 +422,14 @@ def worker(native: Any, req: Dict[str, Any], fds: List[int]) -> None:
             except OSError:
                 pass
             os._exit(SETUP_FAILED)
-        code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, passed)
+        code = _run(dict(env), data_r, ready_w, out, err, passed)
     finally:
         os._exit(code)
 
 
 def spare(native: Any, key: SpareKey, chan: socket.socket) -> None:
     """A spare, just forked: enter the sandbox of key, say so on chan, then
-    wait there for a request (its env and fds), and run as worker() does.
+    wait there for a request (its fds), and run as worker() does.
     T closing chan first (the spare is not wanted) ends it."""
     code = SETUP_FAILED
     try:
@@ -445,22 +448,41 @@ def spare(native: Any, key: SpareKey, chan: socket.socket) -> None:
         msg, fds, flags, _ = socket.recv_fds(chan, MSG_MAX, MAX_FDS, socket.MSG_CMSG_CLOEXEC)
         if not msg or flags & socket.MSG_CTRUNC or len(fds) < 4:
             os._exit(0)
-        req = json.loads(msg)
         data_r, ready_w, out, err = fds[:4]
         # chan stays open until the worker has started: its close tells T
         # to make the next spare (not while this one starts)
-        code = _run({**req["env"], **dict(env)}, data_r, ready_w, out, err, fds[4:],
+        code = _run(dict(env), data_r, ready_w, out, err, fds[4:],
                     started=chan.close)
     finally:
         os._exit(code)
 
 
-def _run(env: Dict[str, str], data_r: int, ready_w: int, out: int, err: int,
+def _read_exactly(fd: int, n: int) -> bytes:
+    got = b""
+    while len(got) < n:
+        chunk = os.read(fd, n - len(got))
+        if not chunk:
+            raise EOFError("the program closed the worker's data pipe")
+        got += chunk
+    return got
+
+
+def _environment(data_r: int, sandbox_env: Dict[str, str]) -> Dict[str, str]:
+    """The worker's environment: the program's view of it (PATH, HOME, USER,
+    LOGNAME, TERM, pass_env=), then the sandbox's lines (the site's
+    Environment=; a gpus= worker's policy Environment= and its GPU
+    visibility), then, for a worker without GPUs, its own env=, as
+    sbox_env_build() orders a launched worker's.  From the program, on the
+    data pipe."""
+    size = int.from_bytes(_read_exactly(data_r, 4), "big")
+    head = json.loads(_read_exactly(data_r, size))
+    return {**head["before"], **sandbox_env, **head["after"]}
+
+
+def _run(sandbox_env: Dict[str, str], data_r: int, ready_w: int, out: int, err: int,
          passed: List[int], started: Optional[Any] = None) -> int:
-    # the program's view of the worker's environment, then the sandbox's
-    # own lines (GPU visibility); nothing of the template's
+    # nothing of the template's environment
     os.environ.clear()
-    os.environ.update(env)
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)
@@ -471,6 +493,9 @@ def _run(env: Dict[str, str], data_r: int, ready_w: int, out: int, err: int,
     inherited_fds[:] = passed
     os.write(ready_w, b"R")
     os.close(ready_w)
+    # after R: the program writes what did not fit the pipe at start() once
+    # it has it
+    os.environ.update(_environment(data_r, sandbox_env))
     return _spawn_main(data_r, os.dup(data_r), started)
 
 

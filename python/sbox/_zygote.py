@@ -134,7 +134,8 @@ def timespan(text: str) -> Optional[float]:
 class Request:
     policy: str
     gpus: int
-    env: Dict[str, str]
+    env: Dict[str, str]          # the program's part (worker_env)
+    user_env: Dict[str, str]     # env=
     timeout: Optional[float]
     spares: int = 0
 
@@ -160,9 +161,11 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
-    """The worker's whole environment, as sbox_env_build() makes a launched
-    worker's: PATH, HOME, USER, LOGNAME, TERM, pass_env= (the program's
-    values now), env=; the sandbox adds its GPU lines (enter's env_out)."""
+    """The program's part of the worker's environment, as sbox_env_build()
+    starts a launched worker's: PATH, HOME, USER, LOGNAME, TERM, pass_env=
+    (the program's values now); the sandbox adds its lines (enter's env_out:
+    the policy's Environment=, the GPU grant's), and the worker's env= comes
+    after the site's (_template._environment)."""
     try:
         pw = pwd.getpwuid(os.getuid())
         home, user = pw.pw_dir, pw.pw_name
@@ -172,7 +175,6 @@ def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
     for n in ["TERM"] + list(opts.get("pass_env", [])):
         if n in os.environ:
             env[n] = os.environ[n]
-    env.update(opts.get("env", {}))
     return env
 
 
@@ -183,8 +185,15 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
     worker is its template's user)."""
     full = _launch.implicit_options(opts, prog)
     full.pop("user", None)
-    text, _binds = _options.policy_text({k: v for k, v in full.items()
-                                         if k not in ("gpus", "wait_gpu", "socket", "direct")})
+    gpus = int(opts.get("gpus") or 0)
+    # env= reaches the worker from the program (the data pipe), not in the
+    # policy text: that text keys the spares, and what the template holds
+    # every later fork of it copies.  A gpus= worker (no spares) keeps it in
+    # the text, where the GPU grant's variables come after it, as for a
+    # launched worker.
+    user_env = dict(full.get("env", {}))
+    leave_out = {"gpus", "wait_gpu", "socket", "direct"} | ({"env"} if not gpus else set())
+    text, _binds = _options.policy_text({k: v for k, v in full.items() if k not in leave_out})
     env = worker_env(full)
     timeout = None
     from_files = _options.policy_files_runtime(opts.get("policy", []))
@@ -194,14 +203,24 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
         timeout = timespan(opts["timeout"])
     if "RuntimeMaxSec" in opts.get("set", {}):
         timeout = timespan(opts["set"]["RuntimeMaxSec"])
-    gpus = int(opts.get("gpus") or 0)
     # a spare never holds GPUs: a lease waiting in it could be another
     # worker's that needs one now.  Nor, through sboxd, a timeout: sboxd
     # counts RuntimeMaxSec= from the placement, which for a spare is when
     # it was made, not when a worker takes it (docs/python.md)
     if gpus or (via_sboxd and timeout is not None):
         spares = 0
-    return Request(policy=text, gpus=gpus, env=env, timeout=timeout, spares=spares)
+    return Request(policy=text, gpus=gpus, env=env, user_env=user_env, timeout=timeout,
+                   spares=spares)
+
+
+def environment_head(req: Request) -> Dict[str, Dict[str, str]]:
+    """What the worker sets around the sandbox's lines (enter's env_out),
+    in sbox_env_build()'s order: env= after the site's Environment=, and
+    before a GPU grant's variables, which a gpus= worker's env_out holds
+    after its policy text's env= (_template._environment)."""
+    if req.gpus:
+        return {"before": {**req.env, **req.user_env}, "after": {}}
+    return {"before": req.env, "after": req.user_env}
 
 
 def _template_env() -> Dict[str, str]:
@@ -283,7 +302,7 @@ class Template:
         with self._lock:
             self._seq += 1
             rid = self._seq
-            msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus, env=req.env,
+            msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus,
                                     timeout=req.timeout, spares=req.spares))
             try:
                 socket.send_fds(self.ctrl, [msg], list(fds))
@@ -427,8 +446,11 @@ class Popen(_popen.PopenSignals):
                 spares: int) -> None:
         tmpl = template_for(preload, opts)
         prog = _program.get()
-        data = _popen.pickle_process(self, process_obj, prog)
         req = request_for(opts, prog, spares, via_sboxd=tmpl.socket is not None)
+        # the worker's environment first, on the data pipe: never through
+        # the template (_template._environment)
+        head = json.dumps(environment_head(req)).encode()
+        data = len(head).to_bytes(4, "big") + head + _popen.pickle_process(self, process_obj, prog)
         first, mine, sent = self._request(tmpl, req, data)
         if first.get("lost"):
             # the template died since it was last used (its pipe closed

@@ -72,6 +72,22 @@ def test_tempdir_writable_from_a_tmp_cwd(make_ctx, monkeypatch):
     assert r == "written", r
 
 
+def test_env_values_with_odd_characters(make_ctx):
+    # Through sboxd env= travels in policy text: a newline was refused
+    # ("cannot split ... unbalanced quote"), and " ;" starts an inline
+    # comment there.  Quoted as sbox_quote_word() does, they arrive whole.
+    odd = {"NL": "x\nINJ=1", "SEMI": "a ;b", "TAB": "t\tab", "Q": 'q"u\\o'}
+    ctx = make_ctx(env=odd)
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.report, args=(q,))
+    p.start()
+    env = q.get(timeout=60)["env"]
+    p.join(60)
+    assert p.exitcode == 0, p.sandbox_exit
+    assert {k: env.get(k) for k in odd} == odd
+    assert "INJ" not in env
+
+
 def test_user_bind_under_a_tmp_cwd_is_writable(make_ctx, monkeypatch, tmp_path_factory):
     # The cwd (bound read-only into the worker, as /tmp is hidden there)
     # holds the user's bind=: the read-only bind of the cwd came after the

@@ -261,14 +261,24 @@ def test_spare_timeout_counts_from_the_hand_over(zctx):
     assert took > 3.5, "killed %.1f s after its start, not 4" % took
 
 
-def test_oversized_request_leaves_the_template_serving(zctx):
-    # A start whose request did not fit the template's socket (EMSGSIZE)
-    # was taken for a dead template: it was stopped, and every running
-    # worker of it killed.  Now that start alone fails, with the reason.
+def test_oversized_request_leaves_the_template_serving(zctx, tmp_path):
+    # A start whose request did not fit the template's socket (EMSGSIZE: a
+    # large env=, then) was taken for a dead template: it was stopped, and
+    # every running worker of it killed.  env= now goes to the worker on its
+    # data pipe, whatever its size; a request still too big (its policy
+    # text) fails alone, with the reason.
     ctx = zctx()
     a = ctx.Process(target=workers.sleep, args=(2,))
     a.start()
-    b = ctx.Process(target=workers.exit_with, args=(0,), sandbox={"env": {"BIG": "x" * 300000}})
+    q = ctx.Queue()
+    big = ctx.Process(target=workers.report, args=(q,), sandbox={"env": {"BIG": "x" * 300000}})
+    big.start()
+    assert len(q.get(timeout=60)["env"]["BIG"]) == 300000
+    big.join(60)
+    assert big.exitcode == 0, big.sandbox_exit
+    pol = tmp_path / "long.policy"
+    pol.write_text("[Sandbox]\n" + "# a comment line of the policy, long enough\n" * 8000)
+    b = ctx.Process(target=workers.exit_with, args=(0,), sandbox={"policy": [str(pol)]})
     with pytest.raises(sbox.SandboxError, match="bytes .*past the"):
         b.start()
     a.join(60)
@@ -278,6 +288,34 @@ def test_oversized_request_leaves_the_template_serving(zctx):
     c.join(60)
     assert c.exitcode == 3
     assert template_of(c) is template_of(a)
+
+
+def test_env_never_passes_through_the_template(zctx):
+    # The template held each request's env= (and the policy text it was
+    # written into), and every later fork of it copied that memory: a
+    # worker without the secret found another's in its own /proc/self/mem.
+    # The environment goes from the program to its worker only; env= is no
+    # longer in the policy text, which keys the spares.
+    real_only(zctx)
+    ctx = zctx()
+    q = ctx.Queue()
+    a = ctx.Process(target=workers.report, args=(q,),
+                    sandbox={"env": {"SECRET_TOKEN": "tok-7f3a9c1e-" + "PRIVATE"}})
+    a.start()
+    assert q.get(timeout=60)["env"]["SECRET_TOKEN"] == "tok-7f3a9c1e-PRIVATE"
+    a.join(60)
+    for _ in range(3):
+        b = ctx.Process(target=workers.find_in_own_memory, args=(q, "tok-7f3a9c1e-"))
+        b.start()
+        found = q.get(timeout=60)
+        b.join(60)
+        assert found is None, found
+    # env= with a newline, through the policy's quoting or not
+    c = ctx.Process(target=workers.report, args=(q,), sandbox={"env": {"NL": "x\nINJ=1"}})
+    c.start()
+    env = q.get(timeout=60)["env"]
+    c.join(60)
+    assert env["NL"] == "x\nINJ=1" and "INJ" not in env
 
 
 def test_program_ignoring_sigchld(zctx):
