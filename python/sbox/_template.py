@@ -103,7 +103,7 @@ class Child:
         self.timed_out = False
 
 
-SpareKey = Tuple[str, int]
+SpareKey = Tuple[str, int, str]  # policy text, gpu count, bind sources' identity
 
 
 class Spare:
@@ -215,7 +215,7 @@ class Template:
         return True
 
     def _fork(self, req: Dict[str, Any], fds: List[int]) -> None:
-        key = (req["policy"], req["gpus"])
+        key = (req["policy"], req["gpus"], req.get("binds", ""))
         want = min(max(int(req.get("spares") or 0), 0), MAX_SPARES) if req["gpus"] == 0 else 0
         handed = bool(want) and self._hand_to_spare(key, req, fds)
         if not handed:

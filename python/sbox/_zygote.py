@@ -138,6 +138,7 @@ class Request:
     user_env: Dict[str, str]     # env=
     timeout: Optional[float]
     spares: int = 0
+    binds: str = ""              # what the bind sources are now (bind_identity)
 
 
 # workers the template keeps entered ahead per sandbox key (get_context's
@@ -193,7 +194,7 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
     # launched worker.
     user_env = dict(full.get("env", {}))
     leave_out = {"gpus", "wait_gpu", "socket", "direct"} | ({"env"} if not gpus else set())
-    text, _binds = _options.policy_text({k: v for k, v in full.items() if k not in leave_out})
+    text, binds = _options.policy_text({k: v for k, v in full.items() if k not in leave_out})
     env = worker_env(full)
     timeout = None
     from_files = _options.policy_files_runtime(opts.get("policy", []))
@@ -210,7 +211,24 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
     if gpus or (via_sboxd and timeout is not None):
         spares = 0
     return Request(policy=text, gpus=gpus, env=env, user_env=user_env, timeout=timeout,
-                   spares=spares)
+                   spares=spares, binds=bind_identity(binds))
+
+
+def bind_identity(binds: Sequence[Tuple[str, str]]) -> str:
+    """Which files the bind sources are now: device and inode of each, as
+    the program resolves them.  It keys the spares with the policy text: a
+    spare entered its sandbox, binds included, ahead, and a source removed
+    and made again since (a run's output directory) is another file, which
+    a worker forked at start() would see."""
+    ids = []
+    for _directive, spec in binds:
+        src, _optional = _options.bind_source(spec)
+        try:
+            st = os.stat(src)
+            ids.append("%d:%d" % (st.st_dev, st.st_ino))
+        except OSError:
+            ids.append("-")
+    return " ".join(ids)
 
 
 def environment_head(req: Request) -> Dict[str, Dict[str, str]]:
@@ -302,7 +320,7 @@ class Template:
         with self._lock:
             self._seq += 1
             rid = self._seq
-            msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus,
+            msg = pickle.dumps(dict(id=rid, policy=req.policy, gpus=req.gpus, binds=req.binds,
                                     timeout=req.timeout, spares=req.spares))
             try:
                 socket.send_fds(self.ctrl, [msg], list(fds))

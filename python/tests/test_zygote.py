@@ -14,6 +14,7 @@ import errno
 import multiprocessing
 import os
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -618,6 +619,35 @@ def _start_from_spare(ctx, make, tries=40):
             return ps
         time.sleep(0.25)  # its refill enters meanwhile
     raise AssertionError("no start() in %d was handed a spare" % tries)
+
+
+def test_spare_after_a_bind_source_was_made_again(zctx, tmp_path):
+    # A spare entered its sandbox, binds included, ahead: a run's output
+    # directory removed and made again since was another directory, and
+    # the spare's worker wrote into the old one, gone (ENOENT); a worker
+    # forked at start() sees the new one.  The bind sources' identity keys
+    # the spares now.
+    real_only(zctx)
+    out = tmp_path / "run"
+    out.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(out, 0o777)
+    ctx = zctx(bind=[str(out)])
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.write_file, args=(str(out / "epoch1"), q))
+    p.start()
+    assert q.get(timeout=60) == "written"
+    p.join(60)
+    time.sleep(1.5)  # the spares are made
+    shutil.rmtree(out)
+    out.mkdir()
+    os.chmod(out, 0o777)
+    p = ctx.Process(target=workers.write_file, args=(str(out / "epoch2"), q))
+    p.start()
+    r = q.get(timeout=60)
+    p.join(60)
+    assert r == "written", r
+    assert os.listdir(out) == ["epoch2"]
 
 
 def test_spare_worker_sees_what_start_gave(zctx, monkeypatch):
