@@ -155,12 +155,28 @@ static struct sbox_cgroup *cgroup_new(int version, const char *name)
 	return cg;
 }
 
+/* The view of the hierarchies in mask (v1; every one: ~0u) or of the
+ * cgroup2 mount, on host h: what C6 mounts at /sys/fs/cgroup.  Options
+ * are left out for cgroup2: outside the initial cgroup namespace the
+ * kernel ignores them, and the pure-v2 probe reads no mountinfo. */
+static void plan_view(struct sbox_cgview *v, const struct sbox_cgroup_host *h, unsigned mask)
+{
+	_Static_assert(SBOX_CGVIEW_MAX >= SBOX_CG_MOUNTS_MAX, "a view per hierarchy");
+	memset(v, 0, sizeof(*v));
+	if (h->version == 2)
+		sbox_cgview_add(v, true, h->v2_mount, "");
+	for (size_t i = 0; h->version == 1 && i < h->n_v1; i++)
+		if (h->v1[i].mask & mask)
+			sbox_cgview_add(v, false, h->v1[i].path, h->v1[i].opts);
+}
+
 int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, const char *name,
 		       const struct sbox_resources *res, struct sbox_cgroup **out,
 		       struct sbox_err *err)
 {
 	struct sbox_cg_limits lim;
 	struct sbox_cgroup *cg;
+	unsigned mask = 0;
 
 	*out = NULL;
 	if (h->version != 1 && h->version != 2)
@@ -176,7 +192,28 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 		cgroup_free(cg);
 		return -1;
 	}
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		mask |= cg->dirs[i].mask;
+	plan_view(&cg->view, h, mask);
 	*out = cg;
+	return 0;
+}
+
+const struct sbox_cgview *sbox_cgroup_view(const struct sbox_cgroup *cg)
+{
+	return cg ? &cg->view : NULL;
+}
+
+int sbox_cgroup_host_view(struct sbox_cgview *v, struct sbox_err *err)
+{
+	_cleanup_free_ struct sbox_cgroup_host *h = calloc(1, sizeof(*h));
+
+	memset(v, 0, sizeof(*v));
+	if (!h)
+		return sbox_fail(err, ENOMEM, "allocating the cgroup host");
+	if (sbox_cgroup_host_detect(h, err) < 0)
+		return -1;
+	plan_view(v, h, ~0u);
 	return 0;
 }
 

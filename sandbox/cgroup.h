@@ -30,6 +30,7 @@
 
 #include "common/err.h"
 #include "policy/policy.h"
+#include "sandbox/cgview.h"
 #include "sandbox/host.h"
 #include "sandbox/sandbox.h"
 
@@ -56,6 +57,7 @@ struct sbox_cgroup_host {
 	struct {
 		unsigned mask;              /* SBOX_CG_* it holds (co-mounts: several) */
 		char path[SBOX_CG_PATH_MAX];
+		char opts[512];             /* its super options ("rw,memory") */
 	} v1[SBOX_CG_MOUNTS_MAX];           /* v1: one per hierarchy sbox uses */
 	size_t n_v1;
 	char self[SBOX_CG_PATH_MAX];        /* the caller's own cgroup ("0::" line) */
@@ -122,6 +124,15 @@ int sbox_cgroup_devices_fd(const struct sbox_cgroup *cg);
 /* The fds cg holds open (its directories, the guard's pipe), at most
  * SBOX_CG_MOUNTS_MAX + 1, into out; how many. */
 size_t sbox_cgroup_fds(const struct sbox_cgroup *cg, int *out);
+/* What C6 shows the sandbox at /sys/fs/cgroup (sandbox/cgview.h): each
+ * hierarchy cg has a directory in, planned when it was made; NULL cg, or
+ * one reopened by path: none (the empty directory). */
+const struct sbox_cgview *sbox_cgroup_view(const struct sbox_cgroup *cg);
+/* The same for a process that some other launcher placed in a sandbox's
+ * cgroup of its own in every hierarchy sbox uses (a zygote's worker,
+ * placed by sboxd): planned from this host's probe. */
+int sbox_cgroup_host_view(struct sbox_cgview *v, struct sbox_err *err);
+
 /* "/sys/fs/cgroup/sbox/sbox-123-1" (v2) or the memory hierarchy's dir (v1),
  * for messages. */
 const char *sbox_cgroup_path(const struct sbox_cgroup *cg);

@@ -62,6 +62,7 @@ struct sbox_cgroup {
 	bool ended;                 /* sbox_cgroup_end() ran: removed (or left to the sweep) */
 	bool left_busy;             /* ... with processes it could not kill */
 	struct sbox_cg_written written;     /* zero for a cgroup reopened by path */
+	struct sbox_cgview view;            /* planned by create; none when reopened */
 };
 
 struct sbox_cgroup_ops {

@@ -156,6 +156,7 @@ static void scan_mountinfo(struct sbox_cgroup_host *h, char *v2, size_t v2_len)
 				continue;
 			h->v1[h->n_v1].mask = mask;
 			snprintf(h->v1[h->n_v1].path, sizeof(h->v1[0].path), "%s", mnt);
+			snprintf(h->v1[h->n_v1].opts, sizeof(h->v1[0].opts), "%s", opts);
 			h->n_v1++;
 		}
 	}

@@ -41,7 +41,11 @@
  *                                         C5 hostname
  *                                         C5b network: join a netns, lo up,
  *                                             the sandbox's end of a veth
- *                                         C6 filesystem: sources, root, pivot
+ *                                         C6 filesystem: sources, root
+ *                                             (its /sys/fs/cgroup: only
+ *                                             the sandbox's own cgroup,
+ *                                             mounted in C4's namespace),
+ *                                             pivot
  *                                         C6b GPU locality: CPUs, memory node
  *                                         C6c close the launcher's fds, all
  *                                             but the sync channel's
@@ -301,7 +305,9 @@ static int p1f_bind_sources(struct launch *l, struct sbox_err *err)
  * joins it before GO (v1, P4), so no instruction of the sandbox runs
  * unlimited.  Late in P1: everything above can fail without a cgroup to
  * take back.  The guard (sboxrun) removes it should the launcher be
- * SIGKILLed. */
+ * SIGKILLed.  Its hierarchies are what C6 shows at /sys/fs/cgroup (the
+ * view planned here, where mountinfo may be read; none without a cgroup:
+ * an empty directory). */
 static int p1g_cgroup(struct launch *l, struct sbox_err *err)
 {
 	struct sbox_child *c = l->child;
@@ -309,6 +315,7 @@ static int p1g_cgroup(struct launch *l, struct sbox_err *err)
 	if (sbox_cgroup_for_sandbox(l->r.policy, &c->cgroup, err) < 0 ||
 	    (c->cgroup && l->r.launch->cgroup_guard && sbox_cgroup_guard(c->cgroup, err) < 0))
 		return -1;
+	l->r.cgview = sbox_cgroup_view(c->cgroup);
 	return 0;
 }
 

@@ -126,7 +126,9 @@ static int c3_map_ids(const struct sbox_recipe *r, struct sbox_err *err)
 }
 
 /* C4: after the parent placed us in our cgroup (P3 or P4), so that the
- * cgroup namespace's root is the sandbox's own cgroup. */
+ * cgroup namespace's root is the sandbox's own cgroup: in
+ * /proc/self/cgroup, and in the cgroup filesystems C6 mounts at
+ * /sys/fs/cgroup, which is why C6 follows. */
 static int c4_cgroup_ns(struct sbox_err *err)
 {
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -175,9 +177,11 @@ static int caller_tty(const struct sbox_recipe *r)
  * paths are still in view, before the staging tmpfs hides /tmp; the host
  * root cloned, made read-only, nosuid, nodev and private while detached,
  * so there is no moment with a writable root; fresh /proc, private /dev
- * and /tmp; the policy's mounts in order, their destinations resolved in
- * the root; the pivot after every mount, and before anything the worker
- * controls runs. */
+ * and /tmp; /sys/fs/cgroup covered, the sandbox's own cgroup mounted
+ * there afresh in C4's namespace (the host's tree, every other sandbox's
+ * figures in it, out of view: sandbox/cgview.h); the policy's mounts in
+ * order, their destinations resolved in the root; the pivot after every
+ * mount, and before anything the worker controls runs. */
 static int c6_filesystem(const struct sbox_recipe *r, struct sbox_err *err)
 {
 	struct sbox_fs fs = {
@@ -186,6 +190,7 @@ static int c6_filesystem(const struct sbox_recipe *r, struct sbox_err *err)
 		 * a read-only bind may keep its device nodes (P1h). */
 		.grant = r->grant, .devices = r->devices,
 		.devices_enforced = r->devices_enforced,
+		.cgview = r->cgview,
 		.src_trees = r->src_trees,
 		/* A TemporaryFileSystem= is the worker's user's to write. */
 		.worker_owned = true, .worker_uid = r->ident->uid, .worker_gid = r->ident->gid,

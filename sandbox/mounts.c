@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "policy/bind_order.h"
+#include "sandbox/cgview.h"
 #include "sandbox/devfs.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/kapi.h"
@@ -294,6 +295,11 @@ int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_e
 	 * there are out of view and binds under /run land on top of the empty
 	 * tmpfs (sandbox/masks.c). */
 	if (sbox_masks_hide_run(fs->root_fd, err) < 0)
+		return -1;
+	/* /sys/fs/cgroup: the sandbox's own cgroup only, never the host's
+	 * tree with every other sandbox in it (sandbox/cgview.h); before the
+	 * policy's mounts, as /run, so that a bind there lands on top. */
+	if (sbox_cgview_mount(fs->root_fd, fs->cgview, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct sbox_mount *m = &p->mounts[i];

@@ -11,6 +11,7 @@
 
 struct sbox_gpu_grant;
 struct sbox_device_set;
+struct sbox_cgview;
 
 /* The bound of the tmpfs sbox makes for the worker (/tmp, /dev/shm, a
  * TemporaryFileSystem= without size=): the kernel's default is half of the
@@ -38,6 +39,10 @@ struct sbox_fs {
 	 * read-only bind keep its device nodes (the cgroup decides); without
 	 * one every bind is nodev. */
 	bool devices_enforced;
+	/* What /sys/fs/cgroup shows: the sandbox's own cgroup's hierarchies,
+	 * mounted in the cgroup namespace the caller is in (after C4);
+	 * NULL: an empty directory (sandbox/cgview.h). */
+	const struct sbox_cgview *cgview;
 	/* A TemporaryFileSystem= belongs to the worker's user (uid=, gid=
 	 * unless the policy gives its own), as /tmp is its to write; false:
 	 * to the user building the sandbox. */
@@ -70,8 +75,9 @@ void sbox_fs_trees_free(int *trees, size_t n);
 /* Step 1: stop propagation to the host and clone every bind source while
  * the host's paths are still in view (before the staging tmpfs hides any). */
 int sbox_fs_open_sources(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err);
-/* Step 2: assemble the root: host root read-only, /proc, /dev, /tmp, then
- * the policy's mounts in order. */
+/* Step 2: assemble the root: host root read-only, /proc, /dev, /tmp,
+ * /run hidden, /sys/fs/cgroup (cgview), then the policy's mounts in
+ * order, /dev sealed, the masks. */
 int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err);
 /* Step 3: pivot_root into it and drop the old root. */
 int sbox_fs_pivot(struct sbox_fs *fs, struct sbox_err *err);

@@ -24,6 +24,7 @@ struct sbox_seccomp;
 struct sbox_gpu_grant;
 struct sbox_device_set;
 struct sbox_net;
+struct sbox_cgview;
 
 struct sbox_recipe {
 	/* The request: the policy and the caller's facts, as given. */
@@ -53,6 +54,10 @@ struct sbox_recipe {
 	/* P1f: bind sources sboxd cloned from the client's fds, one per
 	 * policy mount (C6); NULL: resolved by path at C6. */
 	const int *src_trees;
+	/* P1g: what C6 mounts at /sys/fs/cgroup, in C4's cgroup namespace:
+	 * the hierarchies of the sandbox's own cgroup (sandbox/cgview.h);
+	 * NULL without one: an empty directory. */
+	const struct sbox_cgview *cgview;
 	/* P1h: a device cgroup is in force on the sandbox: only then may a
 	 * read-only bind keep its device nodes (C6). */
 	bool devices_enforced;

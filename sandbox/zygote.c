@@ -61,6 +61,9 @@ struct sbox_zygote_grant {
 	/* A device cgroup is in force (sboxd's, or made here as root): only
 	 * then may a read-only bind keep its device nodes. */
 	bool devices_enforced;
+	/* What the worker's /sys/fs/cgroup shows: its own cgroup's
+	 * hierarchies (none without one: an empty directory). */
+	struct sbox_cgview cgview;
 };
 
 static struct sbox_zygote_grant *grant_new(struct sbox_err *err)
@@ -350,8 +353,10 @@ int sbox_zygote_place_direct(struct sbox_zygote_grant **out, const struct sbox_p
 	    direct_gpus(g, p, &zs->site, gpu_count, err) < 0 ||
 	    sbox_cgroup_for_sandbox_as(p, self, &cg, err) < 0)
 		goto out;
-	if (cg)
+	if (cg) {
 		snprintf(cgroup_out, cgroup_len, "%s", sbox_cgroup_path(cg));
+		g->cgview = *sbox_cgroup_view(cg);
+	}
 	if (sbox_devices_enforce_cgroup(&g->devices, p, cg, geteuid(), err) < 0 ||
 	    (cg && sbox_cgroup_attach(cg, getpid(), err) < 0))
 		goto out;
@@ -375,8 +380,12 @@ int sbox_zygote_grant_leased(struct sbox_zygote_grant **out, const struct sbox_p
 	*out = NULL;
 	if (!g)
 		return -1;
-	/* sboxd is root and put its device program on the cgroup. */
+	/* sboxd is root and put its device program on the cgroup, which it
+	 * made in every hierarchy sbox uses: the worker's view is planned
+	 * from the same probe. */
 	g->devices_enforced = true;
+	if (sbox_cgroup_host_view(&g->cgview, err) < 0)
+		goto fail;
 	if (n_gpus > 0) {
 		g->idx = calloc(n_gpus, sizeof(*g->idx));
 		if (!g->idx) {
@@ -456,7 +465,9 @@ static int z_host_and_lo(const struct sbox_policy *p, struct sbox_err *err)
 	return sbox_net_loopback_up(err);
 }
 
-/* C6, as init does it: only the grant's devices in /dev, /run hidden. */
+/* C6, as init does it: only the grant's devices in /dev, /run hidden,
+ * the worker's own cgroup at /sys/fs/cgroup (in the cgroup namespace
+ * z_namespaces made after the placement). */
 static int z_filesystem(const struct sbox_policy *p, const struct sbox_zygote_grant *g,
 			struct sbox_err *err)
 {
@@ -464,6 +475,7 @@ static int z_filesystem(const struct sbox_policy *p, const struct sbox_zygote_gr
 		.root_fd = -1,
 		.grant = &g->grant, .devices = &g->devices,
 		.devices_enforced = g->devices_enforced,
+		.cgview = &g->cgview,
 		.worker_owned = true, .worker_uid = getuid(), .worker_gid = getgid(),
 		.caller = { .uid = getuid(), .privileged = getuid() == 0 },
 		.console_fd = -1,

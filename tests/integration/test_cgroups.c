@@ -781,6 +781,194 @@ static void test_unprivileged(void **state)
 	run_result_free(&r);
 }
 
+/* What a sandbox sees of cgroups: its own, and nothing else.  The root
+ * view is a clone of the host's, so before C6 covered /sys/fs/cgroup every
+ * worker read the host's whole cgroup tree: every other sandbox's
+ * directory (sbox-<launcher pid>-<n>) with its live memory use and
+ * limits, CPU, pids, I/O and device figures -- other users' included (the
+ * cgroup namespace changes /proc/self/cgroup only).  Sandbox A holds
+ * 120 MB under MemoryMax=200M; sandbox B looks for it, with the default
+ * policy and again as nobody (without a cgroup of its own on v1: then
+ * /sys/fs/cgroup is an empty directory). */
+
+#define A_LIMIT "209715200"
+
+static const char look_around[] =
+	"find /sys/fs/cgroup -name 'sbox-*' 2>/dev/null | sed 's/^/seen=/'; "
+	"for f in $(find /sys/fs/cgroup -name memory.limit_in_bytes -o -name memory.max 2>/dev/null); do "
+	"echo \"limit=$f $(cat $f)\"; done; "
+	"for f in $(find /sys/fs/cgroup -name memory.usage_in_bytes -o -name memory.current 2>/dev/null); do "
+	"echo \"usage=$f $(cat $f)\"; done; "
+	"echo \"listed=$(ls -A /sys/fs/cgroup | tr '\\n' ' ')\"";
+
+struct neighbour {
+	char *a_dir;                    /* A's cgroup on the host */
+	struct run_result b, b_nobody;
+};
+
+static void look_from_b(int pid, void *arg)
+{
+	struct neighbour *nb = arg;
+	struct run_opts nobody = { .pre_exec = drop_to_nobody };
+
+	nb->a_dir = wait_running(pid, 2);
+	run_sbox(&nb->b, NULL, "--", "/bin/sh", "-c", look_around, NULL);
+	run_sbox(&nb->b_nobody, &nobody, "--", "/bin/sh", "-c", look_around, NULL);
+}
+
+/* B saw no trace of A: not its directory, not its limit, not its 120 MB. */
+static void assert_no_neighbour(const struct run_result *r, const char *a_name)
+{
+	char *copy, *save;
+
+	assert_exit(r, 0);
+	if (count_prefix(r->out, "seen=") != 0 || strstr(r->out, a_name)) {
+		dump_result(r);
+		fail_msg("another sandbox's cgroup (%s) is in view", a_name);
+	}
+	copy = strdup(r->out);
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *v = strrchr(l, ' ');
+
+		if (!v)
+			continue;
+		if ((strncmp(l, "limit=", 6) == 0 && strcmp(v + 1, A_LIMIT) == 0) ||
+		    (strncmp(l, "usage=", 6) == 0 && strtoull(v + 1, NULL, 10) >= 100ULL << 20)) {
+			dump_result(r);
+			fail_msg("another sandbox's figure is in view: %s", l);
+		}
+	}
+	free(copy);
+}
+
+/* v1: what B lists at /sys/fs/cgroup is the host's names of the
+ * hierarchies its cgroup has a directory in: memory and pids among them,
+ * no hierarchy of the launcher's (name=systemd, the hybrid's empty
+ * unified), nothing the host lacks. */
+static void assert_listed_own(const struct run_result *r)
+{
+	char *listed = kv_get(r->out, "listed"), *save, path[512];
+	bool memory = false, pids = false;
+
+	assert_non_null(listed);
+	for (char *t = strtok_r(listed, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		snprintf(path, sizeof(path), CG "/%s", t);
+		memory |= strcmp(t, "memory") == 0;
+		pids |= strcmp(t, "pids") == 0;
+		if (access(path, F_OK) < 0 || strcmp(t, "systemd") == 0 || strcmp(t, "unified") == 0) {
+			dump_result(r);
+			fail_msg("%s in the sandbox's /sys/fs/cgroup", t);
+		}
+	}
+	assert_true(memory && pids);
+	free(listed);
+}
+
+static void test_other_sandboxes_out_of_view(void **state)
+{
+	struct neighbour nb = { 0 };
+	struct run_opts o = { .while_running = look_from_b, .arg = &nb, .when_output = "filled\n" };
+	struct run_result r;
+	const char *a_name;
+
+	(void)state;
+	NEED_CGROUP();
+	if (running_as_root())
+		run_sbox(&r, &o, "--user", "daemon", "--memory", "200M", "--", "/bin/sh", "-c",
+			 "head -c 120M /dev/zero > /dev/shm/w && echo filled && exec sleep 4", NULL);
+	else
+		run_sbox(&r, &o, "--memory", "200M", "--", "/bin/sh", "-c",
+			 "head -c 120M /dev/zero > /dev/shm/w && echo filled && exec sleep 4", NULL);
+	assert_exit(&r, 0);
+	assert_non_null(nb.a_dir);
+	a_name = strrchr(nb.a_dir, '/') + 1;
+	assert_no_neighbour(&nb.b, a_name);
+	assert_no_neighbour(&nb.b_nobody, a_name);
+	/* B's own cgroup is what it sees: the hierarchies of its own (v1: a
+	 * mount point each; v2: the cgroup2 files themselves). */
+	if (running_as_root()) {
+		if (host_v2()) {
+			char *listed = kv_get(nb.b.out, "listed");
+
+			assert_non_null(listed);
+			assert_non_null(strstr(listed, "cgroup.procs "));
+			free(listed);
+		} else {
+			assert_listed_own(&nb.b);
+			assert_non_null(strstr(nb.b.out, "limit=/sys/fs/cgroup/memory/memory.limit_in_bytes "));
+			/* nobody has no cgroup of its own on v1: nothing to see. */
+			assert_line(&nb.b_nobody, "listed=");
+		}
+	}
+	run_result_free(&nb.b);
+	run_result_free(&nb.b_nobody);
+	run_result_free(&r);
+	free(nb.a_dir);
+}
+
+/* The positive side: a worker reads its own limits at the usual paths, as
+ * in a container with a private cgroup namespace (ML runtimes size their
+ * thread pools and caches from them), and can't write them. */
+static void test_own_cgroup_seen_inside(void **state)
+{
+	const char *file = host_v2() ? "/sys/fs/cgroup/pids.max" : "/sys/fs/cgroup/pids/pids.max";
+	char script[2048];
+	struct run_result r;
+	char *procs, *save;
+	bool one = false;
+
+	(void)state;
+	NEED_CGROUP();
+	snprintf(script, sizeof(script),
+		 "cd /sys/fs/cgroup || exit 3; "
+		 "for f in memory/memory.limit_in_bytes memory.max pids/pids.max pids.max "
+		 "cpu/cpu.cfs_quota_us cpu.max; do [ -f $f ] && echo \"$f=$(cat $f)\"; done; "
+		 "echo \"procs=$(cat pids/cgroup.procs cgroup.procs 2>/dev/null | tr '\\n' ' ')\"; "
+		 "echo \"subdirs=$(find . -mindepth 2 -type d | wc -l)\"; "
+		 "awk '$5 ~ \"^/sys/fs/cgroup\" { m[$5] = $6 } END { for (k in m) print \"mount=\" k \" \" m[k] }' /proc/self/mountinfo; "
+		 "exec %s open %s w", probe_path(), file);
+	if (running_as_root())
+		run_sbox(&r, NULL, "--user", "root", "--memory", "77M", "--pids", "37", "--cpu-quota", "50%",
+			 "--", "/bin/sh", "-c", script, NULL);
+	else
+		run_sbox(&r, NULL, "--memory", "77M", "--pids", "37", "--cpu-quota", "50%", "--",
+			 "/bin/sh", "-c", script, NULL);
+	assert_exit(&r, 0);
+	if (host_v2()) {
+		assert_line(&r, "memory.max=80740352");
+		assert_line(&r, "pids.max=37");
+		assert_line(&r, "cpu.max=50000 100000");
+		assert_line(&r, "mount=/sys/fs/cgroup ro,nosuid,nodev,noexec,relatime");
+	} else {
+		assert_line(&r, "memory/memory.limit_in_bytes=80740352");
+		assert_line(&r, "pids/pids.max=37");
+		assert_line(&r, "cpu/cpu.cfs_quota_us=50000");
+		assert_line(&r, "mount=/sys/fs/cgroup ro,nosuid,nodev,noexec,relatime");
+		assert_line(&r, "mount=/sys/fs/cgroup/memory ro,nosuid,nodev,noexec,relatime");
+		assert_line(&r, "mount=/sys/fs/cgroup/pids ro,nosuid,nodev,noexec,relatime");
+	}
+	/* Its own processes only (pids of its namespace: init is 1), and no
+	 * cgroup below or beside its own. */
+	procs = kv_get(r.out, "procs");
+	assert_non_null(procs);
+	for (char *t = strtok_r(procs, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		one |= strcmp(t, "1") == 0;
+		if (atoi(t) < 1 || atoi(t) > 64) {
+			dump_result(&r);
+			fail_msg("a process not of the sandbox's in its cgroup.procs: %s", t);
+		}
+	}
+	assert_true(one);
+	free(procs);
+	assert_line(&r, "subdirs=0");
+	/* Read-only: root of the sandbox's user namespace or not. */
+	if (running_as_root())
+		assert_line(&r, "open=EROFS");
+	else
+		assert_no_line(&r, "open=ok");
+	run_result_free(&r);
+}
+
 /* Limits the host can't enforce fail the launch, never run unlimited. */
 
 static void test_limits_the_host_cannot_enforce(void **state)
@@ -1425,6 +1613,8 @@ int main(void)
 		cmocka_unit_test(test_runtime_max_kills_the_sandbox),
 		cmocka_unit_test(test_orphans_and_killed_launcher_leave_nothing),
 		cmocka_unit_test(test_unprivileged),
+		cmocka_unit_test(test_other_sandboxes_out_of_view),
+		cmocka_unit_test(test_own_cgroup_seen_inside),
 		cmocka_unit_test(test_limits_the_host_cannot_enforce),
 		cmocka_unit_test(test_cgroup_parent),
 		cmocka_unit_test(test_taken_name_is_skipped),

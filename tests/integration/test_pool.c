@@ -590,6 +590,34 @@ static void test_limits_are_specialised(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A prepared sandbox's /sys/fs/cgroup is its own cgroup (C6 mounted it
+ * at prepare, in its cgroup namespace), and shows the request's limits
+ * (P5b wrote them on that cgroup): TasksMax=11 where the shape was noted
+ * with 16; no other sandbox's cgroup in view. */
+static void test_pooled_cgroup_view(void **state)
+{
+	static const char look[] =
+		"cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; "
+		"echo \"others=$(find /sys/fs/cgroup -name 'sbox-*' | wc -l)\"";
+	pid_t pids[POOL_MAX];
+	struct cmd noted, pooled;
+
+	(void)state;
+	start_with_pool("1");
+	RUN(&noted, NOBODY, "--memory", "256M", "--pids", "16", "--", "/bin/sh", "-c", look);
+	assert_cmd(&noted, 0);
+	assert_string_equal(noted.out, "16\nothers=0\n");
+	wait_pool(1, pids, 10000);
+	RUN(&pooled, NOBODY, "--memory", "256M", "--pids", "11", "--", "/bin/sh", "-c", look);
+	assert_cmd(&pooled, 0);
+	assert_false(alive(pids[0]));
+	assert_string_equal(pooled.out, "11\nothers=0\n");
+	cmd_free(&noted);
+	cmd_free(&pooled);
+	assert_true(sboxd_no_jobs(&D, 3000));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* text's lines sorted: mountinfo lists a pool's binds after the masks
  * (attached at C6g, after the pivot), a launch in full's before them;
  * the mounts are the same, their order of attachment is not. */
@@ -1063,6 +1091,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_failing_launch_evicts_nothing, teardown),
 		cmocka_unit_test_teardown(test_one_directive_apart, teardown),
 		cmocka_unit_test_teardown(test_limits_are_specialised, teardown),
+		cmocka_unit_test_teardown(test_pooled_cgroup_view, teardown),
 		cmocka_unit_test_teardown(test_binds_are_specialised, teardown),
 		cmocka_unit_test_teardown(test_late_bind_through_a_link, teardown),
 		cmocka_unit_test_teardown(test_prepared_init_killed, teardown),

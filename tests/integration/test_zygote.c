@@ -122,6 +122,29 @@ static void put_shared_maps(FILE *f)
 	fprintf(f, "shared_maps=%u\n", n);
 }
 
+/* The worker's /sys/fs/cgroup: its own cgroup's memory limit, read where
+ * a runtime reads it, and whether the sandboxes' parent (the template's
+ * siblings, other users' jobs) is in view. */
+static void put_own_cgroup(FILE *f)
+{
+	static const char *const limit[] = { "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+					     "/sys/fs/cgroup/memory.max" };
+	static const char *const parent[] = { "/sys/fs/cgroup/memory/sbox", "/sys/fs/cgroup/sbox" };
+	char val[64] = "-";
+	bool seen = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		FILE *l = fopen(limit[i], "re");
+
+		if (l && fgets(val, sizeof(val), l))
+			val[strcspn(val, "\n")] = '\0';
+		if (l)
+			fclose(l);
+		seen |= access(parent[i], F_OK) == 0;
+	}
+	fprintf(f, "own_memory_max=%s\nparent_seen=%d\n", val, seen);
+}
+
 /* In the worker, after enter: what it sees, on its report pipe. */
 static void worker_report(FILE *f, const struct plan *pl, pid_t template, const char *env)
 {
@@ -135,6 +158,7 @@ static void worker_report(FILE *f, const struct plan *pl, pid_t template, const 
 	put_dir(f, "fds", "/proc/self/fd", true);
 	put_dir(f, "dev", "/dev", false);
 	put_dir(f, "run", "/run", false);
+	put_own_cgroup(f);
 	fprintf(f, "env=");
 	for (const char *c = env; *c; c++)
 		fputc(*c == '\n' ? ';' : *c, f);
@@ -637,6 +661,12 @@ static void assert_workers(const char *text, const struct plan *pl)
 		free(v);
 		snprintf(k1, sizeof(k1), "w%u_memory_max", i);
 		assert_key(text, k1, MEMORY_MAX);
+		/* ... and the worker reads it at /sys/fs/cgroup, its own
+		 * cgroup's only. */
+		snprintf(k1, sizeof(k1), "w%u_own_memory_max", i);
+		assert_key(text, k1, MEMORY_MAX);
+		snprintf(k1, sizeof(k1), "w%u_parent_seen", i);
+		assert_key(text, k1, "0");
 		snprintf(k1, sizeof(k1), "w%u_status", i);
 		assert_key(text, k1, "0");
 		snprintf(k1, sizeof(k1), "w%u_dev", i);

@@ -26,6 +26,7 @@
 #include "policy/directives.h"
 #include "policy/values.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/cgview.h"
 #include "sandbox/sandbox.h"
 
 static char proc[256];
@@ -259,6 +260,62 @@ static void test_favordynmods_note(void **state)
 	assert_int_equal(sbox_check_host_note_at("/nonexistent/mountinfo", note, sizeof(note)), 0);
 }
 
+/* The plan of a sandbox's /sys/fs/cgroup (sandbox/cgview.h): each
+ * hierarchy at its host name below /sys/fs/cgroup, with the host's super
+ * options but rw/ro and release_agent= (which the kernel refuses outside
+ * the initial cgroup namespace); a cgroup2 at /sys/fs/cgroup itself only
+ * alone; anything mounted elsewhere, too deep, too long or past the
+ * bound left out. */
+static void test_cgroup_view_plan(void **state)
+{
+	struct sbox_cgview v = { 0 };
+	char longopts[400];
+
+	(void)state;
+	assert_true(sbox_cgview_add(&v, false, "/sys/fs/cgroup/memory", "rw,memory"));
+	assert_true(sbox_cgview_add(&v, false, "/sys/fs/cgroup/cpu,cpuacct", "rw,cpu,cpuacct"));
+	assert_true(sbox_cgview_add(&v, false, "/sys/fs/cgroup/systemd",
+				    "rw,xattr,release_agent=/lib/systemd/systemd-cgroups-agent,name=systemd"));
+	assert_true(sbox_cgview_add(&v, false, "/sys/fs/cgroup/pids", "ro,pids,favordynmods"));
+	assert_int_equal(v.n, 4);
+	assert_string_equal(v.fs[0].name, "memory");
+	assert_string_equal(v.fs[0].opts, "memory");
+	assert_false(v.fs[0].v2);
+	assert_string_equal(v.fs[1].name, "cpu,cpuacct");
+	assert_string_equal(v.fs[1].opts, "cpu,cpuacct");
+	assert_string_equal(v.fs[2].opts, "xattr,name=systemd");
+	assert_string_equal(v.fs[3].opts, "pids,favordynmods");
+	/* Not below /sys/fs/cgroup, or not directly: out of the view. */
+	assert_false(sbox_cgview_add(&v, false, "/cgroup/blkio", "rw,blkio"));
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroupx", "rw,blkio"));
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroup/a/blkio", "rw,blkio"));
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroup/..", "rw,blkio"));
+	/* /sys/fs/cgroup itself: a cgroup2's, and not beside others. */
+	assert_false(sbox_cgview_add(&v, true, "/sys/fs/cgroup", ""));
+	assert_false(sbox_cgview_add(&v, true, "/sys/fs/cgroup/", ""));
+	memset(longopts, 'x', sizeof(longopts) - 1);
+	longopts[sizeof(longopts) - 1] = '\0';
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroup/freezer", longopts));
+	assert_int_equal(v.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_true(sbox_cgview_add(&v, false, "/sys/fs/cgroup/more", "rw,devices"));
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroup/ninth", "rw,devices"));
+	assert_int_equal(v.n, SBOX_CGVIEW_MAX);
+
+	/* Pure v2: the one mount, at /sys/fs/cgroup, options left to the
+	 * host's superblock; nothing beside it. */
+	memset(&v, 0, sizeof(v));
+	assert_true(sbox_cgview_add(&v, true, "/sys/fs/cgroup", ""));
+	assert_int_equal(v.n, 1);
+	assert_true(v.fs[0].v2);
+	assert_string_equal(v.fs[0].name, "");
+	assert_false(sbox_cgview_add(&v, false, "/sys/fs/cgroup/memory", "rw,memory"));
+	/* A cgroup2 of its own below /sys/fs/cgroup is a hierarchy like any. */
+	memset(&v, 0, sizeof(v));
+	assert_true(sbox_cgview_add(&v, true, "/sys/fs/cgroup/unified", "rw,nsdelegate"));
+	assert_string_equal(v.fs[0].opts, "nsdelegate");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_bound_and_cgroup_agree),
 		cmocka_unit_test(test_directive_text),
 		cmocka_unit_test(test_favordynmods_note),
+		cmocka_unit_test(test_cgroup_view_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
