@@ -7,11 +7,11 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -83,37 +83,32 @@ static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
 	return 0;
 }
 
-/* The group's owner, written by its creator into NAME.members: a daemon
- * launches for many users, and one user's sandbox must not join another
- * user's group by guessing its name.  The registry is per uid already;
- * this checks it once more, where the membership is taken. */
-static int write_owner(int fd, uid_t owner)
+/* The group's owner, recorded by its creator as NAME.members's owner (a
+ * daemon launches for many users, and one user's sandbox must not join
+ * another user's group by guessing its name; the registry is per uid
+ * already, this checks it once more where the membership is taken).  In
+ * the inode, not in the file's data: one 4 KiB tmpfs page of text per
+ * group filled the registry's 1 MiB with 256 groups, the default
+ * MaxJobsPerUser=, and then every user's group launch failed (found by a
+ * hostile review).  The file is 0600 in a 0700 root directory no sandbox
+ * sees, so owning it gives the user nothing.  The truncation frees the
+ * text of a registry written before (an empty file has no page). */
+static int record_owner(int fd, uid_t owner)
 {
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%u\n", (unsigned)owner);
-
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n)
+	if (ftruncate(fd, 0) < 0 || fchown(fd, owner, 0) < 0)
 		return -1;
 	return 0;
 }
 
 static int check_owner(struct sbox_netgroup *g, int fd, uid_t owner, struct sbox_err *err)
 {
-	char text[32] = "";
-	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
-	unsigned long uid;
-	char *end;
+	struct stat st;
 
-	if (n <= 0)
-		return sbox_fail(err, n < 0 ? errno : EINVAL, "PrivateNetwork=group:%s: reading its owner",
-				 g->name);
-	text[n] = '\0';
-	uid = strtoul(text, &end, 10);
-	if (end == text || *end != '\n')
-		return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s: its owner record is damaged", g->name);
-	if ((uid_t)uid != owner)
-		return sbox_fail(err, EACCES, "PrivateNetwork=group:%s belongs to another user (uid %lu)",
-				 g->name, uid);
+	if (fstat(fd, &st) < 0)
+		return sbox_fail(err, errno, "PrivateNetwork=group:%s: reading its owner", g->name);
+	if (st.st_uid != owner)
+		return sbox_fail(err, EACCES, "PrivateNetwork=group:%s belongs to another user (uid %u)",
+				 g->name, (unsigned)st.st_uid);
 	return 0;
 }
 
@@ -155,8 +150,8 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
 			sbox_fail(err, errno, "locking %s", path);
 			goto fail;
 		}
-		if (write_owner(g->member_fd, owner) < 0) {
-			sbox_fail(err, errno, "writing the owner of PrivateNetwork=group:%s to %s", name, path);
+		if (record_owner(g->member_fd, owner) < 0) {
+			sbox_fail(err, errno, "recording the owner of PrivateNetwork=group:%s on %s", name, path);
 			goto fail;
 		}
 		return 0;   /* the registry stays locked until publish */

@@ -11,8 +11,9 @@
  *   NAME.lock     flock(LOCK_EX) while a launcher changes the group
  *   NAME.members  flock(LOCK_SH) held for each member's life (by its
  *                 launcher and its init's copy of the fd): membership is
- *                 holding it; it holds the uid the group belongs to (a
- *                 daemon serves many users)
+ *                 holding it; the file's owner is the uid the group
+ *                 belongs to (a daemon serves many users); it is empty:
+ *                 the registry holds no data (sandbox/network.c)
  *   NAME.netns    the group's netns, an nsfs file bind-mounted there
  *
  * The first member creates the netns in its clone and publishes it at P4;

@@ -388,6 +388,18 @@ static bool is_our_tmpfs(const char *path)
 	return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
 }
 
+/* Nothing in the registry holds data (lease and lock files are empty, a
+ * group's owner is its members file's owner, a netns is a bind mount), so
+ * it never fills by size: what it holds is inodes, at most 3 for each
+ * live sandbox (a group's lock, members and netns files, shared by its
+ * members; 1 for a veth lease), and a directory per user.  sboxd runs at
+ * most MaxJobs= (<= 1,000,000) sandboxes, so 4m inodes are more than all
+ * of its clients together can hold: one user's share is bounded by its
+ * MaxJobsPerUser=, and no user can use up what the others need
+ * (docs/security.md).  size= stays small: a write of data here would be a
+ * bug, and fails. */
+#define SBOX_NET_RUNDIR_OPTIONS "mode=0700,size=1m,nr_inodes=4m"
+
 static int mount_rundir(struct sbox_err *err)
 {
 	int lock;
@@ -399,7 +411,7 @@ static int mount_rundir(struct sbox_err *err)
 		return -1;
 	if (!is_our_tmpfs(SBOX_NET_RUNDIR)) {
 		if (mount("sbox-net", SBOX_NET_RUNDIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=0700,size=1m") < 0) {
+			  SBOX_NET_RUNDIR_OPTIONS) < 0) {
 			sbox_fail(err, errno, "mounting a tmpfs on %s", SBOX_NET_RUNDIR);
 			goto out;
 		}

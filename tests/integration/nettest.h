@@ -20,8 +20,9 @@
 #include "tests/integration/harness.h"
 
 /* Root's groups: the registry is per uid (sandbox/netgroup.h). */
-#define GROUP_DIR "/run/sbox/net/group/0"
-#define IPAM_DIR "/run/sbox/net/ipam"
+#define REGISTRY "/run/sbox/net"
+#define GROUP_DIR REGISTRY "/group/0"
+#define IPAM_DIR REGISTRY "/ipam"
 
 static inline void host_netns(char *buf, size_t len)
 {
