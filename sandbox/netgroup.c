@@ -28,12 +28,20 @@ void sbox_netgroup_init(struct sbox_netgroup *g)
 	g->ns_fd = -1;
 	g->creator = false;
 	g->owner = 0;
+	g->worker = 0;
 	g->name[0] = '\0';
 }
 
-void sbox_netgroup_path(uid_t owner, const char *name, const char *what, char *buf, size_t len)
+void sbox_netgroup_path(uid_t owner, uid_t worker, const char *name, const char *what, char *buf,
+			size_t len)
 {
-	snprintf(buf, len, "%s/group/%u/%s.%s", SBOX_NET_RUNDIR, (unsigned)owner, name, what);
+	snprintf(buf, len, "%s/group/%u/%s@%u.%s", SBOX_NET_RUNDIR, (unsigned)owner, name,
+		 (unsigned)worker, what);
+}
+
+static void group_path(const struct sbox_netgroup *g, const char *what, char *buf, size_t len)
+{
+	sbox_netgroup_path(g->owner, g->worker, g->name, what, buf, len);
 }
 
 /* Explicit LOCK_UN: an flock lives while any copy of its fd does (the
@@ -52,7 +60,7 @@ static void remove_netns_file(const struct sbox_netgroup *g)
 {
 	char path[256];
 
-	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
+	group_path(g, "netns", path, sizeof(path));
 	/* Not mounted (EINVAL) or absent (ENOENT) are fine: a creator that
 	 * failed before publishing leaves at most the empty file. */
 	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -65,7 +73,7 @@ static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
 	struct statfs sf;
 	int fd;
 
-	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
+	group_path(g, "netns", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return sbox_fail(err, errno, "PrivateNetwork=group:%s has live members but its network namespace %s",
@@ -112,7 +120,7 @@ static int check_owner(struct sbox_netgroup *g, int fd, uid_t owner, struct sbox
 	return 0;
 }
 
-int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
+int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner, uid_t worker,
 		       struct sbox_err *err)
 {
 	char path[256], sub[32];
@@ -120,18 +128,25 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner,
 	sbox_netgroup_init(g);
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->owner = owner;
+	g->worker = worker;
 	/* Names are per user: one user's group never blocks (nor is joined
-	 * by) another user's job of the same name. */
+	 * by) another user's job of the same name.  And per worker: a
+	 * launcher that runs workers as several users (root with User=, the
+	 * Slurm plugin under a site's PrivateNetwork=group:) must not put
+	 * two users' workers in one netns, where each reaches the other's
+	 * loopback listeners (found by a hostile review: root's
+	 * --user nobody and --user daemon of group:train shared one).  The
+	 * same pair as a recycled netns's owner (sbox_netns_owner()). */
 	snprintf(sub, sizeof(sub), "group/%u", (unsigned)owner);
 	if (sbox_net_rundir("group", err) < 0 || sbox_net_rundir(sub, err) < 0)
 		return -1;
-	sbox_netgroup_path(owner, name, "lock", path, sizeof(path));
+	group_path(g, "lock", path, sizeof(path));
 	g->lock_fd = sbox_net_lock_file(path, LOCK_EX, err);
 	if (g->lock_fd < 0) {
 		g->lock_fd = -1;
 		return -1;
 	}
-	sbox_netgroup_path(owner, name, "members", path, sizeof(path));
+	group_path(g, "members", path, sizeof(path));
 	g->member_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (g->member_fd < 0) {
 		sbox_fail(err, errno, "opening %s", path);
@@ -180,7 +195,7 @@ int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *e
 
 	if (!g->creator)
 		return 0;
-	sbox_netgroup_path(g->owner, g->name, "netns", path, sizeof(path));
+	group_path(g, "netns", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return sbox_fail(err, errno, "creating %s", path);
@@ -207,7 +222,7 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 		return;
 	}
 	if (g->lock_fd < 0) {
-		sbox_netgroup_path(g->owner, g->name, "lock", path, sizeof(path));
+		group_path(g, "lock", path, sizeof(path));
 		g->lock_fd = sbox_net_lock_file(path, LOCK_EX, NULL);
 		if (g->lock_fd < 0) {
 			/* Can't tidy up: drop the membership; the next
@@ -218,14 +233,14 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 		}
 	}
 	unlock_close(&g->member_fd);
-	sbox_netgroup_path(g->owner, g->name, "members", path, sizeof(path));
+	group_path(g, "members", path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		/* The last member: the group ends.  Unlinking the lock file
 		 * while holding it is safe, see sbox_net_lock_file(). */
 		remove_netns_file(g);
 		unlink(path);
-		sbox_netgroup_path(g->owner, g->name, "lock", path, sizeof(path));
+		group_path(g, "lock", path, sizeof(path));
 		unlink(path);
 	}
 	if (fd >= 0)

@@ -557,7 +557,7 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 		if (userns)
 			return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s cannot be combined with a user namespace (PrivateUsers=yes)",
 					 p->net.group);
-		if (sbox_netgroup_join(&n->group, p->net.group, owner, err) < 0)
+		if (sbox_netgroup_join(&n->group, p->net.group, owner, worker_uid, err) < 0)
 			return -1;
 		/* lo up by every member: idempotent, and a member may start
 		 * before the first one got to it. */

@@ -69,9 +69,9 @@ struct sbox_net {
  * pool of prepared netns (sboxd), or NULL to create one in the clone;
  * site: the site configuration the privileged side read (veth's address
  * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
- * the launch is for (a group is its creator's uid's); worker_uid: the
- * uid the worker runs as (User=): a netns another sandbox used goes only
- * to a sandbox of the same two. */
+ * the launch is for; worker_uid: the uid the worker runs as (User=): a
+ * group's netns, and a netns another sandbox used, go only to a sandbox
+ * of the same two. */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
 		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
 		     uid_t worker_uid, struct sbox_err *err);
