@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "sandbox/netgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -27,6 +28,7 @@ void sbox_netgroup_init(struct sbox_netgroup *g)
 	g->member_fd = -1;
 	g->ns_fd = -1;
 	g->creator = false;
+	g->adopted = false;
 	g->owner = 0;
 	g->worker = 0;
 	g->name[0] = '\0';
@@ -44,6 +46,15 @@ static void group_path(const struct sbox_netgroup *g, const char *what, char *bu
 	sbox_netgroup_path(g->owner, g->worker, g->name, what, buf, len);
 }
 
+/* What a group's files have in common, ".../group/UID/NAME@WORKER": its
+ * end and the sweep work from it (the sweep knows a group only by its
+ * files' names). */
+static void group_prefix(const struct sbox_netgroup *g, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/group/%u/%s@%u", SBOX_NET_RUNDIR, (unsigned)g->owner, g->name,
+		 (unsigned)g->worker);
+}
+
 /* Explicit LOCK_UN: an flock lives while any copy of its fd does (the
  * sandbox's init has copies from clone), and leaving must not wait for
  * them. */
@@ -56,15 +67,57 @@ static void unlock_close(int *fd)
 	*fd = -1;
 }
 
-static void remove_netns_file(const struct sbox_netgroup *g)
+static void remove_netns_file(const char *prefix)
 {
-	char path[256];
+	char path[288];
 
-	group_path(g, "netns", path, sizeof(path));
+	snprintf(path, sizeof(path), "%s.netns", prefix);
 	/* Not mounted (EINVAL) or absent (ENOENT) are fine: a creator that
 	 * failed before publishing leaves at most the empty file. */
 	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
 	unlink(path);
+}
+
+/* The group ends: its netns file first (the netns itself dies with its
+ * last reference), its lock file last, so that while anything of it is
+ * left its lock file is too (the sweep looks for those).  Called with
+ * the group's lock held; unlinking a lock file while holding it is safe,
+ * see sbox_net_lock_file(). */
+static void remove_group(const char *prefix)
+{
+	char path[288];
+
+	remove_netns_file(prefix);
+	snprintf(path, sizeof(path), "%s.members", prefix);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s.lock", prefix);
+	unlink(path);
+}
+
+/* Remove the group at prefix if no member is left, as its last member's
+ * leave would have: under its lock (the member lock of a live member, a
+ * creator's or a joiner's registry lock, hold it off), never waiting for
+ * it: a launcher holding it is changing the group, and tidies it up
+ * itself if it ends it.  True when the group was removed. */
+static bool remove_if_unused(const char *prefix)
+{
+	char path[288];
+	bool unused;
+	int lock, fd;
+
+	snprintf(path, sizeof(path), "%s.lock", prefix);
+	lock = sbox_net_lock_file(path, LOCK_EX | LOCK_NB, NULL);
+	if (lock < 0)
+		return false;
+	snprintf(path, sizeof(path), "%s.members", prefix);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	unused = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (unused)
+		remove_group(prefix);
+	if (fd >= 0)
+		unlock_close(&fd);
+	unlock_close(&lock);
+	return unused;
 }
 
 static int open_group_netns(struct sbox_netgroup *g, struct sbox_err *err)
@@ -159,7 +212,8 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner, u
 		/* No live member: whatever is published is a leftover of a
 		 * group whose last launcher was killed.  A new group starts
 		 * from a fresh netns. */
-		remove_netns_file(g);
+		group_prefix(g, path, sizeof(path));
+		remove_netns_file(path);
 		g->creator = true;
 		if (flock(g->member_fd, LOCK_SH) < 0) {
 			sbox_fail(err, errno, "locking %s", path);
@@ -209,6 +263,15 @@ int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *e
 	return 0;
 }
 
+void sbox_netgroup_adopt(struct sbox_netgroup *g, const char *name, uid_t owner, uid_t worker)
+{
+	sbox_netgroup_init(g);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->owner = owner;
+	g->worker = worker;
+	g->adopted = true;
+}
+
 void sbox_netgroup_leave(struct sbox_netgroup *g)
 {
 	char path[256];
@@ -217,6 +280,14 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 	if (g->ns_fd >= 0)
 		close(g->ns_fd);
 	g->ns_fd = -1;
+	if (g->adopted) {
+		/* Our membership was init's copy, gone with it: if it was
+		 * the last, nobody else would end the group. */
+		group_prefix(g, path, sizeof(path));
+		remove_if_unused(path);
+		g->adopted = false;
+		return;
+	}
 	if (g->member_fd < 0) {
 		unlock_close(&g->lock_fd);
 		return;
@@ -236,15 +307,59 @@ void sbox_netgroup_leave(struct sbox_netgroup *g)
 	group_path(g, "members", path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		/* The last member: the group ends.  Unlinking the lock file
-		 * while holding it is safe, see sbox_net_lock_file(). */
-		remove_netns_file(g);
-		unlink(path);
-		group_path(g, "lock", path, sizeof(path));
-		unlink(path);
+		/* The last member: the group ends. */
+		group_prefix(g, path, sizeof(path));
+		remove_group(path);
 	}
 	if (fd >= 0)
 		unlock_close(&fd);
 	unlock_close(&g->lock_fd);
 	g->creator = false;
+}
+
+/* The groups of one user's directory: each group has its lock file while
+ * anything of it is left (remove_group()). */
+static int sweep_dir(const char *dir)
+{
+	char prefix[256];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".lock") != 0 ||
+		    (size_t)snprintf(prefix, sizeof(prefix), "%s/%.*s", dir, (int)(len - 5),
+				     e->d_name) >= sizeof(prefix))
+			continue;
+		if (remove_if_unused(prefix))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int sbox_netgroup_sweep(void)
+{
+	char path[128], dir[192];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/group", SBOX_NET_RUNDIR);
+	d = opendir(path);
+	if (!d)
+		return 0;       /* no group was ever made on this boot */
+	while ((e = readdir(d))) {
+		/* A uid's directory: digits only, so short. */
+		if (strspn(e->d_name, "0123456789") != strlen(e->d_name) || strlen(e->d_name) > 10)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%.10s", path, e->d_name);
+		n += sweep_dir(dir);
+	}
+	closedir(d);
+	return n;
 }

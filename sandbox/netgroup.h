@@ -26,7 +26,10 @@
  * and removes everything.  Locks die with their holder, so a launcher killed
  * by SIGKILL leaves at worst a published netns with no members: the next
  * launcher to join NAME sees that (LOCK_EX on NAME.members succeeds), removes
- * it and starts a fresh one, so nothing of a finished job reaches the next.
+ * it and starts a fresh one, so nothing of a finished job reaches the next;
+ * a daemon's start sweeps every group no member holds (sbox_netgroup_sweep),
+ * and a daemon that adopts a member ends its group at the member's end
+ * (sbox_netgroup_adopt).
  */
 #ifndef SBOX_SANDBOX_NETGROUP_H
 #define SBOX_SANDBOX_NETGROUP_H
@@ -42,6 +45,7 @@ struct sbox_netgroup {
 	int member_fd;      /* NAME.members, LOCK_SH while a member */
 	int ns_fd;          /* the group's netns (joiners), -1 for the creator */
 	bool creator;       /* this member's clone makes the netns */
+	bool adopted;       /* a successor's: its membership was init's */
 	uid_t owner;        /* the uid whose group this is */
 	uid_t worker;       /* the uid its workers run as */
 	char name[SBOX_NET_GROUP_MAX + 1];
@@ -59,6 +63,15 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner, u
 int sbox_netgroup_publish(struct sbox_netgroup *g, pid_t pid, struct sbox_err *err);
 /* Stop being a member; the last one removes the group (idempotent). */
 void sbox_netgroup_leave(struct sbox_netgroup *g);
+/* A successor daemon's sandbox that its predecessor made a member of
+ * NAME: its membership is its init's copy of the members lock, so the
+ * leave at its end holds no lock of its own, and removes the group if no
+ * member is left. */
+void sbox_netgroup_adopt(struct sbox_netgroup *g, const char *name, uid_t owner, uid_t worker);
+/* Remove every group no member holds (a launcher killed by SIGKILL, a
+ * daemon that went while its sandboxes were members), skipping any a
+ * launcher is changing: the number removed. */
+int sbox_netgroup_sweep(void);
 /* Path of a group's file ("lock", "members", "netns") of owner's, for
  * workers of uid worker. */
 void sbox_netgroup_path(uid_t owner, uid_t worker, const char *name, const char *what, char *buf,

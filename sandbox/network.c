@@ -510,6 +510,26 @@ void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block)
 	n->veth_made = true;
 }
 
+int sbox_net_adopt_group(struct sbox_net *n, const char *name, uid_t owner, uid_t worker,
+			 struct sbox_err *err)
+{
+	enum sbox_net_mode mode;
+	char text[SBOX_NET_GROUP_MAX + 8], *valid = NULL;
+
+	/* The name becomes a path: only a name the directive would take. */
+	snprintf(text, sizeof(text), "group:%s", name);
+	if (strlen(name) > SBOX_NET_GROUP_MAX || sbox_parse_net_mode(text, &mode, &valid) < 0 ||
+	    mode != SBOX_NET_GROUP) {
+		free(valid);
+		return sbox_fail(err, EINVAL, "adopting a member of PrivateNetwork=group:%.64s: not a group name",
+				 name);
+	}
+	free(valid);
+	n->mode = SBOX_NET_GROUP;
+	sbox_netgroup_adopt(&n->group, name, owner, worker);
+	return 0;
+}
+
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
 		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
 		     uid_t worker_uid, struct sbox_err *err)
@@ -820,5 +840,8 @@ void sbox_net_release(struct sbox_net *n)
 int sbox_net_host_start(const struct sbox_site *site, struct sbox_err *err)
 {
 	sbox_ipam_sweep();
+	/* Groups whose last member ended while no launcher was there to
+	 * end them (a daemon's sandboxes that ended while it was away). */
+	sbox_netgroup_sweep();
 	return sbox_net_check_site_range(site, err);
 }

@@ -82,6 +82,12 @@ int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
  * block (the keeper's copy); its end deletes the pair, then gives the
  * address back. */
 void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block);
+/* The same for a member of group name (launched for owner, its worker
+ * running as worker): its membership is its init's, and its end removes
+ * the group if it was the last member.  -1 with err for a name no policy
+ * could have. */
+int sbox_net_adopt_group(struct sbox_net *n, const char *name, uid_t owner, uid_t worker,
+			 struct sbox_err *err);
 /* In the child, before the filesystem is built. */
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
 /* Idempotent; call once the sandbox's init is reaped (or never ran).

@@ -183,7 +183,7 @@ struct sboxd {
 	struct sbox_net_reaper *net_reaper; /* veth teardown off the loop */
 	struct pool *pool;                  /* prepared sandboxes; NULL: [Pool] Size=0 */
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
-	bool keeper_parks;                  /* it takes parked fds (SBOX_KEEPER_PARKS) */
+	uint32_t keeper_features;           /* what it takes: SBOX_KEEPER_* */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
 	/* No job's deadline (RuntimeMaxSec=, ReattachTimeoutSec=) falls

@@ -1963,6 +1963,99 @@ static void test_adopted_veth_pair_gone_before_lease(void **state)
 }
 
 /*
+ * A hostile review: a group alive at a restart of sboxd was never ended.
+ * The adopted job got its veth lease back but not its membership, so at
+ * its end nobody ran the group's leave: NAME.lock, .members and .netns
+ * (with the netns mounted) stayed for good.  Now the keeper's record
+ * carries the group and the successor ends it with the job (B); a group
+ * nobody holds is swept at sboxd's start (C, as an sboxd killed before its
+ * sandboxes ended, with a keeper from before the records carried groups,
+ * leaves it); A ends while no sboxd is there.
+ */
+static bool group_left(const char *name, bool say)
+{
+	static const char *const what[] = { "lock", "members", "netns" };
+	char path[256], line[4096], needle[128];
+	bool left = false;
+	FILE *f;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/run/sbox/net/group/%u/%s@%u.%s", NOBODY, name, NOBODY,
+			 what[i]);
+		if (access(path, F_OK) == 0) {
+			if (say)
+				fprintf(stderr, "left behind: %s\n", path);
+			left = true;
+		}
+	}
+	snprintf(needle, sizeof(needle), "/%s@%u.netns", name, NOBODY);
+	f = fopen("/proc/self/mountinfo", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle)) {
+			if (say)
+				fprintf(stderr, "still mounted: %s", line);
+			left = true;
+		}
+	fclose(f);
+	return left;
+}
+
+static bool group_gone_within(const char *name, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (group_left(name, false) && now_ms() < deadline)
+		usleep(20 * 1000);
+	return !group_left(name, true);
+}
+
+static void test_adopted_group_ends(void **state)
+{
+	char a[48], b[48], c[48], net_a[64], net_b[64], path[256], *ida, *idb;
+	int pid = (int)getpid();
+	struct cmd r;
+
+	(void)state;
+	snprintf(a, sizeof(a), "ended-away-%d", pid);
+	snprintf(b, sizeof(b), "persist-%d", pid);
+	snprintf(c, sizeof(c), "orphan-%d", pid);
+	snprintf(net_a, sizeof(net_a), "group:%s", a);
+	snprintf(net_b, sizeof(net_b), "group:%s", b);
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	ida = detach(NOBODY, (const char *[]){ "--net", net_a, "--", D.probe, "sleep", "1", NULL });
+	idb = detach(NOBODY, (const char *[]){ "--net", net_b, "--", D.probe, "sleep", "4", NULL });
+	assert_true(group_left(b, false));
+	sboxd_kill9(&D);
+	/* C: a group's files with no member. */
+	for (const char *const *w = (const char *const[]){ "lock", "members", NULL }; *w; w++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/run/sbox/net/group/%u/%s@%u.%s", NOBODY, c, NOBODY, *w);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	/* A's sandbox ends while no sboxd is there. */
+	usleep(1500 * 1000);
+	sboxd_restart(&D);
+	assert_true(group_gone_within(c, 0));
+	assert_true(group_gone_within(a, 3000));
+	/* B is still running, and its group with it. */
+	assert_true(group_left(b, false));
+	RUN(&r, NOBODY, "--attach", idb);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(group_gone_within(b, 3000));
+	RUN(&r, NOBODY, "--attach", ida);
+	cmd_free(&r);
+	free(ida);
+	free(idb);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/*
  * Issue 13: a full state directory.  Before, keeper.pid was written empty
  * on ENOSPC without a word (and the harness, and an administrator, lost the
  * keeper's pid).  Now every write is checked: sboxd says which file and
@@ -2125,6 +2218,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_lease, teardown),
 		cmocka_unit_test_teardown(test_adopted_veth_pair_gone_before_lease, teardown),
+		cmocka_unit_test_teardown(test_adopted_group_ends, teardown),
 		cmocka_unit_test_teardown(test_full_state_directory, teardown),
 		cmocka_unit_test_teardown(test_list_gpus_asks_sboxd, teardown),
 		cmocka_unit_test_teardown(test_gpus_past_bound_while_leased, teardown),
