@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -292,6 +293,58 @@ static int veth_end_sysctls(const char *ifname, bool no_forwarding, struct sbox_
 	return 0;
 }
 
+/* The host's end, besides: strict reverse-path filtering.  A packet that
+ * comes in on it must have a source the host routes back out of it, the
+ * sandbox's own address: a sandbox that may forge packets (CAP_NET_RAW,
+ * or CAP_NET_ADMIN to add an address) can't send as another sandbox, and
+ * have the host answer that one (found by a hostile review: rp_filter was
+ * left to the host's default, 0, or 2 on systemd hosts, where any source
+ * the host routes anywhere passes).  The kernel applies the larger of
+ * conf.all and this one: check_rp_filter_all() refuses what 1 here can't
+ * hold. */
+static int host_end_sysctls(const char *ifname, bool no_forwarding, struct sbox_err *err)
+{
+	if (veth_end_sysctls(ifname, no_forwarding, err) < 0 ||
+	    set_if_sysctl("ipv4", ifname, "rp_filter", "1", err) < 0)
+		return -1;
+	return 0;
+}
+
+#define RP_FILTER_ALL "/proc/sys/net/ipv4/conf/all/rp_filter"
+
+/* P1 of a veth launch whose worker could forge its packets' source (its
+ * bounding set holds CAP_NET_RAW or CAP_NET_ADMIN): the host end's
+ * rp_filter=1 counts only while conf.all.rp_filter is at most 1, since the
+ * kernel uses the larger of the two, and 2 (loose: any source routed
+ * anywhere) would let it send as another sandbox.  sbox does not change
+ * the host's conf.all (a site may need loose mode on its own interfaces):
+ * it refuses such a launch, before anything exists, and says what to
+ * change.  A worker without those capabilities can send only from its own
+ * address, whatever rp_filter says. */
+static int check_rp_filter_all(const struct sbox_policy *p, struct sbox_err *err)
+{
+	uint64_t forge = 1ULL << CAP_NET_RAW | 1ULL << CAP_NET_ADMIN;
+	char text[16] = "";
+	ssize_t n;
+	int fd, all;
+
+	if (!(p->sec.cap_bounding & forge))
+		return 0;
+	fd = open(RP_FILTER_ALL, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sbox_fail(err, errno, "PrivateNetwork=veth: reading %s", RP_FILTER_ALL);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return sbox_fail(err, n < 0 ? errno : EIO, "PrivateNetwork=veth: reading %s",
+				 RP_FILTER_ALL);
+	all = atoi(text);
+	if (all > 1)
+		return sbox_fail(err, EPERM, "PrivateNetwork=veth with CAP_NET_RAW or CAP_NET_ADMIN in CapabilityBoundingSet=: the host's net.ipv4.conf.all.rp_filter is %d (loose), which overrides the strict 1 on each sandbox's host end, so the sandbox could send as another sandbox: set it to 0 or 1, or drop those capabilities",
+				 all);
+	return 0;
+}
+
 static int veth_add(struct nl_sock *sk, const char *host_if, pid_t pid)
 {
 	struct rtnl_link *link __attribute__((cleanup(link_putp))) = rtnl_link_veth_alloc();
@@ -333,7 +386,7 @@ static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 	}
 	n->veth_made = true;
 	if (get_link(sk, n->host_if, &host, err) < 0 ||
-	    veth_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
+	    host_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
 	    link_add_addr(sk, host, sbox_ipam_host_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
 	    link_set_up(sk, host, err) < 0)
 		return -1;
@@ -567,6 +620,8 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 	case SBOX_NET_VETH:
 		if (geteuid() != 0)
 			return sbox_fail(err, EPERM, "PrivateNetwork=veth needs root: the host's end of a veth pair needs CAP_NET_ADMIN in the host's network namespace (PrivateNetwork=none works unprivileged)");
+		if (check_rp_filter_all(p, err) < 0)
+			return -1;
 		n->new_netns = true;
 		n->lo_up = true;
 		return veth_lease(n, site, err);

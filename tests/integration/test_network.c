@@ -959,6 +959,132 @@ static void test_veth_forwarding_opt_in(void **state)
 	run_result_free(&c.from_b);
 }
 
+/* A hostile review: a veth sandbox granted CAP_NET_RAW sent packets with
+ * another sandbox's address as their source, and the host took them (and
+ * answered the other sandbox): the host ends' rp_filter was the host's
+ * default, 0 here (2 on systemd hosts).  Each host end is strict now.
+ * Sandbox A is the victim; B, holding the other block of a /29, sends one
+ * datagram as itself (seen: the test can see a packet) and one as A. */
+struct spoof_ctx {
+	struct block a, b;
+	int port;
+	struct run_result own, forged;
+	bool a_strict;
+};
+
+static void send_from_b(int pid, void *arg)
+{
+	struct spoof_ctx *c = arg;
+	char ports[16], rp[96];
+
+	snprintf(rp, sizeof(rp), "/proc/sys/net/ipv4/conf/%s/rp_filter", c->a.ifname);
+	c->a_strict = sysctl_is(rp, "1");
+	snprintf(ports, sizeof(ports), "%d", c->port);
+	run_sbox(&c->own, NULL, "--net", "veth", "--site-config", c->a.site29, "--cap-add",
+		 "CAP_NET_RAW", probe_path(), "send-udp-as", c->b.sandbox, c->b.host, ports, NULL);
+	run_sbox(&c->forged, NULL, "--net", "veth", "--site-config", c->a.site29, "--cap-add",
+		 "CAP_NET_RAW", probe_path(), "send-udp-as", c->a.sandbox, c->b.host, ports, NULL);
+	kill(pid, SIGTERM);
+}
+
+/* The sources of the datagrams waiting on fd, one "from=ADDR" each. */
+static void received_from(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t used = 0;
+
+	buf[0] = '\0';
+	while (poll(&p, 1, 300) == 1) {
+		char dgram[64];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, dgram, sizeof(dgram) - 1, 0, (struct sockaddr *)&from, &fl);
+		char addr[INET_ADDRSTRLEN];
+
+		if (n < 0)
+			break;
+		inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr));
+		used += (size_t)snprintf(buf + used, len - used, "from=%s\n", addr);
+		if (used >= len)
+			break;
+	}
+}
+
+static int udp_listen(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void test_veth_source_spoofing_dropped(void **state)
+{
+	struct spoof_ctx c = { 0 };
+	struct run_opts o = { .while_running = send_from_b, .when_output = "ready", .arg = &c };
+	struct run_result r;
+	char got[512], want[64];
+	int fd;
+
+	(void)state;
+	require_root();
+	/* The test's own netns: the host default a review met, loose
+	 * nowhere. */
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
+	write_text("/proc/sys/net/ipv4/conf/default/rp_filter", "0");
+	block_at(&c.a, 232);
+	block_at(&c.b, 236);
+	fd = udp_listen(&c.port);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	received_from(fd, got, sizeof(got));
+	fprintf(stderr, "spoofing: the host received:\n%s", got);
+	assert_exit(&c.own, 0);
+	assert_exit(&c.forged, 0);
+	assert_true(has_line(c.own.out, "send=ok"));
+	assert_true(has_line(c.forged.out, "send=ok"));
+	snprintf(want, sizeof(want), "from=%s", c.b.sandbox);
+	assert_true(has_line(got, want));
+	snprintf(want, sizeof(want), "from=%s", c.a.sandbox);
+	assert_false(has_line(got, want));
+	assert_true(c.a_strict);
+	run_result_free(&c.own);
+	run_result_free(&c.forged);
+	close(fd);
+}
+
+/* conf.all.rp_filter=2 (loose) overrides a host end's 1 (the kernel takes
+ * the larger): a worker that could forge its source is refused before
+ * anything exists; one that can't runs. */
+static void test_veth_loose_rp_filter_refused_for_raw(void **state)
+{
+	struct run_result r;
+	struct block b;
+
+	(void)state;
+	require_root();
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "2");
+	block_at(&b, 240);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", b.site30, "--cap-add", "CAP_NET_RAW",
+		 probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "net.ipv4.conf.all.rp_filter is 2 (loose)");
+	run_result_free(&r);
+	assert_int_equal(if_nametoindex(b.ifname), 0);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", b.site30, probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	veth_cleanup_asserts(&b, NULL);
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
+}
+
 static bool has_ipv6_address(const char *ifname)
 {
 	struct ifaddrs *ifa, *i;
@@ -1043,6 +1169,10 @@ int main(void)
 						leave_private_host),
 		cmocka_unit_test_setup_teardown(test_veth_no_ipv6, enter_private_host,
 						leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_source_spoofing_dropped, enter_private_host,
+						leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_loose_rp_filter_refused_for_raw,
+						enter_private_host, leave_private_host),
 	};
 	int r;
 
