@@ -480,9 +480,11 @@ int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
 	return c->net.lease.fd;
 }
 
-void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block,
+			    struct sbox_net_reaper *reaper)
 {
 	sbox_net_adopt_veth(&c->net, fd, block);
+	c->net.reaper = reaper;
 }
 
 const char *sbox_child_group(const struct sbox_child *c, uid_t *owner, uid_t *worker)

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -241,6 +240,15 @@ static int delete_link(struct nl_sock *sk, const char *name)
 		return -NLE_NOMEM;
 	rtnl_link_set_name(link, name);
 	return rtnl_link_delete(sk, link);
+}
+
+int sbox_net_delete_veth(const char *host_if)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
+
+	if (!sk)
+		return -ENOMEM;
+	return delete_link(sk, host_if);
 }
 
 /* Write a per-interface sysctl and read it back: a value the kernel did
@@ -742,131 +750,6 @@ int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err)
 	return 0;
 }
 
-/* A veth pair whose sandbox has ended, and the lease that keeps its
- * address from being handed out again until the pair is gone. */
-struct reaper_entry {
-	char host_if[IF_NAMESIZE];
-	struct sbox_ipam_lease lease;
-	uint64_t next_check, deadline;     /* monotonic usec */
-};
-
-struct sbox_net_reaper {
-	struct reaper_entry *v;
-	size_t n, cap;
-};
-
-/* How often a pending pair is looked for, and how long the kernel gets to
- * delete it with its netns before the reaper deletes it itself. */
-#define REAPER_CHECK_USEC 5000
-#define REAPER_DEADLINE_USEC 2000000
-
-static uint64_t mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : sbox_fail(err, ENOMEM, "allocating the veth reaper");
-}
-
-/* The synchronous end: delete the pair (both ends go), then the address
- * goes back.  The kernel may have beaten us to it (the netns died). */
-static void veth_delete_now(const char *host_if, struct sbox_ipam_lease *lease)
-{
-	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
-
-	if (sk)
-		delete_link(sk, host_if);
-	sbox_ipam_release(lease);
-}
-
-static int reaper_take(struct sbox_net_reaper *r, const char *host_if,
-		       struct sbox_ipam_lease *lease)
-{
-	uint64_t now = mono_usec();
-	struct reaper_entry *e;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct reaper_entry *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		r->v = v;
-		r->cap = cap;
-	}
-	e = &r->v[r->n++];
-	snprintf(e->host_if, sizeof(e->host_if), "%s", host_if);
-	e->lease = *lease;
-	e->next_check = now + REAPER_CHECK_USEC;
-	e->deadline = now + REAPER_DEADLINE_USEC;
-	sbox_ipam_lease_init(lease);
-	return 0;
-}
-
-/* Gone for sure: no interface of that name (we hold its lease, so nobody
- * else made one since). */
-static bool veth_gone(const char *host_if)
-{
-	return if_nametoindex(host_if) == 0 && errno == ENODEV;
-}
-
-int sbox_net_reaper_run(struct sbox_net_reaper *r)
-{
-	uint64_t now, next = UINT64_MAX;
-	size_t i = 0;
-
-	if (!r || r->n == 0)
-		return -1;
-	now = mono_usec();
-	while (i < r->n) {
-		struct reaper_entry *e = &r->v[i];
-
-		if (now >= e->next_check) {
-			if (veth_gone(e->host_if)) {
-				sbox_ipam_release(&e->lease);
-			} else if (now >= e->deadline) {
-				/* Something holds the dead sandbox's netns (a
-				 * socket of it passed out, an open nsfs file):
-				 * the kernel won't delete the pair, we do. */
-				veth_delete_now(e->host_if, &e->lease);
-			} else {
-				e->next_check = now + REAPER_CHECK_USEC;
-			}
-			if (e->lease.fd < 0) {
-				r->v[i] = r->v[--r->n];
-				continue;
-			}
-		}
-		if (e->next_check < next)
-			next = e->next_check;
-		i++;
-	}
-	if (next == UINT64_MAX)
-		return -1;
-	return next <= now ? 0 : (int)((next - now + 999) / 1000);
-}
-
-size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r)
-{
-	return r ? r->n : 0;
-}
-
-void sbox_net_reaper_free(struct sbox_net_reaper *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n; i++)
-		veth_delete_now(r->v[i].host_if, &r->v[i].lease);
-	free(r->v);
-	free(r);
-}
-
 void sbox_net_release(struct sbox_net *n)
 {
 	if (n->join_fd >= 0)
@@ -876,16 +759,13 @@ void sbox_net_release(struct sbox_net *n)
 	 * delete (RTM_DELLINK waits for RCU grace periods): the kernel
 	 * deletes the pair with the sandbox's netns, and the reaper keeps
 	 * the lease until it sees the pair gone (or deletes it itself). */
-	if (n->veth_made && n->reaper && reaper_take(n->reaper, n->host_if, &n->lease) == 0)
+	if (n->veth_made && n->reaper && sbox_net_reaper_take(n->reaper, n->host_if, &n->lease) == 0)
 		n->veth_made = false;
 	if (n->veth_made) {
-		struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
-
 		/* Deleting one end deletes both.  Done before the address
 		 * goes back, so the next holder never meets this pair; the
 		 * kernel may have beaten us to it (the netns died). */
-		if (sk)
-			delete_link(sk, n->host_if);
+		sbox_net_delete_veth(n->host_if);
 		n->veth_made = false;
 	}
 	sbox_ipam_release(&n->lease);

@@ -106,6 +106,16 @@ void sbox_net_drop_kept(struct sbox_net *n);
 int sbox_netns_check_clean(int ns_fd, struct sbox_err *err);
 
 
+/* Delete a veth pair by its host end's name, through libnl, waiting for
+ * the kernel (~20-30 ms: RTM_DELLINK waits for RCU grace periods): 0 or
+ * a negative libnl error.  For the thread that launches, never a helper
+ * thread (libnl allocates). */
+int sbox_net_delete_veth(const char *host_if);
+/* sandbox/net_reaper.c: take over an ended sandbox's pair and its lease
+ * (*lease is left empty): 0, or -1 (out of memory: nothing taken). */
+int sbox_net_reaper_take(struct sbox_net_reaper *r, const char *host_if,
+			 struct sbox_ipam_lease *lease);
+
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);
 

@@ -637,7 +637,7 @@ static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg 
 	if (j->placed)
 		sbox_zygote_mark_placed(j->child);
 	if (nfds > 2)
-		sbox_child_adopt_lease(j->child, fds[2], m->veth_block);
+		sbox_child_adopt_lease(j->child, fds[2], m->veth_block, d->net_reaper);
 	if (m->net_group &&
 	    sbox_child_adopt_group(j->child, m->net_group, j->uid, m->net_group_worker, &err) < 0) {
 		sboxd_log("job %llu: %s: its group is left to the sweep at sboxd's next start",
