@@ -113,7 +113,7 @@ int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefi
 		return 0;
 	}
 	format_addr(subnet, addr, sizeof(addr));
-	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are held by live sandboxes",
+	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are held by running sandboxes (or by ones whose launcher is still deleting their veth pair)",
 			 n, addr, prefix);
 }
 

@@ -7,7 +7,9 @@
 #ifndef SBOX_SANDBOX_NET_HOST_H
 #define SBOX_SANDBOX_NET_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "policy/site.h"
@@ -34,6 +36,10 @@ int sbox_net_host_start(const struct sbox_site *site, struct sbox_err *err);
 int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err);
 int sbox_net_reaper_run(struct sbox_net_reaper *r);
 size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r);
+/* Whether the reaper still holds the address block (an ended sandbox's,
+ * whose pair is not gone yet): a launcher tells such a sandbox's end once
+ * it is back. */
+bool sbox_net_reaper_holds(const struct sbox_net_reaper *r, uint32_t block);
 void sbox_net_reaper_free(struct sbox_net_reaper *r);
 
 #endif

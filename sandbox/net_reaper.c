@@ -285,9 +285,42 @@ int sbox_net_reaper_run(struct sbox_net_reaper *r)
 	return next <= now ? 0 : (int)((next - now + 999) / 1000);
 }
 
+size_t sbox_net_reaper_reap_now(struct sbox_net_reaper *r, uint32_t subnet, unsigned prefix,
+				size_t *ending)
+{
+	uint32_t end = sbox_ipam_block(subnet, sbox_ipam_nblocks(prefix));
+	size_t i = 0, given = 0;
+
+	*ending = 0;
+	while (i < r->n) {
+		struct reaper_entry *e = &r->v[i];
+		bool in_range = e->lease.block >= subnet && e->lease.block < end;
+
+		/* One with the deleter waits for it: its request is freed,
+		 * and its lease given back, only once the delete returned. */
+		if (!e->req && veth_gone(e->host_if)) {
+			sbox_ipam_release(&e->lease);
+			r->v[i] = r->v[--r->n];
+			given += in_range;
+			continue;
+		}
+		*ending += in_range;
+		i++;
+	}
+	return given;
+}
+
 size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r)
 {
 	return r ? r->n : 0;
+}
+
+bool sbox_net_reaper_holds(const struct sbox_net_reaper *r, uint32_t block)
+{
+	for (size_t i = 0; r && i < r->n; i++)
+		if (r->v[i].lease.block == block)
+			return true;
+	return false;
 }
 
 /* At the launcher's exit: the deleter finishes what it was handed, then

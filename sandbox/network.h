@@ -65,16 +65,26 @@ struct sbox_net {
 	uint64_t owner;
 };
 
-/* P1.  userns: the sandbox gets a user namespace of its own; pool: a
- * pool of prepared netns (sboxd), or NULL to create one in the clone;
- * site: the site configuration the privileged side read (veth's address
- * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
- * the launch is for; worker_uid: the uid the worker runs as (User=): a
- * group's netns, and a netns another sandbox used, go only to a sandbox
+/* What the launcher keeps for the host's side of its sandboxes' networks. */
+struct sbox_net_host {
+	/* The site configuration the privileged side read (veth's address
+	 * range, [Network] VethSubnet=), NULL for the defaults. */
+	const struct sbox_site *site;
+	/* A pool of prepared netns (sboxd), or NULL to create one in the
+	 * clone. */
+	struct sbox_netns_pool *netns_pool;
+	/* A long-running launcher's veth reaper (sandbox/net_host.h), or NULL
+	 * to delete each pair at the sandbox's end. */
+	struct sbox_net_reaper *reaper;
+};
+
+/* P1.  userns: the sandbox gets a user namespace of its own; owner: the
+ * uid the launch is for; worker_uid: the uid the worker runs as (User=):
+ * a group's netns, and a netns another sandbox used, go only to a sandbox
  * of the same two. */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
-		     uid_t worker_uid, struct sbox_err *err);
+		     const struct sbox_net_host *host, uid_t owner, uid_t worker_uid,
+		     struct sbox_err *err);
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
@@ -115,6 +125,11 @@ int sbox_net_delete_veth(const char *host_if);
  * (*lease is left empty): 0, or -1 (out of memory: nothing taken). */
 int sbox_net_reaper_take(struct sbox_net_reaper *r, const char *host_if,
 			 struct sbox_ipam_lease *lease);
+/* At a lease that found every block of subnet/prefix held: give back at
+ * once every address whose pair is gone; the number given back, and in
+ * *ending those of the range still waiting for their pair. */
+size_t sbox_net_reaper_reap_now(struct sbox_net_reaper *r, uint32_t subnet, unsigned prefix,
+				size_t *ending);
 
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);
