@@ -124,7 +124,9 @@ static struct nl_addr *ipv4_addr(uint32_t a, unsigned prefix)
 	return addr;
 }
 
-static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, struct sbox_err *err)
+/* alias: the link's alias, set with the same change (NULL: none). */
+static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, const char *alias,
+		       struct sbox_err *err)
 {
 	struct rtnl_link *change __attribute__((cleanup(link_putp))) = rtnl_link_alloc();
 	char what[96];
@@ -133,6 +135,8 @@ static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, struct sbox_e
 	if (!change)
 		return sbox_fail(err, ENOMEM, "allocating a link");
 	rtnl_link_set_flags(change, IFF_UP);
+	if (alias)
+		rtnl_link_set_ifalias(change, alias);
 	r = rtnl_link_change(sk, link, change, 0);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "bringing up %s", rtnl_link_get_name(link));
@@ -229,7 +233,7 @@ int sbox_net_loopback_up(struct sbox_err *err)
 		return -1;
 	if (get_link(sk, "lo", &lo, err) < 0)
 		return -1;
-	return link_set_up(sk, lo, err);
+	return link_set_up(sk, lo, NULL, err);
 }
 
 static int delete_link(struct nl_sock *sk, const char *name)
@@ -374,29 +378,33 @@ static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 {
 	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(err);
 	struct rtnl_link *host __attribute__((cleanup(link_putp))) = NULL;
-	char what[160];
+	char what[256], owner[96];
 	int r;
 
 	if (!sk)
 		return -1;
+	if (sbox_veth_owner_alias(pid, owner, sizeof(owner)) < 0)
+		return sbox_fail(err, errno, "reading the start time of the sandbox's init (pid %d)", (int)pid);
 	r = veth_add(sk, n->host_if, pid);
-	if (r == -NLE_EXIST) {
-		/* We hold the address lease, so whoever made this interface
-		 * is gone (a launcher killed before it could delete it, its
-		 * netns still being torn down): it is stale. */
-		delete_link(sk, n->host_if);
-		r = veth_add(sk, n->host_if, pid);
-	}
+	/* Never deleted here: the lease checked at P1 that no pair of
+	 * that name was alive (sbox_veth_block_usable), so one made since
+	 * is a live sandbox's of a launcher that does not share our
+	 * registry. */
+	if (r == -NLE_EXIST)
+		return sbox_fail(err, EEXIST, "creating the veth pair %s <-> %s of the sandbox (pid %d): an interface of that name appeared after its address was leased; a launcher that uses another %s made it, and it is left alone",
+				 n->host_if, SBOX_VETH_INNER_NAME, (int)pid, SBOX_NET_RUNDIR);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "creating the veth pair %s <-> %s of the sandbox (pid %d)",
 			 n->host_if, SBOX_VETH_INNER_NAME, (int)pid);
 		return nl_fail(err, r, what);
 	}
 	n->veth_made = true;
+	/* The alias names the sandbox, so that a launcher that meets this
+	 * pair can tell whether it is still alive (veth_owner.c). */
 	if (get_link(sk, n->host_if, &host, err) < 0 ||
 	    host_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
 	    link_add_addr(sk, host, sbox_ipam_host_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
-	    link_set_up(sk, host, err) < 0)
+	    link_set_up(sk, host, owner, err) < 0)
 		return -1;
 	return 0;
 }
@@ -414,7 +422,7 @@ static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
 	if (get_link(sk, SBOX_VETH_INNER_NAME, &eth, err) < 0 ||
 	    veth_end_sysctls(SBOX_VETH_INNER_NAME, false, err) < 0 ||
 	    link_add_addr(sk, eth, sbox_ipam_sandbox_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
-	    link_set_up(sk, eth, err) < 0 ||
+	    link_set_up(sk, eth, NULL, err) < 0 ||
 	    add_default_route(sk, eth, sbox_ipam_host_addr(n->lease.block), err) < 0)
 		return -1;
 	return 0;
@@ -557,7 +565,7 @@ static int lease_after_reaping(struct sbox_net *n, uint32_t subnet, unsigned pre
 	size_t ending = 0;
 
 	if (sbox_net_reaper_reap_now(n->reaper, subnet, prefix, &ending) > 0 &&
-	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) == 0)
+	    sbox_ipam_acquire(&n->lease, subnet, prefix, sbox_veth_block_usable, NULL, err) == 0)
 		return 0;
 	if (err->errnum != EADDRNOTAVAIL || ending == 0)
 		return -1;
@@ -577,7 +585,7 @@ static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct s
 	n->veth_forwarding = site && site->network.veth_forwarding;
 	if (sbox_net_check_site_range(site, err) < 0)
 		return -1;
-	if (sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0 &&
+	if (sbox_ipam_acquire(&n->lease, subnet, prefix, sbox_veth_block_usable, NULL, err) < 0 &&
 	    (err->errnum != EADDRNOTAVAIL || !n->reaper ||
 	     lease_after_reaping(n, subnet, prefix, err) < 0))
 		return -1;

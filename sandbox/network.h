@@ -131,6 +131,14 @@ int sbox_net_reaper_take(struct sbox_net_reaper *r, const char *host_if,
 size_t sbox_net_reaper_reap_now(struct sbox_net_reaper *r, uint32_t subnet, unsigned prefix,
 				size_t *ending);
 
+/* sandbox/veth_owner.c: the host end's alias that names its sandbox (init's
+ * pid, start time and pid namespace), 0 or -1; and, for the lease, whether
+ * a block's host end's name is free, or taken by a pair whose sandbox is
+ * dead (which is then deleted): a pair of a live sandbox, or of one not
+ * known to be dead, makes the block busy. */
+int sbox_veth_owner_alias(pid_t init, char *buf, size_t len);
+bool sbox_veth_block_usable(uint32_t block, void *arg);
+
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);
 

@@ -10,9 +10,11 @@
 #include "tests/integration/harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -765,6 +768,129 @@ static void test_veth_forced_delete_off_the_loop(void **state)
 	sbox_net_reaper_free(reaper);
 }
 
+/* A hostile review: launchers that don't share /run/sbox/net (another
+ * mount namespace) lease the same block, since leases live in the mount
+ * namespace and interface names in the netns; the second found the name
+ * taken (EEXIST) and deleted the first's pair, a live sandbox's.  Now a
+ * block whose host end's name belongs to a sandbox not known to be dead is
+ * busy: a one-block range is refused, a two-block one gets the other, and
+ * the live pair is never touched.  The second launcher runs in a mount
+ * namespace of its own with a registry of its own (pre_exec). */
+static void own_registry(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(99);
+	umount2(REGISTRY, MNT_DETACH);
+}
+
+struct registry_ctx {
+	struct block a;
+	unsigned a_index;
+	struct run_result one, two;
+	bool a_kept_one, a_kept_two;
+};
+
+static void launch_from_own_registry(int pid, void *arg)
+{
+	struct registry_ctx *c = arg;
+	struct run_opts o = { .pre_exec = own_registry };
+
+	c->a_index = if_nametoindex(c->a.ifname);
+	run_sbox(&c->one, &o, "--net", "veth", "--site-config", c->a.site30, probe_path(), "report",
+		 NULL);
+	c->a_kept_one = c->a_index && if_nametoindex(c->a.ifname) == c->a_index;
+	run_sbox(&c->two, &o, "--net", "veth", "--site-config", c->a.site29, probe_path(), "report",
+		 NULL);
+	c->a_kept_two = c->a_index && if_nametoindex(c->a.ifname) == c->a_index;
+	kill(pid, SIGTERM);
+}
+
+/* The netns of the process running PROBE sleep-print, opened, or -1. */
+static int netns_of_sleeping_probe(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int fd = -1;
+
+	assert_non_null(d);
+	while (fd < 0 && (e = readdir(d))) {
+		char path[300], cmd[PATH_MAX + 32];
+		ssize_t n;
+		int cfd;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		cfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		n = read(cfd, cmd, sizeof(cmd) - 1);
+		close(cfd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		if (strcmp(cmd, probe_path()) != 0 || (size_t)n <= strlen(cmd) + 1 ||
+		    strcmp(cmd + strlen(cmd) + 1, "sleep-print") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	closedir(d);
+	return fd;
+}
+
+static void pin_and_kill(int pid, void *arg)
+{
+	int *ns = arg;
+
+	*ns = netns_of_sleeping_probe();
+	kill(pid, SIGKILL);
+}
+
+static void test_veth_other_registry_left_alone(void **state)
+{
+	struct registry_ctx c = { 0 };
+	struct run_opts o = { .while_running = launch_from_own_registry, .when_output = "ready",
+			      .arg = &c };
+	struct run_opts k;
+	struct run_result r;
+	int ns = -1;
+
+	(void)state;
+	require_root();
+	block_at(&c.a, 248);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	if (c.one.code != 125)
+		dump_result(&c.one);
+	assert_exit(&c.one, 125);
+	assert_err_contains(&c.one, "does not hold");
+	assert_true(c.a_kept_one);
+	assert_exit(&c.two, 0);
+	assert_kv(&c.two, "netifs", "eth0 lo");
+	assert_true(c.a_kept_two);
+	run_result_free(&c.one);
+	run_result_free(&c.two);
+	veth_cleanup_asserts(&c.a, NULL);
+	/* A dead sandbox's pair (its launcher killed, its netns held by the
+	 * test, so the kernel keeps it) is garbage: the next lease of its
+	 * block deletes it and runs. */
+	k = (struct run_opts){ .while_running = pin_and_kill, .when_output = "ready", .arg = &ns };
+	run_sbox(&r, &k, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGKILL);
+	run_result_free(&r);
+	assert_true(ns >= 0);
+	assert_true(wait_unlocked(c.a.lease));
+	assert_true(if_nametoindex(c.a.ifname) != 0);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", c.a.site30, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	close(ns);
+	veth_cleanup_asserts(&c.a, NULL);
+}
+
 /* Veth ranges are the site's, checked, never a client's. */
 
 /* The host's first IPv4 network other than loopback ("192.0.2.0", 24), as
@@ -1247,6 +1373,7 @@ int main(void)
 		cmocka_unit_test(test_veth_stale_lease_reclaimed),
 		cmocka_unit_test(test_veth_teardown_off_the_loop),
 		cmocka_unit_test(test_veth_forced_delete_off_the_loop),
+		cmocka_unit_test(test_veth_other_registry_left_alone),
 		cmocka_unit_test(test_veth_job_range_refused),
 		cmocka_unit_test(test_veth_site_range_checked),
 		cmocka_unit_test_setup_teardown(test_veth_sandboxes_isolated_when_host_forwards,
