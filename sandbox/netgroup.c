@@ -34,25 +34,32 @@ void sbox_netgroup_init(struct sbox_netgroup *g)
 	g->name[0] = '\0';
 }
 
+/* What a group's files have in common, ".../group/UID/NAME@WORKER": its
+ * end and the sweep work from it (the sweep knows a group only by its
+ * files' names). */
+static void prefix_of(uid_t owner, uid_t worker, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/group/%u/%s@%u", SBOX_NET_RUNDIR, (unsigned)owner, name,
+		 (unsigned)worker);
+}
+
 void sbox_netgroup_path(uid_t owner, uid_t worker, const char *name, const char *what, char *buf,
 			size_t len)
 {
-	snprintf(buf, len, "%s/group/%u/%s@%u.%s", SBOX_NET_RUNDIR, (unsigned)owner, name,
-		 (unsigned)worker, what);
+	char prefix[192];
+
+	prefix_of(owner, worker, name, prefix, sizeof(prefix));
+	snprintf(buf, len, "%s.%s", prefix, what);
+}
+
+static void group_prefix(const struct sbox_netgroup *g, char *buf, size_t len)
+{
+	prefix_of(g->owner, g->worker, g->name, buf, len);
 }
 
 static void group_path(const struct sbox_netgroup *g, const char *what, char *buf, size_t len)
 {
 	sbox_netgroup_path(g->owner, g->worker, g->name, what, buf, len);
-}
-
-/* What a group's files have in common, ".../group/UID/NAME@WORKER": its
- * end and the sweep work from it (the sweep knows a group only by its
- * files' names). */
-static void group_prefix(const struct sbox_netgroup *g, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/group/%u/%s@%u", SBOX_NET_RUNDIR, (unsigned)g->owner, g->name,
-		 (unsigned)g->worker);
 }
 
 /* Explicit LOCK_UN: an flock lives while any copy of its fd does (the
@@ -176,7 +183,7 @@ static int check_owner(struct sbox_netgroup *g, int fd, uid_t owner, struct sbox
 int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner, uid_t worker,
 		       struct sbox_err *err)
 {
-	char path[256], sub[32];
+	char path[256], prefix[256], sub[32];
 
 	sbox_netgroup_init(g);
 	snprintf(g->name, sizeof(g->name), "%s", name);
@@ -212,8 +219,8 @@ int sbox_netgroup_join(struct sbox_netgroup *g, const char *name, uid_t owner, u
 		/* No live member: whatever is published is a leftover of a
 		 * group whose last launcher was killed.  A new group starts
 		 * from a fresh netns. */
-		group_prefix(g, path, sizeof(path));
-		remove_netns_file(path);
+		group_prefix(g, prefix, sizeof(prefix));
+		remove_netns_file(prefix);
 		g->creator = true;
 		if (flock(g->member_fd, LOCK_SH) < 0) {
 			sbox_fail(err, errno, "locking %s", path);

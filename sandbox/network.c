@@ -386,10 +386,10 @@ static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 	if (sbox_veth_owner_alias(pid, owner, sizeof(owner)) < 0)
 		return sbox_fail(err, errno, "reading the start time of the sandbox's init (pid %d)", (int)pid);
 	r = veth_add(sk, n->host_if, pid);
-	/* Never deleted here: the lease checked at P1 that no pair of
-	 * that name was alive (sbox_veth_block_usable), so one made since
-	 * is a live sandbox's of a launcher that does not share our
-	 * registry. */
+	/* Never deleted here: at P1 the lease found no pair of that name
+	 * or deleted a dead sandbox's (sbox_veth_block_usable), so one here
+	 * now was made since, by a launcher that does not share our
+	 * registry, for a sandbox that may well be alive. */
 	if (r == -NLE_EXIST)
 		return sbox_fail(err, EEXIST, "creating the veth pair %s <-> %s of the sandbox (pid %d): an interface of that name appeared after its address was leased; a launcher that uses another %s made it, and it is left alone",
 				 n->host_if, SBOX_VETH_INNER_NAME, (int)pid, SBOX_NET_RUNDIR);
