@@ -36,6 +36,11 @@ static void job_forget(struct sboxd *d, struct job *j)
 		j->owner->n_jobs--;
 		j->owner = NULL;
 	}
+	/* Nobody is left to tell (jobs_on_net_reaped). */
+	if (j->net_ending) {
+		j->net_ending = false;
+		d->n_net_ending--;
+	}
 	/* A cgroup still being removed stays on record until it is gone. */
 	if (j->ending_cgroup)
 		keeper_put_teardown(d, j);
@@ -443,8 +448,7 @@ void jobs_on_net_reaped(struct sboxd *d)
 			continue;
 		j->net_ending = false;
 		d->n_net_ending--;
-		if (!j->dead)
-			tell_end(d, j);
+		tell_end(d, j);      /* never a forgotten one: job_forget clears it */
 	}
 }
 
