@@ -389,14 +389,15 @@ static void keeper_send(struct sboxd *d, struct sbox_mb *b, const int *fds, size
  * but the group's files stay after it unless someone ends the group; a
  * successor that adopts the sandbox does, at its end (before, nobody did:
  * the group's files and its netns mount stayed for good, found by a
- * hostile review).  The group is keyed by the job's uid (the record has
- * it) and the worker's. */
+ * hostile review).  The group is keyed by the uid the launch was for,
+ * the job's, which the record has, and the worker's.  One keyed by
+ * another uid (none is) is left to the sweep at sboxd's next start. */
 static void put_group(const struct sboxd *d, struct sbox_mb *b, const struct job *j)
 {
 	uid_t owner, worker;
 	const char *name = sbox_child_group(j->child, &owner, &worker);
 
-	if (!name || !(d->keeper_features & SBOX_KEEPER_NET_GROUPS))
+	if (!name || owner != j->uid || !(d->keeper_features & SBOX_KEEPER_NET_GROUPS))
 		return;
 	sbox_mb_str(b, SBOX_ATTR_NET_GROUP, name);
 	sbox_mb_u32(b, SBOX_ATTR_NET_GROUP_WORKER, worker);
