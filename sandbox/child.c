@@ -435,8 +435,8 @@ int sbox_child_adopt(pid_t pid, int pidfd, int event_fd, struct sbox_child **out
 	*out = NULL;
 	if (pidfd < 0 || event_fd < 0)
 		return sbox_fail(err, EBADF, "adopting sandbox %d: no pidfd or event channel", (int)pid);
-	/* Nothing of the network to give back: the host side went with the
-	 * launcher that made it (or with the sandbox's netns). */
+	/* Its network's host side, where it has one, comes back with the
+	 * keeper's record: sbox_child_adopt_lease(), _adopt_group(). */
 	c = sbox_child_new();
 	if (!c)
 		return sbox_fail(err, ENOMEM, "adopting sandbox %d", (int)pid);
@@ -480,9 +480,26 @@ int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
 	return c->net.lease.fd;
 }
 
-void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block,
+			    struct sbox_net_reaper *reaper)
 {
 	sbox_net_adopt_veth(&c->net, fd, block);
+	c->net.reaper = reaper;
+}
+
+const char *sbox_child_group(const struct sbox_child *c, uid_t *owner, uid_t *worker)
+{
+	if (c->net.mode != SBOX_NET_GROUP || !c->net.group.name[0])
+		return NULL;
+	*owner = c->net.group.owner;
+	*worker = c->net.group.worker;
+	return c->net.group.name;
+}
+
+int sbox_child_adopt_group(struct sbox_child *c, const char *name, uid_t owner, uid_t worker,
+			   struct sbox_err *err)
+{
+	return sbox_net_adopt_group(&c->net, name, owner, worker, err);
 }
 
 void sbox_child_release(struct sbox_child *c)

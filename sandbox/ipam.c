@@ -85,9 +85,9 @@ int sbox_ipam_sweep(void)
 }
 
 int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefix,
-		      struct sbox_err *err)
+		      sbox_ipam_usable_fn usable, void *arg, struct sbox_err *err)
 {
-	uint32_t n = sbox_ipam_nblocks(prefix), start;
+	uint32_t n = sbox_ipam_nblocks(prefix), start, unusable = 0;
 	char path[128], addr[INET_ADDRSTRLEN];
 
 	sbox_ipam_lease_init(l);
@@ -110,10 +110,17 @@ int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefi
 			return -1;
 		l->fd = fd;
 		l->block = block;
-		return 0;
+		if (!usable || usable(block, arg))
+			return 0;
+		/* Held outside this registry: given back, never taken over. */
+		sbox_ipam_release(l);
+		unusable++;
 	}
 	format_addr(subnet, addr, sizeof(addr));
-	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are held by live sandboxes",
+	if (unusable)
+		return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are in use, %u of them by a veth pair of a sandbox this host's registry (%s) does not hold: one of a launcher that uses another %s, or one not yet deleted",
+				 n, addr, prefix, unusable, SBOX_NET_RUNDIR, SBOX_NET_RUNDIR);
+	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are held by running sandboxes (or by ones whose launcher is still deleting their veth pair)",
 			 n, addr, prefix);
 }
 

@@ -16,6 +16,7 @@
 #ifndef SBOX_SANDBOX_IPAM_H
 #define SBOX_SANDBOX_IPAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -49,10 +50,15 @@ static inline uint32_t sbox_ipam_sandbox_addr(uint32_t block)
 }
 
 void sbox_ipam_lease_init(struct sbox_ipam_lease *l);
+/* Whether a block whose lease is free here may be used: false when
+ * something outside this registry holds it (sandbox/veth_owner.c). */
+typedef bool (*sbox_ipam_usable_fn)(uint32_t block, void *arg);
+
 /* Take a free block of subnet/prefix (a random one first, so that an
- * address just given back is not at once handed out again). */
+ * address just given back is not at once handed out again), one usable()
+ * says may be used (NULL: any). */
 int sbox_ipam_acquire(struct sbox_ipam_lease *l, uint32_t subnet, unsigned prefix,
-		      struct sbox_err *err);
+		      sbox_ipam_usable_fn usable, void *arg, struct sbox_err *err);
 /* Remove the lease files of killed launchers (their lock is free): at each
  * acquire, and at a daemon's start.  The number removed. */
 int sbox_ipam_sweep(void);

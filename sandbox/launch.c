@@ -270,14 +270,16 @@ static int p1d_devices(struct launch *l, struct sbox_err *err)
 static int p1e_network(struct launch *l, struct sbox_err *err)
 {
 	const struct sbox_launch *launch = l->r.launch;
+	struct sbox_net_host host = {
+		.site = launch->site, .netns_pool = launch->netns_pool, .reaper = launch->net_reaper,
+	};
 
 	l->child = sbox_child_new();
 	if (!l->child)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox");
-	if (sbox_net_prepare(&l->child->net, l->r.policy, l->r.userns, launch->netns_pool,
-			     launch->site, launch->caller_uid, l->ident.uid, err) < 0)
+	if (sbox_net_prepare(&l->child->net, l->r.policy, l->r.userns, &host, launch->caller_uid,
+			     l->ident.uid, err) < 0)
 		return -1;
-	l->child->net.reaper = launch->net_reaper;
 	l->clone_flags |= sbox_net_clone_flags(&l->child->net);
 	l->r.net = &l->child->net;
 	return 0;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -124,7 +124,9 @@ static struct nl_addr *ipv4_addr(uint32_t a, unsigned prefix)
 	return addr;
 }
 
-static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, struct sbox_err *err)
+/* alias: the link's alias, set with the same change (NULL: none). */
+static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, const char *alias,
+		       struct sbox_err *err)
 {
 	struct rtnl_link *change __attribute__((cleanup(link_putp))) = rtnl_link_alloc();
 	char what[96];
@@ -133,6 +135,8 @@ static int link_set_up(struct nl_sock *sk, struct rtnl_link *link, struct sbox_e
 	if (!change)
 		return sbox_fail(err, ENOMEM, "allocating a link");
 	rtnl_link_set_flags(change, IFF_UP);
+	if (alias)
+		rtnl_link_set_ifalias(change, alias);
 	r = rtnl_link_change(sk, link, change, 0);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "bringing up %s", rtnl_link_get_name(link));
@@ -229,7 +233,7 @@ int sbox_net_loopback_up(struct sbox_err *err)
 		return -1;
 	if (get_link(sk, "lo", &lo, err) < 0)
 		return -1;
-	return link_set_up(sk, lo, err);
+	return link_set_up(sk, lo, NULL, err);
 }
 
 static int delete_link(struct nl_sock *sk, const char *name)
@@ -240,6 +244,15 @@ static int delete_link(struct nl_sock *sk, const char *name)
 		return -NLE_NOMEM;
 	rtnl_link_set_name(link, name);
 	return rtnl_link_delete(sk, link);
+}
+
+int sbox_net_delete_veth(const char *host_if)
+{
+	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
+
+	if (!sk)
+		return -ENOMEM;
+	return delete_link(sk, host_if);
 }
 
 /* Write a per-interface sysctl and read it back: a value the kernel did
@@ -292,6 +305,58 @@ static int veth_end_sysctls(const char *ifname, bool no_forwarding, struct sbox_
 	return 0;
 }
 
+/* The host's end, besides: strict reverse-path filtering.  A packet that
+ * comes in on it must have a source the host routes back out of it, the
+ * sandbox's own address: a sandbox that may forge packets (CAP_NET_RAW,
+ * or CAP_NET_ADMIN to add an address) can't send as another sandbox, and
+ * have the host answer that one (found by a hostile review: rp_filter was
+ * left to the host's default, 0, or 2 on systemd hosts, where any source
+ * the host routes anywhere passes).  The kernel applies the larger of
+ * conf.all and this one: check_rp_filter_all() refuses what 1 here can't
+ * hold. */
+static int host_end_sysctls(const char *ifname, bool no_forwarding, struct sbox_err *err)
+{
+	if (veth_end_sysctls(ifname, no_forwarding, err) < 0 ||
+	    set_if_sysctl("ipv4", ifname, "rp_filter", "1", err) < 0)
+		return -1;
+	return 0;
+}
+
+#define RP_FILTER_ALL "/proc/sys/net/ipv4/conf/all/rp_filter"
+
+/* P1 of a veth launch whose worker could forge its packets' source (its
+ * bounding set holds CAP_NET_RAW or CAP_NET_ADMIN): the host end's
+ * rp_filter=1 counts only while conf.all.rp_filter is at most 1, since the
+ * kernel uses the larger of the two, and 2 (loose: any source routed
+ * anywhere) would let it send as another sandbox.  sbox does not change
+ * the host's conf.all (a site may need loose mode on its own interfaces):
+ * it refuses such a launch, before anything exists, and says what to
+ * change.  A worker without those capabilities can send only from its own
+ * address, whatever rp_filter says. */
+static int check_rp_filter_all(const struct sbox_policy *p, struct sbox_err *err)
+{
+	uint64_t forge = 1ULL << CAP_NET_RAW | 1ULL << CAP_NET_ADMIN;
+	char text[16] = "";
+	ssize_t n;
+	int fd, all;
+
+	if (!(p->sec.cap_bounding & forge))
+		return 0;
+	fd = open(RP_FILTER_ALL, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sbox_fail(err, errno, "PrivateNetwork=veth: reading %s", RP_FILTER_ALL);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return sbox_fail(err, n < 0 ? errno : EIO, "PrivateNetwork=veth: reading %s",
+				 RP_FILTER_ALL);
+	all = atoi(text);
+	if (all > 1)
+		return sbox_fail(err, EPERM, "PrivateNetwork=veth with CAP_NET_RAW or CAP_NET_ADMIN in CapabilityBoundingSet=: the host's net.ipv4.conf.all.rp_filter is %d (loose), which overrides the strict 1 on each sandbox's host end, so the sandbox could send as another sandbox: set it to 0 or 1, or drop those capabilities",
+				 all);
+	return 0;
+}
+
 static int veth_add(struct nl_sock *sk, const char *host_if, pid_t pid)
 {
 	struct rtnl_link *link __attribute__((cleanup(link_putp))) = rtnl_link_veth_alloc();
@@ -313,29 +378,33 @@ static int veth_create(struct sbox_net *n, pid_t pid, struct sbox_err *err)
 {
 	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(err);
 	struct rtnl_link *host __attribute__((cleanup(link_putp))) = NULL;
-	char what[160];
+	char what[256], owner[96];
 	int r;
 
 	if (!sk)
 		return -1;
+	if (sbox_veth_owner_alias(pid, owner, sizeof(owner)) < 0)
+		return sbox_fail(err, errno, "reading the start time of the sandbox's init (pid %d)", (int)pid);
 	r = veth_add(sk, n->host_if, pid);
-	if (r == -NLE_EXIST) {
-		/* We hold the address lease, so whoever made this interface
-		 * is gone (a launcher killed before it could delete it, its
-		 * netns still being torn down): it is stale. */
-		delete_link(sk, n->host_if);
-		r = veth_add(sk, n->host_if, pid);
-	}
+	/* Never deleted here: at P1 the lease found no pair of that name
+	 * or deleted a dead sandbox's (sbox_veth_block_usable), so one here
+	 * now was made since, by a launcher that does not share our
+	 * registry, for a sandbox that may well be alive. */
+	if (r == -NLE_EXIST)
+		return sbox_fail(err, EEXIST, "creating the veth pair %s <-> %s of the sandbox (pid %d): an interface of that name appeared after its address was leased; a launcher that uses another %s made it, and it is left alone",
+				 n->host_if, SBOX_VETH_INNER_NAME, (int)pid, SBOX_NET_RUNDIR);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "creating the veth pair %s <-> %s of the sandbox (pid %d)",
 			 n->host_if, SBOX_VETH_INNER_NAME, (int)pid);
 		return nl_fail(err, r, what);
 	}
 	n->veth_made = true;
+	/* The alias names the sandbox, so that a launcher that meets this
+	 * pair can tell whether it is still alive (veth_owner.c). */
 	if (get_link(sk, n->host_if, &host, err) < 0 ||
-	    veth_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
+	    host_end_sysctls(n->host_if, !n->veth_forwarding, err) < 0 ||
 	    link_add_addr(sk, host, sbox_ipam_host_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
-	    link_set_up(sk, host, err) < 0)
+	    link_set_up(sk, host, owner, err) < 0)
 		return -1;
 	return 0;
 }
@@ -353,7 +422,7 @@ static int veth_inside(const struct sbox_net *n, struct sbox_err *err)
 	if (get_link(sk, SBOX_VETH_INNER_NAME, &eth, err) < 0 ||
 	    veth_end_sysctls(SBOX_VETH_INNER_NAME, false, err) < 0 ||
 	    link_add_addr(sk, eth, sbox_ipam_sandbox_addr(n->lease.block), SBOX_IPAM_PREFIX, err) < 0 ||
-	    link_set_up(sk, eth, err) < 0 ||
+	    link_set_up(sk, eth, NULL, err) < 0 ||
 	    add_default_route(sk, eth, sbox_ipam_host_addr(n->lease.block), err) < 0)
 		return -1;
 	return 0;
@@ -388,6 +457,18 @@ static bool is_our_tmpfs(const char *path)
 	return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
 }
 
+/* Nothing in the registry holds data (lease and lock files are empty, a
+ * group's owner is its members file's owner, a netns is a bind mount), so
+ * it never fills by size: what it holds is inodes, at most 3 for each
+ * live sandbox (a group's lock, members and netns files, shared by its
+ * members; 1 for a veth lease), and a directory per user.  sboxd runs at
+ * most MaxJobs= (<= 1,000,000) sandboxes, so 4m inodes are more than all
+ * of its clients together can hold: one user's share is bounded by its
+ * MaxJobsPerUser=, and no user can use up what the others need
+ * (docs/security.md).  size= stays small: a write of data here would be a
+ * bug, and fails. */
+#define SBOX_NET_RUNDIR_OPTIONS "mode=0700,size=1m,nr_inodes=4m"
+
 static int mount_rundir(struct sbox_err *err)
 {
 	int lock;
@@ -399,7 +480,7 @@ static int mount_rundir(struct sbox_err *err)
 		return -1;
 	if (!is_our_tmpfs(SBOX_NET_RUNDIR)) {
 		if (mount("sbox-net", SBOX_NET_RUNDIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=0700,size=1m") < 0) {
+			  SBOX_NET_RUNDIR_OPTIONS) < 0) {
 			sbox_fail(err, errno, "mounting a tmpfs on %s", SBOX_NET_RUNDIR);
 			goto out;
 		}
@@ -470,6 +551,29 @@ static void veth_name_host_end(struct sbox_net *n)
 	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
 }
 
+/* Every block of the range is held, and a reaper holds some of them: the
+ * blocks of sandboxes that ended a moment ago, whose pairs the kernel
+ * deletes with their netns.  Those whose pair is gone already come back
+ * now, not at the reaper's next look (a client's next launch comes as soon
+ * as it is told the end; found by a hostile review: 10 of 30 back-to-back
+ * launches on a full /28 refused, with no sandbox of theirs alive); then
+ * the lease is tried again.  Still none: say what holds them. */
+static int lease_after_reaping(struct sbox_net *n, uint32_t subnet, unsigned prefix,
+			       struct sbox_err *err)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t ending = 0;
+
+	if (sbox_net_reaper_reap_now(n->reaper, subnet, prefix, &ending) > 0 &&
+	    sbox_ipam_acquire(&n->lease, subnet, prefix, sbox_veth_block_usable, NULL, err) == 0)
+		return 0;
+	if (err->errnum != EADDRNOTAVAIL || ending == 0)
+		return -1;
+	format_addr(subnet, addr, sizeof(addr));
+	return sbox_fail(err, EADDRNOTAVAIL, "no free address for a veth pair: all %u blocks of VethSubnet=%s/%u are in use, %zu of them by sandboxes that have ended and whose veth pairs are still being deleted: try again in a moment",
+			 sbox_ipam_nblocks(prefix), addr, prefix, ending);
+}
+
 /* veth: a /30 of the site's range, checked against the host's addresses
  * and routes at each lease (they change: a new interface, a VPN). */
 static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct sbox_err *err)
@@ -479,8 +583,11 @@ static int veth_lease(struct sbox_net *n, const struct sbox_site *site, struct s
 
 	sbox_site_veth_subnet(site, &subnet, &prefix);
 	n->veth_forwarding = site && site->network.veth_forwarding;
-	if (sbox_net_check_site_range(site, err) < 0 ||
-	    sbox_ipam_acquire(&n->lease, subnet, prefix, err) < 0)
+	if (sbox_net_check_site_range(site, err) < 0)
+		return -1;
+	if (sbox_ipam_acquire(&n->lease, subnet, prefix, sbox_veth_block_usable, NULL, err) < 0 &&
+	    (err->errnum != EADDRNOTAVAIL || !n->reaper ||
+	     lease_after_reaping(n, subnet, prefix, err) < 0))
 		return -1;
 	veth_name_host_end(n);
 	return 0;
@@ -498,11 +605,35 @@ void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block)
 	n->veth_made = true;
 }
 
-int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
-		     uid_t worker_uid, struct sbox_err *err)
+int sbox_net_adopt_group(struct sbox_net *n, const char *name, uid_t owner, uid_t worker,
+			 struct sbox_err *err)
 {
+	enum sbox_net_mode mode;
+	char text[SBOX_NET_GROUP_MAX + 8], *valid = NULL;
+
+	/* The name becomes a path: only a name the directive would take. */
+	snprintf(text, sizeof(text), "group:%s", name);
+	if (strlen(name) > SBOX_NET_GROUP_MAX || sbox_parse_net_mode(text, &mode, &valid) < 0 ||
+	    mode != SBOX_NET_GROUP) {
+		free(valid);
+		return sbox_fail(err, EINVAL, "adopting a member of PrivateNetwork=group:%.64s: not a group name",
+				 name);
+	}
+	free(valid);
+	n->mode = SBOX_NET_GROUP;
+	sbox_netgroup_adopt(&n->group, name, owner, worker);
+	return 0;
+}
+
+int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
+		     const struct sbox_net_host *host, uid_t owner, uid_t worker_uid,
+		     struct sbox_err *err)
+{
+	struct sbox_netns_pool *pool = host->netns_pool;
+	const struct sbox_site *site = host->site;
+
 	memset(n, 0, sizeof(*n));
+	n->reaper = host->reaper;
 	n->mode = p->net.mode;
 	n->userns = userns;
 	n->join_fd = -1;
@@ -535,6 +666,8 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 	case SBOX_NET_VETH:
 		if (geteuid() != 0)
 			return sbox_fail(err, EPERM, "PrivateNetwork=veth needs root: the host's end of a veth pair needs CAP_NET_ADMIN in the host's network namespace (PrivateNetwork=none works unprivileged)");
+		if (check_rp_filter_all(p, err) < 0)
+			return -1;
 		n->new_netns = true;
 		n->lo_up = true;
 		return veth_lease(n, site, err);
@@ -545,7 +678,7 @@ int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool usern
 		if (userns)
 			return sbox_fail(err, EINVAL, "PrivateNetwork=group:%s cannot be combined with a user namespace (PrivateUsers=yes)",
 					 p->net.group);
-		if (sbox_netgroup_join(&n->group, p->net.group, owner, err) < 0)
+		if (sbox_netgroup_join(&n->group, p->net.group, owner, worker_uid, err) < 0)
 			return -1;
 		/* lo up by every member: idempotent, and a member may start
 		 * before the first one got to it. */
@@ -655,131 +788,6 @@ int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err)
 	return 0;
 }
 
-/* A veth pair whose sandbox has ended, and the lease that keeps its
- * address from being handed out again until the pair is gone. */
-struct reaper_entry {
-	char host_if[IF_NAMESIZE];
-	struct sbox_ipam_lease lease;
-	uint64_t next_check, deadline;     /* monotonic usec */
-};
-
-struct sbox_net_reaper {
-	struct reaper_entry *v;
-	size_t n, cap;
-};
-
-/* How often a pending pair is looked for, and how long the kernel gets to
- * delete it with its netns before the reaper deletes it itself. */
-#define REAPER_CHECK_USEC 5000
-#define REAPER_DEADLINE_USEC 2000000
-
-static uint64_t mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-int sbox_net_reaper_new(struct sbox_net_reaper **out, struct sbox_err *err)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : sbox_fail(err, ENOMEM, "allocating the veth reaper");
-}
-
-/* The synchronous end: delete the pair (both ends go), then the address
- * goes back.  The kernel may have beaten us to it (the netns died). */
-static void veth_delete_now(const char *host_if, struct sbox_ipam_lease *lease)
-{
-	struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
-
-	if (sk)
-		delete_link(sk, host_if);
-	sbox_ipam_release(lease);
-}
-
-static int reaper_take(struct sbox_net_reaper *r, const char *host_if,
-		       struct sbox_ipam_lease *lease)
-{
-	uint64_t now = mono_usec();
-	struct reaper_entry *e;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct reaper_entry *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		r->v = v;
-		r->cap = cap;
-	}
-	e = &r->v[r->n++];
-	snprintf(e->host_if, sizeof(e->host_if), "%s", host_if);
-	e->lease = *lease;
-	e->next_check = now + REAPER_CHECK_USEC;
-	e->deadline = now + REAPER_DEADLINE_USEC;
-	sbox_ipam_lease_init(lease);
-	return 0;
-}
-
-/* Gone for sure: no interface of that name (we hold its lease, so nobody
- * else made one since). */
-static bool veth_gone(const char *host_if)
-{
-	return if_nametoindex(host_if) == 0 && errno == ENODEV;
-}
-
-int sbox_net_reaper_run(struct sbox_net_reaper *r)
-{
-	uint64_t now, next = UINT64_MAX;
-	size_t i = 0;
-
-	if (!r || r->n == 0)
-		return -1;
-	now = mono_usec();
-	while (i < r->n) {
-		struct reaper_entry *e = &r->v[i];
-
-		if (now >= e->next_check) {
-			if (veth_gone(e->host_if)) {
-				sbox_ipam_release(&e->lease);
-			} else if (now >= e->deadline) {
-				/* Something holds the dead sandbox's netns (a
-				 * socket of it passed out, an open nsfs file):
-				 * the kernel won't delete the pair, we do. */
-				veth_delete_now(e->host_if, &e->lease);
-			} else {
-				e->next_check = now + REAPER_CHECK_USEC;
-			}
-			if (e->lease.fd < 0) {
-				r->v[i] = r->v[--r->n];
-				continue;
-			}
-		}
-		if (e->next_check < next)
-			next = e->next_check;
-		i++;
-	}
-	if (next == UINT64_MAX)
-		return -1;
-	return next <= now ? 0 : (int)((next - now + 999) / 1000);
-}
-
-size_t sbox_net_reaper_pending(const struct sbox_net_reaper *r)
-{
-	return r ? r->n : 0;
-}
-
-void sbox_net_reaper_free(struct sbox_net_reaper *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n; i++)
-		veth_delete_now(r->v[i].host_if, &r->v[i].lease);
-	free(r->v);
-	free(r);
-}
-
 void sbox_net_release(struct sbox_net *n)
 {
 	if (n->join_fd >= 0)
@@ -789,16 +797,13 @@ void sbox_net_release(struct sbox_net *n)
 	 * delete (RTM_DELLINK waits for RCU grace periods): the kernel
 	 * deletes the pair with the sandbox's netns, and the reaper keeps
 	 * the lease until it sees the pair gone (or deletes it itself). */
-	if (n->veth_made && n->reaper && reaper_take(n->reaper, n->host_if, &n->lease) == 0)
+	if (n->veth_made && n->reaper && sbox_net_reaper_take(n->reaper, n->host_if, &n->lease) == 0)
 		n->veth_made = false;
 	if (n->veth_made) {
-		struct nl_sock *sk __attribute__((cleanup(nl_closep))) = nl_open(NULL);
-
 		/* Deleting one end deletes both.  Done before the address
 		 * goes back, so the next holder never meets this pair; the
 		 * kernel may have beaten us to it (the netns died). */
-		if (sk)
-			delete_link(sk, n->host_if);
+		sbox_net_delete_veth(n->host_if);
 		n->veth_made = false;
 	}
 	sbox_ipam_release(&n->lease);
@@ -808,5 +813,8 @@ void sbox_net_release(struct sbox_net *n)
 int sbox_net_host_start(const struct sbox_site *site, struct sbox_err *err)
 {
 	sbox_ipam_sweep();
+	/* Groups whose last member ended while no launcher was there to
+	 * end them (a daemon's sandboxes that ended while it was away). */
+	sbox_netgroup_sweep();
 	return sbox_net_check_site_range(site, err);
 }

@@ -65,16 +65,26 @@ struct sbox_net {
 	uint64_t owner;
 };
 
-/* P1.  userns: the sandbox gets a user namespace of its own; pool: a
- * pool of prepared netns (sboxd), or NULL to create one in the clone;
- * site: the site configuration the privileged side read (veth's address
- * range, [Network] VethSubnet=), NULL for the defaults; owner: the uid
- * the launch is for (a group is its creator's uid's); worker_uid: the
- * uid the worker runs as (User=): a netns another sandbox used goes only
- * to a sandbox of the same two. */
+/* What the launcher keeps for the host's side of its sandboxes' networks. */
+struct sbox_net_host {
+	/* The site configuration the privileged side read (veth's address
+	 * range, [Network] VethSubnet=), NULL for the defaults. */
+	const struct sbox_site *site;
+	/* A pool of prepared netns (sboxd), or NULL to create one in the
+	 * clone. */
+	struct sbox_netns_pool *netns_pool;
+	/* A long-running launcher's veth reaper (sandbox/net_host.h), or NULL
+	 * to delete each pair at the sandbox's end. */
+	struct sbox_net_reaper *reaper;
+};
+
+/* P1.  userns: the sandbox gets a user namespace of its own; owner: the
+ * uid the launch is for; worker_uid: the uid the worker runs as (User=):
+ * a group's netns, and a netns another sandbox used, go only to a sandbox
+ * of the same two. */
 int sbox_net_prepare(struct sbox_net *n, const struct sbox_policy *p, bool userns,
-		     struct sbox_netns_pool *pool, const struct sbox_site *site, uid_t owner,
-		     uid_t worker_uid, struct sbox_err *err);
+		     const struct sbox_net_host *host, uid_t owner, uid_t worker_uid,
+		     struct sbox_err *err);
 uint64_t sbox_net_clone_flags(const struct sbox_net *n);
 /* P4, pid = the unreaped child. */
 int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
@@ -82,6 +92,12 @@ int sbox_net_parent_setup(struct sbox_net *n, pid_t pid, struct sbox_err *err);
  * block (the keeper's copy); its end deletes the pair, then gives the
  * address back. */
 void sbox_net_adopt_veth(struct sbox_net *n, int lease_fd, uint32_t block);
+/* The same for a member of group name (launched for owner, its worker
+ * running as worker): its membership is its init's, and its end removes
+ * the group if it was the last member.  -1 with err for a name no policy
+ * could have. */
+int sbox_net_adopt_group(struct sbox_net *n, const char *name, uid_t owner, uid_t worker,
+			 struct sbox_err *err);
 /* In the child, before the filesystem is built. */
 int sbox_net_child_setup(struct sbox_net *n, struct sbox_err *err);
 /* Idempotent; call once the sandbox's init is reaped (or never ran).
@@ -99,6 +115,29 @@ void sbox_net_drop_kept(struct sbox_net *n);
  * lo as made and no socket, come back: 0, or -1 with err. */
 int sbox_netns_check_clean(int ns_fd, struct sbox_err *err);
 
+
+/* Delete a veth pair by its host end's name, through libnl, waiting for
+ * the kernel (~20-30 ms: RTM_DELLINK waits for RCU grace periods): 0 or
+ * a negative libnl error.  For the thread that launches, never a helper
+ * thread (libnl allocates). */
+int sbox_net_delete_veth(const char *host_if);
+/* sandbox/net_reaper.c: take over an ended sandbox's pair and its lease
+ * (*lease is left empty): 0, or -1 (out of memory: nothing taken). */
+int sbox_net_reaper_take(struct sbox_net_reaper *r, const char *host_if,
+			 struct sbox_ipam_lease *lease);
+/* At a lease that found every block of subnet/prefix held: give back at
+ * once every address whose pair is gone; the number given back, and in
+ * *ending those of the range still waiting for their pair. */
+size_t sbox_net_reaper_reap_now(struct sbox_net_reaper *r, uint32_t subnet, unsigned prefix,
+				size_t *ending);
+
+/* sandbox/veth_owner.c: the host end's alias that names its sandbox (init's
+ * pid, start time and pid namespace), 0 or -1; and, for the lease, whether
+ * a block's host end's name is free, or taken by a pair whose sandbox is
+ * dead (which is then deleted): a pair of a live sandbox, or of one not
+ * known to be dead, makes the block busy. */
+int sbox_veth_owner_alias(pid_t init, char *buf, size_t len);
+bool sbox_veth_block_usable(uint32_t block, void *arg);
 
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);

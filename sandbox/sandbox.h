@@ -309,9 +309,18 @@ int sbox_child_adopt_end(const char *cgroup_path, struct sbox_child **out, struc
 /* The flock()ed fd of a veth's address lease (-1: none) and its block, for
  * the keeper to hold while no launcher does; the successor gives it back
  * to the adopted child (which then owns fd and releases the lease when the
- * sandbox is gone). */
+ * sandbox and its pair are gone: through reaper, as for the launcher's own
+ * sandboxes, or at once with NULL). */
 int sbox_child_lease(const struct sbox_child *c, uint32_t *block);
-void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block);
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block,
+			    struct sbox_net_reaper *reaper);
+/* The network group the sandbox is a member of (NULL: none), the uid it
+ * was launched for and its worker's, for the keeper's record; a successor
+ * gives them back to the adopted child, whose end then removes the group
+ * if no member is left (-1 with err: not a group name). */
+const char *sbox_child_group(const struct sbox_child *c, uid_t *owner, uid_t *worker);
+int sbox_child_adopt_group(struct sbox_child *c, const char *name, uid_t owner, uid_t worker,
+			   struct sbox_err *err);
 /* Let go of a sandbox that lives on (its channels are held by a keeper):
  * close our fds and free, without killing it. */
 void sbox_child_release(struct sbox_child *c);

@@ -152,6 +152,10 @@ struct job {
 	 * which the keeper records until it is gone (the child's own copy,
 	 * valid until the end is collected). */
 	const char *ending_cgroup;
+	/* A veth sandbox's end is told once its address is back: the
+	 * reaper holds net_block until the pair is gone (jobs_on_net_reaped). */
+	bool net_ending;
+	uint32_t net_block;
 	struct job *prev, *next;
 };
 
@@ -176,6 +180,7 @@ struct sboxd {
 	unsigned n_conns;
 	struct job *jobs;
 	unsigned n_jobs;                    /* records, any state */
+	unsigned n_net_ending;              /* jobs with net_ending */
 	uint64_t next_job_id;
 	uint64_t job_id_limit;              /* ids below it are reserved on disk */
 	struct leases leases;
@@ -183,7 +188,7 @@ struct sboxd {
 	struct sbox_net_reaper *net_reaper; /* veth teardown off the loop */
 	struct pool *pool;                  /* prepared sandboxes; NULL: [Pool] Size=0 */
 	int keeper_fd;                      /* -1: none (jobs then die with sboxd) */
-	bool keeper_parks;                  /* it takes parked fds (SBOX_KEEPER_PARKS) */
+	uint32_t keeper_features;           /* what it takes: SBOX_KEEPER_* */
 	uint8_t *rxbuf;                     /* SBOX_PROTO_MAX_MSG + 1 */
 	bool have_dead;                     /* a conn or job awaits freeing */
 	/* No job's deadline (RuntimeMaxSec=, ReattachTimeoutSec=) falls
@@ -253,6 +258,8 @@ void jobs_stop(struct sboxd *d);
  * give back what they held.  _finish: at the end, wait (bounded) for the
  * ends under way, then the same. */
 void jobs_on_teardown(struct sboxd *d);
+/* Tell the ends whose veth address the reaper has given back. */
+void jobs_on_net_reaped(struct sboxd *d);
 void jobs_finish_teardown(struct sboxd *d, unsigned timeout_ms);
 
 /* launch.c: LAUNCH (docs/protocol.md); the reply, or the refusal, is sent

@@ -101,8 +101,10 @@ static int timeout_ms(uint64_t now, uint64_t next)
 
 static bool stop_done(struct sboxd *d)
 {
+	/* A client's job whose end waits for its veth's address too: it is
+	 * told before sboxd goes. */
 	for (struct job *j = d->jobs; j; j = j->next)
-		if (!j->dead && !j->detached && j->child)
+		if (!j->dead && ((!j->detached && j->child) || (j->net_ending && j->waiters)))
 			return false;
 	return true;
 }
@@ -185,6 +187,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	t = timeout_ms(now, next);
 	/* Ended veth pairs are checked off the launch path, at the reaper's pace. */
 	n = sbox_net_reaper_run(d->net_reaper);
+	jobs_on_net_reaped(d);
 	if (n >= 0 && (t < 0 || n < t))
 		t = n;
 	if (pool_wants(d))

@@ -185,7 +185,7 @@ static bool keeper_request(struct keeper *k, int conn, const uint8_t *buf, size_
 			ok = send_fds(conn, k->recs[i].buf, k->recs[i].len, k->recs[i].fds,
 				      k->recs[i].nfds) == 0;
 		sbox_mb_begin(&b, SBOX_MSG_KEEP_END, m.hdr.seq);
-		sbox_mb_u32(&b, SBOX_ATTR_FEATURES, SBOX_KEEPER_PARKS);
+		sbox_mb_u32(&b, SBOX_ATTR_FEATURES, SBOX_KEEPER_PARKS | SBOX_KEEPER_NET_GROUPS);
 		ok = ok && sbox_mb_finish(&b, NULL) == 0 && send_fds(conn, b.buf, b.len, NULL, 0) == 0;
 		sbox_mb_free(&b);
 		break;
@@ -368,7 +368,7 @@ int keeper_start(struct sboxd *d, struct sbox_err *err)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
 	if (fork_keeper(d, path, err) < 0)
 		return -1;
-	d->keeper_parks = true;
+	d->keeper_features = SBOX_KEEPER_PARKS | SBOX_KEEPER_NET_GROUPS;
 	d->keeper_fd = connect_keeper(path);
 	if (d->keeper_fd < 0)
 		return sbox_fail(err, errno, "connecting to the keeper at %s", path);
@@ -383,6 +383,24 @@ static void keeper_send(struct sboxd *d, struct sbox_mb *b, const int *fds, size
 		return;
 	if (send_fds(d->keeper_fd, b->buf, b->len, fds, nfds) < 0)
 		keeper_lost(d, strerror(errno));
+}
+
+/* Its network group: init holds the membership for the sandbox's life,
+ * but the group's files stay after it unless someone ends the group; a
+ * successor that adopts the sandbox does, at its end (before, nobody did:
+ * the group's files and its netns mount stayed for good, found by a
+ * hostile review).  The group is keyed by the uid the launch was for,
+ * the job's, which the record has, and the worker's.  One keyed by
+ * another uid (none is) is left to the sweep at sboxd's next start. */
+static void put_group(const struct sboxd *d, struct sbox_mb *b, const struct job *j)
+{
+	uid_t owner, worker;
+	const char *name = sbox_child_group(j->child, &owner, &worker);
+
+	if (!name || owner != j->uid || !(d->keeper_features & SBOX_KEEPER_NET_GROUPS))
+		return;
+	sbox_mb_str(b, SBOX_ATTR_NET_GROUP, name);
+	sbox_mb_u32(b, SBOX_ATTR_NET_GROUP_WORKER, worker);
 }
 
 static void put_record(struct sboxd *d, struct job *j)
@@ -415,6 +433,7 @@ static void put_record(struct sboxd *d, struct job *j)
 			fds[nfds++] = lease;
 			sbox_mb_u32(&b, SBOX_ATTR_VETH_BLOCK, block);
 		}
+		put_group(d, &b, j);
 	}
 	/* RuntimeMaxSec=, as a wall-clock time: monotonic clocks are the
 	 * same across processes, but say so less plainly in a record. */
@@ -473,13 +492,13 @@ static void put_queued(struct sboxd *d, struct job *j)
 	 * before parks would refuse that record (and the connection with it):
 	 * it gets copies of the fds themselves, which go to the closers here
 	 * once sent. */
-	if (d->keeper_parks)
+	if (d->keeper_features & SBOX_KEEPER_PARKS)
 		sbox_mb_u32(&b, SBOX_ATTR_PARKED_FDS, (uint32_t)q->nfds);
 	put_launch(&b, &q->msg);
 	if (b.overflow || q->nfds > KEEPER_MAX_FDS) {
 		sboxd_log("job %llu: its queued launch is too large for the keeper: it will not survive a restart of sboxd",
 			  (unsigned long long)j->id);
-	} else if (d->keeper_parks) {
+	} else if (d->keeper_features & SBOX_KEEPER_PARKS) {
 		keeper_send(d, &b, &q->park, 1);
 	} else if (fds_unpark(q->park, fds, q->nfds, q->who.uid) < 0) {
 		sboxd_log("job %llu: taking its fds back for the keeper: %s: it will not survive a restart of sboxd",
@@ -620,7 +639,13 @@ static void restore_child(struct sboxd *d, struct job *j, const struct sbox_msg 
 	if (j->placed)
 		sbox_zygote_mark_placed(j->child);
 	if (nfds > 2)
-		sbox_child_adopt_lease(j->child, fds[2], m->veth_block);
+		sbox_child_adopt_lease(j->child, fds[2], m->veth_block, d->net_reaper);
+	if (m->net_group &&
+	    sbox_child_adopt_group(j->child, m->net_group, j->uid, m->net_group_worker, &err) < 0) {
+		sboxd_log("job %llu: %s: its group is left to the sweep at sboxd's next start",
+			  (unsigned long long)j->id, err.msg);
+		sbox_err_clear(&err);
+	}
 	if (m->cgroup_path && sbox_child_adopt_cgroup(j->child, m->cgroup_path, &err) < 0) {
 		sboxd_log("job %llu: %s: its end will carry the wall time only", (unsigned long long)j->id,
 			  err.msg);
@@ -789,7 +814,7 @@ int keeper_recover(struct sboxd *d, struct sbox_err *err)
 			return -1;
 		}
 		if (m.hdr.type == SBOX_MSG_KEEP_END) {
-			d->keeper_parks = m.features & SBOX_KEEPER_PARKS;
+			d->keeper_features = m.features;
 			sbox_msg_free(&m);
 			break;
 		}

@@ -327,8 +327,10 @@ static int open_socket(struct sboxd *d, bool *made, struct sbox_err *err)
 
 static int start(struct sboxd *d, bool config_given, bool *made, struct sbox_err *err)
 {
+	/* The network helpers before the state: an adopted veth job's end
+	 * goes to the reaper too. */
 	if (load_config(d, config_given, err) < 0 || prepare_loop(d, err) < 0 ||
-	    restore_state(d, err) < 0 || prepare_network(d, err) < 0)
+	    prepare_network(d, err) < 0 || restore_state(d, err) < 0)
 		return -1;
 	prepare_devices();
 	if (pool_init(d, err) < 0 || open_socket(d, made, err) < 0)

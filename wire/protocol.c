@@ -118,6 +118,8 @@ static const struct attr_def attr_defs[SBOX_ATTR_MAX_] = {
 	[SBOX_ATTR_VETH_BLOCK] = { "VETH_BLOCK", K_U32 },
 	[SBOX_ATTR_TEARDOWN] = { "TEARDOWN", K_U32 },
 	[SBOX_ATTR_PARKED_FDS] = { "PARKED_FDS", K_U32 },
+	[SBOX_ATTR_NET_GROUP] = { "NET_GROUP", K_STR },
+	[SBOX_ATTR_NET_GROUP_WORKER] = { "NET_GROUP_WORKER", K_U32 },
 };
 
 #define BIT(t) (1ULL << (t))
@@ -178,7 +180,7 @@ static const struct type_def type_defs[] = {
 	  BIT(SBOX_ATTR_ERRCODE) | BIT(SBOX_ATTR_MESSAGE), false },
 	{ SBOX_MSG_KEEP_PUT, BIT(SBOX_ATTR_JOB) | BIT(SBOX_ATTR_DEADLINE_USEC) | EXIT_ATTRS |
 	  BIT(SBOX_ATTR_LAUNCH_TOKEN) | BIT(SBOX_ATTR_CGROUP_PATH) | BIT(SBOX_ATTR_VETH_BLOCK) |
-	  BIT(SBOX_ATTR_TEARDOWN),
+	  BIT(SBOX_ATTR_TEARDOWN) | BIT(SBOX_ATTR_NET_GROUP) | BIT(SBOX_ATTR_NET_GROUP_WORKER),
 	  BIT(SBOX_ATTR_JOB), true },
 	{ SBOX_MSG_KEEP_DEL, BIT(SBOX_ATTR_JOB_ID), BIT(SBOX_ATTR_JOB_ID), false },
 	{ SBOX_MSG_KEEP_GET, 0, 0, false },
@@ -518,6 +520,7 @@ static int decode_scalar(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_LAUNCH_TOKEN: m->launch_token = v64; break;
 	case SBOX_ATTR_FEATURES: m->features = v32; break;
 	case SBOX_ATTR_VETH_BLOCK: m->veth_block = v32; break;
+	case SBOX_ATTR_NET_GROUP_WORKER: m->net_group_worker = v32; break;
 	case SBOX_ATTR_TEARDOWN: m->teardown = v32 != 0; break;
 	case SBOX_ATTR_PARKED_FDS:
 		/* The one fd is the park; the fd attributes that follow count
@@ -567,6 +570,7 @@ static int decode_attr(struct dctx *d, const struct attr *a)
 	case SBOX_ATTR_MESSAGE: return set_str(&m->message, a, d);
 	case SBOX_ATTR_SERVER_VERSION: return set_str(&m->server_version, a, d);
 	case SBOX_ATTR_CGROUP_PATH: return set_str(&m->cgroup_path, a, d);
+	case SBOX_ATTR_NET_GROUP: return set_str(&m->net_group, a, d);
 	case SBOX_ATTR_PASS_FD:
 		return add_fdmap(m->pass, &m->n_pass, SBOX_PROTO_MAX_PASS, a,
 				 SBOX_PROTO_MAX_FD_TARGET, d);
@@ -702,6 +706,7 @@ void sbox_msg_free(struct sbox_msg *m)
 	free(m->message);
 	free(m->server_version);
 	free(m->cgroup_path);
+	free(m->net_group);
 	for (size_t i = 0; i < m->n_jobs; i++)
 		free(m->jobs[i].name);
 	free(m->jobs);

@@ -124,7 +124,12 @@ enum sbox_attr_tag {
 	 * the record's one fd, a socket holding them as one packet; its fd
 	 * attributes, which must follow, index that packet's fds. */
 	SBOX_ATTR_PARKED_FDS = 51,
-	SBOX_ATTR_MAX_ = 52,
+	/* string, u32 (keeper records): the PrivateNetwork=group: NAME its
+	 * sandbox is a member of, and the uid its worker runs as (the group
+	 * is keyed by the job's uid and that one). */
+	SBOX_ATTR_NET_GROUP = 52,
+	SBOX_ATTR_NET_GROUP_WORKER = 53,
+	SBOX_ATTR_MAX_ = 54,
 };
 
 /* PONG FEATURES: what this sboxd does beyond version 1's first revision. */
@@ -140,6 +145,10 @@ enum {
 	/* KEEP_QUEUE records with PARKED_FDS.  A keeper from an sboxd before
 	 * parks says nothing, and gets a queued launch's fds themselves. */
 	SBOX_KEEPER_PARKS = 1 << 0,
+	/* KEEP_PUT records with NET_GROUP.  A keeper from an sboxd before
+	 * them says nothing, and is not sent them: it would refuse the
+	 * record. */
+	SBOX_KEEPER_NET_GROUPS = 1 << 1,
 };
 
 /* LAUNCH flags. */
@@ -267,6 +276,8 @@ struct sbox_msg {
 	uint64_t launch_token;
 	char *cgroup_path;
 	uint32_t veth_block;
+	char *net_group;
+	uint32_t net_group_worker;
 	bool teardown;
 	bool parked;                /* PARKED_FDS: the fds are parked_fds */
 	uint32_t parked_fds;

@@ -301,12 +301,33 @@ int sbox_child_lease(const struct sbox_child *c, uint32_t *block)
 	return -1;
 }
 
-void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block)
+void sbox_child_adopt_lease(struct sbox_child *c, int fd, uint32_t block,
+			    struct sbox_net_reaper *reaper)
 {
 	(void)c;
 	(void)block;
+	(void)reaper;
 	if (fd >= 0)
 		close(fd);
+}
+
+/* No network groups in the fuzzer either. */
+const char *sbox_child_group(const struct sbox_child *c, uid_t *owner, uid_t *worker)
+{
+	(void)c;
+	(void)owner;
+	(void)worker;
+	return NULL;
+}
+
+int sbox_child_adopt_group(struct sbox_child *c, const char *name, uid_t owner, uid_t worker,
+			   struct sbox_err *err)
+{
+	(void)c;
+	(void)name;
+	(void)owner;
+	(void)worker;
+	return sbox_fail(err, ENOSYS, "fake: no adoption");
 }
 
 /* No veth in the fuzzer: nothing for the reaper to wait on. */
@@ -314,6 +335,13 @@ int sbox_net_reaper_run(struct sbox_net_reaper *r)
 {
 	(void)r;
 	return -1;
+}
+
+bool sbox_net_reaper_holds(const struct sbox_net_reaper *r, uint32_t block)
+{
+	(void)r;
+	(void)block;
+	return false;
 }
 
 size_t fake_children(void)

@@ -19,9 +19,13 @@
 
 #include "tests/integration/harness.h"
 
-/* Root's groups: the registry is per uid (sandbox/netgroup.h). */
-#define GROUP_DIR "/run/sbox/net/group/0"
-#define IPAM_DIR "/run/sbox/net/ipam"
+/* Root's groups: the registry is per uid, and its files are named for the
+ * worker's uid too (sandbox/netgroup.h): root's workers run as nobody
+ * unless User= says otherwise. */
+#define REGISTRY "/run/sbox/net"
+#define GROUP_DIR REGISTRY "/group/0"
+#define AS_NOBODY "@65534"
+#define IPAM_DIR REGISTRY "/ipam"
 
 static inline void host_netns(char *buf, size_t len)
 {

@@ -1984,6 +1984,177 @@ static void test_adopted_veth_pair_gone_before_lease(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* Whether a process runs PROBE sleep (the sandbox of the job that does). */
+static bool probe_sleeping(void)
+{
+	int fd = open_netns_of_probe();
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * A hostile review: back-to-back veth launches through sboxd failed with
+ * "no free address ... all 4 blocks are held by live sandboxes" though no
+ * sandbox of theirs was alive: the reaper held the last one's address for
+ * the few ms the kernel took to delete its pair, and the client had its
+ * EXIT before.  Now the end is told once the address is back, and a launch
+ * that meets blocks still held by ended sandboxes says so.  A /28 (4
+ * blocks): 3 held by detached jobs; P, the fourth, ends with its netns
+ * held by the test (its pair stays until the reaper's thread deletes it).
+ */
+static void test_veth_back_to_back_launches(void **state)
+{
+	char extra[256], *idp, *fill[3];
+	unsigned p = (unsigned)getpid() % 250;
+	long long deadline;
+	int ns = -1, failed = 0;
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(extra, sizeof(extra), "[Network]\nVethSubnet=10.234.%u.16/28\n", p);
+	sboxd_start(&D, extra);
+	idp = detach(0, (const char *[]){ "--net", "veth", "--", D.probe, "sleep", "1", NULL });
+	for (int i = 0; i < 100 && ns < 0; i++) {
+		ns = open_netns_of_probe();
+		if (ns < 0)
+			usleep(10 * 1000);
+	}
+	if (ns < 0)
+		skip_because("no veth sandbox started (PrivateNetwork=veth unavailable here)");
+	for (int i = 0; i < 3; i++)
+		fill[i] = detach(0, (const char *[]){ "--timeout", "30s", "--net", "veth", "--", "/bin/sleep",
+						      "60", NULL });
+	deadline = now_ms() + 5000;
+	while (probe_sleeping() && now_ms() < deadline)
+		usleep(10 * 1000);
+	/* P has ended; its pair lingers (its netns is held): the message
+	 * says what holds the last block. */
+	RUN(&r, 0, "--net", "veth", "--", "/bin/true");
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "are in use, 1 of them by sandboxes that have ended and whose veth pairs are still being deleted: try again in a moment");
+	cmd_free(&r);
+	/* P's end is told once its address is back: a launch right after
+	 * finds it free. */
+	RUN(&r, 0, "--attach", idp);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	RUN(&r, 0, "--net", "veth", "--", "/bin/true");
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	close(ns);
+	/* The reviewer's loop: one free block, 30 launches one after another. */
+	for (int i = 0; i < 30; i++) {
+		RUN(&r, 0, "--net", "veth", "--", "/bin/true");
+		if (r.code != 0 && failed++ == 0)
+			cmd_dump(&r);
+		cmd_free(&r);
+	}
+	fprintf(stderr, "back to back: %d of 30 veth launches failed\n", failed);
+	assert_int_equal(failed, 0);
+	/* The fillers go with the keeper (teardown). */
+	for (int i = 0; i < 3; i++)
+		free(fill[i]);
+	free(idp);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
+/*
+ * A hostile review: a group alive at a restart of sboxd was never ended.
+ * The adopted job got its veth lease back but not its membership, so at
+ * its end nobody ran the group's leave: NAME.lock, .members and .netns
+ * (with the netns mounted) stayed for good.  Now the keeper's record
+ * carries the group and the successor ends it with the job (B); a group
+ * nobody holds is swept at sboxd's start (C, as an sboxd killed before its
+ * sandboxes ended, with a keeper from before the records carried groups,
+ * leaves it); A ends while no sboxd is there.
+ */
+static bool group_left(const char *name, bool say)
+{
+	static const char *const what[] = { "lock", "members", "netns" };
+	char path[256], line[4096], needle[128];
+	bool left = false;
+	FILE *f;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/run/sbox/net/group/%u/%s@%u.%s", NOBODY, name, NOBODY,
+			 what[i]);
+		if (access(path, F_OK) == 0) {
+			if (say)
+				fprintf(stderr, "left behind: %s\n", path);
+			left = true;
+		}
+	}
+	snprintf(needle, sizeof(needle), "/%s@%u.netns", name, NOBODY);
+	f = fopen("/proc/self/mountinfo", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle)) {
+			if (say)
+				fprintf(stderr, "still mounted: %s", line);
+			left = true;
+		}
+	fclose(f);
+	return left;
+}
+
+static bool group_gone_within(const char *name, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (group_left(name, false) && now_ms() < deadline)
+		usleep(20 * 1000);
+	return !group_left(name, true);
+}
+
+static void test_adopted_group_ends(void **state)
+{
+	char a[48], b[48], c[48], net_a[64], net_b[64], path[256], *ida, *idb;
+	int pid = (int)getpid();
+	struct cmd r;
+
+	(void)state;
+	snprintf(a, sizeof(a), "ended-away-%d", pid);
+	snprintf(b, sizeof(b), "persist-%d", pid);
+	snprintf(c, sizeof(c), "orphan-%d", pid);
+	snprintf(net_a, sizeof(net_a), "group:%s", a);
+	snprintf(net_b, sizeof(net_b), "group:%s", b);
+	sboxd_prepare(&D);
+	sboxd_start(&D, NULL);
+	ida = detach(NOBODY, (const char *[]){ "--net", net_a, "--", D.probe, "sleep", "1", NULL });
+	idb = detach(NOBODY, (const char *[]){ "--net", net_b, "--", D.probe, "sleep", "4", NULL });
+	assert_true(group_left(b, false));
+	sboxd_kill9(&D);
+	/* C: a group's files with no member. */
+	for (const char *const *w = (const char *const[]){ "lock", "members", NULL }; *w; w++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/run/sbox/net/group/%u/%s@%u.%s", NOBODY, c, NOBODY, *w);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	/* A's sandbox ends while no sboxd is there. */
+	usleep(1500 * 1000);
+	sboxd_restart(&D);
+	assert_true(group_gone_within(c, 0));
+	assert_true(group_gone_within(a, 3000));
+	/* B is still running, and its group with it. */
+	assert_true(group_left(b, false));
+	RUN(&r, NOBODY, "--attach", idb);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_true(group_gone_within(b, 3000));
+	RUN(&r, NOBODY, "--attach", ida);
+	cmd_free(&r);
+	free(ida);
+	free(idb);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /*
  * Issue 13: a full state directory.  Before, keeper.pid was written empty
  * on ENOSPC without a word (and the harness, and an administrator, lost the
@@ -2148,6 +2319,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_cgroup, teardown),
 		cmocka_unit_test_teardown(test_adopted_job_keeps_its_lease, teardown),
 		cmocka_unit_test_teardown(test_adopted_veth_pair_gone_before_lease, teardown),
+		cmocka_unit_test_teardown(test_adopted_group_ends, teardown),
+		cmocka_unit_test_teardown(test_veth_back_to_back_launches, teardown),
 		cmocka_unit_test_teardown(test_full_state_directory, teardown),
 		cmocka_unit_test_teardown(test_list_gpus_asks_sboxd, teardown),
 		cmocka_unit_test_teardown(test_gpus_past_bound_while_leased, teardown),

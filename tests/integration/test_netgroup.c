@@ -20,12 +20,15 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "policy/directives.h"
@@ -57,7 +60,7 @@ static void group_members(int pid, void *arg)
 	struct stat st;
 
 	(void)pid;
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.netns", c->name);
+	snprintf(path, sizeof(path), GROUP_DIR "/%s" AS_NOBODY ".netns", c->name);
 	if (stat(path, &st) == 0) {
 		snprintf(want, sizeof(want), "net:[%lu]", (unsigned long)st.st_ino);
 		c->registry_matches = true;
@@ -89,7 +92,7 @@ static void assert_group_gone(const char *name)
 	for (size_t i = 0; i < 3; i++) {
 		char path[128];
 
-		snprintf(path, sizeof(path), GROUP_DIR "/%s.%s", name, what[i]);
+		snprintf(path, sizeof(path), GROUP_DIR "/%s" AS_NOBODY ".%s", name, what[i]);
 		if (path_exists(path))
 			fprintf(stderr, "left behind: %s\n", path);
 		assert_false(path_exists(path));
@@ -138,7 +141,7 @@ static void record_and_kill(int pid, void *arg)
 	char path[128], buf[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), GROUP_DIR "/stale-%d.netns", (int)getpid());
+	snprintf(path, sizeof(path), GROUP_DIR "/stale-%d" AS_NOBODY ".netns", (int)getpid());
 	if (stat(path, &st) == 0) {
 		snprintf(buf, sizeof(buf), "net:[%lu]", (unsigned long)st.st_ino);
 		*ns = strdup(buf);
@@ -162,9 +165,9 @@ static void test_group_stale_after_sigkill_is_replaced(void **state)
 	run_result_free(&r);
 	assert_non_null(old);
 	/* Its last member's launcher died: the published netns is stale. */
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.members", name);
+	snprintf(path, sizeof(path), GROUP_DIR "/%s" AS_NOBODY ".members", name);
 	assert_true(wait_unlocked(path));
-	snprintf(path, sizeof(path), GROUP_DIR "/%s.netns", name);
+	snprintf(path, sizeof(path), GROUP_DIR "/%s" AS_NOBODY ".netns", name);
 	assert_true(path_exists(path));
 	/* The next job of that name gets a fresh one, and tidies up. */
 	run_sbox(&r, NULL, "--net", net, probe_path(), "report", NULL);
@@ -248,6 +251,162 @@ static void test_group_names_are_per_user(void **state)
 	require_root();
 	squat_pair(0, 65534);
 	squat_pair(65534, 0);
+}
+
+/* A hostile review: each live group's NAME.members held its owner as
+ * text, one 4 KiB page of the registry's 1 MiB tmpfs, so 256 groups (one
+ * user's MaxJobsPerUser= through sboxd) filled it and every user's next
+ * group failed ("writing the owner ...: No space left on device").  The
+ * registry holds no data now (the owner is the file's owner) and is
+ * bounded by inodes.  Run in a mount namespace of the test's own, on a
+ * registry of its own, so that filling it touches nobody else's. */
+static int host_mntns = -1, saved_cwd = -1;
+
+static int enter_private_registry(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	host_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	saved_cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (host_mntns < 0 || saved_cwd < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	/* Not mounted yet on this boot (EINVAL) is fine: sbox mounts its own. */
+	umount2(REGISTRY, MNT_DETACH);
+	return 0;
+}
+
+static int leave_private_registry(void **state)
+{
+	(void)state;
+	if (host_mntns < 0)
+		return 0;
+	umount2(REGISTRY, MNT_DETACH);
+	if (setns(host_mntns, CLONE_NEWNS) < 0 || fchdir(saved_cwd) < 0)
+		return -1;
+	close(host_mntns);
+	close(saved_cwd);
+	host_mntns = saved_cwd = -1;
+	return 0;
+}
+
+struct fill_ctx {
+	char members[128];
+	bool stat_ok;
+	struct stat st;
+};
+
+static void stat_members(int pid, void *arg)
+{
+	struct fill_ctx *c = arg;
+
+	c->stat_ok = stat(c->members, &c->st) == 0;
+	kill(pid, SIGTERM);
+}
+
+static void test_group_registry_never_fills(void **state)
+{
+	char name[48], net[64], fill[128], page[4096];
+	struct fill_ctx c = { 0 };
+	struct run_opts o = { .while_running = stat_members, .when_output = "ready", .arg = &c };
+	struct run_result r;
+	struct statfs sf;
+	int fd;
+
+	(void)state;
+	require_root();
+	snprintf(name, sizeof(name), "fill-%d", (int)getpid());
+	snprintf(net, sizeof(net), "group:%s", name);
+	run_sbox(&r, NULL, "--net", net, probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	/* Bounded by inodes: more than MaxJobs= (<= 1,000,000) sandboxes can
+	 * hold, 3 each at most. */
+	assert_int_equal(statfs(REGISTRY, &sf), 0);
+	assert_int_equal(sf.f_files, 4194304);
+	/* Every page of the registry used, as 256 groups' owner records did. */
+	snprintf(fill, sizeof(fill), REGISTRY "/fill");
+	fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	memset(page, 'x', sizeof(page));
+	while (write(fd, page, sizeof(page)) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+	snprintf(c.members, sizeof(c.members), GROUP_DIR "/%s" AS_NOBODY ".members", name);
+	run_sbox(&r, &o, "--net", net, probe_path(), "sleep-print", "20", NULL);
+	if (r.code != 128 + SIGTERM)
+		dump_result(&r);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	/* The live group held no data, and its owner was the file's. */
+	assert_true(c.stat_ok);
+	assert_int_equal(c.st.st_size, 0);
+	assert_int_equal(c.st.st_blocks, 0);
+	assert_int_equal(c.st.st_uid, 0);
+	assert_group_gone(name);
+	unlink(fill);
+}
+
+/* A hostile review: group names were keyed by the launcher's uid alone,
+ * so a root launcher (the Slurm plugin under a site's
+ * PrivateNetwork=group:..., an sboxd root client with User=) put workers
+ * of different users into one netns: nobody's listener on 127.0.0.1 was
+ * reached from daemon's worker.  A group is the launcher's and the
+ * worker's: same name, another worker uid, another netns. */
+struct worker_ctx {
+	char net[64];
+	struct run_result same, other;
+};
+
+static void connect_as_others(int pid, void *arg)
+{
+	struct worker_ctx *c = arg;
+
+	(void)pid;
+	run_sbox(&c->other, NULL, "--user", "daemon", "--net", c->net, probe_path(), "connect-tcp",
+		 "127.0.0.1", "40124", NULL);
+	/* The same worker uid still joins: shows the listener is reachable
+	 * where it should be, so the refusal above is the key's doing. */
+	run_sbox(&c->same, NULL, "--user", "nobody", "--net", c->net, probe_path(), "connect-tcp",
+		 "127.0.0.1", "40124", NULL);
+}
+
+static void test_group_names_are_per_worker(void **state)
+{
+	struct worker_ctx c = { 0 };
+	struct run_opts o = { .while_running = connect_as_others, .when_output = "listening",
+			      .arg = &c };
+	struct run_result r;
+	char name[48];
+
+	(void)state;
+	require_root();
+	snprintf(name, sizeof(name), "train-%d", (int)getpid());
+	snprintf(c.net, sizeof(c.net), "group:%s", name);
+	run_sbox(&r, &o, "--user", "nobody", "--net", c.net, "--env", "ASAN_OPTIONS=detect_leaks=0",
+		 self_exe, "--serve-tcp", "40124", NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "accepted=127.0.0.1");
+	run_result_free(&r);
+	if (!has_line(c.other.out, "connect=ECONNREFUSED"))
+		dump_result(&c.other);
+	assert_exit(&c.other, 0);
+	assert_true(has_line(c.other.out, "connect=ECONNREFUSED"));
+	assert_exit(&c.same, 0);
+	assert_true(has_line(c.same.out, "connect=ok"));
+	run_result_free(&c.other);
+	run_result_free(&c.same);
+	/* Both groups ended with their members: nothing of either is left. */
+	assert_group_gone(name);
+	for (const char *const *w = (const char *const[]){ "@1.lock", "@1.members", "@1.netns", NULL };
+	     *w; w++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), GROUP_DIR "/%s%s", name, *w);
+		assert_false(path_exists(path));
+	}
 }
 
 /* The netns pool of a long-running launcher (sandbox/netns_pool.c). */
@@ -370,7 +529,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_group_members_share_loopback),
 		cmocka_unit_test(test_group_stale_after_sigkill_is_replaced),
 		cmocka_unit_test(test_group_names_are_per_user),
+		cmocka_unit_test(test_group_names_are_per_worker),
 		cmocka_unit_test(test_netns_pool),
+		cmocka_unit_test_setup_teardown(test_group_registry_never_fills, enter_private_registry,
+						leave_private_registry),
 	};
 	ssize_t n;
 

@@ -10,9 +10,11 @@
 #include "tests/integration/harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy/directives.h"
@@ -680,6 +684,213 @@ static void test_veth_teardown_off_the_loop(void **state)
 	sbox_net_reaper_free(reaper);
 }
 
+/* A hostile review: a pair whose netns something held (a socket the
+ * sandbox passed out) was deleted after 2 s by a synchronous RTM_DELLINK
+ * in the reaper's run, that is in sboxd's loop: 18-28 ms each, 0.73 s of
+ * loop for 40.  The delete is a thread's now: no run of the reaper waits
+ * for it, and each address is held until its pair is gone. */
+static int pinned_launch(const struct block *b, struct sbox_net_reaper *reaper)
+{
+	char *argv[] = { "/bin/true", NULL };
+	struct sbox_site site;
+	struct sbox_launch launch = {
+		.argv = argv, .stdio = { -1, -1, 2 }, .caller_cwd = "/", .site = &site,
+		.net_reaper = reaper,
+	};
+	struct sbox_policy policy;
+	struct sbox_err err = { 0 };
+	struct sbox_child *child;
+	struct sbox_event ev;
+	char path[64];
+	int st, ns;
+
+	sbox_policy_init(&policy);
+	sbox_site_init(&site);
+	assert_int_equal(sbox_site_load(&site, b->site30, true, &err), 0);
+	assert_int_equal(sbox_policy_set(&policy, "PrivateNetwork", "veth", &err), 0);
+	if (sbox_spawn(&policy, &launch, &child, &err) < 0)
+		fail_msg("sbox_spawn: %s", err.msg);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sbox_child_pid(child));
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(ns >= 0);
+	while (sbox_child_read_event(child, &ev, &err) > 0)
+		;
+	assert_int_equal(sbox_child_reap(child, &st, &err), 0);
+	sbox_child_free(child);
+	sbox_policy_free(&policy);
+	sbox_site_free(&site);
+	return ns;
+}
+
+static void test_veth_forced_delete_off_the_loop(void **state)
+{
+	enum { N = 4 };
+	struct sbox_net_reaper *reaper;
+	struct sbox_err err = { 0 };
+	struct block b[N];
+	long long slowest = 0;
+	int ns[N];
+
+	(void)state;
+	require_root();
+	assert_int_equal(sbox_net_reaper_new(&reaper, &err), 0);
+	for (int i = 0; i < N; i++) {
+		block_at(&b[i], 176 + 4 * (unsigned)i);
+		ns[i] = pinned_launch(&b[i], reaper);
+	}
+	assert_int_equal(sbox_net_reaper_pending(reaper), N);
+	for (int i = 0; i < 600 && sbox_net_reaper_pending(reaper) > 0; i++) {
+		struct timespec t0, t1;
+		long long us;
+		int ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ms = sbox_net_reaper_run(reaper);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		if (us > slowest)
+			slowest = us;
+		/* An address goes back only once its pair is gone. */
+		for (int k = 0; k < N; k++)
+			if (!is_locked(b[k].lease))
+				assert_int_equal(if_nametoindex(b[k].ifname), 0);
+		usleep((useconds_t)(ms > 0 ? ms : 1) * 1000);
+	}
+	fprintf(stderr, "forced deletes: the slowest run of the reaper took %lld us\n", slowest);
+	assert_int_equal(sbox_net_reaper_pending(reaper), 0);
+	/* Each RTM_DELLINK of a held netns takes 18-28 ms; a run that only
+	 * looks takes microseconds.  10 ms leaves room for a busy machine. */
+	assert_true(slowest < 10000);
+	for (int i = 0; i < N; i++) {
+		veth_cleanup_asserts(&b[i], NULL);
+		close(ns[i]);
+	}
+	sbox_net_reaper_free(reaper);
+}
+
+/* A hostile review: launchers that don't share /run/sbox/net (another
+ * mount namespace) lease the same block, since leases live in the mount
+ * namespace and interface names in the netns; the second found the name
+ * taken (EEXIST) and deleted the first's pair, a live sandbox's.  Now a
+ * block whose host end's name belongs to a sandbox not known to be dead is
+ * busy: a one-block range is refused, a two-block one gets the other, and
+ * the live pair is never touched.  The second launcher runs in a mount
+ * namespace of its own with a registry of its own (pre_exec). */
+static void own_registry(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(99);
+	umount2(REGISTRY, MNT_DETACH);
+}
+
+struct registry_ctx {
+	struct block a;
+	unsigned a_index;
+	struct run_result one, two;
+	bool a_kept_one, a_kept_two;
+};
+
+static void launch_from_own_registry(int pid, void *arg)
+{
+	struct registry_ctx *c = arg;
+	struct run_opts o = { .pre_exec = own_registry };
+
+	c->a_index = if_nametoindex(c->a.ifname);
+	run_sbox(&c->one, &o, "--net", "veth", "--site-config", c->a.site30, probe_path(), "report",
+		 NULL);
+	c->a_kept_one = c->a_index && if_nametoindex(c->a.ifname) == c->a_index;
+	run_sbox(&c->two, &o, "--net", "veth", "--site-config", c->a.site29, probe_path(), "report",
+		 NULL);
+	c->a_kept_two = c->a_index && if_nametoindex(c->a.ifname) == c->a_index;
+	kill(pid, SIGTERM);
+}
+
+/* The netns of the process running PROBE sleep-print, opened, or -1. */
+static int netns_of_sleeping_probe(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int fd = -1;
+
+	assert_non_null(d);
+	while (fd < 0 && (e = readdir(d))) {
+		char path[300], cmd[PATH_MAX + 32];
+		ssize_t n;
+		int cfd;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		cfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		n = read(cfd, cmd, sizeof(cmd) - 1);
+		close(cfd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		if (strcmp(cmd, probe_path()) != 0 || (size_t)n <= strlen(cmd) + 1 ||
+		    strcmp(cmd + strlen(cmd) + 1, "sleep-print") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	closedir(d);
+	return fd;
+}
+
+static void pin_and_kill(int pid, void *arg)
+{
+	int *ns = arg;
+
+	*ns = netns_of_sleeping_probe();
+	kill(pid, SIGKILL);
+}
+
+static void test_veth_other_registry_left_alone(void **state)
+{
+	struct registry_ctx c = { 0 };
+	struct run_opts o = { .while_running = launch_from_own_registry, .when_output = "ready",
+			      .arg = &c };
+	struct run_opts k;
+	struct run_result r;
+	int ns = -1;
+
+	(void)state;
+	require_root();
+	block_at(&c.a, 248);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	if (c.one.code != 125)
+		dump_result(&c.one);
+	assert_exit(&c.one, 125);
+	assert_err_contains(&c.one, "does not hold");
+	assert_true(c.a_kept_one);
+	assert_exit(&c.two, 0);
+	assert_kv(&c.two, "netifs", "eth0 lo");
+	assert_true(c.a_kept_two);
+	run_result_free(&c.one);
+	run_result_free(&c.two);
+	veth_cleanup_asserts(&c.a, NULL);
+	/* A dead sandbox's pair (its launcher killed, its netns held by the
+	 * test, so the kernel keeps it) is garbage: the next lease of its
+	 * block deletes it and runs. */
+	k = (struct run_opts){ .while_running = pin_and_kill, .when_output = "ready", .arg = &ns };
+	run_sbox(&r, &k, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGKILL);
+	run_result_free(&r);
+	assert_true(ns >= 0);
+	assert_true(wait_unlocked(c.a.lease));
+	assert_true(if_nametoindex(c.a.ifname) != 0);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", c.a.site30, probe_path(), "report", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	close(ns);
+	veth_cleanup_asserts(&c.a, NULL);
+}
+
 /* Veth ranges are the site's, checked, never a client's. */
 
 /* The host's first IPv4 network other than loopback ("192.0.2.0", 24), as
@@ -959,6 +1170,132 @@ static void test_veth_forwarding_opt_in(void **state)
 	run_result_free(&c.from_b);
 }
 
+/* A hostile review: a veth sandbox granted CAP_NET_RAW sent packets with
+ * another sandbox's address as their source, and the host took them (and
+ * answered the other sandbox): the host ends' rp_filter was the host's
+ * default, 0 here (2 on systemd hosts).  Each host end is strict now.
+ * Sandbox A is the victim; B, holding the other block of a /29, sends one
+ * datagram as itself (seen: the test can see a packet) and one as A. */
+struct spoof_ctx {
+	struct block a, b;
+	int port;
+	struct run_result own, forged;
+	bool a_strict;
+};
+
+static void send_from_b(int pid, void *arg)
+{
+	struct spoof_ctx *c = arg;
+	char ports[16], rp[96];
+
+	snprintf(rp, sizeof(rp), "/proc/sys/net/ipv4/conf/%s/rp_filter", c->a.ifname);
+	c->a_strict = sysctl_is(rp, "1");
+	snprintf(ports, sizeof(ports), "%d", c->port);
+	run_sbox(&c->own, NULL, "--net", "veth", "--site-config", c->a.site29, "--cap-add",
+		 "CAP_NET_RAW", probe_path(), "send-udp-as", c->b.sandbox, c->b.host, ports, NULL);
+	run_sbox(&c->forged, NULL, "--net", "veth", "--site-config", c->a.site29, "--cap-add",
+		 "CAP_NET_RAW", probe_path(), "send-udp-as", c->a.sandbox, c->b.host, ports, NULL);
+	kill(pid, SIGTERM);
+}
+
+/* The sources of the datagrams waiting on fd, one "from=ADDR" each. */
+static void received_from(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t used = 0;
+
+	buf[0] = '\0';
+	while (poll(&p, 1, 300) == 1) {
+		char dgram[64];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, dgram, sizeof(dgram) - 1, 0, (struct sockaddr *)&from, &fl);
+		char addr[INET_ADDRSTRLEN];
+
+		if (n < 0)
+			break;
+		inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr));
+		used += (size_t)snprintf(buf + used, len - used, "from=%s\n", addr);
+		if (used >= len)
+			break;
+	}
+}
+
+static int udp_listen(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void test_veth_source_spoofing_dropped(void **state)
+{
+	struct spoof_ctx c = { 0 };
+	struct run_opts o = { .while_running = send_from_b, .when_output = "ready", .arg = &c };
+	struct run_result r;
+	char got[512], want[64];
+	int fd;
+
+	(void)state;
+	require_root();
+	/* The test's own netns: the host default a review met, loose
+	 * nowhere. */
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
+	write_text("/proc/sys/net/ipv4/conf/default/rp_filter", "0");
+	block_at(&c.a, 232);
+	block_at(&c.b, 236);
+	fd = udp_listen(&c.port);
+	run_sbox(&r, &o, "--net", "veth", "--site-config", c.a.site30, probe_path(), "sleep-print", "20",
+		 NULL);
+	assert_exit(&r, 128 + SIGTERM);
+	run_result_free(&r);
+	received_from(fd, got, sizeof(got));
+	fprintf(stderr, "spoofing: the host received:\n%s", got);
+	assert_exit(&c.own, 0);
+	assert_exit(&c.forged, 0);
+	assert_true(has_line(c.own.out, "send=ok"));
+	assert_true(has_line(c.forged.out, "send=ok"));
+	snprintf(want, sizeof(want), "from=%s", c.b.sandbox);
+	assert_true(has_line(got, want));
+	snprintf(want, sizeof(want), "from=%s", c.a.sandbox);
+	assert_false(has_line(got, want));
+	assert_true(c.a_strict);
+	run_result_free(&c.own);
+	run_result_free(&c.forged);
+	close(fd);
+}
+
+/* conf.all.rp_filter=2 (loose) overrides a host end's 1 (the kernel takes
+ * the larger): a worker that could forge its source is refused before
+ * anything exists; one that can't runs. */
+static void test_veth_loose_rp_filter_refused_for_raw(void **state)
+{
+	struct run_result r;
+	struct block b;
+
+	(void)state;
+	require_root();
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "2");
+	block_at(&b, 240);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", b.site30, "--cap-add", "CAP_NET_RAW",
+		 probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 125);
+	assert_err_contains(&r, "net.ipv4.conf.all.rp_filter is 2 (loose)");
+	run_result_free(&r);
+	assert_int_equal(if_nametoindex(b.ifname), 0);
+	run_sbox(&r, NULL, "--net", "veth", "--site-config", b.site30, probe_path(), "exit", "0", NULL);
+	assert_exit(&r, 0);
+	run_result_free(&r);
+	veth_cleanup_asserts(&b, NULL);
+	write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
+}
+
 static bool has_ipv6_address(const char *ifname)
 {
 	struct ifaddrs *ifa, *i;
@@ -1035,6 +1372,8 @@ int main(void)
 		cmocka_unit_test(test_veth_lease_lives_with_the_sandbox),
 		cmocka_unit_test(test_veth_stale_lease_reclaimed),
 		cmocka_unit_test(test_veth_teardown_off_the_loop),
+		cmocka_unit_test(test_veth_forced_delete_off_the_loop),
+		cmocka_unit_test(test_veth_other_registry_left_alone),
 		cmocka_unit_test(test_veth_job_range_refused),
 		cmocka_unit_test(test_veth_site_range_checked),
 		cmocka_unit_test_setup_teardown(test_veth_sandboxes_isolated_when_host_forwards,
@@ -1043,6 +1382,10 @@ int main(void)
 						leave_private_host),
 		cmocka_unit_test_setup_teardown(test_veth_no_ipv6, enter_private_host,
 						leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_source_spoofing_dropped, enter_private_host,
+						leave_private_host),
+		cmocka_unit_test_setup_teardown(test_veth_loose_rp_filter_refused_for_raw,
+						enter_private_host, leave_private_host),
 	};
 	int r;
 

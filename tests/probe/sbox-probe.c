@@ -33,6 +33,8 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -1362,6 +1364,48 @@ static int cmd_connect_tcp(char **args)
 	return 0;
 }
 
+/* One UDP datagram to DST:PORT in an IPv4 header of our own making, with
+ * SRC as its source, whatever the sandbox's address is (a raw socket:
+ * needs CAP_NET_RAW).  The payload says which source was claimed. */
+static int cmd_send_udp_as(char **args)
+{
+	struct {
+		struct iphdr ip;
+		struct udphdr udp;
+		char data[32];
+	} __attribute__((packed)) pkt;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct in_addr src;
+	size_t n;
+	long port;
+	int fd, err = 0;
+
+	if (!parse_long(args[2], 1, 65535, &port) || inet_pton(AF_INET, args[0], &src) != 1 ||
+	    inet_pton(AF_INET, args[1], &to.sin_addr) != 1)
+		return usage_error("send-udp-as: SRC and DST numeric IPv4 addresses, PORT 1..65535");
+	memset(&pkt, 0, sizeof(pkt));
+	n = (size_t)snprintf(pkt.data, sizeof(pkt.data), "from=%s", args[0]);
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.saddr = src.s_addr;
+	pkt.ip.daddr = to.sin_addr.s_addr;
+	/* The kernel fills in the total length, the id and the header's
+	 * checksum; a UDP checksum of 0 means none (IPv4). */
+	pkt.udp.source = htons(40000);
+	pkt.udp.dest = htons((uint16_t)port);
+	pkt.udp.len = htons((uint16_t)(sizeof(pkt.udp) + n));
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0 || sendto(fd, &pkt, sizeof(pkt.ip) + sizeof(pkt.udp) + n, 0,
+			     (struct sockaddr *)&to, sizeof(to)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	put_kv("send", err ? errno_name(err) : "ok");
+	return 0;
+}
+
 static int cmd_connect_abstract(char **args)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -2231,6 +2275,7 @@ static const struct command {
 	{ "spin", 1, "SECONDS", cmd_spin },
 	{ "connect-tcp", 2, "HOST PORT", cmd_connect_tcp },
 	{ "connect-abstract", 1, "NAME", cmd_connect_abstract },
+	{ "send-udp-as", 3, "SRC DST PORT", cmd_send_udp_as },
 	{ "echo-tcp-loopback", 0, "", cmd_echo_tcp_loopback },
 	{ "syscall", 1, "NAME", cmd_syscall },
 	{ "syscalls", 0, "", cmd_syscalls },
