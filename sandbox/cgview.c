@@ -165,6 +165,17 @@ static int mount_each(int root_fd, const struct sbox_cgview *v, struct sbox_err 
 	return 0;
 }
 
+/* v2: the one hierarchy on the covered /sys/fs/cgroup itself. */
+static int mount_over_cover(int root_fd, const struct sbox_cgview_fs *f, struct sbox_err *err)
+{
+	_cleanup_close_ int view = sbox_open_in_root(root_fd, SBOX_CGVIEW_DIR,
+						     O_DIRECTORY | O_NOFOLLOW);
+
+	if (view < 0)
+		return sbox_fail(err, errno, "opening %s in the new root", SBOX_CGVIEW_DIR);
+	return mount_one(view, f, err);
+}
+
 int sbox_cgview_mount(int root_fd, const struct sbox_cgview *v, struct sbox_err *err)
 {
 	_cleanup_close_ int target = sbox_open_in_root(root_fd, SBOX_CGVIEW_DIR,
@@ -176,9 +187,13 @@ int sbox_cgview_mount(int root_fd, const struct sbox_cgview *v, struct sbox_err 
 			return 0;   /* a root without /sys: nothing of the host's to cover */
 		return sbox_fail(err, errno, "opening %s in the new root", SBOX_CGVIEW_DIR);
 	}
-	/* Pure v2: the fresh cgroup2 covers the host's directly. */
+	/* Pure v2: the fresh cgroup2 over the skeleton, which covers the
+	 * host's first.  Not on the host's directly: the kernel refuses a
+	 * mount at the root of a mount of the same superblock (EBUSY, in
+	 * do_add_mount()), and cgroup2 has one superblock. */
 	if (n == 1 && v->fs[0].name[0] == '\0')
-		return mount_one(target, &v->fs[0], err);
+		return make_skeleton(NULL, err) < 0 || cover(target, err) < 0 ?
+		       -1 : mount_over_cover(root_fd, &v->fs[0], err);
 	if (make_skeleton(v, err) < 0 || cover(target, err) < 0)
 		return -1;
 	return n ? mount_each(root_fd, v, err) : 0;
