@@ -94,6 +94,8 @@ static int make_skeleton(const struct sbox_cgview *v, struct sbox_err *err)
 	for (size_t i = 0; v && i < v->n; i++) {
 		const char *name = v->fs[i].name;
 
+		if (!name[0])
+			continue;       /* pure v2's: the skeleton itself */
 		snprintf(path, sizeof(path), "%s/%s", SKELETON, name);
 		if (mkdir(path, 0755) < 0)
 			return sbox_fail(err, errno, "creating %s", path);
@@ -141,10 +143,13 @@ static int mount_one(int target, const struct sbox_cgview_fs *f, struct sbox_err
 	return 0;
 }
 
-/* v1: each hierarchy on its directory of the skeleton, once the skeleton
- * covers /sys/fs/cgroup.  The view is opened anew (target is the covered
- * directory); its entries are the skeleton's own, so each is opened
- * below it by name, a directory and no link. */
+/* Each hierarchy on its directory of the skeleton, once the skeleton
+ * covers /sys/fs/cgroup; pure v2's one on the skeleton itself.  Never on
+ * the host's mount directly: the kernel refuses a mount at the root of a
+ * mount of the same superblock (EBUSY, do_add_mount()), and cgroup2 has
+ * one.  The view is opened anew (target is the covered directory); its
+ * entries are the skeleton's own, so each is opened below it by name, a
+ * directory and no link. */
 static int mount_each(int root_fd, const struct sbox_cgview *v, struct sbox_err *err)
 {
 	_cleanup_close_ int view = sbox_open_in_root(root_fd, SBOX_CGVIEW_DIR,
@@ -153,8 +158,9 @@ static int mount_each(int root_fd, const struct sbox_cgview *v, struct sbox_err 
 	if (view < 0)
 		return sbox_fail(err, errno, "opening %s in the new root", SBOX_CGVIEW_DIR);
 	for (size_t i = 0; i < v->n; i++) {
-		_cleanup_close_ int at = openat(view, v->fs[i].name,
-						O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int at = v->fs[i].name[0] ?
+			openat(view, v->fs[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+			fcntl(view, F_DUPFD_CLOEXEC, 0);
 
 		if (at < 0)
 			return sbox_fail(err, errno, "opening %s/%s in the new root", SBOX_CGVIEW_DIR,
@@ -163,17 +169,6 @@ static int mount_each(int root_fd, const struct sbox_cgview *v, struct sbox_err 
 			return -1;
 	}
 	return 0;
-}
-
-/* v2: the one hierarchy on the covered /sys/fs/cgroup itself. */
-static int mount_over_cover(int root_fd, const struct sbox_cgview_fs *f, struct sbox_err *err)
-{
-	_cleanup_close_ int view = sbox_open_in_root(root_fd, SBOX_CGVIEW_DIR,
-						     O_DIRECTORY | O_NOFOLLOW);
-
-	if (view < 0)
-		return sbox_fail(err, errno, "opening %s in the new root", SBOX_CGVIEW_DIR);
-	return mount_one(view, f, err);
 }
 
 int sbox_cgview_mount(int root_fd, const struct sbox_cgview *v, struct sbox_err *err)
@@ -187,13 +182,6 @@ int sbox_cgview_mount(int root_fd, const struct sbox_cgview *v, struct sbox_err 
 			return 0;   /* a root without /sys: nothing of the host's to cover */
 		return sbox_fail(err, errno, "opening %s in the new root", SBOX_CGVIEW_DIR);
 	}
-	/* Pure v2: the fresh cgroup2 over the skeleton, which covers the
-	 * host's first.  Not on the host's directly: the kernel refuses a
-	 * mount at the root of a mount of the same superblock (EBUSY, in
-	 * do_add_mount()), and cgroup2 has one superblock. */
-	if (n == 1 && v->fs[0].name[0] == '\0')
-		return make_skeleton(NULL, err) < 0 || cover(target, err) < 0 ?
-		       -1 : mount_over_cover(root_fd, &v->fs[0], err);
 	if (make_skeleton(v, err) < 0 || cover(target, err) < 0)
 		return -1;
 	return n ? mount_each(root_fd, v, err) : 0;

@@ -548,7 +548,7 @@ int sbox_net_lock_file(const char *path, int how, struct sbox_err *err)
 
 static void veth_name_host_end(struct sbox_net *n)
 {
-	snprintf(n->host_if, sizeof(n->host_if), "sbox-%08x", n->lease.block);
+	sbox_veth_host_name(n->lease.block, n->host_if, sizeof(n->host_if));
 }
 
 /* Every block of the range is held, and a reaper holds some of them: the

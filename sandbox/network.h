@@ -138,6 +138,9 @@ size_t sbox_net_reaper_reap_now(struct sbox_net_reaper *r, uint32_t subnet, unsi
  * known to be dead, makes the block busy. */
 int sbox_veth_owner_alias(pid_t init, char *buf, size_t len);
 bool sbox_veth_block_usable(uint32_t block, void *arg);
+/* The host end's name of an address block ("sbox-0ae70004"), into buf
+ * (IF_NAMESIZE at least): the one place it is made. */
+void sbox_veth_host_name(uint32_t block, char *buf, size_t len);
 
 /* Bring lo up in the calling thread's netns. */
 int sbox_net_loopback_up(struct sbox_err *err);

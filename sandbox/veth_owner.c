@@ -107,12 +107,17 @@ static bool pair_of_dead_sandbox(const char *name)
 	return dead;
 }
 
+void sbox_veth_host_name(uint32_t block, char *buf, size_t len)
+{
+	snprintf(buf, len, "sbox-%08x", block);
+}
+
 bool sbox_veth_block_usable(uint32_t block, void *arg)
 {
 	char name[IF_NAMESIZE];
 
 	(void)arg;
-	snprintf(name, sizeof(name), "sbox-%08x", block);
+	sbox_veth_host_name(block, name, sizeof(name));
 	if (if_nametoindex(name) == 0 && errno == ENODEV)
 		return true;
 	if (!pair_of_dead_sandbox(name))

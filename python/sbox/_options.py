@@ -203,21 +203,16 @@ def policy_files_text(paths: Sequence[str]) -> Tuple[str, List[Tuple[str, str]]]
     return "\n".join(text) + "\n", order
 
 
-_RUNTIME_LINE = re.compile(r"^\s*RuntimeMaxSec\s*=(.*)$")
+_RUNTIME_LINE = re.compile(r"^\s*RuntimeMaxSec\s*=(.*)$", re.MULTILINE)
 
 
-def policy_files_runtime(paths: Sequence[str]) -> Optional[str]:
-    """The policy files' RuntimeMaxSec= in effect (the last one), as
-    written; None when they set none.  A zygote's template enforces it
-    itself (sbox itself checked the files when the context was made)."""
-    value = None
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                m = _RUNTIME_LINE.match(line)
-                if m:
-                    value = m.group(1).split(" ;", 1)[0].strip()
-    return value
+def runtime_in(text: str) -> Optional[str]:
+    """The RuntimeMaxSec= a policy text (policy_text()'s: the files, then
+    timeout= and set=) leaves in effect, the last one, as written; None
+    when it sets none.  A zygote's template enforces it itself (sbox
+    checked the text when the context was made)."""
+    values = _RUNTIME_LINE.findall(text)
+    return values[-1].split(" ;", 1)[0].strip() if values else None
 
 
 def policy_text(opts: Mapping[str, Any]) -> Tuple[str, List[Tuple[str, str]]]:

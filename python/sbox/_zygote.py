@@ -182,8 +182,9 @@ def worker_env(opts: Dict[str, Any]) -> Dict[str, str]:
 def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
                 via_sboxd: bool = False) -> Request:
     """The per-worker part of the options: the policy text enter applies
-    (with the implicit binds and env of every sbox worker; no User=: a
-    worker is its template's user)."""
+    (with the implicit binds of every sbox worker; no User=: a worker is
+    its template's user), the environment the worker sets itself, the
+    timeout the template enforces."""
     full = _launch.implicit_options(opts, prog)
     full.pop("user", None)
     gpus = int(opts.get("gpus") or 0)
@@ -196,14 +197,8 @@ def request_for(opts: Dict[str, Any], prog: _program.Program, spares: int = 0,
     leave_out = {"gpus", "wait_gpu", "socket", "direct"} | ({"env"} if not gpus else set())
     text, binds = _options.policy_text({k: v for k, v in full.items() if k not in leave_out})
     env = worker_env(full)
-    timeout = None
-    from_files = _options.policy_files_runtime(opts.get("policy", []))
-    if from_files is not None:
-        timeout = timespan(from_files)
-    if "timeout" in opts:
-        timeout = timespan(opts["timeout"])
-    if "RuntimeMaxSec" in opts.get("set", {}):
-        timeout = timespan(opts["set"]["RuntimeMaxSec"])
+    runtime = _options.runtime_in(text)
+    timeout = timespan(runtime) if runtime is not None else None
     # a spare never holds GPUs: a lease waiting in it could be another
     # worker's that needs one now.  Nor, through sboxd, a timeout: sboxd
     # counts RuntimeMaxSec= from the placement, which for a spare is when
@@ -331,7 +326,7 @@ class Template:
                 # template's, which serves its other workers on
                 limit = self.ctrl.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
                 raise SandboxError("sbox: the request to start the worker is %d bytes (its "
-                                   "environment, policy and options), past the %d the "
+                                   "policy text and options), past the %d the "
                                    "template's socket carries" % (len(msg), limit)) from None
         return rid
 
