@@ -171,8 +171,8 @@ static void plan_view(struct sbox_cgview *v, const struct sbox_cgroup_host *h, u
 }
 
 int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, const char *name,
-		       const struct sbox_resources *res, struct sbox_cgroup **out,
-		       struct sbox_err *err)
+		       const struct sbox_resources *res, unsigned flags,
+		       struct sbox_cgroup **out, struct sbox_err *err)
 {
 	struct sbox_cg_limits lim;
 	struct sbox_cgroup *cg;
@@ -183,6 +183,7 @@ int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, con
 		return sbox_fail(err, ENOENT, "no cgroup filesystem is mounted on " CGROUP_FS);
 	if (sbox_cg_resolve_limits(&h->host, res, &lim, err) < 0)
 		return -1;
+	lim.every_hierarchy = flags & SBOX_CG_EVERY_HIERARCHY;
 	cg = cgroup_new(h->version, name);
 	if (!cg)
 		return sbox_fail(err, ENOMEM, "allocating the sandbox's cgroup");
@@ -246,17 +247,12 @@ static const char *first_limit(const struct sbox_resources *r, char *buf, size_t
 				   len);
 }
 
-int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **out,
-			    struct sbox_err *err)
-{
-	return sbox_cgroup_for_sandbox_as(p, getpid(), out, err);
-}
 
 /* Names tried for a sandbox's cgroup when the first is taken. */
 #define NAME_TRIES 8
 
-int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
-			       struct sbox_cgroup **out, struct sbox_err *err)
+static int for_sandbox(const struct sbox_policy *p, pid_t launcher, unsigned flags,
+		       struct sbox_cgroup **out, struct sbox_err *err)
 {
 	static unsigned counter;
 	_cleanup_free_ struct sbox_cgroup_host *h = calloc(1, sizeof(*h));
@@ -292,7 +288,7 @@ int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 	for (int tries = 0;; tries++) {
 		snprintf(name, sizeof(name), "sbox-%d-%u", (int)launcher,
 			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-		if (sbox_cgroup_create(h, parent, name, res, out, err) == 0)
+		if (sbox_cgroup_create(h, parent, name, res, flags, out, err) == 0)
 			return 0;
 		if (err->errnum != EEXIST || tries == NAME_TRIES - 1)
 			break;
@@ -316,6 +312,24 @@ int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 				h->version == 1 ? "cgroup v1 is not delegated to users" : "not a delegated cgroup");
 	}
 	return -1;
+}
+
+int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **out,
+			    struct sbox_err *err)
+{
+	return for_sandbox(p, getpid(), 0, out, err);
+}
+
+int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
+			       struct sbox_cgroup **out, struct sbox_err *err)
+{
+	return for_sandbox(p, launcher, 0, out, err);
+}
+
+int sbox_cgroup_for_placed(const struct sbox_policy *p, struct sbox_cgroup **out,
+			   struct sbox_err *err)
+{
+	return for_sandbox(p, getpid(), SBOX_CG_EVERY_HIERARCHY, out, err);
 }
 
 int sbox_cgroup_clone_fd(const struct sbox_cgroup *cg)

@@ -81,13 +81,20 @@ int sbox_cgroup_host_detect(struct sbox_cgroup_host *h, struct sbox_err *err);
 void sbox_cgroup_default_parent(const struct sbox_cgroup_host *h, uid_t euid, char *buf,
 				size_t len);
 
+/* sbox_cgroup_create()'s flags.  On v1 a sandbox gets a directory only in
+ * the hierarchies its limits, figures and kill need (docs/cgroups.md);
+ * EVERY_HIERARCHY makes one in each, for a process placed into the cgroup
+ * whose view of /sys/fs/cgroup was planned from all of them (sboxd's
+ * PLACE of a zygote's worker). */
+enum { SBOX_CG_EVERY_HIERARCHY = 1u << 0 };
+
 /* Make the cgroup "name" under parent (created as needed) on host h and
  * write the limits of res.  A limit the host can't enforce (its controller
  * is missing or not delegated) is an error naming the directive.  On error
  * nothing is left behind. */
 int sbox_cgroup_create(const struct sbox_cgroup_host *h, const char *parent, const char *name,
-		       const struct sbox_resources *res, struct sbox_cgroup **out,
-		       struct sbox_err *err);
+		       const struct sbox_resources *res, unsigned flags,
+		       struct sbox_cgroup **out, struct sbox_err *err);
 
 /* A prepared sandbox's request (sbox_specialise(), P5b): the limits res
  * asks for written where their values differ from what cg has, before
@@ -109,6 +116,10 @@ int sbox_cgroup_for_sandbox(const struct sbox_policy *p, struct sbox_cgroup **ou
  * from a pid namespace of its own, where getpid() is 2 for every one. */
 int sbox_cgroup_for_sandbox_as(const struct sbox_policy *p, pid_t launcher,
 			       struct sbox_cgroup **out, struct sbox_err *err);
+/* sbox_cgroup_for_sandbox() for a process placed into it by pid that
+ * planned its view from every hierarchy (SBOX_CG_EVERY_HIERARCHY). */
+int sbox_cgroup_for_placed(const struct sbox_policy *p, struct sbox_cgroup **out,
+			   struct sbox_err *err);
 
 /* v2: the directory fd for clone3(CLONE_INTO_CGROUP); v1: -1. */
 int sbox_cgroup_clone_fd(const struct sbox_cgroup *cg);

@@ -39,6 +39,9 @@ struct sbox_cg_limits {
 	uint64_t memory_high;
 	uint64_t memory_swap_max;
 	uint64_t tasks_max;
+	/* v1: a directory in every hierarchy, not only the ones the limits
+	 * need (SBOX_CG_EVERY_HIERARCHY). */
+	bool every_hierarchy;
 };
 
 struct sbox_cgroup_ops;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The cgroup v1 backend (sandbox/cgroup.h), for hybrid and legacy hosts:
- * the sandbox gets a directory of the same name in every hierarchy sbox
- * uses (memory, pids, cpu, cpuacct, cpuset, blkio, freezer, devices —
- * co-mounted ones share a directory).  The child joins each by pid at P4,
- * before it is let go (v1 has no CLONE_INTO_CGROUP).  The end is the
+ * the sandbox gets a directory of the same name in each hierarchy it
+ * needs (memory, pids, cpuacct, freezer, devices; cpu, cpuset and blkio
+ * for a limit of theirs: needed_mask() — co-mounted ones share a
+ * directory).  The child joins each by pid at P4, before it is let go
+ * (v1 has no CLONE_INTO_CGROUP).  The end is the
  * freezer's: freeze, kill every listed task, thaw — a frozen task can
  * neither fork nor exit, so the list stays true while it is killed.
  */
@@ -84,14 +85,20 @@ static int cpuset_fill(const char *path, void *arg)
 	return 0;
 }
 
-/* Every limit's controller must be mounted, before anything is made. */
-static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox_cg_limits *l,
-			     struct sbox_err *err)
+/* Which controller each limit of r needs, with its directive for
+ * messages: the one table that check_controllers() and needed_mask()
+ * read.  Returns how many rows out has. */
+struct asked_limit {
+	bool asked;
+	unsigned bit;
+	const char *directive;
+};
+
+#define ASKED_ROWS 8
+
+static size_t asked_limits(const struct sbox_resources *r, struct asked_limit out[ASKED_ROWS])
 {
-	const struct sbox_resources *r = l->res;
-	unsigned have = 0;
-	char text[96];
-	const struct { bool asked; unsigned bit; const char *directive; } rows[] = {
+	const struct asked_limit rows[ASKED_ROWS] = {
 		{ r->memory_max.set, SBOX_CG_MEMORY, "MemoryMax=" },
 		{ r->memory_swap_max.set, SBOX_CG_MEMORY, "MemorySwapMax=" },
 		{ r->tasks_max.set, SBOX_CG_PIDS, "TasksMax=" },
@@ -102,6 +109,46 @@ static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox
 		{ r->io_weight != 0, SBOX_CG_BLKIO, "IOWeight=" },
 	};
 
+	memcpy(out, rows, sizeof(rows));
+	return ASKED_ROWS;
+}
+
+/* The hierarchies a sandbox gets a directory of its own in: memory (its
+ * limit and figures), pids, cpuacct (the CPU figures), devices (the
+ * device rules) and freezer (the kill), always; cpu, cpuset and blkio only
+ * for a limit of theirs, as v2 enables a controller only for a limit that
+ * needs it.  Each directory costs a mkdir, an attach by pid and an rmdir
+ * per launch (a cpuset's attach the dearest: docs/cgroups.md), and the
+ * worker's view a mount.  Outside them the worker stays in its launcher's
+ * cgroup and under its limits (a Slurm job's cpuset, sboxd's service),
+ * and its view leaves them out (sbox_cgroup_create()).  A process placed
+ * into a cgroup made for it (a zygote's worker, sboxd's PLACE) had its
+ * view planned from every hierarchy: it gets a directory in each. */
+static unsigned needed_mask(const struct sbox_cg_limits *l)
+{
+	unsigned mask = SBOX_CG_MEMORY | SBOX_CG_PIDS | SBOX_CG_CPUACCT | SBOX_CG_DEVICES |
+			SBOX_CG_FREEZER;
+	struct asked_limit rows[ASKED_ROWS];
+	size_t n = asked_limits(l->res, rows);
+
+	if (l->every_hierarchy)
+		return ~0u;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].asked)
+			mask |= rows[i].bit;
+	return mask;
+}
+
+/* Every limit's controller must be mounted, before anything is made. */
+static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox_cg_limits *l,
+			     struct sbox_err *err)
+{
+	const struct sbox_resources *r = l->res;
+	struct asked_limit rows[ASKED_ROWS];
+	size_t n = asked_limits(r, rows);
+	unsigned have = 0;
+	char text[96];
+
 	/* memory.soft_limit_in_bytes only acts under global pressure: it is
 	 * not MemoryHigh=, and a limit is never silently something else. */
 	if (r->memory_high.set && l->memory_high != SBOX_INFINITY)
@@ -109,7 +156,7 @@ static int check_controllers(const struct sbox_cgroup_host *h, const struct sbox
 				 sbox_limit_text("MemoryHigh", &r->memory_high, true, text, sizeof(text)));
 	for (size_t i = 0; i < h->n_v1; i++)
 		have |= h->v1[i].mask;
-	for (size_t i = 0; i < SBOX_ARRAY_SIZE(rows); i++)
+	for (size_t i = 0; i < n; i++)
 		if (rows[i].asked && !(have & rows[i].bit))
 			return sbox_fail(err, 0, "%s needs the cgroup v1 '%s' controller, which this host has not mounted: it can't be enforced",
 					 rows[i].directive, ctrl_name(rows[i].bit));
@@ -255,12 +302,17 @@ static int v1_create(struct sbox_cgroup *cg, const struct sbox_cgroup_host *h,
 {
 	const char *rel = strcmp(parent, "/") == 0 ? "" : parent;
 
+	unsigned needed = needed_mask(l);
+
 	if (check_controllers(h, l, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h->n_v1; i++) {
 		struct sbox_cg_dir *d = &cg->dirs[cg->n_dirs];
 		bool cpuset = h->v1[i].mask & SBOX_CG_CPUSET;
 		char path[PATH_MAX];
+
+		if (!(h->v1[i].mask & needed))
+			continue;
 
 		if (sbox_cg_mkdir_parents(h->v1[i].path, rel, cpuset ? cpuset_fill : NULL, NULL,
 					  err) < 0)

@@ -662,7 +662,7 @@ static int place_into_cgroup(struct sbox_child *c, pid_t pid, const struct sbox_
 	sbox_device_set_init(&devices);
 	if (sbox_gpu_grant_prepare(&grant, l->gpus, p, l->site, err) >= 0 &&
 	    sbox_device_set_build(&devices, p, &grant, err) >= 0 &&
-	    sbox_cgroup_for_sandbox(p, &c->cgroup, err) >= 0 &&
+	    sbox_cgroup_for_placed(p, &c->cgroup, err) >= 0 &&
 	    sbox_devices_enforce_cgroup(&devices, p, c->cgroup, geteuid(), err) >= 0) {
 		/* The move is by pid number (cgroup.procs has no pidfd form):
 		 * the making of the cgroup, its limits and its device rules

@@ -969,6 +969,32 @@ static void test_own_cgroup_seen_inside(void **state)
 	run_result_free(&r);
 }
 
+/* On v1 a sandbox gets a cgroup of its own only in the hierarchies its
+ * limits, figures and kill need (issue 14: each costs a mkdir, an attach
+ * and an rmdir per launch); cpu, cpuset and blkio only for a limit of
+ * theirs.  Its view shows exactly those: elsewhere it is in its
+ * launcher's cgroup, which it must not see. */
+static void test_v1_hierarchies_the_limits_need(void **state)
+{
+	static const char script[] = "echo \"view=$(ls /sys/fs/cgroup | tr '\\n' ' ')\"";
+	struct run_result r;
+
+	(void)state;
+	NEED_CGROUP();
+	NEED_ROOT();
+	if (host_v2())
+		skip();
+	run_sbox(&r, NULL, "--memory", "64M", "--", "/bin/sh", "-c", script, NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "view=cpuacct devices freezer memory pids ");
+	run_result_free(&r);
+	run_sbox(&r, NULL, "--memory", "64M", "--cpu-quota", "50%", "--cpus", "0", "--", "/bin/sh",
+		 "-c", script, NULL);
+	assert_exit(&r, 0);
+	assert_line(&r, "view=cpu cpuacct cpuset devices freezer memory pids ");
+	run_result_free(&r);
+}
+
 /* Limits the host can't enforce fail the launch, never run unlimited. */
 
 static void test_limits_the_host_cannot_enforce(void **state)
@@ -1048,6 +1074,20 @@ static void sweep_dir(const char *parent, const char *ctrl, int pid, char *buf, 
 		snprintf(buf, len, CG "/%s%s/sbox-%d-1", ctrl, parent, pid);
 }
 
+/* Copy cpuset.cpus and cpuset.mems down from the hierarchy's root into
+ * each level of parent, then into leaf. */
+static void fill_cpuset_levels(const char *parent, const char *leaf)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; c=" CG "/cpuset; for l in $(echo '%s' | tr / ' '); do c=$c/$l; "
+		 "cat " CG "/cpuset/cpuset.cpus > $c/cpuset.cpus; cat " CG "/cpuset/cpuset.mems > $c/cpuset.mems; done; "
+		 "cat " CG "/cpuset/cpuset.cpus > '%s/cpuset.cpus'; cat " CG "/cpuset/cpuset.mems > '%s/cpuset.mems'",
+		 parent, leaf, leaf);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void make_stale(const char *parent, int pid)
 {
 	for (size_t i = 0; i < n_hierarchies(); i++) {
@@ -1056,6 +1096,11 @@ static void make_stale(const char *parent, int pid)
 		sweep_dir(parent, v1_ctrls[i], pid, d, sizeof(d));
 		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", d);
 		assert_int_equal(system(cmd), 0);
+		/* A launch with no CPU limit makes nothing in the cpuset
+		 * hierarchy, so nothing there copied the CPUs and memory
+		 * nodes down: without them no task can join (put_in_stale). */
+		if (!host_v2() && strcmp(v1_ctrls[i], "cpuset") == 0)
+			fill_cpuset_levels(parent, d);
 		/* Looked up now: a cgroup v1 directory's ctime is when its
 		 * inode was first looked up, which the sweep's age reads. */
 		assert_int_equal(access(d, F_OK), 0);
@@ -1615,6 +1660,7 @@ int main(void)
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_other_sandboxes_out_of_view),
 		cmocka_unit_test(test_own_cgroup_seen_inside),
+		cmocka_unit_test(test_v1_hierarchies_the_limits_need),
 		cmocka_unit_test(test_limits_the_host_cannot_enforce),
 		cmocka_unit_test(test_cgroup_parent),
 		cmocka_unit_test(test_taken_name_is_skipped),

@@ -457,7 +457,7 @@ static void test_v2_writes_every_limit(void **state)
 	fake_v2_host(&h, "cpuset cpu io memory hugetlb pids rdma\n");
 	sbox_policy_init(&p);
 	all_limits(&p);
-	if (sbox_cgroup_create(&h, "/sbox/jobs", "sbox-1-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/sbox/jobs", "sbox-1-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	/* Controllers enabled from the root down to the parent. */
 	assert_string_equal(get_file(h.v2_mount, "cgroup.subtree_control"),
@@ -522,7 +522,7 @@ static void test_v2_percentages_and_no_limits(void **state)
 	set_ok(&p, "MemoryMax", "50%");
 	set_ok(&p, "TasksMax", "10%");
 	set_ok(&p, "CPUQuota", "0.5%");
-	if (sbox_cgroup_create(&h, "/", "sbox-2-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/", "sbox-2-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	snprintf(dir, sizeof(dir), "%s/sbox-2-1", h.v2_mount);
 	assert_string_equal(get_file(dir, "memory.max"), "536870912");
@@ -536,7 +536,7 @@ static void test_v2_percentages_and_no_limits(void **state)
 	 * the figures, and nothing needed. */
 	sbox_policy_init(&p);
 	put_file(h.v2_mount, "cgroup.subtree_control", "");
-	if (sbox_cgroup_create(&h, "/", "sbox-2-2", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/", "sbox-2-2", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(get_file(h.v2_mount, "cgroup.subtree_control"), "+memory");
 	snprintf(dir, sizeof(dir), "%s/sbox-2-2", h.v2_mount);
@@ -557,7 +557,7 @@ static void test_v2_missing_controller_is_an_error(void **state)
 	fake_v2_host(&h, "cpu memory\n");
 	sbox_policy_init(&p);
 	set_ok(&p, "TasksMax", "10");
-	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-3-1", &p.res, &cg, &err), -1);
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-3-1", &p.res, 0, &cg, &err), -1);
 	assert_null(cg);
 	assert_non_null(strstr(err.msg, "TasksMax= needs the cgroup v2 'pids' controller"));
 	assert_non_null(strstr(err.msg, "this host can't enforce it"));
@@ -572,7 +572,7 @@ static void test_v2_missing_controller_is_an_error(void **state)
 	sbox_policy_init(&p);
 	set_ok(&p, "MemoryMax", "1G");
 	set_ok(&p, "IOWeight", "50");
-	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-3-2", &p.res, &cg, &err), -1);
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-3-2", &p.res, 0, &cg, &err), -1);
 	assert_non_null(strstr(err.msg, "IOWeight=50: this host can't enforce it (no io.weight"));
 	snprintf(dir, sizeof(dir), "%s/sbox/sbox-3-2", h.v2_mount);
 	assert_false(exists(dir));
@@ -595,18 +595,19 @@ static void test_unopened_dir_is_removed(void **state)
 	set_ok(&p, "TasksMax", "10");
 	snprintf(dir, sizeof(dir), "%s/sbox/sbox-4-1", h.v2_mount);
 	fail_open = dir;
-	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-1", &p.res, &cg, &err), -1);
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-1", &p.res, 0, &cg, &err), -1);
 	fail_open = NULL;
 	assert_null(cg);
 	assert_int_equal(err.errnum, EMFILE);
 	assert_non_null(strstr(err.msg, "opening the sandbox's cgroup"));
 	assert_false(exists(dir));
 
-	/* v1: the third hierarchy's; the two made before it go too. */
+	/* v1: the third hierarchy's it makes (cpuacct: no limit asks for cpu,
+	 * it gets no directory there); the two made before it go too. */
 	fake_v1_host(&h, true);
-	snprintf(dir, sizeof(dir), "%s/%s/sbox/sbox-4-2", fake_root, v1_files[2].ctrl);
+	snprintf(dir, sizeof(dir), "%s/%s/sbox/sbox-4-2", fake_root, v1_files[3].ctrl);
 	fail_open = dir;
-	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-2", &p.res, &cg, &err), -1);
+	assert_int_equal(sbox_cgroup_create(&h, "/sbox", "sbox-4-2", &p.res, 0, &cg, &err), -1);
 	fail_open = NULL;
 	assert_null(cg);
 	assert_int_equal(err.errnum, EMFILE);
@@ -663,7 +664,7 @@ static void test_v1_writes_every_limit(void **state)
 	sbox_policy_init(&p);
 	all_limits(&p);
 	set_ok(&p, "MemoryHigh", "");   /* v1 has none: see the next test */
-	if (sbox_cgroup_create(&h, "/sbox", "sbox-4-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/sbox", "sbox-4-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_false(sbox_cgroup_is_v2(cg));
 	assert_int_equal(sbox_cgroup_clone_fd(cg), -1);
@@ -733,7 +734,7 @@ static void check_v1_refused(struct sbox_cgroup_host *h, const char *name, const
 	set_ok(&p, name, value);
 	if (name2)
 		set_ok(&p, name2, value2);
-	assert_int_equal(sbox_cgroup_create(h, "/sbox", "sbox-5-1", &p.res, &cg, &err), -1);
+	assert_int_equal(sbox_cgroup_create(h, "/sbox", "sbox-5-1", &p.res, 0, &cg, &err), -1);
 	assert_null(cg);
 	if (!strstr(err.msg, text))
 		fail_msg("'%s' lacks '%s'", err.msg, text);
@@ -780,7 +781,7 @@ static void test_v1_infinity_and_unlimited(void **state)
 	set_ok(&p, "MemoryMax", "infinity");
 	set_ok(&p, "MemoryHigh", "infinity");   /* no limit: fine on v1 */
 	set_ok(&p, "TasksMax", "infinity");
-	if (sbox_cgroup_create(&h, "/", "sbox-6-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/", "sbox-6-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	snprintf(d, sizeof(d), "%s/memory/sbox-6-1", fake_root);
 	assert_string_equal(get_file(d, "memory.limit_in_bytes"), "-1");
@@ -807,7 +808,7 @@ static void test_v2_set_limits_writes_what_differs(void **state)
 	fake_v2_host(&h, "cpuset cpu io memory pids\n");
 	sbox_policy_init(&p);
 	all_limits(&p);
-	if (sbox_cgroup_create(&h, "/sbox", "sbox-7-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/sbox", "sbox-7-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	snprintf(dir, sizeof(dir), "%s/sbox/sbox-7-1", h.v2_mount);
 	/* What the request leaves as it is must not be written again. */
@@ -887,7 +888,7 @@ static void test_v1_set_limits_keeps_memsw_above(void **state)
 	set_ok(&p, "MemoryMax", "64M");
 	set_ok(&p, "MemorySwapMax", "16M");
 	set_ok(&p, "TasksMax", "64");
-	if (sbox_cgroup_create(&h, "/sbox", "sbox-8-1", &p.res, &cg, &err) < 0)
+	if (sbox_cgroup_create(&h, "/sbox", "sbox-8-1", &p.res, 0, &cg, &err) < 0)
 		fail_msg("%s", err.msg);
 	snprintf(d, sizeof(d), "%s/memory/sbox/sbox-8-1", fake_root);
 	assert_string_equal(get_file(d, "memory.memsw.limit_in_bytes"), "83886080");
