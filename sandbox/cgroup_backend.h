@@ -44,6 +44,12 @@ struct sbox_cg_limits {
 	bool every_hierarchy;
 };
 
+/* The v1 hierarchies every sandbox's cgroup has a directory in, whatever
+ * its limits (sandbox/cgroup_v1.c, needed_mask()): the sweep reads one of
+ * them for the list of sandboxes. */
+#define SBOX_CG_V1_ALWAYS \
+	(SBOX_CG_MEMORY | SBOX_CG_PIDS | SBOX_CG_CPUACCT | SBOX_CG_DEVICES | SBOX_CG_FREEZER)
+
 struct sbox_cgroup_ops;
 
 /* What the cgroup's limit files say now, as sbox wrote them: the

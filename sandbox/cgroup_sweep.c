@@ -79,15 +79,21 @@ static bool sweep_one(const struct sbox_cgroup_host *h, const char *parent, cons
 	return removed;
 }
 
-/* The parent's directory in the hierarchy the sweep reads (v2, or the
- * first v1 one); false when there is none. */
+/* The parent's directory in the hierarchy the sweep reads: v2's, or the
+ * first v1 one every sandbox has a directory in (a sandbox without a CPU
+ * limit has none in cpu, which may come first); false when there is
+ * none. */
 static bool parent_dir(const struct sbox_cgroup_host *h, const char *parent, char *dir,
 		       size_t len)
 {
-	if (h->version == 1 && h->n_v1 == 0)
+	const char *mount = h->version == 2 ? h->v2_mount : NULL;
+
+	for (size_t i = 0; !mount && h->version == 1 && i < h->n_v1; i++)
+		if (h->v1[i].mask & SBOX_CG_V1_ALWAYS)
+			mount = h->v1[i].path;
+	if (!mount)
 		return false;
-	snprintf(dir, len, "%s%s", h->version == 2 ? h->v2_mount : h->v1[0].path,
-		 strcmp(parent, "/") == 0 ? "" : parent);
+	snprintf(dir, len, "%s%s", mount, strcmp(parent, "/") == 0 ? "" : parent);
 	return true;
 }
 

@@ -126,8 +126,7 @@ static size_t asked_limits(const struct sbox_resources *r, struct asked_limit ou
  * view planned from every hierarchy: it gets a directory in each. */
 static unsigned needed_mask(const struct sbox_cg_limits *l)
 {
-	unsigned mask = SBOX_CG_MEMORY | SBOX_CG_PIDS | SBOX_CG_CPUACCT | SBOX_CG_DEVICES |
-			SBOX_CG_FREEZER;
+	unsigned mask = SBOX_CG_V1_ALWAYS;
 	struct asked_limit rows[ASKED_ROWS];
 	size_t n = asked_limits(l->res, rows);
 

@@ -1088,11 +1088,23 @@ static void fill_cpuset_levels(const char *parent, const char *leaf)
 	assert_int_equal(system(cmd), 0);
 }
 
-static void make_stale(const char *parent, int pid)
+/* v1 hierarchies a sandbox without a CPU or I/O limit has no directory
+ * in: its stale cgroup is in the others only. */
+static bool limit_only_ctrl(const char *ctrl)
+{
+	return strcmp(ctrl, "cpu") == 0 || strcmp(ctrl, "cpuset") == 0 ||
+	       strcmp(ctrl, "blkio") == 0;
+}
+
+/* A stale cgroup of pid in every hierarchy, or (needed_only) as a sandbox
+ * without a CPU or I/O limit leaves it. */
+static void make_stale_as(const char *parent, int pid, bool needed_only)
 {
 	for (size_t i = 0; i < n_hierarchies(); i++) {
 		char d[256], cmd[300];
 
+		if (needed_only && !host_v2() && limit_only_ctrl(v1_ctrls[i]))
+			continue;
 		sweep_dir(parent, v1_ctrls[i], pid, d, sizeof(d));
 		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", d);
 		assert_int_equal(system(cmd), 0);
@@ -1105,6 +1117,11 @@ static void make_stale(const char *parent, int pid)
 		 * inode was first looked up, which the sweep's age reads. */
 		assert_int_equal(access(d, F_OK), 0);
 	}
+}
+
+static void make_stale(const char *parent, int pid)
+{
+	make_stale_as(parent, pid, false);
 }
 
 /* In how many hierarchies the stale cgroup of pid is left. */
@@ -1244,10 +1261,14 @@ static void test_sweep_reclaims_at_most_every_interval(void **state)
 	snprintf(parent, sizeof(parent), "/sbox-test-%d/sweep", (int)getpid());
 	live = live_launcher_with_stale(parent);
 	make_stale(parent, NO_SUCH_PID);
+	/* The sweep finds a sandbox's cgroup where every one has it: it
+	 * read v1's first hierarchy, cpu here, where a sandbox without a
+	 * CPU limit has none, and left this one for good. */
+	make_stale_as(parent, NO_SUCH_PID + 1, true);
 	sleep_ms(10500);
-	/* Old enough: the dead launcher's goes, the live one's stays. */
+	/* Old enough: the dead launchers' go, the live one's stays. */
 	launch_under(parent);
-	left[0] = stale_left(parent, NO_SUCH_PID);
+	left[0] = stale_left(parent, NO_SUCH_PID) + stale_left(parent, NO_SUCH_PID + 1);
 	left[1] = stale_left(parent, live);
 	kill(live, SIGKILL);
 	waitpid(live, NULL, 0);
