@@ -777,7 +777,9 @@ static void test_exit_comes_after_the_whole_sandbox(void **state)
  */
 static void test_exit_waits_for_a_process_that_joined(void **state)
 {
-	const char *argv[] = { "/bin/sleep", "3", NULL };
+	/* Ended by the test once the intruder is ready: a fixed sleep lost
+	 * the race on a loaded machine (the 512 MiB took longer to touch). */
+	const char *argv[] = { "/bin/sleep", "60", NULL };
 	struct pollfd hup = { .events = POLLIN };
 	struct sbox_job_info j;
 	struct sbox_client *c;
@@ -829,7 +831,8 @@ static void test_exit_waits_for_a_process_that_joined(void **state)
 			WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		fail();
 	}
-	wait_end(c, j.id, 0);
+	assert_int_equal(sbox_client_signal(c, j.id, SIGTERM), 0);
+	wait_end(c, j.id, 128 + SIGTERM);
 	hup.fd = p[0];
 	if (poll(&hup, 1, 0) != 1 || !(hup.revents & POLLHUP))
 		fprintf(stderr, "the intruder still holds its pipe at the EXIT\n");
