@@ -52,8 +52,10 @@
 #define CG_ROOT "/sys/fs/cgroup"
 #define BASE_NAME "sbox-floor"
 
-static const char *const v1_controllers[] = { "cpu", "cpuacct", "memory", "devices",
-					      "freezer", "pids", "blkio", "cpuset" };
+/* The hierarchies sbox gives a sandbox with no CPU or I/O limit a
+ * directory in (sandbox/cgroup_v1.c, needed_mask()). */
+static const char *const v1_controllers[] = { "cpuacct", "memory", "devices", "freezer",
+					      "pids" };
 #define N_V1 (sizeof(v1_controllers) / sizeof(v1_controllers[0]))
 
 static int v2;
@@ -86,24 +88,6 @@ static int write_at(int dfd, const char *file, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-static void copy_at(int dfd, const char *from_dir, const char *file)
-{
-	char path[256], buf[256];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", from_dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0) {
-		buf[n] = 0;
-		write_at(dfd, file, buf);
-	}
-}
-
 /* A sandbox's cgroups: v1, one directory per controller; v2, one. */
 struct cg {
 	char name[64];
@@ -129,13 +113,6 @@ static void cg_base(void)
 		snprintf(path, sizeof(path), CG_ROOT "/%s/" BASE_NAME, v1_controllers[i]);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			die(path);
-		if (strcmp(v1_controllers[i], "cpuset") == 0) {
-			int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-			copy_at(d, CG_ROOT "/cpuset", "cpuset.cpus");
-			copy_at(d, CG_ROOT "/cpuset", "cpuset.mems");
-			close(d);
-		}
 	}
 }
 
@@ -187,12 +164,6 @@ static void cg_make(struct cg *c)
 			for (size_t r = 0; r < sizeof(device_rules) / sizeof(device_rules[0]); r++)
 				if (write_at(c->dfd[i], "devices.allow", device_rules[r]) < 0)
 					die("devices.allow");
-		} else if (strcmp(ctl, "cpuset") == 0) {
-			char from[128];
-
-			snprintf(from, sizeof(from), CG_ROOT "/cpuset/" BASE_NAME);
-			copy_at(c->dfd[i], from, "cpuset.cpus");
-			copy_at(c->dfd[i], from, "cpuset.mems");
 		}
 	}
 }

@@ -554,7 +554,8 @@ def floors_section():
     w("## Floors: what this kernel charges with no launcher (bench/floor.c)")
     w()
     w("`floorbench` does the kernel's work of one full-isolation launch and nothing else: the "
-      "cgroup with its limits and device rules (each v1 controller sbox uses, or one v2 "
+      "cgroup with its limits and device rules (a directory in each v1 hierarchy sbox gives a "
+      "sandbox without a CPU or I/O limit: cpuacct, memory, devices, freezer, pids; or one v2 "
       "directory), clone3 into new pid, mount, ipc, uts and net namespaces, placement, a cgroup "
       "namespace, bubblewrap's root view (read-only bind of /, tmpfs /dev with six nodes, proc, "
       "tmpfs /tmp, pivot_root), hostname, lo up, and a worker with no capabilities, "
