@@ -20,11 +20,13 @@ struct sbox_err {
 };
 
 /* Record an error; when errnum != 0 ": strerror(errnum)" is appended.
- * Always returns -1 so that "return sbox_fail(...)" reads naturally. */
+ * Always returns -1 so that "return sbox_fail(...)" reads naturally.
+ * A message longer than msg (a hostile path in it) keeps its start and
+ * its last 256 bytes, "..." between: the reason comes last. */
 int sbox_fail(struct sbox_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Prepend context: "CONTEXT: <previous message>". */
+/* Prepend context: "CONTEXT: <previous message>", cut as above. */
 void sbox_err_prefix(struct sbox_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
