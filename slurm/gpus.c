@@ -140,19 +140,22 @@ static const char *env_get(char **env, const char *name)
 
 /* The task's environment is the job's: what srun or sbatch exported, with
  * Slurm's own variables set over it.  Slurm's GPU plugin sets (or, for a
- * step without GPUs, unsets) only the variable of the step's kind:
- * SLURM_STEP_GPUS for a step, SLURM_JOB_GPUS for the batch script.  The
- * other one is whatever the submitter exported (SLURM_JOB_GPUS=0,1,2,3
- * srun --gres=none ...), so it is never read, not even as a fallback. */
-static const char *gpus_var(bool batch_step)
+ * step without GPUs, unsets) only the variable of the step's kind
+ * (slurmstepd.c: gres_g_job_set_env for the batch script and the
+ * interactive step, gres_g_step_set_env for any other): SLURM_STEP_GPUS
+ * for a step, SLURM_JOB_GPUS for those two.  The other one is whatever
+ * the submitter exported (SLURM_JOB_GPUS=0,1,2,3 srun --gres=none ...,
+ * SLURM_STEP_GPUS=0,1,2,3 srun --interactive ...), so it is never read,
+ * not even as a fallback. */
+static const char *gpus_var(bool job_gres_env)
 {
-	return batch_step ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS";
+	return job_gres_env ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS";
 }
 
-int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step)
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool job_gres_env)
 {
 	char list[1024], dev_root[4096] = "/dev", *inv, *p, *tok;
-	const char *var = gpus_var(batch_step);
+	const char *var = gpus_var(job_gres_env);
 	const char *v = env_get(env, var);
 	int rc = 0;
 

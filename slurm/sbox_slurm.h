@@ -39,10 +39,10 @@ void sbox_slurm_vec_free(struct vec *a);
 void sbox_slurm_task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* gpus.c: --gpu=UUID for each GPU Slurm allocated to the step: the
- * variable Slurm itself sets or unsets for this kind of step (batch:
- * SLURM_JOB_GPUS; any other: SLURM_STEP_GPUS), never the other one, which
- * the job's own environment may carry. */
-int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step);
+ * variable Slurm itself sets or unsets for this kind of step (batch and
+ * interactive: SLURM_JOB_GPUS, job_gres_env; any other: SLURM_STEP_GPUS),
+ * never the other one, which the job's own environment may carry. */
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool job_gres_env);
 
 /* cgroups.c */
 int sbox_slurm_own_cgroup(char *out, size_t size);

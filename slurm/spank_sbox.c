@@ -65,7 +65,7 @@ static struct {
 	bool sbox;
 	char *policy;
 	char *sets;             /* SET_SEP-joined */
-	bool batch_step;        /* the batch script's step (S_JOB_STEPID) */
+	bool job_gres_env;      /* a step whose GPUs Slurm names in SLURM_JOB_GPUS */
 } job;
 
 static int opt_sbox(int val, const char *optarg, int remote);
@@ -606,7 +606,7 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 	}
 	if (sbox_slurm_vec_addf(a, "--cgroup-parent=%s", cg))
 		return -1;
-	if (sbox_slurm_add_gpus(a, t->env, job.batch_step) < 0)
+	if (sbox_slurm_add_gpus(a, t->env, job.job_gres_env) < 0)
 		return -1;
 	if (t->cwd[0] && sbox_slurm_vec_addf(a, "--chdir=%s", t->cwd))
 		return -1;
@@ -913,7 +913,11 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		sbox_slurm_task_error("can't get the job's step id");
 		return -1;
 	}
-	job.batch_step = stepid == SLURM_BATCH_SCRIPT;
+	/* slurmstepd sets the job's GPU variables, not the step's, for
+	 * the batch script and for the interactive step (srun
+	 * --interactive, salloc's use_interactive_step): SLURM_STEP_GPUS
+	 * there is whatever the submitter exported. */
+	job.job_gres_env = stepid == SLURM_BATCH_SCRIPT || stepid == SLURM_INTERACTIVE_STEP;
 	/* The task (this process): the helper joins its cgroups by this pid,
 	 * never by getppid() at that time, which after the task's death names
 	 * whoever inherited the helper. */

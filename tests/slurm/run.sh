@@ -117,6 +117,17 @@ expect "hostile: a batch job with gres gpu:1, SLURM_STEP_GPUS=0,1,2,3 exported: 
 grep -q "gpu0: No such device or address" <<<"$out" && grep -q "cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$" <<<"$out" ||
 	nok "batch gres gpu:1: gres 0 granted" "$out"
 
+# Hostile: the interactive step (srun --interactive, salloc's
+# use_interactive_step) gets the job's GPU variables from slurmstepd, as
+# the batch script does: its SLURM_STEP_GPUS is the submitter's.
+as_user env SLURM_STEP_GPUS=0,1,2,3 srun -n1 --interactive --sbox sh -c 'echo "step=$SLURM_STEP_ID"; ls /dev | grep -c "^nvidia[0-9]"; cat /tmp/gpu0 2>&1; echo "cvd=$CUDA_VISIBLE_DEVICES"; true'
+expect "hostile: the interactive step without gres, SLURM_STEP_GPUS=0,1,2,3 exported, grants nothing" 0 \
+	"gpu0: Operation not permitted" "cvd=.+|No such device|^[1-9]$"
+grep -q '^step=4294967290$' <<<"$out" || nok "srun --interactive: the interactive step" "$out"
+as_user env SLURM_STEP_GPUS=0,1,2,3 srun -n1 --interactive --gres=gpu:1 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
+expect "the interactive step with gres gpu:1: the job's GPU (SLURM_JOB_GPUS), only it" 0 \
+	"cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$" "nvidia[123]"
+
 # gres 2 is nvidia2 (minor 2), which is sbox's GPU 3 (bus order): the
 # mapping goes by node, not by index.
 as_user srun -n1 --gres=gpu:3 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
