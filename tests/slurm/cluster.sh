@@ -99,8 +99,12 @@ ConstrainCores=no
 ConstrainRAMSpace=yes
 ConstrainDevices=no
 CONF
+	# A cluster-wide gres.conf lists other nodes' GPUs too: slurmd skips
+	# their records, and so must the plugin, or gres index 0 here would
+	# be nvidia2 (another job's GPU).
 	{
 		echo "AutoDetect=off"
+		echo "NodeName=${host}-other[1-2] Name=gpu File=$dir/fake/dev/nvidia[2-3]"
 		local m
 		for m in 0 1 2 3; do
 			echo "NodeName=$host Name=gpu File=$dir/fake/dev/nvidia$m"

@@ -358,5 +358,21 @@ else
 	nok "join_check: can't build it or make $jc_cg" "$(cat "$dir/join_check.err")"
 fi
 
+# gres.conf as slurmd reads it (other nodes' records, hostlists, the
+# order of Name= and NodeName= lines): tests/slurm/gres_check.c drives
+# slurm/gres_conf.c with libslurm's hostlist, as the plugin has it.
+mkdir -p "$dir/gres_check"
+if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/gres_check.bin" \
+	"$top/tests/slurm/gres_check.c" "$top/slurm/gres_conf.c" -lslurm 2>"$dir/gres_check.err"; then
+	while IFS= read -r line; do
+		case $line in
+		"ok   - "*) ok "${line#ok   - }" ;;
+		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/gres_check.log")" ;;
+		esac
+	done < <("$dir/gres_check.bin" "$dir/gres_check" 2>"$dir/gres_check.log")
+else
+	nok "gres_check: can't build it" "$(cat "$dir/gres_check.err")"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
