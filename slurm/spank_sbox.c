@@ -489,15 +489,17 @@ static bool env_passed(const char *e)
 }
 
 /* Variables the dynamic loader and glibc obey (glibc's unsecvars.h, kept
- * out of set-uid programs' environments) and sbox's own: sboxrun runs as
- * root, so the job's values of these must never be sboxrun's environment
- * (a job's LD_PRELOAD would run as root). */
+ * out of set-uid programs' environments), those of the libraries linked
+ * into sboxrun (libnl's NLDBG and NLCB: its debug output, the root
+ * process's heap addresses and netlink traffic, on the job's stderr) and
+ * sbox's own: sboxrun runs as root, so the job's values of these must
+ * never be sboxrun's environment (a job's LD_PRELOAD would run as root). */
 static bool env_unsafe_for_root(const char *e)
 {
 	static const char *const names[] = {
 		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
 		"LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
-		"RES_OPTIONS", "TMPDIR", "TZDIR", NULL
+		"RES_OPTIONS", "TMPDIR", "TZDIR", "NLDBG", "NLCB", NULL
 	};
 	size_t n = strcspn(e, "=");
 

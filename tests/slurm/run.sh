@@ -259,6 +259,13 @@ pwned: $(cat "$dir/pwned" 2>/dev/null)"
 	fi
 fi
 
+# Hostile: libnl (linked into sboxrun) obeys NLDBG and NLCB: a job's
+# values must not make root sboxrun print its heap addresses and netlink
+# traffic on the job's stderr.  The worker still gets them.
+as_user env NLDBG=5 NLCB=debug srun -n1 --sbox sh -c 'echo "nldbg=$NLDBG nlcb=$NLCB"'
+expect "hostile: a job's NLDBG/NLCB never drive root sboxrun's libnl, the worker still gets them" 0 \
+	"^nldbg=5 nlcb=debug$" "DBG<|NETLINK MESSAGE"
+
 # scancel reaches the worker: TERM, trapped, and the worker's exit code.
 (cd "$dir/work" && setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
 	timeout 120 srun -n1 --sbox -J sbox-scancel sh -c 'trap "echo got-TERM; exit 3" TERM; echo started; while :; do sleep 0.1; done' \
