@@ -239,6 +239,14 @@ chmod 666 "$dir/work/fifo.policy"
 as_user srun -n1 --sbox-policy="$dir/work/fifo.policy" sh -c 'echo RAN'
 expect "hostile: --sbox-policy of a FIFO refused at once, not waited on" 1 "not a regular file" "^RAN$"
 
+# Hostile: the job's input quoted in slurmd's log (root's) must not start
+# a line of the job's own making there.
+as_user srun -n1 --sbox-policy=$'/nonexistent\n[2026-01-01T00:00:00.000] error: SBOX-FORGED-LINE' sh -c 'echo RAN'
+expect "hostile: a newline in --sbox-policy is shown as \\x0a, never a line of the job's in slurmd's log" 1 \
+	'nonexistent\\x0a\[2026' "^RAN$"
+grep -q '^\[2026-01-01T00:00:00.000\] error: SBOX-FORGED-LINE' "$dir/cluster/log/slurmd.log" &&
+	nok "hostile: a line forged into slurmd's log" "$(grep -n SBOX-FORGED-LINE "$dir/cluster/log/slurmd.log")"
+
 as_user srun -n1 --sbox-set=AllowedCPUs=4000 sh -c 'echo RAN'
 expect "a sandbox that can't be built: sbox's message in the job's stderr, never run unsandboxed" 125 \
 	"sboxrun: .*AllowedCPUs" "^RAN$"
