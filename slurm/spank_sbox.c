@@ -5,18 +5,19 @@
  *
  * It execs sboxrun rather than linking sandbox/: sboxrun is the tested,
  * installed privileged launcher, and a plugin loaded into slurmstepd should
- * not carry a second copy of the sandbox code nor its failure modes.  The
- * exec happens in slurm_spank_task_init_privileged, which Slurm calls in the
- * forked task process, as root, after the task's stdio, process group and
- * cgroups are set up and before it drops to the user: sboxrun (root) builds
- * the sandbox inside the task's cgroups and runs the command as the job's
- * user.  The task's pid is sboxrun's, so Slurm waits for it, signals it and
- * takes its exit status, which is the worker's.
+ * not carry a second copy of the sandbox code nor its failure modes.
+ * slurm_spank_task_init_privileged (root, in the forked task) forks a root
+ * helper; slurm_spank_task_init (the user, stdio and environment complete)
+ * hands it the task's command, and the helper runs sboxrun as root, which
+ * builds the sandbox inside the task's cgroups and runs the command as the
+ * job's user; the task ends as sboxrun did (the worker's status).  The two
+ * halves are described above slurm_spank_task_init_privileged below.
  *
- * Failure never runs the task unsandboxed: any error here returns -1 from
- * the privileged hook, which makes slurmstepd exit the task with status 1,
- * and the reason is written to the task's stderr; a sandbox sboxrun can't
- * build ends with its message on the same stderr and status 125.
+ * Failure never runs the task unsandboxed: the privileged hook returns -1
+ * (which Slurm ignores for an `optional` plugstack.conf entry), and
+ * task_init then refuses the task itself (task_state): it exits 1 with
+ * the reason on the task's stderr; a sandbox sboxrun can't build ends with
+ * its message on the same stderr and status 125.
  */
 #include <stdint.h>     /* spank.h needs it first */
 #include <slurm/spank.h>
@@ -639,6 +640,13 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 static int helper_sock = -1;
 static pid_t helper_pid = -1;
 
+/* What task_init_privileged decided for this task.  Slurm ignores a
+ * failing hook of a plugin plugstack.conf names `optional` (plugstack.c
+ * _do_call_stack resets its rc): a -1 from task_init_privileged alone
+ * would let Slurm exec the command unsandboxed, so task_init refuses a
+ * task whose sandbox wasn't set up (TASK_REFUSED) itself. */
+static enum { TASK_UNDECIDED, TASK_PLAIN, TASK_SANDBOXED, TASK_REFUSED } task_state;
+
 /* Signals Slurm sends the whole step (scancel, srun): sboxrun forwards them
  * to the worker; the task and the helper only wait and report. */
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
@@ -899,10 +907,13 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 
 	if (spank_remote(sp) != 1)
 		return 0;
+	task_state = TASK_REFUSED;      /* until the helper runs */
 	if (remote_options(sp) < 0)
 		return -1;
-	if (!job.sbox && !sbox_slurm_site.required)
+	if (!job.sbox && !sbox_slurm_site.required) {
+		task_state = TASK_PLAIN;
 		return 0;
+	}
 	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
 		sbox_slurm_task_error("can't get the job's user");
@@ -939,6 +950,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 	close(sv[0]);
 	helper_sock = sv[1];
+	task_state = TASK_SANDBOXED;
 	return 0;
 }
 
@@ -973,8 +985,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	char **argv = NULL, **env = NULL, cwd[4096] = "", *cwdl[2] = { cwd, NULL };
 	int argc = 0, st;
 
-	if (helper_sock < 0)
+	if (task_state == TASK_PLAIN || (task_state == TASK_UNDECIDED && !sbox_slurm_site.required))
 		return 0;
+	if (task_state != TASK_SANDBOXED || helper_sock < 0) {
+		/* Now on the job's stderr: the privileged hook's went to
+		 * slurmstepd's. */
+		sbox_slurm_task_error("the task was not run: its sandbox could not be set up (slurmd's log)");
+		_exit(1);
+	}
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS || argc < 1) {
 		sbox_slurm_task_error("the task was not run: can't read its command and environment");
