@@ -50,7 +50,9 @@ int sbox_slurm_add_gpus(struct vec *a, char **env, bool job_gres_env);
  * differently. */
 int sbox_slurm_gres_file(const char *conf, const char *node, unsigned idx, char *out, size_t size);
 
-/* cgroups.c */
+/* cgroups.c: sboxrun's --cgroup-parent, the task's cgroup in Slurm's
+ * hierarchies; -1 (said) when they don't nest (cgroup v1), as the sandbox
+ * would leave one of them. */
 int sbox_slurm_own_cgroup(char *out, size_t size);
 /* The helper (the task's child) joins the task's cgroups, every hierarchy,
  * and checks the task is still its parent after: -1 (said on the task's

@@ -603,10 +603,8 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 	/* After the job's: the worker is the job's user, in Slurm's cgroup. */
 	if (sbox_slurm_vec_addf(a, "--user=%u", (unsigned)uid) || sbox_slurm_vec_addf(a, "--group=%u", (unsigned)gid))
 		return -1;
-	if (sbox_slurm_own_cgroup(cg, sizeof cg) < 0) {
-		sbox_slurm_task_error("can't read this task's cgroup from /proc/self/cgroup");
-		return -1;
-	}
+	if (sbox_slurm_own_cgroup(cg, sizeof cg) < 0)
+		return -1;      /* said */
 	if (sbox_slurm_vec_addf(a, "--cgroup-parent=%s", cg))
 		return -1;
 	if (sbox_slurm_add_gpus(a, t->env, job.job_gres_env) < 0)

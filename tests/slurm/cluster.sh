@@ -130,6 +130,24 @@ CONF
 	return 1
 }
 
+# slurmd again, after a change to cgroup.conf (read at its start): the one
+# we started, by its pid.
+cluster_restart_slurmd() {
+	local last=$((${#cluster_pids[@]} - 1)) pid i
+	pid=${cluster_pids[last]}
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	rm -f "$cluster_dir/slurmd.pid"
+	slurmd -f "$SLURM_CONF" || return 1
+	pid=$(cluster_wait_pidfile "$cluster_dir/slurmd.pid") || return 1
+	cluster_pids[last]=$pid
+	for i in $(seq 100); do
+		sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed)' && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 cluster_stop() {
 	local i pid
 	# Reverse order: slurmd, slurmctld, munged.  Only the pids we started.

@@ -331,6 +331,23 @@ as_user srun -n1 sh -c 'readlink /proc/self/ns/pid; touch /var/tmp/x 2>&1; true'
 expect "plugstack.conf required: a step without --sbox is sandboxed" 0 "Read-only file system" "$host_pidns_re"
 cp "$pstack.orig" "$pstack"
 
+# Hostile: on cgroup v1 sbox takes one cgroup path for every hierarchy.
+# With ConstrainRAMSpace=no the task's memory cgroup is slurmd's, its
+# cpuset and freezer the step's: a sandbox under the memory path left the
+# step's cpuset (taskset reached every CPU) and proctrack's freezer.
+cg=$dir/cluster/etc/cgroup.conf
+cp "$cg" "$cg.orig"
+sed -i 's/^ConstrainRAMSpace=yes/ConstrainRAMSpace=no/; s/^ConstrainCores=no/ConstrainCores=yes/' "$cg"
+if cluster_restart_slurmd; then
+	as_user srun -n1 -c1 --sbox sh -c 'taskset -pc 0-$(($(nproc --all) - 1)) $$; echo RAN'
+	expect "hostile: task cgroups that don't nest (ConstrainRAMSpace=no, ConstrainCores=yes) refused, never run outside the step's cpuset" \
+		1 "cgroups in Slurm's hierarchies must nest" "^RAN$"
+else
+	nok "slurmd restarted with ConstrainRAMSpace=no"
+fi
+cp "$cg.orig" "$cg"
+cluster_restart_slurmd || nok "slurmd restarted with the cluster's cgroup.conf"
+
 # Nothing left behind: no job or step cgroup, no process in the cluster's
 # cgroups, no mount added.
 for _ in $(seq 50); do
