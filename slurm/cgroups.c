@@ -17,14 +17,37 @@
 
 #include "slurm/sbox_slurm.h"
 
-/* The memory hierarchy's path of this process (cgroup v1), or the unified
- * one (v2): where Slurm's task/cgroup put the task.  The sandbox's cgroup
- * is made under it, so Slurm's limits and accounting hold it. */
-int sbox_slurm_own_cgroup(char *out, size_t size)
+/* The cgroup v1 hierarchies Slurm confines and tracks a job in
+ * (task/cgroup: memory, cpuset, devices; proctrack/cgroup: freezer). */
+static const char *const slurm_ctrls[] = { "memory", "freezer", "cpuset", "devices" };
+#define N_SLURM_CTRLS (sizeof slurm_ctrls / sizeof slurm_ctrls[0])
+
+static bool has_ctrl(const char *list, const char *ctrl)
+{
+	size_t n = strlen(ctrl);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, ctrl, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Whether the cgroup path p is anc or below it. */
+static bool path_within(const char *anc, const char *p)
+{
+	size_t n = strlen(anc);
+
+	if (strcmp(anc, "/") == 0)
+		return true;
+	return strncmp(p, anc, n) == 0 && (p[n] == '/' || p[n] == '\0');
+}
+
+/* The v1 paths of this process in Slurm's hierarchies (paths[i] "" when
+ * there is no such hierarchy), and the unified one; -1 when unreadable. */
+static int read_own_paths(char paths[][4096], char *v2, size_t size)
 {
 	char line[4096];
 	FILE *f = fopen("/proc/self/cgroup", "re");
-	bool found = false;
 
 	if (!f)
 		return -1;
@@ -35,16 +58,53 @@ int sbox_slurm_own_cgroup(char *out, size_t size)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
 		*c2 = '\0';
-		/* v1: the memory line; v2: "0::" only when nothing else. */
-		if (strcmp(c1 + 1, "memory") == 0 || (!found && c1 == line + 1 && line[0] == '0' && !c1[1])) {
-			snprintf(out, size, "%s", c2 + 1);
-			found = true;
-			if (strcmp(c1 + 1, "memory") == 0)
-				break;
-		}
+		if (c1 == line + 1 && line[0] == '0' && !c1[1])
+			snprintf(v2, size, "%s", c2 + 1);
+		for (size_t i = 0; i < N_SLURM_CTRLS; i++)
+			if (has_ctrl(c1 + 1, slurm_ctrls[i]))
+				snprintf(paths[i], 4096, "%s", c2 + 1);
 	}
 	fclose(f);
-	return found ? 0 : -1;
+	return 0;
+}
+
+/* sboxrun's --cgroup-parent: where Slurm put the task, so that Slurm's
+ * limits, tracking and accounting hold the sandbox made under it.  On
+ * cgroup v1 sbox takes one path for every hierarchy: the task's deepest
+ * one of Slurm's hierarchies, which must lie within the task's cgroup in
+ * each of the others.  It doesn't when Slurm leaves one of them out
+ * (ConstrainRAMSpace=no: memory is slurmd's, freezer and cpuset the
+ * step's), and a sandbox there would leave the step's cpuset and freezer:
+ * refused (said), not placed outside.  v2: the unified path. */
+int sbox_slurm_own_cgroup(char *out, size_t size)
+{
+	char paths[N_SLURM_CTRLS][4096] = { { 0 } }, v2[4096] = "";
+	const char *best = NULL;
+
+	if (read_own_paths(paths, v2, sizeof v2) < 0) {
+		sbox_slurm_task_error("/proc/self/cgroup: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < N_SLURM_CTRLS; i++)
+		if (paths[i][0] && (!best || strlen(paths[i]) > strlen(best)))
+			best = paths[i];
+	if (!best) {
+		if (!v2[0]) {
+			sbox_slurm_task_error("/proc/self/cgroup names no cgroup of Slurm's for the task");
+			return -1;
+		}
+		snprintf(out, size, "%s", v2);
+		return 0;
+	}
+	for (size_t i = 0; i < N_SLURM_CTRLS; i++)
+		if (paths[i][0] && !path_within(paths[i], best)) {
+			sbox_slurm_task_error("the task's %s cgroup %s does not hold the one a sandbox would take, %s: "
+					      "its cgroups in Slurm's hierarchies must nest (docs/slurm.md)",
+					      slurm_ctrls[i], paths[i], best);
+			return -1;
+		}
+	snprintf(out, size, "%s", best);
+	return 0;
 }
 
 /* On cgroup v1 Slurm makes the task's levels only in the hierarchies it

@@ -5,6 +5,7 @@
 #include <stdint.h>     /* spank.h needs it first */
 #include <slurm/spank.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,53 +15,6 @@
 #include <unistd.h>
 
 #include "slurm/sbox_slurm.h"
-
-/* gres.conf: the File= of the idx'th gpu record, ranges expanded
- * (nvidia[0-3]), in file order as slurmd numbers them. */
-static int gres_file(unsigned idx, char *out, size_t size)
-{
-	char line[4096];
-	FILE *f = fopen(sbox_slurm_site.gres_conf, "re");
-	unsigned n = 0;
-
-	if (!f) {
-		sbox_slurm_task_error("gres_conf %s: %s", sbox_slurm_site.gres_conf, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *name = strstr(line, "Name=gpu"), *file = strstr(line, "File=");
-		char *e, *lb;
-
-		if (!name || !file || line[strspn(line, " \t")] == '#')
-			continue;
-		file += 5;
-		file[strcspn(file, " \t\n")] = '\0';
-		lb = strchr(file, '[');
-		if (!lb) {
-			if (n++ == idx) {
-				snprintf(out, size, "%s", file);
-				fclose(f);
-				return 0;
-			}
-			continue;
-		}
-		unsigned lo = (unsigned)strtoul(lb + 1, &e, 10), hi = lo;
-		if (*e == '-')
-			hi = (unsigned)strtoul(e + 1, &e, 10);
-		char *rb = strchr(e, ']');
-		if (!rb || *e != ']' || hi < lo)
-			continue;
-		for (unsigned m = lo; m <= hi; m++, n++)
-			if (n == idx) {
-				snprintf(out, size, "%.*s%u%s", (int)(lb - file), file, m, rb + 1);
-				fclose(f);
-				return 0;
-			}
-	}
-	fclose(f);
-	sbox_slurm_task_error("GPU %u of the allocation is not in %s", idx, sbox_slurm_site.gres_conf);
-	return -1;
-}
 
 /* The inventory, as `sboxrun --list-gpus --json` prints it: the UUID of the
  * GPU one of whose nodes is node (a /dev path as the inventory names it). */
@@ -140,24 +94,34 @@ static const char *env_get(char **env, const char *name)
 
 /* The task's environment is the job's: what srun or sbatch exported, with
  * Slurm's own variables set over it.  Slurm's GPU plugin sets (or, for a
- * step without GPUs, unsets) only the variable of the step's kind:
- * SLURM_STEP_GPUS for a step, SLURM_JOB_GPUS for the batch script.  The
- * other one is whatever the submitter exported (SLURM_JOB_GPUS=0,1,2,3
- * srun --gres=none ...), so it is never read, not even as a fallback. */
-static const char *gpus_var(bool batch_step)
+ * step without GPUs, unsets) only the variable of the step's kind
+ * (slurmstepd.c: gres_g_job_set_env for the batch script and the
+ * interactive step, gres_g_step_set_env for any other): SLURM_STEP_GPUS
+ * for a step, SLURM_JOB_GPUS for those two.  The other one is whatever
+ * the submitter exported (SLURM_JOB_GPUS=0,1,2,3 srun --gres=none ...,
+ * SLURM_STEP_GPUS=0,1,2,3 srun --interactive ...), so it is never read,
+ * not even as a fallback. */
+static const char *gpus_var(bool job_gres_env)
 {
-	return batch_step ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS";
+	return job_gres_env ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS";
 }
 
-int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step)
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool job_gres_env)
 {
 	char list[1024], dev_root[4096] = "/dev", *inv, *p, *tok;
-	const char *var = gpus_var(batch_step);
+	const char *var = gpus_var(job_gres_env);
 	const char *v = env_get(env, var);
+	/* slurmd's name for this node, which gres.conf's NodeName= lists
+	 * name; slurmstepd sets it over the job's (task.c exec_task). */
+	const char *host = env_get(env, "SLURMD_NODENAME");
 	int rc = 0;
 
 	if (!v || !*v)
 		return 0;
+	if (!host || !*host) {
+		sbox_slurm_task_error("SLURMD_NODENAME is not set: this node's gres.conf records are unknown");
+		return -1;
+	}
 	if (snprintf(list, sizeof list, "%s", v) >= (int)sizeof list) {
 		sbox_slurm_task_error("%s too long", var);
 		return -1;
@@ -170,12 +134,12 @@ int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step)
 		size_t rl = strlen(dev_root);
 		unsigned long idx = strtoul(tok, &end, 10);
 
-		if (!*tok || *end) {
+		if (!isdigit((unsigned char)*tok) || *end) {   /* strtoul takes " -1" too */
 			sbox_slurm_task_error("GPU list '%s': not gres indices", list);
 			rc = -1;
 			break;
 		}
-		if (gres_file((unsigned)idx, file, sizeof file) < 0) {
+		if (sbox_slurm_gres_file(sbox_slurm_site.gres_conf, host, (unsigned)idx, file, sizeof file) < 0) {
 			rc = -1;
 			break;
 		}

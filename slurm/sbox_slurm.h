@@ -2,8 +2,8 @@
 /*
  * What the parts of the sbox SPANK plugin share (slurm/spank_sbox.c: the
  * callbacks and the sboxrun command line; gpus.c: Slurm's allocation to
- * sbox's inventory; cgroups.c: the step's cgroups; wire.c: the task's
- * message to the root helper; util.c).  Names carry sbox_slurm_: the
+ * sbox's inventory; gres_conf.c: gres.conf's device files; cgroups.c: the
+ * step's cgroups; wire.c: the task's message to the root helper; util.c).  Names carry sbox_slurm_: the
  * plugin is loaded into slurmstepd, srun and sbatch.
  */
 #ifndef SBOX_SLURM_H
@@ -39,12 +39,20 @@ void sbox_slurm_vec_free(struct vec *a);
 void sbox_slurm_task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* gpus.c: --gpu=UUID for each GPU Slurm allocated to the step: the
- * variable Slurm itself sets or unsets for this kind of step (batch:
- * SLURM_JOB_GPUS; any other: SLURM_STEP_GPUS), never the other one, which
- * the job's own environment may carry. */
-int sbox_slurm_add_gpus(struct vec *a, char **env, bool batch_step);
+ * variable Slurm itself sets or unsets for this kind of step (batch and
+ * interactive: SLURM_JOB_GPUS, job_gres_env; any other: SLURM_STEP_GPUS),
+ * never the other one, which the job's own environment may carry. */
+int sbox_slurm_add_gpus(struct vec *a, char **env, bool job_gres_env);
 
-/* cgroups.c */
+/* gres_conf.c: the device file of gres index idx on node, as slurmd
+ * numbers this node's gpu records in gres.conf; -1 (said on the task's
+ * stderr) when it isn't there or the file has what slurmd would read
+ * differently. */
+int sbox_slurm_gres_file(const char *conf, const char *node, unsigned idx, char *out, size_t size);
+
+/* cgroups.c: sboxrun's --cgroup-parent, the task's cgroup in Slurm's
+ * hierarchies; -1 (said) when they don't nest (cgroup v1), as the sandbox
+ * would leave one of them. */
 int sbox_slurm_own_cgroup(char *out, size_t size);
 /* The helper (the task's child) joins the task's cgroups, every hierarchy,
  * and checks the task is still its parent after: -1 (said on the task's

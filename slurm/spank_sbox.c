@@ -5,18 +5,19 @@
  *
  * It execs sboxrun rather than linking sandbox/: sboxrun is the tested,
  * installed privileged launcher, and a plugin loaded into slurmstepd should
- * not carry a second copy of the sandbox code nor its failure modes.  The
- * exec happens in slurm_spank_task_init_privileged, which Slurm calls in the
- * forked task process, as root, after the task's stdio, process group and
- * cgroups are set up and before it drops to the user: sboxrun (root) builds
- * the sandbox inside the task's cgroups and runs the command as the job's
- * user.  The task's pid is sboxrun's, so Slurm waits for it, signals it and
- * takes its exit status, which is the worker's.
+ * not carry a second copy of the sandbox code nor its failure modes.
+ * slurm_spank_task_init_privileged (root, in the forked task) forks a root
+ * helper; slurm_spank_task_init (the user, stdio and environment complete)
+ * hands it the task's command, and the helper runs sboxrun as root, which
+ * builds the sandbox inside the task's cgroups and runs the command as the
+ * job's user; the task ends as sboxrun did (the worker's status).  The two
+ * halves are described above slurm_spank_task_init_privileged below.
  *
- * Failure never runs the task unsandboxed: any error here returns -1 from
- * the privileged hook, which makes slurmstepd exit the task with status 1,
- * and the reason is written to the task's stderr; a sandbox sboxrun can't
- * build ends with its message on the same stderr and status 125.
+ * Failure never runs the task unsandboxed: the privileged hook returns -1
+ * (which Slurm ignores for an `optional` plugstack.conf entry), and
+ * task_init then refuses the task itself (task_state): it exits 1 with
+ * the reason on the task's stderr; a sandbox sboxrun can't build ends with
+ * its message on the same stderr and status 125.
  */
 #include <stdint.h>     /* spank.h needs it first */
 #include <slurm/spank.h>
@@ -65,7 +66,7 @@ static struct {
 	bool sbox;
 	char *policy;
 	char *sets;             /* SET_SEP-joined */
-	bool batch_step;        /* the batch script's step (S_JOB_STEPID) */
+	bool job_gres_env;      /* a step whose GPUs Slurm names in SLURM_JOB_GPUS */
 } job;
 
 static int opt_sbox(int val, const char *optarg, int remote);
@@ -489,15 +490,17 @@ static bool env_passed(const char *e)
 }
 
 /* Variables the dynamic loader and glibc obey (glibc's unsecvars.h, kept
- * out of set-uid programs' environments) and sbox's own: sboxrun runs as
- * root, so the job's values of these must never be sboxrun's environment
- * (a job's LD_PRELOAD would run as root). */
+ * out of set-uid programs' environments), those of the libraries linked
+ * into sboxrun (libnl's NLDBG and NLCB: its debug output, the root
+ * process's heap addresses and netlink traffic, on the job's stderr) and
+ * sbox's own: sboxrun runs as root, so the job's values of these must
+ * never be sboxrun's environment (a job's LD_PRELOAD would run as root). */
 static bool env_unsafe_for_root(const char *e)
 {
 	static const char *const names[] = {
 		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
 		"LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
-		"RES_OPTIONS", "TMPDIR", "TZDIR", NULL
+		"RES_OPTIONS", "TMPDIR", "TZDIR", "NLDBG", "NLCB", NULL
 	};
 	size_t n = strcspn(e, "=");
 
@@ -600,13 +603,11 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
 	/* After the job's: the worker is the job's user, in Slurm's cgroup. */
 	if (sbox_slurm_vec_addf(a, "--user=%u", (unsigned)uid) || sbox_slurm_vec_addf(a, "--group=%u", (unsigned)gid))
 		return -1;
-	if (sbox_slurm_own_cgroup(cg, sizeof cg) < 0) {
-		sbox_slurm_task_error("can't read this task's cgroup from /proc/self/cgroup");
-		return -1;
-	}
+	if (sbox_slurm_own_cgroup(cg, sizeof cg) < 0)
+		return -1;      /* said */
 	if (sbox_slurm_vec_addf(a, "--cgroup-parent=%s", cg))
 		return -1;
-	if (sbox_slurm_add_gpus(a, t->env, job.batch_step) < 0)
+	if (sbox_slurm_add_gpus(a, t->env, job.job_gres_env) < 0)
 		return -1;
 	if (t->cwd[0] && sbox_slurm_vec_addf(a, "--chdir=%s", t->cwd))
 		return -1;
@@ -636,6 +637,13 @@ static int build_argv(struct vec *a, struct vec *envp, const struct task_msg *t,
  */
 static int helper_sock = -1;
 static pid_t helper_pid = -1;
+
+/* What task_init_privileged decided for this task.  Slurm ignores a
+ * failing hook of a plugin plugstack.conf names `optional` (plugstack.c
+ * _do_call_stack resets its rc): a -1 from task_init_privileged alone
+ * would let Slurm exec the command unsandboxed, so task_init refuses a
+ * task whose sandbox wasn't set up (TASK_REFUSED) itself. */
+static enum { TASK_UNDECIDED, TASK_PLAIN, TASK_SANDBOXED, TASK_REFUSED } task_state;
 
 /* Signals Slurm sends the whole step (scancel, srun): sboxrun forwards them
  * to the worker; the task and the helper only wait and report. */
@@ -897,10 +905,13 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 
 	if (spank_remote(sp) != 1)
 		return 0;
+	task_state = TASK_REFUSED;      /* until the helper runs */
 	if (remote_options(sp) < 0)
 		return -1;
-	if (!job.sbox && !sbox_slurm_site.required)
+	if (!job.sbox && !sbox_slurm_site.required) {
+		task_state = TASK_PLAIN;
 		return 0;
+	}
 	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
 		sbox_slurm_task_error("can't get the job's user");
@@ -913,7 +924,11 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		sbox_slurm_task_error("can't get the job's step id");
 		return -1;
 	}
-	job.batch_step = stepid == SLURM_BATCH_SCRIPT;
+	/* slurmstepd sets the job's GPU variables, not the step's, for
+	 * the batch script and for the interactive step (srun
+	 * --interactive, salloc's use_interactive_step): SLURM_STEP_GPUS
+	 * there is whatever the submitter exported. */
+	job.job_gres_env = stepid == SLURM_BATCH_SCRIPT || stepid == SLURM_INTERACTIVE_STEP;
 	/* The task (this process): the helper joins its cgroups by this pid,
 	 * never by getppid() at that time, which after the task's death names
 	 * whoever inherited the helper. */
@@ -933,6 +948,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 	close(sv[0]);
 	helper_sock = sv[1];
+	task_state = TASK_SANDBOXED;
 	return 0;
 }
 
@@ -967,8 +983,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	char **argv = NULL, **env = NULL, cwd[4096] = "", *cwdl[2] = { cwd, NULL };
 	int argc = 0, st;
 
-	if (helper_sock < 0)
+	if (task_state == TASK_PLAIN || (task_state == TASK_UNDECIDED && !sbox_slurm_site.required))
 		return 0;
+	if (task_state != TASK_SANDBOXED || helper_sock < 0) {
+		/* Now on the job's stderr: the privileged hook's went to
+		 * slurmstepd's. */
+		sbox_slurm_task_error("the task was not run: its sandbox could not be set up (slurmd's log)");
+		_exit(1);
+	}
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS || argc < 1) {
 		sbox_slurm_task_error("the task was not run: can't read its command and environment");

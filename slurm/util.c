@@ -13,18 +13,38 @@
 
 #include "slurm/sbox_slurm.h"
 
+/* Control bytes as \xNN: a message quotes the job's input (a policy
+ * path, a directive), and a newline in it would start a line of the
+ * job's own making in slurmd's log (root's, read by admins and their
+ * tools), an escape sequence drive the terminal of whoever reads it. */
+static void escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 /* The task's stderr is the job's: the user reads why the task didn't run
  * there, and slurmd's log gets the same line. */
 void sbox_slurm_task_error(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], safe[4 * sizeof msg];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	dprintf(STDERR_FILENO, "sbox (slurm): %s\n", msg);
-	slurm_error("sbox: %s", msg);
+	escape_controls(msg, safe, sizeof safe);
+	dprintf(STDERR_FILENO, "sbox (slurm): %s\n", safe);
+	slurm_error("sbox: %s", safe);
 }
 
 int sbox_slurm_vec_add(struct vec *a, const char *s)

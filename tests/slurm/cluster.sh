@@ -99,8 +99,12 @@ ConstrainCores=no
 ConstrainRAMSpace=yes
 ConstrainDevices=no
 CONF
+	# A cluster-wide gres.conf lists other nodes' GPUs too: slurmd skips
+	# their records, and so must the plugin, or gres index 0 here would
+	# be nvidia2 (another job's GPU).
 	{
 		echo "AutoDetect=off"
+		echo "NodeName=${host}-other[1-2] Name=gpu File=$dir/fake/dev/nvidia[2-3]"
 		local m
 		for m in 0 1 2 3; do
 			echo "NodeName=$host Name=gpu File=$dir/fake/dev/nvidia$m"
@@ -123,6 +127,24 @@ CONF
 		sleep 0.2
 	done
 	cluster_log "the node never came up"; sinfo >&2; tail -5 "$dir/log/slurmd.log" "$dir/log/slurmctld.log" >&2
+	return 1
+}
+
+# slurmd again, after a change to cgroup.conf (read at its start): the one
+# we started, by its pid.
+cluster_restart_slurmd() {
+	local last=$((${#cluster_pids[@]} - 1)) pid i
+	pid=${cluster_pids[last]}
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	rm -f "$cluster_dir/slurmd.pid"
+	slurmd -f "$SLURM_CONF" || return 1
+	pid=$(cluster_wait_pidfile "$cluster_dir/slurmd.pid") || return 1
+	cluster_pids[last]=$pid
+	for i in $(seq 100); do
+		sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed)' && return 0
+		sleep 0.2
+	done
 	return 1
 }
 

@@ -117,6 +117,17 @@ expect "hostile: a batch job with gres gpu:1, SLURM_STEP_GPUS=0,1,2,3 exported: 
 grep -q "gpu0: No such device or address" <<<"$out" && grep -q "cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$" <<<"$out" ||
 	nok "batch gres gpu:1: gres 0 granted" "$out"
 
+# Hostile: the interactive step (srun --interactive, salloc's
+# use_interactive_step) gets the job's GPU variables from slurmstepd, as
+# the batch script does: its SLURM_STEP_GPUS is the submitter's.
+as_user env SLURM_STEP_GPUS=0,1,2,3 srun -n1 --interactive --sbox sh -c 'echo "step=$SLURM_STEP_ID"; ls /dev | grep -c "^nvidia[0-9]"; cat /tmp/gpu0 2>&1; echo "cvd=$CUDA_VISIBLE_DEVICES"; true'
+expect "hostile: the interactive step without gres, SLURM_STEP_GPUS=0,1,2,3 exported, grants nothing" 0 \
+	"gpu0: Operation not permitted" "cvd=.+|No such device|^[1-9]$"
+grep -q '^step=4294967290$' <<<"$out" || nok "srun --interactive: the interactive step" "$out"
+as_user env SLURM_STEP_GPUS=0,1,2,3 srun -n1 --interactive --gres=gpu:1 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
+expect "the interactive step with gres gpu:1: the job's GPU (SLURM_JOB_GPUS), only it" 0 \
+	"cvd=GPU-0a1b2c3d-0000-4000-8000-000000000000$" "nvidia[123]"
+
 # gres 2 is nvidia2 (minor 2), which is sbox's GPU 3 (bus order): the
 # mapping goes by node, not by index.
 as_user srun -n1 --gres=gpu:3 --sbox sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo; echo "cvd=$CUDA_VISIBLE_DEVICES"'
@@ -228,6 +239,14 @@ chmod 666 "$dir/work/fifo.policy"
 as_user srun -n1 --sbox-policy="$dir/work/fifo.policy" sh -c 'echo RAN'
 expect "hostile: --sbox-policy of a FIFO refused at once, not waited on" 1 "not a regular file" "^RAN$"
 
+# Hostile: the job's input quoted in slurmd's log (root's) must not start
+# a line of the job's own making there.
+as_user srun -n1 --sbox-policy=$'/nonexistent\n[2026-01-01T00:00:00.000] error: SBOX-FORGED-LINE' sh -c 'echo RAN'
+expect "hostile: a newline in --sbox-policy is shown as \\x0a, never a line of the job's in slurmd's log" 1 \
+	'nonexistent\\x0a\[2026' "^RAN$"
+grep -q '^\[2026-01-01T00:00:00.000\] error: SBOX-FORGED-LINE' "$dir/cluster/log/slurmd.log" &&
+	nok "hostile: a line forged into slurmd's log" "$(grep -n SBOX-FORGED-LINE "$dir/cluster/log/slurmd.log")"
+
 as_user srun -n1 --sbox-set=AllowedCPUs=4000 sh -c 'echo RAN'
 expect "a sandbox that can't be built: sbox's message in the job's stderr, never run unsandboxed" 125 \
 	"sboxrun: .*AllowedCPUs" "^RAN$"
@@ -247,6 +266,13 @@ if command -v cc >/dev/null; then
 pwned: $(cat "$dir/pwned" 2>/dev/null)"
 	fi
 fi
+
+# Hostile: libnl (linked into sboxrun) obeys NLDBG and NLCB: a job's
+# values must not make root sboxrun print its heap addresses and netlink
+# traffic on the job's stderr.  The worker still gets them.
+as_user env NLDBG=5 NLCB=debug srun -n1 --sbox sh -c 'echo "nldbg=$NLDBG nlcb=$NLCB"'
+expect "hostile: a job's NLDBG/NLCB never drive root sboxrun's libnl, the worker still gets them" 0 \
+	"^nldbg=5 nlcb=debug$" "DBG<|NETLINK MESSAGE"
 
 # scancel reaches the worker: TERM, trapped, and the worker's exit code.
 (cd "$dir/work" && setpriv --reuid nobody --regid nogroup --clear-groups env SLURM_CONF="$SLURM_CONF" \
@@ -305,6 +331,23 @@ as_user srun -n1 sh -c 'readlink /proc/self/ns/pid; touch /var/tmp/x 2>&1; true'
 expect "plugstack.conf required: a step without --sbox is sandboxed" 0 "Read-only file system" "$host_pidns_re"
 cp "$pstack.orig" "$pstack"
 
+# Hostile: on cgroup v1 sbox takes one cgroup path for every hierarchy.
+# With ConstrainRAMSpace=no the task's memory cgroup is slurmd's, its
+# cpuset and freezer the step's: a sandbox under the memory path left the
+# step's cpuset (taskset reached every CPU) and proctrack's freezer.
+cg=$dir/cluster/etc/cgroup.conf
+cp "$cg" "$cg.orig"
+sed -i 's/^ConstrainRAMSpace=yes/ConstrainRAMSpace=no/; s/^ConstrainCores=no/ConstrainCores=yes/' "$cg"
+if cluster_restart_slurmd; then
+	as_user srun -n1 -c1 --sbox sh -c 'taskset -pc 0-$(($(nproc --all) - 1)) $$; echo RAN'
+	expect "hostile: task cgroups that don't nest (ConstrainRAMSpace=no, ConstrainCores=yes) refused, never run outside the step's cpuset" \
+		1 "cgroups in Slurm's hierarchies must nest" "^RAN$"
+else
+	nok "slurmd restarted with ConstrainRAMSpace=no"
+fi
+cp "$cg.orig" "$cg"
+cluster_restart_slurmd || nok "slurmd restarted with the cluster's cgroup.conf"
+
 # Nothing left behind: no job or step cgroup, no process in the cluster's
 # cgroups, no mount added.
 for _ in $(seq 50); do
@@ -345,6 +388,38 @@ if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/jo
 	rmdir "$jc_cg"
 else
 	nok "join_check: can't build it or make $jc_cg" "$(cat "$dir/join_check.err")"
+fi
+
+# gres.conf as slurmd reads it (other nodes' records, hostlists, the
+# order of Name= and NodeName= lines): tests/slurm/gres_check.c drives
+# slurm/gres_conf.c with libslurm's hostlist, as the plugin has it.
+mkdir -p "$dir/gres_check"
+if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/gres_check.bin" \
+	"$top/tests/slurm/gres_check.c" "$top/slurm/gres_conf.c" -lslurm 2>"$dir/gres_check.err"; then
+	while IFS= read -r line; do
+		case $line in
+		"ok   - "*) ok "${line#ok   - }" ;;
+		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/gres_check.log")" ;;
+		esac
+	done < <("$dir/gres_check.bin" "$dir/gres_check" 2>"$dir/gres_check.log")
+else
+	nok "gres_check: can't build it" "$(cat "$dir/gres_check.err")"
+fi
+
+# The plugin's hooks when task_init_privileged fails before the helper
+# exists: Slurm ignores that failure for an `optional` plugstack.conf entry
+# (this cluster's), so task_init must refuse the task itself.
+# tests/slurm/hook_check.c runs both hooks against stubs of the SPANK calls.
+if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -Wno-unused-parameter \
+	-o "$dir/hook_check.bin" "$top/tests/slurm/hook_check.c" "$top"/slurm/*.c -lslurm 2>"$dir/hook_check.err"; then
+	while IFS= read -r line; do
+		case $line in
+		"ok   - "*) ok "${line#ok   - }" ;;
+		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/hook_check.log")" ;;
+		esac
+	done < <("$dir/hook_check.bin" 2>"$dir/hook_check.log")
+else
+	nok "hook_check: can't build it" "$(cat "$dir/hook_check.err")"
 fi
 
 echo "$passed passed, $failed failed"
