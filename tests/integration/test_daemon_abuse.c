@@ -1850,6 +1850,69 @@ static void test_passed_dir_disguised_by_a_bind(void **state)
 	rmdir(disguise_dir);
 }
 
+/* A host tmpfs nobody may write to (Debian's /run, every host's /dev),
+ * mounted for the test under its directory. */
+static char host_tmpfs[PATH_MAX];
+
+static int teardown_host_tmpfs(void **state)
+{
+	if (host_tmpfs[0])
+		umount2(host_tmpfs, MNT_DETACH);
+	host_tmpfs[0] = '\0';
+	return teardown(state);
+}
+
+static bool host_tmpfs_has(const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", host_tmpfs, name);
+	return access(path, F_OK) == 0;
+}
+
+/* Found by review: a destination missing in the root was made wherever
+ * its parent was a writable tmpfs, as root.  nobody bound a root-owned
+ * host tmpfs read-write (its own O_PATH fd: any directory it can reach)
+ * and put a second bind's, or a TemporaryFileSystem='s, destination
+ * inside it: sboxd's init made /run/nologin (no more logins but root's)
+ * or a directory in the host's /dev.  Mount points are made only in a
+ * tmpfs the sandbox mounted itself. */
+static void test_mount_point_in_a_bound_host_tmpfs(void **state)
+{
+	char bind[PATH_MAX + 16];
+	struct cmd r;
+
+	(void)state;
+	sboxd_prepare(&D);
+	snprintf(host_tmpfs, sizeof(host_tmpfs), "%s/hostrun", D.dir);
+	assert_int_equal(mkdir(host_tmpfs, 0755), 0);
+	assert_int_equal(mount("tmpfs", host_tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), 0);
+	sboxd_start(&D, "NetnsPool=0\n");
+	snprintf(bind, sizeof(bind), "%s:/tmp/r", host_tmpfs);
+
+	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--bind", bind, "--ro-bind",
+		 "/etc/hostname:/tmp/r/nologin", "--", "/bin/true", NULL);
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "/tmp/r/nologin does not exist and cannot be made there");
+	cmd_free(&r);
+	assert_false(host_tmpfs_has("nologin"));
+
+	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--bind", bind, "--set",
+		 "TemporaryFileSystem=/tmp/r/made/sub", "--", "/bin/true", NULL);
+	assert_cmd(&r, 125);
+	assert_cmd_err(&r, "/tmp/r/made does not exist and cannot be made there");
+	cmd_free(&r);
+	assert_false(host_tmpfs_has("made"));
+
+	/* The sandbox's own tmpfs still take mount points, beside the bind. */
+	cmd_runl(&r, NOBODY, 30, D.sboxrun, "--socket", D.sock, "--bind", bind, "--ro-bind",
+		 "/etc/hostname:/tmp/own/hostname", "--set", "TemporaryFileSystem=/tmp/t /tmp/t/a/b",
+		 "--", "/bin/sh", "-c", "cat /tmp/own/hostname && test -d /tmp/t/a/b", NULL);
+	assert_cmd(&r, 0);
+	cmd_free(&r);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* Break 5 of issue 12 (sboxd's own fds): at EMFILE a client used to wait
  * in the backlog (sboxd logged "accept: Too many open files"); now it is
  * taken with the spare fd and told why. */
@@ -1919,6 +1982,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
+		cmocka_unit_test_teardown(test_mount_point_in_a_bound_host_tmpfs,
+					  teardown_host_tmpfs),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
