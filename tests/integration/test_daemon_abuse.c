@@ -1850,6 +1850,74 @@ static void test_passed_dir_disguised_by_a_bind(void **state)
 	rmdir(disguise_dir);
 }
 
+/* The read system calls sboxd (all its threads) has made so far. */
+static long long sboxd_reads(void)
+{
+	char path[64], line[128];
+	long long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)D.pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscr: %lld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* nobody passes n - 1 directories under the allowed /tmp and then /,
+ * which is refused: every one of them was checked. */
+static int dirs_n;
+
+static int nobody_passes_dirs(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), ok;
+
+	launch_with(&b, -1, NULL);
+	for (int i = 0; i < dirs_n; i++) {
+		int dir = open(i == dirs_n - 1 ? "/" : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, (uint32_t)(3 + i), (uint32_t)sbox_mb_fd(&b, dir));
+	}
+	ok = ask(fd, &b, 0, "/ is outside the site bound AllowBindPaths=/tmp", NULL);
+	sbox_mb_free(&b);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+static long long reads_for_dirs(int n)
+{
+	long long before = sboxd_reads();
+
+	dirs_n = n;
+	assert_int_equal(as_nobody(nobody_passes_dirs), 0);
+	return sboxd_reads() - before;
+}
+
+/* Found by review: each passed directory (and each bind) was checked
+ * against sboxd's mount table by reading /proc/self/mountinfo anew, in the
+ * loop: on a host of 3000 mounts a request of 64 binds held the loop a
+ * quarter of a second, and a user sending them kept root's --jobs at 0.3
+ * to 0.85 s instead of 0.03 to 0.08.  The table is read once a request. */
+static void test_mount_table_read_once_a_request(void **state)
+{
+	long long one, many;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n[Pool]\nSize=0\n[Bounds]\nAllowBindPaths=/tmp\n");
+	assert_true(sboxd_reads() >= 0);
+	one = reads_for_dirs(1);
+	many = reads_for_dirs(64);
+	fprintf(stderr, "sboxd's reads for a request: %lld with 1 directory, %lld with 64\n", one,
+		many);
+	assert_true(many - one < 16);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 /* A host tmpfs nobody may write to (Debian's /run, every host's /dev),
  * mounted for the test under its directory. */
 static char host_tmpfs[PATH_MAX];
@@ -1982,6 +2050,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
+		cmocka_unit_test_teardown(test_mount_table_read_once_a_request, teardown),
 		cmocka_unit_test_teardown(test_mount_point_in_a_bound_host_tmpfs,
 					  teardown_host_tmpfs),
 	};
