@@ -211,7 +211,7 @@ static int create_below(int root_fd, const char *path, bool dir, int depth, stru
 	if (fstatfs(pfd, &sfs) < 0)
 		return sbox_fail(err, errno, "checking %s", parent);
 	if (sfs.f_type != TMPFS_MAGIC || (sfs.f_flags & ST_RDONLY) || !is_own_tmpfs(pfd))
-		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem= or the private /dev, /tmp, /run)",
+		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem= or the private /dev, /tmp, /run, not in a tmpfs a bind brought in)",
 				 path);
 	/* O_PATH fds can't be used with mkdirat()'s dirfd: reopen. */
 	_cleanup_close_ int wfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
