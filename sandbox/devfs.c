@@ -123,6 +123,10 @@ static int mount_sub(int dev_fd, const char *dir, const char *fstype, unsigned l
 	target = openat(dev_fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /dev/%s", dir);
+	/* /dev/shm is a tmpfs of the sandbox's own: a destination may lie
+	 * in it (sandbox/fsutil.h). */
+	if (strcmp(fstype, "tmpfs") == 0)
+		return sbox_mount_own_tmpfs(target, flags, data, err, "/dev/shm");
 	if (sbox_mount_at_fd(fstype, target, fstype, flags, data) < 0)
 		return sbox_fail(err, errno, "mounting %s on /dev/%s (%s)", fstype, dir, data);
 	return 0;
@@ -175,7 +179,7 @@ int sbox_devfs_build(int root_fd, const struct sbox_policy *p, const struct sbox
 	target = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /dev of the new root");
-	if (sbox_mount_tmpfs(target, MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256",
+	if (sbox_mount_own_tmpfs(target, MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256",
 			     err, "/dev") < 0)
 		return -1;
 	dev_fd = sbox_open_in_root(root_fd, "/dev", O_DIRECTORY);

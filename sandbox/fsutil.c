@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include "common/util.h"
 #include "sandbox/kapi.h"
+#include "sandbox/mounts.h"
 #include "sandbox/mounts_classic.h"
 #include "sandbox/resolve.h"
 
@@ -107,6 +109,76 @@ int sbox_open_in_root(int root_fd, const char *path, int flags)
 	return fd;
 }
 
+/*
+ * The tmpfs this process mounted for the sandbox (/dev, /dev/shm, /tmp,
+ * /run, TemporaryFileSystem=), by device number: the only file systems a
+ * missing mount point may be made in.  Being a writable tmpfs is not
+ * enough: a client's bind source can be one of the host's (Debian's /run,
+ * every host's /dev, a directory it can reach but not write), bound
+ * read-write, and the mount point would be made there as root.  The
+ * process is the sandbox's own child (init), fresh per sandbox, so the
+ * list holds only that sandbox's; a pool's init keeps it from prepare to
+ * the late binds of C6g.
+ */
+#define STAGING_TMPFS SBOX_STAGING_DIR "/tmpfs"
+
+static dev_t *own_tmpfs;
+static size_t n_own_tmpfs;
+
+static int note_own_tmpfs(const char *path, struct sbox_err *err)
+{
+	struct stat st;
+	dev_t *v;
+
+	if (stat(path, &st) < 0)
+		return sbox_fail(err, errno, "checking the tmpfs just mounted on %s", path);
+	v = realloc(own_tmpfs, (n_own_tmpfs + 1) * sizeof(*v));
+	if (!v)
+		return sbox_fail(err, ENOMEM, "noting the tmpfs on %s", path);
+	own_tmpfs = v;
+	own_tmpfs[n_own_tmpfs++] = st.st_dev;
+	return 0;
+}
+
+/* Mounted first on a directory of the staging tmpfs, which only this
+ * process can reach, and noted there; then moved onto target.  Noted by
+ * its path in the root after the mount instead, a link swapped meanwhile
+ * in a bind the user controls could have it note another tmpfs. */
+int sbox_mount_own_tmpfs(int target_fd, unsigned long flags, const char *options,
+			 struct sbox_err *err, const char *what)
+{
+	char target[64];
+
+	if (mkdir(STAGING_TMPFS, 0700) < 0 && errno != EEXIST)
+		return sbox_fail(err, errno, "creating %s", STAGING_TMPFS);
+	if (mount("tmpfs", STAGING_TMPFS, "tmpfs", flags, options) < 0)
+		return sbox_fail(err, errno, "mounting tmpfs on %s (options '%s')", what,
+				 options ? options : "");
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", target_fd);
+	if (note_own_tmpfs(STAGING_TMPFS, err) < 0) {
+		umount2(STAGING_TMPFS, MNT_DETACH);
+		return -1;
+	}
+	if (sbox_mount_change(STAGING_TMPFS, target, MS_MOVE) < 0) {
+		sbox_fail(err, errno, "moving the tmpfs for %s into place", what);
+		umount2(STAGING_TMPFS, MNT_DETACH);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_own_tmpfs(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	for (size_t i = 0; i < n_own_tmpfs; i++)
+		if (own_tmpfs[i] == st.st_dev)
+			return true;
+	return false;
+}
+
 static int create_below(int root_fd, const char *path, bool dir, int depth, struct sbox_err *err)
 {
 	char parent[4096];
@@ -134,11 +206,12 @@ static int create_below(int root_fd, const char *path, bool dir, int depth, stru
 	}
 	/* Only a tmpfs the sandbox made is writable here: the host root is
 	 * mounted read-only, and a host tmpfs bound read-write must not get
-	 * our mount points, so refuse anything but a tmpfs we can write. */
+	 * our mount points (made as root), so refuse anything but a tmpfs
+	 * of our own (sbox_mount_own_tmpfs) that we can write. */
 	if (fstatfs(pfd, &sfs) < 0)
 		return sbox_fail(err, errno, "checking %s", parent);
-	if (sfs.f_type != TMPFS_MAGIC || (sfs.f_flags & ST_RDONLY))
-		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem= or the private /dev, /tmp, /run)",
+	if (sfs.f_type != TMPFS_MAGIC || (sfs.f_flags & ST_RDONLY) || !is_own_tmpfs(pfd))
+		return sbox_fail(err, ENOENT, "mount point %s does not exist and cannot be made there (the sandbox's root is the host's, read-only; a destination must exist or lie inside a TemporaryFileSystem= or the private /dev, /tmp, /run, not in a tmpfs a bind brought in)",
 				 path);
 	/* O_PATH fds can't be used with mkdirat()'s dirfd: reopen. */
 	_cleanup_close_ int wfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);

@@ -24,8 +24,10 @@ int sbox_open_in_root(int root_fd, const char *path, int flags);
 
 /* Like sbox_open_in_root(), but when path is missing create it (a directory
  * or an empty file) — only where the parent lies on a tmpfs that the sandbox
- * made, never on the host's files. */
+ * made (sbox_mount_own_tmpfs()), never on the host's files, not even
+ * a host tmpfs a bind brought in. */
 int sbox_open_or_create_in_root(int root_fd, const char *path, bool dir, struct sbox_err *err);
+
 
 /* A mount(2) that makes no new filesystem: MS_BIND, MS_MOVE, MS_REMOUNT,
  * propagation changes (source NULL where it has none).  Passes a type the
@@ -40,6 +42,12 @@ int sbox_mount_at_fd(const char *source, int target_fd, const char *fstype,
 /* Mount a tmpfs at target_fd with MS_ flags and tmpfs options. */
 int sbox_mount_tmpfs(int target_fd, unsigned long flags, const char *options,
 		     struct sbox_err *err, const char *what);
+/* The same for a tmpfs of the sandbox's own where destinations may lie
+ * (/dev, /dev/shm, /tmp, /run, TemporaryFileSystem=): noted as one that
+ * sbox_open_or_create_in_root() may make mount points in.  Only while the
+ * staging tmpfs is mounted (sbox_fs_build()), where it is made first. */
+int sbox_mount_own_tmpfs(int target_fd, unsigned long flags, const char *options,
+			 struct sbox_err *err, const char *what);
 
 /*
  * Binds, with the new mount API or mount(2) alike:

@@ -74,7 +74,7 @@ static int hide_dir(int root_fd, const char *path, const char *opts, unsigned lo
 			return 0;
 		return sbox_fail(err, errno, "opening %s in the new root", path);
 	}
-	return sbox_mount_tmpfs(target, flags, opts, err, path);
+	return sbox_mount_own_tmpfs(target, flags, opts, err, path);
 }
 
 int sbox_masks_hide_run(int root_fd, struct sbox_err *err)

@@ -195,7 +195,7 @@ static int mount_tmp(struct sbox_fs *fs, struct sbox_err *err)
 
 	if (target < 0)
 		return sbox_fail(err, errno, "opening /tmp of the new root");
-	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777," SBOX_TMPFS_DEFAULT_SIZE,
+	return sbox_mount_own_tmpfs(target, MS_NOSUID | MS_NODEV, "mode=1777," SBOX_TMPFS_DEFAULT_SIZE,
 				err, "/tmp");
 }
 
@@ -283,7 +283,7 @@ static int mount_policy_tmpfs(struct sbox_fs *fs, const struct sbox_mount *m, st
 			 (unsigned)fs->worker_gid);
 		o = opts;
 	}
-	return sbox_mount_tmpfs(target, MS_NOSUID | MS_NODEV, o, err, what);
+	return sbox_mount_own_tmpfs(target, MS_NOSUID | MS_NODEV, o, err, what);
 }
 
 int sbox_fs_build(struct sbox_fs *fs, const struct sbox_policy *p, struct sbox_err *err)

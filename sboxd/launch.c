@@ -156,35 +156,71 @@ static const char *bind_name(const struct sbox_mount *mt)
 	return mt->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
 }
 
-/* Is mount `id` one of sboxd's own mount namespace?  A client can make a
- * mount namespace of its own (a user namespace is enough) and bind any
- * directory over an allowed path there; the kernel names an fd by its
- * path in the namespace it was opened in, so the name alone would pass. */
-static bool mount_is_ours(uint64_t id)
+/* The mounts of sboxd's own mount namespace, read once a request and only
+ * when a fd must be checked against them.  A client can make a mount
+ * namespace of its own (a user namespace is enough) and bind any directory
+ * over an allowed path there; the kernel names an fd by its path in the
+ * namespace it was opened in, so the name alone would pass.  Once a
+ * request, not once a fd: the table is as long as the host's mounts
+ * (thousands on a busy node), and a request carries up to 64 binds and 64
+ * directories, read in the loop.  The ids can't be reused within the
+ * request: the client's fds hold their mounts. */
+struct our_mounts {
+	uint64_t *ids;
+	size_t n;
+	bool read;
+};
+
+static int our_mounts_read(struct our_mounts *o)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	bool found = false;
+	char *line = NULL;
+	size_t cap = 0;
 
-	bool line_start = true;
+	if (!f)
+		return -1;
+	o->read = true;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long id;
+		uint64_t *v;
 
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		unsigned long long mid;
-
-		/* Only a line's first field is a mount id (a long line comes
-		 * in pieces). */
-		found = line_start && sscanf(line, "%llu ", &mid) == 1 && mid == id;
-		line_start = strchr(line, '\n') != NULL;
+		if (sscanf(line, "%llu ", &id) != 1)
+			continue;
+		v = realloc(o->ids, (o->n + 1) * sizeof(*v));
+		if (!v) {
+			free(line);
+			fclose(f);
+			errno = ENOMEM;
+			return -1;
+		}
+		o->ids = v;
+		o->ids[o->n++] = id;
 	}
-	if (f)
-		fclose(f);
-	return found;
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static bool mount_is_ours(struct our_mounts *o, uint64_t id)
+{
+	if (!o->read && our_mounts_read(o) < 0)
+		return false;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->ids[i] == id)
+			return true;
+	return false;
+}
+
+static void our_mounts_free(struct our_mounts *o)
+{
+	free(o->ids);
+	*o = (struct our_mounts){ 0 };
 }
 
 /* Where a bind fd really points: the kernel's name for it, not the
  * client's, on a mount of sboxd's own namespace (statx with
  * AT_STATX_DONT_SYNC asks nothing of the fd's file system). */
-static int fd_path(int fd, char *buf, size_t len)
+static int fd_path(int fd, struct our_mounts *ours, char *buf, size_t len)
 {
 	char link[64];
 	ssize_t n;
@@ -192,7 +228,7 @@ static int fd_path(int fd, char *buf, size_t len)
 
 	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
 		return -1;
-	if (!(stx.stx_mask & STATX_MNT_ID) || !mount_is_ours(stx.stx_mnt_id)) {
+	if (!(stx.stx_mask & STATX_MNT_ID) || !mount_is_ours(ours, stx.stx_mnt_id)) {
 		errno = EXDEV;
 		return -1;
 	}
@@ -205,7 +241,8 @@ static int fd_path(int fd, char *buf, size_t len)
 }
 
 static int map_binds(struct sboxd *d, const struct sbox_requester *who, const struct sbox_msg *m,
-		     const int *fds, const struct sbox_policy *p, int *src, struct refusal *r)
+		     const int *fds, const struct sbox_policy *p, int *src, struct our_mounts *ours,
+		     struct refusal *r)
 {
 	bool used[SBOX_PROTO_MAX_BINDS] = { false };
 	uint32_t k = 0;
@@ -232,7 +269,7 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
 		src[i] = fds[m->binds[b].index];
 		if (!sbox_bounds_apply_to(who))
 			continue;
-		if (fd_path(src[i], real, sizeof(real)) < 0) {
+		if (fd_path(src[i], ours, real, sizeof(real)) < 0) {
 			sbox_fail(&r->err, errno, errno == EXDEV ?
 				  "%s=%s: the client's fd lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
 				  "%s=%s: the client's fd", bind_name(mt), mt->src);
@@ -255,7 +292,8 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
  * have bound (AllowBindPaths=).  (Files are the client's own opens, for
  * the worker to read or write; they reach no further.) */
 static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
-			   const struct sbox_msg *m, const int *fds, struct refusal *r)
+			   const struct sbox_msg *m, const int *fds, struct our_mounts *ours,
+			   struct refusal *r)
 {
 	if (!sbox_bounds_apply_to(who))
 		return 0;
@@ -271,7 +309,7 @@ static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
 		}
 		if (!S_ISDIR(type))
 			continue;
-		if (fd_path(fd, real, sizeof(real)) < 0) {
+		if (fd_path(fd, ours, real, sizeof(real)) < 0) {
 			sbox_fail(&r->err, errno, errno == EXDEV ?
 				  "%s: the directory passed lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
 				  "%s: the client's fd", what);
@@ -477,6 +515,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	unsigned idx[SBOX_PROTO_MAX_GPUS];
 	size_t n = 0;
 	struct sbox_gpu_selection gpus;
+	struct our_mounts ours = { 0 };
 	int rc = -1, busy;
 
 	if (check_stdio(m, fds, r) < 0)
@@ -489,7 +528,8 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 		refuse(r, SBOX_E_INTERNAL);
 		goto out;
 	}
-	if (map_binds(d, who, m, fds, &p, src, r) < 0 || check_pass_dirs(d, who, m, fds, r) < 0)
+	if (map_binds(d, who, m, fds, &p, src, &ours, r) < 0 ||
+	    check_pass_dirs(d, who, m, fds, &ours, r) < 0)
 		goto out;
 	busy = leases_choose(d, who, &p, m->gpu_count, idx, &n, &r->err);
 	if (busy < 0) {
@@ -514,6 +554,7 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	job_run_worker(j);        /* S1d: after the keeper's record */
 	rc = 0;
 out:
+	our_mounts_free(&ours);
 	sbox_policy_free(&p);
 	return rc;
 }
