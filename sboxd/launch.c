@@ -271,7 +271,7 @@ static int map_binds(struct sboxd *d, const struct sbox_requester *who, const st
 			continue;
 		if (fd_path(src[i], ours, real, sizeof(real)) < 0) {
 			sbox_fail(&r->err, errno, errno == EXDEV ?
-				  "%s=%s: the client's fd lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
+				  "%s=%s: the client's fd is on no mount of sboxd's mount namespace (another namespace's mount, or a pipe, socket or memfd), where its path can't be checked against AllowBindPaths=" :
 				  "%s=%s: the client's fd", bind_name(mt), mt->src);
 			return refuse(r, SBOX_E_PROTO);
 		}
@@ -311,7 +311,7 @@ static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
 			continue;
 		if (fd_path(fd, ours, real, sizeof(real)) < 0) {
 			sbox_fail(&r->err, errno, errno == EXDEV ?
-				  "%s: the directory passed lies on a mount of another mount namespace, where its path can't be checked against AllowBindPaths=" :
+				  "%s: the directory passed is on no mount of sboxd's mount namespace (another namespace's mount), where its path can't be checked against AllowBindPaths=" :
 				  "%s: the client's fd", what);
 			return refuse(r, SBOX_E_PROTO);
 		}

@@ -1828,7 +1828,7 @@ static int nobody_passes_disguised_etc(void)
 		return 3;
 	launch_with(&b, -1, NULL);
 	sbox_mb_pair(&b, SBOX_ATTR_PASS_FD, 5, (uint32_t)sbox_mb_fd(&b, dir));
-	ok = ask(fd, &b, 0, "lies on a mount of another mount namespace", NULL);
+	ok = ask(fd, &b, 0, "is on no mount of sboxd's mount namespace", NULL);
 	sbox_mb_free(&b);
 	close(fd);
 	return ok ? 0 : 1;
