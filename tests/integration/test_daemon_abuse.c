@@ -1782,6 +1782,115 @@ static int nobody_passes_root(void)
 }
 
 /* Break 8 of issue 12: AllowBindPaths= covers passed directory fds. */
+/* A LAUNCH whose policy text names a list's words by the ten thousand:
+ * each looked up in the list so far, in sboxd's loop.  "GPUs=0,1,2,..."
+ * (over 20000 of them) cost a second or two a request, "Environment=V0=1
+ * V1=1 ..." half that, and a refused request costs its user nothing. */
+static void heavy_launch(struct sbox_mb *b, const char *directive, const char *prefix,
+			 const char *suffix, const char *sep)
+{
+	size_t cap = 120 * 1024, len = 0, line = 0;
+	char *policy = malloc(cap);
+	unsigned i = 0;
+
+	assert_non_null(policy);
+	len = (size_t)snprintf(policy, cap, "[Sandbox]\n");
+	while (len + 64 < cap) {
+		if (line == 0)
+			len += (size_t)snprintf(policy + len, cap - len, "%s=", directive);
+		line += (size_t)snprintf(policy + len + line, cap - len - line, "%s%s%u%s",
+					 line ? sep : "", prefix, i, suffix);
+		i++;
+		if (line > 60000 || len + line + 64 >= cap) {
+			len += line;
+			len += (size_t)snprintf(policy + len, cap - len, "\n");
+			line = 0;
+		}
+	}
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 3);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "/bin/true");
+	sbox_mb_str(b, SBOX_ATTR_POLICY, policy);
+	free(policy);
+}
+
+/* Nobody sends eight of each on two connections (told to the test once
+ * the first of each is out), then reads the refusals. */
+static int nobody_heavy_policies(void)
+{
+	struct sbox_mb gpus = { 0 }, env = { 0 };
+	int a = raw_connect(D.sock), b = raw_connect(D.sock), ok = 1;
+	char c = 'x';
+
+	if (a < 0 || b < 0)
+		return 1;
+	heavy_launch(&gpus, "GPUs", "", "", ",");
+	heavy_launch(&env, "Environment", "V", "=1", " ");
+	for (int i = 0; i < 8; i++) {
+		if (raw_send_mb(a, &gpus) < 0 || raw_send_mb(b, &env) < 0)
+			return 2;
+		if (i == 0 && write(3, &c, 1) != 1)
+			return 3;
+	}
+	for (int i = 0; i < 8 && ok; i++) {
+		struct sbox_msg m;
+
+		ok = raw_recv(a, &m, 120000) == 1 && m.hdr.type == SBOX_MSG_ERROR &&
+		     strstr(m.message, "more than 256 GPUs named");
+		sbox_msg_free(&m);
+		ok = ok && raw_recv(b, &m, 120000) == 1 && m.hdr.type == SBOX_MSG_ERROR &&
+		     strstr(m.message, "more than 1024 words in Environment=");
+		sbox_msg_free(&m);
+	}
+	sbox_mb_free(&gpus);
+	sbox_mb_free(&env);
+	return ok ? 0 : 4;
+}
+
+/* Found by review: two connections of such requests kept root's PING
+ * unanswered for tens of seconds.  Now the words are bounded
+ * (SBOX_GPU_WORDS_MAX, SBOX_ENV_WORDS_MAX) and the text refused early. */
+static void test_heavy_policy_text(void **state)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	long long t0, took;
+	int p[2], st, fd;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		become(NOBODY);
+		_exit(nobody_heavy_policies());
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	t0 = now_ms();
+	fd = raw_connect(D.sock);
+	assert_true(fd >= 0);
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	assert_int_equal(raw_send_mb(fd, &b), 0);
+	sbox_mb_free(&b);
+	assert_int_equal(raw_recv(fd, &m, 60000), 1);
+	took = now_ms() - t0;
+	assert_int_equal(m.hdr.type, SBOX_MSG_PONG);
+	sbox_msg_free(&m);
+	close(fd);
+	fprintf(stderr, "root's PING answered in %lld ms\n", took);
+	assert_true(took < 1000);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_passed_dirs_bounded(void **state)
 {
 	(void)state;
@@ -1919,6 +2028,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_passed_dirs_bounded, teardown),
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
+		cmocka_unit_test_teardown(test_heavy_policy_text, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
