@@ -55,7 +55,7 @@
 #define SBOXD_MAX_GROUPS 256
 #define SBOXD_OUTQ_MAX (1024 * 1024)       /* unread replies before a client is dropped */
 #define SBOXD_STOP_GRACE_USEC (5ULL * 1000000)
-#define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection */
+#define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection, and per user but root */
 
 enum watch_kind {
 	W_LISTEN = 1,
@@ -380,6 +380,8 @@ int fds_unpark(int park, int *fds, size_t nfds, uid_t uid);
 /* What a user holds of what all share: live connections; fds (its
  * connections and its queued launches' fds). */
 unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
+/* The WAITs uid has pending, on all its connections. */
+unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid);
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Job ids are never handed out twice, also across restarts: ids_load()
  * reads the bound the last sboxd reserved, ids_take() hands out the next

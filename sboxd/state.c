@@ -146,6 +146,16 @@ unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
 	return n;
 }
 
+unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		if (!c->dead && c->who.uid == uid)
+			n += c->n_waits;
+	return n;
+}
+
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
 {
 	/* Its fds being closed are sboxd's until the close returns. */

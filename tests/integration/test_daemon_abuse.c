@@ -1891,6 +1891,65 @@ static void test_heavy_policy_text(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+#define WAITS_MAX 4096          /* sboxd/daemon.h SBOXD_MAX_WAITS */
+
+/* Nobody's WAITs: 4096 on one connection for its own detached job, then
+ * one more on another connection, which is refused. */
+static int nobody_waits(void)
+{
+	struct sbox_mb b = { 0 };
+	struct sbox_msg m;
+	int a = raw_connect(D.sock), c = raw_connect(D.sock), ok;
+	uint64_t id = 0;
+
+	if (a < 0 || c < 0)
+		return 1;
+	sbox_mb_begin(&b, SBOX_MSG_LAUNCH, 1);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, D.probe);
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "sleep");
+	sbox_mb_str(&b, SBOX_ATTR_ARGV, "30");
+	sbox_mb_u32(&b, SBOX_ATTR_FLAGS, SBOX_LAUNCH_DETACH);
+	if (!ask(a, &b, SBOX_MSG_LAUNCHED, NULL, &id))
+		return 2;
+	sbox_mb_begin(&b, SBOX_MSG_WAIT, 2);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+	for (int i = 0; i < WAITS_MAX; i++)
+		if (raw_send_mb(a, &b) < 0)
+			return 3;
+	/* Answered in order: the PONG comes once every WAIT was read. */
+	sbox_mb_begin(&b, SBOX_MSG_PING, 3);
+	if (!ask(a, &b, SBOX_MSG_PONG, NULL, NULL))
+		return 4;
+	sbox_mb_begin(&b, SBOX_MSG_WAIT, 4);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+	ok = ask(c, &b, 0, "WAITs pending on its connections (at most 4096)", NULL);
+	sbox_mb_begin(&b, SBOX_MSG_SIGNAL, 5);
+	sbox_mb_u64(&b, SBOX_ATTR_JOB_ID, id);
+	sbox_mb_u32(&b, SBOX_ATTR_SIGNAL, 9);
+	ok = ok && ask(c, &b, SBOX_MSG_OK, NULL, NULL);
+	sbox_mb_free(&b);
+	/* Its end told to each of the 4096. */
+	for (int i = 0; i < WAITS_MAX && ok; i++) {
+		ok = raw_recv(a, &m, 10000) == 1 && m.hdr.type == SBOX_MSG_EXIT && m.job_id == id;
+		sbox_msg_free(&m);
+	}
+	return ok ? 0 : 5;
+}
+
+/* A user's pending WAITs are bounded in all, not only per connection:
+ * 64 connections of 4096 each, told at one job's end (245760 EXITs in one
+ * turn of the loop), held another client's PING up for over half a second
+ * (found by review).  Before, the WAIT on the second connection was taken. */
+static void test_waits_bounded_per_user(void **state)
+{
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\n");
+	assert_int_equal(as_nobody(nobody_waits), 0);
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_passed_dirs_bounded(void **state)
 {
 	(void)state;
@@ -2029,6 +2088,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_passed_dir_disguised_by_a_bind, teardown),
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
 		cmocka_unit_test_teardown(test_heavy_policy_text, teardown),
+		cmocka_unit_test_teardown(test_waits_bounded_per_user, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
