@@ -110,6 +110,11 @@ struct queued_launch {
 	size_t nfds;
 	uint32_t seq;
 	bool tried;                         /* in the current retry round */
+	/* Its policy and bounds, judged once (launch.c still_waits()): a
+	 * GPU that comes free asks every queued launch again, and parsing
+	 * each one's text every time held the loop (found by review). */
+	bool judged, bounds_ok;
+	struct sbox_policy policy;
 	struct sbox_requester who;          /* as it was at the request */
 	gid_t groups[SBOXD_MAX_GROUPS];
 	char user_name[64];

@@ -304,6 +304,8 @@ void queued_free(struct queued_launch *q)
 		return;
 	if (q->park >= 0)
 		sboxd_close_client_socket(q->park, q->who.uid);
+	if (q->judged)
+		sbox_policy_free(&q->policy);
 	sbox_msg_free(&q->msg);
 	free(q);
 }
