@@ -56,6 +56,10 @@
 #define SBOXD_OUTQ_MAX (1024 * 1024)       /* unread replies before a client is dropped */
 #define SBOXD_STOP_GRACE_USEC (5ULL * 1000000)
 #define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection, and per user but root */
+#define SBOXD_MAX_EVENTS 256                /* events in one batch of the loop */
+/* Packets read in one batch of events: per connection, and per user but
+ * root on all its connections together (conn.c conn_on_event). */
+#define SBOXD_PACKETS_PER_TURN 8
 
 enum watch_kind {
 	W_LISTEN = 1,
@@ -202,6 +206,13 @@ struct sboxd {
 	 * and job_set_deadline() lowers it. */
 	uint64_t deadlines_from;
 	uint64_t last_event;                /* monotonic usec of the loop's last event */
+	/* What each user but root has had read in this batch of events:
+	 * one user's many connections share one user's turn (conn.c). */
+	struct served {
+		uid_t uid;
+		unsigned packets;
+	} served[SBOXD_MAX_EVENTS];
+	unsigned n_served;
 	/* conn.c's conn_close, for reply.c: a reply that cannot be sent
 	 * ends its connection, which also tells the jobs (set by conn.c
 	 * before there is a connection). */

@@ -1950,6 +1950,115 @@ static void test_waits_bounded_per_user(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* A LAUNCH that costs sboxd's loop some time and is then refused, which
+ * costs its user nothing: 5700 lines of AllowedMemoryNodes=, each read,
+ * then PrivateNetwork=host past the bounds. */
+static void slow_refused_launch(struct sbox_mb *b)
+{
+	size_t cap = 120 * 1024, len;
+	char *policy = malloc(cap);
+
+	assert_non_null(policy);
+	len = (size_t)snprintf(policy, cap, "[Sandbox]\n");
+	while (len + 64 < cap)
+		len += (size_t)snprintf(policy + len, cap - len, "AllowedMemoryNodes=0\n");
+	snprintf(policy + len, cap - len, "PrivateNetwork=host\n");
+	sbox_mb_begin(b, SBOX_MSG_LAUNCH, 5);
+	sbox_mb_str(b, SBOX_ATTR_ARGV, "/bin/true");
+	sbox_mb_str(b, SBOX_ATTR_POLICY, policy);
+	free(policy);
+}
+
+/* One of nobody's 32 connections: eight slow requests, the first told
+ * to the test (fd 3), then their refusals read. */
+static int nobody_slow_connection(void)
+{
+	struct sbox_mb b = { 0 };
+	int fd = raw_connect(D.sock), ok = 1;
+	char c = 'x';
+
+	if (fd < 0)
+		return 1;
+	slow_refused_launch(&b);
+	for (int i = 0; i < 8; i++) {
+		if (raw_send_mb(fd, &b) < 0)
+			return 2;
+		if (i == 0 && write(3, &c, 1) != 1)
+			return 3;
+	}
+	sbox_mb_free(&b);
+	for (int i = 0; i < 8 && ok; i++) {
+		struct sbox_msg m;
+
+		ok = raw_recv(fd, &m, 120000) == 1 && m.hdr.type == SBOX_MSG_ERROR &&
+		     strstr(m.message, "PrivateNetwork=host");
+		sbox_msg_free(&m);
+	}
+	return ok ? 0 : 4;
+}
+
+/* How long a request takes on a new connection of root's. */
+static long long ask_timed(struct sbox_mb *b)
+{
+	long long t0 = now_ms();
+	struct sbox_msg m;
+	int fd = raw_connect(D.sock);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_mb(fd, b), 0);
+	assert_int_equal(raw_recv(fd, &m, 120000), 1);
+	sbox_msg_free(&m);
+	close(fd);
+	return now_ms() - t0;
+}
+
+/* Found by review: the loop read up to eight packets per connection per
+ * batch of events, so one user's 32 connections of eight slow requests
+ * each were 256 requests read before another user's PING (18 s behind
+ * requests of 25 ms).  A user's connections share one turn now: the PING
+ * waits for two turns of theirs at most (the accept, then the PING). */
+static void test_one_turn_per_user(void **state)
+{
+	struct sbox_mb b = { 0 };
+	long long one, ping;
+	pid_t pids[32];
+	int p[2], st;
+	char c;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnectionsPerUser=64\n");
+	slow_refused_launch(&b);
+	one = ask_timed(&b);
+	sbox_mb_free(&b);
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i < 32; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			dup2(p[1], 3);
+			become(NOBODY);
+			_exit(nobody_slow_connection());
+		}
+	}
+	close(p[1]);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	ping = ask_timed(&b);
+	sbox_mb_free(&b);
+	fprintf(stderr, "one slow request: %lld ms; root's PING behind 32 connections of them: %lld ms\n",
+		one, ping);
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_true(ping < 24 * one + 500);
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_passed_dirs_bounded(void **state)
 {
 	(void)state;
@@ -2089,6 +2198,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_out_of_fds, teardown),
 		cmocka_unit_test_teardown(test_heavy_policy_text, teardown),
 		cmocka_unit_test_teardown(test_waits_bounded_per_user, teardown),
+		cmocka_unit_test_teardown(test_one_turn_per_user, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
