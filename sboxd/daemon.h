@@ -54,6 +54,11 @@
 
 #define SBOXD_MAX_GROUPS 256
 #define SBOXD_OUTQ_MAX (1024 * 1024)       /* unread replies before a client is dropped */
+/* Unread replies on all of a user's connections (root: none) before the
+ * one that adds to them is dropped; looked at once a connection holds
+ * SBOXD_OUTQ_USER_CHECK (reply.c). */
+#define SBOXD_OUTQ_USER_MAX (8 * 1024 * 1024)
+#define SBOXD_OUTQ_USER_CHECK (64 * 1024)
 #define SBOXD_STOP_GRACE_USEC (5ULL * 1000000)
 #define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection, and per user but root */
 #define SBOXD_MAX_EVENTS 256                /* events in one batch of the loop */
@@ -398,6 +403,8 @@ int fds_unpark(int park, int *fds, size_t nfds, uid_t uid);
 unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
 /* The WAITs uid has pending, on all its connections. */
 unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid);
+/* The bytes of uid's unread replies, on all its connections. */
+size_t sboxd_user_outq(const struct sboxd *d, uid_t uid);
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Job ids are never handed out twice, also across restarts: ids_load()
  * reads the bound the last sboxd reserved, ids_take() hands out the next

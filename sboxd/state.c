@@ -156,6 +156,16 @@ unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid)
 	return n;
 }
 
+size_t sboxd_user_outq(const struct sboxd *d, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		if (!c->dead && c->who.uid == uid)
+			n += c->outq_bytes;
+	return n;
+}
+
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
 {
 	/* Its fds being closed are sboxd's until the close returns. */

@@ -2059,6 +2059,94 @@ static void test_one_turn_per_user(void **state)
 	assert_int_equal(sboxd_stop(&D), 0);
 }
 
+/* sboxd's resident memory, in KiB. */
+static long sboxd_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)D.pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Nobody's 64 connections, each sending PINGs and reading no PONG, until
+ * sboxd drops it; then told (fd 3), and it waits to be killed. */
+static int nobody_deaf_connections(void)
+{
+	struct sbox_mb b = { 0 };
+	int fds[64], small = 1024;
+	char c = 'x';
+
+	sbox_mb_begin(&b, SBOX_MSG_PING, 1);
+	if (sbox_mb_finish(&b, NULL) < 0)
+		return 1;
+	for (int i = 0; i < 64; i++) {
+		fds[i] = raw_connect(D.sock);
+		if (fds[i] < 0)
+			return 2;
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	for (int k = 0; k < 30000; k++)
+		for (int i = 0; i < 64; i++)
+			(void)send(fds[i], b.buf, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	sbox_mb_free(&b);
+	if (write(3, &c, 1) != 1)
+		return 3;
+	pause();
+	return 0;
+}
+
+/* Found by review: unread replies were bounded per connection only
+ * (1 MiB), so one user's 64 connections that never read grew sboxd by
+ * 105 MiB (1 MiB of 60-byte PONGs costs 1.65 MiB with their records).
+ * Now a user's unread replies are bounded on all its connections too. */
+static void test_unread_replies_bounded_per_user(void **state)
+{
+	long before, after;
+	char c, *log;
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	sboxd_prepare(&D);
+	sboxd_start(&D, "NetnsPool=0\nMaxConnectionsPerUser=64\n");
+	before = sboxd_rss_kib();
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		become(NOBODY);
+		_exit(nobody_deaf_connections());
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	usleep(500 * 1000);             /* the last of it read */
+	after = sboxd_rss_kib();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	fprintf(stderr, "sboxd: %ld KiB before, %ld KiB after 64 deaf connections\n", before, after);
+	log = sboxd_log(&D);
+	assert_non_null(strstr(log, "its clients do not read their replies (8 MiB waiting on all its connections); one dropped"));
+	free(log);
+	/* ASan's allocator keeps what is freed (its quarantine) and more
+	 * for each allocation: its sboxd's growth says little. */
+#ifndef __SANITIZE_ADDRESS__
+	assert_true(before > 0 && after - before < 48 * 1024);
+#endif
+	assert_true(raw_ping(D.sock));
+	assert_int_equal(sboxd_stop(&D), 0);
+}
+
 static void test_passed_dirs_bounded(void **state)
 {
 	(void)state;
@@ -2199,6 +2287,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_heavy_policy_text, teardown),
 		cmocka_unit_test_teardown(test_waits_bounded_per_user, teardown),
 		cmocka_unit_test_teardown(test_one_turn_per_user, teardown),
+		cmocka_unit_test_teardown(test_unread_replies_bounded_per_user, teardown),
 	};
 
 	if (getenv("SBOX_TEST_FILTER"))
