@@ -30,12 +30,21 @@ static inline void sbox_closep(int *fd)
 
 /* A client's text shown to others (a job's name in root's --jobs):
  * control bytes and DEL become '?', so that it can't drive the terminal
- * of whoever reads it. */
+ * of whoever reads it.  So do the C1 controls as UTF-8 writes them
+ * (U+0080-U+009F: 0xC2 then 0x80-0x9F), each byte a '?': a UTF-8
+ * terminal (xterm, VTE) takes U+009B as ESC [ and U+009D as ESC ]. */
 static inline void sbox_tame_controls(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)s[0], next = (unsigned char)s[1];
+
+		if (c < 0x20 || c == 0x7f) {
 			*s = '?';
+		} else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+			s[0] = s[1] = '?';
+			s++;
+		}
+	}
 }
 
 /* Hand ownership out of a cleanup variable. */

@@ -84,7 +84,11 @@ int sbox_dir_set_gpus(struct sbox_policy *p, const char *v, struct sbox_err *err
 
 		for (char *tok = strtok_r(words[i], ",", &save); tok && r == 0;
 		     tok = strtok_r(NULL, ",", &save)) {
-			if (check_gpu_spec(tok, err) < 0)
+			/* Each is looked up in the list: bounded, repeats
+			 * included (SBOX_GPU_WORDS_MAX). */
+			if (++p->gpu_words > SBOX_GPU_WORDS_MAX)
+				r = sbox_fail(err, 0, "more than %d GPUs named", SBOX_GPU_WORDS_MAX);
+			else if (check_gpu_spec(tok, err) < 0)
 				r = -1;
 			else if (gpu_listed(&p->devices.gpus, tok))
 				continue;   /* a policy file and a flag may both name it */

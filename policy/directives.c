@@ -318,8 +318,10 @@ int sbox_env_set(struct sbox_strv *env, const char *assignment)
 	return sbox_strv_push(env, assignment);
 }
 
+/* *taken counts the words of both lists, so that the lookups of a whole
+ * policy stay bounded (SBOX_ENV_WORDS_MAX), repeats included. */
 static int set_env_list(struct sbox_strv *list, bool names_only, const char *value,
-			struct sbox_err *err)
+			unsigned *taken, struct sbox_err *err)
 {
 	char **words;
 	size_t n;
@@ -327,6 +329,12 @@ static int set_env_list(struct sbox_strv *list, bool names_only, const char *val
 
 	if (sbox_split_value(value, &words, &n, err) < 0)
 		return -1;
+	if (n > SBOX_ENV_WORDS_MAX - *taken) {
+		sbox_strv_free(words);
+		return sbox_fail(err, 0, "more than %d words in Environment= and PassEnvironment= in all",
+				 SBOX_ENV_WORDS_MAX);
+	}
+	*taken += (unsigned)n;
 	if (n == 0)
 		sbox_strv_clear(list);
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -349,12 +357,12 @@ static int set_env_list(struct sbox_strv *list, bool names_only, const char *val
 
 static int set_env(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
-	return set_env_list(&p->env, false, v, err);
+	return set_env_list(&p->env, false, v, &p->env_words, err);
 }
 
 static int set_pass_env(struct sbox_policy *p, const char *v, struct sbox_err *err)
 {
-	return set_env_list(&p->pass_env, true, v, err);
+	return set_env_list(&p->pass_env, true, v, &p->env_words, err);
 }
 
 void sbox_print_word(FILE *out, const char *name, const char *word)

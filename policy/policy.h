@@ -27,6 +27,13 @@ enum sbox_mount_kind {
 /* TemporaryFileSystem='s options, at most: the kernel takes a page of
  * them, and sbox adds its bound and owner. */
 #define SBOX_TMPFS_OPTIONS_MAX 1024
+/* The words one policy may give Environment= and PassEnvironment= (in all),
+ * and GPUs=, repeats and words a later empty assignment cleared included.
+ * Each word is looked up in its list, and sboxd reads a client's policy in
+ * its loop: without a bound, 128 KiB of "GPUs=0,1,2,..." held every
+ * other client up for a second or more (docs/security.md). */
+#define SBOX_ENV_WORDS_MAX 1024
+#define SBOX_GPU_WORDS_MAX 256
 
 struct sbox_mount {
 	enum sbox_mount_kind kind;
@@ -158,6 +165,10 @@ struct sbox_policy {
 	struct sbox_security sec;
 	/* The sandbox's network namespace and links (P1d, C5b, docs/network.md). */
 	struct sbox_net_policy net;
+
+	/* Reading, not the sandbox: the words Environment= and
+	 * PassEnvironment=, and GPUs=, took so far (SBOX_*_WORDS_MAX). */
+	unsigned env_words, gpu_words;
 };
 
 static inline bool sbox_mount_is_bind(const struct sbox_mount *m)

@@ -54,8 +54,17 @@
 
 #define SBOXD_MAX_GROUPS 256
 #define SBOXD_OUTQ_MAX (1024 * 1024)       /* unread replies before a client is dropped */
+/* Unread replies on all of a user's connections (root: none) before the
+ * one that adds to them is dropped; looked at once a connection holds
+ * SBOXD_OUTQ_USER_CHECK (reply.c). */
+#define SBOXD_OUTQ_USER_MAX (8 * 1024 * 1024)
+#define SBOXD_OUTQ_USER_CHECK (64 * 1024)
 #define SBOXD_STOP_GRACE_USEC (5ULL * 1000000)
-#define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection */
+#define SBOXD_MAX_WAITS 4096                /* pending WAITs per connection, and per user but root */
+#define SBOXD_MAX_EVENTS 256                /* events in one batch of the loop */
+/* Packets read in one batch of events: per connection, and per user but
+ * root on all its connections together (conn.c conn_on_event). */
+#define SBOXD_PACKETS_PER_TURN 8
 
 enum watch_kind {
 	W_LISTEN = 1,
@@ -110,6 +119,11 @@ struct queued_launch {
 	size_t nfds;
 	uint32_t seq;
 	bool tried;                         /* in the current retry round */
+	/* Its policy and bounds, judged once (launch.c still_waits()): a
+	 * GPU that comes free asks every queued launch again, and parsing
+	 * each one's text every time held the loop (found by review). */
+	bool judged, bounds_ok;
+	struct sbox_policy policy;
 	struct sbox_requester who;          /* as it was at the request */
 	gid_t groups[SBOXD_MAX_GROUPS];
 	char user_name[64];
@@ -197,6 +211,13 @@ struct sboxd {
 	 * and job_set_deadline() lowers it. */
 	uint64_t deadlines_from;
 	uint64_t last_event;                /* monotonic usec of the loop's last event */
+	/* What each user but root has had read in this batch of events:
+	 * one user's many connections share one user's turn (conn.c). */
+	struct served {
+		uid_t uid;
+		unsigned packets;
+	} served[SBOXD_MAX_EVENTS];
+	unsigned n_served;
 	/* conn.c's conn_close, for reply.c: a reply that cannot be sent
 	 * ends its connection, which also tells the jobs (set by conn.c
 	 * before there is a connection). */
@@ -380,6 +401,10 @@ int fds_unpark(int park, int *fds, size_t nfds, uid_t uid);
 /* What a user holds of what all share: live connections; fds (its
  * connections and its queued launches' fds). */
 unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid);
+/* The WAITs uid has pending, on all its connections. */
+unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid);
+/* The bytes of uid's unread replies, on all its connections. */
+size_t sboxd_user_outq(const struct sboxd *d, uid_t uid);
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid);
 /* Job ids are never handed out twice, also across restarts: ids_load()
  * reads the bound the last sboxd reserved, ids_take() hands out the next

@@ -529,6 +529,27 @@ static void cancel_queued(struct sboxd *d, struct job *j, int sig)
 /* The requests but LAUNCH (launch.c).  A job is found only by those who
  * may see it (may_see): another user's id is "no such job". */
 
+/* Each WAIT costs memory until the job ends, and an EXIT sent at its end,
+ * in one turn of the loop: bounded per connection, and per user but root
+ * (64 connections of 4096 WAITs each, told at one job's end, held every
+ * other client up for half a second; found by review). */
+static bool too_many_waits(struct sboxd *d, struct conn *c, uint32_t seq)
+{
+	char msg[128];
+
+	if (c->n_waits >= SBOXD_MAX_WAITS) {
+		conn_send_error(d, c, seq, SBOX_E_BUSY, EAGAIN,
+				"too many WAITs pending on one connection");
+		return true;
+	}
+	if (c->who.uid == 0 || sboxd_user_waits(d, c->who.uid) < SBOXD_MAX_WAITS)
+		return false;
+	snprintf(msg, sizeof(msg), "uid %u has %d WAITs pending on its connections (at most %d)",
+		 (unsigned)c->who.uid, SBOXD_MAX_WAITS, SBOXD_MAX_WAITS);
+	conn_send_error(d, c, seq, SBOX_E_BUSY, EAGAIN, msg);
+	return true;
+}
+
 static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *m)
 {
 	struct job *j = find_job_of(d, c, m);
@@ -543,12 +564,8 @@ static void handle_wait(struct sboxd *d, struct conn *c, const struct sbox_msg *
 		job_forget(d, j);
 		return;
 	}
-	/* Each WAIT costs memory until the job ends: bounded per client. */
-	if (c->n_waits >= SBOXD_MAX_WAITS) {
-		conn_send_error(d, c, m->hdr.seq, SBOX_E_BUSY, EAGAIN,
-				"too many WAITs pending on one connection");
+	if (too_many_waits(d, c, m->hdr.seq))
 		return;
-	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		conn_send_error(d, c, m->hdr.seq, SBOX_E_INTERNAL, ENOMEM, "out of memory");

@@ -23,7 +23,6 @@
 #include "sandbox/netns_pool.h"
 #include "sandbox/net_host.h"
 
-#define MAX_EVENTS 256
 
 static void on_signal(struct sboxd *d)
 {
@@ -166,7 +165,7 @@ static void dispatch(struct sboxd *d, const struct epoll_event *ev)
 
 int sboxd_turn(struct sboxd *d, int max_wait_ms)
 {
-	struct epoll_event evs[MAX_EVENTS];
+	struct epoll_event evs[SBOXD_MAX_EVENTS];
 	uint64_t now = sboxd_now(), next = UINT64_MAX, refill;
 	bool listening = false;
 	int n, t;
@@ -201,7 +200,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 	}
 	if (max_wait_ms >= 0 && (t < 0 || t > max_wait_ms))
 		t = max_wait_ms;
-	n = epoll_wait(d->epfd, evs, MAX_EVENTS, t);
+	n = epoll_wait(d->epfd, evs, SBOXD_MAX_EVENTS, t);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;
@@ -214,6 +213,7 @@ int sboxd_turn(struct sboxd *d, int max_wait_ms)
 			pool_refill(d);
 		return 0;
 	}
+	d->n_served = 0;                /* each user's turn starts again */
 	for (int i = 0; i < n; i++) {
 		const struct watch *w = evs[i].data.ptr;
 

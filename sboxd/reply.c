@@ -16,6 +16,16 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+/* Whether len more bytes of replies put c's user past what may wait
+ * unread on all its connections (root: never).  Asked once the connection
+ * holds SBOXD_OUTQ_USER_CHECK: a client that reads costs no walk. */
+static bool user_outq_over(const struct sboxd *d, const struct conn *c, size_t len)
+{
+	if (c->who.uid == 0 || c->outq_bytes + len <= SBOXD_OUTQ_USER_CHECK)
+		return false;
+	return sboxd_user_outq(d, c->who.uid) + len > SBOXD_OUTQ_USER_MAX;
+}
+
 static void update_out(struct sboxd *d, struct conn *c)
 {
 	bool want = c->outq != NULL;
@@ -76,6 +86,15 @@ void conn_send(struct sboxd *d, struct conn *c, struct sbox_mb *b)
 	}
 	if (c->outq_bytes + b->len > SBOXD_OUTQ_MAX) {
 		sboxd_log("uid %u: client does not read its replies; dropped", (unsigned)c->who.uid);
+		d->conn_lost(d, c);
+		return;
+	}
+	/* 64 connections of a user's at 1 MiB each (of 60-byte PONGs, with
+	 * their records) were 105 MiB of sboxd's memory (found by review):
+	 * bounded per user too. */
+	if (user_outq_over(d, c, b->len)) {
+		sboxd_log("uid %u: its clients do not read their replies (%d MiB waiting on all its connections); one dropped",
+			  (unsigned)c->who.uid, SBOXD_OUTQ_USER_MAX >> 20);
 		d->conn_lost(d, c);
 		return;
 	}

@@ -146,6 +146,26 @@ unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
 	return n;
 }
 
+unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		if (!c->dead && c->who.uid == uid)
+			n += c->n_waits;
+	return n;
+}
+
+size_t sboxd_user_outq(const struct sboxd *d, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = d->conns; c; c = c->next)
+		if (!c->dead && c->who.uid == uid)
+			n += c->outq_bytes;
+	return n;
+}
+
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
 {
 	/* Its fds being closed are sboxd's until the close returns. */
@@ -294,6 +314,8 @@ void queued_free(struct queued_launch *q)
 		return;
 	if (q->park >= 0)
 		sboxd_close_client_socket(q->park, q->who.uid);
+	if (q->judged)
+		sbox_policy_free(&q->policy);
 	sbox_msg_free(&q->msg);
 	free(q);
 }

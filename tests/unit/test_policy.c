@@ -430,6 +430,52 @@ static void test_tmpfs_options_bounded(void **state)
 	sbox_policy_free(&p);
 }
 
+/* A list a policy names each word of once, in the list it is looked up
+ * in: sboxd reads a client's policy in its loop, and 128 KiB of
+ * "GPUs=0,1,2,..." or "Environment=V0=1 V1=1 ..." took it one to two
+ * seconds a request, every other client waiting (found by review).  The
+ * words are bounded in all, repeats included; the bound itself reads. */
+static void expect_words(const char *directive, const char *prefix, const char *suffix,
+			 unsigned n, const char *sep, const char *error)
+{
+	size_t cap = 64 + (size_t)n * 16, len;
+	char *text = malloc(cap);
+	struct sbox_policy p;
+	struct sbox_err err = { 0 };
+	int r;
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, "[Sandbox]\n%s=", directive);
+	for (unsigned i = 0; i < n; i++) {
+		len += (size_t)snprintf(text + len, cap - len, "%s%u%s", prefix, i % 8, suffix);
+		len += (size_t)snprintf(text + len, cap - len, "%s", i + 1 < n ? sep : "\n");
+	}
+	sbox_policy_init(&p);
+	r = sbox_policy_load_string(&p, text, "request policy", &err);
+	if (error) {
+		assert_int_equal(r, -1);
+		if (!strstr(err.msg, error))
+			fail_msg("%s with %u words: '%s', not '%s'", directive, n, err.msg, error);
+	} else if (r < 0) {
+		fail_msg("%s with %u words refused: %s", directive, n, err.msg);
+	}
+	sbox_policy_free(&p);
+	free(text);
+}
+
+static void test_list_words_bounded(void **state)
+{
+	(void)state;
+	expect_words("GPUs", "", "", SBOX_GPU_WORDS_MAX, ",", NULL);
+	expect_words("GPUs", "", "", SBOX_GPU_WORDS_MAX + 1, ",", "more than 256 GPUs named");
+	expect_words("GPUs", "", "", 30000, ",", "more than 256 GPUs named");
+	expect_words("Environment", "V", "=1", SBOX_ENV_WORDS_MAX, " ", NULL);
+	expect_words("Environment", "V", "=1", SBOX_ENV_WORDS_MAX + 1, " ",
+		     "more than 1024 words in Environment= and PassEnvironment=");
+	expect_words("PassEnvironment", "V", "", 20000, " ",
+		     "more than 1024 words in Environment= and PassEnvironment=");
+}
+
 static void test_missing_file(void **state)
 {
 	struct sbox_policy p;
@@ -755,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_fifo_without_text_times_out),
 		cmocka_unit_test(test_device_refused_unopened),
+		cmocka_unit_test(test_list_words_bounded),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
