@@ -1293,6 +1293,29 @@ static int as_nobody(int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* fn run as nobody in a child, its fd 3 the write end of a pipe on which
+ * it says (one byte) that it holds what the test needs; returned once it
+ * did, its pid for the test to kill and reap. */
+static pid_t nobody_until_ready(int (*fn)(void))
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		become(NOBODY);
+		_exit(fn());
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
 /* One request, one answer; the answer's message must hold `want` (NULL:
  * the answer must be of type `type`). */
 static int ask(int fd, struct sbox_mb *b, uint16_t type, const char *want, uint64_t *id)
@@ -1373,8 +1396,7 @@ static int nobody_fills_all(void)
  * cannot lock out root or another user; each refusal names its cap. */
 static void test_per_user_connections(void **state)
 {
-	int p[2], st;
-	char c;
+	int st;
 	pid_t pid;
 
 	(void)state;
@@ -1387,17 +1409,7 @@ static void test_per_user_connections(void **state)
 
 	sboxd_prepare(&D);
 	sboxd_start(&D, "NetnsPool=0\nMaxConnections=8\nMaxConnectionsPerUser=0\n");
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 3);
-		become(NOBODY);
-		_exit(nobody_fills_all());
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], &c, 1), 1);
-	close(p[0]);
+	pid = nobody_until_ready(nobody_fills_all);
 	assert_true(raw_ping(D.sock));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -1854,24 +1866,13 @@ static void test_heavy_policy_text(void **state)
 	struct sbox_mb b = { 0 };
 	struct sbox_msg m;
 	long long t0, took;
-	int p[2], st, fd;
+	int st, fd;
 	pid_t pid;
-	char c;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "NetnsPool=0\n");
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 3);
-		become(NOBODY);
-		_exit(nobody_heavy_policies());
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], &c, 1), 1);
-	close(p[0]);
+	pid = nobody_until_ready(nobody_heavy_policies);
 	t0 = now_ms();
 	fd = raw_connect(D.sock);
 	assert_true(fd >= 0);
@@ -2111,25 +2112,15 @@ static int nobody_deaf_connections(void)
 static void test_unread_replies_bounded_per_user(void **state)
 {
 	long before, after;
-	char c, *log;
-	int p[2], st;
+	char *log;
+	int st;
 	pid_t pid;
 
 	(void)state;
 	sboxd_prepare(&D);
 	sboxd_start(&D, "NetnsPool=0\nMaxConnectionsPerUser=64\n");
 	before = sboxd_rss_kib();
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 3);
-		become(NOBODY);
-		_exit(nobody_deaf_connections());
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], &c, 1), 1);
-	close(p[0]);
+	pid = nobody_until_ready(nobody_deaf_connections);
 	usleep(500 * 1000);             /* the last of it read */
 	after = sboxd_rss_kib();
 	kill(pid, SIGKILL);
