@@ -11,22 +11,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "slurm/sbox_slurm.h"
-
-/* The plugin's says it on the job's stderr; here, on ours. */
-void sbox_slurm_task_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static const char *dir;
 static int fails;

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +22,6 @@
 #include <unistd.h>
 
 #include "slurm/sbox_slurm.h"
-
-/* The plugin's own says it on the job's stderr; here, on ours. */
-void sbox_slurm_task_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* cgroups.c's other functions log through Slurm; not called here. */
 void slurm_error(const char *fmt, ...)

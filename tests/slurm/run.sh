@@ -51,6 +51,18 @@ cluster_start "$dir/cluster" "$dir/bin/spank_sbox.so" "$dir/bin/sboxrun" \
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 nok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/       | /'; }
+# A checker program's "ok   - " and "FAIL - " lines, counted as this run's;
+# its stderr ($dir/NAME.log) is a failure's detail.
+checker_lines() {
+	local name=$1 line
+	shift
+	while IFS= read -r line; do
+		case $line in
+		"ok   - "*) ok "${line#ok   - }" ;;
+		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/$name.log")" ;;
+		esac
+	done < <("$@" 2>"$dir/$name.log")
+}
 # as_user CMD...: run as nobody in the work dir; output in $out, status in $rc.
 as_user() {
 	out=$(cd "$dir/work" && timeout 120 setpriv --reuid nobody --regid nogroup --clear-groups \
@@ -378,13 +390,8 @@ else
 	jc_cg=/sys/fs/cgroup/pids/sbox-joincheck.$$
 fi
 if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/join_check" \
-	"$top/tests/slurm/join_check.c" "$top/slurm/cgroups.c" 2>"$dir/join_check.err" && mkdir "$jc_cg"; then
-	while IFS= read -r line; do
-		case $line in
-		"ok   - "*) ok "${line#ok   - }" ;;
-		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/join_check.log")" ;;
-		esac
-	done < <("$dir/join_check" "$jc_cg" 2>"$dir/join_check.log")
+	"$top/tests/slurm/join_check.c" "$top/tests/slurm/task_error_stub.c" "$top/slurm/cgroups.c" 2>"$dir/join_check.err" && mkdir "$jc_cg"; then
+	checker_lines join_check "$dir/join_check" "$jc_cg"
 	rmdir "$jc_cg"
 else
 	nok "join_check: can't build it or make $jc_cg" "$(cat "$dir/join_check.err")"
@@ -395,13 +402,8 @@ fi
 # slurm/gres_conf.c with libslurm's hostlist, as the plugin has it.
 mkdir -p "$dir/gres_check"
 if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -o "$dir/gres_check.bin" \
-	"$top/tests/slurm/gres_check.c" "$top/slurm/gres_conf.c" -lslurm 2>"$dir/gres_check.err"; then
-	while IFS= read -r line; do
-		case $line in
-		"ok   - "*) ok "${line#ok   - }" ;;
-		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/gres_check.log")" ;;
-		esac
-	done < <("$dir/gres_check.bin" "$dir/gres_check" 2>"$dir/gres_check.log")
+	"$top/tests/slurm/gres_check.c" "$top/tests/slurm/task_error_stub.c" "$top/slurm/gres_conf.c" -lslurm 2>"$dir/gres_check.err"; then
+	checker_lines gres_check "$dir/gres_check.bin" "$dir/gres_check"
 else
 	nok "gres_check: can't build it" "$(cat "$dir/gres_check.err")"
 fi
@@ -412,12 +414,7 @@ fi
 # tests/slurm/hook_check.c runs both hooks against stubs of the SPANK calls.
 if ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$top" -Wall -Wextra -Werror -Wno-unused-parameter \
 	-o "$dir/hook_check.bin" "$top/tests/slurm/hook_check.c" "$top"/slurm/*.c -lslurm 2>"$dir/hook_check.err"; then
-	while IFS= read -r line; do
-		case $line in
-		"ok   - "*) ok "${line#ok   - }" ;;
-		"FAIL - "*) nok "${line#FAIL - }" "$(cat "$dir/hook_check.log")" ;;
-		esac
-	done < <("$dir/hook_check.bin" 2>"$dir/hook_check.log")
+	checker_lines hook_check "$dir/hook_check.bin"
 else
 	nok "hook_check: can't build it" "$(cat "$dir/hook_check.err")"
 fi
