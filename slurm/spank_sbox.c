@@ -54,6 +54,8 @@ SPANK_PLUGIN(sbox, 1);
 /* srun/sbatch hand the joined --sbox-set list to the remote side in the
  * job's environment (Slurm keeps only an option's last value). */
 #define SETS_ENV "SBOX_SLURM_SETS"
+/* The most the joined list may hold, its NUL included. */
+#define SETS_MAX 65536
 
 /* Site defaults, from plugstack.conf's arguments. */
 struct sbox_slurm_conf sbox_slurm_site = {
@@ -161,7 +163,16 @@ static int opt_policy(int val, const char *optarg, int remote)
 static int append_set(const char *v)
 {
 	size_t old = job.sets ? strlen(job.sets) : 0;
-	char *n = realloc(job.sets, old + strlen(v) + 2);
+	char *n;
+
+	/* The remote side reads the joined list into SETS_MAX bytes: a
+	 * longer one is refused here, where its user sees why. */
+	if (old + 1 + strlen(v) >= SETS_MAX) {
+		slurm_error("sbox: --sbox-set: the values together are over %u bytes",
+			    (unsigned)SETS_MAX - 1);
+		return -1;
+	}
+	n = realloc(job.sets, old + strlen(v) + 2);
 
 	if (!n)
 		return -1;
@@ -251,7 +262,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 static int remote_options(spank_t sp)
 {
 	char *arg = NULL;
-	static char sets[65536];
+	static char sets[SETS_MAX];
+	spank_err_t got;
 
 	if (spank_option_getopt(sp, &options[0], &arg) == ESPANK_SUCCESS)
 		job.sbox = true;
@@ -260,7 +272,15 @@ static int remote_options(spank_t sp)
 		if (opt_policy(0, arg, 1) < 0)
 			return -1;
 	}
-	if (spank_getenv(sp, SETS_ENV, sets, sizeof sets) == ESPANK_SUCCESS && sets[0]) {
+	got = spank_getenv(sp, SETS_ENV, sets, sizeof sets);
+	/* Too long for the buffer: never the last --sbox-set alone, which
+	 * would drop the others without a word. */
+	if (got == ESPANK_NOSPACE) {
+		slurm_error("sbox: the job's --sbox-set values (%s) are over %u bytes together",
+			    SETS_ENV, (unsigned)SETS_MAX - 1);
+		return -1;
+	}
+	if (got == ESPANK_SUCCESS && sets[0]) {
 		job.sbox = true;
 		free(job.sets);
 		job.sets = strdup(sets);

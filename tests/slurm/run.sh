@@ -159,6 +159,20 @@ as_user srun -n1 --sbox-set=TasksMax=5 --sbox-set=Environment=SBOX_T_SET=yes sh 
 expect "--sbox-set, repeated: both directives apply" any "set=yes"
 grep -qE "can't fork|Resource temporarily unavailable|Cannot fork" <<<"$out" || nok "--sbox-set TasksMax=5 enforced" "$out"
 
+# Hostile: more --sbox-set values than the remote side reads (64 KiB)
+# were cut to the last one alone, silently: TasksMax=5 first, then 5000
+# harmless ones, and the task ran without its limit.
+many_sets=$(printf -- ' --sbox-set=Environment=SBOX_T_%d=1' $(seq 5000))
+as_user srun -n1 --sbox-set=TasksMax=5 $many_sets sh -c 'echo RAN'
+expect "hostile: --sbox-set values over 64 KiB together refused at submission, never run" any \
+	"over 65535 bytes" "^RAN$"
+[ "$rc" != 0 ] || nok "hostile: --sbox-set values over 64 KiB: srun exited 0" "$out"
+as_user env SBOX_SLURM_SETS="TasksMax=5$(printf '\nEnvironment=SBOX_T_%d=1' $(seq 4000))" \
+	srun -n1 --sbox sh -c 'echo RAN'
+expect "hostile: a joined --sbox-set list over 64 KiB in the job's environment refused, never run" any \
+	"over 65535 bytes together" "^RAN$"
+[ "$rc" != 0 ] || nok "hostile: a joined --sbox-set list over 64 KiB: srun exited 0" "$out"
+
 as_user srun -n1 --sbox-set=BindPaths=/etc:/mnt sh -c 'echo RAN'
 expect "--sbox-set BindPaths=: refused (the site's), the task never runs" 1 "BindPaths= is the site's" "^RAN$"
 as_user srun -n1 --sbox-set=User=0 sh -c 'echo RAN'
