@@ -207,7 +207,7 @@ $(B)/bench/netns-bench: bench/netns.c $(B)/libsbox-core.a
 # sboxd, libsbox (static, shared with only sbox_client_* exported so that a
 # client links against the protocol and nothing else; pkg-config file), the
 # example node agent, the protocol fuzzer.
-SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c place.c recovery.c leases.c reply.c state.c closer.c park.c teardown.c base.c pool.c shape.c)
+SBOXD_SRC = $(addprefix sboxd/, loop.c conn.c jobs.c launch.c client_fds.c place.c recovery.c leases.c reply.c state.c closer.c park.c teardown.c base.c pool.c shape.c)
 DAEMON_OBJ = $(O)/sboxd/sboxd.o $(SBOXD_SRC:%.c=$(O)/%.o) $(WIRE_OBJ)
 $(B)/sboxd: $(DAEMON_OBJ) $(B)/libsbox-core.a
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS)

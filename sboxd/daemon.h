@@ -9,7 +9,8 @@
  *   conn.c      clients: accept, SO_PEERCRED, receive with fds, close
  *   jobs.c      the requests but LAUNCH; children's events and ends
  *   launch.c    LAUNCH, from a request to a running sandbox or a queued
- *               one (--wait-gpu), and the retries of queued launches
+ *               one (--wait-gpu), and the retries of queued launches;
+ *               client_fds.c what the request's fds may be
  *   recovery.c  the keeper that outlives sboxd, and re-adoption
  *   pool.c      sandboxes prepared ahead, served to launches of their
  *               exact shape (shape.c), refilled when the loop is idle
@@ -283,6 +284,18 @@ void jobs_on_teardown(struct sboxd *d);
 void jobs_on_net_reaped(struct sboxd *d);
 void jobs_finish_teardown(struct sboxd *d, unsigned timeout_ms);
 
+/* A request refused: the code its client gets, and why. */
+struct refusal {
+	uint32_t code;
+	struct sbox_err err;
+};
+
+static inline int refused(struct refusal *r, uint32_t code)
+{
+	r->code = code;
+	return -1;
+}
+
 /* launch.c: LAUNCH (docs/protocol.md); the reply, or the refusal, is sent
  * from here. */
 void launch_job(struct sboxd *d, struct conn *c, struct sbox_msg *m, int *fds, size_t nfds);
@@ -297,6 +310,16 @@ int launch_take_child(struct sboxd *d, struct job *j, struct sbox_child *child,
 		      struct sbox_err *err);
 void launch_reply(struct sboxd *d, struct conn *c, uint32_t seq, const struct job *j,
 		  char *const *env);
+
+/* client_fds.c: what a client's fds may be, for launch.c (its steps 2 and
+ * 4), never waiting on their file systems.  client_binds_check() fills
+ * src[i] with the fd of the policy's i-th mount that is a bind (-1 for
+ * the others) and holds each, and each passed directory, against
+ * AllowBindPaths= by its real path on a mount of sboxd's own namespace. */
+int client_stdio_check(const struct sbox_msg *m, const int *fds, struct refusal *r);
+int client_binds_check(struct sboxd *d, const struct sbox_requester *who,
+		       const struct sbox_msg *m, const int *fds, const struct sbox_policy *p,
+		       int *src, struct refusal *r);
 
 /* place.c: PLACE (docs/protocol.md): the sender moved into a sandbox's
  * cgroup, a job until it exits. */

@@ -40,17 +40,6 @@
 #include "sandbox/host.h"
 #include "wire/fdpass.h"
 
-struct refusal {
-	uint32_t code;
-	struct sbox_err err;
-};
-
-static int refuse(struct refusal *r, uint32_t code)
-{
-	r->code = code;
-	return -1;
-}
-
 static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 {
 	unsigned all = 0, mine = 0;
@@ -66,70 +55,26 @@ static int check_limits(struct sboxd *d, uid_t uid, struct refusal *r)
 	if (all >= d->site.daemon.max_jobs) {
 		sbox_fail(&r->err, EAGAIN, "too many jobs (MaxJobs=%u in %s)", d->site.daemon.max_jobs,
 			  d->config_path);
-		return refuse(r, SBOX_E_BUSY);
+		return refused(r, SBOX_E_BUSY);
 	}
 	if (uid != 0 && all >= d->site.daemon.max_jobs - sboxd_root_reserve(d->site.daemon.max_jobs)) {
 		sbox_fail(&r->err, EAGAIN, "too many jobs (MaxJobs=%u in %s, %u of them kept for root)",
 			  d->site.daemon.max_jobs, d->config_path,
 			  sboxd_root_reserve(d->site.daemon.max_jobs));
-		return refuse(r, SBOX_E_BUSY);
+		return refused(r, SBOX_E_BUSY);
 	}
 	if (uid != 0 && per_user && mine >= per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u has %u jobs running (MaxJobsPerUser=%u in %s%s)",
 			  (unsigned)uid, mine, per_user, d->config_path,
 			  d->site.daemon.max_jobs_per_user == SBOX_JOBS_PER_USER_UNSET ?
 			  ": not set, a quarter of MaxJobs=" : "");
-		return refuse(r, SBOX_E_BUSY);
+		return refused(r, SBOX_E_BUSY);
 	}
 	if (uid != 0 && (ends = teardown_user_over_share(uid)) > 0) {
 		sbox_fail(&r->err, EAGAIN,
 			  "uid %u has %zu sandbox ends under way (processes left in their cgroups that do not die): try again later",
 			  (unsigned)uid, ends);
-		return refuse(r, SBOX_E_BUSY);
-	}
-	return 0;
-}
-
-/* The type of a client's fd, from what the kernel has in memory.  Never
- * fstat(): on FUSE (and NFS, CIFS) it may ask the file's server and wait
- * for an answer that a hostile client's server never gives, with the
- * whole loop waiting behind it.  AT_STATX_DONT_SYNC takes the cached
- * attributes (an inode's type never changes). */
-static int fd_type(int fd, mode_t *type)
-{
-	struct statx stx;
-
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
-		return -1;
-	*type = stx.stx_mode & S_IFMT;
-	return 0;
-}
-
-/* stdio must be something the worker can read or write. */
-static int check_stdio(const struct sbox_msg *m, const int *fds, struct refusal *r)
-{
-	static const char *const names[] = { "STDIN", "STDOUT", "STDERR" };
-
-	for (int i = 0; i < 3; i++) {
-		mode_t type;
-		int fd, fl;
-
-		if (m->stdio[i] < 0)
-			continue;
-		fd = fds[m->stdio[i]];
-		fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fd_type(fd, &type) < 0) {
-			sbox_fail(&r->err, errno, "%s: the fd passed for it", names[i]);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		if (fl & O_PATH) {
-			sbox_fail(&r->err, EBADF, "%s: an O_PATH fd can be neither read nor written", names[i]);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		if (S_ISDIR(type)) {
-			sbox_fail(&r->err, EISDIR, "%s: the fd passed for it is a directory", names[i]);
-			return refuse(r, SBOX_E_PROTO);
-		}
+		return refused(r, SBOX_E_BUSY);
 	}
 	return 0;
 }
@@ -143,181 +88,11 @@ static int build_policy(struct sboxd *d, const struct sbox_msg *m, struct sbox_p
 	snprintf(name, sizeof(name), "%s [Defaults]", d->config_path);
 	if (d->site.daemon.defaults &&
 	    sbox_policy_load_string(p, d->site.daemon.defaults, name, &r->err) < 0)
-		return refuse(r, SBOX_E_INTERNAL);
+		return refused(r, SBOX_E_INTERNAL);
 	if (m->policy && sbox_policy_load_string(p, m->policy, "request policy", &r->err) < 0)
-		return refuse(r, SBOX_E_POLICY);
+		return refused(r, SBOX_E_POLICY);
 	if (sbox_policy_validate(p, &r->err) < 0)
-		return refuse(r, SBOX_E_POLICY);
-	return 0;
-}
-
-static const char *bind_name(const struct sbox_mount *mt)
-{
-	return mt->kind == SBOX_MOUNT_BIND ? "BindPaths" : "BindReadOnlyPaths";
-}
-
-/* The mounts of sboxd's own mount namespace, read once a request and only
- * when a fd must be checked against them.  A client can make a mount
- * namespace of its own (a user namespace is enough) and bind any directory
- * over an allowed path there; the kernel names an fd by its path in the
- * namespace it was opened in, so the name alone would pass.  Once a
- * request, not once a fd: the table is as long as the host's mounts
- * (thousands on a busy node), and a request carries up to 64 binds and 64
- * directories, read in the loop.  The ids can't be reused within the
- * request: the client's fds hold their mounts. */
-struct our_mounts {
-	uint64_t *ids;
-	size_t n;
-	bool read;
-};
-
-static int our_mounts_read(struct our_mounts *o)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-
-	if (!f)
-		return -1;
-	o->read = true;
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long long id;
-		uint64_t *v;
-
-		if (sscanf(line, "%llu ", &id) != 1)
-			continue;
-		v = realloc(o->ids, (o->n + 1) * sizeof(*v));
-		if (!v) {
-			free(line);
-			fclose(f);
-			errno = ENOMEM;
-			return -1;
-		}
-		o->ids = v;
-		o->ids[o->n++] = id;
-	}
-	free(line);
-	fclose(f);
-	return 0;
-}
-
-static bool mount_is_ours(struct our_mounts *o, uint64_t id)
-{
-	if (!o->read && our_mounts_read(o) < 0)
-		return false;
-	for (size_t i = 0; i < o->n; i++)
-		if (o->ids[i] == id)
-			return true;
-	return false;
-}
-
-static void our_mounts_free(struct our_mounts *o)
-{
-	free(o->ids);
-	*o = (struct our_mounts){ 0 };
-}
-
-/* Where a bind fd really points: the kernel's name for it, not the
- * client's, on a mount of sboxd's own namespace (statx with
- * AT_STATX_DONT_SYNC asks nothing of the fd's file system). */
-static int fd_path(int fd, struct our_mounts *ours, char *buf, size_t len)
-{
-	char link[64];
-	ssize_t n;
-	struct statx stx;
-
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
-		return -1;
-	if (!(stx.stx_mask & STATX_MNT_ID) || !mount_is_ours(ours, stx.stx_mnt_id)) {
-		errno = EXDEV;
-		return -1;
-	}
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, len - 1);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int map_binds(struct sboxd *d, const struct sbox_requester *who, const struct sbox_msg *m,
-		     const int *fds, const struct sbox_policy *p, int *src, struct our_mounts *ours,
-		     struct refusal *r)
-{
-	bool used[SBOX_PROTO_MAX_BINDS] = { false };
-	uint32_t k = 0;
-
-	for (size_t i = 0; i < p->n_mounts; i++) {
-		const struct sbox_mount *mt = &p->mounts[i];
-		char real[PATH_MAX];
-		size_t b;
-
-		src[i] = -1;
-		if (mt->kind != SBOX_MOUNT_BIND && mt->kind != SBOX_MOUNT_BIND_RO)
-			continue;
-		for (b = 0; b < m->n_binds && m->binds[b].key != k; b++)
-			;
-		k++;
-		if (b == m->n_binds) {
-			if (mt->optional)
-				continue;
-			sbox_fail(&r->err, EBADF, "%s=%s: the request carries no fd for this bind source",
-				  bind_name(mt), mt->src);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		used[b] = true;
-		src[i] = fds[m->binds[b].index];
-		if (!sbox_bounds_apply_to(who))
-			continue;
-		if (fd_path(src[i], ours, real, sizeof(real)) < 0) {
-			sbox_fail(&r->err, errno, errno == EXDEV ?
-				  "%s=%s: the client's fd is on no mount of sboxd's mount namespace (another namespace's mount, or a pipe, socket or memfd), where its path can't be checked against AllowBindPaths=" :
-				  "%s=%s: the client's fd", bind_name(mt), mt->src);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		if (sbox_bounds_check_bind(&d->site.daemon.bounds, bind_name(mt), real, &r->err) < 0)
-			return refuse(r, SBOX_E_BOUND);
-	}
-	for (size_t b = 0; b < m->n_binds; b++)
-		if (!used[b]) {
-			sbox_fail(&r->err, EINVAL, "BIND_FD %u names no bind of the policy (it has %u)",
-				  m->binds[b].key, k);
-			return refuse(r, SBOX_E_PROTO);
-		}
-	return 0;
-}
-
-/* A directory passed to the worker opens everything below it, as a bind
- * would: a client other than root may pass only directories it could
- * have bound (AllowBindPaths=).  (Files are the client's own opens, for
- * the worker to read or write; they reach no further.) */
-static int check_pass_dirs(struct sboxd *d, const struct sbox_requester *who,
-			   const struct sbox_msg *m, const int *fds, struct our_mounts *ours,
-			   struct refusal *r)
-{
-	if (!sbox_bounds_apply_to(who))
-		return 0;
-	for (size_t i = 0; i < m->n_pass; i++) {
-		int fd = fds[m->pass[i].index];
-		char real[PATH_MAX], what[48];
-		mode_t type;
-
-		snprintf(what, sizeof(what), "PASS_FD %u", m->pass[i].key);
-		if (fd_type(fd, &type) < 0) {
-			sbox_fail(&r->err, errno, "%s: the fd passed for it", what);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		if (!S_ISDIR(type))
-			continue;
-		if (fd_path(fd, ours, real, sizeof(real)) < 0) {
-			sbox_fail(&r->err, errno, errno == EXDEV ?
-				  "%s: the directory passed is on no mount of sboxd's mount namespace (another namespace's mount), where its path can't be checked against AllowBindPaths=" :
-				  "%s: the client's fd", what);
-			return refuse(r, SBOX_E_PROTO);
-		}
-		if (sbox_bounds_check_bind(&d->site.daemon.bounds, what, real, &r->err) < 0)
-			return refuse(r, SBOX_E_BOUND);
-	}
+		return refused(r, SBOX_E_POLICY);
 	return 0;
 }
 
@@ -413,13 +188,13 @@ static int give_to_job(struct sboxd *d, struct job *j, struct sbox_child *child,
 	if (fcntl(sbox_child_event_fd(child), F_SETFL, O_NONBLOCK) < 0) {
 		sbox_fail(&r->err, errno, "making the job's event channel non-blocking");
 		sbox_child_free(child);
-		return refuse(r, SBOX_E_INTERNAL);
+		return refused(r, SBOX_E_INTERNAL);
 	}
 	j->child = child;
 	if (job_track(d, j, &r->err) < 0) {
 		sbox_child_free(child);
 		j->child = NULL;
-		return refuse(r, SBOX_E_INTERNAL);
+		return refused(r, SBOX_E_INTERNAL);
 	}
 	return 0;
 }
@@ -476,14 +251,14 @@ static int spawn(struct sboxd *d, struct job *j, const struct sbox_msg *m, const
 		if (!own) {
 			pool_note_free(note);
 			return sbox_fail(&r->err, ENOMEM, "listing sboxd's fds"),
-			       refuse(r, SBOX_E_INTERNAL);
+			       refused(r, SBOX_E_INTERNAL);
 		}
 		l.close_fds = own;
 		l.n_close_fds = n_own;
 		sboxd_closer_before_clone();
 		if (sbox_spawn(p, &l, &child, &r->err) < 0) {
 			pool_note_free(note);
-			return refuse(r, SBOX_E_LAUNCH);
+			return refused(r, SBOX_E_LAUNCH);
 		}
 	}
 	if (give_to_job(d, j, child, r) < 0) {
@@ -515,34 +290,32 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	unsigned idx[SBOX_PROTO_MAX_GPUS];
 	size_t n = 0;
 	struct sbox_gpu_selection gpus;
-	struct our_mounts ours = { 0 };
 	int rc = -1, busy;
 
-	if (check_stdio(m, fds, r) < 0)
+	if (client_stdio_check(m, fds, r) < 0)
 		return -1;
 	if (build_policy(d, m, &p, r) < 0)
 		goto out;
 	src = calloc(p.n_mounts ? p.n_mounts : 1, sizeof(int));
 	if (!src) {
 		sbox_fail(&r->err, ENOMEM, "allocating the bind table");
-		refuse(r, SBOX_E_INTERNAL);
+		refused(r, SBOX_E_INTERNAL);
 		goto out;
 	}
-	if (map_binds(d, who, m, fds, &p, src, &ours, r) < 0 ||
-	    check_pass_dirs(d, who, m, fds, &ours, r) < 0)
+	if (client_binds_check(d, who, m, fds, &p, src, r) < 0)
 		goto out;
 	busy = leases_choose(d, who, &p, m->gpu_count, idx, &n, &r->err);
 	if (busy < 0) {
-		refuse(r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
+		refused(r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
 		goto out;
 	}
 	bounds_ctx(d, &ctx, m->gpu_count ? m->gpu_count : p.devices.gpus.n);
 	if (check_bounds(d, &p, who, &ctx, &r->err) < 0) {
-		refuse(r, SBOX_E_BOUND);
+		refused(r, SBOX_E_BOUND);
 		goto out;
 	}
 	if (busy == 1) {
-		rc = (m->flags & SBOX_LAUNCH_WAIT_GPU) ? 1 : refuse(r, SBOX_E_BUSY);
+		rc = (m->flags & SBOX_LAUNCH_WAIT_GPU) ? 1 : refused(r, SBOX_E_BUSY);
 		goto out;
 	}
 	/* Always a selection, even of none: the grant takes exactly the
@@ -554,7 +327,6 @@ static int try_launch(struct sboxd *d, struct job *j, const struct sbox_requeste
 	job_run_worker(j);        /* S1d: after the keeper's record */
 	rc = 0;
 out:
-	our_mounts_free(&ours);
 	sbox_policy_free(&p);
 	return rc;
 }
@@ -585,13 +357,13 @@ static int check_queue_caps(struct sboxd *d, uid_t uid, size_t nfds, struct refu
 	if (s->max_queued_per_user && queued >= s->max_queued_per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u has %u launches waiting for a GPU (MaxQueuedJobsPerUser=%u in %s)",
 			  (unsigned)uid, queued, s->max_queued_per_user, d->config_path);
-		return refuse(r, SBOX_E_BUSY);
+		return refused(r, SBOX_E_BUSY);
 	}
 	fds = sboxd_user_fds(d, uid);
 	if (s->max_fds_per_user && fds + nfds > s->max_fds_per_user) {
 		sbox_fail(&r->err, EAGAIN, "uid %u makes sboxd hold %zu fds, %zu more to wait for a GPU (MaxFdsPerUser=%u in %s)",
 			  (unsigned)uid, fds, nfds, s->max_fds_per_user, d->config_path);
-		return refuse(r, SBOX_E_BUSY);
+		return refused(r, SBOX_E_BUSY);
 	}
 	return 0;
 }
@@ -720,7 +492,7 @@ static int launch_or_queue(struct sboxd *d, struct job *j, struct conn *c, struc
 		rc = -1;
 	else if (rc == 1 && enqueue(j, c, m, fds, nfds) < 0) {
 		sbox_fail(&r->err, errno, "queueing the launch");
-		rc = refuse(r, SBOX_E_INTERNAL);
+		rc = refused(r, SBOX_E_INTERNAL);
 	}
 	return rc;
 }
@@ -859,16 +631,16 @@ int launch_place_policy(struct sboxd *d, const struct sbox_requester *who,
 		goto fail;
 	busy = leases_choose(d, who, p, m->gpu_count, idx, n, &r.err);
 	if (busy < 0) {
-		refuse(&r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
+		refused(&r, busy == -2 ? SBOX_E_BOUND : SBOX_E_POLICY);
 		goto fail;
 	}
 	bounds_ctx(d, &ctx, m->gpu_count ? m->gpu_count : p->devices.gpus.n);
 	if (check_bounds(d, p, who, &ctx, &r.err) < 0) {
-		refuse(&r, SBOX_E_BOUND);
+		refused(&r, SBOX_E_BOUND);
 		goto fail;
 	}
 	if (busy == 1) {
-		refuse(&r, SBOX_E_BUSY);
+		refused(&r, SBOX_E_BUSY);
 		goto fail;
 	}
 	return 0;
