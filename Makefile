@@ -324,7 +324,7 @@ clean:
 # (munged, slurmctld, slurmd: scripts/install-deps.sh --slurm)
 .PHONY: slurm test-slurm bench-slurm
 slurm: $(B)/spank_sbox.so
-SLURM_SRC = slurm/spank_sbox.c slurm/gpus.c slurm/gres_conf.c slurm/cgroups.c slurm/wire.c slurm/util.c
+SLURM_SRC = slurm/spank_sbox.c slurm/relay.c slurm/gpus.c slurm/gres_conf.c slurm/cgroups.c slurm/wire.c slurm/util.c
 $(B)/spank_sbox.so: $(SLURM_SRC) slurm/sbox_slurm.h
 	@mkdir -p $(dir $@)
 	@printf '#include <stdint.h>\n#include <slurm/spank.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 || \

@@ -3,7 +3,8 @@
  * What the parts of the sbox SPANK plugin share (slurm/spank_sbox.c: the
  * callbacks and the sboxrun command line; gpus.c: Slurm's allocation to
  * sbox's inventory; gres_conf.c: gres.conf's device files; cgroups.c: the
- * step's cgroups; wire.c: the task's message to the root helper; util.c).  Names carry sbox_slurm_: the
+ * step's cgroups; wire.c: the task's message to the root helper; relay.c:
+ * the step's signals to the worker; util.c).  Names carry sbox_slurm_: the
  * plugin is loaded into slurmstepd, srun and sbatch.
  */
 #ifndef SBOX_SLURM_H
@@ -67,5 +68,16 @@ int sbox_slurm_send_fds(int sock);
 int sbox_slurm_recv_fds(int sock, int fds[3]);
 int sbox_slurm_send_list(int sock, char **v);
 char **sbox_slurm_recv_list(int sock);
+
+/* relay.c: the signals Slurm sends a step that sboxrun forwards to the
+ * worker.  The task sets sa for each (its handler writes the number to
+ * the helper) or ignores them; the helper relays each number read from
+ * sock to sboxrun (pid) until sboxrun ends; a process ends as st says
+ * (a wait status). */
+struct sigaction;
+void sbox_slurm_on_forwarded(const struct sigaction *sa);
+void sbox_slurm_ignore_forwarded(void);
+void sbox_slurm_relay_signals(int sock, pid_t pid);
+void sbox_slurm_end_like(int st) __attribute__((noreturn));
 
 #endif
