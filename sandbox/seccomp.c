@@ -295,9 +295,14 @@ static int personality_rules(scmp_filter_ctx ctx, int nr, uint32_t action)
 
 static int add_arg_rules(scmp_filter_ctx ctx, const struct rule *rule, uint32_t action)
 {
-	static const uint64_t ns_flags[] = {
+	/* New namespaces, and CLONE_PARENT: a child made the caller's
+	 * sibling is its parent's to reap.  A zygote worker's parent is its
+	 * template, which waits only for the workers it forked: every such
+	 * child stayed a zombie in the template, charged to the user, after
+	 * its worker had ended (a hostile review left 150 there with 3). */
+	static const uint64_t denied_flags[] = {
 		CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-		CLONE_NEWPID, CLONE_NEWNET,
+		CLONE_NEWPID, CLONE_NEWNET, CLONE_PARENT,
 	};
 	/* clone's flags are its first argument, except on s390 (second). */
 #if defined(__s390__) || defined(__s390x__)
@@ -309,9 +314,9 @@ static int add_arg_rules(scmp_filter_ctx ctx, const struct rule *rule, uint32_t 
 
 	switch (rule->args) {
 	case ARGS_CLONE:
-		for (size_t i = 0; i < SBOX_ARRAY_SIZE(ns_flags) && r == 0; i++)
+		for (size_t i = 0; i < SBOX_ARRAY_SIZE(denied_flags) && r == 0; i++)
 			r = seccomp_rule_add(ctx, action, rule->nr, 1,
-					     CMP_MASKED(clone_arg, ns_flags[i], ns_flags[i]));
+					     CMP_MASKED(clone_arg, denied_flags[i], denied_flags[i]));
 		return r;
 	case ARGS_CLONE3:
 		/* ENOSYS, not EPERM: libc then falls back to clone(2), whose

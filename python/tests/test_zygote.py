@@ -845,6 +845,27 @@ def test_worker_filter_is_its_policys(zctx):
         assert p.exitcode == 0
 
 
+def test_worker_leaves_no_children_to_its_template(zctx):
+    """Hostile: clone(CLONE_PARENT) made the worker's children its
+    template's, which waits only for the workers it forked; each stayed a
+    zombie in the template, charged to the user, after its worker had
+    ended (150 from 3 workers).  The filter refuses the flag (EPERM)."""
+    real_only(zctx)
+    ctx = zctx(spares=0)
+    q = ctx.Queue()
+    p = ctx.Process(target=workers.clone_parent, args=(q, 20))
+    p.start()
+    made, err = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0
+    assert (made, err) == (0, errno.EPERM)
+    t = template_of(p).pid
+    kids = open("/proc/%d/task/%d/children" % (t, t)).read().split()
+    zombies = [k for k in kids
+               if open("/proc/%s/stat" % k).read().rsplit(")", 1)[1].split()[0] == "Z"]
+    assert zombies == [], "zombies left in the template: %r" % zombies
+
+
 def test_worker_has_its_own_session_and_umask(zctx):
     """Hostile: the template's session is the caller's, with its
     terminal; a worker (NewSession=, by default) starts its own, so

@@ -206,6 +206,28 @@ def session_and_tty(q):
     q.put({"session_leader": os.getsid(0) == os.getpid(), "umask": mask, "tty": tty})
 
 
+def clone_parent(q, n):
+    """Hostile: make n children of the worker's parent (clone(2) with
+    CLONE_PARENT; a zygote worker's parent is its template), each exiting
+    at once.  Puts how many were made and the last errno."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    made, err = 0, 0
+    for _ in range(n):
+        # x86-64's and arm64's clone(flags, stack, ptid, ctid/tls, ...)
+        nr = {"x86_64": 56, "aarch64": 220}[os.uname().machine]
+        r = libc.syscall(ctypes.c_long(nr), ctypes.c_ulong(0x8000 | signal.SIGCHLD),
+                         None, None, None, None)
+        if r == 0:
+            os._exit(0)
+        if r > 0:
+            made += 1
+        else:
+            err = ctypes.get_errno()
+    q.put((made, err))
+
+
 def getcwd_errno(q):
     """0, or the errno getcwd(2) fails with (a seccomp filter's answer)."""
     try:

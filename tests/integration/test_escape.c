@@ -247,8 +247,8 @@ static void test_setuid_does_not_elevate(void **state)
 static void test_syscalls_filtered(void **state)
 {
 	static const char *const eperm[] = {
-		"mount", "umount2", "unshare", "setns", "clone-ns", "ptrace", "keyctl", "add_key",
-		"request_key", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
+		"mount", "umount2", "unshare", "setns", "clone-ns", "clone-parent", "ptrace", "keyctl",
+		"add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
 		"process_vm_readv", "kcmp", "pidfd_getfd", "open_by_handle_at", "init_module",
 		"finit_module", "delete_module", "kexec_load", "reboot", "swapon", "swapoff", "acct",
 		"quotactl", "iopl", "ioperm", "clock_settime", "clock_adjtime", "syslog",

@@ -1709,6 +1709,18 @@ static long sc_clone_ns(void)
 	return r;
 }
 
+/* CLONE_THREAD without CLONE_SIGHAND is EINVAL before any process is
+ * made: the filter, if it refuses CLONE_PARENT, answers first. */
+static long sc_clone_parent(void)
+{
+	long r = TRY(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_THREAD), NULL, NULL, NULL,
+		     NULL);
+
+	if (r == 0)
+		_exit(0);	/* cannot happen; never run on as a copy */
+	return r;
+}
+
 /* A size below CLONE_ARGS_SIZE_VER0 is EINVAL before anything is read. */
 static long sc_clone3(void)
 {
@@ -2092,6 +2104,7 @@ static const struct {
 	{ "unshare", sc_unshare },
 	{ "setns", sc_setns },
 	{ "clone-ns", sc_clone_ns },
+	{ "clone-parent", sc_clone_parent },
 	{ "clone3", sc_clone3 },
 	{ "ptrace", sc_ptrace },
 	{ "keyctl", sc_keyctl },

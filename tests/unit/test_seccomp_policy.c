@@ -605,6 +605,12 @@ static long p_clone_ns(void)
 	/* CLONE_THREAD without CLONE_SIGHAND: EINVAL once past the filter. */
 	return syscall(SYS_clone, (unsigned long)(CLONE_NEWNET | CLONE_THREAD), NULL, NULL, NULL, NULL);
 }
+static long p_clone_parent(void)
+{
+	/* The same EINVAL past the filter: no process is made. */
+	return syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_THREAD), NULL, NULL, NULL,
+		       NULL);
+}
 static long p_clone3(void) { return syscall(SYS_clone3, NULL, 0UL); }
 static long p_tiocsti(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCSTI, NULL); }
 static long p_tiocsti_hi(void) { return syscall(SYS_ioctl, -1, (unsigned long)TIOCSTI | (1UL << 32), NULL); }
@@ -661,6 +667,7 @@ static void test_filter_default(void **state)
 	assert_outcome(NULL, p_ptrace, "EPERM");
 	assert_outcome(NULL, p_unshare, "EPERM");
 	assert_outcome(NULL, p_clone_ns, "EPERM");
+	assert_outcome(NULL, p_clone_parent, "EPERM");
 	assert_outcome(NULL, p_clone3, "ENOSYS");
 	assert_outcome(NULL, p_keyctl, "EPERM");
 	assert_outcome(NULL, p_bpf, "EPERM");
