@@ -137,33 +137,39 @@ int ids_take(struct sboxd *d, uint64_t *id, struct sbox_err *err)
 	return 0;
 }
 
-unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
+/* What uid's live connections hold together: one walk for the three
+ * per-user bounds below. */
+struct user_tally {
+	unsigned conns, waits;
+	size_t outq;
+};
+
+static struct user_tally user_tally(const struct sboxd *d, uid_t uid)
 {
-	unsigned n = 0;
+	struct user_tally t = { 0 };
 
 	for (const struct conn *c = d->conns; c; c = c->next)
-		n += !c->dead && c->who.uid == uid;
-	return n;
+		if (!c->dead && c->who.uid == uid) {
+			t.conns++;
+			t.waits += c->n_waits;
+			t.outq += c->outq_bytes;
+		}
+	return t;
+}
+
+unsigned sboxd_user_conns(const struct sboxd *d, uid_t uid)
+{
+	return user_tally(d, uid).conns;
 }
 
 unsigned sboxd_user_waits(const struct sboxd *d, uid_t uid)
 {
-	unsigned n = 0;
-
-	for (const struct conn *c = d->conns; c; c = c->next)
-		if (!c->dead && c->who.uid == uid)
-			n += c->n_waits;
-	return n;
+	return user_tally(d, uid).waits;
 }
 
 size_t sboxd_user_outq(const struct sboxd *d, uid_t uid)
 {
-	size_t n = 0;
-
-	for (const struct conn *c = d->conns; c; c = c->next)
-		if (!c->dead && c->who.uid == uid)
-			n += c->outq_bytes;
-	return n;
+	return user_tally(d, uid).outq;
 }
 
 size_t sboxd_user_fds(const struct sboxd *d, uid_t uid)
